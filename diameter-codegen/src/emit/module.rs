@@ -34,6 +34,15 @@ pub(super) fn u32_lit(v: u32) -> Literal {
     Literal::u32_unsuffixed(v)
 }
 
+/// An `AvpKey` constant as a struct expression, not a call of the `const fn` `AvpKey::new`:
+/// there are about 7,000 of them with every dictionary on (each AVP's key, each type's
+/// `KEY`, the writers' member tables), and a call costs `cargo check` more to check and
+/// evaluate than the fields do.
+pub(super) fn key_lit(rt: &TokenStream, code: u32, vendor: u32) -> TokenStream {
+    let (code, vendor) = (u32_lit(code), u32_lit(vendor));
+    quote!(#rt::AvpKey { code: #code, vendor: #vendor })
+}
+
 pub(super) fn default_flags(a: &Avp) -> u8 {
     let mut f = 0u8;
     if a.vendor != 0 {
@@ -175,11 +184,14 @@ impl Ctx<'_> {
             };
             let i = Literal::u16_unsuffixed(i as u16);
             let min = u32_lit(min);
-            let code = u32_lit(f.avp.code);
-            let vendor = u32_lit(f.avp.vendor);
+            let key = key_lit(rt, f.avp.code, f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
             let ty = format_ident!("{}", f.avp.ty.core_variant());
-            Some(quote!(#rt::typed::Required::new(#i, #rep, #min, #code, #vendor, #df, #rt::dictionary::AvpType::#ty),))
+            // Fields, not `Required::new` (see `key_lit`).
+            Some(quote!(#rt::typed::Required {
+                index: #i, rep: #rep, min: #min, key: #key,
+                flags: #rt::AvpFlags(#df), ty: #rt::dictionary::AvpType::#ty,
+            },))
         });
         let required: Vec<TokenStream> = required.collect();
         quote! {
@@ -353,7 +365,7 @@ impl Ctx<'_> {
 
             impl #name {
                 /// The AVP's code and vendor.
-                pub const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
+                pub const KEY: #rt::AvpKey = #rt::AvpKey { code: #code, vendor: #vendor };
                 #(#const_items)*
 
                 /// The specification's name for this value, if it has one.
@@ -478,7 +490,7 @@ impl Ctx<'_> {
 
             impl #name {
                 /// The AVP's code and vendor.
-                pub const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
+                pub const KEY: #rt::AvpKey = #rt::AvpKey { code: #code, vendor: #vendor };
 
                 #required
             }
@@ -733,7 +745,7 @@ impl Ctx<'_> {
                     d.spec,
                     section(&a.section)
                 ));
-                quote!(#doc pub const #id: #rt::AvpKey = #rt::AvpKey::new(#c, #v);)
+                quote!(#doc pub const #id: #rt::AvpKey = #rt::AvpKey { code: #c, vendor: #v };)
             })
             .collect();
         let mut taken = HashSet::new();

@@ -112,7 +112,7 @@ impl Ctx<'_> {
         tracked.sort_by_key(|m| m.bit);
         let keys = tracked.iter().map(|m| {
             let (c, v) = (u32_lit(m.f.avp.code), u32_lit(m.f.avp.vendor));
-            quote!(#rt::AvpKey::new(#c, #v),)
+            quote!(#rt::AvpKey { code: #c, vendor: #v },)
         });
         let required = members
             .iter()
@@ -270,7 +270,7 @@ impl Ctx<'_> {
 
             impl #rt::writer::Group for #name {
                 type Writer<'c> = #wname<'c>;
-                const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
+                const KEY: #rt::AvpKey = #rt::AvpKey { code: #code, vendor: #vendor };
                 const FLAGS: u8 = #flags;
                 const MEMBERS: &'static [#rt::AvpKey] = #keys;
                 const REQUIRED: u64 = #required;

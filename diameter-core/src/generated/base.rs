@@ -8,105 +8,114 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Vendor-Id (Unsigned32), IETF RFC 6733 §5.3.3.
-    pub const VENDOR_ID: rt::AvpKey = rt::AvpKey::new(266, 0);
+    pub const VENDOR_ID: rt::AvpKey = rt::AvpKey { code: 266, vendor: 0 };
     /// Firmware-Revision (Unsigned32), IETF RFC 6733 §5.3.4.
-    pub const FIRMWARE_REVISION: rt::AvpKey = rt::AvpKey::new(267, 0);
+    pub const FIRMWARE_REVISION: rt::AvpKey = rt::AvpKey { code: 267, vendor: 0 };
     /// Host-IP-Address (Address), IETF RFC 6733 §5.3.5.
-    pub const HOST_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(257, 0);
+    pub const HOST_IP_ADDRESS: rt::AvpKey = rt::AvpKey { code: 257, vendor: 0 };
     /// Supported-Vendor-Id (Unsigned32), IETF RFC 6733 §5.3.6.
-    pub const SUPPORTED_VENDOR_ID: rt::AvpKey = rt::AvpKey::new(265, 0);
+    pub const SUPPORTED_VENDOR_ID: rt::AvpKey = rt::AvpKey { code: 265, vendor: 0 };
     /// Product-Name (UTF8String), IETF RFC 6733 §5.3.7.
-    pub const PRODUCT_NAME: rt::AvpKey = rt::AvpKey::new(269, 0);
+    pub const PRODUCT_NAME: rt::AvpKey = rt::AvpKey { code: 269, vendor: 0 };
     /// Disconnect-Cause (Enumerated), IETF RFC 6733 §5.4.3.
-    pub const DISCONNECT_CAUSE: rt::AvpKey = rt::AvpKey::new(273, 0);
+    pub const DISCONNECT_CAUSE: rt::AvpKey = rt::AvpKey { code: 273, vendor: 0 };
     /// Origin-Host (DiameterIdentity), IETF RFC 6733 §6.3.
-    pub const ORIGIN_HOST: rt::AvpKey = rt::AvpKey::new(264, 0);
+    pub const ORIGIN_HOST: rt::AvpKey = rt::AvpKey { code: 264, vendor: 0 };
     /// Origin-Realm (DiameterIdentity), IETF RFC 6733 §6.4.
-    pub const ORIGIN_REALM: rt::AvpKey = rt::AvpKey::new(296, 0);
+    pub const ORIGIN_REALM: rt::AvpKey = rt::AvpKey { code: 296, vendor: 0 };
     /// Destination-Host (DiameterIdentity), IETF RFC 6733 §6.5.
-    pub const DESTINATION_HOST: rt::AvpKey = rt::AvpKey::new(293, 0);
+    pub const DESTINATION_HOST: rt::AvpKey = rt::AvpKey { code: 293, vendor: 0 };
     /// Destination-Realm (DiameterIdentity), IETF RFC 6733 §6.6.
-    pub const DESTINATION_REALM: rt::AvpKey = rt::AvpKey::new(283, 0);
+    pub const DESTINATION_REALM: rt::AvpKey = rt::AvpKey { code: 283, vendor: 0 };
     /// Route-Record (DiameterIdentity), IETF RFC 6733 §6.7.1.
-    pub const ROUTE_RECORD: rt::AvpKey = rt::AvpKey::new(282, 0);
+    pub const ROUTE_RECORD: rt::AvpKey = rt::AvpKey { code: 282, vendor: 0 };
     /// Proxy-Info (Grouped), IETF RFC 6733 §6.7.2.
-    pub const PROXY_INFO: rt::AvpKey = rt::AvpKey::new(284, 0);
+    pub const PROXY_INFO: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
     /// Proxy-Host (DiameterIdentity), IETF RFC 6733 §6.7.3.
-    pub const PROXY_HOST: rt::AvpKey = rt::AvpKey::new(280, 0);
+    pub const PROXY_HOST: rt::AvpKey = rt::AvpKey { code: 280, vendor: 0 };
     /// Proxy-State (OctetString), IETF RFC 6733 §6.7.4.
-    pub const PROXY_STATE: rt::AvpKey = rt::AvpKey::new(33, 0);
+    pub const PROXY_STATE: rt::AvpKey = rt::AvpKey { code: 33, vendor: 0 };
     /// Auth-Application-Id (Unsigned32), IETF RFC 6733 §6.8.
-    pub const AUTH_APPLICATION_ID: rt::AvpKey = rt::AvpKey::new(258, 0);
+    pub const AUTH_APPLICATION_ID: rt::AvpKey = rt::AvpKey { code: 258, vendor: 0 };
     /// Acct-Application-Id (Unsigned32), IETF RFC 6733 §6.9.
-    pub const ACCT_APPLICATION_ID: rt::AvpKey = rt::AvpKey::new(259, 0);
+    pub const ACCT_APPLICATION_ID: rt::AvpKey = rt::AvpKey { code: 259, vendor: 0 };
     /// Inband-Security-Id (Unsigned32), IETF RFC 6733 §6.10.
-    pub const INBAND_SECURITY_ID: rt::AvpKey = rt::AvpKey::new(299, 0);
+    pub const INBAND_SECURITY_ID: rt::AvpKey = rt::AvpKey { code: 299, vendor: 0 };
     /// Vendor-Specific-Application-Id (Grouped), IETF RFC 6733 §6.11.
-    pub const VENDOR_SPECIFIC_APPLICATION_ID: rt::AvpKey = rt::AvpKey::new(260, 0);
+    pub const VENDOR_SPECIFIC_APPLICATION_ID: rt::AvpKey = rt::AvpKey {
+        code: 260,
+        vendor: 0,
+    };
     /// Redirect-Host (DiameterURI), IETF RFC 6733 §6.12.
-    pub const REDIRECT_HOST: rt::AvpKey = rt::AvpKey::new(292, 0);
+    pub const REDIRECT_HOST: rt::AvpKey = rt::AvpKey { code: 292, vendor: 0 };
     /// Redirect-Host-Usage (Enumerated), IETF RFC 6733 §6.13.
-    pub const REDIRECT_HOST_USAGE: rt::AvpKey = rt::AvpKey::new(261, 0);
+    pub const REDIRECT_HOST_USAGE: rt::AvpKey = rt::AvpKey { code: 261, vendor: 0 };
     /// Redirect-Max-Cache-Time (Unsigned32), IETF RFC 6733 §6.14.
-    pub const REDIRECT_MAX_CACHE_TIME: rt::AvpKey = rt::AvpKey::new(262, 0);
+    pub const REDIRECT_MAX_CACHE_TIME: rt::AvpKey = rt::AvpKey { code: 262, vendor: 0 };
     /// Result-Code (Unsigned32), IETF RFC 6733 §7.1.
-    pub const RESULT_CODE: rt::AvpKey = rt::AvpKey::new(268, 0);
+    pub const RESULT_CODE: rt::AvpKey = rt::AvpKey { code: 268, vendor: 0 };
     /// Error-Message (UTF8String), IETF RFC 6733 §7.3.
-    pub const ERROR_MESSAGE: rt::AvpKey = rt::AvpKey::new(281, 0);
+    pub const ERROR_MESSAGE: rt::AvpKey = rt::AvpKey { code: 281, vendor: 0 };
     /// Error-Reporting-Host (DiameterIdentity), IETF RFC 6733 §7.4.
-    pub const ERROR_REPORTING_HOST: rt::AvpKey = rt::AvpKey::new(294, 0);
+    pub const ERROR_REPORTING_HOST: rt::AvpKey = rt::AvpKey { code: 294, vendor: 0 };
     /// Failed-AVP (Grouped), IETF RFC 6733 §7.5.
-    pub const FAILED_AVP: rt::AvpKey = rt::AvpKey::new(279, 0);
+    pub const FAILED_AVP: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
     /// Experimental-Result (Grouped), IETF RFC 6733 §7.6.
-    pub const EXPERIMENTAL_RESULT: rt::AvpKey = rt::AvpKey::new(297, 0);
+    pub const EXPERIMENTAL_RESULT: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
     /// Experimental-Result-Code (Unsigned32), IETF RFC 6733 §7.7.
-    pub const EXPERIMENTAL_RESULT_CODE: rt::AvpKey = rt::AvpKey::new(298, 0);
+    pub const EXPERIMENTAL_RESULT_CODE: rt::AvpKey = rt::AvpKey { code: 298, vendor: 0 };
     /// Auth-Request-Type (Enumerated), IETF RFC 6733 §8.7.
-    pub const AUTH_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(274, 0);
+    pub const AUTH_REQUEST_TYPE: rt::AvpKey = rt::AvpKey { code: 274, vendor: 0 };
     /// Session-Id (UTF8String), IETF RFC 6733 §8.8.
-    pub const SESSION_ID: rt::AvpKey = rt::AvpKey::new(263, 0);
+    pub const SESSION_ID: rt::AvpKey = rt::AvpKey { code: 263, vendor: 0 };
     /// Authorization-Lifetime (Unsigned32), IETF RFC 6733 §8.9.
-    pub const AUTHORIZATION_LIFETIME: rt::AvpKey = rt::AvpKey::new(291, 0);
+    pub const AUTHORIZATION_LIFETIME: rt::AvpKey = rt::AvpKey { code: 291, vendor: 0 };
     /// Auth-Grace-Period (Unsigned32), IETF RFC 6733 §8.10.
-    pub const AUTH_GRACE_PERIOD: rt::AvpKey = rt::AvpKey::new(276, 0);
+    pub const AUTH_GRACE_PERIOD: rt::AvpKey = rt::AvpKey { code: 276, vendor: 0 };
     /// Auth-Session-State (Enumerated), IETF RFC 6733 §8.11.
-    pub const AUTH_SESSION_STATE: rt::AvpKey = rt::AvpKey::new(277, 0);
+    pub const AUTH_SESSION_STATE: rt::AvpKey = rt::AvpKey { code: 277, vendor: 0 };
     /// Re-Auth-Request-Type (Enumerated), IETF RFC 6733 §8.12.
-    pub const RE_AUTH_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(285, 0);
+    pub const RE_AUTH_REQUEST_TYPE: rt::AvpKey = rt::AvpKey { code: 285, vendor: 0 };
     /// Session-Timeout (Unsigned32), IETF RFC 6733 §8.13.
-    pub const SESSION_TIMEOUT: rt::AvpKey = rt::AvpKey::new(27, 0);
+    pub const SESSION_TIMEOUT: rt::AvpKey = rt::AvpKey { code: 27, vendor: 0 };
     /// User-Name (UTF8String), IETF RFC 6733 §8.14.
-    pub const USER_NAME: rt::AvpKey = rt::AvpKey::new(1, 0);
+    pub const USER_NAME: rt::AvpKey = rt::AvpKey { code: 1, vendor: 0 };
     /// Termination-Cause (Enumerated), IETF RFC 6733 §8.15.
-    pub const TERMINATION_CAUSE: rt::AvpKey = rt::AvpKey::new(295, 0);
+    pub const TERMINATION_CAUSE: rt::AvpKey = rt::AvpKey { code: 295, vendor: 0 };
     /// Origin-State-Id (Unsigned32), IETF RFC 6733 §8.16.
-    pub const ORIGIN_STATE_ID: rt::AvpKey = rt::AvpKey::new(278, 0);
+    pub const ORIGIN_STATE_ID: rt::AvpKey = rt::AvpKey { code: 278, vendor: 0 };
     /// Session-Binding (Unsigned32), IETF RFC 6733 §8.17.
-    pub const SESSION_BINDING: rt::AvpKey = rt::AvpKey::new(270, 0);
+    pub const SESSION_BINDING: rt::AvpKey = rt::AvpKey { code: 270, vendor: 0 };
     /// Session-Server-Failover (Enumerated), IETF RFC 6733 §8.18.
-    pub const SESSION_SERVER_FAILOVER: rt::AvpKey = rt::AvpKey::new(271, 0);
+    pub const SESSION_SERVER_FAILOVER: rt::AvpKey = rt::AvpKey { code: 271, vendor: 0 };
     /// Multi-Round-Time-Out (Unsigned32), IETF RFC 6733 §8.19.
-    pub const MULTI_ROUND_TIME_OUT: rt::AvpKey = rt::AvpKey::new(272, 0);
+    pub const MULTI_ROUND_TIME_OUT: rt::AvpKey = rt::AvpKey { code: 272, vendor: 0 };
     /// Class (OctetString), IETF RFC 6733 §8.20.
-    pub const CLASS: rt::AvpKey = rt::AvpKey::new(25, 0);
+    pub const CLASS: rt::AvpKey = rt::AvpKey { code: 25, vendor: 0 };
     /// Event-Timestamp (Time), IETF RFC 6733 §8.21.
-    pub const EVENT_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(55, 0);
+    pub const EVENT_TIMESTAMP: rt::AvpKey = rt::AvpKey { code: 55, vendor: 0 };
     /// Accounting-Record-Type (Enumerated), IETF RFC 6733 §9.8.1.
-    pub const ACCOUNTING_RECORD_TYPE: rt::AvpKey = rt::AvpKey::new(480, 0);
+    pub const ACCOUNTING_RECORD_TYPE: rt::AvpKey = rt::AvpKey { code: 480, vendor: 0 };
     /// Acct-Interim-Interval (Unsigned32), IETF RFC 6733 §9.8.2.
-    pub const ACCT_INTERIM_INTERVAL: rt::AvpKey = rt::AvpKey::new(85, 0);
+    pub const ACCT_INTERIM_INTERVAL: rt::AvpKey = rt::AvpKey { code: 85, vendor: 0 };
     /// Accounting-Record-Number (Unsigned32), IETF RFC 6733 §9.8.3.
-    pub const ACCOUNTING_RECORD_NUMBER: rt::AvpKey = rt::AvpKey::new(485, 0);
+    pub const ACCOUNTING_RECORD_NUMBER: rt::AvpKey = rt::AvpKey { code: 485, vendor: 0 };
     /// Acct-Session-Id (OctetString), IETF RFC 6733 §9.8.4.
-    pub const ACCT_SESSION_ID: rt::AvpKey = rt::AvpKey::new(44, 0);
+    pub const ACCT_SESSION_ID: rt::AvpKey = rt::AvpKey { code: 44, vendor: 0 };
     /// Acct-Multi-Session-Id (UTF8String), IETF RFC 6733 §9.8.5.
-    pub const ACCT_MULTI_SESSION_ID: rt::AvpKey = rt::AvpKey::new(50, 0);
+    pub const ACCT_MULTI_SESSION_ID: rt::AvpKey = rt::AvpKey { code: 50, vendor: 0 };
     /// Accounting-Sub-Session-Id (Unsigned64), IETF RFC 6733 §9.8.6.
-    pub const ACCOUNTING_SUB_SESSION_ID: rt::AvpKey = rt::AvpKey::new(287, 0);
+    pub const ACCOUNTING_SUB_SESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 287,
+        vendor: 0,
+    };
     /// Accounting-Realtime-Required (Enumerated), IETF RFC 6733 §9.8.7.
-    pub const ACCOUNTING_REALTIME_REQUIRED: rt::AvpKey = rt::AvpKey::new(483, 0);
+    pub const ACCOUNTING_REALTIME_REQUIRED: rt::AvpKey = rt::AvpKey {
+        code: 483,
+        vendor: 0,
+    };
     /// E2E-Sequence (Grouped), IETF RFC 6733 RFC 3588 4.4.
-    pub const E2E_SEQUENCE: rt::AvpKey = rt::AvpKey::new(300, 0);
+    pub const E2E_SEQUENCE: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
 }
 /// Application ids of IETF RFC 6733.
 pub mod application {
@@ -395,7 +404,7 @@ impl rt::ResultCode {
 pub struct DisconnectCause(pub i32);
 impl DisconnectCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(273, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 273, vendor: 0 };
     /// `REBOOTING` (0)
     pub const REBOOTING: Self = Self(0);
     /// `BUSY` (1)
@@ -447,7 +456,7 @@ impl rt::AvpData for DisconnectCause {
 pub struct RedirectHostUsage(pub i32);
 impl RedirectHostUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(261, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 261, vendor: 0 };
     /// `DONT_CACHE` (0)
     pub const DONT_CACHE: Self = Self(0);
     /// `ALL_SESSION` (1)
@@ -511,7 +520,7 @@ impl rt::AvpData for RedirectHostUsage {
 pub struct AuthRequestType(pub i32);
 impl AuthRequestType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(274, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 274, vendor: 0 };
     /// `AUTHENTICATE_ONLY` (1)
     pub const AUTHENTICATE_ONLY: Self = Self(1);
     /// `AUTHORIZE_ONLY` (2)
@@ -563,7 +572,7 @@ impl rt::AvpData for AuthRequestType {
 pub struct AuthSessionState(pub i32);
 impl AuthSessionState {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(277, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 277, vendor: 0 };
     /// `STATE_MAINTAINED` (0)
     pub const STATE_MAINTAINED: Self = Self(0);
     /// `NO_STATE_MAINTAINED` (1)
@@ -612,7 +621,7 @@ impl rt::AvpData for AuthSessionState {
 pub struct ReAuthRequestType(pub i32);
 impl ReAuthRequestType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(285, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 285, vendor: 0 };
     /// `AUTHORIZE_ONLY` (0)
     pub const AUTHORIZE_ONLY: Self = Self(0);
     /// `AUTHORIZE_AUTHENTICATE` (1)
@@ -664,7 +673,7 @@ impl rt::AvpData for ReAuthRequestType {
 pub struct TerminationCause(pub i32);
 impl TerminationCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(295, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 295, vendor: 0 };
     /// `DIAMETER_LOGOUT` (1)
     pub const DIAMETER_LOGOUT: Self = Self(1);
     /// `DIAMETER_SERVICE_NOT_PROVIDED` (2)
@@ -785,7 +794,7 @@ impl rt::AvpData for TerminationCause {
 pub struct SessionServerFailover(pub i32);
 impl SessionServerFailover {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(271, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 271, vendor: 0 };
     /// `REFUSE_SERVICE` (0)
     pub const REFUSE_SERVICE: Self = Self(0);
     /// `TRY_AGAIN` (1)
@@ -840,7 +849,7 @@ impl rt::AvpData for SessionServerFailover {
 pub struct AccountingRecordType(pub i32);
 impl AccountingRecordType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(480, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 480, vendor: 0 };
     /// `EVENT_RECORD` (1)
     pub const EVENT_RECORD: Self = Self(1);
     /// `START_RECORD` (2)
@@ -895,7 +904,7 @@ impl rt::AvpData for AccountingRecordType {
 pub struct AccountingRealtimeRequired(pub i32);
 impl AccountingRealtimeRequired {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(483, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 483, vendor: 0 };
     /// `DELIVER_AND_GRANT` (1)
     pub const DELIVER_AND_GRANT: Self = Self(1);
     /// `GRANT_AND_STORE` (2)
@@ -973,27 +982,25 @@ impl Default for ProxyInfo {
 }
 impl ProxyInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(284, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            280,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            33,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 280, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 33, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 impl rt::AvpData for ProxyInfo {
@@ -1078,18 +1085,17 @@ impl Default for VendorSpecificApplicationId {
 }
 impl VendorSpecificApplicationId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(260, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            266,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 266, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 impl rt::AvpData for VendorSpecificApplicationId {
@@ -1169,7 +1175,7 @@ impl Default for FailedAvp {
 }
 impl FailedAvp {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(279, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1247,27 +1253,25 @@ impl Default for ExperimentalResult {
 }
 impl ExperimentalResult {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(297, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            266,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            298,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 266, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 298, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 impl rt::AvpData for ExperimentalResult {
@@ -1358,7 +1362,7 @@ impl Default for E2eSequence {
 }
 impl E2eSequence {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1481,43 +1485,46 @@ impl Default for CapabilitiesExchangeRequest {
 impl CapabilitiesExchangeRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(2, 0, 1, 257, 0, 64, rt::dictionary::AvpType::Address),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            266,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            269,
-            0,
-            0,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey { code: 257, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Address,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 266, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 269, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 impl rt::typed::Command for CapabilitiesExchangeRequest {
@@ -1748,52 +1755,54 @@ impl Default for CapabilitiesExchangeAnswer {
 impl CapabilitiesExchangeAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(3, 0, 1, 257, 0, 64, rt::dictionary::AvpType::Address),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            266,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            269,
-            0,
-            0,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey { code: 257, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Address,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 266, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 269, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 impl rt::typed::Command for CapabilitiesExchangeAnswer {
@@ -2031,33 +2040,30 @@ impl Default for DisconnectPeerRequest {
 impl DisconnectPeerRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            273,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 273, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 impl rt::typed::Command for DisconnectPeerRequest {
@@ -2167,33 +2173,30 @@ impl Default for DisconnectPeerAnswer {
 impl DisconnectPeerAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 impl rt::typed::Command for DisconnectPeerAnswer {
@@ -2337,24 +2340,22 @@ impl Default for DeviceWatchdogRequest {
 impl DeviceWatchdogRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 impl rt::typed::Command for DeviceWatchdogRequest {
@@ -2468,33 +2469,30 @@ impl Default for DeviceWatchdogAnswer {
 impl DeviceWatchdogAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 impl rt::typed::Command for DeviceWatchdogAnswer {
@@ -2674,69 +2672,62 @@ impl Default for ReAuthRequest {
 impl ReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 impl rt::typed::Command for ReAuthRequest {
@@ -2926,42 +2917,38 @@ impl Default for ReAuthAnswer {
 impl ReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 impl rt::typed::Command for ReAuthAnswer {
@@ -3219,60 +3206,54 @@ impl Default for SessionTerminationRequest {
 impl SessionTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            295,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 295, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 impl rt::typed::Command for SessionTerminationRequest {
@@ -3464,42 +3445,38 @@ impl Default for SessionTerminationAnswer {
 impl SessionTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 impl rt::typed::Command for SessionTerminationAnswer {
@@ -3750,60 +3727,54 @@ impl Default for AbortSessionRequest {
 impl AbortSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 impl rt::typed::Command for AbortSessionRequest {
@@ -3983,42 +3954,38 @@ impl Default for AbortSessionAnswer {
 impl AbortSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 impl rt::typed::Command for AbortSessionAnswer {
@@ -4304,60 +4271,54 @@ impl Default for AccountingRequest {
 impl AccountingRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            480,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            485,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 480, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 485, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 impl rt::typed::Command for AccountingRequest {
@@ -4659,60 +4620,54 @@ impl Default for AccountingAnswer {
 impl AccountingAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            480,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            485,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 480, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 485, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 impl rt::typed::Command for AccountingAnswer {
@@ -7438,11 +7393,11 @@ impl std::fmt::Debug for AccountingAnswerView<'_> {
 pub struct ProxyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProxyInfo {
     type Writer<'c> = ProxyInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(284, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(280, 0),
-        rt::AvpKey::new(33, 0),
+        rt::AvpKey { code: 280, vendor: 0 },
+        rt::AvpKey { code: 33, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -7486,12 +7441,12 @@ impl ProxyInfoWriter<'_> {
 pub struct VendorSpecificApplicationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VendorSpecificApplicationId {
     type Writer<'c> = VendorSpecificApplicationIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(260, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(266, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(259, 0),
+        rt::AvpKey { code: 266, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 259, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -7539,7 +7494,7 @@ impl VendorSpecificApplicationIdWriter<'_> {
 pub struct FailedAvpWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FailedAvp {
     type Writer<'c> = FailedAvpWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(279, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -7571,11 +7526,11 @@ impl FailedAvpWriter<'_> {
 pub struct ExperimentalResultWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ExperimentalResult {
     type Writer<'c> = ExperimentalResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(297, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(266, 0),
-        rt::AvpKey::new(298, 0),
+        rt::AvpKey { code: 266, vendor: 0 },
+        rt::AvpKey { code: 298, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -7617,7 +7572,7 @@ impl ExperimentalResultWriter<'_> {
 pub struct E2eSequenceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for E2eSequence {
     type Writer<'c> = E2eSequenceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(300, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -7656,13 +7611,13 @@ impl CapabilitiesExchangeRequest {
 }
 impl CapabilitiesExchangeRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(257, 0),
-        rt::AvpKey::new(266, 0),
-        rt::AvpKey::new(269, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(267, 0),
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 257, vendor: 0 },
+        rt::AvpKey { code: 266, vendor: 0 },
+        rt::AvpKey { code: 269, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 267, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -7790,16 +7745,16 @@ impl CapabilitiesExchangeAnswer {
 }
 impl CapabilitiesExchangeAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(257, 0),
-        rt::AvpKey::new(266, 0),
-        rt::AvpKey::new(269, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(267, 0),
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 257, vendor: 0 },
+        rt::AvpKey { code: 266, vendor: 0 },
+        rt::AvpKey { code: 269, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 267, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -7947,9 +7902,9 @@ impl DisconnectPeerRequest {
 }
 impl DisconnectPeerRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(273, 0),
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 273, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -8018,11 +7973,11 @@ impl DisconnectPeerAnswer {
 }
 impl DisconnectPeerAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -8105,9 +8060,9 @@ impl DeviceWatchdogRequest {
 }
 impl DeviceWatchdogRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -8176,12 +8131,12 @@ impl DeviceWatchdogAnswer {
 }
 impl DeviceWatchdogAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -8272,15 +8227,15 @@ impl ReAuthRequest {
 }
 impl ReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8401,17 +8356,17 @@ impl ReAuthAnswer {
 }
 impl ReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8546,15 +8501,15 @@ impl SessionTerminationRequest {
 }
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8681,17 +8636,17 @@ impl SessionTerminationAnswer {
 }
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8832,14 +8787,14 @@ impl AbortSessionRequest {
 }
 impl AbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8954,17 +8909,17 @@ impl AbortSessionAnswer {
 }
 impl AbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9099,23 +9054,23 @@ impl AccountingRequest {
 }
 impl AccountingRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(480, 0),
-        rt::AvpKey::new(485, 0),
-        rt::AvpKey::new(259, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(287, 0),
-        rt::AvpKey::new(44, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(85, 0),
-        rt::AvpKey::new(483, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(55, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 480, vendor: 0 },
+        rt::AvpKey { code: 485, vendor: 0 },
+        rt::AvpKey { code: 259, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 287, vendor: 0 },
+        rt::AvpKey { code: 44, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 85, vendor: 0 },
+        rt::AvpKey { code: 483, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9292,25 +9247,25 @@ impl AccountingAnswer {
 }
 impl AccountingAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(480, 0),
-        rt::AvpKey::new(485, 0),
-        rt::AvpKey::new(259, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(287, 0),
-        rt::AvpKey::new(44, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(85, 0),
-        rt::AvpKey::new(483, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(55, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 480, vendor: 0 },
+        rt::AvpKey { code: 485, vendor: 0 },
+        rt::AvpKey { code: 259, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 287, vendor: 0 },
+        rt::AvpKey { code: 44, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 85, vendor: 0 },
+        rt::AvpKey { code: 483, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

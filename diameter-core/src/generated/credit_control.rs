@@ -8,141 +8,183 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// CC-Correlation-Id (OctetString), IETF RFC 8506 §8.1.
-    pub const CC_CORRELATION_ID: rt::AvpKey = rt::AvpKey::new(411, 0);
+    pub const CC_CORRELATION_ID: rt::AvpKey = rt::AvpKey { code: 411, vendor: 0 };
     /// CC-Request-Number (Unsigned32), IETF RFC 8506 §8.2.
-    pub const CC_REQUEST_NUMBER: rt::AvpKey = rt::AvpKey::new(415, 0);
+    pub const CC_REQUEST_NUMBER: rt::AvpKey = rt::AvpKey { code: 415, vendor: 0 };
     /// CC-Request-Type (Enumerated), IETF RFC 8506 §8.3.
-    pub const CC_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(416, 0);
+    pub const CC_REQUEST_TYPE: rt::AvpKey = rt::AvpKey { code: 416, vendor: 0 };
     /// CC-Session-Failover (Enumerated), IETF RFC 8506 §8.4.
-    pub const CC_SESSION_FAILOVER: rt::AvpKey = rt::AvpKey::new(418, 0);
+    pub const CC_SESSION_FAILOVER: rt::AvpKey = rt::AvpKey { code: 418, vendor: 0 };
     /// CC-Sub-Session-Id (Unsigned64), IETF RFC 8506 §8.5.
-    pub const CC_SUB_SESSION_ID: rt::AvpKey = rt::AvpKey::new(419, 0);
+    pub const CC_SUB_SESSION_ID: rt::AvpKey = rt::AvpKey { code: 419, vendor: 0 };
     /// Check-Balance-Result (Enumerated), IETF RFC 8506 §8.6.
-    pub const CHECK_BALANCE_RESULT: rt::AvpKey = rt::AvpKey::new(422, 0);
+    pub const CHECK_BALANCE_RESULT: rt::AvpKey = rt::AvpKey { code: 422, vendor: 0 };
     /// Cost-Information (Grouped), IETF RFC 8506 §8.7.
-    pub const COST_INFORMATION: rt::AvpKey = rt::AvpKey::new(423, 0);
+    pub const COST_INFORMATION: rt::AvpKey = rt::AvpKey { code: 423, vendor: 0 };
     /// Unit-Value (Grouped), IETF RFC 8506 §8.8.
-    pub const UNIT_VALUE: rt::AvpKey = rt::AvpKey::new(445, 0);
+    pub const UNIT_VALUE: rt::AvpKey = rt::AvpKey { code: 445, vendor: 0 };
     /// Exponent (Integer32), IETF RFC 8506 §8.9.
-    pub const EXPONENT: rt::AvpKey = rt::AvpKey::new(429, 0);
+    pub const EXPONENT: rt::AvpKey = rt::AvpKey { code: 429, vendor: 0 };
     /// Value-Digits (Integer64), IETF RFC 8506 §8.10.
-    pub const VALUE_DIGITS: rt::AvpKey = rt::AvpKey::new(447, 0);
+    pub const VALUE_DIGITS: rt::AvpKey = rt::AvpKey { code: 447, vendor: 0 };
     /// Currency-Code (Unsigned32), IETF RFC 8506 §8.11.
-    pub const CURRENCY_CODE: rt::AvpKey = rt::AvpKey::new(425, 0);
+    pub const CURRENCY_CODE: rt::AvpKey = rt::AvpKey { code: 425, vendor: 0 };
     /// Cost-Unit (UTF8String), IETF RFC 8506 §8.12.
-    pub const COST_UNIT: rt::AvpKey = rt::AvpKey::new(424, 0);
+    pub const COST_UNIT: rt::AvpKey = rt::AvpKey { code: 424, vendor: 0 };
     /// Credit-Control (Enumerated), IETF RFC 8506 §8.13.
-    pub const CREDIT_CONTROL: rt::AvpKey = rt::AvpKey::new(426, 0);
+    pub const CREDIT_CONTROL: rt::AvpKey = rt::AvpKey { code: 426, vendor: 0 };
     /// Credit-Control-Failure-Handling (Enumerated), IETF RFC 8506 §8.14.
-    pub const CREDIT_CONTROL_FAILURE_HANDLING: rt::AvpKey = rt::AvpKey::new(427, 0);
+    pub const CREDIT_CONTROL_FAILURE_HANDLING: rt::AvpKey = rt::AvpKey {
+        code: 427,
+        vendor: 0,
+    };
     /// Direct-Debiting-Failure-Handling (Enumerated), IETF RFC 8506 §8.15.
-    pub const DIRECT_DEBITING_FAILURE_HANDLING: rt::AvpKey = rt::AvpKey::new(428, 0);
+    pub const DIRECT_DEBITING_FAILURE_HANDLING: rt::AvpKey = rt::AvpKey {
+        code: 428,
+        vendor: 0,
+    };
     /// Multiple-Services-Credit-Control (Grouped), IETF RFC 8506 §8.16.
-    pub const MULTIPLE_SERVICES_CREDIT_CONTROL: rt::AvpKey = rt::AvpKey::new(456, 0);
+    pub const MULTIPLE_SERVICES_CREDIT_CONTROL: rt::AvpKey = rt::AvpKey {
+        code: 456,
+        vendor: 0,
+    };
     /// Granted-Service-Unit (Grouped), IETF RFC 8506 §8.17.
-    pub const GRANTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(431, 0);
+    pub const GRANTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
     /// Requested-Service-Unit (Grouped), IETF RFC 8506 §8.18.
-    pub const REQUESTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(437, 0);
+    pub const REQUESTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
     /// Used-Service-Unit (Grouped), IETF RFC 8506 §8.19.
-    pub const USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(446, 0);
+    pub const USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
     /// Tariff-Time-Change (Time), IETF RFC 8506 §8.20.
-    pub const TARIFF_TIME_CHANGE: rt::AvpKey = rt::AvpKey::new(451, 0);
+    pub const TARIFF_TIME_CHANGE: rt::AvpKey = rt::AvpKey { code: 451, vendor: 0 };
     /// CC-Time (Unsigned32), IETF RFC 8506 §8.21.
-    pub const CC_TIME: rt::AvpKey = rt::AvpKey::new(420, 0);
+    pub const CC_TIME: rt::AvpKey = rt::AvpKey { code: 420, vendor: 0 };
     /// CC-Money (Grouped), IETF RFC 8506 §8.22.
-    pub const CC_MONEY: rt::AvpKey = rt::AvpKey::new(413, 0);
+    pub const CC_MONEY: rt::AvpKey = rt::AvpKey { code: 413, vendor: 0 };
     /// CC-Total-Octets (Unsigned64), IETF RFC 8506 §8.23.
-    pub const CC_TOTAL_OCTETS: rt::AvpKey = rt::AvpKey::new(421, 0);
+    pub const CC_TOTAL_OCTETS: rt::AvpKey = rt::AvpKey { code: 421, vendor: 0 };
     /// CC-Input-Octets (Unsigned64), IETF RFC 8506 §8.24.
-    pub const CC_INPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(412, 0);
+    pub const CC_INPUT_OCTETS: rt::AvpKey = rt::AvpKey { code: 412, vendor: 0 };
     /// CC-Output-Octets (Unsigned64), IETF RFC 8506 §8.25.
-    pub const CC_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(414, 0);
+    pub const CC_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey { code: 414, vendor: 0 };
     /// CC-Service-Specific-Units (Unsigned64), IETF RFC 8506 §8.26.
-    pub const CC_SERVICE_SPECIFIC_UNITS: rt::AvpKey = rt::AvpKey::new(417, 0);
+    pub const CC_SERVICE_SPECIFIC_UNITS: rt::AvpKey = rt::AvpKey {
+        code: 417,
+        vendor: 0,
+    };
     /// Tariff-Change-Usage (Enumerated), IETF RFC 8506 §8.27.
-    pub const TARIFF_CHANGE_USAGE: rt::AvpKey = rt::AvpKey::new(452, 0);
+    pub const TARIFF_CHANGE_USAGE: rt::AvpKey = rt::AvpKey { code: 452, vendor: 0 };
     /// Service-Identifier (Unsigned32), IETF RFC 8506 §8.28.
-    pub const SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(439, 0);
+    pub const SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey { code: 439, vendor: 0 };
     /// Rating-Group (Unsigned32), IETF RFC 8506 §8.29.
-    pub const RATING_GROUP: rt::AvpKey = rt::AvpKey::new(432, 0);
+    pub const RATING_GROUP: rt::AvpKey = rt::AvpKey { code: 432, vendor: 0 };
     /// G-S-U-Pool-Reference (Grouped), IETF RFC 8506 §8.30.
-    pub const G_S_U_POOL_REFERENCE: rt::AvpKey = rt::AvpKey::new(457, 0);
+    pub const G_S_U_POOL_REFERENCE: rt::AvpKey = rt::AvpKey { code: 457, vendor: 0 };
     /// G-S-U-Pool-Identifier (Unsigned32), IETF RFC 8506 §8.31.
-    pub const G_S_U_POOL_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(453, 0);
+    pub const G_S_U_POOL_IDENTIFIER: rt::AvpKey = rt::AvpKey { code: 453, vendor: 0 };
     /// CC-Unit-Type (Enumerated), IETF RFC 8506 §8.32.
-    pub const CC_UNIT_TYPE: rt::AvpKey = rt::AvpKey::new(454, 0);
+    pub const CC_UNIT_TYPE: rt::AvpKey = rt::AvpKey { code: 454, vendor: 0 };
     /// Validity-Time (Unsigned32), IETF RFC 8506 §8.33.
-    pub const VALIDITY_TIME: rt::AvpKey = rt::AvpKey::new(448, 0);
+    pub const VALIDITY_TIME: rt::AvpKey = rt::AvpKey { code: 448, vendor: 0 };
     /// Final-Unit-Indication (Grouped), IETF RFC 8506 §8.34.
-    pub const FINAL_UNIT_INDICATION: rt::AvpKey = rt::AvpKey::new(430, 0);
+    pub const FINAL_UNIT_INDICATION: rt::AvpKey = rt::AvpKey { code: 430, vendor: 0 };
     /// Final-Unit-Action (Enumerated), IETF RFC 8506 §8.35.
-    pub const FINAL_UNIT_ACTION: rt::AvpKey = rt::AvpKey::new(449, 0);
+    pub const FINAL_UNIT_ACTION: rt::AvpKey = rt::AvpKey { code: 449, vendor: 0 };
     /// Restriction-Filter-Rule (IPFilterRule), IETF RFC 8506 §8.36.
-    pub const RESTRICTION_FILTER_RULE: rt::AvpKey = rt::AvpKey::new(438, 0);
+    pub const RESTRICTION_FILTER_RULE: rt::AvpKey = rt::AvpKey { code: 438, vendor: 0 };
     /// Redirect-Server (Grouped), IETF RFC 8506 §8.37.
-    pub const REDIRECT_SERVER: rt::AvpKey = rt::AvpKey::new(434, 0);
+    pub const REDIRECT_SERVER: rt::AvpKey = rt::AvpKey { code: 434, vendor: 0 };
     /// Redirect-Address-Type (Enumerated), IETF RFC 8506 §8.38.
-    pub const REDIRECT_ADDRESS_TYPE: rt::AvpKey = rt::AvpKey::new(433, 0);
+    pub const REDIRECT_ADDRESS_TYPE: rt::AvpKey = rt::AvpKey { code: 433, vendor: 0 };
     /// Redirect-Server-Address (UTF8String), IETF RFC 8506 §8.39.
-    pub const REDIRECT_SERVER_ADDRESS: rt::AvpKey = rt::AvpKey::new(435, 0);
+    pub const REDIRECT_SERVER_ADDRESS: rt::AvpKey = rt::AvpKey { code: 435, vendor: 0 };
     /// Multiple-Services-Indicator (Enumerated), IETF RFC 8506 §8.40.
-    pub const MULTIPLE_SERVICES_INDICATOR: rt::AvpKey = rt::AvpKey::new(455, 0);
+    pub const MULTIPLE_SERVICES_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 455,
+        vendor: 0,
+    };
     /// Requested-Action (Enumerated), IETF RFC 8506 §8.41.
-    pub const REQUESTED_ACTION: rt::AvpKey = rt::AvpKey::new(436, 0);
+    pub const REQUESTED_ACTION: rt::AvpKey = rt::AvpKey { code: 436, vendor: 0 };
     /// Service-Context-Id (UTF8String), IETF RFC 8506 §8.42.
-    pub const SERVICE_CONTEXT_ID: rt::AvpKey = rt::AvpKey::new(461, 0);
+    pub const SERVICE_CONTEXT_ID: rt::AvpKey = rt::AvpKey { code: 461, vendor: 0 };
     /// Service-Parameter-Info (Grouped), IETF RFC 8506 §8.43.
-    pub const SERVICE_PARAMETER_INFO: rt::AvpKey = rt::AvpKey::new(440, 0);
+    pub const SERVICE_PARAMETER_INFO: rt::AvpKey = rt::AvpKey { code: 440, vendor: 0 };
     /// Service-Parameter-Type (Unsigned32), IETF RFC 8506 §8.44.
-    pub const SERVICE_PARAMETER_TYPE: rt::AvpKey = rt::AvpKey::new(441, 0);
+    pub const SERVICE_PARAMETER_TYPE: rt::AvpKey = rt::AvpKey { code: 441, vendor: 0 };
     /// Service-Parameter-Value (OctetString), IETF RFC 8506 §8.45.
-    pub const SERVICE_PARAMETER_VALUE: rt::AvpKey = rt::AvpKey::new(442, 0);
+    pub const SERVICE_PARAMETER_VALUE: rt::AvpKey = rt::AvpKey { code: 442, vendor: 0 };
     /// Subscription-Id (Grouped), IETF RFC 8506 §8.46.
-    pub const SUBSCRIPTION_ID: rt::AvpKey = rt::AvpKey::new(443, 0);
+    pub const SUBSCRIPTION_ID: rt::AvpKey = rt::AvpKey { code: 443, vendor: 0 };
     /// Subscription-Id-Type (Enumerated), IETF RFC 8506 §8.47.
-    pub const SUBSCRIPTION_ID_TYPE: rt::AvpKey = rt::AvpKey::new(450, 0);
+    pub const SUBSCRIPTION_ID_TYPE: rt::AvpKey = rt::AvpKey { code: 450, vendor: 0 };
     /// Subscription-Id-Data (UTF8String), IETF RFC 8506 §8.48.
-    pub const SUBSCRIPTION_ID_DATA: rt::AvpKey = rt::AvpKey::new(444, 0);
+    pub const SUBSCRIPTION_ID_DATA: rt::AvpKey = rt::AvpKey { code: 444, vendor: 0 };
     /// User-Equipment-Info (Grouped), IETF RFC 8506 §8.49.
-    pub const USER_EQUIPMENT_INFO: rt::AvpKey = rt::AvpKey::new(458, 0);
+    pub const USER_EQUIPMENT_INFO: rt::AvpKey = rt::AvpKey { code: 458, vendor: 0 };
     /// User-Equipment-Info-Type (Enumerated), IETF RFC 8506 §8.50.
-    pub const USER_EQUIPMENT_INFO_TYPE: rt::AvpKey = rt::AvpKey::new(459, 0);
+    pub const USER_EQUIPMENT_INFO_TYPE: rt::AvpKey = rt::AvpKey { code: 459, vendor: 0 };
     /// User-Equipment-Info-Value (OctetString), IETF RFC 8506 §8.51.
-    pub const USER_EQUIPMENT_INFO_VALUE: rt::AvpKey = rt::AvpKey::new(460, 0);
+    pub const USER_EQUIPMENT_INFO_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 460,
+        vendor: 0,
+    };
     /// User-Equipment-Info-Extension (Grouped), IETF RFC 8506 §8.52.
-    pub const USER_EQUIPMENT_INFO_EXTENSION: rt::AvpKey = rt::AvpKey::new(653, 0);
+    pub const USER_EQUIPMENT_INFO_EXTENSION: rt::AvpKey = rt::AvpKey {
+        code: 653,
+        vendor: 0,
+    };
     /// User-Equipment-Info-IMEISV (OctetString), IETF RFC 8506 §8.53.
-    pub const USER_EQUIPMENT_INFO_IMEISV: rt::AvpKey = rt::AvpKey::new(654, 0);
+    pub const USER_EQUIPMENT_INFO_IMEISV: rt::AvpKey = rt::AvpKey {
+        code: 654,
+        vendor: 0,
+    };
     /// User-Equipment-Info-MAC (OctetString), IETF RFC 8506 §8.54.
-    pub const USER_EQUIPMENT_INFO_MAC: rt::AvpKey = rt::AvpKey::new(655, 0);
+    pub const USER_EQUIPMENT_INFO_MAC: rt::AvpKey = rt::AvpKey { code: 655, vendor: 0 };
     /// User-Equipment-Info-EUI64 (OctetString), IETF RFC 8506 §8.55.
-    pub const USER_EQUIPMENT_INFO_EUI64: rt::AvpKey = rt::AvpKey::new(656, 0);
+    pub const USER_EQUIPMENT_INFO_EUI64: rt::AvpKey = rt::AvpKey {
+        code: 656,
+        vendor: 0,
+    };
     /// User-Equipment-Info-ModifiedEUI64 (OctetString), IETF RFC 8506 §8.56.
-    pub const USER_EQUIPMENT_INFO_MODIFIEDEUI64: rt::AvpKey = rt::AvpKey::new(657, 0);
+    pub const USER_EQUIPMENT_INFO_MODIFIEDEUI64: rt::AvpKey = rt::AvpKey {
+        code: 657,
+        vendor: 0,
+    };
     /// User-Equipment-Info-IMEI (OctetString), IETF RFC 8506 §8.57.
-    pub const USER_EQUIPMENT_INFO_IMEI: rt::AvpKey = rt::AvpKey::new(658, 0);
+    pub const USER_EQUIPMENT_INFO_IMEI: rt::AvpKey = rt::AvpKey { code: 658, vendor: 0 };
     /// Subscription-Id-Extension (Grouped), IETF RFC 8506 §8.58.
-    pub const SUBSCRIPTION_ID_EXTENSION: rt::AvpKey = rt::AvpKey::new(659, 0);
+    pub const SUBSCRIPTION_ID_EXTENSION: rt::AvpKey = rt::AvpKey {
+        code: 659,
+        vendor: 0,
+    };
     /// Subscription-Id-E164 (UTF8String), IETF RFC 8506 §8.59.
-    pub const SUBSCRIPTION_ID_E164: rt::AvpKey = rt::AvpKey::new(660, 0);
+    pub const SUBSCRIPTION_ID_E164: rt::AvpKey = rt::AvpKey { code: 660, vendor: 0 };
     /// Subscription-Id-IMSI (UTF8String), IETF RFC 8506 §8.60.
-    pub const SUBSCRIPTION_ID_IMSI: rt::AvpKey = rt::AvpKey::new(661, 0);
+    pub const SUBSCRIPTION_ID_IMSI: rt::AvpKey = rt::AvpKey { code: 661, vendor: 0 };
     /// Subscription-Id-SIP-URI (UTF8String), IETF RFC 8506 §8.61.
-    pub const SUBSCRIPTION_ID_SIP_URI: rt::AvpKey = rt::AvpKey::new(662, 0);
+    pub const SUBSCRIPTION_ID_SIP_URI: rt::AvpKey = rt::AvpKey { code: 662, vendor: 0 };
     /// Subscription-Id-NAI (UTF8String), IETF RFC 8506 §8.62.
-    pub const SUBSCRIPTION_ID_NAI: rt::AvpKey = rt::AvpKey::new(663, 0);
+    pub const SUBSCRIPTION_ID_NAI: rt::AvpKey = rt::AvpKey { code: 663, vendor: 0 };
     /// Subscription-Id-Private (UTF8String), IETF RFC 8506 §8.63.
-    pub const SUBSCRIPTION_ID_PRIVATE: rt::AvpKey = rt::AvpKey::new(664, 0);
+    pub const SUBSCRIPTION_ID_PRIVATE: rt::AvpKey = rt::AvpKey { code: 664, vendor: 0 };
     /// Redirect-Server-Extension (Grouped), IETF RFC 8506 §8.64.
-    pub const REDIRECT_SERVER_EXTENSION: rt::AvpKey = rt::AvpKey::new(665, 0);
+    pub const REDIRECT_SERVER_EXTENSION: rt::AvpKey = rt::AvpKey {
+        code: 665,
+        vendor: 0,
+    };
     /// Redirect-Address-IPAddress (Address), IETF RFC 8506 §8.65.
-    pub const REDIRECT_ADDRESS_IPADDRESS: rt::AvpKey = rt::AvpKey::new(666, 0);
+    pub const REDIRECT_ADDRESS_IPADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 666,
+        vendor: 0,
+    };
     /// Redirect-Address-URL (UTF8String), IETF RFC 8506 §8.66.
-    pub const REDIRECT_ADDRESS_URL: rt::AvpKey = rt::AvpKey::new(667, 0);
+    pub const REDIRECT_ADDRESS_URL: rt::AvpKey = rt::AvpKey { code: 667, vendor: 0 };
     /// Redirect-Address-SIP-URI (UTF8String), IETF RFC 8506 §8.67.
-    pub const REDIRECT_ADDRESS_SIP_URI: rt::AvpKey = rt::AvpKey::new(668, 0);
+    pub const REDIRECT_ADDRESS_SIP_URI: rt::AvpKey = rt::AvpKey { code: 668, vendor: 0 };
     /// QoS-Final-Unit-Indication (Grouped), IETF RFC 8506 §8.68.
-    pub const QOS_FINAL_UNIT_INDICATION: rt::AvpKey = rt::AvpKey::new(669, 0);
+    pub const QOS_FINAL_UNIT_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 669,
+        vendor: 0,
+    };
 }
 /// Application ids of IETF RFC 8506.
 pub mod application {
@@ -209,7 +251,7 @@ pub struct CcRequestType(pub i32);
 )]
 impl CcRequestType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(416, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 416, vendor: 0 };
     /// `INITIAL_REQUEST` (1)
     pub const INITIAL_REQUEST: Self = Self(1);
     /// `UPDATE_REQUEST` (2)
@@ -305,7 +347,7 @@ pub struct CcSessionFailover(pub i32);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CcSessionFailover {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(418, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 418, vendor: 0 };
     /// `FAILOVER_NOT_SUPPORTED` (0)
     pub const FAILOVER_NOT_SUPPORTED: Self = Self(0);
     /// `FAILOVER_SUPPORTED` (1)
@@ -359,7 +401,7 @@ pub struct CheckBalanceResult(pub i32);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CheckBalanceResult {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(422, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 422, vendor: 0 };
     /// `ENOUGH_CREDIT` (0)
     pub const ENOUGH_CREDIT: Self = Self(0);
     /// `NO_CREDIT` (1)
@@ -413,7 +455,7 @@ pub struct CreditControl(pub i32);
 #[cfg(any(feature = "credit_control"))]
 impl CreditControl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(426, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 426, vendor: 0 };
     /// `CREDIT_AUTHORIZATION` (0)
     pub const CREDIT_AUTHORIZATION: Self = Self(0);
     /// `RE_AUTHORIZATION` (1)
@@ -467,7 +509,7 @@ pub struct CreditControlFailureHandling(pub i32);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CreditControlFailureHandling {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(427, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 427, vendor: 0 };
     /// `TERMINATE` (0)
     pub const TERMINATE: Self = Self(0);
     /// `CONTINUE` (1)
@@ -524,7 +566,7 @@ pub struct DirectDebitingFailureHandling(pub i32);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl DirectDebitingFailureHandling {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(428, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 428, vendor: 0 };
     /// `TERMINATE_OR_BUFFER` (0)
     pub const TERMINATE_OR_BUFFER: Self = Self(0);
     /// `CONTINUE` (1)
@@ -604,7 +646,7 @@ pub struct TariffChangeUsage(pub i32);
 )]
 impl TariffChangeUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(452, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 452, vendor: 0 };
     /// `UNIT_BEFORE_TARIFF_CHANGE` (0)
     pub const UNIT_BEFORE_TARIFF_CHANGE: Self = Self(0);
     /// `UNIT_AFTER_TARIFF_CHANGE` (1)
@@ -702,7 +744,7 @@ pub struct CcUnitType(pub i32);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CcUnitType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(454, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 454, vendor: 0 };
     /// `TIME` (0)
     pub const TIME: Self = Self(0);
     /// `MONEY` (1)
@@ -798,7 +840,7 @@ pub struct FinalUnitAction(pub i32);
 )]
 impl FinalUnitAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(449, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 449, vendor: 0 };
     /// `TERMINATE` (0)
     pub const TERMINATE: Self = Self(0);
     /// `REDIRECT` (1)
@@ -926,7 +968,7 @@ pub struct RedirectAddressType(pub i32);
 )]
 impl RedirectAddressType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(433, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 433, vendor: 0 };
     /// `IPV4_ADDRESS` (0)
     pub const IPV4_ADDRESS: Self = Self(0);
     /// `IPV6_ADDRESS` (1)
@@ -1022,7 +1064,7 @@ pub struct MultipleServicesIndicator(pub i32);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl MultipleServicesIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(455, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 455, vendor: 0 };
     /// `MULTIPLE_SERVICES_NOT_SUPPORTED` (0)
     pub const MULTIPLE_SERVICES_NOT_SUPPORTED: Self = Self(0);
     /// `MULTIPLE_SERVICES_SUPPORTED` (1)
@@ -1076,7 +1118,7 @@ pub struct RequestedAction(pub i32);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RequestedAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(436, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 436, vendor: 0 };
     /// `DIRECT_DEBITING` (0)
     pub const DIRECT_DEBITING: Self = Self(0);
     /// `REFUND_ACCOUNT` (1)
@@ -1180,7 +1222,7 @@ pub struct SubscriptionIdType(pub i32);
 )]
 impl SubscriptionIdType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(450, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 450, vendor: 0 };
     /// `END_USER_E164` (0)
     pub const END_USER_E164: Self = Self(0);
     /// `END_USER_IMSI` (1)
@@ -1337,7 +1379,7 @@ pub struct UserEquipmentInfoType(pub i32);
 )]
 impl UserEquipmentInfoType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(459, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 459, vendor: 0 };
     /// `IMEISV` (0)
     pub const IMEISV: Self = Self(0);
     /// `MAC` (1)
@@ -1470,27 +1512,25 @@ impl Default for CostInformation {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CostInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(423, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 423, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            445,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            425,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 445, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 425, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1639,18 +1679,17 @@ impl Default for UnitValue {
 )]
 impl UnitValue {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(445, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 445, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            447,
-            0,
-            64,
-            rt::dictionary::AvpType::Integer64,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 447, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Integer64,
+        },
     ];
 }
 #[cfg(
@@ -1788,7 +1827,7 @@ impl Default for MultipleServicesCreditControl {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl MultipleServicesCreditControl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(456, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 456, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2041,7 +2080,7 @@ impl Default for GrantedServiceUnit {
 )]
 impl GrantedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(431, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2197,7 +2236,7 @@ impl Default for RequestedServiceUnit {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RequestedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(437, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2392,7 +2431,7 @@ impl Default for UsedServiceUnit {
 )]
 impl UsedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(446, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2583,18 +2622,17 @@ impl Default for CcMoney {
 )]
 impl CcMoney {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(413, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 413, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            445,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 445, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(
@@ -2697,36 +2735,33 @@ impl Default for GSUPoolReference {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl GSUPoolReference {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(457, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 457, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            453,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            454,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            445,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 453, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 454, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 445, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2887,18 +2922,17 @@ impl Default for FinalUnitIndication {
 )]
 impl FinalUnitIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(430, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 430, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            449,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 449, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -3084,27 +3118,25 @@ impl Default for RedirectServer {
 )]
 impl RedirectServer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(434, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 434, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            433,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            435,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 433, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 435, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(
@@ -3232,27 +3264,25 @@ impl Default for ServiceParameterInfo {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl ServiceParameterInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(440, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 440, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            441,
-            0,
-            0,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            442,
-            0,
-            0,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 441, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 442, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3456,27 +3486,25 @@ impl Default for SubscriptionId {
 )]
 impl SubscriptionId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(443, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 443, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            450,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            444,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 450, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 444, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(
@@ -3656,27 +3684,25 @@ impl Default for UserEquipmentInfo {
 )]
 impl UserEquipmentInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(458, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 458, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            459,
-            0,
-            0,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            460,
-            0,
-            0,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 459, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 460, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(
@@ -3867,7 +3893,7 @@ impl Default for UserEquipmentInfoExtension {
 )]
 impl UserEquipmentInfoExtension {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(653, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 653, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4062,7 +4088,7 @@ impl Default for SubscriptionIdExtension {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl SubscriptionIdExtension {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(659, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4201,7 +4227,7 @@ impl Default for RedirectServerExtension {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RedirectServerExtension {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(665, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4336,18 +4362,17 @@ impl Default for QosFinalUnitIndication {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl QosFinalUnitIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(669, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 669, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            449,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 449, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4600,78 +4625,70 @@ impl Default for CreditControlRequest {
 impl CreditControlRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            461,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 461, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5084,69 +5101,62 @@ impl Default for CreditControlAnswer {
 impl CreditControlAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -8340,12 +8350,12 @@ pub struct CostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CostInformation {
     type Writer<'c> = CostInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(423, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 423, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(445, 0),
-        rt::AvpKey::new(425, 0),
-        rt::AvpKey::new(424, 0),
+        rt::AvpKey { code: 445, vendor: 0 },
+        rt::AvpKey { code: 425, vendor: 0 },
+        rt::AvpKey { code: 424, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -8426,11 +8436,11 @@ pub struct UnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UnitValue {
     type Writer<'c> = UnitValueWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(445, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 445, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(447, 0),
-        rt::AvpKey::new(429, 0),
+        rt::AvpKey { code: 447, vendor: 0 },
+        rt::AvpKey { code: 429, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8513,17 +8523,17 @@ pub struct MultipleServicesCreditControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MultipleServicesCreditControl {
     type Writer<'c> = MultipleServicesCreditControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(456, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 456, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(431, 0),
-        rt::AvpKey::new(437, 0),
-        rt::AvpKey::new(452, 0),
-        rt::AvpKey::new(432, 0),
-        rt::AvpKey::new(448, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(430, 0),
-        rt::AvpKey::new(669, 0),
+        rt::AvpKey { code: 431, vendor: 0 },
+        rt::AvpKey { code: 437, vendor: 0 },
+        rt::AvpKey { code: 452, vendor: 0 },
+        rt::AvpKey { code: 432, vendor: 0 },
+        rt::AvpKey { code: 448, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 430, vendor: 0 },
+        rt::AvpKey { code: 669, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8686,16 +8696,16 @@ pub struct GrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for GrantedServiceUnit {
     type Writer<'c> = GrantedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(431, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(451, 0),
-        rt::AvpKey::new(420, 0),
-        rt::AvpKey::new(413, 0),
-        rt::AvpKey::new(421, 0),
-        rt::AvpKey::new(412, 0),
-        rt::AvpKey::new(414, 0),
-        rt::AvpKey::new(417, 0),
+        rt::AvpKey { code: 451, vendor: 0 },
+        rt::AvpKey { code: 420, vendor: 0 },
+        rt::AvpKey { code: 413, vendor: 0 },
+        rt::AvpKey { code: 421, vendor: 0 },
+        rt::AvpKey { code: 412, vendor: 0 },
+        rt::AvpKey { code: 414, vendor: 0 },
+        rt::AvpKey { code: 417, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8805,15 +8815,15 @@ pub struct RequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RequestedServiceUnit {
     type Writer<'c> = RequestedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(437, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(420, 0),
-        rt::AvpKey::new(413, 0),
-        rt::AvpKey::new(421, 0),
-        rt::AvpKey::new(412, 0),
-        rt::AvpKey::new(414, 0),
-        rt::AvpKey::new(417, 0),
+        rt::AvpKey { code: 420, vendor: 0 },
+        rt::AvpKey { code: 413, vendor: 0 },
+        rt::AvpKey { code: 421, vendor: 0 },
+        rt::AvpKey { code: 412, vendor: 0 },
+        rt::AvpKey { code: 414, vendor: 0 },
+        rt::AvpKey { code: 417, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8918,16 +8928,16 @@ pub struct UsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UsedServiceUnit {
     type Writer<'c> = UsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(446, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(452, 0),
-        rt::AvpKey::new(420, 0),
-        rt::AvpKey::new(413, 0),
-        rt::AvpKey::new(421, 0),
-        rt::AvpKey::new(412, 0),
-        rt::AvpKey::new(414, 0),
-        rt::AvpKey::new(417, 0),
+        rt::AvpKey { code: 452, vendor: 0 },
+        rt::AvpKey { code: 420, vendor: 0 },
+        rt::AvpKey { code: 413, vendor: 0 },
+        rt::AvpKey { code: 421, vendor: 0 },
+        rt::AvpKey { code: 412, vendor: 0 },
+        rt::AvpKey { code: 414, vendor: 0 },
+        rt::AvpKey { code: 417, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9058,11 +9068,11 @@ pub struct CcMoneyWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CcMoney {
     type Writer<'c> = CcMoneyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(413, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 413, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(445, 0),
-        rt::AvpKey::new(425, 0),
+        rt::AvpKey { code: 445, vendor: 0 },
+        rt::AvpKey { code: 425, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -9138,12 +9148,12 @@ pub struct GSUPoolReferenceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for GSUPoolReference {
     type Writer<'c> = GSUPoolReferenceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(457, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 457, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(453, 0),
-        rt::AvpKey::new(454, 0),
-        rt::AvpKey::new(445, 0),
+        rt::AvpKey { code: 453, vendor: 0 },
+        rt::AvpKey { code: 454, vendor: 0 },
+        rt::AvpKey { code: 445, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -9224,11 +9234,11 @@ pub struct FinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FinalUnitIndication {
     type Writer<'c> = FinalUnitIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(430, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 430, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(449, 0),
-        rt::AvpKey::new(434, 0),
+        rt::AvpKey { code: 449, vendor: 0 },
+        rt::AvpKey { code: 434, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -9340,11 +9350,11 @@ pub struct RedirectServerWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for RedirectServer {
     type Writer<'c> = RedirectServerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(434, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 434, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(433, 0),
-        rt::AvpKey::new(435, 0),
+        rt::AvpKey { code: 433, vendor: 0 },
+        rt::AvpKey { code: 435, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -9415,11 +9425,11 @@ pub struct ServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceParameterInfo {
     type Writer<'c> = ServiceParameterInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(440, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 440, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(441, 0),
-        rt::AvpKey::new(442, 0),
+        rt::AvpKey { code: 441, vendor: 0 },
+        rt::AvpKey { code: 442, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -9510,11 +9520,11 @@ pub struct SubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SubscriptionId {
     type Writer<'c> = SubscriptionIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(443, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 443, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(450, 0),
-        rt::AvpKey::new(444, 0),
+        rt::AvpKey { code: 450, vendor: 0 },
+        rt::AvpKey { code: 444, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -9633,11 +9643,11 @@ pub struct UserEquipmentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserEquipmentInfo {
     type Writer<'c> = UserEquipmentInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(458, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 458, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(459, 0),
-        rt::AvpKey::new(460, 0),
+        rt::AvpKey { code: 459, vendor: 0 },
+        rt::AvpKey { code: 460, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -9740,14 +9750,14 @@ pub struct UserEquipmentInfoExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserEquipmentInfoExtension {
     type Writer<'c> = UserEquipmentInfoExtensionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(653, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 653, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(654, 0),
-        rt::AvpKey::new(655, 0),
-        rt::AvpKey::new(656, 0),
-        rt::AvpKey::new(657, 0),
-        rt::AvpKey::new(658, 0),
+        rt::AvpKey { code: 654, vendor: 0 },
+        rt::AvpKey { code: 655, vendor: 0 },
+        rt::AvpKey { code: 656, vendor: 0 },
+        rt::AvpKey { code: 657, vendor: 0 },
+        rt::AvpKey { code: 658, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9840,14 +9850,14 @@ pub struct SubscriptionIdExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SubscriptionIdExtension {
     type Writer<'c> = SubscriptionIdExtensionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(659, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(660, 0),
-        rt::AvpKey::new(661, 0),
-        rt::AvpKey::new(662, 0),
-        rt::AvpKey::new(663, 0),
-        rt::AvpKey::new(664, 0),
+        rt::AvpKey { code: 660, vendor: 0 },
+        rt::AvpKey { code: 661, vendor: 0 },
+        rt::AvpKey { code: 662, vendor: 0 },
+        rt::AvpKey { code: 663, vendor: 0 },
+        rt::AvpKey { code: 664, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9914,12 +9924,12 @@ pub struct RedirectServerExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RedirectServerExtension {
     type Writer<'c> = RedirectServerExtensionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(665, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(666, 0),
-        rt::AvpKey::new(667, 0),
-        rt::AvpKey::new(668, 0),
+        rt::AvpKey { code: 666, vendor: 0 },
+        rt::AvpKey { code: 667, vendor: 0 },
+        rt::AvpKey { code: 668, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9975,11 +9985,11 @@ pub struct QosFinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for QosFinalUnitIndication {
     type Writer<'c> = QosFinalUnitIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(669, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 669, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(449, 0),
-        rt::AvpKey::new(665, 0),
+        rt::AvpKey { code: 449, vendor: 0 },
+        rt::AvpKey { code: 665, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -10058,28 +10068,28 @@ impl CreditControlRequest {
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(461, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(419, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(439, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(437, 0),
-        rt::AvpKey::new(436, 0),
-        rt::AvpKey::new(455, 0),
-        rt::AvpKey::new(411, 0),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(653, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 461, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 419, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey { code: 439, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 437, vendor: 0 },
+        rt::AvpKey { code: 436, vendor: 0 },
+        rt::AvpKey { code: 455, vendor: 0 },
+        rt::AvpKey { code: 411, vendor: 0 },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey { code: 653, vendor: 0 },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10357,29 +10367,29 @@ impl CreditControlAnswer {
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(418, 0),
-        rt::AvpKey::new(419, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(431, 0),
-        rt::AvpKey::new(423, 0),
-        rt::AvpKey::new(430, 0),
-        rt::AvpKey::new(669, 0),
-        rt::AvpKey::new(422, 0),
-        rt::AvpKey::new(427, 0),
-        rt::AvpKey::new(428, 0),
-        rt::AvpKey::new(448, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 418, vendor: 0 },
+        rt::AvpKey { code: 419, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey { code: 431, vendor: 0 },
+        rt::AvpKey { code: 423, vendor: 0 },
+        rt::AvpKey { code: 430, vendor: 0 },
+        rt::AvpKey { code: 669, vendor: 0 },
+        rt::AvpKey { code: 422, vendor: 0 },
+        rt::AvpKey { code: 427, vendor: 0 },
+        rt::AvpKey { code: 428, vendor: 0 },
+        rt::AvpKey { code: 448, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,19 +8,19 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// OC-Supported-Features (Grouped), IETF RFC 7683 §7.1.
-    pub const OC_SUPPORTED_FEATURES: rt::AvpKey = rt::AvpKey::new(621, 0);
+    pub const OC_SUPPORTED_FEATURES: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
     /// OC-Feature-Vector (Unsigned64), IETF RFC 7683 §7.2.
-    pub const OC_FEATURE_VECTOR: rt::AvpKey = rt::AvpKey::new(622, 0);
+    pub const OC_FEATURE_VECTOR: rt::AvpKey = rt::AvpKey { code: 622, vendor: 0 };
     /// OC-OLR (Grouped), IETF RFC 7683 §7.3.
-    pub const OC_OLR: rt::AvpKey = rt::AvpKey::new(623, 0);
+    pub const OC_OLR: rt::AvpKey = rt::AvpKey { code: 623, vendor: 0 };
     /// OC-Sequence-Number (Unsigned64), IETF RFC 7683 §7.4.
-    pub const OC_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(624, 0);
+    pub const OC_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey { code: 624, vendor: 0 };
     /// OC-Validity-Duration (Unsigned32), IETF RFC 7683 §7.5.
-    pub const OC_VALIDITY_DURATION: rt::AvpKey = rt::AvpKey::new(625, 0);
+    pub const OC_VALIDITY_DURATION: rt::AvpKey = rt::AvpKey { code: 625, vendor: 0 };
     /// OC-Report-Type (Enumerated), IETF RFC 7683 §7.6.
-    pub const OC_REPORT_TYPE: rt::AvpKey = rt::AvpKey::new(626, 0);
+    pub const OC_REPORT_TYPE: rt::AvpKey = rt::AvpKey { code: 626, vendor: 0 };
     /// OC-Reduction-Percentage (Unsigned32), IETF RFC 7683 §7.7.
-    pub const OC_REDUCTION_PERCENTAGE: rt::AvpKey = rt::AvpKey::new(627, 0);
+    pub const OC_REDUCTION_PERCENTAGE: rt::AvpKey = rt::AvpKey { code: 627, vendor: 0 };
 }
 /// Application ids of IETF RFC 7683.
 pub mod application {}
@@ -123,7 +123,7 @@ pub struct OcReportType(pub i32);
 )]
 impl OcReportType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(626, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 626, vendor: 0 };
     /// `HOST_REPORT` (0)
     pub const HOST_REPORT: Self = Self(0);
     /// `REALM_REPORT` (1)
@@ -512,7 +512,7 @@ impl Default for OcSupportedFeatures {
 )]
 impl OcSupportedFeatures {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(621, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -828,27 +828,25 @@ impl Default for OcOlr {
 )]
 impl OcOlr {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(623, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 623, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            624,
-            0,
-            0,
-            rt::dictionary::AvpType::Unsigned64,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            626,
-            0,
-            0,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 624, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::Unsigned64,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 626, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -1684,9 +1682,9 @@ pub struct OcSupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for OcSupportedFeatures {
     type Writer<'c> = OcSupportedFeaturesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(621, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(622, 0)];
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 622, vendor: 0 }];
     const REQUIRED: u64 = 0;
 }
 #[cfg(
@@ -1905,13 +1903,13 @@ pub struct OcOlrWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for OcOlr {
     type Writer<'c> = OcOlrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(623, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 623, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(624, 0),
-        rt::AvpKey::new(626, 0),
-        rt::AvpKey::new(627, 0),
-        rt::AvpKey::new(625, 0),
+        rt::AvpKey { code: 624, vendor: 0 },
+        rt::AvpKey { code: 626, vendor: 0 },
+        rt::AvpKey { code: 627, vendor: 0 },
+        rt::AvpKey { code: 625, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }

@@ -8,7 +8,7 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// DRMP (Enumerated), IETF RFC 7944 §9.1.
-    pub const DRMP: rt::AvpKey = rt::AvpKey::new(301, 0);
+    pub const DRMP: rt::AvpKey = rt::AvpKey { code: 301, vendor: 0 };
 }
 /// Application ids of IETF RFC 7944.
 pub mod application {}
@@ -131,7 +131,7 @@ pub struct Drmp(pub i32);
 )]
 impl Drmp {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(301, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 301, vendor: 0 };
     /// `PRIORITY_0` (0)
     pub const PRIORITY_0: Self = Self(0);
     /// `PRIORITY_1` (1)

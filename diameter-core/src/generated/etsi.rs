@@ -8,123 +8,300 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// ETSI-Experimental-Result-Code (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 026 §6.3.2.
-    pub const ETSI_EXPERIMENTAL_RESULT_CODE: rt::AvpKey = rt::AvpKey::new(298, 13019);
+    pub const ETSI_EXPERIMENTAL_RESULT_CODE: rt::AvpKey = rt::AvpKey {
+        code: 298,
+        vendor: 13019,
+    };
     /// Globally-Unique-Address (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const GLOBALLY_UNIQUE_ADDRESS: rt::AvpKey = rt::AvpKey::new(300, 13019);
+    pub const GLOBALLY_UNIQUE_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 300,
+        vendor: 13019,
+    };
     /// Address-Realm (OctetString), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const ADDRESS_REALM: rt::AvpKey = rt::AvpKey::new(301, 13019);
+    pub const ADDRESS_REALM: rt::AvpKey = rt::AvpKey {
+        code: 301,
+        vendor: 13019,
+    };
     /// Logical-Access-ID (OctetString), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const LOGICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey::new(302, 13019);
+    pub const LOGICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey {
+        code: 302,
+        vendor: 13019,
+    };
     /// Initial-Gate-Setting (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const INITIAL_GATE_SETTING: rt::AvpKey = rt::AvpKey::new(303, 13019);
+    pub const INITIAL_GATE_SETTING: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 13019,
+    };
     /// QoS-Profile (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const QOS_PROFILE: rt::AvpKey = rt::AvpKey::new(304, 13019);
+    pub const QOS_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 13019,
+    };
     /// IP-Connectivity-Status (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const IP_CONNECTIVITY_STATUS: rt::AvpKey = rt::AvpKey::new(305, 13019);
+    pub const IP_CONNECTIVITY_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 305,
+        vendor: 13019,
+    };
     /// Access-Network-Type (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const ACCESS_NETWORK_TYPE: rt::AvpKey = rt::AvpKey::new(306, 13019);
+    pub const ACCESS_NETWORK_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 306,
+        vendor: 13019,
+    };
     /// Aggregation-Network-Type (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const AGGREGATION_NETWORK_TYPE: rt::AvpKey = rt::AvpKey::new(307, 13019);
+    pub const AGGREGATION_NETWORK_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 307,
+        vendor: 13019,
+    };
     /// Maximum-Allowed-Bandwidth-UL (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const MAXIMUM_ALLOWED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey::new(308, 13019);
+    pub const MAXIMUM_ALLOWED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey {
+        code: 308,
+        vendor: 13019,
+    };
     /// Maximum-Allowed-Bandwidth-DL (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const MAXIMUM_ALLOWED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey::new(309, 13019);
+    pub const MAXIMUM_ALLOWED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey {
+        code: 309,
+        vendor: 13019,
+    };
     /// Maximum-Priority (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const MAXIMUM_PRIORITY: rt::AvpKey = rt::AvpKey::new(310, 13019);
+    pub const MAXIMUM_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 310,
+        vendor: 13019,
+    };
     /// Transport-Class (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const TRANSPORT_CLASS: rt::AvpKey = rt::AvpKey::new(311, 13019);
+    pub const TRANSPORT_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 311,
+        vendor: 13019,
+    };
     /// Application-Class-ID (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const APPLICATION_CLASS_ID: rt::AvpKey = rt::AvpKey::new(312, 13019);
+    pub const APPLICATION_CLASS_ID: rt::AvpKey = rt::AvpKey {
+        code: 312,
+        vendor: 13019,
+    };
     /// Physical-Access-ID (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const PHYSICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey::new(313, 13019);
+    pub const PHYSICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey {
+        code: 313,
+        vendor: 13019,
+    };
     /// Initial-Gate-Setting-ID (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const INITIAL_GATE_SETTING_ID: rt::AvpKey = rt::AvpKey::new(314, 13019);
+    pub const INITIAL_GATE_SETTING_ID: rt::AvpKey = rt::AvpKey {
+        code: 314,
+        vendor: 13019,
+    };
     /// ETSI-QoS-Profile-ID (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
-    pub const ETSI_QOS_PROFILE_ID: rt::AvpKey = rt::AvpKey::new(315, 13019);
+    pub const ETSI_QOS_PROFILE_ID: rt::AvpKey = rt::AvpKey {
+        code: 315,
+        vendor: 13019,
+    };
     /// ETSI-Location-Information (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
-    pub const ETSI_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(350, 13019);
+    pub const ETSI_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 350,
+        vendor: 13019,
+    };
     /// RACS-Contact-Point (DiameterIdentity), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
-    pub const RACS_CONTACT_POINT: rt::AvpKey = rt::AvpKey::new(351, 13019);
+    pub const RACS_CONTACT_POINT: rt::AvpKey = rt::AvpKey {
+        code: 351,
+        vendor: 13019,
+    };
     /// Terminal-Type (OctetString), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
-    pub const TERMINAL_TYPE: rt::AvpKey = rt::AvpKey::new(352, 13019);
+    pub const TERMINAL_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 352,
+        vendor: 13019,
+    };
     /// Requested-Information (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
-    pub const REQUESTED_INFORMATION: rt::AvpKey = rt::AvpKey::new(353, 13019);
+    pub const REQUESTED_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 353,
+        vendor: 13019,
+    };
     /// ETSI-Event-Type-354 (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
-    pub const ETSI_EVENT_TYPE_354: rt::AvpKey = rt::AvpKey::new(354, 13019);
+    pub const ETSI_EVENT_TYPE_354: rt::AvpKey = rt::AvpKey {
+        code: 354,
+        vendor: 13019,
+    };
     /// Civic-Location (OctetString), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
-    pub const CIVIC_LOCATION: rt::AvpKey = rt::AvpKey::new(355, 13019);
+    pub const CIVIC_LOCATION: rt::AvpKey = rt::AvpKey {
+        code: 355,
+        vendor: 13019,
+    };
     /// Geospatial-Location (OctetString), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
-    pub const GEOSPATIAL_LOCATION: rt::AvpKey = rt::AvpKey::new(356, 13019);
+    pub const GEOSPATIAL_LOCATION: rt::AvpKey = rt::AvpKey {
+        code: 356,
+        vendor: 13019,
+    };
     /// Session-Bundle-Id (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 026 Rq AVPs.
-    pub const SESSION_BUNDLE_ID: rt::AvpKey = rt::AvpKey::new(400, 13019);
+    pub const SESSION_BUNDLE_ID: rt::AvpKey = rt::AvpKey {
+        code: 400,
+        vendor: 13019,
+    };
     /// ETSI-Event-Type-420 (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 066 a4 AVPs.
-    pub const ETSI_EVENT_TYPE_420: rt::AvpKey = rt::AvpKey::new(420, 13019);
+    pub const ETSI_EVENT_TYPE_420: rt::AvpKey = rt::AvpKey {
+        code: 420,
+        vendor: 13019,
+    };
     /// Binding-Information (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const BINDING_INFORMATION: rt::AvpKey = rt::AvpKey::new(450, 13019);
+    pub const BINDING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 450,
+        vendor: 13019,
+    };
     /// Binding-Input-List (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const BINDING_INPUT_LIST: rt::AvpKey = rt::AvpKey::new(451, 13019);
+    pub const BINDING_INPUT_LIST: rt::AvpKey = rt::AvpKey {
+        code: 451,
+        vendor: 13019,
+    };
     /// Binding-Output-List (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const BINDING_OUTPUT_LIST: rt::AvpKey = rt::AvpKey::new(452, 13019);
+    pub const BINDING_OUTPUT_LIST: rt::AvpKey = rt::AvpKey {
+        code: 452,
+        vendor: 13019,
+    };
     /// V6-Transport-Address (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const V6_TRANSPORT_ADDRESS: rt::AvpKey = rt::AvpKey::new(453, 13019);
+    pub const V6_TRANSPORT_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 453,
+        vendor: 13019,
+    };
     /// V4-Transport-Address (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const V4_TRANSPORT_ADDRESS: rt::AvpKey = rt::AvpKey::new(454, 13019);
+    pub const V4_TRANSPORT_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 454,
+        vendor: 13019,
+    };
     /// Port-Number (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const PORT_NUMBER: rt::AvpKey = rt::AvpKey::new(455, 13019);
+    pub const PORT_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 455,
+        vendor: 13019,
+    };
     /// Reservation-Class (Unsigned32), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const RESERVATION_CLASS: rt::AvpKey = rt::AvpKey::new(456, 13019);
+    pub const RESERVATION_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 456,
+        vendor: 13019,
+    };
     /// Latching-Indication (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const LATCHING_INDICATION: rt::AvpKey = rt::AvpKey::new(457, 13019);
+    pub const LATCHING_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 457,
+        vendor: 13019,
+    };
     /// Reservation-Priority (Enumerated), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const RESERVATION_PRIORITY: rt::AvpKey = rt::AvpKey::new(458, 13019);
+    pub const RESERVATION_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 458,
+        vendor: 13019,
+    };
     /// ETSI-Service-Class (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const ETSI_SERVICE_CLASS: rt::AvpKey = rt::AvpKey::new(459, 13019);
+    pub const ETSI_SERVICE_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 459,
+        vendor: 13019,
+    };
     /// Media-Authorization-Context-Id (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
-    pub const MEDIA_AUTHORIZATION_CONTEXT_ID: rt::AvpKey = rt::AvpKey::new(462, 13019);
+    pub const MEDIA_AUTHORIZATION_CONTEXT_ID: rt::AvpKey = rt::AvpKey {
+        code: 462,
+        vendor: 13019,
+    };
     /// Line-Identifier (OctetString), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
-    pub const LINE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(500, 13019);
+    pub const LINE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 500,
+        vendor: 13019,
+    };
     /// ETSI-SIP-Authenticate (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_SIP_AUTHENTICATE: rt::AvpKey = rt::AvpKey::new(501, 13019);
+    pub const ETSI_SIP_AUTHENTICATE: rt::AvpKey = rt::AvpKey {
+        code: 501,
+        vendor: 13019,
+    };
     /// ETSI-SIP-Authorization (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_SIP_AUTHORIZATION: rt::AvpKey = rt::AvpKey::new(502, 13019);
+    pub const ETSI_SIP_AUTHORIZATION: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 13019,
+    };
     /// ETSI-SIP-Authentication-Info (Grouped), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_SIP_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey::new(503, 13019);
+    pub const ETSI_SIP_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 503,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Realm (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_REALM: rt::AvpKey = rt::AvpKey::new(504, 13019);
+    pub const ETSI_DIGEST_REALM: rt::AvpKey = rt::AvpKey {
+        code: 504,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Nonce (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_NONCE: rt::AvpKey = rt::AvpKey::new(505, 13019);
+    pub const ETSI_DIGEST_NONCE: rt::AvpKey = rt::AvpKey {
+        code: 505,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Domain (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_DOMAIN: rt::AvpKey = rt::AvpKey::new(506, 13019);
+    pub const ETSI_DIGEST_DOMAIN: rt::AvpKey = rt::AvpKey {
+        code: 506,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Opaque (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_OPAQUE: rt::AvpKey = rt::AvpKey::new(507, 13019);
+    pub const ETSI_DIGEST_OPAQUE: rt::AvpKey = rt::AvpKey {
+        code: 507,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Stale (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_STALE: rt::AvpKey = rt::AvpKey::new(508, 13019);
+    pub const ETSI_DIGEST_STALE: rt::AvpKey = rt::AvpKey {
+        code: 508,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Algorithm (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_ALGORITHM: rt::AvpKey = rt::AvpKey::new(509, 13019);
+    pub const ETSI_DIGEST_ALGORITHM: rt::AvpKey = rt::AvpKey {
+        code: 509,
+        vendor: 13019,
+    };
     /// ETSI-Digest-QoP (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_QOP: rt::AvpKey = rt::AvpKey::new(510, 13019);
+    pub const ETSI_DIGEST_QOP: rt::AvpKey = rt::AvpKey {
+        code: 510,
+        vendor: 13019,
+    };
     /// ETSI-Digest-HA1 (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_HA1: rt::AvpKey = rt::AvpKey::new(511, 13019);
+    pub const ETSI_DIGEST_HA1: rt::AvpKey = rt::AvpKey {
+        code: 511,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Auth-Param (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_AUTH_PARAM: rt::AvpKey = rt::AvpKey::new(512, 13019);
+    pub const ETSI_DIGEST_AUTH_PARAM: rt::AvpKey = rt::AvpKey {
+        code: 512,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Username (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_USERNAME: rt::AvpKey = rt::AvpKey::new(513, 13019);
+    pub const ETSI_DIGEST_USERNAME: rt::AvpKey = rt::AvpKey {
+        code: 513,
+        vendor: 13019,
+    };
     /// ETSI-Digest-URI (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_URI: rt::AvpKey = rt::AvpKey::new(514, 13019);
+    pub const ETSI_DIGEST_URI: rt::AvpKey = rt::AvpKey {
+        code: 514,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Response (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_RESPONSE: rt::AvpKey = rt::AvpKey::new(515, 13019);
+    pub const ETSI_DIGEST_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 515,
+        vendor: 13019,
+    };
     /// ETSI-Digest-CNonce (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_CNONCE: rt::AvpKey = rt::AvpKey::new(516, 13019);
+    pub const ETSI_DIGEST_CNONCE: rt::AvpKey = rt::AvpKey {
+        code: 516,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Nonce-Count (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_NONCE_COUNT: rt::AvpKey = rt::AvpKey::new(517, 13019);
+    pub const ETSI_DIGEST_NONCE_COUNT: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Method (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_METHOD: rt::AvpKey = rt::AvpKey::new(518, 13019);
+    pub const ETSI_DIGEST_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 518,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Entity-Body-Hash (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_ENTITY_BODY_HASH: rt::AvpKey = rt::AvpKey::new(519, 13019);
+    pub const ETSI_DIGEST_ENTITY_BODY_HASH: rt::AvpKey = rt::AvpKey {
+        code: 519,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Nextnonce (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_NEXTNONCE: rt::AvpKey = rt::AvpKey::new(520, 13019);
+    pub const ETSI_DIGEST_NEXTNONCE: rt::AvpKey = rt::AvpKey {
+        code: 520,
+        vendor: 13019,
+    };
     /// ETSI-Digest-Response-Auth (UTF8String), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
-    pub const ETSI_DIGEST_RESPONSE_AUTH: rt::AvpKey = rt::AvpKey::new(521, 13019);
+    pub const ETSI_DIGEST_RESPONSE_AUTH: rt::AvpKey = rt::AvpKey {
+        code: 521,
+        vendor: 13019,
+    };
 }
 /// Application ids of ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest).
 pub mod application {}
@@ -139,7 +316,10 @@ pub struct EtsiExperimentalResultCode(pub i32);
 #[cfg(any(feature = "etsi"))]
 impl EtsiExperimentalResultCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(298, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 298,
+        vendor: 13019,
+    };
     /// `INSUFFICIENT_RESOURCES` (4041)
     pub const INSUFFICIENT_RESOURCES: Self = Self(4041);
     /// `COMMIT_FAILURE` (4043)
@@ -208,7 +388,10 @@ pub struct IpConnectivityStatus(pub i32);
 #[cfg(any(feature = "etsi"))]
 impl IpConnectivityStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(305, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 305,
+        vendor: 13019,
+    };
     /// `IP-CONNECTIVITY-ON` (0)
     pub const IP_CONNECTIVITY_ON: Self = Self(0);
     /// `IP-CONNECTIVITY-LOST` (1)
@@ -262,7 +445,10 @@ pub struct AggregationNetworkType(pub i32);
 #[cfg(any(feature = "etsi"))]
 impl AggregationNetworkType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(307, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 307,
+        vendor: 13019,
+    };
     /// `UNKNOWN` (0)
     pub const UNKNOWN: Self = Self(0);
     /// `ATM` (1)
@@ -319,7 +505,10 @@ pub struct RequestedInformation(pub i32);
 #[cfg(any(feature = "etsi"))]
 impl RequestedInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(353, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 353,
+        vendor: 13019,
+    };
     /// `SUBSCRIBER-ID` (0)
     pub const SUBSCRIBER_ID: Self = Self(0);
     /// `LOCATION-INFORMATION` (1)
@@ -399,7 +588,10 @@ pub struct EtsiEventType354(pub i32);
 #[cfg(any(feature = "etsi"))]
 impl EtsiEventType354 {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(354, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 354,
+        vendor: 13019,
+    };
     /// `USER-LOGON` (0)
     pub const USER_LOGON: Self = Self(0);
     /// `LOCATION-INFORMATION-CHANGED` (1)
@@ -482,7 +674,10 @@ pub struct EtsiEventType420(pub i32);
 #[cfg(any(feature = "etsi"))]
 impl EtsiEventType420 {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(420, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 420,
+        vendor: 13019,
+    };
     /// `UPDATE` (0)
     pub const UPDATE: Self = Self(0);
     /// `REMOVE` (1)
@@ -536,7 +731,10 @@ pub struct LatchingIndication(pub i32);
 #[cfg(any(feature = "etsi"))]
 impl LatchingIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(457, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 457,
+        vendor: 13019,
+    };
     /// `LATCH` (0)
     pub const LATCH: Self = Self(0);
     /// `RELATCH` (1)
@@ -590,7 +788,10 @@ pub struct ReservationPriority(pub i32);
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl ReservationPriority {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(458, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 458,
+        vendor: 13019,
+    };
     /// `DEFAULT` (0)
     pub const DEFAULT: Self = Self(0);
     /// `PRIORITY-ONE` (1)
@@ -718,7 +919,10 @@ impl Default for GloballyUniqueAddress {
 #[cfg(any(feature = "etsi"))]
 impl GloballyUniqueAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 300,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -825,7 +1029,10 @@ impl Default for InitialGateSetting {
 #[cfg(any(feature = "etsi"))]
 impl InitialGateSetting {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -968,7 +1175,10 @@ impl Default for QosProfile {
 #[cfg(any(feature = "etsi"))]
 impl QosProfile {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1121,18 +1331,20 @@ impl Default for AccessNetworkType {
 #[cfg(any(feature = "etsi"))]
 impl AccessNetworkType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(306, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 306,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            61,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 61, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "etsi"))]
@@ -1241,7 +1453,10 @@ impl Default for EtsiLocationInformation {
 #[cfg(any(feature = "etsi"))]
 impl EtsiLocationInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(350, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 350,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1351,18 +1566,23 @@ impl Default for BindingInformation {
 #[cfg(any(feature = "etsi"))]
 impl BindingInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(450, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 450,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            451,
-            13019,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 451,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "etsi"))]
@@ -1480,7 +1700,10 @@ impl Default for BindingInputList {
 #[cfg(any(feature = "etsi"))]
 impl BindingInputList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(451, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 451,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1600,7 +1823,10 @@ impl Default for BindingOutputList {
 #[cfg(any(feature = "etsi"))]
 impl BindingOutputList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(452, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 452,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1720,27 +1946,31 @@ impl Default for V6TransportAddress {
 #[cfg(any(feature = "etsi"))]
 impl V6TransportAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(453, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 453,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            97,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            455,
-            13019,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 97, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 455,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "etsi"))]
@@ -1831,27 +2061,31 @@ impl Default for V4TransportAddress {
 #[cfg(any(feature = "etsi"))]
 impl V4TransportAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(454, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 454,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            8,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            455,
-            13019,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 8, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 455,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "etsi"))]
@@ -1970,27 +2204,34 @@ impl Default for EtsiSipAuthenticate {
 #[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthenticate {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(501, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 501,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            504,
-            13019,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            505,
-            13019,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 504,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 505,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "etsi"))]
@@ -2221,54 +2462,67 @@ impl Default for EtsiSipAuthorization {
 #[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthorization {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(502, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            513,
-            13019,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            504,
-            13019,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            505,
-            13019,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            514,
-            13019,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            515,
-            13019,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 513,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 504,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 505,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 514,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 515,
+                vendor: 13019,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "etsi"))]
@@ -2533,7 +2787,10 @@ impl Default for EtsiSipAuthenticationInfo {
 #[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthenticationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(503, 13019);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 503,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3986,12 +4243,18 @@ pub struct GloballyUniqueAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for GloballyUniqueAddress {
     type Writer<'c> = GloballyUniqueAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(300, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 300,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(301, 13019),
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 301,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -4046,11 +4309,20 @@ pub struct InitialGateSettingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for InitialGateSetting {
     type Writer<'c> = InitialGateSettingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(303, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(308, 13019),
-        rt::AvpKey::new(309, 13019),
+        rt::AvpKey {
+            code: 308,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 309,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -4108,14 +4380,32 @@ pub struct QosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for QosProfile {
     type Writer<'c> = QosProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(304, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(312, 13019),
-        rt::AvpKey::new(458, 13019),
-        rt::AvpKey::new(308, 13019),
-        rt::AvpKey::new(309, 13019),
-        rt::AvpKey::new(311, 13019),
+        rt::AvpKey {
+            code: 312,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 458,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 308,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 309,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 311,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -4187,11 +4477,17 @@ pub struct AccessNetworkTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for AccessNetworkType {
     type Writer<'c> = AccessNetworkTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(306, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 306,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(61, 0),
-        rt::AvpKey::new(307, 13019),
+        rt::AvpKey { code: 61, vendor: 0 },
+        rt::AvpKey {
+            code: 307,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -4240,12 +4536,24 @@ pub struct EtsiLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiLocationInformation {
     type Writer<'c> = EtsiLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(350, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 350,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(500, 13019),
-        rt::AvpKey::new(355, 13019),
-        rt::AvpKey::new(356, 13019),
+        rt::AvpKey {
+            code: 500,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 355,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 356,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -4299,11 +4607,20 @@ pub struct BindingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingInformation {
     type Writer<'c> = BindingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(450, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 450,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(451, 13019),
-        rt::AvpKey::new(452, 13019),
+        rt::AvpKey {
+            code: 451,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 452,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -4361,7 +4678,10 @@ pub struct BindingInputListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingInputList {
     type Writer<'c> = BindingInputListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(451, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 451,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -4420,7 +4740,10 @@ pub struct BindingOutputListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingOutputList {
     type Writer<'c> = BindingOutputListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(452, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 452,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -4479,11 +4802,17 @@ pub struct V6TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for V6TransportAddress {
     type Writer<'c> = V6TransportAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(453, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 453,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(455, 13019),
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 455,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -4531,11 +4860,17 @@ pub struct V4TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for V4TransportAddress {
     type Writer<'c> = V4TransportAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(454, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 454,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(455, 13019),
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey {
+            code: 455,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -4590,17 +4925,44 @@ pub struct EtsiSipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthenticate {
     type Writer<'c> = EtsiSipAuthenticateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(501, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 501,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(504, 13019),
-        rt::AvpKey::new(505, 13019),
-        rt::AvpKey::new(506, 13019),
-        rt::AvpKey::new(507, 13019),
-        rt::AvpKey::new(508, 13019),
-        rt::AvpKey::new(509, 13019),
-        rt::AvpKey::new(510, 13019),
-        rt::AvpKey::new(511, 13019),
+        rt::AvpKey {
+            code: 504,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 505,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 506,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 507,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 508,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 509,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 510,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 511,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -4701,21 +5063,60 @@ pub struct EtsiSipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthorization {
     type Writer<'c> = EtsiSipAuthorizationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(502, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(513, 13019),
-        rt::AvpKey::new(504, 13019),
-        rt::AvpKey::new(505, 13019),
-        rt::AvpKey::new(514, 13019),
-        rt::AvpKey::new(515, 13019),
-        rt::AvpKey::new(509, 13019),
-        rt::AvpKey::new(516, 13019),
-        rt::AvpKey::new(507, 13019),
-        rt::AvpKey::new(510, 13019),
-        rt::AvpKey::new(517, 13019),
-        rt::AvpKey::new(518, 13019),
-        rt::AvpKey::new(519, 13019),
+        rt::AvpKey {
+            code: 513,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 504,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 505,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 514,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 515,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 509,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 507,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 510,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 517,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 518,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 519,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 31;
 }
@@ -4832,14 +5233,32 @@ pub struct EtsiSipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthenticationInfo {
     type Writer<'c> = EtsiSipAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(503, 13019);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 503,
+        vendor: 13019,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(520, 13019),
-        rt::AvpKey::new(510, 13019),
-        rt::AvpKey::new(521, 13019),
-        rt::AvpKey::new(516, 13019),
-        rt::AvpKey::new(517, 13019),
+        rt::AvpKey {
+            code: 520,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 510,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 521,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 517,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 0;
 }

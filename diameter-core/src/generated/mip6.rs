@@ -8,29 +8,29 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// MIP6-Agent-Info (Grouped), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub const MIP6_AGENT_INFO: rt::AvpKey = rt::AvpKey::new(486, 0);
+    pub const MIP6_AGENT_INFO: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
     /// MIP6-Home-Link-Prefix (OctetString), IETF RFC 5447, RFC 5778 RFC 5447 4.2.4.
-    pub const MIP6_HOME_LINK_PREFIX: rt::AvpKey = rt::AvpKey::new(125, 0);
+    pub const MIP6_HOME_LINK_PREFIX: rt::AvpKey = rt::AvpKey { code: 125, vendor: 0 };
     /// MIP6-Feature-Vector (Unsigned64), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
-    pub const MIP6_FEATURE_VECTOR: rt::AvpKey = rt::AvpKey::new(124, 0);
+    pub const MIP6_FEATURE_VECTOR: rt::AvpKey = rt::AvpKey { code: 124, vendor: 0 };
     /// Service-Selection (UTF8String), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
-    pub const SERVICE_SELECTION: rt::AvpKey = rt::AvpKey::new(493, 0);
+    pub const SERVICE_SELECTION: rt::AvpKey = rt::AvpKey { code: 493, vendor: 0 };
     /// MIP-MN-HA-SPI (Unsigned32), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
-    pub const MIP_MN_HA_SPI: rt::AvpKey = rt::AvpKey::new(491, 0);
+    pub const MIP_MN_HA_SPI: rt::AvpKey = rt::AvpKey { code: 491, vendor: 0 };
     /// MIP-Careof-Address (Address), IETF RFC 5447, RFC 5778 RFC 5778 6.7.
-    pub const MIP_CAREOF_ADDRESS: rt::AvpKey = rt::AvpKey::new(487, 0);
+    pub const MIP_CAREOF_ADDRESS: rt::AvpKey = rt::AvpKey { code: 487, vendor: 0 };
     /// MIP-Authenticator (OctetString), IETF RFC 5447, RFC 5778 RFC 5778 6.8.
-    pub const MIP_AUTHENTICATOR: rt::AvpKey = rt::AvpKey::new(488, 0);
+    pub const MIP_AUTHENTICATOR: rt::AvpKey = rt::AvpKey { code: 488, vendor: 0 };
     /// MIP-MAC-Mobility-Data (OctetString), IETF RFC 5447, RFC 5778 RFC 5778 6.9.
-    pub const MIP_MAC_MOBILITY_DATA: rt::AvpKey = rt::AvpKey::new(489, 0);
+    pub const MIP_MAC_MOBILITY_DATA: rt::AvpKey = rt::AvpKey { code: 489, vendor: 0 };
     /// MIP-MN-HA-MSA (Grouped), IETF RFC 5447, RFC 5778 RFC 5778 6.12.
-    pub const MIP_MN_HA_MSA: rt::AvpKey = rt::AvpKey::new(492, 0);
+    pub const MIP_MN_HA_MSA: rt::AvpKey = rt::AvpKey { code: 492, vendor: 0 };
     /// MIP-Timestamp (OctetString), IETF RFC 5447, RFC 5778 RFC 5778 6.16.
-    pub const MIP_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(490, 0);
+    pub const MIP_TIMESTAMP: rt::AvpKey = rt::AvpKey { code: 490, vendor: 0 };
     /// Chargeable-User-Identity (OctetString), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
-    pub const CHARGEABLE_USER_IDENTITY: rt::AvpKey = rt::AvpKey::new(89, 0);
+    pub const CHARGEABLE_USER_IDENTITY: rt::AvpKey = rt::AvpKey { code: 89, vendor: 0 };
     /// MIP6-Auth-Mode (Enumerated), IETF RFC 5447, RFC 5778 RFC 5778 6.20.
-    pub const MIP6_AUTH_MODE: rt::AvpKey = rt::AvpKey::new(494, 0);
+    pub const MIP6_AUTH_MODE: rt::AvpKey = rt::AvpKey { code: 494, vendor: 0 };
 }
 /// Application ids of IETF RFC 5447, RFC 5778.
 pub mod application {
@@ -48,7 +48,7 @@ pub struct Mip6AuthMode(pub i32);
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6AuthMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(494, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 494, vendor: 0 };
     /// `MIP6_AUTH_MN_AAA` (1)
     pub const MIP6_AUTH_MN_AAA: Self = Self(1);
     /// The specification's name for this value, if it has one.
@@ -187,7 +187,7 @@ impl Default for Mip6AgentInfo {
 )]
 impl Mip6AgentInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(486, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -337,27 +337,25 @@ impl Default for MipMnHaMsa {
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl MipMnHaMsa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(492, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 492, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            343,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            367,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 343, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 367, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -588,97 +586,94 @@ impl Default for Mip6Request {
 impl Mip6Request {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            16,
-            rt::typed::SINGLE,
-            1,
-            494,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(19, 0, 1, 333, 0, 64, rt::dictionary::AvpType::Address),
-        rt::typed::Required::new(
-            20,
-            rt::typed::SINGLE,
-            1,
-            486,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            21,
-            rt::typed::SINGLE,
-            1,
-            487,
-            0,
-            64,
-            rt::dictionary::AvpType::Address,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 16,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 494, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 19,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey { code: 333, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Address,
+        },
+        rt::typed::Required {
+            index: 20,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 486, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 21,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 487, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Address,
+        },
     ];
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1038,60 +1033,54 @@ impl Default for Mip6Answer {
 impl Mip6Answer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -2207,11 +2196,11 @@ pub struct Mip6AgentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Mip6AgentInfo {
     type Writer<'c> = Mip6AgentInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(486, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(348, 0),
-        rt::AvpKey::new(125, 0),
+        rt::AvpKey { code: 348, vendor: 0 },
+        rt::AvpKey { code: 125, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -2301,14 +2290,14 @@ pub struct MipMnHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::writer::Group for MipMnHaMsa {
     type Writer<'c> = MipMnHaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(492, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 492, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(343, 0),
-        rt::AvpKey::new(367, 0),
-        rt::AvpKey::new(491, 0),
-        rt::AvpKey::new(345, 0),
-        rt::AvpKey::new(346, 0),
+        rt::AvpKey { code: 343, vendor: 0 },
+        rt::AvpKey { code: 367, vendor: 0 },
+        rt::AvpKey { code: 491, vendor: 0 },
+        rt::AvpKey { code: 345, vendor: 0 },
+        rt::AvpKey { code: 346, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -2386,36 +2375,36 @@ impl Mip6Request {
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6RequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(494, 0),
-        rt::AvpKey::new(333, 0),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(487, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(32, 0),
-        rt::AvpKey::new(4, 0),
-        rt::AvpKey::new(95, 0),
-        rt::AvpKey::new(61, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(31, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(341, 0),
-        rt::AvpKey::new(491, 0),
-        rt::AvpKey::new(488, 0),
-        rt::AvpKey::new(489, 0),
-        rt::AvpKey::new(490, 0),
-        rt::AvpKey::new(578, 0),
-        rt::AvpKey::new(89, 0),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(277, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 494, vendor: 0 },
+        rt::AvpKey { code: 333, vendor: 0 },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey { code: 487, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 32, vendor: 0 },
+        rt::AvpKey { code: 4, vendor: 0 },
+        rt::AvpKey { code: 95, vendor: 0 },
+        rt::AvpKey { code: 61, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey { code: 31, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 341, vendor: 0 },
+        rt::AvpKey { code: 491, vendor: 0 },
+        rt::AvpKey { code: 488, vendor: 0 },
+        rt::AvpKey { code: 489, vendor: 0 },
+        rt::AvpKey { code: 490, vendor: 0 },
+        rt::AvpKey { code: 578, vendor: 0 },
+        rt::AvpKey { code: 89, vendor: 0 },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
     ];
     const REQUIRED: u64 = 2047;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2689,26 +2678,26 @@ impl Mip6Answer {
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6AnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(492, 0),
-        rt::AvpKey::new(89, 0),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey { code: 492, vendor: 0 },
+        rt::AvpKey { code: 89, vendor: 0 },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

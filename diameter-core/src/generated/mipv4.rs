@@ -8,65 +8,74 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// MIP-Reg-Request (OctetString), IETF RFC 4004 §7.1.
-    pub const MIP_REG_REQUEST: rt::AvpKey = rt::AvpKey::new(320, 0);
+    pub const MIP_REG_REQUEST: rt::AvpKey = rt::AvpKey { code: 320, vendor: 0 };
     /// MIP-Reg-Reply (OctetString), IETF RFC 4004 §7.2.
-    pub const MIP_REG_REPLY: rt::AvpKey = rt::AvpKey::new(321, 0);
+    pub const MIP_REG_REPLY: rt::AvpKey = rt::AvpKey { code: 321, vendor: 0 };
     /// MIP-Mobile-Node-Address (Address), IETF RFC 4004 §7.3.
-    pub const MIP_MOBILE_NODE_ADDRESS: rt::AvpKey = rt::AvpKey::new(333, 0);
+    pub const MIP_MOBILE_NODE_ADDRESS: rt::AvpKey = rt::AvpKey { code: 333, vendor: 0 };
     /// MIP-Home-Agent-Address (Address), IETF RFC 4004 §7.4.
-    pub const MIP_HOME_AGENT_ADDRESS: rt::AvpKey = rt::AvpKey::new(334, 0);
+    pub const MIP_HOME_AGENT_ADDRESS: rt::AvpKey = rt::AvpKey { code: 334, vendor: 0 };
     /// MIP-Feature-Vector (Unsigned32), IETF RFC 4004 §7.5.
-    pub const MIP_FEATURE_VECTOR: rt::AvpKey = rt::AvpKey::new(337, 0);
+    pub const MIP_FEATURE_VECTOR: rt::AvpKey = rt::AvpKey { code: 337, vendor: 0 };
     /// MIP-MN-AAA-Auth (Grouped), IETF RFC 4004 §7.6.
-    pub const MIP_MN_AAA_AUTH: rt::AvpKey = rt::AvpKey::new(322, 0);
+    pub const MIP_MN_AAA_AUTH: rt::AvpKey = rt::AvpKey { code: 322, vendor: 0 };
     /// MIP-MN-AAA-SPI (Unsigned32), IETF RFC 4004 §7.6.1.
-    pub const MIP_MN_AAA_SPI: rt::AvpKey = rt::AvpKey::new(341, 0);
+    pub const MIP_MN_AAA_SPI: rt::AvpKey = rt::AvpKey { code: 341, vendor: 0 };
     /// MIP-Auth-Input-Data-Length (Unsigned32), IETF RFC 4004 §7.6.2.
-    pub const MIP_AUTH_INPUT_DATA_LENGTH: rt::AvpKey = rt::AvpKey::new(338, 0);
+    pub const MIP_AUTH_INPUT_DATA_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 338,
+        vendor: 0,
+    };
     /// MIP-Authenticator-Length (Unsigned32), IETF RFC 4004 §7.6.3.
-    pub const MIP_AUTHENTICATOR_LENGTH: rt::AvpKey = rt::AvpKey::new(339, 0);
+    pub const MIP_AUTHENTICATOR_LENGTH: rt::AvpKey = rt::AvpKey { code: 339, vendor: 0 };
     /// MIP-Authenticator-Offset (Unsigned32), IETF RFC 4004 §7.6.4.
-    pub const MIP_AUTHENTICATOR_OFFSET: rt::AvpKey = rt::AvpKey::new(340, 0);
+    pub const MIP_AUTHENTICATOR_OFFSET: rt::AvpKey = rt::AvpKey { code: 340, vendor: 0 };
     /// MIP-FA-Challenge (OctetString), IETF RFC 4004 §7.7.
-    pub const MIP_FA_CHALLENGE: rt::AvpKey = rt::AvpKey::new(344, 0);
+    pub const MIP_FA_CHALLENGE: rt::AvpKey = rt::AvpKey { code: 344, vendor: 0 };
     /// MIP-Filter-Rule (IPFilterRule), IETF RFC 4004 §7.8.
-    pub const MIP_FILTER_RULE: rt::AvpKey = rt::AvpKey::new(342, 0);
+    pub const MIP_FILTER_RULE: rt::AvpKey = rt::AvpKey { code: 342, vendor: 0 };
     /// MIP-Candidate-Home-Agent-Host (DiameterIdentity), IETF RFC 4004 §7.9.
-    pub const MIP_CANDIDATE_HOME_AGENT_HOST: rt::AvpKey = rt::AvpKey::new(336, 0);
+    pub const MIP_CANDIDATE_HOME_AGENT_HOST: rt::AvpKey = rt::AvpKey {
+        code: 336,
+        vendor: 0,
+    };
     /// MIP-Originating-Foreign-AAA (Grouped), IETF RFC 4004 §7.10.
-    pub const MIP_ORIGINATING_FOREIGN_AAA: rt::AvpKey = rt::AvpKey::new(347, 0);
+    pub const MIP_ORIGINATING_FOREIGN_AAA: rt::AvpKey = rt::AvpKey {
+        code: 347,
+        vendor: 0,
+    };
     /// MIP-Home-Agent-Host (Grouped), IETF RFC 4004 §7.11.
-    pub const MIP_HOME_AGENT_HOST: rt::AvpKey = rt::AvpKey::new(348, 0);
+    pub const MIP_HOME_AGENT_HOST: rt::AvpKey = rt::AvpKey { code: 348, vendor: 0 };
     /// MIP-FA-to-MN-MSA (Grouped), IETF RFC 4004 §9.1.
-    pub const MIP_FA_TO_MN_MSA: rt::AvpKey = rt::AvpKey::new(326, 0);
+    pub const MIP_FA_TO_MN_MSA: rt::AvpKey = rt::AvpKey { code: 326, vendor: 0 };
     /// MIP-FA-to-HA-MSA (Grouped), IETF RFC 4004 §9.2.
-    pub const MIP_FA_TO_HA_MSA: rt::AvpKey = rt::AvpKey::new(328, 0);
+    pub const MIP_FA_TO_HA_MSA: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
     /// MIP-HA-to-FA-MSA (Grouped), IETF RFC 4004 §9.3.
-    pub const MIP_HA_TO_FA_MSA: rt::AvpKey = rt::AvpKey::new(329, 0);
+    pub const MIP_HA_TO_FA_MSA: rt::AvpKey = rt::AvpKey { code: 329, vendor: 0 };
     /// MIP-HA-to-MN-MSA (Grouped), IETF RFC 4004 §9.4.
-    pub const MIP_HA_TO_MN_MSA: rt::AvpKey = rt::AvpKey::new(332, 0);
+    pub const MIP_HA_TO_MN_MSA: rt::AvpKey = rt::AvpKey { code: 332, vendor: 0 };
     /// MIP-MN-to-FA-MSA (Grouped), IETF RFC 4004 §9.5.
-    pub const MIP_MN_TO_FA_MSA: rt::AvpKey = rt::AvpKey::new(325, 0);
+    pub const MIP_MN_TO_FA_MSA: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
     /// MIP-MN-to-HA-MSA (Grouped), IETF RFC 4004 §9.6.
-    pub const MIP_MN_TO_HA_MSA: rt::AvpKey = rt::AvpKey::new(331, 0);
+    pub const MIP_MN_TO_HA_MSA: rt::AvpKey = rt::AvpKey { code: 331, vendor: 0 };
     /// MIP-Session-Key (OctetString), IETF RFC 4004 §9.7.
-    pub const MIP_SESSION_KEY: rt::AvpKey = rt::AvpKey::new(343, 0);
+    pub const MIP_SESSION_KEY: rt::AvpKey = rt::AvpKey { code: 343, vendor: 0 };
     /// MIP-Algorithm-Type (Enumerated), IETF RFC 4004 §9.8.
-    pub const MIP_ALGORITHM_TYPE: rt::AvpKey = rt::AvpKey::new(345, 0);
+    pub const MIP_ALGORITHM_TYPE: rt::AvpKey = rt::AvpKey { code: 345, vendor: 0 };
     /// MIP-Replay-Mode (Enumerated), IETF RFC 4004 §9.9.
-    pub const MIP_REPLAY_MODE: rt::AvpKey = rt::AvpKey::new(346, 0);
+    pub const MIP_REPLAY_MODE: rt::AvpKey = rt::AvpKey { code: 346, vendor: 0 };
     /// MIP-FA-to-MN-SPI (Unsigned32), IETF RFC 4004 §9.10.
-    pub const MIP_FA_TO_MN_SPI: rt::AvpKey = rt::AvpKey::new(319, 0);
+    pub const MIP_FA_TO_MN_SPI: rt::AvpKey = rt::AvpKey { code: 319, vendor: 0 };
     /// MIP-FA-to-HA-SPI (Unsigned32), IETF RFC 4004 §9.11.
-    pub const MIP_FA_TO_HA_SPI: rt::AvpKey = rt::AvpKey::new(318, 0);
+    pub const MIP_FA_TO_HA_SPI: rt::AvpKey = rt::AvpKey { code: 318, vendor: 0 };
     /// MIP-Nonce (OctetString), IETF RFC 4004 §9.12.
-    pub const MIP_NONCE: rt::AvpKey = rt::AvpKey::new(335, 0);
+    pub const MIP_NONCE: rt::AvpKey = rt::AvpKey { code: 335, vendor: 0 };
     /// MIP-MSA-Lifetime (Unsigned32), IETF RFC 4004 §9.13.
-    pub const MIP_MSA_LIFETIME: rt::AvpKey = rt::AvpKey::new(367, 0);
+    pub const MIP_MSA_LIFETIME: rt::AvpKey = rt::AvpKey { code: 367, vendor: 0 };
     /// MIP-HA-to-FA-SPI (Unsigned32), IETF RFC 4004 §9.14.
-    pub const MIP_HA_TO_FA_SPI: rt::AvpKey = rt::AvpKey::new(323, 0);
+    pub const MIP_HA_TO_FA_SPI: rt::AvpKey = rt::AvpKey { code: 323, vendor: 0 };
     /// MIP-MN-to-FA-SPI (Unsigned32), IETF RFC 4004 §11.1.
-    pub const MIP_MN_TO_FA_SPI: rt::AvpKey = rt::AvpKey::new(324, 0);
+    pub const MIP_MN_TO_FA_SPI: rt::AvpKey = rt::AvpKey { code: 324, vendor: 0 };
 }
 /// Application ids of IETF RFC 4004.
 pub mod application {
@@ -119,7 +128,7 @@ pub struct MipAlgorithmType(pub i32);
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl MipAlgorithmType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(345, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 345, vendor: 0 };
     /// `HMAC_SHA_1` (2)
     pub const HMAC_SHA_1: Self = Self(2);
     /// The specification's name for this value, if it has one.
@@ -172,7 +181,7 @@ pub struct MipReplayMode(pub i32);
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl MipReplayMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(346, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 346, vendor: 0 };
     /// `NONE` (1)
     pub const NONE: Self = Self(1);
     /// `TIMESTAMPS` (2)
@@ -265,45 +274,41 @@ impl Default for MipMnAaaAuth {
 #[cfg(any(feature = "mipv4"))]
 impl MipMnAaaAuth {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(322, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 322, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            341,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            338,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            339,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            340,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 341, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 338, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 339, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 340, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -441,27 +446,25 @@ impl Default for MipOriginatingForeignAaa {
 #[cfg(any(feature = "mipv4"))]
 impl MipOriginatingForeignAaa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(347, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 347, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -614,27 +617,25 @@ impl Default for MipHomeAgentHost {
 )]
 impl MipHomeAgentHost {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(348, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 348, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(
@@ -744,36 +745,33 @@ impl Default for MipFaToMnMsa {
 #[cfg(any(feature = "mipv4"))]
 impl MipFaToMnMsa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(326, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 326, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            319,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            345,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            343,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 319, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 345, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 343, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -872,36 +870,33 @@ impl Default for MipFaToHaMsa {
 #[cfg(any(feature = "mipv4"))]
 impl MipFaToHaMsa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(328, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            318,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            345,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            343,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 318, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 345, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 343, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1000,36 +995,33 @@ impl Default for MipHaToFaMsa {
 #[cfg(any(feature = "mipv4"))]
 impl MipHaToFaMsa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(329, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 329, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            323,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            345,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            343,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 323, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 345, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 343, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1135,45 +1127,41 @@ impl Default for MipHaToMnMsa {
 #[cfg(any(feature = "mipv4"))]
 impl MipHaToMnMsa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(332, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 332, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            491,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            345,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            346,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            343,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 491, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 345, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 346, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 343, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1278,36 +1266,33 @@ impl Default for MipMnToFaMsa {
 #[cfg(any(feature = "mipv4"))]
 impl MipMnToFaMsa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(325, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            324,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            345,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            335,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 324, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 345, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 335, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1410,45 +1395,41 @@ impl Default for MipMnToHaMsa {
 #[cfg(any(feature = "mipv4"))]
 impl MipMnToHaMsa {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(331, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 331, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            491,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            345,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            346,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            335,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 491, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 345, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 346, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 335, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1641,78 +1622,70 @@ impl Default for AaMobileNodeRequest {
 impl AaMobileNodeRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            320,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            322,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 320, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 322, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2055,51 +2028,46 @@ impl Default for AaMobileNodeAnswer {
 impl AaMobileNodeAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2470,96 +2438,86 @@ impl Default for HomeAgentMipRequest {
 impl HomeAgentMipRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            291,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            320,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            337,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 291, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 320, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 337, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2859,51 +2817,46 @@ impl Default for HomeAgentMipAnswer {
 impl HomeAgentMipAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4883,13 +4836,13 @@ pub struct MipMnAaaAuthWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnAaaAuth {
     type Writer<'c> = MipMnAaaAuthWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(322, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 322, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(341, 0),
-        rt::AvpKey::new(338, 0),
-        rt::AvpKey::new(339, 0),
-        rt::AvpKey::new(340, 0),
+        rt::AvpKey { code: 341, vendor: 0 },
+        rt::AvpKey { code: 338, vendor: 0 },
+        rt::AvpKey { code: 339, vendor: 0 },
+        rt::AvpKey { code: 340, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -4949,11 +4902,11 @@ pub struct MipOriginatingForeignAaaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipOriginatingForeignAaa {
     type Writer<'c> = MipOriginatingForeignAaaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(347, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 347, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(264, 0),
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -5031,11 +4984,11 @@ pub struct MipHomeAgentHostWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MipHomeAgentHost {
     type Writer<'c> = MipHomeAgentHostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(348, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 348, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -5114,12 +5067,12 @@ pub struct MipFaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipFaToMnMsa {
     type Writer<'c> = MipFaToMnMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(326, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 326, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(319, 0),
-        rt::AvpKey::new(345, 0),
-        rt::AvpKey::new(343, 0),
+        rt::AvpKey { code: 319, vendor: 0 },
+        rt::AvpKey { code: 345, vendor: 0 },
+        rt::AvpKey { code: 343, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -5174,12 +5127,12 @@ pub struct MipFaToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipFaToHaMsa {
     type Writer<'c> = MipFaToHaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(328, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(318, 0),
-        rt::AvpKey::new(345, 0),
-        rt::AvpKey::new(343, 0),
+        rt::AvpKey { code: 318, vendor: 0 },
+        rt::AvpKey { code: 345, vendor: 0 },
+        rt::AvpKey { code: 343, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -5234,12 +5187,12 @@ pub struct MipHaToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipHaToFaMsa {
     type Writer<'c> = MipHaToFaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(329, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 329, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(323, 0),
-        rt::AvpKey::new(345, 0),
-        rt::AvpKey::new(343, 0),
+        rt::AvpKey { code: 323, vendor: 0 },
+        rt::AvpKey { code: 345, vendor: 0 },
+        rt::AvpKey { code: 343, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -5295,13 +5248,13 @@ pub struct MipHaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipHaToMnMsa {
     type Writer<'c> = MipHaToMnMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(332, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 332, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(491, 0),
-        rt::AvpKey::new(345, 0),
-        rt::AvpKey::new(346, 0),
-        rt::AvpKey::new(343, 0),
+        rt::AvpKey { code: 491, vendor: 0 },
+        rt::AvpKey { code: 345, vendor: 0 },
+        rt::AvpKey { code: 346, vendor: 0 },
+        rt::AvpKey { code: 343, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -5362,12 +5315,12 @@ pub struct MipMnToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnToFaMsa {
     type Writer<'c> = MipMnToFaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(325, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(324, 0),
-        rt::AvpKey::new(345, 0),
-        rt::AvpKey::new(335, 0),
+        rt::AvpKey { code: 324, vendor: 0 },
+        rt::AvpKey { code: 345, vendor: 0 },
+        rt::AvpKey { code: 335, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -5423,13 +5376,13 @@ pub struct MipMnToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnToHaMsa {
     type Writer<'c> = MipMnToHaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(331, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 331, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(491, 0),
-        rt::AvpKey::new(345, 0),
-        rt::AvpKey::new(346, 0),
-        rt::AvpKey::new(335, 0),
+        rt::AvpKey { code: 491, vendor: 0 },
+        rt::AvpKey { code: 345, vendor: 0 },
+        rt::AvpKey { code: 346, vendor: 0 },
+        rt::AvpKey { code: 335, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -5498,27 +5451,27 @@ impl AaMobileNodeRequest {
 #[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(320, 0),
-        rt::AvpKey::new(322, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(333, 0),
-        rt::AvpKey::new(334, 0),
-        rt::AvpKey::new(337, 0),
-        rt::AvpKey::new(347, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(344, 0),
-        rt::AvpKey::new(336, 0),
-        rt::AvpKey::new(348, 0),
-        rt::AvpKey::new(323, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 320, vendor: 0 },
+        rt::AvpKey { code: 322, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 333, vendor: 0 },
+        rt::AvpKey { code: 334, vendor: 0 },
+        rt::AvpKey { code: 337, vendor: 0 },
+        rt::AvpKey { code: 347, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 344, vendor: 0 },
+        rt::AvpKey { code: 336, vendor: 0 },
+        rt::AvpKey { code: 348, vendor: 0 },
+        rt::AvpKey { code: 323, vendor: 0 },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5732,29 +5685,29 @@ impl AaMobileNodeAnswer {
 #[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(337, 0),
-        rt::AvpKey::new(321, 0),
-        rt::AvpKey::new(325, 0),
-        rt::AvpKey::new(331, 0),
-        rt::AvpKey::new(326, 0),
-        rt::AvpKey::new(328, 0),
-        rt::AvpKey::new(332, 0),
-        rt::AvpKey::new(367, 0),
-        rt::AvpKey::new(334, 0),
-        rt::AvpKey::new(333, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 337, vendor: 0 },
+        rt::AvpKey { code: 321, vendor: 0 },
+        rt::AvpKey { code: 325, vendor: 0 },
+        rt::AvpKey { code: 331, vendor: 0 },
+        rt::AvpKey { code: 326, vendor: 0 },
+        rt::AvpKey { code: 328, vendor: 0 },
+        rt::AvpKey { code: 332, vendor: 0 },
+        rt::AvpKey { code: 367, vendor: 0 },
+        rt::AvpKey { code: 334, vendor: 0 },
+        rt::AvpKey { code: 333, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5993,26 +5946,26 @@ impl HomeAgentMipRequest {
 #[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(320, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(337, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(331, 0),
-        rt::AvpKey::new(325, 0),
-        rt::AvpKey::new(332, 0),
-        rt::AvpKey::new(329, 0),
-        rt::AvpKey::new(367, 0),
-        rt::AvpKey::new(347, 0),
-        rt::AvpKey::new(333, 0),
-        rt::AvpKey::new(334, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 320, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 337, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 331, vendor: 0 },
+        rt::AvpKey { code: 325, vendor: 0 },
+        rt::AvpKey { code: 332, vendor: 0 },
+        rt::AvpKey { code: 329, vendor: 0 },
+        rt::AvpKey { code: 367, vendor: 0 },
+        rt::AvpKey { code: 347, vendor: 0 },
+        rt::AvpKey { code: 333, vendor: 0 },
+        rt::AvpKey { code: 334, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 1023;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6236,21 +6189,21 @@ impl HomeAgentMipAnswer {
 #[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(321, 0),
-        rt::AvpKey::new(334, 0),
-        rt::AvpKey::new(333, 0),
-        rt::AvpKey::new(318, 0),
-        rt::AvpKey::new(319, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 321, vendor: 0 },
+        rt::AvpKey { code: 334, vendor: 0 },
+        rt::AvpKey { code: 333, vendor: 0 },
+        rt::AvpKey { code: 318, vendor: 0 },
+        rt::AvpKey { code: 319, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,159 +8,162 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// NAS-Port (Unsigned32), IETF RFC 7155 §4.2.2.
-    pub const NAS_PORT: rt::AvpKey = rt::AvpKey::new(5, 0);
+    pub const NAS_PORT: rt::AvpKey = rt::AvpKey { code: 5, vendor: 0 };
     /// NAS-Port-Id (UTF8String), IETF RFC 7155 §4.2.3.
-    pub const NAS_PORT_ID: rt::AvpKey = rt::AvpKey::new(87, 0);
+    pub const NAS_PORT_ID: rt::AvpKey = rt::AvpKey { code: 87, vendor: 0 };
     /// NAS-Port-Type (Enumerated), IETF RFC 7155 §4.2.4.
-    pub const NAS_PORT_TYPE: rt::AvpKey = rt::AvpKey::new(61, 0);
+    pub const NAS_PORT_TYPE: rt::AvpKey = rt::AvpKey { code: 61, vendor: 0 };
     /// Called-Station-Id (UTF8String), IETF RFC 7155 §4.2.5.
-    pub const CALLED_STATION_ID: rt::AvpKey = rt::AvpKey::new(30, 0);
+    pub const CALLED_STATION_ID: rt::AvpKey = rt::AvpKey { code: 30, vendor: 0 };
     /// Calling-Station-Id (UTF8String), IETF RFC 7155 §4.2.6.
-    pub const CALLING_STATION_ID: rt::AvpKey = rt::AvpKey::new(31, 0);
+    pub const CALLING_STATION_ID: rt::AvpKey = rt::AvpKey { code: 31, vendor: 0 };
     /// Connect-Info (UTF8String), IETF RFC 7155 §4.2.7.
-    pub const CONNECT_INFO: rt::AvpKey = rt::AvpKey::new(77, 0);
+    pub const CONNECT_INFO: rt::AvpKey = rt::AvpKey { code: 77, vendor: 0 };
     /// Originating-Line-Info (OctetString), IETF RFC 7155 §4.2.8.
-    pub const ORIGINATING_LINE_INFO: rt::AvpKey = rt::AvpKey::new(94, 0);
+    pub const ORIGINATING_LINE_INFO: rt::AvpKey = rt::AvpKey { code: 94, vendor: 0 };
     /// Reply-Message (UTF8String), IETF RFC 7155 §4.2.9.
-    pub const REPLY_MESSAGE: rt::AvpKey = rt::AvpKey::new(18, 0);
+    pub const REPLY_MESSAGE: rt::AvpKey = rt::AvpKey { code: 18, vendor: 0 };
     /// User-Password (OctetString), IETF RFC 7155 §4.3.1.
-    pub const USER_PASSWORD: rt::AvpKey = rt::AvpKey::new(2, 0);
+    pub const USER_PASSWORD: rt::AvpKey = rt::AvpKey { code: 2, vendor: 0 };
     /// Password-Retry (Unsigned32), IETF RFC 7155 §4.3.2.
-    pub const PASSWORD_RETRY: rt::AvpKey = rt::AvpKey::new(75, 0);
+    pub const PASSWORD_RETRY: rt::AvpKey = rt::AvpKey { code: 75, vendor: 0 };
     /// Prompt (Enumerated), IETF RFC 7155 §4.3.3.
-    pub const PROMPT: rt::AvpKey = rt::AvpKey::new(76, 0);
+    pub const PROMPT: rt::AvpKey = rt::AvpKey { code: 76, vendor: 0 };
     /// CHAP-Auth (Grouped), IETF RFC 7155 §4.3.4.
-    pub const CHAP_AUTH: rt::AvpKey = rt::AvpKey::new(402, 0);
+    pub const CHAP_AUTH: rt::AvpKey = rt::AvpKey { code: 402, vendor: 0 };
     /// CHAP-Algorithm (Enumerated), IETF RFC 7155 §4.3.5.
-    pub const CHAP_ALGORITHM: rt::AvpKey = rt::AvpKey::new(403, 0);
+    pub const CHAP_ALGORITHM: rt::AvpKey = rt::AvpKey { code: 403, vendor: 0 };
     /// CHAP-Ident (OctetString), IETF RFC 7155 §4.3.6.
-    pub const CHAP_IDENT: rt::AvpKey = rt::AvpKey::new(404, 0);
+    pub const CHAP_IDENT: rt::AvpKey = rt::AvpKey { code: 404, vendor: 0 };
     /// CHAP-Response (OctetString), IETF RFC 7155 §4.3.7.
-    pub const CHAP_RESPONSE: rt::AvpKey = rt::AvpKey::new(405, 0);
+    pub const CHAP_RESPONSE: rt::AvpKey = rt::AvpKey { code: 405, vendor: 0 };
     /// CHAP-Challenge (OctetString), IETF RFC 7155 §4.3.8.
-    pub const CHAP_CHALLENGE: rt::AvpKey = rt::AvpKey::new(60, 0);
+    pub const CHAP_CHALLENGE: rt::AvpKey = rt::AvpKey { code: 60, vendor: 0 };
     /// ARAP-Password (OctetString), IETF RFC 7155 §4.3.9.
-    pub const ARAP_PASSWORD: rt::AvpKey = rt::AvpKey::new(70, 0);
+    pub const ARAP_PASSWORD: rt::AvpKey = rt::AvpKey { code: 70, vendor: 0 };
     /// ARAP-Challenge-Response (OctetString), IETF RFC 7155 §4.3.10.
-    pub const ARAP_CHALLENGE_RESPONSE: rt::AvpKey = rt::AvpKey::new(84, 0);
+    pub const ARAP_CHALLENGE_RESPONSE: rt::AvpKey = rt::AvpKey { code: 84, vendor: 0 };
     /// ARAP-Security (Unsigned32), IETF RFC 7155 §4.3.11.
-    pub const ARAP_SECURITY: rt::AvpKey = rt::AvpKey::new(73, 0);
+    pub const ARAP_SECURITY: rt::AvpKey = rt::AvpKey { code: 73, vendor: 0 };
     /// ARAP-Security-Data (OctetString), IETF RFC 7155 §4.3.12.
-    pub const ARAP_SECURITY_DATA: rt::AvpKey = rt::AvpKey::new(74, 0);
+    pub const ARAP_SECURITY_DATA: rt::AvpKey = rt::AvpKey { code: 74, vendor: 0 };
     /// Service-Type (Enumerated), IETF RFC 7155 §4.4.1.
-    pub const SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(6, 0);
+    pub const SERVICE_TYPE: rt::AvpKey = rt::AvpKey { code: 6, vendor: 0 };
     /// Callback-Number (UTF8String), IETF RFC 7155 §4.4.2.
-    pub const CALLBACK_NUMBER: rt::AvpKey = rt::AvpKey::new(19, 0);
+    pub const CALLBACK_NUMBER: rt::AvpKey = rt::AvpKey { code: 19, vendor: 0 };
     /// Callback-Id (UTF8String), IETF RFC 7155 §4.4.3.
-    pub const CALLBACK_ID: rt::AvpKey = rt::AvpKey::new(20, 0);
+    pub const CALLBACK_ID: rt::AvpKey = rt::AvpKey { code: 20, vendor: 0 };
     /// Idle-Timeout (Unsigned32), IETF RFC 7155 §4.4.4.
-    pub const IDLE_TIMEOUT: rt::AvpKey = rt::AvpKey::new(28, 0);
+    pub const IDLE_TIMEOUT: rt::AvpKey = rt::AvpKey { code: 28, vendor: 0 };
     /// Port-Limit (Unsigned32), IETF RFC 7155 §4.4.5.
-    pub const PORT_LIMIT: rt::AvpKey = rt::AvpKey::new(62, 0);
+    pub const PORT_LIMIT: rt::AvpKey = rt::AvpKey { code: 62, vendor: 0 };
     /// NAS-Filter-Rule (IPFilterRule), IETF RFC 7155 §4.4.6.
-    pub const NAS_FILTER_RULE: rt::AvpKey = rt::AvpKey::new(400, 0);
+    pub const NAS_FILTER_RULE: rt::AvpKey = rt::AvpKey { code: 400, vendor: 0 };
     /// Filter-Id (UTF8String), IETF RFC 7155 §4.4.7.
-    pub const FILTER_ID: rt::AvpKey = rt::AvpKey::new(11, 0);
+    pub const FILTER_ID: rt::AvpKey = rt::AvpKey { code: 11, vendor: 0 };
     /// Configuration-Token (OctetString), IETF RFC 7155 §4.4.8.
-    pub const CONFIGURATION_TOKEN: rt::AvpKey = rt::AvpKey::new(78, 0);
+    pub const CONFIGURATION_TOKEN: rt::AvpKey = rt::AvpKey { code: 78, vendor: 0 };
     /// QoS-Filter-Rule (QoSFilterRule), IETF RFC 7155 §4.4.9.
-    pub const QOS_FILTER_RULE: rt::AvpKey = rt::AvpKey::new(407, 0);
+    pub const QOS_FILTER_RULE: rt::AvpKey = rt::AvpKey { code: 407, vendor: 0 };
     /// Framed-Protocol (Enumerated), IETF RFC 7155 §4.4.10.1.
-    pub const FRAMED_PROTOCOL: rt::AvpKey = rt::AvpKey::new(7, 0);
+    pub const FRAMED_PROTOCOL: rt::AvpKey = rt::AvpKey { code: 7, vendor: 0 };
     /// Framed-Routing (Enumerated), IETF RFC 7155 §4.4.10.2.
-    pub const FRAMED_ROUTING: rt::AvpKey = rt::AvpKey::new(10, 0);
+    pub const FRAMED_ROUTING: rt::AvpKey = rt::AvpKey { code: 10, vendor: 0 };
     /// Framed-MTU (Unsigned32), IETF RFC 7155 §4.4.10.3.
-    pub const FRAMED_MTU: rt::AvpKey = rt::AvpKey::new(12, 0);
+    pub const FRAMED_MTU: rt::AvpKey = rt::AvpKey { code: 12, vendor: 0 };
     /// Framed-Compression (Enumerated), IETF RFC 7155 §4.4.10.4.
-    pub const FRAMED_COMPRESSION: rt::AvpKey = rt::AvpKey::new(13, 0);
+    pub const FRAMED_COMPRESSION: rt::AvpKey = rt::AvpKey { code: 13, vendor: 0 };
     /// Framed-IP-Address (OctetString), IETF RFC 7155 §4.4.10.5.1.
-    pub const FRAMED_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(8, 0);
+    pub const FRAMED_IP_ADDRESS: rt::AvpKey = rt::AvpKey { code: 8, vendor: 0 };
     /// Framed-IP-Netmask (OctetString), IETF RFC 7155 §4.4.10.5.2.
-    pub const FRAMED_IP_NETMASK: rt::AvpKey = rt::AvpKey::new(9, 0);
+    pub const FRAMED_IP_NETMASK: rt::AvpKey = rt::AvpKey { code: 9, vendor: 0 };
     /// Framed-Route (UTF8String), IETF RFC 7155 §4.4.10.5.3.
-    pub const FRAMED_ROUTE: rt::AvpKey = rt::AvpKey::new(22, 0);
+    pub const FRAMED_ROUTE: rt::AvpKey = rt::AvpKey { code: 22, vendor: 0 };
     /// Framed-Pool (OctetString), IETF RFC 7155 §4.4.10.5.4.
-    pub const FRAMED_POOL: rt::AvpKey = rt::AvpKey::new(88, 0);
+    pub const FRAMED_POOL: rt::AvpKey = rt::AvpKey { code: 88, vendor: 0 };
     /// Framed-Interface-Id (Unsigned64), IETF RFC 7155 §4.4.10.5.5.
-    pub const FRAMED_INTERFACE_ID: rt::AvpKey = rt::AvpKey::new(96, 0);
+    pub const FRAMED_INTERFACE_ID: rt::AvpKey = rt::AvpKey { code: 96, vendor: 0 };
     /// Framed-IPv6-Prefix (OctetString), IETF RFC 7155 §4.4.10.5.6.
-    pub const FRAMED_IPV6_PREFIX: rt::AvpKey = rt::AvpKey::new(97, 0);
+    pub const FRAMED_IPV6_PREFIX: rt::AvpKey = rt::AvpKey { code: 97, vendor: 0 };
     /// Framed-IPv6-Route (UTF8String), IETF RFC 7155 §4.4.10.5.7.
-    pub const FRAMED_IPV6_ROUTE: rt::AvpKey = rt::AvpKey::new(99, 0);
+    pub const FRAMED_IPV6_ROUTE: rt::AvpKey = rt::AvpKey { code: 99, vendor: 0 };
     /// Framed-IPv6-Pool (OctetString), IETF RFC 7155 §4.4.10.5.8.
-    pub const FRAMED_IPV6_POOL: rt::AvpKey = rt::AvpKey::new(100, 0);
+    pub const FRAMED_IPV6_POOL: rt::AvpKey = rt::AvpKey { code: 100, vendor: 0 };
     /// Framed-IPX-Network (Unsigned32), IETF RFC 7155 §4.4.10.6.1.
-    pub const FRAMED_IPX_NETWORK: rt::AvpKey = rt::AvpKey::new(23, 0);
+    pub const FRAMED_IPX_NETWORK: rt::AvpKey = rt::AvpKey { code: 23, vendor: 0 };
     /// Framed-Appletalk-Link (Unsigned32), IETF RFC 7155 §4.4.10.7.1.
-    pub const FRAMED_APPLETALK_LINK: rt::AvpKey = rt::AvpKey::new(37, 0);
+    pub const FRAMED_APPLETALK_LINK: rt::AvpKey = rt::AvpKey { code: 37, vendor: 0 };
     /// Framed-Appletalk-Network (Unsigned32), IETF RFC 7155 §4.4.10.7.2.
-    pub const FRAMED_APPLETALK_NETWORK: rt::AvpKey = rt::AvpKey::new(38, 0);
+    pub const FRAMED_APPLETALK_NETWORK: rt::AvpKey = rt::AvpKey { code: 38, vendor: 0 };
     /// Framed-Appletalk-Zone (OctetString), IETF RFC 7155 §4.4.10.7.3.
-    pub const FRAMED_APPLETALK_ZONE: rt::AvpKey = rt::AvpKey::new(39, 0);
+    pub const FRAMED_APPLETALK_ZONE: rt::AvpKey = rt::AvpKey { code: 39, vendor: 0 };
     /// ARAP-Features (OctetString), IETF RFC 7155 §4.4.10.8.1.
-    pub const ARAP_FEATURES: rt::AvpKey = rt::AvpKey::new(71, 0);
+    pub const ARAP_FEATURES: rt::AvpKey = rt::AvpKey { code: 71, vendor: 0 };
     /// ARAP-Zone-Access (Enumerated), IETF RFC 7155 §4.4.10.8.2.
-    pub const ARAP_ZONE_ACCESS: rt::AvpKey = rt::AvpKey::new(72, 0);
+    pub const ARAP_ZONE_ACCESS: rt::AvpKey = rt::AvpKey { code: 72, vendor: 0 };
     /// Login-IP-Host (OctetString), IETF RFC 7155 §4.4.11.1.
-    pub const LOGIN_IP_HOST: rt::AvpKey = rt::AvpKey::new(14, 0);
+    pub const LOGIN_IP_HOST: rt::AvpKey = rt::AvpKey { code: 14, vendor: 0 };
     /// Login-IPv6-Host (OctetString), IETF RFC 7155 §4.4.11.2.
-    pub const LOGIN_IPV6_HOST: rt::AvpKey = rt::AvpKey::new(98, 0);
+    pub const LOGIN_IPV6_HOST: rt::AvpKey = rt::AvpKey { code: 98, vendor: 0 };
     /// Login-Service (Enumerated), IETF RFC 7155 §4.4.11.3.
-    pub const LOGIN_SERVICE: rt::AvpKey = rt::AvpKey::new(15, 0);
+    pub const LOGIN_SERVICE: rt::AvpKey = rt::AvpKey { code: 15, vendor: 0 };
     /// Login-TCP-Port (Unsigned32), IETF RFC 7155 §4.4.11.4.1.
-    pub const LOGIN_TCP_PORT: rt::AvpKey = rt::AvpKey::new(16, 0);
+    pub const LOGIN_TCP_PORT: rt::AvpKey = rt::AvpKey { code: 16, vendor: 0 };
     /// Login-LAT-Service (OctetString), IETF RFC 7155 §4.4.11.5.1.
-    pub const LOGIN_LAT_SERVICE: rt::AvpKey = rt::AvpKey::new(34, 0);
+    pub const LOGIN_LAT_SERVICE: rt::AvpKey = rt::AvpKey { code: 34, vendor: 0 };
     /// Login-LAT-Node (OctetString), IETF RFC 7155 §4.4.11.5.2.
-    pub const LOGIN_LAT_NODE: rt::AvpKey = rt::AvpKey::new(35, 0);
+    pub const LOGIN_LAT_NODE: rt::AvpKey = rt::AvpKey { code: 35, vendor: 0 };
     /// Login-LAT-Group (OctetString), IETF RFC 7155 §4.4.11.5.3.
-    pub const LOGIN_LAT_GROUP: rt::AvpKey = rt::AvpKey::new(36, 0);
+    pub const LOGIN_LAT_GROUP: rt::AvpKey = rt::AvpKey { code: 36, vendor: 0 };
     /// Login-LAT-Port (OctetString), IETF RFC 7155 §4.4.11.5.4.
-    pub const LOGIN_LAT_PORT: rt::AvpKey = rt::AvpKey::new(63, 0);
+    pub const LOGIN_LAT_PORT: rt::AvpKey = rt::AvpKey { code: 63, vendor: 0 };
     /// Tunneling (Grouped), IETF RFC 7155 §4.5.1.
-    pub const TUNNELING: rt::AvpKey = rt::AvpKey::new(401, 0);
+    pub const TUNNELING: rt::AvpKey = rt::AvpKey { code: 401, vendor: 0 };
     /// Tunnel-Type (Enumerated), IETF RFC 7155 §4.5.2.
-    pub const TUNNEL_TYPE: rt::AvpKey = rt::AvpKey::new(64, 0);
+    pub const TUNNEL_TYPE: rt::AvpKey = rt::AvpKey { code: 64, vendor: 0 };
     /// Tunnel-Medium-Type (Enumerated), IETF RFC 7155 §4.5.3.
-    pub const TUNNEL_MEDIUM_TYPE: rt::AvpKey = rt::AvpKey::new(65, 0);
+    pub const TUNNEL_MEDIUM_TYPE: rt::AvpKey = rt::AvpKey { code: 65, vendor: 0 };
     /// Tunnel-Client-Endpoint (UTF8String), IETF RFC 7155 §4.5.4.
-    pub const TUNNEL_CLIENT_ENDPOINT: rt::AvpKey = rt::AvpKey::new(66, 0);
+    pub const TUNNEL_CLIENT_ENDPOINT: rt::AvpKey = rt::AvpKey { code: 66, vendor: 0 };
     /// Tunnel-Server-Endpoint (UTF8String), IETF RFC 7155 §4.5.5.
-    pub const TUNNEL_SERVER_ENDPOINT: rt::AvpKey = rt::AvpKey::new(67, 0);
+    pub const TUNNEL_SERVER_ENDPOINT: rt::AvpKey = rt::AvpKey { code: 67, vendor: 0 };
     /// Tunnel-Password (OctetString), IETF RFC 7155 §4.5.6.
-    pub const TUNNEL_PASSWORD: rt::AvpKey = rt::AvpKey::new(69, 0);
+    pub const TUNNEL_PASSWORD: rt::AvpKey = rt::AvpKey { code: 69, vendor: 0 };
     /// Tunnel-Private-Group-Id (OctetString), IETF RFC 7155 §4.5.7.
-    pub const TUNNEL_PRIVATE_GROUP_ID: rt::AvpKey = rt::AvpKey::new(81, 0);
+    pub const TUNNEL_PRIVATE_GROUP_ID: rt::AvpKey = rt::AvpKey { code: 81, vendor: 0 };
     /// Tunnel-Assignment-Id (OctetString), IETF RFC 7155 §4.5.8.
-    pub const TUNNEL_ASSIGNMENT_ID: rt::AvpKey = rt::AvpKey::new(82, 0);
+    pub const TUNNEL_ASSIGNMENT_ID: rt::AvpKey = rt::AvpKey { code: 82, vendor: 0 };
     /// Tunnel-Preference (Unsigned32), IETF RFC 7155 §4.5.9.
-    pub const TUNNEL_PREFERENCE: rt::AvpKey = rt::AvpKey::new(83, 0);
+    pub const TUNNEL_PREFERENCE: rt::AvpKey = rt::AvpKey { code: 83, vendor: 0 };
     /// Tunnel-Client-Auth-Id (UTF8String), IETF RFC 7155 §4.5.10.
-    pub const TUNNEL_CLIENT_AUTH_ID: rt::AvpKey = rt::AvpKey::new(90, 0);
+    pub const TUNNEL_CLIENT_AUTH_ID: rt::AvpKey = rt::AvpKey { code: 90, vendor: 0 };
     /// Tunnel-Server-Auth-Id (UTF8String), IETF RFC 7155 §4.5.11.
-    pub const TUNNEL_SERVER_AUTH_ID: rt::AvpKey = rt::AvpKey::new(91, 0);
+    pub const TUNNEL_SERVER_AUTH_ID: rt::AvpKey = rt::AvpKey { code: 91, vendor: 0 };
     /// Accounting-Input-Octets (Unsigned64), IETF RFC 7155 §4.6.1.
-    pub const ACCOUNTING_INPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(363, 0);
+    pub const ACCOUNTING_INPUT_OCTETS: rt::AvpKey = rt::AvpKey { code: 363, vendor: 0 };
     /// Accounting-Output-Octets (Unsigned64), IETF RFC 7155 §4.6.2.
-    pub const ACCOUNTING_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(364, 0);
+    pub const ACCOUNTING_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey { code: 364, vendor: 0 };
     /// Accounting-Input-Packets (Unsigned64), IETF RFC 7155 §4.6.3.
-    pub const ACCOUNTING_INPUT_PACKETS: rt::AvpKey = rt::AvpKey::new(365, 0);
+    pub const ACCOUNTING_INPUT_PACKETS: rt::AvpKey = rt::AvpKey { code: 365, vendor: 0 };
     /// Accounting-Output-Packets (Unsigned64), IETF RFC 7155 §4.6.4.
-    pub const ACCOUNTING_OUTPUT_PACKETS: rt::AvpKey = rt::AvpKey::new(366, 0);
+    pub const ACCOUNTING_OUTPUT_PACKETS: rt::AvpKey = rt::AvpKey {
+        code: 366,
+        vendor: 0,
+    };
     /// Acct-Session-Time (Unsigned32), IETF RFC 7155 §4.6.5.
-    pub const ACCT_SESSION_TIME: rt::AvpKey = rt::AvpKey::new(46, 0);
+    pub const ACCT_SESSION_TIME: rt::AvpKey = rt::AvpKey { code: 46, vendor: 0 };
     /// Acct-Authentic (Enumerated), IETF RFC 7155 §4.6.6.
-    pub const ACCT_AUTHENTIC: rt::AvpKey = rt::AvpKey::new(45, 0);
+    pub const ACCT_AUTHENTIC: rt::AvpKey = rt::AvpKey { code: 45, vendor: 0 };
     /// Accounting-Auth-Method (Enumerated), IETF RFC 7155 §4.6.7.
-    pub const ACCOUNTING_AUTH_METHOD: rt::AvpKey = rt::AvpKey::new(406, 0);
+    pub const ACCOUNTING_AUTH_METHOD: rt::AvpKey = rt::AvpKey { code: 406, vendor: 0 };
     /// Acct-Delay-Time (Unsigned32), IETF RFC 7155 §4.6.8.
-    pub const ACCT_DELAY_TIME: rt::AvpKey = rt::AvpKey::new(41, 0);
+    pub const ACCT_DELAY_TIME: rt::AvpKey = rt::AvpKey { code: 41, vendor: 0 };
     /// Acct-Link-Count (Unsigned32), IETF RFC 7155 §4.6.9.
-    pub const ACCT_LINK_COUNT: rt::AvpKey = rt::AvpKey::new(51, 0);
+    pub const ACCT_LINK_COUNT: rt::AvpKey = rt::AvpKey { code: 51, vendor: 0 };
     /// Acct-Tunnel-Connection (OctetString), IETF RFC 7155 §4.6.10.
-    pub const ACCT_TUNNEL_CONNECTION: rt::AvpKey = rt::AvpKey::new(68, 0);
+    pub const ACCT_TUNNEL_CONNECTION: rt::AvpKey = rt::AvpKey { code: 68, vendor: 0 };
     /// Acct-Tunnel-Packets-Lost (Unsigned32), IETF RFC 7155 §4.6.11.
-    pub const ACCT_TUNNEL_PACKETS_LOST: rt::AvpKey = rt::AvpKey::new(86, 0);
+    pub const ACCT_TUNNEL_PACKETS_LOST: rt::AvpKey = rt::AvpKey { code: 86, vendor: 0 };
 }
 /// Application ids of IETF RFC 7155.
 pub mod application {
@@ -194,7 +197,7 @@ pub struct NasPortType(pub i32);
 )]
 impl NasPortType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(61, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 61, vendor: 0 };
     /// `ASYNC` (0)
     pub const ASYNC: Self = Self(0);
     /// `SYNC` (1)
@@ -376,7 +379,7 @@ pub struct Prompt(pub i32);
 #[cfg(any(feature = "nasreq"))]
 impl Prompt {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(76, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 76, vendor: 0 };
     /// `NO_ECHO` (0)
     pub const NO_ECHO: Self = Self(0);
     /// `ECHO` (1)
@@ -432,7 +435,7 @@ pub struct ChapAlgorithm(pub i32);
 #[cfg(any(feature = "nasreq"))]
 impl ChapAlgorithm {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(403, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 403, vendor: 0 };
     /// `CHAP_WITH_MD5` (5)
     pub const CHAP_WITH_MD5: Self = Self(5);
     /// The specification's name for this value, if it has one.
@@ -485,7 +488,7 @@ pub struct ServiceType(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl ServiceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(6, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 6, vendor: 0 };
     /// `LOGIN` (1)
     pub const LOGIN: Self = Self(1);
     /// `FRAMED` (2)
@@ -589,7 +592,7 @@ pub struct FramedProtocol(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl FramedProtocol {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(7, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 7, vendor: 0 };
     /// `PPP` (1)
     pub const PPP: Self = Self(1);
     /// `SLIP` (2)
@@ -660,7 +663,7 @@ pub struct FramedRouting(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl FramedRouting {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(10, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 10, vendor: 0 };
     /// `NONE` (0)
     pub const NONE: Self = Self(0);
     /// `SEND_ROUTING_PACKETS` (1)
@@ -722,7 +725,7 @@ pub struct FramedCompression(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl FramedCompression {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(13, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 13, vendor: 0 };
     /// `NONE` (0)
     pub const NONE: Self = Self(0);
     /// `VJ_TCP_IP_HEADER_COMPRESSION` (1)
@@ -784,7 +787,7 @@ pub struct ArapZoneAccess(pub i32);
 #[cfg(any(feature = "nasreq"))]
 impl ArapZoneAccess {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(72, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 72, vendor: 0 };
     /// `DEFAULT_ZONE_ONLY` (1)
     pub const DEFAULT_ZONE_ONLY: Self = Self(1);
     /// `ZONE_FILTER_INCLUSIVE` (2)
@@ -843,7 +846,7 @@ pub struct LoginService(pub i32);
 #[cfg(any(feature = "nasreq"))]
 impl LoginService {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 15, vendor: 0 };
     /// `TELNET` (0)
     pub const TELNET: Self = Self(0);
     /// `RLOGIN` (1)
@@ -917,7 +920,7 @@ pub struct TunnelType(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl TunnelType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(64, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 64, vendor: 0 };
     /// `PPTP` (1)
     pub const PPTP: Self = Self(1);
     /// `L2F` (2)
@@ -1006,7 +1009,7 @@ pub struct TunnelMediumType(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl TunnelMediumType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(65, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 65, vendor: 0 };
     /// `IPV4` (1)
     pub const IPV4: Self = Self(1);
     /// `IPV6` (2)
@@ -1101,7 +1104,7 @@ pub struct AcctAuthentic(pub i32);
 #[cfg(any(feature = "nasreq"))]
 impl AcctAuthentic {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(45, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 45, vendor: 0 };
     /// `RADIUS` (1)
     pub const RADIUS: Self = Self(1);
     /// `LOCAL` (2)
@@ -1163,7 +1166,7 @@ pub struct AccountingAuthMethod(pub i32);
 #[cfg(any(feature = "nasreq"))]
 impl AccountingAuthMethod {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(406, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 406, vendor: 0 };
     /// `PAP` (1)
     pub const PAP: Self = Self(1);
     /// `CHAP` (2)
@@ -1261,27 +1264,25 @@ impl Default for ChapAuth {
 #[cfg(any(feature = "nasreq"))]
 impl ChapAuth {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(402, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 402, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            403,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            404,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 403, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 404, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1403,45 +1404,41 @@ impl Default for Tunneling {
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Tunneling {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(401, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 401, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            64,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            65,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            66,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            67,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 64, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 65, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 66, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 67, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1799,60 +1796,54 @@ impl Default for AaRequest {
 impl AaRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2418,60 +2409,54 @@ impl Default for AaAnswer {
 impl AaAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3113,69 +3098,62 @@ impl Default for ReAuthRequest {
 impl ReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3475,42 +3453,38 @@ impl Default for ReAuthAnswer {
 impl ReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3839,60 +3813,54 @@ impl Default for SessionTerminationRequest {
 impl SessionTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            295,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 295, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4097,42 +4065,38 @@ impl Default for SessionTerminationAnswer {
 impl SessionTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4476,60 +4440,54 @@ impl Default for AbortSessionRequest {
 impl AbortSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4792,42 +4750,38 @@ impl Default for AbortSessionAnswer {
 impl AbortSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5363,69 +5317,62 @@ impl Default for AccountingRequest {
 impl AccountingRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            480,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            485,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            259,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 480, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 485, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 259, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6107,69 +6054,62 @@ impl Default for AccountingAnswer {
 impl AccountingAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            480,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            485,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            259,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 480, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 485, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 259, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "nasreq"))]
@@ -9624,12 +9564,12 @@ pub struct ChapAuthWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nasreq"))]
 impl rt::writer::Group for ChapAuth {
     type Writer<'c> = ChapAuthWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(402, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 402, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(403, 0),
-        rt::AvpKey::new(404, 0),
-        rt::AvpKey::new(405, 0),
+        rt::AvpKey { code: 403, vendor: 0 },
+        rt::AvpKey { code: 404, vendor: 0 },
+        rt::AvpKey { code: 405, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -9690,19 +9630,19 @@ pub struct TunnelingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::writer::Group for Tunneling {
     type Writer<'c> = TunnelingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(401, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 401, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(64, 0),
-        rt::AvpKey::new(65, 0),
-        rt::AvpKey::new(66, 0),
-        rt::AvpKey::new(67, 0),
-        rt::AvpKey::new(83, 0),
-        rt::AvpKey::new(90, 0),
-        rt::AvpKey::new(91, 0),
-        rt::AvpKey::new(82, 0),
-        rt::AvpKey::new(69, 0),
-        rt::AvpKey::new(81, 0),
+        rt::AvpKey { code: 64, vendor: 0 },
+        rt::AvpKey { code: 65, vendor: 0 },
+        rt::AvpKey { code: 66, vendor: 0 },
+        rt::AvpKey { code: 67, vendor: 0 },
+        rt::AvpKey { code: 83, vendor: 0 },
+        rt::AvpKey { code: 90, vendor: 0 },
+        rt::AvpKey { code: 91, vendor: 0 },
+        rt::AvpKey { code: 82, vendor: 0 },
+        rt::AvpKey { code: 69, vendor: 0 },
+        rt::AvpKey { code: 81, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -9807,47 +9747,47 @@ impl AaRequest {
 #[cfg(any(feature = "nasreq"))]
 impl AaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(32, 0),
-        rt::AvpKey::new(4, 0),
-        rt::AvpKey::new(95, 0),
-        rt::AvpKey::new(5, 0),
-        rt::AvpKey::new(87, 0),
-        rt::AvpKey::new(61, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(62, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(2, 0),
-        rt::AvpKey::new(6, 0),
-        rt::AvpKey::new(24, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(19, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(31, 0),
-        rt::AvpKey::new(94, 0),
-        rt::AvpKey::new(77, 0),
-        rt::AvpKey::new(402, 0),
-        rt::AvpKey::new(60, 0),
-        rt::AvpKey::new(96, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(9, 0),
-        rt::AvpKey::new(12, 0),
-        rt::AvpKey::new(7, 0),
-        rt::AvpKey::new(70, 0),
-        rt::AvpKey::new(73, 0),
-        rt::AvpKey::new(36, 0),
-        rt::AvpKey::new(35, 0),
-        rt::AvpKey::new(63, 0),
-        rt::AvpKey::new(34, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 32, vendor: 0 },
+        rt::AvpKey { code: 4, vendor: 0 },
+        rt::AvpKey { code: 95, vendor: 0 },
+        rt::AvpKey { code: 5, vendor: 0 },
+        rt::AvpKey { code: 87, vendor: 0 },
+        rt::AvpKey { code: 61, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 62, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 2, vendor: 0 },
+        rt::AvpKey { code: 6, vendor: 0 },
+        rt::AvpKey { code: 24, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 19, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey { code: 31, vendor: 0 },
+        rt::AvpKey { code: 94, vendor: 0 },
+        rt::AvpKey { code: 77, vendor: 0 },
+        rt::AvpKey { code: 402, vendor: 0 },
+        rt::AvpKey { code: 60, vendor: 0 },
+        rt::AvpKey { code: 96, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 9, vendor: 0 },
+        rt::AvpKey { code: 12, vendor: 0 },
+        rt::AvpKey { code: 7, vendor: 0 },
+        rt::AvpKey { code: 70, vendor: 0 },
+        rt::AvpKey { code: 73, vendor: 0 },
+        rt::AvpKey { code: 36, vendor: 0 },
+        rt::AvpKey { code: 35, vendor: 0 },
+        rt::AvpKey { code: 63, vendor: 0 },
+        rt::AvpKey { code: 34, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10209,55 +10149,55 @@ impl AaAnswer {
 #[cfg(any(feature = "nasreq"))]
 impl AaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(6, 0),
-        rt::AvpKey::new(85, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(28, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(272, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(24, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(75, 0),
-        rt::AvpKey::new(62, 0),
-        rt::AvpKey::new(76, 0),
-        rt::AvpKey::new(84, 0),
-        rt::AvpKey::new(71, 0),
-        rt::AvpKey::new(73, 0),
-        rt::AvpKey::new(72, 0),
-        rt::AvpKey::new(20, 0),
-        rt::AvpKey::new(19, 0),
-        rt::AvpKey::new(37, 0),
-        rt::AvpKey::new(39, 0),
-        rt::AvpKey::new(96, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(100, 0),
-        rt::AvpKey::new(9, 0),
-        rt::AvpKey::new(88, 0),
-        rt::AvpKey::new(23, 0),
-        rt::AvpKey::new(12, 0),
-        rt::AvpKey::new(7, 0),
-        rt::AvpKey::new(10, 0),
-        rt::AvpKey::new(36, 0),
-        rt::AvpKey::new(35, 0),
-        rt::AvpKey::new(63, 0),
-        rt::AvpKey::new(34, 0),
-        rt::AvpKey::new(15, 0),
-        rt::AvpKey::new(16, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 6, vendor: 0 },
+        rt::AvpKey { code: 85, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 28, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 272, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey { code: 24, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 75, vendor: 0 },
+        rt::AvpKey { code: 62, vendor: 0 },
+        rt::AvpKey { code: 76, vendor: 0 },
+        rt::AvpKey { code: 84, vendor: 0 },
+        rt::AvpKey { code: 71, vendor: 0 },
+        rt::AvpKey { code: 73, vendor: 0 },
+        rt::AvpKey { code: 72, vendor: 0 },
+        rt::AvpKey { code: 20, vendor: 0 },
+        rt::AvpKey { code: 19, vendor: 0 },
+        rt::AvpKey { code: 37, vendor: 0 },
+        rt::AvpKey { code: 39, vendor: 0 },
+        rt::AvpKey { code: 96, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 100, vendor: 0 },
+        rt::AvpKey { code: 9, vendor: 0 },
+        rt::AvpKey { code: 88, vendor: 0 },
+        rt::AvpKey { code: 23, vendor: 0 },
+        rt::AvpKey { code: 12, vendor: 0 },
+        rt::AvpKey { code: 7, vendor: 0 },
+        rt::AvpKey { code: 10, vendor: 0 },
+        rt::AvpKey { code: 36, vendor: 0 },
+        rt::AvpKey { code: 35, vendor: 0 },
+        rt::AvpKey { code: 63, vendor: 0 },
+        rt::AvpKey { code: 34, vendor: 0 },
+        rt::AvpKey { code: 15, vendor: 0 },
+        rt::AvpKey { code: 16, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10736,33 +10676,33 @@ impl ReAuthRequest {
 #[cfg(any(feature = "nasreq"))]
 impl ReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(32, 0),
-        rt::AvpKey::new(4, 0),
-        rt::AvpKey::new(95, 0),
-        rt::AvpKey::new(5, 0),
-        rt::AvpKey::new(87, 0),
-        rt::AvpKey::new(61, 0),
-        rt::AvpKey::new(6, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(96, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(31, 0),
-        rt::AvpKey::new(94, 0),
-        rt::AvpKey::new(44, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(24, 0),
-        rt::AvpKey::new(18, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 32, vendor: 0 },
+        rt::AvpKey { code: 4, vendor: 0 },
+        rt::AvpKey { code: 95, vendor: 0 },
+        rt::AvpKey { code: 5, vendor: 0 },
+        rt::AvpKey { code: 87, vendor: 0 },
+        rt::AvpKey { code: 61, vendor: 0 },
+        rt::AvpKey { code: 6, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 96, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey { code: 31, vendor: 0 },
+        rt::AvpKey { code: 94, vendor: 0 },
+        rt::AvpKey { code: 44, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 24, vendor: 0 },
+        rt::AvpKey { code: 18, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11009,24 +10949,24 @@ impl ReAuthAnswer {
 #[cfg(any(feature = "nasreq"))]
 impl ReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(6, 0),
-        rt::AvpKey::new(28, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(24, 0),
-        rt::AvpKey::new(76, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey { code: 6, vendor: 0 },
+        rt::AvpKey { code: 28, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 24, vendor: 0 },
+        rt::AvpKey { code: 76, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11245,16 +11185,16 @@ impl SessionTerminationRequest {
 #[cfg(any(feature = "nasreq"))]
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11396,17 +11336,17 @@ impl SessionTerminationAnswer {
 #[cfg(any(feature = "nasreq"))]
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11568,31 +11508,31 @@ impl AbortSessionRequest {
 #[cfg(any(feature = "nasreq"))]
 impl AbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(32, 0),
-        rt::AvpKey::new(4, 0),
-        rt::AvpKey::new(95, 0),
-        rt::AvpKey::new(5, 0),
-        rt::AvpKey::new(87, 0),
-        rt::AvpKey::new(61, 0),
-        rt::AvpKey::new(6, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(96, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(31, 0),
-        rt::AvpKey::new(94, 0),
-        rt::AvpKey::new(44, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(24, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 32, vendor: 0 },
+        rt::AvpKey { code: 4, vendor: 0 },
+        rt::AvpKey { code: 95, vendor: 0 },
+        rt::AvpKey { code: 5, vendor: 0 },
+        rt::AvpKey { code: 87, vendor: 0 },
+        rt::AvpKey { code: 61, vendor: 0 },
+        rt::AvpKey { code: 6, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 96, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey { code: 31, vendor: 0 },
+        rt::AvpKey { code: 94, vendor: 0 },
+        rt::AvpKey { code: 44, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 24, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11830,18 +11770,18 @@ impl AbortSessionAnswer {
 #[cfg(any(feature = "nasreq"))]
 impl AbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(24, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 24, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12003,70 +11943,70 @@ impl AccountingRequest {
 #[cfg(any(feature = "nasreq"))]
 impl AccountingRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(480, 0),
-        rt::AvpKey::new(485, 0),
-        rt::AvpKey::new(259, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(287, 0),
-        rt::AvpKey::new(44, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(41, 0),
-        rt::AvpKey::new(32, 0),
-        rt::AvpKey::new(4, 0),
-        rt::AvpKey::new(95, 0),
-        rt::AvpKey::new(5, 0),
-        rt::AvpKey::new(87, 0),
-        rt::AvpKey::new(61, 0),
-        rt::AvpKey::new(6, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(363, 0),
-        rt::AvpKey::new(365, 0),
-        rt::AvpKey::new(364, 0),
-        rt::AvpKey::new(366, 0),
-        rt::AvpKey::new(45, 0),
-        rt::AvpKey::new(406, 0),
-        rt::AvpKey::new(51, 0),
-        rt::AvpKey::new(46, 0),
-        rt::AvpKey::new(68, 0),
-        rt::AvpKey::new(86, 0),
-        rt::AvpKey::new(20, 0),
-        rt::AvpKey::new(19, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(31, 0),
-        rt::AvpKey::new(94, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(28, 0),
-        rt::AvpKey::new(62, 0),
-        rt::AvpKey::new(483, 0),
-        rt::AvpKey::new(85, 0),
-        rt::AvpKey::new(37, 0),
-        rt::AvpKey::new(38, 0),
-        rt::AvpKey::new(39, 0),
-        rt::AvpKey::new(13, 0),
-        rt::AvpKey::new(96, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(9, 0),
-        rt::AvpKey::new(100, 0),
-        rt::AvpKey::new(23, 0),
-        rt::AvpKey::new(12, 0),
-        rt::AvpKey::new(88, 0),
-        rt::AvpKey::new(7, 0),
-        rt::AvpKey::new(10, 0),
-        rt::AvpKey::new(36, 0),
-        rt::AvpKey::new(35, 0),
-        rt::AvpKey::new(63, 0),
-        rt::AvpKey::new(34, 0),
-        rt::AvpKey::new(15, 0),
-        rt::AvpKey::new(16, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 480, vendor: 0 },
+        rt::AvpKey { code: 485, vendor: 0 },
+        rt::AvpKey { code: 259, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 287, vendor: 0 },
+        rt::AvpKey { code: 44, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey { code: 41, vendor: 0 },
+        rt::AvpKey { code: 32, vendor: 0 },
+        rt::AvpKey { code: 4, vendor: 0 },
+        rt::AvpKey { code: 95, vendor: 0 },
+        rt::AvpKey { code: 5, vendor: 0 },
+        rt::AvpKey { code: 87, vendor: 0 },
+        rt::AvpKey { code: 61, vendor: 0 },
+        rt::AvpKey { code: 6, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 363, vendor: 0 },
+        rt::AvpKey { code: 365, vendor: 0 },
+        rt::AvpKey { code: 364, vendor: 0 },
+        rt::AvpKey { code: 366, vendor: 0 },
+        rt::AvpKey { code: 45, vendor: 0 },
+        rt::AvpKey { code: 406, vendor: 0 },
+        rt::AvpKey { code: 51, vendor: 0 },
+        rt::AvpKey { code: 46, vendor: 0 },
+        rt::AvpKey { code: 68, vendor: 0 },
+        rt::AvpKey { code: 86, vendor: 0 },
+        rt::AvpKey { code: 20, vendor: 0 },
+        rt::AvpKey { code: 19, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey { code: 31, vendor: 0 },
+        rt::AvpKey { code: 94, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey { code: 28, vendor: 0 },
+        rt::AvpKey { code: 62, vendor: 0 },
+        rt::AvpKey { code: 483, vendor: 0 },
+        rt::AvpKey { code: 85, vendor: 0 },
+        rt::AvpKey { code: 37, vendor: 0 },
+        rt::AvpKey { code: 38, vendor: 0 },
+        rt::AvpKey { code: 39, vendor: 0 },
+        rt::AvpKey { code: 13, vendor: 0 },
+        rt::AvpKey { code: 96, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 9, vendor: 0 },
+        rt::AvpKey { code: 100, vendor: 0 },
+        rt::AvpKey { code: 23, vendor: 0 },
+        rt::AvpKey { code: 12, vendor: 0 },
+        rt::AvpKey { code: 88, vendor: 0 },
+        rt::AvpKey { code: 7, vendor: 0 },
+        rt::AvpKey { code: 10, vendor: 0 },
+        rt::AvpKey { code: 36, vendor: 0 },
+        rt::AvpKey { code: 35, vendor: 0 },
+        rt::AvpKey { code: 63, vendor: 0 },
+        rt::AvpKey { code: 34, vendor: 0 },
+        rt::AvpKey { code: 15, vendor: 0 },
+        rt::AvpKey { code: 16, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12600,32 +12540,32 @@ impl AccountingAnswer {
 #[cfg(any(feature = "nasreq"))]
 impl AccountingAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(480, 0),
-        rt::AvpKey::new(485, 0),
-        rt::AvpKey::new(259, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(287, 0),
-        rt::AvpKey::new(44, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(408, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(32, 0),
-        rt::AvpKey::new(4, 0),
-        rt::AvpKey::new(95, 0),
-        rt::AvpKey::new(5, 0),
-        rt::AvpKey::new(87, 0),
-        rt::AvpKey::new(61, 0),
-        rt::AvpKey::new(6, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(483, 0),
-        rt::AvpKey::new(85, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 480, vendor: 0 },
+        rt::AvpKey { code: 485, vendor: 0 },
+        rt::AvpKey { code: 259, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 287, vendor: 0 },
+        rt::AvpKey { code: 44, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 408, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 32, vendor: 0 },
+        rt::AvpKey { code: 4, vendor: 0 },
+        rt::AvpKey { code: 95, vendor: 0 },
+        rt::AvpKey { code: 5, vendor: 0 },
+        rt::AvpKey { code: 87, vendor: 0 },
+        rt::AvpKey { code: 61, vendor: 0 },
+        rt::AvpKey { code: 6, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 483, vendor: 0 },
+        rt::AvpKey { code: 85, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,51 +8,120 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Access-Network-Identifier (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const ACCESS_NETWORK_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1000, 45687);
+    pub const ACCESS_NETWORK_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1000,
+        vendor: 45687,
+    };
     /// Application-Entity-ID (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const APPLICATION_ENTITY_ID: rt::AvpKey = rt::AvpKey::new(1001, 45687);
+    pub const APPLICATION_ENTITY_ID: rt::AvpKey = rt::AvpKey {
+        code: 1001,
+        vendor: 45687,
+    };
     /// Control-Memory-Size (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const CONTROL_MEMORY_SIZE: rt::AvpKey = rt::AvpKey::new(1002, 45687);
+    pub const CONTROL_MEMORY_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1002,
+        vendor: 45687,
+    };
     /// Current-Number-Members (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const CURRENT_NUMBER_MEMBERS: rt::AvpKey = rt::AvpKey::new(1003, 45687);
+    pub const CURRENT_NUMBER_MEMBERS: rt::AvpKey = rt::AvpKey {
+        code: 1003,
+        vendor: 45687,
+    };
     /// Data-Memory-Size (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const DATA_MEMORY_SIZE: rt::AvpKey = rt::AvpKey::new(1004, 45687);
+    pub const DATA_MEMORY_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1004,
+        vendor: 45687,
+    };
     /// External-ID (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const EXTERNAL_ID: rt::AvpKey = rt::AvpKey::new(1005, 45687);
+    pub const EXTERNAL_ID: rt::AvpKey = rt::AvpKey {
+        code: 1005,
+        vendor: 45687,
+    };
     /// Group-Name (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const GROUP_NAME: rt::AvpKey = rt::AvpKey::new(1006, 45687);
+    pub const GROUP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1006,
+        vendor: 45687,
+    };
     /// Hosting-CSE-ID (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const HOSTING_CSE_ID: rt::AvpKey = rt::AvpKey::new(1007, 45687);
+    pub const HOSTING_CSE_ID: rt::AvpKey = rt::AvpKey {
+        code: 1007,
+        vendor: 45687,
+    };
     /// OneM2M-Originator (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const ONEM2M_ORIGINATOR: rt::AvpKey = rt::AvpKey::new(1008, 45687);
+    pub const ONEM2M_ORIGINATOR: rt::AvpKey = rt::AvpKey {
+        code: 1008,
+        vendor: 45687,
+    };
     /// Maximum-Number-Members (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const MAXIMUM_NUMBER_MEMBERS: rt::AvpKey = rt::AvpKey::new(1009, 45687);
+    pub const MAXIMUM_NUMBER_MEMBERS: rt::AvpKey = rt::AvpKey {
+        code: 1009,
+        vendor: 45687,
+    };
     /// M2M-Event-Record-Timestamp (Time), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const M2M_EVENT_RECORD_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1010, 45687);
+    pub const M2M_EVENT_RECORD_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1010,
+        vendor: 45687,
+    };
     /// M2M-Information (Grouped), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const M2M_INFORMATION: rt::AvpKey = rt::AvpKey::new(1011, 45687);
+    pub const M2M_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1011,
+        vendor: 45687,
+    };
     /// Occupancy (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const OCCUPANCY: rt::AvpKey = rt::AvpKey::new(1012, 45687);
+    pub const OCCUPANCY: rt::AvpKey = rt::AvpKey {
+        code: 1012,
+        vendor: 45687,
+    };
     /// Protocol-Type (Integer32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const PROTOCOL_TYPE: rt::AvpKey = rt::AvpKey::new(1013, 45687);
+    pub const PROTOCOL_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1013,
+        vendor: 45687,
+    };
     /// Receiver (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const RECEIVER: rt::AvpKey = rt::AvpKey::new(1014, 45687);
+    pub const RECEIVER: rt::AvpKey = rt::AvpKey {
+        code: 1014,
+        vendor: 45687,
+    };
     /// Request-Body-Size (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const REQUEST_BODY_SIZE: rt::AvpKey = rt::AvpKey::new(1015, 45687);
+    pub const REQUEST_BODY_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1015,
+        vendor: 45687,
+    };
     /// Request-Headers-Size (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const REQUEST_HEADERS_SIZE: rt::AvpKey = rt::AvpKey::new(1016, 45687);
+    pub const REQUEST_HEADERS_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1016,
+        vendor: 45687,
+    };
     /// Request-Operation (Integer32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const REQUEST_OPERATION: rt::AvpKey = rt::AvpKey::new(1017, 45687);
+    pub const REQUEST_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 1017,
+        vendor: 45687,
+    };
     /// Response-Body-Size (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const RESPONSE_BODY_SIZE: rt::AvpKey = rt::AvpKey::new(1018, 45687);
+    pub const RESPONSE_BODY_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1018,
+        vendor: 45687,
+    };
     /// Response-Headers-Size (Unsigned32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const RESPONSE_HEADERS_SIZE: rt::AvpKey = rt::AvpKey::new(1019, 45687);
+    pub const RESPONSE_HEADERS_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1019,
+        vendor: 45687,
+    };
     /// Response-Status-Code (Integer32), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const RESPONSE_STATUS_CODE: rt::AvpKey = rt::AvpKey::new(1020, 45687);
+    pub const RESPONSE_STATUS_CODE: rt::AvpKey = rt::AvpKey {
+        code: 1020,
+        vendor: 45687,
+    };
     /// Subgroup-Name (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const SUBGROUP_NAME: rt::AvpKey = rt::AvpKey::new(1021, 45687);
+    pub const SUBGROUP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1021,
+        vendor: 45687,
+    };
     /// Target-ID (UTF8String), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub const TARGET_ID: rt::AvpKey = rt::AvpKey::new(1022, 45687);
+    pub const TARGET_ID: rt::AvpKey = rt::AvpKey {
+        code: 1022,
+        vendor: 45687,
+    };
 }
 /// Application ids of oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -181,7 +250,10 @@ impl Default for M2mInformation {
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl M2mInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1011, 45687);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1011,
+        vendor: 45687,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -708,33 +780,105 @@ pub struct M2mInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::writer::Group for M2mInformation {
     type Writer<'c> = M2mInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1011, 45687);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1011,
+        vendor: 45687,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1001, 45687),
-        rt::AvpKey::new(1005, 45687),
-        rt::AvpKey::new(1014, 45687),
-        rt::AvpKey::new(1008, 45687),
-        rt::AvpKey::new(1007, 45687),
-        rt::AvpKey::new(1022, 45687),
-        rt::AvpKey::new(1013, 45687),
-        rt::AvpKey::new(1017, 45687),
-        rt::AvpKey::new(1016, 45687),
-        rt::AvpKey::new(1015, 45687),
-        rt::AvpKey::new(1019, 45687),
-        rt::AvpKey::new(1018, 45687),
-        rt::AvpKey::new(1020, 45687),
-        rt::AvpKey::new(432, 0),
-        rt::AvpKey::new(1010, 45687),
-        rt::AvpKey::new(1002, 45687),
-        rt::AvpKey::new(1004, 45687),
-        rt::AvpKey::new(1000, 45687),
-        rt::AvpKey::new(1012, 45687),
-        rt::AvpKey::new(1006, 45687),
-        rt::AvpKey::new(1009, 45687),
-        rt::AvpKey::new(1003, 45687),
-        rt::AvpKey::new(1021, 45687),
-        rt::AvpKey::new(2064, 10415),
+        rt::AvpKey {
+            code: 1001,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1005,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1014,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1007,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1022,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1013,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1017,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1015,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1019,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1018,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1020,
+            vendor: 45687,
+        },
+        rt::AvpKey { code: 432, vendor: 0 },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1002,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1004,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1000,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1012,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1006,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1003,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 1021,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 2064,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }

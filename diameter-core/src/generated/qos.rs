@@ -8,147 +8,156 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// QoS-Resources (Grouped), IETF RFC 5777 §3.1.
-    pub const QOS_RESOURCES: rt::AvpKey = rt::AvpKey::new(508, 0);
+    pub const QOS_RESOURCES: rt::AvpKey = rt::AvpKey { code: 508, vendor: 0 };
     /// Filter-Rule (Grouped), IETF RFC 5777 §3.2.
-    pub const FILTER_RULE: rt::AvpKey = rt::AvpKey::new(509, 0);
+    pub const FILTER_RULE: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
     /// Filter-Rule-Precedence (Unsigned32), IETF RFC 5777 §3.3.
-    pub const FILTER_RULE_PRECEDENCE: rt::AvpKey = rt::AvpKey::new(510, 0);
+    pub const FILTER_RULE_PRECEDENCE: rt::AvpKey = rt::AvpKey { code: 510, vendor: 0 };
     /// Classifier (Grouped), IETF RFC 5777 §4.1.1.
-    pub const CLASSIFIER: rt::AvpKey = rt::AvpKey::new(511, 0);
+    pub const CLASSIFIER: rt::AvpKey = rt::AvpKey { code: 511, vendor: 0 };
     /// Classifier-ID (OctetString), IETF RFC 5777 §4.1.2.
-    pub const CLASSIFIER_ID: rt::AvpKey = rt::AvpKey::new(512, 0);
+    pub const CLASSIFIER_ID: rt::AvpKey = rt::AvpKey { code: 512, vendor: 0 };
     /// Protocol (Enumerated), IETF RFC 5777 §4.1.3.
-    pub const PROTOCOL: rt::AvpKey = rt::AvpKey::new(513, 0);
+    pub const PROTOCOL: rt::AvpKey = rt::AvpKey { code: 513, vendor: 0 };
     /// Direction (Enumerated), IETF RFC 5777 §4.1.4.
-    pub const DIRECTION: rt::AvpKey = rt::AvpKey::new(514, 0);
+    pub const DIRECTION: rt::AvpKey = rt::AvpKey { code: 514, vendor: 0 };
     /// From-Spec (Grouped), IETF RFC 5777 §4.1.5.
-    pub const FROM_SPEC: rt::AvpKey = rt::AvpKey::new(515, 0);
+    pub const FROM_SPEC: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
     /// To-Spec (Grouped), IETF RFC 5777 §4.1.6.
-    pub const TO_SPEC: rt::AvpKey = rt::AvpKey::new(516, 0);
+    pub const TO_SPEC: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
     /// Negated (Enumerated), IETF RFC 5777 §4.1.7.1.
-    pub const NEGATED: rt::AvpKey = rt::AvpKey::new(517, 0);
+    pub const NEGATED: rt::AvpKey = rt::AvpKey { code: 517, vendor: 0 };
     /// IP-Address (Address), IETF RFC 5777 §4.1.7.2.
-    pub const IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(518, 0);
+    pub const IP_ADDRESS: rt::AvpKey = rt::AvpKey { code: 518, vendor: 0 };
     /// IP-Address-Range (Grouped), IETF RFC 5777 §4.1.7.3.
-    pub const IP_ADDRESS_RANGE: rt::AvpKey = rt::AvpKey::new(519, 0);
+    pub const IP_ADDRESS_RANGE: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
     /// IP-Address-Start (Address), IETF RFC 5777 §4.1.7.4.
-    pub const IP_ADDRESS_START: rt::AvpKey = rt::AvpKey::new(520, 0);
+    pub const IP_ADDRESS_START: rt::AvpKey = rt::AvpKey { code: 520, vendor: 0 };
     /// IP-Address-End (Address), IETF RFC 5777 §4.1.7.5.
-    pub const IP_ADDRESS_END: rt::AvpKey = rt::AvpKey::new(521, 0);
+    pub const IP_ADDRESS_END: rt::AvpKey = rt::AvpKey { code: 521, vendor: 0 };
     /// IP-Address-Mask (Grouped), IETF RFC 5777 §4.1.7.6.
-    pub const IP_ADDRESS_MASK: rt::AvpKey = rt::AvpKey::new(522, 0);
+    pub const IP_ADDRESS_MASK: rt::AvpKey = rt::AvpKey { code: 522, vendor: 0 };
     /// IP-Bit-Mask-Width (Unsigned32), IETF RFC 5777 §4.1.7.7.
-    pub const IP_BIT_MASK_WIDTH: rt::AvpKey = rt::AvpKey::new(523, 0);
+    pub const IP_BIT_MASK_WIDTH: rt::AvpKey = rt::AvpKey { code: 523, vendor: 0 };
     /// MAC-Address (OctetString), IETF RFC 5777 §4.1.7.8.
-    pub const MAC_ADDRESS: rt::AvpKey = rt::AvpKey::new(524, 0);
+    pub const MAC_ADDRESS: rt::AvpKey = rt::AvpKey { code: 524, vendor: 0 };
     /// MAC-Address-Mask (Grouped), IETF RFC 5777 §4.1.7.9.
-    pub const MAC_ADDRESS_MASK: rt::AvpKey = rt::AvpKey::new(525, 0);
+    pub const MAC_ADDRESS_MASK: rt::AvpKey = rt::AvpKey { code: 525, vendor: 0 };
     /// MAC-Address-Mask-Pattern (OctetString), IETF RFC 5777 §4.1.7.10.
-    pub const MAC_ADDRESS_MASK_PATTERN: rt::AvpKey = rt::AvpKey::new(526, 0);
+    pub const MAC_ADDRESS_MASK_PATTERN: rt::AvpKey = rt::AvpKey { code: 526, vendor: 0 };
     /// EUI64-Address (OctetString), IETF RFC 5777 §4.1.7.11.
-    pub const EUI64_ADDRESS: rt::AvpKey = rt::AvpKey::new(527, 0);
+    pub const EUI64_ADDRESS: rt::AvpKey = rt::AvpKey { code: 527, vendor: 0 };
     /// EUI64-Address-Mask (Grouped), IETF RFC 5777 §4.1.7.12.
-    pub const EUI64_ADDRESS_MASK: rt::AvpKey = rt::AvpKey::new(528, 0);
+    pub const EUI64_ADDRESS_MASK: rt::AvpKey = rt::AvpKey { code: 528, vendor: 0 };
     /// EUI64-Address-Mask-Pattern (OctetString), IETF RFC 5777 §4.1.7.13.
-    pub const EUI64_ADDRESS_MASK_PATTERN: rt::AvpKey = rt::AvpKey::new(529, 0);
+    pub const EUI64_ADDRESS_MASK_PATTERN: rt::AvpKey = rt::AvpKey {
+        code: 529,
+        vendor: 0,
+    };
     /// Port (Integer32), IETF RFC 5777 §4.1.7.14.
-    pub const PORT: rt::AvpKey = rt::AvpKey::new(530, 0);
+    pub const PORT: rt::AvpKey = rt::AvpKey { code: 530, vendor: 0 };
     /// Port-Range (Grouped), IETF RFC 5777 §4.1.7.15.
-    pub const PORT_RANGE: rt::AvpKey = rt::AvpKey::new(531, 0);
+    pub const PORT_RANGE: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
     /// Port-Start (Integer32), IETF RFC 5777 §4.1.7.16.
-    pub const PORT_START: rt::AvpKey = rt::AvpKey::new(532, 0);
+    pub const PORT_START: rt::AvpKey = rt::AvpKey { code: 532, vendor: 0 };
     /// Port-End (Integer32), IETF RFC 5777 §4.1.7.17.
-    pub const PORT_END: rt::AvpKey = rt::AvpKey::new(533, 0);
+    pub const PORT_END: rt::AvpKey = rt::AvpKey { code: 533, vendor: 0 };
     /// Use-Assigned-Address (Enumerated), IETF RFC 5777 §4.1.7.18.
-    pub const USE_ASSIGNED_ADDRESS: rt::AvpKey = rt::AvpKey::new(534, 0);
+    pub const USE_ASSIGNED_ADDRESS: rt::AvpKey = rt::AvpKey { code: 534, vendor: 0 };
     /// Diffserv-Code-Point (Enumerated), IETF RFC 5777 §4.1.8.1.
-    pub const DIFFSERV_CODE_POINT: rt::AvpKey = rt::AvpKey::new(535, 0);
+    pub const DIFFSERV_CODE_POINT: rt::AvpKey = rt::AvpKey { code: 535, vendor: 0 };
     /// Fragmentation-Flag (Enumerated), IETF RFC 5777 §4.1.8.2.
-    pub const FRAGMENTATION_FLAG: rt::AvpKey = rt::AvpKey::new(536, 0);
+    pub const FRAGMENTATION_FLAG: rt::AvpKey = rt::AvpKey { code: 536, vendor: 0 };
     /// IP-Option (Grouped), IETF RFC 5777 §4.1.8.3.
-    pub const IP_OPTION: rt::AvpKey = rt::AvpKey::new(537, 0);
+    pub const IP_OPTION: rt::AvpKey = rt::AvpKey { code: 537, vendor: 0 };
     /// IP-Option-Type (Enumerated), IETF RFC 5777 §4.1.8.4.
-    pub const IP_OPTION_TYPE: rt::AvpKey = rt::AvpKey::new(538, 0);
+    pub const IP_OPTION_TYPE: rt::AvpKey = rt::AvpKey { code: 538, vendor: 0 };
     /// IP-Option-Value (OctetString), IETF RFC 5777 §4.1.8.5.
-    pub const IP_OPTION_VALUE: rt::AvpKey = rt::AvpKey::new(539, 0);
+    pub const IP_OPTION_VALUE: rt::AvpKey = rt::AvpKey { code: 539, vendor: 0 };
     /// TCP-Option (Grouped), IETF RFC 5777 §4.1.8.6.
-    pub const TCP_OPTION: rt::AvpKey = rt::AvpKey::new(540, 0);
+    pub const TCP_OPTION: rt::AvpKey = rt::AvpKey { code: 540, vendor: 0 };
     /// TCP-Option-Type (Enumerated), IETF RFC 5777 §4.1.8.7.
-    pub const TCP_OPTION_TYPE: rt::AvpKey = rt::AvpKey::new(541, 0);
+    pub const TCP_OPTION_TYPE: rt::AvpKey = rt::AvpKey { code: 541, vendor: 0 };
     /// TCP-Option-Value (OctetString), IETF RFC 5777 §4.1.8.8.
-    pub const TCP_OPTION_VALUE: rt::AvpKey = rt::AvpKey::new(542, 0);
+    pub const TCP_OPTION_VALUE: rt::AvpKey = rt::AvpKey { code: 542, vendor: 0 };
     /// TCP-Flags (Grouped), IETF RFC 5777 §4.1.8.9.
-    pub const TCP_FLAGS: rt::AvpKey = rt::AvpKey::new(543, 0);
+    pub const TCP_FLAGS: rt::AvpKey = rt::AvpKey { code: 543, vendor: 0 };
     /// TCP-Flag-Type (Unsigned32), IETF RFC 5777 §4.1.8.10.
-    pub const TCP_FLAG_TYPE: rt::AvpKey = rt::AvpKey::new(544, 0);
+    pub const TCP_FLAG_TYPE: rt::AvpKey = rt::AvpKey { code: 544, vendor: 0 };
     /// ICMP-Type (Grouped), IETF RFC 5777 §4.1.8.11.
-    pub const ICMP_TYPE: rt::AvpKey = rt::AvpKey::new(545, 0);
+    pub const ICMP_TYPE: rt::AvpKey = rt::AvpKey { code: 545, vendor: 0 };
     /// ICMP-Type-Number (Enumerated), IETF RFC 5777 §4.1.8.12.
-    pub const ICMP_TYPE_NUMBER: rt::AvpKey = rt::AvpKey::new(546, 0);
+    pub const ICMP_TYPE_NUMBER: rt::AvpKey = rt::AvpKey { code: 546, vendor: 0 };
     /// ICMP-Code (Enumerated), IETF RFC 5777 §4.1.8.13.
-    pub const ICMP_CODE: rt::AvpKey = rt::AvpKey::new(547, 0);
+    pub const ICMP_CODE: rt::AvpKey = rt::AvpKey { code: 547, vendor: 0 };
     /// ETH-Option (Grouped), IETF RFC 5777 §4.1.8.14.
-    pub const ETH_OPTION: rt::AvpKey = rt::AvpKey::new(548, 0);
+    pub const ETH_OPTION: rt::AvpKey = rt::AvpKey { code: 548, vendor: 0 };
     /// ETH-Proto-Type (Grouped), IETF RFC 5777 §4.1.8.15.
-    pub const ETH_PROTO_TYPE: rt::AvpKey = rt::AvpKey::new(549, 0);
+    pub const ETH_PROTO_TYPE: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
     /// ETH-Ether-Type (OctetString), IETF RFC 5777 §4.1.8.16.
-    pub const ETH_ETHER_TYPE: rt::AvpKey = rt::AvpKey::new(550, 0);
+    pub const ETH_ETHER_TYPE: rt::AvpKey = rt::AvpKey { code: 550, vendor: 0 };
     /// ETH-SAP (OctetString), IETF RFC 5777 §4.1.8.17.
-    pub const ETH_SAP: rt::AvpKey = rt::AvpKey::new(551, 0);
+    pub const ETH_SAP: rt::AvpKey = rt::AvpKey { code: 551, vendor: 0 };
     /// VLAN-ID-Range (Grouped), IETF RFC 5777 §4.1.8.18.
-    pub const VLAN_ID_RANGE: rt::AvpKey = rt::AvpKey::new(552, 0);
+    pub const VLAN_ID_RANGE: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
     /// S-VID-Start (Unsigned32), IETF RFC 5777 §4.1.8.19.
-    pub const S_VID_START: rt::AvpKey = rt::AvpKey::new(553, 0);
+    pub const S_VID_START: rt::AvpKey = rt::AvpKey { code: 553, vendor: 0 };
     /// S-VID-End (Unsigned32), IETF RFC 5777 §4.1.8.20.
-    pub const S_VID_END: rt::AvpKey = rt::AvpKey::new(554, 0);
+    pub const S_VID_END: rt::AvpKey = rt::AvpKey { code: 554, vendor: 0 };
     /// C-VID-Start (Unsigned32), IETF RFC 5777 §4.1.8.21.
-    pub const C_VID_START: rt::AvpKey = rt::AvpKey::new(555, 0);
+    pub const C_VID_START: rt::AvpKey = rt::AvpKey { code: 555, vendor: 0 };
     /// C-VID-End (Unsigned32), IETF RFC 5777 §4.1.8.22.
-    pub const C_VID_END: rt::AvpKey = rt::AvpKey::new(556, 0);
+    pub const C_VID_END: rt::AvpKey = rt::AvpKey { code: 556, vendor: 0 };
     /// User-Priority-Range (Grouped), IETF RFC 5777 §4.1.8.23.
-    pub const USER_PRIORITY_RANGE: rt::AvpKey = rt::AvpKey::new(557, 0);
+    pub const USER_PRIORITY_RANGE: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
     /// Low-User-Priority (Unsigned32), IETF RFC 5777 §4.1.8.24.
-    pub const LOW_USER_PRIORITY: rt::AvpKey = rt::AvpKey::new(558, 0);
+    pub const LOW_USER_PRIORITY: rt::AvpKey = rt::AvpKey { code: 558, vendor: 0 };
     /// High-User-Priority (Unsigned32), IETF RFC 5777 §4.1.8.25.
-    pub const HIGH_USER_PRIORITY: rt::AvpKey = rt::AvpKey::new(559, 0);
+    pub const HIGH_USER_PRIORITY: rt::AvpKey = rt::AvpKey { code: 559, vendor: 0 };
     /// Time-Of-Day-Condition (Grouped), IETF RFC 5777 §4.2.1.
-    pub const TIME_OF_DAY_CONDITION: rt::AvpKey = rt::AvpKey::new(560, 0);
+    pub const TIME_OF_DAY_CONDITION: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
     /// Time-Of-Day-Start (Unsigned32), IETF RFC 5777 §4.2.2.
-    pub const TIME_OF_DAY_START: rt::AvpKey = rt::AvpKey::new(561, 0);
+    pub const TIME_OF_DAY_START: rt::AvpKey = rt::AvpKey { code: 561, vendor: 0 };
     /// Time-Of-Day-End (Unsigned32), IETF RFC 5777 §4.2.3.
-    pub const TIME_OF_DAY_END: rt::AvpKey = rt::AvpKey::new(562, 0);
+    pub const TIME_OF_DAY_END: rt::AvpKey = rt::AvpKey { code: 562, vendor: 0 };
     /// Day-Of-Week-Mask (Unsigned32), IETF RFC 5777 §4.2.4.
-    pub const DAY_OF_WEEK_MASK: rt::AvpKey = rt::AvpKey::new(563, 0);
+    pub const DAY_OF_WEEK_MASK: rt::AvpKey = rt::AvpKey { code: 563, vendor: 0 };
     /// Day-Of-Month-Mask (Unsigned32), IETF RFC 5777 §4.2.5.
-    pub const DAY_OF_MONTH_MASK: rt::AvpKey = rt::AvpKey::new(564, 0);
+    pub const DAY_OF_MONTH_MASK: rt::AvpKey = rt::AvpKey { code: 564, vendor: 0 };
     /// Month-Of-Year-Mask (Unsigned32), IETF RFC 5777 §4.2.6.
-    pub const MONTH_OF_YEAR_MASK: rt::AvpKey = rt::AvpKey::new(565, 0);
+    pub const MONTH_OF_YEAR_MASK: rt::AvpKey = rt::AvpKey { code: 565, vendor: 0 };
     /// Absolute-Start-Time (Time), IETF RFC 5777 §4.2.7.
-    pub const ABSOLUTE_START_TIME: rt::AvpKey = rt::AvpKey::new(566, 0);
+    pub const ABSOLUTE_START_TIME: rt::AvpKey = rt::AvpKey { code: 566, vendor: 0 };
     /// Absolute-Start-Fractional-Seconds (Unsigned32), IETF RFC 5777 §4.2.8.
-    pub const ABSOLUTE_START_FRACTIONAL_SECONDS: rt::AvpKey = rt::AvpKey::new(567, 0);
+    pub const ABSOLUTE_START_FRACTIONAL_SECONDS: rt::AvpKey = rt::AvpKey {
+        code: 567,
+        vendor: 0,
+    };
     /// Absolute-End-Time (Time), IETF RFC 5777 §4.2.9.
-    pub const ABSOLUTE_END_TIME: rt::AvpKey = rt::AvpKey::new(568, 0);
+    pub const ABSOLUTE_END_TIME: rt::AvpKey = rt::AvpKey { code: 568, vendor: 0 };
     /// Absolute-End-Fractional-Seconds (Unsigned32), IETF RFC 5777 §4.2.10.
-    pub const ABSOLUTE_END_FRACTIONAL_SECONDS: rt::AvpKey = rt::AvpKey::new(569, 0);
+    pub const ABSOLUTE_END_FRACTIONAL_SECONDS: rt::AvpKey = rt::AvpKey {
+        code: 569,
+        vendor: 0,
+    };
     /// Timezone-Flag (Enumerated), IETF RFC 5777 §4.2.11.
-    pub const TIMEZONE_FLAG: rt::AvpKey = rt::AvpKey::new(570, 0);
+    pub const TIMEZONE_FLAG: rt::AvpKey = rt::AvpKey { code: 570, vendor: 0 };
     /// Timezone-Offset (Integer32), IETF RFC 5777 §4.2.12.
-    pub const TIMEZONE_OFFSET: rt::AvpKey = rt::AvpKey::new(571, 0);
+    pub const TIMEZONE_OFFSET: rt::AvpKey = rt::AvpKey { code: 571, vendor: 0 };
     /// Treatment-Action (Enumerated), IETF RFC 5777 §5.1.
-    pub const TREATMENT_ACTION: rt::AvpKey = rt::AvpKey::new(572, 0);
+    pub const TREATMENT_ACTION: rt::AvpKey = rt::AvpKey { code: 572, vendor: 0 };
     /// QoS-Profile-Id (Unsigned32), IETF RFC 5777 §5.2.
-    pub const QOS_PROFILE_ID: rt::AvpKey = rt::AvpKey::new(573, 0);
+    pub const QOS_PROFILE_ID: rt::AvpKey = rt::AvpKey { code: 573, vendor: 0 };
     /// QoS-Profile-Template (Grouped), IETF RFC 5777 §5.3.
-    pub const QOS_PROFILE_TEMPLATE: rt::AvpKey = rt::AvpKey::new(574, 0);
+    pub const QOS_PROFILE_TEMPLATE: rt::AvpKey = rt::AvpKey { code: 574, vendor: 0 };
     /// QoS-Semantics (Enumerated), IETF RFC 5777 §5.4.
-    pub const QOS_SEMANTICS: rt::AvpKey = rt::AvpKey::new(575, 0);
+    pub const QOS_SEMANTICS: rt::AvpKey = rt::AvpKey { code: 575, vendor: 0 };
     /// QoS-Parameters (Grouped), IETF RFC 5777 §5.5.
-    pub const QOS_PARAMETERS: rt::AvpKey = rt::AvpKey::new(576, 0);
+    pub const QOS_PARAMETERS: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
     /// Excess-Treatment (Grouped), IETF RFC 5777 §5.6.
-    pub const EXCESS_TREATMENT: rt::AvpKey = rt::AvpKey::new(577, 0);
+    pub const EXCESS_TREATMENT: rt::AvpKey = rt::AvpKey { code: 577, vendor: 0 };
     /// QoS-Capability (Grouped), IETF RFC 5777 §6.
-    pub const QOS_CAPABILITY: rt::AvpKey = rt::AvpKey::new(578, 0);
+    pub const QOS_CAPABILITY: rt::AvpKey = rt::AvpKey { code: 578, vendor: 0 };
 }
 /// Application ids of IETF RFC 5777.
 pub mod application {}
@@ -185,7 +194,7 @@ pub struct Protocol(pub i32);
 )]
 impl Protocol {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(513, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 513, vendor: 0 };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -288,7 +297,7 @@ pub struct Direction(pub i32);
 )]
 impl Direction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(514, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 514, vendor: 0 };
     /// `IN` (0)
     pub const IN: Self = Self(0);
     /// `OUT` (1)
@@ -402,7 +411,7 @@ pub struct Negated(pub i32);
 )]
 impl Negated {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(517, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 517, vendor: 0 };
     /// `FALSE` (0)
     pub const FALSE: Self = Self(0);
     /// `TRUE` (1)
@@ -513,7 +522,7 @@ pub struct UseAssignedAddress(pub i32);
 )]
 impl UseAssignedAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(534, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 534, vendor: 0 };
     /// `FALSE` (0)
     pub const FALSE: Self = Self(0);
     /// `TRUE` (1)
@@ -624,7 +633,7 @@ pub struct DiffservCodePoint(pub i32);
 )]
 impl DiffservCodePoint {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(535, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 535, vendor: 0 };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -729,7 +738,7 @@ pub struct FragmentationFlag(pub i32);
 )]
 impl FragmentationFlag {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(536, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 536, vendor: 0 };
     /// `DF` (0)
     pub const DF: Self = Self(0);
     /// `MF` (1)
@@ -840,7 +849,7 @@ pub struct IpOptionType(pub i32);
 )]
 impl IpOptionType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(538, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 538, vendor: 0 };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -945,7 +954,7 @@ pub struct TcpOptionType(pub i32);
 )]
 impl TcpOptionType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(541, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 541, vendor: 0 };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -1050,7 +1059,7 @@ pub struct IcmpTypeNumber(pub i32);
 )]
 impl IcmpTypeNumber {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(546, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 546, vendor: 0 };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -1155,7 +1164,7 @@ pub struct IcmpCode(pub i32);
 )]
 impl IcmpCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(547, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 547, vendor: 0 };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -1258,7 +1267,7 @@ pub struct TimezoneFlag(pub i32);
 )]
 impl TimezoneFlag {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(570, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 570, vendor: 0 };
     /// `UTC` (0)
     pub const UTC: Self = Self(0);
     /// `LOCAL` (1)
@@ -1372,7 +1381,7 @@ pub struct TreatmentAction(pub i32);
 )]
 impl TreatmentAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(572, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 572, vendor: 0 };
     /// `DROP` (0)
     pub const DROP: Self = Self(0);
     /// `SHAPE` (1)
@@ -1489,7 +1498,7 @@ pub struct QosSemantics(pub i32);
 )]
 impl QosSemantics {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(575, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 575, vendor: 0 };
     /// `QOS_DESIRED` (0)
     pub const QOS_DESIRED: Self = Self(0);
     /// `QOS_AVAILABLE` (1)
@@ -1641,10 +1650,17 @@ impl Default for QosResources {
 )]
 impl QosResources {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(508, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 508, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(0, 0, 1, 509, 0, 64, rt::dictionary::AvpType::Grouped),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey { code: 509, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(
@@ -1814,7 +1830,7 @@ impl Default for FilterRule {
 )]
 impl FilterRule {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2054,18 +2070,17 @@ impl Default for Classifier {
 )]
 impl Classifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(511, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 511, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            512,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 512, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(
@@ -2330,7 +2345,7 @@ impl Default for FromSpec {
 )]
 impl FromSpec {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2610,7 +2625,7 @@ impl Default for ToSpec {
 )]
 impl ToSpec {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2854,7 +2869,7 @@ impl Default for IpAddressRange {
 )]
 impl IpAddressRange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3001,27 +3016,25 @@ impl Default for IpAddressMask {
 )]
 impl IpAddressMask {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(522, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 522, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            518,
-            0,
-            64,
-            rt::dictionary::AvpType::Address,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            523,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 518, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Address,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 523, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -3165,27 +3178,25 @@ impl Default for MacAddressMask {
 )]
 impl MacAddressMask {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(525, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 525, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            524,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            526,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 524, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 526, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(
@@ -3344,27 +3355,25 @@ impl Default for Eui64AddressMask {
 )]
 impl Eui64AddressMask {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(528, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 528, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            527,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            529,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 527, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 529, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(
@@ -3523,7 +3532,7 @@ impl Default for PortRange {
 )]
 impl PortRange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3670,18 +3679,17 @@ impl Default for IpOption {
 )]
 impl IpOption {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(537, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 537, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            538,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 538, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -3840,18 +3848,17 @@ impl Default for TcpOption {
 )]
 impl TcpOption {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(540, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 540, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            541,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 541, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -4006,18 +4013,17 @@ impl Default for TcpFlags {
 )]
 impl TcpFlags {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(543, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 543, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            544,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 544, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -4165,18 +4171,17 @@ impl Default for IcmpType {
 )]
 impl IcmpType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(545, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 545, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            546,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 546, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -4335,18 +4340,17 @@ impl Default for EthOption {
 )]
 impl EthOption {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(548, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 548, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            549,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 549, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(
@@ -4517,7 +4521,7 @@ impl Default for EthProtoType {
 )]
 impl EthProtoType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4679,7 +4683,7 @@ impl Default for VlanIdRange {
 )]
 impl VlanIdRange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4826,7 +4830,7 @@ impl Default for UserPriorityRange {
 )]
 impl UserPriorityRange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5011,7 +5015,7 @@ impl Default for TimeOfDayCondition {
 )]
 impl TimeOfDayCondition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5188,27 +5192,25 @@ impl Default for QosProfileTemplate {
 )]
 impl QosProfileTemplate {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(574, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 574, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            266,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            573,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 266, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 573, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -5346,7 +5348,7 @@ impl Default for QosParameters {
 )]
 impl QosParameters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5489,18 +5491,17 @@ impl Default for ExcessTreatment {
 )]
 impl ExcessTreatment {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(577, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 577, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            572,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 572, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -5649,10 +5650,17 @@ impl Default for QosCapability {
 )]
 impl QosCapability {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(578, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 578, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(0, 0, 1, 574, 0, 64, rt::dictionary::AvpType::Grouped),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey { code: 574, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(
@@ -9253,9 +9261,9 @@ pub struct QosResourcesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosResources {
     type Writer<'c> = QosResourcesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(508, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 508, vendor: 0 };
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(509, 0)];
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 509, vendor: 0 }];
     const REQUIRED: u64 = 1;
 }
 #[cfg(
@@ -9345,16 +9353,16 @@ pub struct FilterRuleWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FilterRule {
     type Writer<'c> = FilterRuleWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(510, 0),
-        rt::AvpKey::new(511, 0),
-        rt::AvpKey::new(572, 0),
-        rt::AvpKey::new(575, 0),
-        rt::AvpKey::new(574, 0),
-        rt::AvpKey::new(576, 0),
-        rt::AvpKey::new(577, 0),
+        rt::AvpKey { code: 510, vendor: 0 },
+        rt::AvpKey { code: 511, vendor: 0 },
+        rt::AvpKey { code: 572, vendor: 0 },
+        rt::AvpKey { code: 575, vendor: 0 },
+        rt::AvpKey { code: 574, vendor: 0 },
+        rt::AvpKey { code: 576, vendor: 0 },
+        rt::AvpKey { code: 577, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9517,14 +9525,14 @@ pub struct ClassifierWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Classifier {
     type Writer<'c> = ClassifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(511, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 511, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(512, 0),
-        rt::AvpKey::new(513, 0),
-        rt::AvpKey::new(514, 0),
-        rt::AvpKey::new(536, 0),
-        rt::AvpKey::new(543, 0),
+        rt::AvpKey { code: 512, vendor: 0 },
+        rt::AvpKey { code: 513, vendor: 0 },
+        rt::AvpKey { code: 514, vendor: 0 },
+        rt::AvpKey { code: 536, vendor: 0 },
+        rt::AvpKey { code: 543, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -9699,11 +9707,11 @@ pub struct FromSpecWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FromSpec {
     type Writer<'c> = FromSpecWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(517, 0),
-        rt::AvpKey::new(534, 0),
+        rt::AvpKey { code: 517, vendor: 0 },
+        rt::AvpKey { code: 534, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9880,11 +9888,11 @@ pub struct ToSpecWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ToSpec {
     type Writer<'c> = ToSpecWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(517, 0),
-        rt::AvpKey::new(534, 0),
+        rt::AvpKey { code: 517, vendor: 0 },
+        rt::AvpKey { code: 534, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -10052,11 +10060,11 @@ pub struct IpAddressRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IpAddressRange {
     type Writer<'c> = IpAddressRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(520, 0),
-        rt::AvpKey::new(521, 0),
+        rt::AvpKey { code: 520, vendor: 0 },
+        rt::AvpKey { code: 521, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -10148,11 +10156,11 @@ pub struct IpAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IpAddressMask {
     type Writer<'c> = IpAddressMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(522, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 522, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(518, 0),
-        rt::AvpKey::new(523, 0),
+        rt::AvpKey { code: 518, vendor: 0 },
+        rt::AvpKey { code: 523, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -10244,11 +10252,11 @@ pub struct MacAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MacAddressMask {
     type Writer<'c> = MacAddressMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(525, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 525, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(524, 0),
-        rt::AvpKey::new(526, 0),
+        rt::AvpKey { code: 524, vendor: 0 },
+        rt::AvpKey { code: 526, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -10340,11 +10348,11 @@ pub struct Eui64AddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Eui64AddressMask {
     type Writer<'c> = Eui64AddressMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(528, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 528, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(527, 0),
-        rt::AvpKey::new(529, 0),
+        rt::AvpKey { code: 527, vendor: 0 },
+        rt::AvpKey { code: 529, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -10436,11 +10444,11 @@ pub struct PortRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for PortRange {
     type Writer<'c> = PortRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(532, 0),
-        rt::AvpKey::new(533, 0),
+        rt::AvpKey { code: 532, vendor: 0 },
+        rt::AvpKey { code: 533, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -10533,11 +10541,11 @@ pub struct IpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IpOption {
     type Writer<'c> = IpOptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(537, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 537, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(538, 0),
-        rt::AvpKey::new(517, 0),
+        rt::AvpKey { code: 538, vendor: 0 },
+        rt::AvpKey { code: 517, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -10636,11 +10644,11 @@ pub struct TcpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TcpOption {
     type Writer<'c> = TcpOptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(540, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 540, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(541, 0),
-        rt::AvpKey::new(517, 0),
+        rt::AvpKey { code: 541, vendor: 0 },
+        rt::AvpKey { code: 517, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -10738,11 +10746,11 @@ pub struct TcpFlagsWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TcpFlags {
     type Writer<'c> = TcpFlagsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(543, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 543, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(544, 0),
-        rt::AvpKey::new(517, 0),
+        rt::AvpKey { code: 544, vendor: 0 },
+        rt::AvpKey { code: 517, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -10835,11 +10843,11 @@ pub struct IcmpTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IcmpType {
     type Writer<'c> = IcmpTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(545, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 545, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(546, 0),
-        rt::AvpKey::new(517, 0),
+        rt::AvpKey { code: 546, vendor: 0 },
+        rt::AvpKey { code: 517, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -10938,9 +10946,9 @@ pub struct EthOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EthOption {
     type Writer<'c> = EthOptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(548, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 548, vendor: 0 };
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(549, 0)];
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 549, vendor: 0 }];
     const REQUIRED: u64 = 1;
 }
 #[cfg(
@@ -11052,7 +11060,7 @@ pub struct EthProtoTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EthProtoType {
     type Writer<'c> = EthProtoTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -11147,13 +11155,13 @@ pub struct VlanIdRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for VlanIdRange {
     type Writer<'c> = VlanIdRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(553, 0),
-        rt::AvpKey::new(554, 0),
-        rt::AvpKey::new(555, 0),
-        rt::AvpKey::new(556, 0),
+        rt::AvpKey { code: 553, vendor: 0 },
+        rt::AvpKey { code: 554, vendor: 0 },
+        rt::AvpKey { code: 555, vendor: 0 },
+        rt::AvpKey { code: 556, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -11257,7 +11265,7 @@ pub struct UserPriorityRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserPriorityRange {
     type Writer<'c> = UserPriorityRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -11356,17 +11364,17 @@ pub struct TimeOfDayConditionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TimeOfDayCondition {
     type Writer<'c> = TimeOfDayConditionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(561, 0),
-        rt::AvpKey::new(562, 0),
-        rt::AvpKey::new(563, 0),
-        rt::AvpKey::new(564, 0),
-        rt::AvpKey::new(565, 0),
-        rt::AvpKey::new(566, 0),
-        rt::AvpKey::new(568, 0),
-        rt::AvpKey::new(570, 0),
+        rt::AvpKey { code: 561, vendor: 0 },
+        rt::AvpKey { code: 562, vendor: 0 },
+        rt::AvpKey { code: 563, vendor: 0 },
+        rt::AvpKey { code: 564, vendor: 0 },
+        rt::AvpKey { code: 565, vendor: 0 },
+        rt::AvpKey { code: 566, vendor: 0 },
+        rt::AvpKey { code: 568, vendor: 0 },
+        rt::AvpKey { code: 570, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -11498,11 +11506,11 @@ pub struct QosProfileTemplateWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosProfileTemplate {
     type Writer<'c> = QosProfileTemplateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(574, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 574, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(266, 0),
-        rt::AvpKey::new(573, 0),
+        rt::AvpKey { code: 266, vendor: 0 },
+        rt::AvpKey { code: 573, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -11596,7 +11604,7 @@ pub struct QosParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosParameters {
     type Writer<'c> = QosParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -11678,12 +11686,12 @@ pub struct ExcessTreatmentWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ExcessTreatment {
     type Writer<'c> = ExcessTreatmentWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(577, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 577, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(572, 0),
-        rt::AvpKey::new(574, 0),
-        rt::AvpKey::new(576, 0),
+        rt::AvpKey { code: 572, vendor: 0 },
+        rt::AvpKey { code: 574, vendor: 0 },
+        rt::AvpKey { code: 576, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -11788,9 +11796,9 @@ pub struct QosCapabilityWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosCapability {
     type Writer<'c> = QosCapabilityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(578, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 578, vendor: 0 };
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(574, 0)];
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 574, vendor: 0 }];
     const REQUIRED: u64 = 1;
 }
 #[cfg(

@@ -8,11 +8,11 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// CHAP-Password (OctetString), IETF RFC 2865 §5.3.
-    pub const CHAP_PASSWORD: rt::AvpKey = rt::AvpKey::new(3, 0);
+    pub const CHAP_PASSWORD: rt::AvpKey = rt::AvpKey { code: 3, vendor: 0 };
     /// Vendor-Specific (OctetString), IETF RFC 2865 §5.26.
-    pub const VENDOR_SPECIFIC: rt::AvpKey = rt::AvpKey::new(26, 0);
+    pub const VENDOR_SPECIFIC: rt::AvpKey = rt::AvpKey { code: 26, vendor: 0 };
     /// Termination-Action (Enumerated), IETF RFC 2865 §5.29.
-    pub const TERMINATION_ACTION: rt::AvpKey = rt::AvpKey::new(29, 0);
+    pub const TERMINATION_ACTION: rt::AvpKey = rt::AvpKey { code: 29, vendor: 0 };
 }
 /// Application ids of IETF RFC 2865.
 pub mod application {}
@@ -25,7 +25,7 @@ pub struct TerminationAction(pub i32);
 #[cfg(any(feature = "rfc2865"))]
 impl TerminationAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(29, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 29, vendor: 0 };
     /// `DEFAULT` (0)
     pub const DEFAULT: Self = Self(0);
     /// `RADIUS_REQUEST` (1)

@@ -8,17 +8,17 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Acct-Status-Type (Enumerated), IETF RFC 2866 §5.1.
-    pub const ACCT_STATUS_TYPE: rt::AvpKey = rt::AvpKey::new(40, 0);
+    pub const ACCT_STATUS_TYPE: rt::AvpKey = rt::AvpKey { code: 40, vendor: 0 };
     /// Acct-Input-Octets (Unsigned32), IETF RFC 2866 §5.3.
-    pub const ACCT_INPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(42, 0);
+    pub const ACCT_INPUT_OCTETS: rt::AvpKey = rt::AvpKey { code: 42, vendor: 0 };
     /// Acct-Output-Octets (Unsigned32), IETF RFC 2866 §5.4.
-    pub const ACCT_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(43, 0);
+    pub const ACCT_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey { code: 43, vendor: 0 };
     /// Acct-Input-Packets (Unsigned32), IETF RFC 2866 §5.8.
-    pub const ACCT_INPUT_PACKETS: rt::AvpKey = rt::AvpKey::new(47, 0);
+    pub const ACCT_INPUT_PACKETS: rt::AvpKey = rt::AvpKey { code: 47, vendor: 0 };
     /// Acct-Output-Packets (Unsigned32), IETF RFC 2866 §5.9.
-    pub const ACCT_OUTPUT_PACKETS: rt::AvpKey = rt::AvpKey::new(48, 0);
+    pub const ACCT_OUTPUT_PACKETS: rt::AvpKey = rt::AvpKey { code: 48, vendor: 0 };
     /// Acct-Terminate-Cause (Enumerated), IETF RFC 2866 §5.10.
-    pub const ACCT_TERMINATE_CAUSE: rt::AvpKey = rt::AvpKey::new(49, 0);
+    pub const ACCT_TERMINATE_CAUSE: rt::AvpKey = rt::AvpKey { code: 49, vendor: 0 };
 }
 /// Application ids of IETF RFC 2866.
 pub mod application {}
@@ -33,7 +33,7 @@ pub struct AcctStatusType(pub i32);
 #[cfg(any(feature = "rfc2866"))]
 impl AcctStatusType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(40, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 40, vendor: 0 };
     /// `START` (1)
     pub const START: Self = Self(1);
     /// `STOP` (2)
@@ -117,7 +117,7 @@ pub struct AcctTerminateCause(pub i32);
 #[cfg(any(feature = "rfc2866"))]
 impl AcctTerminateCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(49, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 49, vendor: 0 };
     /// `USER_REQUEST` (1)
     pub const USER_REQUEST: Self = Self(1);
     /// `LOST_CARRIER` (2)

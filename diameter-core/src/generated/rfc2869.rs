@@ -8,13 +8,13 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Acct-Input-Gigawords (Unsigned32), IETF RFC 2869 §5.1.
-    pub const ACCT_INPUT_GIGAWORDS: rt::AvpKey = rt::AvpKey::new(52, 0);
+    pub const ACCT_INPUT_GIGAWORDS: rt::AvpKey = rt::AvpKey { code: 52, vendor: 0 };
     /// Acct-Output-Gigawords (Unsigned32), IETF RFC 2869 §5.2.
-    pub const ACCT_OUTPUT_GIGAWORDS: rt::AvpKey = rt::AvpKey::new(53, 0);
+    pub const ACCT_OUTPUT_GIGAWORDS: rt::AvpKey = rt::AvpKey { code: 53, vendor: 0 };
     /// EAP-Message (OctetString), IETF RFC 2869 §5.13.
-    pub const EAP_MESSAGE: rt::AvpKey = rt::AvpKey::new(79, 0);
+    pub const EAP_MESSAGE: rt::AvpKey = rt::AvpKey { code: 79, vendor: 0 };
     /// Message-Authenticator (OctetString), IETF RFC 2869 §5.14.
-    pub const MESSAGE_AUTHENTICATOR: rt::AvpKey = rt::AvpKey::new(80, 0);
+    pub const MESSAGE_AUTHENTICATOR: rt::AvpKey = rt::AvpKey { code: 80, vendor: 0 };
 }
 /// Application ids of IETF RFC 2869.
 pub mod application {}

@@ -8,15 +8,15 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// NAS-Identifier (UTF8String), IETF RFC 4005 §9.3.1.
-    pub const NAS_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(32, 0);
+    pub const NAS_IDENTIFIER: rt::AvpKey = rt::AvpKey { code: 32, vendor: 0 };
     /// NAS-IP-Address (OctetString), IETF RFC 4005 §9.3.2.
-    pub const NAS_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(4, 0);
+    pub const NAS_IP_ADDRESS: rt::AvpKey = rt::AvpKey { code: 4, vendor: 0 };
     /// NAS-IPv6-Address (OctetString), IETF RFC 4005 §9.3.3.
-    pub const NAS_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(95, 0);
+    pub const NAS_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey { code: 95, vendor: 0 };
     /// State (OctetString), IETF RFC 4005 §9.3.4.
-    pub const STATE: rt::AvpKey = rt::AvpKey::new(24, 0);
+    pub const STATE: rt::AvpKey = rt::AvpKey { code: 24, vendor: 0 };
     /// Origin-AAA-Protocol (Enumerated), IETF RFC 4005 §9.3.6.
-    pub const ORIGIN_AAA_PROTOCOL: rt::AvpKey = rt::AvpKey::new(408, 0);
+    pub const ORIGIN_AAA_PROTOCOL: rt::AvpKey = rt::AvpKey { code: 408, vendor: 0 };
 }
 /// Application ids of IETF RFC 4005.
 pub mod application {}
@@ -29,7 +29,7 @@ pub struct OriginAaaProtocol(pub i32);
 #[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 impl OriginAaaProtocol {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(408, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 408, vendor: 0 };
     /// `RADIUS` (1)
     pub const RADIUS: Self = Self(1);
     /// The specification's name for this value, if it has one.

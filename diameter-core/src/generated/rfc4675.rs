@@ -8,13 +8,13 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Egress-VLANID (OctetString), IETF RFC 4675 §2.1.
-    pub const EGRESS_VLANID: rt::AvpKey = rt::AvpKey::new(56, 0);
+    pub const EGRESS_VLANID: rt::AvpKey = rt::AvpKey { code: 56, vendor: 0 };
     /// Ingress-Filters (Enumerated), IETF RFC 4675 §2.2.
-    pub const INGRESS_FILTERS: rt::AvpKey = rt::AvpKey::new(57, 0);
+    pub const INGRESS_FILTERS: rt::AvpKey = rt::AvpKey { code: 57, vendor: 0 };
     /// Egress-VLAN-Name (UTF8String), IETF RFC 4675 §2.3.
-    pub const EGRESS_VLAN_NAME: rt::AvpKey = rt::AvpKey::new(58, 0);
+    pub const EGRESS_VLAN_NAME: rt::AvpKey = rt::AvpKey { code: 58, vendor: 0 };
     /// User-Priority-Table (OctetString), IETF RFC 4675 §2.4.
-    pub const USER_PRIORITY_TABLE: rt::AvpKey = rt::AvpKey::new(59, 0);
+    pub const USER_PRIORITY_TABLE: rt::AvpKey = rt::AvpKey { code: 59, vendor: 0 };
 }
 /// Application ids of IETF RFC 4675.
 pub mod application {}
@@ -27,7 +27,7 @@ pub struct IngressFilters(pub i32);
 #[cfg(any(feature = "rfc4675"))]
 impl IngressFilters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(57, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 57, vendor: 0 };
     /// `ENABLED` (1)
     pub const ENABLED: Self = Self(1);
     /// `DISABLED` (2)

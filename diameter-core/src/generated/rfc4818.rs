@@ -8,7 +8,7 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Delegated-IPv6-Prefix (OctetString), IETF RFC 4818 §3.
-    pub const DELEGATED_IPV6_PREFIX: rt::AvpKey = rt::AvpKey::new(123, 0);
+    pub const DELEGATED_IPV6_PREFIX: rt::AvpKey = rt::AvpKey { code: 123, vendor: 0 };
 }
 /// Application ids of IETF RFC 4818.
 pub mod application {}

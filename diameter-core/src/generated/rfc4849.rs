@@ -8,7 +8,7 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// RADIUS-NAS-Filter-Rule (UTF8String), IETF RFC 4849 §2.
-    pub const RADIUS_NAS_FILTER_RULE: rt::AvpKey = rt::AvpKey::new(92, 0);
+    pub const RADIUS_NAS_FILTER_RULE: rt::AvpKey = rt::AvpKey { code: 92, vendor: 0 };
 }
 /// Application ids of IETF RFC 4849.
 pub mod application {}

@@ -8,7 +8,7 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Error-Cause (Enumerated), IETF RFC 5176 §3.5.
-    pub const ERROR_CAUSE: rt::AvpKey = rt::AvpKey::new(101, 0);
+    pub const ERROR_CAUSE: rt::AvpKey = rt::AvpKey { code: 101, vendor: 0 };
 }
 /// Application ids of IETF RFC 5176.
 pub mod application {}
@@ -21,7 +21,7 @@ pub struct ErrorCause(pub i32);
 #[cfg(any(feature = "rfc5176"))]
 impl ErrorCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(101, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 101, vendor: 0 };
     /// `RESIDUAL_SESSION_CONTEXT_REMOVED` (201)
     pub const RESIDUAL_SESSION_CONTEXT_REMOVED: Self = Self(201);
     /// `INVALID_EAP_PACKET_IGNORED` (202)

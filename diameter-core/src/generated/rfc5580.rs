@@ -8,19 +8,25 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Operator-Name (OctetString), IETF RFC 5580 §4.1.
-    pub const OPERATOR_NAME: rt::AvpKey = rt::AvpKey::new(126, 0);
+    pub const OPERATOR_NAME: rt::AvpKey = rt::AvpKey { code: 126, vendor: 0 };
     /// Location-Information (OctetString), IETF RFC 5580 §4.2.
-    pub const LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(127, 0);
+    pub const LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey { code: 127, vendor: 0 };
     /// Location-Data (OctetString), IETF RFC 5580 §4.3.
-    pub const LOCATION_DATA: rt::AvpKey = rt::AvpKey::new(128, 0);
+    pub const LOCATION_DATA: rt::AvpKey = rt::AvpKey { code: 128, vendor: 0 };
     /// Basic-Location-Policy-Rules (OctetString), IETF RFC 5580 §4.4.
-    pub const BASIC_LOCATION_POLICY_RULES: rt::AvpKey = rt::AvpKey::new(129, 0);
+    pub const BASIC_LOCATION_POLICY_RULES: rt::AvpKey = rt::AvpKey {
+        code: 129,
+        vendor: 0,
+    };
     /// Extended-Location-Policy-Rules (OctetString), IETF RFC 5580 §4.5.
-    pub const EXTENDED_LOCATION_POLICY_RULES: rt::AvpKey = rt::AvpKey::new(130, 0);
+    pub const EXTENDED_LOCATION_POLICY_RULES: rt::AvpKey = rt::AvpKey {
+        code: 130,
+        vendor: 0,
+    };
     /// Location-Capable (Enumerated), IETF RFC 5580 §4.6.
-    pub const LOCATION_CAPABLE: rt::AvpKey = rt::AvpKey::new(131, 0);
+    pub const LOCATION_CAPABLE: rt::AvpKey = rt::AvpKey { code: 131, vendor: 0 };
     /// Requested-Location-Info (Enumerated), IETF RFC 5580 §4.7.
-    pub const REQUESTED_LOCATION_INFO: rt::AvpKey = rt::AvpKey::new(132, 0);
+    pub const REQUESTED_LOCATION_INFO: rt::AvpKey = rt::AvpKey { code: 132, vendor: 0 };
 }
 /// Application ids of IETF RFC 5580.
 pub mod application {}
@@ -35,7 +41,7 @@ pub struct LocationCapable(pub i32);
 #[cfg(any(feature = "rfc5580"))]
 impl LocationCapable {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 131, vendor: 0 };
     /// `CIVIC_LOCATION` (1)
     pub const CIVIC_LOCATION: Self = Self(1);
     /// `GEO_LOCATION` (2)
@@ -97,7 +103,7 @@ pub struct RequestedLocationInfo(pub i32);
 #[cfg(any(feature = "rfc5580"))]
 impl RequestedLocationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 132, vendor: 0 };
     /// `CIVIC_LOCATION` (1)
     pub const CIVIC_LOCATION: Self = Self(1);
     /// `GEO_LOCATION` (2)

@@ -8,13 +8,22 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Framed-Management-Protocol (Enumerated), IETF RFC 5607 §6.
-    pub const FRAMED_MANAGEMENT_PROTOCOL: rt::AvpKey = rt::AvpKey::new(133, 0);
+    pub const FRAMED_MANAGEMENT_PROTOCOL: rt::AvpKey = rt::AvpKey {
+        code: 133,
+        vendor: 0,
+    };
     /// Management-Transport-Protection (Enumerated), IETF RFC 5607 §6.
-    pub const MANAGEMENT_TRANSPORT_PROTECTION: rt::AvpKey = rt::AvpKey::new(134, 0);
+    pub const MANAGEMENT_TRANSPORT_PROTECTION: rt::AvpKey = rt::AvpKey {
+        code: 134,
+        vendor: 0,
+    };
     /// Management-Policy-Id (UTF8String), IETF RFC 5607 §6.
-    pub const MANAGEMENT_POLICY_ID: rt::AvpKey = rt::AvpKey::new(135, 0);
+    pub const MANAGEMENT_POLICY_ID: rt::AvpKey = rt::AvpKey { code: 135, vendor: 0 };
     /// Management-Privilege-Level (Integer32), IETF RFC 5607 §6.
-    pub const MANAGEMENT_PRIVILEGE_LEVEL: rt::AvpKey = rt::AvpKey::new(136, 0);
+    pub const MANAGEMENT_PRIVILEGE_LEVEL: rt::AvpKey = rt::AvpKey {
+        code: 136,
+        vendor: 0,
+    };
 }
 /// Application ids of IETF RFC 5607.
 pub mod application {}
@@ -27,7 +36,7 @@ pub struct FramedManagementProtocol(pub i32);
 #[cfg(any(feature = "rfc5607"))]
 impl FramedManagementProtocol {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(133, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 133, vendor: 0 };
     /// `SNMP` (1)
     pub const SNMP: Self = Self(1);
     /// `WEB_BASED` (2)
@@ -99,7 +108,7 @@ pub struct ManagementTransportProtection(pub i32);
 #[cfg(any(feature = "rfc5607"))]
 impl ManagementTransportProtection {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(134, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 134, vendor: 0 };
     /// `NO_PROTECTION` (1)
     pub const NO_PROTECTION: Self = Self(1);
     /// `INTEGRITY_PROTECTION` (2)

@@ -8,23 +8,23 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// TMOD-1 (Grouped), IETF RFC 5624 §3.1.
-    pub const TMOD_1: rt::AvpKey = rt::AvpKey::new(495, 0);
+    pub const TMOD_1: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
     /// Token-Rate (Float32), IETF RFC 5624 §3.1.1.
-    pub const TOKEN_RATE: rt::AvpKey = rt::AvpKey::new(496, 0);
+    pub const TOKEN_RATE: rt::AvpKey = rt::AvpKey { code: 496, vendor: 0 };
     /// Bucket-Depth (Float32), IETF RFC 5624 §3.1.2.
-    pub const BUCKET_DEPTH: rt::AvpKey = rt::AvpKey::new(497, 0);
+    pub const BUCKET_DEPTH: rt::AvpKey = rt::AvpKey { code: 497, vendor: 0 };
     /// Peak-Traffic-Rate (Float32), IETF RFC 5624 §3.1.3.
-    pub const PEAK_TRAFFIC_RATE: rt::AvpKey = rt::AvpKey::new(498, 0);
+    pub const PEAK_TRAFFIC_RATE: rt::AvpKey = rt::AvpKey { code: 498, vendor: 0 };
     /// Minimum-Policed-Unit (Unsigned32), IETF RFC 5624 §3.1.4.
-    pub const MINIMUM_POLICED_UNIT: rt::AvpKey = rt::AvpKey::new(499, 0);
+    pub const MINIMUM_POLICED_UNIT: rt::AvpKey = rt::AvpKey { code: 499, vendor: 0 };
     /// Maximum-Packet-Size (Unsigned32), IETF RFC 5624 §3.1.5.
-    pub const MAXIMUM_PACKET_SIZE: rt::AvpKey = rt::AvpKey::new(500, 0);
+    pub const MAXIMUM_PACKET_SIZE: rt::AvpKey = rt::AvpKey { code: 500, vendor: 0 };
     /// TMOD-2 (Grouped), IETF RFC 5624 §3.2.
-    pub const TMOD_2: rt::AvpKey = rt::AvpKey::new(501, 0);
+    pub const TMOD_2: rt::AvpKey = rt::AvpKey { code: 501, vendor: 0 };
     /// Bandwidth (Float32), IETF RFC 5624 §3.3.
-    pub const BANDWIDTH: rt::AvpKey = rt::AvpKey::new(502, 0);
+    pub const BANDWIDTH: rt::AvpKey = rt::AvpKey { code: 502, vendor: 0 };
     /// PHB-Class (Unsigned32), IETF RFC 5624 §3.4.
-    pub const PHB_CLASS: rt::AvpKey = rt::AvpKey::new(503, 0);
+    pub const PHB_CLASS: rt::AvpKey = rt::AvpKey { code: 503, vendor: 0 };
 }
 /// Application ids of IETF RFC 5624.
 pub mod application {}
@@ -74,54 +74,49 @@ impl Default for Tmod1 {
 #[cfg(any(feature = "rfc5624"))]
 impl Tmod1 {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(495, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            496,
-            0,
-            64,
-            rt::dictionary::AvpType::Float32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            497,
-            0,
-            64,
-            rt::dictionary::AvpType::Float32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            498,
-            0,
-            64,
-            rt::dictionary::AvpType::Float32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            499,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            500,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 496, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Float32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 497, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Float32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 498, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Float32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 499, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 500, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -243,54 +238,49 @@ impl Default for Tmod2 {
 #[cfg(any(feature = "rfc5624"))]
 impl Tmod2 {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(501, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 501, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            496,
-            0,
-            64,
-            rt::dictionary::AvpType::Float32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            497,
-            0,
-            64,
-            rt::dictionary::AvpType::Float32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            498,
-            0,
-            64,
-            rt::dictionary::AvpType::Float32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            499,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            500,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 496, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Float32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 497, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Float32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 498, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Float32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 499, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 500, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -586,14 +576,14 @@ pub struct Tmod1Writer<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc5624"))]
 impl rt::writer::Group for Tmod1 {
     type Writer<'c> = Tmod1Writer<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(495, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(496, 0),
-        rt::AvpKey::new(497, 0),
-        rt::AvpKey::new(498, 0),
-        rt::AvpKey::new(499, 0),
-        rt::AvpKey::new(500, 0),
+        rt::AvpKey { code: 496, vendor: 0 },
+        rt::AvpKey { code: 497, vendor: 0 },
+        rt::AvpKey { code: 498, vendor: 0 },
+        rt::AvpKey { code: 499, vendor: 0 },
+        rt::AvpKey { code: 500, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
 }
@@ -661,14 +651,14 @@ pub struct Tmod2Writer<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc5624"))]
 impl rt::writer::Group for Tmod2 {
     type Writer<'c> = Tmod2Writer<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(501, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 501, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(496, 0),
-        rt::AvpKey::new(497, 0),
-        rt::AvpKey::new(498, 0),
-        rt::AvpKey::new(499, 0),
-        rt::AvpKey::new(500, 0),
+        rt::AvpKey { code: 496, vendor: 0 },
+        rt::AvpKey { code: 497, vendor: 0 },
+        rt::AvpKey { code: 498, vendor: 0 },
+        rt::AvpKey { code: 499, vendor: 0 },
+        rt::AvpKey { code: 500, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
 }

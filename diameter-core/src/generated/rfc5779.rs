@@ -8,13 +8,16 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// PMIP6-IPv4-Home-Address (Address), IETF RFC 5779 §5.2.
-    pub const PMIP6_IPV4_HOME_ADDRESS: rt::AvpKey = rt::AvpKey::new(505, 0);
+    pub const PMIP6_IPV4_HOME_ADDRESS: rt::AvpKey = rt::AvpKey { code: 505, vendor: 0 };
     /// PMIP6-DHCP-Server-Address (Address), IETF RFC 5779 §5.4.
-    pub const PMIP6_DHCP_SERVER_ADDRESS: rt::AvpKey = rt::AvpKey::new(504, 0);
+    pub const PMIP6_DHCP_SERVER_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 504,
+        vendor: 0,
+    };
     /// Mobile-Node-Identifier (UTF8String), IETF RFC 5779 §5.6.
-    pub const MOBILE_NODE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(506, 0);
+    pub const MOBILE_NODE_IDENTIFIER: rt::AvpKey = rt::AvpKey { code: 506, vendor: 0 };
     /// Service-Configuration (Grouped), IETF RFC 5779 §5.9.
-    pub const SERVICE_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(507, 0);
+    pub const SERVICE_CONFIGURATION: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
 }
 /// Application ids of IETF RFC 5779.
 pub mod application {}
@@ -55,7 +58,7 @@ impl Default for ServiceConfiguration {
 #[cfg(any(feature = "rfc5779"))]
 impl ServiceConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(507, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -219,11 +222,11 @@ pub struct ServiceConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc5779"))]
 impl rt::writer::Group for ServiceConfiguration {
     type Writer<'c> = ServiceConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(507, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(493, 0),
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey { code: 493, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }

@@ -8,19 +8,19 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// PKM-SS-Cert (OctetString), IETF RFC 5904 §3.1.
-    pub const PKM_SS_CERT: rt::AvpKey = rt::AvpKey::new(137, 0);
+    pub const PKM_SS_CERT: rt::AvpKey = rt::AvpKey { code: 137, vendor: 0 };
     /// PKM-CA-Cert (OctetString), IETF RFC 5904 §3.2.
-    pub const PKM_CA_CERT: rt::AvpKey = rt::AvpKey::new(138, 0);
+    pub const PKM_CA_CERT: rt::AvpKey = rt::AvpKey { code: 138, vendor: 0 };
     /// PKM-Config-Settings (OctetString), IETF RFC 5904 §3.3.
-    pub const PKM_CONFIG_SETTINGS: rt::AvpKey = rt::AvpKey::new(139, 0);
+    pub const PKM_CONFIG_SETTINGS: rt::AvpKey = rt::AvpKey { code: 139, vendor: 0 };
     /// PKM-Cryptosuite-List (OctetString), IETF RFC 5904 §3.4.
-    pub const PKM_CRYPTOSUITE_LIST: rt::AvpKey = rt::AvpKey::new(140, 0);
+    pub const PKM_CRYPTOSUITE_LIST: rt::AvpKey = rt::AvpKey { code: 140, vendor: 0 };
     /// PKM-SAID (OctetString), IETF RFC 5904 §3.5.
-    pub const PKM_SAID: rt::AvpKey = rt::AvpKey::new(141, 0);
+    pub const PKM_SAID: rt::AvpKey = rt::AvpKey { code: 141, vendor: 0 };
     /// PKM-SA-Descriptor (OctetString), IETF RFC 5904 §3.6.
-    pub const PKM_SA_DESCRIPTOR: rt::AvpKey = rt::AvpKey::new(142, 0);
+    pub const PKM_SA_DESCRIPTOR: rt::AvpKey = rt::AvpKey { code: 142, vendor: 0 };
     /// PKM-Auth-Key (OctetString), IETF RFC 5904 §3.7.
-    pub const PKM_AUTH_KEY: rt::AvpKey = rt::AvpKey::new(143, 0);
+    pub const PKM_AUTH_KEY: rt::AvpKey = rt::AvpKey { code: 143, vendor: 0 };
 }
 /// Application ids of IETF RFC 5904.
 pub mod application {}

@@ -8,17 +8,17 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Key (Grouped), IETF RFC 6734 §3.1.
-    pub const KEY_: rt::AvpKey = rt::AvpKey::new(581, 0);
+    pub const KEY_: rt::AvpKey = rt::AvpKey { code: 581, vendor: 0 };
     /// Key-Type (Enumerated), IETF RFC 6734 §3.1.1.
-    pub const KEY_TYPE: rt::AvpKey = rt::AvpKey::new(582, 0);
+    pub const KEY_TYPE: rt::AvpKey = rt::AvpKey { code: 582, vendor: 0 };
     /// Key-Name (OctetString), IETF RFC 6734 §3.1.2.
-    pub const KEY_NAME: rt::AvpKey = rt::AvpKey::new(586, 0);
+    pub const KEY_NAME: rt::AvpKey = rt::AvpKey { code: 586, vendor: 0 };
     /// Keying-Material (OctetString), IETF RFC 6734 §3.1.3.
-    pub const KEYING_MATERIAL: rt::AvpKey = rt::AvpKey::new(583, 0);
+    pub const KEYING_MATERIAL: rt::AvpKey = rt::AvpKey { code: 583, vendor: 0 };
     /// Key-Lifetime (Unsigned32), IETF RFC 6734 §3.1.4.
-    pub const KEY_LIFETIME: rt::AvpKey = rt::AvpKey::new(584, 0);
+    pub const KEY_LIFETIME: rt::AvpKey = rt::AvpKey { code: 584, vendor: 0 };
     /// Key-SPI (Unsigned32), IETF RFC 6734 §3.1.5.
-    pub const KEY_SPI: rt::AvpKey = rt::AvpKey::new(585, 0);
+    pub const KEY_SPI: rt::AvpKey = rt::AvpKey { code: 585, vendor: 0 };
 }
 /// Application ids of IETF RFC 6734.
 pub mod application {}
@@ -33,7 +33,7 @@ pub struct KeyType(pub i32);
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl KeyType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(582, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 582, vendor: 0 };
     /// `DSRK` (0)
     pub const DSRK: Self = Self(0);
     /// `RRK` (1)
@@ -130,27 +130,25 @@ impl Default for Key {
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Key {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(581, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 581, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            582,
-            0,
-            0,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            583,
-            0,
-            0,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 582, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 583, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
@@ -326,14 +324,14 @@ pub struct KeyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for Key {
     type Writer<'c> = KeyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(581, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 581, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(582, 0),
-        rt::AvpKey::new(583, 0),
-        rt::AvpKey::new(584, 0),
-        rt::AvpKey::new(586, 0),
-        rt::AvpKey::new(585, 0),
+        rt::AvpKey { code: 582, vendor: 0 },
+        rt::AvpKey { code: 583, vendor: 0 },
+        rt::AvpKey { code: 584, vendor: 0 },
+        rt::AvpKey { code: 586, vendor: 0 },
+        rt::AvpKey { code: 585, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }

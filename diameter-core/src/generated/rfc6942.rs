@@ -8,9 +8,9 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// ERP-RK-Request (Grouped), IETF RFC 6942 §8.1.
-    pub const ERP_RK_REQUEST: rt::AvpKey = rt::AvpKey::new(618, 0);
+    pub const ERP_RK_REQUEST: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
     /// ERP-Realm (DiameterIdentity), IETF RFC 6942 §8.2.
-    pub const ERP_REALM: rt::AvpKey = rt::AvpKey::new(619, 0);
+    pub const ERP_REALM: rt::AvpKey = rt::AvpKey { code: 619, vendor: 0 };
 }
 /// Application ids of IETF RFC 6942.
 pub mod application {}
@@ -47,18 +47,17 @@ impl Default for ErpRkRequest {
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl ErpRkRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(618, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            619,
-            0,
-            0,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 619, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
@@ -196,9 +195,9 @@ pub struct ErpRkRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for ErpRkRequest {
     type Writer<'c> = ErpRkRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(618, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(619, 0)];
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 619, vendor: 0 }];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]

@@ -8,7 +8,7 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Redirect-Realm (DiameterIdentity), IETF RFC 7075 §3.
-    pub const REDIRECT_REALM: rt::AvpKey = rt::AvpKey::new(620, 0);
+    pub const REDIRECT_REALM: rt::AvpKey = rt::AvpKey { code: 620, vendor: 0 };
 }
 /// Application ids of IETF RFC 7075.
 pub mod application {}

@@ -8,9 +8,9 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// OC-Peer-Algo (Unsigned64), IETF RFC 8581 §6.1.2.
-    pub const OC_PEER_ALGO: rt::AvpKey = rt::AvpKey::new(648, 0);
+    pub const OC_PEER_ALGO: rt::AvpKey = rt::AvpKey { code: 648, vendor: 0 };
     /// SourceID (DiameterIdentity), IETF RFC 8581 §6.3.
-    pub const SOURCEID: rt::AvpKey = rt::AvpKey::new(649, 0);
+    pub const SOURCEID: rt::AvpKey = rt::AvpKey { code: 649, vendor: 0 };
 }
 /// Application ids of IETF RFC 8581.
 pub mod application {}

@@ -8,11 +8,11 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Load (Grouped), IETF RFC 8583 §7.1.
-    pub const LOAD: rt::AvpKey = rt::AvpKey::new(650, 0);
+    pub const LOAD: rt::AvpKey = rt::AvpKey { code: 650, vendor: 0 };
     /// Load-Type (Enumerated), IETF RFC 8583 §7.2.
-    pub const LOAD_TYPE: rt::AvpKey = rt::AvpKey::new(651, 0);
+    pub const LOAD_TYPE: rt::AvpKey = rt::AvpKey { code: 651, vendor: 0 };
     /// Load-Value (Unsigned64), IETF RFC 8583 §7.3.
-    pub const LOAD_VALUE: rt::AvpKey = rt::AvpKey::new(652, 0);
+    pub const LOAD_VALUE: rt::AvpKey = rt::AvpKey { code: 652, vendor: 0 };
 }
 /// Application ids of IETF RFC 8583.
 pub mod application {}
@@ -117,7 +117,7 @@ pub struct LoadType(pub i32);
 )]
 impl LoadType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(651, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 651, vendor: 0 };
     /// `HOST` (0)
     pub const HOST: Self = Self(0);
     /// `PEER` (1)
@@ -525,7 +525,7 @@ impl Default for Load {
 )]
 impl Load {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(650, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 650, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1050,12 +1050,12 @@ pub struct LoadWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Load {
     type Writer<'c> = LoadWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(650, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 650, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(651, 0),
-        rt::AvpKey::new(652, 0),
-        rt::AvpKey::new(649, 0),
+        rt::AvpKey { code: 651, vendor: 0 },
+        rt::AvpKey { code: 652, vendor: 0 },
+        rt::AvpKey { code: 649, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }

@@ -8,97 +8,124 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// SIP-Accounting-Information (Grouped), IETF RFC 4740 §9.1.
-    pub const SIP_ACCOUNTING_INFORMATION: rt::AvpKey = rt::AvpKey::new(368, 0);
+    pub const SIP_ACCOUNTING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 368,
+        vendor: 0,
+    };
     /// SIP-Accounting-Server-URI (DiameterURI), IETF RFC 4740 §9.1.1.
-    pub const SIP_ACCOUNTING_SERVER_URI: rt::AvpKey = rt::AvpKey::new(369, 0);
+    pub const SIP_ACCOUNTING_SERVER_URI: rt::AvpKey = rt::AvpKey {
+        code: 369,
+        vendor: 0,
+    };
     /// SIP-Credit-Control-Server-URI (DiameterURI), IETF RFC 4740 §9.1.2.
-    pub const SIP_CREDIT_CONTROL_SERVER_URI: rt::AvpKey = rt::AvpKey::new(370, 0);
+    pub const SIP_CREDIT_CONTROL_SERVER_URI: rt::AvpKey = rt::AvpKey {
+        code: 370,
+        vendor: 0,
+    };
     /// SIP-Server-URI (UTF8String), IETF RFC 4740 §9.2.
-    pub const SIP_SERVER_URI: rt::AvpKey = rt::AvpKey::new(371, 0);
+    pub const SIP_SERVER_URI: rt::AvpKey = rt::AvpKey { code: 371, vendor: 0 };
     /// SIP-Server-Capabilities (Grouped), IETF RFC 4740 §9.3.
-    pub const SIP_SERVER_CAPABILITIES: rt::AvpKey = rt::AvpKey::new(372, 0);
+    pub const SIP_SERVER_CAPABILITIES: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
     /// SIP-Mandatory-Capability (Unsigned32), IETF RFC 4740 §9.3.1.
-    pub const SIP_MANDATORY_CAPABILITY: rt::AvpKey = rt::AvpKey::new(373, 0);
+    pub const SIP_MANDATORY_CAPABILITY: rt::AvpKey = rt::AvpKey { code: 373, vendor: 0 };
     /// SIP-Optional-Capability (Unsigned32), IETF RFC 4740 §9.3.2.
-    pub const SIP_OPTIONAL_CAPABILITY: rt::AvpKey = rt::AvpKey::new(374, 0);
+    pub const SIP_OPTIONAL_CAPABILITY: rt::AvpKey = rt::AvpKey { code: 374, vendor: 0 };
     /// SIP-Server-Assignment-Type (Enumerated), IETF RFC 4740 §9.4.
-    pub const SIP_SERVER_ASSIGNMENT_TYPE: rt::AvpKey = rt::AvpKey::new(375, 0);
+    pub const SIP_SERVER_ASSIGNMENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 375,
+        vendor: 0,
+    };
     /// SIP-Auth-Data-Item (Grouped), IETF RFC 4740 §9.5.
-    pub const SIP_AUTH_DATA_ITEM: rt::AvpKey = rt::AvpKey::new(376, 0);
+    pub const SIP_AUTH_DATA_ITEM: rt::AvpKey = rt::AvpKey { code: 376, vendor: 0 };
     /// SIP-Authentication-Scheme (Enumerated), IETF RFC 4740 §9.5.1.
-    pub const SIP_AUTHENTICATION_SCHEME: rt::AvpKey = rt::AvpKey::new(377, 0);
+    pub const SIP_AUTHENTICATION_SCHEME: rt::AvpKey = rt::AvpKey {
+        code: 377,
+        vendor: 0,
+    };
     /// SIP-Item-Number (Unsigned32), IETF RFC 4740 §9.5.2.
-    pub const SIP_ITEM_NUMBER: rt::AvpKey = rt::AvpKey::new(378, 0);
+    pub const SIP_ITEM_NUMBER: rt::AvpKey = rt::AvpKey { code: 378, vendor: 0 };
     /// SIP-Authenticate (Grouped), IETF RFC 4740 §9.5.3.
-    pub const SIP_AUTHENTICATE: rt::AvpKey = rt::AvpKey::new(379, 0);
+    pub const SIP_AUTHENTICATE: rt::AvpKey = rt::AvpKey { code: 379, vendor: 0 };
     /// SIP-Authorization (Grouped), IETF RFC 4740 §9.5.4.
-    pub const SIP_AUTHORIZATION: rt::AvpKey = rt::AvpKey::new(380, 0);
+    pub const SIP_AUTHORIZATION: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
     /// SIP-Authentication-Info (Grouped), IETF RFC 4740 §9.5.5.
-    pub const SIP_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey::new(381, 0);
+    pub const SIP_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
     /// Digest-Response (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_RESPONSE: rt::AvpKey = rt::AvpKey::new(103, 0);
+    pub const DIGEST_RESPONSE: rt::AvpKey = rt::AvpKey { code: 103, vendor: 0 };
     /// Digest-Realm (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_REALM: rt::AvpKey = rt::AvpKey::new(104, 0);
+    pub const DIGEST_REALM: rt::AvpKey = rt::AvpKey { code: 104, vendor: 0 };
     /// Digest-Nonce (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_NONCE: rt::AvpKey = rt::AvpKey::new(105, 0);
+    pub const DIGEST_NONCE: rt::AvpKey = rt::AvpKey { code: 105, vendor: 0 };
     /// Digest-Response-Auth (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_RESPONSE_AUTH: rt::AvpKey = rt::AvpKey::new(106, 0);
+    pub const DIGEST_RESPONSE_AUTH: rt::AvpKey = rt::AvpKey { code: 106, vendor: 0 };
     /// Digest-Nextnonce (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_NEXTNONCE: rt::AvpKey = rt::AvpKey::new(107, 0);
+    pub const DIGEST_NEXTNONCE: rt::AvpKey = rt::AvpKey { code: 107, vendor: 0 };
     /// Digest-Method (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_METHOD: rt::AvpKey = rt::AvpKey::new(108, 0);
+    pub const DIGEST_METHOD: rt::AvpKey = rt::AvpKey { code: 108, vendor: 0 };
     /// Digest-URI (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_URI: rt::AvpKey = rt::AvpKey::new(109, 0);
+    pub const DIGEST_URI: rt::AvpKey = rt::AvpKey { code: 109, vendor: 0 };
     /// Digest-Qop (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_QOP: rt::AvpKey = rt::AvpKey::new(110, 0);
+    pub const DIGEST_QOP: rt::AvpKey = rt::AvpKey { code: 110, vendor: 0 };
     /// Digest-Algorithm (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_ALGORITHM: rt::AvpKey = rt::AvpKey::new(111, 0);
+    pub const DIGEST_ALGORITHM: rt::AvpKey = rt::AvpKey { code: 111, vendor: 0 };
     /// Digest-Entity-Body-Hash (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_ENTITY_BODY_HASH: rt::AvpKey = rt::AvpKey::new(112, 0);
+    pub const DIGEST_ENTITY_BODY_HASH: rt::AvpKey = rt::AvpKey { code: 112, vendor: 0 };
     /// Digest-CNonce (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_CNONCE: rt::AvpKey = rt::AvpKey::new(113, 0);
+    pub const DIGEST_CNONCE: rt::AvpKey = rt::AvpKey { code: 113, vendor: 0 };
     /// Digest-Nonce-Count (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_NONCE_COUNT: rt::AvpKey = rt::AvpKey::new(114, 0);
+    pub const DIGEST_NONCE_COUNT: rt::AvpKey = rt::AvpKey { code: 114, vendor: 0 };
     /// Digest-Username (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_USERNAME: rt::AvpKey = rt::AvpKey::new(115, 0);
+    pub const DIGEST_USERNAME: rt::AvpKey = rt::AvpKey { code: 115, vendor: 0 };
     /// Digest-Opaque (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_OPAQUE: rt::AvpKey = rt::AvpKey::new(116, 0);
+    pub const DIGEST_OPAQUE: rt::AvpKey = rt::AvpKey { code: 116, vendor: 0 };
     /// Digest-Auth-Param (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_AUTH_PARAM: rt::AvpKey = rt::AvpKey::new(117, 0);
+    pub const DIGEST_AUTH_PARAM: rt::AvpKey = rt::AvpKey { code: 117, vendor: 0 };
     /// Digest-AKA-Auts (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_AKA_AUTS: rt::AvpKey = rt::AvpKey::new(118, 0);
+    pub const DIGEST_AKA_AUTS: rt::AvpKey = rt::AvpKey { code: 118, vendor: 0 };
     /// Digest-Domain (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_DOMAIN: rt::AvpKey = rt::AvpKey::new(119, 0);
+    pub const DIGEST_DOMAIN: rt::AvpKey = rt::AvpKey { code: 119, vendor: 0 };
     /// Digest-Stale (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_STALE: rt::AvpKey = rt::AvpKey::new(120, 0);
+    pub const DIGEST_STALE: rt::AvpKey = rt::AvpKey { code: 120, vendor: 0 };
     /// Digest-HA1 (UTF8String), IETF RFC 4740 §9.5.6.
-    pub const DIGEST_HA1: rt::AvpKey = rt::AvpKey::new(121, 0);
+    pub const DIGEST_HA1: rt::AvpKey = rt::AvpKey { code: 121, vendor: 0 };
     /// SIP-Number-Auth-Items (Unsigned32), IETF RFC 4740 §9.6.
-    pub const SIP_NUMBER_AUTH_ITEMS: rt::AvpKey = rt::AvpKey::new(382, 0);
+    pub const SIP_NUMBER_AUTH_ITEMS: rt::AvpKey = rt::AvpKey { code: 382, vendor: 0 };
     /// SIP-Deregistration-Reason (Grouped), IETF RFC 4740 §9.7.
-    pub const SIP_DEREGISTRATION_REASON: rt::AvpKey = rt::AvpKey::new(383, 0);
+    pub const SIP_DEREGISTRATION_REASON: rt::AvpKey = rt::AvpKey {
+        code: 383,
+        vendor: 0,
+    };
     /// SIP-Reason-Code (Enumerated), IETF RFC 4740 §9.7.1.
-    pub const SIP_REASON_CODE: rt::AvpKey = rt::AvpKey::new(384, 0);
+    pub const SIP_REASON_CODE: rt::AvpKey = rt::AvpKey { code: 384, vendor: 0 };
     /// SIP-Reason-Info (UTF8String), IETF RFC 4740 §9.7.2.
-    pub const SIP_REASON_INFO: rt::AvpKey = rt::AvpKey::new(385, 0);
+    pub const SIP_REASON_INFO: rt::AvpKey = rt::AvpKey { code: 385, vendor: 0 };
     /// SIP-AOR (UTF8String), IETF RFC 4740 §9.8.
-    pub const SIP_AOR: rt::AvpKey = rt::AvpKey::new(122, 0);
+    pub const SIP_AOR: rt::AvpKey = rt::AvpKey { code: 122, vendor: 0 };
     /// SIP-Visited-Network-Id (UTF8String), IETF RFC 4740 §9.9.
-    pub const SIP_VISITED_NETWORK_ID: rt::AvpKey = rt::AvpKey::new(386, 0);
+    pub const SIP_VISITED_NETWORK_ID: rt::AvpKey = rt::AvpKey { code: 386, vendor: 0 };
     /// SIP-User-Authorization-Type (Enumerated), IETF RFC 4740 §9.10.
-    pub const SIP_USER_AUTHORIZATION_TYPE: rt::AvpKey = rt::AvpKey::new(387, 0);
+    pub const SIP_USER_AUTHORIZATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 387,
+        vendor: 0,
+    };
     /// SIP-Supported-User-Data-Type (UTF8String), IETF RFC 4740 §9.11.
-    pub const SIP_SUPPORTED_USER_DATA_TYPE: rt::AvpKey = rt::AvpKey::new(388, 0);
+    pub const SIP_SUPPORTED_USER_DATA_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 388,
+        vendor: 0,
+    };
     /// SIP-User-Data (Grouped), IETF RFC 4740 §9.12.
-    pub const SIP_USER_DATA: rt::AvpKey = rt::AvpKey::new(389, 0);
+    pub const SIP_USER_DATA: rt::AvpKey = rt::AvpKey { code: 389, vendor: 0 };
     /// SIP-User-Data-Type (UTF8String), IETF RFC 4740 §9.12.1.
-    pub const SIP_USER_DATA_TYPE: rt::AvpKey = rt::AvpKey::new(390, 0);
+    pub const SIP_USER_DATA_TYPE: rt::AvpKey = rt::AvpKey { code: 390, vendor: 0 };
     /// SIP-User-Data-Contents (OctetString), IETF RFC 4740 §9.12.2.
-    pub const SIP_USER_DATA_CONTENTS: rt::AvpKey = rt::AvpKey::new(391, 0);
+    pub const SIP_USER_DATA_CONTENTS: rt::AvpKey = rt::AvpKey { code: 391, vendor: 0 };
     /// SIP-User-Data-Already-Available (Enumerated), IETF RFC 4740 §9.13.
-    pub const SIP_USER_DATA_ALREADY_AVAILABLE: rt::AvpKey = rt::AvpKey::new(392, 0);
+    pub const SIP_USER_DATA_ALREADY_AVAILABLE: rt::AvpKey = rt::AvpKey {
+        code: 392,
+        vendor: 0,
+    };
     /// SIP-Method (UTF8String), IETF RFC 4740 §9.14.
-    pub const SIP_METHOD: rt::AvpKey = rt::AvpKey::new(393, 0);
+    pub const SIP_METHOD: rt::AvpKey = rt::AvpKey { code: 393, vendor: 0 };
 }
 /// Application ids of IETF RFC 4740.
 pub mod application {
@@ -197,7 +224,7 @@ pub struct SipServerAssignmentType(pub i32);
 #[cfg(any(feature = "sip"))]
 impl SipServerAssignmentType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(375, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 375, vendor: 0 };
     /// `NO_ASSIGNMENT` (0)
     pub const NO_ASSIGNMENT: Self = Self(0);
     /// `REGISTRATION` (1)
@@ -281,7 +308,7 @@ pub struct SipAuthenticationScheme(pub i32);
 #[cfg(any(feature = "sip"))]
 impl SipAuthenticationScheme {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(377, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 377, vendor: 0 };
     /// `DIGEST` (0)
     pub const DIGEST: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -332,7 +359,7 @@ pub struct SipReasonCode(pub i32);
 #[cfg(any(feature = "sip"))]
 impl SipReasonCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(384, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 384, vendor: 0 };
     /// `PERMANENT_TERMINATION` (0)
     pub const PERMANENT_TERMINATION: Self = Self(0);
     /// `NEW_SIP_SERVER_ASSIGNED` (1)
@@ -392,7 +419,7 @@ pub struct SipUserAuthorizationType(pub i32);
 #[cfg(any(feature = "sip"))]
 impl SipUserAuthorizationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(387, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 387, vendor: 0 };
     /// `REGISTRATION` (0)
     pub const REGISTRATION: Self = Self(0);
     /// `DEREGISTRATION` (1)
@@ -449,7 +476,7 @@ pub struct SipUserDataAlreadyAvailable(pub i32);
 #[cfg(any(feature = "sip"))]
 impl SipUserDataAlreadyAvailable {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(392, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 392, vendor: 0 };
     /// `USER_DATA_NOT_AVAILABLE` (0)
     pub const USER_DATA_NOT_AVAILABLE: Self = Self(0);
     /// `USER_DATA_ALREADY_AVAILABLE` (1)
@@ -531,7 +558,7 @@ impl Default for SipAccountingInformation {
 #[cfg(any(feature = "sip"))]
 impl SipAccountingInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(368, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 368, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -655,7 +682,7 @@ impl Default for SipServerCapabilities {
 #[cfg(any(feature = "sip"))]
 impl SipServerCapabilities {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(372, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -798,18 +825,17 @@ impl Default for SipAuthDataItem {
 #[cfg(any(feature = "sip"))]
 impl SipAuthDataItem {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(376, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 376, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            377,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 377, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -974,27 +1000,25 @@ impl Default for SipAuthenticate {
 #[cfg(any(feature = "sip"))]
 impl SipAuthenticate {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(379, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 379, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            104,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            105,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 104, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 105, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -1163,54 +1187,49 @@ impl Default for SipAuthorization {
 #[cfg(any(feature = "sip"))]
 impl SipAuthorization {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(380, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            115,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            104,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            105,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            109,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            103,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 115, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 104, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 105, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 109, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 103, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -1375,7 +1394,7 @@ impl Default for SipAuthenticationInfo {
 #[cfg(any(feature = "sip"))]
 impl SipAuthenticationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(381, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1482,18 +1501,17 @@ impl Default for SipDeregistrationReason {
 #[cfg(any(feature = "sip"))]
 impl SipDeregistrationReason {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(383, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 383, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            384,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 384, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -1584,27 +1602,25 @@ impl Default for SipUserData {
 #[cfg(any(feature = "sip"))]
 impl SipUserData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(389, 0);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 389, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            390,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            391,
-            0,
-            64,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 390, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 391, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -1774,69 +1790,62 @@ impl Default for UserAuthorizationRequest {
 impl UserAuthorizationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            122,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 122, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -2076,60 +2085,54 @@ impl Default for UserAuthorizationAnswer {
 impl UserAuthorizationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -2431,78 +2434,70 @@ impl Default for ServerAssignmentRequest {
 impl ServerAssignmentRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            375,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            392,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 375, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 392, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -2761,60 +2756,54 @@ impl Default for ServerAssignmentAnswer {
 impl ServerAssignmentAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -3122,69 +3111,62 @@ impl Default for LocationInfoRequest {
 impl LocationInfoRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            122,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 122, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -3377,60 +3359,54 @@ impl Default for LocationInfoAnswer {
 impl LocationInfoAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -3732,78 +3708,70 @@ impl Default for MultimediaAuthRequest {
 impl MultimediaAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            122,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            393,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 122, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 393, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -4025,60 +3993,54 @@ impl Default for MultimediaAuthAnswer {
 impl MultimediaAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -4379,69 +4341,62 @@ impl Default for RegistrationTerminationRequest {
 impl RegistrationTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            383,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 383, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -4647,60 +4602,54 @@ impl Default for RegistrationTerminationAnswer {
 impl RegistrationTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -4972,69 +4921,62 @@ impl Default for PushProfileRequest {
 impl PushProfileRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -5253,60 +5195,54 @@ impl Default for PushProfileAnswer {
 impl PushProfileAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sip"))]
@@ -8393,7 +8329,7 @@ pub struct SipAccountingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAccountingInformation {
     type Writer<'c> = SipAccountingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(368, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 368, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -8446,7 +8382,7 @@ pub struct SipServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipServerCapabilities {
     type Writer<'c> = SipServerCapabilitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(372, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -8504,14 +8440,14 @@ pub struct SipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthDataItem {
     type Writer<'c> = SipAuthDataItemWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(376, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 376, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(377, 0),
-        rt::AvpKey::new(378, 0),
-        rt::AvpKey::new(379, 0),
-        rt::AvpKey::new(380, 0),
-        rt::AvpKey::new(381, 0),
+        rt::AvpKey { code: 377, vendor: 0 },
+        rt::AvpKey { code: 378, vendor: 0 },
+        rt::AvpKey { code: 379, vendor: 0 },
+        rt::AvpKey { code: 380, vendor: 0 },
+        rt::AvpKey { code: 381, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8602,17 +8538,17 @@ pub struct SipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthenticate {
     type Writer<'c> = SipAuthenticateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(379, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 379, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(104, 0),
-        rt::AvpKey::new(105, 0),
-        rt::AvpKey::new(119, 0),
-        rt::AvpKey::new(116, 0),
-        rt::AvpKey::new(120, 0),
-        rt::AvpKey::new(111, 0),
-        rt::AvpKey::new(110, 0),
-        rt::AvpKey::new(121, 0),
+        rt::AvpKey { code: 104, vendor: 0 },
+        rt::AvpKey { code: 105, vendor: 0 },
+        rt::AvpKey { code: 119, vendor: 0 },
+        rt::AvpKey { code: 116, vendor: 0 },
+        rt::AvpKey { code: 120, vendor: 0 },
+        rt::AvpKey { code: 111, vendor: 0 },
+        rt::AvpKey { code: 110, vendor: 0 },
+        rt::AvpKey { code: 121, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -8713,21 +8649,21 @@ pub struct SipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthorization {
     type Writer<'c> = SipAuthorizationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(380, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(115, 0),
-        rt::AvpKey::new(104, 0),
-        rt::AvpKey::new(105, 0),
-        rt::AvpKey::new(109, 0),
-        rt::AvpKey::new(103, 0),
-        rt::AvpKey::new(111, 0),
-        rt::AvpKey::new(113, 0),
-        rt::AvpKey::new(116, 0),
-        rt::AvpKey::new(110, 0),
-        rt::AvpKey::new(114, 0),
-        rt::AvpKey::new(108, 0),
-        rt::AvpKey::new(112, 0),
+        rt::AvpKey { code: 115, vendor: 0 },
+        rt::AvpKey { code: 104, vendor: 0 },
+        rt::AvpKey { code: 105, vendor: 0 },
+        rt::AvpKey { code: 109, vendor: 0 },
+        rt::AvpKey { code: 103, vendor: 0 },
+        rt::AvpKey { code: 111, vendor: 0 },
+        rt::AvpKey { code: 113, vendor: 0 },
+        rt::AvpKey { code: 116, vendor: 0 },
+        rt::AvpKey { code: 110, vendor: 0 },
+        rt::AvpKey { code: 114, vendor: 0 },
+        rt::AvpKey { code: 108, vendor: 0 },
+        rt::AvpKey { code: 112, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
 }
@@ -8844,14 +8780,14 @@ pub struct SipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthenticationInfo {
     type Writer<'c> = SipAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(381, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(107, 0),
-        rt::AvpKey::new(110, 0),
-        rt::AvpKey::new(106, 0),
-        rt::AvpKey::new(113, 0),
-        rt::AvpKey::new(114, 0),
+        rt::AvpKey { code: 107, vendor: 0 },
+        rt::AvpKey { code: 110, vendor: 0 },
+        rt::AvpKey { code: 106, vendor: 0 },
+        rt::AvpKey { code: 113, vendor: 0 },
+        rt::AvpKey { code: 114, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8917,11 +8853,11 @@ pub struct SipDeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipDeregistrationReason {
     type Writer<'c> = SipDeregistrationReasonWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(383, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 383, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(384, 0),
-        rt::AvpKey::new(385, 0),
+        rt::AvpKey { code: 384, vendor: 0 },
+        rt::AvpKey { code: 385, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8969,11 +8905,11 @@ pub struct SipUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipUserData {
     type Writer<'c> = SipUserDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(389, 0);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 389, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(390, 0),
-        rt::AvpKey::new(391, 0),
+        rt::AvpKey { code: 390, vendor: 0 },
+        rt::AvpKey { code: 391, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -9030,17 +8966,17 @@ impl UserAuthorizationRequest {
 #[cfg(any(feature = "sip"))]
 impl UserAuthorizationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(122, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(386, 0),
-        rt::AvpKey::new(387, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 122, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 386, vendor: 0 },
+        rt::AvpKey { code: 387, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9182,19 +9118,19 @@ impl UserAuthorizationAnswer {
 #[cfg(any(feature = "sip"))]
 impl UserAuthorizationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(371, 0),
-        rt::AvpKey::new(372, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(292, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 371, vendor: 0 },
+        rt::AvpKey { code: 372, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 292, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9353,17 +9289,17 @@ impl ServerAssignmentRequest {
 #[cfg(any(feature = "sip"))]
 impl ServerAssignmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(375, 0),
-        rt::AvpKey::new(392, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(371, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 375, vendor: 0 },
+        rt::AvpKey { code: 392, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 371, vendor: 0 },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9520,19 +9456,19 @@ impl ServerAssignmentAnswer {
 #[cfg(any(feature = "sip"))]
 impl ServerAssignmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(368, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(292, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 368, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 292, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9708,14 +9644,14 @@ impl LocationInfoRequest {
 #[cfg(any(feature = "sip"))]
 impl LocationInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(122, 0),
-        rt::AvpKey::new(293, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 122, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9836,19 +9772,19 @@ impl LocationInfoAnswer {
 #[cfg(any(feature = "sip"))]
 impl LocationInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(371, 0),
-        rt::AvpKey::new(372, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(292, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 371, vendor: 0 },
+        rt::AvpKey { code: 372, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 292, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10007,19 +9943,19 @@ impl MultimediaAuthRequest {
 #[cfg(any(feature = "sip"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(122, 0),
-        rt::AvpKey::new(393, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(371, 0),
-        rt::AvpKey::new(382, 0),
-        rt::AvpKey::new(376, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 122, vendor: 0 },
+        rt::AvpKey { code: 393, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 371, vendor: 0 },
+        rt::AvpKey { code: 382, vendor: 0 },
+        rt::AvpKey { code: 376, vendor: 0 },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10175,20 +10111,20 @@ impl MultimediaAuthAnswer {
 #[cfg(any(feature = "sip"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(122, 0),
-        rt::AvpKey::new(382, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(292, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 122, vendor: 0 },
+        rt::AvpKey { code: 382, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 292, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10359,15 +10295,15 @@ impl RegistrationTerminationRequest {
 #[cfg(any(feature = "sip"))]
 impl RegistrationTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(383, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 383, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10505,17 +10441,17 @@ impl RegistrationTerminationAnswer {
 #[cfg(any(feature = "sip"))]
 impl RegistrationTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(276, 0),
-        rt::AvpKey::new(292, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
+        rt::AvpKey { code: 292, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10657,17 +10593,17 @@ impl PushProfileRequest {
 #[cfg(any(feature = "sip"))]
 impl PushProfileRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(368, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(291, 0),
-        rt::AvpKey::new(276, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 368, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 291, vendor: 0 },
+        rt::AvpKey { code: 276, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10822,15 +10758,15 @@ impl PushProfileAnswer {
 #[cfg(any(feature = "sip"))]
 impl PushProfileAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(292, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 292, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

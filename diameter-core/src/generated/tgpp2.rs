@@ -8,51 +8,105 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Flow-Operation (Enumerated), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const FLOW_OPERATION: rt::AvpKey = rt::AvpKey::new(800, 5535);
+    pub const FLOW_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 800,
+        vendor: 5535,
+    };
     /// 3GPP2-Charging-Rule-Install (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const TGPP2_CHARGING_RULE_INSTALL: rt::AvpKey = rt::AvpKey::new(801, 5535);
+    pub const TGPP2_CHARGING_RULE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 801,
+        vendor: 5535,
+    };
     /// 3GPP2-Charging-Rule-Definition (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const TGPP2_CHARGING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey::new(802, 5535);
+    pub const TGPP2_CHARGING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 802,
+        vendor: 5535,
+    };
     /// 3GPP2-Event-Trigger (Enumerated), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const TGPP2_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey::new(803, 5535);
+    pub const TGPP2_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 803,
+        vendor: 5535,
+    };
     /// 3GPP2-QoS-Information (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const TGPP2_QOS_INFORMATION: rt::AvpKey = rt::AvpKey::new(804, 5535);
+    pub const TGPP2_QOS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 804,
+        vendor: 5535,
+    };
     /// 3GPP2-Charging-Rule-Report (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const TGPP2_CHARGING_RULE_REPORT: rt::AvpKey = rt::AvpKey::new(805, 5535);
+    pub const TGPP2_CHARGING_RULE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 805,
+        vendor: 5535,
+    };
     /// AGW-IP-Address (Address), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const AGW_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(806, 5535);
+    pub const AGW_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 806,
+        vendor: 5535,
+    };
     /// AGW-IPv6-Address (Address), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const AGW_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(807, 5535);
+    pub const AGW_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 807,
+        vendor: 5535,
+    };
     /// 3GPP2-RAT-Type (Enumerated), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const TGPP2_RAT_TYPE: rt::AvpKey = rt::AvpKey::new(808, 5535);
+    pub const TGPP2_RAT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 808,
+        vendor: 5535,
+    };
     /// Flow-Info (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const FLOW_INFO: rt::AvpKey = rt::AvpKey::new(809, 5535);
+    pub const FLOW_INFO: rt::AvpKey = rt::AvpKey {
+        code: 809,
+        vendor: 5535,
+    };
     /// Flow-Identifier (UTF8String), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const FLOW_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(810, 5535);
+    pub const FLOW_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 810,
+        vendor: 5535,
+    };
     /// Granted-QoS (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const GRANTED_QOS: rt::AvpKey = rt::AvpKey::new(811, 5535);
+    pub const GRANTED_QOS: rt::AvpKey = rt::AvpKey {
+        code: 811,
+        vendor: 5535,
+    };
     /// Requested-QoS (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const REQUESTED_QOS: rt::AvpKey = rt::AvpKey::new(812, 5535);
+    pub const REQUESTED_QOS: rt::AvpKey = rt::AvpKey {
+        code: 812,
+        vendor: 5535,
+    };
     /// Flow-Description-Info (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const FLOW_DESCRIPTION_INFO: rt::AvpKey = rt::AvpKey::new(813, 5535);
+    pub const FLOW_DESCRIPTION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 813,
+        vendor: 5535,
+    };
     /// Rule-Reason-Code (Enumerated), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const RULE_REASON_CODE: rt::AvpKey = rt::AvpKey::new(814, 5535);
+    pub const RULE_REASON_CODE: rt::AvpKey = rt::AvpKey {
+        code: 814,
+        vendor: 5535,
+    };
     /// AGW-MCC-MNC (UTF8String), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
-    pub const AGW_MCC_MNC: rt::AvpKey = rt::AvpKey::new(815, 5535);
+    pub const AGW_MCC_MNC: rt::AvpKey = rt::AvpKey {
+        code: 815,
+        vendor: 5535,
+    };
     /// Access-Network-Physical-Access-ID-Realm (OctetString), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
-    pub const ACCESS_NETWORK_PHYSICAL_ACCESS_ID_REALM: rt::AvpKey = rt::AvpKey::new(
-        898,
-        5535,
-    );
+    pub const ACCESS_NETWORK_PHYSICAL_ACCESS_ID_REALM: rt::AvpKey = rt::AvpKey {
+        code: 898,
+        vendor: 5535,
+    };
     /// Access-Network-Physical-Access-ID-Value (OctetString), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
-    pub const ACCESS_NETWORK_PHYSICAL_ACCESS_ID_VALUE: rt::AvpKey = rt::AvpKey::new(
-        899,
-        5535,
-    );
+    pub const ACCESS_NETWORK_PHYSICAL_ACCESS_ID_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 899,
+        vendor: 5535,
+    };
     /// Access-Network-Physical-Access-ID (Grouped), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
-    pub const ACCESS_NETWORK_PHYSICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey::new(900, 5535);
+    pub const ACCESS_NETWORK_PHYSICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey {
+        code: 900,
+        vendor: 5535,
+    };
     /// 3GPP2-BSID (UTF8String), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
-    pub const TGPP2_BSID: rt::AvpKey = rt::AvpKey::new(9010, 5535);
+    pub const TGPP2_BSID: rt::AvpKey = rt::AvpKey {
+        code: 9010,
+        vendor: 5535,
+    };
 }
 /// Application ids of 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0.
 pub mod application {}
@@ -65,7 +119,10 @@ pub struct FlowOperation(pub i32);
 #[cfg(any(feature = "tgpp2"))]
 impl FlowOperation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(800, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 800,
+        vendor: 5535,
+    };
     /// `TERMINATION` (0)
     pub const TERMINATION: Self = Self(0);
     /// `ESTABLISHMENT` (1)
@@ -122,7 +179,10 @@ pub struct Tgpp2EventTrigger(pub i32);
 #[cfg(any(feature = "tgpp2"))]
 impl Tgpp2EventTrigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(803, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 803,
+        vendor: 5535,
+    };
     /// `PCF_CHANGE` (0)
     pub const PCF_CHANGE: Self = Self(0);
     /// `QOS_CHANGE` (1)
@@ -200,7 +260,10 @@ pub struct Tgpp2RatType(pub i32);
 #[cfg(any(feature = "tgpp2"))]
 impl Tgpp2RatType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(808, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 808,
+        vendor: 5535,
+    };
     /// `CDMA2000-1X` (0)
     pub const CDMA2000_1X: Self = Self(0);
     /// `HRPD` (1)
@@ -262,7 +325,10 @@ pub struct RuleReasonCode(pub i32);
 #[cfg(any(feature = "tgpp2"))]
 impl RuleReasonCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(814, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 814,
+        vendor: 5535,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -342,7 +408,10 @@ impl Default for Tgpp2ChargingRuleInstall {
 #[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(801, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 801,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -528,18 +597,23 @@ impl Default for Tgpp2ChargingRuleDefinition {
 #[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(802, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 802,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1005,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1005,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -756,7 +830,10 @@ impl Default for Tgpp2QosInformation {
 #[cfg(any(feature = "tgpp2"))]
 impl Tgpp2QosInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(804, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 804,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -923,7 +1000,10 @@ impl Default for Tgpp2ChargingRuleReport {
 #[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(805, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 805,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1070,7 +1150,10 @@ impl Default for FlowInfo {
 #[cfg(any(feature = "tgpp2"))]
 impl FlowInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(809, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 809,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1199,7 +1282,10 @@ impl Default for GrantedQos {
 #[cfg(any(feature = "tgpp2"))]
 impl GrantedQos {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(811, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 811,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1330,7 +1416,10 @@ impl Default for RequestedQos {
 #[cfg(any(feature = "tgpp2"))]
 impl RequestedQos {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(812, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 812,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1457,7 +1546,10 @@ impl Default for FlowDescriptionInfo {
 #[cfg(any(feature = "tgpp2"))]
 impl FlowDescriptionInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(813, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 813,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1556,7 +1648,10 @@ impl Default for AccessNetworkPhysicalAccessId {
 #[cfg(any(feature = "tgpp2"))]
 impl AccessNetworkPhysicalAccessId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(900, 5535);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 900,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2578,7 +2673,10 @@ pub struct Tgpp2ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleInstall {
     type Writer<'c> = Tgpp2ChargingRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(801, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 801,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2650,21 +2748,54 @@ pub struct Tgpp2ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleDefinition {
     type Writer<'c> = Tgpp2ChargingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(802, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 802,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1005, 10415),
-        rt::AvpKey::new(439, 0),
-        rt::AvpKey::new(432, 0),
-        rt::AvpKey::new(810, 5535),
-        rt::AvpKey::new(511, 10415),
-        rt::AvpKey::new(804, 5535),
-        rt::AvpKey::new(1011, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
-        rt::AvpKey::new(1007, 10415),
-        rt::AvpKey::new(1010, 10415),
-        rt::AvpKey::new(505, 10415),
+        rt::AvpKey {
+            code: 1005,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 439, vendor: 0 },
+        rt::AvpKey { code: 432, vendor: 0 },
+        rt::AvpKey {
+            code: 810,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 511,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 804,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 1011,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 505,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -2797,14 +2928,32 @@ pub struct Tgpp2QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2QosInformation {
     type Writer<'c> = Tgpp2QosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(804, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 804,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1028, 10415),
-        rt::AvpKey::new(516, 10415),
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(1026, 10415),
-        rt::AvpKey::new(1025, 10415),
+        rt::AvpKey {
+            code: 1028,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1026,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1025,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -2875,11 +3024,20 @@ pub struct Tgpp2ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleReport {
     type Writer<'c> = Tgpp2ChargingRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(805, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 805,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1019, 10415),
-        rt::AvpKey::new(814, 5535),
+        rt::AvpKey {
+            code: 1019,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 814,
+            vendor: 5535,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -2942,13 +3100,28 @@ pub struct FlowInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for FlowInfo {
     type Writer<'c> = FlowInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(809, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 809,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(810, 5535),
-        rt::AvpKey::new(812, 5535),
-        rt::AvpKey::new(811, 5535),
-        rt::AvpKey::new(511, 10415),
+        rt::AvpKey {
+            code: 810,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 812,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 811,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 511,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -3030,12 +3203,24 @@ pub struct GrantedQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for GrantedQos {
     type Writer<'c> = GrantedQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(811, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 811,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1028, 10415),
-        rt::AvpKey::new(1026, 10415),
-        rt::AvpKey::new(1025, 10415),
+        rt::AvpKey {
+            code: 1028,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1026,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1025,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -3093,12 +3278,24 @@ pub struct RequestedQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for RequestedQos {
     type Writer<'c> = RequestedQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(812, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 812,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1028, 10415),
-        rt::AvpKey::new(1026, 10415),
-        rt::AvpKey::new(1025, 10415),
+        rt::AvpKey {
+            code: 1028,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1026,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1025,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -3155,11 +3352,20 @@ pub struct FlowDescriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for FlowDescriptionInfo {
     type Writer<'c> = FlowDescriptionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(813, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 813,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(507, 10415),
-        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey {
+            code: 507,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -3207,11 +3413,20 @@ pub struct AccessNetworkPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for AccessNetworkPhysicalAccessId {
     type Writer<'c> = AccessNetworkPhysicalAccessIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(900, 5535);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 900,
+        vendor: 5535,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(899, 5535),
-        rt::AvpKey::new(898, 5535),
+        rt::AvpKey {
+            code: 899,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 898,
+            vendor: 5535,
+        },
     ];
     const REQUIRED: u64 = 0;
 }

@@ -8,142 +8,340 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// 3GPP-IMSI (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_IMSI: rt::AvpKey = rt::AvpKey::new(1, 10415);
+    pub const TGPP_IMSI: rt::AvpKey = rt::AvpKey {
+        code: 1,
+        vendor: 10415,
+    };
     /// 3GPP-Charging-Id (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_CHARGING_ID: rt::AvpKey = rt::AvpKey::new(2, 10415);
+    pub const TGPP_CHARGING_ID: rt::AvpKey = rt::AvpKey {
+        code: 2,
+        vendor: 10415,
+    };
     /// 3GPP-PDP-Type (Enumerated), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_PDP_TYPE: rt::AvpKey = rt::AvpKey::new(3, 10415);
+    pub const TGPP_PDP_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3,
+        vendor: 10415,
+    };
     /// 3GPP-CG-Address (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_CG_ADDRESS: rt::AvpKey = rt::AvpKey::new(4, 10415);
+    pub const TGPP_CG_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 4,
+        vendor: 10415,
+    };
     /// 3GPP-GPRS-Negotiated-QoS-Profile (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_GPRS_NEGOTIATED_QOS_PROFILE: rt::AvpKey = rt::AvpKey::new(5, 10415);
+    pub const TGPP_GPRS_NEGOTIATED_QOS_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 5,
+        vendor: 10415,
+    };
     /// 3GPP-SGSN-Address (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_SGSN_ADDRESS: rt::AvpKey = rt::AvpKey::new(6, 10415);
+    pub const TGPP_SGSN_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 6,
+        vendor: 10415,
+    };
     /// 3GPP-GGSN-Address (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_GGSN_ADDRESS: rt::AvpKey = rt::AvpKey::new(7, 10415);
+    pub const TGPP_GGSN_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 7,
+        vendor: 10415,
+    };
     /// 3GPP-IMSI-MCC-MNC (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_IMSI_MCC_MNC: rt::AvpKey = rt::AvpKey::new(8, 10415);
+    pub const TGPP_IMSI_MCC_MNC: rt::AvpKey = rt::AvpKey {
+        code: 8,
+        vendor: 10415,
+    };
     /// 3GPP-GGSN-MCC-MNC (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_GGSN_MCC_MNC: rt::AvpKey = rt::AvpKey::new(9, 10415);
+    pub const TGPP_GGSN_MCC_MNC: rt::AvpKey = rt::AvpKey {
+        code: 9,
+        vendor: 10415,
+    };
     /// 3GPP-NSAPI (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_NSAPI: rt::AvpKey = rt::AvpKey::new(10, 10415);
+    pub const TGPP_NSAPI: rt::AvpKey = rt::AvpKey {
+        code: 10,
+        vendor: 10415,
+    };
     /// 3GPP-Session-Stop-Indicator (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_SESSION_STOP_INDICATOR: rt::AvpKey = rt::AvpKey::new(11, 10415);
+    pub const TGPP_SESSION_STOP_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 11,
+        vendor: 10415,
+    };
     /// 3GPP-Selection-Mode (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_SELECTION_MODE: rt::AvpKey = rt::AvpKey::new(12, 10415);
+    pub const TGPP_SELECTION_MODE: rt::AvpKey = rt::AvpKey {
+        code: 12,
+        vendor: 10415,
+    };
     /// 3GPP-Charging-Characteristics (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_CHARGING_CHARACTERISTICS: rt::AvpKey = rt::AvpKey::new(13, 10415);
+    pub const TGPP_CHARGING_CHARACTERISTICS: rt::AvpKey = rt::AvpKey {
+        code: 13,
+        vendor: 10415,
+    };
     /// 3GPP-CG-IPv6-Address (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_CG_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(14, 10415);
+    pub const TGPP_CG_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 14,
+        vendor: 10415,
+    };
     /// 3GPP-SGSN-IPv6-Address (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_SGSN_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(15, 10415);
+    pub const TGPP_SGSN_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 10415,
+    };
     /// 3GPP-GGSN-IPv6-Address (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_GGSN_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(16, 10415);
+    pub const TGPP_GGSN_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 16,
+        vendor: 10415,
+    };
     /// 3GPP-IPv6-DNS-Servers (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_IPV6_DNS_SERVERS: rt::AvpKey = rt::AvpKey::new(17, 10415);
+    pub const TGPP_IPV6_DNS_SERVERS: rt::AvpKey = rt::AvpKey {
+        code: 17,
+        vendor: 10415,
+    };
     /// 3GPP-SGSN-MCC-MNC (UTF8String), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_SGSN_MCC_MNC: rt::AvpKey = rt::AvpKey::new(18, 10415);
+    pub const TGPP_SGSN_MCC_MNC: rt::AvpKey = rt::AvpKey {
+        code: 18,
+        vendor: 10415,
+    };
     /// 3GPP-Teardown-Indicator (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_TEARDOWN_INDICATOR: rt::AvpKey = rt::AvpKey::new(19, 10415);
+    pub const TGPP_TEARDOWN_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 19,
+        vendor: 10415,
+    };
     /// 3GPP-IMEISV (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_IMEISV: rt::AvpKey = rt::AvpKey::new(20, 10415);
+    pub const TGPP_IMEISV: rt::AvpKey = rt::AvpKey {
+        code: 20,
+        vendor: 10415,
+    };
     /// 3GPP-RAT-Type (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_RAT_TYPE: rt::AvpKey = rt::AvpKey::new(21, 10415);
+    pub const TGPP_RAT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 21,
+        vendor: 10415,
+    };
     /// 3GPP-User-Location-Info (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey::new(22, 10415);
+    pub const TGPP_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 22,
+        vendor: 10415,
+    };
     /// 3GPP-MS-TimeZone (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_MS_TIMEZONE: rt::AvpKey = rt::AvpKey::new(23, 10415);
+    pub const TGPP_MS_TIMEZONE: rt::AvpKey = rt::AvpKey {
+        code: 23,
+        vendor: 10415,
+    };
     /// 3GPP-CAMEL-Charging-Info (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_CAMEL_CHARGING_INFO: rt::AvpKey = rt::AvpKey::new(24, 10415);
+    pub const TGPP_CAMEL_CHARGING_INFO: rt::AvpKey = rt::AvpKey {
+        code: 24,
+        vendor: 10415,
+    };
     /// 3GPP-Packet-Filter (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_PACKET_FILTER: rt::AvpKey = rt::AvpKey::new(25, 10415);
+    pub const TGPP_PACKET_FILTER: rt::AvpKey = rt::AvpKey {
+        code: 25,
+        vendor: 10415,
+    };
     /// 3GPP-Negotiated-DSCP (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_NEGOTIATED_DSCP: rt::AvpKey = rt::AvpKey::new(26, 10415);
+    pub const TGPP_NEGOTIATED_DSCP: rt::AvpKey = rt::AvpKey {
+        code: 26,
+        vendor: 10415,
+    };
     /// 3GPP-Allocate-IP-Type (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_ALLOCATE_IP_TYPE: rt::AvpKey = rt::AvpKey::new(27, 10415);
+    pub const TGPP_ALLOCATE_IP_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 27,
+        vendor: 10415,
+    };
     /// 3GPP-TWAN-Identifier (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_TWAN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(29, 10415);
+    pub const TGPP_TWAN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 29,
+        vendor: 10415,
+    };
     /// 3GPP-User-Location-Info-Time (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_USER_LOCATION_INFO_TIME: rt::AvpKey = rt::AvpKey::new(30, 10415);
+    pub const TGPP_USER_LOCATION_INFO_TIME: rt::AvpKey = rt::AvpKey {
+        code: 30,
+        vendor: 10415,
+    };
     /// 3GPP-Secondary-RAT-Usage (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_SECONDARY_RAT_USAGE: rt::AvpKey = rt::AvpKey::new(31, 10415);
+    pub const TGPP_SECONDARY_RAT_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 31,
+        vendor: 10415,
+    };
     /// 3GPP-UE-Local-IP-Address (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_UE_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(32, 10415);
+    pub const TGPP_UE_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 32,
+        vendor: 10415,
+    };
     /// 3GPP-UE-Source-Port (OctetString), 3GPP TS 29.061 §16.4.7.2.
-    pub const TGPP_UE_SOURCE_PORT: rt::AvpKey = rt::AvpKey::new(33, 10415);
+    pub const TGPP_UE_SOURCE_PORT: rt::AvpKey = rt::AvpKey {
+        code: 33,
+        vendor: 10415,
+    };
     /// TMGI (OctetString), 3GPP TS 29.061 §17.7.
-    pub const TMGI: rt::AvpKey = rt::AvpKey::new(900, 10415);
+    pub const TMGI: rt::AvpKey = rt::AvpKey {
+        code: 900,
+        vendor: 10415,
+    };
     /// Required-MBMS-Bearer-Capabilities (UTF8String), 3GPP TS 29.061 §17.7.
-    pub const REQUIRED_MBMS_BEARER_CAPABILITIES: rt::AvpKey = rt::AvpKey::new(
-        901,
-        10415,
-    );
+    pub const REQUIRED_MBMS_BEARER_CAPABILITIES: rt::AvpKey = rt::AvpKey {
+        code: 901,
+        vendor: 10415,
+    };
     /// MBMS-StartStop-Indication (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const MBMS_STARTSTOP_INDICATION: rt::AvpKey = rt::AvpKey::new(902, 10415);
+    pub const MBMS_STARTSTOP_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 902,
+        vendor: 10415,
+    };
     /// MBMS-Service-Area (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_SERVICE_AREA: rt::AvpKey = rt::AvpKey::new(903, 10415);
+    pub const MBMS_SERVICE_AREA: rt::AvpKey = rt::AvpKey {
+        code: 903,
+        vendor: 10415,
+    };
     /// MBMS-Session-Duration (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_SESSION_DURATION: rt::AvpKey = rt::AvpKey::new(904, 10415);
+    pub const MBMS_SESSION_DURATION: rt::AvpKey = rt::AvpKey {
+        code: 904,
+        vendor: 10415,
+    };
     /// Alternative-APN (UTF8String), 3GPP TS 29.061 §17.7.
-    pub const ALTERNATIVE_APN: rt::AvpKey = rt::AvpKey::new(905, 10415);
+    pub const ALTERNATIVE_APN: rt::AvpKey = rt::AvpKey {
+        code: 905,
+        vendor: 10415,
+    };
     /// MBMS-Service-Type (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const MBMS_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(906, 10415);
+    pub const MBMS_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 906,
+        vendor: 10415,
+    };
     /// MBMS-2G-3G-Indicator (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const MBMS_2G_3G_INDICATOR: rt::AvpKey = rt::AvpKey::new(907, 10415);
+    pub const MBMS_2G_3G_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 907,
+        vendor: 10415,
+    };
     /// MBMS-Session-Identity (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_SESSION_IDENTITY: rt::AvpKey = rt::AvpKey::new(908, 10415);
+    pub const MBMS_SESSION_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 908,
+        vendor: 10415,
+    };
     /// RAI (UTF8String), 3GPP TS 29.061 §17.7.
-    pub const RAI: rt::AvpKey = rt::AvpKey::new(909, 10415);
+    pub const RAI: rt::AvpKey = rt::AvpKey {
+        code: 909,
+        vendor: 10415,
+    };
     /// Additional-MBMS-Trace-Info (OctetString), 3GPP TS 29.061 §17.7.
-    pub const ADDITIONAL_MBMS_TRACE_INFO: rt::AvpKey = rt::AvpKey::new(910, 10415);
+    pub const ADDITIONAL_MBMS_TRACE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 910,
+        vendor: 10415,
+    };
     /// MBMS-Time-To-Data-Transfer (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_TIME_TO_DATA_TRANSFER: rt::AvpKey = rt::AvpKey::new(911, 10415);
+    pub const MBMS_TIME_TO_DATA_TRANSFER: rt::AvpKey = rt::AvpKey {
+        code: 911,
+        vendor: 10415,
+    };
     /// MBMS-Session-Repetition-Number (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_SESSION_REPETITION_NUMBER: rt::AvpKey = rt::AvpKey::new(912, 10415);
+    pub const MBMS_SESSION_REPETITION_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 912,
+        vendor: 10415,
+    };
     /// MBMS-Required-QoS (UTF8String), 3GPP TS 29.061 §17.7.
-    pub const MBMS_REQUIRED_QOS: rt::AvpKey = rt::AvpKey::new(913, 10415);
+    pub const MBMS_REQUIRED_QOS: rt::AvpKey = rt::AvpKey {
+        code: 913,
+        vendor: 10415,
+    };
     /// MBMS-Counting-Information (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const MBMS_COUNTING_INFORMATION: rt::AvpKey = rt::AvpKey::new(914, 10415);
+    pub const MBMS_COUNTING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 914,
+        vendor: 10415,
+    };
     /// MBMS-User-Data-Mode-Indication (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const MBMS_USER_DATA_MODE_INDICATION: rt::AvpKey = rt::AvpKey::new(915, 10415);
+    pub const MBMS_USER_DATA_MODE_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 915,
+        vendor: 10415,
+    };
     /// MBMS-GGSN-Address (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_GGSN_ADDRESS: rt::AvpKey = rt::AvpKey::new(916, 10415);
+    pub const MBMS_GGSN_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 916,
+        vendor: 10415,
+    };
     /// MBMS-GGSN-IPv6-Address (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_GGSN_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(917, 10415);
+    pub const MBMS_GGSN_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 917,
+        vendor: 10415,
+    };
     /// MBMS-BMSC-SSM-IP-Address (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_BMSC_SSM_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(918, 10415);
+    pub const MBMS_BMSC_SSM_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 918,
+        vendor: 10415,
+    };
     /// MBMS-BMSC-SSM-IPv6-Address (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_BMSC_SSM_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(919, 10415);
+    pub const MBMS_BMSC_SSM_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 919,
+        vendor: 10415,
+    };
     /// MBMS-Flow-Identifier (OctetString), 3GPP TS 29.061 §17.7.
-    pub const MBMS_FLOW_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(920, 10415);
+    pub const MBMS_FLOW_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 920,
+        vendor: 10415,
+    };
     /// CN-IP-Multicast-Distribution (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const CN_IP_MULTICAST_DISTRIBUTION: rt::AvpKey = rt::AvpKey::new(921, 10415);
+    pub const CN_IP_MULTICAST_DISTRIBUTION: rt::AvpKey = rt::AvpKey {
+        code: 921,
+        vendor: 10415,
+    };
     /// MBMS-HC-Indicator (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const MBMS_HC_INDICATOR: rt::AvpKey = rt::AvpKey::new(922, 10415);
+    pub const MBMS_HC_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 922,
+        vendor: 10415,
+    };
     /// MBMS-Access-Indicator (Enumerated), 3GPP TS 29.061 §17.7.
-    pub const MBMS_ACCESS_INDICATOR: rt::AvpKey = rt::AvpKey::new(923, 10415);
+    pub const MBMS_ACCESS_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 923,
+        vendor: 10415,
+    };
     /// MBMS-GW-SSM-IP-Address (Address), 3GPP TS 29.061 §20.
-    pub const MBMS_GW_SSM_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(924, 10415);
+    pub const MBMS_GW_SSM_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 924,
+        vendor: 10415,
+    };
     /// MBMS-GW-SSM-IPv6-Address (OctetString), 3GPP TS 29.061 §20.
-    pub const MBMS_GW_SSM_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(925, 10415);
+    pub const MBMS_GW_SSM_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 925,
+        vendor: 10415,
+    };
     /// MBMS-BMSC-SSM-UDP-Port (OctetString), 3GPP TS 29.061 §20.
-    pub const MBMS_BMSC_SSM_UDP_PORT: rt::AvpKey = rt::AvpKey::new(926, 10415);
+    pub const MBMS_BMSC_SSM_UDP_PORT: rt::AvpKey = rt::AvpKey {
+        code: 926,
+        vendor: 10415,
+    };
     /// MBMS-GW-UDP-Port (OctetString), 3GPP TS 29.061 §20.
-    pub const MBMS_GW_UDP_PORT: rt::AvpKey = rt::AvpKey::new(927, 10415);
+    pub const MBMS_GW_UDP_PORT: rt::AvpKey = rt::AvpKey {
+        code: 927,
+        vendor: 10415,
+    };
     /// MBMS-GW-UDP-Port-Indicator (Enumerated), 3GPP TS 29.061 §20.
-    pub const MBMS_GW_UDP_PORT_INDICATOR: rt::AvpKey = rt::AvpKey::new(928, 10415);
+    pub const MBMS_GW_UDP_PORT_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 928,
+        vendor: 10415,
+    };
     /// MBMS-Data-Transfer-Start (Unsigned64), 3GPP TS 29.061 §20.
-    pub const MBMS_DATA_TRANSFER_START: rt::AvpKey = rt::AvpKey::new(929, 10415);
+    pub const MBMS_DATA_TRANSFER_START: rt::AvpKey = rt::AvpKey {
+        code: 929,
+        vendor: 10415,
+    };
     /// MBMS-Data-Transfer-Stop (Unsigned64), 3GPP TS 29.061 §20.
-    pub const MBMS_DATA_TRANSFER_STOP: rt::AvpKey = rt::AvpKey::new(930, 10415);
+    pub const MBMS_DATA_TRANSFER_STOP: rt::AvpKey = rt::AvpKey {
+        code: 930,
+        vendor: 10415,
+    };
     /// MBMS-Flags (Unsigned32), 3GPP TS 29.061 §20.
-    pub const MBMS_FLAGS: rt::AvpKey = rt::AvpKey::new(931, 10415);
+    pub const MBMS_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 931,
+        vendor: 10415,
+    };
     /// Restart-Counter (Unsigned32), 3GPP TS 29.061 §20.
-    pub const RESTART_COUNTER: rt::AvpKey = rt::AvpKey::new(932, 10415);
+    pub const RESTART_COUNTER: rt::AvpKey = rt::AvpKey {
+        code: 932,
+        vendor: 10415,
+    };
     /// Diagnostic-Info (Unsigned32), 3GPP TS 29.061 §20.
-    pub const DIAGNOSTIC_INFO: rt::AvpKey = rt::AvpKey::new(933, 10415);
+    pub const DIAGNOSTIC_INFO: rt::AvpKey = rt::AvpKey {
+        code: 933,
+        vendor: 10415,
+    };
     /// MBMS-Cell-List (OctetString), 3GPP TS 29.061 §20.
-    pub const MBMS_CELL_LIST: rt::AvpKey = rt::AvpKey::new(934, 10415);
+    pub const MBMS_CELL_LIST: rt::AvpKey = rt::AvpKey {
+        code: 934,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.061.
 pub mod application {
@@ -161,7 +359,10 @@ pub struct TgppPdpType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl TgppPdpType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3,
+        vendor: 10415,
+    };
     /// `IPv4` (0)
     pub const IPV4: Self = Self(0);
     /// `PPP` (1)
@@ -230,7 +431,10 @@ pub struct MbmsStartstopIndication(pub i32);
 #[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 impl MbmsStartstopIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(902, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 902,
+        vendor: 10415,
+    };
     /// `START` (0)
     pub const START: Self = Self(0);
     /// `STOP` (1)
@@ -290,7 +494,10 @@ pub struct MbmsServiceType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl MbmsServiceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(906, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 906,
+        vendor: 10415,
+    };
     /// `MULTICAST` (0)
     pub const MULTICAST: Self = Self(0);
     /// `BROADCAST` (1)
@@ -344,7 +551,10 @@ pub struct Mbms2g3gIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl Mbms2g3gIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(907, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 907,
+        vendor: 10415,
+    };
     /// `2G` (0)
     pub const N2G: Self = Self(0);
     /// `3G` (1)
@@ -401,7 +611,10 @@ pub struct MbmsCountingInformation(pub i32);
 #[cfg(any(feature = "ts29061"))]
 impl MbmsCountingInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(914, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 914,
+        vendor: 10415,
+    };
     /// `COUNTING-NOT-APPLICABLE` (0)
     pub const COUNTING_NOT_APPLICABLE: Self = Self(0);
     /// `COUNTING-APPLICABLE` (1)
@@ -455,7 +668,10 @@ pub struct MbmsUserDataModeIndication(pub i32);
 #[cfg(any(feature = "ts29061"))]
 impl MbmsUserDataModeIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(915, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 915,
+        vendor: 10415,
+    };
     /// `Unicast` (0)
     pub const UNICAST: Self = Self(0);
     /// `Multicast_and_Unicast` (1)
@@ -509,7 +725,10 @@ pub struct CnIpMulticastDistribution(pub i32);
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl CnIpMulticastDistribution {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(921, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 921,
+        vendor: 10415,
+    };
     /// `NO-IP-MULTICAST` (0)
     pub const NO_IP_MULTICAST: Self = Self(0);
     /// `IP-MULTICAST` (1)
@@ -563,7 +782,10 @@ pub struct MbmsHcIndicator(pub i32);
 #[cfg(any(feature = "ts29061"))]
 impl MbmsHcIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(922, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 922,
+        vendor: 10415,
+    };
     /// `uncompressed-header` (0)
     pub const UNCOMPRESSED_HEADER: Self = Self(0);
     /// `compressed-header` (1)
@@ -617,7 +839,10 @@ pub struct MbmsAccessIndicator(pub i32);
 #[cfg(any(feature = "ts29061"))]
 impl MbmsAccessIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(923, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 923,
+        vendor: 10415,
+    };
     /// `UTRAN` (0)
     pub const UTRAN: Self = Self(0);
     /// `E-UTRAN` (1)
@@ -674,7 +899,10 @@ pub struct MbmsGwUdpPortIndicator(pub i32);
 #[cfg(any(feature = "ts29061"))]
 impl MbmsGwUdpPortIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(928, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 928,
+        vendor: 10415,
+    };
     /// `UDP_PORT_REQUIRED` (1)
     pub const UDP_PORT_REQUIRED: Self = Self(1);
     /// The specification's name for this value, if it has one.

@@ -8,47 +8,110 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// GBA-UserSecSettings (OctetString), 3GPP TS 29.109 §6.3.
-    pub const GBA_USERSECSETTINGS: rt::AvpKey = rt::AvpKey::new(400, 10415);
+    pub const GBA_USERSECSETTINGS: rt::AvpKey = rt::AvpKey {
+        code: 400,
+        vendor: 10415,
+    };
     /// Transaction-Identifier (OctetString), 3GPP TS 29.109 §6.3.
-    pub const TRANSACTION_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(401, 10415);
+    pub const TRANSACTION_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 401,
+        vendor: 10415,
+    };
     /// NAF-Hostname (OctetString), 3GPP TS 29.109 §6.3.
-    pub const NAF_HOSTNAME: rt::AvpKey = rt::AvpKey::new(402, 10415);
+    pub const NAF_HOSTNAME: rt::AvpKey = rt::AvpKey {
+        code: 402,
+        vendor: 10415,
+    };
     /// GAA-Service-Identifier (OctetString), 3GPP TS 29.109 §6.3.
-    pub const GAA_SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(403, 10415);
+    pub const GAA_SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 403,
+        vendor: 10415,
+    };
     /// Key-ExpiryTime (Time), 3GPP TS 29.109 §6.3.
-    pub const KEY_EXPIRYTIME: rt::AvpKey = rt::AvpKey::new(404, 10415);
+    pub const KEY_EXPIRYTIME: rt::AvpKey = rt::AvpKey {
+        code: 404,
+        vendor: 10415,
+    };
     /// ME-Key-Material (OctetString), 3GPP TS 29.109 §6.3.
-    pub const ME_KEY_MATERIAL: rt::AvpKey = rt::AvpKey::new(405, 10415);
+    pub const ME_KEY_MATERIAL: rt::AvpKey = rt::AvpKey {
+        code: 405,
+        vendor: 10415,
+    };
     /// UICC-Key-Material (OctetString), 3GPP TS 29.109 §6.3.
-    pub const UICC_KEY_MATERIAL: rt::AvpKey = rt::AvpKey::new(406, 10415);
+    pub const UICC_KEY_MATERIAL: rt::AvpKey = rt::AvpKey {
+        code: 406,
+        vendor: 10415,
+    };
     /// GBA_U-Awareness-Indicator (Enumerated), 3GPP TS 29.109 §6.3.
-    pub const GBA_U_AWARENESS_INDICATOR: rt::AvpKey = rt::AvpKey::new(407, 10415);
+    pub const GBA_U_AWARENESS_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 407,
+        vendor: 10415,
+    };
     /// BootstrapInfoCreationTime (Time), 3GPP TS 29.109 §6.3.
-    pub const BOOTSTRAPINFOCREATIONTIME: rt::AvpKey = rt::AvpKey::new(408, 10415);
+    pub const BOOTSTRAPINFOCREATIONTIME: rt::AvpKey = rt::AvpKey {
+        code: 408,
+        vendor: 10415,
+    };
     /// GUSS-Timestamp (Time), 3GPP TS 29.109 §6.3.
-    pub const GUSS_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(409, 10415);
+    pub const GUSS_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 409,
+        vendor: 10415,
+    };
     /// GBA-Type (Enumerated), 3GPP TS 29.109 §6.3.
-    pub const GBA_TYPE: rt::AvpKey = rt::AvpKey::new(410, 10415);
+    pub const GBA_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 410,
+        vendor: 10415,
+    };
     /// UE-Id (OctetString), 3GPP TS 29.109 §6.3.
-    pub const UE_ID: rt::AvpKey = rt::AvpKey::new(411, 10415);
+    pub const UE_ID: rt::AvpKey = rt::AvpKey {
+        code: 411,
+        vendor: 10415,
+    };
     /// UE-Id-Type (Enumerated), 3GPP TS 29.109 §6.3.
-    pub const UE_ID_TYPE: rt::AvpKey = rt::AvpKey::new(412, 10415);
+    pub const UE_ID_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 412,
+        vendor: 10415,
+    };
     /// UICC-App-Label (OctetString), 3GPP TS 29.109 §6.3.
-    pub const UICC_APP_LABEL: rt::AvpKey = rt::AvpKey::new(413, 10415);
+    pub const UICC_APP_LABEL: rt::AvpKey = rt::AvpKey {
+        code: 413,
+        vendor: 10415,
+    };
     /// UICC-ME (Enumerated), 3GPP TS 29.109 §6.3.
-    pub const UICC_ME: rt::AvpKey = rt::AvpKey::new(414, 10415);
+    pub const UICC_ME: rt::AvpKey = rt::AvpKey {
+        code: 414,
+        vendor: 10415,
+    };
     /// Requested-Key-Lifetime (Time), 3GPP TS 29.109 §6.3.
-    pub const REQUESTED_KEY_LIFETIME: rt::AvpKey = rt::AvpKey::new(415, 10415);
+    pub const REQUESTED_KEY_LIFETIME: rt::AvpKey = rt::AvpKey {
+        code: 415,
+        vendor: 10415,
+    };
     /// Private-Identity-Request (Enumerated), 3GPP TS 29.109 §6.3.
-    pub const PRIVATE_IDENTITY_REQUEST: rt::AvpKey = rt::AvpKey::new(416, 10415);
+    pub const PRIVATE_IDENTITY_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 416,
+        vendor: 10415,
+    };
     /// GBA-Push-Info (OctetString), 3GPP TS 29.109 §6.3.
-    pub const GBA_PUSH_INFO: rt::AvpKey = rt::AvpKey::new(417, 10415);
+    pub const GBA_PUSH_INFO: rt::AvpKey = rt::AvpKey {
+        code: 417,
+        vendor: 10415,
+    };
     /// NAF-SA-Identifier (OctetString), 3GPP TS 29.109 §6.3.
-    pub const NAF_SA_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(418, 10415);
+    pub const NAF_SA_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 418,
+        vendor: 10415,
+    };
     /// Security-Feature-Request (OctetString), 3GPP TS 29.109 §6.3.
-    pub const SECURITY_FEATURE_REQUEST: rt::AvpKey = rt::AvpKey::new(419, 10415);
+    pub const SECURITY_FEATURE_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 419,
+        vendor: 10415,
+    };
     /// Security-Feature-Response (OctetString), 3GPP TS 29.109 §6.3.
-    pub const SECURITY_FEATURE_RESPONSE: rt::AvpKey = rt::AvpKey::new(420, 10415);
+    pub const SECURITY_FEATURE_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 420,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.109.
 pub mod application {
@@ -66,7 +129,10 @@ pub struct GbaUAwarenessIndicator(pub i32);
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl GbaUAwarenessIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(407, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 407,
+        vendor: 10415,
+    };
     /// `NO` (0)
     pub const NO: Self = Self(0);
     /// `YES` (1)
@@ -120,7 +186,10 @@ pub struct GbaType(pub i32);
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl GbaType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(410, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 410,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -168,7 +237,10 @@ pub struct UeIdType(pub i32);
 #[cfg(any(feature = "ts29109"))]
 impl UeIdType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(412, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 412,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -216,7 +288,10 @@ pub struct UiccMe(pub i32);
 #[cfg(any(feature = "ts29109"))]
 impl UiccMe {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(414, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 414,
+        vendor: 10415,
+    };
     /// `GBA_ME` (0)
     pub const GBA_ME: Self = Self(0);
     /// `GBA_U` (1)
@@ -270,7 +345,10 @@ pub struct PrivateIdentityRequest(pub i32);
 #[cfg(any(feature = "ts29109"))]
 impl PrivateIdentityRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(416, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 416,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -404,60 +482,54 @@ impl Default for MultimediaAuthRequest {
 impl MultimediaAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -709,51 +781,46 @@ impl Default for MultimediaAuthAnswer {
 impl MultimediaAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -1066,69 +1133,68 @@ impl Default for BootstrappingInfoRequest {
 impl BootstrappingInfoRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            401,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            402,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 401,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 402,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -1387,42 +1453,38 @@ impl Default for BootstrappingInfoAnswer {
 impl BootstrappingInfoAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -2417,19 +2479,34 @@ impl MultimediaAuthRequest {
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(601, 10415),
-        rt::AvpKey::new(612, 10415),
-        rt::AvpKey::new(607, 10415),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(409, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 612,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 607,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 409,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2590,19 +2667,31 @@ impl MultimediaAuthAnswer {
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(601, 10415),
-        rt::AvpKey::new(607, 10415),
-        rt::AvpKey::new(612, 10415),
-        rt::AvpKey::new(400, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 607,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 612,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 400,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2773,15 +2862,24 @@ impl BootstrappingInfoRequest {
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(401, 10415),
-        rt::AvpKey::new(402, 10415),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(407, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 402,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 407,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2919,20 +3017,38 @@ impl BootstrappingInfoAnswer {
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(405, 10415),
-        rt::AvpKey::new(406, 10415),
-        rt::AvpKey::new(404, 10415),
-        rt::AvpKey::new(408, 10415),
-        rt::AvpKey::new(400, 10415),
-        rt::AvpKey::new(410, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 406,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 404,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 408,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 400,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 410,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

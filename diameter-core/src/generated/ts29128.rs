@@ -8,66 +8,135 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Communication-Failure-Information (Grouped), 3GPP TS 29.128 §6.4.
-    pub const COMMUNICATION_FAILURE_INFORMATION: rt::AvpKey = rt::AvpKey::new(
-        4300,
-        10415,
-    );
+    pub const COMMUNICATION_FAILURE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 4300,
+        vendor: 10415,
+    };
     /// Cause-Type (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const CAUSE_TYPE: rt::AvpKey = rt::AvpKey::new(4301, 10415);
+    pub const CAUSE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 4301,
+        vendor: 10415,
+    };
     /// S1AP-Cause (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const S1AP_CAUSE: rt::AvpKey = rt::AvpKey::new(4302, 10415);
+    pub const S1AP_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 4302,
+        vendor: 10415,
+    };
     /// RANAP-Cause (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const RANAP_CAUSE: rt::AvpKey = rt::AvpKey::new(4303, 10415);
+    pub const RANAP_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 4303,
+        vendor: 10415,
+    };
     /// GMM-Cause (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const GMM_CAUSE: rt::AvpKey = rt::AvpKey::new(4304, 10415);
+    pub const GMM_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 4304,
+        vendor: 10415,
+    };
     /// SM-Cause (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const SM_CAUSE: rt::AvpKey = rt::AvpKey::new(4305, 10415);
+    pub const SM_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 4305,
+        vendor: 10415,
+    };
     /// Number-Of-UE-Per-Location-Configuration (Grouped), 3GPP TS 29.128 §6.4.
-    pub const NUMBER_OF_UE_PER_LOCATION_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(
-        4306,
-        10415,
-    );
+    pub const NUMBER_OF_UE_PER_LOCATION_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 4306,
+        vendor: 10415,
+    };
     /// Number-Of-UE-Per-Location-Report (Grouped), 3GPP TS 29.128 §6.4.
-    pub const NUMBER_OF_UE_PER_LOCATION_REPORT: rt::AvpKey = rt::AvpKey::new(
-        4307,
-        10415,
-    );
+    pub const NUMBER_OF_UE_PER_LOCATION_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 4307,
+        vendor: 10415,
+    };
     /// UE-Count (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const UE_COUNT: rt::AvpKey = rt::AvpKey::new(4308, 10415);
+    pub const UE_COUNT: rt::AvpKey = rt::AvpKey {
+        code: 4308,
+        vendor: 10415,
+    };
     /// BSSGP-Cause (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const BSSGP_CAUSE: rt::AvpKey = rt::AvpKey::new(4309, 10415);
+    pub const BSSGP_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 4309,
+        vendor: 10415,
+    };
     /// Serving-PLMN-Rate-Control (Grouped), 3GPP TS 29.128 §6.4.
-    pub const SERVING_PLMN_RATE_CONTROL: rt::AvpKey = rt::AvpKey::new(4310, 10415);
+    pub const SERVING_PLMN_RATE_CONTROL: rt::AvpKey = rt::AvpKey {
+        code: 4310,
+        vendor: 10415,
+    };
     /// Uplink-Rate-Limit (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const UPLINK_RATE_LIMIT: rt::AvpKey = rt::AvpKey::new(4311, 10415);
+    pub const UPLINK_RATE_LIMIT: rt::AvpKey = rt::AvpKey {
+        code: 4311,
+        vendor: 10415,
+    };
     /// Downlink-Rate-Limit (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const DOWNLINK_RATE_LIMIT: rt::AvpKey = rt::AvpKey::new(4312, 10415);
+    pub const DOWNLINK_RATE_LIMIT: rt::AvpKey = rt::AvpKey {
+        code: 4312,
+        vendor: 10415,
+    };
     /// Extended-PCO (OctetString), 3GPP TS 29.128 §6.4.
-    pub const EXTENDED_PCO: rt::AvpKey = rt::AvpKey::new(4313, 10415);
+    pub const EXTENDED_PCO: rt::AvpKey = rt::AvpKey {
+        code: 4313,
+        vendor: 10415,
+    };
     /// Connection-Action (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const CONNECTION_ACTION: rt::AvpKey = rt::AvpKey::new(4314, 10415);
+    pub const CONNECTION_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 4314,
+        vendor: 10415,
+    };
     /// Non-IP-Data (OctetString), 3GPP TS 29.128 §6.4.
-    pub const NON_IP_DATA: rt::AvpKey = rt::AvpKey::new(4315, 10415);
+    pub const NON_IP_DATA: rt::AvpKey = rt::AvpKey {
+        code: 4315,
+        vendor: 10415,
+    };
     /// SCEF-Wait-Time (Time), 3GPP TS 29.128 §6.4.
-    pub const SCEF_WAIT_TIME: rt::AvpKey = rt::AvpKey::new(4316, 10415);
+    pub const SCEF_WAIT_TIME: rt::AvpKey = rt::AvpKey {
+        code: 4316,
+        vendor: 10415,
+    };
     /// CMR-Flags (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const CMR_FLAGS: rt::AvpKey = rt::AvpKey::new(4317, 10415);
+    pub const CMR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 4317,
+        vendor: 10415,
+    };
     /// RRC-Cause-Counter (Grouped), 3GPP TS 29.128 §6.4.
-    pub const RRC_CAUSE_COUNTER: rt::AvpKey = rt::AvpKey::new(4318, 10415);
+    pub const RRC_CAUSE_COUNTER: rt::AvpKey = rt::AvpKey {
+        code: 4318,
+        vendor: 10415,
+    };
     /// Counter-Value (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const COUNTER_VALUE: rt::AvpKey = rt::AvpKey::new(4319, 10415);
+    pub const COUNTER_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 4319,
+        vendor: 10415,
+    };
     /// RRC-Counter-Timestamp (Time), 3GPP TS 29.128 §6.4.
-    pub const RRC_COUNTER_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(4320, 10415);
+    pub const RRC_COUNTER_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 4320,
+        vendor: 10415,
+    };
     /// TDA-Flags (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const TDA_FLAGS: rt::AvpKey = rt::AvpKey::new(4321, 10415);
+    pub const TDA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 4321,
+        vendor: 10415,
+    };
     /// Idle-Status-Indication (Grouped), 3GPP TS 29.128 §6.4.
-    pub const IDLE_STATUS_INDICATION: rt::AvpKey = rt::AvpKey::new(4322, 10415);
+    pub const IDLE_STATUS_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 4322,
+        vendor: 10415,
+    };
     /// Idle-Status-Timestamp (Time), 3GPP TS 29.128 §6.4.
-    pub const IDLE_STATUS_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(4323, 10415);
+    pub const IDLE_STATUS_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 4323,
+        vendor: 10415,
+    };
     /// Active-Time (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const ACTIVE_TIME: rt::AvpKey = rt::AvpKey::new(4324, 10415);
+    pub const ACTIVE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 4324,
+        vendor: 10415,
+    };
     /// Reachability-Cause (Unsigned32), 3GPP TS 29.128 §6.4.
-    pub const REACHABILITY_CAUSE: rt::AvpKey = rt::AvpKey::new(4325, 10415);
+    pub const REACHABILITY_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 4325,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.128.
 pub mod application {
@@ -171,7 +240,10 @@ impl Default for CommunicationFailureInformation {
 )]
 impl CommunicationFailureInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4300, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4300,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -334,18 +406,23 @@ impl Default for NumberOfUePerLocationConfiguration {
 )]
 impl NumberOfUePerLocationConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4306, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4306,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1496,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1496,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(
@@ -515,27 +592,34 @@ impl Default for NumberOfUePerLocationReport {
 )]
 impl NumberOfUePerLocationReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4307, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4307,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1496,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            4308,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1496,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4308,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -661,7 +745,10 @@ impl Default for ServingPlmnRateControl {
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl ServingPlmnRateControl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4310, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4310,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -767,7 +854,10 @@ impl Default for RrcCauseCounter {
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl RrcCauseCounter {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4318, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4318,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -923,7 +1013,10 @@ impl Default for IdleStatusIndication {
 )]
 impl IdleStatusIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4322, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4322,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1137,51 +1230,46 @@ impl Default for ConfigurationInformationRequest {
 impl ConfigurationInformationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1425,42 +1513,38 @@ impl Default for ConfigurationInformationAnswer {
 impl ConfigurationInformationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1764,51 +1848,46 @@ impl Default for ReportingInformationRequest {
 impl ReportingInformationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2033,42 +2112,38 @@ impl Default for ReportingInformationAnswer {
 impl ReportingInformationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2382,78 +2457,76 @@ impl Default for ConnectionManagementRequest {
 impl ConnectionManagementRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            4314,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4314,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2785,42 +2858,38 @@ impl Default for ConnectionManagementAnswer {
 impl ConnectionManagementAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3123,69 +3192,68 @@ impl Default for MoDataRequest {
 impl MoDataRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1020,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1020,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3429,42 +3497,38 @@ impl Default for MoDataAnswer {
 impl MoDataAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3751,78 +3815,76 @@ impl Default for MtDataRequest {
 impl MtDataRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1020,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1020,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4083,42 +4145,38 @@ impl Default for MtDataAnswer {
 impl MtDataAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -7180,15 +7238,36 @@ pub struct CommunicationFailureInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CommunicationFailureInformation {
     type Writer<'c> = CommunicationFailureInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4300, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4300,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4301, 10415),
-        rt::AvpKey::new(4302, 10415),
-        rt::AvpKey::new(4303, 10415),
-        rt::AvpKey::new(4309, 10415),
-        rt::AvpKey::new(4304, 10415),
-        rt::AvpKey::new(4305, 10415),
+        rt::AvpKey {
+            code: 4301,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4302,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4303,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4309,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4304,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4305,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -7304,11 +7383,20 @@ pub struct NumberOfUePerLocationConfigurationWriter<'b>(rt::writer::AvpWriter<'b
 )]
 impl rt::writer::Group for NumberOfUePerLocationConfiguration {
     type Writer<'c> = NumberOfUePerLocationConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4306, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4306,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1496, 10415),
-        rt::AvpKey::new(1675, 10415),
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1675,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -7411,12 +7499,24 @@ pub struct NumberOfUePerLocationReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for NumberOfUePerLocationReport {
     type Writer<'c> = NumberOfUePerLocationReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4307, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4307,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1496, 10415),
-        rt::AvpKey::new(4308, 10415),
-        rt::AvpKey::new(1675, 10415),
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4308,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1675,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -7502,11 +7602,20 @@ pub struct ServingPlmnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::writer::Group for ServingPlmnRateControl {
     type Writer<'c> = ServingPlmnRateControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4310, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4310,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4311, 10415),
-        rt::AvpKey::new(4312, 10415),
+        rt::AvpKey {
+            code: 4311,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4312,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -7554,11 +7663,20 @@ pub struct RrcCauseCounterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::writer::Group for RrcCauseCounter {
     type Writer<'c> = RrcCauseCounterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4318, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4318,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4319, 10415),
-        rt::AvpKey::new(4320, 10415),
+        rt::AvpKey {
+            code: 4319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4320,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -7629,14 +7747,32 @@ pub struct IdleStatusIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IdleStatusIndication {
     type Writer<'c> = IdleStatusIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4322, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4322,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4323, 10415),
-        rt::AvpKey::new(4324, 10415),
-        rt::AvpKey::new(1619, 10415),
-        rt::AvpKey::new(1691, 10415),
-        rt::AvpKey::new(1674, 10415),
+        rt::AvpKey {
+            code: 4323,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1619,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1691,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1674,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -7736,15 +7872,18 @@ impl ConfigurationInformationRequest {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7903,16 +8042,16 @@ impl ConfigurationInformationAnswer {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8123,14 +8262,14 @@ impl ReportingInformationRequest {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8278,16 +8417,16 @@ impl ReportingInformationAnswer {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8476,26 +8615,59 @@ impl ConnectionManagementRequest {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(4314, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(4317, 10415),
-        rt::AvpKey::new(3329, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(4310, 10415),
-        rt::AvpKey::new(4313, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4314,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 4317,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3329,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 4310,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4313,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8719,18 +8891,24 @@ impl ConnectionManagementAnswer {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(2050, 10415),
-        rt::AvpKey::new(4313, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 2050,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4313,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8931,18 +9109,30 @@ impl MoDataRequest {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(4315, 10415),
-        rt::AvpKey::new(4318, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 4315,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4318,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9113,16 +9303,16 @@ impl MoDataAnswer {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9311,19 +9501,34 @@ impl MtDataRequest {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(4315, 10415),
-        rt::AvpKey::new(4316, 10415),
-        rt::AvpKey::new(3330, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 4315,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4316,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3330,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9495,18 +9700,24 @@ impl MtDataAnswer {
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(3331, 10415),
-        rt::AvpKey::new(4321, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 3331,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4321,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,41 +8,95 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Served-User-Identity (Grouped), 3GPP TS 29.140 §6.
-    pub const SERVED_USER_IDENTITY: rt::AvpKey = rt::AvpKey::new(1100, 10415);
+    pub const SERVED_USER_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1100,
+        vendor: 10415,
+    };
     /// Trigger-Event (Enumerated), 3GPP TS 29.140 §6.
-    pub const TRIGGER_EVENT: rt::AvpKey = rt::AvpKey::new(1103, 10415);
+    pub const TRIGGER_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 1103,
+        vendor: 10415,
+    };
     /// Sender-Address (UTF8String), 3GPP TS 29.140 §6.
-    pub const SENDER_ADDRESS: rt::AvpKey = rt::AvpKey::new(1104, 10415);
+    pub const SENDER_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1104,
+        vendor: 10415,
+    };
     /// Initial-Recipient-Address (Grouped), 3GPP TS 29.140 §6.
-    pub const INITIAL_RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey::new(1105, 10415);
+    pub const INITIAL_RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1105,
+        vendor: 10415,
+    };
     /// Result-Recipient-Address (Grouped), 3GPP TS 29.140 §6.
-    pub const RESULT_RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey::new(1106, 10415);
+    pub const RESULT_RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1106,
+        vendor: 10415,
+    };
     /// MM10-Sequence-Number (Unsigned32), 3GPP TS 29.140 §6.
-    pub const MM10_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(1107, 10415);
+    pub const MM10_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 1107,
+        vendor: 10415,
+    };
     /// MM10-Recipient-Address (UTF8String), 3GPP TS 29.140 §6.
-    pub const MM10_RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey::new(1108, 10415);
+    pub const MM10_RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1108,
+        vendor: 10415,
+    };
     /// Routeing-Address (UTF8String), 3GPP TS 29.140 §6.
-    pub const ROUTEING_ADDRESS: rt::AvpKey = rt::AvpKey::new(1109, 10415);
+    pub const ROUTEING_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1109,
+        vendor: 10415,
+    };
     /// Originating-Interface (Enumerated), 3GPP TS 29.140 §6.
-    pub const ORIGINATING_INTERFACE: rt::AvpKey = rt::AvpKey::new(1110, 10415);
+    pub const ORIGINATING_INTERFACE: rt::AvpKey = rt::AvpKey {
+        code: 1110,
+        vendor: 10415,
+    };
     /// Delivery-Report (Enumerated), 3GPP TS 29.140 §6.
-    pub const DELIVERY_REPORT: rt::AvpKey = rt::AvpKey::new(1111, 10415);
+    pub const DELIVERY_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 1111,
+        vendor: 10415,
+    };
     /// Read-Reply (Enumerated), 3GPP TS 29.140 §6.
-    pub const READ_REPLY: rt::AvpKey = rt::AvpKey::new(1112, 10415);
+    pub const READ_REPLY: rt::AvpKey = rt::AvpKey {
+        code: 1112,
+        vendor: 10415,
+    };
     /// Sender-Visibility (Enumerated), 3GPP TS 29.140 §6.
-    pub const SENDER_VISIBILITY: rt::AvpKey = rt::AvpKey::new(1113, 10415);
+    pub const SENDER_VISIBILITY: rt::AvpKey = rt::AvpKey {
+        code: 1113,
+        vendor: 10415,
+    };
     /// Service-Key (UTF8String), 3GPP TS 29.140 §6.
-    pub const SERVICE_KEY: rt::AvpKey = rt::AvpKey::new(1114, 10415);
+    pub const SERVICE_KEY: rt::AvpKey = rt::AvpKey {
+        code: 1114,
+        vendor: 10415,
+    };
     /// Billing-Information (UTF8String), 3GPP TS 29.140 §6.
-    pub const BILLING_INFORMATION: rt::AvpKey = rt::AvpKey::new(1115, 10415);
+    pub const BILLING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1115,
+        vendor: 10415,
+    };
     /// Status (Grouped), 3GPP TS 29.140 §6.
-    pub const STATUS: rt::AvpKey = rt::AvpKey::new(1116, 10415);
+    pub const STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1116,
+        vendor: 10415,
+    };
     /// Status-Code (UTF8String), 3GPP TS 29.140 §6.
-    pub const STATUS_CODE: rt::AvpKey = rt::AvpKey::new(1117, 10415);
+    pub const STATUS_CODE: rt::AvpKey = rt::AvpKey {
+        code: 1117,
+        vendor: 10415,
+    };
     /// Status-Text (UTF8String), 3GPP TS 29.140 §6.
-    pub const STATUS_TEXT: rt::AvpKey = rt::AvpKey::new(1118, 10415);
+    pub const STATUS_TEXT: rt::AvpKey = rt::AvpKey {
+        code: 1118,
+        vendor: 10415,
+    };
     /// Routeing-Address-Resolution (Enumerated), 3GPP TS 29.140 §6.
-    pub const ROUTEING_ADDRESS_RESOLUTION: rt::AvpKey = rt::AvpKey::new(1119, 10415);
+    pub const ROUTEING_ADDRESS_RESOLUTION: rt::AvpKey = rt::AvpKey {
+        code: 1119,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.140.
 pub mod application {
@@ -58,7 +112,10 @@ pub struct TriggerEvent(pub i32);
 #[cfg(any(feature = "ts29140"))]
 impl TriggerEvent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1103, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1103,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -106,7 +163,10 @@ pub struct OriginatingInterface(pub i32);
 #[cfg(any(feature = "ts29140"))]
 impl OriginatingInterface {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1110, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1110,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -154,7 +214,10 @@ pub struct DeliveryReport(pub i32);
 #[cfg(any(feature = "ts29140"))]
 impl DeliveryReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1111, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1111,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -202,7 +265,10 @@ pub struct ReadReply(pub i32);
 #[cfg(any(feature = "ts29140"))]
 impl ReadReply {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1112, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1112,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -250,7 +316,10 @@ pub struct SenderVisibility(pub i32);
 #[cfg(any(feature = "ts29140"))]
 impl SenderVisibility {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1113, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1113,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -298,7 +367,10 @@ pub struct RouteingAddressResolution(pub i32);
 #[cfg(any(feature = "ts29140"))]
 impl RouteingAddressResolution {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1119, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1119,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -378,7 +450,10 @@ impl Default for ServedUserIdentity {
 #[cfg(any(feature = "ts29140"))]
 impl ServedUserIdentity {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1100, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1100,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -475,27 +550,34 @@ impl Default for InitialRecipientAddress {
 #[cfg(any(feature = "ts29140"))]
 impl InitialRecipientAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1105, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1105,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1107,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1108,
-            10415,
-            128,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1107,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1108,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "ts29140"))]
@@ -620,27 +702,34 @@ impl Default for ResultRecipientAddress {
 #[cfg(any(feature = "ts29140"))]
 impl ResultRecipientAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1106, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1106,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1107,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1108,
-            10415,
-            128,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1107,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1108,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "ts29140"))]
@@ -784,7 +873,10 @@ impl Default for Status {
 #[cfg(any(feature = "ts29140"))]
 impl Status {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1116, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1116,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1219,12 +1311,24 @@ pub struct ServedUserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for ServedUserIdentity {
     type Writer<'c> = ServedUserIdentityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1100, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1100,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1101, 10415),
-        rt::AvpKey::new(1102, 10415),
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1101,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1102,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -1278,11 +1382,20 @@ pub struct InitialRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for InitialRecipientAddress {
     type Writer<'c> = InitialRecipientAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1105, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1105,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1107, 10415),
-        rt::AvpKey::new(1108, 10415),
+        rt::AvpKey {
+            code: 1107,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1108,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -1332,13 +1445,28 @@ pub struct ResultRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for ResultRecipientAddress {
     type Writer<'c> = ResultRecipientAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1106, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1106,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1107, 10415),
-        rt::AvpKey::new(1108, 10415),
-        rt::AvpKey::new(1109, 10415),
-        rt::AvpKey::new(1119, 10415),
+        rt::AvpKey {
+            code: 1107,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1108,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1109,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1119,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -1401,11 +1529,20 @@ pub struct StatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for Status {
     type Writer<'c> = StatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1116, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1116,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1117, 10415),
-        rt::AvpKey::new(1118, 10415),
+        rt::AvpKey {
+            code: 1117,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1118,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }

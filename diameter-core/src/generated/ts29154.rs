@@ -8,37 +8,85 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Network-Area-Info-List (OctetString), 3GPP TS 29.154 §5.3.2.
-    pub const NETWORK_AREA_INFO_LIST: rt::AvpKey = rt::AvpKey::new(4201, 10415);
+    pub const NETWORK_AREA_INFO_LIST: rt::AvpKey = rt::AvpKey {
+        code: 4201,
+        vendor: 10415,
+    };
     /// Reference-Id (OctetString), 3GPP TS 29.154 §5.3.3.
-    pub const REFERENCE_ID: rt::AvpKey = rt::AvpKey::new(4202, 10415);
+    pub const REFERENCE_ID: rt::AvpKey = rt::AvpKey {
+        code: 4202,
+        vendor: 10415,
+    };
     /// Transfer-Request-Type (Unsigned32), 3GPP TS 29.154 §5.3.4.
-    pub const TRANSFER_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(4203, 10415);
+    pub const TRANSFER_REQUEST_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 4203,
+        vendor: 10415,
+    };
     /// Nt-Time-Window (Grouped), 3GPP TS 29.154 §5.3.5.
-    pub const NT_TIME_WINDOW: rt::AvpKey = rt::AvpKey::new(4204, 10415);
+    pub const NT_TIME_WINDOW: rt::AvpKey = rt::AvpKey {
+        code: 4204,
+        vendor: 10415,
+    };
     /// Transfer-End-Time (Time), 3GPP TS 29.154 §5.3.6.
-    pub const TRANSFER_END_TIME: rt::AvpKey = rt::AvpKey::new(4205, 10415);
+    pub const TRANSFER_END_TIME: rt::AvpKey = rt::AvpKey {
+        code: 4205,
+        vendor: 10415,
+    };
     /// Transfer-Start-Time (Time), 3GPP TS 29.154 §5.3.7.
-    pub const TRANSFER_START_TIME: rt::AvpKey = rt::AvpKey::new(4206, 10415);
+    pub const TRANSFER_START_TIME: rt::AvpKey = rt::AvpKey {
+        code: 4206,
+        vendor: 10415,
+    };
     /// Transfer-Policy (Grouped), 3GPP TS 29.154 §5.3.8.
-    pub const TRANSFER_POLICY: rt::AvpKey = rt::AvpKey::new(4207, 10415);
+    pub const TRANSFER_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 4207,
+        vendor: 10415,
+    };
     /// Transfer-Policy-Id (Unsigned32), 3GPP TS 29.154 §5.3.9.
-    pub const TRANSFER_POLICY_ID: rt::AvpKey = rt::AvpKey::new(4208, 10415);
+    pub const TRANSFER_POLICY_ID: rt::AvpKey = rt::AvpKey {
+        code: 4208,
+        vendor: 10415,
+    };
     /// Number-Of-UEs (Unsigned32), 3GPP TS 29.154 §5.3.10.
-    pub const NUMBER_OF_UES: rt::AvpKey = rt::AvpKey::new(4209, 10415);
+    pub const NUMBER_OF_UES: rt::AvpKey = rt::AvpKey {
+        code: 4209,
+        vendor: 10415,
+    };
     /// Access-Network-Reports (Grouped), 3GPP TS 29.154 §A.6.3.2.
-    pub const ACCESS_NETWORK_REPORTS: rt::AvpKey = rt::AvpKey::new(4210, 10415);
+    pub const ACCESS_NETWORK_REPORTS: rt::AvpKey = rt::AvpKey {
+        code: 4210,
+        vendor: 10415,
+    };
     /// Event-Configuration (Grouped), 3GPP TS 29.154 §A.6.3.3.
-    pub const EVENT_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(4211, 10415);
+    pub const EVENT_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 4211,
+        vendor: 10415,
+    };
     /// Event-Configuration-State (Unsigned32), 3GPP TS 29.154 §A.6.3.4.
-    pub const EVENT_CONFIGURATION_STATE: rt::AvpKey = rt::AvpKey::new(4212, 10415);
+    pub const EVENT_CONFIGURATION_STATE: rt::AvpKey = rt::AvpKey {
+        code: 4212,
+        vendor: 10415,
+    };
     /// Event-Configuration-Status (Grouped), 3GPP TS 29.154 §A.6.3.5.
-    pub const EVENT_CONFIGURATION_STATUS: rt::AvpKey = rt::AvpKey::new(4213, 10415);
+    pub const EVENT_CONFIGURATION_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 4213,
+        vendor: 10415,
+    };
     /// Event-Reporting-Results (Unsigned32), 3GPP TS 29.154 §A.6.3.6.
-    pub const EVENT_REPORTING_RESULTS: rt::AvpKey = rt::AvpKey::new(4214, 10415);
+    pub const EVENT_REPORTING_RESULTS: rt::AvpKey = rt::AvpKey {
+        code: 4214,
+        vendor: 10415,
+    };
     /// Event-Reports (Grouped), 3GPP TS 29.154 §A.6.3.7.
-    pub const EVENT_REPORTS: rt::AvpKey = rt::AvpKey::new(4215, 10415);
+    pub const EVENT_REPORTS: rt::AvpKey = rt::AvpKey {
+        code: 4215,
+        vendor: 10415,
+    };
     /// Extended-SCEF-Reference-ID (Unsigned64), 3GPP TS 29.154 §A.6.3.8.
-    pub const EXTENDED_SCEF_REFERENCE_ID: rt::AvpKey = rt::AvpKey::new(4216, 10415);
+    pub const EXTENDED_SCEF_REFERENCE_ID: rt::AvpKey = rt::AvpKey {
+        code: 4216,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.154.
 pub mod application {
@@ -86,27 +134,34 @@ impl Default for NtTimeWindow {
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl NtTimeWindow {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4204, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4204,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            4206,
-            10415,
-            192,
-            rt::dictionary::AvpType::Time,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            4205,
-            10415,
-            192,
-            rt::dictionary::AvpType::Time,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4206,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Time,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4205,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Time,
+        },
     ];
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -229,18 +284,23 @@ impl Default for TransferPolicy {
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl TransferPolicy {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4207, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4207,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            4208,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4208,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -410,7 +470,10 @@ impl Default for AccessNetworkReports {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl AccessNetworkReports {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4210, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4210,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -620,36 +683,45 @@ impl Default for EventConfiguration {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4211, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4211,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            4216,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned64,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3125,
-            10415,
-            192,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3127,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4216,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned64,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3125,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3127,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -787,27 +859,34 @@ impl Default for EventConfigurationStatus {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4213, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4213,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            4212,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            4216,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned64,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4212,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4216,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned64,
+        },
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -928,27 +1007,34 @@ impl Default for EventReports {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReports {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4215, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4215,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            4214,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            4216,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned64,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4214,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4216,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned64,
+        },
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1167,69 +1253,65 @@ impl Default for BackgroundDataTransferRequest {
 impl BackgroundDataTransferRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            4203,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4203,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1573,51 +1655,46 @@ impl Default for BackgroundDataTransferAnswer {
 impl BackgroundDataTransferAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1981,51 +2058,46 @@ impl Default for EventConfigurationRequest {
 impl EventConfigurationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2289,42 +2361,38 @@ impl Default for EventConfigurationAnswer {
 impl EventConfigurationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2645,60 +2713,54 @@ impl Default for EventReportingRequest {
 impl EventReportingRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2907,42 +2969,38 @@ impl Default for EventReportingAnswer {
 impl EventReportingAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -5050,11 +5108,20 @@ pub struct NtTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::writer::Group for NtTimeWindow {
     type Writer<'c> = NtTimeWindowWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4204, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4204,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4206, 10415),
-        rt::AvpKey::new(4205, 10415),
+        rt::AvpKey {
+            code: 4206,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4205,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -5105,14 +5172,29 @@ pub struct TransferPolicyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::writer::Group for TransferPolicy {
     type Writer<'c> = TransferPolicyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4207, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4207,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4208, 10415),
-        rt::AvpKey::new(4204, 10415),
-        rt::AvpKey::new(432, 0),
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(516, 10415),
+        rt::AvpKey {
+            code: 4208,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4204,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 432, vendor: 0 },
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -5191,19 +5273,52 @@ pub struct AccessNetworkReportsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for AccessNetworkReports {
     type Writer<'c> = AccessNetworkReportsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4210, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4210,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(3111, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2843, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(2824, 10415),
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2843,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2824,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -5301,13 +5416,28 @@ pub struct EventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventConfiguration {
     type Writer<'c> = EventConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4211, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4211,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4216, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3127, 10415),
-        rt::AvpKey::new(3135, 10415),
+        rt::AvpKey {
+            code: 4216,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3127,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3135,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -5372,11 +5502,20 @@ pub struct EventConfigurationStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventConfigurationStatus {
     type Writer<'c> = EventConfigurationStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4213, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4213,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4212, 10415),
-        rt::AvpKey::new(4216, 10415),
+        rt::AvpKey {
+            code: 4212,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4216,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -5425,11 +5564,20 @@ pub struct EventReportsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventReports {
     type Writer<'c> = EventReportsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4215, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4215,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4214, 10415),
-        rt::AvpKey::new(4216, 10415),
+        rt::AvpKey {
+            code: 4214,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4216,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -5497,25 +5645,46 @@ impl BackgroundDataTransferRequest {
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(4203, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(532, 10415),
-        rt::AvpKey::new(414, 0),
-        rt::AvpKey::new(412, 0),
-        rt::AvpKey::new(421, 0),
-        rt::AvpKey::new(4209, 10415),
-        rt::AvpKey::new(4204, 10415),
-        rt::AvpKey::new(4201, 10415),
-        rt::AvpKey::new(4202, 10415),
-        rt::AvpKey::new(4208, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 4203,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 532,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 414, vendor: 0 },
+        rt::AvpKey { code: 412, vendor: 0 },
+        rt::AvpKey { code: 421, vendor: 0 },
+        rt::AvpKey {
+            code: 4209,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4204,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4201,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4202,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4208,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5728,23 +5897,29 @@ impl BackgroundDataTransferAnswer {
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(4202, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(2207, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey {
+            code: 4202,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 2207,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6000,16 +6175,22 @@ impl EventConfigurationRequest {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(4211, 10415),
-        rt::AvpKey::new(3163, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 4211,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3163,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6163,22 +6344,28 @@ impl EventConfigurationAnswer {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(4215, 10415),
-        rt::AvpKey::new(4213, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 4215,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4213,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6422,15 +6609,18 @@ impl EventReportingRequest {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(4215, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 4215,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6567,20 +6757,20 @@ impl EventReportingAnswer {
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

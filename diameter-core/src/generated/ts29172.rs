@@ -8,143 +8,335 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// SLg-Location-Type (Enumerated), 3GPP TS 29.172 §7.4.2.
-    pub const SLG_LOCATION_TYPE: rt::AvpKey = rt::AvpKey::new(2500, 10415);
+    pub const SLG_LOCATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2500,
+        vendor: 10415,
+    };
     /// LCS-EPS-Client-Name (Grouped), 3GPP TS 29.172 §7.4.3.
-    pub const LCS_EPS_CLIENT_NAME: rt::AvpKey = rt::AvpKey::new(2501, 10415);
+    pub const LCS_EPS_CLIENT_NAME: rt::AvpKey = rt::AvpKey {
+        code: 2501,
+        vendor: 10415,
+    };
     /// LCS-Requestor-Name (Grouped), 3GPP TS 29.172 §7.4.4.
-    pub const LCS_REQUESTOR_NAME: rt::AvpKey = rt::AvpKey::new(2502, 10415);
+    pub const LCS_REQUESTOR_NAME: rt::AvpKey = rt::AvpKey {
+        code: 2502,
+        vendor: 10415,
+    };
     /// LCS-Priority (Unsigned32), 3GPP TS 29.172 §7.4.5.
-    pub const LCS_PRIORITY: rt::AvpKey = rt::AvpKey::new(2503, 10415);
+    pub const LCS_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 2503,
+        vendor: 10415,
+    };
     /// LCS-QoS (Grouped), 3GPP TS 29.172 §7.4.6.
-    pub const LCS_QOS: rt::AvpKey = rt::AvpKey::new(2504, 10415);
+    pub const LCS_QOS: rt::AvpKey = rt::AvpKey {
+        code: 2504,
+        vendor: 10415,
+    };
     /// Horizontal-Accuracy (Unsigned32), 3GPP TS 29.172 §7.4.7.
-    pub const HORIZONTAL_ACCURACY: rt::AvpKey = rt::AvpKey::new(2505, 10415);
+    pub const HORIZONTAL_ACCURACY: rt::AvpKey = rt::AvpKey {
+        code: 2505,
+        vendor: 10415,
+    };
     /// Vertical-Accuracy (Unsigned32), 3GPP TS 29.172 §7.4.8.
-    pub const VERTICAL_ACCURACY: rt::AvpKey = rt::AvpKey::new(2506, 10415);
+    pub const VERTICAL_ACCURACY: rt::AvpKey = rt::AvpKey {
+        code: 2506,
+        vendor: 10415,
+    };
     /// Vertical-Requested (Enumerated), 3GPP TS 29.172 §7.4.9.
-    pub const VERTICAL_REQUESTED: rt::AvpKey = rt::AvpKey::new(2507, 10415);
+    pub const VERTICAL_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 2507,
+        vendor: 10415,
+    };
     /// Velocity-Requested (Enumerated), 3GPP TS 29.172 §7.4.10.
-    pub const VELOCITY_REQUESTED: rt::AvpKey = rt::AvpKey::new(2508, 10415);
+    pub const VELOCITY_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 2508,
+        vendor: 10415,
+    };
     /// Response-Time (Enumerated), 3GPP TS 29.172 §7.4.11.
-    pub const RESPONSE_TIME: rt::AvpKey = rt::AvpKey::new(2509, 10415);
+    pub const RESPONSE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2509,
+        vendor: 10415,
+    };
     /// Supported-GAD-Shapes (Unsigned32), 3GPP TS 29.172 §7.4.12.
-    pub const SUPPORTED_GAD_SHAPES: rt::AvpKey = rt::AvpKey::new(2510, 10415);
+    pub const SUPPORTED_GAD_SHAPES: rt::AvpKey = rt::AvpKey {
+        code: 2510,
+        vendor: 10415,
+    };
     /// LCS-Codeword (UTF8String), 3GPP TS 29.172 §7.4.13.
-    pub const LCS_CODEWORD: rt::AvpKey = rt::AvpKey::new(2511, 10415);
+    pub const LCS_CODEWORD: rt::AvpKey = rt::AvpKey {
+        code: 2511,
+        vendor: 10415,
+    };
     /// LCS-Privacy-Check (Enumerated), 3GPP TS 29.172 §7.4.14.
-    pub const LCS_PRIVACY_CHECK: rt::AvpKey = rt::AvpKey::new(2512, 10415);
+    pub const LCS_PRIVACY_CHECK: rt::AvpKey = rt::AvpKey {
+        code: 2512,
+        vendor: 10415,
+    };
     /// Accuracy-Fulfilment-Indicator (Enumerated), 3GPP TS 29.172 §7.4.15.
-    pub const ACCURACY_FULFILMENT_INDICATOR: rt::AvpKey = rt::AvpKey::new(2513, 10415);
+    pub const ACCURACY_FULFILMENT_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2513,
+        vendor: 10415,
+    };
     /// Age-Of-Location-Estimate (Unsigned32), 3GPP TS 29.172 §7.4.16.
-    pub const AGE_OF_LOCATION_ESTIMATE: rt::AvpKey = rt::AvpKey::new(2514, 10415);
+    pub const AGE_OF_LOCATION_ESTIMATE: rt::AvpKey = rt::AvpKey {
+        code: 2514,
+        vendor: 10415,
+    };
     /// Velocity-Estimate (OctetString), 3GPP TS 29.172 §7.4.17.
-    pub const VELOCITY_ESTIMATE: rt::AvpKey = rt::AvpKey::new(2515, 10415);
+    pub const VELOCITY_ESTIMATE: rt::AvpKey = rt::AvpKey {
+        code: 2515,
+        vendor: 10415,
+    };
     /// EUTRAN-Positioning-Data (OctetString), 3GPP TS 29.172 §7.4.18.
-    pub const EUTRAN_POSITIONING_DATA: rt::AvpKey = rt::AvpKey::new(2516, 10415);
+    pub const EUTRAN_POSITIONING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2516,
+        vendor: 10415,
+    };
     /// ECGI (OctetString), 3GPP TS 29.172 §7.4.19.
-    pub const ECGI: rt::AvpKey = rt::AvpKey::new(2517, 10415);
+    pub const ECGI: rt::AvpKey = rt::AvpKey {
+        code: 2517,
+        vendor: 10415,
+    };
     /// Location-Event (Enumerated), 3GPP TS 29.172 §7.4.20.
-    pub const LOCATION_EVENT: rt::AvpKey = rt::AvpKey::new(2518, 10415);
+    pub const LOCATION_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 2518,
+        vendor: 10415,
+    };
     /// Pseudonym-Indicator (Enumerated), 3GPP TS 29.172 §7.4.21.
-    pub const PSEUDONYM_INDICATOR: rt::AvpKey = rt::AvpKey::new(2519, 10415);
+    pub const PSEUDONYM_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2519,
+        vendor: 10415,
+    };
     /// LCS-Service-Type-ID (Unsigned32), 3GPP TS 29.172 §7.4.22.
-    pub const LCS_SERVICE_TYPE_ID: rt::AvpKey = rt::AvpKey::new(2520, 10415);
+    pub const LCS_SERVICE_TYPE_ID: rt::AvpKey = rt::AvpKey {
+        code: 2520,
+        vendor: 10415,
+    };
     /// LCS-Privacy-Check-Non-Session (Grouped), 3GPP TS 29.172 §7.4.23.
-    pub const LCS_PRIVACY_CHECK_NON_SESSION: rt::AvpKey = rt::AvpKey::new(2521, 10415);
+    pub const LCS_PRIVACY_CHECK_NON_SESSION: rt::AvpKey = rt::AvpKey {
+        code: 2521,
+        vendor: 10415,
+    };
     /// LCS-Privacy-Check-Session (Grouped), 3GPP TS 29.172 §7.4.24.
-    pub const LCS_PRIVACY_CHECK_SESSION: rt::AvpKey = rt::AvpKey::new(2522, 10415);
+    pub const LCS_PRIVACY_CHECK_SESSION: rt::AvpKey = rt::AvpKey {
+        code: 2522,
+        vendor: 10415,
+    };
     /// LCS-QoS-Class (Enumerated), 3GPP TS 29.172 §7.4.27.
-    pub const LCS_QOS_CLASS: rt::AvpKey = rt::AvpKey::new(2523, 10415);
+    pub const LCS_QOS_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 2523,
+        vendor: 10415,
+    };
     /// GERAN-Positioning-Info (Grouped), 3GPP TS 29.172 §7.4.29.
-    pub const GERAN_POSITIONING_INFO: rt::AvpKey = rt::AvpKey::new(2524, 10415);
+    pub const GERAN_POSITIONING_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2524,
+        vendor: 10415,
+    };
     /// GERAN-Positioning-Data (OctetString), 3GPP TS 29.172 §7.4.30.
-    pub const GERAN_POSITIONING_DATA: rt::AvpKey = rt::AvpKey::new(2525, 10415);
+    pub const GERAN_POSITIONING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2525,
+        vendor: 10415,
+    };
     /// GERAN-GANSS-Positioning-Data (OctetString), 3GPP TS 29.172 §7.4.31.
-    pub const GERAN_GANSS_POSITIONING_DATA: rt::AvpKey = rt::AvpKey::new(2526, 10415);
+    pub const GERAN_GANSS_POSITIONING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2526,
+        vendor: 10415,
+    };
     /// UTRAN-Positioning-Info (Grouped), 3GPP TS 29.172 §7.4.32.
-    pub const UTRAN_POSITIONING_INFO: rt::AvpKey = rt::AvpKey::new(2527, 10415);
+    pub const UTRAN_POSITIONING_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2527,
+        vendor: 10415,
+    };
     /// UTRAN-Positioning-Data (OctetString), 3GPP TS 29.172 §7.4.33.
-    pub const UTRAN_POSITIONING_DATA: rt::AvpKey = rt::AvpKey::new(2528, 10415);
+    pub const UTRAN_POSITIONING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2528,
+        vendor: 10415,
+    };
     /// UTRAN-GANSS-Positioning-Data (OctetString), 3GPP TS 29.172 §7.4.34.
-    pub const UTRAN_GANSS_POSITIONING_DATA: rt::AvpKey = rt::AvpKey::new(2529, 10415);
+    pub const UTRAN_GANSS_POSITIONING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2529,
+        vendor: 10415,
+    };
     /// LRR-Flags (Unsigned32), 3GPP TS 29.172 §7.4.35.
-    pub const LRR_FLAGS: rt::AvpKey = rt::AvpKey::new(2530, 10415);
+    pub const LRR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 2530,
+        vendor: 10415,
+    };
     /// LCS-Reference-Number (OctetString), 3GPP TS 29.172 §7.4.37.
-    pub const LCS_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(2531, 10415);
+    pub const LCS_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 2531,
+        vendor: 10415,
+    };
     /// Deferred-Location-Type (Unsigned32), 3GPP TS 29.172 §7.4.36.
-    pub const DEFERRED_LOCATION_TYPE: rt::AvpKey = rt::AvpKey::new(2532, 10415);
+    pub const DEFERRED_LOCATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2532,
+        vendor: 10415,
+    };
     /// Area-Event-Info (Grouped), 3GPP TS 29.172 §7.4.38.
-    pub const AREA_EVENT_INFO: rt::AvpKey = rt::AvpKey::new(2533, 10415);
+    pub const AREA_EVENT_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2533,
+        vendor: 10415,
+    };
     /// Area-Definition (Grouped), 3GPP TS 29.172 §7.4.39.
-    pub const AREA_DEFINITION: rt::AvpKey = rt::AvpKey::new(2534, 10415);
+    pub const AREA_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 2534,
+        vendor: 10415,
+    };
     /// Area (Grouped), 3GPP TS 29.172 §7.4.40.
-    pub const AREA: rt::AvpKey = rt::AvpKey::new(2535, 10415);
+    pub const AREA: rt::AvpKey = rt::AvpKey {
+        code: 2535,
+        vendor: 10415,
+    };
     /// Area-Type (Integer32), 3GPP TS 29.172 §7.4.41.
-    pub const AREA_TYPE: rt::AvpKey = rt::AvpKey::new(2536, 10415);
+    pub const AREA_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2536,
+        vendor: 10415,
+    };
     /// Area-Identification (OctetString), 3GPP TS 29.172 §7.4.42.
-    pub const AREA_IDENTIFICATION: rt::AvpKey = rt::AvpKey::new(2537, 10415);
+    pub const AREA_IDENTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 2537,
+        vendor: 10415,
+    };
     /// Occurrence-Info (Enumerated), 3GPP TS 29.172 §7.4.43.
-    pub const OCCURRENCE_INFO: rt::AvpKey = rt::AvpKey::new(2538, 10415);
+    pub const OCCURRENCE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2538,
+        vendor: 10415,
+    };
     /// Interval-Time (Unsigned32), 3GPP TS 29.172 §7.4.44.
-    pub const INTERVAL_TIME: rt::AvpKey = rt::AvpKey::new(2539, 10415);
+    pub const INTERVAL_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2539,
+        vendor: 10415,
+    };
     /// Periodic-LDR-Information (Grouped), 3GPP TS 29.172 §7.4.45.
-    pub const PERIODIC_LDR_INFORMATION: rt::AvpKey = rt::AvpKey::new(2540, 10415);
+    pub const PERIODIC_LDR_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2540,
+        vendor: 10415,
+    };
     /// Reporting-Amount (Unsigned32), 3GPP TS 29.172 §7.4.46.
-    pub const REPORTING_AMOUNT: rt::AvpKey = rt::AvpKey::new(2541, 10415);
+    pub const REPORTING_AMOUNT: rt::AvpKey = rt::AvpKey {
+        code: 2541,
+        vendor: 10415,
+    };
     /// Reporting-Interval (Unsigned32), 3GPP TS 29.172 §7.4.47.
-    pub const REPORTING_INTERVAL: rt::AvpKey = rt::AvpKey::new(2542, 10415);
+    pub const REPORTING_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 2542,
+        vendor: 10415,
+    };
     /// Reporting-PLMN-List (Grouped), 3GPP TS 29.172 §7.4.48.
-    pub const REPORTING_PLMN_LIST: rt::AvpKey = rt::AvpKey::new(2543, 10415);
+    pub const REPORTING_PLMN_LIST: rt::AvpKey = rt::AvpKey {
+        code: 2543,
+        vendor: 10415,
+    };
     /// PLMN-ID-List (Grouped), 3GPP TS 29.172 §7.4.49.
-    pub const PLMN_ID_LIST: rt::AvpKey = rt::AvpKey::new(2544, 10415);
+    pub const PLMN_ID_LIST: rt::AvpKey = rt::AvpKey {
+        code: 2544,
+        vendor: 10415,
+    };
     /// PLR-Flags (Unsigned32), 3GPP TS 29.172 §7.4.52.
-    pub const PLR_FLAGS: rt::AvpKey = rt::AvpKey::new(2545, 10415);
+    pub const PLR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 2545,
+        vendor: 10415,
+    };
     /// PLA-Flags (Unsigned32), 3GPP TS 29.172 §7.4.53.
-    pub const PLA_FLAGS: rt::AvpKey = rt::AvpKey::new(2546, 10415);
+    pub const PLA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 2546,
+        vendor: 10415,
+    };
     /// Deferred-MT-LR-Data (Grouped), 3GPP TS 29.172 §7.4.54.
-    pub const DEFERRED_MT_LR_DATA: rt::AvpKey = rt::AvpKey::new(2547, 10415);
+    pub const DEFERRED_MT_LR_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2547,
+        vendor: 10415,
+    };
     /// Termination-Cause-3GPP (Integer32), 3GPP TS 29.172 §7.4.55.
-    pub const TERMINATION_CAUSE_3GPP: rt::AvpKey = rt::AvpKey::new(2548, 10415);
+    pub const TERMINATION_CAUSE_3GPP: rt::AvpKey = rt::AvpKey {
+        code: 2548,
+        vendor: 10415,
+    };
     /// LRA-Flags (Unsigned32), 3GPP TS 29.172 §7.4.56.
-    pub const LRA_FLAGS: rt::AvpKey = rt::AvpKey::new(2549, 10415);
+    pub const LRA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 2549,
+        vendor: 10415,
+    };
     /// Periodic-Location-Support-Indicator (Enumerated), 3GPP TS 29.172 §7.4.50.
-    pub const PERIODIC_LOCATION_SUPPORT_INDICATOR: rt::AvpKey = rt::AvpKey::new(
-        2550,
-        10415,
-    );
+    pub const PERIODIC_LOCATION_SUPPORT_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2550,
+        vendor: 10415,
+    };
     /// Prioritized-List-Indicator (Enumerated), 3GPP TS 29.172 §7.4.51.
-    pub const PRIORITIZED_LIST_INDICATOR: rt::AvpKey = rt::AvpKey::new(2551, 10415);
+    pub const PRIORITIZED_LIST_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2551,
+        vendor: 10415,
+    };
     /// ESMLC-Cell-Info (Grouped), 3GPP TS 29.172 §7.4.57.
-    pub const ESMLC_CELL_INFO: rt::AvpKey = rt::AvpKey::new(2552, 10415);
+    pub const ESMLC_CELL_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2552,
+        vendor: 10415,
+    };
     /// Cell-Portion-ID (OctetString), 3GPP TS 29.172 §7.4.58.
-    pub const CELL_PORTION_ID: rt::AvpKey = rt::AvpKey::new(2553, 10415);
+    pub const CELL_PORTION_ID: rt::AvpKey = rt::AvpKey {
+        code: 2553,
+        vendor: 10415,
+    };
     /// 1xRTT-RCID (OctetString), 3GPP TS 29.172 §7.4.59.
-    pub const N1XRTT_RCID: rt::AvpKey = rt::AvpKey::new(2554, 10415);
+    pub const N1XRTT_RCID: rt::AvpKey = rt::AvpKey {
+        code: 2554,
+        vendor: 10415,
+    };
     /// Delayed-Location-Reporting-Data (Grouped), 3GPP TS 29.172 §7.4.60.
-    pub const DELAYED_LOCATION_REPORTING_DATA: rt::AvpKey = rt::AvpKey::new(2555, 10415);
+    pub const DELAYED_LOCATION_REPORTING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2555,
+        vendor: 10415,
+    };
     /// Civic-Address (UTF8String), 3GPP TS 29.172 §7.4.61.
-    pub const CIVIC_ADDRESS: rt::AvpKey = rt::AvpKey::new(2556, 10415);
+    pub const CIVIC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2556,
+        vendor: 10415,
+    };
     /// Barometric-Pressure (Unsigned32), 3GPP TS 29.172 §7.4.62.
-    pub const BAROMETRIC_PRESSURE: rt::AvpKey = rt::AvpKey::new(2557, 10415);
+    pub const BAROMETRIC_PRESSURE: rt::AvpKey = rt::AvpKey {
+        code: 2557,
+        vendor: 10415,
+    };
     /// UTRAN-Additional-Positioning-Data (OctetString), 3GPP TS 29.172 §7.4.63.
-    pub const UTRAN_ADDITIONAL_POSITIONING_DATA: rt::AvpKey = rt::AvpKey::new(
-        2558,
-        10415,
-    );
+    pub const UTRAN_ADDITIONAL_POSITIONING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 2558,
+        vendor: 10415,
+    };
     /// Motion-Event-Info (Grouped), 3GPP TS 29.172 §7.4.64.
-    pub const MOTION_EVENT_INFO: rt::AvpKey = rt::AvpKey::new(2559, 10415);
+    pub const MOTION_EVENT_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2559,
+        vendor: 10415,
+    };
     /// Linear-Distance (Unsigned32), 3GPP TS 29.172 §7.4.65.
-    pub const LINEAR_DISTANCE: rt::AvpKey = rt::AvpKey::new(2560, 10415);
+    pub const LINEAR_DISTANCE: rt::AvpKey = rt::AvpKey {
+        code: 2560,
+        vendor: 10415,
+    };
     /// Maximum-Interval (Unsigned32), 3GPP TS 29.172 §7.4.66.
-    pub const MAXIMUM_INTERVAL: rt::AvpKey = rt::AvpKey::new(2561, 10415);
+    pub const MAXIMUM_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 2561,
+        vendor: 10415,
+    };
     /// Sampling-Interval (Unsigned32), 3GPP TS 29.172 §7.4.67.
-    pub const SAMPLING_INTERVAL: rt::AvpKey = rt::AvpKey::new(2562, 10415);
+    pub const SAMPLING_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 2562,
+        vendor: 10415,
+    };
     /// Reporting-Duration (Unsigned32), 3GPP TS 29.172 §7.4.68.
-    pub const REPORTING_DURATION: rt::AvpKey = rt::AvpKey::new(2563, 10415);
+    pub const REPORTING_DURATION: rt::AvpKey = rt::AvpKey {
+        code: 2563,
+        vendor: 10415,
+    };
     /// Reporting-Location-Requirements (Unsigned32), 3GPP TS 29.172 §7.4.69.
-    pub const REPORTING_LOCATION_REQUIREMENTS: rt::AvpKey = rt::AvpKey::new(2564, 10415);
+    pub const REPORTING_LOCATION_REQUIREMENTS: rt::AvpKey = rt::AvpKey {
+        code: 2564,
+        vendor: 10415,
+    };
     /// Additional-Area (Grouped), 3GPP TS 29.172 §7.4.70.
-    pub const ADDITIONAL_AREA: rt::AvpKey = rt::AvpKey::new(2565, 10415);
+    pub const ADDITIONAL_AREA: rt::AvpKey = rt::AvpKey {
+        code: 2565,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.172.
 pub mod application {
@@ -160,7 +352,10 @@ pub struct SlgLocationType(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl SlgLocationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2500, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2500,
+        vendor: 10415,
+    };
     /// `CURRENT_LOCATION` (0)
     pub const CURRENT_LOCATION: Self = Self(0);
     /// `CURRENT_OR_LAST_KNOWN_LOCATION` (1)
@@ -226,7 +421,10 @@ pub struct VerticalRequested(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl VerticalRequested {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2507, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2507,
+        vendor: 10415,
+    };
     /// `VERTICAL_COORDINATE_IS_NOT_REQUESTED` (0)
     pub const VERTICAL_COORDINATE_IS_NOT_REQUESTED: Self = Self(0);
     /// `VERTICAL_COORDINATE_IS_REQUESTED` (1)
@@ -280,7 +478,10 @@ pub struct VelocityRequested(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl VelocityRequested {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2508, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2508,
+        vendor: 10415,
+    };
     /// `VELOCITY_IS_NOT_REQUESTED` (0)
     pub const VELOCITY_IS_NOT_REQUESTED: Self = Self(0);
     /// `VELOCITY_IS_REQUESTED` (1)
@@ -334,7 +535,10 @@ pub struct ResponseTime(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ResponseTime {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2509, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2509,
+        vendor: 10415,
+    };
     /// `LOW_DELAY` (0)
     pub const LOW_DELAY: Self = Self(0);
     /// `DELAY_TOLERANT` (1)
@@ -388,7 +592,10 @@ pub struct LcsPrivacyCheck(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheck {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2512, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2512,
+        vendor: 10415,
+    };
     /// `ALLOWED_WITHOUT_NOTIFICATION` (0)
     pub const ALLOWED_WITHOUT_NOTIFICATION: Self = Self(0);
     /// `ALLOWED_WITH_NOTIFICATION` (1)
@@ -451,7 +658,10 @@ pub struct AccuracyFulfilmentIndicator(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AccuracyFulfilmentIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2513, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2513,
+        vendor: 10415,
+    };
     /// `REQUESTED_ACCURACY_FULFILLED` (0)
     pub const REQUESTED_ACCURACY_FULFILLED: Self = Self(0);
     /// `REQUESTED_ACCURACY_NOT_FULFILLED` (1)
@@ -505,7 +715,10 @@ pub struct LocationEvent(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationEvent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2518, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2518,
+        vendor: 10415,
+    };
     /// `EMERGENCY_CALL_ORIGINATION` (0)
     pub const EMERGENCY_CALL_ORIGINATION: Self = Self(0);
     /// `EMERGENCY_CALL_RELEASE` (1)
@@ -574,7 +787,10 @@ pub struct PseudonymIndicator(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PseudonymIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2519, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2519,
+        vendor: 10415,
+    };
     /// `PSEUDONYM_NOT_REQUESTED` (0)
     pub const PSEUDONYM_NOT_REQUESTED: Self = Self(0);
     /// `PSEUDONYM_REQUESTED` (1)
@@ -628,7 +844,10 @@ pub struct LcsQosClass(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsQosClass {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2523, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2523,
+        vendor: 10415,
+    };
     /// `ASSURED` (0)
     pub const ASSURED: Self = Self(0);
     /// `BEST_EFFORT` (1)
@@ -682,7 +901,10 @@ pub struct OccurrenceInfo(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl OccurrenceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2538, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2538,
+        vendor: 10415,
+    };
     /// `ONE_TIME_EVENT` (0)
     pub const ONE_TIME_EVENT: Self = Self(0);
     /// `MULTIPLE_TIME_EVENT` (1)
@@ -736,7 +958,10 @@ pub struct PeriodicLocationSupportIndicator(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PeriodicLocationSupportIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2550, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2550,
+        vendor: 10415,
+    };
     /// `NOT_SUPPORTED` (0)
     pub const NOT_SUPPORTED: Self = Self(0);
     /// `SUPPORTED` (1)
@@ -790,7 +1015,10 @@ pub struct PrioritizedListIndicator(pub i32);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PrioritizedListIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2551, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2551,
+        vendor: 10415,
+    };
     /// `NOT_PRIORITIZED` (0)
     pub const NOT_PRIORITIZED: Self = Self(0);
     /// `PRIORITIZED` (1)
@@ -872,7 +1100,10 @@ impl Default for LcsEpsClientName {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsEpsClientName {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2501,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -978,7 +1209,10 @@ impl Default for LcsRequestorName {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsRequestorName {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2502,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1101,7 +1335,10 @@ impl Default for LcsQos {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsQos {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2504,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1222,18 +1459,23 @@ impl Default for LcsPrivacyCheckNonSession {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheckNonSession {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2521, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2521,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2512,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2512,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1323,18 +1565,23 @@ impl Default for LcsPrivacyCheckSession {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheckSession {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2522, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2522,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2512,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2512,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1428,7 +1675,10 @@ impl Default for GeranPositioningInfo {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl GeranPositioningInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2524,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1548,7 +1798,10 @@ impl Default for UtranPositioningInfo {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl UtranPositioningInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2527,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1707,18 +1960,23 @@ impl Default for AreaEventInfo {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AreaEventInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2533, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2533,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2534,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2534,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1883,18 +2141,23 @@ impl Default for AreaDefinition {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AreaDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2534, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2534,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            2535,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2535,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1999,27 +2262,34 @@ impl Default for Area {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Area {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2535, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2535,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2536,
-            10415,
-            128,
-            rt::dictionary::AvpType::Integer32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            2537,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2536,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Integer32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2537,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2123,27 +2393,34 @@ impl Default for PeriodicLdrInformation {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PeriodicLdrInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2540, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2540,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2541,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            2542,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2541,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2542,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2254,18 +2531,23 @@ impl Default for ReportingPlmnList {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ReportingPlmnList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2543, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2543,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            2544,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2544,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2368,18 +2650,23 @@ impl Default for PlmnIdList {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PlmnIdList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2544, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2544,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1407,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1407,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2493,18 +2780,23 @@ impl Default for DeferredMtLrData {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl DeferredMtLrData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2547, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2547,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2532,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2532,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2624,7 +2916,10 @@ impl Default for EsmlcCellInfo {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl EsmlcCellInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2552,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2721,7 +3016,10 @@ impl Default for DelayedLocationReportingData {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl DelayedLocationReportingData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2555,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2845,18 +3143,23 @@ impl Default for MotionEventInfo {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl MotionEventInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2559, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2559,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2560,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2560,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3014,27 +3317,34 @@ impl Default for AdditionalArea {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AdditionalArea {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2565, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2565,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2536,
-            10415,
-            128,
-            rt::dictionary::AvpType::Integer32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            2537,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2536,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Integer32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2537,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3274,87 +3584,87 @@ impl Default for ProvideLocationRequest {
 impl ProvideLocationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            2500,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            2501,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            1241,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2500,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2501,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1241,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3844,42 +4154,38 @@ impl Default for ProvideLocationAnswer {
 impl ProvideLocationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4426,69 +4732,65 @@ impl Default for LocationReportRequest {
 impl LocationReportRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            2518,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2518,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4965,42 +5267,38 @@ impl Default for LocationReportAnswer {
 impl LocationReportAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8031,11 +8329,20 @@ pub struct LcsEpsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsEpsClientName {
     type Writer<'c> = LcsEpsClientNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2501,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1238, 10415),
-        rt::AvpKey::new(1237, 10415),
+        rt::AvpKey {
+            code: 1238,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1237,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8086,11 +8393,20 @@ pub struct LcsRequestorNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsRequestorName {
     type Writer<'c> = LcsRequestorNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2502,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1240, 10415),
-        rt::AvpKey::new(1237, 10415),
+        rt::AvpKey {
+            code: 1240,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1237,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8144,14 +8460,32 @@ pub struct LcsQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsQos {
     type Writer<'c> = LcsQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2504,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2523, 10415),
-        rt::AvpKey::new(2505, 10415),
-        rt::AvpKey::new(2506, 10415),
-        rt::AvpKey::new(2507, 10415),
-        rt::AvpKey::new(2509, 10415),
+        rt::AvpKey {
+            code: 2523,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2505,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2506,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2507,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2509,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8216,9 +8550,17 @@ pub struct LcsPrivacyCheckNonSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsPrivacyCheckNonSession {
     type Writer<'c> = LcsPrivacyCheckNonSessionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2521, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2521,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2512, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 2512,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8258,9 +8600,17 @@ pub struct LcsPrivacyCheckSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsPrivacyCheckSession {
     type Writer<'c> = LcsPrivacyCheckSessionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2522, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2522,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2512, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 2512,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8301,11 +8651,20 @@ pub struct GeranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for GeranPositioningInfo {
     type Writer<'c> = GeranPositioningInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2524,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2525, 10415),
-        rt::AvpKey::new(2526, 10415),
+        rt::AvpKey {
+            code: 2525,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2526,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8354,12 +8713,24 @@ pub struct UtranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for UtranPositioningInfo {
     type Writer<'c> = UtranPositioningInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2527,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2528, 10415),
-        rt::AvpKey::new(2529, 10415),
-        rt::AvpKey::new(2558, 10415),
+        rt::AvpKey {
+            code: 2528,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2529,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2558,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8418,16 +8789,40 @@ pub struct AreaEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AreaEventInfo {
     type Writer<'c> = AreaEventInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2533, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2533,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2534, 10415),
-        rt::AvpKey::new(2538, 10415),
-        rt::AvpKey::new(2539, 10415),
-        rt::AvpKey::new(2561, 10415),
-        rt::AvpKey::new(2562, 10415),
-        rt::AvpKey::new(2563, 10415),
-        rt::AvpKey::new(2564, 10415),
+        rt::AvpKey {
+            code: 2534,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2538,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2539,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2561,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2562,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2563,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2564,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8510,9 +8905,17 @@ pub struct AreaDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AreaDefinition {
     type Writer<'c> = AreaDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2534, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2534,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2535, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 2535,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8566,11 +8969,20 @@ pub struct AreaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for Area {
     type Writer<'c> = AreaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2535, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2535,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2536, 10415),
-        rt::AvpKey::new(2537, 10415),
+        rt::AvpKey {
+            code: 2536,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2537,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -8618,11 +9030,20 @@ pub struct PeriodicLdrInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for PeriodicLdrInformation {
     type Writer<'c> = PeriodicLdrInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2540, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2540,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2541, 10415),
-        rt::AvpKey::new(2542, 10415),
+        rt::AvpKey {
+            code: 2541,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2542,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -8670,11 +9091,20 @@ pub struct ReportingPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for ReportingPlmnList {
     type Writer<'c> = ReportingPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2543, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2543,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2544, 10415),
-        rt::AvpKey::new(2551, 10415),
+        rt::AvpKey {
+            code: 2544,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2551,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8730,11 +9160,20 @@ pub struct PlmnIdListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for PlmnIdList {
     type Writer<'c> = PlmnIdListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2544, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2544,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(2550, 10415),
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2550,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8786,12 +9225,24 @@ pub struct DeferredMtLrDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for DeferredMtLrData {
     type Writer<'c> = DeferredMtLrDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2547, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2547,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2532, 10415),
-        rt::AvpKey::new(2548, 10415),
-        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey {
+            code: 2532,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2548,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8850,11 +9301,20 @@ pub struct EsmlcCellInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for EsmlcCellInfo {
     type Writer<'c> = EsmlcCellInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2552,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2517, 10415),
-        rt::AvpKey::new(2553, 10415),
+        rt::AvpKey {
+            code: 2517,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2553,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8902,11 +9362,20 @@ pub struct DelayedLocationReportingDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for DelayedLocationReportingData {
     type Writer<'c> = DelayedLocationReportingDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2555,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2548, 10415),
-        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey {
+            code: 2548,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8964,16 +9433,40 @@ pub struct MotionEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for MotionEventInfo {
     type Writer<'c> = MotionEventInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2559, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2559,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2560, 10415),
-        rt::AvpKey::new(2538, 10415),
-        rt::AvpKey::new(2539, 10415),
-        rt::AvpKey::new(2561, 10415),
-        rt::AvpKey::new(2562, 10415),
-        rt::AvpKey::new(2563, 10415),
-        rt::AvpKey::new(2564, 10415),
+        rt::AvpKey {
+            code: 2560,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2538,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2539,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2561,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2562,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2563,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2564,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -9051,11 +9544,20 @@ pub struct AdditionalAreaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AdditionalArea {
     type Writer<'c> = AdditionalAreaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2565, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2565,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2536, 10415),
-        rt::AvpKey::new(2537, 10415),
+        rt::AvpKey {
+            code: 2536,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2537,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -9112,38 +9614,104 @@ impl ProvideLocationRequest {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(2500, 10415),
-        rt::AvpKey::new(2501, 10415),
-        rt::AvpKey::new(1241, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1402, 10415),
-        rt::AvpKey::new(2502, 10415),
-        rt::AvpKey::new(2503, 10415),
-        rt::AvpKey::new(2504, 10415),
-        rt::AvpKey::new(2508, 10415),
-        rt::AvpKey::new(2510, 10415),
-        rt::AvpKey::new(2520, 10415),
-        rt::AvpKey::new(2511, 10415),
-        rt::AvpKey::new(2521, 10415),
-        rt::AvpKey::new(2522, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(2532, 10415),
-        rt::AvpKey::new(2531, 10415),
-        rt::AvpKey::new(2533, 10415),
-        rt::AvpKey::new(2405, 10415),
-        rt::AvpKey::new(2545, 10415),
-        rt::AvpKey::new(2540, 10415),
-        rt::AvpKey::new(2543, 10415),
-        rt::AvpKey::new(2559, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 2500,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2501,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1241,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2502,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2504,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2508,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2510,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2520,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2511,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2521,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2522,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 2532,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2531,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2533,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2545,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2540,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2543,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2559,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9466,30 +10034,75 @@ impl ProvideLocationAnswer {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1242, 10415),
-        rt::AvpKey::new(2513, 10415),
-        rt::AvpKey::new(2514, 10415),
-        rt::AvpKey::new(2515, 10415),
-        rt::AvpKey::new(2516, 10415),
-        rt::AvpKey::new(2517, 10415),
-        rt::AvpKey::new(2524, 10415),
-        rt::AvpKey::new(2527, 10415),
-        rt::AvpKey::new(1604, 10415),
-        rt::AvpKey::new(1607, 10415),
-        rt::AvpKey::new(2401, 10415),
-        rt::AvpKey::new(2546, 10415),
-        rt::AvpKey::new(2552, 10415),
-        rt::AvpKey::new(2556, 10415),
-        rt::AvpKey::new(2557, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1242,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2513,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2514,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2517,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2524,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2527,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1604,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1607,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2546,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2552,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2556,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2557,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9755,40 +10368,115 @@ impl LocationReportRequest {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(2518, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(2501, 10415),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1402, 10415),
-        rt::AvpKey::new(1242, 10415),
-        rt::AvpKey::new(2513, 10415),
-        rt::AvpKey::new(2514, 10415),
-        rt::AvpKey::new(2515, 10415),
-        rt::AvpKey::new(2516, 10415),
-        rt::AvpKey::new(2517, 10415),
-        rt::AvpKey::new(2524, 10415),
-        rt::AvpKey::new(2527, 10415),
-        rt::AvpKey::new(2520, 10415),
-        rt::AvpKey::new(2519, 10415),
-        rt::AvpKey::new(2530, 10415),
-        rt::AvpKey::new(2531, 10415),
-        rt::AvpKey::new(2547, 10415),
-        rt::AvpKey::new(2405, 10415),
-        rt::AvpKey::new(2541, 10415),
-        rt::AvpKey::new(2540, 10415),
-        rt::AvpKey::new(2552, 10415),
-        rt::AvpKey::new(2554, 10415),
-        rt::AvpKey::new(2555, 10415),
-        rt::AvpKey::new(2556, 10415),
-        rt::AvpKey::new(2557, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 2518,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 2501,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1242,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2513,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2514,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2517,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2524,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2527,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2520,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2519,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2530,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2531,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2547,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2541,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2540,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2552,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2554,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2555,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2556,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2557,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10119,19 +10807,31 @@ impl LocationReportAnswer {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(2405, 10415),
-        rt::AvpKey::new(2549, 10415),
-        rt::AvpKey::new(2543, 10415),
-        rt::AvpKey::new(2531, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 2405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2549,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2543,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2531,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,29 +8,65 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// LMSI (OctetString), 3GPP TS 29.173 §6.4.2.
-    pub const LMSI: rt::AvpKey = rt::AvpKey::new(2400, 10415);
+    pub const LMSI: rt::AvpKey = rt::AvpKey {
+        code: 2400,
+        vendor: 10415,
+    };
     /// Serving-Node (Grouped), 3GPP TS 29.173 §6.4.3.
-    pub const SERVING_NODE: rt::AvpKey = rt::AvpKey::new(2401, 10415);
+    pub const SERVING_NODE: rt::AvpKey = rt::AvpKey {
+        code: 2401,
+        vendor: 10415,
+    };
     /// MME-Name (DiameterIdentity), 3GPP TS 29.173 §6.4.4.
-    pub const MME_NAME: rt::AvpKey = rt::AvpKey::new(2402, 10415);
+    pub const MME_NAME: rt::AvpKey = rt::AvpKey {
+        code: 2402,
+        vendor: 10415,
+    };
     /// MSC-Number (OctetString), 3GPP TS 29.173 §6.4.5.
-    pub const MSC_NUMBER: rt::AvpKey = rt::AvpKey::new(2403, 10415);
+    pub const MSC_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 2403,
+        vendor: 10415,
+    };
     /// LCS-Capabilities-Sets (Unsigned32), 3GPP TS 29.173 §6.4.6.
-    pub const LCS_CAPABILITIES_SETS: rt::AvpKey = rt::AvpKey::new(2404, 10415);
+    pub const LCS_CAPABILITIES_SETS: rt::AvpKey = rt::AvpKey {
+        code: 2404,
+        vendor: 10415,
+    };
     /// GMLC-Address (Address), 3GPP TS 29.173 §6.4.7.
-    pub const GMLC_ADDRESS: rt::AvpKey = rt::AvpKey::new(2405, 10415);
+    pub const GMLC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2405,
+        vendor: 10415,
+    };
     /// Additional-Serving-Node (Grouped), 3GPP TS 29.173 §6.4.8.
-    pub const ADDITIONAL_SERVING_NODE: rt::AvpKey = rt::AvpKey::new(2406, 10415);
+    pub const ADDITIONAL_SERVING_NODE: rt::AvpKey = rt::AvpKey {
+        code: 2406,
+        vendor: 10415,
+    };
     /// PPR-Address (Address), 3GPP TS 29.173 §6.4.9.
-    pub const PPR_ADDRESS: rt::AvpKey = rt::AvpKey::new(2407, 10415);
+    pub const PPR_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2407,
+        vendor: 10415,
+    };
     /// MME-Realm (DiameterIdentity), 3GPP TS 29.173 §6.4.12.
-    pub const MME_REALM: rt::AvpKey = rt::AvpKey::new(2408, 10415);
+    pub const MME_REALM: rt::AvpKey = rt::AvpKey {
+        code: 2408,
+        vendor: 10415,
+    };
     /// SGSN-Name (DiameterIdentity), 3GPP TS 29.173 §6.4.13.
-    pub const SGSN_NAME: rt::AvpKey = rt::AvpKey::new(2409, 10415);
+    pub const SGSN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 2409,
+        vendor: 10415,
+    };
     /// SGSN-Realm (DiameterIdentity), 3GPP TS 29.173 §6.4.14.
-    pub const SGSN_REALM: rt::AvpKey = rt::AvpKey::new(2410, 10415);
+    pub const SGSN_REALM: rt::AvpKey = rt::AvpKey {
+        code: 2410,
+        vendor: 10415,
+    };
     /// RIA-Flags (Unsigned32), 3GPP TS 29.173 §6.4.15.
-    pub const RIA_FLAGS: rt::AvpKey = rt::AvpKey::new(2411, 10415);
+    pub const RIA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 2411,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.173.
 pub mod application {
@@ -154,7 +190,10 @@ impl Default for ServingNode {
 )]
 impl ServingNode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2401, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2401,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -377,7 +416,10 @@ impl Default for AdditionalServingNode {
 )]
 impl AdditionalServingNode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2406, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2406,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -584,51 +626,46 @@ impl Default for LcsRoutingInfoRequest {
 impl LcsRoutingInfoRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -879,42 +916,38 @@ impl Default for LcsRoutingInfoAnswer {
 impl LcsRoutingInfoAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1977,18 +2010,48 @@ pub struct ServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ServingNode {
     type Writer<'c> = ServingNodeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2401, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2401,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1489, 10415),
-        rt::AvpKey::new(2409, 10415),
-        rt::AvpKey::new(2410, 10415),
-        rt::AvpKey::new(2402, 10415),
-        rt::AvpKey::new(2408, 10415),
-        rt::AvpKey::new(2403, 10415),
-        rt::AvpKey::new(318, 10415),
-        rt::AvpKey::new(2404, 10415),
-        rt::AvpKey::new(2405, 10415),
+        rt::AvpKey {
+            code: 1489,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2409,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2410,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2408,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2403,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 318,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2404,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2405,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -2129,18 +2192,48 @@ pub struct AdditionalServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AdditionalServingNode {
     type Writer<'c> = AdditionalServingNodeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2406, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2406,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1489, 10415),
-        rt::AvpKey::new(2402, 10415),
-        rt::AvpKey::new(2409, 10415),
-        rt::AvpKey::new(2410, 10415),
-        rt::AvpKey::new(2408, 10415),
-        rt::AvpKey::new(2403, 10415),
-        rt::AvpKey::new(318, 10415),
-        rt::AvpKey::new(2404, 10415),
-        rt::AvpKey::new(2405, 10415),
+        rt::AvpKey {
+            code: 1489,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2409,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2410,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2408,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2403,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 318,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2404,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2405,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -2257,17 +2350,23 @@ impl LcsRoutingInfoRequest {
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1474, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1474,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2422,22 +2521,40 @@ impl LcsRoutingInfoAnswer {
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(2400, 10415),
-        rt::AvpKey::new(2401, 10415),
-        rt::AvpKey::new(2405, 10415),
-        rt::AvpKey::new(2407, 10415),
-        rt::AvpKey::new(2411, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2400,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2411,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

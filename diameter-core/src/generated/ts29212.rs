@@ -8,350 +8,755 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Bearer-Usage (Enumerated), 3GPP TS 29.212 §5.3.1.
-    pub const BEARER_USAGE: rt::AvpKey = rt::AvpKey::new(1000, 10415);
+    pub const BEARER_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 1000,
+        vendor: 10415,
+    };
     /// Charging-Rule-Install (Grouped), 3GPP TS 29.212 §5.3.2.
-    pub const CHARGING_RULE_INSTALL: rt::AvpKey = rt::AvpKey::new(1001, 10415);
+    pub const CHARGING_RULE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 1001,
+        vendor: 10415,
+    };
     /// Charging-Rule-Remove (Grouped), 3GPP TS 29.212 §5.3.3.
-    pub const CHARGING_RULE_REMOVE: rt::AvpKey = rt::AvpKey::new(1002, 10415);
+    pub const CHARGING_RULE_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 1002,
+        vendor: 10415,
+    };
     /// Charging-Rule-Definition (Grouped), 3GPP TS 29.212 §5.3.4.
-    pub const CHARGING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey::new(1003, 10415);
+    pub const CHARGING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 1003,
+        vendor: 10415,
+    };
     /// Charging-Rule-Base-Name (UTF8String), 3GPP TS 29.212 §5.3.5.
-    pub const CHARGING_RULE_BASE_NAME: rt::AvpKey = rt::AvpKey::new(1004, 10415);
+    pub const CHARGING_RULE_BASE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1004,
+        vendor: 10415,
+    };
     /// Charging-Rule-Name (OctetString), 3GPP TS 29.212 §5.3.6.
-    pub const CHARGING_RULE_NAME: rt::AvpKey = rt::AvpKey::new(1005, 10415);
+    pub const CHARGING_RULE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1005,
+        vendor: 10415,
+    };
     /// Event-Trigger (Enumerated), 3GPP TS 29.212 §5.3.7.
-    pub const EVENT_TRIGGER: rt::AvpKey = rt::AvpKey::new(1006, 10415);
+    pub const EVENT_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 1006,
+        vendor: 10415,
+    };
     /// Metering-Method (Enumerated), 3GPP TS 29.212 §5.3.8.
-    pub const METERING_METHOD: rt::AvpKey = rt::AvpKey::new(1007, 10415);
+    pub const METERING_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 1007,
+        vendor: 10415,
+    };
     /// Offline (Enumerated), 3GPP TS 29.212 §5.3.9.
-    pub const OFFLINE: rt::AvpKey = rt::AvpKey::new(1008, 10415);
+    pub const OFFLINE: rt::AvpKey = rt::AvpKey {
+        code: 1008,
+        vendor: 10415,
+    };
     /// Online (Enumerated), 3GPP TS 29.212 §5.3.10.
-    pub const ONLINE: rt::AvpKey = rt::AvpKey::new(1009, 10415);
+    pub const ONLINE: rt::AvpKey = rt::AvpKey {
+        code: 1009,
+        vendor: 10415,
+    };
     /// Precedence (Unsigned32), 3GPP TS 29.212 §5.3.11.
-    pub const PRECEDENCE: rt::AvpKey = rt::AvpKey::new(1010, 10415);
+    pub const PRECEDENCE: rt::AvpKey = rt::AvpKey {
+        code: 1010,
+        vendor: 10415,
+    };
     /// Reporting-Level (Enumerated), 3GPP TS 29.212 §5.3.12.
-    pub const REPORTING_LEVEL: rt::AvpKey = rt::AvpKey::new(1011, 10415);
+    pub const REPORTING_LEVEL: rt::AvpKey = rt::AvpKey {
+        code: 1011,
+        vendor: 10415,
+    };
     /// TFT-Filter (IPFilterRule), 3GPP TS 29.212 §5.3.13.
-    pub const TFT_FILTER: rt::AvpKey = rt::AvpKey::new(1012, 10415);
+    pub const TFT_FILTER: rt::AvpKey = rt::AvpKey {
+        code: 1012,
+        vendor: 10415,
+    };
     /// TFT-Packet-Filter-Information (Grouped), 3GPP TS 29.212 §5.3.14.
-    pub const TFT_PACKET_FILTER_INFORMATION: rt::AvpKey = rt::AvpKey::new(1013, 10415);
+    pub const TFT_PACKET_FILTER_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1013,
+        vendor: 10415,
+    };
     /// ToS-Traffic-Class (OctetString), 3GPP TS 29.212 §5.3.15.
-    pub const TOS_TRAFFIC_CLASS: rt::AvpKey = rt::AvpKey::new(1014, 10415);
+    pub const TOS_TRAFFIC_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 1014,
+        vendor: 10415,
+    };
     /// QoS-Information (Grouped), 3GPP TS 29.212 §5.3.16.
-    pub const QOS_INFORMATION: rt::AvpKey = rt::AvpKey::new(1016, 10415);
+    pub const QOS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1016,
+        vendor: 10415,
+    };
     /// QoS-Class-Identifier (Enumerated), 3GPP TS 29.212 §5.3.17.
-    pub const QOS_CLASS_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1028, 10415);
+    pub const QOS_CLASS_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1028,
+        vendor: 10415,
+    };
     /// Charging-Rule-Report (Grouped), 3GPP TS 29.212 §5.3.18.
-    pub const CHARGING_RULE_REPORT: rt::AvpKey = rt::AvpKey::new(1018, 10415);
+    pub const CHARGING_RULE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 1018,
+        vendor: 10415,
+    };
     /// PCC-Rule-Status (Enumerated), 3GPP TS 29.212 §5.3.19.
-    pub const PCC_RULE_STATUS: rt::AvpKey = rt::AvpKey::new(1019, 10415);
+    pub const PCC_RULE_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1019,
+        vendor: 10415,
+    };
     /// Bearer-Identifier (OctetString), 3GPP TS 29.212 §5.3.20.
-    pub const BEARER_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1020, 10415);
+    pub const BEARER_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1020,
+        vendor: 10415,
+    };
     /// Bearer-Operation (Enumerated), 3GPP TS 29.212 §5.3.21.
-    pub const BEARER_OPERATION: rt::AvpKey = rt::AvpKey::new(1021, 10415);
+    pub const BEARER_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 1021,
+        vendor: 10415,
+    };
     /// Access-Network-Charging-Identifier-Gx (Grouped), 3GPP TS 29.212 §5.3.22.
-    pub const ACCESS_NETWORK_CHARGING_IDENTIFIER_GX: rt::AvpKey = rt::AvpKey::new(
-        1022,
-        10415,
-    );
+    pub const ACCESS_NETWORK_CHARGING_IDENTIFIER_GX: rt::AvpKey = rt::AvpKey {
+        code: 1022,
+        vendor: 10415,
+    };
     /// Bearer-Control-Mode (Enumerated), 3GPP TS 29.212 §5.3.23.
-    pub const BEARER_CONTROL_MODE: rt::AvpKey = rt::AvpKey::new(1023, 10415);
+    pub const BEARER_CONTROL_MODE: rt::AvpKey = rt::AvpKey {
+        code: 1023,
+        vendor: 10415,
+    };
     /// Network-Request-Support (Enumerated), 3GPP TS 29.212 §5.3.24.
-    pub const NETWORK_REQUEST_SUPPORT: rt::AvpKey = rt::AvpKey::new(1024, 10415);
+    pub const NETWORK_REQUEST_SUPPORT: rt::AvpKey = rt::AvpKey {
+        code: 1024,
+        vendor: 10415,
+    };
     /// Guaranteed-Bitrate-DL (Unsigned32), 3GPP TS 29.212 §5.3.25.
-    pub const GUARANTEED_BITRATE_DL: rt::AvpKey = rt::AvpKey::new(1025, 10415);
+    pub const GUARANTEED_BITRATE_DL: rt::AvpKey = rt::AvpKey {
+        code: 1025,
+        vendor: 10415,
+    };
     /// Guaranteed-Bitrate-UL (Unsigned32), 3GPP TS 29.212 §5.3.26.
-    pub const GUARANTEED_BITRATE_UL: rt::AvpKey = rt::AvpKey::new(1026, 10415);
+    pub const GUARANTEED_BITRATE_UL: rt::AvpKey = rt::AvpKey {
+        code: 1026,
+        vendor: 10415,
+    };
     /// IP-CAN-Type (Enumerated), 3GPP TS 29.212 §5.3.27.
-    pub const IP_CAN_TYPE: rt::AvpKey = rt::AvpKey::new(1027, 10415);
+    pub const IP_CAN_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1027,
+        vendor: 10415,
+    };
     /// QoS-Negotiation (Enumerated), 3GPP TS 29.212 §5.3.28.
-    pub const QOS_NEGOTIATION: rt::AvpKey = rt::AvpKey::new(1029, 10415);
+    pub const QOS_NEGOTIATION: rt::AvpKey = rt::AvpKey {
+        code: 1029,
+        vendor: 10415,
+    };
     /// QoS-Upgrade (Enumerated), 3GPP TS 29.212 §5.3.29.
-    pub const QOS_UPGRADE: rt::AvpKey = rt::AvpKey::new(1030, 10415);
+    pub const QOS_UPGRADE: rt::AvpKey = rt::AvpKey {
+        code: 1030,
+        vendor: 10415,
+    };
     /// Event-Report-Indication (Grouped), 3GPP TS 29.212 §5.3.30.
-    pub const EVENT_REPORT_INDICATION: rt::AvpKey = rt::AvpKey::new(1033, 10415);
+    pub const EVENT_REPORT_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 1033,
+        vendor: 10415,
+    };
     /// RAT-Type (Enumerated), 3GPP TS 29.212 §5.3.31.
-    pub const RAT_TYPE: rt::AvpKey = rt::AvpKey::new(1032, 10415);
+    pub const RAT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1032,
+        vendor: 10415,
+    };
     /// Allocation-Retention-Priority (Grouped), 3GPP TS 29.212 §5.3.32.
-    pub const ALLOCATION_RETENTION_PRIORITY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
+    pub const ALLOCATION_RETENTION_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 1034,
+        vendor: 10415,
+    };
     /// CoA-IP-Address (Address), 3GPP TS 29.212 §5.3.33.
-    pub const COA_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1035, 10415);
+    pub const COA_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1035,
+        vendor: 10415,
+    };
     /// Tunnel-Header-Filter (IPFilterRule), 3GPP TS 29.212 §5.3.34.
-    pub const TUNNEL_HEADER_FILTER: rt::AvpKey = rt::AvpKey::new(1036, 10415);
+    pub const TUNNEL_HEADER_FILTER: rt::AvpKey = rt::AvpKey {
+        code: 1036,
+        vendor: 10415,
+    };
     /// Tunnel-Header-Length (Unsigned32), 3GPP TS 29.212 §5.3.35.
-    pub const TUNNEL_HEADER_LENGTH: rt::AvpKey = rt::AvpKey::new(1037, 10415);
+    pub const TUNNEL_HEADER_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 1037,
+        vendor: 10415,
+    };
     /// Tunnel-Information (Grouped), 3GPP TS 29.212 §5.3.36.
-    pub const TUNNEL_INFORMATION: rt::AvpKey = rt::AvpKey::new(1038, 10415);
+    pub const TUNNEL_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1038,
+        vendor: 10415,
+    };
     /// CoA-Information (Grouped), 3GPP TS 29.212 §5.3.37.
-    pub const COA_INFORMATION: rt::AvpKey = rt::AvpKey::new(1039, 10415);
+    pub const COA_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1039,
+        vendor: 10415,
+    };
     /// Rule-Failure-Code (Enumerated), 3GPP TS 29.212 §5.3.38.
-    pub const RULE_FAILURE_CODE: rt::AvpKey = rt::AvpKey::new(1031, 10415);
+    pub const RULE_FAILURE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 1031,
+        vendor: 10415,
+    };
     /// APN-Aggregate-Max-Bitrate-DL (Unsigned32), 3GPP TS 29.212 §5.3.39.
-    pub const APN_AGGREGATE_MAX_BITRATE_DL: rt::AvpKey = rt::AvpKey::new(1040, 10415);
+    pub const APN_AGGREGATE_MAX_BITRATE_DL: rt::AvpKey = rt::AvpKey {
+        code: 1040,
+        vendor: 10415,
+    };
     /// APN-Aggregate-Max-Bitrate-UL (Unsigned32), 3GPP TS 29.212 §5.3.40.
-    pub const APN_AGGREGATE_MAX_BITRATE_UL: rt::AvpKey = rt::AvpKey::new(1041, 10415);
+    pub const APN_AGGREGATE_MAX_BITRATE_UL: rt::AvpKey = rt::AvpKey {
+        code: 1041,
+        vendor: 10415,
+    };
     /// Revalidation-Time (Time), 3GPP TS 29.212 §5.3.41.
-    pub const REVALIDATION_TIME: rt::AvpKey = rt::AvpKey::new(1042, 10415);
+    pub const REVALIDATION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1042,
+        vendor: 10415,
+    };
     /// Rule-Activation-Time (Time), 3GPP TS 29.212 §5.3.42.
-    pub const RULE_ACTIVATION_TIME: rt::AvpKey = rt::AvpKey::new(1043, 10415);
+    pub const RULE_ACTIVATION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1043,
+        vendor: 10415,
+    };
     /// Rule-Deactivation-Time (Time), 3GPP TS 29.212 §5.3.43.
-    pub const RULE_DEACTIVATION_TIME: rt::AvpKey = rt::AvpKey::new(1044, 10415);
+    pub const RULE_DEACTIVATION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1044,
+        vendor: 10415,
+    };
     /// Session-Release-Cause (Enumerated), 3GPP TS 29.212 §5.3.44.
-    pub const SESSION_RELEASE_CAUSE: rt::AvpKey = rt::AvpKey::new(1045, 10415);
+    pub const SESSION_RELEASE_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 1045,
+        vendor: 10415,
+    };
     /// Priority-Level (Unsigned32), 3GPP TS 29.212 §5.3.45.
-    pub const PRIORITY_LEVEL: rt::AvpKey = rt::AvpKey::new(1046, 10415);
+    pub const PRIORITY_LEVEL: rt::AvpKey = rt::AvpKey {
+        code: 1046,
+        vendor: 10415,
+    };
     /// Pre-emption-Capability (Enumerated), 3GPP TS 29.212 §5.3.46.
-    pub const PRE_EMPTION_CAPABILITY: rt::AvpKey = rt::AvpKey::new(1047, 10415);
+    pub const PRE_EMPTION_CAPABILITY: rt::AvpKey = rt::AvpKey {
+        code: 1047,
+        vendor: 10415,
+    };
     /// Pre-emption-Vulnerability (Enumerated), 3GPP TS 29.212 §5.3.47.
-    pub const PRE_EMPTION_VULNERABILITY: rt::AvpKey = rt::AvpKey::new(1048, 10415);
+    pub const PRE_EMPTION_VULNERABILITY: rt::AvpKey = rt::AvpKey {
+        code: 1048,
+        vendor: 10415,
+    };
     /// Default-EPS-Bearer-QoS (Grouped), 3GPP TS 29.212 §5.3.48.
-    pub const DEFAULT_EPS_BEARER_QOS: rt::AvpKey = rt::AvpKey::new(1049, 10415);
+    pub const DEFAULT_EPS_BEARER_QOS: rt::AvpKey = rt::AvpKey {
+        code: 1049,
+        vendor: 10415,
+    };
     /// AN-GW-Address (Address), 3GPP TS 29.212 §5.3.49.
-    pub const AN_GW_ADDRESS: rt::AvpKey = rt::AvpKey::new(1050, 10415);
+    pub const AN_GW_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1050,
+        vendor: 10415,
+    };
     /// Resource-Allocation-Notification (Enumerated), 3GPP TS 29.212 §5.3.50.
-    pub const RESOURCE_ALLOCATION_NOTIFICATION: rt::AvpKey = rt::AvpKey::new(
-        1063,
-        10415,
-    );
+    pub const RESOURCE_ALLOCATION_NOTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 1063,
+        vendor: 10415,
+    };
     /// Security-Parameter-Index (OctetString), 3GPP TS 29.212 §5.3.51.
-    pub const SECURITY_PARAMETER_INDEX: rt::AvpKey = rt::AvpKey::new(1056, 10415);
+    pub const SECURITY_PARAMETER_INDEX: rt::AvpKey = rt::AvpKey {
+        code: 1056,
+        vendor: 10415,
+    };
     /// Flow-Label (OctetString), 3GPP TS 29.212 §5.3.52.
-    pub const FLOW_LABEL: rt::AvpKey = rt::AvpKey::new(1057, 10415);
+    pub const FLOW_LABEL: rt::AvpKey = rt::AvpKey {
+        code: 1057,
+        vendor: 10415,
+    };
     /// Flow-Information (Grouped), 3GPP TS 29.212 §5.3.53.
-    pub const FLOW_INFORMATION: rt::AvpKey = rt::AvpKey::new(1058, 10415);
+    pub const FLOW_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1058,
+        vendor: 10415,
+    };
     /// Packet-Filter-Content (IPFilterRule), 3GPP TS 29.212 §5.3.54.
-    pub const PACKET_FILTER_CONTENT: rt::AvpKey = rt::AvpKey::new(1059, 10415);
+    pub const PACKET_FILTER_CONTENT: rt::AvpKey = rt::AvpKey {
+        code: 1059,
+        vendor: 10415,
+    };
     /// Packet-Filter-Identifier (OctetString), 3GPP TS 29.212 §5.3.55.
-    pub const PACKET_FILTER_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1060, 10415);
+    pub const PACKET_FILTER_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1060,
+        vendor: 10415,
+    };
     /// Packet-Filter-Information (Grouped), 3GPP TS 29.212 §5.3.56.
-    pub const PACKET_FILTER_INFORMATION: rt::AvpKey = rt::AvpKey::new(1061, 10415);
+    pub const PACKET_FILTER_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1061,
+        vendor: 10415,
+    };
     /// Packet-Filter-Operation (Enumerated), 3GPP TS 29.212 §5.3.57.
-    pub const PACKET_FILTER_OPERATION: rt::AvpKey = rt::AvpKey::new(1062, 10415);
+    pub const PACKET_FILTER_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 1062,
+        vendor: 10415,
+    };
     /// PDN-Connection-ID (OctetString), 3GPP TS 29.212 §5.3.58.
-    pub const PDN_CONNECTION_ID: rt::AvpKey = rt::AvpKey::new(1065, 10415);
+    pub const PDN_CONNECTION_ID: rt::AvpKey = rt::AvpKey {
+        code: 1065,
+        vendor: 10415,
+    };
     /// Monitoring-Key (OctetString), 3GPP TS 29.212 §5.3.59.
-    pub const MONITORING_KEY: rt::AvpKey = rt::AvpKey::new(1066, 10415);
+    pub const MONITORING_KEY: rt::AvpKey = rt::AvpKey {
+        code: 1066,
+        vendor: 10415,
+    };
     /// Usage-Monitoring-Information (Grouped), 3GPP TS 29.212 §5.3.60.
-    pub const USAGE_MONITORING_INFORMATION: rt::AvpKey = rt::AvpKey::new(1067, 10415);
+    pub const USAGE_MONITORING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1067,
+        vendor: 10415,
+    };
     /// Usage-Monitoring-Level (Enumerated), 3GPP TS 29.212 §5.3.61.
-    pub const USAGE_MONITORING_LEVEL: rt::AvpKey = rt::AvpKey::new(1068, 10415);
+    pub const USAGE_MONITORING_LEVEL: rt::AvpKey = rt::AvpKey {
+        code: 1068,
+        vendor: 10415,
+    };
     /// Usage-Monitoring-Report (Enumerated), 3GPP TS 29.212 §5.3.62.
-    pub const USAGE_MONITORING_REPORT: rt::AvpKey = rt::AvpKey::new(1069, 10415);
+    pub const USAGE_MONITORING_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 1069,
+        vendor: 10415,
+    };
     /// Usage-Monitoring-Support (Enumerated), 3GPP TS 29.212 §5.3.63.
-    pub const USAGE_MONITORING_SUPPORT: rt::AvpKey = rt::AvpKey::new(1070, 10415);
+    pub const USAGE_MONITORING_SUPPORT: rt::AvpKey = rt::AvpKey {
+        code: 1070,
+        vendor: 10415,
+    };
     /// CSG-Information-Reporting (Enumerated), 3GPP TS 29.212 §5.3.64.
-    pub const CSG_INFORMATION_REPORTING: rt::AvpKey = rt::AvpKey::new(1071, 10415);
+    pub const CSG_INFORMATION_REPORTING: rt::AvpKey = rt::AvpKey {
+        code: 1071,
+        vendor: 10415,
+    };
     /// Flow-Direction (Enumerated), 3GPP TS 29.212 §5.3.65.
-    pub const FLOW_DIRECTION: rt::AvpKey = rt::AvpKey::new(1080, 10415);
+    pub const FLOW_DIRECTION: rt::AvpKey = rt::AvpKey {
+        code: 1080,
+        vendor: 10415,
+    };
     /// Packet-Filter-Usage (Enumerated), 3GPP TS 29.212 §5.3.66.
-    pub const PACKET_FILTER_USAGE: rt::AvpKey = rt::AvpKey::new(1072, 10415);
+    pub const PACKET_FILTER_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 1072,
+        vendor: 10415,
+    };
     /// Charging-Correlation-Indicator (Enumerated), 3GPP TS 29.212 §5.3.67.
-    pub const CHARGING_CORRELATION_INDICATOR: rt::AvpKey = rt::AvpKey::new(1073, 10415);
+    pub const CHARGING_CORRELATION_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1073,
+        vendor: 10415,
+    };
     /// Routing-Rule-Install (Grouped), 3GPP TS 29.212 §5.3.68.
-    pub const ROUTING_RULE_INSTALL: rt::AvpKey = rt::AvpKey::new(1081, 10415);
+    pub const ROUTING_RULE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 1081,
+        vendor: 10415,
+    };
     /// Routing-Rule-Remove (Grouped), 3GPP TS 29.212 §5.3.69.
-    pub const ROUTING_RULE_REMOVE: rt::AvpKey = rt::AvpKey::new(1075, 10415);
+    pub const ROUTING_RULE_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 10415,
+    };
     /// Routing-Rule-Definition (Grouped), 3GPP TS 29.212 §5.3.70.
-    pub const ROUTING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey::new(1076, 10415);
+    pub const ROUTING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 1076,
+        vendor: 10415,
+    };
     /// Routing-Rule-Identifier (OctetString), 3GPP TS 29.212 §5.3.71.
-    pub const ROUTING_RULE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1077, 10415);
+    pub const ROUTING_RULE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1077,
+        vendor: 10415,
+    };
     /// Routing-Filter (Grouped), 3GPP TS 29.212 §5.3.72.
-    pub const ROUTING_FILTER: rt::AvpKey = rt::AvpKey::new(1078, 10415);
+    pub const ROUTING_FILTER: rt::AvpKey = rt::AvpKey {
+        code: 1078,
+        vendor: 10415,
+    };
     /// Routing-IP-Address (Address), 3GPP TS 29.212 §5.3.73.
-    pub const ROUTING_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1079, 10415);
+    pub const ROUTING_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1079,
+        vendor: 10415,
+    };
     /// TDF-Application-Identifier (OctetString), 3GPP TS 29.212 §5.3.77.
-    pub const TDF_APPLICATION_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1088, 10415);
+    pub const TDF_APPLICATION_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1088,
+        vendor: 10415,
+    };
     /// TDF-Information (Grouped), 3GPP TS 29.212 §5.3.78.
-    pub const TDF_INFORMATION: rt::AvpKey = rt::AvpKey::new(1087, 10415);
+    pub const TDF_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1087,
+        vendor: 10415,
+    };
     /// TDF-Destination-Realm (DiameterIdentity), 3GPP TS 29.212 §5.3.79.
-    pub const TDF_DESTINATION_REALM: rt::AvpKey = rt::AvpKey::new(1090, 10415);
+    pub const TDF_DESTINATION_REALM: rt::AvpKey = rt::AvpKey {
+        code: 1090,
+        vendor: 10415,
+    };
     /// TDF-Destination-Host (DiameterIdentity), 3GPP TS 29.212 §5.3.80.
-    pub const TDF_DESTINATION_HOST: rt::AvpKey = rt::AvpKey::new(1089, 10415);
+    pub const TDF_DESTINATION_HOST: rt::AvpKey = rt::AvpKey {
+        code: 1089,
+        vendor: 10415,
+    };
     /// TDF-IP-Address (Address), 3GPP TS 29.212 §5.3.81.
-    pub const TDF_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1091, 10415);
+    pub const TDF_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1091,
+        vendor: 10415,
+    };
     /// Redirect-Information (Grouped), 3GPP TS 29.212 §5.3.82.
-    pub const REDIRECT_INFORMATION: rt::AvpKey = rt::AvpKey::new(1085, 10415);
+    pub const REDIRECT_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1085,
+        vendor: 10415,
+    };
     /// Redirect-Support (Enumerated), 3GPP TS 29.212 §5.3.83.
-    pub const REDIRECT_SUPPORT: rt::AvpKey = rt::AvpKey::new(1086, 10415);
+    pub const REDIRECT_SUPPORT: rt::AvpKey = rt::AvpKey {
+        code: 1086,
+        vendor: 10415,
+    };
     /// PS-to-CS-Session-Continuity (Enumerated), 3GPP TS 29.212 §5.3.84.
-    pub const PS_TO_CS_SESSION_CONTINUITY: rt::AvpKey = rt::AvpKey::new(1099, 10415);
+    pub const PS_TO_CS_SESSION_CONTINUITY: rt::AvpKey = rt::AvpKey {
+        code: 1099,
+        vendor: 10415,
+    };
     /// Application-Detection-Information (Grouped), 3GPP TS 29.212 §5.3.91.
-    pub const APPLICATION_DETECTION_INFORMATION: rt::AvpKey = rt::AvpKey::new(
-        1098,
-        10415,
-    );
+    pub const APPLICATION_DETECTION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1098,
+        vendor: 10415,
+    };
     /// TDF-Application-Instance-Identifier (OctetString), 3GPP TS 29.212 §5.3.92.
-    pub const TDF_APPLICATION_INSTANCE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(
-        2802,
-        10415,
-    );
+    pub const TDF_APPLICATION_INSTANCE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2802,
+        vendor: 10415,
+    };
     /// HeNB-Local-IP-Address (Address), 3GPP TS 29.212 §5.3.95.
-    pub const HENB_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(2804, 10415);
+    pub const HENB_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2804,
+        vendor: 10415,
+    };
     /// UE-Local-IP-Address (Address), 3GPP TS 29.212 §5.3.96.
-    pub const UE_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(2805, 10415);
+    pub const UE_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2805,
+        vendor: 10415,
+    };
     /// UDP-Source-Port (Unsigned32), 3GPP TS 29.212 §5.3.97.
-    pub const UDP_SOURCE_PORT: rt::AvpKey = rt::AvpKey::new(2806, 10415);
+    pub const UDP_SOURCE_PORT: rt::AvpKey = rt::AvpKey {
+        code: 2806,
+        vendor: 10415,
+    };
     /// Mute-Notification (Enumerated), 3GPP TS 29.212 §5.3.98.
-    pub const MUTE_NOTIFICATION: rt::AvpKey = rt::AvpKey::new(2809, 10415);
+    pub const MUTE_NOTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 2809,
+        vendor: 10415,
+    };
     /// Monitoring-Time (Time), 3GPP TS 29.212 §5.3.99.
-    pub const MONITORING_TIME: rt::AvpKey = rt::AvpKey::new(2810, 10415);
+    pub const MONITORING_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2810,
+        vendor: 10415,
+    };
     /// AN-GW-Status (Enumerated), 3GPP TS 29.212 §5.3.100.
-    pub const AN_GW_STATUS: rt::AvpKey = rt::AvpKey::new(2811, 10415);
+    pub const AN_GW_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 2811,
+        vendor: 10415,
+    };
     /// User-Location-Info-Time (Time), 3GPP TS 29.212 §5.3.101.
-    pub const USER_LOCATION_INFO_TIME: rt::AvpKey = rt::AvpKey::new(2812, 10415);
+    pub const USER_LOCATION_INFO_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2812,
+        vendor: 10415,
+    };
     /// Credit-Management-Status (Unsigned32), 3GPP TS 29.212 §5.3.102.
-    pub const CREDIT_MANAGEMENT_STATUS: rt::AvpKey = rt::AvpKey::new(1082, 10415);
+    pub const CREDIT_MANAGEMENT_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1082,
+        vendor: 10415,
+    };
     /// Default-QoS-Information (Grouped), 3GPP TS 29.212 §5.3.103.
-    pub const DEFAULT_QOS_INFORMATION: rt::AvpKey = rt::AvpKey::new(2816, 10415);
+    pub const DEFAULT_QOS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2816,
+        vendor: 10415,
+    };
     /// Default-QoS-Name (UTF8String), 3GPP TS 29.212 §5.3.104.
-    pub const DEFAULT_QOS_NAME: rt::AvpKey = rt::AvpKey::new(2817, 10415);
+    pub const DEFAULT_QOS_NAME: rt::AvpKey = rt::AvpKey {
+        code: 2817,
+        vendor: 10415,
+    };
     /// Conditional-APN-Aggregate-Max-Bitrate (Grouped), 3GPP TS 29.212 §5.3.105.
-    pub const CONDITIONAL_APN_AGGREGATE_MAX_BITRATE: rt::AvpKey = rt::AvpKey::new(
-        2818,
-        10415,
-    );
+    pub const CONDITIONAL_APN_AGGREGATE_MAX_BITRATE: rt::AvpKey = rt::AvpKey {
+        code: 2818,
+        vendor: 10415,
+    };
     /// RAN-NAS-Release-Cause (OctetString), 3GPP TS 29.212 §5.3.106.
-    pub const RAN_NAS_RELEASE_CAUSE: rt::AvpKey = rt::AvpKey::new(2819, 10415);
+    pub const RAN_NAS_RELEASE_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 2819,
+        vendor: 10415,
+    };
     /// Presence-Reporting-Area-Elements-List (OctetString), 3GPP TS 29.212 §5.3.107.
-    pub const PRESENCE_REPORTING_AREA_ELEMENTS_LIST: rt::AvpKey = rt::AvpKey::new(
-        2820,
-        10415,
-    );
+    pub const PRESENCE_REPORTING_AREA_ELEMENTS_LIST: rt::AvpKey = rt::AvpKey {
+        code: 2820,
+        vendor: 10415,
+    };
     /// Presence-Reporting-Area-Identifier (OctetString), 3GPP TS 29.212 §5.3.108.
-    pub const PRESENCE_REPORTING_AREA_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(
-        2821,
-        10415,
-    );
+    pub const PRESENCE_REPORTING_AREA_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2821,
+        vendor: 10415,
+    };
     /// Presence-Reporting-Area-Information (Grouped), 3GPP TS 29.212 §5.3.109.
-    pub const PRESENCE_REPORTING_AREA_INFORMATION: rt::AvpKey = rt::AvpKey::new(
-        2822,
-        10415,
-    );
+    pub const PRESENCE_REPORTING_AREA_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2822,
+        vendor: 10415,
+    };
     /// Presence-Reporting-Area-Status (Unsigned32), 3GPP TS 29.212 §5.3.110.
-    pub const PRESENCE_REPORTING_AREA_STATUS: rt::AvpKey = rt::AvpKey::new(2823, 10415);
+    pub const PRESENCE_REPORTING_AREA_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 2823,
+        vendor: 10415,
+    };
     /// NetLoc-Access-Support (Unsigned32), 3GPP TS 29.212 §5.3.111.
-    pub const NETLOC_ACCESS_SUPPORT: rt::AvpKey = rt::AvpKey::new(2824, 10415);
+    pub const NETLOC_ACCESS_SUPPORT: rt::AvpKey = rt::AvpKey {
+        code: 2824,
+        vendor: 10415,
+    };
     /// Fixed-User-Location-Info (Grouped), 3GPP TS 29.212 §5.3.112.
-    pub const FIXED_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey::new(2825, 10415);
+    pub const FIXED_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2825,
+        vendor: 10415,
+    };
     /// PCSCF-Restoration-Indication (Unsigned32), 3GPP TS 29.212 §5.3.113.
-    pub const PCSCF_RESTORATION_INDICATION: rt::AvpKey = rt::AvpKey::new(2826, 10415);
+    pub const PCSCF_RESTORATION_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 2826,
+        vendor: 10415,
+    };
     /// IP-CAN-Session-Charging-Scope (Enumerated), 3GPP TS 29.212 §5.3.114.
-    pub const IP_CAN_SESSION_CHARGING_SCOPE: rt::AvpKey = rt::AvpKey::new(2827, 10415);
+    pub const IP_CAN_SESSION_CHARGING_SCOPE: rt::AvpKey = rt::AvpKey {
+        code: 2827,
+        vendor: 10415,
+    };
     /// Monitoring-Flags (Unsigned32), 3GPP TS 29.212 §5.3.115.
-    pub const MONITORING_FLAGS: rt::AvpKey = rt::AvpKey::new(2828, 10415);
+    pub const MONITORING_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 2828,
+        vendor: 10415,
+    };
     /// NBIFOM-Support (Enumerated), 3GPP TS 29.212 §5.3.116.
-    pub const NBIFOM_SUPPORT: rt::AvpKey = rt::AvpKey::new(2831, 10415);
+    pub const NBIFOM_SUPPORT: rt::AvpKey = rt::AvpKey {
+        code: 2831,
+        vendor: 10415,
+    };
     /// NBIFOM-Mode (Enumerated), 3GPP TS 29.212 §5.3.117.
-    pub const NBIFOM_MODE: rt::AvpKey = rt::AvpKey::new(2830, 10415);
+    pub const NBIFOM_MODE: rt::AvpKey = rt::AvpKey {
+        code: 2830,
+        vendor: 10415,
+    };
     /// Routing-Rule-Report (Grouped), 3GPP TS 29.212 §5.3.118.
-    pub const ROUTING_RULE_REPORT: rt::AvpKey = rt::AvpKey::new(2835, 10415);
+    pub const ROUTING_RULE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 2835,
+        vendor: 10415,
+    };
     /// Routing-Rule-Failure-Code (Unsigned32), 3GPP TS 29.212 §5.3.119.
-    pub const ROUTING_RULE_FAILURE_CODE: rt::AvpKey = rt::AvpKey::new(2834, 10415);
+    pub const ROUTING_RULE_FAILURE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 2834,
+        vendor: 10415,
+    };
     /// Default-Access (Enumerated), 3GPP TS 29.212 §5.3.120.
-    pub const DEFAULT_ACCESS: rt::AvpKey = rt::AvpKey::new(2829, 10415);
+    pub const DEFAULT_ACCESS: rt::AvpKey = rt::AvpKey {
+        code: 2829,
+        vendor: 10415,
+    };
     /// Access-Availability-Change-Reason (Unsigned32), 3GPP TS 29.212 §5.3.121.
-    pub const ACCESS_AVAILABILITY_CHANGE_REASON: rt::AvpKey = rt::AvpKey::new(
-        2833,
-        10415,
-    );
+    pub const ACCESS_AVAILABILITY_CHANGE_REASON: rt::AvpKey = rt::AvpKey {
+        code: 2833,
+        vendor: 10415,
+    };
     /// RAN-Rule-Support (Unsigned32), 3GPP TS 29.212 §5.3.122.
-    pub const RAN_RULE_SUPPORT: rt::AvpKey = rt::AvpKey::new(2832, 10415);
+    pub const RAN_RULE_SUPPORT: rt::AvpKey = rt::AvpKey {
+        code: 2832,
+        vendor: 10415,
+    };
     /// Traffic-Steering-Policy-Identifier-DL (OctetString), 3GPP TS 29.212 §5.3.123.
-    pub const TRAFFIC_STEERING_POLICY_IDENTIFIER_DL: rt::AvpKey = rt::AvpKey::new(
-        2836,
-        10415,
-    );
+    pub const TRAFFIC_STEERING_POLICY_IDENTIFIER_DL: rt::AvpKey = rt::AvpKey {
+        code: 2836,
+        vendor: 10415,
+    };
     /// Traffic-Steering-Policy-Identifier-UL (OctetString), 3GPP TS 29.212 §5.3.124.
-    pub const TRAFFIC_STEERING_POLICY_IDENTIFIER_UL: rt::AvpKey = rt::AvpKey::new(
-        2837,
-        10415,
-    );
+    pub const TRAFFIC_STEERING_POLICY_IDENTIFIER_UL: rt::AvpKey = rt::AvpKey {
+        code: 2837,
+        vendor: 10415,
+    };
     /// Resource-Release-Notification (Enumerated), 3GPP TS 29.212 §5.3.125.
-    pub const RESOURCE_RELEASE_NOTIFICATION: rt::AvpKey = rt::AvpKey::new(2841, 10415);
+    pub const RESOURCE_RELEASE_NOTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 2841,
+        vendor: 10415,
+    };
     /// Removal-Of-Access (Enumerated), 3GPP TS 29.212 §5.3.126.
-    pub const REMOVAL_OF_ACCESS: rt::AvpKey = rt::AvpKey::new(2842, 10415);
+    pub const REMOVAL_OF_ACCESS: rt::AvpKey = rt::AvpKey {
+        code: 2842,
+        vendor: 10415,
+    };
     /// Execution-Time (Time), 3GPP TS 29.212 §5.3.127.
-    pub const EXECUTION_TIME: rt::AvpKey = rt::AvpKey::new(2839, 10415);
+    pub const EXECUTION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2839,
+        vendor: 10415,
+    };
     /// Conditional-Policy-Information (Grouped), 3GPP TS 29.212 §5.3.128.
-    pub const CONDITIONAL_POLICY_INFORMATION: rt::AvpKey = rt::AvpKey::new(2840, 10415);
+    pub const CONDITIONAL_POLICY_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2840,
+        vendor: 10415,
+    };
     /// TCP-Source-Port (Unsigned32), 3GPP TS 29.212 §5.3.129.
-    pub const TCP_SOURCE_PORT: rt::AvpKey = rt::AvpKey::new(2843, 10415);
+    pub const TCP_SOURCE_PORT: rt::AvpKey = rt::AvpKey {
+        code: 2843,
+        vendor: 10415,
+    };
     /// PRA-Install (Grouped), 3GPP TS 29.212 §5.3.130.
-    pub const PRA_INSTALL: rt::AvpKey = rt::AvpKey::new(2845, 10415);
+    pub const PRA_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 2845,
+        vendor: 10415,
+    };
     /// PRA-Remove (Grouped), 3GPP TS 29.212 §5.3.131.
-    pub const PRA_REMOVE: rt::AvpKey = rt::AvpKey::new(2846, 10415);
+    pub const PRA_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 2846,
+        vendor: 10415,
+    };
     /// Default-Bearer-Indication (Enumerated), 3GPP TS 29.212 §5.3.132.
-    pub const DEFAULT_BEARER_INDICATION: rt::AvpKey = rt::AvpKey::new(2844, 10415);
+    pub const DEFAULT_BEARER_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 2844,
+        vendor: 10415,
+    };
     /// 3GPP-PS-Data-Off-Status-Gx (Enumerated), 3GPP TS 29.212 §5.3.133.
-    pub const TGPP_PS_DATA_OFF_STATUS_GX: rt::AvpKey = rt::AvpKey::new(2847, 10415);
+    pub const TGPP_PS_DATA_OFF_STATUS_GX: rt::AvpKey = rt::AvpKey {
+        code: 2847,
+        vendor: 10415,
+    };
     /// Extended-APN-AMBR-DL (Unsigned32), 3GPP TS 29.212 §5.3.134.
-    pub const EXTENDED_APN_AMBR_DL: rt::AvpKey = rt::AvpKey::new(2848, 10415);
+    pub const EXTENDED_APN_AMBR_DL: rt::AvpKey = rt::AvpKey {
+        code: 2848,
+        vendor: 10415,
+    };
     /// Extended-APN-AMBR-UL (Unsigned32), 3GPP TS 29.212 §5.3.135.
-    pub const EXTENDED_APN_AMBR_UL: rt::AvpKey = rt::AvpKey::new(2849, 10415);
+    pub const EXTENDED_APN_AMBR_UL: rt::AvpKey = rt::AvpKey {
+        code: 2849,
+        vendor: 10415,
+    };
     /// Extended-GBR-DL (Unsigned32), 3GPP TS 29.212 §5.3.136.
-    pub const EXTENDED_GBR_DL: rt::AvpKey = rt::AvpKey::new(2850, 10415);
+    pub const EXTENDED_GBR_DL: rt::AvpKey = rt::AvpKey {
+        code: 2850,
+        vendor: 10415,
+    };
     /// Extended-GBR-UL (Unsigned32), 3GPP TS 29.212 §5.3.137.
-    pub const EXTENDED_GBR_UL: rt::AvpKey = rt::AvpKey::new(2851, 10415);
+    pub const EXTENDED_GBR_UL: rt::AvpKey = rt::AvpKey {
+        code: 2851,
+        vendor: 10415,
+    };
     /// Max-PLR-DL (Float32), 3GPP TS 29.212 §5.3.138.
-    pub const MAX_PLR_DL: rt::AvpKey = rt::AvpKey::new(2852, 10415);
+    pub const MAX_PLR_DL: rt::AvpKey = rt::AvpKey {
+        code: 2852,
+        vendor: 10415,
+    };
     /// Max-PLR-UL (Float32), 3GPP TS 29.212 §5.3.139.
-    pub const MAX_PLR_UL: rt::AvpKey = rt::AvpKey::new(2853, 10415);
+    pub const MAX_PLR_UL: rt::AvpKey = rt::AvpKey {
+        code: 2853,
+        vendor: 10415,
+    };
     /// UE-Status (Unsigned32), 3GPP TS 29.212 §5.3.140.
-    pub const UE_STATUS: rt::AvpKey = rt::AvpKey::new(2854, 10415);
+    pub const UE_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 2854,
+        vendor: 10415,
+    };
     /// Presence-Reporting-Area-Node (Unsigned32), 3GPP TS 29.212 §5.3.141.
-    pub const PRESENCE_REPORTING_AREA_NODE: rt::AvpKey = rt::AvpKey::new(2855, 10415);
+    pub const PRESENCE_REPORTING_AREA_NODE: rt::AvpKey = rt::AvpKey {
+        code: 2855,
+        vendor: 10415,
+    };
     /// QoS-Rule-Install (Grouped), 3GPP TS 29.212 §5a.3.1.
-    pub const QOS_RULE_INSTALL: rt::AvpKey = rt::AvpKey::new(1051, 10415);
+    pub const QOS_RULE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 1051,
+        vendor: 10415,
+    };
     /// QoS-Rule-Remove (Grouped), 3GPP TS 29.212 §5a.3.2.
-    pub const QOS_RULE_REMOVE: rt::AvpKey = rt::AvpKey::new(1052, 10415);
+    pub const QOS_RULE_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 1052,
+        vendor: 10415,
+    };
     /// QoS-Rule-Definition (Grouped), 3GPP TS 29.212 §5a.3.3.
-    pub const QOS_RULE_DEFINITION: rt::AvpKey = rt::AvpKey::new(1053, 10415);
+    pub const QOS_RULE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 1053,
+        vendor: 10415,
+    };
     /// QoS-Rule-Name (OctetString), 3GPP TS 29.212 §5a.3.4.
-    pub const QOS_RULE_NAME: rt::AvpKey = rt::AvpKey::new(1054, 10415);
+    pub const QOS_RULE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1054,
+        vendor: 10415,
+    };
     /// QoS-Rule-Report (Grouped), 3GPP TS 29.212 §5a.3.5.
-    pub const QOS_RULE_REPORT: rt::AvpKey = rt::AvpKey::new(1055, 10415);
+    pub const QOS_RULE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 10415,
+    };
     /// Session-Linking-Indicator (Enumerated), 3GPP TS 29.212 §5a.3.6.
-    pub const SESSION_LINKING_INDICATOR: rt::AvpKey = rt::AvpKey::new(1064, 10415);
+    pub const SESSION_LINKING_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1064,
+        vendor: 10415,
+    };
     /// QoS-Rule-Base-Name (UTF8String), 3GPP TS 29.212 §5a.3.7.
-    pub const QOS_RULE_BASE_NAME: rt::AvpKey = rt::AvpKey::new(1074, 10415);
+    pub const QOS_RULE_BASE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1074,
+        vendor: 10415,
+    };
     /// ADC-Rule-Install (Grouped), 3GPP TS 29.212 §5b.3.1.
-    pub const ADC_RULE_INSTALL: rt::AvpKey = rt::AvpKey::new(1092, 10415);
+    pub const ADC_RULE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 1092,
+        vendor: 10415,
+    };
     /// ADC-Rule-Remove (Grouped), 3GPP TS 29.212 §5b.3.2.
-    pub const ADC_RULE_REMOVE: rt::AvpKey = rt::AvpKey::new(1093, 10415);
+    pub const ADC_RULE_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 1093,
+        vendor: 10415,
+    };
     /// ADC-Rule-Definition (Grouped), 3GPP TS 29.212 §5b.3.3.
-    pub const ADC_RULE_DEFINITION: rt::AvpKey = rt::AvpKey::new(1094, 10415);
+    pub const ADC_RULE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 1094,
+        vendor: 10415,
+    };
     /// ADC-Rule-Base-Name (UTF8String), 3GPP TS 29.212 §5b.3.4.
-    pub const ADC_RULE_BASE_NAME: rt::AvpKey = rt::AvpKey::new(1095, 10415);
+    pub const ADC_RULE_BASE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1095,
+        vendor: 10415,
+    };
     /// ADC-Rule-Name (OctetString), 3GPP TS 29.212 §5b.3.5.
-    pub const ADC_RULE_NAME: rt::AvpKey = rt::AvpKey::new(1096, 10415);
+    pub const ADC_RULE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1096,
+        vendor: 10415,
+    };
     /// ADC-Rule-Report (Grouped), 3GPP TS 29.212 §5b.3.6.
-    pub const ADC_RULE_REPORT: rt::AvpKey = rt::AvpKey::new(1097, 10415);
+    pub const ADC_RULE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 1097,
+        vendor: 10415,
+    };
     /// Request-Type (Unsigned32), 3GPP TS 29.212 §5c.3.2.
-    pub const REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(2838, 10415);
+    pub const REQUEST_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2838,
+        vendor: 10415,
+    };
     /// CS-Service-QoS-Request-Identifier (OctetString), 3GPP TS 29.212 §E.6.3.2.
-    pub const CS_SERVICE_QOS_REQUEST_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(
-        2807,
-        10415,
-    );
+    pub const CS_SERVICE_QOS_REQUEST_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2807,
+        vendor: 10415,
+    };
     /// CS-Service-QoS-Request-Operation (Enumerated), 3GPP TS 29.212 §E.6.3.3.
-    pub const CS_SERVICE_QOS_REQUEST_OPERATION: rt::AvpKey = rt::AvpKey::new(
-        2808,
-        10415,
-    );
+    pub const CS_SERVICE_QOS_REQUEST_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 2808,
+        vendor: 10415,
+    };
     /// CS-Service-Resource-Result-Operation (Enumerated), 3GPP TS 29.212 §E.6.3.4.
-    pub const CS_SERVICE_RESOURCE_RESULT_OPERATION: rt::AvpKey = rt::AvpKey::new(
-        2815,
-        10415,
-    );
+    pub const CS_SERVICE_RESOURCE_RESULT_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 2815,
+        vendor: 10415,
+    };
     /// CS-Service-Resource-Failure-Cause (Enumerated), 3GPP TS 29.212 §E.6.3.5.
-    pub const CS_SERVICE_RESOURCE_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey::new(
-        2814,
-        10415,
-    );
+    pub const CS_SERVICE_RESOURCE_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 2814,
+        vendor: 10415,
+    };
     /// CS-Service-Resource-Report (Grouped), 3GPP TS 29.212 §E.6.3.6.
-    pub const CS_SERVICE_RESOURCE_REPORT: rt::AvpKey = rt::AvpKey::new(2813, 10415);
+    pub const CS_SERVICE_RESOURCE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 2813,
+        vendor: 10415,
+    };
     /// PDP-Session-operation (Enumerated), 3GPP TS 29.212 TS 29.210 5.2.21.
-    pub const PDP_SESSION_OPERATION: rt::AvpKey = rt::AvpKey::new(1015, 10415);
+    pub const PDP_SESSION_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 1015,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.212.
 pub mod application {
@@ -415,7 +820,10 @@ pub struct BearerUsage(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl BearerUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1000, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1000,
+        vendor: 10415,
+    };
     /// `GENERAL` (0)
     pub const GENERAL: Self = Self(0);
     /// `IMS_SIGNALLING` (1)
@@ -491,7 +899,10 @@ pub struct EventTrigger(pub i32);
 )]
 impl EventTrigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1006, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1006,
+        vendor: 10415,
+    };
     /// `SGSN_CHANGE` (0)
     pub const SGSN_CHANGE: Self = Self(0);
     /// `QOS_CHANGE` (1)
@@ -742,7 +1153,10 @@ pub struct MeteringMethod(pub i32);
 )]
 impl MeteringMethod {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1007, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1007,
+        vendor: 10415,
+    };
     /// `DURATION` (0)
     pub const DURATION: Self = Self(0);
     /// `VOLUME` (1)
@@ -852,7 +1266,10 @@ pub struct Offline(pub i32);
 )]
 impl Offline {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1008, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1008,
+        vendor: 10415,
+    };
     /// `DISABLE_OFFLINE` (0)
     pub const DISABLE_OFFLINE: Self = Self(0);
     /// `ENABLE_OFFLINE` (1)
@@ -956,7 +1373,10 @@ pub struct Online(pub i32);
 )]
 impl Online {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1009, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1009,
+        vendor: 10415,
+    };
     /// `DISABLE_ONLINE` (0)
     pub const DISABLE_ONLINE: Self = Self(0);
     /// `ENABLE_ONLINE` (1)
@@ -1060,7 +1480,10 @@ pub struct ReportingLevel(pub i32);
 )]
 impl ReportingLevel {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1011, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1011,
+        vendor: 10415,
+    };
     /// `SERVICE_IDENTIFIER_LEVEL` (0)
     pub const SERVICE_IDENTIFIER_LEVEL: Self = Self(0);
     /// `RATING_GROUP_LEVEL` (1)
@@ -1195,7 +1618,10 @@ pub struct QosClassIdentifier(pub i32);
 )]
 impl QosClassIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1028, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1028,
+        vendor: 10415,
+    };
     /// `QCI_1` (1)
     pub const QCI_1: Self = Self(1);
     /// `QCI_2` (2)
@@ -1412,7 +1838,10 @@ pub struct PccRuleStatus(pub i32);
 )]
 impl PccRuleStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1019, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1019,
+        vendor: 10415,
+    };
     /// `ACTIVE` (0)
     pub const ACTIVE: Self = Self(0);
     /// `INACTIVE` (1)
@@ -1502,7 +1931,10 @@ pub struct BearerOperation(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl BearerOperation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1021, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1021,
+        vendor: 10415,
+    };
     /// `TERMINATION` (0)
     pub const TERMINATION: Self = Self(0);
     /// `ESTABLISHMENT` (1)
@@ -1575,7 +2007,10 @@ pub struct BearerControlMode(pub i32);
 )]
 impl BearerControlMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1023, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1023,
+        vendor: 10415,
+    };
     /// `UE_ONLY` (0)
     pub const UE_ONLY: Self = Self(0);
     /// `RESERVED` (1)
@@ -1674,7 +2109,10 @@ pub struct NetworkRequestSupport(pub i32);
 )]
 impl NetworkRequestSupport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1024, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1024,
+        vendor: 10415,
+    };
     /// `NETWORK_REQUEST_NOT_SUPPORTED` (0)
     pub const NETWORK_REQUEST_NOT_SUPPORTED: Self = Self(0);
     /// `NETWORK_REQUEST_SUPPORTED` (1)
@@ -1784,7 +2222,10 @@ pub struct IpCanType(pub i32);
 )]
 impl IpCanType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1027, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1027,
+        vendor: 10415,
+    };
     /// `3GPP-GPRS` (0)
     pub const TGPP_GPRS: Self = Self(0);
     /// `DOCSIS` (1)
@@ -1910,7 +2351,10 @@ pub struct QosNegotiation(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosNegotiation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1029, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1029,
+        vendor: 10415,
+    };
     /// `NO_QoS_NEGOTIATION` (0)
     pub const NO_QOS_NEGOTIATION: Self = Self(0);
     /// `QoS_NEGOTIATION_SUPPORTED` (1)
@@ -1964,7 +2408,10 @@ pub struct QosUpgrade(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosUpgrade {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1030, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1030,
+        vendor: 10415,
+    };
     /// `QoS_UPGRADE_NOT_SUPPORTED` (0)
     pub const QOS_UPGRADE_NOT_SUPPORTED: Self = Self(0);
     /// `QoS_UPGRADE_SUPPORTED` (1)
@@ -2076,7 +2523,10 @@ pub struct RatType(pub i32);
 )]
 impl RatType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1032, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1032,
+        vendor: 10415,
+    };
     /// `WLAN` (0)
     pub const WLAN: Self = Self(0);
     /// `VIRTUAL` (1)
@@ -2321,7 +2771,10 @@ pub struct RuleFailureCode(pub i32);
 )]
 impl RuleFailureCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1031, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1031,
+        vendor: 10415,
+    };
     /// `UNKNOWN_RULE_NAME` (1)
     pub const UNKNOWN_RULE_NAME: Self = Self(1);
     /// `RATING_GROUP_ERROR` (2)
@@ -2504,7 +2957,10 @@ pub struct SessionReleaseCause(pub i32);
 )]
 impl SessionReleaseCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1045, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1045,
+        vendor: 10415,
+    };
     /// `UNSPECIFIED_REASON` (0)
     pub const UNSPECIFIED_REASON: Self = Self(0);
     /// `UE_SUBSCRIPTION_REASON` (1)
@@ -2642,7 +3098,10 @@ pub struct PreEmptionCapability(pub i32);
 )]
 impl PreEmptionCapability {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1047, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1047,
+        vendor: 10415,
+    };
     /// `PRE-EMPTION_CAPABILITY_ENABLED` (0)
     pub const PRE_EMPTION_CAPABILITY_ENABLED: Self = Self(0);
     /// `PRE-EMPTION_CAPABILITY_DISABLED` (1)
@@ -2816,7 +3275,10 @@ pub struct PreEmptionVulnerability(pub i32);
 )]
 impl PreEmptionVulnerability {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1048, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1048,
+        vendor: 10415,
+    };
     /// `PRE-EMPTION_VULNERABILITY_ENABLED` (0)
     pub const PRE_EMPTION_VULNERABILITY_ENABLED: Self = Self(0);
     /// `PRE-EMPTION_VULNERABILITY_DISABLED` (1)
@@ -2942,7 +3404,10 @@ pub struct ResourceAllocationNotification(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ResourceAllocationNotification {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1063, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1063,
+        vendor: 10415,
+    };
     /// `ENABLE_NOTIFICATION` (0)
     pub const ENABLE_NOTIFICATION: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -3009,7 +3474,10 @@ pub struct PacketFilterOperation(pub i32);
 )]
 impl PacketFilterOperation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1062, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1062,
+        vendor: 10415,
+    };
     /// `DELETION` (0)
     pub const DELETION: Self = Self(0);
     /// `ADDITION` (1)
@@ -3106,7 +3574,10 @@ pub struct UsageMonitoringLevel(pub i32);
 )]
 impl UsageMonitoringLevel {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1068, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1068,
+        vendor: 10415,
+    };
     /// `SESSION_LEVEL` (0)
     pub const SESSION_LEVEL: Self = Self(0);
     /// `PCC_RULE_LEVEL` (1)
@@ -3203,7 +3674,10 @@ pub struct UsageMonitoringReport(pub i32);
 )]
 impl UsageMonitoringReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1069, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1069,
+        vendor: 10415,
+    };
     /// `USAGE_MONITORING_REPORT_REQUIRED` (0)
     pub const USAGE_MONITORING_REPORT_REQUIRED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -3294,7 +3768,10 @@ pub struct UsageMonitoringSupport(pub i32);
 )]
 impl UsageMonitoringSupport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1070, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1070,
+        vendor: 10415,
+    };
     /// `USAGE_MONITORING_DISABLED` (0)
     pub const USAGE_MONITORING_DISABLED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -3385,7 +3862,10 @@ pub struct CsgInformationReporting(pub i32);
 )]
 impl CsgInformationReporting {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1071, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1071,
+        vendor: 10415,
+    };
     /// `CHANGE_CSG_CELL` (0)
     pub const CHANGE_CSG_CELL: Self = Self(0);
     /// `CHANGE_CSG_SUBSCRIBED_HYBRID_CELL` (1)
@@ -3486,7 +3966,10 @@ pub struct FlowDirection(pub i32);
 )]
 impl FlowDirection {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1080, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1080,
+        vendor: 10415,
+    };
     /// `UNSPECIFIED` (0)
     pub const UNSPECIFIED: Self = Self(0);
     /// `DOWNLINK` (1)
@@ -3596,7 +4079,10 @@ pub struct PacketFilterUsage(pub i32);
 )]
 impl PacketFilterUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1072, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1072,
+        vendor: 10415,
+    };
     /// `SEND_TO_UE` (1)
     pub const SEND_TO_UE: Self = Self(1);
     /// The specification's name for this value, if it has one.
@@ -3677,7 +4163,10 @@ pub struct ChargingCorrelationIndicator(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingCorrelationIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1073, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1073,
+        vendor: 10415,
+    };
     /// `CHARGING_IDENTIFIER_REQUIRED` (0)
     pub const CHARGING_IDENTIFIER_REQUIRED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -3746,7 +4235,10 @@ pub struct RedirectSupport(pub i32);
 )]
 impl RedirectSupport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1086, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1086,
+        vendor: 10415,
+    };
     /// `REDIRECTION_DISABLED` (0)
     pub const REDIRECTION_DISABLED: Self = Self(0);
     /// `REDIRECTION_ENABLED` (1)
@@ -3827,7 +4319,10 @@ pub struct PsToCsSessionContinuity(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl PsToCsSessionContinuity {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1099, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1099,
+        vendor: 10415,
+    };
     /// `VIDEO_PS2CS_CONT_CANDIDATE` (0)
     pub const VIDEO_PS2CS_CONT_CANDIDATE: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -3896,7 +4391,10 @@ pub struct MuteNotification(pub i32);
 )]
 impl MuteNotification {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2809, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2809,
+        vendor: 10415,
+    };
     /// `MUTE_REQUIRED` (0)
     pub const MUTE_REQUIRED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -3974,7 +4472,10 @@ pub struct AnGwStatus(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl AnGwStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2811, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2811,
+        vendor: 10415,
+    };
     /// `AN_GW_FAILED` (0)
     pub const AN_GW_FAILED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -4025,7 +4526,10 @@ pub struct IpCanSessionChargingScope(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl IpCanSessionChargingScope {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2827, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2827,
+        vendor: 10415,
+    };
     /// `IP-CAN_SESSION_SCOPE` (0)
     pub const IP_CAN_SESSION_SCOPE: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -4094,7 +4598,10 @@ pub struct NbifomSupport(pub i32);
 )]
 impl NbifomSupport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2831, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2831,
+        vendor: 10415,
+    };
     /// `NBIFOM_NOT_SUPPORTED` (0)
     pub const NBIFOM_NOT_SUPPORTED: Self = Self(0);
     /// `NBIFOM_SUPPORTED` (1)
@@ -4193,7 +4700,10 @@ pub struct NbifomMode(pub i32);
 )]
 impl NbifomMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2830, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2830,
+        vendor: 10415,
+    };
     /// `UE_INITIATED` (0)
     pub const UE_INITIATED: Self = Self(0);
     /// `NETWORK_INITIATED` (1)
@@ -4276,7 +4786,10 @@ pub struct DefaultAccess(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl DefaultAccess {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2829, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2829,
+        vendor: 10415,
+    };
     /// `3GPP-GPRS` (0)
     pub const TGPP_GPRS: Self = Self(0);
     /// `DOCSIS` (1)
@@ -4354,7 +4867,10 @@ pub struct ResourceReleaseNotification(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ResourceReleaseNotification {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2841, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2841,
+        vendor: 10415,
+    };
     /// `ENABLE_NOTIFICATION` (0)
     pub const ENABLE_NOTIFICATION: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -4405,7 +4921,10 @@ pub struct RemovalOfAccess(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RemovalOfAccess {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2842, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2842,
+        vendor: 10415,
+    };
     /// `REMOVAL_OF_ACCESS` (0)
     pub const REMOVAL_OF_ACCESS: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -4456,7 +4975,10 @@ pub struct DefaultBearerIndication(pub i32);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl DefaultBearerIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2844, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2844,
+        vendor: 10415,
+    };
     /// `BIND_TO_DEF_BEARER` (0)
     pub const BIND_TO_DEF_BEARER: Self = Self(0);
     /// `BIND_TO_APPLICABLE_BEARER` (1)
@@ -4512,7 +5034,10 @@ pub struct TgppPsDataOffStatusGx(pub i32);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppPsDataOffStatusGx {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2847, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2847,
+        vendor: 10415,
+    };
     /// `ACTIVE` (0)
     pub const ACTIVE: Self = Self(0);
     /// `INACTIVE` (1)
@@ -4566,7 +5091,10 @@ pub struct SessionLinkingIndicator(pub i32);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl SessionLinkingIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1064, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1064,
+        vendor: 10415,
+    };
     /// `SESSION_LINKING_IMMEDIATE` (0)
     pub const SESSION_LINKING_IMMEDIATE: Self = Self(0);
     /// `SESSION_LINKING_DEFERRED` (1)
@@ -4620,7 +5148,10 @@ pub struct CsServiceQosRequestOperation(pub i32);
 #[cfg(any(feature = "ts29212"))]
 impl CsServiceQosRequestOperation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2808, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2808,
+        vendor: 10415,
+    };
     /// `DELETION` (0)
     pub const DELETION: Self = Self(0);
     /// `MODIFICATION` (1)
@@ -4674,7 +5205,10 @@ pub struct CsServiceResourceResultOperation(pub i32);
 #[cfg(any(feature = "ts29212"))]
 impl CsServiceResourceResultOperation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2815, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2815,
+        vendor: 10415,
+    };
     /// `DELETION` (0)
     pub const DELETION: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -4725,7 +5259,10 @@ pub struct CsServiceResourceFailureCause(pub i32);
 #[cfg(any(feature = "ts29212"))]
 impl CsServiceResourceFailureCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2814, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2814,
+        vendor: 10415,
+    };
     /// `RESOURCE_RELEASED` (0)
     pub const RESOURCE_RELEASED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -4778,7 +5315,10 @@ pub struct PdpSessionOperation(pub i32);
 #[cfg(any(feature = "ts29212"))]
 impl PdpSessionOperation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1015, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1015,
+        vendor: 10415,
+    };
     /// `PDP-SESSION-TERMINATION` (0)
     pub const PDP_SESSION_TERMINATION: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -4887,7 +5427,10 @@ impl Default for ChargingRuleInstall {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1001,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5125,7 +5668,10 @@ impl Default for ChargingRuleRemove {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5397,18 +5943,23 @@ impl Default for ChargingRuleDefinition {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1003, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1003,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1005,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1005,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5843,7 +6394,10 @@ impl Default for TftPacketFilterInformation {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl TftPacketFilterInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1013,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6089,7 +6643,10 @@ impl Default for QosInformation {
 )]
 impl QosInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1016,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6448,7 +7005,10 @@ impl Default for ChargingRuleReport {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1018,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6656,18 +7216,23 @@ impl Default for AccessNetworkChargingIdentifierGx {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl AccessNetworkChargingIdentifierGx {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1022, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1022,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            503,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 503,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6931,7 +7496,10 @@ impl Default for EventReportIndication {
 )]
 impl EventReportIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1033,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7301,18 +7869,23 @@ impl Default for AllocationRetentionPriority {
 )]
 impl AllocationRetentionPriority {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1034,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1046,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1046,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -7485,18 +8058,23 @@ impl Default for TunnelInformation {
 )]
 impl TunnelInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1038, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1038,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            1,
-            0,
-            2,
-            1036,
-            10415,
-            128,
-            rt::dictionary::AvpType::IPFilterRule,
-        ),
+        rt::typed::Required {
+            index: 1,
+            rep: 0,
+            min: 2,
+            key: rt::AvpKey {
+                code: 1036,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::IPFilterRule,
+        },
     ];
 }
 #[cfg(
@@ -7616,27 +8194,34 @@ impl Default for CoaInformation {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl CoaInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1039, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1039,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1038,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1035,
-            10415,
-            128,
-            rt::dictionary::AvpType::Address,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1038,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1035,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Address,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7779,7 +8364,10 @@ impl Default for DefaultEpsBearerQos {
 )]
 impl DefaultEpsBearerQos {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1049,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7962,7 +8550,10 @@ impl Default for FlowInformation {
 )]
 impl FlowInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1058,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8204,7 +8795,10 @@ impl Default for PacketFilterInformation {
 )]
 impl PacketFilterInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1061,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8426,7 +9020,10 @@ impl Default for UsageMonitoringInformation {
 )]
 impl UsageMonitoringInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1067,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8611,7 +9208,10 @@ impl Default for RoutingRuleInstall {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1081,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8709,7 +9309,10 @@ impl Default for RoutingRuleRemove {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8823,18 +9426,23 @@ impl Default for RoutingRuleDefinition {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1076, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1076,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1077,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1077,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8983,27 +9591,34 @@ impl Default for RoutingFilter {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingFilter {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1078, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1078,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            507,
-            10415,
-            192,
-            rt::dictionary::AvpType::IPFilterRule,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1080,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 507,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::IPFilterRule,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1080,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9142,7 +9757,10 @@ impl Default for TdfInformation {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TdfInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1087,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9304,7 +9922,10 @@ impl Default for RedirectInformation {
 )]
 impl RedirectInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1085,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9471,18 +10092,23 @@ impl Default for ApplicationDetectionInformation {
 )]
 impl ApplicationDetectionInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1098, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1098,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1088,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1088,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(
@@ -9632,7 +10258,10 @@ impl Default for DefaultQosInformation {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl DefaultQosInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2816,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9842,7 +10471,10 @@ impl Default for ConditionalApnAggregateMaxBitrate {
 )]
 impl ConditionalApnAggregateMaxBitrate {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2818,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10068,7 +10700,10 @@ impl Default for PresenceReportingAreaInformation {
 )]
 impl PresenceReportingAreaInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2822,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10267,7 +10902,10 @@ impl Default for FixedUserLocationInfo {
 )]
 impl FixedUserLocationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2825,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10396,7 +11034,10 @@ impl Default for RoutingRuleReport {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2835,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10545,7 +11186,10 @@ impl Default for ConditionalPolicyInformation {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl ConditionalPolicyInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2840,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10724,7 +11368,10 @@ impl Default for PraInstall {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl PraInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2845,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10822,7 +11469,10 @@ impl Default for PraRemove {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl PraRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2846,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10940,7 +11590,10 @@ impl Default for QosRuleInstall {
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1051,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11116,7 +11769,10 @@ impl Default for QosRuleRemove {
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1052,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11253,18 +11909,23 @@ impl Default for QosRuleDefinition {
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1053, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1053,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1054,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1054,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11433,7 +12094,10 @@ impl Default for QosRuleReport {
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11595,7 +12259,10 @@ impl Default for AdcRuleInstall {
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1092,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11764,7 +12431,10 @@ impl Default for AdcRuleRemove {
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1093,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11949,18 +12619,23 @@ impl Default for AdcRuleDefinition {
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1094, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1094,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1096,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1096,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -12256,7 +12931,10 @@ impl Default for AdcRuleReport {
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1097,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -12413,18 +13091,23 @@ impl Default for CsServiceResourceReport {
 #[cfg(any(feature = "ts29212"))]
 impl CsServiceResourceReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2813, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2813,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2807,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2807,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "ts29212"))]
@@ -12900,69 +13583,62 @@ impl Default for TgppGxCreditControlRequest {
 impl TgppGxCreditControlRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14113,60 +14789,54 @@ impl Default for TgppGxCreditControlAnswer {
 impl TgppGxCreditControlAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14861,69 +15531,62 @@ impl Default for TgppGxReAuthRequest {
 impl TgppGxReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15410,33 +16073,30 @@ impl Default for TgppGxReAuthAnswer {
 impl TgppGxReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15952,69 +16612,62 @@ impl Default for TgppGxxCreditControlRequest {
 impl TgppGxxCreditControlRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -16595,60 +17248,54 @@ impl Default for TgppGxxCreditControlAnswer {
 impl TgppGxxCreditControlAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -17080,69 +17727,62 @@ impl Default for TgppGxxReAuthRequest {
 impl TgppGxxReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -17466,33 +18106,30 @@ impl Default for TgppGxxReAuthAnswer {
 impl TgppGxxReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -17992,51 +18629,46 @@ impl Default for TgppSdTdfSessionRequest {
 impl TgppSdTdfSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -18662,42 +19294,38 @@ impl Default for TgppSdTdfSessionAnswer {
 impl TgppSdTdfSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19071,69 +19699,62 @@ impl Default for TgppSdCreditControlRequest {
 impl TgppSdCreditControlRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19525,60 +20146,54 @@ impl Default for TgppSdCreditControlAnswer {
 impl TgppSdCreditControlAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20058,69 +20673,62 @@ impl Default for TgppSdReAuthRequest {
 impl TgppSdReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20463,33 +21071,30 @@ impl Default for TgppSdReAuthAnswer {
 impl TgppSdReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20798,60 +21403,57 @@ impl Default for TgppStTdfSessionRequest {
 impl TgppStTdfSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            2838,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2838,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21159,42 +21761,38 @@ impl Default for TgppStTdfSessionAnswer {
 impl TgppStTdfSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21516,60 +22114,54 @@ impl Default for SessionTerminationRequest {
 impl SessionTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            295,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 295, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21782,33 +22374,30 @@ impl Default for SessionTerminationAnswer {
 impl SessionTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -22079,60 +22668,54 @@ impl Default for TssfNotificationRequest {
 impl TssfNotificationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -22360,42 +22943,38 @@ impl Default for TssfNotificationAnswer {
 impl TssfNotificationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -33508,16 +34087,40 @@ pub struct ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleInstall {
     type Writer<'c> = ChargingRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1001,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(2828, 10415),
-        rt::AvpKey::new(1043, 10415),
-        rt::AvpKey::new(1044, 10415),
-        rt::AvpKey::new(1063, 10415),
-        rt::AvpKey::new(1073, 10415),
-        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2828,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1043,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1044,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1063,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1073,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -33626,9 +34229,17 @@ pub struct ChargingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleRemove {
     type Writer<'c> = ChargingRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1002,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2841, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 2841,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -33723,36 +34334,114 @@ pub struct ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleDefinition {
     type Writer<'c> = ChargingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1003, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1003,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1005, 10415),
-        rt::AvpKey::new(439, 0),
-        rt::AvpKey::new(432, 0),
-        rt::AvpKey::new(2844, 10415),
-        rt::AvpKey::new(1088, 10415),
-        rt::AvpKey::new(511, 10415),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1099, 10415),
-        rt::AvpKey::new(1011, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
-        rt::AvpKey::new(2852, 10415),
-        rt::AvpKey::new(2853, 10415),
-        rt::AvpKey::new(1007, 10415),
-        rt::AvpKey::new(1010, 10415),
-        rt::AvpKey::new(505, 10415),
-        rt::AvpKey::new(1066, 10415),
-        rt::AvpKey::new(2809, 10415),
-        rt::AvpKey::new(529, 10415),
-        rt::AvpKey::new(531, 10415),
-        rt::AvpKey::new(532, 10415),
-        rt::AvpKey::new(539, 10415),
-        rt::AvpKey::new(540, 10415),
-        rt::AvpKey::new(2836, 10415),
-        rt::AvpKey::new(2837, 10415),
-        rt::AvpKey::new(552, 10415),
-        rt::AvpKey::new(565, 10415),
+        rt::AvpKey {
+            code: 1005,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 439, vendor: 0 },
+        rt::AvpKey { code: 432, vendor: 0 },
+        rt::AvpKey {
+            code: 2844,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1088,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 511,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1099,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1011,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2852,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2853,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 505,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1066,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2809,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 529,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 531,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 532,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 539,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 540,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2836,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2837,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 552,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 565,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -34021,15 +34710,36 @@ pub struct TftPacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for TftPacketFilterInformation {
     type Writer<'c> = TftPacketFilterInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1013,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1010, 10415),
-        rt::AvpKey::new(1012, 10415),
-        rt::AvpKey::new(1014, 10415),
-        rt::AvpKey::new(1056, 10415),
-        rt::AvpKey::new(1057, 10415),
-        rt::AvpKey::new(1080, 10415),
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1012,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1014,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1056,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1057,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1080,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -34143,24 +34853,72 @@ pub struct QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosInformation {
     type Writer<'c> = QosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1016,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1028, 10415),
-        rt::AvpKey::new(516, 10415),
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(555, 10415),
-        rt::AvpKey::new(554, 10415),
-        rt::AvpKey::new(1026, 10415),
-        rt::AvpKey::new(1025, 10415),
-        rt::AvpKey::new(2851, 10415),
-        rt::AvpKey::new(2850, 10415),
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(1034, 10415),
-        rt::AvpKey::new(1041, 10415),
-        rt::AvpKey::new(1040, 10415),
-        rt::AvpKey::new(2849, 10415),
-        rt::AvpKey::new(2848, 10415),
+        rt::AvpKey {
+            code: 1028,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 555,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 554,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1026,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1025,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2851,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2850,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1034,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1041,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1040,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2849,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2848,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -34336,13 +35094,25 @@ pub struct ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleReport {
     type Writer<'c> = ChargingRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1018,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(1019, 10415),
-        rt::AvpKey::new(1031, 10415),
-        rt::AvpKey::new(430, 0),
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1019,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1031,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 430, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -34433,11 +35203,20 @@ pub struct AccessNetworkChargingIdentifierGxWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for AccessNetworkChargingIdentifierGx {
     type Writer<'c> = AccessNetworkChargingIdentifierGxWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1022, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1022,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(503, 10415),
-        rt::AvpKey::new(2827, 10415),
+        rt::AvpKey {
+            code: 503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2827,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -34537,28 +35316,85 @@ pub struct EventReportIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EventReportIndication {
     type Writer<'c> = EventReportIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1033,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(6, 10415),
-        rt::AvpKey::new(15, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(1458, 10415),
-        rt::AvpKey::new(1459, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(1079, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2804, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(2822, 10415),
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 6,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 15,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1458,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1459,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1079,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2822,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -34797,12 +35633,24 @@ pub struct AllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AllocationRetentionPriority {
     type Writer<'c> = AllocationRetentionPriorityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1034,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1046, 10415),
-        rt::AvpKey::new(1047, 10415),
-        rt::AvpKey::new(1048, 10415),
+        rt::AvpKey {
+            code: 1046,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1047,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1048,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -34919,11 +35767,20 @@ pub struct TunnelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TunnelInformation {
     type Writer<'c> = TunnelInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1038, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1038,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1036, 10415),
-        rt::AvpKey::new(1037, 10415),
+        rt::AvpKey {
+            code: 1036,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1037,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -34987,11 +35844,20 @@ pub struct CoaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for CoaInformation {
     type Writer<'c> = CoaInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1039, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1039,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1038, 10415),
-        rt::AvpKey::new(1035, 10415),
+        rt::AvpKey {
+            code: 1038,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1035,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -35060,11 +35926,20 @@ pub struct DefaultEpsBearerQosWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for DefaultEpsBearerQos {
     type Writer<'c> = DefaultEpsBearerQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1049,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1028, 10415),
-        rt::AvpKey::new(1034, 10415),
+        rt::AvpKey {
+            code: 1028,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1034,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -35159,17 +36034,44 @@ pub struct FlowInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FlowInformation {
     type Writer<'c> = FlowInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1058,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(507, 10415),
-        rt::AvpKey::new(1060, 10415),
-        rt::AvpKey::new(1072, 10415),
-        rt::AvpKey::new(1014, 10415),
-        rt::AvpKey::new(1056, 10415),
-        rt::AvpKey::new(1057, 10415),
-        rt::AvpKey::new(1080, 10415),
-        rt::AvpKey::new(1077, 10415),
+        rt::AvpKey {
+            code: 507,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1060,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1072,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1014,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1056,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1057,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1080,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1077,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -35294,16 +36196,40 @@ pub struct PacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for PacketFilterInformation {
     type Writer<'c> = PacketFilterInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1061,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1060, 10415),
-        rt::AvpKey::new(1010, 10415),
-        rt::AvpKey::new(1059, 10415),
-        rt::AvpKey::new(1014, 10415),
-        rt::AvpKey::new(1056, 10415),
-        rt::AvpKey::new(1057, 10415),
-        rt::AvpKey::new(1080, 10415),
+        rt::AvpKey {
+            code: 1060,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1059,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1014,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1056,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1057,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1080,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -35418,14 +36344,32 @@ pub struct UsageMonitoringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UsageMonitoringInformation {
     type Writer<'c> = UsageMonitoringInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1067,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1066, 10415),
-        rt::AvpKey::new(881, 10415),
-        rt::AvpKey::new(1068, 10415),
-        rt::AvpKey::new(1069, 10415),
-        rt::AvpKey::new(1070, 10415),
+        rt::AvpKey {
+            code: 1066,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 881,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1068,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1069,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1070,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -35528,7 +36472,10 @@ pub struct RoutingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleInstall {
     type Writer<'c> = RoutingRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1081,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -35575,7 +36522,10 @@ pub struct RoutingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleRemove {
     type Writer<'c> = RoutingRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -35621,13 +36571,28 @@ pub struct RoutingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleDefinition {
     type Writer<'c> = RoutingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1076, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1076,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1077, 10415),
-        rt::AvpKey::new(1010, 10415),
-        rt::AvpKey::new(1079, 10415),
-        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey {
+            code: 1077,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1079,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -35701,14 +36666,32 @@ pub struct RoutingFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingFilter {
     type Writer<'c> = RoutingFilterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1078, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1078,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(507, 10415),
-        rt::AvpKey::new(1080, 10415),
-        rt::AvpKey::new(1014, 10415),
-        rt::AvpKey::new(1056, 10415),
-        rt::AvpKey::new(1057, 10415),
+        rt::AvpKey {
+            code: 507,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1080,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1014,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1056,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1057,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -35774,12 +36757,24 @@ pub struct TdfInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for TdfInformation {
     type Writer<'c> = TdfInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1087,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1090, 10415),
-        rt::AvpKey::new(1089, 10415),
-        rt::AvpKey::new(1091, 10415),
+        rt::AvpKey {
+            code: 1090,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1089,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1091,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -35852,12 +36847,18 @@ pub struct RedirectInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for RedirectInformation {
     type Writer<'c> = RedirectInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1085,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1086, 10415),
-        rt::AvpKey::new(433, 0),
-        rt::AvpKey::new(435, 0),
+        rt::AvpKey {
+            code: 1086,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 433, vendor: 0 },
+        rt::AvpKey { code: 435, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -35949,11 +36950,20 @@ pub struct ApplicationDetectionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ApplicationDetectionInformation {
     type Writer<'c> = ApplicationDetectionInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1098, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1098,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1088, 10415),
-        rt::AvpKey::new(2802, 10415),
+        rt::AvpKey {
+            code: 1088,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2802,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -36030,13 +37040,28 @@ pub struct DefaultQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for DefaultQosInformation {
     type Writer<'c> = DefaultQosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2816,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1028, 10415),
-        rt::AvpKey::new(516, 10415),
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(2817, 10415),
+        rt::AvpKey {
+            code: 1028,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2817,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -36128,13 +37153,28 @@ pub struct ConditionalApnAggregateMaxBitrateWriter<'b>(rt::writer::AvpWriter<'b>
 )]
 impl rt::writer::Group for ConditionalApnAggregateMaxBitrate {
     type Writer<'c> = ConditionalApnAggregateMaxBitrateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2818,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1041, 10415),
-        rt::AvpKey::new(1040, 10415),
-        rt::AvpKey::new(2849, 10415),
-        rt::AvpKey::new(2848, 10415),
+        rt::AvpKey {
+            code: 1041,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1040,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2849,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2848,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -36258,13 +37298,28 @@ pub struct PresenceReportingAreaInformationWriter<'b>(rt::writer::AvpWriter<'b>)
 )]
 impl rt::writer::Group for PresenceReportingAreaInformation {
     type Writer<'c> = PresenceReportingAreaInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2822,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2821, 10415),
-        rt::AvpKey::new(2823, 10415),
-        rt::AvpKey::new(2820, 10415),
-        rt::AvpKey::new(2855, 10415),
+        rt::AvpKey {
+            code: 2821,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2823,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2820,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2855,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -36364,13 +37419,28 @@ pub struct FixedUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FixedUserLocationInfo {
     type Writer<'c> = FixedUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2825,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1524, 10415),
-        rt::AvpKey::new(2716, 10415),
-        rt::AvpKey::new(302, 13019),
-        rt::AvpKey::new(313, 13019),
+        rt::AvpKey {
+            code: 1524,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2716,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 302,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 313,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -36447,11 +37517,20 @@ pub struct RoutingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleReport {
     type Writer<'c> = RoutingRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2835,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1019, 10415),
-        rt::AvpKey::new(2834, 10415),
+        rt::AvpKey {
+            code: 1019,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2834,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -36510,15 +37589,36 @@ pub struct ConditionalPolicyInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for ConditionalPolicyInformation {
     type Writer<'c> = ConditionalPolicyInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2840,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2839, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(1041, 10415),
-        rt::AvpKey::new(1040, 10415),
-        rt::AvpKey::new(2849, 10415),
-        rt::AvpKey::new(2848, 10415),
+        rt::AvpKey {
+            code: 2839,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1041,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1040,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2849,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2848,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -36605,7 +37705,10 @@ pub struct PraInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for PraInstall {
     type Writer<'c> = PraInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2845,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -36652,7 +37755,10 @@ pub struct PraRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for PraRemove {
     type Writer<'c> = PraRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2846,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -36699,12 +37805,24 @@ pub struct QosRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleInstall {
     type Writer<'c> = QosRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1051,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1038, 10415),
-        rt::AvpKey::new(1043, 10415),
-        rt::AvpKey::new(1044, 10415),
+        rt::AvpKey {
+            code: 1038,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1043,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1044,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -36786,7 +37904,10 @@ pub struct QosRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleRemove {
     type Writer<'c> = QosRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1052,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -36841,15 +37962,36 @@ pub struct QosRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleDefinition {
     type Writer<'c> = QosRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1053, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1053,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1054, 10415),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1010, 10415),
-        rt::AvpKey::new(539, 10415),
-        rt::AvpKey::new(540, 10415),
-        rt::AvpKey::new(552, 10415),
+        rt::AvpKey {
+            code: 1054,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 539,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 540,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 552,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -36949,11 +38091,20 @@ pub struct QosRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleReport {
     type Writer<'c> = QosRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1019, 10415),
-        rt::AvpKey::new(1031, 10415),
+        rt::AvpKey {
+            code: 1019,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1031,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -37023,12 +38174,24 @@ pub struct AdcRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleInstall {
     type Writer<'c> = AdcRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1092,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2828, 10415),
-        rt::AvpKey::new(1043, 10415),
-        rt::AvpKey::new(1044, 10415),
+        rt::AvpKey {
+            code: 2828,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1043,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1044,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -37105,7 +38268,10 @@ pub struct AdcRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleRemove {
     type Writer<'c> = AdcRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1093,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -37172,27 +38338,78 @@ pub struct AdcRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleDefinition {
     type Writer<'c> = AdcRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1094, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1094,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1096, 10415),
-        rt::AvpKey::new(1088, 10415),
-        rt::AvpKey::new(439, 0),
-        rt::AvpKey::new(432, 0),
-        rt::AvpKey::new(1011, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
-        rt::AvpKey::new(1007, 10415),
-        rt::AvpKey::new(1010, 10415),
-        rt::AvpKey::new(511, 10415),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1066, 10415),
-        rt::AvpKey::new(531, 10415),
-        rt::AvpKey::new(532, 10415),
-        rt::AvpKey::new(2809, 10415),
-        rt::AvpKey::new(2836, 10415),
-        rt::AvpKey::new(2837, 10415),
-        rt::AvpKey::new(1014, 10415),
+        rt::AvpKey {
+            code: 1096,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1088,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 439, vendor: 0 },
+        rt::AvpKey { code: 432, vendor: 0 },
+        rt::AvpKey {
+            code: 1011,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 511,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1066,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 531,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 532,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2809,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2836,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2837,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1014,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -37366,12 +38583,21 @@ pub struct AdcRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleReport {
     type Writer<'c> = AdcRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1097,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1019, 10415),
-        rt::AvpKey::new(1031, 10415),
-        rt::AvpKey::new(430, 0),
+        rt::AvpKey {
+            code: 1019,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1031,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 430, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -37443,12 +38669,24 @@ pub struct CsServiceResourceReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29212"))]
 impl rt::writer::Group for CsServiceResourceReport {
     type Writer<'c> = CsServiceResourceReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2813, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2813,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2807, 10415),
-        rt::AvpKey::new(2815, 10415),
-        rt::AvpKey::new(2814, 10415),
+        rt::AvpKey {
+            code: 2807,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2815,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2814,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -37517,70 +38755,211 @@ impl TgppGxCreditControlRequest {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1082, 10415),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1087, 10415),
-        rt::AvpKey::new(1024, 10415),
-        rt::AvpKey::new(1062, 10415),
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(1021, 10415),
-        rt::AvpKey::new(2051, 10415),
-        rt::AvpKey::new(2068, 10415),
-        rt::AvpKey::new(2050, 10415),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(21, 10415),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(653, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1029, 10415),
-        rt::AvpKey::new(1030, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(2816, 10415),
-        rt::AvpKey::new(2811, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(6, 10415),
-        rt::AvpKey::new(15, 10415),
-        rt::AvpKey::new(7, 10415),
-        rt::AvpKey::new(16, 10415),
-        rt::AvpKey::new(12, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2825, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(29, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(1065, 10415),
-        rt::AvpKey::new(1000, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(501, 10415),
-        rt::AvpKey::new(2831, 10415),
-        rt::AvpKey::new(2830, 10415),
-        rt::AvpKey::new(2829, 10415),
-        rt::AvpKey::new(1536, 10415),
-        rt::AvpKey::new(1537, 10415),
-        rt::AvpKey::new(2833, 10415),
-        rt::AvpKey::new(1081, 10415),
-        rt::AvpKey::new(1075, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 1082,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1087,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1024,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1062,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1021,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2051,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2068,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2050,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 21,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey { code: 653, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1029,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1030,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2816,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2811,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 6,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 15,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 7,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 16,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 12,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2825,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 29,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 1065,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1000,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 501,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2831,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2830,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2829,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1536,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1537,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2833,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1081,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1075,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -38285,43 +39664,103 @@ impl TgppGxCreditControlAnswer {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1023, 10415),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(618, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
-        rt::AvpKey::new(1042, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(2816, 10415),
-        rt::AvpKey::new(1000, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(2845, 10415),
-        rt::AvpKey::new(2846, 10415),
-        rt::AvpKey::new(2822, 10415),
-        rt::AvpKey::new(1045, 10415),
-        rt::AvpKey::new(2831, 10415),
-        rt::AvpKey::new(2830, 10415),
-        rt::AvpKey::new(2829, 10415),
-        rt::AvpKey::new(2832, 10415),
-        rt::AvpKey::new(2842, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1023,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey {
+            code: 618,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1042,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2816,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1000,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2845,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2846,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2822,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1045,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2831,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2830,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2829,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2832,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2842,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -38802,26 +40241,56 @@ impl TgppGxReAuthRequest {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1045, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(2816, 10415),
-        rt::AvpKey::new(1042, 10415),
-        rt::AvpKey::new(2826, 10415),
-        rt::AvpKey::new(2842, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(2845, 10415),
-        rt::AvpKey::new(2846, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 1045,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2816,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1042,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2826,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2842,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2845,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2846,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -39114,31 +40583,70 @@ impl TgppGxReAuthAnswer {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(6, 10415),
-        rt::AvpKey::new(15, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(2824, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(2816, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 6,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 15,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2824,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2816,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -39416,43 +40924,103 @@ impl TgppGxxCreditControlRequest {
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1024, 10415),
-        rt::AvpKey::new(1062, 10415),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(653, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(2804, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(1065, 10415),
-        rt::AvpKey::new(1064, 10415),
-        rt::AvpKey::new(1458, 10415),
-        rt::AvpKey::new(1459, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1024,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1062,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey { code: 653, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 1065,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1064,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1458,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1459,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -39846,27 +41414,36 @@ impl TgppGxxCreditControlAnswer {
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1023, 10415),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1023,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -40171,19 +41748,28 @@ impl TgppGxxReAuthRequest {
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1045, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 1045,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -40380,27 +41966,54 @@ impl TgppGxxReAuthAnswer {
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(2824, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2824,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -40643,48 +42256,132 @@ impl TgppSdTdfSessionRequest {
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(653, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(6, 10415),
-        rt::AvpKey::new(15, 10415),
-        rt::AvpKey::new(7, 10415),
-        rt::AvpKey::new(16, 10415),
-        rt::AvpKey::new(12, 10415),
-        rt::AvpKey::new(2051, 10415),
-        rt::AvpKey::new(2068, 10415),
-        rt::AvpKey::new(2050, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2825, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(29, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(618, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
-        rt::AvpKey::new(1042, 10415),
-        rt::AvpKey::new(2822, 10415),
-        rt::AvpKey::new(302, 13019),
-        rt::AvpKey::new(313, 13019),
-        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey { code: 653, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 6,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 15,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 7,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 16,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 12,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2051,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2068,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2050,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2825,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 29,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 618,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1042,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2822,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 302,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 313,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -41127,20 +42824,23 @@ impl TgppSdTdfSessionAnswer {
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -41374,21 +43074,27 @@ impl TgppSdCreditControlRequest {
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1082, 10415),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1082,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -41614,27 +43320,36 @@ impl TgppSdCreditControlAnswer {
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(1042, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey {
+            code: 1042,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -41959,20 +43674,32 @@ impl TgppSdReAuthRequest {
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1045, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(1042, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 1045,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1042,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -42195,19 +43922,22 @@ impl TgppSdReAuthAnswer {
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -42413,20 +44143,26 @@ impl TgppStTdfSessionRequest {
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(2838, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(30, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 2838,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -42631,19 +44367,19 @@ impl TgppStTdfSessionAnswer {
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -42866,16 +44602,16 @@ impl SessionTerminationRequest {
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -43019,19 +44755,19 @@ impl SessionTerminationAnswer {
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -43231,15 +44967,15 @@ impl TssfNotificationRequest {
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -43387,19 +45123,19 @@ impl TssfNotificationAnswer {
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,178 +8,415 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Abort-Cause (Enumerated), 3GPP TS 29.214 §5.3.1.
-    pub const ABORT_CAUSE: rt::AvpKey = rt::AvpKey::new(500, 10415);
+    pub const ABORT_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 500,
+        vendor: 10415,
+    };
     /// Access-Network-Charging-Address (Address), 3GPP TS 29.214 §5.3.2.
-    pub const ACCESS_NETWORK_CHARGING_ADDRESS: rt::AvpKey = rt::AvpKey::new(501, 10415);
+    pub const ACCESS_NETWORK_CHARGING_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 501,
+        vendor: 10415,
+    };
     /// Access-Network-Charging-Identifier (Grouped), 3GPP TS 29.214 §5.3.3.
-    pub const ACCESS_NETWORK_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(
-        502,
-        10415,
-    );
+    pub const ACCESS_NETWORK_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 10415,
+    };
     /// Access-Network-Charging-Identifier-Value (OctetString), 3GPP TS 29.214 §5.3.4.
-    pub const ACCESS_NETWORK_CHARGING_IDENTIFIER_VALUE: rt::AvpKey = rt::AvpKey::new(
-        503,
-        10415,
-    );
+    pub const ACCESS_NETWORK_CHARGING_IDENTIFIER_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 503,
+        vendor: 10415,
+    };
     /// AF-Application-Identifier (OctetString), 3GPP TS 29.214 §5.3.5.
-    pub const AF_APPLICATION_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(504, 10415);
+    pub const AF_APPLICATION_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 504,
+        vendor: 10415,
+    };
     /// AF-Charging-Identifier (OctetString), 3GPP TS 29.214 §5.3.6.
-    pub const AF_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(505, 10415);
+    pub const AF_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 505,
+        vendor: 10415,
+    };
     /// Codec-Data (OctetString), 3GPP TS 29.214 §5.3.7.
-    pub const CODEC_DATA: rt::AvpKey = rt::AvpKey::new(524, 10415);
+    pub const CODEC_DATA: rt::AvpKey = rt::AvpKey {
+        code: 524,
+        vendor: 10415,
+    };
     /// Flow-Description (IPFilterRule), 3GPP TS 29.214 §5.3.8.
-    pub const FLOW_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(507, 10415);
+    pub const FLOW_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 507,
+        vendor: 10415,
+    };
     /// Flow-Number (Unsigned32), 3GPP TS 29.214 §5.3.9.
-    pub const FLOW_NUMBER: rt::AvpKey = rt::AvpKey::new(509, 10415);
+    pub const FLOW_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 509,
+        vendor: 10415,
+    };
     /// Flows (Grouped), 3GPP TS 29.214 §5.3.10.
-    pub const FLOWS: rt::AvpKey = rt::AvpKey::new(510, 10415);
+    pub const FLOWS: rt::AvpKey = rt::AvpKey {
+        code: 510,
+        vendor: 10415,
+    };
     /// Flow-Status (Enumerated), 3GPP TS 29.214 §5.3.11.
-    pub const FLOW_STATUS: rt::AvpKey = rt::AvpKey::new(511, 10415);
+    pub const FLOW_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 511,
+        vendor: 10415,
+    };
     /// Flow-Usage (Enumerated), 3GPP TS 29.214 §5.3.12.
-    pub const FLOW_USAGE: rt::AvpKey = rt::AvpKey::new(512, 10415);
+    pub const FLOW_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 512,
+        vendor: 10415,
+    };
     /// Specific-Action (Enumerated), 3GPP TS 29.214 §5.3.13.
-    pub const SPECIFIC_ACTION: rt::AvpKey = rt::AvpKey::new(513, 10415);
+    pub const SPECIFIC_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 513,
+        vendor: 10415,
+    };
     /// Max-Requested-Bandwidth-DL (Unsigned32), 3GPP TS 29.214 §5.3.14.
-    pub const MAX_REQUESTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey::new(515, 10415);
+    pub const MAX_REQUESTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey {
+        code: 515,
+        vendor: 10415,
+    };
     /// Max-Requested-Bandwidth-UL (Unsigned32), 3GPP TS 29.214 §5.3.15.
-    pub const MAX_REQUESTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey::new(516, 10415);
+    pub const MAX_REQUESTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey {
+        code: 516,
+        vendor: 10415,
+    };
     /// Media-Component-Description (Grouped), 3GPP TS 29.214 §5.3.16.
-    pub const MEDIA_COMPONENT_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(517, 10415);
+    pub const MEDIA_COMPONENT_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 10415,
+    };
     /// Media-Component-Number (Unsigned32), 3GPP TS 29.214 §5.3.17.
-    pub const MEDIA_COMPONENT_NUMBER: rt::AvpKey = rt::AvpKey::new(518, 10415);
+    pub const MEDIA_COMPONENT_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 518,
+        vendor: 10415,
+    };
     /// Media-Sub-Component (Grouped), 3GPP TS 29.214 §5.3.18.
-    pub const MEDIA_SUB_COMPONENT: rt::AvpKey = rt::AvpKey::new(519, 10415);
+    pub const MEDIA_SUB_COMPONENT: rt::AvpKey = rt::AvpKey {
+        code: 519,
+        vendor: 10415,
+    };
     /// Media-Type (Enumerated), 3GPP TS 29.214 §5.3.19.
-    pub const MEDIA_TYPE: rt::AvpKey = rt::AvpKey::new(520, 10415);
+    pub const MEDIA_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 520,
+        vendor: 10415,
+    };
     /// RR-Bandwidth (Unsigned32), 3GPP TS 29.214 §5.3.20.
-    pub const RR_BANDWIDTH: rt::AvpKey = rt::AvpKey::new(521, 10415);
+    pub const RR_BANDWIDTH: rt::AvpKey = rt::AvpKey {
+        code: 521,
+        vendor: 10415,
+    };
     /// RS-Bandwidth (Unsigned32), 3GPP TS 29.214 §5.3.21.
-    pub const RS_BANDWIDTH: rt::AvpKey = rt::AvpKey::new(522, 10415);
+    pub const RS_BANDWIDTH: rt::AvpKey = rt::AvpKey {
+        code: 522,
+        vendor: 10415,
+    };
     /// SIP-Forking-Indication (Enumerated), 3GPP TS 29.214 §5.3.22.
-    pub const SIP_FORKING_INDICATION: rt::AvpKey = rt::AvpKey::new(523, 10415);
+    pub const SIP_FORKING_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 523,
+        vendor: 10415,
+    };
     /// Service-URN (OctetString), 3GPP TS 29.214 §5.3.23.
-    pub const SERVICE_URN: rt::AvpKey = rt::AvpKey::new(525, 10415);
+    pub const SERVICE_URN: rt::AvpKey = rt::AvpKey {
+        code: 525,
+        vendor: 10415,
+    };
     /// Acceptable-Service-Info (Grouped), 3GPP TS 29.214 §5.3.24.
-    pub const ACCEPTABLE_SERVICE_INFO: rt::AvpKey = rt::AvpKey::new(526, 10415);
+    pub const ACCEPTABLE_SERVICE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 10415,
+    };
     /// Service-Info-Status (Enumerated), 3GPP TS 29.214 §5.3.25.
-    pub const SERVICE_INFO_STATUS: rt::AvpKey = rt::AvpKey::new(527, 10415);
+    pub const SERVICE_INFO_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 527,
+        vendor: 10415,
+    };
     /// AF-Signalling-Protocol (Enumerated), 3GPP TS 29.214 §5.3.26.
-    pub const AF_SIGNALLING_PROTOCOL: rt::AvpKey = rt::AvpKey::new(529, 10415);
+    pub const AF_SIGNALLING_PROTOCOL: rt::AvpKey = rt::AvpKey {
+        code: 529,
+        vendor: 10415,
+    };
     /// Sponsored-Connectivity-Data (Grouped), 3GPP TS 29.214 §5.3.27.
-    pub const SPONSORED_CONNECTIVITY_DATA: rt::AvpKey = rt::AvpKey::new(530, 10415);
+    pub const SPONSORED_CONNECTIVITY_DATA: rt::AvpKey = rt::AvpKey {
+        code: 530,
+        vendor: 10415,
+    };
     /// Sponsor-Identity (UTF8String), 3GPP TS 29.214 §5.3.28.
-    pub const SPONSOR_IDENTITY: rt::AvpKey = rt::AvpKey::new(531, 10415);
+    pub const SPONSOR_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 531,
+        vendor: 10415,
+    };
     /// Application-Service-Provider-Identity (UTF8String), 3GPP TS 29.214 §5.3.29.
-    pub const APPLICATION_SERVICE_PROVIDER_IDENTITY: rt::AvpKey = rt::AvpKey::new(
-        532,
-        10415,
-    );
+    pub const APPLICATION_SERVICE_PROVIDER_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 532,
+        vendor: 10415,
+    };
     /// MPS-Identifier (OctetString), 3GPP TS 29.214 §5.3.30.
-    pub const MPS_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(528, 10415);
+    pub const MPS_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 528,
+        vendor: 10415,
+    };
     /// Rx-Request-Type (Enumerated), 3GPP TS 29.214 §5.3.31.
-    pub const RX_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(533, 10415);
+    pub const RX_REQUEST_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 533,
+        vendor: 10415,
+    };
     /// Min-Requested-Bandwidth-DL (Unsigned32), 3GPP TS 29.214 §5.3.32.
-    pub const MIN_REQUESTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey::new(534, 10415);
+    pub const MIN_REQUESTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey {
+        code: 534,
+        vendor: 10415,
+    };
     /// Min-Requested-Bandwidth-UL (Unsigned32), 3GPP TS 29.214 §5.3.33.
-    pub const MIN_REQUESTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey::new(535, 10415);
+    pub const MIN_REQUESTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey {
+        code: 535,
+        vendor: 10415,
+    };
     /// Required-Access-Info (Enumerated), 3GPP TS 29.214 §5.3.34.
-    pub const REQUIRED_ACCESS_INFO: rt::AvpKey = rt::AvpKey::new(536, 10415);
+    pub const REQUIRED_ACCESS_INFO: rt::AvpKey = rt::AvpKey {
+        code: 536,
+        vendor: 10415,
+    };
     /// IP-Domain-Id (OctetString), 3GPP TS 29.214 §5.3.35.
-    pub const IP_DOMAIN_ID: rt::AvpKey = rt::AvpKey::new(537, 10415);
+    pub const IP_DOMAIN_ID: rt::AvpKey = rt::AvpKey {
+        code: 537,
+        vendor: 10415,
+    };
     /// GCS-Identifier (OctetString), 3GPP TS 29.214 §5.3.36.
-    pub const GCS_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(538, 10415);
+    pub const GCS_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 538,
+        vendor: 10415,
+    };
     /// Sharing-Key-DL (Unsigned32), 3GPP TS 29.214 §5.3.37.
-    pub const SHARING_KEY_DL: rt::AvpKey = rt::AvpKey::new(539, 10415);
+    pub const SHARING_KEY_DL: rt::AvpKey = rt::AvpKey {
+        code: 539,
+        vendor: 10415,
+    };
     /// Sharing-Key-UL (Unsigned32), 3GPP TS 29.214 §5.3.38.
-    pub const SHARING_KEY_UL: rt::AvpKey = rt::AvpKey::new(540, 10415);
+    pub const SHARING_KEY_UL: rt::AvpKey = rt::AvpKey {
+        code: 540,
+        vendor: 10415,
+    };
     /// Retry-Interval (Unsigned32), 3GPP TS 29.214 §5.3.39.
-    pub const RETRY_INTERVAL: rt::AvpKey = rt::AvpKey::new(541, 10415);
+    pub const RETRY_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 541,
+        vendor: 10415,
+    };
     /// Sponsoring-Action (Enumerated), 3GPP TS 29.214 §5.3.40.
-    pub const SPONSORING_ACTION: rt::AvpKey = rt::AvpKey::new(542, 10415);
+    pub const SPONSORING_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 542,
+        vendor: 10415,
+    };
     /// Max-Supported-Bandwidth-DL (Unsigned32), 3GPP TS 29.214 §5.3.41.
-    pub const MAX_SUPPORTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey::new(543, 10415);
+    pub const MAX_SUPPORTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey {
+        code: 543,
+        vendor: 10415,
+    };
     /// Max-Supported-Bandwidth-UL (Unsigned32), 3GPP TS 29.214 §5.3.42.
-    pub const MAX_SUPPORTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey::new(544, 10415);
+    pub const MAX_SUPPORTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey {
+        code: 544,
+        vendor: 10415,
+    };
     /// Min-Desired-Bandwidth-DL (Unsigned32), 3GPP TS 29.214 §5.3.43.
-    pub const MIN_DESIRED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey::new(545, 10415);
+    pub const MIN_DESIRED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey {
+        code: 545,
+        vendor: 10415,
+    };
     /// Min-Desired-Bandwidth-UL (Unsigned32), 3GPP TS 29.214 §5.3.44.
-    pub const MIN_DESIRED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey::new(546, 10415);
+    pub const MIN_DESIRED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey {
+        code: 546,
+        vendor: 10415,
+    };
     /// MCPTT-Identifier (OctetString), 3GPP TS 29.214 §5.3.45.
-    pub const MCPTT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(547, 10415);
+    pub const MCPTT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 547,
+        vendor: 10415,
+    };
     /// MCVideo-Identifier (OctetString), 3GPP TS 29.214 §5.3.45a.
-    pub const MCVIDEO_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(562, 10415);
+    pub const MCVIDEO_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 562,
+        vendor: 10415,
+    };
     /// Service-Authorization-Info (Unsigned32), 3GPP TS 29.214 §5.3.46.
-    pub const SERVICE_AUTHORIZATION_INFO: rt::AvpKey = rt::AvpKey::new(548, 10415);
+    pub const SERVICE_AUTHORIZATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 548,
+        vendor: 10415,
+    };
     /// Priority-Sharing-Indicator (Enumerated), 3GPP TS 29.214 §5.3.47.
-    pub const PRIORITY_SHARING_INDICATOR: rt::AvpKey = rt::AvpKey::new(550, 10415);
+    pub const PRIORITY_SHARING_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 550,
+        vendor: 10415,
+    };
     /// Media-Component-Status (Unsigned32), 3GPP TS 29.214 §5.3.48.
-    pub const MEDIA_COMPONENT_STATUS: rt::AvpKey = rt::AvpKey::new(549, 10415);
+    pub const MEDIA_COMPONENT_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 549,
+        vendor: 10415,
+    };
     /// Content-Version (Unsigned64), 3GPP TS 29.214 §5.3.49.
-    pub const CONTENT_VERSION: rt::AvpKey = rt::AvpKey::new(552, 10415);
+    pub const CONTENT_VERSION: rt::AvpKey = rt::AvpKey {
+        code: 552,
+        vendor: 10415,
+    };
     /// AF-Requested-Data (Unsigned32), 3GPP TS 29.214 §5.3.50.
-    pub const AF_REQUESTED_DATA: rt::AvpKey = rt::AvpKey::new(551, 10415);
+    pub const AF_REQUESTED_DATA: rt::AvpKey = rt::AvpKey {
+        code: 551,
+        vendor: 10415,
+    };
     /// Pre-emption-Control-Info (Unsigned32), 3GPP TS 29.214 §5.3.51.
-    pub const PRE_EMPTION_CONTROL_INFO: rt::AvpKey = rt::AvpKey::new(553, 10415);
+    pub const PRE_EMPTION_CONTROL_INFO: rt::AvpKey = rt::AvpKey {
+        code: 553,
+        vendor: 10415,
+    };
     /// Extended-Max-Requested-BW-DL (Unsigned32), 3GPP TS 29.214 §5.3.52.
-    pub const EXTENDED_MAX_REQUESTED_BW_DL: rt::AvpKey = rt::AvpKey::new(554, 10415);
+    pub const EXTENDED_MAX_REQUESTED_BW_DL: rt::AvpKey = rt::AvpKey {
+        code: 554,
+        vendor: 10415,
+    };
     /// Extended-Max-Requested-BW-UL (Unsigned32), 3GPP TS 29.214 §5.3.53.
-    pub const EXTENDED_MAX_REQUESTED_BW_UL: rt::AvpKey = rt::AvpKey::new(555, 10415);
+    pub const EXTENDED_MAX_REQUESTED_BW_UL: rt::AvpKey = rt::AvpKey {
+        code: 555,
+        vendor: 10415,
+    };
     /// Extended-Max-Supported-BW-DL (Unsigned32), 3GPP TS 29.214 §5.3.54.
-    pub const EXTENDED_MAX_SUPPORTED_BW_DL: rt::AvpKey = rt::AvpKey::new(556, 10415);
+    pub const EXTENDED_MAX_SUPPORTED_BW_DL: rt::AvpKey = rt::AvpKey {
+        code: 556,
+        vendor: 10415,
+    };
     /// Extended-Max-Supported-BW-UL (Unsigned32), 3GPP TS 29.214 §5.3.55.
-    pub const EXTENDED_MAX_SUPPORTED_BW_UL: rt::AvpKey = rt::AvpKey::new(557, 10415);
+    pub const EXTENDED_MAX_SUPPORTED_BW_UL: rt::AvpKey = rt::AvpKey {
+        code: 557,
+        vendor: 10415,
+    };
     /// Extended-Min-Desired-BW-DL (Unsigned32), 3GPP TS 29.214 §5.3.56.
-    pub const EXTENDED_MIN_DESIRED_BW_DL: rt::AvpKey = rt::AvpKey::new(558, 10415);
+    pub const EXTENDED_MIN_DESIRED_BW_DL: rt::AvpKey = rt::AvpKey {
+        code: 558,
+        vendor: 10415,
+    };
     /// Extended-Min-Desired-BW-UL (Unsigned32), 3GPP TS 29.214 §5.3.57.
-    pub const EXTENDED_MIN_DESIRED_BW_UL: rt::AvpKey = rt::AvpKey::new(559, 10415);
+    pub const EXTENDED_MIN_DESIRED_BW_UL: rt::AvpKey = rt::AvpKey {
+        code: 559,
+        vendor: 10415,
+    };
     /// Extended-Min-Requested-BW-DL (Unsigned32), 3GPP TS 29.214 §5.3.58.
-    pub const EXTENDED_MIN_REQUESTED_BW_DL: rt::AvpKey = rt::AvpKey::new(560, 10415);
+    pub const EXTENDED_MIN_REQUESTED_BW_DL: rt::AvpKey = rt::AvpKey {
+        code: 560,
+        vendor: 10415,
+    };
     /// Extended-Min-Requested-BW-UL (Unsigned32), 3GPP TS 29.214 §5.3.59.
-    pub const EXTENDED_MIN_REQUESTED_BW_UL: rt::AvpKey = rt::AvpKey::new(561, 10415);
+    pub const EXTENDED_MIN_REQUESTED_BW_UL: rt::AvpKey = rt::AvpKey {
+        code: 561,
+        vendor: 10415,
+    };
     /// IMS-Content-Identifier (OctetString), 3GPP TS 29.214 §5.3.60.
-    pub const IMS_CONTENT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(563, 10415);
+    pub const IMS_CONTENT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 563,
+        vendor: 10415,
+    };
     /// IMS-Content-Type (Enumerated), 3GPP TS 29.214 §5.3.61.
-    pub const IMS_CONTENT_TYPE: rt::AvpKey = rt::AvpKey::new(564, 10415);
+    pub const IMS_CONTENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 564,
+        vendor: 10415,
+    };
     /// Callee-Information (Grouped), 3GPP TS 29.214 §5.3.62.
-    pub const CALLEE_INFORMATION: rt::AvpKey = rt::AvpKey::new(565, 10415);
+    pub const CALLEE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 565,
+        vendor: 10415,
+    };
     /// FLUS-Identifier (OctetString), 3GPP TS 29.214 §5.3.63.
-    pub const FLUS_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(566, 10415);
+    pub const FLUS_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 566,
+        vendor: 10415,
+    };
     /// Desired-Max-Latency (Float32), 3GPP TS 29.214 §5.3.64.
-    pub const DESIRED_MAX_LATENCY: rt::AvpKey = rt::AvpKey::new(567, 10415);
+    pub const DESIRED_MAX_LATENCY: rt::AvpKey = rt::AvpKey {
+        code: 567,
+        vendor: 10415,
+    };
     /// Desired-Max-Loss (Float32), 3GPP TS 29.214 §5.3.65.
-    pub const DESIRED_MAX_LOSS: rt::AvpKey = rt::AvpKey::new(568, 10415);
+    pub const DESIRED_MAX_LOSS: rt::AvpKey = rt::AvpKey {
+        code: 568,
+        vendor: 10415,
+    };
     /// MA-Information (Grouped), 3GPP TS 29.214 §5.3.66.
-    pub const MA_INFORMATION: rt::AvpKey = rt::AvpKey::new(570, 10415);
+    pub const MA_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 570,
+        vendor: 10415,
+    };
     /// MA-Information-Action (Unsigned32), 3GPP TS 29.214 §5.3.67.
-    pub const MA_INFORMATION_ACTION: rt::AvpKey = rt::AvpKey::new(571, 10415);
+    pub const MA_INFORMATION_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 571,
+        vendor: 10415,
+    };
     /// NID (OctetString), 3GPP TS 29.214 §5.3.68.
-    pub const NID: rt::AvpKey = rt::AvpKey::new(569, 10415);
+    pub const NID: rt::AvpKey = rt::AvpKey {
+        code: 569,
+        vendor: 10415,
+    };
     /// 5GS-RAN-NAS-Release-Cause (Grouped), 3GPP TS 29.214 §5.3.69.
-    pub const N5GS_RAN_NAS_RELEASE_CAUSE: rt::AvpKey = rt::AvpKey::new(572, 10415);
+    pub const N5GS_RAN_NAS_RELEASE_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 572,
+        vendor: 10415,
+    };
     /// 5GMM-Cause (Unsigned32), 3GPP TS 29.214 §5.3.70.
-    pub const N5GMM_CAUSE: rt::AvpKey = rt::AvpKey::new(573, 10415);
+    pub const N5GMM_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 573,
+        vendor: 10415,
+    };
     /// 5GSM-Cause (Unsigned32), 3GPP TS 29.214 §5.3.71.
-    pub const N5GSM_CAUSE: rt::AvpKey = rt::AvpKey::new(574, 10415);
+    pub const N5GSM_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 574,
+        vendor: 10415,
+    };
     /// NGAP-Cause (Grouped), 3GPP TS 29.214 §5.3.72.
-    pub const NGAP_CAUSE: rt::AvpKey = rt::AvpKey::new(575, 10415);
+    pub const NGAP_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 575,
+        vendor: 10415,
+    };
     /// NGAP-Group (Unsigned32), 3GPP TS 29.214 §5.3.73.
-    pub const NGAP_GROUP: rt::AvpKey = rt::AvpKey::new(576, 10415);
+    pub const NGAP_GROUP: rt::AvpKey = rt::AvpKey {
+        code: 576,
+        vendor: 10415,
+    };
     /// NGAP-Value (Unsigned32), 3GPP TS 29.214 §5.3.74.
-    pub const NGAP_VALUE: rt::AvpKey = rt::AvpKey::new(577, 10415);
+    pub const NGAP_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 577,
+        vendor: 10415,
+    };
     /// Wireline-User-Location-Info (Grouped), 3GPP TS 29.214 §5.3.75.
-    pub const WIRELINE_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey::new(578, 10415);
+    pub const WIRELINE_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 578,
+        vendor: 10415,
+    };
     /// HFC-Node-Identifier (OctetString), 3GPP TS 29.214 §5.3.76.
-    pub const HFC_NODE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(579, 10415);
+    pub const HFC_NODE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 579,
+        vendor: 10415,
+    };
     /// GLI-Identifier (OctetString), 3GPP TS 29.214 §5.3.77.
-    pub const GLI_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(580, 10415);
+    pub const GLI_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 580,
+        vendor: 10415,
+    };
     /// Line-Type (Unsigned32), 3GPP TS 29.214 §5.3.78.
-    pub const LINE_TYPE: rt::AvpKey = rt::AvpKey::new(581, 10415);
+    pub const LINE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 581,
+        vendor: 10415,
+    };
     /// MPS-Action (Enumerated), 3GPP TS 29.214 §5.3.79.
-    pub const MPS_ACTION: rt::AvpKey = rt::AvpKey::new(582, 10415);
+    pub const MPS_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 582,
+        vendor: 10415,
+    };
     /// Authorization-Token (OctetString), 3GPP TS 29.214 TS 29.209 6.5.7.
-    pub const AUTHORIZATION_TOKEN: rt::AvpKey = rt::AvpKey::new(506, 10415);
+    pub const AUTHORIZATION_TOKEN: rt::AvpKey = rt::AvpKey {
+        code: 506,
+        vendor: 10415,
+    };
     /// Flow-Grouping (Grouped), 3GPP TS 29.214 TS 29.209 6.5.9.
-    pub const FLOW_GROUPING: rt::AvpKey = rt::AvpKey::new(508, 10415);
+    pub const FLOW_GROUPING: rt::AvpKey = rt::AvpKey {
+        code: 508,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.214.
 pub mod application {
@@ -245,7 +482,10 @@ pub struct AbortCause(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(500, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 500,
+        vendor: 10415,
+    };
     /// `BEARER_RELEASED` (0)
     pub const BEARER_RELEASED: Self = Self(0);
     /// `INSUFFICIENT_SERVER_RESOURCES` (1)
@@ -332,7 +572,10 @@ pub struct FlowStatus(pub i32);
 )]
 impl FlowStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(511, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 511,
+        vendor: 10415,
+    };
     /// `ENABLED-UPLINK` (0)
     pub const ENABLED_UPLINK: Self = Self(0);
     /// `ENABLED-DOWNLINK` (1)
@@ -431,7 +674,10 @@ pub struct FlowUsage(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl FlowUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(512, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 512,
+        vendor: 10415,
+    };
     /// `NO_INFORMATION` (0)
     pub const NO_INFORMATION: Self = Self(0);
     /// `RTCP` (1)
@@ -490,7 +736,10 @@ pub struct SpecificAction(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SpecificAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(513, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 513,
+        vendor: 10415,
+    };
     /// `CHARGING_CORRELATION_EXCHANGE` (1)
     pub const CHARGING_CORRELATION_EXCHANGE: Self = Self(1);
     /// `INDICATION_OF_LOSS_OF_BEARER` (2)
@@ -597,7 +846,10 @@ pub struct MediaType(pub i32);
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl MediaType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(520, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 520,
+        vendor: 10415,
+    };
     /// `AUDIO` (0)
     pub const AUDIO: Self = Self(0);
     /// `VIDEO` (1)
@@ -669,7 +921,10 @@ pub struct SipForkingIndication(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SipForkingIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(523, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 523,
+        vendor: 10415,
+    };
     /// `SINGLE_DIALOGUE` (0)
     pub const SINGLE_DIALOGUE: Self = Self(0);
     /// `SEVERAL_DIALOGUES` (1)
@@ -723,7 +978,10 @@ pub struct ServiceInfoStatus(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ServiceInfoStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(527, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 527,
+        vendor: 10415,
+    };
     /// `FINAL_SERVICE_INFORMATION` (0)
     pub const FINAL_SERVICE_INFORMATION: Self = Self(0);
     /// `PRELIMINARY_SERVICE_INFORMATION` (1)
@@ -795,7 +1053,10 @@ pub struct AfSignallingProtocol(pub i32);
 )]
 impl AfSignallingProtocol {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(529, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 529,
+        vendor: 10415,
+    };
     /// `NO_INFORMATION` (0)
     pub const NO_INFORMATION: Self = Self(0);
     /// `SIP` (1)
@@ -876,7 +1137,10 @@ pub struct RxRequestType(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl RxRequestType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(533, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 533,
+        vendor: 10415,
+    };
     /// `INITIAL_REQUEST` (0)
     pub const INITIAL_REQUEST: Self = Self(0);
     /// `UPDATE_REQUEST` (1)
@@ -953,7 +1217,10 @@ pub struct RequiredAccessInfo(pub i32);
 )]
 impl RequiredAccessInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(536, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 536,
+        vendor: 10415,
+    };
     /// `USER_LOCATION` (0)
     pub const USER_LOCATION: Self = Self(0);
     /// `MS_TIME_ZONE` (1)
@@ -1037,7 +1304,10 @@ pub struct SponsoringAction(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SponsoringAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(542, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 542,
+        vendor: 10415,
+    };
     /// `DISABLE_SPONSORING` (0)
     pub const DISABLE_SPONSORING: Self = Self(0);
     /// `ENABLE_SPONSORING` (1)
@@ -1091,7 +1361,10 @@ pub struct PrioritySharingIndicator(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl PrioritySharingIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(550, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 550,
+        vendor: 10415,
+    };
     /// `PRIORITY_SHARING_ENABLED` (0)
     pub const PRIORITY_SHARING_ENABLED: Self = Self(0);
     /// `PRIORITY_SHARING_DISABLED` (1)
@@ -1145,7 +1418,10 @@ pub struct ImsContentType(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ImsContentType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(564, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 564,
+        vendor: 10415,
+    };
     /// `NO_CONTENT_DETAIL` (0)
     pub const NO_CONTENT_DETAIL: Self = Self(0);
     /// `CAT` (1)
@@ -1202,7 +1478,10 @@ pub struct MpsAction(pub i32);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MpsAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(582, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 582,
+        vendor: 10415,
+    };
     /// `DISABLE_MPS_FOR_DTS` (0)
     pub const DISABLE_MPS_FOR_DTS: Self = Self(0);
     /// `ENABLE_MPS_FOR_DTS` (1)
@@ -1289,18 +1568,23 @@ impl Default for AccessNetworkChargingIdentifier {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AccessNetworkChargingIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(502, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            503,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 503,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1464,18 +1748,23 @@ impl Default for Flows {
 )]
 impl Flows {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(510, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 510,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            518,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 518,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -1763,18 +2052,23 @@ impl Default for MediaComponentDescription {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MediaComponentDescription {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(517, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            518,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 518,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2328,18 +2622,23 @@ impl Default for MediaSubComponent {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MediaSubComponent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(519, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 519,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            509,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 509,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2560,7 +2859,10 @@ impl Default for AcceptableServiceInfo {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AcceptableServiceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(526, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2742,7 +3044,10 @@ impl Default for SponsoredConnectivityData {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SponsoredConnectivityData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(530, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 530,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2927,7 +3232,10 @@ impl Default for CalleeInformation {
 )]
 impl CalleeInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(565, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 565,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3073,7 +3381,10 @@ impl Default for MaInformation {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MaInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(570, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 570,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3185,7 +3496,10 @@ impl Default for N5gsRanNasReleaseCause {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl N5gsRanNasReleaseCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(572, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 572,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3280,27 +3594,34 @@ impl Default for NgapCause {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl NgapCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(575, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 575,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            576,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            577,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 576,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 577,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3395,7 +3716,10 @@ impl Default for WirelineUserLocationInfo {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl WirelineUserLocationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(578, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 578,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3496,7 +3820,10 @@ impl Default for FlowGrouping {
 #[cfg(any(feature = "ts29214"))]
 impl FlowGrouping {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(508, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 508,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3742,51 +4069,46 @@ impl Default for AaRequest {
 impl AaRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4386,42 +4708,38 @@ impl Default for AaAnswer {
 impl AaAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4975,69 +5293,65 @@ impl Default for ReAuthRequest {
 impl ReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            7,
-            0,
-            1,
-            513,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 513,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5506,33 +5820,30 @@ impl Default for ReAuthAnswer {
 impl ReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5843,60 +6154,54 @@ impl Default for SessionTerminationRequest {
 impl SessionTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            295,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 295, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6183,33 +6488,30 @@ impl Default for SessionTerminationAnswer {
 impl SessionTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6652,69 +6954,65 @@ impl Default for AbortSessionRequest {
 impl AbortSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            500,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 500,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6915,33 +7213,30 @@ impl Default for AbortSessionAnswer {
 impl AbortSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10729,9 +11024,17 @@ pub struct AccessNetworkChargingIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for AccessNetworkChargingIdentifier {
     type Writer<'c> = AccessNetworkChargingIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(502, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(503, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 503,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10807,12 +11110,21 @@ pub struct FlowsWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Flows {
     type Writer<'c> = FlowsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(510, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 510,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(518, 10415),
-        rt::AvpKey::new(449, 0),
-        rt::AvpKey::new(549, 10415),
+        rt::AvpKey {
+            code: 518,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 449, vendor: 0 },
+        rt::AvpKey {
+            code: 549,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -10939,43 +11251,148 @@ pub struct MediaComponentDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MediaComponentDescription {
     type Writer<'c> = MediaComponentDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(517, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(518, 10415),
-        rt::AvpKey::new(504, 10415),
-        rt::AvpKey::new(566, 10415),
-        rt::AvpKey::new(520, 10415),
-        rt::AvpKey::new(516, 10415),
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(544, 10415),
-        rt::AvpKey::new(543, 10415),
-        rt::AvpKey::new(546, 10415),
-        rt::AvpKey::new(545, 10415),
-        rt::AvpKey::new(535, 10415),
-        rt::AvpKey::new(534, 10415),
-        rt::AvpKey::new(555, 10415),
-        rt::AvpKey::new(554, 10415),
-        rt::AvpKey::new(557, 10415),
-        rt::AvpKey::new(556, 10415),
-        rt::AvpKey::new(559, 10415),
-        rt::AvpKey::new(558, 10415),
-        rt::AvpKey::new(561, 10415),
-        rt::AvpKey::new(560, 10415),
-        rt::AvpKey::new(511, 10415),
-        rt::AvpKey::new(550, 10415),
-        rt::AvpKey::new(1047, 10415),
-        rt::AvpKey::new(1048, 10415),
-        rt::AvpKey::new(458, 13019),
-        rt::AvpKey::new(522, 10415),
-        rt::AvpKey::new(521, 10415),
-        rt::AvpKey::new(539, 10415),
-        rt::AvpKey::new(540, 10415),
-        rt::AvpKey::new(552, 10415),
-        rt::AvpKey::new(2852, 10415),
-        rt::AvpKey::new(2853, 10415),
-        rt::AvpKey::new(567, 10415),
-        rt::AvpKey::new(568, 10415),
+        rt::AvpKey {
+            code: 518,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 504,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 566,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 520,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 544,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 543,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 546,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 545,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 535,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 534,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 555,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 554,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 557,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 556,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 559,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 558,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 561,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 560,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 511,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 550,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1047,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1048,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 458,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 522,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 521,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 539,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 540,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 552,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2852,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2853,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 567,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 568,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -11252,18 +11669,48 @@ pub struct MediaSubComponentWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MediaSubComponent {
     type Writer<'c> = MediaSubComponentWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(519, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 519,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(509, 10415),
-        rt::AvpKey::new(511, 10415),
-        rt::AvpKey::new(512, 10415),
-        rt::AvpKey::new(516, 10415),
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(555, 10415),
-        rt::AvpKey::new(554, 10415),
-        rt::AvpKey::new(529, 10415),
-        rt::AvpKey::new(1014, 10415),
+        rt::AvpKey {
+            code: 509,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 511,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 512,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 555,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 554,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 529,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1014,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -11362,13 +11809,28 @@ pub struct AcceptableServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for AcceptableServiceInfo {
     type Writer<'c> = AcceptableServiceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(526, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(516, 10415),
-        rt::AvpKey::new(554, 10415),
-        rt::AvpKey::new(555, 10415),
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 554,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 555,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -11442,14 +11904,26 @@ pub struct SponsoredConnectivityDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for SponsoredConnectivityData {
     type Writer<'c> = SponsoredConnectivityDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(530, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 530,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(531, 10415),
-        rt::AvpKey::new(532, 10415),
-        rt::AvpKey::new(431, 0),
-        rt::AvpKey::new(446, 0),
-        rt::AvpKey::new(542, 10415),
+        rt::AvpKey {
+            code: 531,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 532,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 431, vendor: 0 },
+        rt::AvpKey { code: 446, vendor: 0 },
+        rt::AvpKey {
+            code: 542,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -11548,9 +12022,17 @@ pub struct CalleeInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CalleeInformation {
     type Writer<'c> = CalleeInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(565, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 565,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(832, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 832,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(
@@ -11626,12 +12108,24 @@ pub struct MaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MaInformation {
     type Writer<'c> = MaInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(570, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 570,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(571, 10415),
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 571,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -11686,12 +12180,24 @@ pub struct N5gsRanNasReleaseCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for N5gsRanNasReleaseCause {
     type Writer<'c> = N5gsRanNasReleaseCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(572, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 572,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(573, 10415),
-        rt::AvpKey::new(574, 10415),
-        rt::AvpKey::new(575, 10415),
+        rt::AvpKey {
+            code: 573,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 574,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 575,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -11746,11 +12252,20 @@ pub struct NgapCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for NgapCause {
     type Writer<'c> = NgapCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(575, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 575,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(576, 10415),
-        rt::AvpKey::new(577, 10415),
+        rt::AvpKey {
+            code: 576,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 577,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -11799,12 +12314,24 @@ pub struct WirelineUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for WirelineUserLocationInfo {
     type Writer<'c> = WirelineUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(578, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 578,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(579, 10415),
-        rt::AvpKey::new(580, 10415),
-        rt::AvpKey::new(581, 10415),
+        rt::AvpKey {
+            code: 579,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 580,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 581,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -11857,7 +12384,10 @@ pub struct FlowGroupingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29214"))]
 impl rt::writer::Group for FlowGrouping {
     type Writer<'c> = FlowGroupingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(508, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 508,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -11911,39 +12441,99 @@ impl AaRequest {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(537, 10415),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(504, 10415),
-        rt::AvpKey::new(527, 10415),
-        rt::AvpKey::new(505, 10415),
-        rt::AvpKey::new(523, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(458, 13019),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(525, 10415),
-        rt::AvpKey::new(530, 10415),
-        rt::AvpKey::new(528, 10415),
-        rt::AvpKey::new(538, 10415),
-        rt::AvpKey::new(547, 10415),
-        rt::AvpKey::new(562, 10415),
-        rt::AvpKey::new(563, 10415),
-        rt::AvpKey::new(564, 10415),
-        rt::AvpKey::new(565, 10415),
-        rt::AvpKey::new(533, 10415),
-        rt::AvpKey::new(551, 10415),
-        rt::AvpKey::new(4202, 10415),
-        rt::AvpKey::new(553, 10415),
-        rt::AvpKey::new(582, 10415),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 537,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey {
+            code: 504,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 527,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 505,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 523,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 458,
+            vendor: 13019,
+        },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 525,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 530,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 528,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 538,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 547,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 562,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 563,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 564,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 565,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 533,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 551,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4202,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 553,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 582,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12283,35 +12873,68 @@ impl AaAnswer {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(501, 10415),
-        rt::AvpKey::new(526, 10415),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(548, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(570, 10415),
-        rt::AvpKey::new(2824, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(653, 0),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(569, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(541, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey {
+            code: 501,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 526,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 548,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 570,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2824,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey { code: 653, vendor: 0 },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 569,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey {
+            code: 541,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12684,34 +13307,91 @@ impl ReAuthRequest {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(513, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(501, 10415),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(500, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(570, 10415),
-        rt::AvpKey::new(2824, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(530, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(569, 10415),
-        rt::AvpKey::new(29, 10415),
-        rt::AvpKey::new(2843, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(578, 10415),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey {
+            code: 513,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 501,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 500,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 570,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2824,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 530,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 569,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 29,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2843,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 578,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13034,21 +13714,24 @@ impl ReAuthAnswer {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(525, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 525,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13265,16 +13948,16 @@ impl SessionTerminationRequest {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13424,31 +14107,67 @@ impl SessionTerminationAnswer {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(530, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(569, 10415),
-        rt::AvpKey::new(29, 10415),
-        rt::AvpKey::new(2843, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2824, 10415),
-        rt::AvpKey::new(578, 10415),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey {
+            code: 530,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 569,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 29,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2843,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2824,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 578,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13747,16 +14466,19 @@ impl AbortSessionRequest {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(500, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(278, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey {
+            code: 500,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13894,19 +14616,19 @@ impl AbortSessionAnswer {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,23 +8,50 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Subsession-Decision-Info (Grouped), 3GPP TS 29.215 §5.3.1.
-    pub const SUBSESSION_DECISION_INFO: rt::AvpKey = rt::AvpKey::new(2200, 10415);
+    pub const SUBSESSION_DECISION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2200,
+        vendor: 10415,
+    };
     /// Subsession-Enforcement-Info (Grouped), 3GPP TS 29.215 §5.3.2.
-    pub const SUBSESSION_ENFORCEMENT_INFO: rt::AvpKey = rt::AvpKey::new(2201, 10415);
+    pub const SUBSESSION_ENFORCEMENT_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2201,
+        vendor: 10415,
+    };
     /// Subsession-Id (Unsigned32), 3GPP TS 29.215 §5.3.3.
-    pub const SUBSESSION_ID: rt::AvpKey = rt::AvpKey::new(2202, 10415);
+    pub const SUBSESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 2202,
+        vendor: 10415,
+    };
     /// Subsession-Operation (Enumerated), 3GPP TS 29.215 §5.3.4.
-    pub const SUBSESSION_OPERATION: rt::AvpKey = rt::AvpKey::new(2203, 10415);
+    pub const SUBSESSION_OPERATION: rt::AvpKey = rt::AvpKey {
+        code: 2203,
+        vendor: 10415,
+    };
     /// Multiple-BBERF-Action (Enumerated), 3GPP TS 29.215 §5.3.6.
-    pub const MULTIPLE_BBERF_ACTION: rt::AvpKey = rt::AvpKey::new(2204, 10415);
+    pub const MULTIPLE_BBERF_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 2204,
+        vendor: 10415,
+    };
     /// DRA-Deployment (Enumerated), 3GPP TS 29.215 §5.3.7.
-    pub const DRA_DEPLOYMENT: rt::AvpKey = rt::AvpKey::new(2206, 10415);
+    pub const DRA_DEPLOYMENT: rt::AvpKey = rt::AvpKey {
+        code: 2206,
+        vendor: 10415,
+    };
     /// DRA-Binding (Enumerated), 3GPP TS 29.215 §5.3.8.
-    pub const DRA_BINDING: rt::AvpKey = rt::AvpKey::new(2208, 10415);
+    pub const DRA_BINDING: rt::AvpKey = rt::AvpKey {
+        code: 2208,
+        vendor: 10415,
+    };
     /// PCRF-Address (DiameterIdentity), 3GPP TS 29.215 §A.7.3.1.1.
-    pub const PCRF_ADDRESS: rt::AvpKey = rt::AvpKey::new(2207, 10415);
+    pub const PCRF_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2207,
+        vendor: 10415,
+    };
     /// UE-Local-IPv6-Prefix (OctetString), 3GPP TS 29.215 §A.8.3.1.1.
-    pub const UE_LOCAL_IPV6_PREFIX: rt::AvpKey = rt::AvpKey::new(2205, 10415);
+    pub const UE_LOCAL_IPV6_PREFIX: rt::AvpKey = rt::AvpKey {
+        code: 2205,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.215.
 pub mod application {
@@ -44,7 +71,10 @@ pub struct SubsessionOperation(pub i32);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionOperation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2203, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2203,
+        vendor: 10415,
+    };
     /// `TERMINATION` (0)
     pub const TERMINATION: Self = Self(0);
     /// `ESTABLISHMENT` (1)
@@ -101,7 +131,10 @@ pub struct MultipleBberfAction(pub i32);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl MultipleBberfAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2204, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2204,
+        vendor: 10415,
+    };
     /// `ESTABLISHMENT` (0)
     pub const ESTABLISHMENT: Self = Self(0);
     /// `TERMINATION` (1)
@@ -155,7 +188,10 @@ pub struct DraDeployment(pub i32);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl DraDeployment {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2206, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2206,
+        vendor: 10415,
+    };
     /// `DRA_Deployed` (0)
     pub const DRA_DEPLOYED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -206,7 +242,10 @@ pub struct DraBinding(pub i32);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl DraBinding {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2208, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2208,
+        vendor: 10415,
+    };
     /// `DRA_BINDING_DELETION` (0)
     pub const DRA_BINDING_DELETION: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -381,18 +420,23 @@ impl Default for SubsessionDecisionInfo {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionDecisionInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2200, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2200,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2202,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2202,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -973,18 +1017,23 @@ impl Default for SubsessionEnforcementInfo {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionEnforcementInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2201, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2201,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2202,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2202,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1811,69 +1860,62 @@ impl Default for CreditControlRequest {
 impl CreditControlRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2387,60 +2429,54 @@ impl Default for CreditControlAnswer {
 impl CreditControlAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2897,69 +2933,62 @@ impl Default for ReAuthRequest {
 impl ReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3361,33 +3390,30 @@ impl Default for ReAuthAnswer {
 impl ReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3791,60 +3817,54 @@ impl Default for TriggerEstablishmentRequest {
 impl TriggerEstablishmentRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4090,33 +4110,30 @@ impl Default for TriggerEstablishmentAnswer {
 impl TriggerEstablishmentAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6745,26 +6762,71 @@ pub struct SubsessionDecisionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::writer::Group for SubsessionDecisionInfo {
     type Writer<'c> = SubsessionDecisionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2200, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2200,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2202, 10415),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(298, 0),
-        rt::AvpKey::new(1033, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(1045, 10415),
-        rt::AvpKey::new(1023, 10415),
-        rt::AvpKey::new(1042, 10415),
-        rt::AvpKey::new(2829, 10415),
-        rt::AvpKey::new(2831, 10415),
-        rt::AvpKey::new(2830, 10415),
-        rt::AvpKey::new(2832, 10415),
-        rt::AvpKey::new(2842, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey {
+            code: 2202,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 298, vendor: 0 },
+        rt::AvpKey {
+            code: 1033,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 1045,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1023,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1042,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2829,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2831,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2830,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2832,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2842,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -7062,53 +7124,173 @@ pub struct SubsessionEnforcementInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::writer::Group for SubsessionEnforcementInfo {
     type Writer<'c> = SubsessionEnforcementInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2201, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2201,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2202, 10415),
-        rt::AvpKey::new(2203, 10415),
-        rt::AvpKey::new(1020, 10415),
-        rt::AvpKey::new(1021, 10415),
-        rt::AvpKey::new(1062, 10415),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(1065, 10415),
-        rt::AvpKey::new(1000, 10415),
-        rt::AvpKey::new(1009, 10415),
-        rt::AvpKey::new(1008, 10415),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(298, 0),
-        rt::AvpKey::new(1082, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(6, 10415),
-        rt::AvpKey::new(15, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(1049, 10415),
-        rt::AvpKey::new(2829, 10415),
-        rt::AvpKey::new(2831, 10415),
-        rt::AvpKey::new(2830, 10415),
-        rt::AvpKey::new(2833, 10415),
-        rt::AvpKey::new(1024, 10415),
-        rt::AvpKey::new(1081, 10415),
-        rt::AvpKey::new(1075, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(302, 13019),
-        rt::AvpKey::new(313, 13019),
-        rt::AvpKey::new(2204, 10415),
-        rt::AvpKey::new(501, 10415),
-        rt::AvpKey::new(1064, 10415),
-        rt::AvpKey::new(2804, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2205, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(2811, 10415),
+        rt::AvpKey {
+            code: 2202,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2203,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1020,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1021,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1062,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 1065,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1000,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1008,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 298, vendor: 0 },
+        rt::AvpKey {
+            code: 1082,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 6,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 15,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1049,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2829,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2831,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2830,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2833,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1024,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1081,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1075,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 302,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 313,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 2204,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 501,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1064,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2205,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2811,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -7554,37 +7736,85 @@ impl CreditControlRequest {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(1024, 10415),
-        rt::AvpKey::new(1062, 10415),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(1029, 10415),
-        rt::AvpKey::new(1030, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(6, 10415),
-        rt::AvpKey::new(15, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(2204, 10415),
-        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1024,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1062,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey {
+            code: 1029,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1030,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 6,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 15,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 2204,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7939,23 +8169,29 @@ impl CreditControlAnswer {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1023, 10415),
-        rt::AvpKey::new(618, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1023,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 618,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8262,21 +8498,33 @@ impl ReAuthRequest {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1045, 10415),
-        rt::AvpKey::new(2804, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(30, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1045,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 30, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8506,31 +8754,64 @@ impl ReAuthAnswer {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(1027, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(6, 10415),
-        rt::AvpKey::new(15, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey {
+            code: 1027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 6,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 15,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8830,22 +9111,34 @@ impl TriggerEstablishmentRequest {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2804, 10415),
-        rt::AvpKey::new(2208, 10415),
-        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2208,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9024,19 +9317,22 @@ impl TriggerEstablishmentAnswer {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(2206, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey {
+            code: 2206,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 7;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,33 +8,75 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Aggregated-Congestion-Info (Grouped), 3GPP TS 29.217 §5.3.2.
-    pub const AGGREGATED_CONGESTION_INFO: rt::AvpKey = rt::AvpKey::new(4000, 10415);
+    pub const AGGREGATED_CONGESTION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 4000,
+        vendor: 10415,
+    };
     /// Aggregated-RUCI-Report (Grouped), 3GPP TS 29.217 §5.3.3.
-    pub const AGGREGATED_RUCI_REPORT: rt::AvpKey = rt::AvpKey::new(4001, 10415);
+    pub const AGGREGATED_RUCI_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 4001,
+        vendor: 10415,
+    };
     /// Congestion-Level-Definition (Grouped), 3GPP TS 29.217 §5.3.4.
-    pub const CONGESTION_LEVEL_DEFINITION: rt::AvpKey = rt::AvpKey::new(4002, 10415);
+    pub const CONGESTION_LEVEL_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 4002,
+        vendor: 10415,
+    };
     /// Congestion-Level-Range (Unsigned32), 3GPP TS 29.217 §5.3.5.
-    pub const CONGESTION_LEVEL_RANGE: rt::AvpKey = rt::AvpKey::new(4003, 10415);
+    pub const CONGESTION_LEVEL_RANGE: rt::AvpKey = rt::AvpKey {
+        code: 4003,
+        vendor: 10415,
+    };
     /// Congestion-Level-Set-Id (Unsigned32), 3GPP TS 29.217 §5.3.6.
-    pub const CONGESTION_LEVEL_SET_ID: rt::AvpKey = rt::AvpKey::new(4004, 10415);
+    pub const CONGESTION_LEVEL_SET_ID: rt::AvpKey = rt::AvpKey {
+        code: 4004,
+        vendor: 10415,
+    };
     /// Congestion-Level-Value (Unsigned32), 3GPP TS 29.217 §5.3.7.
-    pub const CONGESTION_LEVEL_VALUE: rt::AvpKey = rt::AvpKey::new(4005, 10415);
+    pub const CONGESTION_LEVEL_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 4005,
+        vendor: 10415,
+    };
     /// Congestion-Location-Id (Grouped), 3GPP TS 29.217 §5.3.8.
-    pub const CONGESTION_LOCATION_ID: rt::AvpKey = rt::AvpKey::new(4006, 10415);
+    pub const CONGESTION_LOCATION_ID: rt::AvpKey = rt::AvpKey {
+        code: 4006,
+        vendor: 10415,
+    };
     /// Conditional-Restriction (Unsigned32), 3GPP TS 29.217 §5.3.9.
-    pub const CONDITIONAL_RESTRICTION: rt::AvpKey = rt::AvpKey::new(4007, 10415);
+    pub const CONDITIONAL_RESTRICTION: rt::AvpKey = rt::AvpKey {
+        code: 4007,
+        vendor: 10415,
+    };
     /// eNodeB-Id (OctetString), 3GPP TS 29.217 §5.3.10.
-    pub const ENODEB_ID: rt::AvpKey = rt::AvpKey::new(4008, 10415);
+    pub const ENODEB_ID: rt::AvpKey = rt::AvpKey {
+        code: 4008,
+        vendor: 10415,
+    };
     /// IMSI-List (OctetString), 3GPP TS 29.217 §5.3.11.
-    pub const IMSI_LIST: rt::AvpKey = rt::AvpKey::new(4009, 10415);
+    pub const IMSI_LIST: rt::AvpKey = rt::AvpKey {
+        code: 4009,
+        vendor: 10415,
+    };
     /// RCAF-Id (DiameterIdentity), 3GPP TS 29.217 §5.3.12.
-    pub const RCAF_ID: rt::AvpKey = rt::AvpKey::new(4010, 10415);
+    pub const RCAF_ID: rt::AvpKey = rt::AvpKey {
+        code: 4010,
+        vendor: 10415,
+    };
     /// Reporting-Restriction (Unsigned32), 3GPP TS 29.217 §5.3.13.
-    pub const REPORTING_RESTRICTION: rt::AvpKey = rt::AvpKey::new(4011, 10415);
+    pub const REPORTING_RESTRICTION: rt::AvpKey = rt::AvpKey {
+        code: 4011,
+        vendor: 10415,
+    };
     /// RUCI-Action (Unsigned32), 3GPP TS 29.217 §5.3.14.
-    pub const RUCI_ACTION: rt::AvpKey = rt::AvpKey::new(4012, 10415);
+    pub const RUCI_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 4012,
+        vendor: 10415,
+    };
     /// Extended-eNodeB-Id (OctetString), 3GPP TS 29.217 §5.3.15.
-    pub const EXTENDED_ENODEB_ID: rt::AvpKey = rt::AvpKey::new(4013, 10415);
+    pub const EXTENDED_ENODEB_ID: rt::AvpKey = rt::AvpKey {
+        code: 4013,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.217.
 pub mod application {
@@ -78,7 +120,10 @@ impl Default for AggregatedCongestionInfo {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedCongestionInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4000, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4000,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -197,18 +242,23 @@ impl Default for AggregatedRuciReport {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4001, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4001,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            4000,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4000,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -345,27 +395,34 @@ impl Default for CongestionLevelDefinition {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl CongestionLevelDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4002, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            4004,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            4003,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4004,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 4003,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -486,7 +543,10 @@ impl Default for CongestionLocationId {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl CongestionLocationId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4006, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4006,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -680,60 +740,54 @@ impl Default for NonAggregatedRuciReportRequest {
 impl NonAggregatedRuciReportRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1063,51 +1117,46 @@ impl Default for NonAggregatedRuciReportAnswer {
 impl NonAggregatedRuciReportAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1493,60 +1542,54 @@ impl Default for AggregatedRuciReportRequest {
 impl AggregatedRuciReportRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1816,51 +1859,46 @@ impl Default for AggregatedRuciReportAnswer {
 impl AggregatedRuciReportAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2209,69 +2247,62 @@ impl Default for ModifyUecontextRequest {
 impl ModifyUecontextRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2546,51 +2577,46 @@ impl Default for ModifyUecontextAnswer {
 impl ModifyUecontextAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -4541,11 +4567,20 @@ pub struct AggregatedCongestionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for AggregatedCongestionInfo {
     type Writer<'c> = AggregatedCongestionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4000, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4000,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4006, 10415),
-        rt::AvpKey::new(4009, 10415),
+        rt::AvpKey {
+            code: 4006,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4009,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -4600,13 +4635,25 @@ pub struct AggregatedRuciReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for AggregatedRuciReport {
     type Writer<'c> = AggregatedRuciReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4001, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4001,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4000, 10415),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(4005, 10415),
-        rt::AvpKey::new(4004, 10415),
+        rt::AvpKey {
+            code: 4000,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 4005,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4004,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -4671,11 +4718,20 @@ pub struct CongestionLevelDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for CongestionLevelDefinition {
     type Writer<'c> = CongestionLevelDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4002, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4002,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(4004, 10415),
-        rt::AvpKey::new(4003, 10415),
+        rt::AvpKey {
+            code: 4004,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4003,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -4724,12 +4780,24 @@ pub struct CongestionLocationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for CongestionLocationId {
     type Writer<'c> = CongestionLocationIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4006, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4006,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(4008, 10415),
-        rt::AvpKey::new(4013, 10415),
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4013,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -4792,22 +4860,34 @@ impl NonAggregatedRuciReportRequest {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(4005, 10415),
-        rt::AvpKey::new(4004, 10415),
-        rt::AvpKey::new(4006, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(4010, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 4005,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4004,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4006,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 4010,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5007,26 +5087,38 @@ impl NonAggregatedRuciReportAnswer {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(4011, 10415),
-        rt::AvpKey::new(4007, 10415),
-        rt::AvpKey::new(4012, 10415),
-        rt::AvpKey::new(2207, 10415),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 4011,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4012,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2207,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5294,16 +5386,16 @@ impl AggregatedRuciReportRequest {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5468,22 +5560,22 @@ impl AggregatedRuciReportAnswer {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5716,21 +5808,30 @@ impl ModifyUecontextRequest {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(4011, 10415),
-        rt::AvpKey::new(4007, 10415),
-        rt::AvpKey::new(4012, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 4011,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4012,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5919,20 +6020,20 @@ impl ModifyUecontextAnswer {
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

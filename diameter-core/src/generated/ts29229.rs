@@ -8,157 +8,340 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Visited-Network-Identifier (OctetString), 3GPP TS 29.229 §6.3.1.
-    pub const VISITED_NETWORK_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(600, 10415);
+    pub const VISITED_NETWORK_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 600,
+        vendor: 10415,
+    };
     /// Public-Identity (UTF8String), 3GPP TS 29.229 §6.3.2.
-    pub const PUBLIC_IDENTITY: rt::AvpKey = rt::AvpKey::new(601, 10415);
+    pub const PUBLIC_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 601,
+        vendor: 10415,
+    };
     /// Server-Name (UTF8String), 3GPP TS 29.229 §6.3.3.
-    pub const SERVER_NAME: rt::AvpKey = rt::AvpKey::new(602, 10415);
+    pub const SERVER_NAME: rt::AvpKey = rt::AvpKey {
+        code: 602,
+        vendor: 10415,
+    };
     /// Server-Capabilities (Grouped), 3GPP TS 29.229 §6.3.4.
-    pub const SERVER_CAPABILITIES: rt::AvpKey = rt::AvpKey::new(603, 10415);
+    pub const SERVER_CAPABILITIES: rt::AvpKey = rt::AvpKey {
+        code: 603,
+        vendor: 10415,
+    };
     /// Mandatory-Capability (Unsigned32), 3GPP TS 29.229 §6.3.5.
-    pub const MANDATORY_CAPABILITY: rt::AvpKey = rt::AvpKey::new(604, 10415);
+    pub const MANDATORY_CAPABILITY: rt::AvpKey = rt::AvpKey {
+        code: 604,
+        vendor: 10415,
+    };
     /// Optional-Capability (Unsigned32), 3GPP TS 29.229 §6.3.6.
-    pub const OPTIONAL_CAPABILITY: rt::AvpKey = rt::AvpKey::new(605, 10415);
+    pub const OPTIONAL_CAPABILITY: rt::AvpKey = rt::AvpKey {
+        code: 605,
+        vendor: 10415,
+    };
     /// User-Data (OctetString), 3GPP TS 29.229 §6.3.7.
-    pub const USER_DATA: rt::AvpKey = rt::AvpKey::new(606, 10415);
+    pub const USER_DATA: rt::AvpKey = rt::AvpKey {
+        code: 606,
+        vendor: 10415,
+    };
     /// 3GPP-SIP-Number-Auth-Items (Unsigned32), 3GPP TS 29.229 §6.3.8.
-    pub const TGPP_SIP_NUMBER_AUTH_ITEMS: rt::AvpKey = rt::AvpKey::new(607, 10415);
+    pub const TGPP_SIP_NUMBER_AUTH_ITEMS: rt::AvpKey = rt::AvpKey {
+        code: 607,
+        vendor: 10415,
+    };
     /// 3GPP-SIP-Authentication-Scheme (UTF8String), 3GPP TS 29.229 §6.3.9.
-    pub const TGPP_SIP_AUTHENTICATION_SCHEME: rt::AvpKey = rt::AvpKey::new(608, 10415);
+    pub const TGPP_SIP_AUTHENTICATION_SCHEME: rt::AvpKey = rt::AvpKey {
+        code: 608,
+        vendor: 10415,
+    };
     /// 3GPP-SIP-Authenticate (OctetString), 3GPP TS 29.229 §6.3.10.
-    pub const TGPP_SIP_AUTHENTICATE: rt::AvpKey = rt::AvpKey::new(609, 10415);
+    pub const TGPP_SIP_AUTHENTICATE: rt::AvpKey = rt::AvpKey {
+        code: 609,
+        vendor: 10415,
+    };
     /// 3GPP-SIP-Authorization (OctetString), 3GPP TS 29.229 §6.3.11.
-    pub const TGPP_SIP_AUTHORIZATION: rt::AvpKey = rt::AvpKey::new(610, 10415);
+    pub const TGPP_SIP_AUTHORIZATION: rt::AvpKey = rt::AvpKey {
+        code: 610,
+        vendor: 10415,
+    };
     /// SIP-Authentication-Context (OctetString), 3GPP TS 29.229 §6.3.12.
-    pub const SIP_AUTHENTICATION_CONTEXT: rt::AvpKey = rt::AvpKey::new(611, 10415);
+    pub const SIP_AUTHENTICATION_CONTEXT: rt::AvpKey = rt::AvpKey {
+        code: 611,
+        vendor: 10415,
+    };
     /// 3GPP-SIP-Auth-Data-Item (Grouped), 3GPP TS 29.229 §6.3.13.
-    pub const TGPP_SIP_AUTH_DATA_ITEM: rt::AvpKey = rt::AvpKey::new(612, 10415);
+    pub const TGPP_SIP_AUTH_DATA_ITEM: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 10415,
+    };
     /// 3GPP-SIP-Item-Number (Unsigned32), 3GPP TS 29.229 §6.3.14.
-    pub const TGPP_SIP_ITEM_NUMBER: rt::AvpKey = rt::AvpKey::new(613, 10415);
+    pub const TGPP_SIP_ITEM_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 613,
+        vendor: 10415,
+    };
     /// Server-Assignment-Type (Enumerated), 3GPP TS 29.229 §6.3.15.
-    pub const SERVER_ASSIGNMENT_TYPE: rt::AvpKey = rt::AvpKey::new(614, 10415);
+    pub const SERVER_ASSIGNMENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 614,
+        vendor: 10415,
+    };
     /// Deregistration-Reason (Grouped), 3GPP TS 29.229 §6.3.16.
-    pub const DEREGISTRATION_REASON: rt::AvpKey = rt::AvpKey::new(615, 10415);
+    pub const DEREGISTRATION_REASON: rt::AvpKey = rt::AvpKey {
+        code: 615,
+        vendor: 10415,
+    };
     /// Reason-Code (Enumerated), 3GPP TS 29.229 §6.3.17.
-    pub const REASON_CODE: rt::AvpKey = rt::AvpKey::new(616, 10415);
+    pub const REASON_CODE: rt::AvpKey = rt::AvpKey {
+        code: 616,
+        vendor: 10415,
+    };
     /// Reason-Info (UTF8String), 3GPP TS 29.229 §6.3.18.
-    pub const REASON_INFO: rt::AvpKey = rt::AvpKey::new(617, 10415);
+    pub const REASON_INFO: rt::AvpKey = rt::AvpKey {
+        code: 617,
+        vendor: 10415,
+    };
     /// Charging-Information (Grouped), 3GPP TS 29.229 §6.3.19.
-    pub const CHARGING_INFORMATION: rt::AvpKey = rt::AvpKey::new(618, 10415);
+    pub const CHARGING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 618,
+        vendor: 10415,
+    };
     /// Primary-Event-Charging-Function-Name (DiameterURI), 3GPP TS 29.229 §6.3.20.
-    pub const PRIMARY_EVENT_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        619,
-        10415,
-    );
+    pub const PRIMARY_EVENT_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 619,
+        vendor: 10415,
+    };
     /// Secondary-Event-Charging-Function-Name (DiameterURI), 3GPP TS 29.229 §6.3.21.
-    pub const SECONDARY_EVENT_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        620,
-        10415,
-    );
+    pub const SECONDARY_EVENT_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 620,
+        vendor: 10415,
+    };
     /// Primary-Charging-Collection-Function-Name (DiameterURI), 3GPP TS 29.229 §6.3.22.
-    pub const PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        621,
-        10415,
-    );
+    pub const PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 621,
+        vendor: 10415,
+    };
     /// Secondary-Charging-Collection-Function-Name (DiameterURI), 3GPP TS 29.229 §6.3.23.
-    pub const SECONDARY_CHARGING_COLLECTION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        622,
-        10415,
-    );
+    pub const SECONDARY_CHARGING_COLLECTION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 622,
+        vendor: 10415,
+    };
     /// User-Authorization-Type (Enumerated), 3GPP TS 29.229 §6.3.24.
-    pub const USER_AUTHORIZATION_TYPE: rt::AvpKey = rt::AvpKey::new(623, 10415);
+    pub const USER_AUTHORIZATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 623,
+        vendor: 10415,
+    };
     /// User-Data-Request-Type-OBSOLETE (Enumerated), 3GPP TS 29.229 §6.3.25.
-    pub const USER_DATA_REQUEST_TYPE_OBSOLETE: rt::AvpKey = rt::AvpKey::new(627, 10415);
+    pub const USER_DATA_REQUEST_TYPE_OBSOLETE: rt::AvpKey = rt::AvpKey {
+        code: 627,
+        vendor: 10415,
+    };
     /// User-Data-Already-Available (Enumerated), 3GPP TS 29.229 §6.3.26.
-    pub const USER_DATA_ALREADY_AVAILABLE: rt::AvpKey = rt::AvpKey::new(624, 10415);
+    pub const USER_DATA_ALREADY_AVAILABLE: rt::AvpKey = rt::AvpKey {
+        code: 624,
+        vendor: 10415,
+    };
     /// Confidentiality-Key (OctetString), 3GPP TS 29.229 §6.3.27.
-    pub const CONFIDENTIALITY_KEY: rt::AvpKey = rt::AvpKey::new(625, 10415);
+    pub const CONFIDENTIALITY_KEY: rt::AvpKey = rt::AvpKey {
+        code: 625,
+        vendor: 10415,
+    };
     /// Integrity-Key (OctetString), 3GPP TS 29.229 §6.3.28.
-    pub const INTEGRITY_KEY: rt::AvpKey = rt::AvpKey::new(626, 10415);
+    pub const INTEGRITY_KEY: rt::AvpKey = rt::AvpKey {
+        code: 626,
+        vendor: 10415,
+    };
     /// Supported-Features (Grouped), 3GPP TS 29.229 §6.3.29.
-    pub const SUPPORTED_FEATURES: rt::AvpKey = rt::AvpKey::new(628, 10415);
+    pub const SUPPORTED_FEATURES: rt::AvpKey = rt::AvpKey {
+        code: 628,
+        vendor: 10415,
+    };
     /// Feature-List-ID (Unsigned32), 3GPP TS 29.229 §6.3.30.
-    pub const FEATURE_LIST_ID: rt::AvpKey = rt::AvpKey::new(629, 10415);
+    pub const FEATURE_LIST_ID: rt::AvpKey = rt::AvpKey {
+        code: 629,
+        vendor: 10415,
+    };
     /// Feature-List (Unsigned32), 3GPP TS 29.229 §6.3.31.
-    pub const FEATURE_LIST: rt::AvpKey = rt::AvpKey::new(630, 10415);
+    pub const FEATURE_LIST: rt::AvpKey = rt::AvpKey {
+        code: 630,
+        vendor: 10415,
+    };
     /// Supported-Applications (Grouped), 3GPP TS 29.229 §6.3.32.
-    pub const SUPPORTED_APPLICATIONS: rt::AvpKey = rt::AvpKey::new(631, 10415);
+    pub const SUPPORTED_APPLICATIONS: rt::AvpKey = rt::AvpKey {
+        code: 631,
+        vendor: 10415,
+    };
     /// Associated-Identities (Grouped), 3GPP TS 29.229 §6.3.33.
-    pub const ASSOCIATED_IDENTITIES: rt::AvpKey = rt::AvpKey::new(632, 10415);
+    pub const ASSOCIATED_IDENTITIES: rt::AvpKey = rt::AvpKey {
+        code: 632,
+        vendor: 10415,
+    };
     /// Originating-Request (Enumerated), 3GPP TS 29.229 §6.3.34.
-    pub const ORIGINATING_REQUEST: rt::AvpKey = rt::AvpKey::new(633, 10415);
+    pub const ORIGINATING_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 633,
+        vendor: 10415,
+    };
     /// Wildcarded-Public-Identity (UTF8String), 3GPP TS 29.229 §6.3.35.
-    pub const WILDCARDED_PUBLIC_IDENTITY: rt::AvpKey = rt::AvpKey::new(634, 10415);
+    pub const WILDCARDED_PUBLIC_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 634,
+        vendor: 10415,
+    };
     /// SIP-Digest-Authenticate (Grouped), 3GPP TS 29.229 §6.3.36.
-    pub const SIP_DIGEST_AUTHENTICATE: rt::AvpKey = rt::AvpKey::new(635, 10415);
+    pub const SIP_DIGEST_AUTHENTICATE: rt::AvpKey = rt::AvpKey {
+        code: 635,
+        vendor: 10415,
+    };
     /// Wildcarded-IMPU (UTF8String), 3GPP TS 29.229 §6.3.43.
-    pub const WILDCARDED_IMPU: rt::AvpKey = rt::AvpKey::new(636, 10415);
+    pub const WILDCARDED_IMPU: rt::AvpKey = rt::AvpKey {
+        code: 636,
+        vendor: 10415,
+    };
     /// UAR-Flags (Unsigned32), 3GPP TS 29.229 §6.3.44.
-    pub const UAR_FLAGS: rt::AvpKey = rt::AvpKey::new(637, 10415);
+    pub const UAR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 637,
+        vendor: 10415,
+    };
     /// Loose-Route-Indication (Enumerated), 3GPP TS 29.229 §6.3.45.
-    pub const LOOSE_ROUTE_INDICATION: rt::AvpKey = rt::AvpKey::new(638, 10415);
+    pub const LOOSE_ROUTE_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 638,
+        vendor: 10415,
+    };
     /// SCSCF-Restoration-Info (Grouped), 3GPP TS 29.229 §6.3.46.
-    pub const SCSCF_RESTORATION_INFO: rt::AvpKey = rt::AvpKey::new(639, 10415);
+    pub const SCSCF_RESTORATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 639,
+        vendor: 10415,
+    };
     /// Path (OctetString), 3GPP TS 29.229 §6.3.47.
-    pub const PATH: rt::AvpKey = rt::AvpKey::new(640, 10415);
+    pub const PATH: rt::AvpKey = rt::AvpKey {
+        code: 640,
+        vendor: 10415,
+    };
     /// Contact (OctetString), 3GPP TS 29.229 §6.3.48.
-    pub const CONTACT: rt::AvpKey = rt::AvpKey::new(641, 10415);
+    pub const CONTACT: rt::AvpKey = rt::AvpKey {
+        code: 641,
+        vendor: 10415,
+    };
     /// Subscription-Info (Grouped), 3GPP TS 29.229 §6.3.49.
-    pub const SUBSCRIPTION_INFO: rt::AvpKey = rt::AvpKey::new(642, 10415);
+    pub const SUBSCRIPTION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 642,
+        vendor: 10415,
+    };
     /// Call-ID-SIP-Header (OctetString), 3GPP TS 29.229 §6.3.49.1.
-    pub const CALL_ID_SIP_HEADER: rt::AvpKey = rt::AvpKey::new(643, 10415);
+    pub const CALL_ID_SIP_HEADER: rt::AvpKey = rt::AvpKey {
+        code: 643,
+        vendor: 10415,
+    };
     /// From-SIP-Header (OctetString), 3GPP TS 29.229 §6.3.49.2.
-    pub const FROM_SIP_HEADER: rt::AvpKey = rt::AvpKey::new(644, 10415);
+    pub const FROM_SIP_HEADER: rt::AvpKey = rt::AvpKey {
+        code: 644,
+        vendor: 10415,
+    };
     /// To-SIP-Header (OctetString), 3GPP TS 29.229 §6.3.49.3.
-    pub const TO_SIP_HEADER: rt::AvpKey = rt::AvpKey::new(645, 10415);
+    pub const TO_SIP_HEADER: rt::AvpKey = rt::AvpKey {
+        code: 645,
+        vendor: 10415,
+    };
     /// Record-Route (OctetString), 3GPP TS 29.229 §6.3.49.4.
-    pub const RECORD_ROUTE: rt::AvpKey = rt::AvpKey::new(646, 10415);
+    pub const RECORD_ROUTE: rt::AvpKey = rt::AvpKey {
+        code: 646,
+        vendor: 10415,
+    };
     /// Associated-Registered-Identities (Grouped), 3GPP TS 29.229 §6.3.50.
-    pub const ASSOCIATED_REGISTERED_IDENTITIES: rt::AvpKey = rt::AvpKey::new(647, 10415);
+    pub const ASSOCIATED_REGISTERED_IDENTITIES: rt::AvpKey = rt::AvpKey {
+        code: 647,
+        vendor: 10415,
+    };
     /// Multiple-Registration-Indication (Enumerated), 3GPP TS 29.229 §6.3.51.
-    pub const MULTIPLE_REGISTRATION_INDICATION: rt::AvpKey = rt::AvpKey::new(648, 10415);
+    pub const MULTIPLE_REGISTRATION_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 648,
+        vendor: 10415,
+    };
     /// Restoration-Info (Grouped), 3GPP TS 29.229 §6.3.52.
-    pub const RESTORATION_INFO: rt::AvpKey = rt::AvpKey::new(649, 10415);
+    pub const RESTORATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 649,
+        vendor: 10415,
+    };
     /// Session-Priority (Enumerated), 3GPP TS 29.229 §6.3.56.
-    pub const SESSION_PRIORITY: rt::AvpKey = rt::AvpKey::new(650, 10415);
+    pub const SESSION_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 650,
+        vendor: 10415,
+    };
     /// Identity-with-Emergency-Registration (Grouped), 3GPP TS 29.229 §6.3.57.
-    pub const IDENTITY_WITH_EMERGENCY_REGISTRATION: rt::AvpKey = rt::AvpKey::new(
-        651,
-        10415,
-    );
+    pub const IDENTITY_WITH_EMERGENCY_REGISTRATION: rt::AvpKey = rt::AvpKey {
+        code: 651,
+        vendor: 10415,
+    };
     /// Priviledged-Sender-Indication (Enumerated), 3GPP TS 29.229 §6.3.58.
-    pub const PRIVILEDGED_SENDER_INDICATION: rt::AvpKey = rt::AvpKey::new(652, 10415);
+    pub const PRIVILEDGED_SENDER_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 652,
+        vendor: 10415,
+    };
     /// LIA-Flags (Unsigned32), 3GPP TS 29.229 §6.3.59.
-    pub const LIA_FLAGS: rt::AvpKey = rt::AvpKey::new(653, 10415);
+    pub const LIA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 653,
+        vendor: 10415,
+    };
     /// Initial-CSeq-Sequence-Number (Unsigned32), 3GPP TS 29.229 §6.3.62.
-    pub const INITIAL_CSEQ_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(654, 10415);
+    pub const INITIAL_CSEQ_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 654,
+        vendor: 10415,
+    };
     /// SAR-Flags (Unsigned32), 3GPP TS 29.229 §6.3.63.
-    pub const SAR_FLAGS: rt::AvpKey = rt::AvpKey::new(655, 10415);
+    pub const SAR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 655,
+        vendor: 10415,
+    };
     /// Allowed-WAF-WWSF-Identities (Grouped), 3GPP TS 29.229 §6.3.64.
-    pub const ALLOWED_WAF_WWSF_IDENTITIES: rt::AvpKey = rt::AvpKey::new(656, 10415);
+    pub const ALLOWED_WAF_WWSF_IDENTITIES: rt::AvpKey = rt::AvpKey {
+        code: 656,
+        vendor: 10415,
+    };
     /// WebRTC-Authentication-Function-Name (UTF8String), 3GPP TS 29.229 §6.3.65.
-    pub const WEBRTC_AUTHENTICATION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        657,
-        10415,
-    );
+    pub const WEBRTC_AUTHENTICATION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 657,
+        vendor: 10415,
+    };
     /// WebRTC-Web-Server-Function-Name (UTF8String), 3GPP TS 29.229 §6.3.66.
-    pub const WEBRTC_WEB_SERVER_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(658, 10415);
+    pub const WEBRTC_WEB_SERVER_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 658,
+        vendor: 10415,
+    };
     /// RTR-Flags (Unsigned32), 3GPP TS 29.229 §6.3.69.
-    pub const RTR_FLAGS: rt::AvpKey = rt::AvpKey::new(659, 10415);
+    pub const RTR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 659,
+        vendor: 10415,
+    };
     /// P-CSCF-Subscription-Info (Grouped), 3GPP TS 29.229 §6.3.70.
-    pub const P_CSCF_SUBSCRIPTION_INFO: rt::AvpKey = rt::AvpKey::new(660, 10415);
+    pub const P_CSCF_SUBSCRIPTION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 660,
+        vendor: 10415,
+    };
     /// Registration-Time-Out (Time), 3GPP TS 29.229 §6.3.71.
-    pub const REGISTRATION_TIME_OUT: rt::AvpKey = rt::AvpKey::new(661, 10415);
+    pub const REGISTRATION_TIME_OUT: rt::AvpKey = rt::AvpKey {
+        code: 661,
+        vendor: 10415,
+    };
     /// Alternate-Digest-Algorithm (UTF8String), 3GPP TS 29.229 §6.3.72.
-    pub const ALTERNATE_DIGEST_ALGORITHM: rt::AvpKey = rt::AvpKey::new(662, 10415);
+    pub const ALTERNATE_DIGEST_ALGORITHM: rt::AvpKey = rt::AvpKey {
+        code: 662,
+        vendor: 10415,
+    };
     /// Alternate-Digest-HA1 (UTF8String), 3GPP TS 29.229 §6.3.73.
-    pub const ALTERNATE_DIGEST_HA1: rt::AvpKey = rt::AvpKey::new(663, 10415);
+    pub const ALTERNATE_DIGEST_HA1: rt::AvpKey = rt::AvpKey {
+        code: 663,
+        vendor: 10415,
+    };
     /// Failed-PCSCF (Grouped), 3GPP TS 29.229 §6.3.74.
-    pub const FAILED_PCSCF: rt::AvpKey = rt::AvpKey::new(664, 10415);
+    pub const FAILED_PCSCF: rt::AvpKey = rt::AvpKey {
+        code: 664,
+        vendor: 10415,
+    };
     /// PCSCF-FQDN (DiameterIdentity), 3GPP TS 29.229 §6.3.75.
-    pub const PCSCF_FQDN: rt::AvpKey = rt::AvpKey::new(665, 10415);
+    pub const PCSCF_FQDN: rt::AvpKey = rt::AvpKey {
+        code: 665,
+        vendor: 10415,
+    };
     /// PCSCF-IP-Address (Address), 3GPP TS 29.229 §6.3.76.
-    pub const PCSCF_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(666, 10415);
+    pub const PCSCF_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 666,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.229.
 pub mod application {
@@ -254,7 +437,10 @@ pub struct ServerAssignmentType(pub i32);
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl ServerAssignmentType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(614, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 614,
+        vendor: 10415,
+    };
     /// `NO_ASSIGNMENT` (0)
     pub const NO_ASSIGNMENT: Self = Self(0);
     /// `REGISTRATION` (1)
@@ -347,7 +533,10 @@ pub struct ReasonCode(pub i32);
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl ReasonCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(616, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 616,
+        vendor: 10415,
+    };
     /// `PERMANENT_TERMINATION` (0)
     pub const PERMANENT_TERMINATION: Self = Self(0);
     /// `NEW_SERVER_ASSIGNED` (1)
@@ -407,7 +596,10 @@ pub struct UserAuthorizationType(pub i32);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(623, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 623,
+        vendor: 10415,
+    };
     /// `REGISTRATION` (0)
     pub const REGISTRATION: Self = Self(0);
     /// `DE_REGISTRATION` (1)
@@ -466,7 +658,10 @@ pub struct UserDataRequestTypeObsolete(pub i32);
 #[cfg(any(feature = "ts29229"))]
 impl UserDataRequestTypeObsolete {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(627, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 627,
+        vendor: 10415,
+    };
     /// `COMPLETE_PROFILE` (0)
     pub const COMPLETE_PROFILE: Self = Self(0);
     /// `REGISTERED_PROFILE` (1)
@@ -523,7 +718,10 @@ pub struct UserDataAlreadyAvailable(pub i32);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserDataAlreadyAvailable {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(624, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 624,
+        vendor: 10415,
+    };
     /// `USER_DATA_NOT_AVAILABLE` (0)
     pub const USER_DATA_NOT_AVAILABLE: Self = Self(0);
     /// `USER_DATA_ALREADY_AVAILABLE` (1)
@@ -577,7 +775,10 @@ pub struct OriginatingRequest(pub i32);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl OriginatingRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(633, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 633,
+        vendor: 10415,
+    };
     /// `ORIGINATING` (0)
     pub const ORIGINATING: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -628,7 +829,10 @@ pub struct LooseRouteIndication(pub i32);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LooseRouteIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(638, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 638,
+        vendor: 10415,
+    };
     /// `LOOSE_ROUTE_NOT_REQUIRED` (0)
     pub const LOOSE_ROUTE_NOT_REQUIRED: Self = Self(0);
     /// `LOOSE_ROUTE_REQUIRED` (1)
@@ -682,7 +886,10 @@ pub struct MultipleRegistrationIndication(pub i32);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultipleRegistrationIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(648, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 648,
+        vendor: 10415,
+    };
     /// `NOT_MULTIPLE_REGISTRATION` (0)
     pub const NOT_MULTIPLE_REGISTRATION: Self = Self(0);
     /// `MULTIPLE_REGISTRATION` (1)
@@ -754,7 +961,10 @@ pub struct SessionPriority(pub i32);
 )]
 impl SessionPriority {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(650, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 650,
+        vendor: 10415,
+    };
     /// `PRIORITY-0` (0)
     pub const PRIORITY_0: Self = Self(0);
     /// `PRIORITY-1` (1)
@@ -844,7 +1054,10 @@ pub struct PriviledgedSenderIndication(pub i32);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PriviledgedSenderIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(652, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 652,
+        vendor: 10415,
+    };
     /// `NOT_PRIVILEDGED_SENDER` (0)
     pub const NOT_PRIVILEDGED_SENDER: Self = Self(0);
     /// `PRIVILEDGED_SENDER` (1)
@@ -930,7 +1143,10 @@ impl Default for ServerCapabilities {
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl ServerCapabilities {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 603,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1139,7 +1355,10 @@ impl Default for TgppSipAuthDataItem {
 )]
 impl TgppSipAuthDataItem {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1368,18 +1587,23 @@ impl Default for DeregistrationReason {
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl DeregistrationReason {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(615, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 615,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            616,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 616,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -1518,7 +1742,10 @@ impl Default for ChargingInformation {
 )]
 impl ChargingInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 618,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1899,36 +2126,42 @@ impl Default for SupportedFeatures {
 )]
 impl SupportedFeatures {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(628, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 628,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            266,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            629,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            630,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 266, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 629,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 630,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -2078,7 +2311,10 @@ impl Default for SupportedApplications {
 #[cfg(any(feature = "ts29229"))]
 impl SupportedApplications {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 631,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2198,7 +2434,10 @@ impl Default for AssociatedIdentities {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AssociatedIdentities {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 632,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2345,36 +2584,36 @@ impl Default for SipDigestAuthenticate {
 )]
 impl SipDigestAuthenticate {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(635, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 635,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            104,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            110,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            121,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 104, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 110, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 121, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(
@@ -2520,27 +2759,31 @@ impl Default for ScscfRestorationInfo {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ScscfRestorationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(639, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 639,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            0,
-            1,
-            649,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 649,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2687,54 +2930,67 @@ impl Default for SubscriptionInfo {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl SubscriptionInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(642, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 642,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            643,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            644,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            645,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            646,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            641,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 643,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 644,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 645,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 646,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 641,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2853,7 +3109,10 @@ impl Default for AssociatedRegisteredIdentities {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AssociatedRegisteredIdentities {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 647,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2964,27 +3223,34 @@ impl Default for RestorationInfo {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RestorationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(649, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 649,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            640,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            641,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 640,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 641,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3134,27 +3400,31 @@ impl Default for IdentityWithEmergencyRegistration {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl IdentityWithEmergencyRegistration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(651, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 651,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            601,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 601,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3243,7 +3513,10 @@ impl Default for AllowedWafWwsfIdentities {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AllowedWafWwsfIdentities {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 656,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3371,45 +3644,56 @@ impl Default for PCscfSubscriptionInfo {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PCscfSubscriptionInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(660, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 660,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            643,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            644,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            645,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            641,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 643,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 644,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 645,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 641,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3528,7 +3812,10 @@ impl Default for FailedPcscf {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl FailedPcscf {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 664,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3698,87 +3985,84 @@ impl Default for UserAuthorizationRequest {
 impl UserAuthorizationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            601,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            600,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 601,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 600,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4055,51 +4339,46 @@ impl Default for UserAuthorizationAnswer {
 impl UserAuthorizationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4462,87 +4741,87 @@ impl Default for ServerAssignmentRequest {
 impl ServerAssignmentRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            602,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            14,
-            rt::typed::SINGLE,
-            1,
-            614,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            15,
-            rt::typed::SINGLE,
-            1,
-            624,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 602,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 14,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 614,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 15,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 624,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4930,51 +5209,46 @@ impl Default for ServerAssignmentAnswer {
 impl ServerAssignmentAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5416,69 +5690,65 @@ impl Default for LocationInfoRequest {
 impl LocationInfoRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            601,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 601,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5764,51 +6034,46 @@ impl Default for LocationInfoAnswer {
 impl LocationInfoAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6159,105 +6424,106 @@ impl Default for MultimediaAuthRequest {
 impl MultimediaAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            601,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            612,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            607,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            14,
-            rt::typed::SINGLE,
-            1,
-            602,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 601,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 612,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 607,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 14,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 602,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6545,51 +6811,46 @@ impl Default for MultimediaAuthAnswer {
 impl MultimediaAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6949,87 +7210,81 @@ impl Default for RegistrationTerminationRequest {
 impl RegistrationTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            615,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 615,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7292,51 +7547,46 @@ impl Default for RegistrationTerminationAnswer {
 impl RegistrationTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7672,78 +7922,70 @@ impl Default for PushProfileRequest {
 impl PushProfileRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8002,51 +8244,46 @@ impl Default for PushProfileAnswer {
 impl PushProfileAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -12822,7 +13059,10 @@ pub struct ServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::writer::Group for ServerCapabilities {
     type Writer<'c> = ServerCapabilitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 603,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -12905,20 +13145,47 @@ pub struct TgppSipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TgppSipAuthDataItem {
     type Writer<'c> = TgppSipAuthDataItemWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(613, 10415),
-        rt::AvpKey::new(608, 10415),
-        rt::AvpKey::new(609, 10415),
-        rt::AvpKey::new(610, 10415),
-        rt::AvpKey::new(611, 10415),
-        rt::AvpKey::new(625, 10415),
-        rt::AvpKey::new(626, 10415),
-        rt::AvpKey::new(635, 10415),
-        rt::AvpKey::new(8, 0),
-        rt::AvpKey::new(97, 0),
-        rt::AvpKey::new(96, 0),
+        rt::AvpKey {
+            code: 613,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 608,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 609,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 610,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 611,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 625,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 626,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 635,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 8, vendor: 0 },
+        rt::AvpKey { code: 97, vendor: 0 },
+        rt::AvpKey { code: 96, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -13049,11 +13316,20 @@ pub struct DeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::writer::Group for DeregistrationReason {
     type Writer<'c> = DeregistrationReasonWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(615, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 615,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(616, 10415),
-        rt::AvpKey::new(617, 10415),
+        rt::AvpKey {
+            code: 616,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 617,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -13123,13 +13399,28 @@ pub struct ChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ChargingInformation {
     type Writer<'c> = ChargingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 618,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(619, 10415),
-        rt::AvpKey::new(620, 10415),
-        rt::AvpKey::new(621, 10415),
-        rt::AvpKey::new(622, 10415),
+        rt::AvpKey {
+            code: 619,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 620,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 621,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 622,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -13328,12 +13619,21 @@ pub struct SupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SupportedFeatures {
     type Writer<'c> = SupportedFeaturesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(628, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 628,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(266, 0),
-        rt::AvpKey::new(629, 10415),
-        rt::AvpKey::new(630, 10415),
+        rt::AvpKey { code: 266, vendor: 0 },
+        rt::AvpKey {
+            code: 629,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 630,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -13494,7 +13794,10 @@ pub struct SupportedApplicationsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29229"))]
 impl rt::writer::Group for SupportedApplications {
     type Writer<'c> = SupportedApplicationsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 631,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -13553,7 +13856,10 @@ pub struct AssociatedIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AssociatedIdentities {
     type Writer<'c> = AssociatedIdentitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 632,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -13618,15 +13924,24 @@ pub struct SipDigestAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SipDigestAuthenticate {
     type Writer<'c> = SipDigestAuthenticateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(635, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 635,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(104, 0),
-        rt::AvpKey::new(110, 0),
-        rt::AvpKey::new(121, 0),
-        rt::AvpKey::new(111, 0),
-        rt::AvpKey::new(662, 10415),
-        rt::AvpKey::new(663, 10415),
+        rt::AvpKey { code: 104, vendor: 0 },
+        rt::AvpKey { code: 110, vendor: 0 },
+        rt::AvpKey { code: 121, vendor: 0 },
+        rt::AvpKey { code: 111, vendor: 0 },
+        rt::AvpKey {
+            code: 662,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 663,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -13718,13 +14033,25 @@ pub struct ScscfRestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for ScscfRestorationInfo {
     type Writer<'c> = ScscfRestorationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(639, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 639,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(649, 10415),
-        rt::AvpKey::new(661, 10415),
-        rt::AvpKey::new(608, 10415),
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 649,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 661,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 608,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -13792,14 +14119,32 @@ pub struct SubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for SubscriptionInfo {
     type Writer<'c> = SubscriptionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(642, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 642,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(643, 10415),
-        rt::AvpKey::new(644, 10415),
-        rt::AvpKey::new(645, 10415),
-        rt::AvpKey::new(646, 10415),
-        rt::AvpKey::new(641, 10415),
+        rt::AvpKey {
+            code: 643,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 644,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 645,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 646,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 641,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
 }
@@ -13864,7 +14209,10 @@ pub struct AssociatedRegisteredIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AssociatedRegisteredIdentities {
     type Writer<'c> = AssociatedRegisteredIdentitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 647,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -13911,15 +14259,36 @@ pub struct RestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for RestorationInfo {
     type Writer<'c> = RestorationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(649, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 649,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(640, 10415),
-        rt::AvpKey::new(641, 10415),
-        rt::AvpKey::new(654, 10415),
-        rt::AvpKey::new(643, 10415),
-        rt::AvpKey::new(642, 10415),
-        rt::AvpKey::new(660, 10415),
+        rt::AvpKey {
+            code: 640,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 641,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 654,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 643,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 642,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 660,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -14001,11 +14370,17 @@ pub struct IdentityWithEmergencyRegistrationWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for IdentityWithEmergencyRegistration {
     type Writer<'c> = IdentityWithEmergencyRegistrationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(651, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 651,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(601, 10415),
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -14053,7 +14428,10 @@ pub struct AllowedWafWwsfIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AllowedWafWwsfIdentities {
     type Writer<'c> = AllowedWafWwsfIdentitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 656,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14104,13 +14482,28 @@ pub struct PCscfSubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for PCscfSubscriptionInfo {
     type Writer<'c> = PCscfSubscriptionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(660, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 660,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(643, 10415),
-        rt::AvpKey::new(644, 10415),
-        rt::AvpKey::new(645, 10415),
-        rt::AvpKey::new(641, 10415),
+        rt::AvpKey {
+            code: 643,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 644,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 645,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 641,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -14170,9 +14563,17 @@ pub struct FailedPcscfWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for FailedPcscf {
     type Writer<'c> = FailedPcscfWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 664,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(665, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 665,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -14228,20 +14629,32 @@ impl UserAuthorizationRequest {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(601, 10415),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 10415),
-        rt::AvpKey::new(637, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 623,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 637,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14419,19 +14832,25 @@ impl UserAuthorizationAnswer {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(603, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 603,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14648,25 +15067,52 @@ impl ServerAssignmentRequest {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(614, 10415),
-        rt::AvpKey::new(624, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(639, 10415),
-        rt::AvpKey::new(648, 10415),
-        rt::AvpKey::new(650, 10415),
-        rt::AvpKey::new(655, 10415),
-        rt::AvpKey::new(664, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 614,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 624,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 639,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 648,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 650,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 655,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 664,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14896,27 +15342,54 @@ impl ServerAssignmentAnswer {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(606, 10415),
-        rt::AvpKey::new(618, 10415),
-        rt::AvpKey::new(632, 10415),
-        rt::AvpKey::new(638, 10415),
-        rt::AvpKey::new(647, 10415),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(652, 10415),
-        rt::AvpKey::new(656, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 606,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 618,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 632,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 638,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 647,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 652,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 656,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15210,19 +15683,31 @@ impl LocationInfoRequest {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(601, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(633, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 10415),
-        rt::AvpKey::new(650, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 633,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 623,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 650,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15394,21 +15879,33 @@ impl LocationInfoAnswer {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(603, 10415),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(653, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 603,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 653,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15637,20 +16134,32 @@ impl MultimediaAuthRequest {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(601, 10415),
-        rt::AvpKey::new(612, 10415),
-        rt::AvpKey::new(607, 10415),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 612,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 607,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 2047;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15833,20 +16342,26 @@ impl MultimediaAuthAnswer {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(601, 10415),
-        rt::AvpKey::new(607, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 607,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16075,18 +16590,27 @@ impl RegistrationTerminationRequest {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(615, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(632, 10415),
-        rt::AvpKey::new(659, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 615,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 632,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 659,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16263,16 +16787,19 @@ impl RegistrationTerminationAnswer {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(632, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 632,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16447,19 +16974,31 @@ impl PushProfileRequest {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(606, 10415),
-        rt::AvpKey::new(618, 10415),
-        rt::AvpKey::new(612, 10415),
-        rt::AvpKey::new(656, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 606,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 618,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 612,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 656,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16641,15 +17180,15 @@ impl PushProfileAnswer {
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,51 +8,105 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// 3GPP-WLAN-APN-Id (OctetString), 3GPP TS 29.234 §10.1.15.
-    pub const TGPP_WLAN_APN_ID: rt::AvpKey = rt::AvpKey::new(100, 10415);
+    pub const TGPP_WLAN_APN_ID: rt::AvpKey = rt::AvpKey {
+        code: 100,
+        vendor: 10415,
+    };
     /// Authentication-Method (Enumerated), 3GPP TS 29.234 §10.1.
-    pub const AUTHENTICATION_METHOD: rt::AvpKey = rt::AvpKey::new(300, 10415);
+    pub const AUTHENTICATION_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 300,
+        vendor: 10415,
+    };
     /// Authentication-Information-SIM (OctetString), 3GPP TS 29.234 §10.1.
-    pub const AUTHENTICATION_INFORMATION_SIM: rt::AvpKey = rt::AvpKey::new(301, 10415);
+    pub const AUTHENTICATION_INFORMATION_SIM: rt::AvpKey = rt::AvpKey {
+        code: 301,
+        vendor: 10415,
+    };
     /// Authorization-Information-SIM (OctetString), 3GPP TS 29.234 §10.1.
-    pub const AUTHORIZATION_INFORMATION_SIM: rt::AvpKey = rt::AvpKey::new(302, 10415);
+    pub const AUTHORIZATION_INFORMATION_SIM: rt::AvpKey = rt::AvpKey {
+        code: 302,
+        vendor: 10415,
+    };
     /// WLAN-User-Data (Grouped), 3GPP TS 29.234 §10.1.
-    pub const WLAN_USER_DATA: rt::AvpKey = rt::AvpKey::new(303, 10415);
+    pub const WLAN_USER_DATA: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 10415,
+    };
     /// Charging-Data (Grouped), 3GPP TS 29.234 §10.1.
-    pub const CHARGING_DATA: rt::AvpKey = rt::AvpKey::new(304, 10415);
+    pub const CHARGING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 10415,
+    };
     /// WLAN-Access (Enumerated), 3GPP TS 29.234 §10.1.
-    pub const WLAN_ACCESS: rt::AvpKey = rt::AvpKey::new(305, 10415);
+    pub const WLAN_ACCESS: rt::AvpKey = rt::AvpKey {
+        code: 305,
+        vendor: 10415,
+    };
     /// WLAN-3GPP-IP-Access (Enumerated), 3GPP TS 29.234 §10.1.
-    pub const WLAN_3GPP_IP_ACCESS: rt::AvpKey = rt::AvpKey::new(306, 10415);
+    pub const WLAN_3GPP_IP_ACCESS: rt::AvpKey = rt::AvpKey {
+        code: 306,
+        vendor: 10415,
+    };
     /// APN-Authorized (Grouped), 3GPP TS 29.234 §10.1.
-    pub const APN_AUTHORIZED: rt::AvpKey = rt::AvpKey::new(307, 10415);
+    pub const APN_AUTHORIZED: rt::AvpKey = rt::AvpKey {
+        code: 307,
+        vendor: 10415,
+    };
     /// APN-Barring-Type (Enumerated), 3GPP TS 29.234 §10.1.
-    pub const APN_BARRING_TYPE: rt::AvpKey = rt::AvpKey::new(309, 10415);
+    pub const APN_BARRING_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 309,
+        vendor: 10415,
+    };
     /// WLAN-Direct-IP-Access (Enumerated), 3GPP TS 29.234 §10.1.
-    pub const WLAN_DIRECT_IP_ACCESS: rt::AvpKey = rt::AvpKey::new(310, 10415);
+    pub const WLAN_DIRECT_IP_ACCESS: rt::AvpKey = rt::AvpKey {
+        code: 310,
+        vendor: 10415,
+    };
     /// Session-Request-Type (Enumerated), 3GPP TS 29.234 §10.1.
-    pub const SESSION_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(311, 10415);
+    pub const SESSION_REQUEST_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 311,
+        vendor: 10415,
+    };
     /// Routing-Policy (IPFilterRule), 3GPP TS 29.234 §10.1.
-    pub const ROUTING_POLICY: rt::AvpKey = rt::AvpKey::new(312, 10415);
+    pub const ROUTING_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 312,
+        vendor: 10415,
+    };
     /// Max-Requested-Bandwidth (OctetString), 3GPP TS 29.234 §10.1.
-    pub const MAX_REQUESTED_BANDWIDTH: rt::AvpKey = rt::AvpKey::new(313, 10415);
+    pub const MAX_REQUESTED_BANDWIDTH: rt::AvpKey = rt::AvpKey {
+        code: 313,
+        vendor: 10415,
+    };
     /// Charging-Characteristics (OctetString), 3GPP TS 29.234 §10.1.
-    pub const CHARGING_CHARACTERISTICS: rt::AvpKey = rt::AvpKey::new(314, 10415);
+    pub const CHARGING_CHARACTERISTICS: rt::AvpKey = rt::AvpKey {
+        code: 314,
+        vendor: 10415,
+    };
     /// Charging-Nodes (Grouped), 3GPP TS 29.234 §10.1.
-    pub const CHARGING_NODES: rt::AvpKey = rt::AvpKey::new(315, 10415);
+    pub const CHARGING_NODES: rt::AvpKey = rt::AvpKey {
+        code: 315,
+        vendor: 10415,
+    };
     /// Primary-OCS-Charging-Function-Name (DiameterIdentity), 3GPP TS 29.234 §10.1.
-    pub const PRIMARY_OCS_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        316,
-        10415,
-    );
+    pub const PRIMARY_OCS_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 316,
+        vendor: 10415,
+    };
     /// Secondary-OCS-Charging-Function-Name (DiameterIdentity), 3GPP TS 29.234 §10.1.
-    pub const SECONDARY_OCS_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        317,
-        10415,
-    );
+    pub const SECONDARY_OCS_CHARGING_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 317,
+        vendor: 10415,
+    };
     /// 3GPP-AAA-Server-Name (DiameterIdentity), 3GPP TS 29.234 §10.1.
-    pub const TGPP_AAA_SERVER_NAME: rt::AvpKey = rt::AvpKey::new(318, 10415);
+    pub const TGPP_AAA_SERVER_NAME: rt::AvpKey = rt::AvpKey {
+        code: 318,
+        vendor: 10415,
+    };
     /// Maximum-Number-Accesses (Unsigned32), 3GPP TS 29.234 §10.1.
-    pub const MAXIMUM_NUMBER_ACCESSES: rt::AvpKey = rt::AvpKey::new(319, 10415);
+    pub const MAXIMUM_NUMBER_ACCESSES: rt::AvpKey = rt::AvpKey {
+        code: 319,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.234.
 pub mod application {
@@ -68,7 +122,10 @@ pub struct AuthenticationMethod(pub i32);
 #[cfg(any(feature = "ts29234"))]
 impl AuthenticationMethod {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 300,
+        vendor: 10415,
+    };
     /// `WLAN_EAP_SIM` (0)
     pub const WLAN_EAP_SIM: Self = Self(0);
     /// `WLAN_EAP_AKA` (1)
@@ -122,7 +179,10 @@ pub struct WlanAccess(pub i32);
 #[cfg(any(feature = "ts29234"))]
 impl WlanAccess {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(305, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 305,
+        vendor: 10415,
+    };
     /// `WLAN_SUBSCRIPTION_ALLOWED` (0)
     pub const WLAN_SUBSCRIPTION_ALLOWED: Self = Self(0);
     /// `WLAN_SUBSCRIPTION_BARRED` (1)
@@ -176,7 +236,10 @@ pub struct Wlan3gppIpAccess(pub i32);
 #[cfg(any(feature = "ts29234"))]
 impl Wlan3gppIpAccess {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(306, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 306,
+        vendor: 10415,
+    };
     /// `WLAN_APNS_ENABLE` (0)
     pub const WLAN_APNS_ENABLE: Self = Self(0);
     /// `WLAN_APNS_DISABLE` (1)
@@ -230,7 +293,10 @@ pub struct ApnBarringType(pub i32);
 #[cfg(any(feature = "ts29234"))]
 impl ApnBarringType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(309, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 309,
+        vendor: 10415,
+    };
     /// `WLAN_APN_ENABLE` (0)
     pub const WLAN_APN_ENABLE: Self = Self(0);
     /// `WLAN_APN_DISABLE` (1)
@@ -284,7 +350,10 @@ pub struct WlanDirectIpAccess(pub i32);
 #[cfg(any(feature = "ts29234"))]
 impl WlanDirectIpAccess {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(310, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 310,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -332,7 +401,10 @@ pub struct SessionRequestType(pub i32);
 #[cfg(any(feature = "ts29234"))]
 impl SessionRequestType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(311, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 311,
+        vendor: 10415,
+    };
     /// `AUTHORIZATION_REQUEST` (0)
     pub const AUTHORIZATION_REQUEST: Self = Self(0);
     /// `DEREGISTRATION_REQUEST` (1)
@@ -426,7 +498,10 @@ impl Default for WlanUserData {
 #[cfg(any(feature = "ts29234"))]
 impl WlanUserData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -563,7 +638,10 @@ impl Default for ChargingData {
 #[cfg(any(feature = "ts29234"))]
 impl ChargingData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -686,18 +764,20 @@ impl Default for ApnAuthorized {
 #[cfg(any(feature = "ts29234"))]
 impl ApnAuthorized {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(307, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 307,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            493,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 493, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "ts29234"))]
@@ -846,7 +926,10 @@ impl Default for ChargingNodes {
 #[cfg(any(feature = "ts29234"))]
 impl ChargingNodes {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(315, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 315,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1377,13 +1460,28 @@ pub struct WlanUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for WlanUserData {
     type Writer<'c> = WlanUserDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(303, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(304, 10415),
-        rt::AvpKey::new(305, 10415),
-        rt::AvpKey::new(306, 10415),
-        rt::AvpKey::new(319, 10415),
+        rt::AvpKey {
+            code: 304,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 305,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 306,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 319,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -1459,11 +1557,20 @@ pub struct ChargingDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ChargingData {
     type Writer<'c> = ChargingDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(304, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(314, 10415),
-        rt::AvpKey::new(315, 10415),
+        rt::AvpKey {
+            code: 314,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 315,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -1519,14 +1626,29 @@ pub struct ApnAuthorizedWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ApnAuthorized {
     type Writer<'c> = ApnAuthorizedWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(307, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 307,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(309, 10415),
-        rt::AvpKey::new(310, 10415),
-        rt::AvpKey::new(312, 10415),
-        rt::AvpKey::new(313, 10415),
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 309,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 310,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 312,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 313,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -1594,13 +1716,28 @@ pub struct ChargingNodesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ChargingNodes {
     type Writer<'c> = ChargingNodesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(315, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 315,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(316, 10415),
-        rt::AvpKey::new(317, 10415),
-        rt::AvpKey::new(621, 10415),
-        rt::AvpKey::new(622, 10415),
+        rt::AvpKey {
+            code: 316,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 317,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 621,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 622,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }

@@ -8,488 +8,1115 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Subscription-Data (Grouped), 3GPP TS 29.272 §7.3.2.
-    pub const SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey::new(1400, 10415);
+    pub const SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1400,
+        vendor: 10415,
+    };
     /// Terminal-Information (Grouped), 3GPP TS 29.272 §7.3.3.
-    pub const TERMINAL_INFORMATION: rt::AvpKey = rt::AvpKey::new(1401, 10415);
+    pub const TERMINAL_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1401,
+        vendor: 10415,
+    };
     /// IMEI (UTF8String), 3GPP TS 29.272 §7.3.4.
-    pub const IMEI: rt::AvpKey = rt::AvpKey::new(1402, 10415);
+    pub const IMEI: rt::AvpKey = rt::AvpKey {
+        code: 1402,
+        vendor: 10415,
+    };
     /// Software-Version (UTF8String), 3GPP TS 29.272 §7.3.5.
-    pub const SOFTWARE_VERSION: rt::AvpKey = rt::AvpKey::new(1403, 10415);
+    pub const SOFTWARE_VERSION: rt::AvpKey = rt::AvpKey {
+        code: 1403,
+        vendor: 10415,
+    };
     /// 3GPP2-MEID (OctetString), 3GPP TS 29.272 §7.3.6.
-    pub const TGPP2_MEID: rt::AvpKey = rt::AvpKey::new(1471, 10415);
+    pub const TGPP2_MEID: rt::AvpKey = rt::AvpKey {
+        code: 1471,
+        vendor: 10415,
+    };
     /// ULR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.7.
-    pub const ULR_FLAGS: rt::AvpKey = rt::AvpKey::new(1405, 10415);
+    pub const ULR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1405,
+        vendor: 10415,
+    };
     /// ULA-Flags (Unsigned32), 3GPP TS 29.272 §7.3.8.
-    pub const ULA_FLAGS: rt::AvpKey = rt::AvpKey::new(1406, 10415);
+    pub const ULA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1406,
+        vendor: 10415,
+    };
     /// Visited-PLMN-Id (OctetString), 3GPP TS 29.272 §7.3.9.
-    pub const VISITED_PLMN_ID: rt::AvpKey = rt::AvpKey::new(1407, 10415);
+    pub const VISITED_PLMN_ID: rt::AvpKey = rt::AvpKey {
+        code: 1407,
+        vendor: 10415,
+    };
     /// Requested-EUTRAN-Authentication-Info (Grouped), 3GPP TS 29.272 §7.3.11.
-    pub const REQUESTED_EUTRAN_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey::new(
-        1408,
-        10415,
-    );
+    pub const REQUESTED_EUTRAN_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1408,
+        vendor: 10415,
+    };
     /// Requested-UTRAN-GERAN-Authentication-Info (Grouped), 3GPP TS 29.272 §7.3.12.
-    pub const REQUESTED_UTRAN_GERAN_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey::new(
-        1409,
-        10415,
-    );
+    pub const REQUESTED_UTRAN_GERAN_AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1409,
+        vendor: 10415,
+    };
     /// Number-Of-Requested-Vectors (Unsigned32), 3GPP TS 29.272 §7.3.14.
-    pub const NUMBER_OF_REQUESTED_VECTORS: rt::AvpKey = rt::AvpKey::new(1410, 10415);
+    pub const NUMBER_OF_REQUESTED_VECTORS: rt::AvpKey = rt::AvpKey {
+        code: 1410,
+        vendor: 10415,
+    };
     /// Re-Synchronization-Info (OctetString), 3GPP TS 29.272 §7.3.15.
-    pub const RE_SYNCHRONIZATION_INFO: rt::AvpKey = rt::AvpKey::new(1411, 10415);
+    pub const RE_SYNCHRONIZATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1411,
+        vendor: 10415,
+    };
     /// Immediate-Response-Preferred (Unsigned32), 3GPP TS 29.272 §7.3.16.
-    pub const IMMEDIATE_RESPONSE_PREFERRED: rt::AvpKey = rt::AvpKey::new(1412, 10415);
+    pub const IMMEDIATE_RESPONSE_PREFERRED: rt::AvpKey = rt::AvpKey {
+        code: 1412,
+        vendor: 10415,
+    };
     /// Authentication-Info (Grouped), 3GPP TS 29.272 §7.3.17.
-    pub const AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey::new(1413, 10415);
+    pub const AUTHENTICATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1413,
+        vendor: 10415,
+    };
     /// E-UTRAN-Vector (Grouped), 3GPP TS 29.272 §7.3.18.
-    pub const E_UTRAN_VECTOR: rt::AvpKey = rt::AvpKey::new(1414, 10415);
+    pub const E_UTRAN_VECTOR: rt::AvpKey = rt::AvpKey {
+        code: 1414,
+        vendor: 10415,
+    };
     /// UTRAN-Vector (Grouped), 3GPP TS 29.272 §7.3.19.
-    pub const UTRAN_VECTOR: rt::AvpKey = rt::AvpKey::new(1415, 10415);
+    pub const UTRAN_VECTOR: rt::AvpKey = rt::AvpKey {
+        code: 1415,
+        vendor: 10415,
+    };
     /// GERAN-Vector (Grouped), 3GPP TS 29.272 §7.3.20.
-    pub const GERAN_VECTOR: rt::AvpKey = rt::AvpKey::new(1416, 10415);
+    pub const GERAN_VECTOR: rt::AvpKey = rt::AvpKey {
+        code: 1416,
+        vendor: 10415,
+    };
     /// Network-Access-Mode (Enumerated), 3GPP TS 29.272 §7.3.21.
-    pub const NETWORK_ACCESS_MODE: rt::AvpKey = rt::AvpKey::new(1417, 10415);
+    pub const NETWORK_ACCESS_MODE: rt::AvpKey = rt::AvpKey {
+        code: 1417,
+        vendor: 10415,
+    };
     /// HPLMN-ODB (Unsigned32), 3GPP TS 29.272 §7.3.22.
-    pub const HPLMN_ODB: rt::AvpKey = rt::AvpKey::new(1418, 10415);
+    pub const HPLMN_ODB: rt::AvpKey = rt::AvpKey {
+        code: 1418,
+        vendor: 10415,
+    };
     /// Item-Number (Unsigned32), 3GPP TS 29.272 §7.3.23.
-    pub const ITEM_NUMBER: rt::AvpKey = rt::AvpKey::new(1419, 10415);
+    pub const ITEM_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 1419,
+        vendor: 10415,
+    };
     /// Cancellation-Type (Enumerated), 3GPP TS 29.272 §7.3.24.
-    pub const CANCELLATION_TYPE: rt::AvpKey = rt::AvpKey::new(1420, 10415);
+    pub const CANCELLATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1420,
+        vendor: 10415,
+    };
     /// DSR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.25.
-    pub const DSR_FLAGS: rt::AvpKey = rt::AvpKey::new(1421, 10415);
+    pub const DSR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1421,
+        vendor: 10415,
+    };
     /// DSA-Flags (Unsigned32), 3GPP TS 29.272 §7.3.26.
-    pub const DSA_FLAGS: rt::AvpKey = rt::AvpKey::new(1422, 10415);
+    pub const DSA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1422,
+        vendor: 10415,
+    };
     /// Context-Identifier (Unsigned32), 3GPP TS 29.272 §7.3.27.
-    pub const CONTEXT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1423, 10415);
+    pub const CONTEXT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1423,
+        vendor: 10415,
+    };
     /// Subscriber-Status (Enumerated), 3GPP TS 29.272 §7.3.29.
-    pub const SUBSCRIBER_STATUS: rt::AvpKey = rt::AvpKey::new(1424, 10415);
+    pub const SUBSCRIBER_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1424,
+        vendor: 10415,
+    };
     /// Operator-Determined-Barring (Unsigned32), 3GPP TS 29.272 §7.3.30.
-    pub const OPERATOR_DETERMINED_BARRING: rt::AvpKey = rt::AvpKey::new(1425, 10415);
+    pub const OPERATOR_DETERMINED_BARRING: rt::AvpKey = rt::AvpKey {
+        code: 1425,
+        vendor: 10415,
+    };
     /// Access-Restriction-Data (Unsigned32), 3GPP TS 29.272 §7.3.31.
-    pub const ACCESS_RESTRICTION_DATA: rt::AvpKey = rt::AvpKey::new(1426, 10415);
+    pub const ACCESS_RESTRICTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1426,
+        vendor: 10415,
+    };
     /// APN-OI-Replacement (UTF8String), 3GPP TS 29.272 §7.3.32.
-    pub const APN_OI_REPLACEMENT: rt::AvpKey = rt::AvpKey::new(1427, 10415);
+    pub const APN_OI_REPLACEMENT: rt::AvpKey = rt::AvpKey {
+        code: 1427,
+        vendor: 10415,
+    };
     /// All-APN-Configurations-Included-Indicator (Enumerated), 3GPP TS 29.272 §7.3.33.
-    pub const ALL_APN_CONFIGURATIONS_INCLUDED_INDICATOR: rt::AvpKey = rt::AvpKey::new(
-        1428,
-        10415,
-    );
+    pub const ALL_APN_CONFIGURATIONS_INCLUDED_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1428,
+        vendor: 10415,
+    };
     /// APN-Configuration-Profile (Grouped), 3GPP TS 29.272 §7.3.34.
-    pub const APN_CONFIGURATION_PROFILE: rt::AvpKey = rt::AvpKey::new(1429, 10415);
+    pub const APN_CONFIGURATION_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 1429,
+        vendor: 10415,
+    };
     /// APN-Configuration (Grouped), 3GPP TS 29.272 §7.3.35.
-    pub const APN_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(1430, 10415);
+    pub const APN_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 1430,
+        vendor: 10415,
+    };
     /// EPS-Subscribed-QoS-Profile (Grouped), 3GPP TS 29.272 §7.3.37.
-    pub const EPS_SUBSCRIBED_QOS_PROFILE: rt::AvpKey = rt::AvpKey::new(1431, 10415);
+    pub const EPS_SUBSCRIBED_QOS_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 1431,
+        vendor: 10415,
+    };
     /// VPLMN-Dynamic-Address-Allowed (Enumerated), 3GPP TS 29.272 §7.3.38.
-    pub const VPLMN_DYNAMIC_ADDRESS_ALLOWED: rt::AvpKey = rt::AvpKey::new(1432, 10415);
+    pub const VPLMN_DYNAMIC_ADDRESS_ALLOWED: rt::AvpKey = rt::AvpKey {
+        code: 1432,
+        vendor: 10415,
+    };
     /// STN-SR (OctetString), 3GPP TS 29.272 §7.3.39.
-    pub const STN_SR: rt::AvpKey = rt::AvpKey::new(1433, 10415);
+    pub const STN_SR: rt::AvpKey = rt::AvpKey {
+        code: 1433,
+        vendor: 10415,
+    };
     /// AMBR (Grouped), 3GPP TS 29.272 §7.3.41.
-    pub const AMBR: rt::AvpKey = rt::AvpKey::new(1435, 10415);
+    pub const AMBR: rt::AvpKey = rt::AvpKey {
+        code: 1435,
+        vendor: 10415,
+    };
     /// PDN-GW-Allocation-Type (Enumerated), 3GPP TS 29.272 §7.3.44.
-    pub const PDN_GW_ALLOCATION_TYPE: rt::AvpKey = rt::AvpKey::new(1438, 10415);
+    pub const PDN_GW_ALLOCATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1438,
+        vendor: 10415,
+    };
     /// RAT-Frequency-Selection-Priority-ID (Unsigned32), 3GPP TS 29.272 §7.3.46.
-    pub const RAT_FREQUENCY_SELECTION_PRIORITY_ID: rt::AvpKey = rt::AvpKey::new(
-        1440,
-        10415,
-    );
+    pub const RAT_FREQUENCY_SELECTION_PRIORITY_ID: rt::AvpKey = rt::AvpKey {
+        code: 1440,
+        vendor: 10415,
+    };
     /// IDA-Flags (Unsigned32), 3GPP TS 29.272 §7.3.47.
-    pub const IDA_FLAGS: rt::AvpKey = rt::AvpKey::new(1441, 10415);
+    pub const IDA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1441,
+        vendor: 10415,
+    };
     /// PUA-Flags (Unsigned32), 3GPP TS 29.272 §7.3.48.
-    pub const PUA_FLAGS: rt::AvpKey = rt::AvpKey::new(1442, 10415);
+    pub const PUA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1442,
+        vendor: 10415,
+    };
     /// NOR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.49.
-    pub const NOR_FLAGS: rt::AvpKey = rt::AvpKey::new(1443, 10415);
+    pub const NOR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1443,
+        vendor: 10415,
+    };
     /// User-Id (UTF8String), 3GPP TS 29.272 §7.3.50.
-    pub const USER_ID: rt::AvpKey = rt::AvpKey::new(1444, 10415);
+    pub const USER_ID: rt::AvpKey = rt::AvpKey {
+        code: 1444,
+        vendor: 10415,
+    };
     /// Equipment-Status (Enumerated), 3GPP TS 29.272 §7.3.51.
-    pub const EQUIPMENT_STATUS: rt::AvpKey = rt::AvpKey::new(1445, 10415);
+    pub const EQUIPMENT_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1445,
+        vendor: 10415,
+    };
     /// Regional-Subscription-Zone-Code (OctetString), 3GPP TS 29.272 §7.3.52.
-    pub const REGIONAL_SUBSCRIPTION_ZONE_CODE: rt::AvpKey = rt::AvpKey::new(1446, 10415);
+    pub const REGIONAL_SUBSCRIPTION_ZONE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 1446,
+        vendor: 10415,
+    };
     /// RAND (OctetString), 3GPP TS 29.272 §7.3.53.
-    pub const RAND: rt::AvpKey = rt::AvpKey::new(1447, 10415);
+    pub const RAND: rt::AvpKey = rt::AvpKey {
+        code: 1447,
+        vendor: 10415,
+    };
     /// XRES (OctetString), 3GPP TS 29.272 §7.3.54.
-    pub const XRES: rt::AvpKey = rt::AvpKey::new(1448, 10415);
+    pub const XRES: rt::AvpKey = rt::AvpKey {
+        code: 1448,
+        vendor: 10415,
+    };
     /// AUTN (OctetString), 3GPP TS 29.272 §7.3.55.
-    pub const AUTN: rt::AvpKey = rt::AvpKey::new(1449, 10415);
+    pub const AUTN: rt::AvpKey = rt::AvpKey {
+        code: 1449,
+        vendor: 10415,
+    };
     /// KASME (OctetString), 3GPP TS 29.272 §7.3.56.
-    pub const KASME: rt::AvpKey = rt::AvpKey::new(1450, 10415);
+    pub const KASME: rt::AvpKey = rt::AvpKey {
+        code: 1450,
+        vendor: 10415,
+    };
     /// Kc (OctetString), 3GPP TS 29.272 §7.3.59.
-    pub const KC: rt::AvpKey = rt::AvpKey::new(1453, 10415);
+    pub const KC: rt::AvpKey = rt::AvpKey {
+        code: 1453,
+        vendor: 10415,
+    };
     /// SRES (OctetString), 3GPP TS 29.272 §7.3.60.
-    pub const SRES: rt::AvpKey = rt::AvpKey::new(1454, 10415);
+    pub const SRES: rt::AvpKey = rt::AvpKey {
+        code: 1454,
+        vendor: 10415,
+    };
     /// PDN-Type (Enumerated), 3GPP TS 29.272 §7.3.62.
-    pub const PDN_TYPE: rt::AvpKey = rt::AvpKey::new(1456, 10415);
+    pub const PDN_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1456,
+        vendor: 10415,
+    };
     /// Trace-Data (Grouped), 3GPP TS 29.272 §7.3.63.
-    pub const TRACE_DATA: rt::AvpKey = rt::AvpKey::new(1458, 10415);
+    pub const TRACE_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1458,
+        vendor: 10415,
+    };
     /// Trace-Reference (OctetString), 3GPP TS 29.272 §7.3.64.
-    pub const TRACE_REFERENCE: rt::AvpKey = rt::AvpKey::new(1459, 10415);
+    pub const TRACE_REFERENCE: rt::AvpKey = rt::AvpKey {
+        code: 1459,
+        vendor: 10415,
+    };
     /// Trace-Depth (Enumerated), 3GPP TS 29.272 §7.3.67.
-    pub const TRACE_DEPTH: rt::AvpKey = rt::AvpKey::new(1462, 10415);
+    pub const TRACE_DEPTH: rt::AvpKey = rt::AvpKey {
+        code: 1462,
+        vendor: 10415,
+    };
     /// Trace-NE-Type-List (OctetString), 3GPP TS 29.272 §7.3.68.
-    pub const TRACE_NE_TYPE_LIST: rt::AvpKey = rt::AvpKey::new(1463, 10415);
+    pub const TRACE_NE_TYPE_LIST: rt::AvpKey = rt::AvpKey {
+        code: 1463,
+        vendor: 10415,
+    };
     /// Trace-Interface-List (OctetString), 3GPP TS 29.272 §7.3.69.
-    pub const TRACE_INTERFACE_LIST: rt::AvpKey = rt::AvpKey::new(1464, 10415);
+    pub const TRACE_INTERFACE_LIST: rt::AvpKey = rt::AvpKey {
+        code: 1464,
+        vendor: 10415,
+    };
     /// Trace-Event-List (OctetString), 3GPP TS 29.272 §7.3.70.
-    pub const TRACE_EVENT_LIST: rt::AvpKey = rt::AvpKey::new(1465, 10415);
+    pub const TRACE_EVENT_LIST: rt::AvpKey = rt::AvpKey {
+        code: 1465,
+        vendor: 10415,
+    };
     /// OMC-Id (OctetString), 3GPP TS 29.272 §7.3.71.
-    pub const OMC_ID: rt::AvpKey = rt::AvpKey::new(1466, 10415);
+    pub const OMC_ID: rt::AvpKey = rt::AvpKey {
+        code: 1466,
+        vendor: 10415,
+    };
     /// GPRS-Subscription-Data (Grouped), 3GPP TS 29.272 §7.3.72.
-    pub const GPRS_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey::new(1467, 10415);
+    pub const GPRS_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1467,
+        vendor: 10415,
+    };
     /// Complete-Data-List-Included-Indicator (Enumerated), 3GPP TS 29.272 §7.3.73.
-    pub const COMPLETE_DATA_LIST_INCLUDED_INDICATOR: rt::AvpKey = rt::AvpKey::new(
-        1468,
-        10415,
-    );
+    pub const COMPLETE_DATA_LIST_INCLUDED_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1468,
+        vendor: 10415,
+    };
     /// PDP-Context (Grouped), 3GPP TS 29.272 §7.3.74.
-    pub const PDP_CONTEXT: rt::AvpKey = rt::AvpKey::new(1469, 10415);
+    pub const PDP_CONTEXT: rt::AvpKey = rt::AvpKey {
+        code: 1469,
+        vendor: 10415,
+    };
     /// PDP-Type (OctetString), 3GPP TS 29.272 §7.3.75.
-    pub const PDP_TYPE: rt::AvpKey = rt::AvpKey::new(1470, 10415);
+    pub const PDP_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1470,
+        vendor: 10415,
+    };
     /// Ext-PDP-Type (OctetString), 3GPP TS 29.272 §7.3.75A.
-    pub const EXT_PDP_TYPE: rt::AvpKey = rt::AvpKey::new(1620, 10415);
+    pub const EXT_PDP_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1620,
+        vendor: 10415,
+    };
     /// QoS-Subscribed (OctetString), 3GPP TS 29.272 §7.3.77.
-    pub const QOS_SUBSCRIBED: rt::AvpKey = rt::AvpKey::new(1404, 10415);
+    pub const QOS_SUBSCRIBED: rt::AvpKey = rt::AvpKey {
+        code: 1404,
+        vendor: 10415,
+    };
     /// CSG-Subscription-Data (Grouped), 3GPP TS 29.272 §7.3.78.
-    pub const CSG_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey::new(1436, 10415);
+    pub const CSG_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1436,
+        vendor: 10415,
+    };
     /// CSG-Id (Unsigned32), 3GPP TS 29.272 §7.3.79.
-    pub const CSG_ID: rt::AvpKey = rt::AvpKey::new(1437, 10415);
+    pub const CSG_ID: rt::AvpKey = rt::AvpKey {
+        code: 1437,
+        vendor: 10415,
+    };
     /// Expiration-Date (Time), 3GPP TS 29.272 §7.3.80.
-    pub const EXPIRATION_DATE: rt::AvpKey = rt::AvpKey::new(1439, 10415);
+    pub const EXPIRATION_DATE: rt::AvpKey = rt::AvpKey {
+        code: 1439,
+        vendor: 10415,
+    };
     /// Roaming-Restricted-Due-To-Unsupported-Feature (Enumerated), 3GPP TS 29.272 §7.3.81.
-    pub const ROAMING_RESTRICTED_DUE_TO_UNSUPPORTED_FEATURE: rt::AvpKey = rt::AvpKey::new(
-        1457,
-        10415,
-    );
+    pub const ROAMING_RESTRICTED_DUE_TO_UNSUPPORTED_FEATURE: rt::AvpKey = rt::AvpKey {
+        code: 1457,
+        vendor: 10415,
+    };
     /// Specific-APN-Info (Grouped), 3GPP TS 29.272 §7.3.82.
-    pub const SPECIFIC_APN_INFO: rt::AvpKey = rt::AvpKey::new(1472, 10415);
+    pub const SPECIFIC_APN_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 10415,
+    };
     /// Alert-Reason (Enumerated), 3GPP TS 29.272 §7.3.83.
-    pub const ALERT_REASON: rt::AvpKey = rt::AvpKey::new(1434, 10415);
+    pub const ALERT_REASON: rt::AvpKey = rt::AvpKey {
+        code: 1434,
+        vendor: 10415,
+    };
     /// LCS-Info (Grouped), 3GPP TS 29.272 §7.3.84.
-    pub const LCS_INFO: rt::AvpKey = rt::AvpKey::new(1473, 10415);
+    pub const LCS_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1473,
+        vendor: 10415,
+    };
     /// GMLC-Number (OctetString), 3GPP TS 29.272 §7.3.85.
-    pub const GMLC_NUMBER: rt::AvpKey = rt::AvpKey::new(1474, 10415);
+    pub const GMLC_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 1474,
+        vendor: 10415,
+    };
     /// LCS-PrivacyException (Grouped), 3GPP TS 29.272 §7.3.86.
-    pub const LCS_PRIVACYEXCEPTION: rt::AvpKey = rt::AvpKey::new(1475, 10415);
+    pub const LCS_PRIVACYEXCEPTION: rt::AvpKey = rt::AvpKey {
+        code: 1475,
+        vendor: 10415,
+    };
     /// SS-Code (OctetString), 3GPP TS 29.272 §7.3.87.
-    pub const SS_CODE: rt::AvpKey = rt::AvpKey::new(1476, 10415);
+    pub const SS_CODE: rt::AvpKey = rt::AvpKey {
+        code: 1476,
+        vendor: 10415,
+    };
     /// SS-Status (OctetString), 3GPP TS 29.272 §7.3.88.
-    pub const SS_STATUS: rt::AvpKey = rt::AvpKey::new(1477, 10415);
+    pub const SS_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1477,
+        vendor: 10415,
+    };
     /// Notification-To-UE-User (Enumerated), 3GPP TS 29.272 §7.3.89.
-    pub const NOTIFICATION_TO_UE_USER: rt::AvpKey = rt::AvpKey::new(1478, 10415);
+    pub const NOTIFICATION_TO_UE_USER: rt::AvpKey = rt::AvpKey {
+        code: 1478,
+        vendor: 10415,
+    };
     /// External-Client (Grouped), 3GPP TS 29.272 §7.3.90.
-    pub const EXTERNAL_CLIENT: rt::AvpKey = rt::AvpKey::new(1479, 10415);
+    pub const EXTERNAL_CLIENT: rt::AvpKey = rt::AvpKey {
+        code: 1479,
+        vendor: 10415,
+    };
     /// Client-Identity (OctetString), 3GPP TS 29.272 §7.3.91.
-    pub const CLIENT_IDENTITY: rt::AvpKey = rt::AvpKey::new(1480, 10415);
+    pub const CLIENT_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1480,
+        vendor: 10415,
+    };
     /// GMLC-Restriction (Enumerated), 3GPP TS 29.272 §7.3.92.
-    pub const GMLC_RESTRICTION: rt::AvpKey = rt::AvpKey::new(1481, 10415);
+    pub const GMLC_RESTRICTION: rt::AvpKey = rt::AvpKey {
+        code: 1481,
+        vendor: 10415,
+    };
     /// PLMN-Client (Enumerated), 3GPP TS 29.272 §7.3.93.
-    pub const PLMN_CLIENT: rt::AvpKey = rt::AvpKey::new(1482, 10415);
+    pub const PLMN_CLIENT: rt::AvpKey = rt::AvpKey {
+        code: 1482,
+        vendor: 10415,
+    };
     /// 3GPP-Service-Type (Grouped), 3GPP TS 29.272 §7.3.94.
-    pub const TGPP_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(1483, 10415);
+    pub const TGPP_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1483,
+        vendor: 10415,
+    };
     /// ServiceTypeIdentity (Unsigned32), 3GPP TS 29.272 §7.3.95.
-    pub const SERVICETYPEIDENTITY: rt::AvpKey = rt::AvpKey::new(1484, 10415);
+    pub const SERVICETYPEIDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1484,
+        vendor: 10415,
+    };
     /// MO-LR (Grouped), 3GPP TS 29.272 §7.3.96.
-    pub const MO_LR: rt::AvpKey = rt::AvpKey::new(1485, 10415);
+    pub const MO_LR: rt::AvpKey = rt::AvpKey {
+        code: 1485,
+        vendor: 10415,
+    };
     /// Trace-Collection-Entity (Address), 3GPP TS 29.272 §7.3.98.
-    pub const TRACE_COLLECTION_ENTITY: rt::AvpKey = rt::AvpKey::new(1452, 10415);
+    pub const TRACE_COLLECTION_ENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1452,
+        vendor: 10415,
+    };
     /// Teleservice-List (Grouped), 3GPP TS 29.272 §7.3.99.
-    pub const TELESERVICE_LIST: rt::AvpKey = rt::AvpKey::new(1486, 10415);
+    pub const TELESERVICE_LIST: rt::AvpKey = rt::AvpKey {
+        code: 1486,
+        vendor: 10415,
+    };
     /// TS-Code (OctetString), 3GPP TS 29.272 §7.3.100.
-    pub const TS_CODE: rt::AvpKey = rt::AvpKey::new(1487, 10415);
+    pub const TS_CODE: rt::AvpKey = rt::AvpKey {
+        code: 1487,
+        vendor: 10415,
+    };
     /// Call-Barring-Info (Grouped), 3GPP TS 29.272 §7.3.101.
-    pub const CALL_BARRING_INFO: rt::AvpKey = rt::AvpKey::new(1488, 10415);
+    pub const CALL_BARRING_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1488,
+        vendor: 10415,
+    };
     /// SGSN-Number (OctetString), 3GPP TS 29.272 §7.3.102.
-    pub const SGSN_NUMBER: rt::AvpKey = rt::AvpKey::new(1489, 10415);
+    pub const SGSN_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 1489,
+        vendor: 10415,
+    };
     /// IDR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.103.
-    pub const IDR_FLAGS: rt::AvpKey = rt::AvpKey::new(1490, 10415);
+    pub const IDR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1490,
+        vendor: 10415,
+    };
     /// ICS-Indicator (Enumerated), 3GPP TS 29.272 §7.3.104.
-    pub const ICS_INDICATOR: rt::AvpKey = rt::AvpKey::new(1491, 10415);
+    pub const ICS_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1491,
+        vendor: 10415,
+    };
     /// IMS-Voice-Over-PS-Sessions-Supported (Enumerated), 3GPP TS 29.272 §7.3.106.
-    pub const IMS_VOICE_OVER_PS_SESSIONS_SUPPORTED: rt::AvpKey = rt::AvpKey::new(
-        1492,
-        10415,
-    );
+    pub const IMS_VOICE_OVER_PS_SESSIONS_SUPPORTED: rt::AvpKey = rt::AvpKey {
+        code: 1492,
+        vendor: 10415,
+    };
     /// Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions (Enumerated), 3GPP TS 29.272 §7.3.107.
-    pub const HOMOGENEOUS_SUPPORT_OF_IMS_VOICE_OVER_PS_SESSIONS: rt::AvpKey = rt::AvpKey::new(
-        1493,
-        10415,
-    );
+    pub const HOMOGENEOUS_SUPPORT_OF_IMS_VOICE_OVER_PS_SESSIONS: rt::AvpKey = rt::AvpKey {
+        code: 1493,
+        vendor: 10415,
+    };
     /// Last-UE-Activity-Time (Time), 3GPP TS 29.272 §7.3.108.
-    pub const LAST_UE_ACTIVITY_TIME: rt::AvpKey = rt::AvpKey::new(1494, 10415);
+    pub const LAST_UE_ACTIVITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1494,
+        vendor: 10415,
+    };
     /// EPS-User-State (Grouped), 3GPP TS 29.272 §7.3.110.
-    pub const EPS_USER_STATE: rt::AvpKey = rt::AvpKey::new(1495, 10415);
+    pub const EPS_USER_STATE: rt::AvpKey = rt::AvpKey {
+        code: 1495,
+        vendor: 10415,
+    };
     /// EPS-Location-Information (Grouped), 3GPP TS 29.272 §7.3.111.
-    pub const EPS_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(1496, 10415);
+    pub const EPS_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1496,
+        vendor: 10415,
+    };
     /// MME-User-State (Grouped), 3GPP TS 29.272 §7.3.112.
-    pub const MME_USER_STATE: rt::AvpKey = rt::AvpKey::new(1497, 10415);
+    pub const MME_USER_STATE: rt::AvpKey = rt::AvpKey {
+        code: 1497,
+        vendor: 10415,
+    };
     /// SGSN-User-State (Grouped), 3GPP TS 29.272 §7.3.113.
-    pub const SGSN_USER_STATE: rt::AvpKey = rt::AvpKey::new(1498, 10415);
+    pub const SGSN_USER_STATE: rt::AvpKey = rt::AvpKey {
+        code: 1498,
+        vendor: 10415,
+    };
     /// User-State (Enumerated), 3GPP TS 29.272 §7.3.114.
-    pub const USER_STATE: rt::AvpKey = rt::AvpKey::new(1499, 10415);
+    pub const USER_STATE: rt::AvpKey = rt::AvpKey {
+        code: 1499,
+        vendor: 10415,
+    };
     /// MME-Location-Information (Grouped), 3GPP TS 29.272 §7.3.115.
-    pub const MME_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(1600, 10415);
+    pub const MME_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1600,
+        vendor: 10415,
+    };
     /// SGSN-Location-Information (Grouped), 3GPP TS 29.272 §7.3.116.
-    pub const SGSN_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(1601, 10415);
+    pub const SGSN_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1601,
+        vendor: 10415,
+    };
     /// E-UTRAN-Cell-Global-Identity (OctetString), 3GPP TS 29.272 §7.3.117.
-    pub const E_UTRAN_CELL_GLOBAL_IDENTITY: rt::AvpKey = rt::AvpKey::new(1602, 10415);
+    pub const E_UTRAN_CELL_GLOBAL_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1602,
+        vendor: 10415,
+    };
     /// Tracking-Area-Identity (OctetString), 3GPP TS 29.272 §7.3.118.
-    pub const TRACKING_AREA_IDENTITY: rt::AvpKey = rt::AvpKey::new(1603, 10415);
+    pub const TRACKING_AREA_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1603,
+        vendor: 10415,
+    };
     /// Cell-Global-Identity (OctetString), 3GPP TS 29.272 §7.3.119.
-    pub const CELL_GLOBAL_IDENTITY: rt::AvpKey = rt::AvpKey::new(1604, 10415);
+    pub const CELL_GLOBAL_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1604,
+        vendor: 10415,
+    };
     /// Routing-Area-Identity (OctetString), 3GPP TS 29.272 §7.3.120.
-    pub const ROUTING_AREA_IDENTITY: rt::AvpKey = rt::AvpKey::new(1605, 10415);
+    pub const ROUTING_AREA_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1605,
+        vendor: 10415,
+    };
     /// Location-Area-Identity (OctetString), 3GPP TS 29.272 §7.3.121.
-    pub const LOCATION_AREA_IDENTITY: rt::AvpKey = rt::AvpKey::new(1606, 10415);
+    pub const LOCATION_AREA_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1606,
+        vendor: 10415,
+    };
     /// Service-Area-Identity (OctetString), 3GPP TS 29.272 §7.3.122.
-    pub const SERVICE_AREA_IDENTITY: rt::AvpKey = rt::AvpKey::new(1607, 10415);
+    pub const SERVICE_AREA_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1607,
+        vendor: 10415,
+    };
     /// Geographical-Information (OctetString), 3GPP TS 29.272 §7.3.123.
-    pub const GEOGRAPHICAL_INFORMATION: rt::AvpKey = rt::AvpKey::new(1608, 10415);
+    pub const GEOGRAPHICAL_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1608,
+        vendor: 10415,
+    };
     /// Geodetic-Information (OctetString), 3GPP TS 29.272 §7.3.124.
-    pub const GEODETIC_INFORMATION: rt::AvpKey = rt::AvpKey::new(1609, 10415);
+    pub const GEODETIC_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1609,
+        vendor: 10415,
+    };
     /// Current-Location-Retrieved (Enumerated), 3GPP TS 29.272 §7.3.125.
-    pub const CURRENT_LOCATION_RETRIEVED: rt::AvpKey = rt::AvpKey::new(1610, 10415);
+    pub const CURRENT_LOCATION_RETRIEVED: rt::AvpKey = rt::AvpKey {
+        code: 1610,
+        vendor: 10415,
+    };
     /// Age-Of-Location-Information (Unsigned32), 3GPP TS 29.272 §7.3.126.
-    pub const AGE_OF_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(1611, 10415);
+    pub const AGE_OF_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1611,
+        vendor: 10415,
+    };
     /// Active-APN (Grouped), 3GPP TS 29.272 §7.3.127.
-    pub const ACTIVE_APN: rt::AvpKey = rt::AvpKey::new(1612, 10415);
+    pub const ACTIVE_APN: rt::AvpKey = rt::AvpKey {
+        code: 1612,
+        vendor: 10415,
+    };
     /// Error-Diagnostic (Enumerated), 3GPP TS 29.272 §7.3.128.
-    pub const ERROR_DIAGNOSTIC: rt::AvpKey = rt::AvpKey::new(1614, 10415);
+    pub const ERROR_DIAGNOSTIC: rt::AvpKey = rt::AvpKey {
+        code: 1614,
+        vendor: 10415,
+    };
     /// Ext-PDP-Address (Address), 3GPP TS 29.272 §7.3.129.
-    pub const EXT_PDP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1621, 10415);
+    pub const EXT_PDP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1621,
+        vendor: 10415,
+    };
     /// UE-SRVCC-Capability (Enumerated), 3GPP TS 29.272 §7.3.130.
-    pub const UE_SRVCC_CAPABILITY: rt::AvpKey = rt::AvpKey::new(1615, 10415);
+    pub const UE_SRVCC_CAPABILITY: rt::AvpKey = rt::AvpKey {
+        code: 1615,
+        vendor: 10415,
+    };
     /// MPS-Priority (Unsigned32), 3GPP TS 29.272 §7.3.131.
-    pub const MPS_PRIORITY: rt::AvpKey = rt::AvpKey::new(1616, 10415);
+    pub const MPS_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 1616,
+        vendor: 10415,
+    };
     /// VPLMN-LIPA-Allowed (Enumerated), 3GPP TS 29.272 §7.3.132.
-    pub const VPLMN_LIPA_ALLOWED: rt::AvpKey = rt::AvpKey::new(1617, 10415);
+    pub const VPLMN_LIPA_ALLOWED: rt::AvpKey = rt::AvpKey {
+        code: 1617,
+        vendor: 10415,
+    };
     /// LIPA-Permission (Enumerated), 3GPP TS 29.272 §7.3.133.
-    pub const LIPA_PERMISSION: rt::AvpKey = rt::AvpKey::new(1618, 10415);
+    pub const LIPA_PERMISSION: rt::AvpKey = rt::AvpKey {
+        code: 1618,
+        vendor: 10415,
+    };
     /// Subscribed-Periodic-RAU-TAU-Timer (Unsigned32), 3GPP TS 29.272 §7.3.134.
-    pub const SUBSCRIBED_PERIODIC_RAU_TAU_TIMER: rt::AvpKey = rt::AvpKey::new(
-        1619,
-        10415,
-    );
+    pub const SUBSCRIBED_PERIODIC_RAU_TAU_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 1619,
+        vendor: 10415,
+    };
     /// SIPTO-Permission (Enumerated), 3GPP TS 29.272 §7.3.135.
-    pub const SIPTO_PERMISSION: rt::AvpKey = rt::AvpKey::new(1613, 10415);
+    pub const SIPTO_PERMISSION: rt::AvpKey = rt::AvpKey {
+        code: 1613,
+        vendor: 10415,
+    };
     /// MDT-Configuration (Grouped), 3GPP TS 29.272 §7.3.136.
-    pub const MDT_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(1622, 10415);
+    pub const MDT_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 1622,
+        vendor: 10415,
+    };
     /// Job-Type (Enumerated), 3GPP TS 29.272 §7.3.137.
-    pub const JOB_TYPE: rt::AvpKey = rt::AvpKey::new(1623, 10415);
+    pub const JOB_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1623,
+        vendor: 10415,
+    };
     /// Area-Scope (Grouped), 3GPP TS 29.272 §7.3.138.
-    pub const AREA_SCOPE: rt::AvpKey = rt::AvpKey::new(1624, 10415);
+    pub const AREA_SCOPE: rt::AvpKey = rt::AvpKey {
+        code: 1624,
+        vendor: 10415,
+    };
     /// List-Of-Measurements (Unsigned32), 3GPP TS 29.272 §7.3.139.
-    pub const LIST_OF_MEASUREMENTS: rt::AvpKey = rt::AvpKey::new(1625, 10415);
+    pub const LIST_OF_MEASUREMENTS: rt::AvpKey = rt::AvpKey {
+        code: 1625,
+        vendor: 10415,
+    };
     /// Reporting-Trigger (Unsigned32), 3GPP TS 29.272 §7.3.140.
-    pub const REPORTING_TRIGGER: rt::AvpKey = rt::AvpKey::new(1626, 10415);
+    pub const REPORTING_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 1626,
+        vendor: 10415,
+    };
     /// Report-Interval (Enumerated), 3GPP TS 29.272 §7.3.141.
-    pub const REPORT_INTERVAL: rt::AvpKey = rt::AvpKey::new(1627, 10415);
+    pub const REPORT_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 1627,
+        vendor: 10415,
+    };
     /// Report-Amount (Enumerated), 3GPP TS 29.272 §7.3.142.
-    pub const REPORT_AMOUNT: rt::AvpKey = rt::AvpKey::new(1628, 10415);
+    pub const REPORT_AMOUNT: rt::AvpKey = rt::AvpKey {
+        code: 1628,
+        vendor: 10415,
+    };
     /// Event-Threshold-RSRP (Unsigned32), 3GPP TS 29.272 §7.3.143.
-    pub const EVENT_THRESHOLD_RSRP: rt::AvpKey = rt::AvpKey::new(1629, 10415);
+    pub const EVENT_THRESHOLD_RSRP: rt::AvpKey = rt::AvpKey {
+        code: 1629,
+        vendor: 10415,
+    };
     /// Event-Threshold-RSRQ (Unsigned32), 3GPP TS 29.272 §7.3.144.
-    pub const EVENT_THRESHOLD_RSRQ: rt::AvpKey = rt::AvpKey::new(1630, 10415);
+    pub const EVENT_THRESHOLD_RSRQ: rt::AvpKey = rt::AvpKey {
+        code: 1630,
+        vendor: 10415,
+    };
     /// Logging-Interval (Enumerated), 3GPP TS 29.272 §7.3.145.
-    pub const LOGGING_INTERVAL: rt::AvpKey = rt::AvpKey::new(1631, 10415);
+    pub const LOGGING_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 1631,
+        vendor: 10415,
+    };
     /// Logging-Duration (Enumerated), 3GPP TS 29.272 §7.3.146.
-    pub const LOGGING_DURATION: rt::AvpKey = rt::AvpKey::new(1632, 10415);
+    pub const LOGGING_DURATION: rt::AvpKey = rt::AvpKey {
+        code: 1632,
+        vendor: 10415,
+    };
     /// Relay-Node-Indicator (Enumerated), 3GPP TS 29.272 §7.3.147.
-    pub const RELAY_NODE_INDICATOR: rt::AvpKey = rt::AvpKey::new(1633, 10415);
+    pub const RELAY_NODE_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1633,
+        vendor: 10415,
+    };
     /// MDT-User-Consent (Enumerated), 3GPP TS 29.272 §7.3.148.
-    pub const MDT_USER_CONSENT: rt::AvpKey = rt::AvpKey::new(1634, 10415);
+    pub const MDT_USER_CONSENT: rt::AvpKey = rt::AvpKey {
+        code: 1634,
+        vendor: 10415,
+    };
     /// PUR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.149.
-    pub const PUR_FLAGS: rt::AvpKey = rt::AvpKey::new(1635, 10415);
+    pub const PUR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1635,
+        vendor: 10415,
+    };
     /// Subscribed-VSRVCC (Enumerated), 3GPP TS 29.272 §7.3.150.
-    pub const SUBSCRIBED_VSRVCC: rt::AvpKey = rt::AvpKey::new(1636, 10415);
+    pub const SUBSCRIBED_VSRVCC: rt::AvpKey = rt::AvpKey {
+        code: 1636,
+        vendor: 10415,
+    };
     /// Equivalent-PLMN-List (Grouped), 3GPP TS 29.272 §7.3.151.
-    pub const EQUIVALENT_PLMN_LIST: rt::AvpKey = rt::AvpKey::new(1637, 10415);
+    pub const EQUIVALENT_PLMN_LIST: rt::AvpKey = rt::AvpKey {
+        code: 1637,
+        vendor: 10415,
+    };
     /// CLR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.152.
-    pub const CLR_FLAGS: rt::AvpKey = rt::AvpKey::new(1638, 10415);
+    pub const CLR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1638,
+        vendor: 10415,
+    };
     /// UVR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.153.
-    pub const UVR_FLAGS: rt::AvpKey = rt::AvpKey::new(1639, 10415);
+    pub const UVR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1639,
+        vendor: 10415,
+    };
     /// UVA-Flags (Unsigned32), 3GPP TS 29.272 §7.3.154.
-    pub const UVA_FLAGS: rt::AvpKey = rt::AvpKey::new(1640, 10415);
+    pub const UVA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1640,
+        vendor: 10415,
+    };
     /// VPLMN-CSG-Subscription-Data (Grouped), 3GPP TS 29.272 §7.3.155.
-    pub const VPLMN_CSG_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey::new(1641, 10415);
+    pub const VPLMN_CSG_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1641,
+        vendor: 10415,
+    };
     /// Local-Time-Zone (Grouped), 3GPP TS 29.272 §7.3.156.
-    pub const LOCAL_TIME_ZONE: rt::AvpKey = rt::AvpKey::new(1649, 10415);
+    pub const LOCAL_TIME_ZONE: rt::AvpKey = rt::AvpKey {
+        code: 1649,
+        vendor: 10415,
+    };
     /// A-MSISDN (OctetString), 3GPP TS 29.272 §7.3.157.
-    pub const A_MSISDN: rt::AvpKey = rt::AvpKey::new(1643, 10415);
+    pub const A_MSISDN: rt::AvpKey = rt::AvpKey {
+        code: 1643,
+        vendor: 10415,
+    };
     /// MME-Number-for-MT-SMS (OctetString), 3GPP TS 29.272 §7.3.159.
-    pub const MME_NUMBER_FOR_MT_SMS: rt::AvpKey = rt::AvpKey::new(1645, 10415);
+    pub const MME_NUMBER_FOR_MT_SMS: rt::AvpKey = rt::AvpKey {
+        code: 1645,
+        vendor: 10415,
+    };
     /// SMS-Register-Request (Enumerated), 3GPP TS 29.272 §7.3.162.
-    pub const SMS_REGISTER_REQUEST: rt::AvpKey = rt::AvpKey::new(1648, 10415);
+    pub const SMS_REGISTER_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 1648,
+        vendor: 10415,
+    };
     /// Time-Zone (UTF8String), 3GPP TS 29.272 §7.3.163.
-    pub const TIME_ZONE: rt::AvpKey = rt::AvpKey::new(1642, 10415);
+    pub const TIME_ZONE: rt::AvpKey = rt::AvpKey {
+        code: 1642,
+        vendor: 10415,
+    };
     /// Daylight-Saving-Time (Enumerated), 3GPP TS 29.272 §7.3.164.
-    pub const DAYLIGHT_SAVING_TIME: rt::AvpKey = rt::AvpKey::new(1650, 10415);
+    pub const DAYLIGHT_SAVING_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1650,
+        vendor: 10415,
+    };
     /// Subscription-Data-Flags (Unsigned32), 3GPP TS 29.272 §7.3.165.
-    pub const SUBSCRIPTION_DATA_FLAGS: rt::AvpKey = rt::AvpKey::new(1654, 10415);
+    pub const SUBSCRIPTION_DATA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1654,
+        vendor: 10415,
+    };
     /// Measurement-Period-LTE (Enumerated), 3GPP TS 29.272 §7.3.166.
-    pub const MEASUREMENT_PERIOD_LTE: rt::AvpKey = rt::AvpKey::new(1655, 10415);
+    pub const MEASUREMENT_PERIOD_LTE: rt::AvpKey = rt::AvpKey {
+        code: 1655,
+        vendor: 10415,
+    };
     /// Measurement-Period-UMTS (Enumerated), 3GPP TS 29.272 §7.3.167.
-    pub const MEASUREMENT_PERIOD_UMTS: rt::AvpKey = rt::AvpKey::new(1656, 10415);
+    pub const MEASUREMENT_PERIOD_UMTS: rt::AvpKey = rt::AvpKey {
+        code: 1656,
+        vendor: 10415,
+    };
     /// Collection-Period-RRM-LTE (Enumerated), 3GPP TS 29.272 §7.3.168.
-    pub const COLLECTION_PERIOD_RRM_LTE: rt::AvpKey = rt::AvpKey::new(1657, 10415);
+    pub const COLLECTION_PERIOD_RRM_LTE: rt::AvpKey = rt::AvpKey {
+        code: 1657,
+        vendor: 10415,
+    };
     /// Collection-Period-RRM-UMTS (Enumerated), 3GPP TS 29.272 §7.3.169.
-    pub const COLLECTION_PERIOD_RRM_UMTS: rt::AvpKey = rt::AvpKey::new(1658, 10415);
+    pub const COLLECTION_PERIOD_RRM_UMTS: rt::AvpKey = rt::AvpKey {
+        code: 1658,
+        vendor: 10415,
+    };
     /// Positioning-Method (OctetString), 3GPP TS 29.272 §7.3.170.
-    pub const POSITIONING_METHOD: rt::AvpKey = rt::AvpKey::new(1659, 10415);
+    pub const POSITIONING_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 1659,
+        vendor: 10415,
+    };
     /// Measurement-Quantity (OctetString), 3GPP TS 29.272 §7.3.171.
-    pub const MEASUREMENT_QUANTITY: rt::AvpKey = rt::AvpKey::new(1660, 10415);
+    pub const MEASUREMENT_QUANTITY: rt::AvpKey = rt::AvpKey {
+        code: 1660,
+        vendor: 10415,
+    };
     /// Event-Threshold-Event-1F (Integer32), 3GPP TS 29.272 §7.3.172.
-    pub const EVENT_THRESHOLD_EVENT_1F: rt::AvpKey = rt::AvpKey::new(1661, 10415);
+    pub const EVENT_THRESHOLD_EVENT_1F: rt::AvpKey = rt::AvpKey {
+        code: 1661,
+        vendor: 10415,
+    };
     /// Event-Threshold-Event-1I (Integer32), 3GPP TS 29.272 §7.3.173.
-    pub const EVENT_THRESHOLD_EVENT_1I: rt::AvpKey = rt::AvpKey::new(1662, 10415);
+    pub const EVENT_THRESHOLD_EVENT_1I: rt::AvpKey = rt::AvpKey {
+        code: 1662,
+        vendor: 10415,
+    };
     /// Restoration-Priority (Unsigned32), 3GPP TS 29.272 §7.3.174.
-    pub const RESTORATION_PRIORITY: rt::AvpKey = rt::AvpKey::new(1663, 10415);
+    pub const RESTORATION_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 1663,
+        vendor: 10415,
+    };
     /// SGs-MME-Identity (UTF8String), 3GPP TS 29.272 §7.3.175.
-    pub const SGS_MME_IDENTITY: rt::AvpKey = rt::AvpKey::new(1664, 10415);
+    pub const SGS_MME_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1664,
+        vendor: 10415,
+    };
     /// SIPTO-Local-Network-Permission (Unsigned32), 3GPP TS 29.272 §7.3.176.
-    pub const SIPTO_LOCAL_NETWORK_PERMISSION: rt::AvpKey = rt::AvpKey::new(1665, 10415);
+    pub const SIPTO_LOCAL_NETWORK_PERMISSION: rt::AvpKey = rt::AvpKey {
+        code: 1665,
+        vendor: 10415,
+    };
     /// Coupled-Node-Diameter-ID (DiameterIdentity), 3GPP TS 29.272 §7.3.177.
-    pub const COUPLED_NODE_DIAMETER_ID: rt::AvpKey = rt::AvpKey::new(1666, 10415);
+    pub const COUPLED_NODE_DIAMETER_ID: rt::AvpKey = rt::AvpKey {
+        code: 1666,
+        vendor: 10415,
+    };
     /// WLAN-offloadability (Grouped), 3GPP TS 29.272 §7.3.181.
-    pub const WLAN_OFFLOADABILITY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
+    pub const WLAN_OFFLOADABILITY: rt::AvpKey = rt::AvpKey {
+        code: 1667,
+        vendor: 10415,
+    };
     /// WLAN-offloadability-EUTRAN (Unsigned32), 3GPP TS 29.272 §7.3.182.
-    pub const WLAN_OFFLOADABILITY_EUTRAN: rt::AvpKey = rt::AvpKey::new(1668, 10415);
+    pub const WLAN_OFFLOADABILITY_EUTRAN: rt::AvpKey = rt::AvpKey {
+        code: 1668,
+        vendor: 10415,
+    };
     /// WLAN-offloadability-UTRAN (Unsigned32), 3GPP TS 29.272 §7.3.183.
-    pub const WLAN_OFFLOADABILITY_UTRAN: rt::AvpKey = rt::AvpKey::new(1669, 10415);
+    pub const WLAN_OFFLOADABILITY_UTRAN: rt::AvpKey = rt::AvpKey {
+        code: 1669,
+        vendor: 10415,
+    };
     /// Reset-ID (OctetString), 3GPP TS 29.272 §7.3.184.
-    pub const RESET_ID: rt::AvpKey = rt::AvpKey::new(1670, 10415);
+    pub const RESET_ID: rt::AvpKey = rt::AvpKey {
+        code: 1670,
+        vendor: 10415,
+    };
     /// MDT-Allowed-PLMN-Id (OctetString), 3GPP TS 29.272 §7.3.185.
-    pub const MDT_ALLOWED_PLMN_ID: rt::AvpKey = rt::AvpKey::new(1671, 10415);
+    pub const MDT_ALLOWED_PLMN_ID: rt::AvpKey = rt::AvpKey {
+        code: 1671,
+        vendor: 10415,
+    };
     /// Adjacent-PLMNs (Grouped), 3GPP TS 29.272 §7.3.186.
-    pub const ADJACENT_PLMNS: rt::AvpKey = rt::AvpKey::new(1672, 10415);
+    pub const ADJACENT_PLMNS: rt::AvpKey = rt::AvpKey {
+        code: 1672,
+        vendor: 10415,
+    };
     /// Adjacent-Access-Restriction-Data (Grouped), 3GPP TS 29.272 §7.3.187.
-    pub const ADJACENT_ACCESS_RESTRICTION_DATA: rt::AvpKey = rt::AvpKey::new(
-        1673,
-        10415,
-    );
+    pub const ADJACENT_ACCESS_RESTRICTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1673,
+        vendor: 10415,
+    };
     /// DL-Buffering-Suggested-Packet-Count (Integer32), 3GPP TS 29.272 §7.3.188.
-    pub const DL_BUFFERING_SUGGESTED_PACKET_COUNT: rt::AvpKey = rt::AvpKey::new(
-        1674,
-        10415,
-    );
+    pub const DL_BUFFERING_SUGGESTED_PACKET_COUNT: rt::AvpKey = rt::AvpKey {
+        code: 1674,
+        vendor: 10415,
+    };
     /// IMSI-Group-Id (Grouped), 3GPP TS 29.272 §7.3.189.
-    pub const IMSI_GROUP_ID: rt::AvpKey = rt::AvpKey::new(1675, 10415);
+    pub const IMSI_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 1675,
+        vendor: 10415,
+    };
     /// Group-Service-Id (Unsigned32), 3GPP TS 29.272 §7.3.190.
-    pub const GROUP_SERVICE_ID: rt::AvpKey = rt::AvpKey::new(1676, 10415);
+    pub const GROUP_SERVICE_ID: rt::AvpKey = rt::AvpKey {
+        code: 1676,
+        vendor: 10415,
+    };
     /// Group-PLMN-Id (OctetString), 3GPP TS 29.272 §7.3.191.
-    pub const GROUP_PLMN_ID: rt::AvpKey = rt::AvpKey::new(1677, 10415);
+    pub const GROUP_PLMN_ID: rt::AvpKey = rt::AvpKey {
+        code: 1677,
+        vendor: 10415,
+    };
     /// Local-Group-Id (OctetString), 3GPP TS 29.272 §7.3.192.
-    pub const LOCAL_GROUP_ID: rt::AvpKey = rt::AvpKey::new(1678, 10415);
+    pub const LOCAL_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 1678,
+        vendor: 10415,
+    };
     /// AIR-Flags (Unsigned32), 3GPP TS 29.272 §7.3.201.
-    pub const AIR_FLAGS: rt::AvpKey = rt::AvpKey::new(1679, 10415);
+    pub const AIR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1679,
+        vendor: 10415,
+    };
     /// UE-Usage-Type (Unsigned32), 3GPP TS 29.272 §7.3.202.
-    pub const UE_USAGE_TYPE: rt::AvpKey = rt::AvpKey::new(1680, 10415);
+    pub const UE_USAGE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1680,
+        vendor: 10415,
+    };
     /// Non-IP-PDN-Type-Indicator (Enumerated), 3GPP TS 29.272 §7.3.204.
-    pub const NON_IP_PDN_TYPE_INDICATOR: rt::AvpKey = rt::AvpKey::new(1681, 10415);
+    pub const NON_IP_PDN_TYPE_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1681,
+        vendor: 10415,
+    };
     /// Non-IP-Data-Delivery-Mechanism (Unsigned32), 3GPP TS 29.272 §7.3.205.
-    pub const NON_IP_DATA_DELIVERY_MECHANISM: rt::AvpKey = rt::AvpKey::new(1682, 10415);
+    pub const NON_IP_DATA_DELIVERY_MECHANISM: rt::AvpKey = rt::AvpKey {
+        code: 1682,
+        vendor: 10415,
+    };
     /// Additional-Context-Identifier (Unsigned32), 3GPP TS 29.272 §7.3.206.
-    pub const ADDITIONAL_CONTEXT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1683, 10415);
+    pub const ADDITIONAL_CONTEXT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1683,
+        vendor: 10415,
+    };
     /// SCEF-Realm (DiameterIdentity), 3GPP TS 29.272 §7.3.207.
-    pub const SCEF_REALM: rt::AvpKey = rt::AvpKey::new(1684, 10415);
+    pub const SCEF_REALM: rt::AvpKey = rt::AvpKey {
+        code: 1684,
+        vendor: 10415,
+    };
     /// Subscription-Data-Deletion (Grouped), 3GPP TS 29.272 §7.3.208.
-    pub const SUBSCRIPTION_DATA_DELETION: rt::AvpKey = rt::AvpKey::new(1685, 10415);
+    pub const SUBSCRIPTION_DATA_DELETION: rt::AvpKey = rt::AvpKey {
+        code: 1685,
+        vendor: 10415,
+    };
     /// Preferred-Data-Mode (Unsigned32), 3GPP TS 29.272 §7.3.209.
-    pub const PREFERRED_DATA_MODE: rt::AvpKey = rt::AvpKey::new(1686, 10415);
+    pub const PREFERRED_DATA_MODE: rt::AvpKey = rt::AvpKey {
+        code: 1686,
+        vendor: 10415,
+    };
     /// Emergency-Info (Grouped), 3GPP TS 29.272 §7.3.210.
-    pub const EMERGENCY_INFO: rt::AvpKey = rt::AvpKey::new(1687, 10415);
+    pub const EMERGENCY_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1687,
+        vendor: 10415,
+    };
     /// V2X-Subscription-Data (Grouped), 3GPP TS 29.272 §7.3.212.
-    pub const V2X_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey::new(1688, 10415);
+    pub const V2X_SUBSCRIPTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1688,
+        vendor: 10415,
+    };
     /// V2X-Permission (Unsigned32), 3GPP TS 29.272 §7.3.213.
-    pub const V2X_PERMISSION: rt::AvpKey = rt::AvpKey::new(1689, 10415);
+    pub const V2X_PERMISSION: rt::AvpKey = rt::AvpKey {
+        code: 1689,
+        vendor: 10415,
+    };
     /// PDN-Connection-Continuity (Unsigned32), 3GPP TS 29.272 §7.3.214.
-    pub const PDN_CONNECTION_CONTINUITY: rt::AvpKey = rt::AvpKey::new(1690, 10415);
+    pub const PDN_CONNECTION_CONTINUITY: rt::AvpKey = rt::AvpKey {
+        code: 1690,
+        vendor: 10415,
+    };
     /// eDRX-Cycle-Length (Grouped), 3GPP TS 29.272 §7.3.215.
-    pub const EDRX_CYCLE_LENGTH: rt::AvpKey = rt::AvpKey::new(1691, 10415);
+    pub const EDRX_CYCLE_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 1691,
+        vendor: 10415,
+    };
     /// eDRX-Cycle-Length-Value (OctetString), 3GPP TS 29.272 §7.3.216.
-    pub const EDRX_CYCLE_LENGTH_VALUE: rt::AvpKey = rt::AvpKey::new(1692, 10415);
+    pub const EDRX_CYCLE_LENGTH_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 1692,
+        vendor: 10415,
+    };
     /// UE-PC5-AMBR (Unsigned32), 3GPP TS 29.272 §7.3.217.
-    pub const UE_PC5_AMBR: rt::AvpKey = rt::AvpKey::new(1693, 10415);
+    pub const UE_PC5_AMBR: rt::AvpKey = rt::AvpKey {
+        code: 1693,
+        vendor: 10415,
+    };
     /// MBSFN-Area (Grouped), 3GPP TS 29.272 §7.3.219.
-    pub const MBSFN_AREA: rt::AvpKey = rt::AvpKey::new(1694, 10415);
+    pub const MBSFN_AREA: rt::AvpKey = rt::AvpKey {
+        code: 1694,
+        vendor: 10415,
+    };
     /// MBSFN-Area-ID (Unsigned32), 3GPP TS 29.272 §7.3.220.
-    pub const MBSFN_AREA_ID: rt::AvpKey = rt::AvpKey::new(1695, 10415);
+    pub const MBSFN_AREA_ID: rt::AvpKey = rt::AvpKey {
+        code: 1695,
+        vendor: 10415,
+    };
     /// Carrier-Frequency (Unsigned32), 3GPP TS 29.272 §7.3.221.
-    pub const CARRIER_FREQUENCY: rt::AvpKey = rt::AvpKey::new(1696, 10415);
+    pub const CARRIER_FREQUENCY: rt::AvpKey = rt::AvpKey {
+        code: 1696,
+        vendor: 10415,
+    };
     /// RDS-Indicator (Enumerated), 3GPP TS 29.272 §7.3.222.
-    pub const RDS_INDICATOR: rt::AvpKey = rt::AvpKey::new(1697, 10415);
+    pub const RDS_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1697,
+        vendor: 10415,
+    };
     /// Service-Gap-Time (Unsigned32), 3GPP TS 29.272 §7.3.223.
-    pub const SERVICE_GAP_TIME: rt::AvpKey = rt::AvpKey::new(1698, 10415);
+    pub const SERVICE_GAP_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1698,
+        vendor: 10415,
+    };
     /// Aerial-UE-Subscription-Information (Unsigned32), 3GPP TS 29.272 §7.3.224.
-    pub const AERIAL_UE_SUBSCRIPTION_INFORMATION: rt::AvpKey = rt::AvpKey::new(
-        1699,
-        10415,
-    );
+    pub const AERIAL_UE_SUBSCRIPTION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1699,
+        vendor: 10415,
+    };
     /// Broadcast-Location-Assistance-Data-Types (Unsigned64), 3GPP TS 29.272 §7.3.225.
-    pub const BROADCAST_LOCATION_ASSISTANCE_DATA_TYPES: rt::AvpKey = rt::AvpKey::new(
-        1700,
-        10415,
-    );
+    pub const BROADCAST_LOCATION_ASSISTANCE_DATA_TYPES: rt::AvpKey = rt::AvpKey {
+        code: 1700,
+        vendor: 10415,
+    };
     /// Paging-Time-Window (Grouped), 3GPP TS 29.272 §7.3.226.
-    pub const PAGING_TIME_WINDOW: rt::AvpKey = rt::AvpKey::new(1701, 10415);
+    pub const PAGING_TIME_WINDOW: rt::AvpKey = rt::AvpKey {
+        code: 1701,
+        vendor: 10415,
+    };
     /// Operation-Mode (Unsigned32), 3GPP TS 29.272 §7.3.227.
-    pub const OPERATION_MODE: rt::AvpKey = rt::AvpKey::new(1702, 10415);
+    pub const OPERATION_MODE: rt::AvpKey = rt::AvpKey {
+        code: 1702,
+        vendor: 10415,
+    };
     /// Paging-Time-Window-Length (OctetString), 3GPP TS 29.272 §7.3.228.
-    pub const PAGING_TIME_WINDOW_LENGTH: rt::AvpKey = rt::AvpKey::new(1703, 10415);
+    pub const PAGING_TIME_WINDOW_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 1703,
+        vendor: 10415,
+    };
     /// eDRX-Related-RAT (Grouped), 3GPP TS 29.272 §7.3.229.
-    pub const EDRX_RELATED_RAT: rt::AvpKey = rt::AvpKey::new(1705, 10415);
+    pub const EDRX_RELATED_RAT: rt::AvpKey = rt::AvpKey {
+        code: 1705,
+        vendor: 10415,
+    };
     /// Core-Network-Restrictions (Unsigned32), 3GPP TS 29.272 §7.3.230.
-    pub const CORE_NETWORK_RESTRICTIONS: rt::AvpKey = rt::AvpKey::new(1704, 10415);
+    pub const CORE_NETWORK_RESTRICTIONS: rt::AvpKey = rt::AvpKey {
+        code: 1704,
+        vendor: 10415,
+    };
     /// Interworking-5GS-Indicator (Enumerated), 3GPP TS 29.272 §7.3.231.
-    pub const INTERWORKING_5GS_INDICATOR: rt::AvpKey = rt::AvpKey::new(1706, 10415);
+    pub const INTERWORKING_5GS_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1706,
+        vendor: 10415,
+    };
     /// Ethernet-PDN-Type-Indicator (Enumerated), 3GPP TS 29.272 §7.3.232.
-    pub const ETHERNET_PDN_TYPE_INDICATOR: rt::AvpKey = rt::AvpKey::new(1707, 10415);
+    pub const ETHERNET_PDN_TYPE_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1707,
+        vendor: 10415,
+    };
     /// Subscribed-ARPI (Unsigned32), 3GPP TS 29.272 §7.3.233.
-    pub const SUBSCRIBED_ARPI: rt::AvpKey = rt::AvpKey::new(1708, 10415);
+    pub const SUBSCRIBED_ARPI: rt::AvpKey = rt::AvpKey {
+        code: 1708,
+        vendor: 10415,
+    };
     /// IAB-Operation-Permission (Enumerated), 3GPP TS 29.272 §7.3.234.
-    pub const IAB_OPERATION_PERMISSION: rt::AvpKey = rt::AvpKey::new(1709, 10415);
+    pub const IAB_OPERATION_PERMISSION: rt::AvpKey = rt::AvpKey {
+        code: 1709,
+        vendor: 10415,
+    };
     /// V2X-Subscription-Data-Nr (Grouped), 3GPP TS 29.272 §7.3.235.
-    pub const V2X_SUBSCRIPTION_DATA_NR: rt::AvpKey = rt::AvpKey::new(1710, 10415);
+    pub const V2X_SUBSCRIPTION_DATA_NR: rt::AvpKey = rt::AvpKey {
+        code: 1710,
+        vendor: 10415,
+    };
     /// UE-PC5-QoS (Grouped), 3GPP TS 29.272 §7.3.236.
-    pub const UE_PC5_QOS: rt::AvpKey = rt::AvpKey::new(1711, 10415);
+    pub const UE_PC5_QOS: rt::AvpKey = rt::AvpKey {
+        code: 1711,
+        vendor: 10415,
+    };
     /// PC5-QoS-Flow (Grouped), 3GPP TS 29.272 §7.3.237.
-    pub const PC5_QOS_FLOW: rt::AvpKey = rt::AvpKey::new(1712, 10415);
+    pub const PC5_QOS_FLOW: rt::AvpKey = rt::AvpKey {
+        code: 1712,
+        vendor: 10415,
+    };
     /// 5QI (Integer32), 3GPP TS 29.272 §7.3.238.
-    pub const N5QI: rt::AvpKey = rt::AvpKey::new(1713, 10415);
+    pub const N5QI: rt::AvpKey = rt::AvpKey {
+        code: 1713,
+        vendor: 10415,
+    };
     /// PC5-Flow-Bitrates (Grouped), 3GPP TS 29.272 §7.3.239.
-    pub const PC5_FLOW_BITRATES: rt::AvpKey = rt::AvpKey::new(1714, 10415);
+    pub const PC5_FLOW_BITRATES: rt::AvpKey = rt::AvpKey {
+        code: 1714,
+        vendor: 10415,
+    };
     /// Guaranteed-Flow-Bitrates (Integer32), 3GPP TS 29.272 §7.3.240.
-    pub const GUARANTEED_FLOW_BITRATES: rt::AvpKey = rt::AvpKey::new(1715, 10415);
+    pub const GUARANTEED_FLOW_BITRATES: rt::AvpKey = rt::AvpKey {
+        code: 1715,
+        vendor: 10415,
+    };
     /// Maximum-Flow-Bitrates (Integer32), 3GPP TS 29.272 §7.3.241.
-    pub const MAXIMUM_FLOW_BITRATES: rt::AvpKey = rt::AvpKey::new(1716, 10415);
+    pub const MAXIMUM_FLOW_BITRATES: rt::AvpKey = rt::AvpKey {
+        code: 1716,
+        vendor: 10415,
+    };
     /// PC5-Range (Integer32), 3GPP TS 29.272 §7.3.242.
-    pub const PC5_RANGE: rt::AvpKey = rt::AvpKey::new(1717, 10415);
+    pub const PC5_RANGE: rt::AvpKey = rt::AvpKey {
+        code: 1717,
+        vendor: 10415,
+    };
     /// PC5-Link-AMBR (Integer32), 3GPP TS 29.272 §7.3.243.
-    pub const PC5_LINK_AMBR: rt::AvpKey = rt::AvpKey::new(1718, 10415);
+    pub const PC5_LINK_AMBR: rt::AvpKey = rt::AvpKey {
+        code: 1718,
+        vendor: 10415,
+    };
     /// Third-Context-Identifier (Unsigned32), 3GPP TS 29.272 §7.3.244.
-    pub const THIRD_CONTEXT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1719, 10415);
+    pub const THIRD_CONTEXT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1719,
+        vendor: 10415,
+    };
     /// MDT-Configuration-NR (Grouped), 3GPP TS 29.272 §7.3.245.
-    pub const MDT_CONFIGURATION_NR: rt::AvpKey = rt::AvpKey::new(1720, 10415);
+    pub const MDT_CONFIGURATION_NR: rt::AvpKey = rt::AvpKey {
+        code: 1720,
+        vendor: 10415,
+    };
     /// Event-Threshold-SINR (Unsigned32), 3GPP TS 29.272 §7.3.246.
-    pub const EVENT_THRESHOLD_SINR: rt::AvpKey = rt::AvpKey::new(1721, 10415);
+    pub const EVENT_THRESHOLD_SINR: rt::AvpKey = rt::AvpKey {
+        code: 1721,
+        vendor: 10415,
+    };
     /// Collection-Period-RRM-NR (Enumerated), 3GPP TS 29.272 §7.3.247.
-    pub const COLLECTION_PERIOD_RRM_NR: rt::AvpKey = rt::AvpKey::new(1722, 10415);
+    pub const COLLECTION_PERIOD_RRM_NR: rt::AvpKey = rt::AvpKey {
+        code: 1722,
+        vendor: 10415,
+    };
     /// Collection-Period-M6-NR (Enumerated), 3GPP TS 29.272 §7.3.248.
-    pub const COLLECTION_PERIOD_M6_NR: rt::AvpKey = rt::AvpKey::new(1723, 10415);
+    pub const COLLECTION_PERIOD_M6_NR: rt::AvpKey = rt::AvpKey {
+        code: 1723,
+        vendor: 10415,
+    };
     /// Collection-Period-M7-NR (Unsigned32), 3GPP TS 29.272 §7.3.249.
-    pub const COLLECTION_PERIOD_M7_NR: rt::AvpKey = rt::AvpKey::new(1724, 10415);
+    pub const COLLECTION_PERIOD_M7_NR: rt::AvpKey = rt::AvpKey {
+        code: 1724,
+        vendor: 10415,
+    };
     /// Sensor-Measurement (Enumerated), 3GPP TS 29.272 §7.3.250.
-    pub const SENSOR_MEASUREMENT: rt::AvpKey = rt::AvpKey::new(1725, 10415);
+    pub const SENSOR_MEASUREMENT: rt::AvpKey = rt::AvpKey {
+        code: 1725,
+        vendor: 10415,
+    };
     /// NR-Cell-Global-Identity (OctetString), 3GPP TS 29.272 §7.3.251.
-    pub const NR_CELL_GLOBAL_IDENTITY: rt::AvpKey = rt::AvpKey::new(1726, 10415);
+    pub const NR_CELL_GLOBAL_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1726,
+        vendor: 10415,
+    };
     /// Trace-Reporting-Consumer-Uri (DiameterURI), 3GPP TS 29.272 §7.3.252.
-    pub const TRACE_REPORTING_CONSUMER_URI: rt::AvpKey = rt::AvpKey::new(1727, 10415);
+    pub const TRACE_REPORTING_CONSUMER_URI: rt::AvpKey = rt::AvpKey {
+        code: 1727,
+        vendor: 10415,
+    };
     /// PLMN-RAT-Usage-Control (Unsigned32), 3GPP TS 29.272 §7.3.253.
-    pub const PLMN_RAT_USAGE_CONTROL: rt::AvpKey = rt::AvpKey::new(1728, 10415);
+    pub const PLMN_RAT_USAGE_CONTROL: rt::AvpKey = rt::AvpKey {
+        code: 1728,
+        vendor: 10415,
+    };
     /// SF-ULR-Timestamp (Time), 3GPP TS 29.272 §7.3.254.
-    pub const SF_ULR_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1729, 10415);
+    pub const SF_ULR_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1729,
+        vendor: 10415,
+    };
     /// SF-Provisional-Indication (Enumerated), 3GPP TS 29.272 §7.3.255.
-    pub const SF_PROVISIONAL_INDICATION: rt::AvpKey = rt::AvpKey::new(1730, 10415);
+    pub const SF_PROVISIONAL_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 1730,
+        vendor: 10415,
+    };
     /// Requesting-Node-Type (Enumerated), 3GPP TS 29.272 §7.3.61.
-    pub const REQUESTING_NODE_TYPE: rt::AvpKey = rt::AvpKey::new(1455, 10415);
+    pub const REQUESTING_NODE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1455,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.272.
 pub mod application {
@@ -566,7 +1193,10 @@ pub struct NetworkAccessMode(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl NetworkAccessMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1417, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1417,
+        vendor: 10415,
+    };
     /// `PACKET_AND_CIRCUIT` (0)
     pub const PACKET_AND_CIRCUIT: Self = Self(0);
     /// `Reserved` (1)
@@ -623,7 +1253,10 @@ pub struct CancellationType(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CancellationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1420, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1420,
+        vendor: 10415,
+    };
     /// `MME_UPDATE_PROCEDURE` (0)
     pub const MME_UPDATE_PROCEDURE: Self = Self(0);
     /// `SGSN_UPDATE_PROCEDURE` (1)
@@ -686,7 +1319,10 @@ pub struct SubscriberStatus(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriberStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1424, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1424,
+        vendor: 10415,
+    };
     /// `SERVICE_GRANTED` (0)
     pub const SERVICE_GRANTED: Self = Self(0);
     /// `OPERATOR_DETERMINED_BARRING` (1)
@@ -740,7 +1376,10 @@ pub struct AllApnConfigurationsIncludedIndicator(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl AllApnConfigurationsIncludedIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1428, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1428,
+        vendor: 10415,
+    };
     /// `All_APN_CONFIGURATIONS_INCLUDED` (0)
     pub const ALL_APN_CONFIGURATIONS_INCLUDED: Self = Self(0);
     /// `MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED` (1)
@@ -821,7 +1460,10 @@ pub struct VplmnDynamicAddressAllowed(pub i32);
 )]
 impl VplmnDynamicAddressAllowed {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1432, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1432,
+        vendor: 10415,
+    };
     /// `NOTALLOWED` (0)
     pub const NOTALLOWED: Self = Self(0);
     /// `ALLOWED` (1)
@@ -930,7 +1572,10 @@ pub struct PdnGwAllocationType(pub i32);
 )]
 impl PdnGwAllocationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1438, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1438,
+        vendor: 10415,
+    };
     /// `STATIC` (0)
     pub const STATIC: Self = Self(0);
     /// `DYNAMIC` (1)
@@ -1017,7 +1662,10 @@ pub struct EquipmentStatus(pub i32);
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl EquipmentStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1445, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1445,
+        vendor: 10415,
+    };
     /// `WHITELISTED` (0)
     pub const WHITELISTED: Self = Self(0);
     /// `BLACKLISTED` (1)
@@ -1104,7 +1752,10 @@ pub struct PdnType(pub i32);
 )]
 impl PdnType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1456, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1456,
+        vendor: 10415,
+    };
     /// `IPv4` (0)
     pub const IPV4: Self = Self(0);
     /// `IPv6` (1)
@@ -1245,7 +1896,10 @@ pub struct TraceDepth(pub i32);
 )]
 impl TraceDepth {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1462, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1462,
+        vendor: 10415,
+    };
     /// `Minimum` (0)
     pub const MINIMUM: Self = Self(0);
     /// `Medium` (1)
@@ -1365,7 +2019,10 @@ pub struct CompleteDataListIncludedIndicator(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CompleteDataListIncludedIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1468, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1468,
+        vendor: 10415,
+    };
     /// `All_PDP_CONTEXTS_INCLUDED` (0)
     pub const ALL_PDP_CONTEXTS_INCLUDED: Self = Self(0);
     /// `MODIFIED_ADDED_PDP_CONTEXTS_INCLUDED` (1)
@@ -1424,7 +2081,10 @@ pub struct RoamingRestrictedDueToUnsupportedFeature(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl RoamingRestrictedDueToUnsupportedFeature {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1457, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1457,
+        vendor: 10415,
+    };
     /// `Roaming-Restricted-Due-To-Unsupported-Feature` (0)
     pub const ROAMING_RESTRICTED_DUE_TO_UNSUPPORTED_FEATURE: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -1480,7 +2140,10 @@ pub struct AlertReason(pub i32);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AlertReason {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1434, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1434,
+        vendor: 10415,
+    };
     /// `UE_PRESENT` (0)
     pub const UE_PRESENT: Self = Self(0);
     /// `UE_MEMORY_AVAILABLE` (1)
@@ -1534,7 +2197,10 @@ pub struct NotificationToUeUser(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl NotificationToUeUser {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1478, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1478,
+        vendor: 10415,
+    };
     /// `NOTIFY_LOCATION_ALLOWED` (0)
     pub const NOTIFY_LOCATION_ALLOWED: Self = Self(0);
     /// `NOTIFYANDVERIFY_LOCATION_ALLOWED_IF_NO_RESPONSE` (1)
@@ -1594,7 +2260,10 @@ pub struct GmlcRestriction(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl GmlcRestriction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1481, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1481,
+        vendor: 10415,
+    };
     /// `GMLC_LIST` (0)
     pub const GMLC_LIST: Self = Self(0);
     /// `HOME_COUNTRY` (1)
@@ -1648,7 +2317,10 @@ pub struct PlmnClient(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PlmnClient {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1482, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1482,
+        vendor: 10415,
+    };
     /// `BROADCAST_SERVICE` (0)
     pub const BROADCAST_SERVICE: Self = Self(0);
     /// `O_AND_M_HPLMN` (1)
@@ -1711,7 +2383,10 @@ pub struct IcsIndicator(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl IcsIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1491, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1491,
+        vendor: 10415,
+    };
     /// `FALSE` (0)
     pub const FALSE: Self = Self(0);
     /// `TRUE` (1)
@@ -1765,7 +2440,10 @@ pub struct ImsVoiceOverPsSessionsSupported(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ImsVoiceOverPsSessionsSupported {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1492, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1492,
+        vendor: 10415,
+    };
     /// `NOT_SUPPORTED` (0)
     pub const NOT_SUPPORTED: Self = Self(0);
     /// `SUPPORTED` (1)
@@ -1819,7 +2497,10 @@ pub struct HomogeneousSupportOfImsVoiceOverPsSessions(pub i32);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl HomogeneousSupportOfImsVoiceOverPsSessions {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1493, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1493,
+        vendor: 10415,
+    };
     /// `NOT_SUPPORTED` (0)
     pub const NOT_SUPPORTED: Self = Self(0);
     /// `SUPPORTED` (1)
@@ -1878,7 +2559,10 @@ pub struct UserState(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl UserState {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1499, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1499,
+        vendor: 10415,
+    };
     /// `DETACHED` (0)
     pub const DETACHED: Self = Self(0);
     /// `ATTACHED_NOT_REACHABLE_FOR_PAGING` (1)
@@ -1966,7 +2650,10 @@ pub struct CurrentLocationRetrieved(pub i32);
 )]
 impl CurrentLocationRetrieved {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1610, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1610,
+        vendor: 10415,
+    };
     /// `ACTIVE-LOCATION-RETRIEVAL` (0)
     pub const ACTIVE_LOCATION_RETRIEVAL: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -2050,7 +2737,10 @@ pub struct ErrorDiagnostic(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ErrorDiagnostic {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1614, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1614,
+        vendor: 10415,
+    };
     /// `GPRS_DATA_SUBSCRIBED` (0)
     pub const GPRS_DATA_SUBSCRIBED: Self = Self(0);
     /// `NO_GPRS_DATA_SUBSCRIBED` (1)
@@ -2113,7 +2803,10 @@ pub struct UeSrvccCapability(pub i32);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UeSrvccCapability {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1615, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1615,
+        vendor: 10415,
+    };
     /// `UE-SRVCC-NOT-SUPPORTED` (0)
     pub const UE_SRVCC_NOT_SUPPORTED: Self = Self(0);
     /// `UE-SRVCC-SUPPORTED` (1)
@@ -2167,7 +2860,10 @@ pub struct VplmnLipaAllowed(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl VplmnLipaAllowed {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1617, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1617,
+        vendor: 10415,
+    };
     /// `LIPA_NOTALLOWED` (0)
     pub const LIPA_NOTALLOWED: Self = Self(0);
     /// `LIPA_ALLOWED` (1)
@@ -2243,7 +2939,10 @@ pub struct LipaPermission(pub i32);
 )]
 impl LipaPermission {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1618, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1618,
+        vendor: 10415,
+    };
     /// `LIPA_PROHIBITED` (0)
     pub const LIPA_PROHIBITED: Self = Self(0);
     /// `LIPA_ONLY` (1)
@@ -2355,7 +3054,10 @@ pub struct SiptoPermission(pub i32);
 )]
 impl SiptoPermission {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1613, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1613,
+        vendor: 10415,
+    };
     /// `SIPTO_ABOVE_RAN_ALLOWED` (0)
     pub const SIPTO_ABOVE_RAN_ALLOWED: Self = Self(0);
     /// `SIPTO_ABOVE_RAN_NOTALLOWED` (1)
@@ -2478,7 +3180,10 @@ pub struct JobType(pub i32);
 )]
 impl JobType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1623, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1623,
+        vendor: 10415,
+    };
     /// `Immediate-MDT-only` (0)
     pub const IMMEDIATE_MDT_ONLY: Self = Self(0);
     /// `Logged-MDT-only` (1)
@@ -2637,7 +3342,10 @@ pub struct ReportInterval(pub i32);
 )]
 impl ReportInterval {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1627, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1627,
+        vendor: 10415,
+    };
     /// `UMTS_250_ms` (0)
     pub const UMTS_250_MS: Self = Self(0);
     /// `UMTS_500_ms` (1)
@@ -2859,7 +3567,10 @@ pub struct ReportAmount(pub i32);
 )]
 impl ReportAmount {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1628, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1628,
+        vendor: 10415,
+    };
     /// `1` (0)
     pub const N1: Self = Self(0);
     /// `2` (1)
@@ -3021,7 +3732,10 @@ pub struct LoggingInterval(pub i32);
 )]
 impl LoggingInterval {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1631, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1631,
+        vendor: 10415,
+    };
     /// `1.28` (0)
     pub const N1_28: Self = Self(0);
     /// `2.56` (1)
@@ -3183,7 +3897,10 @@ pub struct LoggingDuration(pub i32);
 )]
 impl LoggingDuration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1632, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1632,
+        vendor: 10415,
+    };
     /// `600_sec` (0)
     pub const N600_SEC: Self = Self(0);
     /// `1200_sec` (1)
@@ -3303,7 +4020,10 @@ pub struct RelayNodeIndicator(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl RelayNodeIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1633, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1633,
+        vendor: 10415,
+    };
     /// `NOT_RELAY_NODE` (0)
     pub const NOT_RELAY_NODE: Self = Self(0);
     /// `RELAY_NODE` (1)
@@ -3357,7 +4077,10 @@ pub struct MdtUserConsent(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MdtUserConsent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1634, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1634,
+        vendor: 10415,
+    };
     /// `CONSENT_NOT_GIVEN` (0)
     pub const CONSENT_NOT_GIVEN: Self = Self(0);
     /// `CONSENT_GIVEN` (1)
@@ -3411,7 +4134,10 @@ pub struct SubscribedVsrvcc(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscribedVsrvcc {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1636, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1636,
+        vendor: 10415,
+    };
     /// `VSRVCC_SUBSCRIBED` (0)
     pub const VSRVCC_SUBSCRIBED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -3462,7 +4188,10 @@ pub struct SmsRegisterRequest(pub i32);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl SmsRegisterRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1648, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1648,
+        vendor: 10415,
+    };
     /// `SMS_REGISTRATION_REQUIRED` (0)
     pub const SMS_REGISTRATION_REQUIRED: Self = Self(0);
     /// `SMS_REGISTRATION_NOT_PREFERRED` (1)
@@ -3535,7 +4264,10 @@ pub struct DaylightSavingTime(pub i32);
 )]
 impl DaylightSavingTime {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1650, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1650,
+        vendor: 10415,
+    };
     /// `NO_ADJUSTMENT` (0)
     pub const NO_ADJUSTMENT: Self = Self(0);
     /// `PLUS_ONE_HOUR_ADJUSTMENT` (1)
@@ -3652,7 +4384,10 @@ pub struct MeasurementPeriodLte(pub i32);
 )]
 impl MeasurementPeriodLte {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1655, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1655,
+        vendor: 10415,
+    };
     /// `1024_ms` (0)
     pub const N1024_MS: Self = Self(0);
     /// `1280_ms` (1)
@@ -3811,7 +4546,10 @@ pub struct MeasurementPeriodUmts(pub i32);
 )]
 impl MeasurementPeriodUmts {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1656, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1656,
+        vendor: 10415,
+    };
     /// `250_ms` (0)
     pub const N250_MS: Self = Self(0);
     /// `500_ms` (1)
@@ -3994,7 +4732,10 @@ pub struct CollectionPeriodRrmLte(pub i32);
 )]
 impl CollectionPeriodRrmLte {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1657, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1657,
+        vendor: 10415,
+    };
     /// `1024_ms` (0)
     pub const N1024_MS: Self = Self(0);
     /// `1280_ms` (1)
@@ -4153,7 +4894,10 @@ pub struct CollectionPeriodRrmUmts(pub i32);
 )]
 impl CollectionPeriodRrmUmts {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1658, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1658,
+        vendor: 10415,
+    };
     /// `250_ms` (0)
     pub const N250_MS: Self = Self(0);
     /// `500_ms` (1)
@@ -4330,7 +5074,10 @@ pub struct NonIpPdnTypeIndicator(pub i32);
 )]
 impl NonIpPdnTypeIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1681, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1681,
+        vendor: 10415,
+    };
     /// `FALSE` (0)
     pub const FALSE: Self = Self(0);
     /// `TRUE` (1)
@@ -4451,7 +5198,10 @@ pub struct RdsIndicator(pub i32);
 )]
 impl RdsIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1697, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1697,
+        vendor: 10415,
+    };
     /// `DISABLED` (0)
     pub const DISABLED: Self = Self(0);
     /// `ENABLED` (1)
@@ -4560,7 +5310,10 @@ pub struct Interworking5gsIndicator(pub i32);
 )]
 impl Interworking5gsIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1706, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1706,
+        vendor: 10415,
+    };
     /// `NOT-SUBSCRIBED` (0)
     pub const NOT_SUBSCRIBED: Self = Self(0);
     /// `SUBSCRIBED` (1)
@@ -4669,7 +5422,10 @@ pub struct EthernetPdnTypeIndicator(pub i32);
 )]
 impl EthernetPdnTypeIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1707, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1707,
+        vendor: 10415,
+    };
     /// `FALSE` (0)
     pub const FALSE: Self = Self(0);
     /// `TRUE` (1)
@@ -4756,7 +5512,10 @@ pub struct IabOperationPermission(pub i32);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl IabOperationPermission {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1709, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1709,
+        vendor: 10415,
+    };
     /// `IAB_OPERATION_NOT_ALLOWED` (0)
     pub const IAB_OPERATION_NOT_ALLOWED: Self = Self(0);
     /// `IAB_OPERATION_ALLOWED` (1)
@@ -4846,7 +5605,10 @@ pub struct CollectionPeriodRrmNr(pub i32);
 )]
 impl CollectionPeriodRrmNr {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1722, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1722,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -4984,7 +5746,10 @@ pub struct CollectionPeriodM6Nr(pub i32);
 )]
 impl CollectionPeriodM6Nr {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1723, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1723,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -5122,7 +5887,10 @@ pub struct SensorMeasurement(pub i32);
 )]
 impl SensorMeasurement {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1725, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1725,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -5224,7 +5992,10 @@ pub struct SfProvisionalIndication(pub i32);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl SfProvisionalIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1730, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1730,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -5274,7 +6045,10 @@ pub struct RequestingNodeType(pub i32);
 #[cfg(any(feature = "ts29272"))]
 impl RequestingNodeType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1455, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1455,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -5546,7 +6320,10 @@ impl Default for SubscriptionData {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriptionData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1400, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1400,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6299,7 +7076,10 @@ impl Default for TerminalInformation {
 )]
 impl TerminalInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1401, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1401,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6424,7 +7204,10 @@ impl Default for RequestedEutranAuthenticationInfo {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl RequestedEutranAuthenticationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1408, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1408,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6560,7 +7343,10 @@ impl Default for RequestedUtranGeranAuthenticationInfo {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl RequestedUtranGeranAuthenticationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1409, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1409,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6696,7 +7482,10 @@ impl Default for AuthenticationInfo {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1413, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1413,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6825,45 +7614,56 @@ impl Default for EUtranVector {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl EUtranVector {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1414, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1414,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1447,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1448,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            1449,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            1450,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1447,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1448,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1449,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1450,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -6983,54 +7783,67 @@ impl Default for UtranVector {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UtranVector {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1415, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1415,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1447,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1448,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            1449,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            625,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            626,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1447,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1448,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1449,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 625,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 626,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7159,36 +7972,45 @@ impl Default for GeranVector {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl GeranVector {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1416, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1416,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1447,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1454,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            1453,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1447,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1454,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1453,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7300,36 +8122,45 @@ impl Default for ApnConfigurationProfile {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ApnConfigurationProfile {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1429, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1429,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1423,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            1428,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            0,
-            1,
-            1430,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1423,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1428,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1430,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -7640,36 +8471,42 @@ impl Default for ApnConfiguration {
 )]
 impl ApnConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1430, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1430,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1423,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1456,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            493,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1423,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1456,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 493, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(
@@ -8133,27 +8970,34 @@ impl Default for EpsSubscribedQosProfile {
 )]
 impl EpsSubscribedQosProfile {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1431, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1431,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1028,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1034,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1028,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1034,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(
@@ -8333,27 +9177,34 @@ impl Default for Ambr {
 )]
 impl Ambr {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1435, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1435,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            516,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            515,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 516,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 515,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -8617,54 +9468,67 @@ impl Default for TraceData {
 )]
 impl TraceData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1458, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1458,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1459,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1462,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1463,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            1465,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            1452,
-            10415,
-            192,
-            rt::dictionary::AvpType::Address,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1459,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1462,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1463,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1465,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1452,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Address,
+        },
     ];
 }
 #[cfg(
@@ -8883,27 +9747,34 @@ impl Default for GprsSubscriptionData {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl GprsSubscriptionData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1467, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1467,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1468,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            0,
-            1,
-            1469,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1468,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1469,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -9067,45 +9938,53 @@ impl Default for PdpContext {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PdpContext {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1469, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1469,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1423,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1470,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            1404,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            493,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1423,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1470,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1404,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 493, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -9363,18 +10242,23 @@ impl Default for CsgSubscriptionData {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CsgSubscriptionData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1436, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1436,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1437,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1437,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -9542,27 +10426,28 @@ impl Default for SpecificApnInfo {
 )]
 impl SpecificApnInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1472, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            493,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            486,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 493, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 486, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(
@@ -9691,7 +10576,10 @@ impl Default for LcsInfo {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl LcsInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1473, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1473,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9824,27 +10712,34 @@ impl Default for LcsPrivacyexception {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl LcsPrivacyexception {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1475, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1475,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1476,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1477,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1476,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1477,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10009,18 +10904,23 @@ impl Default for ExternalClient {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ExternalClient {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1479, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1479,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1480,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1480,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10147,18 +11047,23 @@ impl Default for TgppServiceType {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl TgppServiceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1483, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1483,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1484,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1484,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10285,27 +11190,34 @@ impl Default for MoLr {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MoLr {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1485, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1485,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1476,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1477,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1476,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1477,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10392,18 +11304,23 @@ impl Default for TeleserviceList {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl TeleserviceList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1486, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1486,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            1487,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1487,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10497,27 +11414,34 @@ impl Default for CallBarringInfo {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CallBarringInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1488, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1488,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1476,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1477,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1476,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1477,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10608,7 +11532,10 @@ impl Default for EpsUserState {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl EpsUserState {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1495, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1495,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10758,7 +11685,10 @@ impl Default for EpsLocationInformation {
 )]
 impl EpsLocationInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1496, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1496,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10888,7 +11818,10 @@ impl Default for MmeUserState {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MmeUserState {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1497, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1497,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10972,7 +11905,10 @@ impl Default for SgsnUserState {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SgsnUserState {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1498, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1498,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11132,7 +12068,10 @@ impl Default for MmeLocationInformation {
 )]
 impl MmeLocationInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1600, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1600,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11423,7 +12362,10 @@ impl Default for SgsnLocationInformation {
 )]
 impl SgsnLocationInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1601, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1601,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11666,18 +12608,23 @@ impl Default for ActiveApn {
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl ActiveApn {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1612, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1612,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1423,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1423,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -11970,18 +12917,23 @@ impl Default for MdtConfiguration {
 )]
 impl MdtConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1622, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1622,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1623,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1623,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -12413,7 +13365,10 @@ impl Default for AreaScope {
 )]
 impl AreaScope {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1624, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1624,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -12626,18 +13581,23 @@ impl Default for EquivalentPlmnList {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl EquivalentPlmnList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1637, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1637,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            1407,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1407,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -12738,18 +13698,23 @@ impl Default for VplmnCsgSubscriptionData {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl VplmnCsgSubscriptionData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1641, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1641,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1437,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1437,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -12879,27 +13844,34 @@ impl Default for LocalTimeZone {
 )]
 impl LocalTimeZone {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1649, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1649,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1642,
-            10415,
-            128,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1650,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1642,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1650,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -13055,7 +14027,10 @@ impl Default for WlanOffloadability {
 )]
 impl WlanOffloadability {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1667,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -13178,18 +14153,23 @@ impl Default for AdjacentPlmns {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AdjacentPlmns {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1672, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1672,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            1407,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1407,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -13290,27 +14270,34 @@ impl Default for AdjacentAccessRestrictionData {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl AdjacentAccessRestrictionData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1673, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1673,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1407,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1426,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1407,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1426,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -13469,36 +14456,45 @@ impl Default for ImsiGroupId {
 )]
 impl ImsiGroupId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1675, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1675,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1676,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1677,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1678,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1676,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1677,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1678,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(
@@ -13627,18 +14623,23 @@ impl Default for SubscriptionDataDeletion {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriptionDataDeletion {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1685, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1685,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1421,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1421,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -13821,7 +14822,10 @@ impl Default for EmergencyInfo {
 )]
 impl EmergencyInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1687, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1687,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -13919,7 +14923,10 @@ impl Default for V2xSubscriptionData {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl V2xSubscriptionData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1688, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1688,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14051,27 +15058,34 @@ impl Default for EdrxCycleLength {
 )]
 impl EdrxCycleLength {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1691, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1691,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1032,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1692,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1032,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1692,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(
@@ -14257,7 +15271,10 @@ impl Default for MbsfnArea {
 )]
 impl MbsfnArea {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1694, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1694,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14374,27 +15391,34 @@ impl Default for PagingTimeWindow {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PagingTimeWindow {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1701, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1701,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1702,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1703,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1702,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1703,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -14494,18 +15518,23 @@ impl Default for EdrxRelatedRat {
 #[cfg(any(feature = "ts29272"))]
 impl EdrxRelatedRat {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1705, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1705,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            1032,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1032,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "ts29272"))]
@@ -14603,7 +15632,10 @@ impl Default for V2xSubscriptionDataNr {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl V2xSubscriptionDataNr {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1710, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1710,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14699,18 +15731,23 @@ impl Default for UePc5Qos {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl UePc5Qos {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1711, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1711,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            1712,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1712,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -14812,18 +15849,23 @@ impl Default for Pc5QosFlow {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Pc5QosFlow {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1712, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1712,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1713,
-            10415,
-            192,
-            rt::dictionary::AvpType::Integer32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1713,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Integer32,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -14923,7 +15965,10 @@ impl Default for Pc5FlowBitrates {
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Pc5FlowBitrates {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1714, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1714,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -15163,18 +16208,23 @@ impl Default for MdtConfigurationNr {
 )]
 impl MdtConfigurationNr {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1720, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1720,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1623,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1623,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -15570,87 +16620,87 @@ impl Default for UpdateLocationRequest {
 impl UpdateLocationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            1032,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            1405,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            15,
-            rt::typed::SINGLE,
-            1,
-            1407,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1032,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1405,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 15,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1407,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -16073,42 +17123,38 @@ impl Default for UpdateLocationAnswer {
 impl UpdateLocationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -16467,69 +17513,65 @@ impl Default for AuthenticationInformationRequest {
 impl AuthenticationInformationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            1407,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1407,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -16817,42 +17859,38 @@ impl Default for AuthenticationInformationAnswer {
 impl AuthenticationInformationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -17186,78 +18224,73 @@ impl Default for CancelLocationRequest {
 impl CancelLocationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            1420,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1420,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -17485,42 +18518,38 @@ impl Default for CancelLocationAnswer {
 impl CancelLocationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -17822,78 +18851,73 @@ impl Default for TgppS6aS6dInsertSubscriberDataRequest {
 impl TgppS6aS6dInsertSubscriberDataRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            1400,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1400,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18172,42 +19196,38 @@ impl Default for TgppS6aS6dInsertSubscriberDataAnswer {
 impl TgppS6aS6dInsertSubscriberDataAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18632,78 +19652,73 @@ impl Default for TgppS6aS6dDeleteSubscriberDataRequest {
 impl TgppS6aS6dDeleteSubscriberDataRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            1421,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1421,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18977,42 +19992,38 @@ impl Default for TgppS6aS6dDeleteSubscriberDataAnswer {
 impl TgppS6aS6dDeleteSubscriberDataAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19318,60 +20329,54 @@ impl Default for PurgeUeRequest {
 impl PurgeUeRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19624,42 +20629,38 @@ impl Default for PurgeUeAnswer {
 impl PurgeUeAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19972,60 +20973,54 @@ impl Default for TgppS6aS6dResetRequest {
 impl TgppS6aS6dResetRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20278,42 +21273,38 @@ impl Default for TgppS6aS6dResetAnswer {
 impl TgppS6aS6dResetAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20654,60 +21645,54 @@ impl Default for NotifyRequest {
 impl NotifyRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21062,42 +22047,38 @@ impl Default for NotifyAnswer {
 impl NotifyAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21394,60 +22375,57 @@ impl Default for MeIdentityCheckRequest {
 impl MeIdentityCheckRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1401,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1401,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -21659,42 +22637,38 @@ impl Default for MeIdentityCheckAnswer {
 impl MeIdentityCheckAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -21983,69 +22957,65 @@ impl Default for UpdateVcsgLocationRequest {
 impl UpdateVcsgLocationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            1639,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1639,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -22280,42 +23250,38 @@ impl Default for UpdateVcsgLocationAnswer {
 impl UpdateVcsgLocationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -22639,78 +23605,73 @@ impl Default for CancelVcsgLocationRequest {
 impl CancelVcsgLocationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            1420,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1420,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -22934,42 +23895,38 @@ impl Default for CancelVcsgLocationAnswer {
 impl CancelVcsgLocationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -23271,78 +24228,73 @@ impl Default for TgppS7aS7dInsertSubscriberDataRequest {
 impl TgppS7aS7dInsertSubscriberDataRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            1400,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1400,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -23621,42 +24573,38 @@ impl Default for TgppS7aS7dInsertSubscriberDataAnswer {
 impl TgppS7aS7dInsertSubscriberDataAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -24081,78 +25029,73 @@ impl Default for TgppS7aS7dDeleteSubscriberDataRequest {
 impl TgppS7aS7dDeleteSubscriberDataRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            1421,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1421,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -24426,42 +25369,38 @@ impl Default for TgppS7aS7dDeleteSubscriberDataAnswer {
 impl TgppS7aS7dDeleteSubscriberDataAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -24767,60 +25706,54 @@ impl Default for TgppS7aS7dResetRequest {
 impl TgppS7aS7dResetRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25073,42 +26006,38 @@ impl Default for TgppS7aS7dResetAnswer {
 impl TgppS7aS7dResetAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -37953,50 +38882,176 @@ pub struct SubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SubscriptionData {
     type Writer<'c> = SubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1400, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1400,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1424, 10415),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1643, 10415),
-        rt::AvpKey::new(1433, 10415),
-        rt::AvpKey::new(1491, 10415),
-        rt::AvpKey::new(1417, 10415),
-        rt::AvpKey::new(1425, 10415),
-        rt::AvpKey::new(1418, 10415),
-        rt::AvpKey::new(1426, 10415),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(1473, 10415),
-        rt::AvpKey::new(1486, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(1435, 10415),
-        rt::AvpKey::new(1429, 10415),
-        rt::AvpKey::new(1440, 10415),
-        rt::AvpKey::new(1458, 10415),
-        rt::AvpKey::new(1467, 10415),
-        rt::AvpKey::new(1457, 10415),
-        rt::AvpKey::new(1619, 10415),
-        rt::AvpKey::new(1616, 10415),
-        rt::AvpKey::new(1617, 10415),
-        rt::AvpKey::new(1633, 10415),
-        rt::AvpKey::new(1634, 10415),
-        rt::AvpKey::new(1636, 10415),
-        rt::AvpKey::new(3701, 10415),
-        rt::AvpKey::new(1654, 10415),
-        rt::AvpKey::new(1674, 10415),
-        rt::AvpKey::new(1680, 10415),
-        rt::AvpKey::new(1687, 10415),
-        rt::AvpKey::new(1688, 10415),
-        rt::AvpKey::new(1710, 10415),
-        rt::AvpKey::new(3111, 10415),
-        rt::AvpKey::new(4324, 10415),
-        rt::AvpKey::new(1698, 10415),
-        rt::AvpKey::new(1700, 10415),
-        rt::AvpKey::new(1699, 10415),
-        rt::AvpKey::new(1704, 10415),
-        rt::AvpKey::new(1708, 10415),
-        rt::AvpKey::new(1709, 10415),
-        rt::AvpKey::new(1728, 10415),
+        rt::AvpKey {
+            code: 1424,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1643,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1433,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1491,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1417,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1425,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1418,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1426,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1473,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1486,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1435,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1429,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1440,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1458,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1467,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1457,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1619,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1616,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1617,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1633,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1636,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1654,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1674,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1680,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1687,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1688,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1710,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1698,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1699,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1704,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1708,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1709,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1728,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -38443,12 +39498,24 @@ pub struct TerminalInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TerminalInformation {
     type Writer<'c> = TerminalInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1401, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1401,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1402, 10415),
-        rt::AvpKey::new(1471, 10415),
-        rt::AvpKey::new(1403, 10415),
+        rt::AvpKey {
+            code: 1402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1471,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1403,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -38529,12 +39596,24 @@ pub struct RequestedEutranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for RequestedEutranAuthenticationInfo {
     type Writer<'c> = RequestedEutranAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1408, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1408,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1410, 10415),
-        rt::AvpKey::new(1412, 10415),
-        rt::AvpKey::new(1411, 10415),
+        rt::AvpKey {
+            code: 1410,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1412,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1411,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -38589,12 +39668,24 @@ pub struct RequestedUtranGeranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for RequestedUtranGeranAuthenticationInfo {
     type Writer<'c> = RequestedUtranGeranAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1409, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1409,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1410, 10415),
-        rt::AvpKey::new(1412, 10415),
-        rt::AvpKey::new(1411, 10415),
+        rt::AvpKey {
+            code: 1410,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1412,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1411,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -38650,7 +39741,10 @@ pub struct AuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for AuthenticationInfo {
     type Writer<'c> = AuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1413, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1413,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -38723,14 +39817,32 @@ pub struct EUtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for EUtranVector {
     type Writer<'c> = EUtranVectorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1414, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1414,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1447, 10415),
-        rt::AvpKey::new(1448, 10415),
-        rt::AvpKey::new(1449, 10415),
-        rt::AvpKey::new(1450, 10415),
-        rt::AvpKey::new(1419, 10415),
+        rt::AvpKey {
+            code: 1447,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1448,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1449,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1450,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1419,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -38800,15 +39912,36 @@ pub struct UtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for UtranVector {
     type Writer<'c> = UtranVectorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1415, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1415,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1447, 10415),
-        rt::AvpKey::new(1448, 10415),
-        rt::AvpKey::new(1449, 10415),
-        rt::AvpKey::new(625, 10415),
-        rt::AvpKey::new(626, 10415),
-        rt::AvpKey::new(1419, 10415),
+        rt::AvpKey {
+            code: 1447,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1448,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1449,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 625,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 626,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1419,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
 }
@@ -38882,13 +40015,28 @@ pub struct GeranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for GeranVector {
     type Writer<'c> = GeranVectorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1416, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1416,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1447, 10415),
-        rt::AvpKey::new(1454, 10415),
-        rt::AvpKey::new(1453, 10415),
-        rt::AvpKey::new(1419, 10415),
+        rt::AvpKey {
+            code: 1447,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1454,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1453,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1419,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -38951,14 +40099,32 @@ pub struct ApnConfigurationProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for ApnConfigurationProfile {
     type Writer<'c> = ApnConfigurationProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1429, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1429,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(1428, 10415),
-        rt::AvpKey::new(1430, 10415),
-        rt::AvpKey::new(1683, 10415),
-        rt::AvpKey::new(1719, 10415),
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1428,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1430,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1683,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1719,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -39079,34 +40245,106 @@ pub struct ApnConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ApnConfiguration {
     type Writer<'c> = ApnConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1430, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1430,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(1456, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(1431, 10415),
-        rt::AvpKey::new(1432, 10415),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(1438, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(1435, 10415),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(1613, 10415),
-        rt::AvpKey::new(1618, 10415),
-        rt::AvpKey::new(1663, 10415),
-        rt::AvpKey::new(1665, 10415),
-        rt::AvpKey::new(1667, 10415),
-        rt::AvpKey::new(1681, 10415),
-        rt::AvpKey::new(1682, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(1684, 10415),
-        rt::AvpKey::new(1686, 10415),
-        rt::AvpKey::new(1690, 10415),
-        rt::AvpKey::new(1697, 10415),
-        rt::AvpKey::new(1706, 10415),
-        rt::AvpKey::new(1707, 10415),
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1456,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 1431,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1432,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1438,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1435,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1613,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1618,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1663,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1665,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1667,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1681,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1682,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1684,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1686,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1690,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1697,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1706,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1707,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -39379,11 +40617,20 @@ pub struct EpsSubscribedQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EpsSubscribedQosProfile {
     type Writer<'c> = EpsSubscribedQosProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1431, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1431,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1028, 10415),
-        rt::AvpKey::new(1034, 10415),
+        rt::AvpKey {
+            code: 1028,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1034,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -39485,13 +40732,28 @@ pub struct AmbrWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Ambr {
     type Writer<'c> = AmbrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1435, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1435,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(516, 10415),
-        rt::AvpKey::new(515, 10415),
-        rt::AvpKey::new(555, 10415),
-        rt::AvpKey::new(554, 10415),
+        rt::AvpKey {
+            code: 516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 555,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 554,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -39617,19 +40879,52 @@ pub struct TraceDataWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TraceData {
     type Writer<'c> = TraceDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1458, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1458,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1459, 10415),
-        rt::AvpKey::new(1462, 10415),
-        rt::AvpKey::new(1463, 10415),
-        rt::AvpKey::new(1465, 10415),
-        rt::AvpKey::new(1452, 10415),
-        rt::AvpKey::new(1464, 10415),
-        rt::AvpKey::new(1466, 10415),
-        rt::AvpKey::new(1622, 10415),
-        rt::AvpKey::new(1720, 10415),
-        rt::AvpKey::new(1727, 10415),
+        rt::AvpKey {
+            code: 1459,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1462,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1463,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1465,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1452,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1464,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1466,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1622,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1720,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1727,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
 }
@@ -39774,11 +41069,20 @@ pub struct GprsSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for GprsSubscriptionData {
     type Writer<'c> = GprsSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1467, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1467,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1468, 10415),
-        rt::AvpKey::new(1469, 10415),
+        rt::AvpKey {
+            code: 1468,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1469,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -39849,26 +41153,77 @@ pub struct PdpContextWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for PdpContext {
     type Writer<'c> = PdpContextWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1469, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1469,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(1470, 10415),
-        rt::AvpKey::new(1404, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(1227, 10415),
-        rt::AvpKey::new(1432, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(1620, 10415),
-        rt::AvpKey::new(1621, 10415),
-        rt::AvpKey::new(1435, 10415),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(1613, 10415),
-        rt::AvpKey::new(1618, 10415),
-        rt::AvpKey::new(1663, 10415),
-        rt::AvpKey::new(1665, 10415),
-        rt::AvpKey::new(1682, 10415),
-        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1470,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1404,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 1227,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1432,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1620,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1621,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1435,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1613,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1618,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1663,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1665,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1682,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -40013,12 +41368,24 @@ pub struct CsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for CsgSubscriptionData {
     type Writer<'c> = CsgSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1436, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1436,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1437, 10415),
-        rt::AvpKey::new(1439, 10415),
-        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey {
+            code: 1437,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1439,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -40101,12 +41468,18 @@ pub struct SpecificApnInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SpecificApnInfo {
     type Writer<'c> = SpecificApnInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1472, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(600, 10415),
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -40188,7 +41561,10 @@ pub struct LcsInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for LcsInfo {
     type Writer<'c> = LcsInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1473, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1473,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -40254,12 +41630,24 @@ pub struct LcsPrivacyexceptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for LcsPrivacyexception {
     type Writer<'c> = LcsPrivacyexceptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1475, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1475,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1476, 10415),
-        rt::AvpKey::new(1477, 10415),
-        rt::AvpKey::new(1478, 10415),
+        rt::AvpKey {
+            code: 1476,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1477,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1478,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -40342,12 +41730,24 @@ pub struct ExternalClientWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for ExternalClient {
     type Writer<'c> = ExternalClientWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1479, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1479,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1480, 10415),
-        rt::AvpKey::new(1481, 10415),
-        rt::AvpKey::new(1478, 10415),
+        rt::AvpKey {
+            code: 1480,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1481,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1478,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -40402,12 +41802,24 @@ pub struct TgppServiceTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for TgppServiceType {
     type Writer<'c> = TgppServiceTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1483, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1483,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1484, 10415),
-        rt::AvpKey::new(1481, 10415),
-        rt::AvpKey::new(1478, 10415),
+        rt::AvpKey {
+            code: 1484,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1481,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1478,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -40461,11 +41873,20 @@ pub struct MoLrWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for MoLr {
     type Writer<'c> = MoLrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1485, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1485,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1476, 10415),
-        rt::AvpKey::new(1477, 10415),
+        rt::AvpKey {
+            code: 1476,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1477,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -40512,9 +41933,17 @@ pub struct TeleserviceListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for TeleserviceList {
     type Writer<'c> = TeleserviceListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1486, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1486,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1487, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 1487,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -40555,11 +41984,20 @@ pub struct CallBarringInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for CallBarringInfo {
     type Writer<'c> = CallBarringInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1488, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1488,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1476, 10415),
-        rt::AvpKey::new(1477, 10415),
+        rt::AvpKey {
+            code: 1476,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1477,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -40607,11 +42045,20 @@ pub struct EpsUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for EpsUserState {
     type Writer<'c> = EpsUserStateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1495, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1495,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1497, 10415),
-        rt::AvpKey::new(1498, 10415),
+        rt::AvpKey {
+            code: 1497,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1498,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40691,11 +42138,20 @@ pub struct EpsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EpsLocationInformation {
     type Writer<'c> = EpsLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1496, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1496,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1600, 10415),
-        rt::AvpKey::new(1601, 10415),
+        rt::AvpKey {
+            code: 1600,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1601,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40774,9 +42230,17 @@ pub struct MmeUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for MmeUserState {
     type Writer<'c> = MmeUserStateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1497, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1497,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1499, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 1499,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -40816,9 +42280,17 @@ pub struct SgsnUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SgsnUserState {
     type Writer<'c> = SgsnUserStateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1498, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1498,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1499, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 1499,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -40888,18 +42360,48 @@ pub struct MmeLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MmeLocationInformation {
     type Writer<'c> = MmeLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1600, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1600,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1602, 10415),
-        rt::AvpKey::new(1603, 10415),
-        rt::AvpKey::new(1608, 10415),
-        rt::AvpKey::new(1609, 10415),
-        rt::AvpKey::new(1610, 10415),
-        rt::AvpKey::new(1611, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(4008, 10415),
-        rt::AvpKey::new(4013, 10415),
+        rt::AvpKey {
+            code: 1602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1603,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1608,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1609,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1610,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1611,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4013,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41048,18 +42550,48 @@ pub struct SgsnLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SgsnLocationInformation {
     type Writer<'c> = SgsnLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1601, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1601,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1604, 10415),
-        rt::AvpKey::new(1606, 10415),
-        rt::AvpKey::new(1607, 10415),
-        rt::AvpKey::new(1605, 10415),
-        rt::AvpKey::new(1608, 10415),
-        rt::AvpKey::new(1609, 10415),
-        rt::AvpKey::new(1610, 10415),
-        rt::AvpKey::new(1611, 10415),
-        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey {
+            code: 1604,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1606,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1607,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1605,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1608,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1609,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1610,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1611,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41182,13 +42714,22 @@ pub struct ActiveApnWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::writer::Group for ActiveApn {
     type Writer<'c> = ActiveApnWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1612, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1612,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(600, 10415),
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -41318,27 +42859,84 @@ pub struct MdtConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MdtConfiguration {
     type Writer<'c> = MdtConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1622, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1622,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1623, 10415),
-        rt::AvpKey::new(1624, 10415),
-        rt::AvpKey::new(1625, 10415),
-        rt::AvpKey::new(1626, 10415),
-        rt::AvpKey::new(1627, 10415),
-        rt::AvpKey::new(1628, 10415),
-        rt::AvpKey::new(1629, 10415),
-        rt::AvpKey::new(1630, 10415),
-        rt::AvpKey::new(1631, 10415),
-        rt::AvpKey::new(1632, 10415),
-        rt::AvpKey::new(1655, 10415),
-        rt::AvpKey::new(1656, 10415),
-        rt::AvpKey::new(1657, 10415),
-        rt::AvpKey::new(1658, 10415),
-        rt::AvpKey::new(1659, 10415),
-        rt::AvpKey::new(1660, 10415),
-        rt::AvpKey::new(1661, 10415),
-        rt::AvpKey::new(1662, 10415),
+        rt::AvpKey {
+            code: 1623,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1624,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1625,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1626,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1627,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1628,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1629,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1630,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1631,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1632,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1655,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1656,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1657,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1658,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1659,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1660,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1661,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1662,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -41577,7 +43175,10 @@ pub struct AreaScopeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AreaScope {
     type Writer<'c> = AreaScopeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1624, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1624,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -41685,9 +43286,17 @@ pub struct EquivalentPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for EquivalentPlmnList {
     type Writer<'c> = EquivalentPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1637, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1637,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1407, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -41728,11 +43337,20 @@ pub struct VplmnCsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for VplmnCsgSubscriptionData {
     type Writer<'c> = VplmnCsgSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1641, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1641,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1437, 10415),
-        rt::AvpKey::new(1439, 10415),
+        rt::AvpKey {
+            code: 1437,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1439,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -41796,11 +43414,20 @@ pub struct LocalTimeZoneWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for LocalTimeZone {
     type Writer<'c> = LocalTimeZoneWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1649, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1649,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1642, 10415),
-        rt::AvpKey::new(1650, 10415),
+        rt::AvpKey {
+            code: 1642,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1650,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -41886,11 +43513,20 @@ pub struct WlanOffloadabilityWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for WlanOffloadability {
     type Writer<'c> = WlanOffloadabilityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1667,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1668, 10415),
-        rt::AvpKey::new(1669, 10415),
+        rt::AvpKey {
+            code: 1668,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1669,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41959,9 +43595,17 @@ pub struct AdjacentPlmnsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for AdjacentPlmns {
     type Writer<'c> = AdjacentPlmnsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1672, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1672,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1407, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -42002,11 +43646,20 @@ pub struct AdjacentAccessRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for AdjacentAccessRestrictionData {
     type Writer<'c> = AdjacentAccessRestrictionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1673, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1673,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(1426, 10415),
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1426,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -42077,12 +43730,24 @@ pub struct ImsiGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ImsiGroupId {
     type Writer<'c> = ImsiGroupIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1675, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1675,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1676, 10415),
-        rt::AvpKey::new(1677, 10415),
-        rt::AvpKey::new(1678, 10415),
+        rt::AvpKey {
+            code: 1676,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1677,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1678,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -42162,12 +43827,24 @@ pub struct SubscriptionDataDeletionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SubscriptionDataDeletion {
     type Writer<'c> = SubscriptionDataDeletionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1685, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1685,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1421, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(1459, 10415),
+        rt::AvpKey {
+            code: 1421,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1459,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -42258,9 +43935,12 @@ pub struct EmergencyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EmergencyInfo {
     type Writer<'c> = EmergencyInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1687, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1687,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(486, 0)];
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 486, vendor: 0 }];
     const REQUIRED: u64 = 0;
 }
 #[cfg(
@@ -42326,11 +44006,20 @@ pub struct V2xSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for V2xSubscriptionData {
     type Writer<'c> = V2xSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1688, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1688,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1689, 10415),
-        rt::AvpKey::new(1693, 10415),
+        rt::AvpKey {
+            code: 1689,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1693,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42398,11 +44087,20 @@ pub struct EdrxCycleLengthWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EdrxCycleLength {
     type Writer<'c> = EdrxCycleLengthWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1691, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1691,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1692, 10415),
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1692,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -42506,11 +44204,20 @@ pub struct MbsfnAreaWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MbsfnArea {
     type Writer<'c> = MbsfnAreaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1694, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1694,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1695, 10415),
-        rt::AvpKey::new(1696, 10415),
+        rt::AvpKey {
+            code: 1695,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1696,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42594,11 +44301,20 @@ pub struct PagingTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for PagingTimeWindow {
     type Writer<'c> = PagingTimeWindowWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1701, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1701,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1702, 10415),
-        rt::AvpKey::new(1703, 10415),
+        rt::AvpKey {
+            code: 1702,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1703,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -42645,9 +44361,17 @@ pub struct EdrxRelatedRatWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29272"))]
 impl rt::writer::Group for EdrxRelatedRat {
     type Writer<'c> = EdrxRelatedRatWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1705, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1705,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1032, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts29272"))]
@@ -42689,12 +44413,24 @@ pub struct V2xSubscriptionDataNrWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for V2xSubscriptionDataNr {
     type Writer<'c> = V2xSubscriptionDataNrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1710, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1710,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1689, 10415),
-        rt::AvpKey::new(1693, 10415),
-        rt::AvpKey::new(1711, 10415),
+        rt::AvpKey {
+            code: 1689,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1693,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1711,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42750,11 +44486,20 @@ pub struct UePc5QosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for UePc5Qos {
     type Writer<'c> = UePc5QosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1711, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1711,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1712, 10415),
-        rt::AvpKey::new(1718, 10415),
+        rt::AvpKey {
+            code: 1712,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1718,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -42808,12 +44553,24 @@ pub struct Pc5QosFlowWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for Pc5QosFlow {
     type Writer<'c> = Pc5QosFlowWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1712, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1712,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1713, 10415),
-        rt::AvpKey::new(1714, 10415),
-        rt::AvpKey::new(1717, 10415),
+        rt::AvpKey {
+            code: 1713,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1714,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1717,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -42872,11 +44629,20 @@ pub struct Pc5FlowBitratesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for Pc5FlowBitrates {
     type Writer<'c> = Pc5FlowBitratesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1714, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1714,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1715, 10415),
-        rt::AvpKey::new(1716, 10415),
+        rt::AvpKey {
+            code: 1715,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1716,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42973,23 +44739,68 @@ pub struct MdtConfigurationNrWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MdtConfigurationNr {
     type Writer<'c> = MdtConfigurationNrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1720, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1720,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1623, 10415),
-        rt::AvpKey::new(1624, 10415),
-        rt::AvpKey::new(1625, 10415),
-        rt::AvpKey::new(1626, 10415),
-        rt::AvpKey::new(1627, 10415),
-        rt::AvpKey::new(1628, 10415),
-        rt::AvpKey::new(1629, 10415),
-        rt::AvpKey::new(1630, 10415),
-        rt::AvpKey::new(1721, 10415),
-        rt::AvpKey::new(1722, 10415),
-        rt::AvpKey::new(1723, 10415),
-        rt::AvpKey::new(1724, 10415),
-        rt::AvpKey::new(1659, 10415),
-        rt::AvpKey::new(1725, 10415),
+        rt::AvpKey {
+            code: 1623,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1624,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1625,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1626,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1627,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1628,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1629,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1630,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1721,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1722,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1723,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1724,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1659,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1725,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -43162,33 +44973,84 @@ impl UpdateLocationRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1405, 10415),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(1615, 10415),
-        rt::AvpKey::new(1489, 10415),
-        rt::AvpKey::new(1493, 10415),
-        rt::AvpKey::new(2405, 10415),
-        rt::AvpKey::new(1637, 10415),
-        rt::AvpKey::new(1645, 10415),
-        rt::AvpKey::new(1648, 10415),
-        rt::AvpKey::new(1664, 10415),
-        rt::AvpKey::new(1666, 10415),
-        rt::AvpKey::new(1672, 10415),
-        rt::AvpKey::new(3143, 10415),
-        rt::AvpKey::new(1729, 10415),
-        rt::AvpKey::new(1730, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1615,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1489,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1493,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1637,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1645,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1648,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1664,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1666,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1672,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3143,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1729,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1730,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -43478,20 +45340,29 @@ impl UpdateLocationAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1614, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1406, 10415),
-        rt::AvpKey::new(1400, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1614,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1406,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1400,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -43720,20 +45591,32 @@ impl AuthenticationInformationRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1408, 10415),
-        rt::AvpKey::new(1409, 10415),
-        rt::AvpKey::new(1679, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1408,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1409,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1679,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -43921,20 +45804,29 @@ impl AuthenticationInformationAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1614, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1413, 10415),
-        rt::AvpKey::new(1680, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1614,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1413,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1680,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -44157,17 +46049,23 @@ impl CancelLocationRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1420, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1638, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1420,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 1638,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -44322,15 +46220,15 @@ impl CancelLocationAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -44485,17 +46383,23 @@ impl TgppS6aS6dInsertSubscriberDataRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1400, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1490, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1400,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 1490,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -44661,23 +46565,47 @@ impl TgppS6aS6dInsertSubscriberDataAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1492, 10415),
-        rt::AvpKey::new(1494, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1441, 10415),
-        rt::AvpKey::new(1495, 10415),
-        rt::AvpKey::new(1496, 10415),
-        rt::AvpKey::new(1649, 10415),
-        rt::AvpKey::new(3143, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1492,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1494,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1441,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1495,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1649,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3143,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -44925,18 +46853,27 @@ impl TgppS6aS6dDeleteSubscriberDataRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1421, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(1459, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1421,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1459,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -45115,16 +47052,19 @@ impl TgppS6aS6dDeleteSubscriberDataAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1422, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1422,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -45283,18 +47223,24 @@ impl PurgeUeRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1635, 10415),
-        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1635,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -45465,18 +47411,21 @@ impl PurgeUeAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1442, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1442,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -45682,16 +47631,22 @@ impl TgppS6aS6dResetRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1400, 10415),
-        rt::AvpKey::new(1685, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 1400,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1685,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -45862,15 +47817,15 @@ impl TgppS6aS6dResetAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -46023,27 +47978,54 @@ impl NotifyRequest {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(1434, 10415),
-        rt::AvpKey::new(1615, 10415),
-        rt::AvpKey::new(1443, 10415),
-        rt::AvpKey::new(1493, 10415),
-        rt::AvpKey::new(3329, 10415),
-        rt::AvpKey::new(1538, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 1434,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1615,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1443,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1493,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3329,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1538,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -46287,17 +48269,17 @@ impl NotifyAnswer {
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -46497,16 +48479,19 @@ impl MeIdentityCheckRequest {
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -46649,16 +48634,19 @@ impl MeIdentityCheckAnswer {
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1445, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1445,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -46806,18 +48794,27 @@ impl UpdateVcsgLocationRequest {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1639, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1489, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1639,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1489,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -46978,17 +48975,23 @@ impl UpdateVcsgLocationAnswer {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1614, 10415),
-        rt::AvpKey::new(1640, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1614,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1640,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -47164,16 +49167,19 @@ impl CancelVcsgLocationRequest {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1420, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1420,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -47322,15 +49328,15 @@ impl CancelVcsgLocationAnswer {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -47485,17 +49491,23 @@ impl TgppS7aS7dInsertSubscriberDataRequest {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1400, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1490, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1400,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 1490,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -47661,23 +49673,47 @@ impl TgppS7aS7dInsertSubscriberDataAnswer {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1492, 10415),
-        rt::AvpKey::new(1494, 10415),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1441, 10415),
-        rt::AvpKey::new(1495, 10415),
-        rt::AvpKey::new(1496, 10415),
-        rt::AvpKey::new(1649, 10415),
-        rt::AvpKey::new(3143, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1492,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1494,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1441,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1495,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1649,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3143,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -47925,18 +49961,27 @@ impl TgppS7aS7dDeleteSubscriberDataRequest {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1421, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(1459, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1421,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1459,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -48115,16 +50160,19 @@ impl TgppS7aS7dDeleteSubscriberDataAnswer {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1422, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1422,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -48283,16 +50331,22 @@ impl TgppS7aS7dResetRequest {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(1400, 10415),
-        rt::AvpKey::new(1685, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 1400,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1685,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -48463,15 +50517,15 @@ impl TgppS7aS7dResetAnswer {
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,87 +8,210 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Non-3GPP-User-Data (Grouped), 3GPP TS 29.273 §8.2.3.1.
-    pub const NON_3GPP_USER_DATA: rt::AvpKey = rt::AvpKey::new(1500, 10415);
+    pub const NON_3GPP_USER_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1500,
+        vendor: 10415,
+    };
     /// Non-3GPP-IP-Access (Enumerated), 3GPP TS 29.273 §8.2.3.3.
-    pub const NON_3GPP_IP_ACCESS: rt::AvpKey = rt::AvpKey::new(1501, 10415);
+    pub const NON_3GPP_IP_ACCESS: rt::AvpKey = rt::AvpKey {
+        code: 1501,
+        vendor: 10415,
+    };
     /// Non-3GPP-IP-Access-APN (Enumerated), 3GPP TS 29.273 §8.2.3.4.
-    pub const NON_3GPP_IP_ACCESS_APN: rt::AvpKey = rt::AvpKey::new(1502, 10415);
+    pub const NON_3GPP_IP_ACCESS_APN: rt::AvpKey = rt::AvpKey {
+        code: 1502,
+        vendor: 10415,
+    };
     /// AN-Trusted (Enumerated), 3GPP TS 29.273 §5.2.3.9.
-    pub const AN_TRUSTED: rt::AvpKey = rt::AvpKey::new(1503, 10415);
+    pub const AN_TRUSTED: rt::AvpKey = rt::AvpKey {
+        code: 1503,
+        vendor: 10415,
+    };
     /// ANID (UTF8String), 3GPP TS 29.273 §5.2.3.7.
-    pub const ANID: rt::AvpKey = rt::AvpKey::new(1504, 10415);
+    pub const ANID: rt::AvpKey = rt::AvpKey {
+        code: 1504,
+        vendor: 10415,
+    };
     /// Trace-Info (Grouped), 3GPP TS 29.273 §8.2.3.13.
-    pub const TRACE_INFO: rt::AvpKey = rt::AvpKey::new(1505, 10415);
+    pub const TRACE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1505,
+        vendor: 10415,
+    };
     /// MIP-FA-RK (OctetString), 3GPP TS 29.273 §5.2.3.12.
-    pub const MIP_FA_RK: rt::AvpKey = rt::AvpKey::new(1506, 10415);
+    pub const MIP_FA_RK: rt::AvpKey = rt::AvpKey {
+        code: 1506,
+        vendor: 10415,
+    };
     /// MIP-FA-RK-SPI (Unsigned32), 3GPP TS 29.273 §5.2.3.13.
-    pub const MIP_FA_RK_SPI: rt::AvpKey = rt::AvpKey::new(1507, 10415);
+    pub const MIP_FA_RK_SPI: rt::AvpKey = rt::AvpKey {
+        code: 1507,
+        vendor: 10415,
+    };
     /// PPR-Flags (Unsigned32), 3GPP TS 29.273 §8.2.3.17.
-    pub const PPR_FLAGS: rt::AvpKey = rt::AvpKey::new(1508, 10415);
+    pub const PPR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1508,
+        vendor: 10415,
+    };
     /// WLAN-Identifier (Grouped), 3GPP TS 29.273 §5.2.3.18.
-    pub const WLAN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1509, 10415);
+    pub const WLAN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1509,
+        vendor: 10415,
+    };
     /// TWAN-Access-Info (Grouped), 3GPP TS 29.273 §8.2.3.19.
-    pub const TWAN_ACCESS_INFO: rt::AvpKey = rt::AvpKey::new(1510, 10415);
+    pub const TWAN_ACCESS_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1510,
+        vendor: 10415,
+    };
     /// Access-Authorization-Flags (Unsigned32), 3GPP TS 29.273 §8.2.3.20.
-    pub const ACCESS_AUTHORIZATION_FLAGS: rt::AvpKey = rt::AvpKey::new(1511, 10415);
+    pub const ACCESS_AUTHORIZATION_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1511,
+        vendor: 10415,
+    };
     /// TWAN-Default-APN-Context-Id (Unsigned32), 3GPP TS 29.273 §8.2.3.18.
-    pub const TWAN_DEFAULT_APN_CONTEXT_ID: rt::AvpKey = rt::AvpKey::new(1512, 10415);
+    pub const TWAN_DEFAULT_APN_CONTEXT_ID: rt::AvpKey = rt::AvpKey {
+        code: 1512,
+        vendor: 10415,
+    };
     /// Trust-Relationship-Update (Enumerated), 3GPP TS 29.273 §9.2.3.1.4.
-    pub const TRUST_RELATIONSHIP_UPDATE: rt::AvpKey = rt::AvpKey::new(1515, 10415);
+    pub const TRUST_RELATIONSHIP_UPDATE: rt::AvpKey = rt::AvpKey {
+        code: 1515,
+        vendor: 10415,
+    };
     /// Full-Network-Name (OctetString), 3GPP TS 29.273 §5.2.3.14.
-    pub const FULL_NETWORK_NAME: rt::AvpKey = rt::AvpKey::new(1516, 10415);
+    pub const FULL_NETWORK_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1516,
+        vendor: 10415,
+    };
     /// Short-Network-Name (OctetString), 3GPP TS 29.273 §5.2.3.15.
-    pub const SHORT_NETWORK_NAME: rt::AvpKey = rt::AvpKey::new(1517, 10415);
+    pub const SHORT_NETWORK_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1517,
+        vendor: 10415,
+    };
     /// AAA-Failure-Indication (Unsigned32), 3GPP TS 29.273 §8.2.3.21.
-    pub const AAA_FAILURE_INDICATION: rt::AvpKey = rt::AvpKey::new(1518, 10415);
+    pub const AAA_FAILURE_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 1518,
+        vendor: 10415,
+    };
     /// Transport-Access-Type (Enumerated), 3GPP TS 29.273 §5.2.3.19.
-    pub const TRANSPORT_ACCESS_TYPE: rt::AvpKey = rt::AvpKey::new(1519, 10415);
+    pub const TRANSPORT_ACCESS_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1519,
+        vendor: 10415,
+    };
     /// DER-Flags (Unsigned32), 3GPP TS 29.273 §5.2.3.20.
-    pub const DER_FLAGS: rt::AvpKey = rt::AvpKey::new(1520, 10415);
+    pub const DER_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1520,
+        vendor: 10415,
+    };
     /// DEA-Flags (Unsigned32), 3GPP TS 29.273 §5.2.3.21.
-    pub const DEA_FLAGS: rt::AvpKey = rt::AvpKey::new(1521, 10415);
+    pub const DEA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1521,
+        vendor: 10415,
+    };
     /// RAR-Flags (Unsigned32), 3GPP TS 29.273 §9.2.3.1.5.
-    pub const RAR_FLAGS: rt::AvpKey = rt::AvpKey::new(1522, 10415);
+    pub const RAR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1522,
+        vendor: 10415,
+    };
     /// DER-S6b-Flags (Unsigned32), 3GPP TS 29.273 §9.2.3.7.
-    pub const DER_S6B_FLAGS: rt::AvpKey = rt::AvpKey::new(1523, 10415);
+    pub const DER_S6B_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1523,
+        vendor: 10415,
+    };
     /// SSID (UTF8String), 3GPP TS 29.273 §5.2.3.22.
-    pub const SSID: rt::AvpKey = rt::AvpKey::new(1524, 10415);
+    pub const SSID: rt::AvpKey = rt::AvpKey {
+        code: 1524,
+        vendor: 10415,
+    };
     /// HESSID (UTF8String), 3GPP TS 29.273 §5.2.3.23.
-    pub const HESSID: rt::AvpKey = rt::AvpKey::new(1525, 10415);
+    pub const HESSID: rt::AvpKey = rt::AvpKey {
+        code: 1525,
+        vendor: 10415,
+    };
     /// Access-Network-Info (Grouped), 3GPP TS 29.273 §5.2.3.24.
-    pub const ACCESS_NETWORK_INFO: rt::AvpKey = rt::AvpKey::new(1526, 10415);
+    pub const ACCESS_NETWORK_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1526,
+        vendor: 10415,
+    };
     /// TWAN-Connection-Mode (Unsigned32), 3GPP TS 29.273 §5.2.3.25.
-    pub const TWAN_CONNECTION_MODE: rt::AvpKey = rt::AvpKey::new(1527, 10415);
+    pub const TWAN_CONNECTION_MODE: rt::AvpKey = rt::AvpKey {
+        code: 1527,
+        vendor: 10415,
+    };
     /// TWAN-Connectivity-Parameters (Grouped), 3GPP TS 29.273 §5.2.3.26.
-    pub const TWAN_CONNECTIVITY_PARAMETERS: rt::AvpKey = rt::AvpKey::new(1528, 10415);
+    pub const TWAN_CONNECTIVITY_PARAMETERS: rt::AvpKey = rt::AvpKey {
+        code: 1528,
+        vendor: 10415,
+    };
     /// Connectivity-Flags (Unsigned32), 3GPP TS 29.273 §5.2.3.27.
-    pub const CONNECTIVITY_FLAGS: rt::AvpKey = rt::AvpKey::new(1529, 10415);
+    pub const CONNECTIVITY_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1529,
+        vendor: 10415,
+    };
     /// TWAN-PCO (OctetString), 3GPP TS 29.273 §5.2.3.28.
-    pub const TWAN_PCO: rt::AvpKey = rt::AvpKey::new(1530, 10415);
+    pub const TWAN_PCO: rt::AvpKey = rt::AvpKey {
+        code: 1530,
+        vendor: 10415,
+    };
     /// TWAG-CP-Address (Address), 3GPP TS 29.273 §5.2.3.29.
-    pub const TWAG_CP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1531, 10415);
+    pub const TWAG_CP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1531,
+        vendor: 10415,
+    };
     /// TWAG-UP-Address (Address), 3GPP TS 29.273 §5.2.3.30.
-    pub const TWAG_UP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1532, 10415);
+    pub const TWAG_UP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1532,
+        vendor: 10415,
+    };
     /// TWAN-S2a-Failure-Cause (Unsigned32), 3GPP TS 29.273 §5.2.3.31.
-    pub const TWAN_S2A_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey::new(1533, 10415);
+    pub const TWAN_S2A_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 1533,
+        vendor: 10415,
+    };
     /// SM-Back-Off-Timer (Unsigned32), 3GPP TS 29.273 §5.2.3.32.
-    pub const SM_BACK_OFF_TIMER: rt::AvpKey = rt::AvpKey::new(1534, 10415);
+    pub const SM_BACK_OFF_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 1534,
+        vendor: 10415,
+    };
     /// WLCP-Key (OctetString), 3GPP TS 29.273 §5.2.3.33.
-    pub const WLCP_KEY: rt::AvpKey = rt::AvpKey::new(1535, 10415);
+    pub const WLCP_KEY: rt::AvpKey = rt::AvpKey {
+        code: 1535,
+        vendor: 10415,
+    };
     /// Origination-Time-Stamp (Unsigned64), 3GPP TS 29.273 §9.2.3.2.6.
-    pub const ORIGINATION_TIME_STAMP: rt::AvpKey = rt::AvpKey::new(1536, 10415);
+    pub const ORIGINATION_TIME_STAMP: rt::AvpKey = rt::AvpKey {
+        code: 1536,
+        vendor: 10415,
+    };
     /// Maximum-Wait-Time (Unsigned32), 3GPP TS 29.273 §9.2.3.2.7.
-    pub const MAXIMUM_WAIT_TIME: rt::AvpKey = rt::AvpKey::new(1537, 10415);
+    pub const MAXIMUM_WAIT_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1537,
+        vendor: 10415,
+    };
     /// Emergency-Services (Unsigned32), 3GPP TS 29.273 §7.2.3.
-    pub const EMERGENCY_SERVICES: rt::AvpKey = rt::AvpKey::new(1538, 10415);
+    pub const EMERGENCY_SERVICES: rt::AvpKey = rt::AvpKey {
+        code: 1538,
+        vendor: 10415,
+    };
     /// AAR-Flags (Unsigned32), 3GPP TS 29.273 §7.2.3.5.
-    pub const AAR_FLAGS: rt::AvpKey = rt::AvpKey::new(1539, 10415);
+    pub const AAR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 1539,
+        vendor: 10415,
+    };
     /// IMEI-Check-In-VPLMN-Result (Unsigned32), 3GPP TS 29.273 §5.2.3.35.
-    pub const IMEI_CHECK_IN_VPLMN_RESULT: rt::AvpKey = rt::AvpKey::new(1540, 10415);
+    pub const IMEI_CHECK_IN_VPLMN_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 1540,
+        vendor: 10415,
+    };
     /// ERP-Authorization (Unsigned32), 3GPP TS 29.273 §8.2.3.27.
-    pub const ERP_AUTHORIZATION: rt::AvpKey = rt::AvpKey::new(1541, 10415);
+    pub const ERP_AUTHORIZATION: rt::AvpKey = rt::AvpKey {
+        code: 1541,
+        vendor: 10415,
+    };
     /// High-Priority-Access-Info (Unsigned32), 3GPP TS 29.273 §5.2.3.36.
-    pub const HIGH_PRIORITY_ACCESS_INFO: rt::AvpKey = rt::AvpKey::new(1542, 10415);
+    pub const HIGH_PRIORITY_ACCESS_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1542,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.273.
 pub mod application {
@@ -110,7 +233,10 @@ pub struct Non3gppIpAccess(pub i32);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Non3gppIpAccess {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1501, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1501,
+        vendor: 10415,
+    };
     /// `NON_3GPP_SUBSCRIPTION_ALLOWED` (0)
     pub const NON_3GPP_SUBSCRIPTION_ALLOWED: Self = Self(0);
     /// `NON_3GPP_SUBSCRIPTION_BARRED` (1)
@@ -164,7 +290,10 @@ pub struct Non3gppIpAccessApn(pub i32);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Non3gppIpAccessApn {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1502, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1502,
+        vendor: 10415,
+    };
     /// `Non_3GPP_APNS_ENABLE` (0)
     pub const NON_3GPP_APNS_ENABLE: Self = Self(0);
     /// `Non_3GPP_APNS_DISABLE` (1)
@@ -248,7 +377,10 @@ pub struct AnTrusted(pub i32);
 )]
 impl AnTrusted {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1503, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1503,
+        vendor: 10415,
+    };
     /// `TRUSTED` (0)
     pub const TRUSTED: Self = Self(0);
     /// `UNTRUSTED` (1)
@@ -347,7 +479,10 @@ pub struct TrustRelationshipUpdate(pub i32);
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TrustRelationshipUpdate {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1515, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1515,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -395,7 +530,10 @@ pub struct TransportAccessType(pub i32);
 #[cfg(any(feature = "ts29273"))]
 impl TransportAccessType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1519, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1519,
+        vendor: 10415,
+    };
     /// `BBF` (0)
     pub const BBF: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -538,7 +676,10 @@ impl Default for Non3gppUserData {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Non3gppUserData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1500, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1500,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -842,7 +983,10 @@ impl Default for TraceInfo {
 )]
 impl TraceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1505, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1505,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -956,7 +1100,10 @@ impl Default for WlanIdentifier {
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl WlanIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1509, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1509,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1044,7 +1191,10 @@ impl Default for TwanAccessInfo {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl TwanAccessInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1510, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1510,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1178,7 +1328,10 @@ impl Default for AccessNetworkInfo {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl AccessNetworkInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1526, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1526,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1316,7 +1469,10 @@ impl Default for TwanConnectivityParameters {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TwanConnectivityParameters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1528, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1528,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1600,69 +1756,62 @@ impl Default for TgppStaDiameterEapRequest {
 impl TgppStaDiameterEapRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            462,
-            0,
-            0,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 462, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2118,60 +2267,54 @@ impl Default for TgppStaDiameterEapAnswer {
 impl TgppStaDiameterEapAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2665,60 +2808,54 @@ impl Default for TgppStaAaRequest {
 impl TgppStaAaRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3010,60 +3147,54 @@ impl Default for TgppStaAaAnswer {
 impl TgppStaAaAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3395,60 +3526,54 @@ impl Default for TgppStaSessionTerminationRequest {
 impl TgppStaSessionTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            295,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 295, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3585,42 +3710,38 @@ impl Default for TgppStaSessionTerminationAnswer {
 impl TgppStaSessionTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3812,60 +3933,54 @@ impl Default for TgppStaAbortSessionRequest {
 impl TgppStaAbortSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4002,42 +4117,38 @@ impl Default for TgppStaAbortSessionAnswer {
 impl TgppStaAbortSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4232,69 +4343,62 @@ impl Default for TgppStaReAuthRequest {
 impl TgppStaReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4437,42 +4541,38 @@ impl Default for TgppStaReAuthAnswer {
 impl TgppStaReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4711,69 +4811,62 @@ impl Default for TgppSwmDiameterEapRequest {
 impl TgppSwmDiameterEapRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            462,
-            0,
-            0,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 462, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5093,60 +5186,54 @@ impl Default for TgppSwmDiameterEapAnswer {
 impl TgppSwmDiameterEapAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5523,69 +5610,62 @@ impl Default for TgppSwmAaRequest {
 impl TgppSwmAaRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5830,60 +5910,54 @@ impl Default for TgppSwmAaAnswer {
 impl TgppSwmAaAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6186,60 +6260,54 @@ impl Default for TgppSwmSessionTerminationRequest {
 impl TgppSwmSessionTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            295,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 295, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6376,42 +6444,38 @@ impl Default for TgppSwmSessionTerminationAnswer {
 impl TgppSwmSessionTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6603,60 +6667,54 @@ impl Default for TgppSwmAbortSessionRequest {
 impl TgppSwmAbortSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6793,42 +6851,38 @@ impl Default for TgppSwmAbortSessionAnswer {
 impl TgppSwmAbortSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7023,69 +7077,62 @@ impl Default for TgppSwmReAuthRequest {
 impl TgppSwmReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7228,42 +7275,38 @@ impl Default for TgppSwmReAuthAnswer {
 impl TgppSwmReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7508,87 +7551,84 @@ impl Default for MultimediaAuthRequest {
 impl MultimediaAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            14,
-            rt::typed::SINGLE,
-            1,
-            612,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            15,
-            rt::typed::SINGLE,
-            1,
-            607,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 14,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 612,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 15,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 607,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -7919,60 +7959,54 @@ impl Default for MultimediaAuthAnswer {
 impl MultimediaAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8355,78 +8389,73 @@ impl Default for ServerAssignmentRequest {
 impl ServerAssignmentRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            614,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 614,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8753,60 +8782,54 @@ impl Default for ServerAssignmentAnswer {
 impl ServerAssignmentAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9132,87 +9155,81 @@ impl Default for RegistrationTerminationRequest {
 impl RegistrationTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            615,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 615,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9443,51 +9460,46 @@ impl Default for RegistrationTerminationAnswer {
 impl RegistrationTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9786,78 +9798,70 @@ impl Default for PushProfileRequest {
 impl PushProfileRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10094,51 +10098,46 @@ impl Default for PushProfileAnswer {
 impl PushProfileAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10475,69 +10474,62 @@ impl Default for TgppS6bDiameterEapRequest {
 impl TgppS6bDiameterEapRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            462,
-            0,
-            0,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 462, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -10798,60 +10790,54 @@ impl Default for TgppS6bDiameterEapAnswer {
 impl TgppS6bDiameterEapAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11193,60 +11179,54 @@ impl Default for TgppS6bAaRequest {
 impl TgppS6bAaRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11537,60 +11517,54 @@ impl Default for TgppS6bAaAnswer {
 impl TgppS6bAaAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            274,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 274, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11884,60 +11858,54 @@ impl Default for TgppS6bSessionTerminationRequest {
 impl TgppS6bSessionTerminationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            295,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 295, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12090,42 +12058,38 @@ impl Default for TgppS6bSessionTerminationAnswer {
 impl TgppS6bSessionTerminationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12327,60 +12291,54 @@ impl Default for TgppS6bAbortSessionRequest {
 impl TgppS6bAbortSessionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12517,42 +12475,38 @@ impl Default for TgppS6bAbortSessionAnswer {
 impl TgppS6bAbortSessionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12755,69 +12709,62 @@ impl Default for TgppS6bReAuthRequest {
 impl TgppS6bReAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            285,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 285, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12980,42 +12927,38 @@ impl Default for TgppS6bReAuthAnswer {
 impl TgppS6bReAuthAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -20935,24 +20878,63 @@ pub struct Non3gppUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for Non3gppUserData {
     type Writer<'c> = Non3gppUserDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1500, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1500,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(1501, 10415),
-        rt::AvpKey::new(1502, 10415),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(1435, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(1505, 10415),
-        rt::AvpKey::new(1512, 10415),
-        rt::AvpKey::new(1680, 10415),
-        rt::AvpKey::new(1687, 10415),
-        rt::AvpKey::new(1541, 10415),
-        rt::AvpKey::new(1704, 10415),
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey {
+            code: 1501,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1502,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey {
+            code: 1435,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1505,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1512,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1680,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1687,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1541,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1704,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -21139,11 +21121,20 @@ pub struct TraceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TraceInfo {
     type Writer<'c> = TraceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1505, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1505,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1458, 10415),
-        rt::AvpKey::new(1459, 10415),
+        rt::AvpKey {
+            code: 1458,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1459,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -21212,11 +21203,20 @@ pub struct WlanIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for WlanIdentifier {
     type Writer<'c> = WlanIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1509, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1509,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1524, 10415),
-        rt::AvpKey::new(1525, 10415),
+        rt::AvpKey {
+            code: 1524,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1525,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -21264,11 +21264,20 @@ pub struct TwanAccessInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for TwanAccessInfo {
     type Writer<'c> = TwanAccessInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1510, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1510,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1511, 10415),
-        rt::AvpKey::new(1509, 10415),
+        rt::AvpKey {
+            code: 1511,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1509,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -21325,15 +21334,27 @@ pub struct AccessNetworkInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for AccessNetworkInfo {
     type Writer<'c> = AccessNetworkInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1526, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1526,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1524, 10415),
-        rt::AvpKey::new(2716, 10415),
-        rt::AvpKey::new(127, 0),
-        rt::AvpKey::new(128, 0),
-        rt::AvpKey::new(126, 0),
-        rt::AvpKey::new(302, 13019),
+        rt::AvpKey {
+            code: 1524,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2716,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 127, vendor: 0 },
+        rt::AvpKey { code: 128, vendor: 0 },
+        rt::AvpKey { code: 126, vendor: 0 },
+        rt::AvpKey {
+            code: 302,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -21411,16 +21432,37 @@ pub struct TwanConnectivityParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for TwanConnectivityParameters {
     type Writer<'c> = TwanConnectivityParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1528, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1528,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1529, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(1456, 10415),
-        rt::AvpKey::new(1530, 10415),
-        rt::AvpKey::new(1532, 10415),
-        rt::AvpKey::new(1533, 10415),
-        rt::AvpKey::new(1534, 10415),
+        rt::AvpKey {
+            code: 1529,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 1456,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1530,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1532,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1533,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1534,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -21513,33 +21555,66 @@ impl TgppStaDiameterEapRequest {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(462, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(31, 0),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1504, 10415),
-        rt::AvpKey::new(1516, 10415),
-        rt::AvpKey::new(1517, 10415),
-        rt::AvpKey::new(578, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1518, 10415),
-        rt::AvpKey::new(1509, 10415),
-        rt::AvpKey::new(1520, 10415),
-        rt::AvpKey::new(1527, 10415),
-        rt::AvpKey::new(1528, 10415),
-        rt::AvpKey::new(618, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 462, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 31, vendor: 0 },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1504,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1516,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1517,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 578, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1518,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1509,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1520,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1527,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1528,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 618, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -21804,45 +21879,99 @@ impl TgppStaDiameterEapAnswer {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(462, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(85, 0),
-        rt::AvpKey::new(464, 0),
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(506, 0),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(1435, 10415),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(1505, 10415),
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1506, 10415),
-        rt::AvpKey::new(1507, 10415),
-        rt::AvpKey::new(1521, 10415),
-        rt::AvpKey::new(1527, 10415),
-        rt::AvpKey::new(1528, 10415),
-        rt::AvpKey::new(1535, 10415),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(1680, 10415),
-        rt::AvpKey::new(1538, 10415),
-        rt::AvpKey::new(1687, 10415),
-        rt::AvpKey::new(581, 0),
-        rt::AvpKey::new(619, 0),
-        rt::AvpKey::new(1540, 10415),
-        rt::AvpKey::new(1542, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 462, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey { code: 85, vendor: 0 },
+        rt::AvpKey { code: 464, vendor: 0 },
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 506, vendor: 0 },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1435,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1505,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1506,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1507,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1521,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1527,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1528,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1535,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1680,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1538,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1687,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 581, vendor: 0 },
+        rt::AvpKey { code: 619, vendor: 0 },
+        rt::AvpKey {
+            code: 1540,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1542,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22249,20 +22378,29 @@ impl TgppStaAaRequest {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1527, 10415),
-        rt::AvpKey::new(1528, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1527,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1528,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22429,26 +22567,50 @@ impl TgppStaAaAnswer {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(1435, 10415),
-        rt::AvpKey::new(1505, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1527, 10415),
-        rt::AvpKey::new(1528, 10415),
-        rt::AvpKey::new(1680, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1435,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1505,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1527,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1528,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1680,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22698,15 +22860,15 @@ impl TgppStaSessionTerminationRequest {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22816,12 +22978,12 @@ impl TgppStaSessionTerminationAnswer {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22913,15 +23075,15 @@ impl TgppStaAbortSessionRequest {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(277, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23031,12 +23193,12 @@ impl TgppStaAbortSessionAnswer {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23128,15 +23290,15 @@ impl TgppStaReAuthRequest {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23249,12 +23411,12 @@ impl TgppStaReAuthAnswer {
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23346,25 +23508,40 @@ impl TgppSwmDiameterEapRequest {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(462, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(578, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(1518, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(1542, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 462, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 578, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1518,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1542,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23555,30 +23732,48 @@ impl TgppSwmDiameterEapAnswer {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(462, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(85, 0),
-        rt::AvpKey::new(464, 0),
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(506, 0),
-        rt::AvpKey::new(1505, 10415),
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1680, 10415),
-        rt::AvpKey::new(1687, 10415),
-        rt::AvpKey::new(1704, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 462, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey { code: 85, vendor: 0 },
+        rt::AvpKey { code: 464, vendor: 0 },
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 506, vendor: 0 },
+        rt::AvpKey {
+            code: 1505,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1680,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1687,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1704,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23858,19 +24053,28 @@ impl TgppSwmAaRequest {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1539, 10415),
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1538, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 1539,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1538,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24020,24 +24224,39 @@ impl TgppSwmAaAnswer {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(1427, 10415),
-        rt::AvpKey::new(1505, 10415),
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1680, 10415),
-        rt::AvpKey::new(1687, 10415),
-        rt::AvpKey::new(1704, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey {
+            code: 1427,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1505,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1680,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1687,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1704,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24275,15 +24494,15 @@ impl TgppSwmSessionTerminationRequest {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24393,12 +24612,12 @@ impl TgppSwmSessionTerminationAnswer {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24490,15 +24709,15 @@ impl TgppSwmAbortSessionRequest {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(277, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24608,12 +24827,12 @@ impl TgppSwmAbortSessionAnswer {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24705,15 +24924,15 @@ impl TgppSwmReAuthRequest {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24826,12 +25045,12 @@ impl TgppSwmReAuthAnswer {
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24923,24 +25142,48 @@ impl MultimediaAuthRequest {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(612, 10415),
-        rt::AvpKey::new(607, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(1504, 10415),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(1518, 10415),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 612,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 607,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1504,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1518,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25152,20 +25395,26 @@ impl MultimediaAuthAnswer {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(607, 10415),
-        rt::AvpKey::new(318, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 607,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 318,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25394,23 +25643,38 @@ impl ServerAssignmentRequest {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(614, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(1423, 10415),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(1538, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 614,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 1423,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1538,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25630,20 +25894,26 @@ impl ServerAssignmentAnswer {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1500, 10415),
-        rt::AvpKey::new(318, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1500,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 318,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25866,16 +26136,19 @@ impl RegistrationTerminationRequest {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(615, 10415),
-        rt::AvpKey::new(301, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 615,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -26029,15 +26302,15 @@ impl RegistrationTerminationAnswer {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -26190,17 +26463,23 @@ impl PushProfileRequest {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1500, 10415),
-        rt::AvpKey::new(1508, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 1500,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1508,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -26360,17 +26639,23 @@ impl PushProfileAnswer {
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1526, 10415),
-        rt::AvpKey::new(1649, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 1526,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1649,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -26545,23 +26830,32 @@ impl TgppS6bDiameterEapRequest {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(462, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1032, 10415),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(578, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1523, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 462, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1032,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 578, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1523,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -26740,26 +27034,32 @@ impl TgppS6bDiameterEapAnswer {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(462, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(464, 0),
-        rt::AvpKey::new(506, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(1430, 10415),
-        rt::AvpKey::new(508, 0),
-        rt::AvpKey::new(1505, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 462, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 464, vendor: 0 },
+        rt::AvpKey { code: 506, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey {
+            code: 1430,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 508, vendor: 0 },
+        rt::AvpKey {
+            code: 1505,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -27009,24 +27309,36 @@ impl TgppS6bAaRequest {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(600, 10415),
-        rt::AvpKey::new(578, 0),
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(1536, 10415),
-        rt::AvpKey::new(1537, 10415),
-        rt::AvpKey::new(1538, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey {
+            code: 600,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 578, vendor: 0 },
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 1536,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1537,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1538,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -27216,25 +27528,34 @@ impl TgppS6bAaAnswer {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(274, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(506, 0),
-        rt::AvpKey::new(486, 0),
-        rt::AvpKey::new(124, 0),
-        rt::AvpKey::new(27, 0),
-        rt::AvpKey::new(1430, 10415),
-        rt::AvpKey::new(508, 0),
-        rt::AvpKey::new(1503, 10415),
-        rt::AvpKey::new(1505, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 274, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 506, vendor: 0 },
+        rt::AvpKey { code: 486, vendor: 0 },
+        rt::AvpKey { code: 124, vendor: 0 },
+        rt::AvpKey { code: 27, vendor: 0 },
+        rt::AvpKey {
+            code: 1430,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 508, vendor: 0 },
+        rt::AvpKey {
+            code: 1503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1505,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -27478,16 +27799,16 @@ impl TgppS6bSessionTerminationRequest {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -27608,14 +27929,14 @@ impl TgppS6bSessionTerminationAnswer {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -27754,15 +28075,15 @@ impl TgppS6bAbortSessionRequest {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(277, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -27872,12 +28193,12 @@ impl TgppS6bAbortSessionAnswer {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -27969,17 +28290,23 @@ impl TgppS6bReAuthRequest {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(285, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(1522, 10415),
-        rt::AvpKey::new(1515, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 285, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 1522,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1515,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -28107,12 +28434,12 @@ impl TgppS6bReAuthAnswer {
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,51 +8,120 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// User-Identity (Grouped), 3GPP TS 29.329 §6.3.1.
-    pub const USER_IDENTITY: rt::AvpKey = rt::AvpKey::new(700, 10415);
+    pub const USER_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 700,
+        vendor: 10415,
+    };
     /// MSISDN (OctetString), 3GPP TS 29.329 §6.3.2.
-    pub const MSISDN: rt::AvpKey = rt::AvpKey::new(701, 10415);
+    pub const MSISDN: rt::AvpKey = rt::AvpKey {
+        code: 701,
+        vendor: 10415,
+    };
     /// Sh-User-Data (OctetString), 3GPP TS 29.329 §6.3.3.
-    pub const SH_USER_DATA: rt::AvpKey = rt::AvpKey::new(702, 10415);
+    pub const SH_USER_DATA: rt::AvpKey = rt::AvpKey {
+        code: 702,
+        vendor: 10415,
+    };
     /// Data-Reference (Enumerated), 3GPP TS 29.329 §6.3.4.
-    pub const DATA_REFERENCE: rt::AvpKey = rt::AvpKey::new(703, 10415);
+    pub const DATA_REFERENCE: rt::AvpKey = rt::AvpKey {
+        code: 703,
+        vendor: 10415,
+    };
     /// Service-Indication (OctetString), 3GPP TS 29.329 §6.3.5.
-    pub const SERVICE_INDICATION: rt::AvpKey = rt::AvpKey::new(704, 10415);
+    pub const SERVICE_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 704,
+        vendor: 10415,
+    };
     /// Subs-Req-Type (Enumerated), 3GPP TS 29.329 §6.3.6.
-    pub const SUBS_REQ_TYPE: rt::AvpKey = rt::AvpKey::new(705, 10415);
+    pub const SUBS_REQ_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 705,
+        vendor: 10415,
+    };
     /// Requested-Domain (Enumerated), 3GPP TS 29.329 §6.3.7.
-    pub const REQUESTED_DOMAIN: rt::AvpKey = rt::AvpKey::new(706, 10415);
+    pub const REQUESTED_DOMAIN: rt::AvpKey = rt::AvpKey {
+        code: 706,
+        vendor: 10415,
+    };
     /// Current-Location (Enumerated), 3GPP TS 29.329 §6.3.8.
-    pub const CURRENT_LOCATION: rt::AvpKey = rt::AvpKey::new(707, 10415);
+    pub const CURRENT_LOCATION: rt::AvpKey = rt::AvpKey {
+        code: 707,
+        vendor: 10415,
+    };
     /// Identity-Set (Enumerated), 3GPP TS 29.329 §6.3.10.
-    pub const IDENTITY_SET: rt::AvpKey = rt::AvpKey::new(708, 10415);
+    pub const IDENTITY_SET: rt::AvpKey = rt::AvpKey {
+        code: 708,
+        vendor: 10415,
+    };
     /// Expiry-Time (Time), 3GPP TS 29.329 §6.3.16.
-    pub const EXPIRY_TIME: rt::AvpKey = rt::AvpKey::new(709, 10415);
+    pub const EXPIRY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 709,
+        vendor: 10415,
+    };
     /// Send-Data-Indication (Enumerated), 3GPP TS 29.329 §6.3.17.
-    pub const SEND_DATA_INDICATION: rt::AvpKey = rt::AvpKey::new(710, 10415);
+    pub const SEND_DATA_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 710,
+        vendor: 10415,
+    };
     /// DSAI-Tag (OctetString), 3GPP TS 29.329 §6.3.18.
-    pub const DSAI_TAG: rt::AvpKey = rt::AvpKey::new(711, 10415);
+    pub const DSAI_TAG: rt::AvpKey = rt::AvpKey {
+        code: 711,
+        vendor: 10415,
+    };
     /// One-Time-Notification (Enumerated), 3GPP TS 29.329 §6.3.22.
-    pub const ONE_TIME_NOTIFICATION: rt::AvpKey = rt::AvpKey::new(712, 10415);
+    pub const ONE_TIME_NOTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 712,
+        vendor: 10415,
+    };
     /// Requested-Nodes (Unsigned32), 3GPP TS 29.329 §6.3.7A.
-    pub const REQUESTED_NODES: rt::AvpKey = rt::AvpKey::new(713, 10415);
+    pub const REQUESTED_NODES: rt::AvpKey = rt::AvpKey {
+        code: 713,
+        vendor: 10415,
+    };
     /// Serving-Node-Indication (Enumerated), 3GPP TS 29.329 §6.3.23.
-    pub const SERVING_NODE_INDICATION: rt::AvpKey = rt::AvpKey::new(714, 10415);
+    pub const SERVING_NODE_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 714,
+        vendor: 10415,
+    };
     /// Repository-Data-ID (Grouped), 3GPP TS 29.329 §6.3.24.
-    pub const REPOSITORY_DATA_ID: rt::AvpKey = rt::AvpKey::new(715, 10415);
+    pub const REPOSITORY_DATA_ID: rt::AvpKey = rt::AvpKey {
+        code: 715,
+        vendor: 10415,
+    };
     /// Sequence-Number (Unsigned32), 3GPP TS 29.329 §6.3.25.
-    pub const SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(716, 10415);
+    pub const SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 716,
+        vendor: 10415,
+    };
     /// Pre-paging-Supported (Enumerated), 3GPP TS 29.329 §6.3.26.
-    pub const PRE_PAGING_SUPPORTED: rt::AvpKey = rt::AvpKey::new(717, 10415);
+    pub const PRE_PAGING_SUPPORTED: rt::AvpKey = rt::AvpKey {
+        code: 717,
+        vendor: 10415,
+    };
     /// Local-Time-Zone-Indication (Enumerated), 3GPP TS 29.329 §6.3.27.
-    pub const LOCAL_TIME_ZONE_INDICATION: rt::AvpKey = rt::AvpKey::new(718, 10415);
+    pub const LOCAL_TIME_ZONE_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 718,
+        vendor: 10415,
+    };
     /// UDR-Flags (Unsigned32), 3GPP TS 29.329 §6.3.28.
-    pub const UDR_FLAGS: rt::AvpKey = rt::AvpKey::new(719, 10415);
+    pub const UDR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 719,
+        vendor: 10415,
+    };
     /// Call-Reference-Info (Grouped), 3GPP TS 29.329 §6.3.29.
-    pub const CALL_REFERENCE_INFO: rt::AvpKey = rt::AvpKey::new(720, 10415);
+    pub const CALL_REFERENCE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 720,
+        vendor: 10415,
+    };
     /// Call-Reference-Number (OctetString), 3GPP TS 29.329 §6.3.30.
-    pub const CALL_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(721, 10415);
+    pub const CALL_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 721,
+        vendor: 10415,
+    };
     /// AS-Number (OctetString), 3GPP TS 29.329 §6.3.31.
-    pub const AS_NUMBER: rt::AvpKey = rt::AvpKey::new(722, 10415);
+    pub const AS_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 722,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.329.
 pub mod application {
@@ -128,7 +197,10 @@ pub struct DataReference(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl DataReference {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(703, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 703,
+        vendor: 10415,
+    };
     /// `RepositoryData` (0)
     pub const REPOSITORYDATA: Self = Self(0);
     /// `IMSPublicIdentity` (10)
@@ -254,7 +326,10 @@ pub struct SubsReqType(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubsReqType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(705, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 705,
+        vendor: 10415,
+    };
     /// `Subscribe` (0)
     pub const SUBSCRIBE: Self = Self(0);
     /// `Unsubscribe` (1)
@@ -308,7 +383,10 @@ pub struct RequestedDomain(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl RequestedDomain {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(706, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 706,
+        vendor: 10415,
+    };
     /// `CS-Domain` (0)
     pub const CS_DOMAIN: Self = Self(0);
     /// `PS-Domain` (1)
@@ -362,7 +440,10 @@ pub struct CurrentLocation(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl CurrentLocation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(707, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 707,
+        vendor: 10415,
+    };
     /// `DoNotNeedInitiateActiveLocationRetrieval` (0)
     pub const DONOTNEEDINITIATEACTIVELOCATIONRETRIEVAL: Self = Self(0);
     /// `InitiateActiveLocationRetrieval` (1)
@@ -416,7 +497,10 @@ pub struct IdentitySet(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl IdentitySet {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(708, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 708,
+        vendor: 10415,
+    };
     /// `ALL_IDENTITIES` (0)
     pub const ALL_IDENTITIES: Self = Self(0);
     /// `REGISTERED_IDENTITIES` (1)
@@ -476,7 +560,10 @@ pub struct SendDataIndication(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SendDataIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(710, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 710,
+        vendor: 10415,
+    };
     /// `USER_DATA_NOT_REQUESTED` (0)
     pub const USER_DATA_NOT_REQUESTED: Self = Self(0);
     /// `USER_DATA_REQUESTED` (1)
@@ -530,7 +617,10 @@ pub struct OneTimeNotification(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl OneTimeNotification {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(712, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 712,
+        vendor: 10415,
+    };
     /// `ONE_TIME_NOTIFICATION_REQUESTED` (0)
     pub const ONE_TIME_NOTIFICATION_REQUESTED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -581,7 +671,10 @@ pub struct ServingNodeIndication(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ServingNodeIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(714, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 714,
+        vendor: 10415,
+    };
     /// `ONLY_SERVING_NODES_REQUIRED` (0)
     pub const ONLY_SERVING_NODES_REQUIRED: Self = Self(0);
     /// The specification's name for this value, if it has one.
@@ -632,7 +725,10 @@ pub struct PrePagingSupported(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PrePagingSupported {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(717, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 717,
+        vendor: 10415,
+    };
     /// `PREPAGING_NOT_SUPPORTED` (0)
     pub const PREPAGING_NOT_SUPPORTED: Self = Self(0);
     /// `PREPAGING_SUPPORTED` (1)
@@ -686,7 +782,10 @@ pub struct LocalTimeZoneIndication(pub i32);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl LocalTimeZoneIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(718, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 718,
+        vendor: 10415,
+    };
     /// `ONLY_LOCAL_TIME_ZONE_REQUESTED` (0)
     pub const ONLY_LOCAL_TIME_ZONE_REQUESTED: Self = Self(0);
     /// `LOCAL_TIME_ZONE_WITH_LOCATION_INFO_REQUESTED` (1)
@@ -772,7 +871,10 @@ impl Default for UserIdentity {
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl UserIdentity {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(700, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 700,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -880,27 +982,34 @@ impl Default for RepositoryDataId {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl RepositoryDataId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(715, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 715,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            704,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            716,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 704,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 716,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1004,27 +1113,34 @@ impl Default for CallReferenceInfo {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl CallReferenceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(720, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 720,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            721,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            722,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 721,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 722,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1244,78 +1360,76 @@ impl Default for UserDataRequest {
 impl UserDataRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            700,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            14,
-            2,
-            1,
-            703,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 700,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 14,
+            rep: 2,
+            min: 1,
+            key: rt::AvpKey {
+                code: 703,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1729,51 +1843,46 @@ impl Default for UserDataAnswer {
 impl UserDataAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2119,87 +2228,87 @@ impl Default for ProfileUpdateRequest {
 impl ProfileUpdateRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            700,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            13,
-            1,
-            1,
-            703,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            14,
-            rt::typed::SINGLE,
-            1,
-            702,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 700,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: 1,
+            min: 1,
+            key: rt::AvpKey {
+                code: 703,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 14,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 702,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2484,51 +2593,46 @@ impl Default for ProfileUpdateAnswer {
 impl ProfileUpdateAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2916,87 +3020,87 @@ impl Default for SubscribeNotificationsRequest {
 impl SubscribeNotificationsRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            700,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            15,
-            rt::typed::SINGLE,
-            1,
-            705,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            16,
-            2,
-            1,
-            703,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 700,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 15,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 705,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 16,
+            rep: 2,
+            min: 1,
+            key: rt::AvpKey {
+                code: 703,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3351,51 +3455,46 @@ impl Default for SubscribeNotificationsAnswer {
 impl SubscribeNotificationsAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3737,87 +3836,84 @@ impl Default for PushNotificationRequest {
 impl PushNotificationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            700,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            702,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 700,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 702,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4059,51 +4155,46 @@ impl Default for PushNotificationAnswer {
 impl PushNotificationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            260,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 260, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -6385,12 +6476,24 @@ pub struct UserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::writer::Group for UserIdentity {
     type Writer<'c> = UserIdentityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(700, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 700,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(601, 10415),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey {
+            code: 601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -6444,11 +6547,20 @@ pub struct RepositoryDataIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::writer::Group for RepositoryDataId {
     type Writer<'c> = RepositoryDataIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(715, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 715,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(704, 10415),
-        rt::AvpKey::new(716, 10415),
+        rt::AvpKey {
+            code: 704,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 716,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -6496,11 +6608,20 @@ pub struct CallReferenceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::writer::Group for CallReferenceInfo {
     type Writer<'c> = CallReferenceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(720, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 720,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(721, 10415),
-        rt::AvpKey::new(722, 10415),
+        rt::AvpKey {
+            code: 721,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 722,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -6557,30 +6678,72 @@ impl UserDataRequest {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(700, 10415),
-        rt::AvpKey::new(703, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(636, 10415),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(706, 10415),
-        rt::AvpKey::new(707, 10415),
-        rt::AvpKey::new(650, 10415),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(713, 10415),
-        rt::AvpKey::new(714, 10415),
-        rt::AvpKey::new(717, 10415),
-        rt::AvpKey::new(718, 10415),
-        rt::AvpKey::new(719, 10415),
-        rt::AvpKey::new(720, 10415),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 703,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 636,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 706,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 707,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 650,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 713,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 714,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 717,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 718,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 719,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 720,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6849,20 +7012,29 @@ impl UserDataAnswer {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(636, 10415),
-        rt::AvpKey::new(702, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 636,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 702,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7080,21 +7252,36 @@ impl ProfileUpdateRequest {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(700, 10415),
-        rt::AvpKey::new(703, 10415),
-        rt::AvpKey::new(702, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(636, 10415),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 703,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 702,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 636,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7283,21 +7470,33 @@ impl ProfileUpdateAnswer {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(636, 10415),
-        rt::AvpKey::new(715, 10415),
-        rt::AvpKey::new(703, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 636,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 715,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 703,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7526,25 +7725,52 @@ impl SubscribeNotificationsRequest {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(700, 10415),
-        rt::AvpKey::new(705, 10415),
-        rt::AvpKey::new(703, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(636, 10415),
-        rt::AvpKey::new(710, 10415),
-        rt::AvpKey::new(602, 10415),
-        rt::AvpKey::new(709, 10415),
-        rt::AvpKey::new(712, 10415),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 705,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 703,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 636,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 710,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 709,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 712,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7775,21 +8001,33 @@ impl SubscribeNotificationsAnswer {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(636, 10415),
-        rt::AvpKey::new(702, 10415),
-        rt::AvpKey::new(709, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 636,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 702,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 709,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8013,19 +8251,31 @@ impl PushNotificationRequest {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(700, 10415),
-        rt::AvpKey::new(702, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(634, 10415),
-        rt::AvpKey::new(636, 10415),
-        rt::AvpKey::new(1, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 702,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey {
+            code: 634,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 636,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 1, vendor: 0 },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8197,15 +8447,15 @@ impl PushNotificationAnswer {
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

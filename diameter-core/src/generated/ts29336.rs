@@ -8,200 +8,440 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// IP-SM-GW-Number (OctetString), 3GPP TS 29.336 §6.4.
-    pub const IP_SM_GW_NUMBER: rt::AvpKey = rt::AvpKey::new(3100, 10415);
+    pub const IP_SM_GW_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3100,
+        vendor: 10415,
+    };
     /// IP-SM-GW-Name (DiameterIdentity), 3GPP TS 29.336 §6.4.
-    pub const IP_SM_GW_NAME: rt::AvpKey = rt::AvpKey::new(3101, 10415);
+    pub const IP_SM_GW_NAME: rt::AvpKey = rt::AvpKey {
+        code: 3101,
+        vendor: 10415,
+    };
     /// User-Identifier (Grouped), 3GPP TS 29.336 §6.4.
-    pub const USER_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3102, 10415);
+    pub const USER_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3102,
+        vendor: 10415,
+    };
     /// S6-Service-ID (Enumerated), 3GPP TS 29.336 §6.4.
-    pub const S6_SERVICE_ID: rt::AvpKey = rt::AvpKey::new(3103, 10415);
+    pub const S6_SERVICE_ID: rt::AvpKey = rt::AvpKey {
+        code: 3103,
+        vendor: 10415,
+    };
     /// SCS-Identity (OctetString), 3GPP TS 29.336 §6.4.
-    pub const SCS_IDENTITY: rt::AvpKey = rt::AvpKey::new(3104, 10415);
+    pub const SCS_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 3104,
+        vendor: 10415,
+    };
     /// Service-Parameters (Grouped), 3GPP TS 29.336 §6.4.
-    pub const SERVICE_PARAMETERS: rt::AvpKey = rt::AvpKey::new(3105, 10415);
+    pub const SERVICE_PARAMETERS: rt::AvpKey = rt::AvpKey {
+        code: 3105,
+        vendor: 10415,
+    };
     /// T4-Parameters (Grouped), 3GPP TS 29.336 §6.4.
-    pub const T4_PARAMETERS: rt::AvpKey = rt::AvpKey::new(3106, 10415);
+    pub const T4_PARAMETERS: rt::AvpKey = rt::AvpKey {
+        code: 3106,
+        vendor: 10415,
+    };
     /// Service-Data (Grouped), 3GPP TS 29.336 §6.4.
-    pub const SERVICE_DATA: rt::AvpKey = rt::AvpKey::new(3107, 10415);
+    pub const SERVICE_DATA: rt::AvpKey = rt::AvpKey {
+        code: 3107,
+        vendor: 10415,
+    };
     /// T4-Data (Grouped), 3GPP TS 29.336 §6.4.
-    pub const T4_DATA: rt::AvpKey = rt::AvpKey::new(3108, 10415);
+    pub const T4_DATA: rt::AvpKey = rt::AvpKey {
+        code: 3108,
+        vendor: 10415,
+    };
     /// HSS-Cause (Unsigned32), 3GPP TS 29.336 §6.4.
-    pub const HSS_CAUSE: rt::AvpKey = rt::AvpKey::new(3109, 10415);
+    pub const HSS_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3109,
+        vendor: 10415,
+    };
     /// SIR-Flags (Unsigned32), 3GPP TS 29.336 §6.4.
-    pub const SIR_FLAGS: rt::AvpKey = rt::AvpKey::new(3110, 10415);
+    pub const SIR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3110,
+        vendor: 10415,
+    };
     /// External-Identifier (UTF8String), 3GPP TS 29.336 §6.4.
-    pub const EXTERNAL_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3111, 10415);
+    pub const EXTERNAL_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3111,
+        vendor: 10415,
+    };
     /// IP-SM-GW-Realm (DiameterIdentity), 3GPP TS 29.336 §6.4.
-    pub const IP_SM_GW_REALM: rt::AvpKey = rt::AvpKey::new(3112, 10415);
+    pub const IP_SM_GW_REALM: rt::AvpKey = rt::AvpKey {
+        code: 3112,
+        vendor: 10415,
+    };
     /// AESE-Communication-Pattern (Grouped), 3GPP TS 29.336 §8.4.
-    pub const AESE_COMMUNICATION_PATTERN: rt::AvpKey = rt::AvpKey::new(3113, 10415);
+    pub const AESE_COMMUNICATION_PATTERN: rt::AvpKey = rt::AvpKey {
+        code: 3113,
+        vendor: 10415,
+    };
     /// Communication-Pattern-Set (Grouped), 3GPP TS 29.336 §8.4.
-    pub const COMMUNICATION_PATTERN_SET: rt::AvpKey = rt::AvpKey::new(3114, 10415);
+    pub const COMMUNICATION_PATTERN_SET: rt::AvpKey = rt::AvpKey {
+        code: 3114,
+        vendor: 10415,
+    };
     /// Periodic-Communication-Indicator (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const PERIODIC_COMMUNICATION_INDICATOR: rt::AvpKey = rt::AvpKey::new(
-        3115,
-        10415,
-    );
+    pub const PERIODIC_COMMUNICATION_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3115,
+        vendor: 10415,
+    };
     /// Communication-Duration-Time (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const COMMUNICATION_DURATION_TIME: rt::AvpKey = rt::AvpKey::new(3116, 10415);
+    pub const COMMUNICATION_DURATION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3116,
+        vendor: 10415,
+    };
     /// Periodic-Time (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const PERIODIC_TIME: rt::AvpKey = rt::AvpKey::new(3117, 10415);
+    pub const PERIODIC_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3117,
+        vendor: 10415,
+    };
     /// Scheduled-Communication-Time (Grouped), 3GPP TS 29.336 §8.4.
-    pub const SCHEDULED_COMMUNICATION_TIME: rt::AvpKey = rt::AvpKey::new(3118, 10415);
+    pub const SCHEDULED_COMMUNICATION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3118,
+        vendor: 10415,
+    };
     /// Stationary-Indication (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const STATIONARY_INDICATION: rt::AvpKey = rt::AvpKey::new(3119, 10415);
+    pub const STATIONARY_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 3119,
+        vendor: 10415,
+    };
     /// AESE-Communication-Pattern-Config-Status (Grouped), 3GPP TS 29.336 §8.4.
-    pub const AESE_COMMUNICATION_PATTERN_CONFIG_STATUS: rt::AvpKey = rt::AvpKey::new(
-        3120,
-        10415,
-    );
+    pub const AESE_COMMUNICATION_PATTERN_CONFIG_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 3120,
+        vendor: 10415,
+    };
     /// AESE-Error-Report (Grouped), 3GPP TS 29.336 §8.4.
-    pub const AESE_ERROR_REPORT: rt::AvpKey = rt::AvpKey::new(3121, 10415);
+    pub const AESE_ERROR_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 3121,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Configuration (Grouped), 3GPP TS 29.336 §8.4.
-    pub const MONITORING_EVENT_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(3122, 10415);
+    pub const MONITORING_EVENT_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 3122,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Report (Grouped), 3GPP TS 29.336 §8.4.
-    pub const MONITORING_EVENT_REPORT: rt::AvpKey = rt::AvpKey::new(3123, 10415);
+    pub const MONITORING_EVENT_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 3123,
+        vendor: 10415,
+    };
     /// SCEF-Reference-ID (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const SCEF_REFERENCE_ID: rt::AvpKey = rt::AvpKey::new(3124, 10415);
+    pub const SCEF_REFERENCE_ID: rt::AvpKey = rt::AvpKey {
+        code: 3124,
+        vendor: 10415,
+    };
     /// SCEF-ID (DiameterIdentity), 3GPP TS 29.336 §8.4.
-    pub const SCEF_ID: rt::AvpKey = rt::AvpKey::new(3125, 10415);
+    pub const SCEF_ID: rt::AvpKey = rt::AvpKey {
+        code: 3125,
+        vendor: 10415,
+    };
     /// SCEF-Reference-ID-for-Deletion (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const SCEF_REFERENCE_ID_FOR_DELETION: rt::AvpKey = rt::AvpKey::new(3126, 10415);
+    pub const SCEF_REFERENCE_ID_FOR_DELETION: rt::AvpKey = rt::AvpKey {
+        code: 3126,
+        vendor: 10415,
+    };
     /// Monitoring-Type (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const MONITORING_TYPE: rt::AvpKey = rt::AvpKey::new(3127, 10415);
+    pub const MONITORING_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3127,
+        vendor: 10415,
+    };
     /// Maximum-Number-of-Reports (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const MAXIMUM_NUMBER_OF_REPORTS: rt::AvpKey = rt::AvpKey::new(3128, 10415);
+    pub const MAXIMUM_NUMBER_OF_REPORTS: rt::AvpKey = rt::AvpKey {
+        code: 3128,
+        vendor: 10415,
+    };
     /// UE-Reachability-Configuration (Grouped), 3GPP TS 29.336 §8.4.
-    pub const UE_REACHABILITY_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(3129, 10415);
+    pub const UE_REACHABILITY_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 3129,
+        vendor: 10415,
+    };
     /// Monitoring-Duration (Time), 3GPP TS 29.336 §8.4.
-    pub const MONITORING_DURATION: rt::AvpKey = rt::AvpKey::new(3130, 10415);
+    pub const MONITORING_DURATION: rt::AvpKey = rt::AvpKey {
+        code: 3130,
+        vendor: 10415,
+    };
     /// Maximum-Detection-Time (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const MAXIMUM_DETECTION_TIME: rt::AvpKey = rt::AvpKey::new(3131, 10415);
+    pub const MAXIMUM_DETECTION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3131,
+        vendor: 10415,
+    };
     /// Reachability-Type (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const REACHABILITY_TYPE: rt::AvpKey = rt::AvpKey::new(3132, 10415);
+    pub const REACHABILITY_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3132,
+        vendor: 10415,
+    };
     /// Maximum-Latency (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const MAXIMUM_LATENCY: rt::AvpKey = rt::AvpKey::new(3133, 10415);
+    pub const MAXIMUM_LATENCY: rt::AvpKey = rt::AvpKey {
+        code: 3133,
+        vendor: 10415,
+    };
     /// Maximum-Response-Time (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const MAXIMUM_RESPONSE_TIME: rt::AvpKey = rt::AvpKey::new(3134, 10415);
+    pub const MAXIMUM_RESPONSE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3134,
+        vendor: 10415,
+    };
     /// Location-Information-Configuration (Grouped), 3GPP TS 29.336 §8.4.
-    pub const LOCATION_INFORMATION_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(
-        3135,
-        10415,
-    );
+    pub const LOCATION_INFORMATION_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 3135,
+        vendor: 10415,
+    };
     /// MONTE-Location-Type (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const MONTE_LOCATION_TYPE: rt::AvpKey = rt::AvpKey::new(3136, 10415);
+    pub const MONTE_LOCATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3136,
+        vendor: 10415,
+    };
     /// Accuracy (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const ACCURACY: rt::AvpKey = rt::AvpKey::new(3137, 10415);
+    pub const ACCURACY: rt::AvpKey = rt::AvpKey {
+        code: 3137,
+        vendor: 10415,
+    };
     /// Association-Type (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const ASSOCIATION_TYPE: rt::AvpKey = rt::AvpKey::new(3138, 10415);
+    pub const ASSOCIATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3138,
+        vendor: 10415,
+    };
     /// Roaming-Information (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const ROAMING_INFORMATION: rt::AvpKey = rt::AvpKey::new(3139, 10415);
+    pub const ROAMING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3139,
+        vendor: 10415,
+    };
     /// Reachability-Information (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const REACHABILITY_INFORMATION: rt::AvpKey = rt::AvpKey::new(3140, 10415);
+    pub const REACHABILITY_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3140,
+        vendor: 10415,
+    };
     /// IMEI-Change (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const IMEI_CHANGE: rt::AvpKey = rt::AvpKey::new(3141, 10415);
+    pub const IMEI_CHANGE: rt::AvpKey = rt::AvpKey {
+        code: 3141,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Config-Status (Grouped), 3GPP TS 29.336 §8.4.
-    pub const MONITORING_EVENT_CONFIG_STATUS: rt::AvpKey = rt::AvpKey::new(3142, 10415);
+    pub const MONITORING_EVENT_CONFIG_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 3142,
+        vendor: 10415,
+    };
     /// Supported-Services (Grouped), 3GPP TS 29.336 §8.4.
-    pub const SUPPORTED_SERVICES: rt::AvpKey = rt::AvpKey::new(3143, 10415);
+    pub const SUPPORTED_SERVICES: rt::AvpKey = rt::AvpKey {
+        code: 3143,
+        vendor: 10415,
+    };
     /// Supported-Monitoring-Events (Unsigned64), 3GPP TS 29.336 §8.4.
-    pub const SUPPORTED_MONITORING_EVENTS: rt::AvpKey = rt::AvpKey::new(3144, 10415);
+    pub const SUPPORTED_MONITORING_EVENTS: rt::AvpKey = rt::AvpKey {
+        code: 3144,
+        vendor: 10415,
+    };
     /// CIR-Flags (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const CIR_FLAGS: rt::AvpKey = rt::AvpKey::new(3145, 10415);
+    pub const CIR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3145,
+        vendor: 10415,
+    };
     /// Service-Result (Grouped), 3GPP TS 29.336 §8.4.
-    pub const SERVICE_RESULT: rt::AvpKey = rt::AvpKey::new(3146, 10415);
+    pub const SERVICE_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3146,
+        vendor: 10415,
+    };
     /// Service-Result-Code (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const SERVICE_RESULT_CODE: rt::AvpKey = rt::AvpKey::new(3147, 10415);
+    pub const SERVICE_RESULT_CODE: rt::AvpKey = rt::AvpKey {
+        code: 3147,
+        vendor: 10415,
+    };
     /// Reference-ID-Validity-Time (Time), 3GPP TS 29.336 §8.4.
-    pub const REFERENCE_ID_VALIDITY_TIME: rt::AvpKey = rt::AvpKey::new(3148, 10415);
+    pub const REFERENCE_ID_VALIDITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3148,
+        vendor: 10415,
+    };
     /// Event-Handling (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const EVENT_HANDLING: rt::AvpKey = rt::AvpKey::new(3149, 10415);
+    pub const EVENT_HANDLING: rt::AvpKey = rt::AvpKey {
+        code: 3149,
+        vendor: 10415,
+    };
     /// NIDD-Authorization-Request (Grouped), 3GPP TS 29.336 §8.4.
-    pub const NIDD_AUTHORIZATION_REQUEST: rt::AvpKey = rt::AvpKey::new(3150, 10415);
+    pub const NIDD_AUTHORIZATION_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3150,
+        vendor: 10415,
+    };
     /// NIDD-Authorization-Response (Grouped), 3GPP TS 29.336 §8.4.
-    pub const NIDD_AUTHORIZATION_RESPONSE: rt::AvpKey = rt::AvpKey::new(3151, 10415);
+    pub const NIDD_AUTHORIZATION_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 3151,
+        vendor: 10415,
+    };
     /// Service-Report (Grouped), 3GPP TS 29.336 §8.4.
-    pub const SERVICE_REPORT: rt::AvpKey = rt::AvpKey::new(3152, 10415);
+    pub const SERVICE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 3152,
+        vendor: 10415,
+    };
     /// Node-Type (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const NODE_TYPE: rt::AvpKey = rt::AvpKey::new(3153, 10415);
+    pub const NODE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3153,
+        vendor: 10415,
+    };
     /// S6t-HSS-Cause (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const S6T_HSS_CAUSE: rt::AvpKey = rt::AvpKey::new(3154, 10415);
+    pub const S6T_HSS_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3154,
+        vendor: 10415,
+    };
     /// Enhanced-Coverage-Restriction (Grouped), 3GPP TS 29.336 §8.4.
-    pub const ENHANCED_COVERAGE_RESTRICTION: rt::AvpKey = rt::AvpKey::new(3155, 10415);
+    pub const ENHANCED_COVERAGE_RESTRICTION: rt::AvpKey = rt::AvpKey {
+        code: 3155,
+        vendor: 10415,
+    };
     /// Enhanced-Coverage-Restriction-Data (Grouped), 3GPP TS 29.336 §8.4.
-    pub const ENHANCED_COVERAGE_RESTRICTION_DATA: rt::AvpKey = rt::AvpKey::new(
-        3156,
-        10415,
-    );
+    pub const ENHANCED_COVERAGE_RESTRICTION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 3156,
+        vendor: 10415,
+    };
     /// Restricted-PLMN-List (Grouped), 3GPP TS 29.336 §8.4.
-    pub const RESTRICTED_PLMN_LIST: rt::AvpKey = rt::AvpKey::new(3157, 10415);
+    pub const RESTRICTED_PLMN_LIST: rt::AvpKey = rt::AvpKey {
+        code: 3157,
+        vendor: 10415,
+    };
     /// Allowed-PLMN-List (Grouped), 3GPP TS 29.336 §8.4.
-    pub const ALLOWED_PLMN_LIST: rt::AvpKey = rt::AvpKey::new(3158, 10415);
+    pub const ALLOWED_PLMN_LIST: rt::AvpKey = rt::AvpKey {
+        code: 3158,
+        vendor: 10415,
+    };
     /// Requested-Validity-Time (Time), 3GPP TS 29.336 §8.4.
-    pub const REQUESTED_VALIDITY_TIME: rt::AvpKey = rt::AvpKey::new(3159, 10415);
+    pub const REQUESTED_VALIDITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3159,
+        vendor: 10415,
+    };
     /// Granted-Validity-Time (Time), 3GPP TS 29.336 §8.4.
-    pub const GRANTED_VALIDITY_TIME: rt::AvpKey = rt::AvpKey::new(3160, 10415);
+    pub const GRANTED_VALIDITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3160,
+        vendor: 10415,
+    };
     /// NIDD-Authorization-Update (Grouped), 3GPP TS 29.336 §8.4.
-    pub const NIDD_AUTHORIZATION_UPDATE: rt::AvpKey = rt::AvpKey::new(3161, 10415);
+    pub const NIDD_AUTHORIZATION_UPDATE: rt::AvpKey = rt::AvpKey {
+        code: 3161,
+        vendor: 10415,
+    };
     /// Loss-Of-Connectivity-Reason (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const LOSS_OF_CONNECTIVITY_REASON: rt::AvpKey = rt::AvpKey::new(3162, 10415);
+    pub const LOSS_OF_CONNECTIVITY_REASON: rt::AvpKey = rt::AvpKey {
+        code: 3162,
+        vendor: 10415,
+    };
     /// Group-Reporting-Guard-Timer (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const GROUP_REPORTING_GUARD_TIMER: rt::AvpKey = rt::AvpKey::new(3163, 10415);
+    pub const GROUP_REPORTING_GUARD_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 3163,
+        vendor: 10415,
+    };
     /// CIA-Flags (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const CIA_FLAGS: rt::AvpKey = rt::AvpKey::new(3164, 10415);
+    pub const CIA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3164,
+        vendor: 10415,
+    };
     /// Group-Monitoring-Event-Report (Grouped), 3GPP TS 29.336 §8.4.
-    pub const GROUP_MONITORING_EVENT_REPORT: rt::AvpKey = rt::AvpKey::new(3165, 10415);
+    pub const GROUP_MONITORING_EVENT_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 3165,
+        vendor: 10415,
+    };
     /// Group-Monitoring-Event-Report-Item (Grouped), 3GPP TS 29.336 §8.4.
-    pub const GROUP_MONITORING_EVENT_REPORT_ITEM: rt::AvpKey = rt::AvpKey::new(
-        3166,
-        10415,
-    );
+    pub const GROUP_MONITORING_EVENT_REPORT_ITEM: rt::AvpKey = rt::AvpKey {
+        code: 3166,
+        vendor: 10415,
+    };
     /// RIR-Flags (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const RIR_FLAGS: rt::AvpKey = rt::AvpKey::new(3167, 10415);
+    pub const RIR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3167,
+        vendor: 10415,
+    };
     /// Type-Of-External-Identifier (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const TYPE_OF_EXTERNAL_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3168, 10415);
+    pub const TYPE_OF_EXTERNAL_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3168,
+        vendor: 10415,
+    };
     /// APN-Validity-Time (Grouped), 3GPP TS 29.336 §8.4.
-    pub const APN_VALIDITY_TIME: rt::AvpKey = rt::AvpKey::new(3169, 10415);
+    pub const APN_VALIDITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3169,
+        vendor: 10415,
+    };
     /// Suggested-Network-Configuration (Grouped), 3GPP TS 29.336 §8.4.
-    pub const SUGGESTED_NETWORK_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(3170, 10415);
+    pub const SUGGESTED_NETWORK_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 3170,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Report-Status (Grouped), 3GPP TS 29.336 §8.4.
-    pub const MONITORING_EVENT_REPORT_STATUS: rt::AvpKey = rt::AvpKey::new(3171, 10415);
+    pub const MONITORING_EVENT_REPORT_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 3171,
+        vendor: 10415,
+    };
     /// PLMN-ID-Requested (Enumerated), 3GPP TS 29.336 §8.4.
-    pub const PLMN_ID_REQUESTED: rt::AvpKey = rt::AvpKey::new(3172, 10415);
+    pub const PLMN_ID_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 3172,
+        vendor: 10415,
+    };
     /// AdditionalIdentifiers (Grouped), 3GPP TS 29.336 §8.4.
-    pub const ADDITIONALIDENTIFIERS: rt::AvpKey = rt::AvpKey::new(3173, 10415);
+    pub const ADDITIONALIDENTIFIERS: rt::AvpKey = rt::AvpKey {
+        code: 3173,
+        vendor: 10415,
+    };
     /// NIR-Flags (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const NIR_FLAGS: rt::AvpKey = rt::AvpKey::new(3174, 10415);
+    pub const NIR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3174,
+        vendor: 10415,
+    };
     /// Reporting-Time-Stamp (Time), 3GPP TS 29.336 §8.4.
-    pub const REPORTING_TIME_STAMP: rt::AvpKey = rt::AvpKey::new(3175, 10415);
+    pub const REPORTING_TIME_STAMP: rt::AvpKey = rt::AvpKey {
+        code: 3175,
+        vendor: 10415,
+    };
     /// NIA-Flags (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const NIA_FLAGS: rt::AvpKey = rt::AvpKey::new(3176, 10415);
+    pub const NIA_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3176,
+        vendor: 10415,
+    };
     /// Group-User-Identifier (Grouped), 3GPP TS 29.336 §8.4.
-    pub const GROUP_USER_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3177, 10415);
+    pub const GROUP_USER_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3177,
+        vendor: 10415,
+    };
     /// MTC-Provider-Info (Grouped), 3GPP TS 29.336 §8.4.
-    pub const MTC_PROVIDER_INFO: rt::AvpKey = rt::AvpKey::new(3178, 10415);
+    pub const MTC_PROVIDER_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3178,
+        vendor: 10415,
+    };
     /// MTC-Provider-ID (UTF8String), 3GPP TS 29.336 §8.4.
-    pub const MTC_PROVIDER_ID: rt::AvpKey = rt::AvpKey::new(3179, 10415);
+    pub const MTC_PROVIDER_ID: rt::AvpKey = rt::AvpKey {
+        code: 3179,
+        vendor: 10415,
+    };
     /// PDN-Connectivity-Status-Configuration (Grouped), 3GPP TS 29.336 §8.4.
-    pub const PDN_CONNECTIVITY_STATUS_CONFIGURATION: rt::AvpKey = rt::AvpKey::new(
-        3180,
-        10415,
-    );
+    pub const PDN_CONNECTIVITY_STATUS_CONFIGURATION: rt::AvpKey = rt::AvpKey {
+        code: 3180,
+        vendor: 10415,
+    };
     /// PDN-Connectivity-Status-Report (Grouped), 3GPP TS 29.336 §8.4.
-    pub const PDN_CONNECTIVITY_STATUS_REPORT: rt::AvpKey = rt::AvpKey::new(3181, 10415);
+    pub const PDN_CONNECTIVITY_STATUS_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 3181,
+        vendor: 10415,
+    };
     /// PDN-Connectivity-Status-Type (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const PDN_CONNECTIVITY_STATUS_TYPE: rt::AvpKey = rt::AvpKey::new(3182, 10415);
+    pub const PDN_CONNECTIVITY_STATUS_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3182,
+        vendor: 10415,
+    };
     /// Traffic-Profile (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const TRAFFIC_PROFILE: rt::AvpKey = rt::AvpKey::new(3183, 10415);
+    pub const TRAFFIC_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 3183,
+        vendor: 10415,
+    };
     /// Battery-Indicator (Unsigned32), 3GPP TS 29.336 §8.4.
-    pub const BATTERY_INDICATOR: rt::AvpKey = rt::AvpKey::new(3185, 10415);
+    pub const BATTERY_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3185,
+        vendor: 10415,
+    };
     /// SCEF-Reference-ID-Ext (Unsigned64), 3GPP TS 29.336 §8.4.
-    pub const SCEF_REFERENCE_ID_EXT: rt::AvpKey = rt::AvpKey::new(3186, 10415);
+    pub const SCEF_REFERENCE_ID_EXT: rt::AvpKey = rt::AvpKey {
+        code: 3186,
+        vendor: 10415,
+    };
     /// SCEF-Reference-ID-for-Deletion-Ext (Unsigned64), 3GPP TS 29.336 §8.4.
-    pub const SCEF_REFERENCE_ID_FOR_DELETION_EXT: rt::AvpKey = rt::AvpKey::new(
-        3187,
-        10415,
-    );
+    pub const SCEF_REFERENCE_ID_FOR_DELETION_EXT: rt::AvpKey = rt::AvpKey {
+        code: 3187,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.336.
 pub mod application {
@@ -221,7 +461,10 @@ pub struct S6ServiceId(pub i32);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl S6ServiceId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3103, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3103,
+        vendor: 10415,
+    };
     /// `DEVICE_TRIGGER` (0)
     pub const DEVICE_TRIGGER: Self = Self(0);
     /// `SMS_MO` (1)
@@ -295,7 +538,10 @@ pub struct PlmnIdRequested(pub i32);
 )]
 impl PlmnIdRequested {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3172, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3172,
+        vendor: 10415,
+    };
     /// `FALSE` (0)
     pub const FALSE: Self = Self(0);
     /// `TRUE` (1)
@@ -459,7 +705,10 @@ impl Default for UserIdentifier {
 )]
 impl UserIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3102, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3102,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -592,7 +841,10 @@ impl Default for ServiceParameters {
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl ServiceParameters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3105, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3105,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -696,7 +948,10 @@ impl Default for T4Parameters {
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl T4Parameters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3106, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3106,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -791,7 +1046,10 @@ impl Default for ServiceData {
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl ServiceData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3107, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3107,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -888,7 +1146,10 @@ impl Default for T4Data {
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl T4Data {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3108, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3108,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1050,18 +1311,23 @@ impl Default for AeseCommunicationPattern {
 )]
 impl AeseCommunicationPattern {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3113, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3113,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3125,
-            10415,
-            192,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3125,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(
@@ -1311,7 +1577,10 @@ impl Default for CommunicationPatternSet {
 )]
 impl CommunicationPatternSet {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3114, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3114,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1547,7 +1816,10 @@ impl Default for ScheduledCommunicationTime {
 )]
 impl ScheduledCommunicationTime {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3118, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3118,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1659,18 +1931,23 @@ impl Default for AeseCommunicationPatternConfigStatus {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AeseCommunicationPatternConfigStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3120, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3120,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3124,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3124,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -1796,7 +2073,10 @@ impl Default for AeseErrorReport {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AeseErrorReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3121, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3121,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1992,27 +2272,34 @@ impl Default for MonitoringEventConfiguration {
 )]
 impl MonitoringEventConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3122, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3122,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3125,
-            10415,
-            192,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            3127,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3125,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3127,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -2451,18 +2738,23 @@ impl Default for MonitoringEventReport {
 )]
 impl MonitoringEventReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3123, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3123,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3124,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3124,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -2791,7 +3083,10 @@ impl Default for UeReachabilityConfiguration {
 )]
 impl UeReachabilityConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3129, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3129,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2976,7 +3271,10 @@ impl Default for LocationInformationConfiguration {
 )]
 impl LocationInformationConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3135, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3135,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3139,18 +3437,23 @@ impl Default for MonitoringEventConfigStatus {
 )]
 impl MonitoringEventConfigStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3142, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3142,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3124,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3124,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -3315,7 +3618,10 @@ impl Default for SupportedServices {
 )]
 impl SupportedServices {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3143, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3143,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3475,7 +3781,10 @@ impl Default for ServiceResult {
 )]
 impl ServiceResult {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3146, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3146,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3584,7 +3893,10 @@ impl Default for NiddAuthorizationRequest {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3150, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3150,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3696,7 +4008,10 @@ impl Default for NiddAuthorizationResponse {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationResponse {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3151, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3151,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3858,7 +4173,10 @@ impl Default for ServiceReport {
 )]
 impl ServiceReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3152, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3152,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3960,7 +4278,10 @@ impl Default for EnhancedCoverageRestriction {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl EnhancedCoverageRestriction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3155, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3155,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4073,18 +4394,23 @@ impl Default for EnhancedCoverageRestrictionData {
 #[cfg(any(feature = "ts29336"))]
 impl EnhancedCoverageRestrictionData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3156, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3156,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3155,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3155,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "ts29336"))]
@@ -4198,7 +4524,10 @@ impl Default for RestrictedPlmnList {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl RestrictedPlmnList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3157, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3157,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4296,7 +4625,10 @@ impl Default for AllowedPlmnList {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AllowedPlmnList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3158, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3158,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4394,7 +4726,10 @@ impl Default for NiddAuthorizationUpdate {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationUpdate {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3161, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3161,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4504,18 +4839,23 @@ impl Default for GroupMonitoringEventReport {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupMonitoringEventReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3165, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3165,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3124,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3124,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4679,7 +5019,10 @@ impl Default for GroupMonitoringEventReportItem {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupMonitoringEventReportItem {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3166, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3166,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4874,7 +5217,10 @@ impl Default for ApnValidityTime {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ApnValidityTime {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3169, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3169,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5002,18 +5348,23 @@ impl Default for SuggestedNetworkConfiguration {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl SuggestedNetworkConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3170, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3170,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3125,
-            10415,
-            192,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3125,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5214,7 +5565,10 @@ impl Default for MonitoringEventReportStatus {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl MonitoringEventReportStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3171, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3171,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5334,7 +5688,10 @@ impl Default for Additionalidentifiers {
 #[cfg(any(feature = "ts29336"))]
 impl Additionalidentifiers {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3173, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3173,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5440,7 +5797,10 @@ impl Default for GroupUserIdentifier {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupUserIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3177, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3177,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5582,7 +5942,10 @@ impl Default for MtcProviderInfo {
 )]
 impl MtcProviderInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3178, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3178,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5723,7 +6086,10 @@ impl Default for PdnConnectivityStatusConfiguration {
 )]
 impl PdnConnectivityStatusConfiguration {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3180, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3180,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5873,27 +6239,31 @@ impl Default for PdnConnectivityStatusReport {
 )]
 impl PdnConnectivityStatusReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3181, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3181,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            493,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3182,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 493, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3182,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(
@@ -6109,69 +6479,68 @@ impl Default for SubscriberInformationRequest {
 impl SubscriberInformationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            3110,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3110,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -6440,42 +6809,38 @@ impl Default for SubscriberInformationAnswer {
 impl SubscriberInformationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -6810,60 +7175,57 @@ impl Default for ConfigurationInformationRequest {
 impl ConfigurationInformationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -7201,42 +7563,38 @@ impl Default for ConfigurationInformationAnswer {
 impl ConfigurationInformationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -7603,60 +7961,54 @@ impl Default for ReportingInformationRequest {
 impl ReportingInformationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -7907,42 +8259,38 @@ impl Default for ReportingInformationAnswer {
 impl ReportingInformationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8247,51 +8595,46 @@ impl Default for NiddInformationRequest {
 impl NiddInformationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8575,42 +8918,38 @@ impl Default for NiddInformationAnswer {
 impl NiddInformationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -14888,13 +15227,25 @@ pub struct UserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserIdentifier {
     type Writer<'c> = UserIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3102, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3102,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(3111, 10415),
-        rt::AvpKey::new(3168, 10415),
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3168,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -14976,11 +15327,20 @@ pub struct ServiceParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for ServiceParameters {
     type Writer<'c> = ServiceParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3105, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3105,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3106, 10415),
-        rt::AvpKey::new(3010, 10415),
+        rt::AvpKey {
+            code: 3106,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3010,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -15033,11 +15393,20 @@ pub struct T4ParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for T4Parameters {
     type Writer<'c> = T4ParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3106, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3106,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3006, 10415),
-        rt::AvpKey::new(3309, 10415),
+        rt::AvpKey {
+            code: 3006,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3309,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -15087,9 +15456,17 @@ pub struct ServiceDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for ServiceData {
     type Writer<'c> = ServiceDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3107, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3107,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3108, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 3108,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -15133,11 +15510,20 @@ pub struct T4DataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for T4Data {
     type Writer<'c> = T4DataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3108, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3108,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3109, 10415),
-        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey {
+            code: 3109,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -15222,13 +15608,28 @@ pub struct AeseCommunicationPatternWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AeseCommunicationPattern {
     type Writer<'c> = AeseCommunicationPatternWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3113, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3113,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(3178, 10415),
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3178,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -15354,16 +15755,40 @@ pub struct CommunicationPatternSetWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CommunicationPatternSet {
     type Writer<'c> = CommunicationPatternSetWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3114, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3114,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3115, 10415),
-        rt::AvpKey::new(3116, 10415),
-        rt::AvpKey::new(3117, 10415),
-        rt::AvpKey::new(3119, 10415),
-        rt::AvpKey::new(3148, 10415),
-        rt::AvpKey::new(3183, 10415),
-        rt::AvpKey::new(3185, 10415),
+        rt::AvpKey {
+            code: 3115,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3116,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3117,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3119,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3148,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3183,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3185,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -15485,12 +15910,15 @@ pub struct ScheduledCommunicationTimeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ScheduledCommunicationTime {
     type Writer<'c> = ScheduledCommunicationTimeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3118, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3118,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(563, 0),
-        rt::AvpKey::new(561, 0),
-        rt::AvpKey::new(562, 0),
+        rt::AvpKey { code: 563, vendor: 0 },
+        rt::AvpKey { code: 561, vendor: 0 },
+        rt::AvpKey { code: 562, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -15562,13 +15990,28 @@ pub struct AeseCommunicationPatternConfigStatusWriter<'b>(rt::writer::AvpWriter<
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AeseCommunicationPatternConfigStatus {
     type Writer<'c> = AeseCommunicationPatternConfigStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3120, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3120,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3121, 10415),
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3121,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -15633,9 +16076,17 @@ pub struct AeseErrorReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AeseErrorReport {
     type Writer<'c> = AeseErrorReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3121, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3121,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3146, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 3146,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -15717,23 +16168,68 @@ pub struct MonitoringEventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MonitoringEventConfiguration {
     type Writer<'c> = MonitoringEventConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3122, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3122,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3127, 10415),
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(3128, 10415),
-        rt::AvpKey::new(3130, 10415),
-        rt::AvpKey::new(857, 10415),
-        rt::AvpKey::new(3131, 10415),
-        rt::AvpKey::new(3129, 10415),
-        rt::AvpKey::new(3135, 10415),
-        rt::AvpKey::new(3138, 10415),
-        rt::AvpKey::new(1674, 10415),
-        rt::AvpKey::new(3178, 10415),
-        rt::AvpKey::new(3180, 10415),
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3127,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3128,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3130,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 857,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3131,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3129,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3135,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3138,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1674,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3178,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3180,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -15953,21 +16449,60 @@ pub struct MonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MonitoringEventReport {
     type Writer<'c> = MonitoringEventReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3123, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3123,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3140, 10415),
-        rt::AvpKey::new(4325, 10415),
-        rt::AvpKey::new(1496, 10415),
-        rt::AvpKey::new(3127, 10415),
-        rt::AvpKey::new(3162, 10415),
-        rt::AvpKey::new(4322, 10415),
-        rt::AvpKey::new(3329, 10415),
-        rt::AvpKey::new(4300, 10415),
-        rt::AvpKey::new(3181, 10415),
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3140,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4325,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3127,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3162,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4322,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3329,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4300,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3181,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -16149,12 +16684,24 @@ pub struct UeReachabilityConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UeReachabilityConfiguration {
     type Writer<'c> = UeReachabilityConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3129, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3129,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3132, 10415),
-        rt::AvpKey::new(3133, 10415),
-        rt::AvpKey::new(3134, 10415),
+        rt::AvpKey {
+            code: 3132,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3133,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3134,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16255,12 +16802,24 @@ pub struct LocationInformationConfigurationWriter<'b>(rt::writer::AvpWriter<'b>)
 )]
 impl rt::writer::Group for LocationInformationConfiguration {
     type Writer<'c> = LocationInformationConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3135, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3135,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3136, 10415),
-        rt::AvpKey::new(3137, 10415),
-        rt::AvpKey::new(3117, 10415),
+        rt::AvpKey {
+            code: 3136,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3137,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3117,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16360,12 +16919,24 @@ pub struct MonitoringEventConfigStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MonitoringEventConfigStatus {
     type Writer<'c> = MonitoringEventConfigStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3142, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3142,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -16466,11 +17037,20 @@ pub struct SupportedServicesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SupportedServices {
     type Writer<'c> = SupportedServicesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3143, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3143,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3144, 10415),
-        rt::AvpKey::new(3153, 10415),
+        rt::AvpKey {
+            code: 3144,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3153,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16558,11 +17138,17 @@ pub struct ServiceResultWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ServiceResult {
     type Writer<'c> = ServiceResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3146, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3146,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(266, 0),
-        rt::AvpKey::new(3147, 10415),
+        rt::AvpKey { code: 266, vendor: 0 },
+        rt::AvpKey {
+            code: 3147,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16634,11 +17220,17 @@ pub struct NiddAuthorizationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationRequest {
     type Writer<'c> = NiddAuthorizationRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3150, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3150,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(3159, 10415),
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 3159,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16688,13 +17280,25 @@ pub struct NiddAuthorizationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationResponse {
     type Writer<'c> = NiddAuthorizationResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3151, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3151,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(3111, 10415),
-        rt::AvpKey::new(3160, 10415),
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3160,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16774,11 +17378,20 @@ pub struct ServiceReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ServiceReport {
     type Writer<'c> = ServiceReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3152, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3152,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3146, 10415),
-        rt::AvpKey::new(3153, 10415),
+        rt::AvpKey {
+            code: 3146,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3153,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16851,11 +17464,20 @@ pub struct EnhancedCoverageRestrictionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for EnhancedCoverageRestriction {
     type Writer<'c> = EnhancedCoverageRestrictionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3155, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3155,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3157, 10415),
-        rt::AvpKey::new(3158, 10415),
+        rt::AvpKey {
+            code: 3157,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3158,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -16913,11 +17535,20 @@ pub struct EnhancedCoverageRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29336"))]
 impl rt::writer::Group for EnhancedCoverageRestrictionData {
     type Writer<'c> = EnhancedCoverageRestrictionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3156, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3156,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3155, 10415),
-        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey {
+            code: 3155,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -16969,7 +17600,10 @@ pub struct RestrictedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for RestrictedPlmnList {
     type Writer<'c> = RestrictedPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3157, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3157,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17011,7 +17645,10 @@ pub struct AllowedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AllowedPlmnList {
     type Writer<'c> = AllowedPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3158, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3158,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17053,7 +17690,10 @@ pub struct NiddAuthorizationUpdateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationUpdate {
     type Writer<'c> = NiddAuthorizationUpdateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3161, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3161,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17103,12 +17743,24 @@ pub struct GroupMonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupMonitoringEventReport {
     type Writer<'c> = GroupMonitoringEventReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3165, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3165,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -17181,19 +17833,52 @@ pub struct GroupMonitoringEventReportItemWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupMonitoringEventReportItem {
     type Writer<'c> = GroupMonitoringEventReportItemWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3166, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3166,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(3139, 10415),
-        rt::AvpKey::new(3141, 10415),
-        rt::AvpKey::new(3140, 10415),
-        rt::AvpKey::new(3329, 10415),
-        rt::AvpKey::new(1496, 10415),
-        rt::AvpKey::new(3127, 10415),
-        rt::AvpKey::new(3152, 10415),
-        rt::AvpKey::new(3154, 10415),
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3139,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3141,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3140,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3329,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3127,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3152,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3154,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -17304,11 +17989,17 @@ pub struct ApnValidityTimeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for ApnValidityTime {
     type Writer<'c> = ApnValidityTimeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3169, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3169,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3160, 10415),
-        rt::AvpKey::new(493, 0),
+        rt::AvpKey {
+            code: 3160,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 493, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -17362,15 +18053,36 @@ pub struct SuggestedNetworkConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for SuggestedNetworkConfiguration {
     type Writer<'c> = SuggestedNetworkConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3170, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3170,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(1619, 10415),
-        rt::AvpKey::new(4324, 10415),
-        rt::AvpKey::new(1674, 10415),
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1619,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1674,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -17456,13 +18168,28 @@ pub struct MonitoringEventReportStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for MonitoringEventReportStatus {
     type Writer<'c> = MonitoringEventReportStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3171, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3171,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3186, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3152, 10415),
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3186,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3152,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -17526,7 +18253,10 @@ pub struct AdditionalidentifiersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29336"))]
 impl rt::writer::Group for Additionalidentifiers {
     type Writer<'c> = AdditionalidentifiersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3173, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3173,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17570,12 +18300,21 @@ pub struct GroupUserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupUserIdentifier {
     type Writer<'c> = GroupUserIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3177, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3177,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -17648,9 +18387,17 @@ pub struct MtcProviderInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MtcProviderInfo {
     type Writer<'c> = MtcProviderInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3178, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3178,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3179, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 3179,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(
@@ -17730,9 +18477,12 @@ pub struct PdnConnectivityStatusConfigurationWriter<'b>(rt::writer::AvpWriter<'b
 )]
 impl rt::writer::Group for PdnConnectivityStatusConfiguration {
     type Writer<'c> = PdnConnectivityStatusConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3180, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3180,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(493, 0)];
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 493, vendor: 0 }];
     const REQUIRED: u64 = 0;
 }
 #[cfg(
@@ -17816,13 +18566,25 @@ pub struct PdnConnectivityStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for PdnConnectivityStatusReport {
     type Writer<'c> = PdnConnectivityStatusReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3181, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3181,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(493, 0),
-        rt::AvpKey::new(3182, 10415),
-        rt::AvpKey::new(1456, 10415),
-        rt::AvpKey::new(1681, 10415),
+        rt::AvpKey { code: 493, vendor: 0 },
+        rt::AvpKey {
+            code: 3182,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1456,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1681,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -17920,20 +18682,35 @@ impl SubscriberInformationRequest {
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(3110, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(3103, 10415),
-        rt::AvpKey::new(3104, 10415),
-        rt::AvpKey::new(3105, 10415),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3110,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 3103,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3104,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3105,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18121,19 +18898,25 @@ impl SubscriberInformationAnswer {
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(3107, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3107,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18355,18 +19138,30 @@ impl ConfigurationInformationRequest {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(3145, 10415),
-        rt::AvpKey::new(3155, 10415),
-        rt::AvpKey::new(3163, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 3145,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3155,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3163,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18570,19 +19365,28 @@ impl ConfigurationInformationAnswer {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(3154, 10415),
-        rt::AvpKey::new(3164, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3154,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3164,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18838,15 +19642,18 @@ impl ReportingInformationRequest {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(3167, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 3167,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -19011,16 +19818,16 @@ impl ReportingInformationAnswer {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -19220,18 +20027,30 @@ impl NiddInformationRequest {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(3150, 10415),
-        rt::AvpKey::new(3161, 10415),
-        rt::AvpKey::new(3174, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 3150,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3161,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3174,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -19418,18 +20237,24 @@ impl NiddInformationAnswer {
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(3151, 10415),
-        rt::AvpKey::new(3176, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 3151,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3176,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,13 +8,25 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// SM-Delivery-Outcome-T4 (Enumerated), 3GPP TS 29.337 §6.3.
-    pub const SM_DELIVERY_OUTCOME_T4: rt::AvpKey = rt::AvpKey::new(3200, 10415);
+    pub const SM_DELIVERY_OUTCOME_T4: rt::AvpKey = rt::AvpKey {
+        code: 3200,
+        vendor: 10415,
+    };
     /// Absent-Subscriber-Diagnostic-T4 (Enumerated), 3GPP TS 29.337 §6.3.
-    pub const ABSENT_SUBSCRIBER_DIAGNOSTIC_T4: rt::AvpKey = rt::AvpKey::new(3201, 10415);
+    pub const ABSENT_SUBSCRIBER_DIAGNOSTIC_T4: rt::AvpKey = rt::AvpKey {
+        code: 3201,
+        vendor: 10415,
+    };
     /// Trigger-Action (Unsigned32), 3GPP TS 29.337 §6.3.
-    pub const TRIGGER_ACTION: rt::AvpKey = rt::AvpKey::new(3202, 10415);
+    pub const TRIGGER_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 3202,
+        vendor: 10415,
+    };
     /// MTC-Error-Diagnostic (Unsigned32), 3GPP TS 29.337 §6.3.
-    pub const MTC_ERROR_DIAGNOSTIC: rt::AvpKey = rt::AvpKey::new(3203, 10415);
+    pub const MTC_ERROR_DIAGNOSTIC: rt::AvpKey = rt::AvpKey {
+        code: 3203,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.337.
 pub mod application {
@@ -30,7 +42,10 @@ pub struct SmDeliveryOutcomeT4(pub i32);
 #[cfg(any(feature = "ts29337"))]
 impl SmDeliveryOutcomeT4 {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3200, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3200,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -78,7 +93,10 @@ pub struct AbsentSubscriberDiagnosticT4(pub i32);
 #[cfg(any(feature = "ts29337"))]
 impl AbsentSubscriberDiagnosticT4 {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3201, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3201,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {

@@ -8,109 +8,235 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// SC-Address (OctetString), 3GPP TS 29.338 §5.3.3.
-    pub const SC_ADDRESS: rt::AvpKey = rt::AvpKey::new(3300, 10415);
+    pub const SC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3300,
+        vendor: 10415,
+    };
     /// SM-RP-UI (OctetString), 3GPP TS 29.338 §6.3.3.
-    pub const SM_RP_UI: rt::AvpKey = rt::AvpKey::new(3301, 10415);
+    pub const SM_RP_UI: rt::AvpKey = rt::AvpKey {
+        code: 3301,
+        vendor: 10415,
+    };
     /// TFR-Flags (Unsigned32), 3GPP TS 29.338 §6.3.3.
-    pub const TFR_FLAGS: rt::AvpKey = rt::AvpKey::new(3302, 10415);
+    pub const TFR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3302,
+        vendor: 10415,
+    };
     /// SM-Delivery-Failure-Cause (Grouped), 3GPP TS 29.338 §6.3.3.
-    pub const SM_DELIVERY_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey::new(3303, 10415);
+    pub const SM_DELIVERY_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3303,
+        vendor: 10415,
+    };
     /// SM-Enumerated-Delivery-Failure-Cause (Enumerated), 3GPP TS 29.338 §6.3.3.
-    pub const SM_ENUMERATED_DELIVERY_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey::new(
-        3304,
-        10415,
-    );
+    pub const SM_ENUMERATED_DELIVERY_FAILURE_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3304,
+        vendor: 10415,
+    };
     /// SM-Diagnostic-Info (OctetString), 3GPP TS 29.338 §6.3.3.
-    pub const SM_DIAGNOSTIC_INFO: rt::AvpKey = rt::AvpKey::new(3305, 10415);
+    pub const SM_DIAGNOSTIC_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3305,
+        vendor: 10415,
+    };
     /// SM-Delivery-Timer (Unsigned32), 3GPP TS 29.338 §6.3.3.
-    pub const SM_DELIVERY_TIMER: rt::AvpKey = rt::AvpKey::new(3306, 10415);
+    pub const SM_DELIVERY_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 3306,
+        vendor: 10415,
+    };
     /// SM-Delivery-Start-Time (Time), 3GPP TS 29.338 §6.3.3.
-    pub const SM_DELIVERY_START_TIME: rt::AvpKey = rt::AvpKey::new(3307, 10415);
+    pub const SM_DELIVERY_START_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3307,
+        vendor: 10415,
+    };
     /// SM-RP-MTI (Enumerated), 3GPP TS 29.338 §5.3.3.
-    pub const SM_RP_MTI: rt::AvpKey = rt::AvpKey::new(3308, 10415);
+    pub const SM_RP_MTI: rt::AvpKey = rt::AvpKey {
+        code: 3308,
+        vendor: 10415,
+    };
     /// SM-RP-SMEA (OctetString), 3GPP TS 29.338 §5.3.3.
-    pub const SM_RP_SMEA: rt::AvpKey = rt::AvpKey::new(3309, 10415);
+    pub const SM_RP_SMEA: rt::AvpKey = rt::AvpKey {
+        code: 3309,
+        vendor: 10415,
+    };
     /// SRR-Flags (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const SRR_FLAGS: rt::AvpKey = rt::AvpKey::new(3310, 10415);
+    pub const SRR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3310,
+        vendor: 10415,
+    };
     /// SM-Delivery-Not-Intended (Enumerated), 3GPP TS 29.338 §5.3.3.
-    pub const SM_DELIVERY_NOT_INTENDED: rt::AvpKey = rt::AvpKey::new(3311, 10415);
+    pub const SM_DELIVERY_NOT_INTENDED: rt::AvpKey = rt::AvpKey {
+        code: 3311,
+        vendor: 10415,
+    };
     /// MWD-Status (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const MWD_STATUS: rt::AvpKey = rt::AvpKey::new(3312, 10415);
+    pub const MWD_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 3312,
+        vendor: 10415,
+    };
     /// MME-Absent-User-Diagnostic-SM (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const MME_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey::new(3313, 10415);
+    pub const MME_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey {
+        code: 3313,
+        vendor: 10415,
+    };
     /// MSC-Absent-User-Diagnostic-SM (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const MSC_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey::new(3314, 10415);
+    pub const MSC_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey {
+        code: 3314,
+        vendor: 10415,
+    };
     /// SGSN-Absent-User-Diagnostic-SM (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const SGSN_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey::new(3315, 10415);
+    pub const SGSN_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey {
+        code: 3315,
+        vendor: 10415,
+    };
     /// SM-Delivery-Outcome (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(3316, 10415);
+    pub const SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3316,
+        vendor: 10415,
+    };
     /// MME-SM-Delivery-Outcome (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const MME_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(3317, 10415);
+    pub const MME_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3317,
+        vendor: 10415,
+    };
     /// MSC-SM-Delivery-Outcome (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const MSC_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(3318, 10415);
+    pub const MSC_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3318,
+        vendor: 10415,
+    };
     /// SGSN-SM-Delivery-Outcome (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const SGSN_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(3319, 10415);
+    pub const SGSN_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3319,
+        vendor: 10415,
+    };
     /// IP-SM-GW-SM-Delivery-Outcome (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const IP_SM_GW_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(3320, 10415);
+    pub const IP_SM_GW_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3320,
+        vendor: 10415,
+    };
     /// SM-Delivery-Cause (Enumerated), 3GPP TS 29.338 §5.3.3.
-    pub const SM_DELIVERY_CAUSE: rt::AvpKey = rt::AvpKey::new(3321, 10415);
+    pub const SM_DELIVERY_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3321,
+        vendor: 10415,
+    };
     /// Absent-User-Diagnostic-SM (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey::new(3322, 10415);
+    pub const ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey {
+        code: 3322,
+        vendor: 10415,
+    };
     /// RDR-Flags (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const RDR_FLAGS: rt::AvpKey = rt::AvpKey::new(3323, 10415);
+    pub const RDR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3323,
+        vendor: 10415,
+    };
     /// SMSMI-Correlation-ID (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const SMSMI_CORRELATION_ID: rt::AvpKey = rt::AvpKey::new(3324, 10415);
+    pub const SMSMI_CORRELATION_ID: rt::AvpKey = rt::AvpKey {
+        code: 3324,
+        vendor: 10415,
+    };
     /// HSS-ID (UTF8String), 3GPP TS 29.338 §5.3.3.
-    pub const HSS_ID: rt::AvpKey = rt::AvpKey::new(3325, 10415);
+    pub const HSS_ID: rt::AvpKey = rt::AvpKey {
+        code: 3325,
+        vendor: 10415,
+    };
     /// Originating-SIP-URI (UTF8String), 3GPP TS 29.338 §5.3.3.
-    pub const ORIGINATING_SIP_URI: rt::AvpKey = rt::AvpKey::new(3326, 10415);
+    pub const ORIGINATING_SIP_URI: rt::AvpKey = rt::AvpKey {
+        code: 3326,
+        vendor: 10415,
+    };
     /// Destination-SIP-URI (UTF8String), 3GPP TS 29.338 §5.3.3.
-    pub const DESTINATION_SIP_URI: rt::AvpKey = rt::AvpKey::new(3327, 10415);
+    pub const DESTINATION_SIP_URI: rt::AvpKey = rt::AvpKey {
+        code: 3327,
+        vendor: 10415,
+    };
     /// OFR-Flags (Unsigned32), 3GPP TS 29.338 §6.3.3.
-    pub const OFR_FLAGS: rt::AvpKey = rt::AvpKey::new(3328, 10415);
+    pub const OFR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3328,
+        vendor: 10415,
+    };
     /// Maximum-UE-Availability-Time (Time), 3GPP TS 29.338 §5.3.3.
-    pub const MAXIMUM_UE_AVAILABILITY_TIME: rt::AvpKey = rt::AvpKey::new(3329, 10415);
+    pub const MAXIMUM_UE_AVAILABILITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3329,
+        vendor: 10415,
+    };
     /// Maximum-Retransmission-Time (Time), 3GPP TS 29.338 §6.3.3.
-    pub const MAXIMUM_RETRANSMISSION_TIME: rt::AvpKey = rt::AvpKey::new(3330, 10415);
+    pub const MAXIMUM_RETRANSMISSION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3330,
+        vendor: 10415,
+    };
     /// Requested-Retransmission-Time (Time), 3GPP TS 29.338 §6.3.3.
-    pub const REQUESTED_RETRANSMISSION_TIME: rt::AvpKey = rt::AvpKey::new(3331, 10415);
+    pub const REQUESTED_RETRANSMISSION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3331,
+        vendor: 10415,
+    };
     /// SMS-GMSC-Address (OctetString), 3GPP TS 29.338 §6.3.3.
-    pub const SMS_GMSC_ADDRESS: rt::AvpKey = rt::AvpKey::new(3332, 10415);
+    pub const SMS_GMSC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3332,
+        vendor: 10415,
+    };
     /// SMS-GMSC-Alert-Event (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const SMS_GMSC_ALERT_EVENT: rt::AvpKey = rt::AvpKey::new(3333, 10415);
+    pub const SMS_GMSC_ALERT_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 3333,
+        vendor: 10415,
+    };
     /// SMSF-3GPP-Absent-User-Diagnostic-SM (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_3GPP_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey::new(
-        3334,
-        10415,
-    );
+    pub const SMSF_3GPP_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey {
+        code: 3334,
+        vendor: 10415,
+    };
     /// SMSF-Non-3GPP-Absent-User-Diagnostic-SM (Unsigned32), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_NON_3GPP_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey::new(
-        3335,
-        10415,
-    );
+    pub const SMSF_NON_3GPP_ABSENT_USER_DIAGNOSTIC_SM: rt::AvpKey = rt::AvpKey {
+        code: 3335,
+        vendor: 10415,
+    };
     /// SMSF-3GPP-SM-Delivery-Outcome (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_3GPP_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(3336, 10415);
+    pub const SMSF_3GPP_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3336,
+        vendor: 10415,
+    };
     /// SMSF-Non-3GPP-SM-Delivery-Outcome (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_NON_3GPP_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(
-        3337,
-        10415,
-    );
+    pub const SMSF_NON_3GPP_SM_DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3337,
+        vendor: 10415,
+    };
     /// SMSF-3GPP-Number (OctetString), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_3GPP_NUMBER: rt::AvpKey = rt::AvpKey::new(3338, 10415);
+    pub const SMSF_3GPP_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3338,
+        vendor: 10415,
+    };
     /// SMSF-Non-3GPP-Number (OctetString), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_NON_3GPP_NUMBER: rt::AvpKey = rt::AvpKey::new(3339, 10415);
+    pub const SMSF_NON_3GPP_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3339,
+        vendor: 10415,
+    };
     /// SMSF-3GPP-Name (DiameterIdentity), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_3GPP_NAME: rt::AvpKey = rt::AvpKey::new(3340, 10415);
+    pub const SMSF_3GPP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 3340,
+        vendor: 10415,
+    };
     /// SMSF-Non-3GPP-Name (DiameterIdentity), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_NON_3GPP_NAME: rt::AvpKey = rt::AvpKey::new(3341, 10415);
+    pub const SMSF_NON_3GPP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 3341,
+        vendor: 10415,
+    };
     /// SMSF-3GPP-Realm (DiameterIdentity), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_3GPP_REALM: rt::AvpKey = rt::AvpKey::new(3342, 10415);
+    pub const SMSF_3GPP_REALM: rt::AvpKey = rt::AvpKey {
+        code: 3342,
+        vendor: 10415,
+    };
     /// SMSF-Non-3GPP-Realm (DiameterIdentity), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_NON_3GPP_REALM: rt::AvpKey = rt::AvpKey::new(3343, 10415);
+    pub const SMSF_NON_3GPP_REALM: rt::AvpKey = rt::AvpKey {
+        code: 3343,
+        vendor: 10415,
+    };
     /// SMSF-3GPP-Address (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_3GPP_ADDRESS: rt::AvpKey = rt::AvpKey::new(3344, 10415);
+    pub const SMSF_3GPP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3344,
+        vendor: 10415,
+    };
     /// SMSF-Non-3GPP-Address (Grouped), 3GPP TS 29.338 §5.3.3.
-    pub const SMSF_NON_3GPP_ADDRESS: rt::AvpKey = rt::AvpKey::new(3345, 10415);
+    pub const SMSF_NON_3GPP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3345,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.338.
 pub mod application {
@@ -128,7 +254,10 @@ pub struct SmEnumeratedDeliveryFailureCause(pub i32);
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl SmEnumeratedDeliveryFailureCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3304, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3304,
+        vendor: 10415,
+    };
     /// `MEMORY_CAPACITY_EXCEEDED` (0)
     pub const MEMORY_CAPACITY_EXCEEDED: Self = Self(0);
     /// `EQUIPMENT_PROTOCOL_ERROR` (1)
@@ -197,7 +326,10 @@ pub struct SmRpMti(pub i32);
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SmRpMti {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3308, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3308,
+        vendor: 10415,
+    };
     /// `SM_DELIVER` (0)
     pub const SM_DELIVER: Self = Self(0);
     /// `SM_STATUS_REPORT` (1)
@@ -251,7 +383,10 @@ pub struct SmDeliveryNotIntended(pub i32);
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SmDeliveryNotIntended {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3311, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3311,
+        vendor: 10415,
+    };
     /// `ONLY_IMSI_REQUESTED` (0)
     pub const ONLY_IMSI_REQUESTED: Self = Self(0);
     /// `ONLY_MCC_MNC_REQUESTED` (1)
@@ -305,7 +440,10 @@ pub struct SmDeliveryCause(pub i32);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3321, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3321,
+        vendor: 10415,
+    };
     /// `UE_MEMORY_CAPACITY_EXCEEDED` (0)
     pub const UE_MEMORY_CAPACITY_EXCEEDED: Self = Self(0);
     /// `ABSENT_USER` (1)
@@ -390,18 +528,23 @@ impl Default for SmDeliveryFailureCause {
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryFailureCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3303, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3303,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3304,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3304,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -528,7 +671,10 @@ impl Default for SmDeliveryOutcome {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3316, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3316,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -715,7 +861,10 @@ impl Default for MmeSmDeliveryOutcome {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl MmeSmDeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3317, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3317,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -826,7 +975,10 @@ impl Default for MscSmDeliveryOutcome {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl MscSmDeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3318, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3318,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -937,7 +1089,10 @@ impl Default for SgsnSmDeliveryOutcome {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SgsnSmDeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3319, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3319,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1048,7 +1203,10 @@ impl Default for IpSmGwSmDeliveryOutcome {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl IpSmGwSmDeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3320, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3320,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1163,7 +1321,10 @@ impl Default for SmsmiCorrelationId {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmsmiCorrelationId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3324, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3324,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1278,7 +1439,10 @@ impl Default for Smsf3gppSmDeliveryOutcome {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Smsf3gppSmDeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3336, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3336,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1389,7 +1553,10 @@ impl Default for SmsfNon3gppSmDeliveryOutcome {
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmsfNon3gppSmDeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3337, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3337,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1504,7 +1671,10 @@ impl Default for Smsf3gppAddress {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Smsf3gppAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3344, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3344,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1625,7 +1795,10 @@ impl Default for SmsfNon3gppAddress {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SmsfNon3gppAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3345, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3345,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1821,51 +1994,46 @@ impl Default for SendRoutingInfoForSmRequest {
 impl SendRoutingInfoForSmRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2177,42 +2345,38 @@ impl Default for SendRoutingInfoForSmAnswer {
 impl SendRoutingInfoForSmAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2657,78 +2821,76 @@ impl Default for AlertServiceCentreRequest {
 impl AlertServiceCentreRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            3300,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3300,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2996,42 +3158,38 @@ impl Default for AlertServiceCentreAnswer {
 impl AlertServiceCentreAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3337,78 +3495,79 @@ impl Default for ReportSmDeliveryStatusRequest {
 impl ReportSmDeliveryStatusRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            9,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            3300,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            3316,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 9,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3300,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3316,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3670,42 +3829,38 @@ impl Default for ReportSmDeliveryStatusAnswer {
 impl ReportSmDeliveryStatusAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4023,78 +4178,79 @@ impl Default for MoForwardShortMessageRequest {
 impl MoForwardShortMessageRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            3300,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            3102,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            3301,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3300,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3102,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3301,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4358,42 +4514,38 @@ impl Default for MoForwardShortMessageAnswer {
 impl MoForwardShortMessageAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4741,87 +4893,84 @@ impl Default for MtForwardShortMessageRequest {
 impl MtForwardShortMessageRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            1,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            3300,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            3301,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 1, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3300,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3301,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5146,42 +5295,38 @@ impl Default for MtForwardShortMessageAnswer {
 impl MtForwardShortMessageAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -8599,11 +8744,20 @@ pub struct SmDeliveryFailureCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmDeliveryFailureCause {
     type Writer<'c> = SmDeliveryFailureCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3303, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3303,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3304, 10415),
-        rt::AvpKey::new(3305, 10415),
+        rt::AvpKey {
+            code: 3304,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3305,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -8658,15 +8812,36 @@ pub struct SmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmDeliveryOutcome {
     type Writer<'c> = SmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3316, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3316,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3317, 10415),
-        rt::AvpKey::new(3318, 10415),
-        rt::AvpKey::new(3319, 10415),
-        rt::AvpKey::new(3320, 10415),
-        rt::AvpKey::new(3336, 10415),
-        rt::AvpKey::new(3337, 10415),
+        rt::AvpKey {
+            code: 3317,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3318,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3320,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3336,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3337,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8768,11 +8943,20 @@ pub struct MmeSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for MmeSmDeliveryOutcome {
     type Writer<'c> = MmeSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3317, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3317,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3321, 10415),
-        rt::AvpKey::new(3322, 10415),
+        rt::AvpKey {
+            code: 3321,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3322,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8820,11 +9004,20 @@ pub struct MscSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for MscSmDeliveryOutcome {
     type Writer<'c> = MscSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3318, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3318,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3321, 10415),
-        rt::AvpKey::new(3322, 10415),
+        rt::AvpKey {
+            code: 3321,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3322,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8872,11 +9065,20 @@ pub struct SgsnSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SgsnSmDeliveryOutcome {
     type Writer<'c> = SgsnSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3319, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3319,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3321, 10415),
-        rt::AvpKey::new(3322, 10415),
+        rt::AvpKey {
+            code: 3321,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3322,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8924,11 +9126,20 @@ pub struct IpSmGwSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for IpSmGwSmDeliveryOutcome {
     type Writer<'c> = IpSmGwSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3320, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3320,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3321, 10415),
-        rt::AvpKey::new(3322, 10415),
+        rt::AvpKey {
+            code: 3321,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3322,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -8977,12 +9188,24 @@ pub struct SmsmiCorrelationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmsmiCorrelationId {
     type Writer<'c> = SmsmiCorrelationIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3324, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3324,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3325, 10415),
-        rt::AvpKey::new(3326, 10415),
-        rt::AvpKey::new(3327, 10415),
+        rt::AvpKey {
+            code: 3325,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3326,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3327,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9036,11 +9259,20 @@ pub struct Smsf3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for Smsf3gppSmDeliveryOutcome {
     type Writer<'c> = Smsf3gppSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3336, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3336,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3321, 10415),
-        rt::AvpKey::new(3322, 10415),
+        rt::AvpKey {
+            code: 3321,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3322,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9088,11 +9320,20 @@ pub struct SmsfNon3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmsfNon3gppSmDeliveryOutcome {
     type Writer<'c> = SmsfNon3gppSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3337, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3337,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3321, 10415),
-        rt::AvpKey::new(3322, 10415),
+        rt::AvpKey {
+            code: 3321,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3322,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9141,12 +9382,24 @@ pub struct Smsf3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::writer::Group for Smsf3gppAddress {
     type Writer<'c> = Smsf3gppAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3344, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3344,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3338, 10415),
-        rt::AvpKey::new(3340, 10415),
-        rt::AvpKey::new(3342, 10415),
+        rt::AvpKey {
+            code: 3338,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3340,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3342,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9201,12 +9454,24 @@ pub struct SmsfNon3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::writer::Group for SmsfNon3gppAddress {
     type Writer<'c> = SmsfNon3gppAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3345, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3345,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3339, 10415),
-        rt::AvpKey::new(3341, 10415),
-        rt::AvpKey::new(3343, 10415),
+        rt::AvpKey {
+            code: 3339,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3341,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3343,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -9269,22 +9534,43 @@ impl SendRoutingInfoForSmRequest {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(3324, 10415),
-        rt::AvpKey::new(3300, 10415),
-        rt::AvpKey::new(3308, 10415),
-        rt::AvpKey::new(3309, 10415),
-        rt::AvpKey::new(3310, 10415),
-        rt::AvpKey::new(3311, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 3324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3300,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3308,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3309,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3310,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3311,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9474,28 +9760,64 @@ impl SendRoutingInfoForSmAnswer {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(2401, 10415),
-        rt::AvpKey::new(2406, 10415),
-        rt::AvpKey::new(3344, 10415),
-        rt::AvpKey::new(3345, 10415),
-        rt::AvpKey::new(2400, 10415),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(3312, 10415),
-        rt::AvpKey::new(3313, 10415),
-        rt::AvpKey::new(3314, 10415),
-        rt::AvpKey::new(3315, 10415),
-        rt::AvpKey::new(3334, 10415),
-        rt::AvpKey::new(3335, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2406,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3344,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3345,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2400,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3312,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3313,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3314,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3315,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3334,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3335,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9751,20 +10073,38 @@ impl AlertServiceCentreRequest {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3300, 10415),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(3324, 10415),
-        rt::AvpKey::new(3329, 10415),
-        rt::AvpKey::new(3333, 10415),
-        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3300,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 3324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3329,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3333,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9952,15 +10292,15 @@ impl AlertServiceCentreAnswer {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10113,19 +10453,34 @@ impl ReportSmDeliveryStatusRequest {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(3300, 10415),
-        rt::AvpKey::new(3316, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(3324, 10415),
-        rt::AvpKey::new(3323, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3300,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3316,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 3324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3323,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10307,16 +10662,19 @@ impl ReportSmDeliveryStatusAnswer {
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10480,20 +10838,38 @@ impl MoForwardShortMessageRequest {
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3300, 10415),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(3301, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(3328, 10415),
-        rt::AvpKey::new(3324, 10415),
-        rt::AvpKey::new(3316, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3300,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3301,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey {
+            code: 3328,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3316,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10681,17 +11057,23 @@ impl MoForwardShortMessageAnswer {
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(3303, 10415),
-        rt::AvpKey::new(3301, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 3303,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3301,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10861,25 +11243,55 @@ impl MtForwardShortMessageRequest {
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(3300, 10415),
-        rt::AvpKey::new(3301, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(3324, 10415),
-        rt::AvpKey::new(1645, 10415),
-        rt::AvpKey::new(1489, 10415),
-        rt::AvpKey::new(3302, 10415),
-        rt::AvpKey::new(3306, 10415),
-        rt::AvpKey::new(3307, 10415),
-        rt::AvpKey::new(3330, 10415),
-        rt::AvpKey::new(3332, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey {
+            code: 3300,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3301,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey {
+            code: 3324,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1645,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1489,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3302,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3306,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3307,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3330,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3332,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 511;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11087,20 +11499,35 @@ impl MtForwardShortMessageAnswer {
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(3322, 10415),
-        rt::AvpKey::new(3303, 10415),
-        rt::AvpKey::new(3301, 10415),
-        rt::AvpKey::new(3331, 10415),
-        rt::AvpKey::new(3102, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey {
+            code: 3322,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3303,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3301,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3331,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3102,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

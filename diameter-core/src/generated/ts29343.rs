@@ -8,31 +8,70 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Origin-App-Layer-User-Id (UTF8String), 3GPP TS 29.343 §6.4.2.
-    pub const ORIGIN_APP_LAYER_USER_ID: rt::AvpKey = rt::AvpKey::new(3600, 10415);
+    pub const ORIGIN_APP_LAYER_USER_ID: rt::AvpKey = rt::AvpKey {
+        code: 3600,
+        vendor: 10415,
+    };
     /// Target-App-Layer-User-Id (UTF8String), 3GPP TS 29.343 §6.4.3.
-    pub const TARGET_APP_LAYER_USER_ID: rt::AvpKey = rt::AvpKey::new(3601, 10415);
+    pub const TARGET_APP_LAYER_USER_ID: rt::AvpKey = rt::AvpKey {
+        code: 3601,
+        vendor: 10415,
+    };
     /// ProSe-Function-ID (OctetString), 3GPP TS 29.343 §6.4.4.
-    pub const PROSE_FUNCTION_ID: rt::AvpKey = rt::AvpKey::new(3602, 10415);
+    pub const PROSE_FUNCTION_ID: rt::AvpKey = rt::AvpKey {
+        code: 3602,
+        vendor: 10415,
+    };
     /// ProSe-Request-Type (Unsigned32), 3GPP TS 29.343 §6.4.5.
-    pub const PROSE_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(3603, 10415);
+    pub const PROSE_REQUEST_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3603,
+        vendor: 10415,
+    };
     /// PDUID (OctetString), 3GPP TS 29.343 §6.4.6.
-    pub const PDUID: rt::AvpKey = rt::AvpKey::new(3604, 10415);
+    pub const PDUID: rt::AvpKey = rt::AvpKey {
+        code: 3604,
+        vendor: 10415,
+    };
     /// Application-Data (UTF8String), 3GPP TS 29.343 §6.4.7.
-    pub const APPLICATION_DATA: rt::AvpKey = rt::AvpKey::new(3605, 10415);
+    pub const APPLICATION_DATA: rt::AvpKey = rt::AvpKey {
+        code: 3605,
+        vendor: 10415,
+    };
     /// Allowed-Suffixes-Number (Unsigned32), 3GPP TS 29.343 §6.4.8.
-    pub const ALLOWED_SUFFIXES_NUMBER: rt::AvpKey = rt::AvpKey::new(3606, 10415);
+    pub const ALLOWED_SUFFIXES_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3606,
+        vendor: 10415,
+    };
     /// Monitor-Target (Grouped), 3GPP TS 29.343 §6.4.9.
-    pub const MONITOR_TARGET: rt::AvpKey = rt::AvpKey::new(3607, 10415);
+    pub const MONITOR_TARGET: rt::AvpKey = rt::AvpKey {
+        code: 3607,
+        vendor: 10415,
+    };
     /// ProSe-Code-Suffix-Mask (Grouped), 3GPP TS 29.343 §6.4.10.
-    pub const PROSE_CODE_SUFFIX_MASK: rt::AvpKey = rt::AvpKey::new(3608, 10415);
+    pub const PROSE_CODE_SUFFIX_MASK: rt::AvpKey = rt::AvpKey {
+        code: 3608,
+        vendor: 10415,
+    };
     /// Suffix-Code (OctetString), 3GPP TS 29.343 §6.4.11.
-    pub const SUFFIX_CODE: rt::AvpKey = rt::AvpKey::new(3609, 10415);
+    pub const SUFFIX_CODE: rt::AvpKey = rt::AvpKey {
+        code: 3609,
+        vendor: 10415,
+    };
     /// Suffix-Mask (OctetString), 3GPP TS 29.343 §6.4.12.
-    pub const SUFFIX_MASK: rt::AvpKey = rt::AvpKey::new(3610, 10415);
+    pub const SUFFIX_MASK: rt::AvpKey = rt::AvpKey {
+        code: 3610,
+        vendor: 10415,
+    };
     /// Banned-User-Target (Grouped), 3GPP TS 29.343 §6.4.17.
-    pub const BANNED_USER_TARGET: rt::AvpKey = rt::AvpKey::new(3611, 10415);
+    pub const BANNED_USER_TARGET: rt::AvpKey = rt::AvpKey {
+        code: 3611,
+        vendor: 10415,
+    };
     /// Metadata-Indicator (Unsigned32), 3GPP TS 29.343 §6.4.18.
-    pub const METADATA_INDICATOR: rt::AvpKey = rt::AvpKey::new(3612, 10415);
+    pub const METADATA_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3612,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.343.
 pub mod application {
@@ -84,27 +123,34 @@ impl Default for MonitorTarget {
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl MonitorTarget {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3607, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3607,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3844,
-            10415,
-            128,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3604,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3844,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3604,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -224,27 +270,34 @@ impl Default for ProseCodeSuffixMask {
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProseCodeSuffixMask {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3608, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3608,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3609,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            0,
-            1,
-            3610,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3609,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3610,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -342,27 +395,34 @@ impl Default for BannedUserTarget {
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl BannedUserTarget {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3611, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3611,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3844,
-            10415,
-            128,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3845,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3844,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3845,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -535,69 +595,65 @@ impl Default for ProximityActionRequest {
 impl ProximityActionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3603,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3603,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -977,60 +1033,57 @@ impl Default for ProximityActionAnswer {
 impl ProximityActionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            15,
-            rt::typed::SINGLE,
-            1,
-            3603,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 15,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3603,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1449,69 +1502,65 @@ impl Default for ProximityApplicationRequest {
 impl ProximityApplicationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3603,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3603,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1756,60 +1805,57 @@ impl Default for ProximityApplicationAnswer {
 impl ProximityApplicationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            15,
-            rt::typed::SINGLE,
-            1,
-            3603,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 15,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3603,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -3143,12 +3189,24 @@ pub struct MonitorTargetWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for MonitorTarget {
     type Writer<'c> = MonitorTargetWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3607, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3607,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3844, 10415),
-        rt::AvpKey::new(3604, 10415),
-        rt::AvpKey::new(3612, 10415),
+        rt::AvpKey {
+            code: 3844,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3604,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3612,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -3213,11 +3271,20 @@ pub struct ProseCodeSuffixMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for ProseCodeSuffixMask {
     type Writer<'c> = ProseCodeSuffixMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3608, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3608,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3609, 10415),
-        rt::AvpKey::new(3610, 10415),
+        rt::AvpKey {
+            code: 3609,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3610,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -3265,11 +3332,20 @@ pub struct BannedUserTargetWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for BannedUserTarget {
     type Writer<'c> = BannedUserTargetWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3611, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3611,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3844, 10415),
-        rt::AvpKey::new(3845, 10415),
+        rt::AvpKey {
+            code: 3844,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3845,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -3326,24 +3402,54 @@ impl ProximityActionRequest {
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3603, 10415),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(3600, 10415),
-        rt::AvpKey::new(3601, 10415),
-        rt::AvpKey::new(3816, 10415),
-        rt::AvpKey::new(3602, 10415),
-        rt::AvpKey::new(3843, 10415),
-        rt::AvpKey::new(3811, 10415),
-        rt::AvpKey::new(3605, 10415),
-        rt::AvpKey::new(3606, 10415),
-        rt::AvpKey::new(3844, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3603,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey {
+            code: 3600,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3816,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3843,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3811,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3605,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3606,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3844,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3535,24 +3641,39 @@ impl ProximityActionAnswer {
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(3603, 10415),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(3817, 10415),
-        rt::AvpKey::new(3602, 10415),
-        rt::AvpKey::new(3853, 10415),
-        rt::AvpKey::new(3605, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey {
+            code: 3603,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey {
+            code: 3817,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3853,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3605,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3803,16 +3924,22 @@ impl ProximityApplicationRequest {
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3603, 10415),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(3843, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3603,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey {
+            code: 3843,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3956,20 +4083,23 @@ impl ProximityApplicationAnswer {
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(3603, 10415),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey {
+            code: 3603,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

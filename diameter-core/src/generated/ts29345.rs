@@ -8,147 +8,345 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// App-Layer-User-Id (UTF8String), 3GPP TS 29.345 §6.3.2.
-    pub const APP_LAYER_USER_ID: rt::AvpKey = rt::AvpKey::new(3801, 10415);
+    pub const APP_LAYER_USER_ID: rt::AvpKey = rt::AvpKey {
+        code: 3801,
+        vendor: 10415,
+    };
     /// Assistance-Info (Grouped), 3GPP TS 29.345 §6.3.3.
-    pub const ASSISTANCE_INFO: rt::AvpKey = rt::AvpKey::new(3802, 10415);
+    pub const ASSISTANCE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3802,
+        vendor: 10415,
+    };
     /// Assistance-Info-Validity-Timer (Unsigned32), 3GPP TS 29.345 §6.3.4.
-    pub const ASSISTANCE_INFO_VALIDITY_TIMER: rt::AvpKey = rt::AvpKey::new(3803, 10415);
+    pub const ASSISTANCE_INFO_VALIDITY_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 3803,
+        vendor: 10415,
+    };
     /// Discovery-Type (Unsigned32), 3GPP TS 29.345 §6.3.5.
-    pub const DISCOVERY_TYPE: rt::AvpKey = rt::AvpKey::new(3804, 10415);
+    pub const DISCOVERY_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3804,
+        vendor: 10415,
+    };
     /// 3GPP-Filter-Id (OctetString), 3GPP TS 29.345 §6.3.9.
-    pub const TGPP_FILTER_ID: rt::AvpKey = rt::AvpKey::new(3805, 10415);
+    pub const TGPP_FILTER_ID: rt::AvpKey = rt::AvpKey {
+        code: 3805,
+        vendor: 10415,
+    };
     /// 3GPP-MAC-Address (UTF8String), 3GPP TS 29.345 §6.3.11.
-    pub const TGPP_MAC_ADDRESS: rt::AvpKey = rt::AvpKey::new(3806, 10415);
+    pub const TGPP_MAC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3806,
+        vendor: 10415,
+    };
     /// Match-Report (Grouped), 3GPP TS 29.345 §6.3.12.
-    pub const MATCH_REPORT: rt::AvpKey = rt::AvpKey::new(3807, 10415);
+    pub const MATCH_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 3807,
+        vendor: 10415,
+    };
     /// Operating-Channel (Unsigned32), 3GPP TS 29.345 §6.3.14.
-    pub const OPERATING_CHANNEL: rt::AvpKey = rt::AvpKey::new(3808, 10415);
+    pub const OPERATING_CHANNEL: rt::AvpKey = rt::AvpKey {
+        code: 3808,
+        vendor: 10415,
+    };
     /// P2P-Features (Unsigned32), 3GPP TS 29.345 §6.3.15.
-    pub const P2P_FEATURES: rt::AvpKey = rt::AvpKey::new(3809, 10415);
+    pub const P2P_FEATURES: rt::AvpKey = rt::AvpKey {
+        code: 3809,
+        vendor: 10415,
+    };
     /// ProSe-App-Code (OctetString), 3GPP TS 29.345 §6.3.16.
-    pub const PROSE_APP_CODE: rt::AvpKey = rt::AvpKey::new(3810, 10415);
+    pub const PROSE_APP_CODE: rt::AvpKey = rt::AvpKey {
+        code: 3810,
+        vendor: 10415,
+    };
     /// ProSe-App-Id (UTF8String), 3GPP TS 29.345 §6.3.17.
-    pub const PROSE_APP_ID: rt::AvpKey = rt::AvpKey::new(3811, 10415);
+    pub const PROSE_APP_ID: rt::AvpKey = rt::AvpKey {
+        code: 3811,
+        vendor: 10415,
+    };
     /// ProSe-App-Mask (OctetString), 3GPP TS 29.345 §6.3.18.
-    pub const PROSE_APP_MASK: rt::AvpKey = rt::AvpKey::new(3812, 10415);
+    pub const PROSE_APP_MASK: rt::AvpKey = rt::AvpKey {
+        code: 3812,
+        vendor: 10415,
+    };
     /// ProSe-Discovery-Filter (Grouped), 3GPP TS 29.345 §6.3.20.
-    pub const PROSE_DISCOVERY_FILTER: rt::AvpKey = rt::AvpKey::new(3813, 10415);
+    pub const PROSE_DISCOVERY_FILTER: rt::AvpKey = rt::AvpKey {
+        code: 3813,
+        vendor: 10415,
+    };
     /// PRR-Flags (Unsigned32), 3GPP TS 29.345 §6.3.21.
-    pub const PRR_FLAGS: rt::AvpKey = rt::AvpKey::new(3814, 10415);
+    pub const PRR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3814,
+        vendor: 10415,
+    };
     /// ProSe-Validity-Timer (Unsigned32), 3GPP TS 29.345 §6.3.22.
-    pub const PROSE_VALIDITY_TIMER: rt::AvpKey = rt::AvpKey::new(3815, 10415);
+    pub const PROSE_VALIDITY_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 3815,
+        vendor: 10415,
+    };
     /// Requesting-EPUID (UTF8String), 3GPP TS 29.345 §6.3.23.
-    pub const REQUESTING_EPUID: rt::AvpKey = rt::AvpKey::new(3816, 10415);
+    pub const REQUESTING_EPUID: rt::AvpKey = rt::AvpKey {
+        code: 3816,
+        vendor: 10415,
+    };
     /// Targeted-EPUID (UTF8String), 3GPP TS 29.345 §6.3.26.
-    pub const TARGETED_EPUID: rt::AvpKey = rt::AvpKey::new(3817, 10415);
+    pub const TARGETED_EPUID: rt::AvpKey = rt::AvpKey {
+        code: 3817,
+        vendor: 10415,
+    };
     /// Time-Window (Unsigned32), 3GPP TS 29.345 §6.3.27.
-    pub const TIME_WINDOW: rt::AvpKey = rt::AvpKey::new(3818, 10415);
+    pub const TIME_WINDOW: rt::AvpKey = rt::AvpKey {
+        code: 3818,
+        vendor: 10415,
+    };
     /// WiFi-P2P-Assistance-Info (Grouped), 3GPP TS 29.345 §6.3.30.
-    pub const WIFI_P2P_ASSISTANCE_INFO: rt::AvpKey = rt::AvpKey::new(3819, 10415);
+    pub const WIFI_P2P_ASSISTANCE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3819,
+        vendor: 10415,
+    };
     /// WLAN-Assistance-Info (Grouped), 3GPP TS 29.345 §6.3.31.
-    pub const WLAN_ASSISTANCE_INFO: rt::AvpKey = rt::AvpKey::new(3820, 10415);
+    pub const WLAN_ASSISTANCE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3820,
+        vendor: 10415,
+    };
     /// WLAN-Link-Layer-Id (OctetString), 3GPP TS 29.345 §6.3.32.
-    pub const WLAN_LINK_LAYER_ID: rt::AvpKey = rt::AvpKey::new(3821, 10415);
+    pub const WLAN_LINK_LAYER_ID: rt::AvpKey = rt::AvpKey {
+        code: 3821,
+        vendor: 10415,
+    };
     /// WLAN-Link-Layer-Id-List (Grouped), 3GPP TS 29.345 §6.3.33.
-    pub const WLAN_LINK_LAYER_ID_LIST: rt::AvpKey = rt::AvpKey::new(3822, 10415);
+    pub const WLAN_LINK_LAYER_ID_LIST: rt::AvpKey = rt::AvpKey {
+        code: 3822,
+        vendor: 10415,
+    };
     /// Validity-Time-Announce (Unsigned32), 3GPP TS 29.345 §6.3.36.
-    pub const VALIDITY_TIME_ANNOUNCE: rt::AvpKey = rt::AvpKey::new(3832, 10415);
+    pub const VALIDITY_TIME_ANNOUNCE: rt::AvpKey = rt::AvpKey {
+        code: 3832,
+        vendor: 10415,
+    };
     /// Validity-Time-Monitor (Unsigned32), 3GPP TS 29.345 §6.3.37.
-    pub const VALIDITY_TIME_MONITOR: rt::AvpKey = rt::AvpKey::new(3833, 10415);
+    pub const VALIDITY_TIME_MONITOR: rt::AvpKey = rt::AvpKey {
+        code: 3833,
+        vendor: 10415,
+    };
     /// Validity-Time-Communication (Unsigned32), 3GPP TS 29.345 §6.3.38.
-    pub const VALIDITY_TIME_COMMUNICATION: rt::AvpKey = rt::AvpKey::new(3834, 10415);
+    pub const VALIDITY_TIME_COMMUNICATION: rt::AvpKey = rt::AvpKey {
+        code: 3834,
+        vendor: 10415,
+    };
     /// ProSe-App-Code-Info (Grouped), 3GPP TS 29.345 §6.3.39.
-    pub const PROSE_APP_CODE_INFO: rt::AvpKey = rt::AvpKey::new(3835, 10415);
+    pub const PROSE_APP_CODE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3835,
+        vendor: 10415,
+    };
     /// MIC (OctetString), 3GPP TS 29.345 §6.3.40.
-    pub const MIC: rt::AvpKey = rt::AvpKey::new(3836, 10415);
+    pub const MIC: rt::AvpKey = rt::AvpKey {
+        code: 3836,
+        vendor: 10415,
+    };
     /// UTC-based-Counter (Unsigned32), 3GPP TS 29.345 §6.3.41.
-    pub const UTC_BASED_COUNTER: rt::AvpKey = rt::AvpKey::new(3837, 10415);
+    pub const UTC_BASED_COUNTER: rt::AvpKey = rt::AvpKey {
+        code: 3837,
+        vendor: 10415,
+    };
     /// Location-Update-Trigger (Grouped), 3GPP TS 29.345 §6.3.42.
-    pub const LOCATION_UPDATE_TRIGGER: rt::AvpKey = rt::AvpKey::new(3823, 10415);
+    pub const LOCATION_UPDATE_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 3823,
+        vendor: 10415,
+    };
     /// Location-Update-Event-Type (Unsigned32), 3GPP TS 29.345 §6.3.43.
-    pub const LOCATION_UPDATE_EVENT_TYPE: rt::AvpKey = rt::AvpKey::new(3824, 10415);
+    pub const LOCATION_UPDATE_EVENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3824,
+        vendor: 10415,
+    };
     /// Change-Of-Area-Type (Grouped), 3GPP TS 29.345 §6.3.44.
-    pub const CHANGE_OF_AREA_TYPE: rt::AvpKey = rt::AvpKey::new(3825, 10415);
+    pub const CHANGE_OF_AREA_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3825,
+        vendor: 10415,
+    };
     /// Location-Update-Event-Trigger (Unsigned32), 3GPP TS 29.345 §6.3.45.
-    pub const LOCATION_UPDATE_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey::new(3826, 10415);
+    pub const LOCATION_UPDATE_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 3826,
+        vendor: 10415,
+    };
     /// Report-Cardinality (Enumerated), 3GPP TS 29.345 §6.3.46.
-    pub const REPORT_CARDINALITY: rt::AvpKey = rt::AvpKey::new(3827, 10415);
+    pub const REPORT_CARDINALITY: rt::AvpKey = rt::AvpKey {
+        code: 3827,
+        vendor: 10415,
+    };
     /// Minimum-Interval-Time (Unsigned32), 3GPP TS 29.345 §6.3.47.
-    pub const MINIMUM_INTERVAL_TIME: rt::AvpKey = rt::AvpKey::new(3828, 10415);
+    pub const MINIMUM_INTERVAL_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3828,
+        vendor: 10415,
+    };
     /// Periodic-Location-Type (Grouped), 3GPP TS 29.345 §6.3.48.
-    pub const PERIODIC_LOCATION_TYPE: rt::AvpKey = rt::AvpKey::new(3829, 10415);
+    pub const PERIODIC_LOCATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3829,
+        vendor: 10415,
+    };
     /// Location-Report-Interval-Time (Unsigned32), 3GPP TS 29.345 §6.3.49.
-    pub const LOCATION_REPORT_INTERVAL_TIME: rt::AvpKey = rt::AvpKey::new(3830, 10415);
+    pub const LOCATION_REPORT_INTERVAL_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3830,
+        vendor: 10415,
+    };
     /// Total-Number-Of-Reports (Unsigned32), 3GPP TS 29.345 §6.3.50.
-    pub const TOTAL_NUMBER_OF_REPORTS: rt::AvpKey = rt::AvpKey::new(3831, 10415);
+    pub const TOTAL_NUMBER_OF_REPORTS: rt::AvpKey = rt::AvpKey {
+        code: 3831,
+        vendor: 10415,
+    };
     /// ProSe-Match-Refresh-Timer (Unsigned32), 3GPP TS 29.345 §6.3.52.
-    pub const PROSE_MATCH_REFRESH_TIMER: rt::AvpKey = rt::AvpKey::new(3838, 10415);
+    pub const PROSE_MATCH_REFRESH_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 3838,
+        vendor: 10415,
+    };
     /// Discovery-Auth-Request (Grouped), 3GPP TS 29.345 §6.3.53.
-    pub const DISCOVERY_AUTH_REQUEST: rt::AvpKey = rt::AvpKey::new(3854, 10415);
+    pub const DISCOVERY_AUTH_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3854,
+        vendor: 10415,
+    };
     /// Discovery-Auth-Response (Grouped), 3GPP TS 29.345 §6.3.54.
-    pub const DISCOVERY_AUTH_RESPONSE: rt::AvpKey = rt::AvpKey::new(3855, 10415);
+    pub const DISCOVERY_AUTH_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 3855,
+        vendor: 10415,
+    };
     /// Match-Request (Grouped), 3GPP TS 29.345 §6.3.55.
-    pub const MATCH_REQUEST: rt::AvpKey = rt::AvpKey::new(3856, 10415);
+    pub const MATCH_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3856,
+        vendor: 10415,
+    };
     /// Match-Report-Info (Grouped), 3GPP TS 29.345 §6.3.56.
-    pub const MATCH_REPORT_INFO: rt::AvpKey = rt::AvpKey::new(3857, 10415);
+    pub const MATCH_REPORT_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3857,
+        vendor: 10415,
+    };
     /// PMR-Flags (Unsigned32), 3GPP TS 29.345 §6.3.57.
-    pub const PMR_FLAGS: rt::AvpKey = rt::AvpKey::new(3852, 10415);
+    pub const PMR_FLAGS: rt::AvpKey = rt::AvpKey {
+        code: 3852,
+        vendor: 10415,
+    };
     /// ProSe-Application-Metadata (UTF8String), 3GPP TS 29.345 §6.3.58.
-    pub const PROSE_APPLICATION_METADATA: rt::AvpKey = rt::AvpKey::new(3853, 10415);
+    pub const PROSE_APPLICATION_METADATA: rt::AvpKey = rt::AvpKey {
+        code: 3853,
+        vendor: 10415,
+    };
     /// Discovery-Entry-ID (Unsigned32), 3GPP TS 29.345 §6.3.59.
-    pub const DISCOVERY_ENTRY_ID: rt::AvpKey = rt::AvpKey::new(3850, 10415);
+    pub const DISCOVERY_ENTRY_ID: rt::AvpKey = rt::AvpKey {
+        code: 3850,
+        vendor: 10415,
+    };
     /// ProSe-Metadata-Index-Mask (OctetString), 3GPP TS 29.345 §6.3.60.
-    pub const PROSE_METADATA_INDEX_MASK: rt::AvpKey = rt::AvpKey::new(3839, 10415);
+    pub const PROSE_METADATA_INDEX_MASK: rt::AvpKey = rt::AvpKey {
+        code: 3839,
+        vendor: 10415,
+    };
     /// App-Identifier (Grouped), 3GPP TS 29.345 §6.3.61.
-    pub const APP_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3840, 10415);
+    pub const APP_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3840,
+        vendor: 10415,
+    };
     /// OS-ID (OctetString), 3GPP TS 29.345 §6.3.62.
-    pub const OS_ID: rt::AvpKey = rt::AvpKey::new(3841, 10415);
+    pub const OS_ID: rt::AvpKey = rt::AvpKey {
+        code: 3841,
+        vendor: 10415,
+    };
     /// OS-App-ID (UTF8String), 3GPP TS 29.345 §6.3.63.
-    pub const OS_APP_ID: rt::AvpKey = rt::AvpKey::new(3842, 10415);
+    pub const OS_APP_ID: rt::AvpKey = rt::AvpKey {
+        code: 3842,
+        vendor: 10415,
+    };
     /// Requesting-RPAUID (UTF8String), 3GPP TS 29.345 §6.3.64.
-    pub const REQUESTING_RPAUID: rt::AvpKey = rt::AvpKey::new(3843, 10415);
+    pub const REQUESTING_RPAUID: rt::AvpKey = rt::AvpKey {
+        code: 3843,
+        vendor: 10415,
+    };
     /// Target-RPAUID (UTF8String), 3GPP TS 29.345 §6.3.65.
-    pub const TARGET_RPAUID: rt::AvpKey = rt::AvpKey::new(3844, 10415);
+    pub const TARGET_RPAUID: rt::AvpKey = rt::AvpKey {
+        code: 3844,
+        vendor: 10415,
+    };
     /// Target-PDUID (OctetString), 3GPP TS 29.345 §6.3.66.
-    pub const TARGET_PDUID: rt::AvpKey = rt::AvpKey::new(3845, 10415);
+    pub const TARGET_PDUID: rt::AvpKey = rt::AvpKey {
+        code: 3845,
+        vendor: 10415,
+    };
     /// ProSe-Restricted-Code (OctetString), 3GPP TS 29.345 §6.3.67.
-    pub const PROSE_RESTRICTED_CODE: rt::AvpKey = rt::AvpKey::new(3846, 10415);
+    pub const PROSE_RESTRICTED_CODE: rt::AvpKey = rt::AvpKey {
+        code: 3846,
+        vendor: 10415,
+    };
     /// ProSe-Restricted-Code-Suffix-Range (OctetString), 3GPP TS 29.345 §6.3.68.
-    pub const PROSE_RESTRICTED_CODE_SUFFIX_RANGE: rt::AvpKey = rt::AvpKey::new(
-        3847,
-        10415,
-    );
+    pub const PROSE_RESTRICTED_CODE_SUFFIX_RANGE: rt::AvpKey = rt::AvpKey {
+        code: 3847,
+        vendor: 10415,
+    };
     /// Beginning-Suffix (OctetString), 3GPP TS 29.345 §6.3.69.
-    pub const BEGINNING_SUFFIX: rt::AvpKey = rt::AvpKey::new(3848, 10415);
+    pub const BEGINNING_SUFFIX: rt::AvpKey = rt::AvpKey {
+        code: 3848,
+        vendor: 10415,
+    };
     /// Ending-Suffix (OctetString), 3GPP TS 29.345 §6.3.70.
-    pub const ENDING_SUFFIX: rt::AvpKey = rt::AvpKey::new(3849, 10415);
+    pub const ENDING_SUFFIX: rt::AvpKey = rt::AvpKey {
+        code: 3849,
+        vendor: 10415,
+    };
     /// Match-Timestamp (Time), 3GPP TS 29.345 §6.3.71.
-    pub const MATCH_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(3851, 10415);
+    pub const MATCH_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 3851,
+        vendor: 10415,
+    };
     /// Banned-RPAUID (UTF8String), 3GPP TS 29.345 §6.3.73.
-    pub const BANNED_RPAUID: rt::AvpKey = rt::AvpKey::new(3858, 10415);
+    pub const BANNED_RPAUID: rt::AvpKey = rt::AvpKey {
+        code: 3858,
+        vendor: 10415,
+    };
     /// Banned-PDUID (OctetString), 3GPP TS 29.345 §6.3.74.
-    pub const BANNED_PDUID: rt::AvpKey = rt::AvpKey::new(3859, 10415);
+    pub const BANNED_PDUID: rt::AvpKey = rt::AvpKey {
+        code: 3859,
+        vendor: 10415,
+    };
     /// Code-Receiving-Security-Material (Grouped), 3GPP TS 29.345 §6.3.75.
-    pub const CODE_RECEIVING_SECURITY_MATERIAL: rt::AvpKey = rt::AvpKey::new(
-        3860,
-        10415,
-    );
+    pub const CODE_RECEIVING_SECURITY_MATERIAL: rt::AvpKey = rt::AvpKey {
+        code: 3860,
+        vendor: 10415,
+    };
     /// Code-Sending-Security-Material (Grouped), 3GPP TS 29.345 §6.3.76.
-    pub const CODE_SENDING_SECURITY_MATERIAL: rt::AvpKey = rt::AvpKey::new(3861, 10415);
+    pub const CODE_SENDING_SECURITY_MATERIAL: rt::AvpKey = rt::AvpKey {
+        code: 3861,
+        vendor: 10415,
+    };
     /// DUSK (OctetString), 3GPP TS 29.345 §6.3.77.
-    pub const DUSK: rt::AvpKey = rt::AvpKey::new(3862, 10415);
+    pub const DUSK: rt::AvpKey = rt::AvpKey {
+        code: 3862,
+        vendor: 10415,
+    };
     /// DUIK (OctetString), 3GPP TS 29.345 §6.3.78.
-    pub const DUIK: rt::AvpKey = rt::AvpKey::new(3863, 10415);
+    pub const DUIK: rt::AvpKey = rt::AvpKey {
+        code: 3863,
+        vendor: 10415,
+    };
     /// DUCK (OctetString), 3GPP TS 29.345 §6.3.79.
-    pub const DUCK: rt::AvpKey = rt::AvpKey::new(3864, 10415);
+    pub const DUCK: rt::AvpKey = rt::AvpKey {
+        code: 3864,
+        vendor: 10415,
+    };
     /// MIC-Check-Indicator (Unsigned32), 3GPP TS 29.345 §6.3.80.
-    pub const MIC_CHECK_INDICATOR: rt::AvpKey = rt::AvpKey::new(3865, 10415);
+    pub const MIC_CHECK_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3865,
+        vendor: 10415,
+    };
     /// Encrypted-Bitmask (OctetString), 3GPP TS 29.345 §6.3.81.
-    pub const ENCRYPTED_BITMASK: rt::AvpKey = rt::AvpKey::new(3866, 10415);
+    pub const ENCRYPTED_BITMASK: rt::AvpKey = rt::AvpKey {
+        code: 3866,
+        vendor: 10415,
+    };
     /// ProSe-App-Code-Suffix-Range (OctetString), 3GPP TS 29.345 §6.3.82.
-    pub const PROSE_APP_CODE_SUFFIX_RANGE: rt::AvpKey = rt::AvpKey::new(3867, 10415);
+    pub const PROSE_APP_CODE_SUFFIX_RANGE: rt::AvpKey = rt::AvpKey {
+        code: 3867,
+        vendor: 10415,
+    };
     /// PC5-tech (OctetString), 3GPP TS 29.345 §6.3.84.
-    pub const PC5_TECH: rt::AvpKey = rt::AvpKey::new(3868, 10415);
+    pub const PC5_TECH: rt::AvpKey = rt::AvpKey {
+        code: 3868,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.345.
 pub mod application {
@@ -164,7 +362,10 @@ pub struct ReportCardinality(pub i32);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ReportCardinality {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3827, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3827,
+        vendor: 10415,
+    };
     /// `SINGLE` (0)
     pub const SINGLE: Self = Self(0);
     /// `MULTIPLE` (1)
@@ -242,7 +443,10 @@ impl Default for AssistanceInfo {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl AssistanceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3802, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3802,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -368,18 +572,23 @@ impl Default for MatchReport {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3807, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3807,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3804,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3804,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -556,45 +765,56 @@ impl Default for ProseDiscoveryFilter {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryFilter {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3813, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3813,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3805,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3811,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3815,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            3810,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3805,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3811,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3815,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3810,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -746,7 +966,10 @@ impl Default for WifiP2pAssistanceInfo {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WifiP2pAssistanceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3819, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3819,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -904,7 +1127,10 @@ impl Default for WlanAssistanceInfo {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WlanAssistanceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3820, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3820,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1000,7 +1226,10 @@ impl Default for WlanLinkLayerIdList {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WlanLinkLayerIdList {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3822, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3822,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1106,36 +1335,45 @@ impl Default for ProseAppCodeInfo {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAppCodeInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3835, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3835,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3810,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3836,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3837,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3810,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3836,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3837,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1239,18 +1477,23 @@ impl Default for LocationUpdateTrigger {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl LocationUpdateTrigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3823, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3823,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3824,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3824,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1388,27 +1631,34 @@ impl Default for ChangeOfAreaType {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ChangeOfAreaType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3825, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3825,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3826,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3827,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3826,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3827,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1541,27 +1791,34 @@ impl Default for PeriodicLocationType {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl PeriodicLocationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3829, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3829,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3830,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3831,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3830,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3831,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1736,18 +1993,23 @@ impl Default for DiscoveryAuthRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl DiscoveryAuthRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3854, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3854,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3804,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3804,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1987,18 +2249,23 @@ impl Default for DiscoveryAuthResponse {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl DiscoveryAuthResponse {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3855, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3855,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3804,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3804,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2198,18 +2465,23 @@ impl Default for MatchRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3856, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3856,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3804,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3804,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2344,18 +2616,23 @@ impl Default for MatchReportInfo {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchReportInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3857, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3857,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3804,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3804,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2457,27 +2734,34 @@ impl Default for AppIdentifier {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl AppIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3840, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3840,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3841,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3842,
-            10415,
-            128,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3841,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3842,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2580,7 +2864,10 @@ impl Default for CodeReceivingSecurityMaterial {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl CodeReceivingSecurityMaterial {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3860, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3860,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2707,7 +2994,10 @@ impl Default for CodeSendingSecurityMaterial {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl CodeSendingSecurityMaterial {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3861, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3861,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2867,69 +3157,68 @@ impl Default for ProseAuthorizationRequest {
 impl ProseAuthorizationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            700,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            1407,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 700,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1407,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3191,42 +3480,38 @@ impl Default for ProseAuthorizationAnswer {
 impl ProseAuthorizationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3601,60 +3886,57 @@ impl Default for ProseDiscoveryRequest {
 impl ProseDiscoveryRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3854,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3854,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3917,42 +4199,38 @@ impl Default for ProseDiscoveryAnswer {
 impl ProseDiscoveryAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4281,60 +4559,57 @@ impl Default for ProseMatchRequest {
 impl ProseMatchRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3856,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3856,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4573,42 +4848,38 @@ impl Default for ProseMatchAnswer {
 impl ProseMatchAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4917,60 +5188,57 @@ impl Default for ProseMatchReportInfoRequest {
 impl ProseMatchReportInfoRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3857,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3857,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5208,42 +5476,38 @@ impl Default for ProseMatchReportInfoAnswer {
 impl ProseMatchReportInfoAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5561,96 +5825,101 @@ impl Default for ProseProximityRequest {
 impl ProseProximityRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3814,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            3816,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            12,
-            rt::typed::SINGLE,
-            1,
-            3817,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            13,
-            rt::typed::SINGLE,
-            1,
-            3818,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            14,
-            rt::typed::SINGLE,
-            1,
-            1242,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3814,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3816,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 12,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3817,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 13,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3818,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 14,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1242,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5935,42 +6204,38 @@ impl Default for ProseProximityAnswer {
 impl ProseProximityAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6303,69 +6568,68 @@ impl Default for ProseLocationUpdateRequest {
 impl ProseLocationUpdateRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3817,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            1242,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3817,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1242,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6607,42 +6871,38 @@ impl Default for ProseLocationUpdateAnswer {
 impl ProseLocationUpdateAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6954,69 +7214,68 @@ impl Default for ProseAlertRequest {
 impl ProseAlertRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3801,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            3817,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3801,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3817,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7269,42 +7528,38 @@ impl Default for ProseAlertAnswer {
 impl ProseAlertAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7612,69 +7867,68 @@ impl Default for ProseCancellationRequest {
 impl ProseCancellationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            10,
-            rt::typed::SINGLE,
-            1,
-            3816,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            11,
-            rt::typed::SINGLE,
-            1,
-            3817,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 10,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3816,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3817,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7916,42 +8170,38 @@ impl Default for ProseCancellationAnswer {
 impl ProseCancellationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -13183,9 +13433,17 @@ pub struct AssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for AssistanceInfo {
     type Writer<'c> = AssistanceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3802, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3802,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3820, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 3820,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -13237,17 +13495,44 @@ pub struct MatchReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchReport {
     type Writer<'c> = MatchReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3807, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3807,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3804, 10415),
-        rt::AvpKey::new(3810, 10415),
-        rt::AvpKey::new(3839, 10415),
-        rt::AvpKey::new(3811, 10415),
-        rt::AvpKey::new(3815, 10415),
-        rt::AvpKey::new(3838, 10415),
-        rt::AvpKey::new(3853, 10415),
-        rt::AvpKey::new(3868, 10415),
+        rt::AvpKey {
+            code: 3804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3810,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3839,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3811,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3815,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3838,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3853,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3868,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -13334,13 +13619,28 @@ pub struct ProseDiscoveryFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ProseDiscoveryFilter {
     type Writer<'c> = ProseDiscoveryFilterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3813, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3813,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3805, 10415),
-        rt::AvpKey::new(3811, 10415),
-        rt::AvpKey::new(3815, 10415),
-        rt::AvpKey::new(3810, 10415),
+        rt::AvpKey {
+            code: 3805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3811,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3815,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3810,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 15;
 }
@@ -13411,16 +13711,37 @@ pub struct WifiP2pAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WifiP2pAssistanceInfo {
     type Writer<'c> = WifiP2pAssistanceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3819, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3819,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1524, 10415),
-        rt::AvpKey::new(464, 0),
-        rt::AvpKey::new(3809, 10415),
-        rt::AvpKey::new(3821, 10415),
-        rt::AvpKey::new(3822, 10415),
-        rt::AvpKey::new(3808, 10415),
-        rt::AvpKey::new(3803, 10415),
+        rt::AvpKey {
+            code: 1524,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 464, vendor: 0 },
+        rt::AvpKey {
+            code: 3809,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3821,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3822,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3808,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3803,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -13502,9 +13823,17 @@ pub struct WlanAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WlanAssistanceInfo {
     type Writer<'c> = WlanAssistanceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3820, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3820,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3819, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 3819,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -13549,7 +13878,10 @@ pub struct WlanLinkLayerIdListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WlanLinkLayerIdList {
     type Writer<'c> = WlanLinkLayerIdListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3822, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3822,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -13593,12 +13925,24 @@ pub struct ProseAppCodeInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ProseAppCodeInfo {
     type Writer<'c> = ProseAppCodeInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3835, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3835,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3810, 10415),
-        rt::AvpKey::new(3836, 10415),
-        rt::AvpKey::new(3837, 10415),
+        rt::AvpKey {
+            code: 3810,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3836,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3837,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -13653,12 +13997,24 @@ pub struct LocationUpdateTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for LocationUpdateTrigger {
     type Writer<'c> = LocationUpdateTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3823, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3823,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3824, 10415),
-        rt::AvpKey::new(3825, 10415),
-        rt::AvpKey::new(3829, 10415),
+        rt::AvpKey {
+            code: 3824,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3825,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3829,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -13723,12 +14079,24 @@ pub struct ChangeOfAreaTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ChangeOfAreaType {
     type Writer<'c> = ChangeOfAreaTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3825, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3825,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3826, 10415),
-        rt::AvpKey::new(3827, 10415),
-        rt::AvpKey::new(3828, 10415),
+        rt::AvpKey {
+            code: 3826,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3827,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3828,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -13782,11 +14150,20 @@ pub struct PeriodicLocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for PeriodicLocationType {
     type Writer<'c> = PeriodicLocationTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3829, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3829,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3830, 10415),
-        rt::AvpKey::new(3831, 10415),
+        rt::AvpKey {
+            code: 3830,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3831,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -13848,24 +14225,72 @@ pub struct DiscoveryAuthRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for DiscoveryAuthRequest {
     type Writer<'c> = DiscoveryAuthRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3854, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3854,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3804, 10415),
-        rt::AvpKey::new(700, 10415),
-        rt::AvpKey::new(3811, 10415),
-        rt::AvpKey::new(3810, 10415),
-        rt::AvpKey::new(3867, 10415),
-        rt::AvpKey::new(3815, 10415),
-        rt::AvpKey::new(3840, 10415),
-        rt::AvpKey::new(3843, 10415),
-        rt::AvpKey::new(3844, 10415),
-        rt::AvpKey::new(3845, 10415),
-        rt::AvpKey::new(3846, 10415),
-        rt::AvpKey::new(3858, 10415),
-        rt::AvpKey::new(3859, 10415),
-        rt::AvpKey::new(3146, 10415),
-        rt::AvpKey::new(3868, 10415),
+        rt::AvpKey {
+            code: 3804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3811,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3810,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3867,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3815,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3840,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3843,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3844,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3845,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3846,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3858,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3859,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3146,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3868,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -14019,17 +14444,44 @@ pub struct DiscoveryAuthResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for DiscoveryAuthResponse {
     type Writer<'c> = DiscoveryAuthResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3855, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3855,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3804, 10415),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(3846, 10415),
-        rt::AvpKey::new(3815, 10415),
-        rt::AvpKey::new(3861, 10415),
-        rt::AvpKey::new(3860, 10415),
-        rt::AvpKey::new(3863, 10415),
-        rt::AvpKey::new(3868, 10415),
+        rt::AvpKey {
+            code: 3804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3846,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3815,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3861,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3860,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3863,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3868,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -14137,13 +14589,28 @@ pub struct MatchRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchRequest {
     type Writer<'c> = MatchRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3856, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3856,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3804, 10415),
-        rt::AvpKey::new(700, 10415),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(3868, 10415),
+        rt::AvpKey {
+            code: 3804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3868,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -14220,11 +14687,20 @@ pub struct MatchReportInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchReportInfo {
     type Writer<'c> = MatchReportInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3857, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3857,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3804, 10415),
-        rt::AvpKey::new(700, 10415),
+        rt::AvpKey {
+            code: 3804,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -14283,11 +14759,20 @@ pub struct AppIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for AppIdentifier {
     type Writer<'c> = AppIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3840, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3840,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3841, 10415),
-        rt::AvpKey::new(3842, 10415),
+        rt::AvpKey {
+            code: 3841,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3842,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -14338,14 +14823,32 @@ pub struct CodeReceivingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for CodeReceivingSecurityMaterial {
     type Writer<'c> = CodeReceivingSecurityMaterialWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3860, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3860,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3862, 10415),
-        rt::AvpKey::new(3863, 10415),
-        rt::AvpKey::new(3865, 10415),
-        rt::AvpKey::new(3864, 10415),
-        rt::AvpKey::new(3866, 10415),
+        rt::AvpKey {
+            code: 3862,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3863,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3865,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3864,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3866,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -14413,13 +14916,28 @@ pub struct CodeSendingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for CodeSendingSecurityMaterial {
     type Writer<'c> = CodeSendingSecurityMaterialWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3861, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3861,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3862, 10415),
-        rt::AvpKey::new(3863, 10415),
-        rt::AvpKey::new(3864, 10415),
-        rt::AvpKey::new(3866, 10415),
+        rt::AvpKey {
+            code: 3862,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3863,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3864,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3866,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -14488,17 +15006,23 @@ impl ProseAuthorizationRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(700, 10415),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 700,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14663,22 +15187,37 @@ impl ProseAuthorizationAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(3704, 10415),
-        rt::AvpKey::new(3832, 10415),
-        rt::AvpKey::new(3833, 10415),
-        rt::AvpKey::new(3834, 10415),
-        rt::AvpKey::new(3708, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 3704,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3832,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3833,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3834,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3708,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14908,17 +15447,23 @@ impl ProseDiscoveryRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3854, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(3850, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3854,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 3850,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15083,19 +15628,25 @@ impl ProseDiscoveryAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(3855, 10415),
-        rt::AvpKey::new(3850, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 3855,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3850,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15312,17 +15863,23 @@ impl ProseMatchRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3856, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(3852, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3856,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 3852,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15487,17 +16044,17 @@ impl ProseMatchAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15708,16 +16265,19 @@ impl ProseMatchReportInfoRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3857, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3857,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15876,17 +16436,17 @@ impl ProseMatchReportInfoAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16086,21 +16646,39 @@ impl ProseProximityRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3814, 10415),
-        rt::AvpKey::new(3816, 10415),
-        rt::AvpKey::new(3817, 10415),
-        rt::AvpKey::new(3818, 10415),
-        rt::AvpKey::new(1242, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(3823, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3814,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3816,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3817,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3818,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1242,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 3823,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1023;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16289,19 +16867,25 @@ impl ProseProximityAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(1242, 10415),
-        rt::AvpKey::new(3821, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 1242,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3821,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16513,17 +17097,23 @@ impl ProseLocationUpdateRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3817, 10415),
-        rt::AvpKey::new(1242, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3817,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1242,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16683,17 +17273,17 @@ impl ProseLocationUpdateAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16893,18 +17483,27 @@ impl ProseAlertRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3801, 10415),
-        rt::AvpKey::new(3817, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(3802, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3801,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3817,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 3802,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -17075,17 +17674,17 @@ impl ProseAlertAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -17285,17 +17884,23 @@ impl ProseCancellationRequest {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3816, 10415),
-        rt::AvpKey::new(3817, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3816,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3817,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -17455,17 +18060,17 @@ impl ProseCancellationAnswer {
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(260, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 260, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

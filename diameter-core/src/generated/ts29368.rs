@@ -8,27 +8,60 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Device-Action (Grouped), 3GPP TS 29.368 §6.4.
-    pub const DEVICE_ACTION: rt::AvpKey = rt::AvpKey::new(3001, 10415);
+    pub const DEVICE_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 3001,
+        vendor: 10415,
+    };
     /// Device-Notification (Grouped), 3GPP TS 29.368 §6.4.
-    pub const DEVICE_NOTIFICATION: rt::AvpKey = rt::AvpKey::new(3002, 10415);
+    pub const DEVICE_NOTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 3002,
+        vendor: 10415,
+    };
     /// Trigger-Data (Grouped), 3GPP TS 29.368 §6.4.
-    pub const TRIGGER_DATA: rt::AvpKey = rt::AvpKey::new(3003, 10415);
+    pub const TRIGGER_DATA: rt::AvpKey = rt::AvpKey {
+        code: 3003,
+        vendor: 10415,
+    };
     /// Payload (OctetString), 3GPP TS 29.368 §6.4.
-    pub const PAYLOAD: rt::AvpKey = rt::AvpKey::new(3004, 10415);
+    pub const PAYLOAD: rt::AvpKey = rt::AvpKey {
+        code: 3004,
+        vendor: 10415,
+    };
     /// Action-Type (Enumerated), 3GPP TS 29.368 §6.4.6.
-    pub const ACTION_TYPE: rt::AvpKey = rt::AvpKey::new(3005, 10415);
+    pub const ACTION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3005,
+        vendor: 10415,
+    };
     /// Priority-Indication (Enumerated), 3GPP TS 29.368 §6.4.
-    pub const PRIORITY_INDICATION: rt::AvpKey = rt::AvpKey::new(3006, 10415);
+    pub const PRIORITY_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 3006,
+        vendor: 10415,
+    };
     /// Reference-Number (Unsigned32), 3GPP TS 29.368 §6.4.
-    pub const REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(3007, 10415);
+    pub const REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3007,
+        vendor: 10415,
+    };
     /// Request-Status (Enumerated), 3GPP TS 29.368 §6.4.
-    pub const REQUEST_STATUS: rt::AvpKey = rt::AvpKey::new(3008, 10415);
+    pub const REQUEST_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 3008,
+        vendor: 10415,
+    };
     /// Delivery-Outcome (Enumerated), 3GPP TS 29.368 §6.4.
-    pub const DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey::new(3009, 10415);
+    pub const DELIVERY_OUTCOME: rt::AvpKey = rt::AvpKey {
+        code: 3009,
+        vendor: 10415,
+    };
     /// Application-Port-Identifier (Unsigned32), 3GPP TS 29.368 §6.4.
-    pub const APPLICATION_PORT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3010, 10415);
+    pub const APPLICATION_PORT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3010,
+        vendor: 10415,
+    };
     /// Old-Reference-Number (Unsigned32), 3GPP TS 29.368 §6.4.
-    pub const OLD_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(3011, 10415);
+    pub const OLD_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3011,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.368.
 pub mod application {
@@ -44,7 +77,10 @@ pub struct ActionType(pub i32);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl ActionType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3005, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3005,
+        vendor: 10415,
+    };
     /// `Device Trigger Request` (1)
     pub const DEVICE_TRIGGER_REQUEST: Self = Self(1);
     /// `Delivery Report` (2)
@@ -116,7 +152,10 @@ pub struct PriorityIndication(pub i32);
 )]
 impl PriorityIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3006, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3006,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -191,7 +230,10 @@ pub struct RequestStatus(pub i32);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl RequestStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3008, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3008,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -239,7 +281,10 @@ pub struct DeliveryOutcome(pub i32);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeliveryOutcome {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3009, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3009,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -339,27 +384,34 @@ impl Default for DeviceAction {
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3001, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3001,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            3007,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            3005,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3007,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3005,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -522,18 +574,23 @@ impl Default for DeviceNotification {
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotification {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3002, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            3005,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3005,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -685,18 +742,23 @@ impl Default for TriggerData {
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl TriggerData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3003, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3003,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3004,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3004,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -854,60 +916,57 @@ impl Default for DeviceActionRequest {
 impl DeviceActionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            3001,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3001,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1118,42 +1177,38 @@ impl Default for DeviceActionAnswer {
 impl DeviceActionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1421,69 +1476,65 @@ impl Default for DeviceNotificationRequest {
 impl DeviceNotificationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            3002,
-            10415,
-            192,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3002,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1703,42 +1754,38 @@ impl Default for DeviceNotificationAnswer {
 impl DeviceNotificationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -2983,17 +3030,41 @@ pub struct DeviceActionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for DeviceAction {
     type Writer<'c> = DeviceActionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3001, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3001,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3007, 10415),
-        rt::AvpKey::new(3005, 10415),
-        rt::AvpKey::new(3111, 10415),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(3104, 10415),
-        rt::AvpKey::new(3011, 10415),
-        rt::AvpKey::new(3003, 10415),
-        rt::AvpKey::new(448, 0),
+        rt::AvpKey {
+            code: 3007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3005,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3104,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3011,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3003,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 448, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -3088,17 +3159,44 @@ pub struct DeviceNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for DeviceNotification {
     type Writer<'c> = DeviceNotificationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3002, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3002,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3005, 10415),
-        rt::AvpKey::new(3111, 10415),
-        rt::AvpKey::new(701, 10415),
-        rt::AvpKey::new(3104, 10415),
-        rt::AvpKey::new(3007, 10415),
-        rt::AvpKey::new(3008, 10415),
-        rt::AvpKey::new(3203, 10415),
-        rt::AvpKey::new(3009, 10415),
+        rt::AvpKey {
+            code: 3005,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3104,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3203,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3009,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -3183,12 +3281,24 @@ pub struct TriggerDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for TriggerData {
     type Writer<'c> = TriggerDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3003, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3003,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3004, 10415),
-        rt::AvpKey::new(3006, 10415),
-        rt::AvpKey::new(3010, 10415),
+        rt::AvpKey {
+            code: 3004,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3006,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3010,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -3251,15 +3361,18 @@ impl DeviceActionRequest {
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3001, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3001,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3407,17 +3520,20 @@ impl DeviceActionAnswer {
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(3002, 10415),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey {
+            code: 3002,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3611,15 +3727,18 @@ impl DeviceNotificationRequest {
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(3002, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(621, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 3002,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3767,16 +3886,16 @@ impl DeviceNotificationAnswer {
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(279, 0),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
     ];
     const REQUIRED: u64 = 15;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

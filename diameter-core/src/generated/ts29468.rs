@@ -8,79 +8,175 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// BMSC-Address (Address), 3GPP TS 29.468 §6.4.2.
-    pub const BMSC_ADDRESS: rt::AvpKey = rt::AvpKey::new(3500, 10415);
+    pub const BMSC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3500,
+        vendor: 10415,
+    };
     /// BMSC-Port (Unsigned32), 3GPP TS 29.468 §6.4.3.
-    pub const BMSC_PORT: rt::AvpKey = rt::AvpKey::new(3501, 10415);
+    pub const BMSC_PORT: rt::AvpKey = rt::AvpKey {
+        code: 3501,
+        vendor: 10415,
+    };
     /// MBMS-Bearer-Event (Unsigned32), 3GPP TS 29.468 §6.4.4.
-    pub const MBMS_BEARER_EVENT: rt::AvpKey = rt::AvpKey::new(3502, 10415);
+    pub const MBMS_BEARER_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 3502,
+        vendor: 10415,
+    };
     /// MBMS-Bearer-Event-Notification (Grouped), 3GPP TS 29.468 §6.4.5.
-    pub const MBMS_BEARER_EVENT_NOTIFICATION: rt::AvpKey = rt::AvpKey::new(3503, 10415);
+    pub const MBMS_BEARER_EVENT_NOTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 3503,
+        vendor: 10415,
+    };
     /// MBMS-Bearer-Request (Grouped), 3GPP TS 29.468 §6.4.6.
-    pub const MBMS_BEARER_REQUEST: rt::AvpKey = rt::AvpKey::new(3504, 10415);
+    pub const MBMS_BEARER_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3504,
+        vendor: 10415,
+    };
     /// MBMS-Bearer-Response (Grouped), 3GPP TS 29.468 §6.4.7.
-    pub const MBMS_BEARER_RESPONSE: rt::AvpKey = rt::AvpKey::new(3505, 10415);
+    pub const MBMS_BEARER_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 3505,
+        vendor: 10415,
+    };
     /// MBMS-Bearer-Result (Unsigned32), 3GPP TS 29.468 §6.4.8.
-    pub const MBMS_BEARER_RESULT: rt::AvpKey = rt::AvpKey::new(3506, 10415);
+    pub const MBMS_BEARER_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3506,
+        vendor: 10415,
+    };
     /// MBMS-Start-Time (Time), 3GPP TS 29.468 §6.4.9.
-    pub const MBMS_START_TIME: rt::AvpKey = rt::AvpKey::new(3507, 10415);
+    pub const MBMS_START_TIME: rt::AvpKey = rt::AvpKey {
+        code: 3507,
+        vendor: 10415,
+    };
     /// Radio-Frequency (Unsigned32), 3GPP TS 29.468 §6.4.10.
-    pub const RADIO_FREQUENCY: rt::AvpKey = rt::AvpKey::new(3508, 10415);
+    pub const RADIO_FREQUENCY: rt::AvpKey = rt::AvpKey {
+        code: 3508,
+        vendor: 10415,
+    };
     /// TMGI-Allocation-Request (Grouped), 3GPP TS 29.468 §6.4.11.
-    pub const TMGI_ALLOCATION_REQUEST: rt::AvpKey = rt::AvpKey::new(3509, 10415);
+    pub const TMGI_ALLOCATION_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3509,
+        vendor: 10415,
+    };
     /// TMGI-Allocation-Response (Grouped), 3GPP TS 29.468 §6.4.12.
-    pub const TMGI_ALLOCATION_RESPONSE: rt::AvpKey = rt::AvpKey::new(3510, 10415);
+    pub const TMGI_ALLOCATION_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 3510,
+        vendor: 10415,
+    };
     /// TMGI-Allocation-Result (Unsigned32), 3GPP TS 29.468 §6.4.13.
-    pub const TMGI_ALLOCATION_RESULT: rt::AvpKey = rt::AvpKey::new(3511, 10415);
+    pub const TMGI_ALLOCATION_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3511,
+        vendor: 10415,
+    };
     /// TMGI-Deallocation-Request (Grouped), 3GPP TS 29.468 §6.4.14.
-    pub const TMGI_DEALLOCATION_REQUEST: rt::AvpKey = rt::AvpKey::new(3512, 10415);
+    pub const TMGI_DEALLOCATION_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3512,
+        vendor: 10415,
+    };
     /// TMGI-Deallocation-Response (Grouped), 3GPP TS 29.468 §6.4.15.
-    pub const TMGI_DEALLOCATION_RESPONSE: rt::AvpKey = rt::AvpKey::new(3513, 10415);
+    pub const TMGI_DEALLOCATION_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 3513,
+        vendor: 10415,
+    };
     /// TMGI-Deallocation-Result (Unsigned32), 3GPP TS 29.468 §6.4.16.
-    pub const TMGI_DEALLOCATION_RESULT: rt::AvpKey = rt::AvpKey::new(3514, 10415);
+    pub const TMGI_DEALLOCATION_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3514,
+        vendor: 10415,
+    };
     /// TMGI-Expiry (Grouped), 3GPP TS 29.468 §6.4.17.
-    pub const TMGI_EXPIRY: rt::AvpKey = rt::AvpKey::new(3515, 10415);
+    pub const TMGI_EXPIRY: rt::AvpKey = rt::AvpKey {
+        code: 3515,
+        vendor: 10415,
+    };
     /// TMGI-Number (Unsigned32), 3GPP TS 29.468 §6.4.18.
-    pub const TMGI_NUMBER: rt::AvpKey = rt::AvpKey::new(3516, 10415);
+    pub const TMGI_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3516,
+        vendor: 10415,
+    };
     /// MB2U-Security (Unsigned32), 3GPP TS 29.468 §6.4.19.
-    pub const MB2U_SECURITY: rt::AvpKey = rt::AvpKey::new(3517, 10415);
+    pub const MB2U_SECURITY: rt::AvpKey = rt::AvpKey {
+        code: 3517,
+        vendor: 10415,
+    };
     /// Local-M1-Information (Grouped), 3GPP TS 29.468 §6.4.20.
-    pub const LOCAL_M1_INFORMATION: rt::AvpKey = rt::AvpKey::new(3518, 10415);
+    pub const LOCAL_M1_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3518,
+        vendor: 10415,
+    };
     /// Local-MB2-U-Information (Grouped), 3GPP TS 29.468 §6.4.21.
-    pub const LOCAL_MB2_U_INFORMATION: rt::AvpKey = rt::AvpKey::new(3519, 10415);
+    pub const LOCAL_MB2_U_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3519,
+        vendor: 10415,
+    };
     /// MBMS-eNB-IP-Multicast-Address (Address), 3GPP TS 29.468 §6.4.22.
-    pub const MBMS_ENB_IP_MULTICAST_ADDRESS: rt::AvpKey = rt::AvpKey::new(3520, 10415);
+    pub const MBMS_ENB_IP_MULTICAST_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3520,
+        vendor: 10415,
+    };
     /// MBMS-eNB-IPv6-Multicast-Address (Address), 3GPP TS 29.468 §6.4.23.
-    pub const MBMS_ENB_IPV6_MULTICAST_ADDRESS: rt::AvpKey = rt::AvpKey::new(3521, 10415);
+    pub const MBMS_ENB_IPV6_MULTICAST_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3521,
+        vendor: 10415,
+    };
     /// MB2C-MBMS-GW-SSM-IP-Address (Address), 3GPP TS 29.468 §6.4.24.
-    pub const MB2C_MBMS_GW_SSM_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(3522, 10415);
+    pub const MB2C_MBMS_GW_SSM_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3522,
+        vendor: 10415,
+    };
     /// MB2C-MBMS-GW-SSM-IPv6-Address (Address), 3GPP TS 29.468 §6.4.25.
-    pub const MB2C_MBMS_GW_SSM_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey::new(3523, 10415);
+    pub const MB2C_MBMS_GW_SSM_IPV6_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3523,
+        vendor: 10415,
+    };
     /// Common-Tunnel-Endpoint-Identifier (OctetString), 3GPP TS 29.468 §6.4.26.
-    pub const COMMON_TUNNEL_ENDPOINT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(
-        3524,
-        10415,
-    );
+    pub const COMMON_TUNNEL_ENDPOINT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3524,
+        vendor: 10415,
+    };
     /// FEC-Request (OctetString), 3GPP TS 29.468 §6.4.27.
-    pub const FEC_REQUEST: rt::AvpKey = rt::AvpKey::new(3525, 10415);
+    pub const FEC_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3525,
+        vendor: 10415,
+    };
     /// ROHC-Request (Grouped), 3GPP TS 29.468 §6.4.28.
-    pub const ROHC_REQUEST: rt::AvpKey = rt::AvpKey::new(3526, 10415);
+    pub const ROHC_REQUEST: rt::AvpKey = rt::AvpKey {
+        code: 3526,
+        vendor: 10415,
+    };
     /// ROHC-Full-Header-Periodicity (Float32), 3GPP TS 29.468 §6.4.29.
-    pub const ROHC_FULL_HEADER_PERIODICITY: rt::AvpKey = rt::AvpKey::new(3527, 10415);
+    pub const ROHC_FULL_HEADER_PERIODICITY: rt::AvpKey = rt::AvpKey {
+        code: 3527,
+        vendor: 10415,
+    };
     /// ROHC-Profile (Unsigned32), 3GPP TS 29.468 §6.4.30.
-    pub const ROHC_PROFILE: rt::AvpKey = rt::AvpKey::new(3528, 10415);
+    pub const ROHC_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 3528,
+        vendor: 10415,
+    };
     /// Userplane-Protocol-Result (Grouped), 3GPP TS 29.468 §6.4.31.
-    pub const USERPLANE_PROTOCOL_RESULT: rt::AvpKey = rt::AvpKey::new(3529, 10415);
+    pub const USERPLANE_PROTOCOL_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3529,
+        vendor: 10415,
+    };
     /// ROHC-Result (Unsigned32), 3GPP TS 29.468 §6.4.32.
-    pub const ROHC_RESULT: rt::AvpKey = rt::AvpKey::new(3530, 10415);
+    pub const ROHC_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3530,
+        vendor: 10415,
+    };
     /// FEC-Result (Unsigned32), 3GPP TS 29.468 §6.4.33.
-    pub const FEC_RESULT: rt::AvpKey = rt::AvpKey::new(3531, 10415);
+    pub const FEC_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3531,
+        vendor: 10415,
+    };
     /// ROHC-Max-CID (Unsigned32), 3GPP TS 29.468 §6.4.34.
-    pub const ROHC_MAX_CID: rt::AvpKey = rt::AvpKey::new(3532, 10415);
+    pub const ROHC_MAX_CID: rt::AvpKey = rt::AvpKey {
+        code: 3532,
+        vendor: 10415,
+    };
     /// MBMS-Bearer-Event-Diagnostic-Info (Enumerated), 3GPP TS 29.468 §6.4.35.
-    pub const MBMS_BEARER_EVENT_DIAGNOSTIC_INFO: rt::AvpKey = rt::AvpKey::new(
-        3533,
-        10415,
-    );
+    pub const MBMS_BEARER_EVENT_DIAGNOSTIC_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3533,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 29.468.
 pub mod application {
@@ -96,7 +192,10 @@ pub struct MbmsBearerEventDiagnosticInfo(pub i32);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerEventDiagnosticInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3533, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3533,
+        vendor: 10415,
+    };
     /// `TMGI-Expiry` (0)
     pub const TMGI_EXPIRY: Self = Self(0);
     /// `MBMS-GW-Not-Establishment` (1)
@@ -205,36 +304,45 @@ impl Default for MbmsBearerEventNotification {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerEventNotification {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3503, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3503,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            900,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            920,
-            10415,
-            128,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3502,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 900,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 920,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3502,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -430,18 +538,23 @@ impl Default for MbmsBearerRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3504, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3504,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            902,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 902,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -676,7 +789,10 @@ impl Default for MbmsBearerResponse {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerResponse {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3505, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3505,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -855,18 +971,23 @@ impl Default for TmgiAllocationRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiAllocationRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3509, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3509,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3516,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3516,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -961,7 +1082,10 @@ impl Default for TmgiAllocationResponse {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiAllocationResponse {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3510, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3510,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1077,7 +1201,10 @@ impl Default for TmgiDeallocationRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiDeallocationRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3512, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3512,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1165,18 +1292,23 @@ impl Default for TmgiDeallocationResponse {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiDeallocationResponse {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3513, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3513,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            900,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 900,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1273,18 +1405,23 @@ impl Default for TmgiExpiry {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiExpiry {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3515, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3515,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            900,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 900,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1382,7 +1519,10 @@ impl Default for LocalM1Information {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl LocalM1Information {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3518, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3518,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1552,7 +1692,10 @@ impl Default for LocalMb2UInformation {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl LocalMb2UInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3519, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3519,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1646,27 +1789,34 @@ impl Default for RohcRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl RohcRequest {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3526, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3526,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            0,
-            1,
-            507,
-            10415,
-            192,
-            rt::dictionary::AvpType::IPFilterRule,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3528,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey {
+                code: 507,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::IPFilterRule,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3528,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1791,7 +1941,10 @@ impl Default for UserplaneProtocolResult {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl UserplaneProtocolResult {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3529, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3529,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1959,69 +2112,65 @@ impl Default for GcsActionRequest {
 impl GcsActionRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            11,
-            2,
-            1,
-            628,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 11,
+            rep: 2,
+            min: 1,
+            key: rt::AvpKey {
+                code: 628,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2318,60 +2467,57 @@ impl Default for GcsActionAnswer {
 impl GcsActionAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            16,
-            2,
-            1,
-            628,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 16,
+            rep: 2,
+            min: 1,
+            key: rt::AvpKey {
+                code: 628,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2735,69 +2881,62 @@ impl Default for GcsNotificationRequest {
 impl GcsNotificationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            293,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 293, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3028,51 +3167,46 @@ impl Default for GcsNotificationAnswer {
 impl GcsNotificationAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            277,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 277, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5304,13 +5438,28 @@ pub struct MbmsBearerEventNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerEventNotification {
     type Writer<'c> = MbmsBearerEventNotificationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3503, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3503,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(900, 10415),
-        rt::AvpKey::new(920, 10415),
-        rt::AvpKey::new(3502, 10415),
-        rt::AvpKey::new(3533, 10415),
+        rt::AvpKey {
+            code: 900,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 920,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3502,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3533,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -5395,21 +5544,60 @@ pub struct MbmsBearerRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerRequest {
     type Writer<'c> = MbmsBearerRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3504, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3504,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(902, 10415),
-        rt::AvpKey::new(900, 10415),
-        rt::AvpKey::new(920, 10415),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(903, 10415),
-        rt::AvpKey::new(3507, 10415),
-        rt::AvpKey::new(3517, 10415),
-        rt::AvpKey::new(934, 10415),
-        rt::AvpKey::new(3518, 10415),
-        rt::AvpKey::new(3519, 10415),
-        rt::AvpKey::new(3525, 10415),
-        rt::AvpKey::new(3532, 10415),
+        rt::AvpKey {
+            code: 902,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 900,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 920,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 903,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3507,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3517,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 934,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3518,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3519,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3525,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3532,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -5553,15 +5741,36 @@ pub struct MbmsBearerResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerResponse {
     type Writer<'c> = MbmsBearerResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3505, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3505,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(900, 10415),
-        rt::AvpKey::new(920, 10415),
-        rt::AvpKey::new(904, 10415),
-        rt::AvpKey::new(3506, 10415),
-        rt::AvpKey::new(3501, 10415),
-        rt::AvpKey::new(3517, 10415),
+        rt::AvpKey {
+            code: 900,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 920,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 904,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3506,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3501,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3517,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -5656,9 +5865,17 @@ pub struct TmgiAllocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiAllocationRequest {
     type Writer<'c> = TmgiAllocationRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3509, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3509,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3516, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 3516,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5706,11 +5923,20 @@ pub struct TmgiAllocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiAllocationResponse {
     type Writer<'c> = TmgiAllocationResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3510, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3510,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(904, 10415),
-        rt::AvpKey::new(3511, 10415),
+        rt::AvpKey {
+            code: 904,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3511,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -5763,7 +5989,10 @@ pub struct TmgiDeallocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiDeallocationRequest {
     type Writer<'c> = TmgiDeallocationRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3512, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3512,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -5806,11 +6035,20 @@ pub struct TmgiDeallocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiDeallocationResponse {
     type Writer<'c> = TmgiDeallocationResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3513, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3513,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(900, 10415),
-        rt::AvpKey::new(3514, 10415),
+        rt::AvpKey {
+            code: 900,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3514,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -5857,9 +6095,17 @@ pub struct TmgiExpiryWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiExpiry {
     type Writer<'c> = TmgiExpiryWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3515, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3515,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(900, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 900,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5902,14 +6148,32 @@ pub struct LocalM1InformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for LocalM1Information {
     type Writer<'c> = LocalM1InformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3518, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3518,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3520, 10415),
-        rt::AvpKey::new(3521, 10415),
-        rt::AvpKey::new(3522, 10415),
-        rt::AvpKey::new(3523, 10415),
-        rt::AvpKey::new(3524, 10415),
+        rt::AvpKey {
+            code: 3520,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3521,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3522,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3523,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3524,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -5977,9 +6241,17 @@ pub struct LocalMb2UInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for LocalMb2UInformation {
     type Writer<'c> = LocalMb2UInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3519, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3519,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3501, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 3501,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -6027,12 +6299,24 @@ pub struct RohcRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for RohcRequest {
     type Writer<'c> = RohcRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3526, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3526,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(507, 10415),
-        rt::AvpKey::new(3528, 10415),
-        rt::AvpKey::new(3527, 10415),
+        rt::AvpKey {
+            code: 507,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3528,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3527,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -6087,11 +6371,20 @@ pub struct UserplaneProtocolResultWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for UserplaneProtocolResult {
     type Writer<'c> = UserplaneProtocolResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3529, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3529,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3530, 10415),
-        rt::AvpKey::new(3531, 10415),
+        rt::AvpKey {
+            code: 3530,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3531,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -6154,19 +6447,31 @@ impl GcsActionRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(628, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(3509, 10415),
-        rt::AvpKey::new(3512, 10415),
-        rt::AvpKey::new(932, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey {
+            code: 628,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey {
+            code: 3509,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3512,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 932,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6343,23 +6648,32 @@ impl GcsActionAnswer {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(628, 10415),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(3510, 10415),
-        rt::AvpKey::new(932, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey {
+            code: 628,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey {
+            code: 3510,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 932,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 63;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6590,17 +6904,23 @@ impl GcsNotificationRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(3515, 10415),
-        rt::AvpKey::new(932, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey {
+            code: 3515,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 932,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6755,21 +7075,24 @@ impl GcsNotificationAnswer {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(277, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(297, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(281, 0),
-        rt::AvpKey::new(294, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(279, 0),
-        rt::AvpKey::new(932, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 277, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 297, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 281, vendor: 0 },
+        rt::AvpKey { code: 294, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey { code: 279, vendor: 0 },
+        rt::AvpKey {
+            code: 932,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 31;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

@@ -8,926 +8,2165 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// 3GPP-PS-Data-Off-Status (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const TGPP_PS_DATA_OFF_STATUS: rt::AvpKey = rt::AvpKey::new(4406, 10415);
+    pub const TGPP_PS_DATA_OFF_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 4406,
+        vendor: 10415,
+    };
     /// Access-Network-Info-Change (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ACCESS_NETWORK_INFO_CHANGE: rt::AvpKey = rt::AvpKey::new(4401, 10415);
+    pub const ACCESS_NETWORK_INFO_CHANGE: rt::AvpKey = rt::AvpKey {
+        code: 4401,
+        vendor: 10415,
+    };
     /// Access-Network-Information (OctetString), 3GPP TS 32.299 §7.2.
-    pub const ACCESS_NETWORK_INFORMATION: rt::AvpKey = rt::AvpKey::new(1263, 10415);
+    pub const ACCESS_NETWORK_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1263,
+        vendor: 10415,
+    };
     /// Access-Transfer-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ACCESS_TRANSFER_INFORMATION: rt::AvpKey = rt::AvpKey::new(2709, 10415);
+    pub const ACCESS_TRANSFER_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2709,
+        vendor: 10415,
+    };
     /// Access-Transfer-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ACCESS_TRANSFER_TYPE: rt::AvpKey = rt::AvpKey::new(2710, 10415);
+    pub const ACCESS_TRANSFER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2710,
+        vendor: 10415,
+    };
     /// Account-Expiration (Time), 3GPP TS 32.299 §7.2.
-    pub const ACCOUNT_EXPIRATION: rt::AvpKey = rt::AvpKey::new(2309, 10415);
+    pub const ACCOUNT_EXPIRATION: rt::AvpKey = rt::AvpKey {
+        code: 2309,
+        vendor: 10415,
+    };
     /// Accumulated-Cost (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ACCUMULATED_COST: rt::AvpKey = rt::AvpKey::new(2052, 10415);
+    pub const ACCUMULATED_COST: rt::AvpKey = rt::AvpKey {
+        code: 2052,
+        vendor: 10415,
+    };
     /// Adaptations (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ADAPTATIONS: rt::AvpKey = rt::AvpKey::new(1217, 10415);
+    pub const ADAPTATIONS: rt::AvpKey = rt::AvpKey {
+        code: 1217,
+        vendor: 10415,
+    };
     /// Additional-Content-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ADDITIONAL_CONTENT_INFORMATION: rt::AvpKey = rt::AvpKey::new(1207, 10415);
+    pub const ADDITIONAL_CONTENT_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1207,
+        vendor: 10415,
+    };
     /// Additional-Exception-Reports (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ADDITIONAL_EXCEPTION_REPORTS: rt::AvpKey = rt::AvpKey::new(3936, 10415);
+    pub const ADDITIONAL_EXCEPTION_REPORTS: rt::AvpKey = rt::AvpKey {
+        code: 3936,
+        vendor: 10415,
+    };
     /// Additional-Type-Information (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ADDITIONAL_TYPE_INFORMATION: rt::AvpKey = rt::AvpKey::new(1205, 10415);
+    pub const ADDITIONAL_TYPE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1205,
+        vendor: 10415,
+    };
     /// Address-Data (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ADDRESS_DATA: rt::AvpKey = rt::AvpKey::new(897, 10415);
+    pub const ADDRESS_DATA: rt::AvpKey = rt::AvpKey {
+        code: 897,
+        vendor: 10415,
+    };
     /// Address-Domain (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ADDRESS_DOMAIN: rt::AvpKey = rt::AvpKey::new(898, 10415);
+    pub const ADDRESS_DOMAIN: rt::AvpKey = rt::AvpKey {
+        code: 898,
+        vendor: 10415,
+    };
     /// Address-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ADDRESS_TYPE: rt::AvpKey = rt::AvpKey::new(899, 10415);
+    pub const ADDRESS_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 899,
+        vendor: 10415,
+    };
     /// Addressee-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ADDRESSEE_TYPE: rt::AvpKey = rt::AvpKey::new(1208, 10415);
+    pub const ADDRESSEE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1208,
+        vendor: 10415,
+    };
     /// AF-Correlation-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const AF_CORRELATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(1276, 10415);
+    pub const AF_CORRELATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1276,
+        vendor: 10415,
+    };
     /// Alternate-Charged-Party-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ALTERNATE_CHARGED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey::new(1280, 10415);
+    pub const ALTERNATE_CHARGED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1280,
+        vendor: 10415,
+    };
     /// Announcement-Identifier (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const ANNOUNCEMENT_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3905, 10415);
+    pub const ANNOUNCEMENT_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3905,
+        vendor: 10415,
+    };
     /// Announcement-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ANNOUNCEMENT_INFORMATION: rt::AvpKey = rt::AvpKey::new(3904, 10415);
+    pub const ANNOUNCEMENT_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3904,
+        vendor: 10415,
+    };
     /// Announcement-Order (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const ANNOUNCEMENT_ORDER: rt::AvpKey = rt::AvpKey::new(3906, 10415);
+    pub const ANNOUNCEMENT_ORDER: rt::AvpKey = rt::AvpKey {
+        code: 3906,
+        vendor: 10415,
+    };
     /// Announcing-PLMN-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ANNOUNCING_PLMN_ID: rt::AvpKey = rt::AvpKey::new(4408, 10415);
+    pub const ANNOUNCING_PLMN_ID: rt::AvpKey = rt::AvpKey {
+        code: 4408,
+        vendor: 10415,
+    };
     /// Announcing-UE-HPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ANNOUNCING_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3426, 10415);
+    pub const ANNOUNCING_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3426,
+        vendor: 10415,
+    };
     /// Announcing-UE-VPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ANNOUNCING_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3427, 10415);
+    pub const ANNOUNCING_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3427,
+        vendor: 10415,
+    };
     /// AoC-Cost-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const AOC_COST_INFORMATION: rt::AvpKey = rt::AvpKey::new(2053, 10415);
+    pub const AOC_COST_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2053,
+        vendor: 10415,
+    };
     /// AoC-Format (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const AOC_FORMAT: rt::AvpKey = rt::AvpKey::new(2310, 10415);
+    pub const AOC_FORMAT: rt::AvpKey = rt::AvpKey {
+        code: 2310,
+        vendor: 10415,
+    };
     /// AoC-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const AOC_INFORMATION: rt::AvpKey = rt::AvpKey::new(2054, 10415);
+    pub const AOC_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2054,
+        vendor: 10415,
+    };
     /// AoC-Request-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const AOC_REQUEST_TYPE: rt::AvpKey = rt::AvpKey::new(2055, 10415);
+    pub const AOC_REQUEST_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2055,
+        vendor: 10415,
+    };
     /// AoC-Service (Grouped), 3GPP TS 32.299 §7.2.
-    pub const AOC_SERVICE: rt::AvpKey = rt::AvpKey::new(2311, 10415);
+    pub const AOC_SERVICE: rt::AvpKey = rt::AvpKey {
+        code: 2311,
+        vendor: 10415,
+    };
     /// AoC-Service-Obligatory-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const AOC_SERVICE_OBLIGATORY_TYPE: rt::AvpKey = rt::AvpKey::new(2312, 10415);
+    pub const AOC_SERVICE_OBLIGATORY_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2312,
+        vendor: 10415,
+    };
     /// AoC-Service-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const AOC_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(2313, 10415);
+    pub const AOC_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2313,
+        vendor: 10415,
+    };
     /// AoC-Subscription-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const AOC_SUBSCRIPTION_INFORMATION: rt::AvpKey = rt::AvpKey::new(2314, 10415);
+    pub const AOC_SUBSCRIPTION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2314,
+        vendor: 10415,
+    };
     /// API-Content (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const API_CONTENT: rt::AvpKey = rt::AvpKey::new(1309, 10415);
+    pub const API_CONTENT: rt::AvpKey = rt::AvpKey {
+        code: 1309,
+        vendor: 10415,
+    };
     /// API-Direction (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const API_DIRECTION: rt::AvpKey = rt::AvpKey::new(1310, 10415);
+    pub const API_DIRECTION: rt::AvpKey = rt::AvpKey {
+        code: 1310,
+        vendor: 10415,
+    };
     /// API-Identifier (OctetString), 3GPP TS 32.299 §7.2.
-    pub const API_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1311, 10415);
+    pub const API_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1311,
+        vendor: 10415,
+    };
     /// API-Invocation-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const API_INVOCATION_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1312, 10415);
+    pub const API_INVOCATION_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1312,
+        vendor: 10415,
+    };
     /// API-Result-Code (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const API_RESULT_CODE: rt::AvpKey = rt::AvpKey::new(1313, 10415);
+    pub const API_RESULT_CODE: rt::AvpKey = rt::AvpKey {
+        code: 1313,
+        vendor: 10415,
+    };
     /// API-Size (Unsigned64), 3GPP TS 32.299 §7.2.
-    pub const API_SIZE: rt::AvpKey = rt::AvpKey::new(1314, 10415);
+    pub const API_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1314,
+        vendor: 10415,
+    };
     /// APN-Rate-Control (Grouped), 3GPP TS 32.299 §7.2.
-    pub const APN_RATE_CONTROL: rt::AvpKey = rt::AvpKey::new(3933, 10415);
+    pub const APN_RATE_CONTROL: rt::AvpKey = rt::AvpKey {
+        code: 3933,
+        vendor: 10415,
+    };
     /// APN-Rate-Control-Downlink (Grouped), 3GPP TS 32.299 §7.2.
-    pub const APN_RATE_CONTROL_DOWNLINK: rt::AvpKey = rt::AvpKey::new(3934, 10415);
+    pub const APN_RATE_CONTROL_DOWNLINK: rt::AvpKey = rt::AvpKey {
+        code: 3934,
+        vendor: 10415,
+    };
     /// APN-Rate-Control-Uplink (Grouped), 3GPP TS 32.299 §7.2.
-    pub const APN_RATE_CONTROL_UPLINK: rt::AvpKey = rt::AvpKey::new(3935, 10415);
+    pub const APN_RATE_CONTROL_UPLINK: rt::AvpKey = rt::AvpKey {
+        code: 3935,
+        vendor: 10415,
+    };
     /// Applic-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const APPLIC_ID: rt::AvpKey = rt::AvpKey::new(1218, 10415);
+    pub const APPLIC_ID: rt::AvpKey = rt::AvpKey {
+        code: 1218,
+        vendor: 10415,
+    };
     /// Application-Provided-Called-Party-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const APPLICATION_PROVIDED_CALLED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey::new(
-        837,
-        10415,
-    );
+    pub const APPLICATION_PROVIDED_CALLED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 837,
+        vendor: 10415,
+    };
     /// Application-Server (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const APPLICATION_SERVER: rt::AvpKey = rt::AvpKey::new(836, 10415);
+    pub const APPLICATION_SERVER: rt::AvpKey = rt::AvpKey {
+        code: 836,
+        vendor: 10415,
+    };
     /// Application-Server-ID (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const APPLICATION_SERVER_ID: rt::AvpKey = rt::AvpKey::new(2101, 10415);
+    pub const APPLICATION_SERVER_ID: rt::AvpKey = rt::AvpKey {
+        code: 2101,
+        vendor: 10415,
+    };
     /// Application-Server-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const APPLICATION_SERVER_INFORMATION: rt::AvpKey = rt::AvpKey::new(850, 10415);
+    pub const APPLICATION_SERVER_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 850,
+        vendor: 10415,
+    };
     /// Application-Service-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const APPLICATION_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(2102, 10415);
+    pub const APPLICATION_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2102,
+        vendor: 10415,
+    };
     /// Application-Session-ID (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const APPLICATION_SESSION_ID: rt::AvpKey = rt::AvpKey::new(2103, 10415);
+    pub const APPLICATION_SESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 2103,
+        vendor: 10415,
+    };
     /// Application-Specific-Data (OctetString), 3GPP TS 32.299 §7.2.
-    pub const APPLICATION_SPECIFIC_DATA: rt::AvpKey = rt::AvpKey::new(3458, 10415);
+    pub const APPLICATION_SPECIFIC_DATA: rt::AvpKey = rt::AvpKey {
+        code: 3458,
+        vendor: 10415,
+    };
     /// Associated-Party-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ASSOCIATED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey::new(2035, 10415);
+    pub const ASSOCIATED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2035,
+        vendor: 10415,
+    };
     /// Associated-URI (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ASSOCIATED_URI: rt::AvpKey = rt::AvpKey::new(856, 10415);
+    pub const ASSOCIATED_URI: rt::AvpKey = rt::AvpKey {
+        code: 856,
+        vendor: 10415,
+    };
     /// Authorised-QoS (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const AUTHORISED_QOS: rt::AvpKey = rt::AvpKey::new(849, 10415);
+    pub const AUTHORISED_QOS: rt::AvpKey = rt::AvpKey {
+        code: 849,
+        vendor: 10415,
+    };
     /// Aux-Applic-Info (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const AUX_APPLIC_INFO: rt::AvpKey = rt::AvpKey::new(1219, 10415);
+    pub const AUX_APPLIC_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1219,
+        vendor: 10415,
+    };
     /// Base-Time-Interval (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const BASE_TIME_INTERVAL: rt::AvpKey = rt::AvpKey::new(1265, 10415);
+    pub const BASE_TIME_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 1265,
+        vendor: 10415,
+    };
     /// Basic-Service-Code (Grouped), 3GPP TS 32.299 §7.2.
-    pub const BASIC_SERVICE_CODE: rt::AvpKey = rt::AvpKey::new(3411, 10415);
+    pub const BASIC_SERVICE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 3411,
+        vendor: 10415,
+    };
     /// Bearer-Capability (OctetString), 3GPP TS 32.299 §7.2.
-    pub const BEARER_CAPABILITY: rt::AvpKey = rt::AvpKey::new(3412, 10415);
+    pub const BEARER_CAPABILITY: rt::AvpKey = rt::AvpKey {
+        code: 3412,
+        vendor: 10415,
+    };
     /// Bearer-Service (OctetString), 3GPP TS 32.299 §7.2.
-    pub const BEARER_SERVICE: rt::AvpKey = rt::AvpKey::new(854, 10415);
+    pub const BEARER_SERVICE: rt::AvpKey = rt::AvpKey {
+        code: 854,
+        vendor: 10415,
+    };
     /// BSSID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const BSSID: rt::AvpKey = rt::AvpKey::new(2716, 10415);
+    pub const BSSID: rt::AvpKey = rt::AvpKey {
+        code: 2716,
+        vendor: 10415,
+    };
     /// Called-Asserted-Identity (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CALLED_ASSERTED_IDENTITY: rt::AvpKey = rt::AvpKey::new(1250, 10415);
+    pub const CALLED_ASSERTED_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1250,
+        vendor: 10415,
+    };
     /// Called-Identity (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CALLED_IDENTITY: rt::AvpKey = rt::AvpKey::new(3916, 10415);
+    pub const CALLED_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 3916,
+        vendor: 10415,
+    };
     /// Called-Identity-Change (Grouped), 3GPP TS 32.299 §7.2.
-    pub const CALLED_IDENTITY_CHANGE: rt::AvpKey = rt::AvpKey::new(3917, 10415);
+    pub const CALLED_IDENTITY_CHANGE: rt::AvpKey = rt::AvpKey {
+        code: 3917,
+        vendor: 10415,
+    };
     /// Called-Party-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CALLED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey::new(832, 10415);
+    pub const CALLED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 832,
+        vendor: 10415,
+    };
     /// Calling-Party-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CALLING_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey::new(831, 10415);
+    pub const CALLING_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 831,
+        vendor: 10415,
+    };
     /// Carrier-Select-Routing-Information (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CARRIER_SELECT_ROUTING_INFORMATION: rt::AvpKey = rt::AvpKey::new(
-        2023,
-        10415,
-    );
+    pub const CARRIER_SELECT_ROUTING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2023,
+        vendor: 10415,
+    };
     /// Cause-Code (Integer32), 3GPP TS 32.299 §7.2.35.
-    pub const CAUSE_CODE: rt::AvpKey = rt::AvpKey::new(861, 10415);
+    pub const CAUSE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 861,
+        vendor: 10415,
+    };
     /// Cellular-Network-Information (OctetString), 3GPP TS 32.299 §7.2.
-    pub const CELLULAR_NETWORK_INFORMATION: rt::AvpKey = rt::AvpKey::new(3924, 10415);
+    pub const CELLULAR_NETWORK_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3924,
+        vendor: 10415,
+    };
     /// CG-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const CG_ADDRESS: rt::AvpKey = rt::AvpKey::new(846, 10415);
+    pub const CG_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 846,
+        vendor: 10415,
+    };
     /// Change-Condition (Integer32), 3GPP TS 32.299 §7.2.37.
-    pub const CHANGE_CONDITION: rt::AvpKey = rt::AvpKey::new(2037, 10415);
+    pub const CHANGE_CONDITION: rt::AvpKey = rt::AvpKey {
+        code: 2037,
+        vendor: 10415,
+    };
     /// Change-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const CHANGE_TIME: rt::AvpKey = rt::AvpKey::new(2038, 10415);
+    pub const CHANGE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2038,
+        vendor: 10415,
+    };
     /// Charge-Reason-Code (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CHARGE_REASON_CODE: rt::AvpKey = rt::AvpKey::new(2118, 10415);
+    pub const CHARGE_REASON_CODE: rt::AvpKey = rt::AvpKey {
+        code: 2118,
+        vendor: 10415,
+    };
     /// Charged-Party (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CHARGED_PARTY: rt::AvpKey = rt::AvpKey::new(857, 10415);
+    pub const CHARGED_PARTY: rt::AvpKey = rt::AvpKey {
+        code: 857,
+        vendor: 10415,
+    };
     /// Charging-Characteristics-Selection-Mode (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CHARGING_CHARACTERISTICS_SELECTION_MODE: rt::AvpKey = rt::AvpKey::new(
-        2066,
-        10415,
-    );
+    pub const CHARGING_CHARACTERISTICS_SELECTION_MODE: rt::AvpKey = rt::AvpKey {
+        code: 2066,
+        vendor: 10415,
+    };
     /// Charging-Per-IP-CAN-Session-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CHARGING_PER_IP_CAN_SESSION_INDICATOR: rt::AvpKey = rt::AvpKey::new(
-        4400,
-        10415,
-    );
+    pub const CHARGING_PER_IP_CAN_SESSION_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 4400,
+        vendor: 10415,
+    };
     /// Civic-Address-Information (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CIVIC_ADDRESS_INFORMATION: rt::AvpKey = rt::AvpKey::new(1305, 10415);
+    pub const CIVIC_ADDRESS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1305,
+        vendor: 10415,
+    };
     /// Class-Identifier (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CLASS_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(1214, 10415);
+    pub const CLASS_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1214,
+        vendor: 10415,
+    };
     /// Client-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const CLIENT_ADDRESS: rt::AvpKey = rt::AvpKey::new(2018, 10415);
+    pub const CLIENT_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2018,
+        vendor: 10415,
+    };
     /// CN-Operator-Selection-Entity (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CN_OPERATOR_SELECTION_ENTITY: rt::AvpKey = rt::AvpKey::new(3421, 10415);
+    pub const CN_OPERATOR_SELECTION_ENTITY: rt::AvpKey = rt::AvpKey {
+        code: 3421,
+        vendor: 10415,
+    };
     /// Content-Class (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CONTENT_CLASS: rt::AvpKey = rt::AvpKey::new(1220, 10415);
+    pub const CONTENT_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 1220,
+        vendor: 10415,
+    };
     /// Content-Disposition (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CONTENT_DISPOSITION: rt::AvpKey = rt::AvpKey::new(828, 10415);
+    pub const CONTENT_DISPOSITION: rt::AvpKey = rt::AvpKey {
+        code: 828,
+        vendor: 10415,
+    };
     /// Content-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CONTENT_ID: rt::AvpKey = rt::AvpKey::new(2116, 10415);
+    pub const CONTENT_ID: rt::AvpKey = rt::AvpKey {
+        code: 2116,
+        vendor: 10415,
+    };
     /// Content-Length (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const CONTENT_LENGTH: rt::AvpKey = rt::AvpKey::new(827, 10415);
+    pub const CONTENT_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 827,
+        vendor: 10415,
+    };
     /// Content-provider-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CONTENT_PROVIDER_ID: rt::AvpKey = rt::AvpKey::new(2117, 10415);
+    pub const CONTENT_PROVIDER_ID: rt::AvpKey = rt::AvpKey {
+        code: 2117,
+        vendor: 10415,
+    };
     /// Content-Size (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const CONTENT_SIZE: rt::AvpKey = rt::AvpKey::new(1206, 10415);
+    pub const CONTENT_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1206,
+        vendor: 10415,
+    };
     /// Content-Type (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const CONTENT_TYPE: rt::AvpKey = rt::AvpKey::new(826, 10415);
+    pub const CONTENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 826,
+        vendor: 10415,
+    };
     /// Coverage-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const COVERAGE_INFO: rt::AvpKey = rt::AvpKey::new(3459, 10415);
+    pub const COVERAGE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3459,
+        vendor: 10415,
+    };
     /// Coverage-Status (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const COVERAGE_STATUS: rt::AvpKey = rt::AvpKey::new(3428, 10415);
+    pub const COVERAGE_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 3428,
+        vendor: 10415,
+    };
     /// CP-CIoT-EPS-Optimisation-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CP_CIOT_EPS_OPTIMISATION_INDICATOR: rt::AvpKey = rt::AvpKey::new(
-        3930,
-        10415,
-    );
+    pub const CP_CIOT_EPS_OPTIMISATION_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3930,
+        vendor: 10415,
+    };
     /// CPDT-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const CPDT_INFORMATION: rt::AvpKey = rt::AvpKey::new(3927, 10415);
+    pub const CPDT_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3927,
+        vendor: 10415,
+    };
     /// CSG-Access-Mode (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CSG_ACCESS_MODE: rt::AvpKey = rt::AvpKey::new(2317, 10415);
+    pub const CSG_ACCESS_MODE: rt::AvpKey = rt::AvpKey {
+        code: 2317,
+        vendor: 10415,
+    };
     /// CSG-Membership-Indication (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const CSG_MEMBERSHIP_INDICATION: rt::AvpKey = rt::AvpKey::new(2318, 10415);
+    pub const CSG_MEMBERSHIP_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 2318,
+        vendor: 10415,
+    };
     /// CUG-Information (OctetString), 3GPP TS 32.299 §7.2.
-    pub const CUG_INFORMATION: rt::AvpKey = rt::AvpKey::new(2304, 10415);
+    pub const CUG_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2304,
+        vendor: 10415,
+    };
     /// Current-Tariff (Grouped), 3GPP TS 32.299 §7.2.
-    pub const CURRENT_TARIFF: rt::AvpKey = rt::AvpKey::new(2056, 10415);
+    pub const CURRENT_TARIFF: rt::AvpKey = rt::AvpKey {
+        code: 2056,
+        vendor: 10415,
+    };
     /// Data-Coding-Scheme (Integer32), 3GPP TS 32.299 §7.2.
-    pub const DATA_CODING_SCHEME: rt::AvpKey = rt::AvpKey::new(2001, 10415);
+    pub const DATA_CODING_SCHEME: rt::AvpKey = rt::AvpKey {
+        code: 2001,
+        vendor: 10415,
+    };
     /// DCD-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const DCD_INFORMATION: rt::AvpKey = rt::AvpKey::new(2115, 10415);
+    pub const DCD_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2115,
+        vendor: 10415,
+    };
     /// Deferred-Location-Event-Type (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const DEFERRED_LOCATION_EVENT_TYPE: rt::AvpKey = rt::AvpKey::new(1230, 10415);
+    pub const DEFERRED_LOCATION_EVENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1230,
+        vendor: 10415,
+    };
     /// Delivery-Report-Requested (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const DELIVERY_REPORT_REQUESTED: rt::AvpKey = rt::AvpKey::new(1216, 10415);
+    pub const DELIVERY_REPORT_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 1216,
+        vendor: 10415,
+    };
     /// Delivery-Status (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const DELIVERY_STATUS: rt::AvpKey = rt::AvpKey::new(2104, 10415);
+    pub const DELIVERY_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 2104,
+        vendor: 10415,
+    };
     /// Destination-Interface (Grouped), 3GPP TS 32.299 §7.2.
-    pub const DESTINATION_INTERFACE: rt::AvpKey = rt::AvpKey::new(2002, 10415);
+    pub const DESTINATION_INTERFACE: rt::AvpKey = rt::AvpKey {
+        code: 2002,
+        vendor: 10415,
+    };
     /// Diagnostics (Integer32), 3GPP TS 32.299 §7.2.
-    pub const DIAGNOSTICS: rt::AvpKey = rt::AvpKey::new(2039, 10415);
+    pub const DIAGNOSTICS: rt::AvpKey = rt::AvpKey {
+        code: 2039,
+        vendor: 10415,
+    };
     /// Discoveree-UE-HPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const DISCOVEREE_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(4402, 10415);
+    pub const DISCOVEREE_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 4402,
+        vendor: 10415,
+    };
     /// Discoveree-UE-VPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const DISCOVEREE_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(4403, 10415);
+    pub const DISCOVEREE_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 4403,
+        vendor: 10415,
+    };
     /// Discoverer-UE-HPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const DISCOVERER_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(4404, 10415);
+    pub const DISCOVERER_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 4404,
+        vendor: 10415,
+    };
     /// Discoverer-UE-VPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const DISCOVERER_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(4405, 10415);
+    pub const DISCOVERER_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 4405,
+        vendor: 10415,
+    };
     /// Domain-Name (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const DOMAIN_NAME: rt::AvpKey = rt::AvpKey::new(1200, 10415);
+    pub const DOMAIN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1200,
+        vendor: 10415,
+    };
     /// DRM-Content (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const DRM_CONTENT: rt::AvpKey = rt::AvpKey::new(1221, 10415);
+    pub const DRM_CONTENT: rt::AvpKey = rt::AvpKey {
+        code: 1221,
+        vendor: 10415,
+    };
     /// Dynamic-Address-Flag (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const DYNAMIC_ADDRESS_FLAG: rt::AvpKey = rt::AvpKey::new(2051, 10415);
+    pub const DYNAMIC_ADDRESS_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 2051,
+        vendor: 10415,
+    };
     /// Dynamic-Address-Flag-Extension (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const DYNAMIC_ADDRESS_FLAG_EXTENSION: rt::AvpKey = rt::AvpKey::new(2068, 10415);
+    pub const DYNAMIC_ADDRESS_FLAG_EXTENSION: rt::AvpKey = rt::AvpKey {
+        code: 2068,
+        vendor: 10415,
+    };
     /// Early-Media-Description (Grouped), 3GPP TS 32.299 §7.2.
-    pub const EARLY_MEDIA_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(1272, 10415);
+    pub const EARLY_MEDIA_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 1272,
+        vendor: 10415,
+    };
     /// Enhanced-Diagnostics (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ENHANCED_DIAGNOSTICS: rt::AvpKey = rt::AvpKey::new(3901, 10415);
+    pub const ENHANCED_DIAGNOSTICS: rt::AvpKey = rt::AvpKey {
+        code: 3901,
+        vendor: 10415,
+    };
     /// Envelope (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ENVELOPE: rt::AvpKey = rt::AvpKey::new(1266, 10415);
+    pub const ENVELOPE: rt::AvpKey = rt::AvpKey {
+        code: 1266,
+        vendor: 10415,
+    };
     /// Envelope-End-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const ENVELOPE_END_TIME: rt::AvpKey = rt::AvpKey::new(1267, 10415);
+    pub const ENVELOPE_END_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1267,
+        vendor: 10415,
+    };
     /// Envelope-Reporting (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ENVELOPE_REPORTING: rt::AvpKey = rt::AvpKey::new(1268, 10415);
+    pub const ENVELOPE_REPORTING: rt::AvpKey = rt::AvpKey {
+        code: 1268,
+        vendor: 10415,
+    };
     /// Envelope-Start-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const ENVELOPE_START_TIME: rt::AvpKey = rt::AvpKey::new(1269, 10415);
+    pub const ENVELOPE_START_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1269,
+        vendor: 10415,
+    };
     /// ePDG-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const EPDG_ADDRESS: rt::AvpKey = rt::AvpKey::new(3425, 10415);
+    pub const EPDG_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3425,
+        vendor: 10415,
+    };
     /// Event (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const EVENT: rt::AvpKey = rt::AvpKey::new(825, 10415);
+    pub const EVENT: rt::AvpKey = rt::AvpKey {
+        code: 825,
+        vendor: 10415,
+    };
     /// Event-Charging-TimeStamp (Time), 3GPP TS 32.299 §7.2.
-    pub const EVENT_CHARGING_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1258, 10415);
+    pub const EVENT_CHARGING_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1258,
+        vendor: 10415,
+    };
     /// Event-Type (Grouped), 3GPP TS 32.299 §7.2.
-    pub const EVENT_TYPE: rt::AvpKey = rt::AvpKey::new(823, 10415);
+    pub const EVENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 823,
+        vendor: 10415,
+    };
     /// Expires (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const EXPIRES: rt::AvpKey = rt::AvpKey::new(888, 10415);
+    pub const EXPIRES: rt::AvpKey = rt::AvpKey {
+        code: 888,
+        vendor: 10415,
+    };
     /// FE-Identifier-List (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const FE_IDENTIFIER_LIST: rt::AvpKey = rt::AvpKey::new(4413, 10415);
+    pub const FE_IDENTIFIER_LIST: rt::AvpKey = rt::AvpKey {
+        code: 4413,
+        vendor: 10415,
+    };
     /// File-Repair-Supported (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const FILE_REPAIR_SUPPORTED: rt::AvpKey = rt::AvpKey::new(1224, 10415);
+    pub const FILE_REPAIR_SUPPORTED: rt::AvpKey = rt::AvpKey {
+        code: 1224,
+        vendor: 10415,
+    };
     /// Forwarding-Pending (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const FORWARDING_PENDING: rt::AvpKey = rt::AvpKey::new(3415, 10415);
+    pub const FORWARDING_PENDING: rt::AvpKey = rt::AvpKey {
+        code: 3415,
+        vendor: 10415,
+    };
     /// From-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const FROM_ADDRESS: rt::AvpKey = rt::AvpKey::new(2708, 10415);
+    pub const FROM_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2708,
+        vendor: 10415,
+    };
     /// GGSN-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const GGSN_ADDRESS: rt::AvpKey = rt::AvpKey::new(847, 10415);
+    pub const GGSN_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 847,
+        vendor: 10415,
+    };
     /// IM-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const IM_INFORMATION: rt::AvpKey = rt::AvpKey::new(2110, 10415);
+    pub const IM_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2110,
+        vendor: 10415,
+    };
     /// IMS-Application-Reference-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const IMS_APPLICATION_REFERENCE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(
-        2601,
-        10415,
-    );
+    pub const IMS_APPLICATION_REFERENCE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2601,
+        vendor: 10415,
+    };
     /// IMS-Charging-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(841, 10415);
+    pub const IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 841,
+        vendor: 10415,
+    };
     /// IMS-Communication-Service-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const IMS_COMMUNICATION_SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(
-        1281,
-        10415,
-    );
+    pub const IMS_COMMUNICATION_SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 1281,
+        vendor: 10415,
+    };
     /// IMS-Emergency-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const IMS_EMERGENCY_INDICATOR: rt::AvpKey = rt::AvpKey::new(2322, 10415);
+    pub const IMS_EMERGENCY_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2322,
+        vendor: 10415,
+    };
     /// IMS-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const IMS_INFORMATION: rt::AvpKey = rt::AvpKey::new(876, 10415);
+    pub const IMS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 876,
+        vendor: 10415,
+    };
     /// IMS-Visited-Network-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const IMS_VISITED_NETWORK_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(2713, 10415);
+    pub const IMS_VISITED_NETWORK_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2713,
+        vendor: 10415,
+    };
     /// IMSI-Unauthenticated-Flag (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const IMSI_UNAUTHENTICATED_FLAG: rt::AvpKey = rt::AvpKey::new(2308, 10415);
+    pub const IMSI_UNAUTHENTICATED_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 2308,
+        vendor: 10415,
+    };
     /// Incoming-Trunk-Group-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const INCOMING_TRUNK_GROUP_ID: rt::AvpKey = rt::AvpKey::new(852, 10415);
+    pub const INCOMING_TRUNK_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 852,
+        vendor: 10415,
+    };
     /// Incremental-Cost (Grouped), 3GPP TS 32.299 §7.2.
-    pub const INCREMENTAL_COST: rt::AvpKey = rt::AvpKey::new(2062, 10415);
+    pub const INCREMENTAL_COST: rt::AvpKey = rt::AvpKey {
+        code: 2062,
+        vendor: 10415,
+    };
     /// Initial-IMS-Charging-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const INITIAL_IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(2321, 10415);
+    pub const INITIAL_IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2321,
+        vendor: 10415,
+    };
     /// Instance-Id (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const INSTANCE_ID: rt::AvpKey = rt::AvpKey::new(3402, 10415);
+    pub const INSTANCE_ID: rt::AvpKey = rt::AvpKey {
+        code: 3402,
+        vendor: 10415,
+    };
     /// Inter-Operator-Identifier (Grouped), 3GPP TS 32.299 §7.2.
-    pub const INTER_OPERATOR_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(838, 10415);
+    pub const INTER_OPERATOR_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 838,
+        vendor: 10415,
+    };
     /// Inter-UE-Transfer (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const INTER_UE_TRANSFER: rt::AvpKey = rt::AvpKey::new(3902, 10415);
+    pub const INTER_UE_TRANSFER: rt::AvpKey = rt::AvpKey {
+        code: 3902,
+        vendor: 10415,
+    };
     /// Interface-Id (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const INTERFACE_ID: rt::AvpKey = rt::AvpKey::new(2003, 10415);
+    pub const INTERFACE_ID: rt::AvpKey = rt::AvpKey {
+        code: 2003,
+        vendor: 10415,
+    };
     /// Interface-Port (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const INTERFACE_PORT: rt::AvpKey = rt::AvpKey::new(2004, 10415);
+    pub const INTERFACE_PORT: rt::AvpKey = rt::AvpKey {
+        code: 2004,
+        vendor: 10415,
+    };
     /// Interface-Text (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const INTERFACE_TEXT: rt::AvpKey = rt::AvpKey::new(2005, 10415);
+    pub const INTERFACE_TEXT: rt::AvpKey = rt::AvpKey {
+        code: 2005,
+        vendor: 10415,
+    };
     /// Interface-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const INTERFACE_TYPE: rt::AvpKey = rt::AvpKey::new(2006, 10415);
+    pub const INTERFACE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2006,
+        vendor: 10415,
+    };
     /// IP-Realm-Default-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const IP_REALM_DEFAULT_INDICATOR: rt::AvpKey = rt::AvpKey::new(2603, 10415);
+    pub const IP_REALM_DEFAULT_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2603,
+        vendor: 10415,
+    };
     /// ISUP-Cause (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ISUP_CAUSE: rt::AvpKey = rt::AvpKey::new(3416, 10415);
+    pub const ISUP_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3416,
+        vendor: 10415,
+    };
     /// ISUP-Cause-Diagnostics (OctetString), 3GPP TS 32.299 §7.2.
-    pub const ISUP_CAUSE_DIAGNOSTICS: rt::AvpKey = rt::AvpKey::new(3422, 10415);
+    pub const ISUP_CAUSE_DIAGNOSTICS: rt::AvpKey = rt::AvpKey {
+        code: 3422,
+        vendor: 10415,
+    };
     /// ISUP-Cause-Location (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const ISUP_CAUSE_LOCATION: rt::AvpKey = rt::AvpKey::new(3423, 10415);
+    pub const ISUP_CAUSE_LOCATION: rt::AvpKey = rt::AvpKey {
+        code: 3423,
+        vendor: 10415,
+    };
     /// ISUP-Cause-Value (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const ISUP_CAUSE_VALUE: rt::AvpKey = rt::AvpKey::new(3424, 10415);
+    pub const ISUP_CAUSE_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 3424,
+        vendor: 10415,
+    };
     /// ISUP-Location-Number (OctetString), 3GPP TS 32.299 §7.2.
-    pub const ISUP_LOCATION_NUMBER: rt::AvpKey = rt::AvpKey::new(3414, 10415);
+    pub const ISUP_LOCATION_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3414,
+        vendor: 10415,
+    };
     /// Language (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const LANGUAGE: rt::AvpKey = rt::AvpKey::new(3914, 10415);
+    pub const LANGUAGE: rt::AvpKey = rt::AvpKey {
+        code: 3914,
+        vendor: 10415,
+    };
     /// Layer-2-Group-ID (OctetString), 3GPP TS 32.299 §7.2.
-    pub const LAYER_2_GROUP_ID: rt::AvpKey = rt::AvpKey::new(3429, 10415);
+    pub const LAYER_2_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 3429,
+        vendor: 10415,
+    };
     /// LCS-APN (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const LCS_APN: rt::AvpKey = rt::AvpKey::new(1231, 10415);
+    pub const LCS_APN: rt::AvpKey = rt::AvpKey {
+        code: 1231,
+        vendor: 10415,
+    };
     /// LCS-Client-Dialed-By-MS (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const LCS_CLIENT_DIALED_BY_MS: rt::AvpKey = rt::AvpKey::new(1233, 10415);
+    pub const LCS_CLIENT_DIALED_BY_MS: rt::AvpKey = rt::AvpKey {
+        code: 1233,
+        vendor: 10415,
+    };
     /// LCS-Client-External-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const LCS_CLIENT_EXTERNAL_ID: rt::AvpKey = rt::AvpKey::new(1234, 10415);
+    pub const LCS_CLIENT_EXTERNAL_ID: rt::AvpKey = rt::AvpKey {
+        code: 1234,
+        vendor: 10415,
+    };
     /// LCS-Client-ID (Grouped), 3GPP TS 32.299 §7.2.
-    pub const LCS_CLIENT_ID: rt::AvpKey = rt::AvpKey::new(1232, 10415);
+    pub const LCS_CLIENT_ID: rt::AvpKey = rt::AvpKey {
+        code: 1232,
+        vendor: 10415,
+    };
     /// LCS-Client-Name (Grouped), 3GPP TS 32.299 §7.2.
-    pub const LCS_CLIENT_NAME: rt::AvpKey = rt::AvpKey::new(1235, 10415);
+    pub const LCS_CLIENT_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1235,
+        vendor: 10415,
+    };
     /// LCS-Client-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const LCS_CLIENT_TYPE: rt::AvpKey = rt::AvpKey::new(1241, 10415);
+    pub const LCS_CLIENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1241,
+        vendor: 10415,
+    };
     /// LCS-Data-Coding-Scheme (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const LCS_DATA_CODING_SCHEME: rt::AvpKey = rt::AvpKey::new(1236, 10415);
+    pub const LCS_DATA_CODING_SCHEME: rt::AvpKey = rt::AvpKey {
+        code: 1236,
+        vendor: 10415,
+    };
     /// LCS-Format-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const LCS_FORMAT_INDICATOR: rt::AvpKey = rt::AvpKey::new(1237, 10415);
+    pub const LCS_FORMAT_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 1237,
+        vendor: 10415,
+    };
     /// LCS-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const LCS_INFORMATION: rt::AvpKey = rt::AvpKey::new(878, 10415);
+    pub const LCS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 878,
+        vendor: 10415,
+    };
     /// LCS-Name-String (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const LCS_NAME_STRING: rt::AvpKey = rt::AvpKey::new(1238, 10415);
+    pub const LCS_NAME_STRING: rt::AvpKey = rt::AvpKey {
+        code: 1238,
+        vendor: 10415,
+    };
     /// LCS-Requestor-ID (Grouped), 3GPP TS 32.299 §7.2.
-    pub const LCS_REQUESTOR_ID: rt::AvpKey = rt::AvpKey::new(1239, 10415);
+    pub const LCS_REQUESTOR_ID: rt::AvpKey = rt::AvpKey {
+        code: 1239,
+        vendor: 10415,
+    };
     /// LCS-Requestor-ID-String (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const LCS_REQUESTOR_ID_STRING: rt::AvpKey = rt::AvpKey::new(1240, 10415);
+    pub const LCS_REQUESTOR_ID_STRING: rt::AvpKey = rt::AvpKey {
+        code: 1240,
+        vendor: 10415,
+    };
     /// Local-GW-Inserted-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const LOCAL_GW_INSERTED_INDICATOR: rt::AvpKey = rt::AvpKey::new(2604, 10415);
+    pub const LOCAL_GW_INSERTED_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2604,
+        vendor: 10415,
+    };
     /// Local-Sequence-Number (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const LOCAL_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(2063, 10415);
+    pub const LOCAL_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 2063,
+        vendor: 10415,
+    };
     /// Location-Estimate (OctetString), 3GPP TS 32.299 §7.2.
-    pub const LOCATION_ESTIMATE: rt::AvpKey = rt::AvpKey::new(1242, 10415);
+    pub const LOCATION_ESTIMATE: rt::AvpKey = rt::AvpKey {
+        code: 1242,
+        vendor: 10415,
+    };
     /// Location-Estimate-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const LOCATION_ESTIMATE_TYPE: rt::AvpKey = rt::AvpKey::new(1243, 10415);
+    pub const LOCATION_ESTIMATE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1243,
+        vendor: 10415,
+    };
     /// Location-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const LOCATION_INFO: rt::AvpKey = rt::AvpKey::new(3460, 10415);
+    pub const LOCATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3460,
+        vendor: 10415,
+    };
     /// Location-Type (Grouped), 3GPP TS 32.299 §7.2.
-    pub const LOCATION_TYPE: rt::AvpKey = rt::AvpKey::new(1244, 10415);
+    pub const LOCATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1244,
+        vendor: 10415,
+    };
     /// Low-Balance-Indication (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const LOW_BALANCE_INDICATION: rt::AvpKey = rt::AvpKey::new(2020, 10415);
+    pub const LOW_BALANCE_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 2020,
+        vendor: 10415,
+    };
     /// Low-Priority-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const LOW_PRIORITY_INDICATOR: rt::AvpKey = rt::AvpKey::new(2602, 10415);
+    pub const LOW_PRIORITY_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2602,
+        vendor: 10415,
+    };
     /// MBMS-Charged-Party (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const MBMS_CHARGED_PARTY: rt::AvpKey = rt::AvpKey::new(2323, 10415);
+    pub const MBMS_CHARGED_PARTY: rt::AvpKey = rt::AvpKey {
+        code: 2323,
+        vendor: 10415,
+    };
     /// MBMS-GW-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const MBMS_GW_ADDRESS: rt::AvpKey = rt::AvpKey::new(2307, 10415);
+    pub const MBMS_GW_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2307,
+        vendor: 10415,
+    };
     /// MBMS-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MBMS_INFORMATION: rt::AvpKey = rt::AvpKey::new(880, 10415);
+    pub const MBMS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 880,
+        vendor: 10415,
+    };
     /// MBMS-User-Service-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const MBMS_USER_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(1225, 10415);
+    pub const MBMS_USER_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1225,
+        vendor: 10415,
+    };
     /// Media-Initiator-Flag (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const MEDIA_INITIATOR_FLAG: rt::AvpKey = rt::AvpKey::new(882, 10415);
+    pub const MEDIA_INITIATOR_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 882,
+        vendor: 10415,
+    };
     /// Media-Initiator-Party (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const MEDIA_INITIATOR_PARTY: rt::AvpKey = rt::AvpKey::new(1288, 10415);
+    pub const MEDIA_INITIATOR_PARTY: rt::AvpKey = rt::AvpKey {
+        code: 1288,
+        vendor: 10415,
+    };
     /// Message-Body (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MESSAGE_BODY: rt::AvpKey = rt::AvpKey::new(889, 10415);
+    pub const MESSAGE_BODY: rt::AvpKey = rt::AvpKey {
+        code: 889,
+        vendor: 10415,
+    };
     /// Message-Class (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MESSAGE_CLASS: rt::AvpKey = rt::AvpKey::new(1213, 10415);
+    pub const MESSAGE_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 1213,
+        vendor: 10415,
+    };
     /// Message-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const MESSAGE_ID: rt::AvpKey = rt::AvpKey::new(1210, 10415);
+    pub const MESSAGE_ID: rt::AvpKey = rt::AvpKey {
+        code: 1210,
+        vendor: 10415,
+    };
     /// Message-Size (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const MESSAGE_SIZE: rt::AvpKey = rt::AvpKey::new(1212, 10415);
+    pub const MESSAGE_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 1212,
+        vendor: 10415,
+    };
     /// Message-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const MESSAGE_TYPE: rt::AvpKey = rt::AvpKey::new(1211, 10415);
+    pub const MESSAGE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1211,
+        vendor: 10415,
+    };
     /// MM-Content-Type (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MM_CONTENT_TYPE: rt::AvpKey = rt::AvpKey::new(1203, 10415);
+    pub const MM_CONTENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1203,
+        vendor: 10415,
+    };
     /// MMBox-Storage-Requested (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const MMBOX_STORAGE_REQUESTED: rt::AvpKey = rt::AvpKey::new(1248, 10415);
+    pub const MMBOX_STORAGE_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 1248,
+        vendor: 10415,
+    };
     /// MMS-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MMS_INFORMATION: rt::AvpKey = rt::AvpKey::new(877, 10415);
+    pub const MMS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 877,
+        vendor: 10415,
+    };
     /// MMTel-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MMTEL_INFORMATION: rt::AvpKey = rt::AvpKey::new(2030, 10415);
+    pub const MMTEL_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2030,
+        vendor: 10415,
+    };
     /// MMTel-SService-Type (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const MMTEL_SSERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(2031, 10415);
+    pub const MMTEL_SSERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2031,
+        vendor: 10415,
+    };
     /// Monitored-PLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const MONITORED_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3430, 10415);
+    pub const MONITORED_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3430,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Configuration-Activity (Integer32), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_EVENT_CONFIGURATION_ACTIVITY: rt::AvpKey = rt::AvpKey::new(
-        3919,
-        10415,
-    );
+    pub const MONITORING_EVENT_CONFIGURATION_ACTIVITY: rt::AvpKey = rt::AvpKey {
+        code: 3919,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Functionality (Integer32), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_EVENT_FUNCTIONALITY: rt::AvpKey = rt::AvpKey::new(3922, 10415);
+    pub const MONITORING_EVENT_FUNCTIONALITY: rt::AvpKey = rt::AvpKey {
+        code: 3922,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_EVENT_INFORMATION: rt::AvpKey = rt::AvpKey::new(3921, 10415);
+    pub const MONITORING_EVENT_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3921,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Report-Data (Grouped), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_EVENT_REPORT_DATA: rt::AvpKey = rt::AvpKey::new(3920, 10415);
+    pub const MONITORING_EVENT_REPORT_DATA: rt::AvpKey = rt::AvpKey {
+        code: 3920,
+        vendor: 10415,
+    };
     /// Monitoring-Event-Report-Number (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_EVENT_REPORT_NUMBER: rt::AvpKey = rt::AvpKey::new(3923, 10415);
+    pub const MONITORING_EVENT_REPORT_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3923,
+        vendor: 10415,
+    };
     /// Monitoring-UE-HPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3431, 10415);
+    pub const MONITORING_UE_HPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3431,
+        vendor: 10415,
+    };
     /// Monitoring-UE-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_UE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3432, 10415);
+    pub const MONITORING_UE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3432,
+        vendor: 10415,
+    };
     /// Monitoring-UE-VPLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const MONITORING_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3433, 10415);
+    pub const MONITORING_UE_VPLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3433,
+        vendor: 10415,
+    };
     /// MSC-Address (OctetString), 3GPP TS 32.299 §7.2.
-    pub const MSC_ADDRESS: rt::AvpKey = rt::AvpKey::new(3417, 10415);
+    pub const MSC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3417,
+        vendor: 10415,
+    };
     /// MTC-IWF-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const MTC_IWF_ADDRESS: rt::AvpKey = rt::AvpKey::new(3406, 10415);
+    pub const MTC_IWF_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3406,
+        vendor: 10415,
+    };
     /// Neighbour-Node-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const NEIGHBOUR_NODE_ADDRESS: rt::AvpKey = rt::AvpKey::new(2705, 10415);
+    pub const NEIGHBOUR_NODE_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2705,
+        vendor: 10415,
+    };
     /// Network-Call-Reference-Number (OctetString), 3GPP TS 32.299 §7.2.
-    pub const NETWORK_CALL_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(3418, 10415);
+    pub const NETWORK_CALL_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3418,
+        vendor: 10415,
+    };
     /// Next-Tariff (Grouped), 3GPP TS 32.299 §7.2.
-    pub const NEXT_TARIFF: rt::AvpKey = rt::AvpKey::new(2057, 10415);
+    pub const NEXT_TARIFF: rt::AvpKey = rt::AvpKey {
+        code: 2057,
+        vendor: 10415,
+    };
     /// NIDD-Submission (Grouped), 3GPP TS 32.299 §7.2.
-    pub const NIDD_SUBMISSION: rt::AvpKey = rt::AvpKey::new(3928, 10415);
+    pub const NIDD_SUBMISSION: rt::AvpKey = rt::AvpKey {
+        code: 3928,
+        vendor: 10415,
+    };
     /// NNI-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const NNI_INFORMATION: rt::AvpKey = rt::AvpKey::new(2703, 10415);
+    pub const NNI_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2703,
+        vendor: 10415,
+    };
     /// NNI-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const NNI_TYPE: rt::AvpKey = rt::AvpKey::new(2704, 10415);
+    pub const NNI_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2704,
+        vendor: 10415,
+    };
     /// Node-Functionality (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const NODE_FUNCTIONALITY: rt::AvpKey = rt::AvpKey::new(862, 10415);
+    pub const NODE_FUNCTIONALITY: rt::AvpKey = rt::AvpKey {
+        code: 862,
+        vendor: 10415,
+    };
     /// Node-Id (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const NODE_ID: rt::AvpKey = rt::AvpKey::new(2064, 10415);
+    pub const NODE_ID: rt::AvpKey = rt::AvpKey {
+        code: 2064,
+        vendor: 10415,
+    };
     /// Number-Of-Diversions (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_OF_DIVERSIONS: rt::AvpKey = rt::AvpKey::new(2034, 10415);
+    pub const NUMBER_OF_DIVERSIONS: rt::AvpKey = rt::AvpKey {
+        code: 2034,
+        vendor: 10415,
+    };
     /// Number-of-Messages-Sent (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_OF_MESSAGES_SENT: rt::AvpKey = rt::AvpKey::new(2019, 10415);
+    pub const NUMBER_OF_MESSAGES_SENT: rt::AvpKey = rt::AvpKey {
+        code: 2019,
+        vendor: 10415,
+    };
     /// Number-Of-Messages-Successfully-Exploded (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_OF_MESSAGES_SUCCESSFULLY_EXPLODED: rt::AvpKey = rt::AvpKey::new(
-        2111,
-        10415,
-    );
+    pub const NUMBER_OF_MESSAGES_SUCCESSFULLY_EXPLODED: rt::AvpKey = rt::AvpKey {
+        code: 2111,
+        vendor: 10415,
+    };
     /// Number-Of-Messages-Successfully-Sent (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_OF_MESSAGES_SUCCESSFULLY_SENT: rt::AvpKey = rt::AvpKey::new(
-        2112,
-        10415,
-    );
+    pub const NUMBER_OF_MESSAGES_SUCCESSFULLY_SENT: rt::AvpKey = rt::AvpKey {
+        code: 2112,
+        vendor: 10415,
+    };
     /// Number-Of-Participants (Integer32), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_OF_PARTICIPANTS: rt::AvpKey = rt::AvpKey::new(885, 10415);
+    pub const NUMBER_OF_PARTICIPANTS: rt::AvpKey = rt::AvpKey {
+        code: 885,
+        vendor: 10415,
+    };
     /// Number-Of-Received-Talk-Bursts (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_OF_RECEIVED_TALK_BURSTS: rt::AvpKey = rt::AvpKey::new(1282, 10415);
+    pub const NUMBER_OF_RECEIVED_TALK_BURSTS: rt::AvpKey = rt::AvpKey {
+        code: 1282,
+        vendor: 10415,
+    };
     /// Number-Of-Talk-Bursts (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_OF_TALK_BURSTS: rt::AvpKey = rt::AvpKey::new(1283, 10415);
+    pub const NUMBER_OF_TALK_BURSTS: rt::AvpKey = rt::AvpKey {
+        code: 1283,
+        vendor: 10415,
+    };
     /// Number-Portability-Routing-Information (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const NUMBER_PORTABILITY_ROUTING_INFORMATION: rt::AvpKey = rt::AvpKey::new(
-        2024,
-        10415,
-    );
+    pub const NUMBER_PORTABILITY_ROUTING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2024,
+        vendor: 10415,
+    };
     /// Offline-Charging (Grouped), 3GPP TS 32.299 §7.2.
-    pub const OFFLINE_CHARGING: rt::AvpKey = rt::AvpKey::new(1278, 10415);
+    pub const OFFLINE_CHARGING: rt::AvpKey = rt::AvpKey {
+        code: 1278,
+        vendor: 10415,
+    };
     /// Online-Charging-Flag (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ONLINE_CHARGING_FLAG: rt::AvpKey = rt::AvpKey::new(2303, 10415);
+    pub const ONLINE_CHARGING_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 2303,
+        vendor: 10415,
+    };
     /// Originating-IOI (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ORIGINATING_IOI: rt::AvpKey = rt::AvpKey::new(839, 10415);
+    pub const ORIGINATING_IOI: rt::AvpKey = rt::AvpKey {
+        code: 839,
+        vendor: 10415,
+    };
     /// Originator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ORIGINATOR: rt::AvpKey = rt::AvpKey::new(864, 10415);
+    pub const ORIGINATOR: rt::AvpKey = rt::AvpKey {
+        code: 864,
+        vendor: 10415,
+    };
     /// Originator-Address (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ORIGINATOR_ADDRESS: rt::AvpKey = rt::AvpKey::new(886, 10415);
+    pub const ORIGINATOR_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 886,
+        vendor: 10415,
+    };
     /// Originator-Interface (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ORIGINATOR_INTERFACE: rt::AvpKey = rt::AvpKey::new(2009, 10415);
+    pub const ORIGINATOR_INTERFACE: rt::AvpKey = rt::AvpKey {
+        code: 2009,
+        vendor: 10415,
+    };
     /// Originator-Received-Address (Grouped), 3GPP TS 32.299 §7.2.
-    pub const ORIGINATOR_RECEIVED_ADDRESS: rt::AvpKey = rt::AvpKey::new(2027, 10415);
+    pub const ORIGINATOR_RECEIVED_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2027,
+        vendor: 10415,
+    };
     /// Originator-SCCP-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const ORIGINATOR_SCCP_ADDRESS: rt::AvpKey = rt::AvpKey::new(2008, 10415);
+    pub const ORIGINATOR_SCCP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2008,
+        vendor: 10415,
+    };
     /// Outgoing-Session-Id (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const OUTGOING_SESSION_ID: rt::AvpKey = rt::AvpKey::new(2320, 10415);
+    pub const OUTGOING_SESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 2320,
+        vendor: 10415,
+    };
     /// Outgoing-Trunk-Group-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const OUTGOING_TRUNK_GROUP_ID: rt::AvpKey = rt::AvpKey::new(853, 10415);
+    pub const OUTGOING_TRUNK_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 853,
+        vendor: 10415,
+    };
     /// Participant-Access-Priority (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PARTICIPANT_ACCESS_PRIORITY: rt::AvpKey = rt::AvpKey::new(1259, 10415);
+    pub const PARTICIPANT_ACCESS_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 1259,
+        vendor: 10415,
+    };
     /// Participant-Action-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PARTICIPANT_ACTION_TYPE: rt::AvpKey = rt::AvpKey::new(2049, 10415);
+    pub const PARTICIPANT_ACTION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2049,
+        vendor: 10415,
+    };
     /// Participant-Group (Grouped), 3GPP TS 32.299 §7.2.
-    pub const PARTICIPANT_GROUP: rt::AvpKey = rt::AvpKey::new(1260, 10415);
+    pub const PARTICIPANT_GROUP: rt::AvpKey = rt::AvpKey {
+        code: 1260,
+        vendor: 10415,
+    };
     /// Participants-Involved (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const PARTICIPANTS_INVOLVED: rt::AvpKey = rt::AvpKey::new(887, 10415);
+    pub const PARTICIPANTS_INVOLVED: rt::AvpKey = rt::AvpKey {
+        code: 887,
+        vendor: 10415,
+    };
     /// PC3-Control-Protocol-Cause (Integer32), 3GPP TS 32.299 §7.2.
-    pub const PC3_CONTROL_PROTOCOL_CAUSE: rt::AvpKey = rt::AvpKey::new(3434, 10415);
+    pub const PC3_CONTROL_PROTOCOL_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3434,
+        vendor: 10415,
+    };
     /// PC3-EPC-Control-Protocol-Cause (Integer32), 3GPP TS 32.299 §7.2.
-    pub const PC3_EPC_CONTROL_PROTOCOL_CAUSE: rt::AvpKey = rt::AvpKey::new(3435, 10415);
+    pub const PC3_EPC_CONTROL_PROTOCOL_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 3435,
+        vendor: 10415,
+    };
     /// PC5-Radio-Technology (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PC5_RADIO_TECHNOLOGY: rt::AvpKey = rt::AvpKey::new(1300, 10415);
+    pub const PC5_RADIO_TECHNOLOGY: rt::AvpKey = rt::AvpKey {
+        code: 1300,
+        vendor: 10415,
+    };
     /// PDN-Connection-Charging-ID (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const PDN_CONNECTION_CHARGING_ID: rt::AvpKey = rt::AvpKey::new(2050, 10415);
+    pub const PDN_CONNECTION_CHARGING_ID: rt::AvpKey = rt::AvpKey {
+        code: 2050,
+        vendor: 10415,
+    };
     /// PDP-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const PDP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1227, 10415);
+    pub const PDP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1227,
+        vendor: 10415,
+    };
     /// PDP-Address-Prefix-Length (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const PDP_ADDRESS_PREFIX_LENGTH: rt::AvpKey = rt::AvpKey::new(2606, 10415);
+    pub const PDP_ADDRESS_PREFIX_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 2606,
+        vendor: 10415,
+    };
     /// PDP-Context-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PDP_CONTEXT_TYPE: rt::AvpKey = rt::AvpKey::new(1247, 10415);
+    pub const PDP_CONTEXT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1247,
+        vendor: 10415,
+    };
     /// Play-Alternative (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PLAY_ALTERNATIVE: rt::AvpKey = rt::AvpKey::new(3913, 10415);
+    pub const PLAY_ALTERNATIVE: rt::AvpKey = rt::AvpKey {
+        code: 3913,
+        vendor: 10415,
+    };
     /// PoC-Change-Condition (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const POC_CHANGE_CONDITION: rt::AvpKey = rt::AvpKey::new(1261, 10415);
+    pub const POC_CHANGE_CONDITION: rt::AvpKey = rt::AvpKey {
+        code: 1261,
+        vendor: 10415,
+    };
     /// PoC-Change-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const POC_CHANGE_TIME: rt::AvpKey = rt::AvpKey::new(1262, 10415);
+    pub const POC_CHANGE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1262,
+        vendor: 10415,
+    };
     /// PoC-Controlling-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const POC_CONTROLLING_ADDRESS: rt::AvpKey = rt::AvpKey::new(858, 10415);
+    pub const POC_CONTROLLING_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 858,
+        vendor: 10415,
+    };
     /// PoC-Event-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const POC_EVENT_TYPE: rt::AvpKey = rt::AvpKey::new(2025, 10415);
+    pub const POC_EVENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2025,
+        vendor: 10415,
+    };
     /// PoC-Group-Name (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const POC_GROUP_NAME: rt::AvpKey = rt::AvpKey::new(859, 10415);
+    pub const POC_GROUP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 859,
+        vendor: 10415,
+    };
     /// PoC-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const POC_INFORMATION: rt::AvpKey = rt::AvpKey::new(879, 10415);
+    pub const POC_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 879,
+        vendor: 10415,
+    };
     /// PoC-Server-Role (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const POC_SERVER_ROLE: rt::AvpKey = rt::AvpKey::new(883, 10415);
+    pub const POC_SERVER_ROLE: rt::AvpKey = rt::AvpKey {
+        code: 883,
+        vendor: 10415,
+    };
     /// PoC-Session-Id (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const POC_SESSION_ID: rt::AvpKey = rt::AvpKey::new(1229, 10415);
+    pub const POC_SESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 1229,
+        vendor: 10415,
+    };
     /// PoC-Session-Initiation-type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const POC_SESSION_INITIATION_TYPE: rt::AvpKey = rt::AvpKey::new(1277, 10415);
+    pub const POC_SESSION_INITIATION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1277,
+        vendor: 10415,
+    };
     /// PoC-Session-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const POC_SESSION_TYPE: rt::AvpKey = rt::AvpKey::new(884, 10415);
+    pub const POC_SESSION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 884,
+        vendor: 10415,
+    };
     /// PoC-User-Role (Grouped), 3GPP TS 32.299 §7.2.
-    pub const POC_USER_ROLE: rt::AvpKey = rt::AvpKey::new(1252, 10415);
+    pub const POC_USER_ROLE: rt::AvpKey = rt::AvpKey {
+        code: 1252,
+        vendor: 10415,
+    };
     /// PoC-User-Role-IDs (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const POC_USER_ROLE_IDS: rt::AvpKey = rt::AvpKey::new(1253, 10415);
+    pub const POC_USER_ROLE_IDS: rt::AvpKey = rt::AvpKey {
+        code: 1253,
+        vendor: 10415,
+    };
     /// PoC-User-Role-info-Units (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const POC_USER_ROLE_INFO_UNITS: rt::AvpKey = rt::AvpKey::new(1254, 10415);
+    pub const POC_USER_ROLE_INFO_UNITS: rt::AvpKey = rt::AvpKey {
+        code: 1254,
+        vendor: 10415,
+    };
     /// Positioning-Data (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const POSITIONING_DATA: rt::AvpKey = rt::AvpKey::new(1245, 10415);
+    pub const POSITIONING_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1245,
+        vendor: 10415,
+    };
     /// Preferred-AoC-Currency (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const PREFERRED_AOC_CURRENCY: rt::AvpKey = rt::AvpKey::new(2315, 10415);
+    pub const PREFERRED_AOC_CURRENCY: rt::AvpKey = rt::AvpKey {
+        code: 2315,
+        vendor: 10415,
+    };
     /// Priority (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PRIORITY: rt::AvpKey = rt::AvpKey::new(1209, 10415);
+    pub const PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 1209,
+        vendor: 10415,
+    };
     /// Privacy-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PRIVACY_INDICATOR: rt::AvpKey = rt::AvpKey::new(3915, 10415);
+    pub const PRIVACY_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3915,
+        vendor: 10415,
+    };
     /// ProSe-3rd-Party-Application-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const PROSE_3RD_PARTY_APPLICATION_ID: rt::AvpKey = rt::AvpKey::new(3440, 10415);
+    pub const PROSE_3RD_PARTY_APPLICATION_ID: rt::AvpKey = rt::AvpKey {
+        code: 3440,
+        vendor: 10415,
+    };
     /// ProSe-Direct-Communication-Reception-Data-Container (Grouped), 3GPP TS 32.299 §7.2.
-    pub const PROSE_DIRECT_COMMUNICATION_RECEPTION_DATA_CONTAINER: rt::AvpKey = rt::AvpKey::new(
-        3461,
-        10415,
-    );
+    pub const PROSE_DIRECT_COMMUNICATION_RECEPTION_DATA_CONTAINER: rt::AvpKey = rt::AvpKey {
+        code: 3461,
+        vendor: 10415,
+    };
     /// ProSe-Direct-Communication-Transmission-Data-Container (Grouped), 3GPP TS 32.299 §7.2.
-    pub const PROSE_DIRECT_COMMUNICATION_TRANSMISSION_DATA_CONTAINER: rt::AvpKey = rt::AvpKey::new(
-        3441,
-        10415,
-    );
+    pub const PROSE_DIRECT_COMMUNICATION_TRANSMISSION_DATA_CONTAINER: rt::AvpKey = rt::AvpKey {
+        code: 3441,
+        vendor: 10415,
+    };
     /// ProSe-Direct-Discovery-Model (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PROSE_DIRECT_DISCOVERY_MODEL: rt::AvpKey = rt::AvpKey::new(3442, 10415);
+    pub const PROSE_DIRECT_DISCOVERY_MODEL: rt::AvpKey = rt::AvpKey {
+        code: 3442,
+        vendor: 10415,
+    };
     /// ProSe-Event-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PROSE_EVENT_TYPE: rt::AvpKey = rt::AvpKey::new(3443, 10415);
+    pub const PROSE_EVENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3443,
+        vendor: 10415,
+    };
     /// ProSe-Function-IP-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const PROSE_FUNCTION_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(3444, 10415);
+    pub const PROSE_FUNCTION_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3444,
+        vendor: 10415,
+    };
     /// ProSe-Function-PLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const PROSE_FUNCTION_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3457, 10415);
+    pub const PROSE_FUNCTION_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3457,
+        vendor: 10415,
+    };
     /// ProSe-Group-IP-Multicast-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const PROSE_GROUP_IP_MULTICAST_ADDRESS: rt::AvpKey = rt::AvpKey::new(
-        3446,
-        10415,
-    );
+    pub const PROSE_GROUP_IP_MULTICAST_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3446,
+        vendor: 10415,
+    };
     /// ProSe-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const PROSE_INFORMATION: rt::AvpKey = rt::AvpKey::new(3447, 10415);
+    pub const PROSE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3447,
+        vendor: 10415,
+    };
     /// ProSe-Range-Class (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PROSE_RANGE_CLASS: rt::AvpKey = rt::AvpKey::new(3448, 10415);
+    pub const PROSE_RANGE_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 3448,
+        vendor: 10415,
+    };
     /// ProSe-Reason-For-Cancellation (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PROSE_REASON_FOR_CANCELLATION: rt::AvpKey = rt::AvpKey::new(3449, 10415);
+    pub const PROSE_REASON_FOR_CANCELLATION: rt::AvpKey = rt::AvpKey {
+        code: 3449,
+        vendor: 10415,
+    };
     /// ProSe-Requested-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const PROSE_REQUESTED_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(3450, 10415);
+    pub const PROSE_REQUESTED_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 3450,
+        vendor: 10415,
+    };
     /// ProSe-Role-Of-UE (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PROSE_ROLE_OF_UE: rt::AvpKey = rt::AvpKey::new(3451, 10415);
+    pub const PROSE_ROLE_OF_UE: rt::AvpKey = rt::AvpKey {
+        code: 3451,
+        vendor: 10415,
+    };
     /// ProSe-Source-IP-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const PROSE_SOURCE_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(3452, 10415);
+    pub const PROSE_SOURCE_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3452,
+        vendor: 10415,
+    };
     /// ProSe-Target-Layer-2-ID (OctetString), 3GPP TS 32.299 §7.2.
-    pub const PROSE_TARGET_LAYER_2_ID: rt::AvpKey = rt::AvpKey::new(4410, 10415);
+    pub const PROSE_TARGET_LAYER_2_ID: rt::AvpKey = rt::AvpKey {
+        code: 4410,
+        vendor: 10415,
+    };
     /// ProSe-UE-ID (OctetString), 3GPP TS 32.299 §7.2.
-    pub const PROSE_UE_ID: rt::AvpKey = rt::AvpKey::new(3453, 10415);
+    pub const PROSE_UE_ID: rt::AvpKey = rt::AvpKey {
+        code: 3453,
+        vendor: 10415,
+    };
     /// ProSe-UE-to-Network-Relay-UE-ID (OctetString), 3GPP TS 32.299 §7.2.
-    pub const PROSE_UE_TO_NETWORK_RELAY_UE_ID: rt::AvpKey = rt::AvpKey::new(4409, 10415);
+    pub const PROSE_UE_TO_NETWORK_RELAY_UE_ID: rt::AvpKey = rt::AvpKey {
+        code: 4409,
+        vendor: 10415,
+    };
     /// Proximity-Alert-Indication (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PROXIMITY_ALERT_INDICATION: rt::AvpKey = rt::AvpKey::new(3454, 10415);
+    pub const PROXIMITY_ALERT_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 3454,
+        vendor: 10415,
+    };
     /// Proximity-Alert-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const PROXIMITY_ALERT_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(3455, 10415);
+    pub const PROXIMITY_ALERT_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 3455,
+        vendor: 10415,
+    };
     /// Proximity-Cancellation-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const PROXIMITY_CANCELLATION_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(
-        3456,
-        10415,
-    );
+    pub const PROXIMITY_CANCELLATION_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 3456,
+        vendor: 10415,
+    };
     /// PS-Append-Free-Format-Data (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const PS_APPEND_FREE_FORMAT_DATA: rt::AvpKey = rt::AvpKey::new(867, 10415);
+    pub const PS_APPEND_FREE_FORMAT_DATA: rt::AvpKey = rt::AvpKey {
+        code: 867,
+        vendor: 10415,
+    };
     /// PS-Free-Format-Data (OctetString), 3GPP TS 32.299 §7.2.
-    pub const PS_FREE_FORMAT_DATA: rt::AvpKey = rt::AvpKey::new(866, 10415);
+    pub const PS_FREE_FORMAT_DATA: rt::AvpKey = rt::AvpKey {
+        code: 866,
+        vendor: 10415,
+    };
     /// PS-Furnish-Charging-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const PS_FURNISH_CHARGING_INFORMATION: rt::AvpKey = rt::AvpKey::new(865, 10415);
+    pub const PS_FURNISH_CHARGING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 865,
+        vendor: 10415,
+    };
     /// PS-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const PS_INFORMATION: rt::AvpKey = rt::AvpKey::new(874, 10415);
+    pub const PS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 874,
+        vendor: 10415,
+    };
     /// Quota-Consumption-Time (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey::new(881, 10415);
+    pub const QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 881,
+        vendor: 10415,
+    };
     /// Quota-Holding-Time (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const QUOTA_HOLDING_TIME: rt::AvpKey = rt::AvpKey::new(871, 10415);
+    pub const QUOTA_HOLDING_TIME: rt::AvpKey = rt::AvpKey {
+        code: 871,
+        vendor: 10415,
+    };
     /// Quota-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const QUOTA_INDICATOR: rt::AvpKey = rt::AvpKey::new(3912, 10415);
+    pub const QUOTA_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3912,
+        vendor: 10415,
+    };
     /// Radio-Parameter-Set-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RADIO_PARAMETER_SET_INFO: rt::AvpKey = rt::AvpKey::new(3463, 10415);
+    pub const RADIO_PARAMETER_SET_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3463,
+        vendor: 10415,
+    };
     /// Radio-Parameter-Set-Values (OctetString), 3GPP TS 32.299 §7.2.
-    pub const RADIO_PARAMETER_SET_VALUES: rt::AvpKey = rt::AvpKey::new(3464, 10415);
+    pub const RADIO_PARAMETER_SET_VALUES: rt::AvpKey = rt::AvpKey {
+        code: 3464,
+        vendor: 10415,
+    };
     /// Radio-Resources-Indicator (Integer32), 3GPP TS 32.299 §7.2.
-    pub const RADIO_RESOURCES_INDICATOR: rt::AvpKey = rt::AvpKey::new(3465, 10415);
+    pub const RADIO_RESOURCES_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3465,
+        vendor: 10415,
+    };
     /// RAN-End-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const RAN_END_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1301, 10415);
+    pub const RAN_END_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1301,
+        vendor: 10415,
+    };
     /// RAN-Secondary-RAT-Usage-Report (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RAN_SECONDARY_RAT_USAGE_REPORT: rt::AvpKey = rt::AvpKey::new(1302, 10415);
+    pub const RAN_SECONDARY_RAT_USAGE_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 1302,
+        vendor: 10415,
+    };
     /// RAN-Start-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const RAN_START_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1303, 10415);
+    pub const RAN_START_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1303,
+        vendor: 10415,
+    };
     /// Rate-Control-Max-Message-Size (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const RATE_CONTROL_MAX_MESSAGE_SIZE: rt::AvpKey = rt::AvpKey::new(3937, 10415);
+    pub const RATE_CONTROL_MAX_MESSAGE_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 3937,
+        vendor: 10415,
+    };
     /// Rate-Control-Max-Rate (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const RATE_CONTROL_MAX_RATE: rt::AvpKey = rt::AvpKey::new(3938, 10415);
+    pub const RATE_CONTROL_MAX_RATE: rt::AvpKey = rt::AvpKey {
+        code: 3938,
+        vendor: 10415,
+    };
     /// Rate-Control-Time-Unit (Unsigned32), 3GPP TS 32.299 §7.2.160G.
-    pub const RATE_CONTROL_TIME_UNIT: rt::AvpKey = rt::AvpKey::new(3939, 10415);
+    pub const RATE_CONTROL_TIME_UNIT: rt::AvpKey = rt::AvpKey {
+        code: 3939,
+        vendor: 10415,
+    };
     /// Rate-Element (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RATE_ELEMENT: rt::AvpKey = rt::AvpKey::new(2058, 10415);
+    pub const RATE_ELEMENT: rt::AvpKey = rt::AvpKey {
+        code: 2058,
+        vendor: 10415,
+    };
     /// Read-Reply-Report-Requested (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const READ_REPLY_REPORT_REQUESTED: rt::AvpKey = rt::AvpKey::new(1222, 10415);
+    pub const READ_REPLY_REPORT_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 1222,
+        vendor: 10415,
+    };
     /// Real-Time-Tariff-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const REAL_TIME_TARIFF_INFORMATION: rt::AvpKey = rt::AvpKey::new(2305, 10415);
+    pub const REAL_TIME_TARIFF_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2305,
+        vendor: 10415,
+    };
     /// Reason-Header (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const REASON_HEADER: rt::AvpKey = rt::AvpKey::new(3401, 10415);
+    pub const REASON_HEADER: rt::AvpKey = rt::AvpKey {
+        code: 3401,
+        vendor: 10415,
+    };
     /// Received-Talk-Burst-Time (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const RECEIVED_TALK_BURST_TIME: rt::AvpKey = rt::AvpKey::new(1284, 10415);
+    pub const RECEIVED_TALK_BURST_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1284,
+        vendor: 10415,
+    };
     /// Received-Talk-Burst-Volume (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const RECEIVED_TALK_BURST_VOLUME: rt::AvpKey = rt::AvpKey::new(1285, 10415);
+    pub const RECEIVED_TALK_BURST_VOLUME: rt::AvpKey = rt::AvpKey {
+        code: 1285,
+        vendor: 10415,
+    };
     /// Recipient-Address (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey::new(1201, 10415);
+    pub const RECIPIENT_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1201,
+        vendor: 10415,
+    };
     /// Recipient-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RECIPIENT_INFO: rt::AvpKey = rt::AvpKey::new(2026, 10415);
+    pub const RECIPIENT_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2026,
+        vendor: 10415,
+    };
     /// Recipient-Received-Address (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RECIPIENT_RECEIVED_ADDRESS: rt::AvpKey = rt::AvpKey::new(2028, 10415);
+    pub const RECIPIENT_RECEIVED_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2028,
+        vendor: 10415,
+    };
     /// Recipient-SCCP-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const RECIPIENT_SCCP_ADDRESS: rt::AvpKey = rt::AvpKey::new(2010, 10415);
+    pub const RECIPIENT_SCCP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2010,
+        vendor: 10415,
+    };
     /// Refund-Information (OctetString), 3GPP TS 32.299 §7.2.
-    pub const REFUND_INFORMATION: rt::AvpKey = rt::AvpKey::new(2022, 10415);
+    pub const REFUND_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2022,
+        vendor: 10415,
+    };
     /// Related-Change-Condition-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RELATED_CHANGE_CONDITION_INFORMATION: rt::AvpKey = rt::AvpKey::new(
-        3925,
-        10415,
-    );
+    pub const RELATED_CHANGE_CONDITION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3925,
+        vendor: 10415,
+    };
     /// Related-IMS-Charging-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const RELATED_IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(2711, 10415);
+    pub const RELATED_IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2711,
+        vendor: 10415,
+    };
     /// Related-IMS-Charging-Identifier-Node (Address), 3GPP TS 32.299 §7.2.
-    pub const RELATED_IMS_CHARGING_IDENTIFIER_NODE: rt::AvpKey = rt::AvpKey::new(
-        2712,
-        10415,
-    );
+    pub const RELATED_IMS_CHARGING_IDENTIFIER_NODE: rt::AvpKey = rt::AvpKey {
+        code: 2712,
+        vendor: 10415,
+    };
     /// Related-Trigger (Grouped), 3GPP TS 32.299 §7.2.
-    pub const RELATED_TRIGGER: rt::AvpKey = rt::AvpKey::new(3926, 10415);
+    pub const RELATED_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 3926,
+        vendor: 10415,
+    };
     /// Relationship-Mode (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const RELATIONSHIP_MODE: rt::AvpKey = rt::AvpKey::new(2706, 10415);
+    pub const RELATIONSHIP_MODE: rt::AvpKey = rt::AvpKey {
+        code: 2706,
+        vendor: 10415,
+    };
     /// Relay-IP-address (Address), 3GPP TS 32.299 §7.2.
-    pub const RELAY_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(4411, 10415);
+    pub const RELAY_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 4411,
+        vendor: 10415,
+    };
     /// Remaining-Balance (Grouped), 3GPP TS 32.299 §7.2.
-    pub const REMAINING_BALANCE: rt::AvpKey = rt::AvpKey::new(2021, 10415);
+    pub const REMAINING_BALANCE: rt::AvpKey = rt::AvpKey {
+        code: 2021,
+        vendor: 10415,
+    };
     /// Reply-Applic-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const REPLY_APPLIC_ID: rt::AvpKey = rt::AvpKey::new(1223, 10415);
+    pub const REPLY_APPLIC_ID: rt::AvpKey = rt::AvpKey {
+        code: 1223,
+        vendor: 10415,
+    };
     /// Reply-Path-Requested (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const REPLY_PATH_REQUESTED: rt::AvpKey = rt::AvpKey::new(2011, 10415);
+    pub const REPLY_PATH_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 2011,
+        vendor: 10415,
+    };
     /// Reporting-Reason (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const REPORTING_REASON: rt::AvpKey = rt::AvpKey::new(872, 10415);
+    pub const REPORTING_REASON: rt::AvpKey = rt::AvpKey {
+        code: 872,
+        vendor: 10415,
+    };
     /// Requested-Party-Address (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const REQUESTED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey::new(1251, 10415);
+    pub const REQUESTED_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1251,
+        vendor: 10415,
+    };
     /// Requested-PLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const REQUESTED_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3436, 10415);
+    pub const REQUESTED_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3436,
+        vendor: 10415,
+    };
     /// Requestor-PLMN-Identifier (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const REQUESTOR_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(3437, 10415);
+    pub const REQUESTOR_PLMN_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 3437,
+        vendor: 10415,
+    };
     /// Role-Of-Node (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ROLE_OF_NODE: rt::AvpKey = rt::AvpKey::new(829, 10415);
+    pub const ROLE_OF_NODE: rt::AvpKey = rt::AvpKey {
+        code: 829,
+        vendor: 10415,
+    };
     /// Role-Of-ProSe-Function (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const ROLE_OF_PROSE_FUNCTION: rt::AvpKey = rt::AvpKey::new(3438, 10415);
+    pub const ROLE_OF_PROSE_FUNCTION: rt::AvpKey = rt::AvpKey {
+        code: 3438,
+        vendor: 10415,
+    };
     /// Route-Header-Received (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ROUTE_HEADER_RECEIVED: rt::AvpKey = rt::AvpKey::new(3403, 10415);
+    pub const ROUTE_HEADER_RECEIVED: rt::AvpKey = rt::AvpKey {
+        code: 3403,
+        vendor: 10415,
+    };
     /// Route-Header-Transmitted (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const ROUTE_HEADER_TRANSMITTED: rt::AvpKey = rt::AvpKey::new(3404, 10415);
+    pub const ROUTE_HEADER_TRANSMITTED: rt::AvpKey = rt::AvpKey {
+        code: 3404,
+        vendor: 10415,
+    };
     /// Scale-Factor (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SCALE_FACTOR: rt::AvpKey = rt::AvpKey::new(2059, 10415);
+    pub const SCALE_FACTOR: rt::AvpKey = rt::AvpKey {
+        code: 2059,
+        vendor: 10415,
+    };
     /// SCS-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const SCS_ADDRESS: rt::AvpKey = rt::AvpKey::new(3941, 10415);
+    pub const SCS_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3941,
+        vendor: 10415,
+    };
     /// SCS-AS-Address (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SCS_AS_ADDRESS: rt::AvpKey = rt::AvpKey::new(3940, 10415);
+    pub const SCS_AS_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3940,
+        vendor: 10415,
+    };
     /// SCS-Realm (DiameterIdentity), 3GPP TS 32.299 §7.2.
-    pub const SCS_REALM: rt::AvpKey = rt::AvpKey::new(3942, 10415);
+    pub const SCS_REALM: rt::AvpKey = rt::AvpKey {
+        code: 3942,
+        vendor: 10415,
+    };
     /// SDP-Answer-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const SDP_ANSWER_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1275, 10415);
+    pub const SDP_ANSWER_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1275,
+        vendor: 10415,
+    };
     /// SDP-Media-Component (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SDP_MEDIA_COMPONENT: rt::AvpKey = rt::AvpKey::new(843, 10415);
+    pub const SDP_MEDIA_COMPONENT: rt::AvpKey = rt::AvpKey {
+        code: 843,
+        vendor: 10415,
+    };
     /// SDP-Media-Description (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const SDP_MEDIA_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(845, 10415);
+    pub const SDP_MEDIA_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 845,
+        vendor: 10415,
+    };
     /// SDP-Media-Name (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const SDP_MEDIA_NAME: rt::AvpKey = rt::AvpKey::new(844, 10415);
+    pub const SDP_MEDIA_NAME: rt::AvpKey = rt::AvpKey {
+        code: 844,
+        vendor: 10415,
+    };
     /// SDP-Offer-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const SDP_OFFER_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1274, 10415);
+    pub const SDP_OFFER_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1274,
+        vendor: 10415,
+    };
     /// SDP-Session-Description (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const SDP_SESSION_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(842, 10415);
+    pub const SDP_SESSION_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 842,
+        vendor: 10415,
+    };
     /// SDP-TimeStamps (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SDP_TIMESTAMPS: rt::AvpKey = rt::AvpKey::new(1273, 10415);
+    pub const SDP_TIMESTAMPS: rt::AvpKey = rt::AvpKey {
+        code: 1273,
+        vendor: 10415,
+    };
     /// SDP-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SDP_TYPE: rt::AvpKey = rt::AvpKey::new(2036, 10415);
+    pub const SDP_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2036,
+        vendor: 10415,
+    };
     /// Secondary-RAT-Type (OctetString), 3GPP TS 32.299 §7.2.
-    pub const SECONDARY_RAT_TYPE: rt::AvpKey = rt::AvpKey::new(1304, 10415);
+    pub const SECONDARY_RAT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1304,
+        vendor: 10415,
+    };
     /// Served-Party-IP-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const SERVED_PARTY_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(848, 10415);
+    pub const SERVED_PARTY_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 848,
+        vendor: 10415,
+    };
     /// Service-Data-Container (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_DATA_CONTAINER: rt::AvpKey = rt::AvpKey::new(2040, 10415);
+    pub const SERVICE_DATA_CONTAINER: rt::AvpKey = rt::AvpKey {
+        code: 2040,
+        vendor: 10415,
+    };
     /// Service-Generic-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_GENERIC_INFORMATION: rt::AvpKey = rt::AvpKey::new(1256, 10415);
+    pub const SERVICE_GENERIC_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1256,
+        vendor: 10415,
+    };
     /// Service-Id (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_ID: rt::AvpKey = rt::AvpKey::new(855, 10415);
+    pub const SERVICE_ID: rt::AvpKey = rt::AvpKey {
+        code: 855,
+        vendor: 10415,
+    };
     /// Service-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_INFORMATION: rt::AvpKey = rt::AvpKey::new(873, 10415);
+    pub const SERVICE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 873,
+        vendor: 10415,
+    };
     /// Service-Mode (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_MODE: rt::AvpKey = rt::AvpKey::new(2032, 10415);
+    pub const SERVICE_MODE: rt::AvpKey = rt::AvpKey {
+        code: 2032,
+        vendor: 10415,
+    };
     /// Service-Specific-Data (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_SPECIFIC_DATA: rt::AvpKey = rt::AvpKey::new(863, 10415);
+    pub const SERVICE_SPECIFIC_DATA: rt::AvpKey = rt::AvpKey {
+        code: 863,
+        vendor: 10415,
+    };
     /// Service-Specific-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_SPECIFIC_INFO: rt::AvpKey = rt::AvpKey::new(1249, 10415);
+    pub const SERVICE_SPECIFIC_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1249,
+        vendor: 10415,
+    };
     /// Service-Specific-Type (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const SERVICE_SPECIFIC_TYPE: rt::AvpKey = rt::AvpKey::new(1257, 10415);
+    pub const SERVICE_SPECIFIC_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1257,
+        vendor: 10415,
+    };
     /// Serving-Node-Identity (DiameterIdentity), 3GPP TS 32.299 §7.2.
-    pub const SERVING_NODE_IDENTITY: rt::AvpKey = rt::AvpKey::new(3929, 10415);
+    pub const SERVING_NODE_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 3929,
+        vendor: 10415,
+    };
     /// Serving-Node-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SERVING_NODE_TYPE: rt::AvpKey = rt::AvpKey::new(2047, 10415);
+    pub const SERVING_NODE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2047,
+        vendor: 10415,
+    };
     /// Session-Direction (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SESSION_DIRECTION: rt::AvpKey = rt::AvpKey::new(2707, 10415);
+    pub const SESSION_DIRECTION: rt::AvpKey = rt::AvpKey {
+        code: 2707,
+        vendor: 10415,
+    };
     /// SGi-PtP-Tunnelling-Method (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SGI_PTP_TUNNELLING_METHOD: rt::AvpKey = rt::AvpKey::new(3931, 10415);
+    pub const SGI_PTP_TUNNELLING_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 3931,
+        vendor: 10415,
+    };
     /// SGSN-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const SGSN_ADDRESS: rt::AvpKey = rt::AvpKey::new(1228, 10415);
+    pub const SGSN_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1228,
+        vendor: 10415,
+    };
     /// SGW-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const SGW_ADDRESS: rt::AvpKey = rt::AvpKey::new(2067, 10415);
+    pub const SGW_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2067,
+        vendor: 10415,
+    };
     /// SGW-Change (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SGW_CHANGE: rt::AvpKey = rt::AvpKey::new(2065, 10415);
+    pub const SGW_CHANGE: rt::AvpKey = rt::AvpKey {
+        code: 2065,
+        vendor: 10415,
+    };
     /// 3GPP-SIP-Method (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const TGPP_SIP_METHOD: rt::AvpKey = rt::AvpKey::new(824, 10415);
+    pub const TGPP_SIP_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 824,
+        vendor: 10415,
+    };
     /// SIP-Request-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const SIP_REQUEST_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(834, 10415);
+    pub const SIP_REQUEST_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 834,
+        vendor: 10415,
+    };
     /// SIP-Request-Timestamp-Fraction (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const SIP_REQUEST_TIMESTAMP_FRACTION: rt::AvpKey = rt::AvpKey::new(2301, 10415);
+    pub const SIP_REQUEST_TIMESTAMP_FRACTION: rt::AvpKey = rt::AvpKey {
+        code: 2301,
+        vendor: 10415,
+    };
     /// SIP-Response-Timestamp (Time), 3GPP TS 32.299 §7.2.
-    pub const SIP_RESPONSE_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(835, 10415);
+    pub const SIP_RESPONSE_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 835,
+        vendor: 10415,
+    };
     /// SIP-Response-Timestamp-Fraction (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const SIP_RESPONSE_TIMESTAMP_FRACTION: rt::AvpKey = rt::AvpKey::new(2302, 10415);
+    pub const SIP_RESPONSE_TIMESTAMP_FRACTION: rt::AvpKey = rt::AvpKey {
+        code: 2302,
+        vendor: 10415,
+    };
     /// SM-Device-Trigger-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SM_DEVICE_TRIGGER_INDICATOR: rt::AvpKey = rt::AvpKey::new(3407, 10415);
+    pub const SM_DEVICE_TRIGGER_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3407,
+        vendor: 10415,
+    };
     /// SM-Device-Trigger-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SM_DEVICE_TRIGGER_INFORMATION: rt::AvpKey = rt::AvpKey::new(3405, 10415);
+    pub const SM_DEVICE_TRIGGER_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3405,
+        vendor: 10415,
+    };
     /// SM-Discharge-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const SM_DISCHARGE_TIME: rt::AvpKey = rt::AvpKey::new(2012, 10415);
+    pub const SM_DISCHARGE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2012,
+        vendor: 10415,
+    };
     /// SM-Message-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SM_MESSAGE_TYPE: rt::AvpKey = rt::AvpKey::new(2007, 10415);
+    pub const SM_MESSAGE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2007,
+        vendor: 10415,
+    };
     /// SM-Protocol-ID (OctetString), 3GPP TS 32.299 §7.2.
-    pub const SM_PROTOCOL_ID: rt::AvpKey = rt::AvpKey::new(2013, 10415);
+    pub const SM_PROTOCOL_ID: rt::AvpKey = rt::AvpKey {
+        code: 2013,
+        vendor: 10415,
+    };
     /// SM-Sequence-Number (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const SM_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(3408, 10415);
+    pub const SM_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3408,
+        vendor: 10415,
+    };
     /// SM-Service-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SM_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(2029, 10415);
+    pub const SM_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2029,
+        vendor: 10415,
+    };
     /// SM-Status (OctetString), 3GPP TS 32.299 §7.2.
-    pub const SM_STATUS: rt::AvpKey = rt::AvpKey::new(2014, 10415);
+    pub const SM_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 2014,
+        vendor: 10415,
+    };
     /// SM-User-Data-Header (OctetString), 3GPP TS 32.299 §7.2.
-    pub const SM_USER_DATA_HEADER: rt::AvpKey = rt::AvpKey::new(2015, 10415);
+    pub const SM_USER_DATA_HEADER: rt::AvpKey = rt::AvpKey {
+        code: 2015,
+        vendor: 10415,
+    };
     /// SMS-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SMS_INFORMATION: rt::AvpKey = rt::AvpKey::new(2000, 10415);
+    pub const SMS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2000,
+        vendor: 10415,
+    };
     /// SMS-Node (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SMS_NODE: rt::AvpKey = rt::AvpKey::new(2016, 10415);
+    pub const SMS_NODE: rt::AvpKey = rt::AvpKey {
+        code: 2016,
+        vendor: 10415,
+    };
     /// SMS-Result (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const SMS_RESULT: rt::AvpKey = rt::AvpKey::new(3409, 10415);
+    pub const SMS_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 3409,
+        vendor: 10415,
+    };
     /// SMSC-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const SMSC_ADDRESS: rt::AvpKey = rt::AvpKey::new(2017, 10415);
+    pub const SMSC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 2017,
+        vendor: 10415,
+    };
     /// Start-of-Charging (Time), 3GPP TS 32.299 §7.2.
-    pub const START_OF_CHARGING: rt::AvpKey = rt::AvpKey::new(3419, 10415);
+    pub const START_OF_CHARGING: rt::AvpKey = rt::AvpKey {
+        code: 3419,
+        vendor: 10415,
+    };
     /// Start-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const START_TIME: rt::AvpKey = rt::AvpKey::new(2041, 10415);
+    pub const START_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2041,
+        vendor: 10415,
+    };
     /// Status-AS-Code (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const STATUS_AS_CODE: rt::AvpKey = rt::AvpKey::new(2702, 10415);
+    pub const STATUS_AS_CODE: rt::AvpKey = rt::AvpKey {
+        code: 2702,
+        vendor: 10415,
+    };
     /// Stop-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const STOP_TIME: rt::AvpKey = rt::AvpKey::new(2042, 10415);
+    pub const STOP_TIME: rt::AvpKey = rt::AvpKey {
+        code: 2042,
+        vendor: 10415,
+    };
     /// Submission-Time (Time), 3GPP TS 32.299 §7.2.
-    pub const SUBMISSION_TIME: rt::AvpKey = rt::AvpKey::new(1202, 10415);
+    pub const SUBMISSION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1202,
+        vendor: 10415,
+    };
     /// Subscriber-Role (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const SUBSCRIBER_ROLE: rt::AvpKey = rt::AvpKey::new(2033, 10415);
+    pub const SUBSCRIBER_ROLE: rt::AvpKey = rt::AvpKey {
+        code: 2033,
+        vendor: 10415,
+    };
     /// Supplementary-Service (Grouped), 3GPP TS 32.299 §7.2.
-    pub const SUPPLEMENTARY_SERVICE: rt::AvpKey = rt::AvpKey::new(2048, 10415);
+    pub const SUPPLEMENTARY_SERVICE: rt::AvpKey = rt::AvpKey {
+        code: 2048,
+        vendor: 10415,
+    };
     /// TAD-Identifier (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const TAD_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(2717, 10415);
+    pub const TAD_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 2717,
+        vendor: 10415,
+    };
     /// Talk-Burst-Exchange (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TALK_BURST_EXCHANGE: rt::AvpKey = rt::AvpKey::new(1255, 10415);
+    pub const TALK_BURST_EXCHANGE: rt::AvpKey = rt::AvpKey {
+        code: 1255,
+        vendor: 10415,
+    };
     /// Talk-Burst-Time (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const TALK_BURST_TIME: rt::AvpKey = rt::AvpKey::new(1286, 10415);
+    pub const TALK_BURST_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1286,
+        vendor: 10415,
+    };
     /// Talk-Burst-Volume (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const TALK_BURST_VOLUME: rt::AvpKey = rt::AvpKey::new(1287, 10415);
+    pub const TALK_BURST_VOLUME: rt::AvpKey = rt::AvpKey {
+        code: 1287,
+        vendor: 10415,
+    };
     /// Target-IP-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const TARGET_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(4412, 10415);
+    pub const TARGET_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 4412,
+        vendor: 10415,
+    };
     /// Tariff-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TARIFF_INFORMATION: rt::AvpKey = rt::AvpKey::new(2060, 10415);
+    pub const TARIFF_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2060,
+        vendor: 10415,
+    };
     /// Tariff-XML (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const TARIFF_XML: rt::AvpKey = rt::AvpKey::new(2306, 10415);
+    pub const TARIFF_XML: rt::AvpKey = rt::AvpKey {
+        code: 2306,
+        vendor: 10415,
+    };
     /// Teleservice (OctetString), 3GPP TS 32.299 §7.2.
-    pub const TELESERVICE: rt::AvpKey = rt::AvpKey::new(3413, 10415);
+    pub const TELESERVICE: rt::AvpKey = rt::AvpKey {
+        code: 3413,
+        vendor: 10415,
+    };
     /// Terminating-IOI (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const TERMINATING_IOI: rt::AvpKey = rt::AvpKey::new(840, 10415);
+    pub const TERMINATING_IOI: rt::AvpKey = rt::AvpKey {
+        code: 840,
+        vendor: 10415,
+    };
     /// Time-First-Reception (Time), 3GPP TS 32.299 §7.2.
-    pub const TIME_FIRST_RECEPTION: rt::AvpKey = rt::AvpKey::new(3466, 10415);
+    pub const TIME_FIRST_RECEPTION: rt::AvpKey = rt::AvpKey {
+        code: 3466,
+        vendor: 10415,
+    };
     /// Time-First-Transmission (Time), 3GPP TS 32.299 §7.2.
-    pub const TIME_FIRST_TRANSMISSION: rt::AvpKey = rt::AvpKey::new(3467, 10415);
+    pub const TIME_FIRST_TRANSMISSION: rt::AvpKey = rt::AvpKey {
+        code: 3467,
+        vendor: 10415,
+    };
     /// Time-First-Usage (Time), 3GPP TS 32.299 §7.2.
-    pub const TIME_FIRST_USAGE: rt::AvpKey = rt::AvpKey::new(2043, 10415);
+    pub const TIME_FIRST_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 2043,
+        vendor: 10415,
+    };
     /// Time-Indicator (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const TIME_INDICATOR: rt::AvpKey = rt::AvpKey::new(3911, 10415);
+    pub const TIME_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 3911,
+        vendor: 10415,
+    };
     /// Time-Last-Usage (Time), 3GPP TS 32.299 §7.2.
-    pub const TIME_LAST_USAGE: rt::AvpKey = rt::AvpKey::new(2044, 10415);
+    pub const TIME_LAST_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 2044,
+        vendor: 10415,
+    };
     /// Time-Quota-Mechanism (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TIME_QUOTA_MECHANISM: rt::AvpKey = rt::AvpKey::new(1270, 10415);
+    pub const TIME_QUOTA_MECHANISM: rt::AvpKey = rt::AvpKey {
+        code: 1270,
+        vendor: 10415,
+    };
     /// Time-Quota-Threshold (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const TIME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(868, 10415);
+    pub const TIME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 868,
+        vendor: 10415,
+    };
     /// Time-Quota-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const TIME_QUOTA_TYPE: rt::AvpKey = rt::AvpKey::new(1271, 10415);
+    pub const TIME_QUOTA_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1271,
+        vendor: 10415,
+    };
     /// Time-Stamps (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TIME_STAMPS: rt::AvpKey = rt::AvpKey::new(833, 10415);
+    pub const TIME_STAMPS: rt::AvpKey = rt::AvpKey {
+        code: 833,
+        vendor: 10415,
+    };
     /// Time-Usage (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const TIME_USAGE: rt::AvpKey = rt::AvpKey::new(2045, 10415);
+    pub const TIME_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 2045,
+        vendor: 10415,
+    };
     /// Token-Text (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const TOKEN_TEXT: rt::AvpKey = rt::AvpKey::new(1215, 10415);
+    pub const TOKEN_TEXT: rt::AvpKey = rt::AvpKey {
+        code: 1215,
+        vendor: 10415,
+    };
     /// Total-Number-Of-Messages-Exploded (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const TOTAL_NUMBER_OF_MESSAGES_EXPLODED: rt::AvpKey = rt::AvpKey::new(
-        2113,
-        10415,
-    );
+    pub const TOTAL_NUMBER_OF_MESSAGES_EXPLODED: rt::AvpKey = rt::AvpKey {
+        code: 2113,
+        vendor: 10415,
+    };
     /// Total-Number-Of-Messages-Sent (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const TOTAL_NUMBER_OF_MESSAGES_SENT: rt::AvpKey = rt::AvpKey::new(2114, 10415);
+    pub const TOTAL_NUMBER_OF_MESSAGES_SENT: rt::AvpKey = rt::AvpKey {
+        code: 2114,
+        vendor: 10415,
+    };
     /// Traffic-Data-Volumes (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TRAFFIC_DATA_VOLUMES: rt::AvpKey = rt::AvpKey::new(2046, 10415);
+    pub const TRAFFIC_DATA_VOLUMES: rt::AvpKey = rt::AvpKey {
+        code: 2046,
+        vendor: 10415,
+    };
     /// Transcoder-Inserted-Indicator (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const TRANSCODER_INSERTED_INDICATOR: rt::AvpKey = rt::AvpKey::new(2605, 10415);
+    pub const TRANSCODER_INSERTED_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 2605,
+        vendor: 10415,
+    };
     /// Transit-IOI-List (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const TRANSIT_IOI_LIST: rt::AvpKey = rt::AvpKey::new(2701, 10415);
+    pub const TRANSIT_IOI_LIST: rt::AvpKey = rt::AvpKey {
+        code: 2701,
+        vendor: 10415,
+    };
     /// Transmitter-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TRANSMITTER_INFO: rt::AvpKey = rt::AvpKey::new(3468, 10415);
+    pub const TRANSMITTER_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3468,
+        vendor: 10415,
+    };
     /// Trigger (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TRIGGER: rt::AvpKey = rt::AvpKey::new(1264, 10415);
+    pub const TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 1264,
+        vendor: 10415,
+    };
     /// Trigger-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const TRIGGER_TYPE: rt::AvpKey = rt::AvpKey::new(870, 10415);
+    pub const TRIGGER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 870,
+        vendor: 10415,
+    };
     /// Trunk-Group-ID (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TRUNK_GROUP_ID: rt::AvpKey = rt::AvpKey::new(851, 10415);
+    pub const TRUNK_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 851,
+        vendor: 10415,
+    };
     /// TWAG-Address (Address), 3GPP TS 32.299 §7.2.
-    pub const TWAG_ADDRESS: rt::AvpKey = rt::AvpKey::new(3903, 10415);
+    pub const TWAG_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 3903,
+        vendor: 10415,
+    };
     /// TWAN-User-Location-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const TWAN_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey::new(2714, 10415);
+    pub const TWAN_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 2714,
+        vendor: 10415,
+    };
     /// Type-Number (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const TYPE_NUMBER: rt::AvpKey = rt::AvpKey::new(1204, 10415);
+    pub const TYPE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 1204,
+        vendor: 10415,
+    };
     /// UNI-PDU-CP-Only-Flag (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const UNI_PDU_CP_ONLY_FLAG: rt::AvpKey = rt::AvpKey::new(3932, 10415);
+    pub const UNI_PDU_CP_ONLY_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 3932,
+        vendor: 10415,
+    };
     /// Unit-Cost (Grouped), 3GPP TS 32.299 §7.2.
-    pub const UNIT_COST: rt::AvpKey = rt::AvpKey::new(2061, 10415);
+    pub const UNIT_COST: rt::AvpKey = rt::AvpKey {
+        code: 2061,
+        vendor: 10415,
+    };
     /// Unit-Quota-Threshold (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const UNIT_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(1226, 10415);
+    pub const UNIT_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 1226,
+        vendor: 10415,
+    };
     /// Unused-Quota-Timer (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const UNUSED_QUOTA_TIMER: rt::AvpKey = rt::AvpKey::new(4407, 10415);
+    pub const UNUSED_QUOTA_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 4407,
+        vendor: 10415,
+    };
     /// Usage-Information-Report-Sequence-Number (Integer32), 3GPP TS 32.299 §7.2.
-    pub const USAGE_INFORMATION_REPORT_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(
-        3439,
-        10415,
-    );
+    pub const USAGE_INFORMATION_REPORT_SEQUENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3439,
+        vendor: 10415,
+    };
     /// User-CSG-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const USER_CSG_INFORMATION: rt::AvpKey = rt::AvpKey::new(2319, 10415);
+    pub const USER_CSG_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 2319,
+        vendor: 10415,
+    };
     /// User-Participating-Type (Enumerated), 3GPP TS 32.299 §7.2.
-    pub const USER_PARTICIPATING_TYPE: rt::AvpKey = rt::AvpKey::new(1279, 10415);
+    pub const USER_PARTICIPATING_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1279,
+        vendor: 10415,
+    };
     /// User-Session-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const USER_SESSION_ID: rt::AvpKey = rt::AvpKey::new(830, 10415);
+    pub const USER_SESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 830,
+        vendor: 10415,
+    };
     /// UWAN-User-Location-Info (Grouped), 3GPP TS 32.299 §7.2.
-    pub const UWAN_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey::new(3918, 10415);
+    pub const UWAN_USER_LOCATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 3918,
+        vendor: 10415,
+    };
     /// Variable-Part (Grouped), 3GPP TS 32.299 §7.2.
-    pub const VARIABLE_PART: rt::AvpKey = rt::AvpKey::new(3907, 10415);
+    pub const VARIABLE_PART: rt::AvpKey = rt::AvpKey {
+        code: 3907,
+        vendor: 10415,
+    };
     /// Variable-Part-Order (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const VARIABLE_PART_ORDER: rt::AvpKey = rt::AvpKey::new(3908, 10415);
+    pub const VARIABLE_PART_ORDER: rt::AvpKey = rt::AvpKey {
+        code: 3908,
+        vendor: 10415,
+    };
     /// Variable-Part-Type (Unsigned32), 3GPP TS 32.299 §7.2.242aC.
-    pub const VARIABLE_PART_TYPE: rt::AvpKey = rt::AvpKey::new(3909, 10415);
+    pub const VARIABLE_PART_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 3909,
+        vendor: 10415,
+    };
     /// Variable-Part-Value (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const VARIABLE_PART_VALUE: rt::AvpKey = rt::AvpKey::new(3910, 10415);
+    pub const VARIABLE_PART_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 3910,
+        vendor: 10415,
+    };
     /// VAS-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const VAS_ID: rt::AvpKey = rt::AvpKey::new(1102, 10415);
+    pub const VAS_ID: rt::AvpKey = rt::AvpKey {
+        code: 1102,
+        vendor: 10415,
+    };
     /// VASP-ID (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const VASP_ID: rt::AvpKey = rt::AvpKey::new(1101, 10415);
+    pub const VASP_ID: rt::AvpKey = rt::AvpKey {
+        code: 1101,
+        vendor: 10415,
+    };
     /// VCS-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const VCS_INFORMATION: rt::AvpKey = rt::AvpKey::new(3410, 10415);
+    pub const VCS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 3410,
+        vendor: 10415,
+    };
     /// VLR-Number (OctetString), 3GPP TS 32.299 §7.2.
-    pub const VLR_NUMBER: rt::AvpKey = rt::AvpKey::new(3420, 10415);
+    pub const VLR_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 3420,
+        vendor: 10415,
+    };
     /// VoLTE-Information (Grouped), 3GPP TS 32.299 §7.2.
-    pub const VOLTE_INFORMATION: rt::AvpKey = rt::AvpKey::new(1323, 10415);
+    pub const VOLTE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1323,
+        vendor: 10415,
+    };
     /// Volume-Quota-Threshold (Unsigned32), 3GPP TS 32.299 §7.2.
-    pub const VOLUME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(869, 10415);
+    pub const VOLUME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 869,
+        vendor: 10415,
+    };
     /// WLAN-Operator-Id (Grouped), 3GPP TS 32.299 §7.2.
-    pub const WLAN_OPERATOR_ID: rt::AvpKey = rt::AvpKey::new(1306, 10415);
+    pub const WLAN_OPERATOR_ID: rt::AvpKey = rt::AvpKey {
+        code: 1306,
+        vendor: 10415,
+    };
     /// WLAN-Operator-Name (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const WLAN_OPERATOR_NAME: rt::AvpKey = rt::AvpKey::new(1307, 10415);
+    pub const WLAN_OPERATOR_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1307,
+        vendor: 10415,
+    };
     /// WLAN-PLMN-Id (UTF8String), 3GPP TS 32.299 §7.2.
-    pub const WLAN_PLMN_ID: rt::AvpKey = rt::AvpKey::new(1308, 10415);
+    pub const WLAN_PLMN_ID: rt::AvpKey = rt::AvpKey {
+        code: 1308,
+        vendor: 10415,
+    };
     /// Cause (Grouped), 3GPP TS 32.299 7.2 (Release 6).
-    pub const CAUSE: rt::AvpKey = rt::AvpKey::new(860, 10415);
+    pub const CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 860,
+        vendor: 10415,
+    };
     /// WLAN-Information (Grouped), 3GPP TS 32.299 7.2 (Release 8).
-    pub const WLAN_INFORMATION: rt::AvpKey = rt::AvpKey::new(875, 10415);
+    pub const WLAN_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 875,
+        vendor: 10415,
+    };
     /// WAG-Address (Address), 3GPP TS 32.299 7.2 (Release 8).
-    pub const WAG_ADDRESS: rt::AvpKey = rt::AvpKey::new(890, 10415);
+    pub const WAG_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 890,
+        vendor: 10415,
+    };
     /// WAG-PLMN-Id (OctetString), 3GPP TS 32.299 7.2 (Release 8).
-    pub const WAG_PLMN_ID: rt::AvpKey = rt::AvpKey::new(891, 10415);
+    pub const WAG_PLMN_ID: rt::AvpKey = rt::AvpKey {
+        code: 891,
+        vendor: 10415,
+    };
     /// WLAN-Radio-Container (Grouped), 3GPP TS 32.299 7.2 (Release 8).
-    pub const WLAN_RADIO_CONTAINER: rt::AvpKey = rt::AvpKey::new(892, 10415);
+    pub const WLAN_RADIO_CONTAINER: rt::AvpKey = rt::AvpKey {
+        code: 892,
+        vendor: 10415,
+    };
     /// WLAN-Technology (Unsigned32), 3GPP TS 32.299 7.2 (Release 8).
-    pub const WLAN_TECHNOLOGY: rt::AvpKey = rt::AvpKey::new(893, 10415);
+    pub const WLAN_TECHNOLOGY: rt::AvpKey = rt::AvpKey {
+        code: 893,
+        vendor: 10415,
+    };
     /// WLAN-UE-Local-IPAddress (Address), 3GPP TS 32.299 7.2 (Release 8).
-    pub const WLAN_UE_LOCAL_IPADDRESS: rt::AvpKey = rt::AvpKey::new(894, 10415);
+    pub const WLAN_UE_LOCAL_IPADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 894,
+        vendor: 10415,
+    };
     /// PDG-Address (Address), 3GPP TS 32.299 7.2 (Release 8).
-    pub const PDG_ADDRESS: rt::AvpKey = rt::AvpKey::new(895, 10415);
+    pub const PDG_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 895,
+        vendor: 10415,
+    };
     /// PDG-Charging-Id (Unsigned32), 3GPP TS 32.299 7.2 (Release 8).
-    pub const PDG_CHARGING_ID: rt::AvpKey = rt::AvpKey::new(896, 10415);
+    pub const PDG_CHARGING_ID: rt::AvpKey = rt::AvpKey {
+        code: 896,
+        vendor: 10415,
+    };
     /// WLAN-Session-Id (UTF8String), 3GPP TS 32.299 7.2 (Release 8).
-    pub const WLAN_SESSION_ID: rt::AvpKey = rt::AvpKey::new(1246, 10415);
+    pub const WLAN_SESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 1246,
+        vendor: 10415,
+    };
 }
 /// Application ids of 3GPP TS 32.299.
 pub mod application {}
@@ -940,7 +2179,10 @@ pub struct TgppPsDataOffStatus(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TgppPsDataOffStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4406, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4406,
+        vendor: 10415,
+    };
     /// `Active` (0)
     pub const ACTIVE: Self = Self(0);
     /// `Inactive` (1)
@@ -994,7 +2236,10 @@ pub struct AccessTransferType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessTransferType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2710, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2710,
+        vendor: 10415,
+    };
     /// `PS_TO_CS_TRANSFER` (0)
     pub const PS_TO_CS_TRANSFER: Self = Self(0);
     /// `CS_TO_PS_TRANSFER` (1)
@@ -1054,7 +2299,10 @@ pub struct Adaptations(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Adaptations {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1217, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1217,
+        vendor: 10415,
+    };
     /// `Yes` (0)
     pub const YES: Self = Self(0);
     /// `No` (1)
@@ -1108,7 +2356,10 @@ pub struct AdditionalExceptionReports(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AdditionalExceptionReports {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3936, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3936,
+        vendor: 10415,
+    };
     /// `Not_allowed` (0)
     pub const NOT_ALLOWED: Self = Self(0);
     /// `Allowed` (1)
@@ -1162,7 +2413,10 @@ pub struct AddressType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AddressType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(899, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 899,
+        vendor: 10415,
+    };
     /// `e-mail_address` (0)
     pub const E_MAIL_ADDRESS: Self = Self(0);
     /// `MSISDN` (1)
@@ -1234,7 +2488,10 @@ pub struct AddresseeType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AddresseeType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1208, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1208,
+        vendor: 10415,
+    };
     /// `TO` (0)
     pub const TO: Self = Self(0);
     /// `CC` (1)
@@ -1291,7 +2548,10 @@ pub struct AocFormat(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocFormat {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2310, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2310,
+        vendor: 10415,
+    };
     /// `MONETARY` (0)
     pub const MONETARY: Self = Self(0);
     /// `NON_MONETARY` (1)
@@ -1348,7 +2608,10 @@ pub struct AocRequestType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocRequestType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2055, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2055,
+        vendor: 10415,
+    };
     /// `AoC_NOT_REQUESTED` (0)
     pub const AOC_NOT_REQUESTED: Self = Self(0);
     /// `AoC_FULL` (1)
@@ -1408,7 +2671,10 @@ pub struct AocServiceObligatoryType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocServiceObligatoryType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2312, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2312,
+        vendor: 10415,
+    };
     /// `NON_BINDING` (0)
     pub const NON_BINDING: Self = Self(0);
     /// `BINDING` (1)
@@ -1462,7 +2728,10 @@ pub struct AocServiceType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocServiceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2313, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2313,
+        vendor: 10415,
+    };
     /// `NONE` (0)
     pub const NONE: Self = Self(0);
     /// `AOC-S` (1)
@@ -1522,7 +2791,10 @@ pub struct ApiDirection(pub i32);
 #[cfg(any(feature = "ts32299"))]
 impl ApiDirection {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1310, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1310,
+        vendor: 10415,
+    };
     /// `INVOCATION` (0)
     pub const INVOCATION: Self = Self(0);
     /// `NOTIFICATION` (1)
@@ -1576,7 +2848,10 @@ pub struct ApplicationServiceType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApplicationServiceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2102, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2102,
+        vendor: 10415,
+    };
     /// `SENDING` (100)
     pub const SENDING: Self = Self(100);
     /// `RECEIVING` (101)
@@ -1642,7 +2917,10 @@ pub struct ChargeReasonCode(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ChargeReasonCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2118, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2118,
+        vendor: 10415,
+    };
     /// `UNKNOWN` (0)
     pub const UNKNOWN: Self = Self(0);
     /// `USAGE` (1)
@@ -1705,7 +2983,10 @@ pub struct ChargingCharacteristicsSelectionMode(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ChargingCharacteristicsSelectionMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2066, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2066,
+        vendor: 10415,
+    };
     /// `Serving-Node-Supplied` (0)
     pub const SERVING_NODE_SUPPLIED: Self = Self(0);
     /// `Subscription-specific` (1)
@@ -1776,7 +3057,10 @@ pub struct ChargingPerIpCanSessionIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ChargingPerIpCanSessionIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4400, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4400,
+        vendor: 10415,
+    };
     /// `Inactive` (0)
     pub const INACTIVE: Self = Self(0);
     /// `Active` (1)
@@ -1830,7 +3114,10 @@ pub struct ClassIdentifier(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ClassIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1214, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1214,
+        vendor: 10415,
+    };
     /// `Personal` (0)
     pub const PERSONAL: Self = Self(0);
     /// `Advertisement` (1)
@@ -1890,7 +3177,10 @@ pub struct CnOperatorSelectionEntity(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CnOperatorSelectionEntity {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3421, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3421,
+        vendor: 10415,
+    };
     /// `The_Serving_Network_has_been_selected_by_the_UE` (0)
     pub const THE_SERVING_NETWORK_HAS_BEEN_SELECTED_BY_THE_UE: Self = Self(0);
     /// `The_Serving_Network_has_been_selected_by_the_network` (1)
@@ -1944,7 +3234,10 @@ pub struct ContentClass(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ContentClass {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1220, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1220,
+        vendor: 10415,
+    };
     /// `text` (0)
     pub const TEXT: Self = Self(0);
     /// `image-basic` (1)
@@ -2016,7 +3309,10 @@ pub struct CoverageStatus(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CoverageStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3428, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3428,
+        vendor: 10415,
+    };
     /// `Out_of_coverage` (0)
     pub const OUT_OF_COVERAGE: Self = Self(0);
     /// `In_coverage` (1)
@@ -2070,7 +3366,10 @@ pub struct CpCiotEpsOptimisationIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CpCiotEpsOptimisationIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3930, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3930,
+        vendor: 10415,
+    };
     /// `Not_Apply` (0)
     pub const NOT_APPLY: Self = Self(0);
     /// `Apply` (1)
@@ -2162,7 +3461,10 @@ pub struct CsgAccessMode(pub i32);
 )]
 impl CsgAccessMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2317, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2317,
+        vendor: 10415,
+    };
     /// `Closed_mode` (0)
     pub const CLOSED_MODE: Self = Self(0);
     /// `Hybrid_Mode` (1)
@@ -2311,7 +3613,10 @@ pub struct CsgMembershipIndication(pub i32);
 )]
 impl CsgMembershipIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2318, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2318,
+        vendor: 10415,
+    };
     /// `Not_CSG_member` (0)
     pub const NOT_CSG_MEMBER: Self = Self(0);
     /// `CSG_Member` (1)
@@ -2422,7 +3727,10 @@ pub struct DeliveryReportRequested(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DeliveryReportRequested {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1216, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1216,
+        vendor: 10415,
+    };
     /// `No` (0)
     pub const NO: Self = Self(0);
     /// `Yes` (1)
@@ -2476,7 +3784,10 @@ pub struct DrmContent(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DrmContent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1221, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1221,
+        vendor: 10415,
+    };
     /// `No` (0)
     pub const NO: Self = Self(0);
     /// `Yes` (1)
@@ -2546,7 +3857,10 @@ pub struct DynamicAddressFlag(pub i32);
 )]
 impl DynamicAddressFlag {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2051, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2051,
+        vendor: 10415,
+    };
     /// `Static` (0)
     pub const STATIC: Self = Self(0);
     /// `Dynamic` (1)
@@ -2640,7 +3954,10 @@ pub struct DynamicAddressFlagExtension(pub i32);
 )]
 impl DynamicAddressFlagExtension {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2068, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2068,
+        vendor: 10415,
+    };
     /// `Static` (0)
     pub const STATIC: Self = Self(0);
     /// `Dynamic` (1)
@@ -2718,7 +4035,10 @@ pub struct EnvelopeReporting(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EnvelopeReporting {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1268, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1268,
+        vendor: 10415,
+    };
     /// `DO_NOT_REPORT_ENVELOPES` (0)
     pub const DO_NOT_REPORT_ENVELOPES: Self = Self(0);
     /// `REPORT_ENVELOPES` (1)
@@ -2781,7 +4101,10 @@ pub struct FileRepairSupported(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl FileRepairSupported {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1224, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1224,
+        vendor: 10415,
+    };
     /// `NOT_SUPPORTED` (0)
     pub const NOT_SUPPORTED: Self = Self(0);
     /// `SUPPORTED` (1)
@@ -2835,7 +4158,10 @@ pub struct ForwardingPending(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ForwardingPending {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3415, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3415,
+        vendor: 10415,
+    };
     /// `Forwarding_not_pending` (0)
     pub const FORWARDING_NOT_PENDING: Self = Self(0);
     /// `Forwarding_pending` (1)
@@ -2889,7 +4215,10 @@ pub struct ImsEmergencyIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImsEmergencyIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2322, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2322,
+        vendor: 10415,
+    };
     /// `Non_Emergency` (0)
     pub const NON_EMERGENCY: Self = Self(0);
     /// `Emergency` (1)
@@ -2943,7 +4272,10 @@ pub struct ImsiUnauthenticatedFlag(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImsiUnauthenticatedFlag {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2308, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2308,
+        vendor: 10415,
+    };
     /// `Authenticated` (0)
     pub const AUTHENTICATED: Self = Self(0);
     /// `Unauthenticated` (1)
@@ -2997,7 +4329,10 @@ pub struct InterUeTransfer(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl InterUeTransfer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3902, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3902,
+        vendor: 10415,
+    };
     /// `Intra-UE_transfer` (0)
     pub const INTRA_UE_TRANSFER: Self = Self(0);
     /// `Inter-UE_transfer` (1)
@@ -3051,7 +4386,10 @@ pub struct InterfaceType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl InterfaceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2006, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2006,
+        vendor: 10415,
+    };
     /// `Unknown` (0)
     pub const UNKNOWN: Self = Self(0);
     /// `MOBILE_ORIGINATING` (1)
@@ -3117,7 +4455,10 @@ pub struct IpRealmDefaultIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IpRealmDefaultIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2603, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2603,
+        vendor: 10415,
+    };
     /// `Default_IP_realm_not_used` (0)
     pub const DEFAULT_IP_REALM_NOT_USED: Self = Self(0);
     /// `Default_IP_realm_used` (1)
@@ -3171,7 +4512,10 @@ pub struct LcsClientType(pub i32);
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl LcsClientType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1241, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1241,
+        vendor: 10415,
+    };
     /// `EMERGENCY_SERVICES` (0)
     pub const EMERGENCY_SERVICES: Self = Self(0);
     /// `VALUE_ADDED_SERVICES` (1)
@@ -3231,7 +4575,10 @@ pub struct LcsFormatIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl LcsFormatIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1237, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1237,
+        vendor: 10415,
+    };
     /// `LOGICAL_NAME` (0)
     pub const LOGICAL_NAME: Self = Self(0);
     /// `EMAIL_ADDRESS` (1)
@@ -3294,7 +4641,10 @@ pub struct LocalGwInsertedIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocalGwInsertedIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2604, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2604,
+        vendor: 10415,
+    };
     /// `Local_GW_Not_Inserted` (0)
     pub const LOCAL_GW_NOT_INSERTED: Self = Self(0);
     /// `Local_GW_Inserted` (1)
@@ -3348,7 +4698,10 @@ pub struct LocationEstimateType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationEstimateType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1243, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1243,
+        vendor: 10415,
+    };
     /// `CURRENT_LOCATION` (0)
     pub const CURRENT_LOCATION: Self = Self(0);
     /// `CURRENT_LAST_KNOWN_LOCATION` (1)
@@ -3411,7 +4764,10 @@ pub struct LowBalanceIndication(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LowBalanceIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2020, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2020,
+        vendor: 10415,
+    };
     /// `NOT-APPLICABLE` (0)
     pub const NOT_APPLICABLE: Self = Self(0);
     /// `YES` (1)
@@ -3465,7 +4821,10 @@ pub struct LowPriorityIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LowPriorityIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2602, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2602,
+        vendor: 10415,
+    };
     /// `NO` (0)
     pub const NO: Self = Self(0);
     /// `YES` (1)
@@ -3519,7 +4878,10 @@ pub struct MbmsChargedParty(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MbmsChargedParty {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2323, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2323,
+        vendor: 10415,
+    };
     /// `Content_Provider` (0)
     pub const CONTENT_PROVIDER: Self = Self(0);
     /// `Subscriber` (1)
@@ -3573,7 +4935,10 @@ pub struct MbmsUserServiceType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MbmsUserServiceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1225, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1225,
+        vendor: 10415,
+    };
     /// `DOWNLOAD` (1)
     pub const DOWNLOAD: Self = Self(1);
     /// `STREAMING` (2)
@@ -3627,7 +4992,10 @@ pub struct MediaInitiatorFlag(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MediaInitiatorFlag {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(882, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 882,
+        vendor: 10415,
+    };
     /// `called_party` (0)
     pub const CALLED_PARTY: Self = Self(0);
     /// `calling_party` (1)
@@ -3684,7 +5052,10 @@ pub struct MessageType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1211, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1211,
+        vendor: 10415,
+    };
     /// `m-send-req` (1)
     pub const M_SEND_REQ: Self = Self(1);
     /// `m-send-conf` (2)
@@ -3777,7 +5148,10 @@ pub struct MmboxStorageRequested(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmboxStorageRequested {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1248, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1248,
+        vendor: 10415,
+    };
     /// `No` (0)
     pub const NO: Self = Self(0);
     /// `Yes` (1)
@@ -3831,7 +5205,10 @@ pub struct NniType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NniType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2704, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2704,
+        vendor: 10415,
+    };
     /// `non-roaming` (0)
     pub const NON_ROAMING: Self = Self(0);
     /// `roaming_without_loopback` (1)
@@ -3888,7 +5265,10 @@ pub struct NodeFunctionality(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NodeFunctionality {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(862, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 862,
+        vendor: 10415,
+    };
     /// `S-CSCF` (0)
     pub const S_CSCF: Self = Self(0);
     /// `P-CSCF` (1)
@@ -4002,7 +5382,10 @@ pub struct OnlineChargingFlag(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OnlineChargingFlag {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2303, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2303,
+        vendor: 10415,
+    };
     /// `ECF_address_not_provided` (0)
     pub const ECF_ADDRESS_NOT_PROVIDED: Self = Self(0);
     /// `ECF_address_provided` (1)
@@ -4056,7 +5439,10 @@ pub struct Originator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Originator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(864, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 864,
+        vendor: 10415,
+    };
     /// `Calling_Party` (0)
     pub const CALLING_PARTY: Self = Self(0);
     /// `Called_Party` (1)
@@ -4110,7 +5496,10 @@ pub struct ParticipantAccessPriority(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ParticipantAccessPriority {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1259, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1259,
+        vendor: 10415,
+    };
     /// `Pre-emptive_priority` (1)
     pub const PRE_EMPTIVE_PRIORITY: Self = Self(1);
     /// `High_priority` (2)
@@ -4170,7 +5559,10 @@ pub struct ParticipantActionType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ParticipantActionType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2049, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2049,
+        vendor: 10415,
+    };
     /// `CREATE_CONF` (0)
     pub const CREATE_CONF: Self = Self(0);
     /// `JOIN_CONF` (1)
@@ -4230,7 +5622,10 @@ pub struct Pc5RadioTechnology(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Pc5RadioTechnology {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1300, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1300,
+        vendor: 10415,
+    };
     /// `EUTRA` (0)
     pub const EUTRA: Self = Self(0);
     /// `NR` (1)
@@ -4287,7 +5682,10 @@ pub struct PdpContextType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PdpContextType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1247, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1247,
+        vendor: 10415,
+    };
     /// `PRIMARY` (0)
     pub const PRIMARY: Self = Self(0);
     /// `SECONDARY` (1)
@@ -4341,7 +5739,10 @@ pub struct PlayAlternative(pub i32);
 #[cfg(any(feature = "ts32299"))]
 impl PlayAlternative {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3913, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3913,
+        vendor: 10415,
+    };
     /// `served_party` (0)
     pub const SERVED_PARTY: Self = Self(0);
     /// `remote_party` (1)
@@ -4395,7 +5796,10 @@ pub struct PocChangeCondition(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocChangeCondition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1261, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1261,
+        vendor: 10415,
+    };
     /// `serviceChange` (0)
     pub const SERVICECHANGE: Self = Self(0);
     /// `volumeLimit` (1)
@@ -4461,7 +5865,10 @@ pub struct PocEventType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocEventType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2025, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2025,
+        vendor: 10415,
+    };
     /// `Normal` (0)
     pub const NORMAL: Self = Self(0);
     /// `Instant_Personal_Alert_event` (1)
@@ -4524,7 +5931,10 @@ pub struct PocServerRole(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocServerRole {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(883, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 883,
+        vendor: 10415,
+    };
     /// `Participating_PoC_Server` (0)
     pub const PARTICIPATING_POC_SERVER: Self = Self(0);
     /// `Controlling_PoC_Server` (1)
@@ -4584,7 +5994,10 @@ pub struct PocSessionInitiationType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocSessionInitiationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1277, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1277,
+        vendor: 10415,
+    };
     /// `Pre-established` (0)
     pub const PRE_ESTABLISHED: Self = Self(0);
     /// `On-demand` (1)
@@ -4638,7 +6051,10 @@ pub struct PocSessionType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocSessionType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(884, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 884,
+        vendor: 10415,
+    };
     /// `1_to_1_PoC_session` (0)
     pub const N1_TO_1_POC_SESSION: Self = Self(0);
     /// `Chat_PoC_group_session` (1)
@@ -4698,7 +6114,10 @@ pub struct PocUserRoleInfoUnits(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocUserRoleInfoUnits {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1254, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1254,
+        vendor: 10415,
+    };
     /// `Moderator` (1)
     pub const MODERATOR: Self = Self(1);
     /// `Dispatcher` (2)
@@ -4758,7 +6177,10 @@ pub struct Priority(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Priority {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1209, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1209,
+        vendor: 10415,
+    };
     /// `Low` (0)
     pub const LOW: Self = Self(0);
     /// `Normal` (1)
@@ -4815,7 +6237,10 @@ pub struct PrivacyIndicator(pub i32);
 #[cfg(any(feature = "ts32299"))]
 impl PrivacyIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3915, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3915,
+        vendor: 10415,
+    };
     /// `NOT_PRIVATE` (0)
     pub const NOT_PRIVATE: Self = Self(0);
     /// `PRIVATE` (1)
@@ -4869,7 +6294,10 @@ pub struct ProseDirectDiscoveryModel(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectDiscoveryModel {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3442, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3442,
+        vendor: 10415,
+    };
     /// `Model_A` (0)
     pub const MODEL_A: Self = Self(0);
     /// `Model_B` (1)
@@ -4923,7 +6351,10 @@ pub struct ProseEventType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseEventType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3443, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3443,
+        vendor: 10415,
+    };
     /// `Annoucing` (0)
     pub const ANNOUCING: Self = Self(0);
     /// `Monitoring` (1)
@@ -4980,7 +6411,10 @@ pub struct ProseRangeClass(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseRangeClass {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3448, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3448,
+        vendor: 10415,
+    };
     /// `Reserved` (0)
     pub const RESERVED: Self = Self(0);
     /// `50_m` (1)
@@ -5046,7 +6480,10 @@ pub struct ProseReasonForCancellation(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseReasonForCancellation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3449, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3449,
+        vendor: 10415,
+    };
     /// `Proximity_Alert_sent` (0)
     pub const PROXIMITY_ALERT_SENT: Self = Self(0);
     /// `Time_expired_with_no_renewal` (1)
@@ -5103,7 +6540,10 @@ pub struct ProseRoleOfUe(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseRoleOfUe {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3451, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3451,
+        vendor: 10415,
+    };
     /// `Announcing_UE` (0)
     pub const ANNOUNCING_UE: Self = Self(0);
     /// `Monitoring_UE` (1)
@@ -5163,7 +6603,10 @@ pub struct ProximityAlertIndication(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProximityAlertIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3454, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3454,
+        vendor: 10415,
+    };
     /// `Alert` (0)
     pub const ALERT: Self = Self(0);
     /// `No_Alert` (1)
@@ -5217,7 +6660,10 @@ pub struct PsAppendFreeFormatData(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsAppendFreeFormatData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(867, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 867,
+        vendor: 10415,
+    };
     /// `Append` (0)
     pub const APPEND: Self = Self(0);
     /// `Overwrite` (1)
@@ -5271,7 +6717,10 @@ pub struct QuotaIndicator(pub i32);
 #[cfg(any(feature = "ts32299"))]
 impl QuotaIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3912, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3912,
+        vendor: 10415,
+    };
     /// `QUOTA_IS_NOT_USED_DURING_PLAYBACK` (0)
     pub const QUOTA_IS_NOT_USED_DURING_PLAYBACK: Self = Self(0);
     /// `QUOTA_IS_USED_DURING_PLAYBACK` (1)
@@ -5325,7 +6774,10 @@ pub struct ReadReplyReportRequested(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ReadReplyReportRequested {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1222, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1222,
+        vendor: 10415,
+    };
     /// `No` (0)
     pub const NO: Self = Self(0);
     /// `Yes` (1)
@@ -5379,7 +6831,10 @@ pub struct RelationshipMode(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RelationshipMode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2706, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2706,
+        vendor: 10415,
+    };
     /// `trusted` (0)
     pub const TRUSTED: Self = Self(0);
     /// `non-trusted` (1)
@@ -5433,7 +6888,10 @@ pub struct ReplyPathRequested(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ReplyPathRequested {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2011, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2011,
+        vendor: 10415,
+    };
     /// `No_Reply_Path_Set` (0)
     pub const NO_REPLY_PATH_SET: Self = Self(0);
     /// `Reply_path_Set` (1)
@@ -5487,7 +6945,10 @@ pub struct ReportingReason(pub i32);
 #[cfg(any(feature = "ts32299"))]
 impl ReportingReason {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(872, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 872,
+        vendor: 10415,
+    };
     /// `THRESHOLD` (0)
     pub const THRESHOLD: Self = Self(0);
     /// `QHT` (1)
@@ -5565,7 +7026,10 @@ pub struct RoleOfNode(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RoleOfNode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(829, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 829,
+        vendor: 10415,
+    };
     /// `ORIGINATING_ROLE` (0)
     pub const ORIGINATING_ROLE: Self = Self(0);
     /// `TERMINATING_ROLE` (1)
@@ -5622,7 +7086,10 @@ pub struct RoleOfProseFunction(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RoleOfProseFunction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3438, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3438,
+        vendor: 10415,
+    };
     /// `HPLMN` (0)
     pub const HPLMN: Self = Self(0);
     /// `VPLMN` (1)
@@ -5679,7 +7146,10 @@ pub struct SdpType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2036, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2036,
+        vendor: 10415,
+    };
     /// `SDP_Offer` (0)
     pub const SDP_OFFER: Self = Self(0);
     /// `SDP_Answer` (1)
@@ -5733,7 +7203,10 @@ pub struct ServingNodeType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServingNodeType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2047, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2047,
+        vendor: 10415,
+    };
     /// `SGSN` (0)
     pub const SGSN: Self = Self(0);
     /// `PMIPSGW` (1)
@@ -5802,7 +7275,10 @@ pub struct SessionDirection(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SessionDirection {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2707, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2707,
+        vendor: 10415,
+    };
     /// `inbound` (0)
     pub const INBOUND: Self = Self(0);
     /// `outbound` (1)
@@ -5856,7 +7332,10 @@ pub struct SgiPtpTunnellingMethod(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SgiPtpTunnellingMethod {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3931, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3931,
+        vendor: 10415,
+    };
     /// `UDP_IP_based` (0)
     pub const UDP_IP_BASED: Self = Self(0);
     /// `Others` (1)
@@ -5910,7 +7389,10 @@ pub struct SgwChange(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SgwChange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2065, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2065,
+        vendor: 10415,
+    };
     /// `ACR_Start_NOT_due_to_SGW_Change` (0)
     pub const ACR_START_NOT_DUE_TO_SGW_CHANGE: Self = Self(0);
     /// `ACR_Start_due_to_SGW_Change` (1)
@@ -5964,7 +7446,10 @@ pub struct SmDeviceTriggerIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmDeviceTriggerIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3407, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3407,
+        vendor: 10415,
+    };
     /// `Not_DeviceTrigger` (0)
     pub const NOT_DEVICETRIGGER: Self = Self(0);
     /// `DeviceTrigger` (1)
@@ -6018,7 +7503,10 @@ pub struct SmMessageType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmMessageType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2007, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2007,
+        vendor: 10415,
+    };
     /// `SUBMISSION` (0)
     pub const SUBMISSION: Self = Self(0);
     /// `DELIVERY_REPORT` (1)
@@ -6084,7 +7572,10 @@ pub struct SmServiceType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmServiceType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2029, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2029,
+        vendor: 10415,
+    };
     /// `VAS4SMS_Short_Message_content_processing` (0)
     pub const VAS4SMS_SHORT_MESSAGE_CONTENT_PROCESSING: Self = Self(0);
     /// `VAS4SMS_Short_Message_forwarding` (1)
@@ -6165,7 +7656,10 @@ pub struct SmsNode(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmsNode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2016, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2016,
+        vendor: 10415,
+    };
     /// `SMS_Router` (0)
     pub const SMS_ROUTER: Self = Self(0);
     /// `IP-SM-GW` (1)
@@ -6225,7 +7719,10 @@ pub struct StatusAsCode(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl StatusAsCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2702, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2702,
+        vendor: 10415,
+    };
     /// `4xx` (0)
     pub const N4XX: Self = Self(0);
     /// `5xx` (1)
@@ -6282,7 +7779,10 @@ pub struct SubscriberRole(pub i32);
 #[cfg(any(feature = "ts32299"))]
 impl SubscriberRole {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2033, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2033,
+        vendor: 10415,
+    };
     /// `Originating` (0)
     pub const ORIGINATING: Self = Self(0);
     /// `Terminating` (1)
@@ -6336,7 +7836,10 @@ pub struct TadIdentifier(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TadIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2717, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2717,
+        vendor: 10415,
+    };
     /// `CS` (0)
     pub const CS: Self = Self(0);
     /// `PS` (1)
@@ -6390,7 +7893,10 @@ pub struct TimeQuotaType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeQuotaType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1271, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1271,
+        vendor: 10415,
+    };
     /// `DISCRETE_TIME_PERIOD` (0)
     pub const DISCRETE_TIME_PERIOD: Self = Self(0);
     /// `CONTINUOUS_TIME_PERIOD` (1)
@@ -6444,7 +7950,10 @@ pub struct TranscoderInsertedIndicator(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TranscoderInsertedIndicator {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2605, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2605,
+        vendor: 10415,
+    };
     /// `Transcoder_Not_Inserted` (0)
     pub const TRANSCODER_NOT_INSERTED: Self = Self(0);
     /// `Transcoder_Inserted` (1)
@@ -6498,7 +8007,10 @@ pub struct TriggerType(pub i32);
 #[cfg(any(feature = "ts32299"))]
 impl TriggerType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(870, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 870,
+        vendor: 10415,
+    };
     /// `CHANGE_IN_SGSN_IP_ADDRESS` (1)
     pub const CHANGE_IN_SGSN_IP_ADDRESS: Self = Self(1);
     /// `CHANGE_IN_QOS` (2)
@@ -6668,7 +8180,10 @@ pub struct TypeNumber(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TypeNumber {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1204, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1204,
+        vendor: 10415,
+    };
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
@@ -6716,7 +8231,10 @@ pub struct UniPduCpOnlyFlag(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UniPduCpOnlyFlag {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3932, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3932,
+        vendor: 10415,
+    };
     /// `UNI-PDU_both_via_NAS_and_S1-U` (0)
     pub const UNI_PDU_BOTH_VIA_NAS_AND_S1_U: Self = Self(0);
     /// `UNI-PDU_via_NAS_only` (1)
@@ -6770,7 +8288,10 @@ pub struct UserParticipatingType(pub i32);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UserParticipatingType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1279, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1279,
+        vendor: 10415,
+    };
     /// `Normal` (0)
     pub const NORMAL: Self = Self(0);
     /// `NW_PoC_Box` (1)
@@ -6859,7 +8380,10 @@ impl Default for AccessNetworkInfoChange {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessNetworkInfoChange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4401, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4401,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7009,7 +8533,10 @@ impl Default for AccessTransferInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessTransferInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2709, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2709,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7199,18 +8726,20 @@ impl Default for AccumulatedCost {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccumulatedCost {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2052, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2052,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            447,
-            0,
-            64,
-            rt::dictionary::AvpType::Integer64,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 447, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Integer64,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7303,7 +8832,10 @@ impl Default for AdditionalContentInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AdditionalContentInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1207, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1207,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7411,7 +8943,10 @@ impl Default for AddressDomain {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AddressDomain {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(898, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 898,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7503,18 +9038,23 @@ impl Default for AfCorrelationInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AfCorrelationInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1276, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1276,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            505,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 505,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7642,18 +9182,23 @@ impl Default for AnnouncementInformation {
 #[cfg(any(feature = "ts32299"))]
 impl AnnouncementInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3904, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3904,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            3905,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3905,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "ts32299"))]
@@ -7820,7 +9365,10 @@ impl Default for AocCostInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocCostInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2053, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2053,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7939,7 +9487,10 @@ impl Default for AocInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2054, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2054,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8068,7 +9619,10 @@ impl Default for AocService {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocService {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2311, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2311,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8183,7 +9737,10 @@ impl Default for AocSubscriptionInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocSubscriptionInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2314, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2314,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8298,7 +9855,10 @@ impl Default for ApnRateControl {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3933, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3933,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8425,7 +9985,10 @@ impl Default for ApnRateControlDownlink {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlDownlink {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3934, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3934,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8561,7 +10124,10 @@ impl Default for ApnRateControlUplink {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlUplink {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3935, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3935,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8697,7 +10263,10 @@ impl Default for ApplicationServerInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApplicationServerInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(850, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 850,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8814,7 +10383,10 @@ impl Default for BasicServiceCode {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl BasicServiceCode {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3411, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3411,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -8906,7 +10478,10 @@ impl Default for CalledIdentityChange {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CalledIdentityChange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3917, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3917,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9009,7 +10584,10 @@ impl Default for CoverageInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CoverageInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3459, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3459,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9131,7 +10709,10 @@ impl Default for CpdtInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CpdtInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3927, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3927,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9270,7 +10851,10 @@ impl Default for CurrentTariff {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CurrentTariff {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2056, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2056,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9371,7 +10955,10 @@ impl Default for DcdInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DcdInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2115, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2115,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9478,7 +11065,10 @@ impl Default for DestinationInterface {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DestinationInterface {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2002, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9589,7 +11179,10 @@ impl Default for EarlyMediaDescription {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EarlyMediaDescription {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1272, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1272,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9716,7 +11309,10 @@ impl Default for EnhancedDiagnostics {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EnhancedDiagnostics {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3901, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3901,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -9834,18 +11430,23 @@ impl Default for Envelope {
 #[cfg(any(feature = "ts32299"))]
 impl Envelope {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1266, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1266,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1269,
-            10415,
-            128,
-            rt::dictionary::AvpType::Time,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1269,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Time,
+        },
     ];
 }
 #[cfg(any(feature = "ts32299"))]
@@ -9990,7 +11591,10 @@ impl Default for EventType {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EventType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(823, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 823,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10090,7 +11694,10 @@ impl Default for ImInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2110, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2110,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -10442,18 +12049,23 @@ impl Default for ImsInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(876, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 876,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            862,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 862,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11237,18 +12849,20 @@ impl Default for IncrementalCost {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IncrementalCost {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2062, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2062,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            447,
-            0,
-            64,
-            rt::dictionary::AvpType::Integer64,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 447, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Integer64,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11337,7 +12951,10 @@ impl Default for InterOperatorIdentifier {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl InterOperatorIdentifier {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(838, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 838,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11433,7 +13050,10 @@ impl Default for IsupCause {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IsupCause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3416, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3416,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11571,7 +13191,10 @@ impl Default for LcsClientId {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsClientId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1232, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1232,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11733,7 +13356,10 @@ impl Default for LcsClientName {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsClientName {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1235, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1235,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11871,7 +13497,10 @@ impl Default for LcsInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(878, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 878,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -11996,7 +13625,10 @@ impl Default for LcsRequestorId {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsRequestorId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1239, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1239,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -12112,7 +13744,10 @@ impl Default for LocationInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3460, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3460,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -12216,7 +13851,10 @@ impl Default for LocationType {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1244, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1244,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -12384,36 +14022,45 @@ impl Default for MbmsInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MbmsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(880, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 880,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            900,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            906,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            1225,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 900,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 906,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1225,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12701,27 +14348,34 @@ impl Default for MessageBody {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageBody {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(889, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 889,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            826,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            827,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 826,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 827,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12827,7 +14481,10 @@ impl Default for MessageClass {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageClass {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1213, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1213,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -12934,7 +14591,10 @@ impl Default for MmContentType {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmContentType {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1203, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1203,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -13132,7 +14792,10 @@ impl Default for MmsInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(877, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 877,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -13380,7 +15043,10 @@ impl Default for MmtelInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmtelInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2030, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2030,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -13538,7 +15204,10 @@ impl Default for MonitoringEventInformation {
 #[cfg(any(feature = "ts32299"))]
 impl MonitoringEventInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3921, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3921,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -13843,7 +15512,10 @@ impl Default for MonitoringEventReportData {
 #[cfg(any(feature = "ts32299"))]
 impl MonitoringEventReportData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3920, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3920,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14056,7 +15728,10 @@ impl Default for NextTariff {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NextTariff {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2057, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2057,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14165,7 +15840,10 @@ impl Default for NiddSubmission {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NiddSubmission {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3928, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3928,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14304,7 +15982,10 @@ impl Default for NniInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NniInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2703, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2703,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14440,7 +16121,10 @@ impl Default for OfflineCharging {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OfflineCharging {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1278, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1278,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14584,7 +16268,10 @@ impl Default for OriginatorAddress {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(886, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 886,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14695,7 +16382,10 @@ impl Default for OriginatorInterface {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorInterface {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2009, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2009,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14806,7 +16496,10 @@ impl Default for OriginatorReceivedAddress {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorReceivedAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2027, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2027,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14913,7 +16606,10 @@ impl Default for ParticipantGroup {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ParticipantGroup {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1260, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1260,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -15084,7 +16780,10 @@ impl Default for PocInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(879, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 879,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -15312,7 +17011,10 @@ impl Default for PocUserRole {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocUserRole {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1252, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1252,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -15455,7 +17157,10 @@ impl Default for ProseDirectCommunicationReceptionDataContainer {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectCommunicationReceptionDataContainer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3461, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3461,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -15706,7 +17411,10 @@ impl Default for ProseDirectCommunicationTransmissionDataContainer {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectCommunicationTransmissionDataContainer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3441, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3441,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -16137,7 +17845,10 @@ impl Default for ProseInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3447, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3447,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -16995,27 +18706,34 @@ impl Default for PsFurnishChargingInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsFurnishChargingInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(865, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 865,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            866,
-            10415,
-            192,
-            rt::dictionary::AvpType::OctetString,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 866,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17427,7 +19145,10 @@ impl Default for PsInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(874, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 874,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -18317,7 +20038,10 @@ impl Default for RadioParameterSetInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RadioParameterSetInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3463, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3463,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -18437,7 +20161,10 @@ impl Default for RanSecondaryRatUsageReport {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RanSecondaryRatUsageReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1302, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1302,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -18609,18 +20336,20 @@ impl Default for RateElement {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RateElement {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2058, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2058,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            454,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 454, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18742,7 +20471,10 @@ impl Default for RealTimeTariffInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RealTimeTariffInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2305, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2305,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -18856,7 +20588,10 @@ impl Default for RecipientAddress {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1201, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1201,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -18975,7 +20710,10 @@ impl Default for RecipientInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2026, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2026,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -19142,7 +20880,10 @@ impl Default for RecipientReceivedAddress {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientReceivedAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2028, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2028,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -19269,7 +21010,10 @@ impl Default for RelatedChangeConditionInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RelatedChangeConditionInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3925, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3925,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -19445,7 +21189,10 @@ impl Default for RelatedTrigger {
 #[cfg(any(feature = "ts32299"))]
 impl RelatedTrigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3926, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3926,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -19540,27 +21287,28 @@ impl Default for RemainingBalance {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RemainingBalance {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2021, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2021,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            445,
-            0,
-            64,
-            rt::dictionary::AvpType::Grouped,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            425,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 445, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 425, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19648,18 +21396,20 @@ impl Default for ScaleFactor {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ScaleFactor {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2059, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2059,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            447,
-            0,
-            64,
-            rt::dictionary::AvpType::Integer64,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 447, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Integer64,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19748,7 +21498,10 @@ impl Default for ScsAsAddress {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ScsAsAddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3940, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3940,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -19872,7 +21625,10 @@ impl Default for SdpMediaComponent {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpMediaComponent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(843, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 843,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -20084,7 +21840,10 @@ impl Default for SdpTimestamps {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpTimestamps {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1273, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1273,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -20318,7 +22077,10 @@ impl Default for ServiceDataContainer {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceDataContainer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2040, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2040,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -20825,7 +22587,10 @@ impl Default for ServiceGenericInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceGenericInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1256, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1256,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -21028,7 +22793,10 @@ impl Default for ServiceInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(873, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 873,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -21269,7 +23037,10 @@ impl Default for ServiceSpecificInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceSpecificInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1249, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1249,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -21401,7 +23172,10 @@ impl Default for SmDeviceTriggerInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmDeviceTriggerInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3405, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3405,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -21633,7 +23407,10 @@ impl Default for SmsInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2000, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2000,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -21997,7 +23774,10 @@ impl Default for SupplementaryService {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SupplementaryService {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2048, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2048,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -22225,18 +24005,23 @@ impl Default for TalkBurstExchange {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TalkBurstExchange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1255, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1255,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1262,
-            10415,
-            128,
-            rt::dictionary::AvpType::Time,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1262,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Time,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22447,18 +24232,23 @@ impl Default for TariffInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TariffInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2060, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2060,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2056,
-            10415,
-            128,
-            rt::dictionary::AvpType::Grouped,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2056,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22559,27 +24349,34 @@ impl Default for TimeQuotaMechanism {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeQuotaMechanism {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1270, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1270,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1271,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            1265,
-            10415,
-            128,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1271,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1265,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22698,7 +24495,10 @@ impl Default for TimeStamps {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeStamps {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(833, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 833,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -22918,7 +24718,10 @@ impl Default for TrafficDataVolumes {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TrafficDataVolumes {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2046, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2046,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -23242,7 +25045,10 @@ impl Default for TransmitterInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TransmitterInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3468, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3468,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -23342,7 +25148,10 @@ impl Default for Trigger {
 #[cfg(any(feature = "ts32299"))]
 impl Trigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1264, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1264,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -23437,7 +25246,10 @@ impl Default for TrunkGroupId {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TrunkGroupId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(851, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 851,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -23565,18 +25377,23 @@ impl Default for TwanUserLocationInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TwanUserLocationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2714, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2714,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1524,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1524,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23707,18 +25524,20 @@ impl Default for UnitCost {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UnitCost {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2061, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2061,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            447,
-            0,
-            64,
-            rt::dictionary::AvpType::Integer64,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 447, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Integer64,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23887,27 +25706,34 @@ impl Default for UserCsgInformation {
 )]
 impl UserCsgInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2319, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2319,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            1437,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            2317,
-            10415,
-            128,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1437,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2317,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(
@@ -24060,18 +25886,23 @@ impl Default for UwanUserLocationInfo {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UwanUserLocationInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3918, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3918,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            2805,
-            10415,
-            128,
-            rt::dictionary::AvpType::Address,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 2805,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Address,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24235,27 +26066,34 @@ impl Default for VariablePart {
 #[cfg(any(feature = "ts32299"))]
 impl VariablePart {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3907, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3907,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            3909,
-            10415,
-            192,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            3910,
-            10415,
-            192,
-            rt::dictionary::AvpType::UTF8String,
-        ),
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3909,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 3910,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
     ];
 }
 #[cfg(any(feature = "ts32299"))]
@@ -24423,7 +26261,10 @@ impl Default for VcsInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl VcsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3410, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3410,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -24616,7 +26457,10 @@ impl Default for VolteInformation {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl VolteInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1323, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1323,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -24734,7 +26578,10 @@ impl Default for WlanOperatorId {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl WlanOperatorId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1306, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1306,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -24833,27 +26680,34 @@ impl Default for Cause {
 #[cfg(any(feature = "ts32299"))]
 impl Cause {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(860, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 860,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            861,
-            10415,
-            192,
-            rt::dictionary::AvpType::Integer32,
-        ),
-        rt::typed::Required::new(
-            1,
-            rt::typed::SINGLE,
-            1,
-            862,
-            10415,
-            192,
-            rt::dictionary::AvpType::Enumerated,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 861,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Integer32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 862,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
     ];
 }
 #[cfg(any(feature = "ts32299"))]
@@ -24977,7 +26831,10 @@ impl Default for WlanInformation {
 #[cfg(any(feature = "ts32299"))]
 impl WlanInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(875, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 875,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -25130,7 +26987,10 @@ impl Default for WlanRadioContainer {
 #[cfg(any(feature = "ts32299"))]
 impl WlanRadioContainer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(892, 10415);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 892,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -25375,78 +27235,70 @@ impl Default for CreditControlRequest {
 impl CreditControlRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            283,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            461,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            8,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 283, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 461, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 8,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25938,69 +27790,62 @@ impl Default for CreditControlAnswer {
 impl CreditControlAnswer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required::new(
-            0,
-            rt::typed::SINGLE,
-            1,
-            263,
-            0,
-            64,
-            rt::dictionary::AvpType::UTF8String,
-        ),
-        rt::typed::Required::new(
-            2,
-            rt::typed::SINGLE,
-            1,
-            268,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            3,
-            rt::typed::SINGLE,
-            1,
-            264,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            4,
-            rt::typed::SINGLE,
-            1,
-            296,
-            0,
-            64,
-            rt::dictionary::AvpType::DiameterIdentity,
-        ),
-        rt::typed::Required::new(
-            5,
-            rt::typed::SINGLE,
-            1,
-            258,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
-        rt::typed::Required::new(
-            6,
-            rt::typed::SINGLE,
-            1,
-            416,
-            0,
-            64,
-            rt::dictionary::AvpType::Enumerated,
-        ),
-        rt::typed::Required::new(
-            7,
-            rt::typed::SINGLE,
-            1,
-            415,
-            0,
-            64,
-            rt::dictionary::AvpType::Unsigned32,
-        ),
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 263, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 268, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 3,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 264, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 4,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 296, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+        },
+        rt::typed::Required {
+            index: 5,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 258, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 6,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 416, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 7,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 415, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39201,11 +41046,20 @@ pub struct AccessNetworkInfoChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccessNetworkInfoChange {
     type Writer<'c> = AccessNetworkInfoChangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4401, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4401,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3924, 10415),
-        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey {
+            code: 3924,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39266,17 +41120,41 @@ pub struct AccessTransferInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccessTransferInformation {
     type Writer<'c> = AccessTransferInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2709, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2709,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2710, 10415),
-        rt::AvpKey::new(3924, 10415),
-        rt::AvpKey::new(3902, 10415),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(3402, 10415),
-        rt::AvpKey::new(2711, 10415),
-        rt::AvpKey::new(2712, 10415),
-        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey {
+            code: 2710,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3924,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3902,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey {
+            code: 3402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2711,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2712,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39373,11 +41251,14 @@ pub struct AccumulatedCostWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccumulatedCost {
     type Writer<'c> = AccumulatedCostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2052, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2052,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(447, 0),
-        rt::AvpKey::new(429, 0),
+        rt::AvpKey { code: 447, vendor: 0 },
+        rt::AvpKey { code: 429, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -39426,12 +41307,24 @@ pub struct AdditionalContentInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AdditionalContentInformation {
     type Writer<'c> = AdditionalContentInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1207, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1207,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1204, 10415),
-        rt::AvpKey::new(1205, 10415),
-        rt::AvpKey::new(1206, 10415),
+        rt::AvpKey {
+            code: 1204,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1205,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1206,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39485,11 +41378,20 @@ pub struct AddressDomainWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AddressDomain {
     type Writer<'c> = AddressDomainWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(898, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 898,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1200, 10415),
-        rt::AvpKey::new(8, 10415),
+        rt::AvpKey {
+            code: 1200,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 8,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39537,9 +41439,17 @@ pub struct AfCorrelationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AfCorrelationInformation {
     type Writer<'c> = AfCorrelationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1276, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1276,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(505, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 505,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39597,16 +41507,40 @@ pub struct AnnouncementInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for AnnouncementInformation {
     type Writer<'c> = AnnouncementInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3904, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3904,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3905, 10415),
-        rt::AvpKey::new(3911, 10415),
-        rt::AvpKey::new(3912, 10415),
-        rt::AvpKey::new(3906, 10415),
-        rt::AvpKey::new(3913, 10415),
-        rt::AvpKey::new(3915, 10415),
-        rt::AvpKey::new(3914, 10415),
+        rt::AvpKey {
+            code: 3905,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3911,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3912,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3906,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3913,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3915,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3914,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -39696,11 +41630,17 @@ pub struct AocCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocCostInformation {
     type Writer<'c> = AocCostInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2053, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2053,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2052, 10415),
-        rt::AvpKey::new(425, 0),
+        rt::AvpKey {
+            code: 2052,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 425, vendor: 0 },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39765,12 +41705,24 @@ pub struct AocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocInformation {
     type Writer<'c> = AocInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2054, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2054,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2053, 10415),
-        rt::AvpKey::new(2060, 10415),
-        rt::AvpKey::new(2314, 10415),
+        rt::AvpKey {
+            code: 2053,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2060,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2314,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39839,11 +41791,20 @@ pub struct AocServiceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocService {
     type Writer<'c> = AocServiceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2311, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2311,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2312, 10415),
-        rt::AvpKey::new(2313, 10415),
+        rt::AvpKey {
+            code: 2312,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2313,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39895,11 +41856,20 @@ pub struct AocSubscriptionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocSubscriptionInformation {
     type Writer<'c> = AocSubscriptionInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2314, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2314,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2310, 10415),
-        rt::AvpKey::new(2315, 10415),
+        rt::AvpKey {
+            code: 2310,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2315,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -39958,11 +41928,20 @@ pub struct ApnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControl {
     type Writer<'c> = ApnRateControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3933, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3933,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3935, 10415),
-        rt::AvpKey::new(3934, 10415),
+        rt::AvpKey {
+            code: 3935,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3934,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40021,12 +42000,24 @@ pub struct ApnRateControlDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControlDownlink {
     type Writer<'c> = ApnRateControlDownlinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3934, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3934,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3936, 10415),
-        rt::AvpKey::new(3939, 10415),
-        rt::AvpKey::new(3938, 10415),
+        rt::AvpKey {
+            code: 3936,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3939,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3938,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40084,12 +42075,24 @@ pub struct ApnRateControlUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControlUplink {
     type Writer<'c> = ApnRateControlUplinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3935, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3935,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3939, 10415),
-        rt::AvpKey::new(3938, 10415),
-        rt::AvpKey::new(3937, 10415),
+        rt::AvpKey {
+            code: 3939,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3938,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3937,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40144,11 +42147,20 @@ pub struct ApplicationServerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApplicationServerInformation {
     type Writer<'c> = ApplicationServerInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(850, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 850,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(836, 10415),
-        rt::AvpKey::new(2702, 10415),
+        rt::AvpKey {
+            code: 836,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2702,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40202,11 +42214,20 @@ pub struct BasicServiceCodeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for BasicServiceCode {
     type Writer<'c> = BasicServiceCodeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3411, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3411,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(854, 10415),
-        rt::AvpKey::new(3413, 10415),
+        rt::AvpKey {
+            code: 854,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3413,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40254,11 +42275,20 @@ pub struct CalledIdentityChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CalledIdentityChange {
     type Writer<'c> = CalledIdentityChangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3917, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3917,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3916, 10415),
-        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey {
+            code: 3916,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40307,11 +42337,20 @@ pub struct CoverageInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CoverageInfo {
     type Writer<'c> = CoverageInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3459, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3459,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3428, 10415),
-        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey {
+            code: 3428,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40373,14 +42412,32 @@ pub struct CpdtInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CpdtInformation {
     type Writer<'c> = CpdtInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3927, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3927,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3111, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3929, 10415),
-        rt::AvpKey::new(2065, 10415),
-        rt::AvpKey::new(3928, 10415),
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3929,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2065,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3928,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40452,11 +42509,17 @@ pub struct CurrentTariffWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CurrentTariff {
     type Writer<'c> = CurrentTariffWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2056, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2056,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(425, 0),
-        rt::AvpKey::new(2059, 10415),
+        rt::AvpKey { code: 425, vendor: 0 },
+        rt::AvpKey {
+            code: 2059,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40520,11 +42583,20 @@ pub struct DcdInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for DcdInformation {
     type Writer<'c> = DcdInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2115, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2115,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2116, 10415),
-        rt::AvpKey::new(2117, 10415),
+        rt::AvpKey {
+            code: 2116,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2117,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40574,13 +42646,28 @@ pub struct DestinationInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for DestinationInterface {
     type Writer<'c> = DestinationInterfaceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2002, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2002,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2003, 10415),
-        rt::AvpKey::new(2005, 10415),
-        rt::AvpKey::new(2004, 10415),
-        rt::AvpKey::new(2006, 10415),
+        rt::AvpKey {
+            code: 2003,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2005,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2004,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2006,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40641,9 +42728,17 @@ pub struct EarlyMediaDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EarlyMediaDescription {
     type Writer<'c> = EarlyMediaDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1272, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1272,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1273, 10415)];
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey {
+            code: 1273,
+            vendor: 10415,
+        },
+    ];
     const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40705,7 +42800,10 @@ pub struct EnhancedDiagnosticsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EnhancedDiagnostics {
     type Writer<'c> = EnhancedDiagnosticsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3901, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3901,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -40752,14 +42850,23 @@ pub struct EnvelopeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Envelope {
     type Writer<'c> = EnvelopeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1266, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1266,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1269, 10415),
-        rt::AvpKey::new(1267, 10415),
-        rt::AvpKey::new(421, 0),
-        rt::AvpKey::new(412, 0),
-        rt::AvpKey::new(414, 0),
+        rt::AvpKey {
+            code: 1269,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1267,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 421, vendor: 0 },
+        rt::AvpKey { code: 412, vendor: 0 },
+        rt::AvpKey { code: 414, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -40832,12 +42939,24 @@ pub struct EventTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EventType {
     type Writer<'c> = EventTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(823, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 823,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(824, 10415),
-        rt::AvpKey::new(825, 10415),
-        rt::AvpKey::new(888, 10415),
+        rt::AvpKey {
+            code: 824,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 825,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 888,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -40893,13 +43012,28 @@ pub struct ImInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ImInformation {
     type Writer<'c> = ImInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2110, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2110,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2114, 10415),
-        rt::AvpKey::new(2113, 10415),
-        rt::AvpKey::new(2112, 10415),
-        rt::AvpKey::new(2111, 10415),
+        rt::AvpKey {
+            code: 2114,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2113,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2112,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2111,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41010,45 +43144,156 @@ pub struct ImsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ImsInformation {
     type Writer<'c> = ImsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(876, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 876,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(862, 10415),
-        rt::AvpKey::new(823, 10415),
-        rt::AvpKey::new(829, 10415),
-        rt::AvpKey::new(830, 10415),
-        rt::AvpKey::new(2320, 10415),
-        rt::AvpKey::new(650, 10415),
-        rt::AvpKey::new(832, 10415),
-        rt::AvpKey::new(3917, 10415),
-        rt::AvpKey::new(2024, 10415),
-        rt::AvpKey::new(2023, 10415),
-        rt::AvpKey::new(1280, 10415),
-        rt::AvpKey::new(833, 10415),
-        rt::AvpKey::new(841, 10415),
-        rt::AvpKey::new(848, 10415),
-        rt::AvpKey::new(603, 10415),
-        rt::AvpKey::new(851, 10415),
-        rt::AvpKey::new(854, 10415),
-        rt::AvpKey::new(855, 10415),
-        rt::AvpKey::new(861, 10415),
-        rt::AvpKey::new(3924, 10415),
-        rt::AvpKey::new(1281, 10415),
-        rt::AvpKey::new(2601, 10415),
-        rt::AvpKey::new(2303, 10415),
-        rt::AvpKey::new(2305, 10415),
-        rt::AvpKey::new(2309, 10415),
-        rt::AvpKey::new(2321, 10415),
-        rt::AvpKey::new(2708, 10415),
-        rt::AvpKey::new(2322, 10415),
-        rt::AvpKey::new(2713, 10415),
-        rt::AvpKey::new(2711, 10415),
-        rt::AvpKey::new(2712, 10415),
-        rt::AvpKey::new(3403, 10415),
-        rt::AvpKey::new(3404, 10415),
-        rt::AvpKey::new(3402, 10415),
-        rt::AvpKey::new(2717, 10415),
-        rt::AvpKey::new(4413, 10415),
+        rt::AvpKey {
+            code: 862,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 823,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 829,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 830,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2320,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 650,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 832,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3917,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2024,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2023,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1280,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 833,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 841,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 848,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 603,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 851,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 854,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 855,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 861,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3924,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1281,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2303,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2305,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2309,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2321,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2708,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2322,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2713,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2711,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2712,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3403,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3404,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2717,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4413,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -41476,11 +43721,14 @@ pub struct IncrementalCostWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for IncrementalCost {
     type Writer<'c> = IncrementalCostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2062, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2062,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(447, 0),
-        rt::AvpKey::new(429, 0),
+        rt::AvpKey { code: 447, vendor: 0 },
+        rt::AvpKey { code: 429, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -41528,11 +43776,20 @@ pub struct InterOperatorIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for InterOperatorIdentifier {
     type Writer<'c> = InterOperatorIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(838, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 838,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(839, 10415),
-        rt::AvpKey::new(840, 10415),
+        rt::AvpKey {
+            code: 839,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 840,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41581,12 +43838,24 @@ pub struct IsupCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for IsupCause {
     type Writer<'c> = IsupCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3416, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3416,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3423, 10415),
-        rt::AvpKey::new(3424, 10415),
-        rt::AvpKey::new(3422, 10415),
+        rt::AvpKey {
+            code: 3423,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3424,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3422,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41644,15 +43913,36 @@ pub struct LcsClientIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsClientId {
     type Writer<'c> = LcsClientIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1232, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1232,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1241, 10415),
-        rt::AvpKey::new(1234, 10415),
-        rt::AvpKey::new(1233, 10415),
-        rt::AvpKey::new(1235, 10415),
-        rt::AvpKey::new(1231, 10415),
-        rt::AvpKey::new(1239, 10415),
+        rt::AvpKey {
+            code: 1241,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1234,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1233,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1235,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1231,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1239,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41735,12 +44025,24 @@ pub struct LcsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsClientName {
     type Writer<'c> = LcsClientNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1235, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1235,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1236, 10415),
-        rt::AvpKey::new(1238, 10415),
-        rt::AvpKey::new(1237, 10415),
+        rt::AvpKey {
+            code: 1236,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1238,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1237,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41798,15 +44100,36 @@ pub struct LcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsInformation {
     type Writer<'c> = LcsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(878, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 878,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1232, 10415),
-        rt::AvpKey::new(1244, 10415),
-        rt::AvpKey::new(1242, 10415),
-        rt::AvpKey::new(1245, 10415),
-        rt::AvpKey::new(1, 10415),
-        rt::AvpKey::new(701, 10415),
+        rt::AvpKey {
+            code: 1232,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1244,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1242,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1245,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 701,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41888,11 +44211,20 @@ pub struct LcsRequestorIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsRequestorId {
     type Writer<'c> = LcsRequestorIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1239, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1239,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1236, 10415),
-        rt::AvpKey::new(1240, 10415),
+        rt::AvpKey {
+            code: 1236,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1240,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41940,11 +44272,20 @@ pub struct LocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LocationInfo {
     type Writer<'c> = LocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3460, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3460,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -41992,11 +44333,20 @@ pub struct LocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LocationType {
     type Writer<'c> = LocationTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1244, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1244,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1243, 10415),
-        rt::AvpKey::new(1230, 10415),
+        rt::AvpKey {
+            code: 1243,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1230,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42057,22 +44407,64 @@ pub struct MbmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MbmsInformation {
     type Writer<'c> = MbmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(880, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 880,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(900, 10415),
-        rt::AvpKey::new(906, 10415),
-        rt::AvpKey::new(1225, 10415),
-        rt::AvpKey::new(1224, 10415),
-        rt::AvpKey::new(901, 10415),
-        rt::AvpKey::new(907, 10415),
-        rt::AvpKey::new(909, 10415),
-        rt::AvpKey::new(908, 10415),
-        rt::AvpKey::new(921, 10415),
-        rt::AvpKey::new(2307, 10415),
-        rt::AvpKey::new(2323, 10415),
-        rt::AvpKey::new(929, 10415),
-        rt::AvpKey::new(930, 10415),
+        rt::AvpKey {
+            code: 900,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 906,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1225,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1224,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 901,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 907,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 908,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 921,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2307,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2323,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 929,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 930,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 7;
 }
@@ -42209,13 +44601,28 @@ pub struct MessageBodyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MessageBody {
     type Writer<'c> = MessageBodyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(889, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 889,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(826, 10415),
-        rt::AvpKey::new(827, 10415),
-        rt::AvpKey::new(828, 10415),
-        rt::AvpKey::new(864, 10415),
+        rt::AvpKey {
+            code: 826,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 827,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 828,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 864,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -42275,11 +44682,20 @@ pub struct MessageClassWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MessageClass {
     type Writer<'c> = MessageClassWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1213, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1213,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1214, 10415),
-        rt::AvpKey::new(1215, 10415),
+        rt::AvpKey {
+            code: 1214,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1215,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42329,12 +44745,24 @@ pub struct MmContentTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmContentType {
     type Writer<'c> = MmContentTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1203, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1203,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1204, 10415),
-        rt::AvpKey::new(1205, 10415),
-        rt::AvpKey::new(1206, 10415),
+        rt::AvpKey {
+            code: 1204,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1205,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1206,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42417,28 +44845,88 @@ pub struct MmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmsInformation {
     type Writer<'c> = MmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(877, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 877,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(886, 10415),
-        rt::AvpKey::new(1202, 10415),
-        rt::AvpKey::new(1203, 10415),
-        rt::AvpKey::new(1209, 10415),
-        rt::AvpKey::new(1210, 10415),
-        rt::AvpKey::new(1211, 10415),
-        rt::AvpKey::new(1212, 10415),
-        rt::AvpKey::new(1213, 10415),
-        rt::AvpKey::new(1216, 10415),
-        rt::AvpKey::new(1222, 10415),
-        rt::AvpKey::new(1248, 10415),
-        rt::AvpKey::new(1218, 10415),
-        rt::AvpKey::new(1223, 10415),
-        rt::AvpKey::new(1219, 10415),
-        rt::AvpKey::new(1220, 10415),
-        rt::AvpKey::new(1221, 10415),
-        rt::AvpKey::new(1217, 10415),
-        rt::AvpKey::new(1101, 10415),
-        rt::AvpKey::new(1102, 10415),
+        rt::AvpKey {
+            code: 886,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1202,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1203,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1209,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1210,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1211,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1212,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1213,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1216,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1222,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1248,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1218,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1223,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1219,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1220,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1221,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1217,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1101,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1102,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42619,7 +45107,10 @@ pub struct MmtelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmtelInformation {
     type Writer<'c> = MmtelInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2030, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2030,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -42680,23 +45171,65 @@ pub struct MonitoringEventInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for MonitoringEventInformation {
     type Writer<'c> = MonitoringEventInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3921, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3921,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3922, 10415),
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(3919, 10415),
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3127, 10415),
-        rt::AvpKey::new(3128, 10415),
-        rt::AvpKey::new(3130, 10415),
-        rt::AvpKey::new(857, 10415),
-        rt::AvpKey::new(3131, 10415),
-        rt::AvpKey::new(3129, 10415),
-        rt::AvpKey::new(3136, 10415),
-        rt::AvpKey::new(3137, 10415),
-        rt::AvpKey::new(4306, 10415),
+        rt::AvpKey {
+            code: 3922,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey {
+            code: 3919,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3127,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3128,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3130,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 857,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3131,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3129,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3136,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3137,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4306,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42847,19 +45380,46 @@ pub struct MonitoringEventReportDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for MonitoringEventReportData {
     type Writer<'c> = MonitoringEventReportDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3920, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3920,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(3124, 10415),
-        rt::AvpKey::new(3125, 10415),
-        rt::AvpKey::new(3923, 10415),
-        rt::AvpKey::new(857, 10415),
-        rt::AvpKey::new(443, 0),
-        rt::AvpKey::new(3127, 10415),
-        rt::AvpKey::new(3140, 10415),
-        rt::AvpKey::new(1496, 10415),
-        rt::AvpKey::new(4300, 10415),
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey {
+            code: 3124,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3125,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3923,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 857,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 443, vendor: 0 },
+        rt::AvpKey {
+            code: 3127,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3140,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1496,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4300,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -42982,11 +45542,17 @@ pub struct NextTariffWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NextTariff {
     type Writer<'c> = NextTariffWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2057, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2057,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(425, 0),
-        rt::AvpKey::new(2059, 10415),
+        rt::AvpKey { code: 425, vendor: 0 },
+        rt::AvpKey {
+            code: 2059,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43052,13 +45618,19 @@ pub struct NiddSubmissionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NiddSubmission {
     type Writer<'c> = NiddSubmissionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3928, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3928,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(363, 0),
-        rt::AvpKey::new(364, 0),
-        rt::AvpKey::new(2037, 10415),
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey { code: 363, vendor: 0 },
+        rt::AvpKey { code: 364, vendor: 0 },
+        rt::AvpKey {
+            code: 2037,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43120,13 +45692,28 @@ pub struct NniInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NniInformation {
     type Writer<'c> = NniInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2703, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2703,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2707, 10415),
-        rt::AvpKey::new(2704, 10415),
-        rt::AvpKey::new(2706, 10415),
-        rt::AvpKey::new(2705, 10415),
+        rt::AvpKey {
+            code: 2707,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2704,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2706,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2705,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43188,12 +45775,24 @@ pub struct OfflineChargingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OfflineCharging {
     type Writer<'c> = OfflineChargingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1278, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1278,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(881, 10415),
-        rt::AvpKey::new(1270, 10415),
-        rt::AvpKey::new(1268, 10415),
+        rt::AvpKey {
+            code: 881,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1270,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1268,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43267,12 +45866,24 @@ pub struct OriginatorAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorAddress {
     type Writer<'c> = OriginatorAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(886, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 886,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(899, 10415),
-        rt::AvpKey::new(897, 10415),
-        rt::AvpKey::new(898, 10415),
+        rt::AvpKey {
+            code: 899,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 897,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 898,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43333,13 +45944,28 @@ pub struct OriginatorInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorInterface {
     type Writer<'c> = OriginatorInterfaceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2009, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2009,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2003, 10415),
-        rt::AvpKey::new(2005, 10415),
-        rt::AvpKey::new(2004, 10415),
-        rt::AvpKey::new(2006, 10415),
+        rt::AvpKey {
+            code: 2003,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2005,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2004,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2006,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43400,12 +46026,24 @@ pub struct OriginatorReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorReceivedAddress {
     type Writer<'c> = OriginatorReceivedAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2027, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2027,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(899, 10415),
-        rt::AvpKey::new(897, 10415),
-        rt::AvpKey::new(898, 10415),
+        rt::AvpKey {
+            code: 899,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 897,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 898,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43465,12 +46103,24 @@ pub struct ParticipantGroupWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ParticipantGroup {
     type Writer<'c> = ParticipantGroupWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1260, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1260,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(832, 10415),
-        rt::AvpKey::new(1259, 10415),
-        rt::AvpKey::new(1279, 10415),
+        rt::AvpKey {
+            code: 832,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1259,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1279,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43538,19 +46188,52 @@ pub struct PocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PocInformation {
     type Writer<'c> = PocInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(879, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 879,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(883, 10415),
-        rt::AvpKey::new(884, 10415),
-        rt::AvpKey::new(1252, 10415),
-        rt::AvpKey::new(1277, 10415),
-        rt::AvpKey::new(2025, 10415),
-        rt::AvpKey::new(885, 10415),
-        rt::AvpKey::new(858, 10415),
-        rt::AvpKey::new(859, 10415),
-        rt::AvpKey::new(1229, 10415),
-        rt::AvpKey::new(857, 10415),
+        rt::AvpKey {
+            code: 883,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 884,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1252,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1277,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2025,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 885,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 858,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 859,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1229,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 857,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43682,11 +46365,20 @@ pub struct PocUserRoleWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PocUserRole {
     type Writer<'c> = PocUserRoleWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1252, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1252,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1253, 10415),
-        rt::AvpKey::new(1254, 10415),
+        rt::AvpKey {
+            code: 1253,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1254,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43744,19 +46436,49 @@ pub struct ProseDirectCommunicationReceptionDataContainerWriter<'b>(
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseDirectCommunicationReceptionDataContainer {
     type Writer<'c> = ProseDirectCommunicationReceptionDataContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3461, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3461,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2063, 10415),
-        rt::AvpKey::new(3428, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(363, 0),
-        rt::AvpKey::new(2038, 10415),
-        rt::AvpKey::new(2037, 10415),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(3439, 10415),
-        rt::AvpKey::new(3465, 10415),
-        rt::AvpKey::new(3508, 10415),
+        rt::AvpKey {
+            code: 2063,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3428,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 363, vendor: 0 },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2037,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3439,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3465,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3508,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -43863,19 +46585,49 @@ pub struct ProseDirectCommunicationTransmissionDataContainerWriter<'b>(
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseDirectCommunicationTransmissionDataContainer {
     type Writer<'c> = ProseDirectCommunicationTransmissionDataContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3441, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3441,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2063, 10415),
-        rt::AvpKey::new(3428, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(364, 0),
-        rt::AvpKey::new(2038, 10415),
-        rt::AvpKey::new(2037, 10415),
-        rt::AvpKey::new(1407, 10415),
-        rt::AvpKey::new(3439, 10415),
-        rt::AvpKey::new(3465, 10415),
-        rt::AvpKey::new(3508, 10415),
+        rt::AvpKey {
+            code: 2063,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3428,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 364, vendor: 0 },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2037,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3439,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3465,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3508,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -44024,58 +46776,208 @@ pub struct ProseInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseInformation {
     type Writer<'c> = ProseInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3447, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3447,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(628, 10415),
-        rt::AvpKey::new(3426, 10415),
-        rt::AvpKey::new(3427, 10415),
-        rt::AvpKey::new(3431, 10415),
-        rt::AvpKey::new(3433, 10415),
-        rt::AvpKey::new(4404, 10415),
-        rt::AvpKey::new(4405, 10415),
-        rt::AvpKey::new(4402, 10415),
-        rt::AvpKey::new(4403, 10415),
-        rt::AvpKey::new(3430, 10415),
-        rt::AvpKey::new(3438, 10415),
-        rt::AvpKey::new(3811, 10415),
-        rt::AvpKey::new(3440, 10415),
-        rt::AvpKey::new(3458, 10415),
-        rt::AvpKey::new(3443, 10415),
-        rt::AvpKey::new(3442, 10415),
-        rt::AvpKey::new(3444, 10415),
-        rt::AvpKey::new(3602, 10415),
-        rt::AvpKey::new(3815, 10415),
-        rt::AvpKey::new(3451, 10415),
-        rt::AvpKey::new(3450, 10415),
-        rt::AvpKey::new(3434, 10415),
-        rt::AvpKey::new(3432, 10415),
-        rt::AvpKey::new(3457, 10415),
-        rt::AvpKey::new(3437, 10415),
-        rt::AvpKey::new(3600, 10415),
-        rt::AvpKey::new(3821, 10415),
-        rt::AvpKey::new(3816, 10415),
-        rt::AvpKey::new(3601, 10415),
-        rt::AvpKey::new(3436, 10415),
-        rt::AvpKey::new(3818, 10415),
-        rt::AvpKey::new(3448, 10415),
-        rt::AvpKey::new(3454, 10415),
-        rt::AvpKey::new(3455, 10415),
-        rt::AvpKey::new(3456, 10415),
-        rt::AvpKey::new(3449, 10415),
-        rt::AvpKey::new(3435, 10415),
-        rt::AvpKey::new(3453, 10415),
-        rt::AvpKey::new(3452, 10415),
-        rt::AvpKey::new(3429, 10415),
-        rt::AvpKey::new(3446, 10415),
-        rt::AvpKey::new(3467, 10415),
-        rt::AvpKey::new(3466, 10415),
-        rt::AvpKey::new(4408, 10415),
-        rt::AvpKey::new(4410, 10415),
-        rt::AvpKey::new(4411, 10415),
-        rt::AvpKey::new(4409, 10415),
-        rt::AvpKey::new(4412, 10415),
-        rt::AvpKey::new(1300, 10415),
+        rt::AvpKey {
+            code: 628,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3426,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3427,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3431,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3433,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4404,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4403,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3430,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3438,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3811,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3440,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3458,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3443,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3442,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3444,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3815,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3451,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3450,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3434,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3432,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3457,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3437,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3600,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3821,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3816,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3601,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3436,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3818,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3448,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3454,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3455,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3456,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3449,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3435,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3453,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3452,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3429,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3446,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3467,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3466,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4408,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4410,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4411,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4409,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4412,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1300,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -44478,12 +47380,24 @@ pub struct PsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PsFurnishChargingInformation {
     type Writer<'c> = PsFurnishChargingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(865, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 865,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2, 10415),
-        rt::AvpKey::new(866, 10415),
-        rt::AvpKey::new(867, 10415),
+        rt::AvpKey {
+            code: 2,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 866,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 867,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -44611,70 +47525,250 @@ pub struct PsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PsInformation {
     type Writer<'c> = PsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(874, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 874,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(628, 10415),
-        rt::AvpKey::new(2, 10415),
-        rt::AvpKey::new(2050, 10415),
-        rt::AvpKey::new(2064, 10415),
-        rt::AvpKey::new(3, 10415),
-        rt::AvpKey::new(2606, 10415),
-        rt::AvpKey::new(2051, 10415),
-        rt::AvpKey::new(2068, 10415),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(2047, 10415),
-        rt::AvpKey::new(2065, 10415),
-        rt::AvpKey::new(8, 10415),
-        rt::AvpKey::new(2308, 10415),
-        rt::AvpKey::new(9, 10415),
-        rt::AvpKey::new(10, 10415),
-        rt::AvpKey::new(30, 0),
-        rt::AvpKey::new(11, 10415),
-        rt::AvpKey::new(12, 10415),
-        rt::AvpKey::new(13, 10415),
-        rt::AvpKey::new(2066, 10415),
-        rt::AvpKey::new(18, 10415),
-        rt::AvpKey::new(23, 10415),
-        rt::AvpKey::new(1095, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(2812, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(2822, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(2714, 10415),
-        rt::AvpKey::new(3918, 10415),
-        rt::AvpKey::new(21, 10415),
-        rt::AvpKey::new(865, 10415),
-        rt::AvpKey::new(1247, 10415),
-        rt::AvpKey::new(1278, 10415),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(1401, 10415),
-        rt::AvpKey::new(2041, 10415),
-        rt::AvpKey::new(2042, 10415),
-        rt::AvpKey::new(2037, 10415),
-        rt::AvpKey::new(2039, 10415),
-        rt::AvpKey::new(2602, 10415),
-        rt::AvpKey::new(2830, 10415),
-        rt::AvpKey::new(2831, 10415),
-        rt::AvpKey::new(1645, 10415),
-        rt::AvpKey::new(2402, 10415),
-        rt::AvpKey::new(2408, 10415),
-        rt::AvpKey::new(302, 13019),
-        rt::AvpKey::new(313, 13019),
-        rt::AvpKey::new(2825, 10415),
-        rt::AvpKey::new(3421, 10415),
-        rt::AvpKey::new(3901, 10415),
-        rt::AvpKey::new(3931, 10415),
-        rt::AvpKey::new(3930, 10415),
-        rt::AvpKey::new(3932, 10415),
-        rt::AvpKey::new(4310, 10415),
-        rt::AvpKey::new(3933, 10415),
-        rt::AvpKey::new(4400, 10415),
-        rt::AvpKey::new(4318, 10415),
-        rt::AvpKey::new(4406, 10415),
-        rt::AvpKey::new(3940, 10415),
-        rt::AvpKey::new(4407, 10415),
+        rt::AvpKey {
+            code: 628,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2050,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2064,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2606,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2051,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2068,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2047,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2065,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 8,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2308,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 10,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 30, vendor: 0 },
+        rt::AvpKey {
+            code: 11,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 12,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 13,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2066,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 18,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 23,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1095,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2812,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2822,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 2714,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3918,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 21,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 865,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1247,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1278,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey {
+            code: 1401,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2041,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2042,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2037,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2039,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2602,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2830,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2831,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1645,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2402,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2408,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 302,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 313,
+            vendor: 13019,
+        },
+        rt::AvpKey {
+            code: 2825,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3421,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3901,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3931,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3930,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3932,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4310,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3933,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4400,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4318,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4406,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3940,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4407,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45265,11 +48359,20 @@ pub struct RadioParameterSetInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RadioParameterSetInfo {
     type Writer<'c> = RadioParameterSetInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3463, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3463,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3464, 10415),
-        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey {
+            code: 3464,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45321,15 +48424,30 @@ pub struct RanSecondaryRatUsageReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RanSecondaryRatUsageReport {
     type Writer<'c> = RanSecondaryRatUsageReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1302, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1302,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1304, 10415),
-        rt::AvpKey::new(1303, 10415),
-        rt::AvpKey::new(1301, 10415),
-        rt::AvpKey::new(363, 0),
-        rt::AvpKey::new(364, 0),
-        rt::AvpKey::new(2, 10415),
+        rt::AvpKey {
+            code: 1304,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1303,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1301,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 363, vendor: 0 },
+        rt::AvpKey { code: 364, vendor: 0 },
+        rt::AvpKey {
+            code: 2,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45404,14 +48522,26 @@ pub struct RateElementWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RateElement {
     type Writer<'c> = RateElementWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2058, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2058,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(454, 0),
-        rt::AvpKey::new(2118, 10415),
-        rt::AvpKey::new(445, 0),
-        rt::AvpKey::new(2061, 10415),
-        rt::AvpKey::new(1226, 10415),
+        rt::AvpKey { code: 454, vendor: 0 },
+        rt::AvpKey {
+            code: 2118,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 445, vendor: 0 },
+        rt::AvpKey {
+            code: 2061,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1226,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -45484,11 +48614,20 @@ pub struct RealTimeTariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RealTimeTariffInformation {
     type Writer<'c> = RealTimeTariffInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2305, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2305,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2060, 10415),
-        rt::AvpKey::new(2306, 10415),
+        rt::AvpKey {
+            code: 2060,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2306,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45543,13 +48682,28 @@ pub struct RecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientAddress {
     type Writer<'c> = RecipientAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1201, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1201,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(899, 10415),
-        rt::AvpKey::new(897, 10415),
-        rt::AvpKey::new(898, 10415),
-        rt::AvpKey::new(1208, 10415),
+        rt::AvpKey {
+            code: 899,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 897,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 898,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1208,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45617,12 +48771,24 @@ pub struct RecipientInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientInfo {
     type Writer<'c> = RecipientInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2026, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2026,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2002, 10415),
-        rt::AvpKey::new(2010, 10415),
-        rt::AvpKey::new(2013, 10415),
+        rt::AvpKey {
+            code: 2002,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2013,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45704,12 +48870,24 @@ pub struct RecipientReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientReceivedAddress {
     type Writer<'c> = RecipientReceivedAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2028, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2028,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(899, 10415),
-        rt::AvpKey::new(897, 10415),
-        rt::AvpKey::new(898, 10415),
+        rt::AvpKey {
+            code: 899,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 897,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 898,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45774,16 +48952,40 @@ pub struct RelatedChangeConditionInformationWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RelatedChangeConditionInformation {
     type Writer<'c> = RelatedChangeConditionInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3925, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3925,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1228, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(3918, 10415),
-        rt::AvpKey::new(2823, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(21, 10415),
+        rt::AvpKey {
+            code: 1228,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 3918,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2823,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 21,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -45876,7 +49078,10 @@ pub struct RelatedTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for RelatedTrigger {
     type Writer<'c> = RelatedTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3926, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3926,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -45919,11 +49124,14 @@ pub struct RemainingBalanceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RemainingBalance {
     type Writer<'c> = RemainingBalanceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2021, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2021,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(445, 0),
-        rt::AvpKey::new(425, 0),
+        rt::AvpKey { code: 445, vendor: 0 },
+        rt::AvpKey { code: 425, vendor: 0 },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -45975,11 +49183,14 @@ pub struct ScaleFactorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ScaleFactor {
     type Writer<'c> = ScaleFactorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2059, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2059,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(447, 0),
-        rt::AvpKey::new(429, 0),
+        rt::AvpKey { code: 447, vendor: 0 },
+        rt::AvpKey { code: 429, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -46027,11 +49238,20 @@ pub struct ScsAsAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ScsAsAddress {
     type Writer<'c> = ScsAsAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3940, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3940,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3942, 10415),
-        rt::AvpKey::new(3941, 10415),
+        rt::AvpKey {
+            code: 3942,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3941,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -46087,18 +49307,48 @@ pub struct SdpMediaComponentWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SdpMediaComponent {
     type Writer<'c> = SdpMediaComponentWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(843, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 843,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(844, 10415),
-        rt::AvpKey::new(2604, 10415),
-        rt::AvpKey::new(2603, 10415),
-        rt::AvpKey::new(2605, 10415),
-        rt::AvpKey::new(882, 10415),
-        rt::AvpKey::new(1288, 10415),
-        rt::AvpKey::new(2, 10415),
-        rt::AvpKey::new(503, 10415),
-        rt::AvpKey::new(2036, 10415),
+        rt::AvpKey {
+            code: 844,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2604,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2603,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2605,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 882,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1288,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 503,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2036,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -46203,11 +49453,20 @@ pub struct SdpTimestampsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SdpTimestamps {
     type Writer<'c> = SdpTimestampsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1273, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1273,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1274, 10415),
-        rt::AvpKey::new(1275, 10415),
+        rt::AvpKey {
+            code: 1274,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1275,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -46286,39 +49545,120 @@ pub struct ServiceDataContainerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceDataContainer {
     type Writer<'c> = ServiceDataContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2040, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2040,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1276, 10415),
-        rt::AvpKey::new(1004, 10415),
-        rt::AvpKey::new(363, 0),
-        rt::AvpKey::new(364, 0),
-        rt::AvpKey::new(2063, 10415),
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(432, 0),
-        rt::AvpKey::new(2038, 10415),
-        rt::AvpKey::new(439, 0),
-        rt::AvpKey::new(1095, 10415),
-        rt::AvpKey::new(1228, 10415),
-        rt::AvpKey::new(2043, 10415),
-        rt::AvpKey::new(2044, 10415),
-        rt::AvpKey::new(2045, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(9010, 5535),
-        rt::AvpKey::new(3918, 10415),
-        rt::AvpKey::new(2714, 10415),
-        rt::AvpKey::new(531, 10415),
-        rt::AvpKey::new(532, 10415),
-        rt::AvpKey::new(2823, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(21, 10415),
-        rt::AvpKey::new(3925, 10415),
-        rt::AvpKey::new(4310, 10415),
-        rt::AvpKey::new(3933, 10415),
-        rt::AvpKey::new(4406, 10415),
-        rt::AvpKey::new(2836, 10415),
-        rt::AvpKey::new(2837, 10415),
-        rt::AvpKey::new(1323, 10415),
+        rt::AvpKey {
+            code: 1276,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1004,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 363, vendor: 0 },
+        rt::AvpKey { code: 364, vendor: 0 },
+        rt::AvpKey {
+            code: 2063,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 432, vendor: 0 },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 439, vendor: 0 },
+        rt::AvpKey {
+            code: 1095,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1228,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2043,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2044,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2045,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 9010,
+            vendor: 5535,
+        },
+        rt::AvpKey {
+            code: 3918,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2714,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 531,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 532,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2823,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 21,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3925,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4310,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3933,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4406,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2836,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2837,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1323,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -46609,13 +49949,28 @@ pub struct ServiceGenericInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceGenericInformation {
     type Writer<'c> = ServiceGenericInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1256, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1256,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2101, 10415),
-        rt::AvpKey::new(2102, 10415),
-        rt::AvpKey::new(2103, 10415),
-        rt::AvpKey::new(2104, 10415),
+        rt::AvpKey {
+            code: 2101,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2102,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2103,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2104,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -46690,25 +50045,76 @@ pub struct ServiceInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceInformation {
     type Writer<'c> = ServiceInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(873, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 873,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2054, 10415),
-        rt::AvpKey::new(874, 10415),
-        rt::AvpKey::new(876, 10415),
-        rt::AvpKey::new(877, 10415),
-        rt::AvpKey::new(878, 10415),
-        rt::AvpKey::new(879, 10415),
-        rt::AvpKey::new(880, 10415),
-        rt::AvpKey::new(2000, 10415),
-        rt::AvpKey::new(3410, 10415),
-        rt::AvpKey::new(2030, 10415),
-        rt::AvpKey::new(3447, 10415),
-        rt::AvpKey::new(1256, 10415),
-        rt::AvpKey::new(2110, 10415),
-        rt::AvpKey::new(2115, 10415),
-        rt::AvpKey::new(1011, 45687),
-        rt::AvpKey::new(3927, 10415),
+        rt::AvpKey {
+            code: 2054,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 874,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 876,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 877,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 878,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 879,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 880,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2000,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3410,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2030,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3447,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1256,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2110,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2115,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1011,
+            vendor: 45687,
+        },
+        rt::AvpKey {
+            code: 3927,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -46931,11 +50337,20 @@ pub struct ServiceSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceSpecificInfo {
     type Writer<'c> = ServiceSpecificInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1249, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1249,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(863, 10415),
-        rt::AvpKey::new(1257, 10415),
+        rt::AvpKey {
+            code: 863,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1257,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -46987,15 +50402,33 @@ pub struct SmDeviceTriggerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SmDeviceTriggerInformation {
     type Writer<'c> = SmDeviceTriggerInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3405, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3405,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3406, 10415),
-        rt::AvpKey::new(3007, 10415),
-        rt::AvpKey::new(2401, 10415),
-        rt::AvpKey::new(448, 0),
-        rt::AvpKey::new(3006, 10415),
-        rt::AvpKey::new(3010, 10415),
+        rt::AvpKey {
+            code: 3406,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2401,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 448, vendor: 0 },
+        rt::AvpKey {
+            code: 3006,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3010,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -47096,31 +50529,100 @@ pub struct SmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SmsInformation {
     type Writer<'c> = SmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2000, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2000,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2016, 10415),
-        rt::AvpKey::new(2018, 10415),
-        rt::AvpKey::new(2008, 10415),
-        rt::AvpKey::new(2017, 10415),
-        rt::AvpKey::new(2001, 10415),
-        rt::AvpKey::new(2012, 10415),
-        rt::AvpKey::new(2007, 10415),
-        rt::AvpKey::new(2009, 10415),
-        rt::AvpKey::new(2013, 10415),
-        rt::AvpKey::new(2011, 10415),
-        rt::AvpKey::new(2014, 10415),
-        rt::AvpKey::new(2015, 10415),
-        rt::AvpKey::new(2019, 10415),
-        rt::AvpKey::new(3408, 10415),
-        rt::AvpKey::new(2027, 10415),
-        rt::AvpKey::new(2029, 10415),
-        rt::AvpKey::new(3409, 10415),
-        rt::AvpKey::new(3407, 10415),
-        rt::AvpKey::new(3405, 10415),
-        rt::AvpKey::new(3406, 10415),
-        rt::AvpKey::new(3010, 10415),
-        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey {
+            code: 2016,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2018,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2008,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2017,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2001,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2012,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2007,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2009,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2013,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2011,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2014,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2015,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2019,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3408,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2027,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2029,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3409,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3407,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3405,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3406,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3010,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3111,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -47325,19 +50827,52 @@ pub struct SupplementaryServiceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SupplementaryService {
     type Writer<'c> = SupplementaryServiceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2048, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2048,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2031, 10415),
-        rt::AvpKey::new(2032, 10415),
-        rt::AvpKey::new(2034, 10415),
-        rt::AvpKey::new(2035, 10415),
-        rt::AvpKey::new(855, 10415),
-        rt::AvpKey::new(2038, 10415),
-        rt::AvpKey::new(885, 10415),
-        rt::AvpKey::new(2049, 10415),
-        rt::AvpKey::new(2304, 10415),
-        rt::AvpKey::new(2314, 10415),
+        rt::AvpKey {
+            code: 2031,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2032,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2034,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2035,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 855,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 885,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2049,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2304,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2314,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -47445,18 +50980,48 @@ pub struct TalkBurstExchangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TalkBurstExchange {
     type Writer<'c> = TalkBurstExchangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1255, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1255,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1262, 10415),
-        rt::AvpKey::new(1283, 10415),
-        rt::AvpKey::new(1287, 10415),
-        rt::AvpKey::new(1286, 10415),
-        rt::AvpKey::new(1282, 10415),
-        rt::AvpKey::new(1285, 10415),
-        rt::AvpKey::new(1284, 10415),
-        rt::AvpKey::new(885, 10415),
-        rt::AvpKey::new(1261, 10415),
+        rt::AvpKey {
+            code: 1262,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1283,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1287,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1286,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1282,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1285,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1284,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 885,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1261,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -47547,12 +51112,21 @@ pub struct TariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TariffInformation {
     type Writer<'c> = TariffInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2060, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2060,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2056, 10415),
-        rt::AvpKey::new(451, 0),
-        rt::AvpKey::new(2057, 10415),
+        rt::AvpKey {
+            code: 2056,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 451, vendor: 0 },
+        rt::AvpKey {
+            code: 2057,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -47615,11 +51189,20 @@ pub struct TimeQuotaMechanismWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TimeQuotaMechanism {
     type Writer<'c> = TimeQuotaMechanismWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1270, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1270,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1271, 10415),
-        rt::AvpKey::new(1265, 10415),
+        rt::AvpKey {
+            code: 1271,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1265,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -47669,13 +51252,28 @@ pub struct TimeStampsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TimeStamps {
     type Writer<'c> = TimeStampsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(833, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 833,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(834, 10415),
-        rt::AvpKey::new(835, 10415),
-        rt::AvpKey::new(2301, 10415),
-        rt::AvpKey::new(2302, 10415),
+        rt::AvpKey {
+            code: 834,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 835,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2301,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2302,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -47752,27 +51350,78 @@ pub struct TrafficDataVolumesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TrafficDataVolumes {
     type Writer<'c> = TrafficDataVolumesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2046, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2046,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1016, 10415),
-        rt::AvpKey::new(363, 0),
-        rt::AvpKey::new(364, 0),
-        rt::AvpKey::new(2037, 10415),
-        rt::AvpKey::new(2038, 10415),
-        rt::AvpKey::new(22, 10415),
-        rt::AvpKey::new(3918, 10415),
-        rt::AvpKey::new(2, 10415),
-        rt::AvpKey::new(2823, 10415),
-        rt::AvpKey::new(2319, 10415),
-        rt::AvpKey::new(21, 10415),
-        rt::AvpKey::new(2833, 10415),
-        rt::AvpKey::new(3925, 10415),
-        rt::AvpKey::new(2039, 10415),
-        rt::AvpKey::new(3901, 10415),
-        rt::AvpKey::new(3930, 10415),
-        rt::AvpKey::new(4310, 10415),
-        rt::AvpKey::new(3933, 10415),
+        rt::AvpKey {
+            code: 1016,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 363, vendor: 0 },
+        rt::AvpKey { code: 364, vendor: 0 },
+        rt::AvpKey {
+            code: 2037,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2038,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 22,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3918,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2823,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2319,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 21,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2833,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3925,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2039,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3901,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3930,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 4310,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3933,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -47965,11 +51614,20 @@ pub struct TransmitterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TransmitterInfo {
     type Writer<'c> = TransmitterInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3468, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3468,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3452, 10415),
-        rt::AvpKey::new(3453, 10415),
+        rt::AvpKey {
+            code: 3452,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3453,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -48016,7 +51674,10 @@ pub struct TriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Trigger {
     type Writer<'c> = TriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1264, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1264,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -48059,11 +51720,20 @@ pub struct TrunkGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TrunkGroupId {
     type Writer<'c> = TrunkGroupIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(851, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 851,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(852, 10415),
-        rt::AvpKey::new(853, 10415),
+        rt::AvpKey {
+            code: 852,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 853,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -48114,14 +51784,32 @@ pub struct TwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TwanUserLocationInfo {
     type Writer<'c> = TwanUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2714, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2714,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1524, 10415),
-        rt::AvpKey::new(2716, 10415),
-        rt::AvpKey::new(1305, 10415),
-        rt::AvpKey::new(1306, 10415),
-        rt::AvpKey::new(302, 13019),
+        rt::AvpKey {
+            code: 1524,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2716,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1305,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1306,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 302,
+            vendor: 13019,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -48191,11 +51879,14 @@ pub struct UnitCostWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for UnitCost {
     type Writer<'c> = UnitCostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2061, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2061,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(447, 0),
-        rt::AvpKey::new(429, 0),
+        rt::AvpKey { code: 447, vendor: 0 },
+        rt::AvpKey { code: 429, vendor: 0 },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -48282,12 +51973,24 @@ pub struct UserCsgInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserCsgInformation {
     type Writer<'c> = UserCsgInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2319, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2319,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1437, 10415),
-        rt::AvpKey::new(2317, 10415),
-        rt::AvpKey::new(2318, 10415),
+        rt::AvpKey {
+            code: 1437,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2317,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2318,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -48387,16 +52090,40 @@ pub struct UwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for UwanUserLocationInfo {
     type Writer<'c> = UwanUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3918, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3918,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(2805, 10415),
-        rt::AvpKey::new(2806, 10415),
-        rt::AvpKey::new(1524, 10415),
-        rt::AvpKey::new(2716, 10415),
-        rt::AvpKey::new(2843, 10415),
-        rt::AvpKey::new(1305, 10415),
-        rt::AvpKey::new(1306, 10415),
+        rt::AvpKey {
+            code: 2805,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2806,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1524,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2716,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2843,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1305,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1306,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 1;
 }
@@ -48480,12 +52207,24 @@ pub struct VariablePartWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for VariablePart {
     type Writer<'c> = VariablePartWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3907, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3907,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3909, 10415),
-        rt::AvpKey::new(3910, 10415),
-        rt::AvpKey::new(3908, 10415),
+        rt::AvpKey {
+            code: 3909,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3910,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3908,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -48549,21 +52288,60 @@ pub struct VcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for VcsInformation {
     type Writer<'c> = VcsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3410, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3410,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(3412, 10415),
-        rt::AvpKey::new(3418, 10415),
-        rt::AvpKey::new(3417, 10415),
-        rt::AvpKey::new(3411, 10415),
-        rt::AvpKey::new(3414, 10415),
-        rt::AvpKey::new(3420, 10415),
-        rt::AvpKey::new(3415, 10415),
-        rt::AvpKey::new(3416, 10415),
-        rt::AvpKey::new(2041, 10415),
-        rt::AvpKey::new(3419, 10415),
-        rt::AvpKey::new(2042, 10415),
-        rt::AvpKey::new(866, 10415),
+        rt::AvpKey {
+            code: 3412,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3418,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3417,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3411,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3414,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3420,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3415,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3416,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2041,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 3419,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2042,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 866,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -48678,11 +52456,20 @@ pub struct VolteInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for VolteInformation {
     type Writer<'c> = VolteInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1323, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1323,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(831, 10415),
-        rt::AvpKey::new(565, 10415),
+        rt::AvpKey {
+            code: 831,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 565,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -48735,11 +52522,20 @@ pub struct WlanOperatorIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for WlanOperatorId {
     type Writer<'c> = WlanOperatorIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1306, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1306,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1308, 10415),
-        rt::AvpKey::new(1307, 10415),
+        rt::AvpKey {
+            code: 1308,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 1307,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -48787,11 +52583,20 @@ pub struct CauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Cause {
     type Writer<'c> = CauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(860, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 860,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(861, 10415),
-        rt::AvpKey::new(862, 10415),
+        rt::AvpKey {
+            code: 861,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 862,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 3;
 }
@@ -48844,16 +52649,40 @@ pub struct WlanInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for WlanInformation {
     type Writer<'c> = WlanInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(875, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 875,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1246, 10415),
-        rt::AvpKey::new(895, 10415),
-        rt::AvpKey::new(896, 10415),
-        rt::AvpKey::new(890, 10415),
-        rt::AvpKey::new(891, 10415),
-        rt::AvpKey::new(892, 10415),
-        rt::AvpKey::new(894, 10415),
+        rt::AvpKey {
+            code: 1246,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 895,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 896,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 890,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 891,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 892,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 894,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -48938,13 +52767,22 @@ pub struct WlanRadioContainerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for WlanRadioContainer {
     type Writer<'c> = WlanRadioContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(892, 10415);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 892,
+        vendor: 10415,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(126, 0),
-        rt::AvpKey::new(1244, 10415),
-        rt::AvpKey::new(127, 0),
-        rt::AvpKey::new(893, 10415),
+        rt::AvpKey { code: 126, vendor: 0 },
+        rt::AvpKey {
+            code: 1244,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 127, vendor: 0 },
+        rt::AvpKey {
+            code: 893,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 0;
 }
@@ -49018,32 +52856,38 @@ impl CreditControlRequest {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(283, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(461, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(293, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(419, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(439, 0),
-        rt::AvpKey::new(295, 0),
-        rt::AvpKey::new(437, 0),
-        rt::AvpKey::new(436, 0),
-        rt::AvpKey::new(2055, 10415),
-        rt::AvpKey::new(455, 0),
-        rt::AvpKey::new(411, 0),
-        rt::AvpKey::new(458, 0),
-        rt::AvpKey::new(653, 0),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(873, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 283, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 461, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 293, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 419, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey { code: 439, vendor: 0 },
+        rt::AvpKey { code: 295, vendor: 0 },
+        rt::AvpKey { code: 437, vendor: 0 },
+        rt::AvpKey { code: 436, vendor: 0 },
+        rt::AvpKey {
+            code: 2055,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 455, vendor: 0 },
+        rt::AvpKey { code: 411, vendor: 0 },
+        rt::AvpKey { code: 458, vendor: 0 },
+        rt::AvpKey { code: 653, vendor: 0 },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey {
+            code: 873,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 255;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -49382,35 +53226,44 @@ impl CreditControlAnswer {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(263, 0),
-        rt::AvpKey::new(268, 0),
-        rt::AvpKey::new(264, 0),
-        rt::AvpKey::new(296, 0),
-        rt::AvpKey::new(258, 0),
-        rt::AvpKey::new(416, 0),
-        rt::AvpKey::new(415, 0),
-        rt::AvpKey::new(301, 0),
-        rt::AvpKey::new(1, 0),
-        rt::AvpKey::new(418, 0),
-        rt::AvpKey::new(419, 0),
-        rt::AvpKey::new(50, 0),
-        rt::AvpKey::new(278, 0),
-        rt::AvpKey::new(55, 0),
-        rt::AvpKey::new(431, 0),
-        rt::AvpKey::new(423, 0),
-        rt::AvpKey::new(430, 0),
-        rt::AvpKey::new(669, 0),
-        rt::AvpKey::new(422, 0),
-        rt::AvpKey::new(2020, 10415),
-        rt::AvpKey::new(2021, 10415),
-        rt::AvpKey::new(621, 0),
-        rt::AvpKey::new(623, 0),
-        rt::AvpKey::new(427, 0),
-        rt::AvpKey::new(428, 0),
-        rt::AvpKey::new(448, 0),
-        rt::AvpKey::new(261, 0),
-        rt::AvpKey::new(262, 0),
-        rt::AvpKey::new(873, 10415),
+        rt::AvpKey { code: 263, vendor: 0 },
+        rt::AvpKey { code: 268, vendor: 0 },
+        rt::AvpKey { code: 264, vendor: 0 },
+        rt::AvpKey { code: 296, vendor: 0 },
+        rt::AvpKey { code: 258, vendor: 0 },
+        rt::AvpKey { code: 416, vendor: 0 },
+        rt::AvpKey { code: 415, vendor: 0 },
+        rt::AvpKey { code: 301, vendor: 0 },
+        rt::AvpKey { code: 1, vendor: 0 },
+        rt::AvpKey { code: 418, vendor: 0 },
+        rt::AvpKey { code: 419, vendor: 0 },
+        rt::AvpKey { code: 50, vendor: 0 },
+        rt::AvpKey { code: 278, vendor: 0 },
+        rt::AvpKey { code: 55, vendor: 0 },
+        rt::AvpKey { code: 431, vendor: 0 },
+        rt::AvpKey { code: 423, vendor: 0 },
+        rt::AvpKey { code: 430, vendor: 0 },
+        rt::AvpKey { code: 669, vendor: 0 },
+        rt::AvpKey { code: 422, vendor: 0 },
+        rt::AvpKey {
+            code: 2020,
+            vendor: 10415,
+        },
+        rt::AvpKey {
+            code: 2021,
+            vendor: 10415,
+        },
+        rt::AvpKey { code: 621, vendor: 0 },
+        rt::AvpKey { code: 623, vendor: 0 },
+        rt::AvpKey { code: 427, vendor: 0 },
+        rt::AvpKey { code: 428, vendor: 0 },
+        rt::AvpKey { code: 448, vendor: 0 },
+        rt::AvpKey { code: 261, vendor: 0 },
+        rt::AvpKey { code: 262, vendor: 0 },
+        rt::AvpKey {
+            code: 873,
+            vendor: 10415,
+        },
     ];
     const REQUIRED: u64 = 127;
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.

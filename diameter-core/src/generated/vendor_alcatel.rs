@@ -8,23 +8,50 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Detailed-Result (Grouped), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DETAILED_RESULT: rt::AvpKey = rt::AvpKey::new(15, 637);
+    pub const DETAILED_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 637,
+    };
     /// Detailed-Result-Cause (UTF8String), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DETAILED_RESULT_CAUSE: rt::AvpKey = rt::AvpKey::new(16, 637);
+    pub const DETAILED_RESULT_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 16,
+        vendor: 637,
+    };
     /// Detailed-Result-Code (Unsigned32), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DETAILED_RESULT_CODE: rt::AvpKey = rt::AvpKey::new(17, 637);
+    pub const DETAILED_RESULT_CODE: rt::AvpKey = rt::AvpKey {
+        code: 17,
+        vendor: 637,
+    };
     /// DPA-Instruction (Integer32), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DPA_INSTRUCTION: rt::AvpKey = rt::AvpKey::new(1016, 637);
+    pub const DPA_INSTRUCTION: rt::AvpKey = rt::AvpKey {
+        code: 1016,
+        vendor: 637,
+    };
     /// Charging-Policy-Report (Grouped), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_POLICY_REPORT: rt::AvpKey = rt::AvpKey::new(1134, 637);
+    pub const CHARGING_POLICY_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 1134,
+        vendor: 637,
+    };
     /// Policy-Counter (Grouped), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_COUNTER: rt::AvpKey = rt::AvpKey::new(1135, 637);
+    pub const POLICY_COUNTER: rt::AvpKey = rt::AvpKey {
+        code: 1135,
+        vendor: 637,
+    };
     /// Policy-Counter-Id (OctetString), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_COUNTER_ID: rt::AvpKey = rt::AvpKey::new(1136, 637);
+    pub const POLICY_COUNTER_ID: rt::AvpKey = rt::AvpKey {
+        code: 1136,
+        vendor: 637,
+    };
     /// Policy-Counter-Value (Unsigned32), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_COUNTER_VALUE: rt::AvpKey = rt::AvpKey::new(1137, 637);
+    pub const POLICY_COUNTER_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 1137,
+        vendor: 637,
+    };
     /// Subscriber-User-Id (UTF8String), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SUBSCRIBER_USER_ID: rt::AvpKey = rt::AvpKey::new(1139, 637);
+    pub const SUBSCRIBER_USER_ID: rt::AvpKey = rt::AvpKey {
+        code: 1139,
+        vendor: 637,
+    };
 }
 /// Application ids of Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -57,7 +84,10 @@ impl Default for DetailedResult {
 #[cfg(any(feature = "vendor_alcatel"))]
 impl DetailedResult {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 637);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 637,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -133,7 +163,10 @@ impl Default for ChargingPolicyReport {
 #[cfg(any(feature = "vendor_alcatel"))]
 impl ChargingPolicyReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1134, 637);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1134,
+        vendor: 637,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -209,7 +242,10 @@ impl Default for PolicyCounter {
 #[cfg(any(feature = "vendor_alcatel"))]
 impl PolicyCounter {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1135, 637);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1135,
+        vendor: 637,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -494,7 +530,10 @@ pub struct DetailedResultWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for DetailedResult {
     type Writer<'c> = DetailedResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(15, 637);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 637,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -529,7 +568,10 @@ pub struct ChargingPolicyReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for ChargingPolicyReport {
     type Writer<'c> = ChargingPolicyReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1134, 637);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1134,
+        vendor: 637,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -564,7 +606,10 @@ pub struct PolicyCounterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for PolicyCounter {
     type Writer<'c> = PolicyCounterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1135, 637);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1135,
+        vendor: 637,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -8,508 +8,1180 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Rate-Limit-Action (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RATE_LIMIT_ACTION: rt::AvpKey = rt::AvpKey::new(131177, 9);
+    pub const RATE_LIMIT_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 131177,
+        vendor: 9,
+    };
     /// DSCP (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DSCP: rt::AvpKey = rt::AvpKey::new(131178, 9);
+    pub const DSCP: rt::AvpKey = rt::AvpKey {
+        code: 131178,
+        vendor: 9,
+    };
     /// QoS-Group-Rule-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const QOS_GROUP_RULE_INSTALL: rt::AvpKey = rt::AvpKey::new(132001, 9);
+    pub const QOS_GROUP_RULE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 132001,
+        vendor: 9,
+    };
     /// QoS-Group-Rule-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const QOS_GROUP_RULE_DEFINITION: rt::AvpKey = rt::AvpKey::new(132003, 9);
+    pub const QOS_GROUP_RULE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 132003,
+        vendor: 9,
+    };
     /// QoS-Group-Rule-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const QOS_GROUP_RULE_NAME: rt::AvpKey = rt::AvpKey::new(132004, 9);
+    pub const QOS_GROUP_RULE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 132004,
+        vendor: 9,
+    };
     /// MBR-Limit-Exceed-Action-UL (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MBR_LIMIT_EXCEED_ACTION_UL: rt::AvpKey = rt::AvpKey::new(132006, 9);
+    pub const MBR_LIMIT_EXCEED_ACTION_UL: rt::AvpKey = rt::AvpKey {
+        code: 132006,
+        vendor: 9,
+    };
     /// MBR-Limit-Exceed-Action-DL (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MBR_LIMIT_EXCEED_ACTION_DL: rt::AvpKey = rt::AvpKey::new(132008, 9);
+    pub const MBR_LIMIT_EXCEED_ACTION_DL: rt::AvpKey = rt::AvpKey {
+        code: 132008,
+        vendor: 9,
+    };
     /// MBR-Burst-Size-UL (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MBR_BURST_SIZE_UL: rt::AvpKey = rt::AvpKey::new(132009, 9);
+    pub const MBR_BURST_SIZE_UL: rt::AvpKey = rt::AvpKey {
+        code: 132009,
+        vendor: 9,
+    };
     /// MBR-Burst-Size-DL (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MBR_BURST_SIZE_DL: rt::AvpKey = rt::AvpKey::new(132010, 9);
+    pub const MBR_BURST_SIZE_DL: rt::AvpKey = rt::AvpKey {
+        code: 132010,
+        vendor: 9,
+    };
     /// QoS-Level (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const QOS_LEVEL: rt::AvpKey = rt::AvpKey::new(132011, 9);
+    pub const QOS_LEVEL: rt::AvpKey = rt::AvpKey {
+        code: 132011,
+        vendor: 9,
+    };
     /// Override-Control (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CONTROL: rt::AvpKey = rt::AvpKey::new(132017, 9);
+    pub const OVERRIDE_CONTROL: rt::AvpKey = rt::AvpKey {
+        code: 132017,
+        vendor: 9,
+    };
     /// Override-Rule-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_RULE_NAME: rt::AvpKey = rt::AvpKey::new(132018, 9);
+    pub const OVERRIDE_RULE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 132018,
+        vendor: 9,
+    };
     /// Override-Charging-Action-Parameters (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CHARGING_ACTION_PARAMETERS: rt::AvpKey = rt::AvpKey::new(
-        132019,
-        9,
-    );
+    pub const OVERRIDE_CHARGING_ACTION_PARAMETERS: rt::AvpKey = rt::AvpKey {
+        code: 132019,
+        vendor: 9,
+    };
     /// Override-Charging-Action-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CHARGING_ACTION_NAME: rt::AvpKey = rt::AvpKey::new(132020, 9);
+    pub const OVERRIDE_CHARGING_ACTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 132020,
+        vendor: 9,
+    };
     /// Override-Charging-Action-Exclude-Rule (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CHARGING_ACTION_EXCLUDE_RULE: rt::AvpKey = rt::AvpKey::new(
-        132021,
-        9,
-    );
+    pub const OVERRIDE_CHARGING_ACTION_EXCLUDE_RULE: rt::AvpKey = rt::AvpKey {
+        code: 132021,
+        vendor: 9,
+    };
     /// Override-Charging-Parameters (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CHARGING_PARAMETERS: rt::AvpKey = rt::AvpKey::new(132022, 9);
+    pub const OVERRIDE_CHARGING_PARAMETERS: rt::AvpKey = rt::AvpKey {
+        code: 132022,
+        vendor: 9,
+    };
     /// Override-Service-Identifier (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(132023, 9);
+    pub const OVERRIDE_SERVICE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 132023,
+        vendor: 9,
+    };
     /// Override-Rating-Group (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_RATING_GROUP: rt::AvpKey = rt::AvpKey::new(132024, 9);
+    pub const OVERRIDE_RATING_GROUP: rt::AvpKey = rt::AvpKey {
+        code: 132024,
+        vendor: 9,
+    };
     /// CiscoSystems-Execution-Time (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCOSYSTEMS_EXECUTION_TIME: rt::AvpKey = rt::AvpKey::new(132025, 9);
+    pub const CISCOSYSTEMS_EXECUTION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 132025,
+        vendor: 9,
+    };
     /// Override-Online (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_ONLINE: rt::AvpKey = rt::AvpKey::new(132026, 9);
+    pub const OVERRIDE_ONLINE: rt::AvpKey = rt::AvpKey {
+        code: 132026,
+        vendor: 9,
+    };
     /// Override-Offline (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_OFFLINE: rt::AvpKey = rt::AvpKey::new(132027, 9);
+    pub const OVERRIDE_OFFLINE: rt::AvpKey = rt::AvpKey {
+        code: 132027,
+        vendor: 9,
+    };
     /// Override-Content-Filtering-State (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CONTENT_FILTERING_STATE: rt::AvpKey = rt::AvpKey::new(132028, 9);
+    pub const OVERRIDE_CONTENT_FILTERING_STATE: rt::AvpKey = rt::AvpKey {
+        code: 132028,
+        vendor: 9,
+    };
     /// Override-Policy-Parameters (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_POLICY_PARAMETERS: rt::AvpKey = rt::AvpKey::new(132029, 9);
+    pub const OVERRIDE_POLICY_PARAMETERS: rt::AvpKey = rt::AvpKey {
+        code: 132029,
+        vendor: 9,
+    };
     /// Override-QoS-Information (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_QOS_INFORMATION: rt::AvpKey = rt::AvpKey::new(132030, 9);
+    pub const OVERRIDE_QOS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 132030,
+        vendor: 9,
+    };
     /// Override-Max-Requested-Bandwidth-UL (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_MAX_REQUESTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey::new(
-        132032,
-        9,
-    );
+    pub const OVERRIDE_MAX_REQUESTED_BANDWIDTH_UL: rt::AvpKey = rt::AvpKey {
+        code: 132032,
+        vendor: 9,
+    };
     /// Override-Max-Requested-Bandwidth-DL (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_MAX_REQUESTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey::new(
-        132033,
-        9,
-    );
+    pub const OVERRIDE_MAX_REQUESTED_BANDWIDTH_DL: rt::AvpKey = rt::AvpKey {
+        code: 132033,
+        vendor: 9,
+    };
     /// Override-Guaranteed-Bitrate-UL (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_GUARANTEED_BITRATE_UL: rt::AvpKey = rt::AvpKey::new(132034, 9);
+    pub const OVERRIDE_GUARANTEED_BITRATE_UL: rt::AvpKey = rt::AvpKey {
+        code: 132034,
+        vendor: 9,
+    };
     /// Override-Guaranteed-Bitrate-DL (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_GUARANTEED_BITRATE_DL: rt::AvpKey = rt::AvpKey::new(132035, 9);
+    pub const OVERRIDE_GUARANTEED_BITRATE_DL: rt::AvpKey = rt::AvpKey {
+        code: 132035,
+        vendor: 9,
+    };
     /// Override-Allocation-Retention-Priority (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_ALLOCATION_RETENTION_PRIORITY: rt::AvpKey = rt::AvpKey::new(
-        132036,
-        9,
-    );
+    pub const OVERRIDE_ALLOCATION_RETENTION_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 132036,
+        vendor: 9,
+    };
     /// Override-Priority-Level (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_PRIORITY_LEVEL: rt::AvpKey = rt::AvpKey::new(132037, 9);
+    pub const OVERRIDE_PRIORITY_LEVEL: rt::AvpKey = rt::AvpKey {
+        code: 132037,
+        vendor: 9,
+    };
     /// Override-Pre-Emption-Capability (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_PRE_EMPTION_CAPABILITY: rt::AvpKey = rt::AvpKey::new(132038, 9);
+    pub const OVERRIDE_PRE_EMPTION_CAPABILITY: rt::AvpKey = rt::AvpKey {
+        code: 132038,
+        vendor: 9,
+    };
     /// Override-QoS-Class-Identifier (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_QOS_CLASS_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(132039, 9);
+    pub const OVERRIDE_QOS_CLASS_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 132039,
+        vendor: 9,
+    };
     /// Override-Tos-Value (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_TOS_VALUE: rt::AvpKey = rt::AvpKey::new(132046, 9);
+    pub const OVERRIDE_TOS_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 132046,
+        vendor: 9,
+    };
     /// Override-Tos-Direction (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_TOS_DIRECTION: rt::AvpKey = rt::AvpKey::new(132047, 9);
+    pub const OVERRIDE_TOS_DIRECTION: rt::AvpKey = rt::AvpKey {
+        code: 132047,
+        vendor: 9,
+    };
     /// Override-Tos-Value-Standard (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_TOS_VALUE_STANDARD: rt::AvpKey = rt::AvpKey::new(132048, 9);
+    pub const OVERRIDE_TOS_VALUE_STANDARD: rt::AvpKey = rt::AvpKey {
+        code: 132048,
+        vendor: 9,
+    };
     /// Override-Tos-Value-Custom (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_TOS_VALUE_CUSTOM: rt::AvpKey = rt::AvpKey::new(132049, 9);
+    pub const OVERRIDE_TOS_VALUE_CUSTOM: rt::AvpKey = rt::AvpKey {
+        code: 132049,
+        vendor: 9,
+    };
     /// Override-Control-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CONTROL_NAME: rt::AvpKey = rt::AvpKey::new(132052, 9);
+    pub const OVERRIDE_CONTROL_NAME: rt::AvpKey = rt::AvpKey {
+        code: 132052,
+        vendor: 9,
+    };
     /// Override-Nexthop-Address (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_NEXTHOP_ADDRESS: rt::AvpKey = rt::AvpKey::new(132054, 9);
+    pub const OVERRIDE_NEXTHOP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 132054,
+        vendor: 9,
+    };
     /// Override-Control-Pending-Queue-Action (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CONTROL_PENDING_QUEUE_ACTION: rt::AvpKey = rt::AvpKey::new(
-        132078,
-        9,
-    );
+    pub const OVERRIDE_CONTROL_PENDING_QUEUE_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 132078,
+        vendor: 9,
+    };
     /// Override-Control-Merge-Wildcard (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OVERRIDE_CONTROL_MERGE_WILDCARD: rt::AvpKey = rt::AvpKey::new(132079, 9);
+    pub const OVERRIDE_CONTROL_MERGE_WILDCARD: rt::AvpKey = rt::AvpKey {
+        code: 132079,
+        vendor: 9,
+    };
     /// Cisco-Flow-Description-507 (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_FLOW_DESCRIPTION_507: rt::AvpKey = rt::AvpKey::new(507, 5771);
+    pub const CISCO_FLOW_DESCRIPTION_507: rt::AvpKey = rt::AvpKey {
+        code: 507,
+        vendor: 5771,
+    };
     /// Cisco-Charging-Rule-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_CHARGING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey::new(131072, 5771);
+    pub const CISCO_CHARGING_RULE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131072,
+        vendor: 5771,
+    };
     /// Content-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_DEFINITION: rt::AvpKey = rt::AvpKey::new(131073, 5771);
+    pub const CONTENT_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131073,
+        vendor: 5771,
+    };
     /// Billing-Policy-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_POLICY_DEFINITION: rt::AvpKey = rt::AvpKey::new(131074, 5771);
+    pub const BILLING_POLICY_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131074,
+        vendor: 5771,
+    };
     /// Policy-Map-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_DEFINITION: rt::AvpKey = rt::AvpKey::new(131075, 5771);
+    pub const POLICY_MAP_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131075,
+        vendor: 5771,
+    };
     /// Service-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_DEFINITION: rt::AvpKey = rt::AvpKey::new(131076, 5771);
+    pub const SERVICE_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131076,
+        vendor: 5771,
+    };
     /// Content-Policy-Map (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_POLICY_MAP: rt::AvpKey = rt::AvpKey::new(131077, 5771);
+    pub const CONTENT_POLICY_MAP: rt::AvpKey = rt::AvpKey {
+        code: 131077,
+        vendor: 5771,
+    };
     /// Service-Info (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_INFO: rt::AvpKey = rt::AvpKey::new(131078, 5771);
+    pub const SERVICE_INFO: rt::AvpKey = rt::AvpKey {
+        code: 131078,
+        vendor: 5771,
+    };
     /// Billing-Plan-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_PLAN_DEFINITION: rt::AvpKey = rt::AvpKey::new(131079, 5771);
+    pub const BILLING_PLAN_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131079,
+        vendor: 5771,
+    };
     /// Volume-Threshold (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VOLUME_THRESHOLD: rt::AvpKey = rt::AvpKey::new(131080, 5771);
+    pub const VOLUME_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131080,
+        vendor: 5771,
+    };
     /// Time-Threshold (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TIME_THRESHOLD: rt::AvpKey = rt::AvpKey::new(131081, 5771);
+    pub const TIME_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131081,
+        vendor: 5771,
+    };
     /// Content-Idle-Timer (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_IDLE_TIMER: rt::AvpKey = rt::AvpKey::new(131082, 5771);
+    pub const CONTENT_IDLE_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 131082,
+        vendor: 5771,
+    };
     /// Nexthop-Uplink (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NEXTHOP_UPLINK: rt::AvpKey = rt::AvpKey::new(131083, 5771);
+    pub const NEXTHOP_UPLINK: rt::AvpKey = rt::AvpKey {
+        code: 131083,
+        vendor: 5771,
+    };
     /// Nexthop-Downlink (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NEXTHOP_DOWNLINK: rt::AvpKey = rt::AvpKey::new(131084, 5771);
+    pub const NEXTHOP_DOWNLINK: rt::AvpKey = rt::AvpKey {
+        code: 131084,
+        vendor: 5771,
+    };
     /// L7-Parse-Protocol-Type (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const L7_PARSE_PROTOCOL_TYPE: rt::AvpKey = rt::AvpKey::new(131085, 5771);
+    pub const L7_PARSE_PROTOCOL_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131085,
+        vendor: 5771,
+    };
     /// Service-Status (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_STATUS: rt::AvpKey = rt::AvpKey::new(131086, 5771);
+    pub const SERVICE_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 131086,
+        vendor: 5771,
+    };
     /// Service-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_NAME: rt::AvpKey = rt::AvpKey::new(131087, 5771);
+    pub const SERVICE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131087,
+        vendor: 5771,
+    };
     /// Billing-Policy-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_POLICY_NAME: rt::AvpKey = rt::AvpKey::new(131088, 5771);
+    pub const BILLING_POLICY_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131088,
+        vendor: 5771,
+    };
     /// Policy-Map-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_NAME: rt::AvpKey = rt::AvpKey::new(131089, 5771);
+    pub const POLICY_MAP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131089,
+        vendor: 5771,
+    };
     /// Policy-Map-Match (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_MATCH: rt::AvpKey = rt::AvpKey::new(131090, 5771);
+    pub const POLICY_MAP_MATCH: rt::AvpKey = rt::AvpKey {
+        code: 131090,
+        vendor: 5771,
+    };
     /// Match-String (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MATCH_STRING: rt::AvpKey = rt::AvpKey::new(131091, 5771);
+    pub const MATCH_STRING: rt::AvpKey = rt::AvpKey {
+        code: 131091,
+        vendor: 5771,
+    };
     /// Attribute-String (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ATTRIBUTE_STRING: rt::AvpKey = rt::AvpKey::new(131092, 5771);
+    pub const ATTRIBUTE_STRING: rt::AvpKey = rt::AvpKey {
+        code: 131092,
+        vendor: 5771,
+    };
     /// Online-Billing-Basis (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ONLINE_BILLING_BASIS: rt::AvpKey = rt::AvpKey::new(131093, 5771);
+    pub const ONLINE_BILLING_BASIS: rt::AvpKey = rt::AvpKey {
+        code: 131093,
+        vendor: 5771,
+    };
     /// Service-Activation (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_ACTIVATION: rt::AvpKey = rt::AvpKey::new(131094, 5771);
+    pub const SERVICE_ACTIVATION: rt::AvpKey = rt::AvpKey {
+        code: 131094,
+        vendor: 5771,
+    };
     /// CDR-Volume-Threshold (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CDR_VOLUME_THRESHOLD: rt::AvpKey = rt::AvpKey::new(131095, 5771);
+    pub const CDR_VOLUME_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131095,
+        vendor: 5771,
+    };
     /// CDR-Time-Threshold (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CDR_TIME_THRESHOLD: rt::AvpKey = rt::AvpKey::new(131096, 5771);
+    pub const CDR_TIME_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131096,
+        vendor: 5771,
+    };
     /// Advice-Of-Charge (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ADVICE_OF_CHARGE: rt::AvpKey = rt::AvpKey::new(131097, 5771);
+    pub const ADVICE_OF_CHARGE: rt::AvpKey = rt::AvpKey {
+        code: 131097,
+        vendor: 5771,
+    };
     /// Append-URL (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const APPEND_URL: rt::AvpKey = rt::AvpKey::new(131098, 5771);
+    pub const APPEND_URL: rt::AvpKey = rt::AvpKey {
+        code: 131098,
+        vendor: 5771,
+    };
     /// Confirm-Token-131099 (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONFIRM_TOKEN_131099: rt::AvpKey = rt::AvpKey::new(131099, 5771);
+    pub const CONFIRM_TOKEN_131099: rt::AvpKey = rt::AvpKey {
+        code: 131099,
+        vendor: 5771,
+    };
     /// Cisco-Service-Class (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_SERVICE_CLASS: rt::AvpKey = rt::AvpKey::new(131100, 5771);
+    pub const CISCO_SERVICE_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 131100,
+        vendor: 5771,
+    };
     /// Service-Idle-Time (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_IDLE_TIME: rt::AvpKey = rt::AvpKey::new(131101, 5771);
+    pub const SERVICE_IDLE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 131101,
+        vendor: 5771,
+    };
     /// Owner-Id (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OWNER_ID: rt::AvpKey = rt::AvpKey::new(131102, 5771);
+    pub const OWNER_ID: rt::AvpKey = rt::AvpKey {
+        code: 131102,
+        vendor: 5771,
+    };
     /// Owner-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OWNER_NAME: rt::AvpKey = rt::AvpKey::new(131103, 5771);
+    pub const OWNER_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131103,
+        vendor: 5771,
+    };
     /// Online-Passthrough-Quota (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ONLINE_PASSTHROUGH_QUOTA: rt::AvpKey = rt::AvpKey::new(131104, 5771);
+    pub const ONLINE_PASSTHROUGH_QUOTA: rt::AvpKey = rt::AvpKey {
+        code: 131104,
+        vendor: 5771,
+    };
     /// Online-Reauthorization-Threshold (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ONLINE_REAUTHORIZATION_THRESHOLD: rt::AvpKey = rt::AvpKey::new(
-        131105,
-        5771,
-    );
+    pub const ONLINE_REAUTHORIZATION_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131105,
+        vendor: 5771,
+    };
     /// Online-Reauthorization-Timeout (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ONLINE_REAUTHORIZATION_TIMEOUT: rt::AvpKey = rt::AvpKey::new(131106, 5771);
+    pub const ONLINE_REAUTHORIZATION_TIMEOUT: rt::AvpKey = rt::AvpKey {
+        code: 131106,
+        vendor: 5771,
+    };
     /// Initial-Timeout (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INITIAL_TIMEOUT: rt::AvpKey = rt::AvpKey::new(131107, 5771);
+    pub const INITIAL_TIMEOUT: rt::AvpKey = rt::AvpKey {
+        code: 131107,
+        vendor: 5771,
+    };
     /// Maximum-Timeout (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MAXIMUM_TIMEOUT: rt::AvpKey = rt::AvpKey::new(131108, 5771);
+    pub const MAXIMUM_TIMEOUT: rt::AvpKey = rt::AvpKey {
+        code: 131108,
+        vendor: 5771,
+    };
     /// Refund-Policy (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REFUND_POLICY: rt::AvpKey = rt::AvpKey::new(131109, 5771);
+    pub const REFUND_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 131109,
+        vendor: 5771,
+    };
     /// Meter-Exclude (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const METER_EXCLUDE: rt::AvpKey = rt::AvpKey::new(131110, 5771);
+    pub const METER_EXCLUDE: rt::AvpKey = rt::AvpKey {
+        code: 131110,
+        vendor: 5771,
+    };
     /// Meter-Include-Imap (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const METER_INCLUDE_IMAP: rt::AvpKey = rt::AvpKey::new(131111, 5771);
+    pub const METER_INCLUDE_IMAP: rt::AvpKey = rt::AvpKey {
+        code: 131111,
+        vendor: 5771,
+    };
     /// Metering-Granularity (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const METERING_GRANULARITY: rt::AvpKey = rt::AvpKey::new(131112, 5771);
+    pub const METERING_GRANULARITY: rt::AvpKey = rt::AvpKey {
+        code: 131112,
+        vendor: 5771,
+    };
     /// Meter-Increment (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const METER_INCREMENT: rt::AvpKey = rt::AvpKey::new(131113, 5771);
+    pub const METER_INCREMENT: rt::AvpKey = rt::AvpKey {
+        code: 131113,
+        vendor: 5771,
+    };
     /// Meter-Initial (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const METER_INITIAL: rt::AvpKey = rt::AvpKey::new(131114, 5771);
+    pub const METER_INITIAL: rt::AvpKey = rt::AvpKey {
+        code: 131114,
+        vendor: 5771,
+    };
     /// Meter-Minimum (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const METER_MINIMUM: rt::AvpKey = rt::AvpKey::new(131115, 5771);
+    pub const METER_MINIMUM: rt::AvpKey = rt::AvpKey {
+        code: 131115,
+        vendor: 5771,
+    };
     /// Verify (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VERIFY: rt::AvpKey = rt::AvpKey::new(131116, 5771);
+    pub const VERIFY: rt::AvpKey = rt::AvpKey {
+        code: 131116,
+        vendor: 5771,
+    };
     /// Confirm-Token-131117 (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONFIRM_TOKEN_131117: rt::AvpKey = rt::AvpKey::new(131117, 5771);
+    pub const CONFIRM_TOKEN_131117: rt::AvpKey = rt::AvpKey {
+        code: 131117,
+        vendor: 5771,
+    };
     /// Weight (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const WEIGHT: rt::AvpKey = rt::AvpKey::new(131118, 5771);
+    pub const WEIGHT: rt::AvpKey = rt::AvpKey {
+        code: 131118,
+        vendor: 5771,
+    };
     /// User-Idle-Timer (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const USER_IDLE_TIMER: rt::AvpKey = rt::AvpKey::new(131119, 5771);
+    pub const USER_IDLE_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 131119,
+        vendor: 5771,
+    };
     /// Policy-Preload-Req-Type (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_PRELOAD_REQ_TYPE: rt::AvpKey = rt::AvpKey::new(131120, 5771);
+    pub const POLICY_PRELOAD_REQ_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131120,
+        vendor: 5771,
+    };
     /// Policy-Preload-Object-Type (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_PRELOAD_OBJECT_TYPE: rt::AvpKey = rt::AvpKey::new(131121, 5771);
+    pub const POLICY_PRELOAD_OBJECT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131121,
+        vendor: 5771,
+    };
     /// Policy-Preload-Status (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_PRELOAD_STATUS: rt::AvpKey = rt::AvpKey::new(131122, 5771);
+    pub const POLICY_PRELOAD_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 131122,
+        vendor: 5771,
+    };
     /// Charging-Rule-Trigger-Type (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_RULE_TRIGGER_TYPE: rt::AvpKey = rt::AvpKey::new(131123, 5771);
+    pub const CHARGING_RULE_TRIGGER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131123,
+        vendor: 5771,
+    };
     /// Charging-Rule-Event (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_RULE_EVENT: rt::AvpKey = rt::AvpKey::new(131124, 5771);
+    pub const CHARGING_RULE_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 131124,
+        vendor: 5771,
+    };
     /// Service-Reporting-Level (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_REPORTING_LEVEL: rt::AvpKey = rt::AvpKey::new(131125, 5771);
+    pub const SERVICE_REPORTING_LEVEL: rt::AvpKey = rt::AvpKey {
+        code: 131125,
+        vendor: 5771,
+    };
     /// Accounting (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCOUNTING: rt::AvpKey = rt::AvpKey::new(131126, 5771);
+    pub const ACCOUNTING: rt::AvpKey = rt::AvpKey {
+        code: 131126,
+        vendor: 5771,
+    };
     /// Accounting-Customer-String (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCOUNTING_CUSTOMER_STRING: rt::AvpKey = rt::AvpKey::new(131127, 5771);
+    pub const ACCOUNTING_CUSTOMER_STRING: rt::AvpKey = rt::AvpKey {
+        code: 131127,
+        vendor: 5771,
+    };
     /// L7-Parse-Length (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const L7_PARSE_LENGTH: rt::AvpKey = rt::AvpKey::new(131128, 5771);
+    pub const L7_PARSE_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 131128,
+        vendor: 5771,
+    };
     /// Service-CDR-Threshold (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_CDR_THRESHOLD: rt::AvpKey = rt::AvpKey::new(131129, 5771);
+    pub const SERVICE_CDR_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131129,
+        vendor: 5771,
+    };
     /// Intermediate-CDR-Threshold (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INTERMEDIATE_CDR_THRESHOLD: rt::AvpKey = rt::AvpKey::new(131130, 5771);
+    pub const INTERMEDIATE_CDR_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131130,
+        vendor: 5771,
+    };
     /// CDR-Generation-Delay (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CDR_GENERATION_DELAY: rt::AvpKey = rt::AvpKey::new(131131, 5771);
+    pub const CDR_GENERATION_DELAY: rt::AvpKey = rt::AvpKey {
+        code: 131131,
+        vendor: 5771,
+    };
     /// Replicate-Session (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REPLICATE_SESSION: rt::AvpKey = rt::AvpKey::new(131132, 5771);
+    pub const REPLICATE_SESSION: rt::AvpKey = rt::AvpKey {
+        code: 131132,
+        vendor: 5771,
+    };
     /// Replicate-Session-Delay (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REPLICATE_SESSION_DELAY: rt::AvpKey = rt::AvpKey::new(131133, 5771);
+    pub const REPLICATE_SESSION_DELAY: rt::AvpKey = rt::AvpKey {
+        code: 131133,
+        vendor: 5771,
+    };
     /// Content-Pending-Timer (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_PENDING_TIMER: rt::AvpKey = rt::AvpKey::new(131134, 5771);
+    pub const CONTENT_PENDING_TIMER: rt::AvpKey = rt::AvpKey {
+        code: 131134,
+        vendor: 5771,
+    };
     /// Operation-Status (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OPERATION_STATUS: rt::AvpKey = rt::AvpKey::new(131135, 5771);
+    pub const OPERATION_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 131135,
+        vendor: 5771,
+    };
     /// Subscriber-IP-Source (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SUBSCRIBER_IP_SOURCE: rt::AvpKey = rt::AvpKey::new(131136, 5771);
+    pub const SUBSCRIBER_IP_SOURCE: rt::AvpKey = rt::AvpKey {
+        code: 131136,
+        vendor: 5771,
+    };
     /// Nexthop (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NEXTHOP: rt::AvpKey = rt::AvpKey::new(131137, 5771);
+    pub const NEXTHOP: rt::AvpKey = rt::AvpKey {
+        code: 131137,
+        vendor: 5771,
+    };
     /// Nexthop-Reverse (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NEXTHOP_REVERSE: rt::AvpKey = rt::AvpKey::new(131138, 5771);
+    pub const NEXTHOP_REVERSE: rt::AvpKey = rt::AvpKey {
+        code: 131138,
+        vendor: 5771,
+    };
     /// Charging-Rule-Event-Trigger (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_RULE_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey::new(131139, 5771);
+    pub const CHARGING_RULE_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 131139,
+        vendor: 5771,
+    };
     /// Billing-Plan-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_PLAN_NAME: rt::AvpKey = rt::AvpKey::new(131140, 5771);
+    pub const BILLING_PLAN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131140,
+        vendor: 5771,
+    };
     /// Content-Flow-Description (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_FLOW_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(131141, 5771);
+    pub const CONTENT_FLOW_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 131141,
+        vendor: 5771,
+    };
     /// Content-Flow-Filter (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_FLOW_FILTER: rt::AvpKey = rt::AvpKey::new(131142, 5771);
+    pub const CONTENT_FLOW_FILTER: rt::AvpKey = rt::AvpKey {
+        code: 131142,
+        vendor: 5771,
+    };
     /// Client-Group-Id (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CLIENT_GROUP_ID: rt::AvpKey = rt::AvpKey::new(131143, 5771);
+    pub const CLIENT_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 131143,
+        vendor: 5771,
+    };
     /// ACL-Number (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACL_NUMBER: rt::AvpKey = rt::AvpKey::new(131144, 5771);
+    pub const ACL_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 131144,
+        vendor: 5771,
+    };
     /// ACL-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACL_NAME: rt::AvpKey = rt::AvpKey::new(131145, 5771);
+    pub const ACL_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131145,
+        vendor: 5771,
+    };
     /// Destination-IP-Address (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DESTINATION_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(131146, 5771);
+    pub const DESTINATION_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 131146,
+        vendor: 5771,
+    };
     /// Destination-Mask (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DESTINATION_MASK: rt::AvpKey = rt::AvpKey::new(131147, 5771);
+    pub const DESTINATION_MASK: rt::AvpKey = rt::AvpKey {
+        code: 131147,
+        vendor: 5771,
+    };
     /// Protocol-ID (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PROTOCOL_ID: rt::AvpKey = rt::AvpKey::new(131148, 5771);
+    pub const PROTOCOL_ID: rt::AvpKey = rt::AvpKey {
+        code: 131148,
+        vendor: 5771,
+    };
     /// Start-of-Port-Range (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const START_OF_PORT_RANGE: rt::AvpKey = rt::AvpKey::new(131149, 5771);
+    pub const START_OF_PORT_RANGE: rt::AvpKey = rt::AvpKey {
+        code: 131149,
+        vendor: 5771,
+    };
     /// End-of-Port-Range (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const END_OF_PORT_RANGE: rt::AvpKey = rt::AvpKey::new(131150, 5771);
+    pub const END_OF_PORT_RANGE: rt::AvpKey = rt::AvpKey {
+        code: 131150,
+        vendor: 5771,
+    };
     /// Content-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_NAME: rt::AvpKey = rt::AvpKey::new(131151, 5771);
+    pub const CONTENT_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131151,
+        vendor: 5771,
+    };
     /// Failed-Preload-Object (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FAILED_PRELOAD_OBJECT: rt::AvpKey = rt::AvpKey::new(131152, 5771);
+    pub const FAILED_PRELOAD_OBJECT: rt::AvpKey = rt::AvpKey {
+        code: 131152,
+        vendor: 5771,
+    };
     /// VRF-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VRF_NAME: rt::AvpKey = rt::AvpKey::new(131153, 5771);
+    pub const VRF_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131153,
+        vendor: 5771,
+    };
     /// VLAN-Id (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VLAN_ID: rt::AvpKey = rt::AvpKey::new(131154, 5771);
+    pub const VLAN_ID: rt::AvpKey = rt::AvpKey {
+        code: 131154,
+        vendor: 5771,
+    };
     /// Volume-Usage (Unsigned64), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VOLUME_USAGE: rt::AvpKey = rt::AvpKey::new(131155, 5771);
+    pub const VOLUME_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131155,
+        vendor: 5771,
+    };
     /// Cisco-Time-Usage (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_TIME_USAGE: rt::AvpKey = rt::AvpKey::new(131156, 5771);
+    pub const CISCO_TIME_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131156,
+        vendor: 5771,
+    };
     /// Duration (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DURATION: rt::AvpKey = rt::AvpKey::new(131157, 5771);
+    pub const DURATION: rt::AvpKey = rt::AvpKey {
+        code: 131157,
+        vendor: 5771,
+    };
     /// First-Packet-Timestanp (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FIRST_PACKET_TIMESTANP: rt::AvpKey = rt::AvpKey::new(131158, 5771);
+    pub const FIRST_PACKET_TIMESTANP: rt::AvpKey = rt::AvpKey {
+        code: 131158,
+        vendor: 5771,
+    };
     /// Last-Packet-Timestanp (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const LAST_PACKET_TIMESTANP: rt::AvpKey = rt::AvpKey::new(131159, 5771);
+    pub const LAST_PACKET_TIMESTANP: rt::AvpKey = rt::AvpKey {
+        code: 131159,
+        vendor: 5771,
+    };
     /// Cisco-Flow-Description (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_FLOW_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(131160, 5771);
+    pub const CISCO_FLOW_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 131160,
+        vendor: 5771,
+    };
     /// Terminate-Bearer (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TERMINATE_BEARER: rt::AvpKey = rt::AvpKey::new(131161, 5771);
+    pub const TERMINATE_BEARER: rt::AvpKey = rt::AvpKey {
+        code: 131161,
+        vendor: 5771,
+    };
     /// Service-Rating-Group (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_RATING_GROUP: rt::AvpKey = rt::AvpKey::new(131162, 5771);
+    pub const SERVICE_RATING_GROUP: rt::AvpKey = rt::AvpKey {
+        code: 131162,
+        vendor: 5771,
+    };
     /// Content-Scope (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_SCOPE: rt::AvpKey = rt::AvpKey::new(131163, 5771);
+    pub const CONTENT_SCOPE: rt::AvpKey = rt::AvpKey {
+        code: 131163,
+        vendor: 5771,
+    };
     /// Flow-Status-Policy-Mismatch (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FLOW_STATUS_POLICY_MISMATCH: rt::AvpKey = rt::AvpKey::new(131164, 5771);
+    pub const FLOW_STATUS_POLICY_MISMATCH: rt::AvpKey = rt::AvpKey {
+        code: 131164,
+        vendor: 5771,
+    };
     /// Policy-Map-Type (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_TYPE: rt::AvpKey = rt::AvpKey::new(131165, 5771);
+    pub const POLICY_MAP_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131165,
+        vendor: 5771,
+    };
     /// Policy-Map-Match-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_MATCH_INSTALL: rt::AvpKey = rt::AvpKey::new(131166, 5771);
+    pub const POLICY_MAP_MATCH_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131166,
+        vendor: 5771,
+    };
     /// Policy-Map-Match-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_MATCH_REMOVE: rt::AvpKey = rt::AvpKey::new(131167, 5771);
+    pub const POLICY_MAP_MATCH_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131167,
+        vendor: 5771,
+    };
     /// Policy-Map-Replace (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_REPLACE: rt::AvpKey = rt::AvpKey::new(131168, 5771);
+    pub const POLICY_MAP_REPLACE: rt::AvpKey = rt::AvpKey {
+        code: 131168,
+        vendor: 5771,
+    };
     /// Cisco-Flow-Status (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_FLOW_STATUS: rt::AvpKey = rt::AvpKey::new(131169, 5771);
+    pub const CISCO_FLOW_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 131169,
+        vendor: 5771,
+    };
     /// Service-QoS (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_QOS: rt::AvpKey = rt::AvpKey::new(131170, 5771);
+    pub const SERVICE_QOS: rt::AvpKey = rt::AvpKey {
+        code: 131170,
+        vendor: 5771,
+    };
     /// QoS-Rate-Limit-UL (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const QOS_RATE_LIMIT_UL: rt::AvpKey = rt::AvpKey::new(131171, 5771);
+    pub const QOS_RATE_LIMIT_UL: rt::AvpKey = rt::AvpKey {
+        code: 131171,
+        vendor: 5771,
+    };
     /// QoS-Rate-Limit-DL (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const QOS_RATE_LIMIT_DL: rt::AvpKey = rt::AvpKey::new(131172, 5771);
+    pub const QOS_RATE_LIMIT_DL: rt::AvpKey = rt::AvpKey {
+        code: 131172,
+        vendor: 5771,
+    };
     /// QoS-Rate-Limit (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const QOS_RATE_LIMIT: rt::AvpKey = rt::AvpKey::new(131173, 5771);
+    pub const QOS_RATE_LIMIT: rt::AvpKey = rt::AvpKey {
+        code: 131173,
+        vendor: 5771,
+    };
     /// Max-Bandwidth (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MAX_BANDWIDTH: rt::AvpKey = rt::AvpKey::new(131174, 5771);
+    pub const MAX_BANDWIDTH: rt::AvpKey = rt::AvpKey {
+        code: 131174,
+        vendor: 5771,
+    };
     /// Rate-Limit-Conform-Action (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RATE_LIMIT_CONFORM_ACTION: rt::AvpKey = rt::AvpKey::new(131175, 5771);
+    pub const RATE_LIMIT_CONFORM_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 131175,
+        vendor: 5771,
+    };
     /// Rate-Limit-Exceed-Action (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RATE_LIMIT_EXCEED_ACTION: rt::AvpKey = rt::AvpKey::new(131176, 5771);
+    pub const RATE_LIMIT_EXCEED_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 131176,
+        vendor: 5771,
+    };
     /// Cisco-Rate-Limit-Action (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_RATE_LIMIT_ACTION: rt::AvpKey = rt::AvpKey::new(131177, 5771);
+    pub const CISCO_RATE_LIMIT_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 131177,
+        vendor: 5771,
+    };
     /// Cisco-DSCP (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_DSCP: rt::AvpKey = rt::AvpKey::new(131178, 5771);
+    pub const CISCO_DSCP: rt::AvpKey = rt::AvpKey {
+        code: 131178,
+        vendor: 5771,
+    };
     /// Policy-Map-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_INSTALL: rt::AvpKey = rt::AvpKey::new(131179, 5771);
+    pub const POLICY_MAP_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131179,
+        vendor: 5771,
+    };
     /// Policy-Map-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_MAP_REMOVE: rt::AvpKey = rt::AvpKey::new(131180, 5771);
+    pub const POLICY_MAP_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131180,
+        vendor: 5771,
+    };
     /// Billing-Policy-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_POLICY_INSTALL: rt::AvpKey = rt::AvpKey::new(131181, 5771);
+    pub const BILLING_POLICY_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131181,
+        vendor: 5771,
+    };
     /// Billing-Policy-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_POLICY_REMOVE: rt::AvpKey = rt::AvpKey::new(131182, 5771);
+    pub const BILLING_POLICY_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131182,
+        vendor: 5771,
+    };
     /// Content-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_INSTALL: rt::AvpKey = rt::AvpKey::new(131183, 5771);
+    pub const CONTENT_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131183,
+        vendor: 5771,
+    };
     /// Content-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTENT_REMOVE: rt::AvpKey = rt::AvpKey::new(131184, 5771);
+    pub const CONTENT_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131184,
+        vendor: 5771,
+    };
     /// Service-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_INSTALL: rt::AvpKey = rt::AvpKey::new(131185, 5771);
+    pub const SERVICE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131185,
+        vendor: 5771,
+    };
     /// Service-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_REMOVE: rt::AvpKey = rt::AvpKey::new(131186, 5771);
+    pub const SERVICE_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131186,
+        vendor: 5771,
+    };
     /// Billing-Plan-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_PLAN_INSTALL: rt::AvpKey = rt::AvpKey::new(131187, 5771);
+    pub const BILLING_PLAN_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131187,
+        vendor: 5771,
+    };
     /// Billing-Plan-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_PLAN_REMOVE: rt::AvpKey = rt::AvpKey::new(131188, 5771);
+    pub const BILLING_PLAN_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131188,
+        vendor: 5771,
+    };
     /// Policy-Preload-Error-Code (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const POLICY_PRELOAD_ERROR_CODE: rt::AvpKey = rt::AvpKey::new(131189, 5771);
+    pub const POLICY_PRELOAD_ERROR_CODE: rt::AvpKey = rt::AvpKey {
+        code: 131189,
+        vendor: 5771,
+    };
     /// Max-Burst-Size (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MAX_BURST_SIZE: rt::AvpKey = rt::AvpKey::new(131190, 5771);
+    pub const MAX_BURST_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 131190,
+        vendor: 5771,
+    };
     /// Failed-Preload-Obj-Name (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FAILED_PRELOAD_OBJ_NAME: rt::AvpKey = rt::AvpKey::new(131191, 5771);
+    pub const FAILED_PRELOAD_OBJ_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131191,
+        vendor: 5771,
+    };
     /// Cisco-Event-Trigger-Type (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_EVENT_TRIGGER_TYPE: rt::AvpKey = rt::AvpKey::new(131192, 5771);
+    pub const CISCO_EVENT_TRIGGER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131192,
+        vendor: 5771,
+    };
     /// Cisco-Event-Trigger (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey::new(131193, 5771);
+    pub const CISCO_EVENT_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 131193,
+        vendor: 5771,
+    };
     /// TCP-SYN (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TCP_SYN: rt::AvpKey = rt::AvpKey::new(131194, 5771);
+    pub const TCP_SYN: rt::AvpKey = rt::AvpKey {
+        code: 131194,
+        vendor: 5771,
+    };
     /// Cisco-Event (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_EVENT: rt::AvpKey = rt::AvpKey::new(131195, 5771);
+    pub const CISCO_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 131195,
+        vendor: 5771,
+    };
     /// Interleaved (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INTERLEAVED: rt::AvpKey = rt::AvpKey::new(131196, 5771);
+    pub const INTERLEAVED: rt::AvpKey = rt::AvpKey {
+        code: 131196,
+        vendor: 5771,
+    };
     /// Control-URL (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTROL_URL: rt::AvpKey = rt::AvpKey::new(131197, 5771);
+    pub const CONTROL_URL: rt::AvpKey = rt::AvpKey {
+        code: 131197,
+        vendor: 5771,
+    };
     /// Relative-URL (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RELATIVE_URL: rt::AvpKey = rt::AvpKey::new(131198, 5771);
+    pub const RELATIVE_URL: rt::AvpKey = rt::AvpKey {
+        code: 131198,
+        vendor: 5771,
+    };
     /// Mining (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MINING: rt::AvpKey = rt::AvpKey::new(131199, 5771);
+    pub const MINING: rt::AvpKey = rt::AvpKey {
+        code: 131199,
+        vendor: 5771,
+    };
     /// User-Default (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const USER_DEFAULT: rt::AvpKey = rt::AvpKey::new(131200, 5771);
+    pub const USER_DEFAULT: rt::AvpKey = rt::AvpKey {
+        code: 131200,
+        vendor: 5771,
+    };
     /// Cisco-Priority (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_PRIORITY: rt::AvpKey = rt::AvpKey::new(131201, 5771);
+    pub const CISCO_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 131201,
+        vendor: 5771,
+    };
     /// Domain-Group-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DOMAIN_GROUP_NAME: rt::AvpKey = rt::AvpKey::new(131202, 5771);
+    pub const DOMAIN_GROUP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131202,
+        vendor: 5771,
+    };
     /// Domain-Group-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DOMAIN_GROUP_DEFINITION: rt::AvpKey = rt::AvpKey::new(131203, 5771);
+    pub const DOMAIN_GROUP_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131203,
+        vendor: 5771,
+    };
     /// Domain-Group-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DOMAIN_GROUP_INSTALL: rt::AvpKey = rt::AvpKey::new(131204, 5771);
+    pub const DOMAIN_GROUP_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131204,
+        vendor: 5771,
+    };
     /// Domain-Group-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DOMAIN_GROUP_REMOVE: rt::AvpKey = rt::AvpKey::new(131205, 5771);
+    pub const DOMAIN_GROUP_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131205,
+        vendor: 5771,
+    };
     /// Domain-Group-Activation (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DOMAIN_GROUP_ACTIVATION: rt::AvpKey = rt::AvpKey::new(131206, 5771);
+    pub const DOMAIN_GROUP_ACTIVATION: rt::AvpKey = rt::AvpKey {
+        code: 131206,
+        vendor: 5771,
+    };
     /// Dual-Billing-Basis (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DUAL_BILLING_BASIS: rt::AvpKey = rt::AvpKey::new(131207, 5771);
+    pub const DUAL_BILLING_BASIS: rt::AvpKey = rt::AvpKey {
+        code: 131207,
+        vendor: 5771,
+    };
     /// Dual-Passthrough-Quota (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DUAL_PASSTHROUGH_QUOTA: rt::AvpKey = rt::AvpKey::new(131208, 5771);
+    pub const DUAL_PASSTHROUGH_QUOTA: rt::AvpKey = rt::AvpKey {
+        code: 131208,
+        vendor: 5771,
+    };
     /// Dual-Reauthorization-Threshold (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DUAL_REAUTHORIZATION_THRESHOLD: rt::AvpKey = rt::AvpKey::new(131209, 5771);
+    pub const DUAL_REAUTHORIZATION_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 131209,
+        vendor: 5771,
+    };
     /// Virtual-Online (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VIRTUAL_ONLINE: rt::AvpKey = rt::AvpKey::new(131210, 5771);
+    pub const VIRTUAL_ONLINE: rt::AvpKey = rt::AvpKey {
+        code: 131210,
+        vendor: 5771,
+    };
     /// Nexthop-Media (Address), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NEXTHOP_MEDIA: rt::AvpKey = rt::AvpKey::new(131211, 5771);
+    pub const NEXTHOP_MEDIA: rt::AvpKey = rt::AvpKey {
+        code: 131211,
+        vendor: 5771,
+    };
     /// Nexthop-Override (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NEXTHOP_OVERRIDE: rt::AvpKey = rt::AvpKey::new(131212, 5771);
+    pub const NEXTHOP_OVERRIDE: rt::AvpKey = rt::AvpKey {
+        code: 131212,
+        vendor: 5771,
+    };
     /// Cisco-Quota-Consumption-Time (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey::new(131213, 5771);
+    pub const CISCO_QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 131213,
+        vendor: 5771,
+    };
     /// Class-Map-Name (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CLASS_MAP_NAME: rt::AvpKey = rt::AvpKey::new(131214, 5771);
+    pub const CLASS_MAP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131214,
+        vendor: 5771,
+    };
     /// Header-Group-Name (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_GROUP_NAME: rt::AvpKey = rt::AvpKey::new(131215, 5771);
+    pub const HEADER_GROUP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131215,
+        vendor: 5771,
+    };
     /// Header-Group-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_GROUP_DEFINITION: rt::AvpKey = rt::AvpKey::new(131216, 5771);
+    pub const HEADER_GROUP_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131216,
+        vendor: 5771,
+    };
     /// Header-Group-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_GROUP_INSTALL: rt::AvpKey = rt::AvpKey::new(131217, 5771);
+    pub const HEADER_GROUP_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131217,
+        vendor: 5771,
+    };
     /// Header-Group-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_GROUP_REMOVE: rt::AvpKey = rt::AvpKey::new(131218, 5771);
+    pub const HEADER_GROUP_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131218,
+        vendor: 5771,
+    };
     /// Header-Insert-Name (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_INSERT_NAME: rt::AvpKey = rt::AvpKey::new(131219, 5771);
+    pub const HEADER_INSERT_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131219,
+        vendor: 5771,
+    };
     /// Header-Field-Name (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_FIELD_NAME: rt::AvpKey = rt::AvpKey::new(131220, 5771);
+    pub const HEADER_FIELD_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131220,
+        vendor: 5771,
+    };
     /// Header-Class-Name (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_CLASS_NAME: rt::AvpKey = rt::AvpKey::new(131221, 5771);
+    pub const HEADER_CLASS_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131221,
+        vendor: 5771,
+    };
     /// Header-Class-Mode (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_CLASS_MODE: rt::AvpKey = rt::AvpKey::new(131222, 5771);
+    pub const HEADER_CLASS_MODE: rt::AvpKey = rt::AvpKey {
+        code: 131222,
+        vendor: 5771,
+    };
     /// Header-Class (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_CLASS: rt::AvpKey = rt::AvpKey::new(131223, 5771);
+    pub const HEADER_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 131223,
+        vendor: 5771,
+    };
     /// Radius-Attribute-Type (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RADIUS_ATTRIBUTE_TYPE: rt::AvpKey = rt::AvpKey::new(131224, 5771);
+    pub const RADIUS_ATTRIBUTE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131224,
+        vendor: 5771,
+    };
     /// Radius-Vsa-Vendor-Id (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RADIUS_VSA_VENDOR_ID: rt::AvpKey = rt::AvpKey::new(131225, 5771);
+    pub const RADIUS_VSA_VENDOR_ID: rt::AvpKey = rt::AvpKey {
+        code: 131225,
+        vendor: 5771,
+    };
     /// Radius-Vsa-Subattribute-Type (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RADIUS_VSA_SUBATTRIBUTE_TYPE: rt::AvpKey = rt::AvpKey::new(131226, 5771);
+    pub const RADIUS_VSA_SUBATTRIBUTE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131226,
+        vendor: 5771,
+    };
     /// Header-Item-Radius (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_ITEM_RADIUS: rt::AvpKey = rt::AvpKey::new(131227, 5771);
+    pub const HEADER_ITEM_RADIUS: rt::AvpKey = rt::AvpKey {
+        code: 131227,
+        vendor: 5771,
+    };
     /// Header-Item (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_ITEM: rt::AvpKey = rt::AvpKey::new(131228, 5771);
+    pub const HEADER_ITEM: rt::AvpKey = rt::AvpKey {
+        code: 131228,
+        vendor: 5771,
+    };
     /// Header-Item-String (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_ITEM_STRING: rt::AvpKey = rt::AvpKey::new(131229, 5771);
+    pub const HEADER_ITEM_STRING: rt::AvpKey = rt::AvpKey {
+        code: 131229,
+        vendor: 5771,
+    };
     /// Header-Items-Encrypted (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_ITEMS_ENCRYPTED: rt::AvpKey = rt::AvpKey::new(131230, 5771);
+    pub const HEADER_ITEMS_ENCRYPTED: rt::AvpKey = rt::AvpKey {
+        code: 131230,
+        vendor: 5771,
+    };
     /// Header-Insert-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_INSERT_DEFINITION: rt::AvpKey = rt::AvpKey::new(131231, 5771);
+    pub const HEADER_INSERT_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131231,
+        vendor: 5771,
+    };
     /// Header-Insert-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_INSERT_INSTALL: rt::AvpKey = rt::AvpKey::new(131232, 5771);
+    pub const HEADER_INSERT_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131232,
+        vendor: 5771,
+    };
     /// Header-Insert-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_INSERT_REMOVE: rt::AvpKey = rt::AvpKey::new(131233, 5771);
+    pub const HEADER_INSERT_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131233,
+        vendor: 5771,
+    };
     /// User-Idle-Pod (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const USER_IDLE_POD: rt::AvpKey = rt::AvpKey::new(131234, 5771);
+    pub const USER_IDLE_POD: rt::AvpKey = rt::AvpKey {
+        code: 131234,
+        vendor: 5771,
+    };
     /// Domain-Group-Clear (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DOMAIN_GROUP_CLEAR: rt::AvpKey = rt::AvpKey::new(131235, 5771);
+    pub const DOMAIN_GROUP_CLEAR: rt::AvpKey = rt::AvpKey {
+        code: 131235,
+        vendor: 5771,
+    };
     /// Cisco-QoS-Profile-Name (UTF8String), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_QOS_PROFILE_NAME: rt::AvpKey = rt::AvpKey::new(131236, 5771);
+    pub const CISCO_QOS_PROFILE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131236,
+        vendor: 5771,
+    };
     /// Cisco-QoS-Profile (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_QOS_PROFILE: rt::AvpKey = rt::AvpKey::new(131237, 5771);
+    pub const CISCO_QOS_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 131237,
+        vendor: 5771,
+    };
     /// Cisco-QoS-Profile-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_QOS_PROFILE_INSTALL: rt::AvpKey = rt::AvpKey::new(131238, 5771);
+    pub const CISCO_QOS_PROFILE_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131238,
+        vendor: 5771,
+    };
     /// Cisco-QoS-Profile-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_QOS_PROFILE_REMOVE: rt::AvpKey = rt::AvpKey::new(131239, 5771);
+    pub const CISCO_QOS_PROFILE_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131239,
+        vendor: 5771,
+    };
     /// Cisco-QoS-Profile-Uplink (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_QOS_PROFILE_UPLINK: rt::AvpKey = rt::AvpKey::new(131240, 5771);
+    pub const CISCO_QOS_PROFILE_UPLINK: rt::AvpKey = rt::AvpKey {
+        code: 131240,
+        vendor: 5771,
+    };
     /// Cisco-QoS-Profile-Downlink (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_QOS_PROFILE_DOWNLINK: rt::AvpKey = rt::AvpKey::new(131241, 5771);
+    pub const CISCO_QOS_PROFILE_DOWNLINK: rt::AvpKey = rt::AvpKey {
+        code: 131241,
+        vendor: 5771,
+    };
     /// Header-Item-Encryption (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HEADER_ITEM_ENCRYPTION: rt::AvpKey = rt::AvpKey::new(131242, 5771);
+    pub const HEADER_ITEM_ENCRYPTION: rt::AvpKey = rt::AvpKey {
+        code: 131242,
+        vendor: 5771,
+    };
     /// Service-Group-Name (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_GROUP_NAME: rt::AvpKey = rt::AvpKey::new(131243, 5771);
+    pub const SERVICE_GROUP_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131243,
+        vendor: 5771,
+    };
     /// Service-Group-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_GROUP_DEFINITION: rt::AvpKey = rt::AvpKey::new(131244, 5771);
+    pub const SERVICE_GROUP_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131244,
+        vendor: 5771,
+    };
     /// Service-Group-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_GROUP_INSTALL: rt::AvpKey = rt::AvpKey::new(131245, 5771);
+    pub const SERVICE_GROUP_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131245,
+        vendor: 5771,
+    };
     /// Service-Group-Remove (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_GROUP_REMOVE: rt::AvpKey = rt::AvpKey::new(131246, 5771);
+    pub const SERVICE_GROUP_REMOVE: rt::AvpKey = rt::AvpKey {
+        code: 131246,
+        vendor: 5771,
+    };
     /// Service-Group-Event (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_GROUP_EVENT: rt::AvpKey = rt::AvpKey::new(131247, 5771);
+    pub const SERVICE_GROUP_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 131247,
+        vendor: 5771,
+    };
     /// Cisco-Report-Usage (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_REPORT_USAGE: rt::AvpKey = rt::AvpKey::new(131248, 5771);
+    pub const CISCO_REPORT_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131248,
+        vendor: 5771,
+    };
     /// Accel (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCEL: rt::AvpKey = rt::AvpKey::new(131249, 5771);
+    pub const ACCEL: rt::AvpKey = rt::AvpKey {
+        code: 131249,
+        vendor: 5771,
+    };
     /// Cisco-Answer-User-Usage (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_ANSWER_USER_USAGE: rt::AvpKey = rt::AvpKey::new(131250, 5771);
+    pub const CISCO_ANSWER_USER_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131250,
+        vendor: 5771,
+    };
     /// Cisco-Request-Usage-Type (Integer32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_REQUEST_USAGE_TYPE: rt::AvpKey = rt::AvpKey::new(131251, 5771);
+    pub const CISCO_REQUEST_USAGE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 131251,
+        vendor: 5771,
+    };
     /// Cisco-Request-Charging-Rule-Usage (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_REQUEST_CHARGING_RULE_USAGE: rt::AvpKey = rt::AvpKey::new(
-        131252,
-        5771,
-    );
+    pub const CISCO_REQUEST_CHARGING_RULE_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131252,
+        vendor: 5771,
+    };
     /// Cisco-Request-Service-Group-Usage (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_REQUEST_SERVICE_GROUP_USAGE: rt::AvpKey = rt::AvpKey::new(
-        131253,
-        5771,
-    );
+    pub const CISCO_REQUEST_SERVICE_GROUP_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131253,
+        vendor: 5771,
+    };
     /// Cisco-Answer-Charging-Rule-Usage (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_ANSWER_CHARGING_RULE_USAGE: rt::AvpKey = rt::AvpKey::new(
-        131254,
-        5771,
-    );
+    pub const CISCO_ANSWER_CHARGING_RULE_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131254,
+        vendor: 5771,
+    };
     /// Cisco-Answer-Service-Group-Usage (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CISCO_ANSWER_SERVICE_GROUP_USAGE: rt::AvpKey = rt::AvpKey::new(
-        131255,
-        5771,
-    );
+    pub const CISCO_ANSWER_SERVICE_GROUP_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 131255,
+        vendor: 5771,
+    };
     /// User-Agent (OctetString), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const USER_AGENT: rt::AvpKey = rt::AvpKey::new(131256, 5771);
+    pub const USER_AGENT: rt::AvpKey = rt::AvpKey {
+        code: 131256,
+        vendor: 5771,
+    };
     /// Service-Life-Time (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_LIFE_TIME: rt::AvpKey = rt::AvpKey::new(131257, 5771);
+    pub const SERVICE_LIFE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 131257,
+        vendor: 5771,
+    };
     /// Volume-Threshold-64 (Unsigned64), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VOLUME_THRESHOLD_64: rt::AvpKey = rt::AvpKey::new(131258, 5771);
+    pub const VOLUME_THRESHOLD_64: rt::AvpKey = rt::AvpKey {
+        code: 131258,
+        vendor: 5771,
+    };
     /// Delegated-IP-Install (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DELEGATED_IP_INSTALL: rt::AvpKey = rt::AvpKey::new(131259, 5771);
+    pub const DELEGATED_IP_INSTALL: rt::AvpKey = rt::AvpKey {
+        code: 131259,
+        vendor: 5771,
+    };
     /// Delegated-IPv4-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DELEGATED_IPV4_DEFINITION: rt::AvpKey = rt::AvpKey::new(131260, 5771);
+    pub const DELEGATED_IPV4_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131260,
+        vendor: 5771,
+    };
     /// Delegated-IPv6-Definition (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DELEGATED_IPV6_DEFINITION: rt::AvpKey = rt::AvpKey::new(131261, 5771);
+    pub const DELEGATED_IPV6_DEFINITION: rt::AvpKey = rt::AvpKey {
+        code: 131261,
+        vendor: 5771,
+    };
     /// Aggr-Prefix-Len (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const AGGR_PREFIX_LEN: rt::AvpKey = rt::AvpKey::new(131262, 5771);
+    pub const AGGR_PREFIX_LEN: rt::AvpKey = rt::AvpKey {
+        code: 131262,
+        vendor: 5771,
+    };
     /// Service-Identifier-Lo (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_IDENTIFIER_LO: rt::AvpKey = rt::AvpKey::new(131263, 5771);
+    pub const SERVICE_IDENTIFIER_LO: rt::AvpKey = rt::AvpKey {
+        code: 131263,
+        vendor: 5771,
+    };
     /// Service-Identifier-Hi (Unsigned32), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_IDENTIFIER_HI: rt::AvpKey = rt::AvpKey::new(131264, 5771);
+    pub const SERVICE_IDENTIFIER_HI: rt::AvpKey = rt::AvpKey {
+        code: 131264,
+        vendor: 5771,
+    };
     /// Service-Identifier-Range (Grouped), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_IDENTIFIER_RANGE: rt::AvpKey = rt::AvpKey::new(131265, 5771);
+    pub const SERVICE_IDENTIFIER_RANGE: rt::AvpKey = rt::AvpKey {
+        code: 131265,
+        vendor: 5771,
+    };
 }
 /// Application ids of Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -542,7 +1214,10 @@ impl Default for QosGroupRuleInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl QosGroupRuleInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132001, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132001,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -618,7 +1293,10 @@ impl Default for QosGroupRuleDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl QosGroupRuleDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132003, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132003,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -694,7 +1372,10 @@ impl Default for MbrLimitExceedActionUl {
 #[cfg(any(feature = "vendor_cisco"))]
 impl MbrLimitExceedActionUl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132006, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132006,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -770,7 +1451,10 @@ impl Default for MbrLimitExceedActionDl {
 #[cfg(any(feature = "vendor_cisco"))]
 impl MbrLimitExceedActionDl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132008, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132008,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -846,7 +1530,10 @@ impl Default for OverrideControl {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OverrideControl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132017, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132017,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -922,7 +1609,10 @@ impl Default for OverrideChargingActionParameters {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OverrideChargingActionParameters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132019, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132019,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -998,7 +1688,10 @@ impl Default for OverrideChargingParameters {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OverrideChargingParameters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132022, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132022,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1074,7 +1767,10 @@ impl Default for OverridePolicyParameters {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OverridePolicyParameters {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132029, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132029,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1150,7 +1846,10 @@ impl Default for OverrideQosInformation {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OverrideQosInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132030, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132030,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1226,7 +1925,10 @@ impl Default for OverrideAllocationRetentionPriority {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OverrideAllocationRetentionPriority {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132036, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132036,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1302,7 +2004,10 @@ impl Default for OverrideTosValue {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OverrideTosValue {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(132046, 9);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132046,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1378,7 +2083,10 @@ impl Default for CiscoChargingRuleDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoChargingRuleDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131072, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131072,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1454,7 +2162,10 @@ impl Default for ContentDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ContentDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131073, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131073,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1530,7 +2241,10 @@ impl Default for BillingPolicyDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131074, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131074,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1606,7 +2320,10 @@ impl Default for PolicyMapDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131075, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131075,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1682,7 +2399,10 @@ impl Default for ServiceDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131076, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131076,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1758,7 +2478,10 @@ impl Default for ContentPolicyMap {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ContentPolicyMap {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131077, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131077,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1834,7 +2557,10 @@ impl Default for ServiceInfo {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131078, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131078,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1910,7 +2636,10 @@ impl Default for BillingPlanDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131079, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131079,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1986,7 +2715,10 @@ impl Default for ServiceStatus {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceStatus {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131086, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131086,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2062,7 +2794,10 @@ impl Default for PolicyMapMatch {
 #[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatch {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131090, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131090,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2138,7 +2873,10 @@ impl Default for AdviceOfCharge {
 #[cfg(any(feature = "vendor_cisco"))]
 impl AdviceOfCharge {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131097, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131097,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2214,7 +2952,10 @@ impl Default for OnlineReauthorizationTimeout {
 #[cfg(any(feature = "vendor_cisco"))]
 impl OnlineReauthorizationTimeout {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131106, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131106,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2290,7 +3031,10 @@ impl Default for MeteringGranularity {
 #[cfg(any(feature = "vendor_cisco"))]
 impl MeteringGranularity {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131112, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131112,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2366,7 +3110,10 @@ impl Default for Verify {
 #[cfg(any(feature = "vendor_cisco"))]
 impl Verify {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131116, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131116,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2442,7 +3189,10 @@ impl Default for ChargingRuleEvent {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ChargingRuleEvent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131124, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131124,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2518,7 +3268,10 @@ impl Default for Accounting {
 #[cfg(any(feature = "vendor_cisco"))]
 impl Accounting {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131126, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131126,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2594,7 +3347,10 @@ impl Default for ServiceCdrThreshold {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceCdrThreshold {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131129, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131129,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2670,7 +3426,10 @@ impl Default for IntermediateCdrThreshold {
 #[cfg(any(feature = "vendor_cisco"))]
 impl IntermediateCdrThreshold {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131130, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131130,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2746,7 +3505,10 @@ impl Default for ReplicateSession {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ReplicateSession {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131132, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131132,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2822,7 +3584,10 @@ impl Default for ChargingRuleEventTrigger {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ChargingRuleEventTrigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131139, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131139,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2898,7 +3663,10 @@ impl Default for ContentFlowDescription {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ContentFlowDescription {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131141, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131141,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2974,7 +3742,10 @@ impl Default for ContentFlowFilter {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ContentFlowFilter {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131142, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131142,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3050,7 +3821,10 @@ impl Default for ClientGroupId {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ClientGroupId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131143, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131143,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3126,7 +3900,10 @@ impl Default for FailedPreloadObject {
 #[cfg(any(feature = "vendor_cisco"))]
 impl FailedPreloadObject {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131152, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131152,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3202,7 +3979,10 @@ impl Default for CiscoTimeUsage {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoTimeUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131156, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131156,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3278,7 +4058,10 @@ impl Default for CiscoFlowDescription {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoFlowDescription {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131160, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131160,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3354,7 +4137,10 @@ impl Default for TerminateBearer {
 #[cfg(any(feature = "vendor_cisco"))]
 impl TerminateBearer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131161, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131161,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3430,7 +4216,10 @@ impl Default for PolicyMapMatchInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatchInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131166, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131166,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3506,7 +4295,10 @@ impl Default for PolicyMapMatchRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatchRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131167, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131167,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3582,7 +4374,10 @@ impl Default for ServiceQos {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceQos {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131170, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131170,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3658,7 +4453,10 @@ impl Default for QosRateLimitUl {
 #[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimitUl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131171, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131171,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3734,7 +4532,10 @@ impl Default for QosRateLimitDl {
 #[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimitDl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131172, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131172,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3810,7 +4611,10 @@ impl Default for QosRateLimit {
 #[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131173, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131173,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3886,7 +4690,10 @@ impl Default for RateLimitConformAction {
 #[cfg(any(feature = "vendor_cisco"))]
 impl RateLimitConformAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131175, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131175,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -3962,7 +4769,10 @@ impl Default for RateLimitExceedAction {
 #[cfg(any(feature = "vendor_cisco"))]
 impl RateLimitExceedAction {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131176, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131176,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4038,7 +4848,10 @@ impl Default for PolicyMapInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131179, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131179,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4114,7 +4927,10 @@ impl Default for PolicyMapRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131180, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131180,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4190,7 +5006,10 @@ impl Default for BillingPolicyInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131181, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131181,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4266,7 +5085,10 @@ impl Default for BillingPolicyRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131182, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131182,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4342,7 +5164,10 @@ impl Default for ContentInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ContentInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131183, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131183,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4418,7 +5243,10 @@ impl Default for ContentRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ContentRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131184, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131184,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4494,7 +5322,10 @@ impl Default for ServiceInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131185, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131185,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4570,7 +5401,10 @@ impl Default for ServiceRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131186, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131186,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4646,7 +5480,10 @@ impl Default for BillingPlanInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131187, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131187,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4722,7 +5559,10 @@ impl Default for BillingPlanRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131188, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131188,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4798,7 +5638,10 @@ impl Default for FailedPreloadObjName {
 #[cfg(any(feature = "vendor_cisco"))]
 impl FailedPreloadObjName {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131191, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131191,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4874,7 +5717,10 @@ impl Default for CiscoEventTrigger {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoEventTrigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131193, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131193,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -4950,7 +5796,10 @@ impl Default for CiscoEvent {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoEvent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131195, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131195,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5026,7 +5875,10 @@ impl Default for ControlUrl {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ControlUrl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131197, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131197,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5102,7 +5954,10 @@ impl Default for DomainGroupDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131203, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131203,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5178,7 +6033,10 @@ impl Default for DomainGroupInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131204, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131204,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5254,7 +6112,10 @@ impl Default for DomainGroupRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131205, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131205,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5330,7 +6191,10 @@ impl Default for HeaderGroupDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131216, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131216,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5406,7 +6270,10 @@ impl Default for HeaderGroupInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131217, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131217,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5482,7 +6349,10 @@ impl Default for HeaderGroupRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131218, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131218,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5558,7 +6428,10 @@ impl Default for HeaderClass {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderClass {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131223, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131223,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5634,7 +6507,10 @@ impl Default for HeaderItemRadius {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderItemRadius {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131227, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131227,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5710,7 +6586,10 @@ impl Default for HeaderItemsEncrypted {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderItemsEncrypted {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131230, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131230,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5786,7 +6665,10 @@ impl Default for HeaderInsertDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131231, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131231,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5862,7 +6744,10 @@ impl Default for HeaderInsertInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131232, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131232,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -5938,7 +6823,10 @@ impl Default for HeaderInsertRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131233, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131233,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6014,7 +6902,10 @@ impl Default for CiscoQosProfile {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfile {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131237, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131237,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6090,7 +6981,10 @@ impl Default for CiscoQosProfileInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131238, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131238,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6166,7 +7060,10 @@ impl Default for CiscoQosProfileRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131239, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131239,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6242,7 +7139,10 @@ impl Default for CiscoQosProfileUplink {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileUplink {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131240, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131240,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6318,7 +7218,10 @@ impl Default for CiscoQosProfileDownlink {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileDownlink {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131241, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131241,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6394,7 +7297,10 @@ impl Default for ServiceGroupDefinition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupDefinition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131244, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131244,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6470,7 +7376,10 @@ impl Default for ServiceGroupInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131245, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131245,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6546,7 +7455,10 @@ impl Default for ServiceGroupRemove {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupRemove {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131246, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131246,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6622,7 +7534,10 @@ impl Default for ServiceGroupEvent {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupEvent {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131247, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131247,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6698,7 +7613,10 @@ impl Default for CiscoReportUsage {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoReportUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131248, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131248,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6774,7 +7692,10 @@ impl Default for CiscoAnswerUserUsage {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerUserUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131250, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131250,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6850,7 +7771,10 @@ impl Default for CiscoRequestChargingRuleUsage {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoRequestChargingRuleUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131252, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131252,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -6926,7 +7850,10 @@ impl Default for CiscoRequestServiceGroupUsage {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoRequestServiceGroupUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131253, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131253,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7002,7 +7929,10 @@ impl Default for CiscoAnswerChargingRuleUsage {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerChargingRuleUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131254, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131254,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7078,7 +8008,10 @@ impl Default for CiscoAnswerServiceGroupUsage {
 #[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerServiceGroupUsage {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131255, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131255,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7154,7 +8087,10 @@ impl Default for DelegatedIpInstall {
 #[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpInstall {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131259, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131259,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7230,7 +8166,10 @@ impl Default for DelegatedIpv4Definition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpv4Definition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131260, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131260,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7306,7 +8245,10 @@ impl Default for DelegatedIpv6Definition {
 #[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpv6Definition {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131261, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131261,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -7382,7 +8324,10 @@ impl Default for ServiceIdentifierRange {
 #[cfg(any(feature = "vendor_cisco"))]
 impl ServiceIdentifierRange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(131265, 5771);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131265,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -14335,7 +15280,10 @@ pub struct QosGroupRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosGroupRuleInstall {
     type Writer<'c> = QosGroupRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132001, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132001,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14370,7 +15318,10 @@ pub struct QosGroupRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosGroupRuleDefinition {
     type Writer<'c> = QosGroupRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132003, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132003,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14405,7 +15356,10 @@ pub struct MbrLimitExceedActionUlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MbrLimitExceedActionUl {
     type Writer<'c> = MbrLimitExceedActionUlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132006, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132006,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14440,7 +15394,10 @@ pub struct MbrLimitExceedActionDlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MbrLimitExceedActionDl {
     type Writer<'c> = MbrLimitExceedActionDlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132008, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132008,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14475,7 +15432,10 @@ pub struct OverrideControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideControl {
     type Writer<'c> = OverrideControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132017, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132017,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14510,7 +15470,10 @@ pub struct OverrideChargingActionParametersWriter<'b>(rt::writer::AvpWriter<'b>)
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideChargingActionParameters {
     type Writer<'c> = OverrideChargingActionParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132019, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132019,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14545,7 +15508,10 @@ pub struct OverrideChargingParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideChargingParameters {
     type Writer<'c> = OverrideChargingParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132022, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132022,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14580,7 +15546,10 @@ pub struct OverridePolicyParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverridePolicyParameters {
     type Writer<'c> = OverridePolicyParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132029, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132029,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14615,7 +15584,10 @@ pub struct OverrideQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideQosInformation {
     type Writer<'c> = OverrideQosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132030, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132030,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14650,7 +15622,10 @@ pub struct OverrideAllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideAllocationRetentionPriority {
     type Writer<'c> = OverrideAllocationRetentionPriorityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132036, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132036,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14685,7 +15660,10 @@ pub struct OverrideTosValueWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideTosValue {
     type Writer<'c> = OverrideTosValueWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(132046, 9);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132046,
+        vendor: 9,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14720,7 +15698,10 @@ pub struct CiscoChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoChargingRuleDefinition {
     type Writer<'c> = CiscoChargingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131072, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131072,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14755,7 +15736,10 @@ pub struct ContentDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentDefinition {
     type Writer<'c> = ContentDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131073, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131073,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14790,7 +15774,10 @@ pub struct BillingPolicyDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyDefinition {
     type Writer<'c> = BillingPolicyDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131074, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131074,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14825,7 +15812,10 @@ pub struct PolicyMapDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapDefinition {
     type Writer<'c> = PolicyMapDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131075, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131075,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14860,7 +15850,10 @@ pub struct ServiceDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceDefinition {
     type Writer<'c> = ServiceDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131076, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131076,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14895,7 +15888,10 @@ pub struct ContentPolicyMapWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentPolicyMap {
     type Writer<'c> = ContentPolicyMapWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131077, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131077,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14930,7 +15926,10 @@ pub struct ServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceInfo {
     type Writer<'c> = ServiceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131078, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131078,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14965,7 +15964,10 @@ pub struct BillingPlanDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanDefinition {
     type Writer<'c> = BillingPlanDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131079, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131079,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15000,7 +16002,10 @@ pub struct ServiceStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceStatus {
     type Writer<'c> = ServiceStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131086, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131086,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15035,7 +16040,10 @@ pub struct PolicyMapMatchWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatch {
     type Writer<'c> = PolicyMapMatchWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131090, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131090,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15070,7 +16078,10 @@ pub struct AdviceOfChargeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for AdviceOfCharge {
     type Writer<'c> = AdviceOfChargeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131097, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131097,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15105,7 +16116,10 @@ pub struct OnlineReauthorizationTimeoutWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OnlineReauthorizationTimeout {
     type Writer<'c> = OnlineReauthorizationTimeoutWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131106, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131106,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15140,7 +16154,10 @@ pub struct MeteringGranularityWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MeteringGranularity {
     type Writer<'c> = MeteringGranularityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131112, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131112,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15175,7 +16192,10 @@ pub struct VerifyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for Verify {
     type Writer<'c> = VerifyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131116, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131116,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15210,7 +16230,10 @@ pub struct ChargingRuleEventWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ChargingRuleEvent {
     type Writer<'c> = ChargingRuleEventWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131124, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131124,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15245,7 +16268,10 @@ pub struct AccountingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for Accounting {
     type Writer<'c> = AccountingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131126, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131126,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15280,7 +16306,10 @@ pub struct ServiceCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceCdrThreshold {
     type Writer<'c> = ServiceCdrThresholdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131129, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131129,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15315,7 +16344,10 @@ pub struct IntermediateCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for IntermediateCdrThreshold {
     type Writer<'c> = IntermediateCdrThresholdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131130, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131130,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15350,7 +16382,10 @@ pub struct ReplicateSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ReplicateSession {
     type Writer<'c> = ReplicateSessionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131132, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131132,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15385,7 +16420,10 @@ pub struct ChargingRuleEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ChargingRuleEventTrigger {
     type Writer<'c> = ChargingRuleEventTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131139, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131139,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15420,7 +16458,10 @@ pub struct ContentFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentFlowDescription {
     type Writer<'c> = ContentFlowDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131141, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131141,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15455,7 +16496,10 @@ pub struct ContentFlowFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentFlowFilter {
     type Writer<'c> = ContentFlowFilterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131142, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131142,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15490,7 +16534,10 @@ pub struct ClientGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ClientGroupId {
     type Writer<'c> = ClientGroupIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131143, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131143,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15525,7 +16572,10 @@ pub struct FailedPreloadObjectWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for FailedPreloadObject {
     type Writer<'c> = FailedPreloadObjectWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131152, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131152,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15560,7 +16610,10 @@ pub struct CiscoTimeUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoTimeUsage {
     type Writer<'c> = CiscoTimeUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131156, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131156,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15595,7 +16648,10 @@ pub struct CiscoFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoFlowDescription {
     type Writer<'c> = CiscoFlowDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131160, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131160,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15630,7 +16686,10 @@ pub struct TerminateBearerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for TerminateBearer {
     type Writer<'c> = TerminateBearerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131161, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131161,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15665,7 +16724,10 @@ pub struct PolicyMapMatchInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatchInstall {
     type Writer<'c> = PolicyMapMatchInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131166, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131166,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15700,7 +16762,10 @@ pub struct PolicyMapMatchRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatchRemove {
     type Writer<'c> = PolicyMapMatchRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131167, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131167,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15735,7 +16800,10 @@ pub struct ServiceQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceQos {
     type Writer<'c> = ServiceQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131170, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131170,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15770,7 +16838,10 @@ pub struct QosRateLimitUlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimitUl {
     type Writer<'c> = QosRateLimitUlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131171, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131171,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15805,7 +16876,10 @@ pub struct QosRateLimitDlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimitDl {
     type Writer<'c> = QosRateLimitDlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131172, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131172,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15840,7 +16914,10 @@ pub struct QosRateLimitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimit {
     type Writer<'c> = QosRateLimitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131173, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131173,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15875,7 +16952,10 @@ pub struct RateLimitConformActionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for RateLimitConformAction {
     type Writer<'c> = RateLimitConformActionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131175, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131175,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15910,7 +16990,10 @@ pub struct RateLimitExceedActionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for RateLimitExceedAction {
     type Writer<'c> = RateLimitExceedActionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131176, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131176,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15945,7 +17028,10 @@ pub struct PolicyMapInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapInstall {
     type Writer<'c> = PolicyMapInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131179, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131179,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15980,7 +17066,10 @@ pub struct PolicyMapRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapRemove {
     type Writer<'c> = PolicyMapRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131180, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131180,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16015,7 +17104,10 @@ pub struct BillingPolicyInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyInstall {
     type Writer<'c> = BillingPolicyInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131181, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131181,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16050,7 +17142,10 @@ pub struct BillingPolicyRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyRemove {
     type Writer<'c> = BillingPolicyRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131182, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131182,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16085,7 +17180,10 @@ pub struct ContentInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentInstall {
     type Writer<'c> = ContentInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131183, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131183,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16120,7 +17218,10 @@ pub struct ContentRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentRemove {
     type Writer<'c> = ContentRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131184, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131184,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16155,7 +17256,10 @@ pub struct ServiceInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceInstall {
     type Writer<'c> = ServiceInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131185, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131185,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16190,7 +17294,10 @@ pub struct ServiceRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceRemove {
     type Writer<'c> = ServiceRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131186, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131186,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16225,7 +17332,10 @@ pub struct BillingPlanInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanInstall {
     type Writer<'c> = BillingPlanInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131187, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131187,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16260,7 +17370,10 @@ pub struct BillingPlanRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanRemove {
     type Writer<'c> = BillingPlanRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131188, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131188,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16295,7 +17408,10 @@ pub struct FailedPreloadObjNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for FailedPreloadObjName {
     type Writer<'c> = FailedPreloadObjNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131191, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131191,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16330,7 +17446,10 @@ pub struct CiscoEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoEventTrigger {
     type Writer<'c> = CiscoEventTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131193, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131193,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16365,7 +17484,10 @@ pub struct CiscoEventWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoEvent {
     type Writer<'c> = CiscoEventWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131195, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131195,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16400,7 +17522,10 @@ pub struct ControlUrlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ControlUrl {
     type Writer<'c> = ControlUrlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131197, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131197,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16435,7 +17560,10 @@ pub struct DomainGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupDefinition {
     type Writer<'c> = DomainGroupDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131203, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131203,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16470,7 +17598,10 @@ pub struct DomainGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupInstall {
     type Writer<'c> = DomainGroupInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131204, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131204,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16505,7 +17636,10 @@ pub struct DomainGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupRemove {
     type Writer<'c> = DomainGroupRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131205, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131205,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16540,7 +17674,10 @@ pub struct HeaderGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupDefinition {
     type Writer<'c> = HeaderGroupDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131216, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131216,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16575,7 +17712,10 @@ pub struct HeaderGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupInstall {
     type Writer<'c> = HeaderGroupInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131217, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131217,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16610,7 +17750,10 @@ pub struct HeaderGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupRemove {
     type Writer<'c> = HeaderGroupRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131218, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131218,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16645,7 +17788,10 @@ pub struct HeaderClassWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderClass {
     type Writer<'c> = HeaderClassWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131223, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131223,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16680,7 +17826,10 @@ pub struct HeaderItemRadiusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderItemRadius {
     type Writer<'c> = HeaderItemRadiusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131227, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131227,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16715,7 +17864,10 @@ pub struct HeaderItemsEncryptedWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderItemsEncrypted {
     type Writer<'c> = HeaderItemsEncryptedWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131230, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131230,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16750,7 +17902,10 @@ pub struct HeaderInsertDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertDefinition {
     type Writer<'c> = HeaderInsertDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131231, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131231,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16785,7 +17940,10 @@ pub struct HeaderInsertInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertInstall {
     type Writer<'c> = HeaderInsertInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131232, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131232,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16820,7 +17978,10 @@ pub struct HeaderInsertRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertRemove {
     type Writer<'c> = HeaderInsertRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131233, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131233,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16855,7 +18016,10 @@ pub struct CiscoQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfile {
     type Writer<'c> = CiscoQosProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131237, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131237,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16890,7 +18054,10 @@ pub struct CiscoQosProfileInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileInstall {
     type Writer<'c> = CiscoQosProfileInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131238, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131238,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16925,7 +18092,10 @@ pub struct CiscoQosProfileRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileRemove {
     type Writer<'c> = CiscoQosProfileRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131239, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131239,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16960,7 +18130,10 @@ pub struct CiscoQosProfileUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileUplink {
     type Writer<'c> = CiscoQosProfileUplinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131240, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131240,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -16995,7 +18168,10 @@ pub struct CiscoQosProfileDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileDownlink {
     type Writer<'c> = CiscoQosProfileDownlinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131241, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131241,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17030,7 +18206,10 @@ pub struct ServiceGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupDefinition {
     type Writer<'c> = ServiceGroupDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131244, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131244,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17065,7 +18244,10 @@ pub struct ServiceGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupInstall {
     type Writer<'c> = ServiceGroupInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131245, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131245,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17100,7 +18282,10 @@ pub struct ServiceGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupRemove {
     type Writer<'c> = ServiceGroupRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131246, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131246,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17135,7 +18320,10 @@ pub struct ServiceGroupEventWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupEvent {
     type Writer<'c> = ServiceGroupEventWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131247, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131247,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17170,7 +18358,10 @@ pub struct CiscoReportUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoReportUsage {
     type Writer<'c> = CiscoReportUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131248, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131248,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17205,7 +18396,10 @@ pub struct CiscoAnswerUserUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerUserUsage {
     type Writer<'c> = CiscoAnswerUserUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131250, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131250,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17240,7 +18434,10 @@ pub struct CiscoRequestChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoRequestChargingRuleUsage {
     type Writer<'c> = CiscoRequestChargingRuleUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131252, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131252,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17275,7 +18472,10 @@ pub struct CiscoRequestServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoRequestServiceGroupUsage {
     type Writer<'c> = CiscoRequestServiceGroupUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131253, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131253,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17310,7 +18510,10 @@ pub struct CiscoAnswerChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerChargingRuleUsage {
     type Writer<'c> = CiscoAnswerChargingRuleUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131254, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131254,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17345,7 +18548,10 @@ pub struct CiscoAnswerServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerServiceGroupUsage {
     type Writer<'c> = CiscoAnswerServiceGroupUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131255, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131255,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17380,7 +18586,10 @@ pub struct DelegatedIpInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpInstall {
     type Writer<'c> = DelegatedIpInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131259, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131259,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17415,7 +18624,10 @@ pub struct DelegatedIpv4DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpv4Definition {
     type Writer<'c> = DelegatedIpv4DefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131260, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131260,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17450,7 +18662,10 @@ pub struct DelegatedIpv6DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpv6Definition {
     type Writer<'c> = DelegatedIpv6DefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131261, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131261,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17485,7 +18700,10 @@ pub struct ServiceIdentifierRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceIdentifierRange {
     type Writer<'c> = ServiceIdentifierRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(131265, 5771);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131265,
+        vendor: 5771,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

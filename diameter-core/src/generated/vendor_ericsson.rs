@@ -8,194 +8,455 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Acc-Service-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACC_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(261, 193);
+    pub const ACC_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 261,
+        vendor: 193,
+    };
     /// SSO-Status (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SSO_STATUS: rt::AvpKey = rt::AvpKey::new(280, 193);
+    pub const SSO_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 280,
+        vendor: 193,
+    };
     /// IMS-Service-Identification (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const IMS_SERVICE_IDENTIFICATION: rt::AvpKey = rt::AvpKey::new(284, 193);
+    pub const IMS_SERVICE_IDENTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 284,
+        vendor: 193,
+    };
     /// Ericsson_Service_Information (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ERICSSON_SERVICE_INFORMATION: rt::AvpKey = rt::AvpKey::new(285, 193);
+    pub const ERICSSON_SERVICE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 285,
+        vendor: 193,
+    };
     /// Activity-Information (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACTIVITY_INFORMATION: rt::AvpKey = rt::AvpKey::new(288, 193);
+    pub const ACTIVITY_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 288,
+        vendor: 193,
+    };
     /// Feature-Tag (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FEATURE_TAG: rt::AvpKey = rt::AvpKey::new(289, 193);
+    pub const FEATURE_TAG: rt::AvpKey = rt::AvpKey {
+        code: 289,
+        vendor: 193,
+    };
     /// Rule-Space-Suggestion (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RULE_SPACE_SUGGESTION: rt::AvpKey = rt::AvpKey::new(290, 193);
+    pub const RULE_SPACE_SUGGESTION: rt::AvpKey = rt::AvpKey {
+        code: 290,
+        vendor: 193,
+    };
     /// Rule-Space-Decision (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RULE_SPACE_DECISION: rt::AvpKey = rt::AvpKey::new(291, 193);
+    pub const RULE_SPACE_DECISION: rt::AvpKey = rt::AvpKey {
+        code: 291,
+        vendor: 193,
+    };
     /// Bearer-Control-Options (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BEARER_CONTROL_OPTIONS: rt::AvpKey = rt::AvpKey::new(292, 193);
+    pub const BEARER_CONTROL_OPTIONS: rt::AvpKey = rt::AvpKey {
+        code: 292,
+        vendor: 193,
+    };
     /// Ericsson-PDP-Context-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ERICSSON_PDP_CONTEXT_TYPE: rt::AvpKey = rt::AvpKey::new(321, 193);
+    pub const ERICSSON_PDP_CONTEXT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 321,
+        vendor: 193,
+    };
     /// Active-Time-Reporting (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACTIVE_TIME_REPORTING: rt::AvpKey = rt::AvpKey::new(322, 193);
+    pub const ACTIVE_TIME_REPORTING: rt::AvpKey = rt::AvpKey {
+        code: 322,
+        vendor: 193,
+    };
     /// Active-Time-Report (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACTIVE_TIME_REPORT: rt::AvpKey = rt::AvpKey::new(323, 193);
+    pub const ACTIVE_TIME_REPORT: rt::AvpKey = rt::AvpKey {
+        code: 323,
+        vendor: 193,
+    };
     /// Active-Time-Report-Start-Time (Time), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACTIVE_TIME_REPORT_START_TIME: rt::AvpKey = rt::AvpKey::new(324, 193);
+    pub const ACTIVE_TIME_REPORT_START_TIME: rt::AvpKey = rt::AvpKey {
+        code: 324,
+        vendor: 193,
+    };
     /// Active-Time-Report-End-Time (Time), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACTIVE_TIME_REPORT_END_TIME: rt::AvpKey = rt::AvpKey::new(325, 193);
+    pub const ACTIVE_TIME_REPORT_END_TIME: rt::AvpKey = rt::AvpKey {
+        code: 325,
+        vendor: 193,
+    };
     /// Time-Quota-Measurement (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TIME_QUOTA_MEASUREMENT: rt::AvpKey = rt::AvpKey::new(326, 193);
+    pub const TIME_QUOTA_MEASUREMENT: rt::AvpKey = rt::AvpKey {
+        code: 326,
+        vendor: 193,
+    };
     /// Time-Quota-Method (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TIME_QUOTA_METHOD: rt::AvpKey = rt::AvpKey::new(327, 193);
+    pub const TIME_QUOTA_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 327,
+        vendor: 193,
+    };
     /// Time-Quota-Resolution (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TIME_QUOTA_RESOLUTION: rt::AvpKey = rt::AvpKey::new(328, 193);
+    pub const TIME_QUOTA_RESOLUTION: rt::AvpKey = rt::AvpKey {
+        code: 328,
+        vendor: 193,
+    };
     /// Time-Quota-Inactivity-Time (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TIME_QUOTA_INACTIVITY_TIME: rt::AvpKey = rt::AvpKey::new(329, 193);
+    pub const TIME_QUOTA_INACTIVITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 329,
+        vendor: 193,
+    };
     /// User-Redirected (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const USER_REDIRECTED: rt::AvpKey = rt::AvpKey::new(330, 193);
+    pub const USER_REDIRECTED: rt::AvpKey = rt::AvpKey {
+        code: 330,
+        vendor: 193,
+    };
     /// URL-Modifier (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const URL_MODIFIER: rt::AvpKey = rt::AvpKey::new(332, 193);
+    pub const URL_MODIFIER: rt::AvpKey = rt::AvpKey {
+        code: 332,
+        vendor: 193,
+    };
     /// GPRS-Roaming-Status (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const GPRS_ROAMING_STATUS: rt::AvpKey = rt::AvpKey::new(333, 193);
+    pub const GPRS_ROAMING_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 333,
+        vendor: 193,
+    };
     /// Ericsson-Wildcarded-Public-Identity (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ERICSSON_WILDCARDED_PUBLIC_IDENTITY: rt::AvpKey = rt::AvpKey::new(
-        334,
-        193,
-    );
+    pub const ERICSSON_WILDCARDED_PUBLIC_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 334,
+        vendor: 193,
+    };
     /// SIP-Ringing-Timestamp (Time), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SIP_RINGING_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(338, 193);
+    pub const SIP_RINGING_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 338,
+        vendor: 193,
+    };
     /// SCAP-Currency-Code (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_CURRENCY_CODE: rt::AvpKey = rt::AvpKey::new(544, 193);
+    pub const SCAP_CURRENCY_CODE: rt::AvpKey = rt::AvpKey {
+        code: 544,
+        vendor: 193,
+    };
     /// SCAP-Subscription-Id (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_SUBSCRIPTION_ID: rt::AvpKey = rt::AvpKey::new(553, 193);
+    pub const SCAP_SUBSCRIPTION_ID: rt::AvpKey = rt::AvpKey {
+        code: 553,
+        vendor: 193,
+    };
     /// SCAP-Subscription-Id-Data (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_SUBSCRIPTION_ID_DATA: rt::AvpKey = rt::AvpKey::new(554, 193);
+    pub const SCAP_SUBSCRIPTION_ID_DATA: rt::AvpKey = rt::AvpKey {
+        code: 554,
+        vendor: 193,
+    };
     /// SCAP-Subscription-Id-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_SUBSCRIPTION_ID_TYPE: rt::AvpKey = rt::AvpKey::new(555, 193);
+    pub const SCAP_SUBSCRIPTION_ID_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 555,
+        vendor: 193,
+    };
     /// Original-Subscription-Id (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ORIGINAL_SUBSCRIPTION_ID: rt::AvpKey = rt::AvpKey::new(559, 193);
+    pub const ORIGINAL_SUBSCRIPTION_ID: rt::AvpKey = rt::AvpKey {
+        code: 559,
+        vendor: 193,
+    };
     /// Abnormal-Termination-Reason (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ABNORMAL_TERMINATION_REASON: rt::AvpKey = rt::AvpKey::new(600, 193);
+    pub const ABNORMAL_TERMINATION_REASON: rt::AvpKey = rt::AvpKey {
+        code: 600,
+        vendor: 193,
+    };
     /// SCAP-Final-Unit-Indication (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_FINAL_UNIT_INDICATION: rt::AvpKey = rt::AvpKey::new(601, 193);
+    pub const SCAP_FINAL_UNIT_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 601,
+        vendor: 193,
+    };
     /// SCAP-Granted-Service-Unit (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_GRANTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(602, 193);
+    pub const SCAP_GRANTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey {
+        code: 602,
+        vendor: 193,
+    };
     /// Cost (Float64), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const COST: rt::AvpKey = rt::AvpKey::new(603, 193);
+    pub const COST: rt::AvpKey = rt::AvpKey {
+        code: 603,
+        vendor: 193,
+    };
     /// SCAP-Cost-Information (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_COST_INFORMATION: rt::AvpKey = rt::AvpKey::new(604, 193);
+    pub const SCAP_COST_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 604,
+        vendor: 193,
+    };
     /// Accounting-Correlation-Id (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCOUNTING_CORRELATION_ID: rt::AvpKey = rt::AvpKey::new(605, 193);
+    pub const ACCOUNTING_CORRELATION_ID: rt::AvpKey = rt::AvpKey {
+        code: 605,
+        vendor: 193,
+    };
     /// SCAP-Requested-Service-Unit (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_REQUESTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(606, 193);
+    pub const SCAP_REQUESTED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey {
+        code: 606,
+        vendor: 193,
+    };
     /// SCAP-Service-Parameter-Info (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_SERVICE_PARAMETER_INFO: rt::AvpKey = rt::AvpKey::new(607, 193);
+    pub const SCAP_SERVICE_PARAMETER_INFO: rt::AvpKey = rt::AvpKey {
+        code: 607,
+        vendor: 193,
+    };
     /// SCAP-Service-Parameter-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_SERVICE_PARAMETER_TYPE: rt::AvpKey = rt::AvpKey::new(608, 193);
+    pub const SCAP_SERVICE_PARAMETER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 608,
+        vendor: 193,
+    };
     /// SCAP-Service-Parameter-Value (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_SERVICE_PARAMETER_VALUE: rt::AvpKey = rt::AvpKey::new(609, 193);
+    pub const SCAP_SERVICE_PARAMETER_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 609,
+        vendor: 193,
+    };
     /// SCAP-Event-Timestamp (Time), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_EVENT_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(610, 193);
+    pub const SCAP_EVENT_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 610,
+        vendor: 193,
+    };
     /// SCAP-Unit-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_UNIT_TYPE: rt::AvpKey = rt::AvpKey::new(611, 193);
+    pub const SCAP_UNIT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 611,
+        vendor: 193,
+    };
     /// SCAP-Unit-Value (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_UNIT_VALUE: rt::AvpKey = rt::AvpKey::new(612, 193);
+    pub const SCAP_UNIT_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 193,
+    };
     /// SCAP-Used-Service-Unit (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(613, 193);
+    pub const SCAP_USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey {
+        code: 613,
+        vendor: 193,
+    };
     /// SCAP-Check-Balance-Result (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_CHECK_BALANCE_RESULT: rt::AvpKey = rt::AvpKey::new(614, 193);
+    pub const SCAP_CHECK_BALANCE_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 614,
+        vendor: 193,
+    };
     /// SCAP-Requested-Action (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_REQUESTED_ACTION: rt::AvpKey = rt::AvpKey::new(615, 193);
+    pub const SCAP_REQUESTED_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 615,
+        vendor: 193,
+    };
     /// SCAP-Exponent (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_EXPONENT: rt::AvpKey = rt::AvpKey::new(616, 193);
+    pub const SCAP_EXPONENT: rt::AvpKey = rt::AvpKey {
+        code: 616,
+        vendor: 193,
+    };
     /// SCAP-Value-Digits (Unsigned64), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCAP_VALUE_DIGITS: rt::AvpKey = rt::AvpKey::new(617, 193);
+    pub const SCAP_VALUE_DIGITS: rt::AvpKey = rt::AvpKey {
+        code: 617,
+        vendor: 193,
+    };
     /// Requested-Service (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REQUESTED_SERVICE: rt::AvpKey = rt::AvpKey::new(701, 193);
+    pub const REQUESTED_SERVICE: rt::AvpKey = rt::AvpKey {
+        code: 701,
+        vendor: 193,
+    };
     /// Charging-Rule-Authorization (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_RULE_AUTHORIZATION: rt::AvpKey = rt::AvpKey::new(1055, 193);
+    pub const CHARGING_RULE_AUTHORIZATION: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 193,
+    };
     /// Authorization-State (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const AUTHORIZATION_STATE: rt::AvpKey = rt::AvpKey::new(1056, 193);
+    pub const AUTHORIZATION_STATE: rt::AvpKey = rt::AvpKey {
+        code: 1056,
+        vendor: 193,
+    };
     /// Authorization-State-Change-Time (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const AUTHORIZATION_STATE_CHANGE_TIME: rt::AvpKey = rt::AvpKey::new(1057, 193);
+    pub const AUTHORIZATION_STATE_CHANGE_TIME: rt::AvpKey = rt::AvpKey {
+        code: 1057,
+        vendor: 193,
+    };
     /// Next-Authorization-State (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NEXT_AUTHORIZATION_STATE: rt::AvpKey = rt::AvpKey::new(1059, 193);
+    pub const NEXT_AUTHORIZATION_STATE: rt::AvpKey = rt::AvpKey {
+        code: 1059,
+        vendor: 193,
+    };
     /// Gx-Capability-List (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const GX_CAPABILITY_LIST: rt::AvpKey = rt::AvpKey::new(1060, 193);
+    pub const GX_CAPABILITY_LIST: rt::AvpKey = rt::AvpKey {
+        code: 1060,
+        vendor: 193,
+    };
     /// MMT-Information (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MMT_INFORMATION: rt::AvpKey = rt::AvpKey::new(1061, 193);
+    pub const MMT_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1061,
+        vendor: 193,
+    };
     /// Result-Code-Extension (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RESULT_CODE_EXTENSION: rt::AvpKey = rt::AvpKey::new(1067, 193);
+    pub const RESULT_CODE_EXTENSION: rt::AvpKey = rt::AvpKey {
+        code: 1067,
+        vendor: 193,
+    };
     /// Subscription-Id-Location (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SUBSCRIPTION_ID_LOCATION: rt::AvpKey = rt::AvpKey::new(1074, 193);
+    pub const SUBSCRIPTION_ID_LOCATION: rt::AvpKey = rt::AvpKey {
+        code: 1074,
+        vendor: 193,
+    };
     /// Other-Party-Id (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OTHER_PARTY_ID: rt::AvpKey = rt::AvpKey::new(1075, 193);
+    pub const OTHER_PARTY_ID: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 193,
+    };
     /// Other-Party-Id-Nature (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OTHER_PARTY_ID_NATURE: rt::AvpKey = rt::AvpKey::new(1076, 193);
+    pub const OTHER_PARTY_ID_NATURE: rt::AvpKey = rt::AvpKey {
+        code: 1076,
+        vendor: 193,
+    };
     /// Other-Party-Id-Data (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OTHER_PARTY_ID_DATA: rt::AvpKey = rt::AvpKey::new(1077, 193);
+    pub const OTHER_PARTY_ID_DATA: rt::AvpKey = rt::AvpKey {
+        code: 1077,
+        vendor: 193,
+    };
     /// Other-Party-Id-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OTHER_PARTY_ID_TYPE: rt::AvpKey = rt::AvpKey::new(1078, 193);
+    pub const OTHER_PARTY_ID_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1078,
+        vendor: 193,
+    };
     /// Service-Provider-Id (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_PROVIDER_ID: rt::AvpKey = rt::AvpKey::new(1081, 193);
+    pub const SERVICE_PROVIDER_ID: rt::AvpKey = rt::AvpKey {
+        code: 1081,
+        vendor: 193,
+    };
     /// Traffic-Case (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TRAFFIC_CASE: rt::AvpKey = rt::AvpKey::new(1082, 193);
+    pub const TRAFFIC_CASE: rt::AvpKey = rt::AvpKey {
+        code: 1082,
+        vendor: 193,
+    };
     /// Related-ICID (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RELATED_ICID: rt::AvpKey = rt::AvpKey::new(1128, 193);
+    pub const RELATED_ICID: rt::AvpKey = rt::AvpKey {
+        code: 1128,
+        vendor: 193,
+    };
     /// Supplementary-Service-Information (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SUPPLEMENTARY_SERVICE_INFORMATION: rt::AvpKey = rt::AvpKey::new(1129, 193);
+    pub const SUPPLEMENTARY_SERVICE_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1129,
+        vendor: 193,
+    };
     /// Supplementary-Service-Identity (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SUPPLEMENTARY_SERVICE_IDENTITY: rt::AvpKey = rt::AvpKey::new(1130, 193);
+    pub const SUPPLEMENTARY_SERVICE_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1130,
+        vendor: 193,
+    };
     /// Supplementary-Service-Action (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SUPPLEMENTARY_SERVICE_ACTION: rt::AvpKey = rt::AvpKey::new(1131, 193);
+    pub const SUPPLEMENTARY_SERVICE_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 1131,
+        vendor: 193,
+    };
     /// Redirecting-Party-Address (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REDIRECTING_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey::new(1133, 193);
+    pub const REDIRECTING_PARTY_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1133,
+        vendor: 193,
+    };
     /// Calling-Party-Address-Presentation-Status (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CALLING_PARTY_ADDRESS_PRESENTATION_STATUS: rt::AvpKey = rt::AvpKey::new(
-        1141,
-        193,
-    );
+    pub const CALLING_PARTY_ADDRESS_PRESENTATION_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1141,
+        vendor: 193,
+    };
     /// Called-Asserted-Identity-Presentation-Status (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CALLED_ASSERTED_IDENTITY_PRESENTATION_STATUS: rt::AvpKey = rt::AvpKey::new(
-        1142,
-        193,
-    );
+    pub const CALLED_ASSERTED_IDENTITY_PRESENTATION_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1142,
+        vendor: 193,
+    };
     /// Credit-Instance-Id (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CREDIT_INSTANCE_ID: rt::AvpKey = rt::AvpKey::new(1143, 193);
+    pub const CREDIT_INSTANCE_ID: rt::AvpKey = rt::AvpKey {
+        code: 1143,
+        vendor: 193,
+    };
     /// Service-Start-Timestamp (Time), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_START_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(1144, 193);
+    pub const SERVICE_START_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 1144,
+        vendor: 193,
+    };
     /// Cumulative-Used-Service-Unit (Grouped), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CUMULATIVE_USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(1145, 193);
+    pub const CUMULATIVE_USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey {
+        code: 1145,
+        vendor: 193,
+    };
     /// Ericsson-Customer-Id (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ERICSSON_CUSTOMER_ID: rt::AvpKey = rt::AvpKey::new(1146, 193);
+    pub const ERICSSON_CUSTOMER_ID: rt::AvpKey = rt::AvpKey {
+        code: 1146,
+        vendor: 193,
+    };
     /// From-Header (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FROM_HEADER: rt::AvpKey = rt::AvpKey::new(1153, 193);
+    pub const FROM_HEADER: rt::AvpKey = rt::AvpKey {
+        code: 1153,
+        vendor: 193,
+    };
     /// Secondary-Digest-HA1 (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SECONDARY_DIGEST_HA1: rt::AvpKey = rt::AvpKey::new(1192, 193);
+    pub const SECONDARY_DIGEST_HA1: rt::AvpKey = rt::AvpKey {
+        code: 1192,
+        vendor: 193,
+    };
     /// SIP-Ringing-Timestamp-Fraction (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SIP_RINGING_TIMESTAMP_FRACTION: rt::AvpKey = rt::AvpKey::new(1256, 193);
+    pub const SIP_RINGING_TIMESTAMP_FRACTION: rt::AvpKey = rt::AvpKey {
+        code: 1256,
+        vendor: 193,
+    };
     /// Ericsson-Authentication-Method (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ERICSSON_AUTHENTICATION_METHOD: rt::AvpKey = rt::AvpKey::new(1261, 193);
+    pub const ERICSSON_AUTHENTICATION_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 1261,
+        vendor: 193,
+    };
     /// From-Header-Presentation-Status (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FROM_HEADER_PRESENTATION_STATUS: rt::AvpKey = rt::AvpKey::new(1262, 193);
+    pub const FROM_HEADER_PRESENTATION_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 1262,
+        vendor: 193,
+    };
     /// Transaction_Info (OctetString), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TRANSACTION_INFO: rt::AvpKey = rt::AvpKey::new(1264, 193);
+    pub const TRANSACTION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 1264,
+        vendor: 193,
+    };
     /// Transaction-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TRANSACTION_TYPE: rt::AvpKey = rt::AvpKey::new(1265, 193);
+    pub const TRANSACTION_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1265,
+        vendor: 193,
+    };
     /// Transaction-Data-Name (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TRANSACTION_DATA_NAME: rt::AvpKey = rt::AvpKey::new(1266, 193);
+    pub const TRANSACTION_DATA_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1266,
+        vendor: 193,
+    };
     /// Transaction-Data-Value (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TRANSACTION_DATA_VALUE: rt::AvpKey = rt::AvpKey::new(1267, 193);
+    pub const TRANSACTION_DATA_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 1267,
+        vendor: 193,
+    };
     /// Charging-Profile-Id (Unsigned32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_PROFILE_ID: rt::AvpKey = rt::AvpKey::new(1268, 193);
+    pub const CHARGING_PROFILE_ID: rt::AvpKey = rt::AvpKey {
+        code: 1268,
+        vendor: 193,
+    };
     /// Service-Number-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_NUMBER_TYPE: rt::AvpKey = rt::AvpKey::new(1307, 193);
+    pub const SERVICE_NUMBER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1307,
+        vendor: 193,
+    };
     /// SCC_Service_Identity (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SCC_SERVICE_IDENTITY: rt::AvpKey = rt::AvpKey::new(1314, 193);
+    pub const SCC_SERVICE_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 1314,
+        vendor: 193,
+    };
     /// SDD-TADS-Decision (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SDD_TADS_DECISION: rt::AvpKey = rt::AvpKey::new(1315, 193);
+    pub const SDD_TADS_DECISION: rt::AvpKey = rt::AvpKey {
+        code: 1315,
+        vendor: 193,
+    };
     /// Served_User (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVED_USER: rt::AvpKey = rt::AvpKey::new(1330, 193);
+    pub const SERVED_USER: rt::AvpKey = rt::AvpKey {
+        code: 1330,
+        vendor: 193,
+    };
     /// Tenant (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TENANT: rt::AvpKey = rt::AvpKey::new(1380, 193);
+    pub const TENANT: rt::AvpKey = rt::AvpKey {
+        code: 1380,
+        vendor: 193,
+    };
     /// UHTZ-Offset (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const UHTZ_OFFSET: rt::AvpKey = rt::AvpKey::new(1388, 193);
+    pub const UHTZ_OFFSET: rt::AvpKey = rt::AvpKey {
+        code: 1388,
+        vendor: 193,
+    };
     /// AS-Type (Integer32), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const AS_TYPE: rt::AvpKey = rt::AvpKey::new(1433, 193);
+    pub const AS_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 1433,
+        vendor: 193,
+    };
     /// Transaction-SIP-Message (UTF8String), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TRANSACTION_SIP_MESSAGE: rt::AvpKey = rt::AvpKey::new(1460, 193);
+    pub const TRANSACTION_SIP_MESSAGE: rt::AvpKey = rt::AvpKey {
+        code: 1460,
+        vendor: 193,
+    };
 }
 /// Application ids of Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -228,7 +489,10 @@ impl Default for ActiveTimeReport {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ActiveTimeReport {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(323, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 323,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -304,7 +568,10 @@ impl Default for TimeQuotaMeasurement {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl TimeQuotaMeasurement {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(326, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 326,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -380,7 +647,10 @@ impl Default for ScapSubscriptionId {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ScapSubscriptionId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(553, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 553,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -456,7 +726,10 @@ impl Default for OriginalSubscriptionId {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl OriginalSubscriptionId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(559, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 559,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -532,7 +805,10 @@ impl Default for ScapGrantedServiceUnit {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ScapGrantedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(602, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 602,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -608,7 +884,10 @@ impl Default for ScapCostInformation {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ScapCostInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(604, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 604,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -684,7 +963,10 @@ impl Default for ScapRequestedServiceUnit {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ScapRequestedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(606, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 606,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -760,7 +1042,10 @@ impl Default for ScapServiceParameterInfo {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ScapServiceParameterInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(607, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 607,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -836,7 +1121,10 @@ impl Default for ScapUnitValue {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ScapUnitValue {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(612, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -912,7 +1200,10 @@ impl Default for ScapUsedServiceUnit {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ScapUsedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(613, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 613,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -988,7 +1279,10 @@ impl Default for ChargingRuleAuthorization {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl ChargingRuleAuthorization {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1055, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1064,7 +1358,10 @@ impl Default for OtherPartyId {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl OtherPartyId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1075, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1140,7 +1437,10 @@ impl Default for CumulativeUsedServiceUnit {
 #[cfg(any(feature = "vendor_ericsson"))]
 impl CumulativeUsedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1145, 193);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1145,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -2182,7 +2482,10 @@ pub struct ActiveTimeReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ActiveTimeReport {
     type Writer<'c> = ActiveTimeReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(323, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 323,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2217,7 +2520,10 @@ pub struct TimeQuotaMeasurementWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for TimeQuotaMeasurement {
     type Writer<'c> = TimeQuotaMeasurementWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(326, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 326,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2252,7 +2558,10 @@ pub struct ScapSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapSubscriptionId {
     type Writer<'c> = ScapSubscriptionIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(553, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 553,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2287,7 +2596,10 @@ pub struct OriginalSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for OriginalSubscriptionId {
     type Writer<'c> = OriginalSubscriptionIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(559, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 559,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2322,7 +2634,10 @@ pub struct ScapGrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapGrantedServiceUnit {
     type Writer<'c> = ScapGrantedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(602, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 602,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2357,7 +2672,10 @@ pub struct ScapCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapCostInformation {
     type Writer<'c> = ScapCostInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(604, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 604,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2392,7 +2710,10 @@ pub struct ScapRequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapRequestedServiceUnit {
     type Writer<'c> = ScapRequestedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(606, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 606,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2427,7 +2748,10 @@ pub struct ScapServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapServiceParameterInfo {
     type Writer<'c> = ScapServiceParameterInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(607, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 607,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2462,7 +2786,10 @@ pub struct ScapUnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapUnitValue {
     type Writer<'c> = ScapUnitValueWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(612, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2497,7 +2824,10 @@ pub struct ScapUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapUsedServiceUnit {
     type Writer<'c> = ScapUsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(613, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 613,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2532,7 +2862,10 @@ pub struct ChargingRuleAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ChargingRuleAuthorization {
     type Writer<'c> = ChargingRuleAuthorizationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1055, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2567,7 +2900,10 @@ pub struct OtherPartyIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for OtherPartyId {
     type Writer<'c> = OtherPartyIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1075, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2602,7 +2938,10 @@ pub struct CumulativeUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for CumulativeUsedServiceUnit {
     type Writer<'c> = CumulativeUsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1145, 193);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1145,
+        vendor: 193,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -8,17 +8,35 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Peer-State (Integer32), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PEER_STATE: rt::AvpKey = rt::AvpKey::new(200, 11);
+    pub const PEER_STATE: rt::AvpKey = rt::AvpKey {
+        code: 200,
+        vendor: 11,
+    };
     /// Peer-Name (OctetString), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PEER_NAME: rt::AvpKey = rt::AvpKey::new(201, 11);
+    pub const PEER_NAME: rt::AvpKey = rt::AvpKey {
+        code: 201,
+        vendor: 11,
+    };
     /// Peer-Identity (OctetString), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PEER_IDENTITY: rt::AvpKey = rt::AvpKey::new(202, 11);
+    pub const PEER_IDENTITY: rt::AvpKey = rt::AvpKey {
+        code: 202,
+        vendor: 11,
+    };
     /// Peer-State-Change (Grouped), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PEER_STATE_CHANGE: rt::AvpKey = rt::AvpKey::new(203, 11);
+    pub const PEER_STATE_CHANGE: rt::AvpKey = rt::AvpKey {
+        code: 203,
+        vendor: 11,
+    };
     /// More-Peers (Grouped), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MORE_PEERS: rt::AvpKey = rt::AvpKey::new(204, 11);
+    pub const MORE_PEERS: rt::AvpKey = rt::AvpKey {
+        code: 204,
+        vendor: 11,
+    };
     /// Peer-Type (Integer32), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PEER_TYPE: rt::AvpKey = rt::AvpKey::new(205, 11);
+    pub const PEER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 205,
+        vendor: 11,
+    };
 }
 /// Application ids of Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -51,7 +69,10 @@ impl Default for PeerStateChange {
 #[cfg(any(feature = "vendor_hp"))]
 impl PeerStateChange {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(203, 11);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 203,
+        vendor: 11,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -127,7 +148,10 @@ impl Default for MorePeers {
 #[cfg(any(feature = "vendor_hp"))]
 impl MorePeers {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(204, 11);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 204,
+        vendor: 11,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -333,7 +357,10 @@ pub struct PeerStateChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::writer::Group for PeerStateChange {
     type Writer<'c> = PeerStateChangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(203, 11);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 203,
+        vendor: 11,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -368,7 +395,10 @@ pub struct MorePeersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::writer::Group for MorePeers {
     type Writer<'c> = MorePeersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(204, 11);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 204,
+        vendor: 11,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -8,33 +8,75 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// P2PSMS-Information (Grouped), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const P2PSMS_INFORMATION: rt::AvpKey = rt::AvpKey::new(20400, 2011);
+    pub const P2PSMS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 20400,
+        vendor: 2011,
+    };
     /// SMSC-Address-Huawei (UTF8String), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SMSC_ADDRESS_HUAWEI: rt::AvpKey = rt::AvpKey::new(20401, 2011);
+    pub const SMSC_ADDRESS_HUAWEI: rt::AvpKey = rt::AvpKey {
+        code: 20401,
+        vendor: 2011,
+    };
     /// SM-Id (UTF8String), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SM_ID: rt::AvpKey = rt::AvpKey::new(20402, 2011);
+    pub const SM_ID: rt::AvpKey = rt::AvpKey {
+        code: 20402,
+        vendor: 2011,
+    };
     /// SM-Length (Unsigned32), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SM_LENGTH: rt::AvpKey = rt::AvpKey::new(20403, 2011);
+    pub const SM_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 20403,
+        vendor: 2011,
+    };
     /// MO-MSC-Address (UTF8String), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MO_MSC_ADDRESS: rt::AvpKey = rt::AvpKey::new(20404, 2011);
+    pub const MO_MSC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 20404,
+        vendor: 2011,
+    };
     /// MT-MSC-Address (UTF8String), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MT_MSC_ADDRESS: rt::AvpKey = rt::AvpKey::new(20405, 2011);
+    pub const MT_MSC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 20405,
+        vendor: 2011,
+    };
     /// Source-Addr (UTF8String), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SOURCE_ADDR: rt::AvpKey = rt::AvpKey::new(20406, 2011);
+    pub const SOURCE_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 20406,
+        vendor: 2011,
+    };
     /// Dest-Addr (UTF8String), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DEST_ADDR: rt::AvpKey = rt::AvpKey::new(20407, 2011);
+    pub const DEST_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 20407,
+        vendor: 2011,
+    };
     /// Fee-Flag (Integer32), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FEE_FLAG: rt::AvpKey = rt::AvpKey::new(20409, 2011);
+    pub const FEE_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 20409,
+        vendor: 2011,
+    };
     /// Fee-Type (Integer32), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FEE_TYPE: rt::AvpKey = rt::AvpKey::new(20410, 2011);
+    pub const FEE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 20410,
+        vendor: 2011,
+    };
     /// Status-Report-Requested (Integer32), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const STATUS_REPORT_REQUESTED: rt::AvpKey = rt::AvpKey::new(20415, 2011);
+    pub const STATUS_REPORT_REQUESTED: rt::AvpKey = rt::AvpKey {
+        code: 20415,
+        vendor: 2011,
+    };
     /// Send-Result (Integer32), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SEND_RESULT: rt::AvpKey = rt::AvpKey::new(20418, 2011);
+    pub const SEND_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 20418,
+        vendor: 2011,
+    };
     /// Operation-Result (Integer32), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OPERATION_RESULT: rt::AvpKey = rt::AvpKey::new(20430, 2011);
+    pub const OPERATION_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 20430,
+        vendor: 2011,
+    };
     /// Notify-Mode (Integer32), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOTIFY_MODE: rt::AvpKey = rt::AvpKey::new(20431, 2011);
+    pub const NOTIFY_MODE: rt::AvpKey = rt::AvpKey {
+        code: 20431,
+        vendor: 2011,
+    };
 }
 /// Application ids of Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -67,7 +109,10 @@ impl Default for P2psmsInformation {
 #[cfg(any(feature = "vendor_huawei"))]
 impl P2psmsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(20400, 2011);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 20400,
+        vendor: 2011,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -200,7 +245,10 @@ pub struct P2psmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_huawei"))]
 impl rt::writer::Group for P2psmsInformation {
     type Writer<'c> = P2psmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(20400, 2011);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 20400,
+        vendor: 2011,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -8,27 +8,60 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Inovar-Forward-To-Party (UTF8String), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_FORWARD_TO_PARTY: rt::AvpKey = rt::AvpKey::new(4001, 41897);
+    pub const INOVAR_FORWARD_TO_PARTY: rt::AvpKey = rt::AvpKey {
+        code: 4001,
+        vendor: 41897,
+    };
     /// Inovar-App-Code (Integer32), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_APP_CODE: rt::AvpKey = rt::AvpKey::new(4002, 41897);
+    pub const INOVAR_APP_CODE: rt::AvpKey = rt::AvpKey {
+        code: 4002,
+        vendor: 41897,
+    };
     /// Inovar-Service-Code (Integer32), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_SERVICE_CODE: rt::AvpKey = rt::AvpKey::new(4003, 41897);
+    pub const INOVAR_SERVICE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 4003,
+        vendor: 41897,
+    };
     /// Inovar-Service-ID (Grouped), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_SERVICE_ID: rt::AvpKey = rt::AvpKey::new(4004, 41897);
+    pub const INOVAR_SERVICE_ID: rt::AvpKey = rt::AvpKey {
+        code: 4004,
+        vendor: 41897,
+    };
     /// Inovar-Unsuccessful-Call-Reason (Grouped), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_UNSUCCESSFUL_CALL_REASON: rt::AvpKey = rt::AvpKey::new(4005, 41897);
+    pub const INOVAR_UNSUCCESSFUL_CALL_REASON: rt::AvpKey = rt::AvpKey {
+        code: 4005,
+        vendor: 41897,
+    };
     /// Inovar-SIP-Response-Code (Integer32), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_SIP_RESPONSE_CODE: rt::AvpKey = rt::AvpKey::new(4006, 41897);
+    pub const INOVAR_SIP_RESPONSE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 4006,
+        vendor: 41897,
+    };
     /// Inovar-ISUP-Cause (Integer32), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_ISUP_CAUSE: rt::AvpKey = rt::AvpKey::new(4007, 41897);
+    pub const INOVAR_ISUP_CAUSE: rt::AvpKey = rt::AvpKey {
+        code: 4007,
+        vendor: 41897,
+    };
     /// Inovar-Supplementary-Service-Id (Integer32), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_SUPPLEMENTARY_SERVICE_ID: rt::AvpKey = rt::AvpKey::new(4008, 41897);
+    pub const INOVAR_SUPPLEMENTARY_SERVICE_ID: rt::AvpKey = rt::AvpKey {
+        code: 4008,
+        vendor: 41897,
+    };
     /// Inovar-PS-Registration-Status (Integer32), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_PS_REGISTRATION_STATUS: rt::AvpKey = rt::AvpKey::new(4009, 41897);
+    pub const INOVAR_PS_REGISTRATION_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 4009,
+        vendor: 41897,
+    };
     /// Inovar-Service-Result (Integer32), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_SERVICE_RESULT: rt::AvpKey = rt::AvpKey::new(4010, 41897);
+    pub const INOVAR_SERVICE_RESULT: rt::AvpKey = rt::AvpKey {
+        code: 4010,
+        vendor: 41897,
+    };
     /// Inovar-Calling-Party-Info (Grouped), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INOVAR_CALLING_PARTY_INFO: rt::AvpKey = rt::AvpKey::new(4011, 41897);
+    pub const INOVAR_CALLING_PARTY_INFO: rt::AvpKey = rt::AvpKey {
+        code: 4011,
+        vendor: 41897,
+    };
 }
 /// Application ids of Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -61,7 +94,10 @@ impl Default for InovarServiceId {
 #[cfg(any(feature = "vendor_inovar"))]
 impl InovarServiceId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4004, 41897);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4004,
+        vendor: 41897,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -137,7 +173,10 @@ impl Default for InovarUnsuccessfulCallReason {
 #[cfg(any(feature = "vendor_inovar"))]
 impl InovarUnsuccessfulCallReason {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4005, 41897);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4005,
+        vendor: 41897,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -213,7 +252,10 @@ impl Default for InovarCallingPartyInfo {
 #[cfg(any(feature = "vendor_inovar"))]
 impl InovarCallingPartyInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4011, 41897);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4011,
+        vendor: 41897,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -498,7 +540,10 @@ pub struct InovarServiceIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarServiceId {
     type Writer<'c> = InovarServiceIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4004, 41897);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4004,
+        vendor: 41897,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -533,7 +578,10 @@ pub struct InovarUnsuccessfulCallReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarUnsuccessfulCallReason {
     type Writer<'c> = InovarUnsuccessfulCallReasonWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4005, 41897);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4005,
+        vendor: 41897,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -568,7 +616,10 @@ pub struct InovarCallingPartyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarCallingPartyInfo {
     type Writer<'c> = InovarCallingPartyInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4011, 41897);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4011,
+        vendor: 41897,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

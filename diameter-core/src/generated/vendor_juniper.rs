@@ -8,32 +8,65 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// TDF-Application-Instance-Identifier-Base (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const TDF_APPLICATION_INSTANCE_IDENTIFIER_BASE: rt::AvpKey = rt::AvpKey::new(
-        1100,
-        2636,
-    );
+    pub const TDF_APPLICATION_INSTANCE_IDENTIFIER_BASE: rt::AvpKey = rt::AvpKey {
+        code: 1100,
+        vendor: 2636,
+    };
     /// Service-Chaining-Information (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SERVICE_CHAINING_INFORMATION: rt::AvpKey = rt::AvpKey::new(1101, 2636);
+    pub const SERVICE_CHAINING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1101,
+        vendor: 2636,
+    };
     /// LRF-Profile-Name (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const LRF_PROFILE_NAME: rt::AvpKey = rt::AvpKey::new(1102, 2636);
+    pub const LRF_PROFILE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1102,
+        vendor: 2636,
+    };
     /// HCM-Profile-Name (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const HCM_PROFILE_NAME: rt::AvpKey = rt::AvpKey::new(1103, 2636);
+    pub const HCM_PROFILE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1103,
+        vendor: 2636,
+    };
     /// Forwarding-Class-Name (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const FORWARDING_CLASS_NAME: rt::AvpKey = rt::AvpKey::new(1104, 2636);
+    pub const FORWARDING_CLASS_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1104,
+        vendor: 2636,
+    };
     /// Redirect-VRF (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REDIRECT_VRF: rt::AvpKey = rt::AvpKey::new(1105, 2636);
+    pub const REDIRECT_VRF: rt::AvpKey = rt::AvpKey {
+        code: 1105,
+        vendor: 2636,
+    };
     /// Requested-Burstsize-UL (Integer32), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REQUESTED_BURSTSIZE_UL: rt::AvpKey = rt::AvpKey::new(1106, 2636);
+    pub const REQUESTED_BURSTSIZE_UL: rt::AvpKey = rt::AvpKey {
+        code: 1106,
+        vendor: 2636,
+    };
     /// Requested-Burstsize-DL (Integer32), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const REQUESTED_BURSTSIZE_DL: rt::AvpKey = rt::AvpKey::new(1107, 2636);
+    pub const REQUESTED_BURSTSIZE_DL: rt::AvpKey = rt::AvpKey {
+        code: 1107,
+        vendor: 2636,
+    };
     /// Steering-Information (Grouped), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const STEERING_INFORMATION: rt::AvpKey = rt::AvpKey::new(1108, 2636);
+    pub const STEERING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 1108,
+        vendor: 2636,
+    };
     /// Steering-Uplink-VRF (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const STEERING_UPLINK_VRF: rt::AvpKey = rt::AvpKey::new(1109, 2636);
+    pub const STEERING_UPLINK_VRF: rt::AvpKey = rt::AvpKey {
+        code: 1109,
+        vendor: 2636,
+    };
     /// Steering-Downlink-VRF (UTF8String), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const STEERING_DOWNLINK_VRF: rt::AvpKey = rt::AvpKey::new(1110, 2636);
+    pub const STEERING_DOWNLINK_VRF: rt::AvpKey = rt::AvpKey {
+        code: 1110,
+        vendor: 2636,
+    };
     /// Steering-IP-Address (Address), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const STEERING_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(1111, 2636);
+    pub const STEERING_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 1111,
+        vendor: 2636,
+    };
 }
 /// Application ids of Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -66,7 +99,10 @@ impl Default for SteeringInformation {
 #[cfg(any(feature = "vendor_juniper"))]
 impl SteeringInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1108, 2636);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1108,
+        vendor: 2636,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -199,7 +235,10 @@ pub struct SteeringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_juniper"))]
 impl rt::writer::Group for SteeringInformation {
     type Writer<'c> = SteeringInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1108, 2636);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1108,
+        vendor: 2636,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

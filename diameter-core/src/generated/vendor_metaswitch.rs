@@ -8,35 +8,80 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Metaswitch-Information (Grouped), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const METASWITCH_INFORMATION: rt::AvpKey = rt::AvpKey::new(10000, 19444);
+    pub const METASWITCH_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 10000,
+        vendor: 19444,
+    };
     /// Adjacency-Name (Grouped), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ADJACENCY_NAME: rt::AvpKey = rt::AvpKey::new(10001, 19444);
+    pub const ADJACENCY_NAME: rt::AvpKey = rt::AvpKey {
+        code: 10001,
+        vendor: 19444,
+    };
     /// Incoming-Adjacency-Name (UTF8String), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INCOMING_ADJACENCY_NAME: rt::AvpKey = rt::AvpKey::new(10002, 19444);
+    pub const INCOMING_ADJACENCY_NAME: rt::AvpKey = rt::AvpKey {
+        code: 10002,
+        vendor: 19444,
+    };
     /// Outgoing-Adjacency-Name (UTF8String), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OUTGOING_ADJACENCY_NAME: rt::AvpKey = rt::AvpKey::new(10003, 19444);
+    pub const OUTGOING_ADJACENCY_NAME: rt::AvpKey = rt::AvpKey {
+        code: 10003,
+        vendor: 19444,
+    };
     /// Account-Name (Grouped), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCOUNT_NAME: rt::AvpKey = rt::AvpKey::new(10004, 19444);
+    pub const ACCOUNT_NAME: rt::AvpKey = rt::AvpKey {
+        code: 10004,
+        vendor: 19444,
+    };
     /// Incoming-Account-Name (UTF8String), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INCOMING_ACCOUNT_NAME: rt::AvpKey = rt::AvpKey::new(10005, 19444);
+    pub const INCOMING_ACCOUNT_NAME: rt::AvpKey = rt::AvpKey {
+        code: 10005,
+        vendor: 19444,
+    };
     /// Outgoing-Account-Name (UTF8String), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OUTGOING_ACCOUNT_NAME: rt::AvpKey = rt::AvpKey::new(10006, 19444);
+    pub const OUTGOING_ACCOUNT_NAME: rt::AvpKey = rt::AvpKey {
+        code: 10006,
+        vendor: 19444,
+    };
     /// SIP-Diversion (UTF8String), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SIP_DIVERSION: rt::AvpKey = rt::AvpKey::new(10007, 19444);
+    pub const SIP_DIVERSION: rt::AvpKey = rt::AvpKey {
+        code: 10007,
+        vendor: 19444,
+    };
     /// Input-Output-Octets (Grouped), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INPUT_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(10008, 19444);
+    pub const INPUT_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 10008,
+        vendor: 19444,
+    };
     /// Ingress-Input-Octets (Unsigned32), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INGRESS_INPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(10009, 19444);
+    pub const INGRESS_INPUT_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 10009,
+        vendor: 19444,
+    };
     /// Ingress-Output-Octets (Unsigned32), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INGRESS_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(10010, 19444);
+    pub const INGRESS_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 10010,
+        vendor: 19444,
+    };
     /// Egress-Input-Octets (Unsigned32), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const EGRESS_INPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(10011, 19444);
+    pub const EGRESS_INPUT_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 10011,
+        vendor: 19444,
+    };
     /// Egress-Output-Octets (Unsigned32), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const EGRESS_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey::new(10012, 19444);
+    pub const EGRESS_OUTPUT_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 10012,
+        vendor: 19444,
+    };
     /// Disconnect-Direction (Integer32), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DISCONNECT_DIRECTION: rt::AvpKey = rt::AvpKey::new(10013, 19444);
+    pub const DISCONNECT_DIRECTION: rt::AvpKey = rt::AvpKey {
+        code: 10013,
+        vendor: 19444,
+    };
     /// Media-Description (UTF8String), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MEDIA_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(10014, 19444);
+    pub const MEDIA_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 10014,
+        vendor: 19444,
+    };
 }
 /// Application ids of Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -69,7 +114,10 @@ impl Default for MetaswitchInformation {
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl MetaswitchInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(10000, 19444);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10000,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -145,7 +193,10 @@ impl Default for AdjacencyName {
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl AdjacencyName {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(10001, 19444);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10001,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -221,7 +272,10 @@ impl Default for AccountName {
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl AccountName {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(10004, 19444);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10004,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -297,7 +351,10 @@ impl Default for InputOutputOctets {
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl InputOutputOctets {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(10008, 19444);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10008,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -655,7 +712,10 @@ pub struct MetaswitchInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for MetaswitchInformation {
     type Writer<'c> = MetaswitchInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(10000, 19444);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10000,
+        vendor: 19444,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -690,7 +750,10 @@ pub struct AdjacencyNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for AdjacencyName {
     type Writer<'c> = AdjacencyNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(10001, 19444);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10001,
+        vendor: 19444,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -725,7 +788,10 @@ pub struct AccountNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for AccountName {
     type Writer<'c> = AccountNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(10004, 19444);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10004,
+        vendor: 19444,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -760,7 +826,10 @@ pub struct InputOutputOctetsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for InputOutputOctets {
     type Writer<'c> = InputOutputOctetsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(10008, 19444);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10008,
+        vendor: 19444,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

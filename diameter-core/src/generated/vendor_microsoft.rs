@@ -8,21 +8,36 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// MS-CHAP-Response (OctetString), IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1).
-    pub const MS_CHAP_RESPONSE: rt::AvpKey = rt::AvpKey::new(1, 311);
+    pub const MS_CHAP_RESPONSE: rt::AvpKey = rt::AvpKey { code: 1, vendor: 311 };
     /// MS-CHAP-Error (UTF8String), IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1).
-    pub const MS_CHAP_ERROR: rt::AvpKey = rt::AvpKey::new(2, 311);
+    pub const MS_CHAP_ERROR: rt::AvpKey = rt::AvpKey { code: 2, vendor: 311 };
     /// MS-CHAP-NT-Enc-PW (OctetString), IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1).
-    pub const MS_CHAP_NT_ENC_PW: rt::AvpKey = rt::AvpKey::new(6, 311);
+    pub const MS_CHAP_NT_ENC_PW: rt::AvpKey = rt::AvpKey { code: 6, vendor: 311 };
     /// MS-CHAP-Domain (UTF8String), IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1).
-    pub const MS_CHAP_DOMAIN: rt::AvpKey = rt::AvpKey::new(10, 311);
+    pub const MS_CHAP_DOMAIN: rt::AvpKey = rt::AvpKey {
+        code: 10,
+        vendor: 311,
+    };
     /// MS-CHAP-Challenge (OctetString), IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1).
-    pub const MS_CHAP_CHALLENGE: rt::AvpKey = rt::AvpKey::new(11, 311);
+    pub const MS_CHAP_CHALLENGE: rt::AvpKey = rt::AvpKey {
+        code: 11,
+        vendor: 311,
+    };
     /// MS-CHAP2-Response (OctetString), IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2).
-    pub const MS_CHAP2_RESPONSE: rt::AvpKey = rt::AvpKey::new(25, 311);
+    pub const MS_CHAP2_RESPONSE: rt::AvpKey = rt::AvpKey {
+        code: 25,
+        vendor: 311,
+    };
     /// MS-CHAP2-Success (OctetString), IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2).
-    pub const MS_CHAP2_SUCCESS: rt::AvpKey = rt::AvpKey::new(26, 311);
+    pub const MS_CHAP2_SUCCESS: rt::AvpKey = rt::AvpKey {
+        code: 26,
+        vendor: 311,
+    };
     /// MS-CHAP2-CPW (OctetString), IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2).
-    pub const MS_CHAP2_CPW: rt::AvpKey = rt::AvpKey::new(27, 311);
+    pub const MS_CHAP2_CPW: rt::AvpKey = rt::AvpKey {
+        code: 27,
+        vendor: 311,
+    };
 }
 /// Application ids of IETF RFC 2548.
 pub mod application {}

@@ -8,51 +8,120 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Nokia-IMS-Media-Component-Id (Unsigned32), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_IMS_MEDIA_COMPONENT_ID: rt::AvpKey = rt::AvpKey::new(5101, 94);
+    pub const NOKIA_IMS_MEDIA_COMPONENT_ID: rt::AvpKey = rt::AvpKey {
+        code: 5101,
+        vendor: 94,
+    };
     /// Nokia-Time-Of-First-Usage (Time), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_TIME_OF_FIRST_USAGE: rt::AvpKey = rt::AvpKey::new(5103, 94);
+    pub const NOKIA_TIME_OF_FIRST_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 5103,
+        vendor: 94,
+    };
     /// Nokia-Time-Of-Last-Usage (Time), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_TIME_OF_LAST_USAGE: rt::AvpKey = rt::AvpKey::new(5104, 94);
+    pub const NOKIA_TIME_OF_LAST_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 5104,
+        vendor: 94,
+    };
     /// Nokia-Session-Start-Indicator (OctetString), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_SESSION_START_INDICATOR: rt::AvpKey = rt::AvpKey::new(5105, 94);
+    pub const NOKIA_SESSION_START_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 5105,
+        vendor: 94,
+    };
     /// Nokia-Rulebase-Id (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_RULEBASE_ID: rt::AvpKey = rt::AvpKey::new(5106, 94);
+    pub const NOKIA_RULEBASE_ID: rt::AvpKey = rt::AvpKey {
+        code: 5106,
+        vendor: 94,
+    };
     /// Nokia-Quota-Consumption-Time (Unsigned32), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey::new(5109, 94);
+    pub const NOKIA_QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 5109,
+        vendor: 94,
+    };
     /// Nokia-Quota-Holding-Time (Unsigned32), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_QUOTA_HOLDING_TIME: rt::AvpKey = rt::AvpKey::new(5110, 94);
+    pub const NOKIA_QUOTA_HOLDING_TIME: rt::AvpKey = rt::AvpKey {
+        code: 5110,
+        vendor: 94,
+    };
     /// Default-Quota (Grouped), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DEFAULT_QUOTA: rt::AvpKey = rt::AvpKey::new(5111, 94);
+    pub const DEFAULT_QUOTA: rt::AvpKey = rt::AvpKey {
+        code: 5111,
+        vendor: 94,
+    };
     /// Nokia-URI (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NOKIA_URI: rt::AvpKey = rt::AvpKey::new(5112, 94);
+    pub const NOKIA_URI: rt::AvpKey = rt::AvpKey {
+        code: 5112,
+        vendor: 94,
+    };
     /// NSN-Token-Value (OctetString), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NSN_TOKEN_VALUE: rt::AvpKey = rt::AvpKey::new(5113, 94);
+    pub const NSN_TOKEN_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 5113,
+        vendor: 94,
+    };
     /// NSN-IN-Information (Grouped), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NSN_IN_INFORMATION: rt::AvpKey = rt::AvpKey::new(100, 28458);
+    pub const NSN_IN_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 100,
+        vendor: 28458,
+    };
     /// NSN-Account-Location-Id (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const NSN_ACCOUNT_LOCATION_ID: rt::AvpKey = rt::AvpKey::new(223, 28458);
+    pub const NSN_ACCOUNT_LOCATION_ID: rt::AvpKey = rt::AvpKey {
+        code: 223,
+        vendor: 28458,
+    };
     /// User-Agent-Type (Integer32), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const USER_AGENT_TYPE: rt::AvpKey = rt::AvpKey::new(2016, 28458);
+    pub const USER_AGENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 2016,
+        vendor: 28458,
+    };
     /// Account-State (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCOUNT_STATE: rt::AvpKey = rt::AvpKey::new(60528, 28458);
+    pub const ACCOUNT_STATE: rt::AvpKey = rt::AvpKey {
+        code: 60528,
+        vendor: 28458,
+    };
     /// Subscriber-Specific-Info (Grouped), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SUBSCRIBER_SPECIFIC_INFO: rt::AvpKey = rt::AvpKey::new(60530, 28458);
+    pub const SUBSCRIBER_SPECIFIC_INFO: rt::AvpKey = rt::AvpKey {
+        code: 60530,
+        vendor: 28458,
+    };
     /// Offer-Name (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OFFER_NAME: rt::AvpKey = rt::AvpKey::new(60551, 28458);
+    pub const OFFER_NAME: rt::AvpKey = rt::AvpKey {
+        code: 60551,
+        vendor: 28458,
+    };
     /// Version (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VERSION: rt::AvpKey = rt::AvpKey::new(60552, 28458);
+    pub const VERSION: rt::AvpKey = rt::AvpKey {
+        code: 60552,
+        vendor: 28458,
+    };
     /// Active-Product-Offer (Grouped), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACTIVE_PRODUCT_OFFER: rt::AvpKey = rt::AvpKey::new(60553, 28458);
+    pub const ACTIVE_PRODUCT_OFFER: rt::AvpKey = rt::AvpKey {
+        code: 60553,
+        vendor: 28458,
+    };
     /// Expiry-Date (Time), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const EXPIRY_DATE: rt::AvpKey = rt::AvpKey::new(60554, 28458);
+    pub const EXPIRY_DATE: rt::AvpKey = rt::AvpKey {
+        code: 60554,
+        vendor: 28458,
+    };
     /// Billing-Account (Grouped), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_ACCOUNT: rt::AvpKey = rt::AvpKey::new(60557, 28458);
+    pub const BILLING_ACCOUNT: rt::AvpKey = rt::AvpKey {
+        code: 60557,
+        vendor: 28458,
+    };
     /// Billing-Account-Number (Integer32), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const BILLING_ACCOUNT_NUMBER: rt::AvpKey = rt::AvpKey::new(60558, 28458);
+    pub const BILLING_ACCOUNT_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 60558,
+        vendor: 28458,
+    };
     /// Account-Type (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCOUNT_TYPE: rt::AvpKey = rt::AvpKey::new(60559, 28458);
+    pub const ACCOUNT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 60559,
+        vendor: 28458,
+    };
     /// Account-Subtype (UTF8String), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCOUNT_SUBTYPE: rt::AvpKey = rt::AvpKey::new(60560, 28458);
+    pub const ACCOUNT_SUBTYPE: rt::AvpKey = rt::AvpKey {
+        code: 60560,
+        vendor: 28458,
+    };
 }
 /// Application ids of Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -85,7 +154,10 @@ impl Default for DefaultQuota {
 #[cfg(any(feature = "vendor_nokia"))]
 impl DefaultQuota {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(5111, 94);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 5111,
+        vendor: 94,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -161,7 +233,10 @@ impl Default for NsnInInformation {
 #[cfg(any(feature = "vendor_nokia"))]
 impl NsnInInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(100, 28458);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 100,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -237,7 +312,10 @@ impl Default for SubscriberSpecificInfo {
 #[cfg(any(feature = "vendor_nokia"))]
 impl SubscriberSpecificInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(60530, 28458);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60530,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -313,7 +391,10 @@ impl Default for ActiveProductOffer {
 #[cfg(any(feature = "vendor_nokia"))]
 impl ActiveProductOffer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(60553, 28458);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60553,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -389,7 +470,10 @@ impl Default for BillingAccount {
 #[cfg(any(feature = "vendor_nokia"))]
 impl BillingAccount {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(60557, 28458);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60557,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -823,7 +907,10 @@ pub struct DefaultQuotaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for DefaultQuota {
     type Writer<'c> = DefaultQuotaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(5111, 94);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 5111,
+        vendor: 94,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -858,7 +945,10 @@ pub struct NsnInInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for NsnInInformation {
     type Writer<'c> = NsnInInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(100, 28458);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 100,
+        vendor: 28458,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -893,7 +983,10 @@ pub struct SubscriberSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for SubscriberSpecificInfo {
     type Writer<'c> = SubscriberSpecificInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(60530, 28458);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60530,
+        vendor: 28458,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -928,7 +1021,10 @@ pub struct ActiveProductOfferWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for ActiveProductOffer {
     type Writer<'c> = ActiveProductOfferWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(60553, 28458);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60553,
+        vendor: 28458,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -963,7 +1059,10 @@ pub struct BillingAccountWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for BillingAccount {
     type Writer<'c> = BillingAccountWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(60557, 28458);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60557,
+        vendor: 28458,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -8,11 +8,20 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Siemens-IMSI (UTF8String), Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SIEMENS_IMSI: rt::AvpKey = rt::AvpKey::new(1106, 4329);
+    pub const SIEMENS_IMSI: rt::AvpKey = rt::AvpKey {
+        code: 1106,
+        vendor: 4329,
+    };
     /// Siemens-MSIDN (UTF8String), Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SIEMENS_MSIDN: rt::AvpKey = rt::AvpKey::new(1107, 4329);
+    pub const SIEMENS_MSIDN: rt::AvpKey = rt::AvpKey {
+        code: 1107,
+        vendor: 4329,
+    };
     /// Siemens-Server-Name (UTF8String), Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SIEMENS_SERVER_NAME: rt::AvpKey = rt::AvpKey::new(1110, 4329);
+    pub const SIEMENS_SERVER_NAME: rt::AvpKey = rt::AvpKey {
+        code: 1110,
+        vendor: 4329,
+    };
 }
 /// Application ids of Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}

@@ -8,605 +8,1475 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// SN-VPN-ID (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VPN_ID: rt::AvpKey = rt::AvpKey::new(1, 8164);
+    pub const SN_VPN_ID: rt::AvpKey = rt::AvpKey {
+        code: 1,
+        vendor: 8164,
+    };
     /// SN-VPN-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VPN_NAME: rt::AvpKey = rt::AvpKey::new(2, 8164);
+    pub const SN_VPN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 2,
+        vendor: 8164,
+    };
     /// SN-Disconnect-Reason (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DISCONNECT_REASON: rt::AvpKey = rt::AvpKey::new(3, 8164);
+    pub const SN_DISCONNECT_REASON: rt::AvpKey = rt::AvpKey {
+        code: 3,
+        vendor: 8164,
+    };
     /// SN-PPP-Progress-Code (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_PROGRESS_CODE: rt::AvpKey = rt::AvpKey::new(4, 8164);
+    pub const SN_PPP_PROGRESS_CODE: rt::AvpKey = rt::AvpKey {
+        code: 4,
+        vendor: 8164,
+    };
     /// SN-Primary-DNS-Server (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PRIMARY_DNS_SERVER: rt::AvpKey = rt::AvpKey::new(5, 8164);
+    pub const SN_PRIMARY_DNS_SERVER: rt::AvpKey = rt::AvpKey {
+        code: 5,
+        vendor: 8164,
+    };
     /// SN-Secondary-DNS-Server (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SECONDARY_DNS_SERVER: rt::AvpKey = rt::AvpKey::new(6, 8164);
+    pub const SN_SECONDARY_DNS_SERVER: rt::AvpKey = rt::AvpKey {
+        code: 6,
+        vendor: 8164,
+    };
     /// SN-Re-CHAP-Interval (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_RE_CHAP_INTERVAL: rt::AvpKey = rt::AvpKey::new(7, 8164);
+    pub const SN_RE_CHAP_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 7,
+        vendor: 8164,
+    };
     /// SN-IP-Pool-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_POOL_NAME: rt::AvpKey = rt::AvpKey::new(8, 8164);
+    pub const SN_IP_POOL_NAME: rt::AvpKey = rt::AvpKey {
+        code: 8,
+        vendor: 8164,
+    };
     /// SN-PPP-Data-Compression (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_DATA_COMPRESSION: rt::AvpKey = rt::AvpKey::new(9, 8164);
+    pub const SN_PPP_DATA_COMPRESSION: rt::AvpKey = rt::AvpKey {
+        code: 9,
+        vendor: 8164,
+    };
     /// SN-IP-Filter-In (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_FILTER_IN: rt::AvpKey = rt::AvpKey::new(10, 8164);
+    pub const SN_IP_FILTER_IN: rt::AvpKey = rt::AvpKey {
+        code: 10,
+        vendor: 8164,
+    };
     /// SN-IP-Filter-Out (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_FILTER_OUT: rt::AvpKey = rt::AvpKey::new(11, 8164);
+    pub const SN_IP_FILTER_OUT: rt::AvpKey = rt::AvpKey {
+        code: 11,
+        vendor: 8164,
+    };
     /// SN-Local-IP-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(13, 8164);
+    pub const SN_LOCAL_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 13,
+        vendor: 8164,
+    };
     /// SN-IP-Source-Validation (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_SOURCE_VALIDATION: rt::AvpKey = rt::AvpKey::new(14, 8164);
+    pub const SN_IP_SOURCE_VALIDATION: rt::AvpKey = rt::AvpKey {
+        code: 14,
+        vendor: 8164,
+    };
     /// SN-PPP-Outbound-Password (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_OUTBOUND_PASSWORD: rt::AvpKey = rt::AvpKey::new(15, 8164);
+    pub const SN_PPP_OUTBOUND_PASSWORD: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 8164,
+    };
     /// SN-PPP-Keepalive (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_KEEPALIVE: rt::AvpKey = rt::AvpKey::new(16, 8164);
+    pub const SN_PPP_KEEPALIVE: rt::AvpKey = rt::AvpKey {
+        code: 16,
+        vendor: 8164,
+    };
     /// SN-IP-In-ACL (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_IN_ACL: rt::AvpKey = rt::AvpKey::new(17, 8164);
+    pub const SN_IP_IN_ACL: rt::AvpKey = rt::AvpKey {
+        code: 17,
+        vendor: 8164,
+    };
     /// SN-IP-Out-ACL (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_OUT_ACL: rt::AvpKey = rt::AvpKey::new(18, 8164);
+    pub const SN_IP_OUT_ACL: rt::AvpKey = rt::AvpKey {
+        code: 18,
+        vendor: 8164,
+    };
     /// SN-PPP-Data-Compression-Mode (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_DATA_COMPRESSION_MODE: rt::AvpKey = rt::AvpKey::new(19, 8164);
+    pub const SN_PPP_DATA_COMPRESSION_MODE: rt::AvpKey = rt::AvpKey {
+        code: 19,
+        vendor: 8164,
+    };
     /// Starent-Subscriber-Permission (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const STARENT_SUBSCRIBER_PERMISSION: rt::AvpKey = rt::AvpKey::new(20, 8164);
+    pub const STARENT_SUBSCRIBER_PERMISSION: rt::AvpKey = rt::AvpKey {
+        code: 20,
+        vendor: 8164,
+    };
     /// SN-Admin-Permission (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ADMIN_PERMISSION: rt::AvpKey = rt::AvpKey::new(21, 8164);
+    pub const SN_ADMIN_PERMISSION: rt::AvpKey = rt::AvpKey {
+        code: 21,
+        vendor: 8164,
+    };
     /// SN-Simultaneous-SIP-MIP (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SIMULTANEOUS_SIP_MIP: rt::AvpKey = rt::AvpKey::new(22, 8164);
+    pub const SN_SIMULTANEOUS_SIP_MIP: rt::AvpKey = rt::AvpKey {
+        code: 22,
+        vendor: 8164,
+    };
     /// SN-Min-Compress-Size (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIN_COMPRESS_SIZE: rt::AvpKey = rt::AvpKey::new(23, 8164);
+    pub const SN_MIN_COMPRESS_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 23,
+        vendor: 8164,
+    };
     /// SN-Service-Type (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SERVICE_TYPE: rt::AvpKey = rt::AvpKey::new(24, 8164);
+    pub const SN_SERVICE_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 24,
+        vendor: 8164,
+    };
     /// SN-DNS-Proxy-Use-Subscr-Addr (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DNS_PROXY_USE_SUBSCR_ADDR: rt::AvpKey = rt::AvpKey::new(25, 8164);
+    pub const SN_DNS_PROXY_USE_SUBSCR_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 25,
+        vendor: 8164,
+    };
     /// SN-Tunnel-Password (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TUNNEL_PASSWORD: rt::AvpKey = rt::AvpKey::new(26, 8164);
+    pub const SN_TUNNEL_PASSWORD: rt::AvpKey = rt::AvpKey {
+        code: 26,
+        vendor: 8164,
+    };
     /// SN-Tunnel-Load-Balancing (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TUNNEL_LOAD_BALANCING: rt::AvpKey = rt::AvpKey::new(27, 8164);
+    pub const SN_TUNNEL_LOAD_BALANCING: rt::AvpKey = rt::AvpKey {
+        code: 27,
+        vendor: 8164,
+    };
     /// SN-MN-HA-Timestamp-Tolerance (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MN_HA_TIMESTAMP_TOLERANCE: rt::AvpKey = rt::AvpKey::new(30, 8164);
+    pub const SN_MN_HA_TIMESTAMP_TOLERANCE: rt::AvpKey = rt::AvpKey {
+        code: 30,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Compressed-Count (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_COMPRESSED_COUNT: rt::AvpKey = rt::AvpKey::new(31, 8164);
+    pub const SN_PREPAID_COMPRESSED_COUNT: rt::AvpKey = rt::AvpKey {
+        code: 31,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Inbound-Octets (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_INBOUND_OCTETS: rt::AvpKey = rt::AvpKey::new(32, 8164);
+    pub const SN_PREPAID_INBOUND_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 32,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Outbound-Octets (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_OUTBOUND_OCTETS: rt::AvpKey = rt::AvpKey::new(33, 8164);
+    pub const SN_PREPAID_OUTBOUND_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 33,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Total-Octets (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_TOTAL_OCTETS: rt::AvpKey = rt::AvpKey::new(34, 8164);
+    pub const SN_PREPAID_TOTAL_OCTETS: rt::AvpKey = rt::AvpKey {
+        code: 34,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Timeout (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_TIMEOUT: rt::AvpKey = rt::AvpKey::new(35, 8164);
+    pub const SN_PREPAID_TIMEOUT: rt::AvpKey = rt::AvpKey {
+        code: 35,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Watermark (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_WATERMARK: rt::AvpKey = rt::AvpKey::new(36, 8164);
+    pub const SN_PREPAID_WATERMARK: rt::AvpKey = rt::AvpKey {
+        code: 36,
+        vendor: 8164,
+    };
     /// SN-NAI-Construction-Domain (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_NAI_CONSTRUCTION_DOMAIN: rt::AvpKey = rt::AvpKey::new(37, 8164);
+    pub const SN_NAI_CONSTRUCTION_DOMAIN: rt::AvpKey = rt::AvpKey {
+        code: 37,
+        vendor: 8164,
+    };
     /// SN-Tunnel-ISAKMP-Crypto-Map (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TUNNEL_ISAKMP_CRYPTO_MAP: rt::AvpKey = rt::AvpKey::new(38, 8164);
+    pub const SN_TUNNEL_ISAKMP_CRYPTO_MAP: rt::AvpKey = rt::AvpKey {
+        code: 38,
+        vendor: 8164,
+    };
     /// SN-Tunnel-ISAKMP-Secret (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TUNNEL_ISAKMP_SECRET: rt::AvpKey = rt::AvpKey::new(39, 8164);
+    pub const SN_TUNNEL_ISAKMP_SECRET: rt::AvpKey = rt::AvpKey {
+        code: 39,
+        vendor: 8164,
+    };
     /// SN-Ext-Inline-Srvr-Context (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_EXT_INLINE_SRVR_CONTEXT: rt::AvpKey = rt::AvpKey::new(41, 8164);
+    pub const SN_EXT_INLINE_SRVR_CONTEXT: rt::AvpKey = rt::AvpKey {
+        code: 41,
+        vendor: 8164,
+    };
     /// SN-L3-to-L2-Tun-Addr-Policy (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_L3_TO_L2_TUN_ADDR_POLICY: rt::AvpKey = rt::AvpKey::new(43, 8164);
+    pub const SN_L3_TO_L2_TUN_ADDR_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 43,
+        vendor: 8164,
+    };
     /// SN-Long-Duration-Timeout (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_LONG_DURATION_TIMEOUT: rt::AvpKey = rt::AvpKey::new(44, 8164);
+    pub const SN_LONG_DURATION_TIMEOUT: rt::AvpKey = rt::AvpKey {
+        code: 44,
+        vendor: 8164,
+    };
     /// SN-Long-Duration-Action (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_LONG_DURATION_ACTION: rt::AvpKey = rt::AvpKey::new(45, 8164);
+    pub const SN_LONG_DURATION_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 45,
+        vendor: 8164,
+    };
     /// SN-PDSN-Handoff-Req-IP-Addr (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PDSN_HANDOFF_REQ_IP_ADDR: rt::AvpKey = rt::AvpKey::new(46, 8164);
+    pub const SN_PDSN_HANDOFF_REQ_IP_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 46,
+        vendor: 8164,
+    };
     /// SN-HA-Send-DNS-ADDRESS (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_HA_SEND_DNS_ADDRESS: rt::AvpKey = rt::AvpKey::new(47, 8164);
+    pub const SN_HA_SEND_DNS_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 47,
+        vendor: 8164,
+    };
     /// SN-MIP-Send-Term-Verification (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_SEND_TERM_VERIFICATION: rt::AvpKey = rt::AvpKey::new(48, 8164);
+    pub const SN_MIP_SEND_TERM_VERIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 48,
+        vendor: 8164,
+    };
     /// SN-Data-Tunnel-Ignore-DF-Bit (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DATA_TUNNEL_IGNORE_DF_BIT: rt::AvpKey = rt::AvpKey::new(49, 8164);
+    pub const SN_DATA_TUNNEL_IGNORE_DF_BIT: rt::AvpKey = rt::AvpKey {
+        code: 49,
+        vendor: 8164,
+    };
     /// SN-MIP-AAA-Assign-Addr (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_AAA_ASSIGN_ADDR: rt::AvpKey = rt::AvpKey::new(50, 8164);
+    pub const SN_MIP_AAA_ASSIGN_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 50,
+        vendor: 8164,
+    };
     /// SN-MIP-Match-AAA-Assign-Addr (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_MATCH_AAA_ASSIGN_ADDR: rt::AvpKey = rt::AvpKey::new(51, 8164);
+    pub const SN_MIP_MATCH_AAA_ASSIGN_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 51,
+        vendor: 8164,
+    };
     /// SN-Proxy-MIP (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PROXY_MIP: rt::AvpKey = rt::AvpKey::new(52, 8164);
+    pub const SN_PROXY_MIP: rt::AvpKey = rt::AvpKey {
+        code: 52,
+        vendor: 8164,
+    };
     /// SN-IP-Alloc-Method (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_ALLOC_METHOD: rt::AvpKey = rt::AvpKey::new(53, 8164);
+    pub const SN_IP_ALLOC_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 53,
+        vendor: 8164,
+    };
     /// SN-Gratuitous-ARP-Aggressive (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_GRATUITOUS_ARP_AGGRESSIVE: rt::AvpKey = rt::AvpKey::new(54, 8164);
+    pub const SN_GRATUITOUS_ARP_AGGRESSIVE: rt::AvpKey = rt::AvpKey {
+        code: 54,
+        vendor: 8164,
+    };
     /// SN-Ext-Inline-Srvr-Up-Addr (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_EXT_INLINE_SRVR_UP_ADDR: rt::AvpKey = rt::AvpKey::new(55, 8164);
+    pub const SN_EXT_INLINE_SRVR_UP_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 55,
+        vendor: 8164,
+    };
     /// SN-Ext-Inline-Srvr-Down-Addr (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_EXT_INLINE_SRVR_DOWN_ADDR: rt::AvpKey = rt::AvpKey::new(56, 8164);
+    pub const SN_EXT_INLINE_SRVR_DOWN_ADDR: rt::AvpKey = rt::AvpKey {
+        code: 56,
+        vendor: 8164,
+    };
     /// SN-Ext-Inline-Srvr-Preference (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_EXT_INLINE_SRVR_PREFERENCE: rt::AvpKey = rt::AvpKey::new(57, 8164);
+    pub const SN_EXT_INLINE_SRVR_PREFERENCE: rt::AvpKey = rt::AvpKey {
+        code: 57,
+        vendor: 8164,
+    };
     /// SN-Ext-Inline-Srvr-Up-VLAN (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_EXT_INLINE_SRVR_UP_VLAN: rt::AvpKey = rt::AvpKey::new(58, 8164);
+    pub const SN_EXT_INLINE_SRVR_UP_VLAN: rt::AvpKey = rt::AvpKey {
+        code: 58,
+        vendor: 8164,
+    };
     /// SN-Ext-Inline-Srvr-Down-VLAN (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_EXT_INLINE_SRVR_DOWN_VLAN: rt::AvpKey = rt::AvpKey::new(59, 8164);
+    pub const SN_EXT_INLINE_SRVR_DOWN_VLAN: rt::AvpKey = rt::AvpKey {
+        code: 59,
+        vendor: 8164,
+    };
     /// SN-IP-Hide-Service-Address (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_HIDE_SERVICE_ADDRESS: rt::AvpKey = rt::AvpKey::new(60, 8164);
+    pub const SN_IP_HIDE_SERVICE_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 60,
+        vendor: 8164,
+    };
     /// SN-PPP-Outbound-Username (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_OUTBOUND_USERNAME: rt::AvpKey = rt::AvpKey::new(61, 8164);
+    pub const SN_PPP_OUTBOUND_USERNAME: rt::AvpKey = rt::AvpKey {
+        code: 61,
+        vendor: 8164,
+    };
     /// SN-GTP-Version (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_GTP_VERSION: rt::AvpKey = rt::AvpKey::new(62, 8164);
+    pub const SN_GTP_VERSION: rt::AvpKey = rt::AvpKey {
+        code: 62,
+        vendor: 8164,
+    };
     /// SN-Access-link-IP-Frag (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACCESS_LINK_IP_FRAG: rt::AvpKey = rt::AvpKey::new(63, 8164);
+    pub const SN_ACCESS_LINK_IP_FRAG: rt::AvpKey = rt::AvpKey {
+        code: 63,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Accounting (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_ACCOUNTING: rt::AvpKey = rt::AvpKey::new(64, 8164);
+    pub const SN_SUBSCRIBER_ACCOUNTING: rt::AvpKey = rt::AvpKey {
+        code: 64,
+        vendor: 8164,
+    };
     /// SN-Nw-Reachability-Server-Name (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_NW_REACHABILITY_SERVER_NAME: rt::AvpKey = rt::AvpKey::new(65, 8164);
+    pub const SN_NW_REACHABILITY_SERVER_NAME: rt::AvpKey = rt::AvpKey {
+        code: 65,
+        vendor: 8164,
+    };
     /// SN-Subscriber-IP-Hdr-Neg-Mode (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_IP_HDR_NEG_MODE: rt::AvpKey = rt::AvpKey::new(67, 8164);
+    pub const SN_SUBSCRIBER_IP_HDR_NEG_MODE: rt::AvpKey = rt::AvpKey {
+        code: 67,
+        vendor: 8164,
+    };
     /// SN-GGSN-MIP-Required (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_GGSN_MIP_REQUIRED: rt::AvpKey = rt::AvpKey::new(68, 8164);
+    pub const SN_GGSN_MIP_REQUIRED: rt::AvpKey = rt::AvpKey {
+        code: 68,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Acct-Start (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_ACCT_START: rt::AvpKey = rt::AvpKey::new(69, 8164);
+    pub const SN_SUBSCRIBER_ACCT_START: rt::AvpKey = rt::AvpKey {
+        code: 69,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Acct-Interim (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_ACCT_INTERIM: rt::AvpKey = rt::AvpKey::new(70, 8164);
+    pub const SN_SUBSCRIBER_ACCT_INTERIM: rt::AvpKey = rt::AvpKey {
+        code: 70,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Acct-Stop (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_ACCT_STOP: rt::AvpKey = rt::AvpKey::new(71, 8164);
+    pub const SN_SUBSCRIBER_ACCT_STOP: rt::AvpKey = rt::AvpKey {
+        code: 71,
+        vendor: 8164,
+    };
     /// SN-QoS-Tp-Dnlk (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_TP_DNLK: rt::AvpKey = rt::AvpKey::new(73, 8164);
+    pub const SN_QOS_TP_DNLK: rt::AvpKey = rt::AvpKey {
+        code: 73,
+        vendor: 8164,
+    };
     /// SN-Tp-Dnlk-Committed-Data-Rate (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_DNLK_COMMITTED_DATA_RATE: rt::AvpKey = rt::AvpKey::new(74, 8164);
+    pub const SN_TP_DNLK_COMMITTED_DATA_RATE: rt::AvpKey = rt::AvpKey {
+        code: 74,
+        vendor: 8164,
+    };
     /// SN-Tp-Dnlk-Peak-Data-Rate (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_DNLK_PEAK_DATA_RATE: rt::AvpKey = rt::AvpKey::new(75, 8164);
+    pub const SN_TP_DNLK_PEAK_DATA_RATE: rt::AvpKey = rt::AvpKey {
+        code: 75,
+        vendor: 8164,
+    };
     /// SN-Tp-Dnlk-Burst-Size (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_DNLK_BURST_SIZE: rt::AvpKey = rt::AvpKey::new(76, 8164);
+    pub const SN_TP_DNLK_BURST_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 76,
+        vendor: 8164,
+    };
     /// SN-Tp-Dnlk-Exceed-Action (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_DNLK_EXCEED_ACTION: rt::AvpKey = rt::AvpKey::new(77, 8164);
+    pub const SN_TP_DNLK_EXCEED_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 77,
+        vendor: 8164,
+    };
     /// SN-Tp-Dnlk-Violate-Action (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_DNLK_VIOLATE_ACTION: rt::AvpKey = rt::AvpKey::new(78, 8164);
+    pub const SN_TP_DNLK_VIOLATE_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 78,
+        vendor: 8164,
+    };
     /// SN-QoS-Tp-Uplk (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_TP_UPLK: rt::AvpKey = rt::AvpKey::new(79, 8164);
+    pub const SN_QOS_TP_UPLK: rt::AvpKey = rt::AvpKey {
+        code: 79,
+        vendor: 8164,
+    };
     /// SN-Tp-Uplk-Committed-Data-Rate (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_UPLK_COMMITTED_DATA_RATE: rt::AvpKey = rt::AvpKey::new(80, 8164);
+    pub const SN_TP_UPLK_COMMITTED_DATA_RATE: rt::AvpKey = rt::AvpKey {
+        code: 80,
+        vendor: 8164,
+    };
     /// SN-Tp-Uplk-Peak-Data-Rate (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_UPLK_PEAK_DATA_RATE: rt::AvpKey = rt::AvpKey::new(81, 8164);
+    pub const SN_TP_UPLK_PEAK_DATA_RATE: rt::AvpKey = rt::AvpKey {
+        code: 81,
+        vendor: 8164,
+    };
     /// SN-Tp-Uplk-Burst-Size (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_UPLK_BURST_SIZE: rt::AvpKey = rt::AvpKey::new(82, 8164);
+    pub const SN_TP_UPLK_BURST_SIZE: rt::AvpKey = rt::AvpKey {
+        code: 82,
+        vendor: 8164,
+    };
     /// SN-Tp-Uplk-Exceed-Action (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_UPLK_EXCEED_ACTION: rt::AvpKey = rt::AvpKey::new(83, 8164);
+    pub const SN_TP_UPLK_EXCEED_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 83,
+        vendor: 8164,
+    };
     /// SN-Tp-Uplk-Violate-Action (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TP_UPLK_VIOLATE_ACTION: rt::AvpKey = rt::AvpKey::new(84, 8164);
+    pub const SN_TP_UPLK_VIOLATE_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 84,
+        vendor: 8164,
+    };
     /// SN-Subscriber-IP-TOS-Copy (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_IP_TOS_COPY: rt::AvpKey = rt::AvpKey::new(85, 8164);
+    pub const SN_SUBSCRIBER_IP_TOS_COPY: rt::AvpKey = rt::AvpKey {
+        code: 85,
+        vendor: 8164,
+    };
     /// SN-QoS-Conversation-Class (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_CONVERSATION_CLASS: rt::AvpKey = rt::AvpKey::new(86, 8164);
+    pub const SN_QOS_CONVERSATION_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 86,
+        vendor: 8164,
+    };
     /// SN-QoS-Streaming-Class (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_STREAMING_CLASS: rt::AvpKey = rt::AvpKey::new(87, 8164);
+    pub const SN_QOS_STREAMING_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 87,
+        vendor: 8164,
+    };
     /// SN-QoS-Interactive1-Class (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_INTERACTIVE1_CLASS: rt::AvpKey = rt::AvpKey::new(88, 8164);
+    pub const SN_QOS_INTERACTIVE1_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 88,
+        vendor: 8164,
+    };
     /// SN-QoS-Interactive2-Class (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_INTERACTIVE2_CLASS: rt::AvpKey = rt::AvpKey::new(89, 8164);
+    pub const SN_QOS_INTERACTIVE2_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 89,
+        vendor: 8164,
+    };
     /// SN-QoS-Interactive3-Class (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_INTERACTIVE3_CLASS: rt::AvpKey = rt::AvpKey::new(90, 8164);
+    pub const SN_QOS_INTERACTIVE3_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 90,
+        vendor: 8164,
+    };
     /// SN-QoS-Background-Class (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_BACKGROUND_CLASS: rt::AvpKey = rt::AvpKey::new(91, 8164);
+    pub const SN_QOS_BACKGROUND_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 91,
+        vendor: 8164,
+    };
     /// SN-PPP-NW-Layer-IPv4 (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_NW_LAYER_IPV4: rt::AvpKey = rt::AvpKey::new(92, 8164);
+    pub const SN_PPP_NW_LAYER_IPV4: rt::AvpKey = rt::AvpKey {
+        code: 92,
+        vendor: 8164,
+    };
     /// SN-PPP-NW-Layer-IPv6 (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_NW_LAYER_IPV6: rt::AvpKey = rt::AvpKey::new(93, 8164);
+    pub const SN_PPP_NW_LAYER_IPV6: rt::AvpKey = rt::AvpKey {
+        code: 93,
+        vendor: 8164,
+    };
     /// SN-Virtual-APN-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VIRTUAL_APN_NAME: rt::AvpKey = rt::AvpKey::new(94, 8164);
+    pub const SN_VIRTUAL_APN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 94,
+        vendor: 8164,
+    };
     /// SN-PPP-Accept-Peer-v6Ifid (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_ACCEPT_PEER_V6IFID: rt::AvpKey = rt::AvpKey::new(95, 8164);
+    pub const SN_PPP_ACCEPT_PEER_V6IFID: rt::AvpKey = rt::AvpKey {
+        code: 95,
+        vendor: 8164,
+    };
     /// SN-IPv6-rtr-advt-interval (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_RTR_ADVT_INTERVAL: rt::AvpKey = rt::AvpKey::new(96, 8164);
+    pub const SN_IPV6_RTR_ADVT_INTERVAL: rt::AvpKey = rt::AvpKey {
+        code: 96,
+        vendor: 8164,
+    };
     /// SN-IPv6-num-rtr-advt (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_NUM_RTR_ADVT: rt::AvpKey = rt::AvpKey::new(97, 8164);
+    pub const SN_IPV6_NUM_RTR_ADVT: rt::AvpKey = rt::AvpKey {
+        code: 97,
+        vendor: 8164,
+    };
     /// SN-NPU-Qos-Priority (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_NPU_QOS_PRIORITY: rt::AvpKey = rt::AvpKey::new(98, 8164);
+    pub const SN_NPU_QOS_PRIORITY: rt::AvpKey = rt::AvpKey {
+        code: 98,
+        vendor: 8164,
+    };
     /// SN-MN-HA-Hash-Algorithm (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MN_HA_HASH_ALGORITHM: rt::AvpKey = rt::AvpKey::new(99, 8164);
+    pub const SN_MN_HA_HASH_ALGORITHM: rt::AvpKey = rt::AvpKey {
+        code: 99,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Acct-Rsp-Action (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_ACCT_RSP_ACTION: rt::AvpKey = rt::AvpKey::new(100, 8164);
+    pub const SN_SUBSCRIBER_ACCT_RSP_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 100,
+        vendor: 8164,
+    };
     /// SN-IPv6-Primary-DNS (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_PRIMARY_DNS: rt::AvpKey = rt::AvpKey::new(101, 8164);
+    pub const SN_IPV6_PRIMARY_DNS: rt::AvpKey = rt::AvpKey {
+        code: 101,
+        vendor: 8164,
+    };
     /// SN-IPv6-Secondary-DNS (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_SECONDARY_DNS: rt::AvpKey = rt::AvpKey::new(102, 8164);
+    pub const SN_IPV6_SECONDARY_DNS: rt::AvpKey = rt::AvpKey {
+        code: 102,
+        vendor: 8164,
+    };
     /// SN-IPv6-Egress-Filtering (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_EGRESS_FILTERING: rt::AvpKey = rt::AvpKey::new(103, 8164);
+    pub const SN_IPV6_EGRESS_FILTERING: rt::AvpKey = rt::AvpKey {
+        code: 103,
+        vendor: 8164,
+    };
     /// SN-Mediation-VPN-Name (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MEDIATION_VPN_NAME: rt::AvpKey = rt::AvpKey::new(104, 8164);
+    pub const SN_MEDIATION_VPN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 104,
+        vendor: 8164,
+    };
     /// SN-Mediation-Acct-Rsp-Action (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MEDIATION_ACCT_RSP_ACTION: rt::AvpKey = rt::AvpKey::new(105, 8164);
+    pub const SN_MEDIATION_ACCT_RSP_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 105,
+        vendor: 8164,
+    };
     /// SN-Home-Sub-Use-GGSN (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_HOME_SUB_USE_GGSN: rt::AvpKey = rt::AvpKey::new(106, 8164);
+    pub const SN_HOME_SUB_USE_GGSN: rt::AvpKey = rt::AvpKey {
+        code: 106,
+        vendor: 8164,
+    };
     /// SN-Visiting-Sub-Use-GGSN (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VISITING_SUB_USE_GGSN: rt::AvpKey = rt::AvpKey::new(107, 8164);
+    pub const SN_VISITING_SUB_USE_GGSN: rt::AvpKey = rt::AvpKey {
+        code: 107,
+        vendor: 8164,
+    };
     /// SN-Roaming-Sub-Use-GGSN (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ROAMING_SUB_USE_GGSN: rt::AvpKey = rt::AvpKey::new(108, 8164);
+    pub const SN_ROAMING_SUB_USE_GGSN: rt::AvpKey = rt::AvpKey {
+        code: 108,
+        vendor: 8164,
+    };
     /// SN-Home-Profile (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_HOME_PROFILE: rt::AvpKey = rt::AvpKey::new(109, 8164);
+    pub const SN_HOME_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 109,
+        vendor: 8164,
+    };
     /// SN-IP-Src-Validation-Drop-Limit (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_SRC_VALIDATION_DROP_LIMIT: rt::AvpKey = rt::AvpKey::new(110, 8164);
+    pub const SN_IP_SRC_VALIDATION_DROP_LIMIT: rt::AvpKey = rt::AvpKey {
+        code: 110,
+        vendor: 8164,
+    };
     /// SN-QoS-Class-Conversational-PHB (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_CLASS_CONVERSATIONAL_PHB: rt::AvpKey = rt::AvpKey::new(111, 8164);
+    pub const SN_QOS_CLASS_CONVERSATIONAL_PHB: rt::AvpKey = rt::AvpKey {
+        code: 111,
+        vendor: 8164,
+    };
     /// SN-QoS-Class-Streaming-PHB (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_CLASS_STREAMING_PHB: rt::AvpKey = rt::AvpKey::new(112, 8164);
+    pub const SN_QOS_CLASS_STREAMING_PHB: rt::AvpKey = rt::AvpKey {
+        code: 112,
+        vendor: 8164,
+    };
     /// SN-QoS-Class-Background-PHB (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_CLASS_BACKGROUND_PHB: rt::AvpKey = rt::AvpKey::new(113, 8164);
+    pub const SN_QOS_CLASS_BACKGROUND_PHB: rt::AvpKey = rt::AvpKey {
+        code: 113,
+        vendor: 8164,
+    };
     /// SN-QoS-Class-Interactive-1-PHB (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_CLASS_INTERACTIVE_1_PHB: rt::AvpKey = rt::AvpKey::new(114, 8164);
+    pub const SN_QOS_CLASS_INTERACTIVE_1_PHB: rt::AvpKey = rt::AvpKey {
+        code: 114,
+        vendor: 8164,
+    };
     /// SN-QoS-Class-Interactive-2-PHB (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_CLASS_INTERACTIVE_2_PHB: rt::AvpKey = rt::AvpKey::new(115, 8164);
+    pub const SN_QOS_CLASS_INTERACTIVE_2_PHB: rt::AvpKey = rt::AvpKey {
+        code: 115,
+        vendor: 8164,
+    };
     /// SN-QoS-Class-Interactive-3-PHB (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_CLASS_INTERACTIVE_3_PHB: rt::AvpKey = rt::AvpKey::new(116, 8164);
+    pub const SN_QOS_CLASS_INTERACTIVE_3_PHB: rt::AvpKey = rt::AvpKey {
+        code: 116,
+        vendor: 8164,
+    };
     /// SN-Visiting-Profile (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VISITING_PROFILE: rt::AvpKey = rt::AvpKey::new(117, 8164);
+    pub const SN_VISITING_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 117,
+        vendor: 8164,
+    };
     /// SN-Roaming-Profile (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ROAMING_PROFILE: rt::AvpKey = rt::AvpKey::new(118, 8164);
+    pub const SN_ROAMING_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 118,
+        vendor: 8164,
+    };
     /// SN-Home-Behavior (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_HOME_BEHAVIOR: rt::AvpKey = rt::AvpKey::new(119, 8164);
+    pub const SN_HOME_BEHAVIOR: rt::AvpKey = rt::AvpKey {
+        code: 119,
+        vendor: 8164,
+    };
     /// SN-Visiting-Behavior (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VISITING_BEHAVIOR: rt::AvpKey = rt::AvpKey::new(120, 8164);
+    pub const SN_VISITING_BEHAVIOR: rt::AvpKey = rt::AvpKey {
+        code: 120,
+        vendor: 8164,
+    };
     /// SN-Roaming-Behavior (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ROAMING_BEHAVIOR: rt::AvpKey = rt::AvpKey::new(121, 8164);
+    pub const SN_ROAMING_BEHAVIOR: rt::AvpKey = rt::AvpKey {
+        code: 121,
+        vendor: 8164,
+    };
     /// SN-Internal-SM-Index (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_INTERNAL_SM_INDEX: rt::AvpKey = rt::AvpKey::new(122, 8164);
+    pub const SN_INTERNAL_SM_INDEX: rt::AvpKey = rt::AvpKey {
+        code: 122,
+        vendor: 8164,
+    };
     /// SN-Mediation-Enabled (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MEDIATION_ENABLED: rt::AvpKey = rt::AvpKey::new(123, 8164);
+    pub const SN_MEDIATION_ENABLED: rt::AvpKey = rt::AvpKey {
+        code: 123,
+        vendor: 8164,
+    };
     /// SN-IPv6-Sec-Pool (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_SEC_POOL: rt::AvpKey = rt::AvpKey::new(124, 8164);
+    pub const SN_IPV6_SEC_POOL: rt::AvpKey = rt::AvpKey {
+        code: 124,
+        vendor: 8164,
+    };
     /// SN-IPv6-Sec-Prefix (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_SEC_PREFIX: rt::AvpKey = rt::AvpKey::new(125, 8164);
+    pub const SN_IPV6_SEC_PREFIX: rt::AvpKey = rt::AvpKey {
+        code: 125,
+        vendor: 8164,
+    };
     /// SN-IPv6-DNS-Proxy (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_DNS_PROXY: rt::AvpKey = rt::AvpKey::new(126, 8164);
+    pub const SN_IPV6_DNS_PROXY: rt::AvpKey = rt::AvpKey {
+        code: 126,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Nexthop-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_NEXTHOP_ADDRESS: rt::AvpKey = rt::AvpKey::new(127, 8164);
+    pub const SN_SUBSCRIBER_NEXTHOP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 127,
+        vendor: 8164,
+    };
     /// SN-Prepaid (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID: rt::AvpKey = rt::AvpKey::new(128, 8164);
+    pub const SN_PREPAID: rt::AvpKey = rt::AvpKey {
+        code: 128,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Preference (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_PREFERENCE: rt::AvpKey = rt::AvpKey::new(129, 8164);
+    pub const SN_PREPAID_PREFERENCE: rt::AvpKey = rt::AvpKey {
+        code: 129,
+        vendor: 8164,
+    };
     /// SN-PPP-Always-On-Vse (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_ALWAYS_ON_VSE: rt::AvpKey = rt::AvpKey::new(130, 8164);
+    pub const SN_PPP_ALWAYS_ON_VSE: rt::AvpKey = rt::AvpKey {
+        code: 130,
+        vendor: 8164,
+    };
     /// SN-Voice-Push-List-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VOICE_PUSH_LIST_NAME: rt::AvpKey = rt::AvpKey::new(131, 8164);
+    pub const SN_VOICE_PUSH_LIST_NAME: rt::AvpKey = rt::AvpKey {
+        code: 131,
+        vendor: 8164,
+    };
     /// SN-Unclassify-List-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_UNCLASSIFY_LIST_NAME: rt::AvpKey = rt::AvpKey::new(132, 8164);
+    pub const SN_UNCLASSIFY_LIST_NAME: rt::AvpKey = rt::AvpKey {
+        code: 132,
+        vendor: 8164,
+    };
     /// SN-Subscriber-No-Interims (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_NO_INTERIMS: rt::AvpKey = rt::AvpKey::new(133, 8164);
+    pub const SN_SUBSCRIBER_NO_INTERIMS: rt::AvpKey = rt::AvpKey {
+        code: 133,
+        vendor: 8164,
+    };
     /// SN-Permit-User-Mcast-PDUs (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PERMIT_USER_MCAST_PDUS: rt::AvpKey = rt::AvpKey::new(134, 8164);
+    pub const SN_PERMIT_USER_MCAST_PDUS: rt::AvpKey = rt::AvpKey {
+        code: 134,
+        vendor: 8164,
+    };
     /// SN-Prepaid-Final-Duration-Alg (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PREPAID_FINAL_DURATION_ALG: rt::AvpKey = rt::AvpKey::new(135, 8164);
+    pub const SN_PREPAID_FINAL_DURATION_ALG: rt::AvpKey = rt::AvpKey {
+        code: 135,
+        vendor: 8164,
+    };
     /// SN-IPv6-Min-Link-MTU (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_MIN_LINK_MTU: rt::AvpKey = rt::AvpKey::new(136, 8164);
+    pub const SN_IPV6_MIN_LINK_MTU: rt::AvpKey = rt::AvpKey {
+        code: 136,
+        vendor: 8164,
+    };
     /// SN-Charging-VPN-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CHARGING_VPN_NAME: rt::AvpKey = rt::AvpKey::new(137, 8164);
+    pub const SN_CHARGING_VPN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 137,
+        vendor: 8164,
+    };
     /// SN-Chrg-Char-Selection-Mode (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CHRG_CHAR_SELECTION_MODE: rt::AvpKey = rt::AvpKey::new(138, 8164);
+    pub const SN_CHRG_CHAR_SELECTION_MODE: rt::AvpKey = rt::AvpKey {
+        code: 138,
+        vendor: 8164,
+    };
     /// SN-Cause-For-Rec-Closing (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CAUSE_FOR_REC_CLOSING: rt::AvpKey = rt::AvpKey::new(139, 8164);
+    pub const SN_CAUSE_FOR_REC_CLOSING: rt::AvpKey = rt::AvpKey {
+        code: 139,
+        vendor: 8164,
+    };
     /// SN-Change-Condition (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CHANGE_CONDITION: rt::AvpKey = rt::AvpKey::new(140, 8164);
+    pub const SN_CHANGE_CONDITION: rt::AvpKey = rt::AvpKey {
+        code: 140,
+        vendor: 8164,
+    };
     /// SN-Dynamic-Addr-Alloc-Ind-Flag (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DYNAMIC_ADDR_ALLOC_IND_FLAG: rt::AvpKey = rt::AvpKey::new(141, 8164);
+    pub const SN_DYNAMIC_ADDR_ALLOC_IND_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 141,
+        vendor: 8164,
+    };
     /// SN-Ntk-Initiated-Ctx-Ind-Flag (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_NTK_INITIATED_CTX_IND_FLAG: rt::AvpKey = rt::AvpKey::new(142, 8164);
+    pub const SN_NTK_INITIATED_CTX_IND_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 142,
+        vendor: 8164,
+    };
     /// SN-Ntk-Session-Disconnect-Flag (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_NTK_SESSION_DISCONNECT_FLAG: rt::AvpKey = rt::AvpKey::new(143, 8164);
+    pub const SN_NTK_SESSION_DISCONNECT_FLAG: rt::AvpKey = rt::AvpKey {
+        code: 143,
+        vendor: 8164,
+    };
     /// SN-Enable-QoS-Renegotiation (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ENABLE_QOS_RENEGOTIATION: rt::AvpKey = rt::AvpKey::new(144, 8164);
+    pub const SN_ENABLE_QOS_RENEGOTIATION: rt::AvpKey = rt::AvpKey {
+        code: 144,
+        vendor: 8164,
+    };
     /// SN-QoS-Renegotiation-Timeout (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_RENEGOTIATION_TIMEOUT: rt::AvpKey = rt::AvpKey::new(145, 8164);
+    pub const SN_QOS_RENEGOTIATION_TIMEOUT: rt::AvpKey = rt::AvpKey {
+        code: 145,
+        vendor: 8164,
+    };
     /// SN-Mediation-No-Interims (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MEDIATION_NO_INTERIMS: rt::AvpKey = rt::AvpKey::new(146, 8164);
+    pub const SN_MEDIATION_NO_INTERIMS: rt::AvpKey = rt::AvpKey {
+        code: 146,
+        vendor: 8164,
+    };
     /// SN-QoS-Negotiated (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_NEGOTIATED: rt::AvpKey = rt::AvpKey::new(147, 8164);
+    pub const SN_QOS_NEGOTIATED: rt::AvpKey = rt::AvpKey {
+        code: 147,
+        vendor: 8164,
+    };
     /// SN-Primary-NBNS-Server (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PRIMARY_NBNS_SERVER: rt::AvpKey = rt::AvpKey::new(148, 8164);
+    pub const SN_PRIMARY_NBNS_SERVER: rt::AvpKey = rt::AvpKey {
+        code: 148,
+        vendor: 8164,
+    };
     /// SN-Secondary-NBNS-Server (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SECONDARY_NBNS_SERVER: rt::AvpKey = rt::AvpKey::new(149, 8164);
+    pub const SN_SECONDARY_NBNS_SERVER: rt::AvpKey = rt::AvpKey {
+        code: 149,
+        vendor: 8164,
+    };
     /// SN-IP-Header-Compression (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_HEADER_COMPRESSION: rt::AvpKey = rt::AvpKey::new(150, 8164);
+    pub const SN_IP_HEADER_COMPRESSION: rt::AvpKey = rt::AvpKey {
+        code: 150,
+        vendor: 8164,
+    };
     /// SN-Mode (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MODE: rt::AvpKey = rt::AvpKey::new(151, 8164);
+    pub const SN_MODE: rt::AvpKey = rt::AvpKey {
+        code: 151,
+        vendor: 8164,
+    };
     /// SN-Assigned-VLAN-ID (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ASSIGNED_VLAN_ID: rt::AvpKey = rt::AvpKey::new(152, 8164);
+    pub const SN_ASSIGNED_VLAN_ID: rt::AvpKey = rt::AvpKey {
+        code: 152,
+        vendor: 8164,
+    };
     /// SN-Direction (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DIRECTION: rt::AvpKey = rt::AvpKey::new(153, 8164);
+    pub const SN_DIRECTION: rt::AvpKey = rt::AvpKey {
+        code: 153,
+        vendor: 8164,
+    };
     /// SN-MIP-HA-Assignment-Table (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_HA_ASSIGNMENT_TABLE: rt::AvpKey = rt::AvpKey::new(154, 8164);
+    pub const SN_MIP_HA_ASSIGNMENT_TABLE: rt::AvpKey = rt::AvpKey {
+        code: 154,
+        vendor: 8164,
+    };
     /// SN-Tun-Addr-Policy (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TUN_ADDR_POLICY: rt::AvpKey = rt::AvpKey::new(156, 8164);
+    pub const SN_TUN_ADDR_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 156,
+        vendor: 8164,
+    };
     /// SN-DHCP-Lease-Expiry-Policy (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DHCP_LEASE_EXPIRY_POLICY: rt::AvpKey = rt::AvpKey::new(157, 8164);
+    pub const SN_DHCP_LEASE_EXPIRY_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 157,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Template-Name (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_TEMPLATE_NAME: rt::AvpKey = rt::AvpKey::new(158, 8164);
+    pub const SN_SUBSCRIBER_TEMPLATE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 158,
+        vendor: 8164,
+    };
     /// SN-Subs-IMSA-Service-Name (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBS_IMSA_SERVICE_NAME: rt::AvpKey = rt::AvpKey::new(159, 8164);
+    pub const SN_SUBS_IMSA_SERVICE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 159,
+        vendor: 8164,
+    };
     /// SN-Traffic-Group (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TRAFFIC_GROUP: rt::AvpKey = rt::AvpKey::new(161, 8164);
+    pub const SN_TRAFFIC_GROUP: rt::AvpKey = rt::AvpKey {
+        code: 161,
+        vendor: 8164,
+    };
     /// SN-Rad-APN-Name (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_RAD_APN_NAME: rt::AvpKey = rt::AvpKey::new(162, 8164);
+    pub const SN_RAD_APN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 162,
+        vendor: 8164,
+    };
     /// SN-MIP-Send-Ancid (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_SEND_ANCID: rt::AvpKey = rt::AvpKey::new(163, 8164);
+    pub const SN_MIP_SEND_ANCID: rt::AvpKey = rt::AvpKey {
+        code: 163,
+        vendor: 8164,
+    };
     /// SN-MIP-Send-Imsi (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_SEND_IMSI: rt::AvpKey = rt::AvpKey::new(164, 8164);
+    pub const SN_MIP_SEND_IMSI: rt::AvpKey = rt::AvpKey {
+        code: 164,
+        vendor: 8164,
+    };
     /// SN-MIP-Dual-Anchor (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_DUAL_ANCHOR: rt::AvpKey = rt::AvpKey::new(165, 8164);
+    pub const SN_MIP_DUAL_ANCHOR: rt::AvpKey = rt::AvpKey {
+        code: 165,
+        vendor: 8164,
+    };
     /// SN-MIP-ANCID (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_ANCID: rt::AvpKey = rt::AvpKey::new(166, 8164);
+    pub const SN_MIP_ANCID: rt::AvpKey = rt::AvpKey {
+        code: 166,
+        vendor: 8164,
+    };
     /// SN-IMS-AM-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IMS_AM_ADDRESS: rt::AvpKey = rt::AvpKey::new(167, 8164);
+    pub const SN_IMS_AM_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 167,
+        vendor: 8164,
+    };
     /// SN-IMS-AM-Domain-Name (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IMS_AM_DOMAIN_NAME: rt::AvpKey = rt::AvpKey::new(168, 8164);
+    pub const SN_IMS_AM_DOMAIN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 168,
+        vendor: 8164,
+    };
     /// SN-Service-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SERVICE_ADDRESS: rt::AvpKey = rt::AvpKey::new(169, 8164);
+    pub const SN_SERVICE_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 169,
+        vendor: 8164,
+    };
     /// SN-PDIF-MIP-Required (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PDIF_MIP_REQUIRED: rt::AvpKey = rt::AvpKey::new(170, 8164);
+    pub const SN_PDIF_MIP_REQUIRED: rt::AvpKey = rt::AvpKey {
+        code: 170,
+        vendor: 8164,
+    };
     /// SN-FMC-Location (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_FMC_LOCATION: rt::AvpKey = rt::AvpKey::new(171, 8164);
+    pub const SN_FMC_LOCATION: rt::AvpKey = rt::AvpKey {
+        code: 171,
+        vendor: 8164,
+    };
     /// SN-PDIF-MIP-Release-TIA (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PDIF_MIP_RELEASE_TIA: rt::AvpKey = rt::AvpKey::new(172, 8164);
+    pub const SN_PDIF_MIP_RELEASE_TIA: rt::AvpKey = rt::AvpKey {
+        code: 172,
+        vendor: 8164,
+    };
     /// SN-PDIF-MIP-Simple-IP-Fallback (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PDIF_MIP_SIMPLE_IP_FALLBACK: rt::AvpKey = rt::AvpKey::new(173, 8164);
+    pub const SN_PDIF_MIP_SIMPLE_IP_FALLBACK: rt::AvpKey = rt::AvpKey {
+        code: 173,
+        vendor: 8164,
+    };
     /// SN-Tunnel-Gn (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TUNNEL_GN: rt::AvpKey = rt::AvpKey::new(174, 8164);
+    pub const SN_TUNNEL_GN: rt::AvpKey = rt::AvpKey {
+        code: 174,
+        vendor: 8164,
+    };
     /// SN-MIP-Reg-Lifetime-Realm (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_REG_LIFETIME_REALM: rt::AvpKey = rt::AvpKey::new(175, 8164);
+    pub const SN_MIP_REG_LIFETIME_REALM: rt::AvpKey = rt::AvpKey {
+        code: 175,
+        vendor: 8164,
+    };
     /// SN-Ecs-Data-Volume (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ECS_DATA_VOLUME: rt::AvpKey = rt::AvpKey::new(176, 8164);
+    pub const SN_ECS_DATA_VOLUME: rt::AvpKey = rt::AvpKey {
+        code: 176,
+        vendor: 8164,
+    };
     /// SN-QoS-Traffic-Policy (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_TRAFFIC_POLICY: rt::AvpKey = rt::AvpKey::new(177, 8164);
+    pub const SN_QOS_TRAFFIC_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 177,
+        vendor: 8164,
+    };
     /// SN-PPP-Reneg-Disc (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PPP_RENEG_DISC: rt::AvpKey = rt::AvpKey::new(187, 8164);
+    pub const SN_PPP_RENEG_DISC: rt::AvpKey = rt::AvpKey {
+        code: 187,
+        vendor: 8164,
+    };
     /// SN-MIP-Send-Correlation-Info (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_SEND_CORRELATION_INFO: rt::AvpKey = rt::AvpKey::new(188, 8164);
+    pub const SN_MIP_SEND_CORRELATION_INFO: rt::AvpKey = rt::AvpKey {
+        code: 188,
+        vendor: 8164,
+    };
     /// SN-PDSN-NAS-Id (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PDSN_NAS_ID: rt::AvpKey = rt::AvpKey::new(190, 8164);
+    pub const SN_PDSN_NAS_ID: rt::AvpKey = rt::AvpKey {
+        code: 190,
+        vendor: 8164,
+    };
     /// SN-PDSN-NAS-IP-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PDSN_NAS_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(191, 8164);
+    pub const SN_PDSN_NAS_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 191,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Acct-Mode (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_ACCT_MODE: rt::AvpKey = rt::AvpKey::new(192, 8164);
+    pub const SN_SUBSCRIBER_ACCT_MODE: rt::AvpKey = rt::AvpKey {
+        code: 192,
+        vendor: 8164,
+    };
     /// SN-IP-In-Plcy-Grp (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_IN_PLCY_GRP: rt::AvpKey = rt::AvpKey::new(193, 8164);
+    pub const SN_IP_IN_PLCY_GRP: rt::AvpKey = rt::AvpKey {
+        code: 193,
+        vendor: 8164,
+    };
     /// SN-IP-Out-Plcy-Grp (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_OUT_PLCY_GRP: rt::AvpKey = rt::AvpKey::new(194, 8164);
+    pub const SN_IP_OUT_PLCY_GRP: rt::AvpKey = rt::AvpKey {
+        code: 194,
+        vendor: 8164,
+    };
     /// SN-IP-Source-Violate-No-Acct (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IP_SOURCE_VIOLATE_NO_ACCT: rt::AvpKey = rt::AvpKey::new(196, 8164);
+    pub const SN_IP_SOURCE_VIOLATE_NO_ACCT: rt::AvpKey = rt::AvpKey {
+        code: 196,
+        vendor: 8164,
+    };
     /// SN-Firewall-Enabled (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_FIREWALL_ENABLED: rt::AvpKey = rt::AvpKey::new(198, 8164);
+    pub const SN_FIREWALL_ENABLED: rt::AvpKey = rt::AvpKey {
+        code: 198,
+        vendor: 8164,
+    };
     /// SN-Admin-Expiry (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ADMIN_EXPIRY: rt::AvpKey = rt::AvpKey::new(204, 8164);
+    pub const SN_ADMIN_EXPIRY: rt::AvpKey = rt::AvpKey {
+        code: 204,
+        vendor: 8164,
+    };
     /// SN-DNS-Proxy-Intercept-List (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DNS_PROXY_INTERCEPT_LIST: rt::AvpKey = rt::AvpKey::new(214, 8164);
+    pub const SN_DNS_PROXY_INTERCEPT_LIST: rt::AvpKey = rt::AvpKey {
+        code: 214,
+        vendor: 8164,
+    };
     /// SN-Subscriber-Class (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBSCRIBER_CLASS: rt::AvpKey = rt::AvpKey::new(219, 8164);
+    pub const SN_SUBSCRIBER_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 219,
+        vendor: 8164,
+    };
     /// SN-CFPolicy-ID-220 (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CFPOLICY_ID_220: rt::AvpKey = rt::AvpKey::new(220, 8164);
+    pub const SN_CFPOLICY_ID_220: rt::AvpKey = rt::AvpKey {
+        code: 220,
+        vendor: 8164,
+    };
     /// SN-Subs-VJ-Slotid-Cmp-Neg-Mode (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBS_VJ_SLOTID_CMP_NEG_MODE: rt::AvpKey = rt::AvpKey::new(221, 8164);
+    pub const SN_SUBS_VJ_SLOTID_CMP_NEG_MODE: rt::AvpKey = rt::AvpKey {
+        code: 221,
+        vendor: 8164,
+    };
     /// SN-Primary-DCCA-Peer (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PRIMARY_DCCA_PEER: rt::AvpKey = rt::AvpKey::new(223, 8164);
+    pub const SN_PRIMARY_DCCA_PEER: rt::AvpKey = rt::AvpKey {
+        code: 223,
+        vendor: 8164,
+    };
     /// SN-Secondary-DCCA-Peer (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SECONDARY_DCCA_PEER: rt::AvpKey = rt::AvpKey::new(224, 8164);
+    pub const SN_SECONDARY_DCCA_PEER: rt::AvpKey = rt::AvpKey {
+        code: 224,
+        vendor: 8164,
+    };
     /// SN-Subs-Acc-Flow-Traffic-Valid (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SUBS_ACC_FLOW_TRAFFIC_VALID: rt::AvpKey = rt::AvpKey::new(225, 8164);
+    pub const SN_SUBS_ACC_FLOW_TRAFFIC_VALID: rt::AvpKey = rt::AvpKey {
+        code: 225,
+        vendor: 8164,
+    };
     /// SN-Acct-Input-Packets-Dropped (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACCT_INPUT_PACKETS_DROPPED: rt::AvpKey = rt::AvpKey::new(226, 8164);
+    pub const SN_ACCT_INPUT_PACKETS_DROPPED: rt::AvpKey = rt::AvpKey {
+        code: 226,
+        vendor: 8164,
+    };
     /// SN-Acct-Output-Packets-Dropped (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACCT_OUTPUT_PACKETS_DROPPED: rt::AvpKey = rt::AvpKey::new(227, 8164);
+    pub const SN_ACCT_OUTPUT_PACKETS_DROPPED: rt::AvpKey = rt::AvpKey {
+        code: 227,
+        vendor: 8164,
+    };
     /// SN-Acct-Input-Octets-Dropped (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACCT_INPUT_OCTETS_DROPPED: rt::AvpKey = rt::AvpKey::new(228, 8164);
+    pub const SN_ACCT_INPUT_OCTETS_DROPPED: rt::AvpKey = rt::AvpKey {
+        code: 228,
+        vendor: 8164,
+    };
     /// SN-Acct-Output-Octets-Dropped (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACCT_OUTPUT_OCTETS_DROPPED: rt::AvpKey = rt::AvpKey::new(229, 8164);
+    pub const SN_ACCT_OUTPUT_OCTETS_DROPPED: rt::AvpKey = rt::AvpKey {
+        code: 229,
+        vendor: 8164,
+    };
     /// SN-Acct-Input-Giga-Dropped (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACCT_INPUT_GIGA_DROPPED: rt::AvpKey = rt::AvpKey::new(230, 8164);
+    pub const SN_ACCT_INPUT_GIGA_DROPPED: rt::AvpKey = rt::AvpKey {
+        code: 230,
+        vendor: 8164,
+    };
     /// SN-Acct-Output-Giga-Dropped (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACCT_OUTPUT_GIGA_DROPPED: rt::AvpKey = rt::AvpKey::new(231, 8164);
+    pub const SN_ACCT_OUTPUT_GIGA_DROPPED: rt::AvpKey = rt::AvpKey {
+        code: 231,
+        vendor: 8164,
+    };
     /// SN-Inactivity-Time (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_INACTIVITY_TIME: rt::AvpKey = rt::AvpKey::new(232, 8164);
+    pub const SN_INACTIVITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 232,
+        vendor: 8164,
+    };
     /// SN-Overload-Disc-Connect-Time (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_OVERLOAD_DISC_CONNECT_TIME: rt::AvpKey = rt::AvpKey::new(233, 8164);
+    pub const SN_OVERLOAD_DISC_CONNECT_TIME: rt::AvpKey = rt::AvpKey {
+        code: 233,
+        vendor: 8164,
+    };
     /// SN-Overload-Disc-Inact-Time (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_OVERLOAD_DISC_INACT_TIME: rt::AvpKey = rt::AvpKey::new(234, 8164);
+    pub const SN_OVERLOAD_DISC_INACT_TIME: rt::AvpKey = rt::AvpKey {
+        code: 234,
+        vendor: 8164,
+    };
     /// SN-Overload-Disconnect (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_OVERLOAD_DISCONNECT: rt::AvpKey = rt::AvpKey::new(235, 8164);
+    pub const SN_OVERLOAD_DISCONNECT: rt::AvpKey = rt::AvpKey {
+        code: 235,
+        vendor: 8164,
+    };
     /// SN-Radius-Returned-Username (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_RADIUS_RETURNED_USERNAME: rt::AvpKey = rt::AvpKey::new(236, 8164);
+    pub const SN_RADIUS_RETURNED_USERNAME: rt::AvpKey = rt::AvpKey {
+        code: 236,
+        vendor: 8164,
+    };
     /// Prohibit-Payload-Compression (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PROHIBIT_PAYLOAD_COMPRESSION: rt::AvpKey = rt::AvpKey::new(237, 8164);
+    pub const PROHIBIT_PAYLOAD_COMPRESSION: rt::AvpKey = rt::AvpKey {
+        code: 237,
+        vendor: 8164,
+    };
     /// SN-ROHC-Profile-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ROHC_PROFILE_NAME: rt::AvpKey = rt::AvpKey::new(238, 8164);
+    pub const SN_ROHC_PROFILE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 238,
+        vendor: 8164,
+    };
     /// SN-Firewall-Policy-239 (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_FIREWALL_POLICY_239: rt::AvpKey = rt::AvpKey::new(239, 8164);
+    pub const SN_FIREWALL_POLICY_239: rt::AvpKey = rt::AvpKey {
+        code: 239,
+        vendor: 8164,
+    };
     /// SN-LI-Dest-Address (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_LI_DEST_ADDRESS: rt::AvpKey = rt::AvpKey::new(240, 8164);
+    pub const SN_LI_DEST_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 240,
+        vendor: 8164,
+    };
     /// SN-MS-ISDN (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MS_ISDN: rt::AvpKey = rt::AvpKey::new(248, 8164);
+    pub const SN_MS_ISDN: rt::AvpKey = rt::AvpKey {
+        code: 248,
+        vendor: 8164,
+    };
     /// SN-Routing-Area-Id (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ROUTING_AREA_ID: rt::AvpKey = rt::AvpKey::new(249, 8164);
+    pub const SN_ROUTING_AREA_ID: rt::AvpKey = rt::AvpKey {
+        code: 249,
+        vendor: 8164,
+    };
     /// SN-Rulebase (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_RULEBASE: rt::AvpKey = rt::AvpKey::new(250, 8164);
+    pub const SN_RULEBASE: rt::AvpKey = rt::AvpKey {
+        code: 250,
+        vendor: 8164,
+    };
     /// SN-Call-Id (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CALL_ID: rt::AvpKey = rt::AvpKey::new(251, 8164);
+    pub const SN_CALL_ID: rt::AvpKey = rt::AvpKey {
+        code: 251,
+        vendor: 8164,
+    };
     /// SN-IMSI (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IMSI: rt::AvpKey = rt::AvpKey::new(252, 8164);
+    pub const SN_IMSI: rt::AvpKey = rt::AvpKey {
+        code: 252,
+        vendor: 8164,
+    };
     /// SN-Long-Duration-Notification (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_LONG_DURATION_NOTIFICATION: rt::AvpKey = rt::AvpKey::new(253, 8164);
+    pub const SN_LONG_DURATION_NOTIFICATION: rt::AvpKey = rt::AvpKey {
+        code: 253,
+        vendor: 8164,
+    };
     /// SN-SIP-Method (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SIP_METHOD: rt::AvpKey = rt::AvpKey::new(254, 8164);
+    pub const SN_SIP_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 254,
+        vendor: 8164,
+    };
     /// SN-Event (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_EVENT: rt::AvpKey = rt::AvpKey::new(255, 8164);
+    pub const SN_EVENT: rt::AvpKey = rt::AvpKey {
+        code: 255,
+        vendor: 8164,
+    };
     /// SN-Role-Of-Node (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ROLE_OF_NODE: rt::AvpKey = rt::AvpKey::new(256, 8164);
+    pub const SN_ROLE_OF_NODE: rt::AvpKey = rt::AvpKey {
+        code: 256,
+        vendor: 8164,
+    };
     /// SN-Session-Id (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SESSION_ID: rt::AvpKey = rt::AvpKey::new(257, 8164);
+    pub const SN_SESSION_ID: rt::AvpKey = rt::AvpKey {
+        code: 257,
+        vendor: 8164,
+    };
     /// SN-SIP-Request-Time-Stamp (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SIP_REQUEST_TIME_STAMP: rt::AvpKey = rt::AvpKey::new(258, 8164);
+    pub const SN_SIP_REQUEST_TIME_STAMP: rt::AvpKey = rt::AvpKey {
+        code: 258,
+        vendor: 8164,
+    };
     /// SN-SIP-Response-Time-Stamp (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SIP_RESPONSE_TIME_STAMP: rt::AvpKey = rt::AvpKey::new(259, 8164);
+    pub const SN_SIP_RESPONSE_TIME_STAMP: rt::AvpKey = rt::AvpKey {
+        code: 259,
+        vendor: 8164,
+    };
     /// SN-IMS-Charging-Identifier (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(260, 8164);
+    pub const SN_IMS_CHARGING_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 260,
+        vendor: 8164,
+    };
     /// SN-Originating-IOI (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ORIGINATING_IOI: rt::AvpKey = rt::AvpKey::new(261, 8164);
+    pub const SN_ORIGINATING_IOI: rt::AvpKey = rt::AvpKey {
+        code: 261,
+        vendor: 8164,
+    };
     /// SN-SDP-Session-Description (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SDP_SESSION_DESCRIPTION: rt::AvpKey = rt::AvpKey::new(263, 8164);
+    pub const SN_SDP_SESSION_DESCRIPTION: rt::AvpKey = rt::AvpKey {
+        code: 263,
+        vendor: 8164,
+    };
     /// SN-GGSN-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_GGSN_ADDRESS: rt::AvpKey = rt::AvpKey::new(264, 8164);
+    pub const SN_GGSN_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 264,
+        vendor: 8164,
+    };
     /// SN-Sec-IP-Pool-Name (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SEC_IP_POOL_NAME: rt::AvpKey = rt::AvpKey::new(265, 8164);
+    pub const SN_SEC_IP_POOL_NAME: rt::AvpKey = rt::AvpKey {
+        code: 265,
+        vendor: 8164,
+    };
     /// SN-Authorised-Qos (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_AUTHORISED_QOS: rt::AvpKey = rt::AvpKey::new(266, 8164);
+    pub const SN_AUTHORISED_QOS: rt::AvpKey = rt::AvpKey {
+        code: 266,
+        vendor: 8164,
+    };
     /// SN-Cause-Code (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CAUSE_CODE: rt::AvpKey = rt::AvpKey::new(267, 8164);
+    pub const SN_CAUSE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 267,
+        vendor: 8164,
+    };
     /// SN-Node-Functionality (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_NODE_FUNCTIONALITY: rt::AvpKey = rt::AvpKey::new(268, 8164);
+    pub const SN_NODE_FUNCTIONALITY: rt::AvpKey = rt::AvpKey {
+        code: 268,
+        vendor: 8164,
+    };
     /// SN-Is-Unregistered-Subscriber (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IS_UNREGISTERED_SUBSCRIBER: rt::AvpKey = rt::AvpKey::new(269, 8164);
+    pub const SN_IS_UNREGISTERED_SUBSCRIBER: rt::AvpKey = rt::AvpKey {
+        code: 269,
+        vendor: 8164,
+    };
     /// SN-Content-Type (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CONTENT_TYPE: rt::AvpKey = rt::AvpKey::new(270, 8164);
+    pub const SN_CONTENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 270,
+        vendor: 8164,
+    };
     /// SN-Content-Length (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CONTENT_LENGTH: rt::AvpKey = rt::AvpKey::new(271, 8164);
+    pub const SN_CONTENT_LENGTH: rt::AvpKey = rt::AvpKey {
+        code: 271,
+        vendor: 8164,
+    };
     /// SN-Content-Disposition (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CONTENT_DISPOSITION: rt::AvpKey = rt::AvpKey::new(272, 8164);
+    pub const SN_CONTENT_DISPOSITION: rt::AvpKey = rt::AvpKey {
+        code: 272,
+        vendor: 8164,
+    };
     /// SN-CSCF-Rf-SDP-Media-Components (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CSCF_RF_SDP_MEDIA_COMPONENTS: rt::AvpKey = rt::AvpKey::new(273, 8164);
+    pub const SN_CSCF_RF_SDP_MEDIA_COMPONENTS: rt::AvpKey = rt::AvpKey {
+        code: 273,
+        vendor: 8164,
+    };
     /// SN-ROHC-Flow-Marking-Mode (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ROHC_FLOW_MARKING_MODE: rt::AvpKey = rt::AvpKey::new(274, 8164);
+    pub const SN_ROHC_FLOW_MARKING_MODE: rt::AvpKey = rt::AvpKey {
+        code: 274,
+        vendor: 8164,
+    };
     /// SN-CSCF-App-Server-Info (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CSCF_APP_SERVER_INFO: rt::AvpKey = rt::AvpKey::new(275, 8164);
+    pub const SN_CSCF_APP_SERVER_INFO: rt::AvpKey = rt::AvpKey {
+        code: 275,
+        vendor: 8164,
+    };
     /// SN-ISC-Template-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ISC_TEMPLATE_NAME: rt::AvpKey = rt::AvpKey::new(276, 8164);
+    pub const SN_ISC_TEMPLATE_NAME: rt::AvpKey = rt::AvpKey {
+        code: 276,
+        vendor: 8164,
+    };
     /// SN-CF-Forward-Unconditional (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_FORWARD_UNCONDITIONAL: rt::AvpKey = rt::AvpKey::new(277, 8164);
+    pub const SN_CF_FORWARD_UNCONDITIONAL: rt::AvpKey = rt::AvpKey {
+        code: 277,
+        vendor: 8164,
+    };
     /// SN-CF-Forward-No-Answer (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_FORWARD_NO_ANSWER: rt::AvpKey = rt::AvpKey::new(278, 8164);
+    pub const SN_CF_FORWARD_NO_ANSWER: rt::AvpKey = rt::AvpKey {
+        code: 278,
+        vendor: 8164,
+    };
     /// SN-CF-Forward-Busy-Line (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_FORWARD_BUSY_LINE: rt::AvpKey = rt::AvpKey::new(279, 8164);
+    pub const SN_CF_FORWARD_BUSY_LINE: rt::AvpKey = rt::AvpKey {
+        code: 279,
+        vendor: 8164,
+    };
     /// SN-CF-Forward-Not-Regd (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_FORWARD_NOT_REGD: rt::AvpKey = rt::AvpKey::new(280, 8164);
+    pub const SN_CF_FORWARD_NOT_REGD: rt::AvpKey = rt::AvpKey {
+        code: 280,
+        vendor: 8164,
+    };
     /// SN-CF-Follow-Me (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_FOLLOW_ME: rt::AvpKey = rt::AvpKey::new(281, 8164);
+    pub const SN_CF_FOLLOW_ME: rt::AvpKey = rt::AvpKey {
+        code: 281,
+        vendor: 8164,
+    };
     /// SN-CF-CId-Display (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CID_DISPLAY: rt::AvpKey = rt::AvpKey::new(282, 8164);
+    pub const SN_CF_CID_DISPLAY: rt::AvpKey = rt::AvpKey {
+        code: 282,
+        vendor: 8164,
+    };
     /// SN-CF-CId-Display-Blocked (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CID_DISPLAY_BLOCKED: rt::AvpKey = rt::AvpKey::new(283, 8164);
+    pub const SN_CF_CID_DISPLAY_BLOCKED: rt::AvpKey = rt::AvpKey {
+        code: 283,
+        vendor: 8164,
+    };
     /// SN-CF-Call-Waiting (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CALL_WAITING: rt::AvpKey = rt::AvpKey::new(284, 8164);
+    pub const SN_CF_CALL_WAITING: rt::AvpKey = rt::AvpKey {
+        code: 284,
+        vendor: 8164,
+    };
     /// SN-CF-Call-Transfer (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CALL_TRANSFER: rt::AvpKey = rt::AvpKey::new(285, 8164);
+    pub const SN_CF_CALL_TRANSFER: rt::AvpKey = rt::AvpKey {
+        code: 285,
+        vendor: 8164,
+    };
     /// SN-Cscf-Subscriber-Ip-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CSCF_SUBSCRIBER_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(287, 8164);
+    pub const SN_CSCF_SUBSCRIBER_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 287,
+        vendor: 8164,
+    };
     /// SN-Software-Version (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SOFTWARE_VERSION: rt::AvpKey = rt::AvpKey::new(288, 8164);
+    pub const SN_SOFTWARE_VERSION: rt::AvpKey = rt::AvpKey {
+        code: 288,
+        vendor: 8164,
+    };
     /// SN-Max-Sec-Contexts-Per-Subs (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MAX_SEC_CONTEXTS_PER_SUBS: rt::AvpKey = rt::AvpKey::new(290, 8164);
+    pub const SN_MAX_SEC_CONTEXTS_PER_SUBS: rt::AvpKey = rt::AvpKey {
+        code: 290,
+        vendor: 8164,
+    };
     /// SN-CF-Call-Local (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CALL_LOCAL: rt::AvpKey = rt::AvpKey::new(291, 8164);
+    pub const SN_CF_CALL_LOCAL: rt::AvpKey = rt::AvpKey {
+        code: 291,
+        vendor: 8164,
+    };
     /// SN-CF-Call-LongDistance (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CALL_LONGDISTANCE: rt::AvpKey = rt::AvpKey::new(292, 8164);
+    pub const SN_CF_CALL_LONGDISTANCE: rt::AvpKey = rt::AvpKey {
+        code: 292,
+        vendor: 8164,
+    };
     /// SN-CF-Call-International (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CALL_INTERNATIONAL: rt::AvpKey = rt::AvpKey::new(293, 8164);
+    pub const SN_CF_CALL_INTERNATIONAL: rt::AvpKey = rt::AvpKey {
+        code: 293,
+        vendor: 8164,
+    };
     /// SN-CF-Call-Premium (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CALL_PREMIUM: rt::AvpKey = rt::AvpKey::new(294, 8164);
+    pub const SN_CF_CALL_PREMIUM: rt::AvpKey = rt::AvpKey {
+        code: 294,
+        vendor: 8164,
+    };
     /// SN-CR-International-Cid (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CR_INTERNATIONAL_CID: rt::AvpKey = rt::AvpKey::new(295, 8164);
+    pub const SN_CR_INTERNATIONAL_CID: rt::AvpKey = rt::AvpKey {
+        code: 295,
+        vendor: 8164,
+    };
     /// SN-CR-LongDistance-Cid (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CR_LONGDISTANCE_CID: rt::AvpKey = rt::AvpKey::new(296, 8164);
+    pub const SN_CR_LONGDISTANCE_CID: rt::AvpKey = rt::AvpKey {
+        code: 296,
+        vendor: 8164,
+    };
     /// SN-NAT-IP-Address (Address), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_NAT_IP_ADDRESS: rt::AvpKey = rt::AvpKey::new(297, 8164);
+    pub const SN_NAT_IP_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 297,
+        vendor: 8164,
+    };
     /// SN-CF-Call-RoamingInternatnl (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_CALL_ROAMINGINTERNATNL: rt::AvpKey = rt::AvpKey::new(298, 8164);
+    pub const SN_CF_CALL_ROAMINGINTERNATNL: rt::AvpKey = rt::AvpKey {
+        code: 298,
+        vendor: 8164,
+    };
     /// SN-PDG-TTG-Required (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PDG_TTG_REQUIRED: rt::AvpKey = rt::AvpKey::new(299, 8164);
+    pub const SN_PDG_TTG_REQUIRED: rt::AvpKey = rt::AvpKey {
+        code: 299,
+        vendor: 8164,
+    };
     /// SN-Bandwidth-Policy (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_BANDWIDTH_POLICY: rt::AvpKey = rt::AvpKey::new(300, 8164);
+    pub const SN_BANDWIDTH_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 300,
+        vendor: 8164,
+    };
     /// SN-Acs-Credit-Control-Group (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ACS_CREDIT_CONTROL_GROUP: rt::AvpKey = rt::AvpKey::new(301, 8164);
+    pub const SN_ACS_CREDIT_CONTROL_GROUP: rt::AvpKey = rt::AvpKey {
+        code: 301,
+        vendor: 8164,
+    };
     /// SN-CBB-Policy (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CBB_POLICY: rt::AvpKey = rt::AvpKey::new(302, 8164);
+    pub const SN_CBB_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 302,
+        vendor: 8164,
+    };
     /// SN-QOS-HLR-Profile (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_QOS_HLR_PROFILE: rt::AvpKey = rt::AvpKey::new(303, 8164);
+    pub const SN_QOS_HLR_PROFILE: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 8164,
+    };
     /// SN-Fast-Reauth-Username-304 (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_FAST_REAUTH_USERNAME_304: rt::AvpKey = rt::AvpKey::new(304, 8164);
+    pub const SN_FAST_REAUTH_USERNAME_304: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 8164,
+    };
     /// SN-Pseudonym-Username-305 (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PSEUDONYM_USERNAME_305: rt::AvpKey = rt::AvpKey::new(305, 8164);
+    pub const SN_PSEUDONYM_USERNAME_305: rt::AvpKey = rt::AvpKey {
+        code: 305,
+        vendor: 8164,
+    };
     /// SN-WiMAX-Auth-Only (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_WIMAX_AUTH_ONLY: rt::AvpKey = rt::AvpKey::new(306, 8164);
+    pub const SN_WIMAX_AUTH_ONLY: rt::AvpKey = rt::AvpKey {
+        code: 306,
+        vendor: 8164,
+    };
     /// SN-TrafficSelector-Class (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TRAFFICSELECTOR_CLASS: rt::AvpKey = rt::AvpKey::new(307, 8164);
+    pub const SN_TRAFFICSELECTOR_CLASS: rt::AvpKey = rt::AvpKey {
+        code: 307,
+        vendor: 8164,
+    };
     /// SN-TPO-Policy (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TPO_POLICY: rt::AvpKey = rt::AvpKey::new(308, 8164);
+    pub const SN_TPO_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 308,
+        vendor: 8164,
+    };
     /// SN-DHCP-Options (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_DHCP_OPTIONS: rt::AvpKey = rt::AvpKey::new(309, 8164);
+    pub const SN_DHCP_OPTIONS: rt::AvpKey = rt::AvpKey {
+        code: 309,
+        vendor: 8164,
+    };
     /// SN-Handoff-Indicator (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_HANDOFF_INDICATOR: rt::AvpKey = rt::AvpKey::new(310, 8164);
+    pub const SN_HANDOFF_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 310,
+        vendor: 8164,
+    };
     /// SN-MIP-Send-Host-Config (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MIP_SEND_HOST_CONFIG: rt::AvpKey = rt::AvpKey::new(311, 8164);
+    pub const SN_MIP_SEND_HOST_CONFIG: rt::AvpKey = rt::AvpKey {
+        code: 311,
+        vendor: 8164,
+    };
     /// SN-User-Privilege (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_USER_PRIVILEGE: rt::AvpKey = rt::AvpKey::new(313, 8164);
+    pub const SN_USER_PRIVILEGE: rt::AvpKey = rt::AvpKey {
+        code: 313,
+        vendor: 8164,
+    };
     /// SN-IPv6-Alloc-Method (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_IPV6_ALLOC_METHOD: rt::AvpKey = rt::AvpKey::new(314, 8164);
+    pub const SN_IPV6_ALLOC_METHOD: rt::AvpKey = rt::AvpKey {
+        code: 314,
+        vendor: 8164,
+    };
     /// SN-WLAN-AP-Identifier (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_WLAN_AP_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(319, 8164);
+    pub const SN_WLAN_AP_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 319,
+        vendor: 8164,
+    };
     /// SN-WLAN-UE-Identifier (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_WLAN_UE_IDENTIFIER: rt::AvpKey = rt::AvpKey::new(320, 8164);
+    pub const SN_WLAN_UE_IDENTIFIER: rt::AvpKey = rt::AvpKey {
+        code: 320,
+        vendor: 8164,
+    };
     /// SN-Volume-Quota-Threshold (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_VOLUME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(501, 8164);
+    pub const SN_VOLUME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 501,
+        vendor: 8164,
+    };
     /// SN-Unit-Quota-Threshold (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_UNIT_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(502, 8164);
+    pub const SN_UNIT_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 8164,
+    };
     /// SN-Time-Quota-Threshold (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TIME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(503, 8164);
+    pub const SN_TIME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 503,
+        vendor: 8164,
+    };
     /// SN-Total-Used-Service-Unit (Grouped), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TOTAL_USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(504, 8164);
+    pub const SN_TOTAL_USED_SERVICE_UNIT: rt::AvpKey = rt::AvpKey {
+        code: 504,
+        vendor: 8164,
+    };
     /// SN-Absolute-Validity-Time (Time), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_ABSOLUTE_VALIDITY_TIME: rt::AvpKey = rt::AvpKey::new(505, 8164);
+    pub const SN_ABSOLUTE_VALIDITY_TIME: rt::AvpKey = rt::AvpKey {
+        code: 505,
+        vendor: 8164,
+    };
     /// SN-Bandwidth-Control (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_BANDWIDTH_CONTROL: rt::AvpKey = rt::AvpKey::new(512, 8164);
+    pub const SN_BANDWIDTH_CONTROL: rt::AvpKey = rt::AvpKey {
+        code: 512,
+        vendor: 8164,
+    };
     /// SN-Transparent-Data (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TRANSPARENT_DATA: rt::AvpKey = rt::AvpKey::new(513, 8164);
+    pub const SN_TRANSPARENT_DATA: rt::AvpKey = rt::AvpKey {
+        code: 513,
+        vendor: 8164,
+    };
     /// SN-Traffic-Policy (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_TRAFFIC_POLICY: rt::AvpKey = rt::AvpKey::new(514, 8164);
+    pub const SN_TRAFFIC_POLICY: rt::AvpKey = rt::AvpKey {
+        code: 514,
+        vendor: 8164,
+    };
     /// SN-Firewall-Policy-515 (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_FIREWALL_POLICY_515: rt::AvpKey = rt::AvpKey::new(515, 8164);
+    pub const SN_FIREWALL_POLICY_515: rt::AvpKey = rt::AvpKey {
+        code: 515,
+        vendor: 8164,
+    };
     /// SN-Usage-Monitoring-Control (Grouped), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_USAGE_MONITORING_CONTROL: rt::AvpKey = rt::AvpKey::new(517, 8164);
+    pub const SN_USAGE_MONITORING_CONTROL: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 8164,
+    };
     /// SN-Monitoring-Key (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_MONITORING_KEY: rt::AvpKey = rt::AvpKey::new(518, 8164);
+    pub const SN_MONITORING_KEY: rt::AvpKey = rt::AvpKey {
+        code: 518,
+        vendor: 8164,
+    };
     /// SN-Usage-Volume (Unsigned64), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_USAGE_VOLUME: rt::AvpKey = rt::AvpKey::new(519, 8164);
+    pub const SN_USAGE_VOLUME: rt::AvpKey = rt::AvpKey {
+        code: 519,
+        vendor: 8164,
+    };
     /// SN-Service-Flow-Detection (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SERVICE_FLOW_DETECTION: rt::AvpKey = rt::AvpKey::new(520, 8164);
+    pub const SN_SERVICE_FLOW_DETECTION: rt::AvpKey = rt::AvpKey {
+        code: 520,
+        vendor: 8164,
+    };
     /// SN-Usage-Monitoring (Integer32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_USAGE_MONITORING: rt::AvpKey = rt::AvpKey::new(521, 8164);
+    pub const SN_USAGE_MONITORING: rt::AvpKey = rt::AvpKey {
+        code: 521,
+        vendor: 8164,
+    };
     /// SN-Session-Start-Indicator (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SESSION_START_INDICATOR: rt::AvpKey = rt::AvpKey::new(522, 8164);
+    pub const SN_SESSION_START_INDICATOR: rt::AvpKey = rt::AvpKey {
+        code: 522,
+        vendor: 8164,
+    };
     /// SN-Phase0-PSAPName (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PHASE0_PSAPNAME: rt::AvpKey = rt::AvpKey::new(523, 8164);
+    pub const SN_PHASE0_PSAPNAME: rt::AvpKey = rt::AvpKey {
+        code: 523,
+        vendor: 8164,
+    };
     /// SN-Charging-Id (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CHARGING_ID: rt::AvpKey = rt::AvpKey::new(525, 8164);
+    pub const SN_CHARGING_ID: rt::AvpKey = rt::AvpKey {
+        code: 525,
+        vendor: 8164,
+    };
     /// SN-Remaining-Service-Unit (Grouped), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_REMAINING_SERVICE_UNIT: rt::AvpKey = rt::AvpKey::new(526, 8164);
+    pub const SN_REMAINING_SERVICE_UNIT: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 8164,
+    };
     /// SN-Service-Start-Timestamp (Time), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_SERVICE_START_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(527, 8164);
+    pub const SN_SERVICE_START_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 527,
+        vendor: 8164,
+    };
     /// SN-Rulebase-Id (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_RULEBASE_ID: rt::AvpKey = rt::AvpKey::new(528, 8164);
+    pub const SN_RULEBASE_ID: rt::AvpKey = rt::AvpKey {
+        code: 528,
+        vendor: 8164,
+    };
     /// SN-CF-Policy-ID (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CF_POLICY_ID: rt::AvpKey = rt::AvpKey::new(529, 8164);
+    pub const SN_CF_POLICY_ID: rt::AvpKey = rt::AvpKey {
+        code: 529,
+        vendor: 8164,
+    };
     /// SN-Charging-Collection-Function-Name (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CHARGING_COLLECTION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey::new(
-        530,
-        8164,
-    );
+    pub const SN_CHARGING_COLLECTION_FUNCTION_NAME: rt::AvpKey = rt::AvpKey {
+        code: 530,
+        vendor: 8164,
+    };
     /// SN-Customer-Id (UTF8String), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_CUSTOMER_ID: rt::AvpKey = rt::AvpKey::new(1146, 8164);
+    pub const SN_CUSTOMER_ID: rt::AvpKey = rt::AvpKey {
+        code: 1146,
+        vendor: 8164,
+    };
     /// Access-Network-Charging-Physical-Access-Id (Grouped), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCESS_NETWORK_CHARGING_PHYSICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey::new(
-        1472,
-        8164,
-    );
+    pub const ACCESS_NETWORK_CHARGING_PHYSICAL_ACCESS_ID: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 8164,
+    };
     /// Access-Network-Charging-Physical-Access-Id-Value (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCESS_NETWORK_CHARGING_PHYSICAL_ACCESS_ID_VALUE: rt::AvpKey = rt::AvpKey::new(
-        1473,
-        8164,
-    );
+    pub const ACCESS_NETWORK_CHARGING_PHYSICAL_ACCESS_ID_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 1473,
+        vendor: 8164,
+    };
     /// Access-Network-Charging-Physical-Access-Id-Realm (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ACCESS_NETWORK_CHARGING_PHYSICAL_ACCESS_ID_REALM: rt::AvpKey = rt::AvpKey::new(
-        1474,
-        8164,
-    );
+    pub const ACCESS_NETWORK_CHARGING_PHYSICAL_ACCESS_ID_REALM: rt::AvpKey = rt::AvpKey {
+        code: 1474,
+        vendor: 8164,
+    };
     /// SN-Fast-Reauth-Username-11010 (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_FAST_REAUTH_USERNAME_11010: rt::AvpKey = rt::AvpKey::new(11010, 8164);
+    pub const SN_FAST_REAUTH_USERNAME_11010: rt::AvpKey = rt::AvpKey {
+        code: 11010,
+        vendor: 8164,
+    };
     /// SN-Pseudonym-Username-11011 (OctetString), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PSEUDONYM_USERNAME_11011: rt::AvpKey = rt::AvpKey::new(11011, 8164);
+    pub const SN_PSEUDONYM_USERNAME_11011: rt::AvpKey = rt::AvpKey {
+        code: 11011,
+        vendor: 8164,
+    };
     /// SN-Proxy-MIPV6 (Unsigned32), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SN_PROXY_MIPV6: rt::AvpKey = rt::AvpKey::new(65530, 8164);
+    pub const SN_PROXY_MIPV6: rt::AvpKey = rt::AvpKey {
+        code: 65530,
+        vendor: 8164,
+    };
 }
 /// Application ids of Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -639,7 +1509,10 @@ impl Default for SnTotalUsedServiceUnit {
 #[cfg(any(feature = "vendor_starent"))]
 impl SnTotalUsedServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(504, 8164);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 504,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -715,7 +1588,10 @@ impl Default for SnUsageMonitoringControl {
 #[cfg(any(feature = "vendor_starent"))]
 impl SnUsageMonitoringControl {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(517, 8164);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -791,7 +1667,10 @@ impl Default for SnRemainingServiceUnit {
 #[cfg(any(feature = "vendor_starent"))]
 impl SnRemainingServiceUnit {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(526, 8164);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -867,7 +1746,10 @@ impl Default for AccessNetworkChargingPhysicalAccessId {
 #[cfg(any(feature = "vendor_starent"))]
 impl AccessNetworkChargingPhysicalAccessId {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(1472, 8164);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1230,7 +2112,10 @@ pub struct SnTotalUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnTotalUsedServiceUnit {
     type Writer<'c> = SnTotalUsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(504, 8164);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 504,
+        vendor: 8164,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1265,7 +2150,10 @@ pub struct SnUsageMonitoringControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnUsageMonitoringControl {
     type Writer<'c> = SnUsageMonitoringControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(517, 8164);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 8164,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1300,7 +2188,10 @@ pub struct SnRemainingServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnRemainingServiceUnit {
     type Writer<'c> = SnRemainingServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(526, 8164);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 8164,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1335,7 +2226,10 @@ pub struct AccessNetworkChargingPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for AccessNetworkChargingPhysicalAccessId {
     type Writer<'c> = AccessNetworkChargingPhysicalAccessIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(1472, 8164);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 8164,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

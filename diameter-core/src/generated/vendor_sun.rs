@@ -8,11 +8,11 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Ping-Timestamp-Secs (Unsigned32), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PING_TIMESTAMP_SECS: rt::AvpKey = rt::AvpKey::new(1, 42);
+    pub const PING_TIMESTAMP_SECS: rt::AvpKey = rt::AvpKey { code: 1, vendor: 42 };
     /// Ping-Timestamp-Usecs (Unsigned32), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PING_TIMESTAMP_USECS: rt::AvpKey = rt::AvpKey::new(2, 42);
+    pub const PING_TIMESTAMP_USECS: rt::AvpKey = rt::AvpKey { code: 2, vendor: 42 };
     /// Ping-Timestamp (Grouped), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PING_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(3, 42);
+    pub const PING_TIMESTAMP: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
 }
 /// Application ids of Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -53,7 +53,7 @@ impl Default for PingTimestamp {
 #[cfg(any(feature = "vendor_sun"))]
 impl PingTimestamp {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(3, 42);
+    pub const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -208,11 +208,11 @@ pub struct PingTimestampWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_sun"))]
 impl rt::writer::Group for PingTimestamp {
     type Writer<'c> = PingTimestampWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(3, 42);
+    const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey::new(1, 42),
-        rt::AvpKey::new(2, 42),
+        rt::AvpKey { code: 1, vendor: 42 },
+        rt::AvpKey { code: 2, vendor: 42 },
     ];
     const REQUIRED: u64 = 0;
 }

@@ -8,13 +8,25 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// DSR-ApplicationInvoked (Integer32), Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const DSR_APPLICATIONINVOKED: rt::AvpKey = rt::AvpKey::new(2468, 323);
+    pub const DSR_APPLICATIONINVOKED: rt::AvpKey = rt::AvpKey {
+        code: 2468,
+        vendor: 323,
+    };
     /// PDRA-Early-Binding (OctetString), Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const PDRA_EARLY_BINDING: rt::AvpKey = rt::AvpKey::new(2500, 323);
+    pub const PDRA_EARLY_BINDING: rt::AvpKey = rt::AvpKey {
+        code: 2500,
+        vendor: 323,
+    };
     /// Session-Release-Reason (OctetString), Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SESSION_RELEASE_REASON: rt::AvpKey = rt::AvpKey::new(2501, 323);
+    pub const SESSION_RELEASE_REASON: rt::AvpKey = rt::AvpKey {
+        code: 2501,
+        vendor: 323,
+    };
     /// MsgCopyAnswer (Grouped), Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MSGCOPYANSWER: rt::AvpKey = rt::AvpKey::new(2516, 323);
+    pub const MSGCOPYANSWER: rt::AvpKey = rt::AvpKey {
+        code: 2516,
+        vendor: 323,
+    };
 }
 /// Application ids of Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -47,7 +59,10 @@ impl Default for Msgcopyanswer {
 #[cfg(any(feature = "vendor_tekelec"))]
 impl Msgcopyanswer {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2516, 323);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2516,
+        vendor: 323,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -180,7 +195,10 @@ pub struct MsgcopyanswerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_tekelec"))]
 impl rt::writer::Group for Msgcopyanswer {
     type Writer<'c> = MsgcopyanswerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2516, 323);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2516,
+        vendor: 323,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -8,117 +8,285 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// CS-Additional-Calling-Party-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ADDITIONAL_CALLING_PARTY_NUMBER: rt::AvpKey = rt::AvpKey::new(1, 27640);
+    pub const CS_ADDITIONAL_CALLING_PARTY_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 1,
+        vendor: 27640,
+    };
     /// CS-Announcement (Grouped), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ANNOUNCEMENT: rt::AvpKey = rt::AvpKey::new(2, 27640);
+    pub const CS_ANNOUNCEMENT: rt::AvpKey = rt::AvpKey {
+        code: 2,
+        vendor: 27640,
+    };
     /// CS-Announcement-Code (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ANNOUNCEMENT_CODE: rt::AvpKey = rt::AvpKey::new(3, 27640);
+    pub const CS_ANNOUNCEMENT_CODE: rt::AvpKey = rt::AvpKey {
+        code: 3,
+        vendor: 27640,
+    };
     /// CS-Announcement-Data (Grouped), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ANNOUNCEMENT_DATA: rt::AvpKey = rt::AvpKey::new(4, 27640);
+    pub const CS_ANNOUNCEMENT_DATA: rt::AvpKey = rt::AvpKey {
+        code: 4,
+        vendor: 27640,
+    };
     /// CS-Announcement-Data-Type (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ANNOUNCEMENT_DATA_TYPE: rt::AvpKey = rt::AvpKey::new(5, 27640);
+    pub const CS_ANNOUNCEMENT_DATA_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 5,
+        vendor: 27640,
+    };
     /// CS-Announcement-Data-Value (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ANNOUNCEMENT_DATA_VALUE: rt::AvpKey = rt::AvpKey::new(6, 27640);
+    pub const CS_ANNOUNCEMENT_DATA_VALUE: rt::AvpKey = rt::AvpKey {
+        code: 6,
+        vendor: 27640,
+    };
     /// CS-Bearer-Capability (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_BEARER_CAPABILITY: rt::AvpKey = rt::AvpKey::new(7, 27640);
+    pub const CS_BEARER_CAPABILITY: rt::AvpKey = rt::AvpKey {
+        code: 7,
+        vendor: 27640,
+    };
     /// CS-Call-Reference-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CALL_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey::new(8, 27640);
+    pub const CS_CALL_REFERENCE_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 8,
+        vendor: 27640,
+    };
     /// CS-Called-Party-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CALLED_PARTY_NUMBER: rt::AvpKey = rt::AvpKey::new(9, 27640);
+    pub const CS_CALLED_PARTY_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 9,
+        vendor: 27640,
+    };
     /// CS-Calling-Partys-Category (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CALLING_PARTYS_CATEGORY: rt::AvpKey = rt::AvpKey::new(10, 27640);
+    pub const CS_CALLING_PARTYS_CATEGORY: rt::AvpKey = rt::AvpKey {
+        code: 10,
+        vendor: 27640,
+    };
     /// CS-Calling-Party-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CALLING_PARTY_NUMBER: rt::AvpKey = rt::AvpKey::new(11, 27640);
+    pub const CS_CALLING_PARTY_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 11,
+        vendor: 27640,
+    };
     /// CS-Event-Type-BCSM (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_EVENT_TYPE_BCSM: rt::AvpKey = rt::AvpKey::new(12, 27640);
+    pub const CS_EVENT_TYPE_BCSM: rt::AvpKey = rt::AvpKey {
+        code: 12,
+        vendor: 27640,
+    };
     /// CS-First-Call-Indication (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_FIRST_CALL_INDICATION: rt::AvpKey = rt::AvpKey::new(13, 27640);
+    pub const CS_FIRST_CALL_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 13,
+        vendor: 27640,
+    };
     /// CS-Free-Format-Data (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_FREE_FORMAT_DATA: rt::AvpKey = rt::AvpKey::new(14, 27640);
+    pub const CS_FREE_FORMAT_DATA: rt::AvpKey = rt::AvpKey {
+        code: 14,
+        vendor: 27640,
+    };
     /// CS-Furnish-Charging-Information (Grouped), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_FURNISH_CHARGING_INFORMATION: rt::AvpKey = rt::AvpKey::new(15, 27640);
+    pub const CS_FURNISH_CHARGING_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 27640,
+    };
     /// CS-High-Layer-Compatibility (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_HIGH_LAYER_COMPATIBILITY: rt::AvpKey = rt::AvpKey::new(16, 27640);
+    pub const CS_HIGH_LAYER_COMPATIBILITY: rt::AvpKey = rt::AvpKey {
+        code: 16,
+        vendor: 27640,
+    };
     /// CS-Information (Grouped), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_INFORMATION: rt::AvpKey = rt::AvpKey::new(17, 27640);
+    pub const CS_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 17,
+        vendor: 27640,
+    };
     /// CS-Location-Information (Grouped), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(18, 27640);
+    pub const CS_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 18,
+        vendor: 27640,
+    };
     /// CS-MSC-Address (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_MSC_ADDRESS: rt::AvpKey = rt::AvpKey::new(19, 27640);
+    pub const CS_MSC_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 19,
+        vendor: 27640,
+    };
     /// CS-Original-Called-Party-ID (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ORIGINAL_CALLED_PARTY_ID: rt::AvpKey = rt::AvpKey::new(20, 27640);
+    pub const CS_ORIGINAL_CALLED_PARTY_ID: rt::AvpKey = rt::AvpKey {
+        code: 20,
+        vendor: 27640,
+    };
     /// CS-Originating-Location-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ORIGINATING_LOCATION_NUMBER: rt::AvpKey = rt::AvpKey::new(21, 27640);
+    pub const CS_ORIGINATING_LOCATION_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 21,
+        vendor: 27640,
+    };
     /// CS-Party-To-Charge (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_PARTY_TO_CHARGE: rt::AvpKey = rt::AvpKey::new(22, 27640);
+    pub const CS_PARTY_TO_CHARGE: rt::AvpKey = rt::AvpKey {
+        code: 22,
+        vendor: 27640,
+    };
     /// CS-Redirecting-Party-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_REDIRECTING_PARTY_NUMBER: rt::AvpKey = rt::AvpKey::new(23, 27640);
+    pub const CS_REDIRECTING_PARTY_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 23,
+        vendor: 27640,
+    };
     /// CS-Redirection-Information (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_REDIRECTION_INFORMATION: rt::AvpKey = rt::AvpKey::new(24, 27640);
+    pub const CS_REDIRECTION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 24,
+        vendor: 27640,
+    };
     /// CS-Release-Cause-Code (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_RELEASE_CAUSE_CODE: rt::AvpKey = rt::AvpKey::new(25, 27640);
+    pub const CS_RELEASE_CAUSE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 25,
+        vendor: 27640,
+    };
     /// CS-Rerouting-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_REROUTING_NUMBER: rt::AvpKey = rt::AvpKey::new(26, 27640);
+    pub const CS_REROUTING_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 26,
+        vendor: 27640,
+    };
     /// CS-Service-Key (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_SERVICE_KEY: rt::AvpKey = rt::AvpKey::new(27, 27640);
+    pub const CS_SERVICE_KEY: rt::AvpKey = rt::AvpKey {
+        code: 27,
+        vendor: 27640,
+    };
     /// CS-Terminating-VLR-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_TERMINATING_VLR_NUMBER: rt::AvpKey = rt::AvpKey::new(28, 27640);
+    pub const CS_TERMINATING_VLR_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 28,
+        vendor: 27640,
+    };
     /// CS-Warning-Period (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_WARNING_PERIOD: rt::AvpKey = rt::AvpKey::new(29, 27640);
+    pub const CS_WARNING_PERIOD: rt::AvpKey = rt::AvpKey {
+        code: 29,
+        vendor: 27640,
+    };
     /// CS-Accumulated-Time (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ACCUMULATED_TIME: rt::AvpKey = rt::AvpKey::new(30, 27640);
+    pub const CS_ACCUMULATED_TIME: rt::AvpKey = rt::AvpKey {
+        code: 30,
+        vendor: 27640,
+    };
     /// CS-Announcement-Logic (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ANNOUNCEMENT_LOGIC: rt::AvpKey = rt::AvpKey::new(31, 27640);
+    pub const CS_ANNOUNCEMENT_LOGIC: rt::AvpKey = rt::AvpKey {
+        code: 31,
+        vendor: 27640,
+    };
     /// CS-Announcement-Type (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ANNOUNCEMENT_TYPE: rt::AvpKey = rt::AvpKey::new(32, 27640);
+    pub const CS_ANNOUNCEMENT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 32,
+        vendor: 27640,
+    };
     /// CS-Balance-TopUp-Data (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_BALANCE_TOPUP_DATA: rt::AvpKey = rt::AvpKey::new(33, 27640);
+    pub const CS_BALANCE_TOPUP_DATA: rt::AvpKey = rt::AvpKey {
+        code: 33,
+        vendor: 27640,
+    };
     /// CS-Call-SetUp-Result-Code (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CALL_SETUP_RESULT_CODE: rt::AvpKey = rt::AvpKey::new(34, 27640);
+    pub const CS_CALL_SETUP_RESULT_CODE: rt::AvpKey = rt::AvpKey {
+        code: 34,
+        vendor: 27640,
+    };
     /// CS-Customer-Data (UTF8String), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CUSTOMER_DATA: rt::AvpKey = rt::AvpKey::new(35, 27640);
+    pub const CS_CUSTOMER_DATA: rt::AvpKey = rt::AvpKey {
+        code: 35,
+        vendor: 27640,
+    };
     /// CS-Dialogue-Handling (Integer32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_DIALOGUE_HANDLING: rt::AvpKey = rt::AvpKey::new(36, 27640);
+    pub const CS_DIALOGUE_HANDLING: rt::AvpKey = rt::AvpKey {
+        code: 36,
+        vendor: 27640,
+    };
     /// CS-ISUP-Release-Cause-Code (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_ISUP_RELEASE_CAUSE_CODE: rt::AvpKey = rt::AvpKey::new(37, 27640);
+    pub const CS_ISUP_RELEASE_CAUSE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 37,
+        vendor: 27640,
+    };
     /// CS-Max-Call-Duration (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_MAX_CALL_DURATION: rt::AvpKey = rt::AvpKey::new(38, 27640);
+    pub const CS_MAX_CALL_DURATION: rt::AvpKey = rt::AvpKey {
+        code: 38,
+        vendor: 27640,
+    };
     /// CS-Result-Code (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_RESULT_CODE: rt::AvpKey = rt::AvpKey::new(39, 27640);
+    pub const CS_RESULT_CODE: rt::AvpKey = rt::AvpKey {
+        code: 39,
+        vendor: 27640,
+    };
     /// CS-Start-Of-Charging (Time), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_START_OF_CHARGING: rt::AvpKey = rt::AvpKey::new(40, 27640);
+    pub const CS_START_OF_CHARGING: rt::AvpKey = rt::AvpKey {
+        code: 40,
+        vendor: 27640,
+    };
     /// CS-Teleservice-Code (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_TELESERVICE_CODE: rt::AvpKey = rt::AvpKey::new(41, 27640);
+    pub const CS_TELESERVICE_CODE: rt::AvpKey = rt::AvpKey {
+        code: 41,
+        vendor: 27640,
+    };
     /// CS-Traffic-Case (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_TRAFFIC_CASE: rt::AvpKey = rt::AvpKey::new(42, 27640);
+    pub const CS_TRAFFIC_CASE: rt::AvpKey = rt::AvpKey {
+        code: 42,
+        vendor: 27640,
+    };
     /// CS-AoC-Info (Grouped), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO: rt::AvpKey = rt::AvpKey::new(43, 27640);
+    pub const CS_AOC_INFO: rt::AvpKey = rt::AvpKey {
+        code: 43,
+        vendor: 27640,
+    };
     /// CS-AoC-Info-e1 (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO_E1: rt::AvpKey = rt::AvpKey::new(44, 27640);
+    pub const CS_AOC_INFO_E1: rt::AvpKey = rt::AvpKey {
+        code: 44,
+        vendor: 27640,
+    };
     /// CS-AoC-Info-e2 (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO_E2: rt::AvpKey = rt::AvpKey::new(45, 27640);
+    pub const CS_AOC_INFO_E2: rt::AvpKey = rt::AvpKey {
+        code: 45,
+        vendor: 27640,
+    };
     /// CS-AoC-Info-e3 (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO_E3: rt::AvpKey = rt::AvpKey::new(46, 27640);
+    pub const CS_AOC_INFO_E3: rt::AvpKey = rt::AvpKey {
+        code: 46,
+        vendor: 27640,
+    };
     /// CS-AoC-Info-e4 (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO_E4: rt::AvpKey = rt::AvpKey::new(47, 27640);
+    pub const CS_AOC_INFO_E4: rt::AvpKey = rt::AvpKey {
+        code: 47,
+        vendor: 27640,
+    };
     /// CS-AoC-Info-e5 (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO_E5: rt::AvpKey = rt::AvpKey::new(48, 27640);
+    pub const CS_AOC_INFO_E5: rt::AvpKey = rt::AvpKey {
+        code: 48,
+        vendor: 27640,
+    };
     /// CS-AoC-Info-e6 (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO_E6: rt::AvpKey = rt::AvpKey::new(49, 27640);
+    pub const CS_AOC_INFO_E6: rt::AvpKey = rt::AvpKey {
+        code: 49,
+        vendor: 27640,
+    };
     /// CS-AoC-Info-e7 (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_AOC_INFO_E7: rt::AvpKey = rt::AvpKey::new(50, 27640);
+    pub const CS_AOC_INFO_E7: rt::AvpKey = rt::AvpKey {
+        code: 50,
+        vendor: 27640,
+    };
     /// CS-Called-Party-BCD-Number (OctetString), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CALLED_PARTY_BCD_NUMBER: rt::AvpKey = rt::AvpKey::new(51, 27640);
+    pub const CS_CALLED_PARTY_BCD_NUMBER: rt::AvpKey = rt::AvpKey {
+        code: 51,
+        vendor: 27640,
+    };
     /// CS-Conference-Id (UTF8String), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_CONFERENCE_ID: rt::AvpKey = rt::AvpKey::new(52, 27640);
+    pub const CS_CONFERENCE_ID: rt::AvpKey = rt::AvpKey {
+        code: 52,
+        vendor: 27640,
+    };
     /// CS-MultiParty-Call-Indication (Grouped), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_MULTIPARTY_CALL_INDICATION: rt::AvpKey = rt::AvpKey::new(53, 27640);
+    pub const CS_MULTIPARTY_CALL_INDICATION: rt::AvpKey = rt::AvpKey {
+        code: 53,
+        vendor: 27640,
+    };
     /// CS-Network-Type (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_NETWORK_TYPE: rt::AvpKey = rt::AvpKey::new(54, 27640);
+    pub const CS_NETWORK_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 54,
+        vendor: 27640,
+    };
     /// CS-Service-Id (Unsigned32), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CS_SERVICE_ID: rt::AvpKey = rt::AvpKey::new(55, 27640);
+    pub const CS_SERVICE_ID: rt::AvpKey = rt::AvpKey {
+        code: 55,
+        vendor: 27640,
+    };
     /// OCS-Account-Management-Op (UTF8String), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const OCS_ACCOUNT_MANAGEMENT_OP: rt::AvpKey = rt::AvpKey::new(56, 27640);
+    pub const OCS_ACCOUNT_MANAGEMENT_OP: rt::AvpKey = rt::AvpKey {
+        code: 56,
+        vendor: 27640,
+    };
 }
 /// Application ids of Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -151,7 +319,10 @@ impl Default for CsAnnouncement {
 #[cfg(any(feature = "vendor_telefonica"))]
 impl CsAnnouncement {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(2, 27640);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -227,7 +398,10 @@ impl Default for CsAnnouncementData {
 #[cfg(any(feature = "vendor_telefonica"))]
 impl CsAnnouncementData {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(4, 27640);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -303,7 +477,10 @@ impl Default for CsFurnishChargingInformation {
 #[cfg(any(feature = "vendor_telefonica"))]
 impl CsFurnishChargingInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 27640);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -379,7 +556,10 @@ impl Default for CsInformation {
 #[cfg(any(feature = "vendor_telefonica"))]
 impl CsInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(17, 27640);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 17,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -455,7 +635,10 @@ impl Default for CsLocationInformation {
 #[cfg(any(feature = "vendor_telefonica"))]
 impl CsLocationInformation {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(18, 27640);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 18,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -531,7 +714,10 @@ impl Default for CsAocInfo {
 #[cfg(any(feature = "vendor_telefonica"))]
 impl CsAocInfo {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(43, 27640);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 43,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -607,7 +793,10 @@ impl Default for CsMultipartyCallIndication {
 #[cfg(any(feature = "vendor_telefonica"))]
 impl CsMultipartyCallIndication {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(53, 27640);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 53,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -1193,7 +1382,10 @@ pub struct CsAnnouncementWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAnnouncement {
     type Writer<'c> = CsAnnouncementWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(2, 27640);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2,
+        vendor: 27640,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1228,7 +1420,10 @@ pub struct CsAnnouncementDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAnnouncementData {
     type Writer<'c> = CsAnnouncementDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(4, 27640);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4,
+        vendor: 27640,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1263,7 +1458,10 @@ pub struct CsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsFurnishChargingInformation {
     type Writer<'c> = CsFurnishChargingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(15, 27640);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 27640,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1298,7 +1496,10 @@ pub struct CsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsInformation {
     type Writer<'c> = CsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(17, 27640);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 17,
+        vendor: 27640,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1333,7 +1534,10 @@ pub struct CsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsLocationInformation {
     type Writer<'c> = CsLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(18, 27640);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 18,
+        vendor: 27640,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1368,7 +1572,10 @@ pub struct CsAocInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAocInfo {
     type Writer<'c> = CsAocInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(43, 27640);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 43,
+        vendor: 27640,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1403,7 +1610,10 @@ pub struct CsMultipartyCallIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsMultipartyCallIndication {
     type Writer<'c> = CsMultipartyCallIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(53, 27640);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 53,
+        vendor: 27640,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

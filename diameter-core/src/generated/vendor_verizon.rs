@@ -8,42 +8,90 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Idle-To-Connected-Transition-Count (Integer32), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const IDLE_TO_CONNECTED_TRANSITION_COUNT: rt::AvpKey = rt::AvpKey::new(
-        5001,
-        12951,
-    );
+    pub const IDLE_TO_CONNECTED_TRANSITION_COUNT: rt::AvpKey = rt::AvpKey {
+        code: 5001,
+        vendor: 12951,
+    };
     /// Connected-Duration (Unsigned32), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONNECTED_DURATION: rt::AvpKey = rt::AvpKey::new(5002, 12951);
+    pub const CONNECTED_DURATION: rt::AvpKey = rt::AvpKey {
+        code: 5002,
+        vendor: 12951,
+    };
     /// Charging-Gateway-Function-Host (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_GATEWAY_FUNCTION_HOST: rt::AvpKey = rt::AvpKey::new(6068, 12951);
+    pub const CHARGING_GATEWAY_FUNCTION_HOST: rt::AvpKey = rt::AvpKey {
+        code: 6068,
+        vendor: 12951,
+    };
     /// Charging-Group-ID (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CHARGING_GROUP_ID: rt::AvpKey = rt::AvpKey::new(6069, 12951);
+    pub const CHARGING_GROUP_ID: rt::AvpKey = rt::AvpKey {
+        code: 6069,
+        vendor: 12951,
+    };
     /// LI-Indicator-Gx (Grouped), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const LI_INDICATOR_GX: rt::AvpKey = rt::AvpKey::new(6092, 12951);
+    pub const LI_INDICATOR_GX: rt::AvpKey = rt::AvpKey {
+        code: 6092,
+        vendor: 12951,
+    };
     /// Random-Vector (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RANDOM_VECTOR: rt::AvpKey = rt::AvpKey::new(6093, 12951);
+    pub const RANDOM_VECTOR: rt::AvpKey = rt::AvpKey {
+        code: 6093,
+        vendor: 12951,
+    };
     /// Interception-Action (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const INTERCEPTION_ACTION: rt::AvpKey = rt::AvpKey::new(6094, 12951);
+    pub const INTERCEPTION_ACTION: rt::AvpKey = rt::AvpKey {
+        code: 6094,
+        vendor: 12951,
+    };
     /// LI-Correlation-ID (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const LI_CORRELATION_ID: rt::AvpKey = rt::AvpKey::new(6095, 12951);
+    pub const LI_CORRELATION_ID: rt::AvpKey = rt::AvpKey {
+        code: 6095,
+        vendor: 12951,
+    };
     /// LI-TargetMFAddress (Grouped), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const LI_TARGETMFADDRESS: rt::AvpKey = rt::AvpKey::new(6096, 12951);
+    pub const LI_TARGETMFADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 6096,
+        vendor: 12951,
+    };
     /// LI-TargetID (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const LI_TARGETID: rt::AvpKey = rt::AvpKey::new(6097, 12951);
+    pub const LI_TARGETID: rt::AvpKey = rt::AvpKey {
+        code: 6097,
+        vendor: 12951,
+    };
     /// MF-Address (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MF_ADDRESS: rt::AvpKey = rt::AvpKey::new(6098, 12951);
+    pub const MF_ADDRESS: rt::AvpKey = rt::AvpKey {
+        code: 6098,
+        vendor: 12951,
+    };
     /// MF-Port (OctetString), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MF_PORT: rt::AvpKey = rt::AvpKey::new(6099, 12951);
+    pub const MF_PORT: rt::AvpKey = rt::AvpKey {
+        code: 6099,
+        vendor: 12951,
+    };
     /// Self-Activation-Status (Integer32), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const SELF_ACTIVATION_STATUS: rt::AvpKey = rt::AvpKey::new(6115, 12951);
+    pub const SELF_ACTIVATION_STATUS: rt::AvpKey = rt::AvpKey {
+        code: 6115,
+        vendor: 12951,
+    };
     /// Virtual-APN-Name (UTF8String), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VIRTUAL_APN_NAME: rt::AvpKey = rt::AvpKey::new(6116, 12951);
+    pub const VIRTUAL_APN_NAME: rt::AvpKey = rt::AvpKey {
+        code: 6116,
+        vendor: 12951,
+    };
     /// Origination-Timestamp (Unsigned64), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ORIGINATION_TIMESTAMP: rt::AvpKey = rt::AvpKey::new(7102, 12951);
+    pub const ORIGINATION_TIMESTAMP: rt::AvpKey = rt::AvpKey {
+        code: 7102,
+        vendor: 12951,
+    };
     /// Max-Wait-Time (Unsigned32), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const MAX_WAIT_TIME: rt::AvpKey = rt::AvpKey::new(7103, 12951);
+    pub const MAX_WAIT_TIME: rt::AvpKey = rt::AvpKey {
+        code: 7103,
+        vendor: 12951,
+    };
     /// Online-Response-Required (Integer32), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const ONLINE_RESPONSE_REQUIRED: rt::AvpKey = rt::AvpKey::new(8105, 12951);
+    pub const ONLINE_RESPONSE_REQUIRED: rt::AvpKey = rt::AvpKey {
+        code: 8105,
+        vendor: 12951,
+    };
 }
 /// Application ids of Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -76,7 +124,10 @@ impl Default for LiIndicatorGx {
 #[cfg(any(feature = "vendor_verizon"))]
 impl LiIndicatorGx {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(6092, 12951);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 6092,
+        vendor: 12951,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -152,7 +203,10 @@ impl Default for LiTargetmfaddress {
 #[cfg(any(feature = "vendor_verizon"))]
 impl LiTargetmfaddress {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(6096, 12951);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 6096,
+        vendor: 12951,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -361,7 +415,10 @@ pub struct LiIndicatorGxWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::writer::Group for LiIndicatorGx {
     type Writer<'c> = LiIndicatorGxWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(6092, 12951);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 6092,
+        vendor: 12951,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -396,7 +453,10 @@ pub struct LiTargetmfaddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::writer::Group for LiTargetmfaddress {
     type Writer<'c> = LiTargetmfaddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(6096, 12951);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 6096,
+        vendor: 12951,
+    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -8,31 +8,70 @@ pub mod avp {
     #[allow(unused_imports)]
     use super::rt;
     /// Context-Type (Integer32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const CONTEXT_TYPE: rt::AvpKey = rt::AvpKey::new(256, 12645);
+    pub const CONTEXT_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 256,
+        vendor: 12645,
+    };
     /// Vodafone-Quota-Consumption-Time (Unsigned32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey::new(257, 12645);
+    pub const VODAFONE_QUOTA_CONSUMPTION_TIME: rt::AvpKey = rt::AvpKey {
+        code: 257,
+        vendor: 12645,
+    };
     /// Vodafone-Quota-Holding-Time (Unsigned32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_QUOTA_HOLDING_TIME: rt::AvpKey = rt::AvpKey::new(258, 12645);
+    pub const VODAFONE_QUOTA_HOLDING_TIME: rt::AvpKey = rt::AvpKey {
+        code: 258,
+        vendor: 12645,
+    };
     /// Vodafone-Time-Quota-Threshold (Unsigned32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_TIME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(259, 12645);
+    pub const VODAFONE_TIME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 259,
+        vendor: 12645,
+    };
     /// Radio-Access-Technology (Integer32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const RADIO_ACCESS_TECHNOLOGY: rt::AvpKey = rt::AvpKey::new(260, 12645);
+    pub const RADIO_ACCESS_TECHNOLOGY: rt::AvpKey = rt::AvpKey {
+        code: 260,
+        vendor: 12645,
+    };
     /// Vodafone-Reporting-Reason (Integer32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_REPORTING_REASON: rt::AvpKey = rt::AvpKey::new(261, 12645);
+    pub const VODAFONE_REPORTING_REASON: rt::AvpKey = rt::AvpKey {
+        code: 261,
+        vendor: 12645,
+    };
     /// Vodafone-Rulebase-Id (UTF8String), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_RULEBASE_ID: rt::AvpKey = rt::AvpKey::new(262, 12645);
+    pub const VODAFONE_RULEBASE_ID: rt::AvpKey = rt::AvpKey {
+        code: 262,
+        vendor: 12645,
+    };
     /// Vodafone-Time-Of-First-Usage (Time), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_TIME_OF_FIRST_USAGE: rt::AvpKey = rt::AvpKey::new(263, 12645);
+    pub const VODAFONE_TIME_OF_FIRST_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 263,
+        vendor: 12645,
+    };
     /// Vodafone-Time-Of-Last-Usage (Time), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_TIME_OF_LAST_USAGE: rt::AvpKey = rt::AvpKey::new(264, 12645);
+    pub const VODAFONE_TIME_OF_LAST_USAGE: rt::AvpKey = rt::AvpKey {
+        code: 264,
+        vendor: 12645,
+    };
     /// Vodafone-Trigger (Grouped), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_TRIGGER: rt::AvpKey = rt::AvpKey::new(265, 12645);
+    pub const VODAFONE_TRIGGER: rt::AvpKey = rt::AvpKey {
+        code: 265,
+        vendor: 12645,
+    };
     /// Vodafone-Trigger-Type (Integer32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_TRIGGER_TYPE: rt::AvpKey = rt::AvpKey::new(266, 12645);
+    pub const VODAFONE_TRIGGER_TYPE: rt::AvpKey = rt::AvpKey {
+        code: 266,
+        vendor: 12645,
+    };
     /// User-Location-Information (OctetString), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const USER_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey::new(267, 12645);
+    pub const USER_LOCATION_INFORMATION: rt::AvpKey = rt::AvpKey {
+        code: 267,
+        vendor: 12645,
+    };
     /// Vodafone-Volume-Quota-Threshold (Unsigned32), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
-    pub const VODAFONE_VOLUME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey::new(268, 12645);
+    pub const VODAFONE_VOLUME_QUOTA_THRESHOLD: rt::AvpKey = rt::AvpKey {
+        code: 268,
+        vendor: 12645,
+    };
 }
 /// Application ids of Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
@@ -65,7 +104,10 @@ impl Default for VodafoneTrigger {
 #[cfg(any(feature = "vendor_vodafone"))]
 impl VodafoneTrigger {
     /// The AVP's code and vendor.
-    pub const KEY: rt::AvpKey = rt::AvpKey::new(265, 12645);
+    pub const KEY: rt::AvpKey = rt::AvpKey {
+        code: 265,
+        vendor: 12645,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
@@ -198,7 +240,10 @@ pub struct VodafoneTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_vodafone"))]
 impl rt::writer::Group for VodafoneTrigger {
     type Writer<'c> = VodafoneTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey::new(265, 12645);
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 265,
+        vendor: 12645,
+    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
