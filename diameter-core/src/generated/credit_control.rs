@@ -1481,7 +1481,7 @@ impl rt::AvpData for UserEquipmentInfoType {
 ///     { Currency-Code }
 ///     [ Cost-Unit ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CostInformation {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -1494,6 +1494,18 @@ pub struct CostInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for CostInformation {
+    fn clone(&self) -> Self {
+        Self {
+            unit_value: self.unit_value.clone(),
+            currency_code: self.currency_code.clone(),
+            cost_unit: self.cost_unit.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for CostInformation {}
@@ -1612,7 +1624,7 @@ impl rt::AvpData for CostInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UnitValue {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -1623,6 +1635,30 @@ pub struct UnitValue {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for UnitValue {
+    fn clone(&self) -> Self {
+        Self {
+            value_digits: self.value_digits.clone(),
+            exponent: self.exponent.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1772,7 +1808,7 @@ impl rt::AvpData for UnitValue {
 ///     [ QoS-Final-Unit-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultipleServicesCreditControl {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     pub granted_service_unit: Option<rt::lazy::Lazy<GrantedServiceUnit>>,
@@ -1801,6 +1837,26 @@ pub struct MultipleServicesCreditControl {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for MultipleServicesCreditControl {
+    fn clone(&self) -> Self {
+        Self {
+            granted_service_unit: self.granted_service_unit.clone(),
+            requested_service_unit: self.requested_service_unit.clone(),
+            used_service_unit: self.used_service_unit.clone(),
+            tariff_change_usage: self.tariff_change_usage.clone(),
+            service_identifier: self.service_identifier.clone(),
+            rating_group: self.rating_group.clone(),
+            g_s_u_pool_reference: self.g_s_u_pool_reference.clone(),
+            validity_time: self.validity_time.clone(),
+            result_code: self.result_code.clone(),
+            final_unit_indication: self.final_unit_indication.clone(),
+            qos_final_unit_indication: self.qos_final_unit_indication.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for MultipleServicesCreditControl {}
@@ -1998,7 +2054,7 @@ impl rt::AvpData for MultipleServicesCreditControl {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GrantedServiceUnit {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     pub tariff_time_change: Option<rt::data::Time>,
@@ -2019,6 +2075,35 @@ pub struct GrantedServiceUnit {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for GrantedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            tariff_time_change: self.tariff_time_change.clone(),
+            cc_time: self.cc_time.clone(),
+            cc_money: self.cc_money.clone(),
+            cc_total_octets: self.cc_total_octets.clone(),
+            cc_input_octets: self.cc_input_octets.clone(),
+            cc_output_octets: self.cc_output_octets.clone(),
+            cc_service_specific_units: self.cc_service_specific_units.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2196,7 +2281,7 @@ impl rt::AvpData for GrantedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RequestedServiceUnit {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     pub cc_time: Option<u32>,
@@ -2215,6 +2300,21 @@ pub struct RequestedServiceUnit {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for RequestedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            cc_time: self.cc_time.clone(),
+            cc_money: self.cc_money.clone(),
+            cc_total_octets: self.cc_total_octets.clone(),
+            cc_input_octets: self.cc_input_octets.clone(),
+            cc_output_octets: self.cc_output_octets.clone(),
+            cc_service_specific_units: self.cc_service_specific_units.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for RequestedServiceUnit {}
@@ -2349,7 +2449,7 @@ impl rt::AvpData for RequestedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UsedServiceUnit {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     pub tariff_change_usage: Option<TariffChangeUsage>,
@@ -2370,6 +2470,35 @@ pub struct UsedServiceUnit {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for UsedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            tariff_change_usage: self.tariff_change_usage.clone(),
+            cc_time: self.cc_time.clone(),
+            cc_money: self.cc_money.clone(),
+            cc_total_octets: self.cc_total_octets.clone(),
+            cc_input_octets: self.cc_input_octets.clone(),
+            cc_output_octets: self.cc_output_octets.clone(),
+            cc_service_specific_units: self.cc_service_specific_units.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2555,7 +2684,7 @@ impl rt::AvpData for UsedServiceUnit {
 ///     { Unit-Value }
 ///     [ Currency-Code ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CcMoney {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -2566,6 +2695,30 @@ pub struct CcMoney {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for CcMoney {
+    fn clone(&self) -> Self {
+        Self {
+            unit_value: self.unit_value.clone(),
+            currency_code: self.currency_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2704,7 +2857,7 @@ impl rt::AvpData for CcMoney {
 ///     { CC-Unit-Type }
 ///     { Unit-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GSUPoolReference {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     pub g_s_u_pool_identifier: u32,
@@ -2717,6 +2870,18 @@ pub struct GSUPoolReference {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for GSUPoolReference {
+    fn clone(&self) -> Self {
+        Self {
+            g_s_u_pool_identifier: self.g_s_u_pool_identifier.clone(),
+            cc_unit_type: self.cc_unit_type.clone(),
+            unit_value: self.unit_value.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for GSUPoolReference {}
@@ -2852,7 +3017,7 @@ impl rt::AvpData for GSUPoolReference {
 ///     *[ Filter-Id ]
 ///     [ Redirect-Server ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -2867,6 +3032,31 @@ pub struct FinalUnitIndication {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for FinalUnitIndication {
+    fn clone(&self) -> Self {
+        Self {
+            final_unit_action: self.final_unit_action.clone(),
+            restriction_filter_rule: self.restriction_filter_rule.clone(),
+            filter_id: self.filter_id.clone(),
+            redirect_server: self.redirect_server.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3054,7 +3244,7 @@ impl rt::AvpData for FinalUnitIndication {
 ///     { Redirect-Address-Type }
 ///     { Redirect-Server-Address }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RedirectServer {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     pub redirect_address_type: RedirectAddressType,
@@ -3065,6 +3255,29 @@ pub struct RedirectServer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for RedirectServer {
+    fn clone(&self) -> Self {
+        Self {
+            redirect_address_type: self.redirect_address_type.clone(),
+            redirect_server_address: self.redirect_server_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3236,7 +3449,7 @@ impl rt::AvpData for RedirectServer {
 ///     { Service-Parameter-Type }
 ///     { Service-Parameter-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceParameterInfo {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     pub service_parameter_type: u32,
@@ -3247,6 +3460,17 @@ pub struct ServiceParameterInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for ServiceParameterInfo {
+    fn clone(&self) -> Self {
+        Self {
+            service_parameter_type: self.service_parameter_type.clone(),
+            service_parameter_value: self.service_parameter_value.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceParameterInfo {}
@@ -3392,7 +3616,7 @@ impl rt::AvpData for ServiceParameterInfo {
 ///     { Subscription-Id-Type }
 ///     { Subscription-Id-Data }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscriptionId {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     pub subscription_id_type: SubscriptionIdType,
@@ -3403,6 +3627,39 @@ pub struct SubscriptionId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for SubscriptionId {
+    fn clone(&self) -> Self {
+        Self {
+            subscription_id_type: self.subscription_id_type.clone(),
+            subscription_id_data: self.subscription_id_data.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3614,7 +3871,7 @@ impl rt::AvpData for SubscriptionId {
 ///     { User-Equipment-Info-Type }
 ///     { User-Equipment-Info-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserEquipmentInfo {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     pub user_equipment_info_type: UserEquipmentInfoType,
@@ -3625,6 +3882,31 @@ pub struct UserEquipmentInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for UserEquipmentInfo {
+    fn clone(&self) -> Self {
+        Self {
+            user_equipment_info_type: self.user_equipment_info_type.clone(),
+            user_equipment_info_value: self.user_equipment_info_value.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3820,7 +4102,7 @@ impl rt::AvpData for UserEquipmentInfo {
 ///     [ User-Equipment-Info-IMEI ]
 ///     [ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserEquipmentInfoExtension {
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     pub user_equipment_info_imeisv: Option<rt::bytes::Bytes>,
@@ -3837,6 +4119,34 @@ pub struct UserEquipmentInfoExtension {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
+impl Clone for UserEquipmentInfoExtension {
+    fn clone(&self) -> Self {
+        Self {
+            user_equipment_info_imeisv: self.user_equipment_info_imeisv.clone(),
+            user_equipment_info_mac: self.user_equipment_info_mac.clone(),
+            user_equipment_info_eui64: self.user_equipment_info_eui64.clone(),
+            user_equipment_info_modifiedeui64: self
+                .user_equipment_info_modifiedeui64
+                .clone(),
+            user_equipment_info_imei: self.user_equipment_info_imei.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4051,7 +4361,7 @@ impl rt::AvpData for UserEquipmentInfoExtension {
 ///     [ Subscription-Id-Private ]
 ///     [ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscriptionIdExtension {
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     pub subscription_id_e164: Option<rt::data::Utf8String>,
@@ -4068,6 +4378,20 @@ pub struct SubscriptionIdExtension {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for SubscriptionIdExtension {
+    fn clone(&self) -> Self {
+        Self {
+            subscription_id_e164: self.subscription_id_e164.clone(),
+            subscription_id_imsi: self.subscription_id_imsi.clone(),
+            subscription_id_sip_uri: self.subscription_id_sip_uri.clone(),
+            subscription_id_nai: self.subscription_id_nai.clone(),
+            subscription_id_private: self.subscription_id_private.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for SubscriptionIdExtension {}
@@ -4196,7 +4520,7 @@ impl rt::AvpData for SubscriptionIdExtension {
 ///     [ Redirect-Address-SIP-URI ]
 ///     [ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RedirectServerExtension {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     pub redirect_address_ipaddress: Option<rt::data::Address>,
@@ -4209,6 +4533,18 @@ pub struct RedirectServerExtension {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for RedirectServerExtension {
+    fn clone(&self) -> Self {
+        Self {
+            redirect_address_ipaddress: self.redirect_address_ipaddress.clone(),
+            redirect_address_url: self.redirect_address_url.clone(),
+            redirect_address_sip_uri: self.redirect_address_sip_uri.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for RedirectServerExtension {}
@@ -4328,7 +4664,7 @@ impl rt::AvpData for RedirectServerExtension {
 ///     [ Redirect-Server-Extension ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosFinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -4343,6 +4679,19 @@ pub struct QosFinalUnitIndication {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Clone for QosFinalUnitIndication {
+    fn clone(&self) -> Self {
+        Self {
+            final_unit_action: self.final_unit_action.clone(),
+            filter_rule: self.filter_rule.clone(),
+            filter_id: self.filter_id.clone(),
+            redirect_server_extension: self.redirect_server_extension.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for QosFinalUnitIndication {}
@@ -4510,7 +4859,7 @@ impl rt::AvpData for QosFinalUnitIndication {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4579,6 +4928,47 @@ pub struct CreditControlRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl Clone for CreditControlRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            service_context_id: self.service_context_id.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            subscription_id: self.subscription_id.clone(),
+            subscription_id_extension: self.subscription_id_extension.clone(),
+            service_identifier: self.service_identifier.clone(),
+            termination_cause: self.termination_cause.clone(),
+            requested_service_unit: self.requested_service_unit.clone(),
+            requested_action: self.requested_action.clone(),
+            used_service_unit: self.used_service_unit.clone(),
+            multiple_services_indicator: self.multiple_services_indicator.clone(),
+            multiple_services_credit_control: self
+                .multiple_services_credit_control
+                .clone(),
+            service_parameter_info: self.service_parameter_info.clone(),
+            cc_correlation_id: self.cc_correlation_id.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            user_equipment_info_extension: self.user_equipment_info_extension.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Eq for CreditControlRequest {}
@@ -4991,7 +5381,7 @@ impl rt::typed::Command for CreditControlRequest {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5056,6 +5446,50 @@ pub struct CreditControlAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl Clone for CreditControlAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            user_name: self.user_name.clone(),
+            cc_session_failover: self.cc_session_failover.clone(),
+            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            granted_service_unit: self.granted_service_unit.clone(),
+            multiple_services_credit_control: self
+                .multiple_services_credit_control
+                .clone(),
+            cost_information: self.cost_information.clone(),
+            final_unit_indication: self.final_unit_indication.clone(),
+            qos_final_unit_indication: self.qos_final_unit_indication.clone(),
+            check_balance_result: self.check_balance_result.clone(),
+            credit_control_failure_handling: self
+                .credit_control_failure_handling
+                .clone(),
+            direct_debiting_failure_handling: self
+                .direct_debiting_failure_handling
+                .clone(),
+            validity_time: self.validity_time.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            failed_avp: self.failed_avp.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Eq for CreditControlAnswer {}

@@ -71,7 +71,7 @@ pub mod application {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -156,6 +156,54 @@ pub struct DiameterEapRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "eap"))]
+impl Clone for DiameterEapRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            destination_host: self.destination_host.clone(),
+            nas_identifier: self.nas_identifier.clone(),
+            nas_ip_address: self.nas_ip_address.clone(),
+            nas_ipv6_address: self.nas_ipv6_address.clone(),
+            nas_port: self.nas_port.clone(),
+            nas_port_id: self.nas_port_id.clone(),
+            nas_port_type: self.nas_port_type.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            port_limit: self.port_limit.clone(),
+            user_name: self.user_name.clone(),
+            eap_payload: self.eap_payload.clone(),
+            eap_key_name: self.eap_key_name.clone(),
+            service_type: self.service_type.clone(),
+            state: self.state.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            callback_number: self.callback_number.clone(),
+            called_station_id: self.called_station_id.clone(),
+            calling_station_id: self.calling_station_id.clone(),
+            originating_line_info: self.originating_line_info.clone(),
+            connect_info: self.connect_info.clone(),
+            framed_compression: self.framed_compression.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_ip_netmask: self.framed_ip_netmask.clone(),
+            framed_mtu: self.framed_mtu.clone(),
+            framed_protocol: self.framed_protocol.clone(),
+            tunneling: self.tunneling.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "eap"))]
 impl Eq for DiameterEapRequest {}
@@ -541,7 +589,7 @@ impl rt::typed::Command for DiameterEapRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -662,6 +710,72 @@ pub struct DiameterEapAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "eap"))]
+impl Clone for DiameterEapAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            eap_payload: self.eap_payload.clone(),
+            eap_reissued_payload: self.eap_reissued_payload.clone(),
+            eap_master_session_key: self.eap_master_session_key.clone(),
+            eap_key_name: self.eap_key_name.clone(),
+            multi_round_time_out: self.multi_round_time_out.clone(),
+            accounting_eap_auth_method: self.accounting_eap_auth_method.clone(),
+            service_type: self.service_type.clone(),
+            class: self.class.clone(),
+            configuration_token: self.configuration_token.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            idle_timeout: self.idle_timeout.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            session_timeout: self.session_timeout.clone(),
+            state: self.state.clone(),
+            reply_message: self.reply_message.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            filter_id: self.filter_id.clone(),
+            port_limit: self.port_limit.clone(),
+            callback_id: self.callback_id.clone(),
+            callback_number: self.callback_number.clone(),
+            framed_appletalk_link: self.framed_appletalk_link.clone(),
+            framed_appletalk_network: self.framed_appletalk_network.clone(),
+            framed_appletalk_zone: self.framed_appletalk_zone.clone(),
+            framed_compression: self.framed_compression.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_ipv6_pool: self.framed_ipv6_pool.clone(),
+            framed_ipv6_route: self.framed_ipv6_route.clone(),
+            framed_ip_netmask: self.framed_ip_netmask.clone(),
+            framed_route: self.framed_route.clone(),
+            framed_pool: self.framed_pool.clone(),
+            framed_ipx_network: self.framed_ipx_network.clone(),
+            framed_mtu: self.framed_mtu.clone(),
+            framed_protocol: self.framed_protocol.clone(),
+            framed_routing: self.framed_routing.clone(),
+            nas_filter_rule: self.nas_filter_rule.clone(),
+            qos_filter_rule: self.qos_filter_rule.clone(),
+            tunneling: self.tunneling.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "eap"))]
 impl Eq for DiameterEapAnswer {}

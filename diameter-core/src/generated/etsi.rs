@@ -888,7 +888,7 @@ impl rt::AvpData for ReservationPriority {
 ///     [ Address-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GloballyUniqueAddress {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: Option<rt::bytes::Bytes>,
@@ -901,6 +901,18 @@ pub struct GloballyUniqueAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for GloballyUniqueAddress {
+    fn clone(&self) -> Self {
+        Self {
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            address_realm: self.address_realm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for GloballyUniqueAddress {}
@@ -998,7 +1010,7 @@ impl rt::AvpData for GloballyUniqueAddress {
 ///     [ Maximum-Allowed-Bandwidth-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct InitialGateSetting {
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     pub nas_filter_rule: Vec<rt::data::IpFilterRule>,
@@ -1011,6 +1023,18 @@ pub struct InitialGateSetting {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for InitialGateSetting {
+    fn clone(&self) -> Self {
+        Self {
+            nas_filter_rule: self.nas_filter_rule.clone(),
+            maximum_allowed_bandwidth_ul: self.maximum_allowed_bandwidth_ul.clone(),
+            maximum_allowed_bandwidth_dl: self.maximum_allowed_bandwidth_dl.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for InitialGateSetting {}
@@ -1135,7 +1159,7 @@ impl rt::AvpData for InitialGateSetting {
 ///     [ Transport-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosProfile {
     /// `[ Application-Class-ID ]`: Application-Class-ID (code 312, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     pub application_class_id: Option<rt::data::Utf8String>,
@@ -1154,6 +1178,21 @@ pub struct QosProfile {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for QosProfile {
+    fn clone(&self) -> Self {
+        Self {
+            application_class_id: self.application_class_id.clone(),
+            media_type: self.media_type.clone(),
+            reservation_priority: self.reservation_priority.clone(),
+            maximum_allowed_bandwidth_ul: self.maximum_allowed_bandwidth_ul.clone(),
+            maximum_allowed_bandwidth_dl: self.maximum_allowed_bandwidth_dl.clone(),
+            transport_class: self.transport_class.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for QosProfile {}
@@ -1303,7 +1342,7 @@ impl rt::AvpData for QosProfile {
 ///     [ Aggregation-Network-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkType {
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     pub nas_port_type: super::nasreq::NasPortType,
@@ -1314,6 +1353,17 @@ pub struct AccessNetworkType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for AccessNetworkType {
+    fn clone(&self) -> Self {
+        Self {
+            nas_port_type: self.nas_port_type.clone(),
+            aggregation_network_type: self.aggregation_network_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for AccessNetworkType {}
@@ -1422,7 +1472,7 @@ impl rt::AvpData for AccessNetworkType {
 /// ```
 ///
 /// Location-Information of ES 283 035; prefixed ETSI- to stay apart from the 3GPP names.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EtsiLocationInformation {
     /// `[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     pub line_identifier: Option<rt::bytes::Bytes>,
@@ -1435,6 +1485,18 @@ pub struct EtsiLocationInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for EtsiLocationInformation {
+    fn clone(&self) -> Self {
+        Self {
+            line_identifier: self.line_identifier.clone(),
+            civic_location: self.civic_location.clone(),
+            geospatial_location: self.geospatial_location.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiLocationInformation {}
@@ -1538,7 +1600,7 @@ impl rt::AvpData for EtsiLocationInformation {
 ///     [ Binding-Output-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BindingInformation {
     /// `{ Binding-Input-List }`: Binding-Input-List (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub binding_input_list: BindingInputList,
@@ -1549,6 +1611,17 @@ pub struct BindingInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for BindingInformation {
+    fn clone(&self) -> Self {
+        Self {
+            binding_input_list: self.binding_input_list.clone(),
+            binding_output_list: self.binding_output_list.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for BindingInformation {}
@@ -1672,7 +1745,7 @@ impl rt::AvpData for BindingInformation {
 ///     *[ V4-Transport-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BindingInputList {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub v6_transport_address: Vec<V6TransportAddress>,
@@ -1683,6 +1756,17 @@ pub struct BindingInputList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for BindingInputList {
+    fn clone(&self) -> Self {
+        Self {
+            v6_transport_address: self.v6_transport_address.clone(),
+            v4_transport_address: self.v4_transport_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for BindingInputList {}
@@ -1795,7 +1879,7 @@ impl rt::AvpData for BindingInputList {
 ///     *[ V4-Transport-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BindingOutputList {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub v6_transport_address: Vec<V6TransportAddress>,
@@ -1806,6 +1890,17 @@ pub struct BindingOutputList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for BindingOutputList {
+    fn clone(&self) -> Self {
+        Self {
+            v6_transport_address: self.v6_transport_address.clone(),
+            v4_transport_address: self.v4_transport_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for BindingOutputList {}
@@ -1918,7 +2013,7 @@ impl rt::AvpData for BindingOutputList {
 ///     { Port-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct V6TransportAddress {
     /// `{ Framed-IPv6-Prefix }`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     pub framed_ipv6_prefix: rt::bytes::Bytes,
@@ -1929,6 +2024,17 @@ pub struct V6TransportAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for V6TransportAddress {
+    fn clone(&self) -> Self {
+        Self {
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            port_number: self.port_number.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for V6TransportAddress {}
@@ -2033,7 +2139,7 @@ impl rt::AvpData for V6TransportAddress {
 ///     { Port-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct V4TransportAddress {
     /// `{ Framed-IP-Address }`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: rt::bytes::Bytes,
@@ -2044,6 +2150,17 @@ pub struct V4TransportAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for V4TransportAddress {
+    fn clone(&self) -> Self {
+        Self {
+            framed_ip_address: self.framed_ip_address.clone(),
+            port_number: self.port_number.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for V4TransportAddress {}
@@ -2155,7 +2272,7 @@ impl rt::AvpData for V4TransportAddress {
 ///     *[ ETSI-Digest-Auth-Param ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EtsiSipAuthenticate {
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_realm: rt::data::Utf8String,
@@ -2180,6 +2297,24 @@ pub struct EtsiSipAuthenticate {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for EtsiSipAuthenticate {
+    fn clone(&self) -> Self {
+        Self {
+            etsi_digest_realm: self.etsi_digest_realm.clone(),
+            etsi_digest_nonce: self.etsi_digest_nonce.clone(),
+            etsi_digest_domain: self.etsi_digest_domain.clone(),
+            etsi_digest_opaque: self.etsi_digest_opaque.clone(),
+            etsi_digest_stale: self.etsi_digest_stale.clone(),
+            etsi_digest_algorithm: self.etsi_digest_algorithm.clone(),
+            etsi_digest_qop: self.etsi_digest_qop.clone(),
+            etsi_digest_ha1: self.etsi_digest_ha1.clone(),
+            etsi_digest_auth_param: self.etsi_digest_auth_param.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiSipAuthenticate {}
@@ -2401,7 +2536,7 @@ impl rt::AvpData for EtsiSipAuthenticate {
 ///     *[ ETSI-Digest-Auth-Param ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EtsiSipAuthorization {
     /// `{ ETSI-Digest-Username }`: ETSI-Digest-Username (code 513, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_username: rt::data::Utf8String,
@@ -2434,6 +2569,28 @@ pub struct EtsiSipAuthorization {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for EtsiSipAuthorization {
+    fn clone(&self) -> Self {
+        Self {
+            etsi_digest_username: self.etsi_digest_username.clone(),
+            etsi_digest_realm: self.etsi_digest_realm.clone(),
+            etsi_digest_nonce: self.etsi_digest_nonce.clone(),
+            etsi_digest_uri: self.etsi_digest_uri.clone(),
+            etsi_digest_response: self.etsi_digest_response.clone(),
+            etsi_digest_algorithm: self.etsi_digest_algorithm.clone(),
+            etsi_digest_cnonce: self.etsi_digest_cnonce.clone(),
+            etsi_digest_opaque: self.etsi_digest_opaque.clone(),
+            etsi_digest_qop: self.etsi_digest_qop.clone(),
+            etsi_digest_nonce_count: self.etsi_digest_nonce_count.clone(),
+            etsi_digest_method: self.etsi_digest_method.clone(),
+            etsi_digest_entity_body_hash: self.etsi_digest_entity_body_hash.clone(),
+            etsi_digest_auth_param: self.etsi_digest_auth_param.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiSipAuthorization {}
@@ -2750,7 +2907,7 @@ impl rt::AvpData for EtsiSipAuthorization {
 ///     [ ETSI-Digest-Nonce-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EtsiSipAuthenticationInfo {
     /// `[ ETSI-Digest-Nextnonce ]`: ETSI-Digest-Nextnonce (code 520, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_nextnonce: Option<rt::data::Utf8String>,
@@ -2767,6 +2924,20 @@ pub struct EtsiSipAuthenticationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "etsi"))]
+impl Clone for EtsiSipAuthenticationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            etsi_digest_nextnonce: self.etsi_digest_nextnonce.clone(),
+            etsi_digest_qop: self.etsi_digest_qop.clone(),
+            etsi_digest_response_auth: self.etsi_digest_response_auth.clone(),
+            etsi_digest_cnonce: self.etsi_digest_cnonce.clone(),
+            etsi_digest_nonce_count: self.etsi_digest_nonce_count.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiSipAuthenticationInfo {}

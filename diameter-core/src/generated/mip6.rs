@@ -114,7 +114,7 @@ impl rt::AvpData for Mip6AuthMode {
 ///     [ MIP6-Home-Link-Prefix ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Mip6AgentInfo {
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     pub mip_home_agent_address: Vec<rt::data::Address>,
@@ -127,6 +127,32 @@ pub struct Mip6AgentInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for Mip6AgentInfo {
+    fn clone(&self) -> Self {
+        Self {
+            mip_home_agent_address: self.mip_home_agent_address.clone(),
+            mip_home_agent_host: self.mip_home_agent_host.clone(),
+            mip6_home_link_prefix: self.mip6_home_link_prefix.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -300,7 +326,7 @@ impl rt::AvpData for Mip6AgentInfo {
 ///     [ MIP-Replay-Mode ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipMnHaMsa {
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     pub mip_session_key: rt::bytes::Bytes,
@@ -317,6 +343,20 @@ pub struct MipMnHaMsa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl Clone for MipMnHaMsa {
+    fn clone(&self) -> Self {
+        Self {
+            mip_session_key: self.mip_session_key.clone(),
+            mip_msa_lifetime: self.mip_msa_lifetime.clone(),
+            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
+            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_replay_mode: self.mip_replay_mode.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Eq for MipMnHaMsa {}
@@ -461,7 +501,7 @@ impl rt::AvpData for MipMnHaMsa {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Mip6Request {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -536,6 +576,49 @@ pub struct Mip6Request {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl Clone for Mip6Request {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            user_name: self.user_name.clone(),
+            destination_realm: self.destination_realm.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            nas_identifier: self.nas_identifier.clone(),
+            nas_ip_address: self.nas_ip_address.clone(),
+            nas_ipv6_address: self.nas_ipv6_address.clone(),
+            nas_port_type: self.nas_port_type.clone(),
+            called_station_id: self.called_station_id.clone(),
+            calling_station_id: self.calling_station_id.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_auth_mode: self.mip6_auth_mode.clone(),
+            mip_mn_aaa_spi: self.mip_mn_aaa_spi.clone(),
+            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
+            mip_mobile_node_address: self.mip_mobile_node_address.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            mip_careof_address: self.mip_careof_address.clone(),
+            mip_authenticator: self.mip_authenticator.clone(),
+            mip_mac_mobility_data: self.mip_mac_mobility_data.clone(),
+            mip_timestamp: self.mip_timestamp.clone(),
+            qos_capability: self.qos_capability.clone(),
+            qos_resources: self.qos_resources.clone(),
+            chargeable_user_identity: self.chargeable_user_identity.clone(),
+            service_selection: self.service_selection.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Eq for Mip6Request {}
@@ -932,7 +1015,7 @@ impl rt::typed::Command for Mip6Request {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Mip6Answer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -991,6 +1074,41 @@ pub struct Mip6Answer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl Clone for Mip6Answer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            mip_mobile_node_address: self.mip_mobile_node_address.clone(),
+            mip_mn_ha_msa: self.mip_mn_ha_msa.clone(),
+            qos_resources: self.qos_resources.clone(),
+            chargeable_user_identity: self.chargeable_user_identity.clone(),
+            service_selection: self.service_selection.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            failed_avp: self.failed_avp.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Eq for Mip6Answer {}

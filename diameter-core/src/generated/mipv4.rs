@@ -240,7 +240,7 @@ impl rt::AvpData for MipReplayMode {
 ///     { MIP-Authenticator-Offset }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipMnAaaAuth {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     pub mip_mn_aaa_spi: u32,
@@ -255,6 +255,19 @@ pub struct MipMnAaaAuth {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipMnAaaAuth {
+    fn clone(&self) -> Self {
+        Self {
+            mip_mn_aaa_spi: self.mip_mn_aaa_spi.clone(),
+            mip_auth_input_data_length: self.mip_auth_input_data_length.clone(),
+            mip_authenticator_length: self.mip_authenticator_length.clone(),
+            mip_authenticator_offset: self.mip_authenticator_offset.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipMnAaaAuth {}
@@ -418,7 +431,7 @@ impl rt::AvpData for MipMnAaaAuth {
 ///     { Origin-Host }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipOriginatingForeignAaa {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     pub origin_realm: rt::data::DiameterIdentity,
@@ -429,6 +442,17 @@ pub struct MipOriginatingForeignAaa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipOriginatingForeignAaa {
+    fn clone(&self) -> Self {
+        Self {
+            origin_realm: self.origin_realm.clone(),
+            origin_host: self.origin_host.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipOriginatingForeignAaa {}
@@ -544,7 +568,7 @@ impl rt::AvpData for MipOriginatingForeignAaa {
 /// ```
 ///
 /// The §7 table lists the type as DiamIdent; §7.11 defines it as Grouped with the ABNF below (IANA: Grouped).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipHomeAgentHost {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
@@ -555,6 +579,32 @@ pub struct MipHomeAgentHost {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for MipHomeAgentHost {
+    fn clone(&self) -> Self {
+        Self {
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -714,7 +764,7 @@ impl rt::AvpData for MipHomeAgentHost {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipFaToMnMsa {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     pub mip_fa_to_mn_spi: u32,
@@ -727,6 +777,18 @@ pub struct MipFaToMnMsa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipFaToMnMsa {
+    fn clone(&self) -> Self {
+        Self {
+            mip_fa_to_mn_spi: self.mip_fa_to_mn_spi.clone(),
+            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_session_key: self.mip_session_key.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipFaToMnMsa {}
@@ -839,7 +901,7 @@ impl rt::AvpData for MipFaToMnMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipFaToHaMsa {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     pub mip_fa_to_ha_spi: u32,
@@ -852,6 +914,18 @@ pub struct MipFaToHaMsa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipFaToHaMsa {
+    fn clone(&self) -> Self {
+        Self {
+            mip_fa_to_ha_spi: self.mip_fa_to_ha_spi.clone(),
+            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_session_key: self.mip_session_key.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipFaToHaMsa {}
@@ -964,7 +1038,7 @@ impl rt::AvpData for MipFaToHaMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipHaToFaMsa {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     pub mip_ha_to_fa_spi: u32,
@@ -977,6 +1051,18 @@ pub struct MipHaToFaMsa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipHaToFaMsa {
+    fn clone(&self) -> Self {
+        Self {
+            mip_ha_to_fa_spi: self.mip_ha_to_fa_spi.clone(),
+            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_session_key: self.mip_session_key.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipHaToFaMsa {}
@@ -1093,7 +1179,7 @@ impl rt::AvpData for MipHaToFaMsa {
 ///
 /// §9.4 names the first member MIP-HA-to-MN-SPI, an AVP RFC 4004 never assigns a code to; the SPI of the MN-HA
 /// mobility security association is carried as MIP-MN-HA-SPI (code 491, RFC 5778 §6.4), as in MIP-MN-to-HA-MSA.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipHaToMnMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1108,6 +1194,19 @@ pub struct MipHaToMnMsa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipHaToMnMsa {
+    fn clone(&self) -> Self {
+        Self {
+            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
+            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_replay_mode: self.mip_replay_mode.clone(),
+            mip_session_key: self.mip_session_key.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipHaToMnMsa {}
@@ -1235,7 +1334,7 @@ impl rt::AvpData for MipHaToMnMsa {
 /// ```
 ///
 /// §9.5 writes MIP-MN-FA-SPI and MIP-nonce: the AVPs MIP-MN-to-FA-SPI (324) and MIP-Nonce (335).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipMnToFaMsa {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     pub mip_mn_to_fa_spi: u32,
@@ -1248,6 +1347,18 @@ pub struct MipMnToFaMsa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipMnToFaMsa {
+    fn clone(&self) -> Self {
+        Self {
+            mip_mn_to_fa_spi: self.mip_mn_to_fa_spi.clone(),
+            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_nonce: self.mip_nonce.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipMnToFaMsa {}
@@ -1361,7 +1472,7 @@ impl rt::AvpData for MipMnToFaMsa {
 /// ```
 ///
 /// §9.6 writes MIP-nonce: the AVP MIP-Nonce (335). MIP-MN-HA-SPI is code 491 (defined with RFC 5778).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MipMnToHaMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1376,6 +1487,19 @@ pub struct MipMnToHaMsa {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for MipMnToHaMsa {
+    fn clone(&self) -> Self {
+        Self {
+            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
+            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_replay_mode: self.mip_replay_mode.clone(),
+            mip_nonce: self.mip_nonce.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipMnToHaMsa {}
@@ -1527,7 +1651,7 @@ impl rt::AvpData for MipMnToHaMsa {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AaMobileNodeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1582,6 +1706,39 @@ pub struct AaMobileNodeRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for AaMobileNodeRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            user_name: self.user_name.clone(),
+            destination_realm: self.destination_realm.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            mip_reg_request: self.mip_reg_request.clone(),
+            mip_mn_aaa_auth: self.mip_mn_aaa_auth.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            mip_mobile_node_address: self.mip_mobile_node_address.clone(),
+            mip_home_agent_address: self.mip_home_agent_address.clone(),
+            mip_feature_vector: self.mip_feature_vector.clone(),
+            mip_originating_foreign_aaa: self.mip_originating_foreign_aaa.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            mip_fa_challenge: self.mip_fa_challenge.clone(),
+            mip_candidate_home_agent_host: self.mip_candidate_home_agent_host.clone(),
+            mip_home_agent_host: self.mip_home_agent_host.clone(),
+            mip_ha_to_fa_spi: self.mip_ha_to_fa_spi.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for AaMobileNodeRequest {}
@@ -1927,7 +2084,7 @@ impl rt::typed::Command for AaMobileNodeRequest {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AaMobileNodeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1986,6 +2143,41 @@ pub struct AaMobileNodeAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for AaMobileNodeAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            user_name: self.user_name.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            mip_feature_vector: self.mip_feature_vector.clone(),
+            mip_reg_reply: self.mip_reg_reply.clone(),
+            mip_mn_to_fa_msa: self.mip_mn_to_fa_msa.clone(),
+            mip_mn_to_ha_msa: self.mip_mn_to_ha_msa.clone(),
+            mip_fa_to_mn_msa: self.mip_fa_to_mn_msa.clone(),
+            mip_fa_to_ha_msa: self.mip_fa_to_ha_msa.clone(),
+            mip_ha_to_mn_msa: self.mip_ha_to_mn_msa.clone(),
+            mip_msa_lifetime: self.mip_msa_lifetime.clone(),
+            mip_home_agent_address: self.mip_home_agent_address.clone(),
+            mip_mobile_node_address: self.mip_mobile_node_address.clone(),
+            mip_filter_rule: self.mip_filter_rule.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for AaMobileNodeAnswer {}
@@ -2343,7 +2535,7 @@ impl rt::typed::RequestCommand for AaMobileNodeRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct HomeAgentMipRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2398,6 +2590,39 @@ pub struct HomeAgentMipRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for HomeAgentMipRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            mip_reg_request: self.mip_reg_request.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            destination_realm: self.destination_realm.clone(),
+            mip_feature_vector: self.mip_feature_vector.clone(),
+            destination_host: self.destination_host.clone(),
+            mip_mn_to_ha_msa: self.mip_mn_to_ha_msa.clone(),
+            mip_mn_to_fa_msa: self.mip_mn_to_fa_msa.clone(),
+            mip_ha_to_mn_msa: self.mip_ha_to_mn_msa.clone(),
+            mip_ha_to_fa_msa: self.mip_ha_to_fa_msa.clone(),
+            mip_msa_lifetime: self.mip_msa_lifetime.clone(),
+            mip_originating_foreign_aaa: self.mip_originating_foreign_aaa.clone(),
+            mip_mobile_node_address: self.mip_mobile_node_address.clone(),
+            mip_home_agent_address: self.mip_home_agent_address.clone(),
+            mip_filter_rule: self.mip_filter_rule.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for HomeAgentMipRequest {}
@@ -2743,7 +2968,7 @@ impl rt::typed::Command for HomeAgentMipRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct HomeAgentMipAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2784,6 +3009,32 @@ pub struct HomeAgentMipAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mipv4"))]
+impl Clone for HomeAgentMipAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            user_name: self.user_name.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            error_message: self.error_message.clone(),
+            mip_reg_reply: self.mip_reg_reply.clone(),
+            mip_home_agent_address: self.mip_home_agent_address.clone(),
+            mip_mobile_node_address: self.mip_mobile_node_address.clone(),
+            mip_fa_to_ha_spi: self.mip_fa_to_ha_spi.clone(),
+            mip_fa_to_mn_spi: self.mip_fa_to_mn_spi.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for HomeAgentMipAnswer {}

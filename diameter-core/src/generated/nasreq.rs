@@ -1233,7 +1233,7 @@ impl rt::AvpData for AccountingAuthMethod {
 ///     [ CHAP-Response ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChapAuth {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     pub chap_algorithm: ChapAlgorithm,
@@ -1246,6 +1246,18 @@ pub struct ChapAuth {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for ChapAuth {
+    fn clone(&self) -> Self {
+        Self {
+            chap_algorithm: self.chap_algorithm.clone(),
+            chap_ident: self.chap_ident.clone(),
+            chap_response: self.chap_response.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for ChapAuth {}
@@ -1352,7 +1364,7 @@ impl rt::AvpData for ChapAuth {
 ///     [ Tunnel-Password ]
 ///     [ Tunnel-Private-Group-Id ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tunneling {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     pub tunnel_type: TunnelType,
@@ -1379,6 +1391,25 @@ pub struct Tunneling {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl Clone for Tunneling {
+    fn clone(&self) -> Self {
+        Self {
+            tunnel_type: self.tunnel_type.clone(),
+            tunnel_medium_type: self.tunnel_medium_type.clone(),
+            tunnel_client_endpoint: self.tunnel_client_endpoint.clone(),
+            tunnel_server_endpoint: self.tunnel_server_endpoint.clone(),
+            tunnel_preference: self.tunnel_preference.clone(),
+            tunnel_client_auth_id: self.tunnel_client_auth_id.clone(),
+            tunnel_server_auth_id: self.tunnel_server_auth_id.clone(),
+            tunnel_assignment_id: self.tunnel_assignment_id.clone(),
+            tunnel_password: self.tunnel_password.clone(),
+            tunnel_private_group_id: self.tunnel_private_group_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Eq for Tunneling {}
@@ -1623,7 +1654,7 @@ impl rt::AvpData for Tunneling {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1730,6 +1761,65 @@ pub struct AaRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for AaRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            destination_host: self.destination_host.clone(),
+            nas_identifier: self.nas_identifier.clone(),
+            nas_ip_address: self.nas_ip_address.clone(),
+            nas_ipv6_address: self.nas_ipv6_address.clone(),
+            nas_port: self.nas_port.clone(),
+            nas_port_id: self.nas_port_id.clone(),
+            nas_port_type: self.nas_port_type.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            port_limit: self.port_limit.clone(),
+            user_name: self.user_name.clone(),
+            user_password: self.user_password.clone(),
+            service_type: self.service_type.clone(),
+            state: self.state.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            callback_number: self.callback_number.clone(),
+            called_station_id: self.called_station_id.clone(),
+            calling_station_id: self.calling_station_id.clone(),
+            originating_line_info: self.originating_line_info.clone(),
+            connect_info: self.connect_info.clone(),
+            chap_auth: self.chap_auth.clone(),
+            chap_challenge: self.chap_challenge.clone(),
+            framed_compression: self.framed_compression.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_ip_netmask: self.framed_ip_netmask.clone(),
+            framed_mtu: self.framed_mtu.clone(),
+            framed_protocol: self.framed_protocol.clone(),
+            arap_password: self.arap_password.clone(),
+            arap_security: self.arap_security.clone(),
+            arap_security_data: self.arap_security_data.clone(),
+            login_ip_host: self.login_ip_host.clone(),
+            login_ipv6_host: self.login_ipv6_host.clone(),
+            login_lat_group: self.login_lat_group.clone(),
+            login_lat_node: self.login_lat_node.clone(),
+            login_lat_port: self.login_lat_port.clone(),
+            login_lat_service: self.login_lat_service.clone(),
+            tunneling: self.tunneling.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AaRequest {}
@@ -2182,7 +2272,7 @@ impl rt::typed::Command for AaRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2325,6 +2415,83 @@ pub struct AaAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for AaAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            service_type: self.service_type.clone(),
+            class: self.class.clone(),
+            configuration_token: self.configuration_token.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            idle_timeout: self.idle_timeout.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            multi_round_time_out: self.multi_round_time_out.clone(),
+            session_timeout: self.session_timeout.clone(),
+            state: self.state.clone(),
+            reply_message: self.reply_message.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            filter_id: self.filter_id.clone(),
+            password_retry: self.password_retry.clone(),
+            port_limit: self.port_limit.clone(),
+            prompt: self.prompt.clone(),
+            arap_challenge_response: self.arap_challenge_response.clone(),
+            arap_features: self.arap_features.clone(),
+            arap_security: self.arap_security.clone(),
+            arap_security_data: self.arap_security_data.clone(),
+            arap_zone_access: self.arap_zone_access.clone(),
+            callback_id: self.callback_id.clone(),
+            callback_number: self.callback_number.clone(),
+            framed_appletalk_link: self.framed_appletalk_link.clone(),
+            framed_appletalk_network: self.framed_appletalk_network.clone(),
+            framed_appletalk_zone: self.framed_appletalk_zone.clone(),
+            framed_compression: self.framed_compression.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_ipv6_pool: self.framed_ipv6_pool.clone(),
+            framed_ipv6_route: self.framed_ipv6_route.clone(),
+            framed_ip_netmask: self.framed_ip_netmask.clone(),
+            framed_route: self.framed_route.clone(),
+            framed_pool: self.framed_pool.clone(),
+            framed_ipx_network: self.framed_ipx_network.clone(),
+            framed_mtu: self.framed_mtu.clone(),
+            framed_protocol: self.framed_protocol.clone(),
+            framed_routing: self.framed_routing.clone(),
+            login_ip_host: self.login_ip_host.clone(),
+            login_ipv6_host: self.login_ipv6_host.clone(),
+            login_lat_group: self.login_lat_group.clone(),
+            login_lat_node: self.login_lat_node.clone(),
+            login_lat_port: self.login_lat_port.clone(),
+            login_lat_service: self.login_lat_service.clone(),
+            login_service: self.login_service.clone(),
+            login_tcp_port: self.login_tcp_port.clone(),
+            nas_filter_rule: self.nas_filter_rule.clone(),
+            qos_filter_rule: self.qos_filter_rule.clone(),
+            tunneling: self.tunneling.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AaAnswer {}
@@ -2982,7 +3149,7 @@ impl rt::typed::RequestCommand for AaRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3051,6 +3218,46 @@ pub struct ReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for ReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            nas_identifier: self.nas_identifier.clone(),
+            nas_ip_address: self.nas_ip_address.clone(),
+            nas_ipv6_address: self.nas_ipv6_address.clone(),
+            nas_port: self.nas_port.clone(),
+            nas_port_id: self.nas_port_id.clone(),
+            nas_port_type: self.nas_port_type.clone(),
+            service_type: self.service_type.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            called_station_id: self.called_station_id.clone(),
+            calling_station_id: self.calling_station_id.clone(),
+            originating_line_info: self.originating_line_info.clone(),
+            acct_session_id: self.acct_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            state: self.state.clone(),
+            class: self.class.clone(),
+            reply_message: self.reply_message.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for ReAuthRequest {}
@@ -3355,7 +3562,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3412,6 +3619,40 @@ pub struct ReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for ReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            service_type: self.service_type.clone(),
+            configuration_token: self.configuration_token.clone(),
+            idle_timeout: self.idle_timeout.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            state: self.state.clone(),
+            class: self.class.clone(),
+            reply_message: self.reply_message.clone(),
+            prompt: self.prompt.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for ReAuthAnswer {}
@@ -3748,7 +3989,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3783,6 +4024,29 @@ pub struct SessionTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for SessionTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            termination_cause: self.termination_cause.clone(),
+            user_name: self.user_name.clone(),
+            destination_host: self.destination_host.clone(),
+            class: self.class.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for SessionTerminationRequest {}
@@ -3994,7 +4258,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4033,6 +4297,31 @@ pub struct SessionTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for SessionTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            class: self.class.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for SessionTerminationAnswer {}
@@ -4327,7 +4616,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4394,6 +4683,45 @@ pub struct AbortSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for AbortSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            user_name: self.user_name.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            nas_identifier: self.nas_identifier.clone(),
+            nas_ip_address: self.nas_ip_address.clone(),
+            nas_ipv6_address: self.nas_ipv6_address.clone(),
+            nas_port: self.nas_port.clone(),
+            nas_port_id: self.nas_port_id.clone(),
+            nas_port_type: self.nas_port_type.clone(),
+            service_type: self.service_type.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            called_station_id: self.called_station_id.clone(),
+            calling_station_id: self.calling_station_id.clone(),
+            originating_line_info: self.originating_line_info.clone(),
+            acct_session_id: self.acct_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            state: self.state.clone(),
+            class: self.class.clone(),
+            reply_message: self.reply_message.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AbortSessionRequest {}
@@ -4679,7 +5007,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4718,6 +5046,31 @@ pub struct AbortSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for AbortSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            state: self.state.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AbortSessionAnswer {}
@@ -5060,7 +5413,7 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5223,6 +5576,93 @@ pub struct AccountingRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for AccountingRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            accounting_record_type: self.accounting_record_type.clone(),
+            accounting_record_number: self.accounting_record_number.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            user_name: self.user_name.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            acct_session_id: self.acct_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            destination_host: self.destination_host.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            acct_delay_time: self.acct_delay_time.clone(),
+            nas_identifier: self.nas_identifier.clone(),
+            nas_ip_address: self.nas_ip_address.clone(),
+            nas_ipv6_address: self.nas_ipv6_address.clone(),
+            nas_port: self.nas_port.clone(),
+            nas_port_id: self.nas_port_id.clone(),
+            nas_port_type: self.nas_port_type.clone(),
+            class: self.class.clone(),
+            service_type: self.service_type.clone(),
+            termination_cause: self.termination_cause.clone(),
+            accounting_input_octets: self.accounting_input_octets.clone(),
+            accounting_input_packets: self.accounting_input_packets.clone(),
+            accounting_output_octets: self.accounting_output_octets.clone(),
+            accounting_output_packets: self.accounting_output_packets.clone(),
+            acct_authentic: self.acct_authentic.clone(),
+            accounting_auth_method: self.accounting_auth_method.clone(),
+            acct_link_count: self.acct_link_count.clone(),
+            acct_session_time: self.acct_session_time.clone(),
+            acct_tunnel_connection: self.acct_tunnel_connection.clone(),
+            acct_tunnel_packets_lost: self.acct_tunnel_packets_lost.clone(),
+            callback_id: self.callback_id.clone(),
+            callback_number: self.callback_number.clone(),
+            called_station_id: self.called_station_id.clone(),
+            calling_station_id: self.calling_station_id.clone(),
+            connect_info: self.connect_info.clone(),
+            originating_line_info: self.originating_line_info.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            session_timeout: self.session_timeout.clone(),
+            idle_timeout: self.idle_timeout.clone(),
+            port_limit: self.port_limit.clone(),
+            accounting_realtime_required: self.accounting_realtime_required.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            filter_id: self.filter_id.clone(),
+            nas_filter_rule: self.nas_filter_rule.clone(),
+            qos_filter_rule: self.qos_filter_rule.clone(),
+            framed_appletalk_link: self.framed_appletalk_link.clone(),
+            framed_appletalk_network: self.framed_appletalk_network.clone(),
+            framed_appletalk_zone: self.framed_appletalk_zone.clone(),
+            framed_compression: self.framed_compression.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ip_netmask: self.framed_ip_netmask.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_ipv6_pool: self.framed_ipv6_pool.clone(),
+            framed_ipv6_route: self.framed_ipv6_route.clone(),
+            framed_ipx_network: self.framed_ipx_network.clone(),
+            framed_mtu: self.framed_mtu.clone(),
+            framed_pool: self.framed_pool.clone(),
+            framed_protocol: self.framed_protocol.clone(),
+            framed_route: self.framed_route.clone(),
+            framed_routing: self.framed_routing.clone(),
+            login_ip_host: self.login_ip_host.clone(),
+            login_ipv6_host: self.login_ipv6_host.clone(),
+            login_lat_group: self.login_lat_group.clone(),
+            login_lat_node: self.login_lat_node.clone(),
+            login_lat_port: self.login_lat_port.clone(),
+            login_lat_service: self.login_lat_service.clone(),
+            login_service: self.login_service.clone(),
+            login_tcp_port: self.login_tcp_port.clone(),
+            tunneling: self.tunneling.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AccountingRequest {}
@@ -5941,7 +6381,7 @@ impl rt::typed::Command for AccountingRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6008,6 +6448,45 @@ pub struct AccountingAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nasreq"))]
+impl Clone for AccountingAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            accounting_record_type: self.accounting_record_type.clone(),
+            accounting_record_number: self.accounting_record_number.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            user_name: self.user_name.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            acct_session_id: self.acct_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            nas_identifier: self.nas_identifier.clone(),
+            nas_ip_address: self.nas_ip_address.clone(),
+            nas_ipv6_address: self.nas_ipv6_address.clone(),
+            nas_port: self.nas_port.clone(),
+            nas_port_id: self.nas_port_id.clone(),
+            nas_port_type: self.nas_port_type.clone(),
+            service_type: self.service_type.clone(),
+            termination_cause: self.termination_cause.clone(),
+            accounting_realtime_required: self.accounting_realtime_required.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            class: self.class.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AccountingAnswer {}

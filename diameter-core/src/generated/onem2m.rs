@@ -156,7 +156,7 @@ pub mod application {}
 ///     [ Node-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct M2mInformation {
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     pub application_entity_id: Option<rt::data::Utf8String>,
@@ -211,6 +211,39 @@ pub struct M2mInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl Clone for M2mInformation {
+    fn clone(&self) -> Self {
+        Self {
+            application_entity_id: self.application_entity_id.clone(),
+            external_id: self.external_id.clone(),
+            receiver: self.receiver.clone(),
+            onem2m_originator: self.onem2m_originator.clone(),
+            hosting_cse_id: self.hosting_cse_id.clone(),
+            target_id: self.target_id.clone(),
+            protocol_type: self.protocol_type.clone(),
+            request_operation: self.request_operation.clone(),
+            request_headers_size: self.request_headers_size.clone(),
+            request_body_size: self.request_body_size.clone(),
+            response_headers_size: self.response_headers_size.clone(),
+            response_body_size: self.response_body_size.clone(),
+            response_status_code: self.response_status_code.clone(),
+            rating_group: self.rating_group.clone(),
+            m2m_event_record_timestamp: self.m2m_event_record_timestamp.clone(),
+            control_memory_size: self.control_memory_size.clone(),
+            data_memory_size: self.data_memory_size.clone(),
+            access_network_identifier: self.access_network_identifier.clone(),
+            occupancy: self.occupancy.clone(),
+            group_name: self.group_name.clone(),
+            maximum_number_members: self.maximum_number_members.clone(),
+            current_number_members: self.current_number_members.clone(),
+            subgroup_name: self.subgroup_name.clone(),
+            node_id: self.node_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl Eq for M2mInformation {}

@@ -1601,7 +1601,7 @@ impl rt::AvpData for QosSemantics {
 ///     1*{ Filter-Rule }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosResources {
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     pub filter_rule: Vec<FilterRule>,
@@ -1610,6 +1610,24 @@ pub struct QosResources {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl Clone for QosResources {
+    fn clone(&self) -> Self {
+        Self {
+            filter_rule: self.filter_rule.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1751,7 +1769,7 @@ impl rt::AvpData for QosResources {
 ///     [ Excess-Treatment ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FilterRule {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     pub filter_rule_precedence: Option<u32>,
@@ -1774,6 +1792,34 @@ pub struct FilterRule {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for FilterRule {
+    fn clone(&self) -> Self {
+        Self {
+            filter_rule_precedence: self.filter_rule_precedence.clone(),
+            classifier: self.classifier.clone(),
+            time_of_day_condition: self.time_of_day_condition.clone(),
+            treatment_action: self.treatment_action.clone(),
+            qos_semantics: self.qos_semantics.clone(),
+            qos_profile_template: self.qos_profile_template.clone(),
+            qos_parameters: self.qos_parameters.clone(),
+            excess_treatment: self.excess_treatment.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1979,7 +2025,7 @@ impl rt::AvpData for FilterRule {
 ///     *[ ETH-Option ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Classifier {
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     pub classifier_id: rt::bytes::Bytes,
@@ -2010,6 +2056,38 @@ pub struct Classifier {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for Classifier {
+    fn clone(&self) -> Self {
+        Self {
+            classifier_id: self.classifier_id.clone(),
+            protocol: self.protocol.clone(),
+            direction: self.direction.clone(),
+            from_spec: self.from_spec.clone(),
+            to_spec: self.to_spec.clone(),
+            diffserv_code_point: self.diffserv_code_point.clone(),
+            fragmentation_flag: self.fragmentation_flag.clone(),
+            ip_option: self.ip_option.clone(),
+            tcp_option: self.tcp_option.clone(),
+            tcp_flags: self.tcp_flags.clone(),
+            icmp_type: self.icmp_type.clone(),
+            eth_option: self.eth_option.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2257,7 +2335,7 @@ impl rt::AvpData for Classifier {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FromSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2286,6 +2364,37 @@ pub struct FromSpec {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for FromSpec {
+    fn clone(&self) -> Self {
+        Self {
+            ip_address: self.ip_address.clone(),
+            ip_address_range: self.ip_address_range.clone(),
+            ip_address_mask: self.ip_address_mask.clone(),
+            mac_address: self.mac_address.clone(),
+            mac_address_mask: self.mac_address_mask.clone(),
+            eui64_address: self.eui64_address.clone(),
+            eui64_address_mask: self.eui64_address_mask.clone(),
+            port: self.port.clone(),
+            port_range: self.port_range.clone(),
+            negated: self.negated.clone(),
+            use_assigned_address: self.use_assigned_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2537,7 +2646,7 @@ impl rt::AvpData for FromSpec {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ToSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2566,6 +2675,37 @@ pub struct ToSpec {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for ToSpec {
+    fn clone(&self) -> Self {
+        Self {
+            ip_address: self.ip_address.clone(),
+            ip_address_range: self.ip_address_range.clone(),
+            ip_address_mask: self.ip_address_mask.clone(),
+            mac_address: self.mac_address.clone(),
+            mac_address_mask: self.mac_address_mask.clone(),
+            eui64_address: self.eui64_address.clone(),
+            eui64_address_mask: self.eui64_address_mask.clone(),
+            port: self.port.clone(),
+            port_range: self.port_range.clone(),
+            negated: self.negated.clone(),
+            use_assigned_address: self.use_assigned_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2808,7 +2948,7 @@ impl rt::AvpData for ToSpec {
 ///     [ IP-Address-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IpAddressRange {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     pub ip_address_start: Option<rt::data::Address>,
@@ -2819,6 +2959,28 @@ pub struct IpAddressRange {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for IpAddressRange {
+    fn clone(&self) -> Self {
+        Self {
+            ip_address_start: self.ip_address_start.clone(),
+            ip_address_end: self.ip_address_end.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2955,7 +3117,7 @@ impl rt::AvpData for IpAddressRange {
 ///     { IP-Bit-Mask-Width }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IpAddressMask {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: rt::data::Address,
@@ -2966,6 +3128,28 @@ pub struct IpAddressMask {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for IpAddressMask {
+    fn clone(&self) -> Self {
+        Self {
+            ip_address: self.ip_address.clone(),
+            ip_bit_mask_width: self.ip_bit_mask_width.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3117,7 +3301,7 @@ impl rt::AvpData for IpAddressMask {
 ///     { MAC-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MacAddressMask {
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     pub mac_address: rt::bytes::Bytes,
@@ -3128,6 +3312,28 @@ pub struct MacAddressMask {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for MacAddressMask {
+    fn clone(&self) -> Self {
+        Self {
+            mac_address: self.mac_address.clone(),
+            mac_address_mask_pattern: self.mac_address_mask_pattern.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3294,7 +3500,7 @@ impl rt::AvpData for MacAddressMask {
 ///     { EUI64-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Eui64AddressMask {
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     pub eui64_address: rt::bytes::Bytes,
@@ -3305,6 +3511,28 @@ pub struct Eui64AddressMask {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for Eui64AddressMask {
+    fn clone(&self) -> Self {
+        Self {
+            eui64_address: self.eui64_address.clone(),
+            eui64_address_mask_pattern: self.eui64_address_mask_pattern.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3471,7 +3699,7 @@ impl rt::AvpData for Eui64AddressMask {
 ///     [ Port-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PortRange {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     pub port_start: Option<i32>,
@@ -3482,6 +3710,28 @@ pub struct PortRange {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for PortRange {
+    fn clone(&self) -> Self {
+        Self {
+            port_start: self.port_start.clone(),
+            port_end: self.port_end.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3615,7 +3865,7 @@ impl rt::AvpData for PortRange {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IpOption {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     pub ip_option_type: IpOptionType,
@@ -3628,6 +3878,29 @@ pub struct IpOption {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for IpOption {
+    fn clone(&self) -> Self {
+        Self {
+            ip_option_type: self.ip_option_type.clone(),
+            ip_option_value: self.ip_option_value.clone(),
+            negated: self.negated.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3784,7 +4057,7 @@ impl rt::AvpData for IpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TcpOption {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     pub tcp_option_type: TcpOptionType,
@@ -3797,6 +4070,29 @@ pub struct TcpOption {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for TcpOption {
+    fn clone(&self) -> Self {
+        Self {
+            tcp_option_type: self.tcp_option_type.clone(),
+            tcp_option_value: self.tcp_option_value.clone(),
+            negated: self.negated.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3952,7 +4248,7 @@ impl rt::AvpData for TcpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TcpFlags {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     pub tcp_flag_type: u32,
@@ -3963,6 +4259,28 @@ pub struct TcpFlags {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for TcpFlags {
+    fn clone(&self) -> Self {
+        Self {
+            tcp_flag_type: self.tcp_flag_type.clone(),
+            negated: self.negated.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4107,7 +4425,7 @@ impl rt::AvpData for TcpFlags {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IcmpType {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     pub icmp_type_number: IcmpTypeNumber,
@@ -4120,6 +4438,29 @@ pub struct IcmpType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for IcmpType {
+    fn clone(&self) -> Self {
+        Self {
+            icmp_type_number: self.icmp_type_number.clone(),
+            icmp_code: self.icmp_code.clone(),
+            negated: self.negated.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4276,7 +4617,7 @@ impl rt::AvpData for IcmpType {
 ///     *[ User-Priority-Range ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EthOption {
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     pub eth_proto_type: EthProtoType,
@@ -4289,6 +4630,29 @@ pub struct EthOption {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for EthOption {
+    fn clone(&self) -> Self {
+        Self {
+            eth_proto_type: self.eth_proto_type.clone(),
+            vlan_id_range: self.vlan_id_range.clone(),
+            user_priority_range: self.user_priority_range.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4460,7 +4824,7 @@ impl rt::AvpData for EthOption {
 ///     *[ ETH-SAP ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EthProtoType {
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16.
     pub eth_ether_type: Vec<rt::bytes::Bytes>,
@@ -4471,6 +4835,28 @@ pub struct EthProtoType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for EthProtoType {
+    fn clone(&self) -> Self {
+        Self {
+            eth_ether_type: self.eth_ether_type.clone(),
+            eth_sap: self.eth_sap.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4616,7 +5002,7 @@ impl rt::AvpData for EthProtoType {
 ///     [ C-VID-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct VlanIdRange {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     pub s_vid_start: Option<u32>,
@@ -4631,6 +5017,30 @@ pub struct VlanIdRange {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for VlanIdRange {
+    fn clone(&self) -> Self {
+        Self {
+            s_vid_start: self.s_vid_start.clone(),
+            s_vid_end: self.s_vid_end.clone(),
+            c_vid_start: self.c_vid_start.clone(),
+            c_vid_end: self.c_vid_end.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4769,7 +5179,7 @@ impl rt::AvpData for VlanIdRange {
 ///     *[ High-User-Priority ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserPriorityRange {
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
     pub low_user_priority: Vec<u32>,
@@ -4780,6 +5190,28 @@ pub struct UserPriorityRange {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for UserPriorityRange {
+    fn clone(&self) -> Self {
+        Self {
+            low_user_priority: self.low_user_priority.clone(),
+            high_user_priority: self.high_user_priority.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4936,7 +5368,7 @@ impl rt::AvpData for UserPriorityRange {
 ///     [ Timezone-Flag ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TimeOfDayCondition {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     pub time_of_day_start: Option<u32>,
@@ -4959,6 +5391,34 @@ pub struct TimeOfDayCondition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for TimeOfDayCondition {
+    fn clone(&self) -> Self {
+        Self {
+            time_of_day_start: self.time_of_day_start.clone(),
+            time_of_day_end: self.time_of_day_end.clone(),
+            day_of_week_mask: self.day_of_week_mask.clone(),
+            day_of_month_mask: self.day_of_month_mask.clone(),
+            month_of_year_mask: self.month_of_year_mask.clone(),
+            absolute_start_time: self.absolute_start_time.clone(),
+            absolute_end_time: self.absolute_end_time.clone(),
+            timezone_flag: self.timezone_flag.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -5125,7 +5585,7 @@ impl rt::AvpData for TimeOfDayCondition {
 ///     { QoS-Profile-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosProfileTemplate {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -5136,6 +5596,30 @@ pub struct QosProfileTemplate {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for QosProfileTemplate {
+    fn clone(&self) -> Self {
+        Self {
+            vendor_id: self.vendor_id.clone(),
+            qos_profile_id: self.qos_profile_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -5293,13 +5777,33 @@ impl rt::AvpData for QosProfileTemplate {
 /// QoS-Parameters ::= < AVP Header: 576 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for QosParameters {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -5427,7 +5931,7 @@ impl rt::AvpData for QosParameters {
 ///     [ QoS-Parameters ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ExcessTreatment {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     pub treatment_action: TreatmentAction,
@@ -5440,6 +5944,29 @@ pub struct ExcessTreatment {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for ExcessTreatment {
+    fn clone(&self) -> Self {
+        Self {
+            treatment_action: self.treatment_action.clone(),
+            qos_profile_template: self.qos_profile_template.clone(),
+            qos_parameters: self.qos_parameters.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -5595,7 +6122,7 @@ impl rt::AvpData for ExcessTreatment {
 ///     1*{ QoS-Profile-Template }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosCapability {
     /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     pub qos_profile_template: Vec<QosProfileTemplate>,
@@ -5604,6 +6131,26 @@ pub struct QosCapability {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl Clone for QosCapability {
+    fn clone(&self) -> Self {
+        Self {
+            qos_profile_template: self.qos_profile_template.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(

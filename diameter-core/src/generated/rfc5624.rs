@@ -39,7 +39,7 @@ pub mod application {}
 ///     { Minimum-Policed-Unit }
 ///     { Maximum-Packet-Size }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tmod1 {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     pub token_rate: f32,
@@ -56,6 +56,20 @@ pub struct Tmod1 {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rfc5624"))]
+impl Clone for Tmod1 {
+    fn clone(&self) -> Self {
+        Self {
+            token_rate: self.token_rate.clone(),
+            bucket_depth: self.bucket_depth.clone(),
+            peak_traffic_rate: self.peak_traffic_rate.clone(),
+            minimum_policed_unit: self.minimum_policed_unit.clone(),
+            maximum_packet_size: self.maximum_packet_size.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl Default for Tmod1 {
@@ -203,7 +217,7 @@ impl rt::AvpData for Tmod1 {
 ///     { Minimum-Policed-Unit }
 ///     { Maximum-Packet-Size }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tmod2 {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     pub token_rate: f32,
@@ -220,6 +234,20 @@ pub struct Tmod2 {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rfc5624"))]
+impl Clone for Tmod2 {
+    fn clone(&self) -> Self {
+        Self {
+            token_rate: self.token_rate.clone(),
+            bucket_depth: self.bucket_depth.clone(),
+            peak_traffic_rate: self.peak_traffic_rate.clone(),
+            minimum_policed_unit: self.minimum_policed_unit.clone(),
+            maximum_packet_size: self.maximum_packet_size.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl Default for Tmod2 {

@@ -30,7 +30,7 @@ pub mod application {}
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceConfiguration {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
@@ -41,6 +41,17 @@ pub struct ServiceConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rfc5779"))]
+impl Clone for ServiceConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            service_selection: self.service_selection.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rfc5779"))]
 impl Eq for ServiceConfiguration {}

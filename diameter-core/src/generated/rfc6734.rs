@@ -93,7 +93,7 @@ impl rt::AvpData for KeyType {
 ///     [ Key-SPI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Key {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     pub key_type: KeyType,
@@ -110,6 +110,20 @@ pub struct Key {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl Clone for Key {
+    fn clone(&self) -> Self {
+        Self {
+            key_type: self.key_type.clone(),
+            keying_material: self.keying_material.clone(),
+            key_lifetime: self.key_lifetime.clone(),
+            key_name: self.key_name.clone(),
+            key_spi: self.key_spi.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Eq for Key {}

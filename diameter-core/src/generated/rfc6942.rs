@@ -22,7 +22,7 @@ pub mod application {}
 ///     { ERP-Realm }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ErpRkRequest {
     /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     pub erp_realm: rt::data::DiameterIdentity,
@@ -31,6 +31,16 @@ pub struct ErpRkRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
+impl Clone for ErpRkRequest {
+    fn clone(&self) -> Self {
+        Self {
+            erp_realm: self.erp_realm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl Eq for ErpRkRequest {}

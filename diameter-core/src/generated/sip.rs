@@ -530,7 +530,7 @@ impl rt::AvpData for SipUserDataAlreadyAvailable {
 ///     *[ SIP-Credit-Control-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipAccountingInformation {
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1.
     pub sip_accounting_server_uri: Vec<rt::data::DiameterUri>,
@@ -541,6 +541,17 @@ pub struct SipAccountingInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipAccountingInformation {
+    fn clone(&self) -> Self {
+        Self {
+            sip_accounting_server_uri: self.sip_accounting_server_uri.clone(),
+            sip_credit_control_server_uri: self.sip_credit_control_server_uri.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAccountingInformation {}
@@ -651,7 +662,7 @@ impl rt::AvpData for SipAccountingInformation {
 ///     *[ SIP-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipServerCapabilities {
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1.
     pub sip_mandatory_capability: Vec<u32>,
@@ -664,6 +675,18 @@ pub struct SipServerCapabilities {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipServerCapabilities {
+    fn clone(&self) -> Self {
+        Self {
+            sip_mandatory_capability: self.sip_mandatory_capability.clone(),
+            sip_optional_capability: self.sip_optional_capability.clone(),
+            sip_server_uri: self.sip_server_uri.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipServerCapabilities {}
@@ -788,7 +811,7 @@ impl rt::AvpData for SipServerCapabilities {
 ///     [ SIP-Authentication-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipAuthDataItem {
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     pub sip_authentication_scheme: SipAuthenticationScheme,
@@ -805,6 +828,20 @@ pub struct SipAuthDataItem {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipAuthDataItem {
+    fn clone(&self) -> Self {
+        Self {
+            sip_authentication_scheme: self.sip_authentication_scheme.clone(),
+            sip_item_number: self.sip_item_number.clone(),
+            sip_authenticate: self.sip_authenticate.clone(),
+            sip_authorization: self.sip_authorization.clone(),
+            sip_authentication_info: self.sip_authentication_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthDataItem {}
@@ -951,7 +988,7 @@ impl rt::AvpData for SipAuthDataItem {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -976,6 +1013,24 @@ pub struct SipAuthenticate {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipAuthenticate {
+    fn clone(&self) -> Self {
+        Self {
+            digest_realm: self.digest_realm.clone(),
+            digest_nonce: self.digest_nonce.clone(),
+            digest_domain: self.digest_domain.clone(),
+            digest_opaque: self.digest_opaque.clone(),
+            digest_stale: self.digest_stale.clone(),
+            digest_algorithm: self.digest_algorithm.clone(),
+            digest_qop: self.digest_qop.clone(),
+            digest_ha1: self.digest_ha1.clone(),
+            digest_auth_param: self.digest_auth_param.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthenticate {}
@@ -1126,7 +1181,7 @@ impl rt::AvpData for SipAuthenticate {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipAuthorization {
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     pub digest_username: rt::data::Utf8String,
@@ -1159,6 +1214,28 @@ pub struct SipAuthorization {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipAuthorization {
+    fn clone(&self) -> Self {
+        Self {
+            digest_username: self.digest_username.clone(),
+            digest_realm: self.digest_realm.clone(),
+            digest_nonce: self.digest_nonce.clone(),
+            digest_uri: self.digest_uri.clone(),
+            digest_response: self.digest_response.clone(),
+            digest_algorithm: self.digest_algorithm.clone(),
+            digest_cnonce: self.digest_cnonce.clone(),
+            digest_opaque: self.digest_opaque.clone(),
+            digest_qop: self.digest_qop.clone(),
+            digest_nonce_count: self.digest_nonce_count.clone(),
+            digest_method: self.digest_method.clone(),
+            digest_entity_body_hash: self.digest_entity_body_hash.clone(),
+            digest_auth_param: self.digest_auth_param.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthorization {}
@@ -1357,7 +1434,7 @@ impl rt::AvpData for SipAuthorization {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipAuthenticationInfo {
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     pub digest_nextnonce: Option<rt::data::Utf8String>,
@@ -1374,6 +1451,20 @@ pub struct SipAuthenticationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipAuthenticationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            digest_nextnonce: self.digest_nextnonce.clone(),
+            digest_qop: self.digest_qop.clone(),
+            digest_response_auth: self.digest_response_auth.clone(),
+            digest_cnonce: self.digest_cnonce.clone(),
+            digest_nonce_count: self.digest_nonce_count.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthenticationInfo {}
@@ -1473,7 +1564,7 @@ impl rt::AvpData for SipAuthenticationInfo {
 ///     [ SIP-Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipDeregistrationReason {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     pub sip_reason_code: SipReasonCode,
@@ -1484,6 +1575,17 @@ pub struct SipDeregistrationReason {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipDeregistrationReason {
+    fn clone(&self) -> Self {
+        Self {
+            sip_reason_code: self.sip_reason_code.clone(),
+            sip_reason_info: self.sip_reason_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipDeregistrationReason {}
@@ -1574,7 +1676,7 @@ impl rt::AvpData for SipDeregistrationReason {
 ///     { SIP-User-Data-Contents }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipUserData {
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     pub sip_user_data_type: rt::data::Utf8String,
@@ -1585,6 +1687,17 @@ pub struct SipUserData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for SipUserData {
+    fn clone(&self) -> Self {
+        Self {
+            sip_user_data_type: self.sip_user_data_type.clone(),
+            sip_user_data_contents: self.sip_user_data_contents.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipUserData {}
@@ -1725,7 +1838,7 @@ impl rt::AvpData for SipUserData {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1760,6 +1873,29 @@ pub struct UserAuthorizationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for UserAuthorizationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            sip_aor: self.sip_aor.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            sip_visited_network_id: self.sip_visited_network_id.clone(),
+            sip_user_authorization_type: self.sip_user_authorization_type.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for UserAuthorizationRequest {}
@@ -2014,7 +2150,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2053,6 +2189,31 @@ pub struct UserAuthorizationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for UserAuthorizationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            sip_server_uri: self.sip_server_uri.clone(),
+            sip_server_capabilities: self.sip_server_capabilities.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for UserAuthorizationAnswer {}
@@ -2363,7 +2524,7 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2402,6 +2563,33 @@ pub struct ServerAssignmentRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for ServerAssignmentRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            sip_server_assignment_type: self.sip_server_assignment_type.clone(),
+            sip_user_data_already_available: self
+                .sip_user_data_already_available
+                .clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            sip_server_uri: self.sip_server_uri.clone(),
+            sip_supported_user_data_type: self.sip_supported_user_data_type.clone(),
+            sip_aor: self.sip_aor.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for ServerAssignmentRequest {}
@@ -2679,7 +2867,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2722,6 +2910,33 @@ pub struct ServerAssignmentAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for ServerAssignmentAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            sip_user_data: self.sip_user_data.clone(),
+            sip_accounting_information: self.sip_accounting_information.clone(),
+            sip_supported_user_data_type: self.sip_supported_user_data_type.clone(),
+            user_name: self.user_name.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for ServerAssignmentAnswer {}
@@ -3055,7 +3270,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3084,6 +3299,26 @@ pub struct LocationInfoRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for LocationInfoRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            sip_aor: self.sip_aor.clone(),
+            destination_host: self.destination_host.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for LocationInfoRequest {}
@@ -3288,7 +3523,7 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3327,6 +3562,31 @@ pub struct LocationInfoAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for LocationInfoAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            sip_server_uri: self.sip_server_uri.clone(),
+            sip_server_capabilities: self.sip_server_capabilities.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for LocationInfoAnswer {}
@@ -3637,7 +3897,7 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3676,6 +3936,31 @@ pub struct MultimediaAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for MultimediaAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            sip_aor: self.sip_aor.clone(),
+            sip_method: self.sip_method.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            sip_server_uri: self.sip_server_uri.clone(),
+            sip_number_auth_items: self.sip_number_auth_items.clone(),
+            sip_auth_data_item: self.sip_auth_data_item.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for MultimediaAuthRequest {}
@@ -3916,7 +4201,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3959,6 +4244,33 @@ pub struct MultimediaAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for MultimediaAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            sip_aor: self.sip_aor.clone(),
+            sip_number_auth_items: self.sip_number_auth_items.clone(),
+            sip_auth_data_item: self.sip_auth_data_item.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for MultimediaAuthAnswer {}
@@ -4279,7 +4591,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4312,6 +4624,28 @@ pub struct RegistrationTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for RegistrationTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            sip_deregistration_reason: self.sip_deregistration_reason.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            sip_aor: self.sip_aor.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for RegistrationTerminationRequest {}
@@ -4537,7 +4871,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4572,6 +4906,29 @@ pub struct RegistrationTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for RegistrationTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for RegistrationTerminationAnswer {}
@@ -4853,7 +5210,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4890,6 +5247,30 @@ pub struct PushProfileRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for PushProfileRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            sip_user_data: self.sip_user_data.clone(),
+            sip_accounting_information: self.sip_accounting_information.clone(),
+            destination_host: self.destination_host.clone(),
+            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for PushProfileRequest {}
@@ -5136,7 +5517,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5167,6 +5548,27 @@ pub struct PushProfileAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sip"))]
+impl Clone for PushProfileAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for PushProfileAnswer {}

@@ -377,7 +377,7 @@ impl rt::AvpData for RuleReasonCode {
 ///     *[ Charging-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tgpp2ChargingRuleInstall {
     /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub tgpp2_charging_rule_definition: Vec<Tgpp2ChargingRuleDefinition>,
@@ -390,6 +390,18 @@ pub struct Tgpp2ChargingRuleInstall {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for Tgpp2ChargingRuleInstall {
+    fn clone(&self) -> Self {
+        Self {
+            tgpp2_charging_rule_definition: self.tgpp2_charging_rule_definition.clone(),
+            charging_rule_name: self.charging_rule_name.clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2ChargingRuleInstall {}
@@ -533,7 +545,7 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tgpp2ChargingRuleDefinition {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: rt::bytes::Bytes,
@@ -568,6 +580,29 @@ pub struct Tgpp2ChargingRuleDefinition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for Tgpp2ChargingRuleDefinition {
+    fn clone(&self) -> Self {
+        Self {
+            charging_rule_name: self.charging_rule_name.clone(),
+            service_identifier: self.service_identifier.clone(),
+            rating_group: self.rating_group.clone(),
+            flow_identifier: self.flow_identifier.clone(),
+            flow_description: self.flow_description.clone(),
+            flow_status: self.flow_status.clone(),
+            tgpp2_qos_information: self.tgpp2_qos_information.clone(),
+            reporting_level: self.reporting_level.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            metering_method: self.metering_method.clone(),
+            precedence: self.precedence.clone(),
+            af_charging_identifier: self.af_charging_identifier.clone(),
+            flows: self.flows.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2ChargingRuleDefinition {}
@@ -793,7 +828,7 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tgpp2QosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -810,6 +845,20 @@ pub struct Tgpp2QosInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for Tgpp2QosInformation {
+    fn clone(&self) -> Self {
+        Self {
+            qos_class_identifier: self.qos_class_identifier.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2QosInformation {}
@@ -966,7 +1015,7 @@ impl rt::AvpData for Tgpp2QosInformation {
 ///     [ Rule-Reason-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tgpp2ChargingRuleReport {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -981,6 +1030,19 @@ pub struct Tgpp2ChargingRuleReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for Tgpp2ChargingRuleReport {
+    fn clone(&self) -> Self {
+        Self {
+            charging_rule_name: self.charging_rule_name.clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            pcc_rule_status: self.pcc_rule_status.clone(),
+            rule_reason_code: self.rule_reason_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2ChargingRuleReport {}
@@ -1113,7 +1175,7 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
 ///     [ Flow-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FlowInfo {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub flow_identifier: Option<rt::data::Utf8String>,
@@ -1130,6 +1192,20 @@ pub struct FlowInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for FlowInfo {
+    fn clone(&self) -> Self {
+        Self {
+            flow_identifier: self.flow_identifier.clone(),
+            flow_description_info: self.flow_description_info.clone(),
+            requested_qos: self.requested_qos.clone(),
+            granted_qos: self.granted_qos.clone(),
+            flow_status: self.flow_status.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for FlowInfo {}
@@ -1251,7 +1327,7 @@ impl rt::AvpData for FlowInfo {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GrantedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1264,6 +1340,18 @@ pub struct GrantedQos {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for GrantedQos {
+    fn clone(&self) -> Self {
+        Self {
+            qos_class_identifier: self.qos_class_identifier.clone(),
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for GrantedQos {}
@@ -1385,7 +1473,7 @@ impl rt::AvpData for GrantedQos {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RequestedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1398,6 +1486,18 @@ pub struct RequestedQos {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for RequestedQos {
+    fn clone(&self) -> Self {
+        Self {
+            qos_class_identifier: self.qos_class_identifier.clone(),
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for RequestedQos {}
@@ -1518,7 +1618,7 @@ impl rt::AvpData for RequestedQos {
 ///     [ Precedence ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FlowDescriptionInfo {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Option<rt::data::IpFilterRule>,
@@ -1529,6 +1629,17 @@ pub struct FlowDescriptionInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for FlowDescriptionInfo {
+    fn clone(&self) -> Self {
+        Self {
+            flow_description: self.flow_description.clone(),
+            precedence: self.precedence.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for FlowDescriptionInfo {}
@@ -1620,7 +1731,7 @@ impl rt::AvpData for FlowDescriptionInfo {
 ///     [ Access-Network-Physical-Access-ID-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkPhysicalAccessId {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     pub access_network_physical_access_id_value: Option<rt::bytes::Bytes>,
@@ -1631,6 +1742,21 @@ pub struct AccessNetworkPhysicalAccessId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "tgpp2"))]
+impl Clone for AccessNetworkPhysicalAccessId {
+    fn clone(&self) -> Self {
+        Self {
+            access_network_physical_access_id_value: self
+                .access_network_physical_access_id_value
+                .clone(),
+            access_network_physical_access_id_realm: self
+                .access_network_physical_access_id_realm
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for AccessNetworkPhysicalAccessId {}

@@ -409,7 +409,7 @@ impl rt::AvpData for PrivateIdentityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -450,6 +450,31 @@ pub struct MultimediaAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl Clone for MultimediaAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            public_identity: self.public_identity.clone(),
+            tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            server_name: self.server_name.clone(),
+            guss_timestamp: self.guss_timestamp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Eq for MultimediaAuthRequest {}
@@ -708,7 +733,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -749,6 +774,31 @@ pub struct MultimediaAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl Clone for MultimediaAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            public_identity: self.public_identity.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
+            gba_usersecsettings: self.gba_usersecsettings.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Eq for MultimediaAuthAnswer {}
@@ -1071,7 +1121,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BootstrappingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1104,6 +1154,28 @@ pub struct BootstrappingInfoRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl Clone for BootstrappingInfoRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            gaa_service_identifier: self.gaa_service_identifier.clone(),
+            transaction_identifier: self.transaction_identifier.clone(),
+            naf_hostname: self.naf_hostname.clone(),
+            gba_u_awareness_indicator: self.gba_u_awareness_indicator.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Eq for BootstrappingInfoRequest {}
@@ -1379,7 +1451,7 @@ impl rt::typed::Command for BootstrappingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BootstrappingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1420,6 +1492,32 @@ pub struct BootstrappingInfoAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl Clone for BootstrappingInfoAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            me_key_material: self.me_key_material.clone(),
+            uicc_key_material: self.uicc_key_material.clone(),
+            key_expirytime: self.key_expirytime.clone(),
+            bootstrapinfocreationtime: self.bootstrapinfocreationtime.clone(),
+            gba_usersecsettings: self.gba_usersecsettings.clone(),
+            gba_type: self.gba_type.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Eq for BootstrappingInfoAnswer {}

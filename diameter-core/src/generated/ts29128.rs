@@ -167,7 +167,7 @@ pub mod application {
 ///     [ SM-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CommunicationFailureInformation {
     /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
     pub cause_type: Option<u32>,
@@ -186,6 +186,32 @@ pub struct CommunicationFailureInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for CommunicationFailureInformation {
+    fn clone(&self) -> Self {
+        Self {
+            cause_type: self.cause_type.clone(),
+            s1ap_cause: self.s1ap_cause.clone(),
+            ranap_cause: self.ranap_cause.clone(),
+            bssgp_cause: self.bssgp_cause.clone(),
+            gmm_cause: self.gmm_cause.clone(),
+            sm_cause: self.sm_cause.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -345,7 +371,7 @@ impl rt::AvpData for CommunicationFailureInformation {
 ///     [ IMSI-Group-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NumberOfUePerLocationConfiguration {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
@@ -356,6 +382,28 @@ pub struct NumberOfUePerLocationConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for NumberOfUePerLocationConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            eps_location_information: self.eps_location_information.clone(),
+            imsi_group_id: self.imsi_group_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -528,7 +576,7 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
 ///     [ IMSI-Group-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NumberOfUePerLocationReport {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
@@ -541,6 +589,29 @@ pub struct NumberOfUePerLocationReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for NumberOfUePerLocationReport {
+    fn clone(&self) -> Self {
+        Self {
+            eps_location_information: self.eps_location_information.clone(),
+            ue_count: self.ue_count.clone(),
+            imsi_group_id: self.imsi_group_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -717,7 +788,7 @@ impl rt::AvpData for NumberOfUePerLocationReport {
 ///     [ Downlink-Rate-Limit ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServingPlmnRateControl {
     /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
     pub uplink_rate_limit: Option<u32>,
@@ -728,6 +799,17 @@ pub struct ServingPlmnRateControl {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl Clone for ServingPlmnRateControl {
+    fn clone(&self) -> Self {
+        Self {
+            uplink_rate_limit: self.uplink_rate_limit.clone(),
+            downlink_rate_limit: self.downlink_rate_limit.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Eq for ServingPlmnRateControl {}
@@ -826,7 +908,7 @@ impl rt::AvpData for ServingPlmnRateControl {
 ///     [ RRC-Counter-Timestamp ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RrcCauseCounter {
     /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
     pub counter_value: Option<u32>,
@@ -837,6 +919,17 @@ pub struct RrcCauseCounter {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl Clone for RrcCauseCounter {
+    fn clone(&self) -> Self {
+        Self {
+            counter_value: self.counter_value.clone(),
+            rrc_counter_timestamp: self.rrc_counter_timestamp.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Eq for RrcCauseCounter {}
@@ -946,7 +1039,7 @@ impl rt::AvpData for RrcCauseCounter {
 ///     [ DL-Buffering-Suggested-Packet-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IdleStatusIndication {
     /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
     pub idle_status_timestamp: Option<rt::data::Time>,
@@ -963,6 +1056,34 @@ pub struct IdleStatusIndication {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for IdleStatusIndication {
+    fn clone(&self) -> Self {
+        Self {
+            idle_status_timestamp: self.idle_status_timestamp.clone(),
+            active_time: self.active_time.clone(),
+            subscribed_periodic_rau_tau_timer: self
+                .subscribed_periodic_rau_tau_timer
+                .clone(),
+            edrx_cycle_length: self.edrx_cycle_length.clone(),
+            dl_buffering_suggested_packet_count: self
+                .dl_buffering_suggested_packet_count
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1163,7 +1284,7 @@ impl rt::AvpData for IdleStatusIndication {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConfigurationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1200,6 +1321,29 @@ pub struct ConfigurationInformationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for ConfigurationInformationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            monitoring_event_configuration: self.monitoring_event_configuration.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConfigurationInformationRequest {}
@@ -1439,7 +1583,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConfigurationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1480,6 +1624,32 @@ pub struct ConfigurationInformationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for ConfigurationInformationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            monitoring_event_report: self.monitoring_event_report.clone(),
+            monitoring_event_config_status: self.monitoring_event_config_status.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConfigurationInformationAnswer {}
@@ -1786,7 +1956,7 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReportingInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1819,6 +1989,28 @@ pub struct ReportingInformationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for ReportingInformationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            monitoring_event_report: self.monitoring_event_report.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ReportingInformationRequest {}
@@ -2044,7 +2236,7 @@ impl rt::typed::Command for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReportingInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2081,6 +2273,30 @@ pub struct ReportingInformationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for ReportingInformationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ReportingInformationAnswer {}
@@ -2360,7 +2576,7 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConnectionManagementRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2417,6 +2633,39 @@ pub struct ConnectionManagementRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for ConnectionManagementRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            cmr_flags: self.cmr_flags.clone(),
+            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+            connection_action: self.connection_action.clone(),
+            service_selection: self.service_selection.clone(),
+            serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
+            extended_pco: self.extended_pco.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            rat_type: self.rat_type.clone(),
+            terminal_information: self.terminal_information.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConnectionManagementRequest {}
@@ -2784,7 +3033,7 @@ impl rt::typed::Command for ConnectionManagementRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConnectionManagementAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2825,6 +3074,32 @@ pub struct ConnectionManagementAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for ConnectionManagementAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            extended_pco: self.extended_pco.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConnectionManagementAnswer {}
@@ -3121,7 +3396,7 @@ impl rt::typed::RequestCommand for ConnectionManagementRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MoDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3160,6 +3435,31 @@ pub struct MoDataRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for MoDataRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            non_ip_data: self.non_ip_data.clone(),
+            rrc_cause_counter: self.rrc_cause_counter.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MoDataRequest {}
@@ -3429,7 +3729,7 @@ impl rt::typed::Command for MoDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MoDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3466,6 +3766,30 @@ pub struct MoDataAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for MoDataAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MoDataAnswer {}
@@ -3741,7 +4065,7 @@ impl rt::typed::RequestCommand for MoDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MtDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3782,6 +4106,32 @@ pub struct MtDataRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for MtDataRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            non_ip_data: self.non_ip_data.clone(),
+            scef_wait_time: self.scef_wait_time.clone(),
+            maximum_retransmission_time: self.maximum_retransmission_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MtDataRequest {}
@@ -4071,7 +4421,7 @@ impl rt::typed::Command for MtDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MtDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4112,6 +4462,32 @@ pub struct MtDataAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl Clone for MtDataAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            requested_retransmission_time: self.requested_retransmission_time.clone(),
+            tda_flags: self.tda_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MtDataAnswer {}

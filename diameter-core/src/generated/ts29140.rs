@@ -419,7 +419,7 @@ impl rt::AvpData for RouteingAddressResolution {
 ///     [ VAS-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServedUserIdentity {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -432,6 +432,18 @@ pub struct ServedUserIdentity {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29140"))]
+impl Clone for ServedUserIdentity {
+    fn clone(&self) -> Self {
+        Self {
+            msisdn: self.msisdn.clone(),
+            vasp_id: self.vasp_id.clone(),
+            vas_id: self.vas_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for ServedUserIdentity {}
@@ -522,7 +534,7 @@ impl rt::AvpData for ServedUserIdentity {
 ///     { MM10-Recipient-Address }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct InitialRecipientAddress {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     pub mm10_sequence_number: u32,
@@ -533,6 +545,17 @@ pub struct InitialRecipientAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29140"))]
+impl Clone for InitialRecipientAddress {
+    fn clone(&self) -> Self {
+        Self {
+            mm10_sequence_number: self.mm10_sequence_number.clone(),
+            mm10_recipient_address: self.mm10_recipient_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for InitialRecipientAddress {}
@@ -668,7 +691,7 @@ impl rt::AvpData for InitialRecipientAddress {
 ///     [ Routeing-Address-Resolution ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ResultRecipientAddress {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     pub mm10_sequence_number: u32,
@@ -683,6 +706,19 @@ pub struct ResultRecipientAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29140"))]
+impl Clone for ResultRecipientAddress {
+    fn clone(&self) -> Self {
+        Self {
+            mm10_sequence_number: self.mm10_sequence_number.clone(),
+            mm10_recipient_address: self.mm10_recipient_address.clone(),
+            routeing_address: self.routeing_address.clone(),
+            routeing_address_resolution: self.routeing_address_resolution.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for ResultRecipientAddress {}
@@ -845,7 +881,7 @@ impl rt::AvpData for ResultRecipientAddress {
 ///     [ Status-Text ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Status {
     /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
     pub status_code: Option<rt::data::Utf8String>,
@@ -856,6 +892,17 @@ pub struct Status {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29140"))]
+impl Clone for Status {
+    fn clone(&self) -> Self {
+        Self {
+            status_code: self.status_code.clone(),
+            status_text: self.status_text.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for Status {}

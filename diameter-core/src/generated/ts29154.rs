@@ -106,7 +106,7 @@ pub mod application {
 /// ```
 ///
 /// The specification names this AVP Time-Window; TS 29.345 already uses that name for AVP code 3818, so the Nt one carries the prefix Nt- here.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NtTimeWindow {
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
     pub transfer_start_time: rt::data::Time,
@@ -117,6 +117,17 @@ pub struct NtTimeWindow {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Clone for NtTimeWindow {
+    fn clone(&self) -> Self {
+        Self {
+            transfer_start_time: self.transfer_start_time.clone(),
+            transfer_end_time: self.transfer_end_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for NtTimeWindow {}
@@ -247,7 +258,7 @@ impl rt::AvpData for NtTimeWindow {
 ///     [ Max-Requested-Bandwidth-UL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TransferPolicy {
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     pub transfer_policy_id: u32,
@@ -264,6 +275,20 @@ pub struct TransferPolicy {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Clone for TransferPolicy {
+    fn clone(&self) -> Self {
+        Self {
+            transfer_policy_id: self.transfer_policy_id.clone(),
+            nt_time_window: self.nt_time_window.clone(),
+            rating_group: self.rating_group.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for TransferPolicy {}
@@ -418,7 +443,7 @@ impl rt::AvpData for TransferPolicy {
 ///     [ NetLoc-Access-Support ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkReports {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -445,6 +470,25 @@ pub struct AccessNetworkReports {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for AccessNetworkReports {
+    fn clone(&self) -> Self {
+        Self {
+            msisdn: self.msisdn.clone(),
+            external_identifier: self.external_identifier.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            tcp_source_port: self.tcp_source_port.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            netloc_access_support: self.netloc_access_support.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for AccessNetworkReports {}
@@ -647,7 +691,7 @@ impl rt::AvpData for AccessNetworkReports {
 ///     [ Location-Information-Configuration ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventConfiguration {
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     pub extended_scef_reference_id: u64,
@@ -664,6 +708,21 @@ pub struct EventConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for EventConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            extended_scef_reference_id: self.extended_scef_reference_id.clone(),
+            scef_id: self.scef_id.clone(),
+            monitoring_type: self.monitoring_type.clone(),
+            location_information_configuration: self
+                .location_information_configuration
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfiguration {}
@@ -831,7 +890,7 @@ impl rt::AvpData for EventConfiguration {
 ///     { Extended-SCEF-Reference-ID }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventConfigurationStatus {
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
     pub event_configuration_state: u32,
@@ -842,6 +901,17 @@ pub struct EventConfigurationStatus {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for EventConfigurationStatus {
+    fn clone(&self) -> Self {
+        Self {
+            event_configuration_state: self.event_configuration_state.clone(),
+            extended_scef_reference_id: self.extended_scef_reference_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfigurationStatus {}
@@ -976,7 +1046,7 @@ impl rt::AvpData for EventConfigurationStatus {
 ///     *[ Access-Network-Reports ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventReports {
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
     pub event_reporting_results: u32,
@@ -989,6 +1059,18 @@ pub struct EventReports {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for EventReports {
+    fn clone(&self) -> Self {
+        Self {
+            event_reporting_results: self.event_reporting_results.clone(),
+            extended_scef_reference_id: self.extended_scef_reference_id.clone(),
+            access_network_reports: self.access_network_reports.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventReports {}
@@ -1161,7 +1243,7 @@ impl rt::AvpData for EventReports {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BackgroundDataTransferRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1214,6 +1296,40 @@ pub struct BackgroundDataTransferRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Clone for BackgroundDataTransferRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            transfer_request_type: self.transfer_request_type.clone(),
+            destination_host: self.destination_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            application_service_provider_identity: self
+                .application_service_provider_identity
+                .clone(),
+            cc_output_octets: self.cc_output_octets.clone(),
+            cc_input_octets: self.cc_input_octets.clone(),
+            cc_total_octets: self.cc_total_octets.clone(),
+            number_of_ues: self.number_of_ues.clone(),
+            nt_time_window: self.nt_time_window.clone(),
+            network_area_info_list: self.network_area_info_list.clone(),
+            reference_id: self.reference_id.clone(),
+            transfer_policy_id: self.transfer_policy_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for BackgroundDataTransferRequest {}
@@ -1560,7 +1676,7 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BackgroundDataTransferAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1615,6 +1731,39 @@ pub struct BackgroundDataTransferAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Clone for BackgroundDataTransferAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            reference_id: self.reference_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            transfer_policy: self.transfer_policy.clone(),
+            pcrf_address: self.pcrf_address.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for BackgroundDataTransferAnswer {}
@@ -1993,7 +2142,7 @@ impl rt::typed::RequestCommand for BackgroundDataTransferRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventConfigurationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2028,6 +2177,29 @@ pub struct EventConfigurationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for EventConfigurationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            event_configuration: self.event_configuration.clone(),
+            group_reporting_guard_timer: self.group_reporting_guard_timer.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfigurationRequest {}
@@ -2272,7 +2444,7 @@ impl rt::typed::Command for EventConfigurationRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventConfigurationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2323,6 +2495,37 @@ pub struct EventConfigurationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for EventConfigurationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            event_reports: self.event_reports.clone(),
+            event_configuration_status: self.event_configuration_status.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfigurationAnswer {}
@@ -2654,7 +2857,7 @@ impl rt::typed::RequestCommand for EventConfigurationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventReportingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2685,6 +2888,27 @@ pub struct EventReportingRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for EventReportingRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            event_reports: self.event_reports.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventReportingRequest {}
@@ -2889,7 +3113,7 @@ impl rt::typed::Command for EventReportingRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventReportingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2934,6 +3158,34 @@ pub struct EventReportingAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Clone for EventReportingAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventReportingAnswer {}

@@ -1072,7 +1072,7 @@ impl rt::AvpData for PrioritizedListIndicator {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsEpsClientName {
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_name_string: Option<rt::data::Utf8String>,
@@ -1083,6 +1083,17 @@ pub struct LcsEpsClientName {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for LcsEpsClientName {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_name_string: self.lcs_name_string.clone(),
+            lcs_format_indicator: self.lcs_format_indicator.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsEpsClientName {}
@@ -1181,7 +1192,7 @@ impl rt::AvpData for LcsEpsClientName {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsRequestorName {
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_requestor_id_string: Option<rt::data::Utf8String>,
@@ -1192,6 +1203,17 @@ pub struct LcsRequestorName {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for LcsRequestorName {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_requestor_id_string: self.lcs_requestor_id_string.clone(),
+            lcs_format_indicator: self.lcs_format_indicator.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsRequestorName {}
@@ -1298,7 +1320,7 @@ impl rt::AvpData for LcsRequestorName {
 ///     [ Response-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsQos {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     pub lcs_qos_class: Option<LcsQosClass>,
@@ -1315,6 +1337,20 @@ pub struct LcsQos {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for LcsQos {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_qos_class: self.lcs_qos_class.clone(),
+            horizontal_accuracy: self.horizontal_accuracy.clone(),
+            vertical_accuracy: self.vertical_accuracy.clone(),
+            vertical_requested: self.vertical_requested.clone(),
+            response_time: self.response_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsQos {}
@@ -1434,7 +1470,7 @@ impl rt::AvpData for LcsQos {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsPrivacyCheckNonSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1443,6 +1479,16 @@ pub struct LcsPrivacyCheckNonSession {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for LcsPrivacyCheckNonSession {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_privacy_check: self.lcs_privacy_check.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsPrivacyCheckNonSession {}
@@ -1540,7 +1586,7 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsPrivacyCheckSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1549,6 +1595,16 @@ pub struct LcsPrivacyCheckSession {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for LcsPrivacyCheckSession {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_privacy_check: self.lcs_privacy_check.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsPrivacyCheckSession {}
@@ -1647,7 +1703,7 @@ impl rt::AvpData for LcsPrivacyCheckSession {
 ///     [ GERAN-GANSS-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GeranPositioningInfo {
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     pub geran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1658,6 +1714,17 @@ pub struct GeranPositioningInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for GeranPositioningInfo {
+    fn clone(&self) -> Self {
+        Self {
+            geran_positioning_data: self.geran_positioning_data.clone(),
+            geran_ganss_positioning_data: self.geran_ganss_positioning_data.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for GeranPositioningInfo {}
@@ -1767,7 +1834,7 @@ impl rt::AvpData for GeranPositioningInfo {
 ///     [ UTRAN-Additional-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UtranPositioningInfo {
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     pub utran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1780,6 +1847,20 @@ pub struct UtranPositioningInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for UtranPositioningInfo {
+    fn clone(&self) -> Self {
+        Self {
+            utran_positioning_data: self.utran_positioning_data.clone(),
+            utran_ganss_positioning_data: self.utran_ganss_positioning_data.clone(),
+            utran_additional_positioning_data: self
+                .utran_additional_positioning_data
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for UtranPositioningInfo {}
@@ -1917,7 +1998,7 @@ impl rt::AvpData for UtranPositioningInfo {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AreaEventInfo {
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     pub area_definition: AreaDefinition,
@@ -1938,6 +2019,24 @@ pub struct AreaEventInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for AreaEventInfo {
+    fn clone(&self) -> Self {
+        Self {
+            area_definition: self.area_definition.clone(),
+            occurrence_info: self.occurrence_info.clone(),
+            interval_time: self.interval_time.clone(),
+            maximum_interval: self.maximum_interval.clone(),
+            sampling_interval: self.sampling_interval.clone(),
+            reporting_duration: self.reporting_duration.clone(),
+            reporting_location_requirements: self
+                .reporting_location_requirements
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for AreaEventInfo {}
@@ -2113,7 +2212,7 @@ impl rt::AvpData for AreaEventInfo {
 ///     *240[ Additional-Area ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AreaDefinition {
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40.
     pub area: Vec<Area>,
@@ -2124,6 +2223,17 @@ pub struct AreaDefinition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for AreaDefinition {
+    fn clone(&self) -> Self {
+        Self {
+            area: self.area.clone(),
+            additional_area: self.additional_area.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for AreaDefinition {}
@@ -2234,7 +2344,7 @@ impl rt::AvpData for AreaDefinition {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Area {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -2245,6 +2355,17 @@ pub struct Area {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for Area {
+    fn clone(&self) -> Self {
+        Self {
+            area_type: self.area_type.clone(),
+            area_identification: self.area_identification.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for Area {}
@@ -2365,7 +2486,7 @@ impl rt::AvpData for Area {
 ///     { Reporting-Interval }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PeriodicLdrInformation {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     pub reporting_amount: u32,
@@ -2376,6 +2497,17 @@ pub struct PeriodicLdrInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for PeriodicLdrInformation {
+    fn clone(&self) -> Self {
+        Self {
+            reporting_amount: self.reporting_amount.clone(),
+            reporting_interval: self.reporting_interval.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for PeriodicLdrInformation {}
@@ -2503,7 +2635,7 @@ impl rt::AvpData for PeriodicLdrInformation {
 ///     [ Prioritized-List-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReportingPlmnList {
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49.
     pub plmn_id_list: Vec<PlmnIdList>,
@@ -2514,6 +2646,17 @@ pub struct ReportingPlmnList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for ReportingPlmnList {
+    fn clone(&self) -> Self {
+        Self {
+            plmn_id_list: self.plmn_id_list.clone(),
+            prioritized_list_indicator: self.prioritized_list_indicator.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for ReportingPlmnList {}
@@ -2622,7 +2765,7 @@ impl rt::AvpData for ReportingPlmnList {
 ///     [ Periodic-Location-Support-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PlmnIdList {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
@@ -2633,6 +2776,19 @@ pub struct PlmnIdList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for PlmnIdList {
+    fn clone(&self) -> Self {
+        Self {
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            periodic_location_support_indicator: self
+                .periodic_location_support_indicator
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for PlmnIdList {}
@@ -2749,7 +2905,7 @@ impl rt::AvpData for PlmnIdList {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeferredMtLrData {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     pub deferred_location_type: u32,
@@ -2762,6 +2918,18 @@ pub struct DeferredMtLrData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for DeferredMtLrData {
+    fn clone(&self) -> Self {
+        Self {
+            deferred_location_type: self.deferred_location_type.clone(),
+            termination_cause_3gpp: self.termination_cause_3gpp.clone(),
+            serving_node: self.serving_node.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for DeferredMtLrData {}
@@ -2888,7 +3056,7 @@ impl rt::AvpData for DeferredMtLrData {
 ///     [ Cell-Portion-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EsmlcCellInfo {
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     pub ecgi: Option<rt::bytes::Bytes>,
@@ -2899,6 +3067,17 @@ pub struct EsmlcCellInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for EsmlcCellInfo {
+    fn clone(&self) -> Self {
+        Self {
+            ecgi: self.ecgi.clone(),
+            cell_portion_id: self.cell_portion_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for EsmlcCellInfo {}
@@ -2988,7 +3167,7 @@ impl rt::AvpData for EsmlcCellInfo {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DelayedLocationReportingData {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     pub termination_cause_3gpp: Option<i32>,
@@ -2999,6 +3178,17 @@ pub struct DelayedLocationReportingData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for DelayedLocationReportingData {
+    fn clone(&self) -> Self {
+        Self {
+            termination_cause_3gpp: self.termination_cause_3gpp.clone(),
+            serving_node: self.serving_node.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for DelayedLocationReportingData {}
@@ -3100,7 +3290,7 @@ impl rt::AvpData for DelayedLocationReportingData {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MotionEventInfo {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     pub linear_distance: u32,
@@ -3121,6 +3311,24 @@ pub struct MotionEventInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for MotionEventInfo {
+    fn clone(&self) -> Self {
+        Self {
+            linear_distance: self.linear_distance.clone(),
+            occurrence_info: self.occurrence_info.clone(),
+            interval_time: self.interval_time.clone(),
+            maximum_interval: self.maximum_interval.clone(),
+            sampling_interval: self.sampling_interval.clone(),
+            reporting_duration: self.reporting_duration.clone(),
+            reporting_location_requirements: self
+                .reporting_location_requirements
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for MotionEventInfo {}
@@ -3289,7 +3497,7 @@ impl rt::AvpData for MotionEventInfo {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdditionalArea {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -3300,6 +3508,17 @@ pub struct AdditionalArea {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for AdditionalArea {
+    fn clone(&self) -> Self {
+        Self {
+            area_type: self.area_type.clone(),
+            area_identification: self.area_identification.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for AdditionalArea {}
@@ -3453,7 +3672,7 @@ impl rt::AvpData for AdditionalArea {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProvideLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3532,6 +3751,51 @@ pub struct ProvideLocationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for ProvideLocationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            slg_location_type: self.slg_location_type.clone(),
+            user_name: self.user_name.clone(),
+            msisdn: self.msisdn.clone(),
+            imei: self.imei.clone(),
+            lcs_eps_client_name: self.lcs_eps_client_name.clone(),
+            lcs_client_type: self.lcs_client_type.clone(),
+            lcs_requestor_name: self.lcs_requestor_name.clone(),
+            lcs_priority: self.lcs_priority.clone(),
+            lcs_qos: self.lcs_qos.clone(),
+            velocity_requested: self.velocity_requested.clone(),
+            supported_gad_shapes: self.supported_gad_shapes.clone(),
+            lcs_service_type_id: self.lcs_service_type_id.clone(),
+            lcs_codeword: self.lcs_codeword.clone(),
+            lcs_privacy_check_non_session: self.lcs_privacy_check_non_session.clone(),
+            lcs_privacy_check_session: self.lcs_privacy_check_session.clone(),
+            service_selection: self.service_selection.clone(),
+            deferred_location_type: self.deferred_location_type.clone(),
+            lcs_reference_number: self.lcs_reference_number.clone(),
+            area_event_info: self.area_event_info.clone(),
+            gmlc_address: self.gmlc_address.clone(),
+            plr_flags: self.plr_flags.clone(),
+            periodic_ldr_information: self.periodic_ldr_information.clone(),
+            reporting_plmn_list: self.reporting_plmn_list.clone(),
+            motion_event_info: self.motion_event_info.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for ProvideLocationRequest {}
@@ -4047,7 +4311,7 @@ impl rt::typed::Command for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProvideLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4110,6 +4374,43 @@ pub struct ProvideLocationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for ProvideLocationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            location_estimate: self.location_estimate.clone(),
+            accuracy_fulfilment_indicator: self.accuracy_fulfilment_indicator.clone(),
+            age_of_location_estimate: self.age_of_location_estimate.clone(),
+            velocity_estimate: self.velocity_estimate.clone(),
+            eutran_positioning_data: self.eutran_positioning_data.clone(),
+            ecgi: self.ecgi.clone(),
+            geran_positioning_info: self.geran_positioning_info.clone(),
+            utran_positioning_info: self.utran_positioning_info.clone(),
+            cell_global_identity: self.cell_global_identity.clone(),
+            service_area_identity: self.service_area_identity.clone(),
+            serving_node: self.serving_node.clone(),
+            pla_flags: self.pla_flags.clone(),
+            esmlc_cell_info: self.esmlc_cell_info.clone(),
+            civic_address: self.civic_address.clone(),
+            barometric_pressure: self.barometric_pressure.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for ProvideLocationAnswer {}
@@ -4595,7 +4896,7 @@ impl rt::typed::RequestCommand for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4678,6 +4979,55 @@ pub struct LocationReportRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for LocationReportRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            location_event: self.location_event.clone(),
+            lcs_eps_client_name: self.lcs_eps_client_name.clone(),
+            user_name: self.user_name.clone(),
+            msisdn: self.msisdn.clone(),
+            imei: self.imei.clone(),
+            location_estimate: self.location_estimate.clone(),
+            accuracy_fulfilment_indicator: self.accuracy_fulfilment_indicator.clone(),
+            age_of_location_estimate: self.age_of_location_estimate.clone(),
+            velocity_estimate: self.velocity_estimate.clone(),
+            eutran_positioning_data: self.eutran_positioning_data.clone(),
+            ecgi: self.ecgi.clone(),
+            geran_positioning_info: self.geran_positioning_info.clone(),
+            utran_positioning_info: self.utran_positioning_info.clone(),
+            lcs_service_type_id: self.lcs_service_type_id.clone(),
+            pseudonym_indicator: self.pseudonym_indicator.clone(),
+            lrr_flags: self.lrr_flags.clone(),
+            lcs_reference_number: self.lcs_reference_number.clone(),
+            deferred_mt_lr_data: self.deferred_mt_lr_data.clone(),
+            gmlc_address: self.gmlc_address.clone(),
+            reporting_amount: self.reporting_amount.clone(),
+            periodic_ldr_information: self.periodic_ldr_information.clone(),
+            esmlc_cell_info: self.esmlc_cell_info.clone(),
+            n1xrtt_rcid: self.n1xrtt_rcid.clone(),
+            delayed_location_reporting_data: self
+                .delayed_location_reporting_data
+                .clone(),
+            civic_address: self.civic_address.clone(),
+            barometric_pressure: self.barometric_pressure.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LocationReportRequest {}
@@ -5193,7 +5543,7 @@ impl rt::typed::Command for LocationReportRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5234,6 +5584,32 @@ pub struct LocationReportAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Clone for LocationReportAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            gmlc_address: self.gmlc_address.clone(),
+            lra_flags: self.lra_flags.clone(),
+            reporting_plmn_list: self.reporting_plmn_list.clone(),
+            lcs_reference_number: self.lcs_reference_number.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LocationReportAnswer {}

@@ -102,7 +102,7 @@ pub mod application {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -127,6 +127,37 @@ pub struct ServingNode {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
+impl Clone for ServingNode {
+    fn clone(&self) -> Self {
+        Self {
+            sgsn_number: self.sgsn_number.clone(),
+            sgsn_name: self.sgsn_name.clone(),
+            sgsn_realm: self.sgsn_realm.clone(),
+            mme_name: self.mme_name.clone(),
+            mme_realm: self.mme_realm.clone(),
+            msc_number: self.msc_number.clone(),
+            tgpp_aaa_server_name: self.tgpp_aaa_server_name.clone(),
+            lcs_capabilities_sets: self.lcs_capabilities_sets.clone(),
+            gmlc_address: self.gmlc_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -340,7 +371,7 @@ impl rt::AvpData for ServingNode {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdditionalServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -365,6 +396,33 @@ pub struct AdditionalServingNode {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl Clone for AdditionalServingNode {
+    fn clone(&self) -> Self {
+        Self {
+            sgsn_number: self.sgsn_number.clone(),
+            mme_name: self.mme_name.clone(),
+            sgsn_name: self.sgsn_name.clone(),
+            sgsn_realm: self.sgsn_realm.clone(),
+            mme_realm: self.mme_realm.clone(),
+            msc_number: self.msc_number.clone(),
+            tgpp_aaa_server_name: self.tgpp_aaa_server_name.clone(),
+            lcs_capabilities_sets: self.lcs_capabilities_sets.clone(),
+            gmlc_address: self.gmlc_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -558,7 +616,7 @@ impl rt::AvpData for AdditionalServingNode {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsRoutingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -595,6 +653,30 @@ pub struct LcsRoutingInfoRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl Clone for LcsRoutingInfoRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            msisdn: self.msisdn.clone(),
+            gmlc_number: self.gmlc_number.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Eq for LcsRoutingInfoRequest {}
@@ -830,7 +912,7 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsRoutingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -879,6 +961,36 @@ pub struct LcsRoutingInfoAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl Clone for LcsRoutingInfoAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_name: self.user_name.clone(),
+            msisdn: self.msisdn.clone(),
+            lmsi: self.lmsi.clone(),
+            serving_node: self.serving_node.clone(),
+            additional_serving_node: self.additional_serving_node.clone(),
+            gmlc_address: self.gmlc_address.clone(),
+            ppr_address: self.ppr_address.clone(),
+            ria_flags: self.ria_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Eq for LcsRoutingInfoAnswer {}

@@ -5377,7 +5377,7 @@ impl rt::AvpData for PdpSessionOperation {
 ///     [ IP-CAN-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingRuleInstall {
     /// `*[ Charging-Rule-Definition ]`: Charging-Rule-Definition (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4.
     pub charging_rule_definition: Vec<ChargingRuleDefinition>,
@@ -5404,6 +5404,27 @@ pub struct ChargingRuleInstall {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for ChargingRuleInstall {
+    fn clone(&self) -> Self {
+        Self {
+            charging_rule_definition: self.charging_rule_definition.clone(),
+            charging_rule_name: self.charging_rule_name.clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            monitoring_flags: self.monitoring_flags.clone(),
+            rule_activation_time: self.rule_activation_time.clone(),
+            rule_deactivation_time: self.rule_deactivation_time.clone(),
+            resource_allocation_notification: self
+                .resource_allocation_notification
+                .clone(),
+            charging_correlation_indicator: self.charging_correlation_indicator.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleInstall {
@@ -5634,7 +5655,7 @@ impl rt::AvpData for ChargingRuleInstall {
 ///     [ Resource-Release-Notification ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingRuleRemove {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -5649,6 +5670,19 @@ pub struct ChargingRuleRemove {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for ChargingRuleRemove {
+    fn clone(&self) -> Self {
+        Self {
+            charging_rule_name: self.charging_rule_name.clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            required_access_info: self.required_access_info.clone(),
+            resource_release_notification: self.resource_release_notification.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for ChargingRuleRemove {}
@@ -5827,7 +5861,7 @@ impl rt::AvpData for ChargingRuleRemove {
 ///     [ Callee-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingRuleDefinition {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: rt::bytes::Bytes,
@@ -5898,6 +5932,53 @@ pub struct ChargingRuleDefinition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for ChargingRuleDefinition {
+    fn clone(&self) -> Self {
+        Self {
+            charging_rule_name: self.charging_rule_name.clone(),
+            service_identifier: self.service_identifier.clone(),
+            rating_group: self.rating_group.clone(),
+            flow_information: self.flow_information.clone(),
+            default_bearer_indication: self.default_bearer_indication.clone(),
+            tdf_application_identifier: self.tdf_application_identifier.clone(),
+            flow_status: self.flow_status.clone(),
+            qos_information: self.qos_information.clone(),
+            ps_to_cs_session_continuity: self.ps_to_cs_session_continuity.clone(),
+            reporting_level: self.reporting_level.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            max_plr_dl: self.max_plr_dl.clone(),
+            max_plr_ul: self.max_plr_ul.clone(),
+            metering_method: self.metering_method.clone(),
+            precedence: self.precedence.clone(),
+            af_charging_identifier: self.af_charging_identifier.clone(),
+            flows: self.flows.clone(),
+            monitoring_key: self.monitoring_key.clone(),
+            redirect_information: self.redirect_information.clone(),
+            mute_notification: self.mute_notification.clone(),
+            af_signalling_protocol: self.af_signalling_protocol.clone(),
+            sponsor_identity: self.sponsor_identity.clone(),
+            application_service_provider_identity: self
+                .application_service_provider_identity
+                .clone(),
+            required_access_info: self.required_access_info.clone(),
+            sharing_key_dl: self.sharing_key_dl.clone(),
+            sharing_key_ul: self.sharing_key_ul.clone(),
+            traffic_steering_policy_identifier_dl: self
+                .traffic_steering_policy_identifier_dl
+                .clone(),
+            traffic_steering_policy_identifier_ul: self
+                .traffic_steering_policy_identifier_ul
+                .clone(),
+            content_version: self.content_version.clone(),
+            calling_party_address: self.calling_party_address.clone(),
+            callee_information: self.callee_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleDefinition {
@@ -6354,7 +6435,7 @@ impl rt::AvpData for ChargingRuleDefinition {
 ///     [ Flow-Direction ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TftPacketFilterInformation {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     pub precedence: Option<u32>,
@@ -6373,6 +6454,21 @@ pub struct TftPacketFilterInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for TftPacketFilterInformation {
+    fn clone(&self) -> Self {
+        Self {
+            precedence: self.precedence.clone(),
+            tft_filter: self.tft_filter.clone(),
+            tos_traffic_class: self.tos_traffic_class.clone(),
+            security_parameter_index: self.security_parameter_index.clone(),
+            flow_label: self.flow_label.clone(),
+            flow_direction: self.flow_direction.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for TftPacketFilterInformation {}
@@ -6531,7 +6627,7 @@ impl rt::AvpData for TftPacketFilterInformation {
 ///     *[ Conditional-APN-Aggregate-Max-Bitrate ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -6570,6 +6666,47 @@ pub struct QosInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl Clone for QosInformation {
+    fn clone(&self) -> Self {
+        Self {
+            qos_class_identifier: self.qos_class_identifier.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
+            extended_gbr_ul: self.extended_gbr_ul.clone(),
+            extended_gbr_dl: self.extended_gbr_dl.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            allocation_retention_priority: self.allocation_retention_priority.clone(),
+            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul.clone(),
+            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl.clone(),
+            extended_apn_ambr_ul: self.extended_apn_ambr_ul.clone(),
+            extended_apn_ambr_dl: self.extended_apn_ambr_dl.clone(),
+            conditional_apn_aggregate_max_bitrate: self
+                .conditional_apn_aggregate_max_bitrate
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -6957,7 +7094,7 @@ impl rt::AvpData for QosInformation {
 ///     *[ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingRuleReport {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -6982,6 +7119,23 @@ pub struct ChargingRuleReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for ChargingRuleReport {
+    fn clone(&self) -> Self {
+        Self {
+            charging_rule_name: self.charging_rule_name.clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            pcc_rule_status: self.pcc_rule_status.clone(),
+            rule_failure_code: self.rule_failure_code.clone(),
+            final_unit_indication: self.final_unit_indication.clone(),
+            ran_nas_release_cause: self.ran_nas_release_cause.clone(),
+            content_version: self.content_version.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for ChargingRuleReport {}
@@ -7182,7 +7336,7 @@ impl rt::AvpData for ChargingRuleReport {
 ///     [ IP-CAN-Session-Charging-Scope ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkChargingIdentifierGx {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     pub access_network_charging_identifier_value: rt::bytes::Bytes,
@@ -7197,6 +7351,21 @@ pub struct AccessNetworkChargingIdentifierGx {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for AccessNetworkChargingIdentifierGx {
+    fn clone(&self) -> Self {
+        Self {
+            access_network_charging_identifier_value: self
+                .access_network_charging_identifier_value
+                .clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            charging_rule_name: self.charging_rule_name.clone(),
+            ip_can_session_charging_scope: self.ip_can_session_charging_scope.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for AccessNetworkChargingIdentifierGx {}
@@ -7384,7 +7553,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
 ///     [ Presence-Reporting-Area-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventReportIndication {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     pub an_trusted: Option<super::ts29273::AnTrusted>,
@@ -7433,6 +7602,47 @@ pub struct EventReportIndication {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for EventReportIndication {
+    fn clone(&self) -> Self {
+        Self {
+            an_trusted: self.an_trusted.clone(),
+            event_trigger: self.event_trigger.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
+            tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            rat_type: self.rat_type.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            trace_data: self.trace_data.clone(),
+            trace_reference: self.trace_reference.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            routing_ip_address: self.routing_ip_address.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            henb_local_ip_address: self.henb_local_ip_address.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -7772,7 +7982,7 @@ impl rt::AvpData for EventReportIndication {
 ///     [ Pre-emption-Capability ]
 ///     [ Pre-emption-Vulnerability ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AllocationRetentionPriority {
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     pub priority_level: u32,
@@ -7785,6 +7995,40 @@ pub struct AllocationRetentionPriority {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl Clone for AllocationRetentionPriority {
+    fn clone(&self) -> Self {
+        Self {
+            priority_level: self.priority_level.clone(),
+            pre_emption_capability: self.pre_emption_capability.clone(),
+            pre_emption_vulnerability: self.pre_emption_vulnerability.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -8006,7 +8250,7 @@ impl rt::AvpData for AllocationRetentionPriority {
 ///     2*2[ Tunnel-Header-Filter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TunnelInformation {
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     pub tunnel_header_length: Option<u32>,
@@ -8017,6 +8261,25 @@ pub struct TunnelInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for TunnelInformation {
+    fn clone(&self) -> Self {
+        Self {
+            tunnel_header_length: self.tunnel_header_length.clone(),
+            tunnel_header_filter: self.tunnel_header_filter.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -8166,7 +8429,7 @@ impl rt::AvpData for TunnelInformation {
 ///     { CoA-IP-Address }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CoaInformation {
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     pub tunnel_information: TunnelInformation,
@@ -8177,6 +8440,17 @@ pub struct CoaInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for CoaInformation {
+    fn clone(&self) -> Self {
+        Self {
+            tunnel_information: self.tunnel_information.clone(),
+            coa_ip_address: self.coa_ip_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for CoaInformation {}
@@ -8312,7 +8586,7 @@ impl rt::AvpData for CoaInformation {
 ///     [ Allocation-Retention-Priority ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DefaultEpsBearerQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -8323,6 +8597,25 @@ pub struct DefaultEpsBearerQos {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for DefaultEpsBearerQos {
+    fn clone(&self) -> Self {
+        Self {
+            qos_class_identifier: self.qos_class_identifier.clone(),
+            allocation_retention_priority: self.allocation_retention_priority.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -8474,7 +8767,7 @@ impl rt::AvpData for DefaultEpsBearerQos {
 ///     [ Routing-Rule-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FlowInformation {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Option<rt::data::IpFilterRule>,
@@ -8497,6 +8790,33 @@ pub struct FlowInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for FlowInformation {
+    fn clone(&self) -> Self {
+        Self {
+            flow_description: self.flow_description.clone(),
+            packet_filter_identifier: self.packet_filter_identifier.clone(),
+            packet_filter_usage: self.packet_filter_usage.clone(),
+            tos_traffic_class: self.tos_traffic_class.clone(),
+            security_parameter_index: self.security_parameter_index.clone(),
+            flow_label: self.flow_label.clone(),
+            flow_direction: self.flow_direction.clone(),
+            routing_rule_identifier: self.routing_rule_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -8728,7 +9048,7 @@ impl rt::AvpData for FlowInformation {
 ///     [ Flow-Direction ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PacketFilterInformation {
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     pub packet_filter_identifier: Option<rt::bytes::Bytes>,
@@ -8749,6 +9069,30 @@ pub struct PacketFilterInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for PacketFilterInformation {
+    fn clone(&self) -> Self {
+        Self {
+            packet_filter_identifier: self.packet_filter_identifier.clone(),
+            precedence: self.precedence.clone(),
+            packet_filter_content: self.packet_filter_content.clone(),
+            tos_traffic_class: self.tos_traffic_class.clone(),
+            security_parameter_index: self.security_parameter_index.clone(),
+            flow_label: self.flow_label.clone(),
+            flow_direction: self.flow_direction.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -8953,7 +9297,7 @@ impl rt::AvpData for PacketFilterInformation {
 ///     [ Usage-Monitoring-Support ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UsageMonitoringInformation {
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     pub monitoring_key: Option<rt::bytes::Bytes>,
@@ -8974,6 +9318,30 @@ pub struct UsageMonitoringInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for UsageMonitoringInformation {
+    fn clone(&self) -> Self {
+        Self {
+            monitoring_key: self.monitoring_key.clone(),
+            granted_service_unit: self.granted_service_unit.clone(),
+            used_service_unit: self.used_service_unit.clone(),
+            quota_consumption_time: self.quota_consumption_time.clone(),
+            usage_monitoring_level: self.usage_monitoring_level.clone(),
+            usage_monitoring_report: self.usage_monitoring_report.clone(),
+            usage_monitoring_support: self.usage_monitoring_support.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -9183,7 +9551,7 @@ impl rt::AvpData for UsageMonitoringInformation {
 ///     *[ Routing-Rule-Definition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RoutingRuleInstall {
     /// `*[ Routing-Rule-Definition ]`: Routing-Rule-Definition (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70.
     pub routing_rule_definition: Vec<RoutingRuleDefinition>,
@@ -9192,6 +9560,16 @@ pub struct RoutingRuleInstall {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for RoutingRuleInstall {
+    fn clone(&self) -> Self {
+        Self {
+            routing_rule_definition: self.routing_rule_definition.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleInstall {}
@@ -9284,7 +9662,7 @@ impl rt::AvpData for RoutingRuleInstall {
 ///     *[ Routing-Rule-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RoutingRuleRemove {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: Vec<rt::bytes::Bytes>,
@@ -9293,6 +9671,16 @@ pub struct RoutingRuleRemove {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for RoutingRuleRemove {
+    fn clone(&self) -> Self {
+        Self {
+            routing_rule_identifier: self.routing_rule_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleRemove {}
@@ -9389,7 +9777,7 @@ impl rt::AvpData for RoutingRuleRemove {
 ///     [ IP-CAN-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RoutingRuleDefinition {
     /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: rt::bytes::Bytes,
@@ -9406,6 +9794,20 @@ pub struct RoutingRuleDefinition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for RoutingRuleDefinition {
+    fn clone(&self) -> Self {
+        Self {
+            routing_rule_identifier: self.routing_rule_identifier.clone(),
+            routing_filter: self.routing_filter.clone(),
+            precedence: self.precedence.clone(),
+            routing_ip_address: self.routing_ip_address.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleDefinition {}
@@ -9554,7 +9956,7 @@ impl rt::AvpData for RoutingRuleDefinition {
 ///     [ Flow-Label ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RoutingFilter {
     /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: rt::data::IpFilterRule,
@@ -9571,6 +9973,20 @@ pub struct RoutingFilter {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for RoutingFilter {
+    fn clone(&self) -> Self {
+        Self {
+            flow_description: self.flow_description.clone(),
+            flow_direction: self.flow_direction.clone(),
+            tos_traffic_class: self.tos_traffic_class.clone(),
+            security_parameter_index: self.security_parameter_index.clone(),
+            flow_label: self.flow_label.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingFilter {}
@@ -9726,7 +10142,7 @@ impl rt::AvpData for RoutingFilter {
 ///     [ TDF-Destination-Host ]
 ///     [ TDF-IP-Address ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TdfInformation {
     /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
     pub tdf_destination_realm: Option<rt::data::DiameterIdentity>,
@@ -9739,6 +10155,18 @@ pub struct TdfInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for TdfInformation {
+    fn clone(&self) -> Self {
+        Self {
+            tdf_destination_realm: self.tdf_destination_realm.clone(),
+            tdf_destination_host: self.tdf_destination_host.clone(),
+            tdf_ip_address: self.tdf_ip_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for TdfInformation {}
@@ -9864,7 +10292,7 @@ impl rt::AvpData for TdfInformation {
 ///     [ Redirect-Server-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RedirectInformation {
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     pub redirect_support: Option<RedirectSupport>,
@@ -9877,6 +10305,27 @@ pub struct RedirectInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for RedirectInformation {
+    fn clone(&self) -> Self {
+        Self {
+            redirect_support: self.redirect_support.clone(),
+            redirect_address_type: self.redirect_address_type.clone(),
+            redirect_server_address: self.redirect_server_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -10037,7 +10486,7 @@ impl rt::AvpData for RedirectInformation {
 ///     *[ Flow-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApplicationDetectionInformation {
     /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     pub tdf_application_identifier: rt::bytes::Bytes,
@@ -10050,6 +10499,28 @@ pub struct ApplicationDetectionInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl Clone for ApplicationDetectionInformation {
+    fn clone(&self) -> Self {
+        Self {
+            tdf_application_identifier: self.tdf_application_identifier.clone(),
+            tdf_application_instance_identifier: self
+                .tdf_application_instance_identifier
+                .clone(),
+            flow_information: self.flow_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -10224,7 +10695,7 @@ impl rt::AvpData for ApplicationDetectionInformation {
 ///     [ Default-QoS-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DefaultQosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -10239,6 +10710,19 @@ pub struct DefaultQosInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for DefaultQosInformation {
+    fn clone(&self) -> Self {
+        Self {
+            qos_class_identifier: self.qos_class_identifier.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            default_qos_name: self.default_qos_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for DefaultQosInformation {}
@@ -10389,7 +10873,7 @@ impl rt::AvpData for DefaultQosInformation {
 ///     *[ RAT-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConditionalApnAggregateMaxBitrate {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     pub apn_aggregate_max_bitrate_ul: Option<u32>,
@@ -10408,6 +10892,35 @@ pub struct ConditionalApnAggregateMaxBitrate {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl Clone for ConditionalApnAggregateMaxBitrate {
+    fn clone(&self) -> Self {
+        Self {
+            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul.clone(),
+            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl.clone(),
+            extended_apn_ambr_ul: self.extended_apn_ambr_ul.clone(),
+            extended_apn_ambr_dl: self.extended_apn_ambr_dl.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -10633,7 +11146,7 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
 ///     [ Presence-Reporting-Area-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PresenceReportingAreaInformation {
     /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     pub presence_reporting_area_identifier: Option<rt::bytes::Bytes>,
@@ -10648,6 +11161,34 @@ pub struct PresenceReportingAreaInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for PresenceReportingAreaInformation {
+    fn clone(&self) -> Self {
+        Self {
+            presence_reporting_area_identifier: self
+                .presence_reporting_area_identifier
+                .clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            presence_reporting_area_elements_list: self
+                .presence_reporting_area_elements_list
+                .clone(),
+            presence_reporting_area_node: self.presence_reporting_area_node.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -10844,7 +11385,7 @@ impl rt::AvpData for PresenceReportingAreaInformation {
 ///     [ Physical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FixedUserLocationInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -10859,6 +11400,27 @@ pub struct FixedUserLocationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
+impl Clone for FixedUserLocationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            ssid: self.ssid.clone(),
+            bssid: self.bssid.clone(),
+            logical_access_id: self.logical_access_id.clone(),
+            physical_access_id: self.physical_access_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -11003,7 +11565,7 @@ impl rt::AvpData for FixedUserLocationInfo {
 ///     [ Routing-Rule-Failure-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RoutingRuleReport {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: Vec<rt::bytes::Bytes>,
@@ -11016,6 +11578,18 @@ pub struct RoutingRuleReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for RoutingRuleReport {
+    fn clone(&self) -> Self {
+        Self {
+            routing_rule_identifier: self.routing_rule_identifier.clone(),
+            pcc_rule_status: self.pcc_rule_status.clone(),
+            routing_rule_failure_code: self.routing_rule_failure_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleReport {}
@@ -11143,7 +11717,7 @@ impl rt::AvpData for RoutingRuleReport {
 ///     *[ Conditional-APN-Aggregate-Max-Bitrate ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConditionalPolicyInformation {
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     pub execution_time: Option<rt::data::Time>,
@@ -11164,6 +11738,24 @@ pub struct ConditionalPolicyInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for ConditionalPolicyInformation {
+    fn clone(&self) -> Self {
+        Self {
+            execution_time: self.execution_time.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul.clone(),
+            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl.clone(),
+            extended_apn_ambr_ul: self.extended_apn_ambr_ul.clone(),
+            extended_apn_ambr_dl: self.extended_apn_ambr_dl.clone(),
+            conditional_apn_aggregate_max_bitrate: self
+                .conditional_apn_aggregate_max_bitrate
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for ConditionalPolicyInformation {}
@@ -11343,7 +11935,7 @@ impl rt::AvpData for ConditionalPolicyInformation {
 ///     *[ Presence-Reporting-Area-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PraInstall {
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     pub presence_reporting_area_information: Vec<PresenceReportingAreaInformation>,
@@ -11352,6 +11944,18 @@ pub struct PraInstall {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for PraInstall {
+    fn clone(&self) -> Self {
+        Self {
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for PraInstall {}
@@ -11444,7 +12048,7 @@ impl rt::AvpData for PraInstall {
 ///     *[ Presence-Reporting-Area-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PraRemove {
     /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     pub presence_reporting_area_identifier: Vec<rt::bytes::Bytes>,
@@ -11453,6 +12057,18 @@ pub struct PraRemove {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for PraRemove {
+    fn clone(&self) -> Self {
+        Self {
+            presence_reporting_area_identifier: self
+                .presence_reporting_area_identifier
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for PraRemove {}
@@ -11550,7 +12166,7 @@ impl rt::AvpData for PraRemove {
 ///     [ Rule-Deactivation-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosRuleInstall {
     /// `*[ QoS-Rule-Definition ]`: QoS-Rule-Definition (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3.
     pub qos_rule_definition: Vec<QosRuleDefinition>,
@@ -11569,6 +12185,21 @@ pub struct QosRuleInstall {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for QosRuleInstall {
+    fn clone(&self) -> Self {
+        Self {
+            qos_rule_definition: self.qos_rule_definition.clone(),
+            qos_rule_name: self.qos_rule_name.clone(),
+            qos_rule_base_name: self.qos_rule_base_name.clone(),
+            tunnel_information: self.tunnel_information.clone(),
+            rule_activation_time: self.rule_activation_time.clone(),
+            rule_deactivation_time: self.rule_deactivation_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleInstall {}
@@ -11741,7 +12372,7 @@ impl rt::AvpData for QosRuleInstall {
 ///     *[ QoS-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosRuleRemove {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: Vec<rt::bytes::Bytes>,
@@ -11752,6 +12383,17 @@ pub struct QosRuleRemove {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for QosRuleRemove {
+    fn clone(&self) -> Self {
+        Self {
+            qos_rule_name: self.qos_rule_name.clone(),
+            qos_rule_base_name: self.qos_rule_base_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleRemove {}
@@ -11863,7 +12505,7 @@ impl rt::AvpData for QosRuleRemove {
 ///     [ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosRuleDefinition {
     /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: rt::bytes::Bytes,
@@ -11886,6 +12528,23 @@ pub struct QosRuleDefinition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for QosRuleDefinition {
+    fn clone(&self) -> Self {
+        Self {
+            qos_rule_name: self.qos_rule_name.clone(),
+            flow_information: self.flow_information.clone(),
+            qos_information: self.qos_information.clone(),
+            precedence: self.precedence.clone(),
+            required_access_info: self.required_access_info.clone(),
+            sharing_key_dl: self.sharing_key_dl.clone(),
+            sharing_key_ul: self.sharing_key_ul.clone(),
+            content_version: self.content_version.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleDefinition {}
@@ -12057,7 +12716,7 @@ impl rt::AvpData for QosRuleDefinition {
 ///     *[ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct QosRuleReport {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: Vec<rt::bytes::Bytes>,
@@ -12074,6 +12733,20 @@ pub struct QosRuleReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl Clone for QosRuleReport {
+    fn clone(&self) -> Self {
+        Self {
+            qos_rule_name: self.qos_rule_name.clone(),
+            qos_rule_base_name: self.qos_rule_base_name.clone(),
+            pcc_rule_status: self.pcc_rule_status.clone(),
+            rule_failure_code: self.rule_failure_code.clone(),
+            content_version: self.content_version.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleReport {}
@@ -12219,7 +12892,7 @@ impl rt::AvpData for QosRuleReport {
 ///     [ Rule-Deactivation-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdcRuleInstall {
     /// `*[ ADC-Rule-Definition ]`: ADC-Rule-Definition (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3.
     pub adc_rule_definition: Vec<AdcRuleDefinition>,
@@ -12238,6 +12911,21 @@ pub struct AdcRuleInstall {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl Clone for AdcRuleInstall {
+    fn clone(&self) -> Self {
+        Self {
+            adc_rule_definition: self.adc_rule_definition.clone(),
+            adc_rule_name: self.adc_rule_name.clone(),
+            adc_rule_base_name: self.adc_rule_base_name.clone(),
+            monitoring_flags: self.monitoring_flags.clone(),
+            rule_activation_time: self.rule_activation_time.clone(),
+            rule_deactivation_time: self.rule_deactivation_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleInstall {}
@@ -12403,7 +13091,7 @@ impl rt::AvpData for AdcRuleInstall {
 ///     *[ ADC-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdcRuleRemove {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: Vec<rt::bytes::Bytes>,
@@ -12414,6 +13102,17 @@ pub struct AdcRuleRemove {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl Clone for AdcRuleRemove {
+    fn clone(&self) -> Self {
+        Self {
+            adc_rule_name: self.adc_rule_name.clone(),
+            adc_rule_base_name: self.adc_rule_base_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleRemove {}
@@ -12537,7 +13236,7 @@ impl rt::AvpData for AdcRuleRemove {
 ///     [ ToS-Traffic-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdcRuleDefinition {
     /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: rt::bytes::Bytes,
@@ -12584,6 +13283,41 @@ pub struct AdcRuleDefinition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl Clone for AdcRuleDefinition {
+    fn clone(&self) -> Self {
+        Self {
+            adc_rule_name: self.adc_rule_name.clone(),
+            tdf_application_identifier: self.tdf_application_identifier.clone(),
+            flow_information: self.flow_information.clone(),
+            service_identifier: self.service_identifier.clone(),
+            rating_group: self.rating_group.clone(),
+            reporting_level: self.reporting_level.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            metering_method: self.metering_method.clone(),
+            precedence: self.precedence.clone(),
+            flow_status: self.flow_status.clone(),
+            qos_information: self.qos_information.clone(),
+            monitoring_key: self.monitoring_key.clone(),
+            sponsor_identity: self.sponsor_identity.clone(),
+            application_service_provider_identity: self
+                .application_service_provider_identity
+                .clone(),
+            redirect_information: self.redirect_information.clone(),
+            mute_notification: self.mute_notification.clone(),
+            traffic_steering_policy_identifier_dl: self
+                .traffic_steering_policy_identifier_dl
+                .clone(),
+            traffic_steering_policy_identifier_ul: self
+                .traffic_steering_policy_identifier_ul
+                .clone(),
+            tos_traffic_class: self.tos_traffic_class.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleDefinition {}
@@ -12892,7 +13626,7 @@ impl rt::AvpData for AdcRuleDefinition {
 ///     [ Final-Unit-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdcRuleReport {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: Vec<rt::bytes::Bytes>,
@@ -12911,6 +13645,20 @@ pub struct AdcRuleReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl Clone for AdcRuleReport {
+    fn clone(&self) -> Self {
+        Self {
+            adc_rule_name: self.adc_rule_name.clone(),
+            adc_rule_base_name: self.adc_rule_base_name.clone(),
+            pcc_rule_status: self.pcc_rule_status.clone(),
+            rule_failure_code: self.rule_failure_code.clone(),
+            final_unit_indication: self.final_unit_indication.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleReport {}
@@ -13060,7 +13808,7 @@ impl rt::AvpData for AdcRuleReport {
 ///     [ CS-Service-Resource-Failure-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsServiceResourceReport {
     /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
     pub cs_service_qos_request_identifier: rt::bytes::Bytes,
@@ -13073,6 +13821,24 @@ pub struct CsServiceResourceReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29212"))]
+impl Clone for CsServiceResourceReport {
+    fn clone(&self) -> Self {
+        Self {
+            cs_service_qos_request_identifier: self
+                .cs_service_qos_request_identifier
+                .clone(),
+            cs_service_resource_result_operation: self
+                .cs_service_resource_result_operation
+                .clone(),
+            cs_service_resource_failure_cause: self
+                .cs_service_resource_failure_cause
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29212"))]
 impl Eq for CsServiceResourceReport {}
@@ -13295,7 +14061,7 @@ impl rt::AvpData for CsServiceResourceReport {
 ///     [ 3GPP-PS-Data-Off-Status-Gx ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13480,6 +14246,112 @@ pub struct TgppGxCreditControlRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for TgppGxCreditControlRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            credit_management_status: self.credit_management_status.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            tdf_information: self.tdf_information.clone(),
+            network_request_support: self.network_request_support.clone(),
+            packet_filter_information: self.packet_filter_information.clone(),
+            packet_filter_operation: self.packet_filter_operation.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            bearer_operation: self.bearer_operation.clone(),
+            dynamic_address_flag: self.dynamic_address_flag.clone(),
+            dynamic_address_flag_extension: self.dynamic_address_flag_extension.clone(),
+            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            tgpp_rat_type: self.tgpp_rat_type.clone(),
+            an_trusted: self.an_trusted.clone(),
+            rat_type: self.rat_type.clone(),
+            termination_cause: self.termination_cause.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            user_equipment_info_extension: self.user_equipment_info_extension.clone(),
+            qos_information: self.qos_information.clone(),
+            qos_negotiation: self.qos_negotiation.clone(),
+            qos_upgrade: self.qos_upgrade.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            default_qos_information: self.default_qos_information.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            an_gw_status: self.an_gw_status.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
+            tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
+            tgpp_ggsn_address: self.tgpp_ggsn_address.clone(),
+            tgpp_ggsn_ipv6_address: self.tgpp_ggsn_ipv6_address.clone(),
+            tgpp_selection_mode: self.tgpp_selection_mode.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            fixed_user_location_info: self.fixed_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            tgpp_twan_identifier: self.tgpp_twan_identifier.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            ran_nas_release_cause: self.ran_nas_release_cause.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            called_station_id: self.called_station_id.clone(),
+            pdn_connection_id: self.pdn_connection_id.clone(),
+            bearer_usage: self.bearer_usage.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            tft_packet_filter_information: self.tft_packet_filter_information.clone(),
+            charging_rule_report: self.charging_rule_report.clone(),
+            application_detection_information: self
+                .application_detection_information
+                .clone(),
+            event_trigger: self.event_trigger.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            access_network_charging_address: self
+                .access_network_charging_address
+                .clone(),
+            access_network_charging_identifier_gx: self
+                .access_network_charging_identifier_gx
+                .clone(),
+            coa_information: self.coa_information.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            nbifom_support: self.nbifom_support.clone(),
+            nbifom_mode: self.nbifom_mode.clone(),
+            default_access: self.default_access.clone(),
+            origination_time_stamp: self.origination_time_stamp.clone(),
+            maximum_wait_time: self.maximum_wait_time.clone(),
+            access_availability_change_reason: self
+                .access_availability_change_reason
+                .clone(),
+            routing_rule_install: self.routing_rule_install.clone(),
+            routing_rule_remove: self.routing_rule_remove.clone(),
+            henb_local_ip_address: self.henb_local_ip_address.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            tcp_source_port: self.tcp_source_port.clone(),
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            logical_access_id: self.logical_access_id.clone(),
+            physical_access_id: self.physical_access_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            tgpp_ps_data_off_status_gx: self.tgpp_ps_data_off_status_gx.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for TgppGxCreditControlRequest {}
@@ -14613,7 +15485,7 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -14724,6 +15596,68 @@ pub struct TgppGxCreditControlAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for TgppGxCreditControlAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            supported_features: self.supported_features.clone(),
+            bearer_control_mode: self.bearer_control_mode.clone(),
+            event_trigger: self.event_trigger.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            charging_rule_remove: self.charging_rule_remove.clone(),
+            charging_rule_install: self.charging_rule_install.clone(),
+            charging_information: self.charging_information.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            qos_information: self.qos_information.clone(),
+            revalidation_time: self.revalidation_time.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            default_qos_information: self.default_qos_information.clone(),
+            bearer_usage: self.bearer_usage.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            csg_information_reporting: self.csg_information_reporting.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            pra_install: self.pra_install.clone(),
+            pra_remove: self.pra_remove.clone(),
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            session_release_cause: self.session_release_cause.clone(),
+            nbifom_support: self.nbifom_support.clone(),
+            nbifom_mode: self.nbifom_mode.clone(),
+            default_access: self.default_access.clone(),
+            ran_rule_support: self.ran_rule_support.clone(),
+            routing_rule_report: self.routing_rule_report.clone(),
+            conditional_policy_information: self.conditional_policy_information.clone(),
+            removal_of_access: self.removal_of_access.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxCreditControlAnswer {
@@ -15420,7 +16354,7 @@ impl rt::typed::RequestCommand for TgppGxCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -15487,6 +16421,45 @@ pub struct TgppGxReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for TgppGxReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            session_release_cause: self.session_release_cause.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            event_trigger: self.event_trigger.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            charging_rule_remove: self.charging_rule_remove.clone(),
+            charging_rule_install: self.charging_rule_install.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            qos_information: self.qos_information.clone(),
+            default_qos_information: self.default_qos_information.clone(),
+            revalidation_time: self.revalidation_time.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            pcscf_restoration_indication: self.pcscf_restoration_indication.clone(),
+            conditional_policy_information: self.conditional_policy_information.clone(),
+            removal_of_access: self.removal_of_access.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            pra_install: self.pra_install.clone(),
+            pra_remove: self.pra_remove.clone(),
+            csg_information_reporting: self.csg_information_reporting.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxReAuthRequest {
@@ -15963,7 +16936,7 @@ impl rt::typed::Command for TgppGxReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -16028,6 +17001,44 @@ pub struct TgppGxReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl Clone for TgppGxReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            an_trusted: self.an_trusted.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
+            tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            netloc_access_support: self.netloc_access_support.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            default_qos_information: self.default_qos_information.clone(),
+            charging_rule_report: self.charging_rule_report.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for TgppGxReAuthAnswer {}
@@ -16449,7 +17460,7 @@ impl rt::typed::RequestCommand for TgppGxReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxxCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -16550,6 +17561,61 @@ pub struct TgppGxxCreditControlRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl Clone for TgppGxxCreditControlRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            subscription_id: self.subscription_id.clone(),
+            network_request_support: self.network_request_support.clone(),
+            packet_filter_information: self.packet_filter_information.clone(),
+            packet_filter_operation: self.packet_filter_operation.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            termination_cause: self.termination_cause.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            user_equipment_info_extension: self.user_equipment_info_extension.clone(),
+            qos_information: self.qos_information.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            henb_local_ip_address: self.henb_local_ip_address.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            called_station_id: self.called_station_id.clone(),
+            pdn_connection_id: self.pdn_connection_id.clone(),
+            qos_rule_report: self.qos_rule_report.clone(),
+            event_trigger: self.event_trigger.clone(),
+            session_linking_indicator: self.session_linking_indicator.clone(),
+            trace_data: self.trace_data.clone(),
+            trace_reference: self.trace_reference.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxCreditControlRequest {}
@@ -17135,7 +18201,7 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxxCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17202,6 +18268,45 @@ pub struct TgppGxxCreditControlAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl Clone for TgppGxxCreditControlAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            supported_features: self.supported_features.clone(),
+            bearer_control_mode: self.bearer_control_mode.clone(),
+            event_trigger: self.event_trigger.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            qos_rule_remove: self.qos_rule_remove.clone(),
+            qos_rule_install: self.qos_rule_install.clone(),
+            qos_information: self.qos_information.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxCreditControlAnswer {}
@@ -17647,7 +18752,7 @@ impl rt::typed::RequestCommand for TgppGxxCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxxReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17692,6 +18797,34 @@ pub struct TgppGxxReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl Clone for TgppGxxReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            session_release_cause: self.session_release_cause.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            event_trigger: self.event_trigger.clone(),
+            qos_rule_remove: self.qos_rule_remove.clone(),
+            qos_rule_install: self.qos_rule_install.clone(),
+            qos_information: self.qos_information.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxReAuthRequest {}
@@ -18011,7 +19144,7 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppGxxReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18066,6 +19199,39 @@ pub struct TgppGxxReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl Clone for TgppGxxReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            rat_type: self.rat_type.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            netloc_access_support: self.netloc_access_support.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            qos_rule_report: self.qos_rule_report.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxReAuthAnswer {}
@@ -18444,7 +19610,7 @@ impl rt::typed::RequestCommand for TgppGxxReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSdTdfSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18561,6 +19727,69 @@ pub struct TgppSdTdfSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl Clone for TgppSdTdfSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            subscription_id: self.subscription_id.clone(),
+            supported_features: self.supported_features.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            an_trusted: self.an_trusted.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            user_equipment_info_extension: self.user_equipment_info_extension.clone(),
+            qos_information: self.qos_information.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
+            tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
+            tgpp_ggsn_address: self.tgpp_ggsn_address.clone(),
+            tgpp_ggsn_ipv6_address: self.tgpp_ggsn_ipv6_address.clone(),
+            tgpp_selection_mode: self.tgpp_selection_mode.clone(),
+            dynamic_address_flag: self.dynamic_address_flag.clone(),
+            dynamic_address_flag_extension: self.dynamic_address_flag_extension.clone(),
+            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            fixed_user_location_info: self.fixed_user_location_info.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            tgpp_twan_identifier: self.tgpp_twan_identifier.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            called_station_id: self.called_station_id.clone(),
+            charging_information: self.charging_information.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            adc_rule_install: self.adc_rule_install.clone(),
+            revalidation_time: self.revalidation_time.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            csg_information_reporting: self.csg_information_reporting.clone(),
+            event_trigger: self.event_trigger.clone(),
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            logical_access_id: self.logical_access_id.clone(),
+            physical_access_id: self.physical_access_id.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdTdfSessionRequest {}
@@ -19211,7 +20440,7 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSdTdfSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19258,6 +20487,35 @@ pub struct TgppSdTdfSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl Clone for TgppSdTdfSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            supported_features: self.supported_features.clone(),
+            adc_rule_report: self.adc_rule_report.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdTdfSessionAnswer {}
@@ -19607,7 +20865,7 @@ impl rt::typed::RequestCommand for TgppSdTdfSessionRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSdCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19660,6 +20918,40 @@ pub struct TgppSdCreditControlRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl Clone for TgppSdCreditControlRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            credit_management_status: self.credit_management_status.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            adc_rule_report: self.adc_rule_report.clone(),
+            application_detection_information: self
+                .application_detection_information
+                .clone(),
+            event_trigger: self.event_trigger.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdCreditControlRequest {}
@@ -20027,7 +21319,7 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSdCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20098,6 +21390,47 @@ pub struct TgppSdCreditControlAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl Clone for TgppSdCreditControlAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            qos_information: self.qos_information.clone(),
+            event_trigger: self.event_trigger.clone(),
+            csg_information_reporting: self.csg_information_reporting.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            adc_rule_remove: self.adc_rule_remove.clone(),
+            adc_rule_install: self.adc_rule_install.clone(),
+            revalidation_time: self.revalidation_time.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdCreditControlAnswer {}
@@ -20584,7 +21917,7 @@ impl rt::typed::RequestCommand for TgppSdCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSdReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20635,6 +21968,37 @@ pub struct TgppSdReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl Clone for TgppSdReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            session_release_cause: self.session_release_cause.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            qos_information: self.qos_information.clone(),
+            event_trigger: self.event_trigger.clone(),
+            csg_information_reporting: self.csg_information_reporting.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            adc_rule_remove: self.adc_rule_remove.clone(),
+            adc_rule_install: self.adc_rule_install.clone(),
+            revalidation_time: self.revalidation_time.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdReAuthRequest {}
@@ -20997,7 +22361,7 @@ impl rt::typed::Command for TgppSdReAuthRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSdReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21038,6 +22402,32 @@ pub struct TgppSdReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl Clone for TgppSdReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            adc_rule_report: self.adc_rule_report.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdReAuthAnswer {}
@@ -21320,7 +22710,7 @@ impl rt::typed::RequestCommand for TgppSdReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStTdfSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21367,6 +22757,35 @@ pub struct TgppStTdfSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl Clone for TgppStTdfSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            request_type: self.request_type.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            called_station_id: self.called_station_id.clone(),
+            adc_rule_install: self.adc_rule_install.clone(),
+            adc_rule_remove: self.adc_rule_remove.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TgppStTdfSessionRequest {}
@@ -21681,7 +23100,7 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStTdfSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21726,6 +23145,34 @@ pub struct TgppStTdfSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl Clone for TgppStTdfSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            adc_rule_report: self.adc_rule_report.clone(),
+            supported_features: self.supported_features.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TgppStTdfSessionAnswer {}
@@ -22049,7 +23496,7 @@ impl rt::typed::RequestCommand for TgppStTdfSessionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22084,6 +23531,29 @@ pub struct SessionTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl Clone for SessionTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            termination_cause: self.termination_cause.clone(),
+            destination_host: self.destination_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            class: self.class.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for SessionTerminationRequest {}
@@ -22297,7 +23767,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22340,6 +23810,33 @@ pub struct SessionTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl Clone for SessionTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            class: self.class.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for SessionTerminationAnswer {}
@@ -22606,7 +24103,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TssfNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22639,6 +24136,28 @@ pub struct TssfNotificationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl Clone for TssfNotificationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            adc_rule_report: self.adc_rule_report.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TssfNotificationRequest {}
@@ -22872,7 +24391,7 @@ impl rt::typed::Command for TssfNotificationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TssfNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22911,6 +24430,31 @@ pub struct TssfNotificationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl Clone for TssfNotificationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TssfNotificationAnswer {}

@@ -1540,7 +1540,7 @@ impl rt::AvpData for MpsAction {
 ///     { Access-Network-Charging-Identifier-Value }
 ///     *[ Flows ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkChargingIdentifier {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     pub access_network_charging_identifier_value: rt::bytes::Bytes,
@@ -1551,6 +1551,19 @@ pub struct AccessNetworkChargingIdentifier {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for AccessNetworkChargingIdentifier {
+    fn clone(&self) -> Self {
+        Self {
+            access_network_charging_identifier_value: self
+                .access_network_charging_identifier_value
+                .clone(),
+            flows: self.flows.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for AccessNetworkChargingIdentifier {}
@@ -1675,7 +1688,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
 ///     [ Media-Component-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Flows {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     pub media_component_number: u32,
@@ -1692,6 +1705,32 @@ pub struct Flows {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for Flows {
+    fn clone(&self) -> Self {
+        Self {
+            media_component_number: self.media_component_number.clone(),
+            flow_number: self.flow_number.clone(),
+            content_version: self.content_version.clone(),
+            final_unit_action: self.final_unit_action.clone(),
+            media_component_status: self.media_component_status.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1924,7 +1963,7 @@ impl rt::AvpData for Flows {
 ///     [ Desired-Max-Loss ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MediaComponentDescription {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     pub media_component_number: u32,
@@ -2003,6 +2042,51 @@ pub struct MediaComponentDescription {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for MediaComponentDescription {
+    fn clone(&self) -> Self {
+        Self {
+            media_component_number: self.media_component_number.clone(),
+            media_sub_component: self.media_sub_component.clone(),
+            af_application_identifier: self.af_application_identifier.clone(),
+            flus_identifier: self.flus_identifier.clone(),
+            media_type: self.media_type.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            max_supported_bandwidth_ul: self.max_supported_bandwidth_ul.clone(),
+            max_supported_bandwidth_dl: self.max_supported_bandwidth_dl.clone(),
+            min_desired_bandwidth_ul: self.min_desired_bandwidth_ul.clone(),
+            min_desired_bandwidth_dl: self.min_desired_bandwidth_dl.clone(),
+            min_requested_bandwidth_ul: self.min_requested_bandwidth_ul.clone(),
+            min_requested_bandwidth_dl: self.min_requested_bandwidth_dl.clone(),
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
+            extended_max_supported_bw_ul: self.extended_max_supported_bw_ul.clone(),
+            extended_max_supported_bw_dl: self.extended_max_supported_bw_dl.clone(),
+            extended_min_desired_bw_ul: self.extended_min_desired_bw_ul.clone(),
+            extended_min_desired_bw_dl: self.extended_min_desired_bw_dl.clone(),
+            extended_min_requested_bw_ul: self.extended_min_requested_bw_ul.clone(),
+            extended_min_requested_bw_dl: self.extended_min_requested_bw_dl.clone(),
+            flow_status: self.flow_status.clone(),
+            priority_sharing_indicator: self.priority_sharing_indicator.clone(),
+            pre_emption_capability: self.pre_emption_capability.clone(),
+            pre_emption_vulnerability: self.pre_emption_vulnerability.clone(),
+            reservation_priority: self.reservation_priority.clone(),
+            rs_bandwidth: self.rs_bandwidth.clone(),
+            rr_bandwidth: self.rr_bandwidth.clone(),
+            codec_data: self.codec_data.clone(),
+            sharing_key_dl: self.sharing_key_dl.clone(),
+            sharing_key_ul: self.sharing_key_ul.clone(),
+            content_version: self.content_version.clone(),
+            max_plr_dl: self.max_plr_dl.clone(),
+            max_plr_ul: self.max_plr_ul.clone(),
+            desired_max_latency: self.desired_max_latency.clone(),
+            desired_max_loss: self.desired_max_loss.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MediaComponentDescription {
@@ -2570,7 +2654,7 @@ impl rt::AvpData for MediaComponentDescription {
 ///     [ ToS-Traffic-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MediaSubComponent {
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     pub flow_number: u32,
@@ -2597,6 +2681,25 @@ pub struct MediaSubComponent {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for MediaSubComponent {
+    fn clone(&self) -> Self {
+        Self {
+            flow_number: self.flow_number.clone(),
+            flow_description: self.flow_description.clone(),
+            flow_status: self.flow_status.clone(),
+            flow_usage: self.flow_usage.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
+            af_signalling_protocol: self.af_signalling_protocol.clone(),
+            tos_traffic_class: self.tos_traffic_class.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for MediaSubComponent {}
@@ -2824,7 +2927,7 @@ impl rt::AvpData for MediaSubComponent {
 ///     [ Extended-Max-Requested-BW-UL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AcceptableServiceInfo {
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     pub media_component_description: Vec<MediaComponentDescription>,
@@ -2841,6 +2944,20 @@ pub struct AcceptableServiceInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for AcceptableServiceInfo {
+    fn clone(&self) -> Self {
+        Self {
+            media_component_description: self.media_component_description.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AcceptableServiceInfo {
@@ -3003,7 +3120,7 @@ impl rt::AvpData for AcceptableServiceInfo {
 ///     [ Sponsoring-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SponsoredConnectivityData {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     pub sponsor_identity: Option<rt::data::Utf8String>,
@@ -3024,6 +3141,22 @@ pub struct SponsoredConnectivityData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for SponsoredConnectivityData {
+    fn clone(&self) -> Self {
+        Self {
+            sponsor_identity: self.sponsor_identity.clone(),
+            application_service_provider_identity: self
+                .application_service_provider_identity
+                .clone(),
+            granted_service_unit: self.granted_service_unit.clone(),
+            used_service_unit: self.used_service_unit.clone(),
+            sponsoring_action: self.sponsoring_action.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for SponsoredConnectivityData {}
@@ -3168,7 +3301,7 @@ impl rt::AvpData for SponsoredConnectivityData {
 ///     *[ Called-Asserted-Identity ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CalleeInformation {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -3181,6 +3314,29 @@ pub struct CalleeInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Clone for CalleeInformation {
+    fn clone(&self) -> Self {
+        Self {
+            called_party_address: self.called_party_address.clone(),
+            requested_party_address: self.requested_party_address.clone(),
+            called_asserted_identity: self.called_asserted_identity.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3350,7 +3506,7 @@ impl rt::AvpData for CalleeInformation {
 ///     [ MA-Information-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MaInformation {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     pub ip_can_type: Option<super::ts29212::IpCanType>,
@@ -3363,6 +3519,18 @@ pub struct MaInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for MaInformation {
+    fn clone(&self) -> Self {
+        Self {
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            ma_information_action: self.ma_information_action.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for MaInformation {}
@@ -3465,7 +3633,7 @@ impl rt::AvpData for MaInformation {
 ///     [ NGAP-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct N5gsRanNasReleaseCause {
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     pub n5gmm_cause: Option<u32>,
@@ -3478,6 +3646,18 @@ pub struct N5gsRanNasReleaseCause {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for N5gsRanNasReleaseCause {
+    fn clone(&self) -> Self {
+        Self {
+            n5gmm_cause: self.n5gmm_cause.clone(),
+            n5gsm_cause: self.n5gsm_cause.clone(),
+            ngap_cause: self.ngap_cause.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for N5gsRanNasReleaseCause {}
@@ -3566,7 +3746,7 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
 ///     { NGAP-Group }
 ///     { NGAP-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NgapCause {
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     pub ngap_group: u32,
@@ -3577,6 +3757,17 @@ pub struct NgapCause {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for NgapCause {
+    fn clone(&self) -> Self {
+        Self {
+            ngap_group: self.ngap_group.clone(),
+            ngap_value: self.ngap_value.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for NgapCause {}
@@ -3685,7 +3876,7 @@ impl rt::AvpData for NgapCause {
 ///     [ Line-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WirelineUserLocationInfo {
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     pub hfc_node_identifier: Option<rt::bytes::Bytes>,
@@ -3698,6 +3889,18 @@ pub struct WirelineUserLocationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for WirelineUserLocationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            hfc_node_identifier: self.hfc_node_identifier.clone(),
+            gli_identifier: self.gli_identifier.clone(),
+            line_type: self.line_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for WirelineUserLocationInfo {}
@@ -3795,7 +3998,7 @@ impl rt::AvpData for WirelineUserLocationInfo {
 /// ```
 ///
 /// Defined by 3GPP TS 29.209 (Gq), superseded by TS 29.214; kept for decoding.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FlowGrouping {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     pub flows: Vec<Flows>,
@@ -3804,6 +4007,16 @@ pub struct FlowGrouping {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29214"))]
+impl Clone for FlowGrouping {
+    fn clone(&self) -> Self {
+        Self {
+            flows: self.flows.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29214"))]
 impl Eq for FlowGrouping {}
@@ -3922,7 +4135,7 @@ impl rt::AvpData for FlowGrouping {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4013,6 +4226,57 @@ pub struct AaRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for AaRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            ip_domain_id: self.ip_domain_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            af_application_identifier: self.af_application_identifier.clone(),
+            media_component_description: self.media_component_description.clone(),
+            service_info_status: self.service_info_status.clone(),
+            af_charging_identifier: self.af_charging_identifier.clone(),
+            sip_forking_indication: self.sip_forking_indication.clone(),
+            specific_action: self.specific_action.clone(),
+            subscription_id: self.subscription_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            reservation_priority: self.reservation_priority.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            called_station_id: self.called_station_id.clone(),
+            service_urn: self.service_urn.clone(),
+            sponsored_connectivity_data: self.sponsored_connectivity_data.clone(),
+            mps_identifier: self.mps_identifier.clone(),
+            gcs_identifier: self.gcs_identifier.clone(),
+            mcptt_identifier: self.mcptt_identifier.clone(),
+            mcvideo_identifier: self.mcvideo_identifier.clone(),
+            ims_content_identifier: self.ims_content_identifier.clone(),
+            ims_content_type: self.ims_content_type.clone(),
+            calling_party_address: self.calling_party_address.clone(),
+            callee_information: self.callee_information.clone(),
+            rx_request_type: self.rx_request_type.clone(),
+            required_access_info: self.required_access_info.clone(),
+            af_requested_data: self.af_requested_data.clone(),
+            reference_id: self.reference_id.clone(),
+            pre_emption_control_info: self.pre_emption_control_info.clone(),
+            mps_action: self.mps_action.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AaRequest {
@@ -4568,7 +4832,7 @@ impl rt::typed::Command for AaRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4655,6 +4919,58 @@ pub struct AaAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for AaAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            access_network_charging_identifier: self
+                .access_network_charging_identifier
+                .clone(),
+            access_network_charging_address: self
+                .access_network_charging_address
+                .clone(),
+            acceptable_service_info: self.acceptable_service_info.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            an_trusted: self.an_trusted.clone(),
+            service_authorization_info: self.service_authorization_info.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            ma_information: self.ma_information.clone(),
+            netloc_access_support: self.netloc_access_support.clone(),
+            rat_type: self.rat_type.clone(),
+            flows: self.flows.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            supported_features: self.supported_features.clone(),
+            subscription_id: self.subscription_id.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            user_equipment_info_extension: self.user_equipment_info_extension.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            nid: self.nid.clone(),
+            class: self.class.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            retry_interval: self.retry_interval.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AaAnswer {
@@ -5156,7 +5472,7 @@ impl rt::typed::RequestCommand for AaRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5239,6 +5555,57 @@ pub struct ReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for ReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            specific_action: self.specific_action.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            access_network_charging_identifier: self
+                .access_network_charging_identifier
+                .clone(),
+            access_network_charging_address: self
+                .access_network_charging_address
+                .clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            an_trusted: self.an_trusted.clone(),
+            flows: self.flows.clone(),
+            subscription_id: self.subscription_id.clone(),
+            abort_cause: self.abort_cause.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            ma_information: self.ma_information.clone(),
+            netloc_access_support: self.netloc_access_support.clone(),
+            rat_type: self.rat_type.clone(),
+            sponsored_connectivity_data: self.sponsored_connectivity_data.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            ran_nas_release_cause: self.ran_nas_release_cause.clone(),
+            n5gs_ran_nas_release_cause: self.n5gs_ran_nas_release_cause.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            nid: self.nid.clone(),
+            tgpp_twan_identifier: self.tgpp_twan_identifier.clone(),
+            tcp_source_port: self.tcp_source_port.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            wireline_user_location_info: self.wireline_user_location_info.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            class: self.class.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for ReAuthRequest {}
@@ -5739,7 +6106,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5786,6 +6153,35 @@ pub struct ReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for ReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            media_component_description: self.media_component_description.clone(),
+            service_urn: self.service_urn.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            class: self.class.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for ReAuthAnswer {
@@ -6086,7 +6482,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6123,6 +6519,30 @@ pub struct SessionTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for SessionTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            termination_cause: self.termination_cause.clone(),
+            destination_host: self.destination_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            required_access_info: self.required_access_info.clone(),
+            class: self.class.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for SessionTerminationRequest {}
@@ -6369,7 +6789,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6440,6 +6860,47 @@ pub struct SessionTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for SessionTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            failed_avp: self.failed_avp.clone(),
+            sponsored_connectivity_data: self.sponsored_connectivity_data.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            ran_nas_release_cause: self.ran_nas_release_cause.clone(),
+            n5gs_ran_nas_release_cause: self.n5gs_ran_nas_release_cause.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            nid: self.nid.clone(),
+            tgpp_twan_identifier: self.tgpp_twan_identifier.clone(),
+            tcp_source_port: self.tcp_source_port.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            netloc_access_support: self.netloc_access_support.clone(),
+            wireline_user_location_info: self.wireline_user_location_info.clone(),
+            class: self.class.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for SessionTerminationAnswer {}
@@ -6892,7 +7353,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6925,6 +7386,28 @@ pub struct AbortSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for AbortSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            abort_cause: self.abort_cause.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for AbortSessionRequest {}
@@ -7142,7 +7625,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7181,6 +7664,31 @@ pub struct AbortSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Clone for AbortSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for AbortSessionAnswer {}

@@ -320,7 +320,7 @@ impl rt::AvpData for DraBinding {
 ///     *[ QoS-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubsessionDecisionInfo {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     pub subsession_id: u32,
@@ -381,6 +381,41 @@ pub struct SubsessionDecisionInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for SubsessionDecisionInfo {
+    fn clone(&self) -> Self {
+        Self {
+            subsession_id: self.subsession_id.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result_code: self.experimental_result_code.clone(),
+            charging_rule_remove: self.charging_rule_remove.clone(),
+            charging_rule_install: self.charging_rule_install.clone(),
+            event_report_indication: self.event_report_indication.clone(),
+            qos_rule_install: self.qos_rule_install.clone(),
+            qos_rule_remove: self.qos_rule_remove.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            session_release_cause: self.session_release_cause.clone(),
+            bearer_control_mode: self.bearer_control_mode.clone(),
+            event_trigger: self.event_trigger.clone(),
+            revalidation_time: self.revalidation_time.clone(),
+            default_access: self.default_access.clone(),
+            nbifom_support: self.nbifom_support.clone(),
+            nbifom_mode: self.nbifom_mode.clone(),
+            ran_rule_support: self.ran_rule_support.clone(),
+            routing_rule_report: self.routing_rule_report.clone(),
+            removal_of_access: self.removal_of_access.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            qos_information: self.qos_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for SubsessionDecisionInfo {
@@ -829,7 +864,7 @@ impl rt::AvpData for SubsessionDecisionInfo {
 ///     [ AN-GW-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubsessionEnforcementInfo {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     pub subsession_id: u32,
@@ -948,6 +983,77 @@ pub struct SubsessionEnforcementInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for SubsessionEnforcementInfo {
+    fn clone(&self) -> Self {
+        Self {
+            subsession_id: self.subsession_id.clone(),
+            subsession_operation: self.subsession_operation.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            bearer_identifier: self.bearer_identifier.clone(),
+            bearer_operation: self.bearer_operation.clone(),
+            packet_filter_information: self.packet_filter_information.clone(),
+            packet_filter_operation: self.packet_filter_operation.clone(),
+            qos_information: self.qos_information.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            coa_information: self.coa_information.clone(),
+            called_station_id: self.called_station_id.clone(),
+            pdn_connection_id: self.pdn_connection_id.clone(),
+            bearer_usage: self.bearer_usage.clone(),
+            tft_packet_filter_information: self.tft_packet_filter_information.clone(),
+            online: self.online.clone(),
+            offline: self.offline.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result_code: self.experimental_result_code.clone(),
+            charging_rule_report: self.charging_rule_report.clone(),
+            credit_management_status: self.credit_management_status.clone(),
+            qos_rule_report: self.qos_rule_report.clone(),
+            application_detection_information: self
+                .application_detection_information
+                .clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
+            tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
+            default_access: self.default_access.clone(),
+            nbifom_support: self.nbifom_support.clone(),
+            nbifom_mode: self.nbifom_mode.clone(),
+            access_availability_change_reason: self
+                .access_availability_change_reason
+                .clone(),
+            network_request_support: self.network_request_support.clone(),
+            routing_rule_install: self.routing_rule_install.clone(),
+            routing_rule_remove: self.routing_rule_remove.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            logical_access_id: self.logical_access_id.clone(),
+            physical_access_id: self.physical_access_id.clone(),
+            usage_monitoring_information: self.usage_monitoring_information.clone(),
+            multiple_bberf_action: self.multiple_bberf_action.clone(),
+            event_trigger: self.event_trigger.clone(),
+            access_network_charging_address: self
+                .access_network_charging_address
+                .clone(),
+            access_network_charging_identifier_gx: self
+                .access_network_charging_identifier_gx
+                .clone(),
+            session_linking_indicator: self.session_linking_indicator.clone(),
+            henb_local_ip_address: self.henb_local_ip_address.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            ue_local_ipv6_prefix: self.ue_local_ipv6_prefix.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            an_gw_status: self.an_gw_status.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for SubsessionEnforcementInfo {}
@@ -1714,7 +1820,7 @@ impl rt::AvpData for SubsessionEnforcementInfo {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1803,6 +1909,56 @@ pub struct CreditControlRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for CreditControlRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            qos_information: self.qos_information.clone(),
+            qos_rule_report: self.qos_rule_report.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            network_request_support: self.network_request_support.clone(),
+            packet_filter_information: self.packet_filter_information.clone(),
+            packet_filter_operation: self.packet_filter_operation.clone(),
+            subsession_enforcement_info: self.subsession_enforcement_info.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            termination_cause: self.termination_cause.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            qos_negotiation: self.qos_negotiation.clone(),
+            qos_upgrade: self.qos_upgrade.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
+            tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            event_trigger: self.event_trigger.clone(),
+            multiple_bberf_action: self.multiple_bberf_action.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for CreditControlRequest {}
@@ -2319,7 +2475,7 @@ impl rt::typed::Command for CreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2386,6 +2542,44 @@ pub struct CreditControlAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for CreditControlAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            qos_rule_install: self.qos_rule_install.clone(),
+            qos_rule_remove: self.qos_rule_remove.clone(),
+            qos_information: self.qos_information.clone(),
+            bearer_control_mode: self.bearer_control_mode.clone(),
+            event_trigger: self.event_trigger.clone(),
+            charging_information: self.charging_information.clone(),
+            subsession_decision_info: self.subsession_decision_info.clone(),
+            csg_information_reporting: self.csg_information_reporting.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for CreditControlAnswer {
@@ -2840,7 +3034,7 @@ impl rt::typed::RequestCommand for CreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2895,6 +3089,39 @@ pub struct ReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for ReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            qos_rule_install: self.qos_rule_install.clone(),
+            qos_rule_remove: self.qos_rule_remove.clone(),
+            qos_information: self.qos_information.clone(),
+            event_trigger: self.event_trigger.clone(),
+            subsession_decision_info: self.subsession_decision_info.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            session_release_cause: self.session_release_cause.clone(),
+            henb_local_ip_address: self.henb_local_ip_address.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            proxy_info: self.proxy_info.clone(),
+            called_station_id: self.called_station_id.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for ReAuthRequest {
@@ -3274,7 +3501,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3343,6 +3570,46 @@ pub struct ReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for ReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            ip_can_type: self.ip_can_type.clone(),
+            rat_type: self.rat_type.clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
+            tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
+            rai: self.rai.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            qos_information: self.qos_information.clone(),
+            qos_rule_report: self.qos_rule_report.clone(),
+            an_gw_address: self.an_gw_address.clone(),
+            subsession_enforcement_info: self.subsession_enforcement_info.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for ReAuthAnswer {}
@@ -3737,7 +4004,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TriggerEstablishmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3782,6 +4049,34 @@ pub struct TriggerEstablishmentRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for TriggerEstablishmentRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            called_station_id: self.called_station_id.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            henb_local_ip_address: self.henb_local_ip_address.clone(),
+            dra_binding: self.dra_binding.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for TriggerEstablishmentRequest {}
@@ -4039,7 +4334,7 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TriggerEstablishmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4078,6 +4373,31 @@ pub struct TriggerEstablishmentAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Clone for TriggerEstablishmentAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            dra_deployment: self.dra_deployment.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for TriggerEstablishmentAnswer {}

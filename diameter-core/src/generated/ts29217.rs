@@ -92,7 +92,7 @@ pub mod application {
 ///     [ IMSI-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AggregatedCongestionInfo {
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
     pub congestion_location_id: Option<rt::lazy::Lazy<CongestionLocationId>>,
@@ -103,6 +103,17 @@ pub struct AggregatedCongestionInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for AggregatedCongestionInfo {
+    fn clone(&self) -> Self {
+        Self {
+            congestion_location_id: self.congestion_location_id.clone(),
+            imsi_list: self.imsi_list.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedCongestionInfo {}
@@ -208,7 +219,7 @@ impl rt::AvpData for AggregatedCongestionInfo {
 ///     [ Congestion-Level-Set-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AggregatedRuciReport {
     /// `1*{ Aggregated-Congestion-Info }`: Aggregated-Congestion-Info (code 4000, vendor 10415), 3GPP TS 29.217 §5.3.2.
     pub aggregated_congestion_info: Vec<AggregatedCongestionInfo>,
@@ -223,6 +234,19 @@ pub struct AggregatedRuciReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for AggregatedRuciReport {
+    fn clone(&self) -> Self {
+        Self {
+            aggregated_congestion_info: self.aggregated_congestion_info.clone(),
+            called_station_id: self.called_station_id.clone(),
+            congestion_level_value: self.congestion_level_value.clone(),
+            congestion_level_set_id: self.congestion_level_set_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedRuciReport {}
@@ -367,7 +391,7 @@ impl rt::AvpData for AggregatedRuciReport {
 ///     { Congestion-Level-Range }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CongestionLevelDefinition {
     /// `{ Congestion-Level-Set-Id }`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     pub congestion_level_set_id: u32,
@@ -378,6 +402,17 @@ pub struct CongestionLevelDefinition {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for CongestionLevelDefinition {
+    fn clone(&self) -> Self {
+        Self {
+            congestion_level_set_id: self.congestion_level_set_id.clone(),
+            congestion_level_range: self.congestion_level_range.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for CongestionLevelDefinition {}
@@ -512,7 +547,7 @@ impl rt::AvpData for CongestionLevelDefinition {
 ///     [ Extended-eNodeB-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CongestionLocationId {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -525,6 +560,18 @@ pub struct CongestionLocationId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for CongestionLocationId {
+    fn clone(&self) -> Self {
+        Self {
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            enodeb_id: self.enodeb_id.clone(),
+            extended_enodeb_id: self.extended_enodeb_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for CongestionLocationId {}
@@ -657,7 +704,7 @@ impl rt::AvpData for CongestionLocationId {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NonAggregatedRuciReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -704,6 +751,35 @@ pub struct NonAggregatedRuciReportRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for NonAggregatedRuciReportRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            called_station_id: self.called_station_id.clone(),
+            congestion_level_value: self.congestion_level_value.clone(),
+            congestion_level_set_id: self.congestion_level_set_id.clone(),
+            congestion_location_id: self.congestion_location_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            rcaf_id: self.rcaf_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for NonAggregatedRuciReportRequest {}
@@ -1016,7 +1092,7 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NonAggregatedRuciReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1075,6 +1151,41 @@ pub struct NonAggregatedRuciReportAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for NonAggregatedRuciReportAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            reporting_restriction: self.reporting_restriction.clone(),
+            conditional_restriction: self.conditional_restriction.clone(),
+            ruci_action: self.ruci_action.clone(),
+            congestion_level_definition: self.congestion_level_definition.clone(),
+            pcrf_address: self.pcrf_address.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            supported_features: self.supported_features.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for NonAggregatedRuciReportAnswer {}
@@ -1474,7 +1585,7 @@ impl rt::typed::RequestCommand for NonAggregatedRuciReportRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AggregatedRuciReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1511,6 +1622,30 @@ pub struct AggregatedRuciReportRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for AggregatedRuciReportRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            aggregated_ruci_report: self.aggregated_ruci_report.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedRuciReportRequest {}
@@ -1773,7 +1908,7 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AggregatedRuciReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1822,6 +1957,36 @@ pub struct AggregatedRuciReportAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for AggregatedRuciReportAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            supported_features: self.supported_features.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedRuciReportAnswer {}
@@ -2167,7 +2332,7 @@ impl rt::typed::RequestCommand for AggregatedRuciReportRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ModifyUecontextRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2212,6 +2377,34 @@ pub struct ModifyUecontextRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for ModifyUecontextRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            called_station_id: self.called_station_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            reporting_restriction: self.reporting_restriction.clone(),
+            conditional_restriction: self.conditional_restriction.clone(),
+            ruci_action: self.ruci_action.clone(),
+            congestion_level_definition: self.congestion_level_definition.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for ModifyUecontextRequest {}
@@ -2503,7 +2696,7 @@ impl rt::typed::Command for ModifyUecontextRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ModifyUecontextAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2544,6 +2737,32 @@ pub struct ModifyUecontextAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl Clone for ModifyUecontextAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for ModifyUecontextAnswer {}

@@ -1112,7 +1112,7 @@ impl rt::AvpData for PriviledgedSenderIndication {
 ///     *[ Server-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServerCapabilities {
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5.
     pub mandatory_capability: Vec<u32>,
@@ -1125,6 +1125,18 @@ pub struct ServerCapabilities {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
+impl Clone for ServerCapabilities {
+    fn clone(&self) -> Self {
+        Self {
+            mandatory_capability: self.mandatory_capability.clone(),
+            optional_capability: self.optional_capability.clone(),
+            server_name: self.server_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl Eq for ServerCapabilities {}
@@ -1270,7 +1282,7 @@ impl rt::AvpData for ServerCapabilities {
 /// ```
 ///
 /// SIP-Auth-Data-Item in TS 29.229; prefixed because IETF RFC 4740 defines an AVP of the same name (code 376).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSipAuthDataItem {
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     pub tgpp_sip_item_number: Option<u32>,
@@ -1301,6 +1313,36 @@ pub struct TgppSipAuthDataItem {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl Clone for TgppSipAuthDataItem {
+    fn clone(&self) -> Self {
+        Self {
+            tgpp_sip_item_number: self.tgpp_sip_item_number.clone(),
+            tgpp_sip_authentication_scheme: self.tgpp_sip_authentication_scheme.clone(),
+            tgpp_sip_authenticate: self.tgpp_sip_authenticate.clone(),
+            tgpp_sip_authorization: self.tgpp_sip_authorization.clone(),
+            sip_authentication_context: self.sip_authentication_context.clone(),
+            confidentiality_key: self.confidentiality_key.clone(),
+            integrity_key: self.integrity_key.clone(),
+            sip_digest_authenticate: self.sip_digest_authenticate.clone(),
+            framed_ip_address: self.framed_ip_address.clone(),
+            framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
+            framed_interface_id: self.framed_interface_id.clone(),
+            line_identifier: self.line_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1559,7 +1601,7 @@ impl rt::AvpData for TgppSipAuthDataItem {
 ///     [ Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeregistrationReason {
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     pub reason_code: ReasonCode,
@@ -1570,6 +1612,17 @@ pub struct DeregistrationReason {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl Clone for DeregistrationReason {
+    fn clone(&self) -> Self {
+        Self {
+            reason_code: self.reason_code.clone(),
+            reason_info: self.reason_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl Eq for DeregistrationReason {}
@@ -1678,7 +1731,7 @@ impl rt::AvpData for DeregistrationReason {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingInformation {
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
     pub primary_event_charging_function_name: Option<rt::data::DiameterUri>,
@@ -1693,6 +1746,37 @@ pub struct ChargingInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
+impl Clone for ChargingInformation {
+    fn clone(&self) -> Self {
+        Self {
+            primary_event_charging_function_name: self
+                .primary_event_charging_function_name
+                .clone(),
+            secondary_event_charging_function_name: self
+                .secondary_event_charging_function_name
+                .clone(),
+            primary_charging_collection_function_name: self
+                .primary_charging_collection_function_name
+                .clone(),
+            secondary_charging_collection_function_name: self
+                .secondary_charging_collection_function_name
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1936,7 +2020,7 @@ impl rt::AvpData for ChargingInformation {
 ///     { Feature-List }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SupportedFeatures {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1949,6 +2033,71 @@ pub struct SupportedFeatures {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl Clone for SupportedFeatures {
+    fn clone(&self) -> Self {
+        Self {
+            vendor_id: self.vendor_id.clone(),
+            feature_list_id: self.feature_list_id.clone(),
+            feature_list: self.feature_list.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2280,7 +2429,7 @@ impl rt::AvpData for SupportedFeatures {
 ///     *[ Vendor-Specific-Application-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SupportedApplications {
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     pub auth_application_id: Vec<u32>,
@@ -2293,6 +2442,18 @@ pub struct SupportedApplications {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29229"))]
+impl Clone for SupportedApplications {
+    fn clone(&self) -> Self {
+        Self {
+            auth_application_id: self.auth_application_id.clone(),
+            acct_application_id: self.acct_application_id.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29229"))]
 impl Eq for SupportedApplications {}
@@ -2409,7 +2570,7 @@ impl rt::AvpData for SupportedApplications {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AssociatedIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -2418,6 +2579,16 @@ pub struct AssociatedIdentities {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for AssociatedIdentities {
+    fn clone(&self) -> Self {
+        Self {
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for AssociatedIdentities {}
@@ -2517,7 +2688,7 @@ impl rt::AvpData for AssociatedIdentities {
 ///     [ Alternate-Digest-HA1 ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SipDigestAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -2536,6 +2707,30 @@ pub struct SipDigestAuthenticate {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl Clone for SipDigestAuthenticate {
+    fn clone(&self) -> Self {
+        Self {
+            digest_realm: self.digest_realm.clone(),
+            digest_algorithm: self.digest_algorithm.clone(),
+            digest_qop: self.digest_qop.clone(),
+            digest_ha1: self.digest_ha1.clone(),
+            alternate_digest_algorithm: self.alternate_digest_algorithm.clone(),
+            alternate_digest_ha1: self.alternate_digest_ha1.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2725,7 +2920,7 @@ impl rt::AvpData for SipDigestAuthenticate {
 ///     [ 3GPP-SIP-Authentication-Scheme ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScscfRestorationInfo {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -2740,6 +2935,19 @@ pub struct ScscfRestorationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for ScscfRestorationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            user_name: self.user_name.clone(),
+            restoration_info: self.restoration_info.clone(),
+            registration_time_out: self.registration_time_out.clone(),
+            tgpp_sip_authentication_scheme: self.tgpp_sip_authentication_scheme.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for ScscfRestorationInfo {}
@@ -2893,7 +3101,7 @@ impl rt::AvpData for ScscfRestorationInfo {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -2910,6 +3118,20 @@ pub struct SubscriptionInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for SubscriptionInfo {
+    fn clone(&self) -> Self {
+        Self {
+            call_id_sip_header: self.call_id_sip_header.clone(),
+            from_sip_header: self.from_sip_header.clone(),
+            to_sip_header: self.to_sip_header.clone(),
+            record_route: self.record_route.clone(),
+            contact: self.contact.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for SubscriptionInfo {}
@@ -3084,7 +3306,7 @@ impl rt::AvpData for SubscriptionInfo {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AssociatedRegisteredIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -3093,6 +3315,16 @@ pub struct AssociatedRegisteredIdentities {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for AssociatedRegisteredIdentities {
+    fn clone(&self) -> Self {
+        Self {
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for AssociatedRegisteredIdentities {}
@@ -3183,7 +3415,7 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
 ///     [ P-CSCF-Subscription-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RestorationInfo {
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     pub path: rt::bytes::Bytes,
@@ -3202,6 +3434,21 @@ pub struct RestorationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for RestorationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            path: self.path.clone(),
+            contact: self.contact.clone(),
+            initial_cseq_sequence_number: self.initial_cseq_sequence_number.clone(),
+            call_id_sip_header: self.call_id_sip_header.clone(),
+            subscription_info: self.subscription_info.clone(),
+            p_cscf_subscription_info: self.p_cscf_subscription_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for RestorationInfo {}
@@ -3372,7 +3619,7 @@ impl rt::AvpData for RestorationInfo {
 ///     { Public-Identity }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IdentityWithEmergencyRegistration {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -3383,6 +3630,17 @@ pub struct IdentityWithEmergencyRegistration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for IdentityWithEmergencyRegistration {
+    fn clone(&self) -> Self {
+        Self {
+            user_name: self.user_name.clone(),
+            public_identity: self.public_identity.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for IdentityWithEmergencyRegistration {}
@@ -3485,7 +3743,7 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
 ///     *[ WebRTC-Web-Server-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AllowedWafWwsfIdentities {
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65.
     pub webrtc_authentication_function_name: Vec<rt::data::Utf8String>,
@@ -3496,6 +3754,21 @@ pub struct AllowedWafWwsfIdentities {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for AllowedWafWwsfIdentities {
+    fn clone(&self) -> Self {
+        Self {
+            webrtc_authentication_function_name: self
+                .webrtc_authentication_function_name
+                .clone(),
+            webrtc_web_server_function_name: self
+                .webrtc_web_server_function_name
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for AllowedWafWwsfIdentities {}
@@ -3610,7 +3883,7 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PCscfSubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -3625,6 +3898,19 @@ pub struct PCscfSubscriptionInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for PCscfSubscriptionInfo {
+    fn clone(&self) -> Self {
+        Self {
+            call_id_sip_header: self.call_id_sip_header.clone(),
+            from_sip_header: self.from_sip_header.clone(),
+            to_sip_header: self.to_sip_header.clone(),
+            contact: self.contact.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for PCscfSubscriptionInfo {}
@@ -3784,7 +4070,7 @@ impl rt::AvpData for PCscfSubscriptionInfo {
 ///     *[ PCSCF-IP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct FailedPcscf {
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     pub pcscf_fqdn: Option<rt::data::DiameterIdentity>,
@@ -3795,6 +4081,17 @@ pub struct FailedPcscf {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for FailedPcscf {
+    fn clone(&self) -> Self {
+        Self {
+            pcscf_fqdn: self.pcscf_fqdn.clone(),
+            pcscf_ip_address: self.pcscf_ip_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for FailedPcscf {}
@@ -3908,7 +4205,7 @@ impl rt::AvpData for FailedPcscf {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3951,6 +4248,33 @@ pub struct UserAuthorizationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for UserAuthorizationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            public_identity: self.public_identity.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            user_authorization_type: self.user_authorization_type.clone(),
+            uar_flags: self.uar_flags.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for UserAuthorizationRequest {}
@@ -4262,7 +4586,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4305,6 +4629,33 @@ pub struct UserAuthorizationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for UserAuthorizationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            server_name: self.server_name.clone(),
+            server_capabilities: self.server_capabilities.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for UserAuthorizationAnswer {}
@@ -4646,7 +4997,7 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4701,6 +5052,41 @@ pub struct ServerAssignmentRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for ServerAssignmentRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            public_identity: self.public_identity.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            server_name: self.server_name.clone(),
+            server_assignment_type: self.server_assignment_type.clone(),
+            user_data_already_available: self.user_data_already_available.clone(),
+            scscf_restoration_info: self.scscf_restoration_info.clone(),
+            multiple_registration_indication: self
+                .multiple_registration_indication
+                .clone(),
+            session_priority: self.session_priority.clone(),
+            sar_flags: self.sar_flags.clone(),
+            failed_pcscf: self.failed_pcscf.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for ServerAssignmentRequest {}
@@ -5105,7 +5491,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5166,6 +5552,44 @@ pub struct ServerAssignmentAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for ServerAssignmentAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            user_data: self.user_data.clone(),
+            charging_information: self.charging_information.clone(),
+            associated_identities: self.associated_identities.clone(),
+            loose_route_indication: self.loose_route_indication.clone(),
+            scscf_restoration_info: self.scscf_restoration_info.clone(),
+            associated_registered_identities: self
+                .associated_registered_identities
+                .clone(),
+            server_name: self.server_name.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            priviledged_sender_indication: self.priviledged_sender_indication.clone(),
+            allowed_waf_wwsf_identities: self.allowed_waf_wwsf_identities.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for ServerAssignmentAnswer {}
@@ -5616,7 +6040,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5657,6 +6081,32 @@ pub struct LocationInfoRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for LocationInfoRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            originating_request: self.originating_request.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            public_identity: self.public_identity.clone(),
+            user_authorization_type: self.user_authorization_type.clone(),
+            session_priority: self.session_priority.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for LocationInfoRequest {}
@@ -5951,7 +6401,7 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5998,6 +6448,35 @@ pub struct LocationInfoAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for LocationInfoAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            server_name: self.server_name.clone(),
+            server_capabilities: self.server_capabilities.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            lia_flags: self.lia_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for LocationInfoAnswer {}
@@ -6347,7 +6826,7 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6390,6 +6869,33 @@ pub struct MultimediaAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for MultimediaAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            public_identity: self.public_identity.clone(),
+            tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            server_name: self.server_name.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for MultimediaAuthRequest {}
@@ -6728,7 +7234,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6775,6 +7281,35 @@ pub struct MultimediaAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for MultimediaAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            public_identity: self.public_identity.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for MultimediaAuthAnswer {}
@@ -7136,7 +7671,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7177,6 +7712,32 @@ pub struct RegistrationTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for RegistrationTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            associated_identities: self.associated_identities.clone(),
+            supported_features: self.supported_features.clone(),
+            public_identity: self.public_identity.clone(),
+            deregistration_reason: self.deregistration_reason.clone(),
+            rtr_flags: self.rtr_flags.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for RegistrationTerminationRequest {}
@@ -7479,7 +8040,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7516,6 +8077,32 @@ pub struct RegistrationTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for RegistrationTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            associated_identities: self.associated_identities.clone(),
+            supported_features: self.supported_features.clone(),
+            identity_with_emergency_registration: self
+                .identity_with_emergency_registration
+                .clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for RegistrationTerminationAnswer {}
@@ -7848,7 +8435,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7889,6 +8476,32 @@ pub struct PushProfileRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for PushProfileRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            user_data: self.user_data.clone(),
+            charging_information: self.charging_information.clone(),
+            tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
+            allowed_waf_wwsf_identities: self.allowed_waf_wwsf_identities.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for PushProfileRequest {}
@@ -8182,7 +8795,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8215,6 +8828,28 @@ pub struct PushProfileAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Clone for PushProfileAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for PushProfileAnswer {}

@@ -461,7 +461,7 @@ impl rt::AvpData for SessionRequestType {
 ///     [ Maximum-Number-Accesses ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanUserData {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_data: Option<rt::lazy::Lazy<ChargingData>>,
@@ -478,6 +478,20 @@ pub struct WlanUserData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29234"))]
+impl Clone for WlanUserData {
+    fn clone(&self) -> Self {
+        Self {
+            charging_data: self.charging_data.clone(),
+            wlan_access: self.wlan_access.clone(),
+            wlan_3gpp_ip_access: self.wlan_3gpp_ip_access.clone(),
+            apn_authorized: self.apn_authorized.clone(),
+            maximum_number_accesses: self.maximum_number_accesses.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for WlanUserData {}
@@ -610,7 +624,7 @@ impl rt::AvpData for WlanUserData {
 ///     [ Charging-Nodes ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingData {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_characteristics: Option<rt::bytes::Bytes>,
@@ -621,6 +635,17 @@ pub struct ChargingData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29234"))]
+impl Clone for ChargingData {
+    fn clone(&self) -> Self {
+        Self {
+            charging_characteristics: self.charging_characteristics.clone(),
+            charging_nodes: self.charging_nodes.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for ChargingData {}
@@ -727,7 +752,7 @@ impl rt::AvpData for ChargingData {
 ///     [ Max-Requested-Bandwidth ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApnAuthorized {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -744,6 +769,20 @@ pub struct ApnAuthorized {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29234"))]
+impl Clone for ApnAuthorized {
+    fn clone(&self) -> Self {
+        Self {
+            service_selection: self.service_selection.clone(),
+            apn_barring_type: self.apn_barring_type.clone(),
+            wlan_direct_ip_access: self.wlan_direct_ip_access.clone(),
+            routing_policy: self.routing_policy.clone(),
+            max_requested_bandwidth: self.max_requested_bandwidth.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for ApnAuthorized {}
@@ -892,7 +931,7 @@ impl rt::AvpData for ApnAuthorized {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingNodes {
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     pub primary_ocs_charging_function_name: Option<rt::data::DiameterIdentity>,
@@ -907,6 +946,27 @@ pub struct ChargingNodes {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29234"))]
+impl Clone for ChargingNodes {
+    fn clone(&self) -> Self {
+        Self {
+            primary_ocs_charging_function_name: self
+                .primary_ocs_charging_function_name
+                .clone(),
+            secondary_ocs_charging_function_name: self
+                .secondary_ocs_charging_function_name
+                .clone(),
+            primary_charging_collection_function_name: self
+                .primary_charging_collection_function_name
+                .clone(),
+            secondary_charging_collection_function_name: self
+                .secondary_charging_collection_function_name
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for ChargingNodes {}

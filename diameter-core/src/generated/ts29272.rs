@@ -6144,7 +6144,7 @@ impl rt::AvpData for RequestingNodeType {
 ///     [ PLMN-RAT-Usage-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscriptionData {
     /// `[ Subscriber-Status ]`: Subscriber-Status (code 1424, vendor 10415), 3GPP TS 29.272 §7.3.29.
     pub subscriber_status: Option<SubscriberStatus>,
@@ -6255,6 +6255,81 @@ pub struct SubscriptionData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for SubscriptionData {
+    fn clone(&self) -> Self {
+        Self {
+            subscriber_status: self.subscriber_status.clone(),
+            msisdn: self.msisdn.clone(),
+            a_msisdn: self.a_msisdn.clone(),
+            stn_sr: self.stn_sr.clone(),
+            ics_indicator: self.ics_indicator.clone(),
+            network_access_mode: self.network_access_mode.clone(),
+            operator_determined_barring: self.operator_determined_barring.clone(),
+            hplmn_odb: self.hplmn_odb.clone(),
+            regional_subscription_zone_code: self
+                .regional_subscription_zone_code
+                .clone(),
+            access_restriction_data: self.access_restriction_data.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            lcs_info: self.lcs_info.clone(),
+            teleservice_list: self.teleservice_list.clone(),
+            call_barring_info: self.call_barring_info.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            ambr: self.ambr.clone(),
+            apn_configuration_profile: self.apn_configuration_profile.clone(),
+            rat_frequency_selection_priority_id: self
+                .rat_frequency_selection_priority_id
+                .clone(),
+            trace_data: self.trace_data.clone(),
+            gprs_subscription_data: self.gprs_subscription_data.clone(),
+            csg_subscription_data: self.csg_subscription_data.clone(),
+            roaming_restricted_due_to_unsupported_feature: self
+                .roaming_restricted_due_to_unsupported_feature
+                .clone(),
+            subscribed_periodic_rau_tau_timer: self
+                .subscribed_periodic_rau_tau_timer
+                .clone(),
+            mps_priority: self.mps_priority.clone(),
+            vplmn_lipa_allowed: self.vplmn_lipa_allowed.clone(),
+            relay_node_indicator: self.relay_node_indicator.clone(),
+            mdt_user_consent: self.mdt_user_consent.clone(),
+            subscribed_vsrvcc: self.subscribed_vsrvcc.clone(),
+            prose_subscription_data: self.prose_subscription_data.clone(),
+            subscription_data_flags: self.subscription_data_flags.clone(),
+            adjacent_access_restriction_data: self
+                .adjacent_access_restriction_data
+                .clone(),
+            dl_buffering_suggested_packet_count: self
+                .dl_buffering_suggested_packet_count
+                .clone(),
+            imsi_group_id: self.imsi_group_id.clone(),
+            ue_usage_type: self.ue_usage_type.clone(),
+            aese_communication_pattern: self.aese_communication_pattern.clone(),
+            monitoring_event_configuration: self.monitoring_event_configuration.clone(),
+            emergency_info: self.emergency_info.clone(),
+            v2x_subscription_data: self.v2x_subscription_data.clone(),
+            v2x_subscription_data_nr: self.v2x_subscription_data_nr.clone(),
+            edrx_cycle_length: self.edrx_cycle_length.clone(),
+            external_identifier: self.external_identifier.clone(),
+            active_time: self.active_time.clone(),
+            service_gap_time: self.service_gap_time.clone(),
+            broadcast_location_assistance_data_types: self
+                .broadcast_location_assistance_data_types
+                .clone(),
+            aerial_ue_subscription_information: self
+                .aerial_ue_subscription_information
+                .clone(),
+            core_network_restrictions: self.core_network_restrictions.clone(),
+            paging_time_window: self.paging_time_window.clone(),
+            subscribed_arpi: self.subscribed_arpi.clone(),
+            iab_operation_permission: self.iab_operation_permission.clone(),
+            plmn_rat_usage_control: self.plmn_rat_usage_control.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for SubscriptionData {}
@@ -7006,7 +7081,7 @@ impl rt::AvpData for SubscriptionData {
 ///     [ Software-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TerminalInformation {
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     pub imei: Option<rt::data::Utf8String>,
@@ -7019,6 +7094,31 @@ pub struct TerminalInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Clone for TerminalInformation {
+    fn clone(&self) -> Self {
+        Self {
+            imei: self.imei.clone(),
+            tgpp2_meid: self.tgpp2_meid.clone(),
+            software_version: self.software_version.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -7173,7 +7273,7 @@ impl rt::AvpData for TerminalInformation {
 ///     [ Re-Synchronization-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RequestedEutranAuthenticationInfo {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     pub number_of_requested_vectors: Option<u32>,
@@ -7186,6 +7286,18 @@ pub struct RequestedEutranAuthenticationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for RequestedEutranAuthenticationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            number_of_requested_vectors: self.number_of_requested_vectors.clone(),
+            immediate_response_preferred: self.immediate_response_preferred.clone(),
+            re_synchronization_info: self.re_synchronization_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for RequestedEutranAuthenticationInfo {}
@@ -7312,7 +7424,7 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
 ///     [ Re-Synchronization-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RequestedUtranGeranAuthenticationInfo {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     pub number_of_requested_vectors: Option<u32>,
@@ -7325,6 +7437,18 @@ pub struct RequestedUtranGeranAuthenticationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for RequestedUtranGeranAuthenticationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            number_of_requested_vectors: self.number_of_requested_vectors.clone(),
+            immediate_response_preferred: self.immediate_response_preferred.clone(),
+            re_synchronization_info: self.re_synchronization_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for RequestedUtranGeranAuthenticationInfo {}
@@ -7451,7 +7575,7 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
 ///     *[ GERAN-Vector ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AuthenticationInfo {
     /// `*[ E-UTRAN-Vector ]`: E-UTRAN-Vector (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18.
     pub e_utran_vector: Vec<EUtranVector>,
@@ -7464,6 +7588,18 @@ pub struct AuthenticationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for AuthenticationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            e_utran_vector: self.e_utran_vector.clone(),
+            utran_vector: self.utran_vector.clone(),
+            geran_vector: self.geran_vector.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AuthenticationInfo {}
@@ -7577,7 +7713,7 @@ impl rt::AvpData for AuthenticationInfo {
 ///     { KASME }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EUtranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -7594,6 +7730,20 @@ pub struct EUtranVector {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for EUtranVector {
+    fn clone(&self) -> Self {
+        Self {
+            item_number: self.item_number.clone(),
+            rand: self.rand.clone(),
+            xres: self.xres.clone(),
+            autn: self.autn.clone(),
+            kasme: self.kasme.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for EUtranVector {}
@@ -7743,7 +7893,7 @@ impl rt::AvpData for EUtranVector {
 ///     { Integrity-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UtranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -7762,6 +7912,21 @@ pub struct UtranVector {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for UtranVector {
+    fn clone(&self) -> Self {
+        Self {
+            item_number: self.item_number.clone(),
+            rand: self.rand.clone(),
+            xres: self.xres.clone(),
+            autn: self.autn.clone(),
+            confidentiality_key: self.confidentiality_key.clone(),
+            integrity_key: self.integrity_key.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for UtranVector {}
@@ -7938,7 +8103,7 @@ impl rt::AvpData for UtranVector {
 ///     { Kc }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GeranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -7953,6 +8118,19 @@ pub struct GeranVector {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for GeranVector {
+    fn clone(&self) -> Self {
+        Self {
+            item_number: self.item_number.clone(),
+            rand: self.rand.clone(),
+            sres: self.sres.clone(),
+            kc: self.kc.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for GeranVector {}
@@ -8085,7 +8263,7 @@ impl rt::AvpData for GeranVector {
 ///     1*{ APN-Configuration }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApnConfigurationProfile {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -8102,6 +8280,22 @@ pub struct ApnConfigurationProfile {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for ApnConfigurationProfile {
+    fn clone(&self) -> Self {
+        Self {
+            context_identifier: self.context_identifier.clone(),
+            additional_context_identifier: self.additional_context_identifier.clone(),
+            third_context_identifier: self.third_context_identifier.clone(),
+            all_apn_configurations_included_indicator: self
+                .all_apn_configurations_included_indicator
+                .clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for ApnConfigurationProfile {}
@@ -8335,7 +8529,7 @@ impl rt::AvpData for ApnConfigurationProfile {
 ///     [ Ethernet-PDN-Type-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApnConfiguration {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -8396,6 +8590,53 @@ pub struct ApnConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for ApnConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            context_identifier: self.context_identifier.clone(),
+            served_party_ip_address: self.served_party_ip_address.clone(),
+            pdn_type: self.pdn_type.clone(),
+            service_selection: self.service_selection.clone(),
+            eps_subscribed_qos_profile: self.eps_subscribed_qos_profile.clone(),
+            vplmn_dynamic_address_allowed: self.vplmn_dynamic_address_allowed.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            pdn_gw_allocation_type: self.pdn_gw_allocation_type.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            ambr: self.ambr.clone(),
+            specific_apn_info: self.specific_apn_info.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            sipto_permission: self.sipto_permission.clone(),
+            lipa_permission: self.lipa_permission.clone(),
+            restoration_priority: self.restoration_priority.clone(),
+            sipto_local_network_permission: self.sipto_local_network_permission.clone(),
+            wlan_offloadability: self.wlan_offloadability.clone(),
+            non_ip_pdn_type_indicator: self.non_ip_pdn_type_indicator.clone(),
+            non_ip_data_delivery_mechanism: self.non_ip_data_delivery_mechanism.clone(),
+            scef_id: self.scef_id.clone(),
+            scef_realm: self.scef_realm.clone(),
+            preferred_data_mode: self.preferred_data_mode.clone(),
+            pdn_connection_continuity: self.pdn_connection_continuity.clone(),
+            rds_indicator: self.rds_indicator.clone(),
+            interworking_5gs_indicator: self.interworking_5gs_indicator.clone(),
+            ethernet_pdn_type_indicator: self.ethernet_pdn_type_indicator.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -8909,7 +9150,7 @@ impl rt::AvpData for ApnConfiguration {
 ///     { Allocation-Retention-Priority }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EpsSubscribedQosProfile {
     /// `{ QoS-Class-Identifier }`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: super::ts29212::QosClassIdentifier,
@@ -8920,6 +9161,28 @@ pub struct EpsSubscribedQosProfile {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for EpsSubscribedQosProfile {
+    fn clone(&self) -> Self {
+        Self {
+            qos_class_identifier: self.qos_class_identifier.clone(),
+            allocation_retention_priority: self.allocation_retention_priority.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -9110,7 +9373,7 @@ impl rt::AvpData for EpsSubscribedQosProfile {
 ///     [ Extended-Max-Requested-BW-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Ambr {
     /// `{ Max-Requested-Bandwidth-UL }`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     pub max_requested_bandwidth_ul: u32,
@@ -9125,6 +9388,30 @@ pub struct Ambr {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for Ambr {
+    fn clone(&self) -> Self {
+        Self {
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -9362,7 +9649,7 @@ impl rt::AvpData for Ambr {
 ///     [ Trace-Reporting-Consumer-Uri ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TraceData {
     /// `{ Trace-Reference }`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: rt::bytes::Bytes,
@@ -9389,6 +9676,43 @@ pub struct TraceData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for TraceData {
+    fn clone(&self) -> Self {
+        Self {
+            trace_reference: self.trace_reference.clone(),
+            trace_depth: self.trace_depth.clone(),
+            trace_ne_type_list: self.trace_ne_type_list.clone(),
+            trace_interface_list: self.trace_interface_list.clone(),
+            trace_event_list: self.trace_event_list.clone(),
+            omc_id: self.omc_id.clone(),
+            trace_collection_entity: self.trace_collection_entity.clone(),
+            mdt_configuration: self.mdt_configuration.clone(),
+            mdt_configuration_nr: self.mdt_configuration_nr.clone(),
+            trace_reporting_consumer_uri: self.trace_reporting_consumer_uri.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -9719,7 +10043,7 @@ impl rt::AvpData for TraceData {
 ///     *50{ PDP-Context }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GprsSubscriptionData {
     /// `{ Complete-Data-List-Included-Indicator }`: Complete-Data-List-Included-Indicator (code 1468, vendor 10415), 3GPP TS 29.272 §7.3.73.
     pub complete_data_list_included_indicator: CompleteDataListIncludedIndicator,
@@ -9730,6 +10054,19 @@ pub struct GprsSubscriptionData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for GprsSubscriptionData {
+    fn clone(&self) -> Self {
+        Self {
+            complete_data_list_included_indicator: self
+                .complete_data_list_included_indicator
+                .clone(),
+            pdp_context: self.pdp_context.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for GprsSubscriptionData {}
@@ -9865,7 +10202,7 @@ impl rt::AvpData for GprsSubscriptionData {
 ///     [ SCEF-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PdpContext {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -9906,6 +10243,32 @@ pub struct PdpContext {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for PdpContext {
+    fn clone(&self) -> Self {
+        Self {
+            context_identifier: self.context_identifier.clone(),
+            pdp_type: self.pdp_type.clone(),
+            pdp_address: self.pdp_address.clone(),
+            qos_subscribed: self.qos_subscribed.clone(),
+            vplmn_dynamic_address_allowed: self.vplmn_dynamic_address_allowed.clone(),
+            service_selection: self.service_selection.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            ext_pdp_type: self.ext_pdp_type.clone(),
+            ext_pdp_address: self.ext_pdp_address.clone(),
+            ambr: self.ambr.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            sipto_permission: self.sipto_permission.clone(),
+            lipa_permission: self.lipa_permission.clone(),
+            restoration_priority: self.restoration_priority.clone(),
+            sipto_local_network_permission: self.sipto_local_network_permission.clone(),
+            non_ip_data_delivery_mechanism: self.non_ip_data_delivery_mechanism.clone(),
+            scef_id: self.scef_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for PdpContext {}
@@ -10208,7 +10571,7 @@ impl rt::AvpData for PdpContext {
 ///     [ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsgSubscriptionData {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -10223,6 +10586,19 @@ pub struct CsgSubscriptionData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for CsgSubscriptionData {
+    fn clone(&self) -> Self {
+        Self {
+            csg_id: self.csg_id.clone(),
+            expiration_date: self.expiration_date.clone(),
+            service_selection: self.service_selection.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for CsgSubscriptionData {}
@@ -10362,7 +10738,7 @@ impl rt::AvpData for CsgSubscriptionData {
 ///     [ Visited-Network-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SpecificApnInfo {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -10375,6 +10751,29 @@ pub struct SpecificApnInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for SpecificApnInfo {
+    fn clone(&self) -> Self {
+        Self {
+            service_selection: self.service_selection.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -10545,7 +10944,7 @@ impl rt::AvpData for SpecificApnInfo {
 ///     *[ MO-LR ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsInfo {
     /// `*[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85.
     pub gmlc_number: Vec<rt::bytes::Bytes>,
@@ -10558,6 +10957,18 @@ pub struct LcsInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for LcsInfo {
+    fn clone(&self) -> Self {
+        Self {
+            gmlc_number: self.gmlc_number.clone(),
+            lcs_privacyexception: self.lcs_privacyexception.clone(),
+            mo_lr: self.mo_lr.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for LcsInfo {}
@@ -10672,7 +11083,7 @@ impl rt::AvpData for LcsInfo {
 ///     *[ 3GPP-Service-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsPrivacyexception {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -10691,6 +11102,21 @@ pub struct LcsPrivacyexception {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for LcsPrivacyexception {
+    fn clone(&self) -> Self {
+        Self {
+            ss_code: self.ss_code.clone(),
+            ss_status: self.ss_status.clone(),
+            notification_to_ue_user: self.notification_to_ue_user.clone(),
+            external_client: self.external_client.clone(),
+            plmn_client: self.plmn_client.clone(),
+            tgpp_service_type: self.tgpp_service_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for LcsPrivacyexception {}
@@ -10873,7 +11299,7 @@ impl rt::AvpData for LcsPrivacyexception {
 ///     [ Notification-To-UE-User ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ExternalClient {
     /// `{ Client-Identity }`: Client-Identity (code 1480, vendor 10415), 3GPP TS 29.272 §7.3.91.
     pub client_identity: rt::bytes::Bytes,
@@ -10886,6 +11312,18 @@ pub struct ExternalClient {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for ExternalClient {
+    fn clone(&self) -> Self {
+        Self {
+            client_identity: self.client_identity.clone(),
+            gmlc_restriction: self.gmlc_restriction.clone(),
+            notification_to_ue_user: self.notification_to_ue_user.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for ExternalClient {}
@@ -11016,7 +11454,7 @@ impl rt::AvpData for ExternalClient {
 /// ```
 ///
 /// Service-Type in TS 29.272; prefixed because IETF RFC 7155 (NASREQ) defines Service-Type (code 6).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppServiceType {
     /// `{ ServiceTypeIdentity }`: ServiceTypeIdentity (code 1484, vendor 10415), 3GPP TS 29.272 §7.3.95.
     pub servicetypeidentity: u32,
@@ -11029,6 +11467,18 @@ pub struct TgppServiceType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for TgppServiceType {
+    fn clone(&self) -> Self {
+        Self {
+            servicetypeidentity: self.servicetypeidentity.clone(),
+            gmlc_restriction: self.gmlc_restriction.clone(),
+            notification_to_ue_user: self.notification_to_ue_user.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppServiceType {}
@@ -11162,7 +11612,7 @@ impl rt::AvpData for TgppServiceType {
 ///     { SS-Status }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MoLr {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11173,6 +11623,17 @@ pub struct MoLr {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for MoLr {
+    fn clone(&self) -> Self {
+        Self {
+            ss_code: self.ss_code.clone(),
+            ss_status: self.ss_status.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for MoLr {}
@@ -11279,7 +11740,7 @@ impl rt::AvpData for MoLr {
 ///     1*{ TS-Code }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TeleserviceList {
     /// `1*{ TS-Code }`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100.
     pub ts_code: Vec<rt::bytes::Bytes>,
@@ -11288,6 +11749,16 @@ pub struct TeleserviceList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for TeleserviceList {
+    fn clone(&self) -> Self {
+        Self {
+            ts_code: self.ts_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for TeleserviceList {}
@@ -11386,7 +11857,7 @@ impl rt::AvpData for TeleserviceList {
 ///     { SS-Status }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CallBarringInfo {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11397,6 +11868,17 @@ pub struct CallBarringInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for CallBarringInfo {
+    fn clone(&self) -> Self {
+        Self {
+            ss_code: self.ss_code.clone(),
+            ss_status: self.ss_status.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for CallBarringInfo {}
@@ -11504,7 +11986,7 @@ impl rt::AvpData for CallBarringInfo {
 ///     [ SGSN-User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EpsUserState {
     /// `[ MME-User-State ]`: MME-User-State (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112.
     pub mme_user_state: Option<MmeUserState>,
@@ -11515,6 +11997,17 @@ pub struct EpsUserState {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for EpsUserState {
+    fn clone(&self) -> Self {
+        Self {
+            mme_user_state: self.mme_user_state.clone(),
+            sgsn_user_state: self.sgsn_user_state.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for EpsUserState {}
@@ -11624,7 +12117,7 @@ impl rt::AvpData for EpsUserState {
 ///     [ SGSN-Location-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EpsLocationInformation {
     /// `[ MME-Location-Information ]`: MME-Location-Information (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115.
     pub mme_location_information: Option<rt::lazy::Lazy<MmeLocationInformation>>,
@@ -11635,6 +12128,28 @@ pub struct EpsLocationInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for EpsLocationInformation {
+    fn clone(&self) -> Self {
+        Self {
+            mme_location_information: self.mme_location_information.clone(),
+            sgsn_location_information: self.sgsn_location_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -11793,7 +12308,7 @@ impl rt::AvpData for EpsLocationInformation {
 ///     [ User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MmeUserState {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     pub user_state: Option<UserState>,
@@ -11802,6 +12317,16 @@ pub struct MmeUserState {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for MmeUserState {
+    fn clone(&self) -> Self {
+        Self {
+            user_state: self.user_state.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for MmeUserState {}
@@ -11880,7 +12405,7 @@ impl rt::AvpData for MmeUserState {
 ///     [ User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SgsnUserState {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     pub user_state: Option<UserState>,
@@ -11889,6 +12414,16 @@ pub struct SgsnUserState {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for SgsnUserState {
+    fn clone(&self) -> Self {
+        Self {
+            user_state: self.user_state.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for SgsnUserState {}
@@ -11986,7 +12521,7 @@ impl rt::AvpData for SgsnUserState {
 ///     [ Extended-eNodeB-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MmeLocationInformation {
     /// `[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117.
     pub e_utran_cell_global_identity: Option<rt::bytes::Bytes>,
@@ -12011,6 +12546,35 @@ pub struct MmeLocationInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for MmeLocationInformation {
+    fn clone(&self) -> Self {
+        Self {
+            e_utran_cell_global_identity: self.e_utran_cell_global_identity.clone(),
+            tracking_area_identity: self.tracking_area_identity.clone(),
+            geographical_information: self.geographical_information.clone(),
+            geodetic_information: self.geodetic_information.clone(),
+            current_location_retrieved: self.current_location_retrieved.clone(),
+            age_of_location_information: self.age_of_location_information.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            enodeb_id: self.enodeb_id.clone(),
+            extended_enodeb_id: self.extended_enodeb_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -12280,7 +12844,7 @@ impl rt::AvpData for MmeLocationInformation {
 ///     [ User-CSG-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SgsnLocationInformation {
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     pub cell_global_identity: Option<rt::bytes::Bytes>,
@@ -12305,6 +12869,35 @@ pub struct SgsnLocationInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for SgsnLocationInformation {
+    fn clone(&self) -> Self {
+        Self {
+            cell_global_identity: self.cell_global_identity.clone(),
+            location_area_identity: self.location_area_identity.clone(),
+            service_area_identity: self.service_area_identity.clone(),
+            routing_area_identity: self.routing_area_identity.clone(),
+            geographical_information: self.geographical_information.clone(),
+            geodetic_information: self.geodetic_information.clone(),
+            current_location_retrieved: self.current_location_retrieved.clone(),
+            age_of_location_information: self.age_of_location_information.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -12571,7 +13164,7 @@ impl rt::AvpData for SgsnLocationInformation {
 ///     *[ Specific-APN-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ActiveApn {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -12588,6 +13181,20 @@ pub struct ActiveApn {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl Clone for ActiveApn {
+    fn clone(&self) -> Self {
+        Self {
+            context_identifier: self.context_identifier.clone(),
+            service_selection: self.service_selection.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            specific_apn_info: self.specific_apn_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl Eq for ActiveApn {}
@@ -12781,7 +13388,7 @@ impl rt::AvpData for ActiveApn {
 ///     *[ MBSFN-Area ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MdtConfiguration {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
@@ -12828,6 +13435,53 @@ pub struct MdtConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for MdtConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            job_type: self.job_type.clone(),
+            area_scope: self.area_scope.clone(),
+            list_of_measurements: self.list_of_measurements.clone(),
+            reporting_trigger: self.reporting_trigger.clone(),
+            report_interval: self.report_interval.clone(),
+            report_amount: self.report_amount.clone(),
+            event_threshold_rsrp: self.event_threshold_rsrp.clone(),
+            event_threshold_rsrq: self.event_threshold_rsrq.clone(),
+            logging_interval: self.logging_interval.clone(),
+            logging_duration: self.logging_duration.clone(),
+            measurement_period_lte: self.measurement_period_lte.clone(),
+            measurement_period_umts: self.measurement_period_umts.clone(),
+            collection_period_rrm_lte: self.collection_period_rrm_lte.clone(),
+            collection_period_rrm_umts: self.collection_period_rrm_umts.clone(),
+            positioning_method: self.positioning_method.clone(),
+            measurement_quantity: self.measurement_quantity.clone(),
+            event_threshold_event_1f: self.event_threshold_event_1f.clone(),
+            event_threshold_event_1i: self.event_threshold_event_1i.clone(),
+            mdt_allowed_plmn_id: self.mdt_allowed_plmn_id.clone(),
+            mbsfn_area: self.mbsfn_area.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -13271,7 +13925,7 @@ impl rt::AvpData for MdtConfiguration {
 ///     *[ NR-Cell-Global-Identity ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AreaScope {
     /// `*[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     pub cell_global_identity: Vec<rt::bytes::Bytes>,
@@ -13290,6 +13944,39 @@ pub struct AreaScope {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for AreaScope {
+    fn clone(&self) -> Self {
+        Self {
+            cell_global_identity: self.cell_global_identity.clone(),
+            e_utran_cell_global_identity: self.e_utran_cell_global_identity.clone(),
+            routing_area_identity: self.routing_area_identity.clone(),
+            location_area_identity: self.location_area_identity.clone(),
+            tracking_area_identity: self.tracking_area_identity.clone(),
+            nr_cell_global_identity: self.nr_cell_global_identity.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -13556,7 +14243,7 @@ impl rt::AvpData for AreaScope {
 ///     1*{ Visited-PLMN-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EquivalentPlmnList {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -13565,6 +14252,16 @@ pub struct EquivalentPlmnList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for EquivalentPlmnList {
+    fn clone(&self) -> Self {
+        Self {
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for EquivalentPlmnList {}
@@ -13670,7 +14367,7 @@ impl rt::AvpData for EquivalentPlmnList {
 ///     [ Expiration-Date ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct VplmnCsgSubscriptionData {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -13681,6 +14378,17 @@ pub struct VplmnCsgSubscriptionData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for VplmnCsgSubscriptionData {
+    fn clone(&self) -> Self {
+        Self {
+            csg_id: self.csg_id.clone(),
+            expiration_date: self.expiration_date.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for VplmnCsgSubscriptionData {}
@@ -13792,7 +14500,7 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
 ///     { Daylight-Saving-Time }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocalTimeZone {
     /// `{ Time-Zone }`: Time-Zone (code 1642, vendor 10415), 3GPP TS 29.272 §7.3.163.
     pub time_zone: rt::data::Utf8String,
@@ -13803,6 +14511,25 @@ pub struct LocalTimeZone {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for LocalTimeZone {
+    fn clone(&self) -> Self {
+        Self {
+            time_zone: self.time_zone.clone(),
+            daylight_saving_time: self.daylight_saving_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -13966,7 +14693,7 @@ impl rt::AvpData for LocalTimeZone {
 ///     [ WLAN-offloadability-UTRAN ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanOffloadability {
     /// `[ WLAN-offloadability-EUTRAN ]`: WLAN-offloadability-EUTRAN (code 1668, vendor 10415), 3GPP TS 29.272 §7.3.182.
     pub wlan_offloadability_eutran: Option<u32>,
@@ -13977,6 +14704,28 @@ pub struct WlanOffloadability {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for WlanOffloadability {
+    fn clone(&self) -> Self {
+        Self {
+            wlan_offloadability_eutran: self.wlan_offloadability_eutran.clone(),
+            wlan_offloadability_utran: self.wlan_offloadability_utran.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -14128,7 +14877,7 @@ impl rt::AvpData for WlanOffloadability {
 ///     1*{ Visited-PLMN-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdjacentPlmns {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -14137,6 +14886,16 @@ pub struct AdjacentPlmns {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for AdjacentPlmns {
+    fn clone(&self) -> Self {
+        Self {
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AdjacentPlmns {}
@@ -14242,7 +15001,7 @@ impl rt::AvpData for AdjacentPlmns {
 ///     { Access-Restriction-Data }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdjacentAccessRestrictionData {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
@@ -14253,6 +15012,17 @@ pub struct AdjacentAccessRestrictionData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for AdjacentAccessRestrictionData {
+    fn clone(&self) -> Self {
+        Self {
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            access_restriction_data: self.access_restriction_data.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for AdjacentAccessRestrictionData {}
@@ -14392,7 +15162,7 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
 ///     { Local-Group-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ImsiGroupId {
     /// `{ Group-Service-Id }`: Group-Service-Id (code 1676, vendor 10415), 3GPP TS 29.272 §7.3.190.
     pub group_service_id: u32,
@@ -14405,6 +15175,29 @@ pub struct ImsiGroupId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for ImsiGroupId {
+    fn clone(&self) -> Self {
+        Self {
+            group_service_id: self.group_service_id.clone(),
+            group_plmn_id: self.group_plmn_id.clone(),
+            local_group_id: self.local_group_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -14583,7 +15376,7 @@ impl rt::AvpData for ImsiGroupId {
 ///     *[ SS-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscriptionDataDeletion {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     pub dsr_flags: u32,
@@ -14602,6 +15395,21 @@ pub struct SubscriptionDataDeletion {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for SubscriptionDataDeletion {
+    fn clone(&self) -> Self {
+        Self {
+            dsr_flags: self.dsr_flags.clone(),
+            scef_id: self.scef_id.clone(),
+            context_identifier: self.context_identifier.clone(),
+            trace_reference: self.trace_reference.clone(),
+            ts_code: self.ts_code.clone(),
+            ss_code: self.ss_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for SubscriptionDataDeletion {}
@@ -14767,7 +15575,7 @@ impl rt::AvpData for SubscriptionDataDeletion {
 ///     [ MIP6-Agent-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EmergencyInfo {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
@@ -14776,6 +15584,26 @@ pub struct EmergencyInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for EmergencyInfo {
+    fn clone(&self) -> Self {
+        Self {
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -14895,7 +15723,7 @@ impl rt::AvpData for EmergencyInfo {
 ///     [ UE-PC5-AMBR ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct V2xSubscriptionData {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     pub v2x_permission: Option<u32>,
@@ -14906,6 +15734,17 @@ pub struct V2xSubscriptionData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for V2xSubscriptionData {
+    fn clone(&self) -> Self {
+        Self {
+            v2x_permission: self.v2x_permission.clone(),
+            ue_pc5_ambr: self.ue_pc5_ambr.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for V2xSubscriptionData {}
@@ -15000,7 +15839,7 @@ impl rt::AvpData for V2xSubscriptionData {
 ///     { eDRX-Cycle-Length-Value }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EdrxCycleLength {
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: super::ts29212::RatType,
@@ -15011,6 +15850,27 @@ pub struct EdrxCycleLength {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for EdrxCycleLength {
+    fn clone(&self) -> Self {
+        Self {
+            rat_type: self.rat_type.clone(),
+            edrx_cycle_length_value: self.edrx_cycle_length_value.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -15189,7 +16049,7 @@ impl rt::AvpData for EdrxCycleLength {
 ///     [ Carrier-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MbsfnArea {
     /// `[ MBSFN-Area-ID ]`: MBSFN-Area-ID (code 1695, vendor 10415), 3GPP TS 29.272 §7.3.220.
     pub mbsfn_area_id: Option<u32>,
@@ -15200,6 +16060,35 @@ pub struct MbsfnArea {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for MbsfnArea {
+    fn clone(&self) -> Self {
+        Self {
+            mbsfn_area_id: self.mbsfn_area_id.clone(),
+            carrier_frequency: self.carrier_frequency.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -15363,7 +16252,7 @@ impl rt::AvpData for MbsfnArea {
 ///     { Paging-Time-Window-Length }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PagingTimeWindow {
     /// `{ Operation-Mode }`: Operation-Mode (code 1702, vendor 10415), 3GPP TS 29.272 §7.3.227.
     pub operation_mode: u32,
@@ -15374,6 +16263,17 @@ pub struct PagingTimeWindow {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for PagingTimeWindow {
+    fn clone(&self) -> Self {
+        Self {
+            operation_mode: self.operation_mode.clone(),
+            paging_time_window_length: self.paging_time_window_length.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for PagingTimeWindow {}
@@ -15493,7 +16393,7 @@ impl rt::AvpData for PagingTimeWindow {
 ///     1*{ RAT-Type }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EdrxRelatedRat {
     /// `1*{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: Vec<super::ts29212::RatType>,
@@ -15502,6 +16402,16 @@ pub struct EdrxRelatedRat {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29272"))]
+impl Clone for EdrxRelatedRat {
+    fn clone(&self) -> Self {
+        Self {
+            rat_type: self.rat_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29272"))]
 impl Eq for EdrxRelatedRat {}
@@ -15601,7 +16511,7 @@ impl rt::AvpData for EdrxRelatedRat {
 ///     [ UE-PC5-QoS ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct V2xSubscriptionDataNr {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     pub v2x_permission: Option<u32>,
@@ -15614,6 +16524,18 @@ pub struct V2xSubscriptionDataNr {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for V2xSubscriptionDataNr {
+    fn clone(&self) -> Self {
+        Self {
+            v2x_permission: self.v2x_permission.clone(),
+            ue_pc5_ambr: self.ue_pc5_ambr.clone(),
+            ue_pc5_qos: self.ue_pc5_qos.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for V2xSubscriptionDataNr {}
@@ -15703,7 +16625,7 @@ impl rt::AvpData for V2xSubscriptionDataNr {
 ///     [ PC5-Link-AMBR ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UePc5Qos {
     /// `1*{ PC5-QoS-Flow }`: PC5-QoS-Flow (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237.
     pub pc5_qos_flow: Vec<Pc5QosFlow>,
@@ -15714,6 +16636,17 @@ pub struct UePc5Qos {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for UePc5Qos {
+    fn clone(&self) -> Self {
+        Self {
+            pc5_qos_flow: self.pc5_qos_flow.clone(),
+            pc5_link_ambr: self.pc5_link_ambr.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for UePc5Qos {}
@@ -15818,7 +16751,7 @@ impl rt::AvpData for UePc5Qos {
 ///     [ PC5-Range ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Pc5QosFlow {
     /// `{ 5QI }`: 5QI (code 1713, vendor 10415), 3GPP TS 29.272 §7.3.238.
     pub n5qi: i32,
@@ -15831,6 +16764,18 @@ pub struct Pc5QosFlow {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for Pc5QosFlow {
+    fn clone(&self) -> Self {
+        Self {
+            n5qi: self.n5qi.clone(),
+            pc5_flow_bitrates: self.pc5_flow_bitrates.clone(),
+            pc5_range: self.pc5_range.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for Pc5QosFlow {}
@@ -15937,7 +16882,7 @@ impl rt::AvpData for Pc5QosFlow {
 ///     [ Maximum-Flow-Bitrates ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Pc5FlowBitrates {
     /// `[ Guaranteed-Flow-Bitrates ]`: Guaranteed-Flow-Bitrates (code 1715, vendor 10415), 3GPP TS 29.272 §7.3.240.
     pub guaranteed_flow_bitrates: Option<i32>,
@@ -15948,6 +16893,17 @@ pub struct Pc5FlowBitrates {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl Clone for Pc5FlowBitrates {
+    fn clone(&self) -> Self {
+        Self {
+            guaranteed_flow_bitrates: self.guaranteed_flow_bitrates.clone(),
+            maximum_flow_bitrates: self.maximum_flow_bitrates.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for Pc5FlowBitrates {}
@@ -16087,7 +17043,7 @@ impl rt::AvpData for Pc5FlowBitrates {
 ///     *[ MDT-Allowed-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MdtConfigurationNr {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
@@ -16124,6 +17080,48 @@ pub struct MdtConfigurationNr {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Clone for MdtConfigurationNr {
+    fn clone(&self) -> Self {
+        Self {
+            job_type: self.job_type.clone(),
+            area_scope: self.area_scope.clone(),
+            list_of_measurements: self.list_of_measurements.clone(),
+            reporting_trigger: self.reporting_trigger.clone(),
+            report_interval: self.report_interval.clone(),
+            report_amount: self.report_amount.clone(),
+            event_threshold_rsrp: self.event_threshold_rsrp.clone(),
+            event_threshold_rsrq: self.event_threshold_rsrq.clone(),
+            event_threshold_sinr: self.event_threshold_sinr.clone(),
+            collection_period_rrm_nr: self.collection_period_rrm_nr.clone(),
+            collection_period_m6_nr: self.collection_period_m6_nr.clone(),
+            collection_period_m7_nr: self.collection_period_m7_nr.clone(),
+            positioning_method: self.positioning_method.clone(),
+            sensor_measurement: self.sensor_measurement.clone(),
+            mdt_allowed_plmn_id: self.mdt_allowed_plmn_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -16499,7 +17497,7 @@ impl rt::AvpData for MdtConfigurationNr {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UpdateLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -16572,6 +17570,49 @@ pub struct UpdateLocationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for UpdateLocationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            terminal_information: self.terminal_information.clone(),
+            rat_type: self.rat_type.clone(),
+            ulr_flags: self.ulr_flags.clone(),
+            ue_srvcc_capability: self.ue_srvcc_capability.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            sgsn_number: self.sgsn_number.clone(),
+            homogeneous_support_of_ims_voice_over_ps_sessions: self
+                .homogeneous_support_of_ims_voice_over_ps_sessions
+                .clone(),
+            gmlc_address: self.gmlc_address.clone(),
+            active_apn: self.active_apn.clone(),
+            equivalent_plmn_list: self.equivalent_plmn_list.clone(),
+            mme_number_for_mt_sms: self.mme_number_for_mt_sms.clone(),
+            sms_register_request: self.sms_register_request.clone(),
+            sgs_mme_identity: self.sgs_mme_identity.clone(),
+            coupled_node_diameter_id: self.coupled_node_diameter_id.clone(),
+            adjacent_plmns: self.adjacent_plmns.clone(),
+            supported_services: self.supported_services.clone(),
+            sf_ulr_timestamp: self.sf_ulr_timestamp.clone(),
+            sf_provisional_indication: self.sf_provisional_indication.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for UpdateLocationRequest {}
@@ -17040,7 +18081,7 @@ impl rt::typed::Command for UpdateLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UpdateLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17087,6 +18128,35 @@ pub struct UpdateLocationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for UpdateLocationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_diagnostic: self.error_diagnostic.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            ula_flags: self.ula_flags.clone(),
+            subscription_data: self.subscription_data.clone(),
+            reset_id: self.reset_id.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for UpdateLocationAnswer {}
@@ -17434,7 +18504,7 @@ impl rt::typed::RequestCommand for UpdateLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AuthenticationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17479,6 +18549,37 @@ pub struct AuthenticationInformationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for AuthenticationInformationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            requested_eutran_authentication_info: self
+                .requested_eutran_authentication_info
+                .clone(),
+            requested_utran_geran_authentication_info: self
+                .requested_utran_geran_authentication_info
+                .clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            air_flags: self.air_flags.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AuthenticationInformationRequest {}
@@ -17779,7 +18880,7 @@ impl rt::typed::Command for AuthenticationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AuthenticationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17824,6 +18925,34 @@ pub struct AuthenticationInformationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for AuthenticationInformationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_diagnostic: self.error_diagnostic.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            authentication_info: self.authentication_info.clone(),
+            ue_usage_type: self.ue_usage_type.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AuthenticationInformationAnswer {}
@@ -18156,7 +19285,7 @@ impl rt::typed::RequestCommand for AuthenticationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CancelLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18193,6 +19322,30 @@ pub struct CancelLocationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for CancelLocationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            cancellation_type: self.cancellation_type.clone(),
+            clr_flags: self.clr_flags.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for CancelLocationRequest {}
@@ -18456,7 +19609,7 @@ impl rt::typed::Command for CancelLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CancelLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18489,6 +19642,28 @@ pub struct CancelLocationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for CancelLocationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for CancelLocationAnswer {}
@@ -18780,7 +19955,7 @@ impl rt::typed::RequestCommand for CancelLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6aS6dInsertSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18819,6 +19994,31 @@ pub struct TgppS6aS6dInsertSubscriberDataRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for TgppS6aS6dInsertSubscriberDataRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            subscription_data: self.subscription_data.clone(),
+            idr_flags: self.idr_flags.clone(),
+            reset_id: self.reset_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dInsertSubscriberDataRequest {}
@@ -19104,7 +20304,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6aS6dInsertSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19157,6 +20357,40 @@ pub struct TgppS6aS6dInsertSubscriberDataAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for TgppS6aS6dInsertSubscriberDataAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            ims_voice_over_ps_sessions_supported: self
+                .ims_voice_over_ps_sessions_supported
+                .clone(),
+            last_ue_activity_time: self.last_ue_activity_time.clone(),
+            rat_type: self.rat_type.clone(),
+            ida_flags: self.ida_flags.clone(),
+            eps_user_state: self.eps_user_state.clone(),
+            eps_location_information: self.eps_location_information.clone(),
+            local_time_zone: self.local_time_zone.clone(),
+            supported_services: self.supported_services.clone(),
+            monitoring_event_report: self.monitoring_event_report.clone(),
+            monitoring_event_config_status: self.monitoring_event_config_status.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dInsertSubscriberDataAnswer {}
@@ -19572,7 +20806,7 @@ impl rt::typed::RequestCommand for TgppS6aS6dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6aS6dDeleteSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19617,6 +20851,34 @@ pub struct TgppS6aS6dDeleteSubscriberDataRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for TgppS6aS6dDeleteSubscriberDataRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            dsr_flags: self.dsr_flags.clone(),
+            scef_id: self.scef_id.clone(),
+            context_identifier: self.context_identifier.clone(),
+            trace_reference: self.trace_reference.clone(),
+            ts_code: self.ts_code.clone(),
+            ss_code: self.ss_code.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dDeleteSubscriberDataRequest {}
@@ -19927,7 +21189,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6aS6dDeleteSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19962,6 +21224,29 @@ pub struct TgppS6aS6dDeleteSubscriberDataAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for TgppS6aS6dDeleteSubscriberDataAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            dsa_flags: self.dsa_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dDeleteSubscriberDataAnswer {}
@@ -20258,7 +21543,7 @@ impl rt::typed::RequestCommand for TgppS6aS6dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PurgeUeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20297,6 +21582,31 @@ pub struct PurgeUeRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for PurgeUeRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            pur_flags: self.pur_flags.clone(),
+            supported_features: self.supported_features.clone(),
+            eps_location_information: self.eps_location_information.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for PurgeUeRequest {}
@@ -20555,7 +21865,7 @@ impl rt::typed::Command for PurgeUeRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PurgeUeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20596,6 +21906,32 @@ pub struct PurgeUeAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for PurgeUeAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            pua_flags: self.pua_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for PurgeUeAnswer {}
@@ -20902,7 +22238,7 @@ impl rt::typed::RequestCommand for PurgeUeRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6aS6dResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20941,6 +22277,31 @@ pub struct TgppS6aS6dResetRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for TgppS6aS6dResetRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_id: self.user_id.clone(),
+            reset_id: self.reset_id.clone(),
+            subscription_data: self.subscription_data.clone(),
+            subscription_data_deletion: self.subscription_data_deletion.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dResetRequest {}
@@ -21211,7 +22572,7 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6aS6dResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21244,6 +22605,28 @@ pub struct TgppS6aS6dResetAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for TgppS6aS6dResetAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dResetAnswer {}
@@ -21542,7 +22925,7 @@ impl rt::typed::RequestCommand for TgppS6aS6dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NotifyRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21603,6 +22986,43 @@ pub struct NotifyRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for NotifyRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            terminal_information: self.terminal_information.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            context_identifier: self.context_identifier.clone(),
+            service_selection: self.service_selection.clone(),
+            alert_reason: self.alert_reason.clone(),
+            ue_srvcc_capability: self.ue_srvcc_capability.clone(),
+            nor_flags: self.nor_flags.clone(),
+            homogeneous_support_of_ims_voice_over_ps_sessions: self
+                .homogeneous_support_of_ims_voice_over_ps_sessions
+                .clone(),
+            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+            monitoring_event_config_status: self.monitoring_event_config_status.clone(),
+            emergency_services: self.emergency_services.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for NotifyRequest {}
@@ -21976,7 +23396,7 @@ impl rt::typed::Command for NotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NotifyAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22015,6 +23435,31 @@ pub struct NotifyAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl Clone for NotifyAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for NotifyAnswer {}
@@ -22313,7 +23758,7 @@ impl rt::typed::RequestCommand for NotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MeIdentityCheckRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22346,6 +23791,28 @@ pub struct MeIdentityCheckRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl Clone for MeIdentityCheckRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            terminal_information: self.terminal_information.clone(),
+            user_name: self.user_name.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Eq for MeIdentityCheckRequest {}
@@ -22575,7 +24042,7 @@ impl rt::typed::Command for MeIdentityCheckRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MeIdentityCheckAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22608,6 +24075,28 @@ pub struct MeIdentityCheckAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl Clone for MeIdentityCheckAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            equipment_status: self.equipment_status.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Eq for MeIdentityCheckAnswer {}
@@ -22886,7 +24375,7 @@ impl rt::typed::RequestCommand for MeIdentityCheckRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UpdateVcsgLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22925,6 +24414,31 @@ pub struct UpdateVcsgLocationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for UpdateVcsgLocationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            msisdn: self.msisdn.clone(),
+            sgsn_number: self.sgsn_number.clone(),
+            supported_features: self.supported_features.clone(),
+            uvr_flags: self.uvr_flags.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for UpdateVcsgLocationRequest {}
@@ -23179,7 +24693,7 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UpdateVcsgLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23218,6 +24732,31 @@ pub struct UpdateVcsgLocationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for UpdateVcsgLocationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_diagnostic: self.error_diagnostic.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            vplmn_csg_subscription_data: self.vplmn_csg_subscription_data.clone(),
+            uva_flags: self.uva_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for UpdateVcsgLocationAnswer {}
@@ -23540,7 +25079,7 @@ impl rt::typed::RequestCommand for UpdateVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CancelVcsgLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23575,6 +25114,29 @@ pub struct CancelVcsgLocationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for CancelVcsgLocationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            cancellation_type: self.cancellation_type.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for CancelVcsgLocationRequest {}
@@ -23833,7 +25395,7 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CancelVcsgLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23866,6 +25428,28 @@ pub struct CancelVcsgLocationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for CancelVcsgLocationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for CancelVcsgLocationAnswer {}
@@ -24157,7 +25741,7 @@ impl rt::typed::RequestCommand for CancelVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS7aS7dInsertSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24196,6 +25780,31 @@ pub struct TgppS7aS7dInsertSubscriberDataRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for TgppS7aS7dInsertSubscriberDataRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            subscription_data: self.subscription_data.clone(),
+            idr_flags: self.idr_flags.clone(),
+            reset_id: self.reset_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dInsertSubscriberDataRequest {}
@@ -24481,7 +26090,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS7aS7dInsertSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24534,6 +26143,40 @@ pub struct TgppS7aS7dInsertSubscriberDataAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for TgppS7aS7dInsertSubscriberDataAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            ims_voice_over_ps_sessions_supported: self
+                .ims_voice_over_ps_sessions_supported
+                .clone(),
+            last_ue_activity_time: self.last_ue_activity_time.clone(),
+            rat_type: self.rat_type.clone(),
+            ida_flags: self.ida_flags.clone(),
+            eps_user_state: self.eps_user_state.clone(),
+            eps_location_information: self.eps_location_information.clone(),
+            local_time_zone: self.local_time_zone.clone(),
+            supported_services: self.supported_services.clone(),
+            monitoring_event_report: self.monitoring_event_report.clone(),
+            monitoring_event_config_status: self.monitoring_event_config_status.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dInsertSubscriberDataAnswer {}
@@ -24949,7 +26592,7 @@ impl rt::typed::RequestCommand for TgppS7aS7dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS7aS7dDeleteSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24994,6 +26637,34 @@ pub struct TgppS7aS7dDeleteSubscriberDataRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for TgppS7aS7dDeleteSubscriberDataRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            dsr_flags: self.dsr_flags.clone(),
+            scef_id: self.scef_id.clone(),
+            context_identifier: self.context_identifier.clone(),
+            trace_reference: self.trace_reference.clone(),
+            ts_code: self.ts_code.clone(),
+            ss_code: self.ss_code.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dDeleteSubscriberDataRequest {}
@@ -25304,7 +26975,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS7aS7dDeleteSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25339,6 +27010,29 @@ pub struct TgppS7aS7dDeleteSubscriberDataAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for TgppS7aS7dDeleteSubscriberDataAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            dsa_flags: self.dsa_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dDeleteSubscriberDataAnswer {}
@@ -25635,7 +27329,7 @@ impl rt::typed::RequestCommand for TgppS7aS7dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS7aS7dResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25674,6 +27368,31 @@ pub struct TgppS7aS7dResetRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for TgppS7aS7dResetRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_id: self.user_id.clone(),
+            reset_id: self.reset_id.clone(),
+            subscription_data: self.subscription_data.clone(),
+            subscription_data_deletion: self.subscription_data_deletion.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dResetRequest {}
@@ -25944,7 +27663,7 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS7aS7dResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25977,6 +27696,28 @@ pub struct TgppS7aS7dResetAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl Clone for TgppS7aS7dResetAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            supported_features: self.supported_features.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dResetAnswer {}

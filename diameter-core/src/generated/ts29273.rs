@@ -600,7 +600,7 @@ impl rt::AvpData for TransportAccessType {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Non3gppUserData {
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Option<super::credit_control::SubscriptionId>,
@@ -643,6 +643,33 @@ pub struct Non3gppUserData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for Non3gppUserData {
+    fn clone(&self) -> Self {
+        Self {
+            subscription_id: self.subscription_id.clone(),
+            non_3gpp_ip_access: self.non_3gpp_ip_access.clone(),
+            non_3gpp_ip_access_apn: self.non_3gpp_ip_access_apn.clone(),
+            rat_type: self.rat_type.clone(),
+            session_timeout: self.session_timeout.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            ambr: self.ambr.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            context_identifier: self.context_identifier.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            trace_info: self.trace_info.clone(),
+            twan_default_apn_context_id: self.twan_default_apn_context_id.clone(),
+            twan_access_info: self.twan_access_info.clone(),
+            ue_usage_type: self.ue_usage_type.clone(),
+            emergency_info: self.emergency_info.clone(),
+            erp_authorization: self.erp_authorization.clone(),
+            core_network_restrictions: self.core_network_restrictions.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for Non3gppUserData {}
@@ -931,7 +958,7 @@ impl rt::AvpData for Non3gppUserData {
 ///     [ Trace-Reference ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TraceInfo {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     pub trace_data: Option<rt::lazy::Lazy<super::ts29272::TraceData>>,
@@ -942,6 +969,25 @@ pub struct TraceInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
+impl Clone for TraceInfo {
+    fn clone(&self) -> Self {
+        Self {
+            trace_data: self.trace_data.clone(),
+            trace_reference: self.trace_reference.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1072,7 +1118,7 @@ impl rt::AvpData for TraceInfo {
 ///     [ HESSID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanIdentifier {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1083,6 +1129,17 @@ pub struct WlanIdentifier {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl Clone for WlanIdentifier {
+    fn clone(&self) -> Self {
+        Self {
+            ssid: self.ssid.clone(),
+            hessid: self.hessid.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl Eq for WlanIdentifier {}
@@ -1163,7 +1220,7 @@ impl rt::AvpData for WlanIdentifier {
 ///     [ WLAN-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TwanAccessInfo {
     /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
     pub access_authorization_flags: Option<u32>,
@@ -1174,6 +1231,17 @@ pub struct TwanAccessInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for TwanAccessInfo {
+    fn clone(&self) -> Self {
+        Self {
+            access_authorization_flags: self.access_authorization_flags.clone(),
+            wlan_identifier: self.wlan_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for TwanAccessInfo {}
@@ -1288,7 +1356,7 @@ impl rt::AvpData for TwanAccessInfo {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1307,6 +1375,21 @@ pub struct AccessNetworkInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for AccessNetworkInfo {
+    fn clone(&self) -> Self {
+        Self {
+            ssid: self.ssid.clone(),
+            bssid: self.bssid.clone(),
+            location_information: self.location_information.clone(),
+            location_data: self.location_data.clone(),
+            operator_name: self.operator_name.clone(),
+            logical_access_id: self.logical_access_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for AccessNetworkInfo {}
@@ -1423,7 +1506,7 @@ impl rt::AvpData for AccessNetworkInfo {
 ///     [ SM-Back-Off-Timer ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TwanConnectivityParameters {
     /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
     pub connectivity_flags: Option<u32>,
@@ -1446,6 +1529,23 @@ pub struct TwanConnectivityParameters {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TwanConnectivityParameters {
+    fn clone(&self) -> Self {
+        Self {
+            connectivity_flags: self.connectivity_flags.clone(),
+            service_selection: self.service_selection.clone(),
+            pdn_type: self.pdn_type.clone(),
+            served_party_ip_address: self.served_party_ip_address.clone(),
+            twan_pco: self.twan_pco.clone(),
+            twag_up_address: self.twag_up_address.clone(),
+            twan_s2a_failure_cause: self.twan_s2a_failure_cause.clone(),
+            sm_back_off_timer: self.sm_back_off_timer.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TwanConnectivityParameters {}
@@ -1641,7 +1741,7 @@ impl rt::AvpData for TwanConnectivityParameters {
 ///     [ ERP-RK-Request ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1710,6 +1810,45 @@ pub struct TgppStaDiameterEapRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaDiameterEapRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            eap_payload: self.eap_payload.clone(),
+            user_name: self.user_name.clone(),
+            calling_station_id: self.calling_station_id.clone(),
+            rat_type: self.rat_type.clone(),
+            anid: self.anid.clone(),
+            full_network_name: self.full_network_name.clone(),
+            short_network_name: self.short_network_name.clone(),
+            qos_capability: self.qos_capability.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            service_selection: self.service_selection.clone(),
+            terminal_information: self.terminal_information.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            aaa_failure_indication: self.aaa_failure_indication.clone(),
+            wlan_identifier: self.wlan_identifier.clone(),
+            der_flags: self.der_flags.clone(),
+            twan_connection_mode: self.twan_connection_mode.clone(),
+            twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
+            twag_cp_address: self.twag_cp_address.clone(),
+            erp_rk_request: self.erp_rk_request.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaDiameterEapRequest {}
@@ -2110,7 +2249,7 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2207,6 +2346,59 @@ pub struct TgppStaDiameterEapAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaDiameterEapAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            eap_payload: self.eap_payload.clone(),
+            user_name: self.user_name.clone(),
+            session_timeout: self.session_timeout.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            eap_master_session_key: self.eap_master_session_key.clone(),
+            context_identifier: self.context_identifier.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mobile_node_identifier: self.mobile_node_identifier.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            ambr: self.ambr.clone(),
+            redirect_host: self.redirect_host.clone(),
+            an_trusted: self.an_trusted.clone(),
+            trace_info: self.trace_info.clone(),
+            subscription_id: self.subscription_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            mip_fa_rk: self.mip_fa_rk.clone(),
+            mip_fa_rk_spi: self.mip_fa_rk_spi.clone(),
+            dea_flags: self.dea_flags.clone(),
+            twan_connection_mode: self.twan_connection_mode.clone(),
+            twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
+            wlcp_key: self.wlcp_key.clone(),
+            terminal_information: self.terminal_information.clone(),
+            ue_usage_type: self.ue_usage_type.clone(),
+            emergency_services: self.emergency_services.clone(),
+            emergency_info: self.emergency_info.clone(),
+            key: self.key.clone(),
+            erp_realm: self.erp_realm.clone(),
+            imei_check_in_vplmn_result: self.imei_check_in_vplmn_result.clone(),
+            high_priority_access_info: self.high_priority_access_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaDiameterEapAnswer {}
@@ -2734,7 +2926,7 @@ impl rt::typed::RequestCommand for TgppStaDiameterEapRequest {
 ///     *2[ TWAG-CP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2775,6 +2967,32 @@ pub struct TgppStaAaRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaAaRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            service_selection: self.service_selection.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            twan_connection_mode: self.twan_connection_mode.clone(),
+            twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
+            twag_cp_address: self.twag_cp_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAaRequest {}
@@ -3052,7 +3270,7 @@ impl rt::typed::Command for TgppStaAaRequest {
 ///     [ UE-Usage-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3107,6 +3325,39 @@ pub struct TgppStaAaAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaAaAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            session_timeout: self.session_timeout.clone(),
+            context_identifier: self.context_identifier.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            ambr: self.ambr.clone(),
+            trace_info: self.trace_info.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            twan_connection_mode: self.twan_connection_mode.clone(),
+            twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
+            ue_usage_type: self.ue_usage_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAaAnswer {}
@@ -3473,7 +3724,7 @@ impl rt::typed::RequestCommand for TgppStaAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3500,6 +3751,25 @@ pub struct TgppStaSessionTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaSessionTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            termination_cause: self.termination_cause.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaSessionTerminationRequest {}
@@ -3666,7 +3936,7 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3687,6 +3957,22 @@ pub struct TgppStaSessionTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaSessionTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaSessionTerminationAnswer {}
@@ -3880,7 +4166,7 @@ impl rt::typed::RequestCommand for TgppStaSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3907,6 +4193,25 @@ pub struct TgppStaAbortSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaAbortSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            user_name: self.user_name.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAbortSessionRequest {}
@@ -4073,7 +4378,7 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4094,6 +4399,22 @@ pub struct TgppStaAbortSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaAbortSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAbortSessionAnswer {}
@@ -4290,7 +4611,7 @@ impl rt::typed::RequestCommand for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4317,6 +4638,25 @@ pub struct TgppStaReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaReAuthRequest {}
@@ -4497,7 +4837,7 @@ impl rt::typed::Command for TgppStaReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppStaReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4518,6 +4858,22 @@ pub struct TgppStaReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Clone for TgppStaReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaReAuthAnswer {}
@@ -4725,7 +5081,7 @@ impl rt::typed::RequestCommand for TgppStaReAuthRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4774,6 +5130,36 @@ pub struct TgppSwmDiameterEapRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmDiameterEapRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            eap_payload: self.eap_payload.clone(),
+            user_name: self.user_name.clone(),
+            rat_type: self.rat_type.clone(),
+            service_selection: self.service_selection.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            qos_capability: self.qos_capability.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            aaa_failure_indication: self.aaa_failure_indication.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            high_priority_access_info: self.high_priority_access_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmDiameterEapRequest {}
@@ -5076,7 +5462,7 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5141,6 +5527,44 @@ pub struct TgppSwmDiameterEapAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmDiameterEapAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            eap_payload: self.eap_payload.clone(),
+            user_name: self.user_name.clone(),
+            session_timeout: self.session_timeout.clone(),
+            acct_interim_interval: self.acct_interim_interval.clone(),
+            eap_master_session_key: self.eap_master_session_key.clone(),
+            context_identifier: self.context_identifier.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mobile_node_identifier: self.mobile_node_identifier.clone(),
+            trace_info: self.trace_info.clone(),
+            subscription_id: self.subscription_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            ue_usage_type: self.ue_usage_type.clone(),
+            emergency_info: self.emergency_info.clone(),
+            core_network_restrictions: self.core_network_restrictions.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmDiameterEapAnswer {}
@@ -5542,7 +5966,7 @@ impl rt::typed::RequestCommand for TgppSwmDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5579,6 +6003,30 @@ pub struct TgppSwmAaRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmAaRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            aar_flags: self.aar_flags.clone(),
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            emergency_services: self.emergency_services.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAaRequest {}
@@ -5821,7 +6269,7 @@ impl rt::typed::Command for TgppSwmAaRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5872,6 +6320,37 @@ pub struct TgppSwmAaAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmAaAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            session_timeout: self.session_timeout.clone(),
+            apn_oi_replacement: self.apn_oi_replacement.clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            trace_info: self.trace_info.clone(),
+            subscription_id: self.subscription_id.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            ue_usage_type: self.ue_usage_type.clone(),
+            emergency_info: self.emergency_info.clone(),
+            core_network_restrictions: self.core_network_restrictions.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAaAnswer {}
@@ -6207,7 +6686,7 @@ impl rt::typed::RequestCommand for TgppSwmAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6234,6 +6713,25 @@ pub struct TgppSwmSessionTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmSessionTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            termination_cause: self.termination_cause.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmSessionTerminationRequest {}
@@ -6400,7 +6898,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6421,6 +6919,22 @@ pub struct TgppSwmSessionTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmSessionTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmSessionTerminationAnswer {}
@@ -6614,7 +7128,7 @@ impl rt::typed::RequestCommand for TgppSwmSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6641,6 +7155,25 @@ pub struct TgppSwmAbortSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmAbortSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            user_name: self.user_name.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAbortSessionRequest {}
@@ -6807,7 +7340,7 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6828,6 +7361,22 @@ pub struct TgppSwmAbortSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmAbortSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAbortSessionAnswer {}
@@ -7024,7 +7573,7 @@ impl rt::typed::RequestCommand for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7051,6 +7600,25 @@ pub struct TgppSwmReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmReAuthRequest {}
@@ -7231,7 +7799,7 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppSwmReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7252,6 +7820,22 @@ pub struct TgppSwmReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Clone for TgppSwmReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmReAuthAnswer {}
@@ -7460,7 +8044,7 @@ impl rt::typed::RequestCommand for TgppSwmReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7513,6 +8097,37 @@ pub struct MultimediaAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for MultimediaAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            rat_type: self.rat_type.clone(),
+            an_trusted: self.an_trusted.clone(),
+            anid: self.anid.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            terminal_information: self.terminal_information.clone(),
+            tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            aaa_failure_indication: self.aaa_failure_indication.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for MultimediaAuthRequest {}
@@ -7876,7 +8491,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7923,6 +8538,35 @@ pub struct MultimediaAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for MultimediaAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
+            tgpp_aaa_server_name: self.tgpp_aaa_server_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for MultimediaAuthAnswer {}
@@ -8298,7 +8942,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8351,6 +8995,37 @@ pub struct ServerAssignmentRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for ServerAssignmentRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            service_selection: self.service_selection.clone(),
+            context_identifier: self.context_identifier.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            user_name: self.user_name.clone(),
+            server_assignment_type: self.server_assignment_type.clone(),
+            active_apn: self.active_apn.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            terminal_information: self.terminal_information.clone(),
+            emergency_services: self.emergency_services.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for ServerAssignmentRequest {}
@@ -8702,7 +9377,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8747,6 +9422,34 @@ pub struct ServerAssignmentAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for ServerAssignmentAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            non_3gpp_user_data: self.non_3gpp_user_data.clone(),
+            tgpp_aaa_server_name: self.tgpp_aaa_server_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for ServerAssignmentAnswer {}
@@ -9090,7 +9793,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9125,6 +9828,29 @@ pub struct RegistrationTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for RegistrationTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            deregistration_reason: self.deregistration_reason.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for RegistrationTerminationRequest {}
@@ -9398,7 +10124,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9431,6 +10157,28 @@ pub struct RegistrationTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for RegistrationTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for RegistrationTerminationAnswer {}
@@ -9730,7 +10478,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9767,6 +10515,30 @@ pub struct PushProfileRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for PushProfileRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            non_3gpp_user_data: self.non_3gpp_user_data.clone(),
+            ppr_flags: self.ppr_flags.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for PushProfileRequest {}
@@ -10030,7 +10802,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10067,6 +10839,30 @@ pub struct PushProfileAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Clone for PushProfileAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            access_network_info: self.access_network_info.clone(),
+            local_time_zone: self.local_time_zone.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for PushProfileAnswer {}
@@ -10394,7 +11190,7 @@ impl rt::typed::RequestCommand for PushProfileRequest {
 ///     [ DER-S6b-Flags ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10439,6 +11235,34 @@ pub struct TgppS6bDiameterEapRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bDiameterEapRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            eap_payload: self.eap_payload.clone(),
+            user_name: self.user_name.clone(),
+            rat_type: self.rat_type.clone(),
+            service_selection: self.service_selection.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            qos_capability: self.qos_capability.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            der_s6b_flags: self.der_s6b_flags.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bDiameterEapRequest {}
@@ -10695,7 +11519,7 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10750,6 +11574,39 @@ pub struct TgppS6bDiameterEapAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bDiameterEapAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            eap_payload: self.eap_payload.clone(),
+            user_name: self.user_name.clone(),
+            eap_master_session_key: self.eap_master_session_key.clone(),
+            mobile_node_identifier: self.mobile_node_identifier.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            session_timeout: self.session_timeout.clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            qos_resources: self.qos_resources.clone(),
+            redirect_host: self.redirect_host.clone(),
+            trace_info: self.trace_info.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bDiameterEapAnswer {}
@@ -11096,7 +11953,7 @@ impl rt::typed::RequestCommand for TgppS6bDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11143,6 +12000,35 @@ pub struct TgppS6bAaRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bAaRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            visited_network_identifier: self.visited_network_identifier.clone(),
+            qos_capability: self.qos_capability.clone(),
+            service_selection: self.service_selection.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            origination_time_stamp: self.origination_time_stamp.clone(),
+            maximum_wait_time: self.maximum_wait_time.clone(),
+            supported_features: self.supported_features.clone(),
+            emergency_services: self.emergency_services.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAaRequest {}
@@ -11425,7 +12311,7 @@ impl rt::typed::Command for TgppS6bAaRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11478,6 +12364,38 @@ pub struct TgppS6bAaAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bAaAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_request_type: self.auth_request_type.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            mobile_node_identifier: self.mobile_node_identifier.clone(),
+            mip6_agent_info: self.mip6_agent_info.clone(),
+            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            session_timeout: self.session_timeout.clone(),
+            apn_configuration: self.apn_configuration.clone(),
+            qos_resources: self.qos_resources.clone(),
+            an_trusted: self.an_trusted.clone(),
+            redirect_host: self.redirect_host.clone(),
+            trace_info: self.trace_info.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAaAnswer {}
@@ -11802,7 +12720,7 @@ impl rt::typed::RequestCommand for TgppS6bAaRequest {
 ///     [ OC-Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11831,6 +12749,26 @@ pub struct TgppS6bSessionTerminationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bSessionTerminationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            termination_cause: self.termination_cause.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bSessionTerminationRequest {}
@@ -12005,7 +12943,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12032,6 +12970,25 @@ pub struct TgppS6bSessionTerminationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bSessionTerminationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bSessionTerminationAnswer {}
@@ -12238,7 +13195,7 @@ impl rt::typed::RequestCommand for TgppS6bSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12265,6 +13222,25 @@ pub struct TgppS6bAbortSessionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bAbortSessionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            user_name: self.user_name.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAbortSessionRequest {}
@@ -12431,7 +13407,7 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12452,6 +13428,22 @@ pub struct TgppS6bAbortSessionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bAbortSessionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAbortSessionAnswer {}
@@ -12650,7 +13642,7 @@ impl rt::typed::RequestCommand for TgppS6bAbortSessionRequest {
 ///     [ Trust-Relationship-Update ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12681,6 +13673,27 @@ pub struct TgppS6bReAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bReAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            re_auth_request_type: self.re_auth_request_type.clone(),
+            user_name: self.user_name.clone(),
+            rar_flags: self.rar_flags.clone(),
+            trust_relationship_update: self.trust_relationship_update.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bReAuthRequest {}
@@ -12883,7 +13896,7 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TgppS6bReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12904,6 +13917,22 @@ pub struct TgppS6bReAuthAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Clone for TgppS6bReAuthAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            user_name: self.user_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bReAuthAnswer {}

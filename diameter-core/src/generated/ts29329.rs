@@ -840,7 +840,7 @@ impl rt::AvpData for LocalTimeZoneIndication {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserIdentity {
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     pub public_identity: Option<rt::data::Utf8String>,
@@ -853,6 +853,18 @@ pub struct UserIdentity {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
+impl Clone for UserIdentity {
+    fn clone(&self) -> Self {
+        Self {
+            public_identity: self.public_identity.clone(),
+            msisdn: self.msisdn.clone(),
+            external_identifier: self.external_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl Eq for UserIdentity {}
@@ -954,7 +966,7 @@ impl rt::AvpData for UserIdentity {
 ///     { Sequence-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RepositoryDataId {
     /// `{ Service-Indication }`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5.
     pub service_indication: rt::bytes::Bytes,
@@ -965,6 +977,17 @@ pub struct RepositoryDataId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for RepositoryDataId {
+    fn clone(&self) -> Self {
+        Self {
+            service_indication: self.service_indication.clone(),
+            sequence_number: self.sequence_number.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for RepositoryDataId {}
@@ -1085,7 +1108,7 @@ impl rt::AvpData for RepositoryDataId {
 ///     { AS-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CallReferenceInfo {
     /// `{ Call-Reference-Number }`: Call-Reference-Number (code 721, vendor 10415), 3GPP TS 29.329 §6.3.30.
     pub call_reference_number: rt::bytes::Bytes,
@@ -1096,6 +1119,17 @@ pub struct CallReferenceInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for CallReferenceInfo {
+    fn clone(&self) -> Self {
+        Self {
+            call_reference_number: self.call_reference_number.clone(),
+            as_number: self.as_number.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for CallReferenceInfo {}
@@ -1244,7 +1278,7 @@ impl rt::AvpData for CallReferenceInfo {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1313,6 +1347,46 @@ pub struct UserDataRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for UserDataRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identity: self.user_identity.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            wildcarded_impu: self.wildcarded_impu.clone(),
+            server_name: self.server_name.clone(),
+            service_indication: self.service_indication.clone(),
+            data_reference: self.data_reference.clone(),
+            identity_set: self.identity_set.clone(),
+            requested_domain: self.requested_domain.clone(),
+            current_location: self.current_location.clone(),
+            dsai_tag: self.dsai_tag.clone(),
+            session_priority: self.session_priority.clone(),
+            user_name: self.user_name.clone(),
+            requested_nodes: self.requested_nodes.clone(),
+            serving_node_indication: self.serving_node_indication.clone(),
+            pre_paging_supported: self.pre_paging_supported.clone(),
+            local_time_zone_indication: self.local_time_zone_indication.clone(),
+            udr_flags: self.udr_flags.clone(),
+            call_reference_info: self.call_reference_info.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for UserDataRequest {}
@@ -1763,7 +1837,7 @@ impl rt::typed::Command for UserDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1808,6 +1882,34 @@ pub struct UserDataAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for UserDataAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            wildcarded_impu: self.wildcarded_impu.clone(),
+            sh_user_data: self.sh_user_data.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for UserDataAnswer {}
@@ -2148,7 +2250,7 @@ impl rt::typed::RequestCommand for UserDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProfileUpdateRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2193,6 +2295,34 @@ pub struct ProfileUpdateRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for ProfileUpdateRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identity: self.user_identity.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            wildcarded_impu: self.wildcarded_impu.clone(),
+            user_name: self.user_name.clone(),
+            data_reference: self.data_reference.clone(),
+            sh_user_data: self.sh_user_data.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for ProfileUpdateRequest {}
@@ -2510,7 +2640,7 @@ impl rt::typed::Command for ProfileUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProfileUpdateAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2557,6 +2687,35 @@ pub struct ProfileUpdateAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for ProfileUpdateAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            wildcarded_impu: self.wildcarded_impu.clone(),
+            repository_data_id: self.repository_data_id.clone(),
+            data_reference: self.data_reference.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for ProfileUpdateAnswer {}
@@ -2919,7 +3078,7 @@ impl rt::typed::RequestCommand for ProfileUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscribeNotificationsRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2978,6 +3137,41 @@ pub struct SubscribeNotificationsRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for SubscribeNotificationsRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identity: self.user_identity.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            wildcarded_impu: self.wildcarded_impu.clone(),
+            service_indication: self.service_indication.clone(),
+            send_data_indication: self.send_data_indication.clone(),
+            server_name: self.server_name.clone(),
+            subs_req_type: self.subs_req_type.clone(),
+            data_reference: self.data_reference.clone(),
+            identity_set: self.identity_set.clone(),
+            expiry_time: self.expiry_time.clone(),
+            dsai_tag: self.dsai_tag.clone(),
+            one_time_notification: self.one_time_notification.clone(),
+            user_name: self.user_name.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for SubscribeNotificationsRequest {}
@@ -3372,7 +3566,7 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscribeNotificationsAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3419,6 +3613,35 @@ pub struct SubscribeNotificationsAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for SubscribeNotificationsAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            wildcarded_impu: self.wildcarded_impu.clone(),
+            supported_features: self.supported_features.clone(),
+            sh_user_data: self.sh_user_data.clone(),
+            expiry_time: self.expiry_time.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for SubscribeNotificationsAnswer {}
@@ -3762,7 +3985,7 @@ impl rt::typed::RequestCommand for SubscribeNotificationsRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3803,6 +4026,32 @@ pub struct PushNotificationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for PushNotificationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identity: self.user_identity.clone(),
+            wildcarded_public_identity: self.wildcarded_public_identity.clone(),
+            wildcarded_impu: self.wildcarded_impu.clone(),
+            user_name: self.user_name.clone(),
+            sh_user_data: self.sh_user_data.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for PushNotificationRequest {}
@@ -4093,7 +4342,7 @@ impl rt::typed::Command for PushNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PushNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4126,6 +4375,28 @@ pub struct PushNotificationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl Clone for PushNotificationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for PushNotificationAnswer {}

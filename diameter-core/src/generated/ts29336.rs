@@ -638,7 +638,7 @@ impl rt::AvpData for PlmnIdRequested {
 ///     [ Type-Of-External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserIdentifier {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
@@ -653,6 +653,30 @@ pub struct UserIdentifier {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl Clone for UserIdentifier {
+    fn clone(&self) -> Self {
+        Self {
+            user_name: self.user_name.clone(),
+            msisdn: self.msisdn.clone(),
+            external_identifier: self.external_identifier.clone(),
+            type_of_external_identifier: self.type_of_external_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -813,7 +837,7 @@ impl rt::AvpData for UserIdentifier {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceParameters {
     /// `[ T4-Parameters ]`: T4-Parameters (code 3106, vendor 10415), 3GPP TS 29.336 §6.4.
     pub t4_parameters: Option<T4Parameters>,
@@ -824,6 +848,17 @@ pub struct ServiceParameters {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl Clone for ServiceParameters {
+    fn clone(&self) -> Self {
+        Self {
+            t4_parameters: self.t4_parameters.clone(),
+            application_port_identifier: self.application_port_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for ServiceParameters {}
@@ -920,7 +955,7 @@ impl rt::AvpData for ServiceParameters {
 ///     [ SM-RP-SMEA ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct T4Parameters {
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     pub priority_indication: Option<super::ts29368::PriorityIndication>,
@@ -931,6 +966,17 @@ pub struct T4Parameters {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl Clone for T4Parameters {
+    fn clone(&self) -> Self {
+        Self {
+            priority_indication: self.priority_indication.clone(),
+            sm_rp_smea: self.sm_rp_smea.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for T4Parameters {}
@@ -1021,7 +1067,7 @@ impl rt::AvpData for T4Parameters {
 ///     [ T4-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceData {
     /// `[ T4-Data ]`: T4-Data (code 3108, vendor 10415), 3GPP TS 29.336 §6.4.
     pub t4_data: Option<T4Data>,
@@ -1030,6 +1076,16 @@ pub struct ServiceData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl Clone for ServiceData {
+    fn clone(&self) -> Self {
+        Self {
+            t4_data: self.t4_data.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for ServiceData {}
@@ -1115,7 +1171,7 @@ impl rt::AvpData for ServiceData {
 ///     *[ Additional-Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct T4Data {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     pub hss_cause: Option<u32>,
@@ -1128,6 +1184,18 @@ pub struct T4Data {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl Clone for T4Data {
+    fn clone(&self) -> Self {
+        Self {
+            hss_cause: self.hss_cause.clone(),
+            serving_node: self.serving_node.clone(),
+            additional_serving_node: self.additional_serving_node.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for T4Data {}
@@ -1244,7 +1312,7 @@ impl rt::AvpData for T4Data {
 ///     [ MTC-Provider-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AeseCommunicationPattern {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -1265,6 +1333,32 @@ pub struct AeseCommunicationPattern {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for AeseCommunicationPattern {
+    fn clone(&self) -> Self {
+        Self {
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            scef_reference_id_for_deletion: self.scef_reference_id_for_deletion.clone(),
+            scef_reference_id_for_deletion_ext: self
+                .scef_reference_id_for_deletion_ext
+                .clone(),
+            communication_pattern_set: self.communication_pattern_set.clone(),
+            mtc_provider_info: self.mtc_provider_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1507,7 +1601,7 @@ impl rt::AvpData for AeseCommunicationPattern {
 ///     [ Battery-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CommunicationPatternSet {
     /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
     pub periodic_communication_indicator: Option<u32>,
@@ -1530,6 +1624,33 @@ pub struct CommunicationPatternSet {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for CommunicationPatternSet {
+    fn clone(&self) -> Self {
+        Self {
+            periodic_communication_indicator: self
+                .periodic_communication_indicator
+                .clone(),
+            communication_duration_time: self.communication_duration_time.clone(),
+            periodic_time: self.periodic_time.clone(),
+            scheduled_communication_time: self.scheduled_communication_time.clone(),
+            stationary_indication: self.stationary_indication.clone(),
+            reference_id_validity_time: self.reference_id_validity_time.clone(),
+            traffic_profile: self.traffic_profile.clone(),
+            battery_indicator: self.battery_indicator.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1761,7 +1882,7 @@ impl rt::AvpData for CommunicationPatternSet {
 ///     [ Time-Of-Day-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScheduledCommunicationTime {
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     pub day_of_week_mask: Option<u32>,
@@ -1774,6 +1895,26 @@ pub struct ScheduledCommunicationTime {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for ScheduledCommunicationTime {
+    fn clone(&self) -> Self {
+        Self {
+            day_of_week_mask: self.day_of_week_mask.clone(),
+            time_of_day_start: self.time_of_day_start.clone(),
+            time_of_day_end: self.time_of_day_end.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -1897,7 +2038,7 @@ impl rt::AvpData for ScheduledCommunicationTime {
 ///     [ AESE-Error-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AeseCommunicationPatternConfigStatus {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -1912,6 +2053,19 @@ pub struct AeseCommunicationPatternConfigStatus {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for AeseCommunicationPatternConfigStatus {
+    fn clone(&self) -> Self {
+        Self {
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            aese_error_report: self.aese_error_report.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for AeseCommunicationPatternConfigStatus {}
@@ -2048,7 +2202,7 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
 ///     [ Service-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AeseErrorReport {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_result: Option<ServiceResult>,
@@ -2057,6 +2211,16 @@ pub struct AeseErrorReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for AeseErrorReport {
+    fn clone(&self) -> Self {
+        Self {
+            service_result: self.service_result.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for AeseErrorReport {}
@@ -2162,7 +2326,7 @@ impl rt::AvpData for AeseErrorReport {
 ///     *[ Number-Of-UE-Per-Location-Configuration ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitoringEventConfiguration {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -2209,6 +2373,53 @@ pub struct MonitoringEventConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for MonitoringEventConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            monitoring_type: self.monitoring_type.clone(),
+            scef_reference_id_for_deletion: self.scef_reference_id_for_deletion.clone(),
+            scef_reference_id_for_deletion_ext: self
+                .scef_reference_id_for_deletion_ext
+                .clone(),
+            maximum_number_of_reports: self.maximum_number_of_reports.clone(),
+            monitoring_duration: self.monitoring_duration.clone(),
+            charged_party: self.charged_party.clone(),
+            maximum_detection_time: self.maximum_detection_time.clone(),
+            ue_reachability_configuration: self.ue_reachability_configuration.clone(),
+            location_information_configuration: self
+                .location_information_configuration
+                .clone(),
+            association_type: self.association_type.clone(),
+            dl_buffering_suggested_packet_count: self
+                .dl_buffering_suggested_packet_count
+                .clone(),
+            plmn_id_requested: self.plmn_id_requested.clone(),
+            mtc_provider_info: self.mtc_provider_info.clone(),
+            pdn_connectivity_status_configuration: self
+                .pdn_connectivity_status_configuration
+                .clone(),
+            number_of_ue_per_location_configuration: self
+                .number_of_ue_per_location_configuration
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -2639,7 +2850,7 @@ impl rt::AvpData for MonitoringEventConfiguration {
 ///     [ PDN-Connectivity-Status-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitoringEventReport {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -2680,6 +2891,42 @@ pub struct MonitoringEventReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for MonitoringEventReport {
+    fn clone(&self) -> Self {
+        Self {
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            reachability_information: self.reachability_information.clone(),
+            reachability_cause: self.reachability_cause.clone(),
+            eps_location_information: self.eps_location_information.clone(),
+            monitoring_type: self.monitoring_type.clone(),
+            loss_of_connectivity_reason: self.loss_of_connectivity_reason.clone(),
+            idle_status_indication: self.idle_status_indication.clone(),
+            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+            communication_failure_information: self
+                .communication_failure_information
+                .clone(),
+            number_of_ue_per_location_report: self
+                .number_of_ue_per_location_report
+                .clone(),
+            pdn_connectivity_status_report: self.pdn_connectivity_status_report.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3019,7 +3266,7 @@ impl rt::AvpData for MonitoringEventReport {
 ///     [ Maximum-Response-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UeReachabilityConfiguration {
     /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
     pub reachability_type: Option<u32>,
@@ -3032,6 +3279,29 @@ pub struct UeReachabilityConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for UeReachabilityConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            reachability_type: self.reachability_type.clone(),
+            maximum_latency: self.maximum_latency.clone(),
+            maximum_response_time: self.maximum_response_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3204,7 +3474,7 @@ impl rt::AvpData for UeReachabilityConfiguration {
 ///     [ Periodic-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationInformationConfiguration {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     pub monte_location_type: Option<u32>,
@@ -3217,6 +3487,30 @@ pub struct LocationInformationConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for LocationInformationConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            monte_location_type: self.monte_location_type.clone(),
+            accuracy: self.accuracy.clone(),
+            periodic_time: self.periodic_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3373,7 +3667,7 @@ impl rt::AvpData for LocationInformationConfiguration {
 ///     [ SCEF-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitoringEventConfigStatus {
     /// `*[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_report: Vec<ServiceReport>,
@@ -3388,6 +3682,29 @@ pub struct MonitoringEventConfigStatus {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for MonitoringEventConfigStatus {
+    fn clone(&self) -> Self {
+        Self {
+            service_report: self.service_report.clone(),
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3566,7 +3883,7 @@ impl rt::AvpData for MonitoringEventConfigStatus {
 ///     [ Node-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SupportedServices {
     /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
     pub supported_monitoring_events: Option<u64>,
@@ -3577,6 +3894,25 @@ pub struct SupportedServices {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for SupportedServices {
+    fn clone(&self) -> Self {
+        Self {
+            supported_monitoring_events: self.supported_monitoring_events.clone(),
+            node_type: self.node_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3717,7 +4053,7 @@ impl rt::AvpData for SupportedServices {
 ///     [ Service-Result-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceResult {
     /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: Option<u32>,
@@ -3728,6 +4064,29 @@ pub struct ServiceResult {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
+impl Clone for ServiceResult {
+    fn clone(&self) -> Self {
+        Self {
+            vendor_id: self.vendor_id.clone(),
+            service_result_code: self.service_result_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -3865,7 +4224,7 @@ impl rt::AvpData for ServiceResult {
 ///     [ Requested-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NiddAuthorizationRequest {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
@@ -3876,6 +4235,17 @@ pub struct NiddAuthorizationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for NiddAuthorizationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            service_selection: self.service_selection.clone(),
+            requested_validity_time: self.requested_validity_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddAuthorizationRequest {}
@@ -3974,7 +4344,7 @@ impl rt::AvpData for NiddAuthorizationRequest {
 ///     [ Granted-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NiddAuthorizationResponse {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -3989,6 +4359,19 @@ pub struct NiddAuthorizationResponse {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for NiddAuthorizationResponse {
+    fn clone(&self) -> Self {
+        Self {
+            msisdn: self.msisdn.clone(),
+            user_name: self.user_name.clone(),
+            external_identifier: self.external_identifier.clone(),
+            granted_validity_time: self.granted_validity_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddAuthorizationResponse {}
@@ -4115,7 +4498,7 @@ impl rt::AvpData for NiddAuthorizationResponse {
 ///     [ Node-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceReport {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_result: Option<ServiceResult>,
@@ -4126,6 +4509,27 @@ pub struct ServiceReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for ServiceReport {
+    fn clone(&self) -> Self {
+        Self {
+            service_result: self.service_result.clone(),
+            node_type: self.node_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -4250,7 +4654,7 @@ impl rt::AvpData for ServiceReport {
 ///     [ Allowed-PLMN-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EnhancedCoverageRestriction {
     /// `[ Restricted-PLMN-List ]`: Restricted-PLMN-List (code 3157, vendor 10415), 3GPP TS 29.336 §8.4.
     pub restricted_plmn_list: Option<RestrictedPlmnList>,
@@ -4261,6 +4665,17 @@ pub struct EnhancedCoverageRestriction {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for EnhancedCoverageRestriction {
+    fn clone(&self) -> Self {
+        Self {
+            restricted_plmn_list: self.restricted_plmn_list.clone(),
+            allowed_plmn_list: self.allowed_plmn_list.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for EnhancedCoverageRestriction {}
@@ -4366,7 +4781,7 @@ impl rt::AvpData for EnhancedCoverageRestriction {
 ///     [ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EnhancedCoverageRestrictionData {
     /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
     pub enhanced_coverage_restriction: rt::lazy::Lazy<EnhancedCoverageRestriction>,
@@ -4377,6 +4792,17 @@ pub struct EnhancedCoverageRestrictionData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29336"))]
+impl Clone for EnhancedCoverageRestrictionData {
+    fn clone(&self) -> Self {
+        Self {
+            enhanced_coverage_restriction: self.enhanced_coverage_restriction.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29336"))]
 impl Eq for EnhancedCoverageRestrictionData {}
@@ -4499,7 +4925,7 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
 ///     *[ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RestrictedPlmnList {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -4508,6 +4934,16 @@ pub struct RestrictedPlmnList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for RestrictedPlmnList {
+    fn clone(&self) -> Self {
+        Self {
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for RestrictedPlmnList {}
@@ -4600,7 +5036,7 @@ impl rt::AvpData for RestrictedPlmnList {
 ///     *[ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AllowedPlmnList {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -4609,6 +5045,16 @@ pub struct AllowedPlmnList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for AllowedPlmnList {
+    fn clone(&self) -> Self {
+        Self {
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for AllowedPlmnList {}
@@ -4701,7 +5147,7 @@ impl rt::AvpData for AllowedPlmnList {
 ///     *[ APN-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NiddAuthorizationUpdate {
     /// `*[ APN-Validity-Time ]`: APN-Validity-Time (code 3169, vendor 10415), 3GPP TS 29.336 §8.4.
     pub apn_validity_time: Vec<ApnValidityTime>,
@@ -4710,6 +5156,16 @@ pub struct NiddAuthorizationUpdate {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for NiddAuthorizationUpdate {
+    fn clone(&self) -> Self {
+        Self {
+            apn_validity_time: self.apn_validity_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddAuthorizationUpdate {}
@@ -4805,7 +5261,7 @@ impl rt::AvpData for NiddAuthorizationUpdate {
 ///     *[ Group-Monitoring-Event-Report-Item ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GroupMonitoringEventReport {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -4820,6 +5276,21 @@ pub struct GroupMonitoringEventReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for GroupMonitoringEventReport {
+    fn clone(&self) -> Self {
+        Self {
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            group_monitoring_event_report_item: self
+                .group_monitoring_event_report_item
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for GroupMonitoringEventReport {}
@@ -4965,7 +5436,7 @@ impl rt::AvpData for GroupMonitoringEventReport {
 ///     [ S6t-HSS-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GroupMonitoringEventReportItem {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     pub user_identifier: Option<rt::lazy::Lazy<UserIdentifier>>,
@@ -4994,6 +5465,25 @@ pub struct GroupMonitoringEventReportItem {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for GroupMonitoringEventReportItem {
+    fn clone(&self) -> Self {
+        Self {
+            user_identifier: self.user_identifier.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            roaming_information: self.roaming_information.clone(),
+            imei_change: self.imei_change.clone(),
+            reachability_information: self.reachability_information.clone(),
+            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+            eps_location_information: self.eps_location_information.clone(),
+            monitoring_type: self.monitoring_type.clone(),
+            service_report: self.service_report.clone(),
+            s6t_hss_cause: self.s6t_hss_cause.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for GroupMonitoringEventReportItem {}
@@ -5189,7 +5679,7 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApnValidityTime {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     pub granted_validity_time: Option<rt::data::Time>,
@@ -5200,6 +5690,17 @@ pub struct ApnValidityTime {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for ApnValidityTime {
+    fn clone(&self) -> Self {
+        Self {
+            granted_validity_time: self.granted_validity_time.clone(),
+            service_selection: self.service_selection.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ApnValidityTime {}
@@ -5302,7 +5803,7 @@ impl rt::AvpData for ApnValidityTime {
 ///     [ DL-Buffering-Suggested-Packet-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SuggestedNetworkConfiguration {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -5325,6 +5826,29 @@ pub struct SuggestedNetworkConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for SuggestedNetworkConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            scef_reference_id_for_deletion: self.scef_reference_id_for_deletion.clone(),
+            scef_reference_id_for_deletion_ext: self
+                .scef_reference_id_for_deletion_ext
+                .clone(),
+            subscribed_periodic_rau_tau_timer: self
+                .subscribed_periodic_rau_tau_timer
+                .clone(),
+            active_time: self.active_time.clone(),
+            dl_buffering_suggested_packet_count: self
+                .dl_buffering_suggested_packet_count
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for SuggestedNetworkConfiguration {}
@@ -5531,7 +6055,7 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
 ///     [ Service-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitoringEventReportStatus {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -5546,6 +6070,19 @@ pub struct MonitoringEventReportStatus {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for MonitoringEventReportStatus {
+    fn clone(&self) -> Self {
+        Self {
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_id: self.scef_id.clone(),
+            service_report: self.service_report.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for MonitoringEventReportStatus {}
@@ -5663,7 +6200,7 @@ impl rt::AvpData for MonitoringEventReportStatus {
 ///     *[ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Additionalidentifiers {
     /// `*[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Vec<rt::data::Utf8String>,
@@ -5672,6 +6209,16 @@ pub struct Additionalidentifiers {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29336"))]
+impl Clone for Additionalidentifiers {
+    fn clone(&self) -> Self {
+        Self {
+            external_identifier: self.external_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29336"))]
 impl Eq for Additionalidentifiers {}
@@ -5766,7 +6313,7 @@ impl rt::AvpData for Additionalidentifiers {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GroupUserIdentifier {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
@@ -5779,6 +6326,18 @@ pub struct GroupUserIdentifier {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for GroupUserIdentifier {
+    fn clone(&self) -> Self {
+        Self {
+            user_name: self.user_name.clone(),
+            msisdn: self.msisdn.clone(),
+            external_identifier: self.external_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for GroupUserIdentifier {}
@@ -5887,7 +6446,7 @@ impl rt::AvpData for GroupUserIdentifier {
 ///     [ MTC-Provider-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MtcProviderInfo {
     /// `[ MTC-Provider-ID ]`: MTC-Provider-ID (code 3179, vendor 10415), 3GPP TS 29.336 §8.4.
     pub mtc_provider_id: Option<rt::data::Utf8String>,
@@ -5896,6 +6455,26 @@ pub struct MtcProviderInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for MtcProviderInfo {
+    fn clone(&self) -> Self {
+        Self {
+            mtc_provider_id: self.mtc_provider_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -6031,7 +6610,7 @@ impl rt::AvpData for MtcProviderInfo {
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PdnConnectivityStatusConfiguration {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
@@ -6040,6 +6619,26 @@ pub struct PdnConnectivityStatusConfiguration {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for PdnConnectivityStatusConfiguration {
+    fn clone(&self) -> Self {
+        Self {
+            service_selection: self.service_selection.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -6172,7 +6771,7 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
 ///     *2[ Served-Party-IP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PdnConnectivityStatusReport {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -6189,6 +6788,30 @@ pub struct PdnConnectivityStatusReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl Clone for PdnConnectivityStatusReport {
+    fn clone(&self) -> Self {
+        Self {
+            service_selection: self.service_selection.clone(),
+            pdn_connectivity_status_type: self.pdn_connectivity_status_type.clone(),
+            pdn_type: self.pdn_type.clone(),
+            non_ip_pdn_type_indicator: self.non_ip_pdn_type_indicator.clone(),
+            served_party_ip_address: self.served_party_ip_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -6402,7 +7025,7 @@ impl rt::AvpData for PdnConnectivityStatusReport {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscriberInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6445,6 +7068,33 @@ pub struct SubscriberInformationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl Clone for SubscriberInformationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            s6_service_id: self.s6_service_id.clone(),
+            scs_identity: self.scs_identity.clone(),
+            service_parameters: self.service_parameters.clone(),
+            sir_flags: self.sir_flags.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for SubscriberInformationRequest {}
@@ -6732,7 +7382,7 @@ impl rt::typed::Command for SubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SubscriberInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6775,6 +7425,33 @@ pub struct SubscriberInformationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl Clone for SubscriberInformationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            service_data: self.service_data.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for SubscriberInformationAnswer {}
@@ -7093,7 +7770,7 @@ impl rt::typed::RequestCommand for SubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConfigurationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7140,6 +7817,36 @@ pub struct ConfigurationInformationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for ConfigurationInformationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            monitoring_event_configuration: self.monitoring_event_configuration.clone(),
+            cir_flags: self.cir_flags.clone(),
+            aese_communication_pattern: self.aese_communication_pattern.clone(),
+            enhanced_coverage_restriction: self.enhanced_coverage_restriction.clone(),
+            group_reporting_guard_timer: self.group_reporting_guard_timer.clone(),
+            suggested_network_configuration: self
+                .suggested_network_configuration
+                .clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ConfigurationInformationRequest {}
@@ -7472,7 +8179,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ConfigurationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7525,6 +8232,39 @@ pub struct ConfigurationInformationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for ConfigurationInformationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identifier: self.user_identifier.clone(),
+            monitoring_event_report: self.monitoring_event_report.clone(),
+            monitoring_event_config_status: self.monitoring_event_config_status.clone(),
+            aese_communication_pattern_config_status: self
+                .aese_communication_pattern_config_status
+                .clone(),
+            supported_services: self.supported_services.clone(),
+            s6t_hss_cause: self.s6t_hss_cause.clone(),
+            cia_flags: self.cia_flags.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ConfigurationInformationAnswer {}
@@ -7893,7 +8633,7 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReportingInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7930,6 +8670,30 @@ pub struct ReportingInformationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for ReportingInformationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            rir_flags: self.rir_flags.clone(),
+            monitoring_event_report: self.monitoring_event_report.clone(),
+            group_monitoring_event_report: self.group_monitoring_event_report.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ReportingInformationRequest {}
@@ -8188,7 +8952,7 @@ impl rt::typed::Command for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReportingInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8227,6 +8991,31 @@ pub struct ReportingInformationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for ReportingInformationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            monitoring_event_report_status: self.monitoring_event_report_status.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ReportingInformationAnswer {}
@@ -8521,7 +9310,7 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NiddInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8562,6 +9351,32 @@ pub struct NiddInformationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for NiddInformationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_identifier: self.user_identifier.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            nidd_authorization_request: self.nidd_authorization_request.clone(),
+            nidd_authorization_update: self.nidd_authorization_update.clone(),
+            nir_flags: self.nir_flags.clone(),
+            group_user_identifier: self.group_user_identifier.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddInformationRequest {}
@@ -8841,7 +9656,7 @@ impl rt::typed::Command for NiddInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NiddInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8884,6 +9699,33 @@ pub struct NiddInformationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl Clone for NiddInformationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            nidd_authorization_response: self.nidd_authorization_response.clone(),
+            nia_flags: self.nia_flags.clone(),
+            group_user_identifier: self.group_user_identifier.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddInformationAnswer {}

@@ -500,7 +500,7 @@ impl rt::AvpData for SmDeliveryCause {
 ///     [ SM-Diagnostic-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SmDeliveryFailureCause {
     /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
     pub sm_enumerated_delivery_failure_cause: SmEnumeratedDeliveryFailureCause,
@@ -511,6 +511,19 @@ pub struct SmDeliveryFailureCause {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Clone for SmDeliveryFailureCause {
+    fn clone(&self) -> Self {
+        Self {
+            sm_enumerated_delivery_failure_cause: self
+                .sm_enumerated_delivery_failure_cause
+                .clone(),
+            sm_diagnostic_info: self.sm_diagnostic_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for SmDeliveryFailureCause {}
@@ -631,7 +644,7 @@ impl rt::AvpData for SmDeliveryFailureCause {
 ///     [ SMSF-Non-3GPP-SM-Delivery-Outcome ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SmDeliveryOutcome {
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub mme_sm_delivery_outcome: Option<MmeSmDeliveryOutcome>,
@@ -650,6 +663,23 @@ pub struct SmDeliveryOutcome {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for SmDeliveryOutcome {
+    fn clone(&self) -> Self {
+        Self {
+            mme_sm_delivery_outcome: self.mme_sm_delivery_outcome.clone(),
+            msc_sm_delivery_outcome: self.msc_sm_delivery_outcome.clone(),
+            sgsn_sm_delivery_outcome: self.sgsn_sm_delivery_outcome.clone(),
+            ip_sm_gw_sm_delivery_outcome: self.ip_sm_gw_sm_delivery_outcome.clone(),
+            smsf_3gpp_sm_delivery_outcome: self.smsf_3gpp_sm_delivery_outcome.clone(),
+            smsf_non_3gpp_sm_delivery_outcome: self
+                .smsf_non_3gpp_sm_delivery_outcome
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SmDeliveryOutcome {}
@@ -833,7 +863,7 @@ impl rt::AvpData for SmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MmeSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -844,6 +874,17 @@ pub struct MmeSmDeliveryOutcome {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for MmeSmDeliveryOutcome {
+    fn clone(&self) -> Self {
+        Self {
+            sm_delivery_cause: self.sm_delivery_cause.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for MmeSmDeliveryOutcome {}
@@ -947,7 +988,7 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MscSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -958,6 +999,17 @@ pub struct MscSmDeliveryOutcome {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for MscSmDeliveryOutcome {
+    fn clone(&self) -> Self {
+        Self {
+            sm_delivery_cause: self.sm_delivery_cause.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for MscSmDeliveryOutcome {}
@@ -1061,7 +1113,7 @@ impl rt::AvpData for MscSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SgsnSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1072,6 +1124,17 @@ pub struct SgsnSmDeliveryOutcome {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for SgsnSmDeliveryOutcome {
+    fn clone(&self) -> Self {
+        Self {
+            sm_delivery_cause: self.sm_delivery_cause.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SgsnSmDeliveryOutcome {}
@@ -1175,7 +1238,7 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IpSmGwSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1186,6 +1249,17 @@ pub struct IpSmGwSmDeliveryOutcome {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for IpSmGwSmDeliveryOutcome {
+    fn clone(&self) -> Self {
+        Self {
+            sm_delivery_cause: self.sm_delivery_cause.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for IpSmGwSmDeliveryOutcome {}
@@ -1290,7 +1364,7 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
 ///     [ Destination-SIP-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SmsmiCorrelationId {
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub hss_id: Option<rt::data::Utf8String>,
@@ -1303,6 +1377,18 @@ pub struct SmsmiCorrelationId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for SmsmiCorrelationId {
+    fn clone(&self) -> Self {
+        Self {
+            hss_id: self.hss_id.clone(),
+            originating_sip_uri: self.originating_sip_uri.clone(),
+            destination_sip_uri: self.destination_sip_uri.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SmsmiCorrelationId {}
@@ -1411,7 +1497,7 @@ impl rt::AvpData for SmsmiCorrelationId {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Smsf3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1422,6 +1508,17 @@ pub struct Smsf3gppSmDeliveryOutcome {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for Smsf3gppSmDeliveryOutcome {
+    fn clone(&self) -> Self {
+        Self {
+            sm_delivery_cause: self.sm_delivery_cause.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for Smsf3gppSmDeliveryOutcome {}
@@ -1525,7 +1622,7 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SmsfNon3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1536,6 +1633,17 @@ pub struct SmsfNon3gppSmDeliveryOutcome {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Clone for SmsfNon3gppSmDeliveryOutcome {
+    fn clone(&self) -> Self {
+        Self {
+            sm_delivery_cause: self.sm_delivery_cause.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SmsfNon3gppSmDeliveryOutcome {}
@@ -1640,7 +1748,7 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
 ///     [ SMSF-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Smsf3gppAddress {
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1653,6 +1761,18 @@ pub struct Smsf3gppAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for Smsf3gppAddress {
+    fn clone(&self) -> Self {
+        Self {
+            smsf_3gpp_number: self.smsf_3gpp_number.clone(),
+            smsf_3gpp_name: self.smsf_3gpp_name.clone(),
+            smsf_3gpp_realm: self.smsf_3gpp_realm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for Smsf3gppAddress {}
@@ -1764,7 +1884,7 @@ impl rt::AvpData for Smsf3gppAddress {
 ///     [ SMSF-Non-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SmsfNon3gppAddress {
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_non_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1777,6 +1897,18 @@ pub struct SmsfNon3gppAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for SmsfNon3gppAddress {
+    fn clone(&self) -> Self {
+        Self {
+            smsf_non_3gpp_number: self.smsf_non_3gpp_number.clone(),
+            smsf_non_3gpp_name: self.smsf_non_3gpp_name.clone(),
+            smsf_non_3gpp_realm: self.smsf_non_3gpp_realm.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for SmsfNon3gppAddress {}
@@ -1911,7 +2043,7 @@ impl rt::AvpData for SmsfNon3gppAddress {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SendRoutingInfoForSmRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1958,6 +2090,35 @@ pub struct SendRoutingInfoForSmRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for SendRoutingInfoForSmRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            msisdn: self.msisdn.clone(),
+            user_name: self.user_name.clone(),
+            smsmi_correlation_id: self.smsmi_correlation_id.clone(),
+            supported_features: self.supported_features.clone(),
+            sc_address: self.sc_address.clone(),
+            sm_rp_mti: self.sm_rp_mti.clone(),
+            sm_rp_smea: self.sm_rp_smea.clone(),
+            srr_flags: self.srr_flags.clone(),
+            sm_delivery_not_intended: self.sm_delivery_not_intended.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for SendRoutingInfoForSmRequest {}
@@ -2242,7 +2403,7 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SendRoutingInfoForSmAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2303,6 +2464,45 @@ pub struct SendRoutingInfoForSmAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for SendRoutingInfoForSmAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            serving_node: self.serving_node.clone(),
+            additional_serving_node: self.additional_serving_node.clone(),
+            smsf_3gpp_address: self.smsf_3gpp_address.clone(),
+            smsf_non_3gpp_address: self.smsf_non_3gpp_address.clone(),
+            lmsi: self.lmsi.clone(),
+            user_identifier: self.user_identifier.clone(),
+            mwd_status: self.mwd_status.clone(),
+            mme_absent_user_diagnostic_sm: self.mme_absent_user_diagnostic_sm.clone(),
+            msc_absent_user_diagnostic_sm: self.msc_absent_user_diagnostic_sm.clone(),
+            sgsn_absent_user_diagnostic_sm: self.sgsn_absent_user_diagnostic_sm.clone(),
+            smsf_3gpp_absent_user_diagnostic_sm: self
+                .smsf_3gpp_absent_user_diagnostic_sm
+                .clone(),
+            smsf_non_3gpp_absent_user_diagnostic_sm: self
+                .smsf_non_3gpp_absent_user_diagnostic_sm
+                .clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for SendRoutingInfoForSmAnswer {}
@@ -2744,7 +2944,7 @@ impl rt::typed::RequestCommand for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AlertServiceCentreRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2787,6 +2987,33 @@ pub struct AlertServiceCentreRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for AlertServiceCentreRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            sc_address: self.sc_address.clone(),
+            user_identifier: self.user_identifier.clone(),
+            smsmi_correlation_id: self.smsmi_correlation_id.clone(),
+            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+            sms_gmsc_alert_event: self.sms_gmsc_alert_event.clone(),
+            serving_node: self.serving_node.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for AlertServiceCentreRequest {}
@@ -3096,7 +3323,7 @@ impl rt::typed::Command for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AlertServiceCentreAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3129,6 +3356,28 @@ pub struct AlertServiceCentreAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for AlertServiceCentreAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for AlertServiceCentreAnswer {}
@@ -3421,7 +3670,7 @@ impl rt::typed::RequestCommand for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReportSmDeliveryStatusRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3462,6 +3711,32 @@ pub struct ReportSmDeliveryStatusRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for ReportSmDeliveryStatusRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identifier: self.user_identifier.clone(),
+            smsmi_correlation_id: self.smsmi_correlation_id.clone(),
+            sc_address: self.sc_address.clone(),
+            sm_delivery_outcome: self.sm_delivery_outcome.clone(),
+            rdr_flags: self.rdr_flags.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for ReportSmDeliveryStatusRequest {}
@@ -3764,7 +4039,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ReportSmDeliveryStatusAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3799,6 +4074,29 @@ pub struct ReportSmDeliveryStatusAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Clone for ReportSmDeliveryStatusAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identifier: self.user_identifier.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for ReportSmDeliveryStatusAnswer {}
@@ -4101,7 +4399,7 @@ impl rt::typed::RequestCommand for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MoForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4144,6 +4442,33 @@ pub struct MoForwardShortMessageRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Clone for MoForwardShortMessageRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            sc_address: self.sc_address.clone(),
+            ofr_flags: self.ofr_flags.clone(),
+            supported_features: self.supported_features.clone(),
+            user_identifier: self.user_identifier.clone(),
+            sm_rp_ui: self.sm_rp_ui.clone(),
+            smsmi_correlation_id: self.smsmi_correlation_id.clone(),
+            sm_delivery_outcome: self.sm_delivery_outcome.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MoForwardShortMessageRequest {}
@@ -4446,7 +4771,7 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MoForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4483,6 +4808,30 @@ pub struct MoForwardShortMessageAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Clone for MoForwardShortMessageAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            sm_delivery_failure_cause: self.sm_delivery_failure_cause.clone(),
+            sm_rp_ui: self.sm_rp_ui.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MoForwardShortMessageAnswer {}
@@ -4801,7 +5150,7 @@ impl rt::typed::RequestCommand for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MtForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4854,6 +5203,38 @@ pub struct MtForwardShortMessageRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Clone for MtForwardShortMessageRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            user_name: self.user_name.clone(),
+            supported_features: self.supported_features.clone(),
+            smsmi_correlation_id: self.smsmi_correlation_id.clone(),
+            sc_address: self.sc_address.clone(),
+            sm_rp_ui: self.sm_rp_ui.clone(),
+            mme_number_for_mt_sms: self.mme_number_for_mt_sms.clone(),
+            sgsn_number: self.sgsn_number.clone(),
+            tfr_flags: self.tfr_flags.clone(),
+            sm_delivery_timer: self.sm_delivery_timer.clone(),
+            sm_delivery_start_time: self.sm_delivery_start_time.clone(),
+            maximum_retransmission_time: self.maximum_retransmission_time.clone(),
+            sms_gmsc_address: self.sms_gmsc_address.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MtForwardShortMessageRequest {}
@@ -5218,7 +5599,7 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MtForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5261,6 +5642,33 @@ pub struct MtForwardShortMessageAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Clone for MtForwardShortMessageAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            sm_delivery_failure_cause: self.sm_delivery_failure_cause.clone(),
+            sm_rp_ui: self.sm_rp_ui.clone(),
+            requested_retransmission_time: self.requested_retransmission_time.clone(),
+            user_identifier: self.user_identifier.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MtForwardShortMessageAnswer {}

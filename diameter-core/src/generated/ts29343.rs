@@ -89,7 +89,7 @@ pub mod application {
 ///     *[ ProSe-Code-Suffix-Mask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitorTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -104,6 +104,19 @@ pub struct MonitorTarget {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Clone for MonitorTarget {
+    fn clone(&self) -> Self {
+        Self {
+            target_rpauid: self.target_rpauid.clone(),
+            pduid: self.pduid.clone(),
+            metadata_indicator: self.metadata_indicator.clone(),
+            prose_code_suffix_mask: self.prose_code_suffix_mask.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for MonitorTarget {}
@@ -242,7 +255,7 @@ impl rt::AvpData for MonitorTarget {
 ///     1*{ Suffix-Mask }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseCodeSuffixMask {
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     pub suffix_code: rt::bytes::Bytes,
@@ -253,6 +266,17 @@ pub struct ProseCodeSuffixMask {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Clone for ProseCodeSuffixMask {
+    fn clone(&self) -> Self {
+        Self {
+            suffix_code: self.suffix_code.clone(),
+            suffix_mask: self.suffix_mask.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProseCodeSuffixMask {}
@@ -367,7 +391,7 @@ impl rt::AvpData for ProseCodeSuffixMask {
 ///     { Target-PDUID }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BannedUserTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -378,6 +402,17 @@ pub struct BannedUserTarget {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Clone for BannedUserTarget {
+    fn clone(&self) -> Self {
+        Self {
+            target_rpauid: self.target_rpauid.clone(),
+            target_pduid: self.target_pduid.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for BannedUserTarget {}
@@ -506,7 +541,7 @@ impl rt::AvpData for BannedUserTarget {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProximityActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -557,6 +592,37 @@ pub struct ProximityActionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Clone for ProximityActionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            prose_request_type: self.prose_request_type.clone(),
+            origin_app_layer_user_id: self.origin_app_layer_user_id.clone(),
+            target_app_layer_user_id: self.target_app_layer_user_id.clone(),
+            requesting_epuid: self.requesting_epuid.clone(),
+            prose_function_id: self.prose_function_id.clone(),
+            requesting_rpauid: self.requesting_rpauid.clone(),
+            prose_app_id: self.prose_app_id.clone(),
+            application_data: self.application_data.clone(),
+            allowed_suffixes_number: self.allowed_suffixes_number.clone(),
+            target_rpauid: self.target_rpauid.clone(),
+            banned_user_target: self.banned_user_target.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityActionRequest {}
@@ -926,7 +992,7 @@ impl rt::typed::Command for ProximityActionRequest {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProximityActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -989,6 +1055,45 @@ pub struct ProximityActionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Clone for ProximityActionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            prose_request_type: self.prose_request_type.clone(),
+            targeted_epuid: self.targeted_epuid.clone(),
+            prose_function_id: self.prose_function_id.clone(),
+            pduid: self.pduid.clone(),
+            prose_restricted_code_suffix_range: self
+                .prose_restricted_code_suffix_range
+                .clone(),
+            prose_app_code_suffix_range: self.prose_app_code_suffix_range.clone(),
+            prose_code_suffix_mask: self.prose_code_suffix_mask.clone(),
+            monitor_target: self.monitor_target.clone(),
+            target_pduid: self.target_pduid.clone(),
+            prose_application_metadata: self.prose_application_metadata.clone(),
+            application_data: self.application_data.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityActionAnswer {}
@@ -1437,7 +1542,7 @@ impl rt::typed::RequestCommand for ProximityActionRequest {
 ///     *[ Banned-User-Target ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProximityApplicationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1472,6 +1577,29 @@ pub struct ProximityApplicationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Clone for ProximityApplicationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            prose_request_type: self.prose_request_type.clone(),
+            requesting_rpauid: self.requesting_rpauid.clone(),
+            banned_user_target: self.banned_user_target.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityApplicationRequest {}
@@ -1731,7 +1859,7 @@ impl rt::typed::Command for ProximityApplicationRequest {
 ///     { ProSe-Request-Type }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProximityApplicationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1772,6 +1900,32 @@ pub struct ProximityApplicationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Clone for ProximityApplicationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            prose_request_type: self.prose_request_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityApplicationAnswer {}

@@ -418,7 +418,7 @@ impl rt::AvpData for ReportCardinality {
 ///     [ WLAN-Assistance-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AssistanceInfo {
     /// `[ WLAN-Assistance-Info ]`: WLAN-Assistance-Info (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31.
     pub wlan_assistance_info: Option<WlanAssistanceInfo>,
@@ -427,6 +427,16 @@ pub struct AssistanceInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for AssistanceInfo {
+    fn clone(&self) -> Self {
+        Self {
+            wlan_assistance_info: self.wlan_assistance_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for AssistanceInfo {}
@@ -526,7 +536,7 @@ impl rt::AvpData for AssistanceInfo {
 ///     [ PC5-tech ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MatchReport {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -549,6 +559,23 @@ pub struct MatchReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for MatchReport {
+    fn clone(&self) -> Self {
+        Self {
+            discovery_type: self.discovery_type.clone(),
+            prose_app_code: self.prose_app_code.clone(),
+            prose_metadata_index_mask: self.prose_metadata_index_mask.clone(),
+            prose_app_id: self.prose_app_id.clone(),
+            prose_validity_timer: self.prose_validity_timer.clone(),
+            prose_match_refresh_timer: self.prose_match_refresh_timer.clone(),
+            prose_application_metadata: self.prose_application_metadata.clone(),
+            pc5_tech: self.pc5_tech.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for MatchReport {}
@@ -728,7 +755,7 @@ impl rt::AvpData for MatchReport {
 ///     *[ ProSe-App-Mask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseDiscoveryFilter {
     /// `{ 3GPP-Filter-Id }`: 3GPP-Filter-Id (code 3805, vendor 10415), 3GPP TS 29.345 §6.3.9.
     pub tgpp_filter_id: rt::bytes::Bytes,
@@ -745,6 +772,20 @@ pub struct ProseDiscoveryFilter {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseDiscoveryFilter {
+    fn clone(&self) -> Self {
+        Self {
+            tgpp_filter_id: self.tgpp_filter_id.clone(),
+            prose_app_id: self.prose_app_id.clone(),
+            prose_validity_timer: self.prose_validity_timer.clone(),
+            prose_app_code: self.prose_app_code.clone(),
+            prose_app_mask: self.prose_app_mask.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseDiscoveryFilter {}
@@ -923,7 +964,7 @@ impl rt::AvpData for ProseDiscoveryFilter {
 /// ```
 ///
 /// The specification's ABNF lists WLAN-Link-Layer-Id-List twice; the first occurrence is read as WLAN-Link-Layer-Id (6.3.32).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WifiP2pAssistanceInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -944,6 +985,22 @@ pub struct WifiP2pAssistanceInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for WifiP2pAssistanceInfo {
+    fn clone(&self) -> Self {
+        Self {
+            ssid: self.ssid.clone(),
+            eap_master_session_key: self.eap_master_session_key.clone(),
+            p2p_features: self.p2p_features.clone(),
+            wlan_link_layer_id: self.wlan_link_layer_id.clone(),
+            wlan_link_layer_id_list: self.wlan_link_layer_id_list.clone(),
+            operating_channel: self.operating_channel.clone(),
+            assistance_info_validity_timer: self.assistance_info_validity_timer.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for WifiP2pAssistanceInfo {}
@@ -1102,7 +1159,7 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
 ///     [ WiFi-P2P-Assistance-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanAssistanceInfo {
     /// `[ WiFi-P2P-Assistance-Info ]`: WiFi-P2P-Assistance-Info (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30.
     pub wifi_p2p_assistance_info: Option<rt::lazy::Lazy<WifiP2pAssistanceInfo>>,
@@ -1111,6 +1168,16 @@ pub struct WlanAssistanceInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for WlanAssistanceInfo {
+    fn clone(&self) -> Self {
+        Self {
+            wifi_p2p_assistance_info: self.wifi_p2p_assistance_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for WlanAssistanceInfo {}
@@ -1201,7 +1268,7 @@ impl rt::AvpData for WlanAssistanceInfo {
 ///     *[ WLAN-Link-Layer-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanLinkLayerIdList {
     /// `*[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     pub wlan_link_layer_id: Vec<rt::bytes::Bytes>,
@@ -1210,6 +1277,16 @@ pub struct WlanLinkLayerIdList {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for WlanLinkLayerIdList {
+    fn clone(&self) -> Self {
+        Self {
+            wlan_link_layer_id: self.wlan_link_layer_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for WlanLinkLayerIdList {}
@@ -1304,7 +1381,7 @@ impl rt::AvpData for WlanLinkLayerIdList {
 ///     { UTC-based-Counter }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseAppCodeInfo {
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     pub prose_app_code: rt::bytes::Bytes,
@@ -1317,6 +1394,18 @@ pub struct ProseAppCodeInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseAppCodeInfo {
+    fn clone(&self) -> Self {
+        Self {
+            prose_app_code: self.prose_app_code.clone(),
+            mic: self.mic.clone(),
+            utc_based_counter: self.utc_based_counter.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAppCodeInfo {}
@@ -1446,7 +1535,7 @@ impl rt::AvpData for ProseAppCodeInfo {
 ///     [ Periodic-Location-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationUpdateTrigger {
     /// `{ Location-Update-Event-Type }`: Location-Update-Event-Type (code 3824, vendor 10415), 3GPP TS 29.345 §6.3.43.
     pub location_update_event_type: u32,
@@ -1459,6 +1548,18 @@ pub struct LocationUpdateTrigger {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for LocationUpdateTrigger {
+    fn clone(&self) -> Self {
+        Self {
+            location_update_event_type: self.location_update_event_type.clone(),
+            change_of_area_type: self.change_of_area_type.clone(),
+            periodic_location_type: self.periodic_location_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for LocationUpdateTrigger {}
@@ -1600,7 +1701,7 @@ impl rt::AvpData for LocationUpdateTrigger {
 ///     [ Minimum-Interval-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChangeOfAreaType {
     /// `{ Location-Update-Event-Trigger }`: Location-Update-Event-Trigger (code 3826, vendor 10415), 3GPP TS 29.345 §6.3.45.
     pub location_update_event_trigger: u32,
@@ -1613,6 +1714,18 @@ pub struct ChangeOfAreaType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ChangeOfAreaType {
+    fn clone(&self) -> Self {
+        Self {
+            location_update_event_trigger: self.location_update_event_trigger.clone(),
+            report_cardinality: self.report_cardinality.clone(),
+            minimum_interval_time: self.minimum_interval_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ChangeOfAreaType {}
@@ -1763,7 +1876,7 @@ impl rt::AvpData for ChangeOfAreaType {
 ///     { Total-Number-Of-Reports }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PeriodicLocationType {
     /// `{ Location-Report-Interval-Time }`: Location-Report-Interval-Time (code 3830, vendor 10415), 3GPP TS 29.345 §6.3.49.
     pub location_report_interval_time: u32,
@@ -1774,6 +1887,17 @@ pub struct PeriodicLocationType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for PeriodicLocationType {
+    fn clone(&self) -> Self {
+        Self {
+            location_report_interval_time: self.location_report_interval_time.clone(),
+            total_number_of_reports: self.total_number_of_reports.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for PeriodicLocationType {}
@@ -1923,7 +2047,7 @@ impl rt::AvpData for PeriodicLocationType {
 /// ```
 ///
 /// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DiscoveryAuthRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -1962,6 +2086,33 @@ pub struct DiscoveryAuthRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for DiscoveryAuthRequest {
+    fn clone(&self) -> Self {
+        Self {
+            discovery_type: self.discovery_type.clone(),
+            user_identity: self.user_identity.clone(),
+            prose_app_id: self.prose_app_id.clone(),
+            prose_app_code: self.prose_app_code.clone(),
+            prose_app_code_suffix_range: self.prose_app_code_suffix_range.clone(),
+            prose_validity_timer: self.prose_validity_timer.clone(),
+            app_identifier: self.app_identifier.clone(),
+            requesting_rpauid: self.requesting_rpauid.clone(),
+            target_rpauid: self.target_rpauid.clone(),
+            target_pduid: self.target_pduid.clone(),
+            prose_restricted_code: self.prose_restricted_code.clone(),
+            prose_restricted_code_suffix_range: self
+                .prose_restricted_code_suffix_range
+                .clone(),
+            banned_rpauid: self.banned_rpauid.clone(),
+            banned_pduid: self.banned_pduid.clone(),
+            service_result: self.service_result.clone(),
+            pc5_tech: self.pc5_tech.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for DiscoveryAuthRequest {}
@@ -2196,7 +2347,7 @@ impl rt::AvpData for DiscoveryAuthRequest {
 /// ```
 ///
 /// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DiscoveryAuthResponse {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2225,6 +2376,26 @@ pub struct DiscoveryAuthResponse {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for DiscoveryAuthResponse {
+    fn clone(&self) -> Self {
+        Self {
+            discovery_type: self.discovery_type.clone(),
+            prose_discovery_filter: self.prose_discovery_filter.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            prose_restricted_code: self.prose_restricted_code.clone(),
+            prose_validity_timer: self.prose_validity_timer.clone(),
+            code_sending_security_material: self.code_sending_security_material.clone(),
+            code_receiving_security_material: self
+                .code_receiving_security_material
+                .clone(),
+            duik: self.duik.clone(),
+            pc5_tech: self.pc5_tech.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for DiscoveryAuthResponse {}
@@ -2428,7 +2599,7 @@ impl rt::AvpData for DiscoveryAuthResponse {
 ///     [ PC5-tech ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MatchRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2445,6 +2616,20 @@ pub struct MatchRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for MatchRequest {
+    fn clone(&self) -> Self {
+        Self {
+            discovery_type: self.discovery_type.clone(),
+            user_identity: self.user_identity.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            prose_app_code_info: self.prose_app_code_info.clone(),
+            pc5_tech: self.pc5_tech.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for MatchRequest {}
@@ -2585,7 +2770,7 @@ impl rt::AvpData for MatchRequest {
 ///     *[ ProSe-App-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MatchReportInfo {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2598,6 +2783,18 @@ pub struct MatchReportInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for MatchReportInfo {
+    fn clone(&self) -> Self {
+        Self {
+            discovery_type: self.discovery_type.clone(),
+            user_identity: self.user_identity.clone(),
+            prose_app_id: self.prose_app_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for MatchReportInfo {}
@@ -2706,7 +2903,7 @@ impl rt::AvpData for MatchReportInfo {
 ///     { OS-App-ID }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AppIdentifier {
     /// `{ OS-ID }`: OS-ID (code 3841, vendor 10415), 3GPP TS 29.345 §6.3.62.
     pub os_id: rt::bytes::Bytes,
@@ -2717,6 +2914,17 @@ pub struct AppIdentifier {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for AppIdentifier {
+    fn clone(&self) -> Self {
+        Self {
+            os_id: self.os_id.clone(),
+            os_app_id: self.os_app_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for AppIdentifier {}
@@ -2827,7 +3035,7 @@ impl rt::AvpData for AppIdentifier {
 ///     [ Encrypted-Bitmask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CodeReceivingSecurityMaterial {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     pub dusk: Option<rt::bytes::Bytes>,
@@ -2844,6 +3052,20 @@ pub struct CodeReceivingSecurityMaterial {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for CodeReceivingSecurityMaterial {
+    fn clone(&self) -> Self {
+        Self {
+            dusk: self.dusk.clone(),
+            duik: self.duik.clone(),
+            mic_check_indicator: self.mic_check_indicator.clone(),
+            duck: self.duck.clone(),
+            encrypted_bitmask: self.encrypted_bitmask.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for CodeReceivingSecurityMaterial {}
@@ -2960,7 +3182,7 @@ impl rt::AvpData for CodeReceivingSecurityMaterial {
 ///     [ Encrypted-Bitmask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CodeSendingSecurityMaterial {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     pub dusk: Option<rt::bytes::Bytes>,
@@ -2975,6 +3197,19 @@ pub struct CodeSendingSecurityMaterial {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for CodeSendingSecurityMaterial {
+    fn clone(&self) -> Self {
+        Self {
+            dusk: self.dusk.clone(),
+            duik: self.duik.clone(),
+            duck: self.duck.clone(),
+            encrypted_bitmask: self.encrypted_bitmask.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for CodeSendingSecurityMaterial {}
@@ -3089,7 +3324,7 @@ impl rt::AvpData for CodeSendingSecurityMaterial {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3126,6 +3361,30 @@ pub struct ProseAuthorizationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseAuthorizationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            user_identity: self.user_identity.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAuthorizationRequest {}
@@ -3394,7 +3653,7 @@ impl rt::typed::Command for ProseAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3443,6 +3702,36 @@ pub struct ProseAuthorizationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseAuthorizationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            prose_direct_allowed: self.prose_direct_allowed.clone(),
+            validity_time_announce: self.validity_time_announce.clone(),
+            validity_time_monitor: self.validity_time_monitor.clone(),
+            validity_time_communication: self.validity_time_communication.clone(),
+            authorized_discovery_range: self.authorized_discovery_range.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAuthorizationAnswer {}
@@ -3818,7 +4107,7 @@ impl rt::typed::RequestCommand for ProseAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseDiscoveryRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3855,6 +4144,30 @@ pub struct ProseDiscoveryRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseDiscoveryRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            discovery_auth_request: self.discovery_auth_request.clone(),
+            discovery_entry_id: self.discovery_entry_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseDiscoveryRequest {}
@@ -4122,7 +4435,7 @@ impl rt::typed::Command for ProseDiscoveryRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseDiscoveryAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4165,6 +4478,33 @@ pub struct ProseDiscoveryAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseDiscoveryAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            discovery_auth_response: self.discovery_auth_response.clone(),
+            discovery_entry_id: self.discovery_entry_id.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseDiscoveryAnswer {}
@@ -4491,7 +4831,7 @@ impl rt::typed::RequestCommand for ProseDiscoveryRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseMatchRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4528,6 +4868,30 @@ pub struct ProseMatchRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseMatchRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            match_request: self.match_request.clone(),
+            pmr_flags: self.pmr_flags.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchRequest {}
@@ -4774,7 +5138,7 @@ impl rt::typed::Command for ProseMatchRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseMatchAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4815,6 +5179,32 @@ pub struct ProseMatchAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseMatchAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            match_report: self.match_report.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchAnswer {}
@@ -5123,7 +5513,7 @@ impl rt::typed::RequestCommand for ProseMatchRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseMatchReportInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5158,6 +5548,29 @@ pub struct ProseMatchReportInfoRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseMatchReportInfoRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            match_report_info: self.match_report_info.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchReportInfoRequest {}
@@ -5405,7 +5818,7 @@ impl rt::typed::Command for ProseMatchReportInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseMatchReportInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5444,6 +5857,31 @@ pub struct ProseMatchReportInfoAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseMatchReportInfoAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchReportInfoAnswer {}
@@ -5745,7 +6183,7 @@ impl rt::typed::RequestCommand for ProseMatchReportInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseProximityRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5790,6 +6228,34 @@ pub struct ProseProximityRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseProximityRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            prr_flags: self.prr_flags.clone(),
+            requesting_epuid: self.requesting_epuid.clone(),
+            targeted_epuid: self.targeted_epuid.clone(),
+            time_window: self.time_window.clone(),
+            location_estimate: self.location_estimate.clone(),
+            location_update_trigger: self.location_update_trigger.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseProximityRequest {}
@@ -6127,7 +6593,7 @@ impl rt::typed::Command for ProseProximityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseProximityAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6170,6 +6636,33 @@ pub struct ProseProximityAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseProximityAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            location_estimate: self.location_estimate.clone(),
+            wlan_link_layer_id: self.wlan_link_layer_id.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseProximityAnswer {}
@@ -6500,7 +6993,7 @@ impl rt::typed::RequestCommand for ProseProximityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseLocationUpdateRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6537,6 +7030,30 @@ pub struct ProseLocationUpdateRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseLocationUpdateRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            targeted_epuid: self.targeted_epuid.clone(),
+            location_estimate: self.location_estimate.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseLocationUpdateRequest {}
@@ -6800,7 +7317,7 @@ impl rt::typed::Command for ProseLocationUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseLocationUpdateAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6839,6 +7356,31 @@ pub struct ProseLocationUpdateAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseLocationUpdateAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseLocationUpdateAnswer {}
@@ -7143,7 +7685,7 @@ impl rt::typed::RequestCommand for ProseLocationUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseAlertRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7182,6 +7724,31 @@ pub struct ProseAlertRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseAlertRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            app_layer_user_id: self.app_layer_user_id.clone(),
+            targeted_epuid: self.targeted_epuid.clone(),
+            assistance_info: self.assistance_info.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAlertRequest {}
@@ -7457,7 +8024,7 @@ impl rt::typed::Command for ProseAlertRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseAlertAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7496,6 +8063,31 @@ pub struct ProseAlertAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseAlertAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAlertAnswer {}
@@ -7799,7 +8391,7 @@ impl rt::typed::RequestCommand for ProseAlertRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseCancellationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7836,6 +8428,30 @@ pub struct ProseCancellationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseCancellationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            requesting_epuid: self.requesting_epuid.clone(),
+            targeted_epuid: self.targeted_epuid.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseCancellationRequest {}
@@ -8099,7 +8715,7 @@ impl rt::typed::Command for ProseCancellationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseCancellationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8138,6 +8754,31 @@ pub struct ProseCancellationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl Clone for ProseCancellationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            vendor_specific_application_id: self.vendor_specific_application_id.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            supported_features: self.supported_features.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseCancellationAnswer {}

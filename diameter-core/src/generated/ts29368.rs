@@ -338,7 +338,7 @@ impl rt::AvpData for DeliveryOutcome {
 ///     [ Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceAction {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -361,6 +361,23 @@ pub struct DeviceAction {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl Clone for DeviceAction {
+    fn clone(&self) -> Self {
+        Self {
+            external_identifier: self.external_identifier.clone(),
+            msisdn: self.msisdn.clone(),
+            scs_identity: self.scs_identity.clone(),
+            reference_number: self.reference_number.clone(),
+            old_reference_number: self.old_reference_number.clone(),
+            action_type: self.action_type.clone(),
+            trigger_data: self.trigger_data.clone(),
+            validity_time: self.validity_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceAction {}
@@ -528,7 +545,7 @@ impl rt::AvpData for DeviceAction {
 ///     [ Delivery-Outcome ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceNotification {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -551,6 +568,23 @@ pub struct DeviceNotification {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl Clone for DeviceNotification {
+    fn clone(&self) -> Self {
+        Self {
+            external_identifier: self.external_identifier.clone(),
+            msisdn: self.msisdn.clone(),
+            scs_identity: self.scs_identity.clone(),
+            reference_number: self.reference_number.clone(),
+            action_type: self.action_type.clone(),
+            request_status: self.request_status.clone(),
+            mtc_error_diagnostic: self.mtc_error_diagnostic.clone(),
+            delivery_outcome: self.delivery_outcome.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceNotification {}
@@ -711,7 +745,7 @@ impl rt::AvpData for DeviceNotification {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TriggerData {
     /// `{ Payload }`: Payload (code 3004, vendor 10415), 3GPP TS 29.368 §6.4.
     pub payload: rt::bytes::Bytes,
@@ -724,6 +758,18 @@ pub struct TriggerData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl Clone for TriggerData {
+    fn clone(&self) -> Self {
+        Self {
+            payload: self.payload.clone(),
+            priority_indication: self.priority_indication.clone(),
+            application_port_identifier: self.application_port_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for TriggerData {}
@@ -854,7 +900,7 @@ impl rt::AvpData for TriggerData {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -887,6 +933,28 @@ pub struct DeviceActionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl Clone for DeviceActionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            device_action: self.device_action.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceActionRequest {}
@@ -1109,7 +1177,7 @@ impl rt::typed::Command for DeviceActionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1146,6 +1214,30 @@ pub struct DeviceActionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl Clone for DeviceActionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            device_notification: self.device_notification.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceActionAnswer {}
@@ -1414,7 +1506,7 @@ impl rt::typed::RequestCommand for DeviceActionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1447,6 +1539,28 @@ pub struct DeviceNotificationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl Clone for DeviceNotificationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            destination_realm: self.destination_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            device_notification: self.device_notification.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceNotificationRequest {}
@@ -1689,7 +1803,7 @@ impl rt::typed::Command for DeviceNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DeviceNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1724,6 +1838,29 @@ pub struct DeviceNotificationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl Clone for DeviceNotificationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            load: self.load.clone(),
+            supported_features: self.supported_features.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceNotificationAnswer {}

@@ -267,7 +267,7 @@ impl rt::AvpData for MbmsBearerEventDiagnosticInfo {
 ///     *[ Userplane-Protocol-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MbmsBearerEventNotification {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -284,6 +284,22 @@ pub struct MbmsBearerEventNotification {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for MbmsBearerEventNotification {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi: self.tmgi.clone(),
+            mbms_flow_identifier: self.mbms_flow_identifier.clone(),
+            mbms_bearer_event: self.mbms_bearer_event.clone(),
+            mbms_bearer_event_diagnostic_info: self
+                .mbms_bearer_event_diagnostic_info
+                .clone(),
+            userplane_protocol_result: self.userplane_protocol_result.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for MbmsBearerEventNotification {}
@@ -479,7 +495,7 @@ impl rt::AvpData for MbmsBearerEventNotification {
 ///     [ ROHC-Max-CID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MbmsBearerRequest {
     /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
     pub mbms_startstop_indication: super::ts29061::MbmsStartstopIndication,
@@ -512,6 +528,28 @@ pub struct MbmsBearerRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for MbmsBearerRequest {
+    fn clone(&self) -> Self {
+        Self {
+            mbms_startstop_indication: self.mbms_startstop_indication.clone(),
+            tmgi: self.tmgi.clone(),
+            mbms_flow_identifier: self.mbms_flow_identifier.clone(),
+            qos_information: self.qos_information.clone(),
+            mbms_service_area: self.mbms_service_area.clone(),
+            mbms_start_time: self.mbms_start_time.clone(),
+            mb2u_security: self.mb2u_security.clone(),
+            mbms_cell_list: self.mbms_cell_list.clone(),
+            local_m1_information: self.local_m1_information.clone(),
+            local_mb2_u_information: self.local_mb2_u_information.clone(),
+            fec_request: self.fec_request.clone(),
+            rohc_request: self.rohc_request.clone(),
+            rohc_max_cid: self.rohc_max_cid.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for MbmsBearerRequest {
@@ -740,7 +778,7 @@ impl rt::AvpData for MbmsBearerRequest {
 ///     *[ Userplane-Protocol-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MbmsBearerResponse {
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Option<rt::bytes::Bytes>,
@@ -765,6 +803,24 @@ pub struct MbmsBearerResponse {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for MbmsBearerResponse {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi: self.tmgi.clone(),
+            mbms_flow_identifier: self.mbms_flow_identifier.clone(),
+            mbms_session_duration: self.mbms_session_duration.clone(),
+            mbms_bearer_result: self.mbms_bearer_result.clone(),
+            bmsc_address: self.bmsc_address.clone(),
+            bmsc_port: self.bmsc_port.clone(),
+            mb2u_security: self.mb2u_security.clone(),
+            radio_frequency: self.radio_frequency.clone(),
+            userplane_protocol_result: self.userplane_protocol_result.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for MbmsBearerResponse {}
@@ -943,7 +999,7 @@ impl rt::AvpData for MbmsBearerResponse {
 ///     *[ TMGI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TmgiAllocationRequest {
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     pub tmgi_number: u32,
@@ -954,6 +1010,17 @@ pub struct TmgiAllocationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for TmgiAllocationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi_number: self.tmgi_number.clone(),
+            tmgi: self.tmgi.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiAllocationRequest {}
@@ -1051,7 +1118,7 @@ impl rt::AvpData for TmgiAllocationRequest {
 ///     [ TMGI-Allocation-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TmgiAllocationResponse {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1064,6 +1131,18 @@ pub struct TmgiAllocationResponse {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for TmgiAllocationResponse {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi: self.tmgi.clone(),
+            mbms_session_duration: self.mbms_session_duration.clone(),
+            tmgi_allocation_result: self.tmgi_allocation_result.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiAllocationResponse {}
@@ -1176,7 +1255,7 @@ impl rt::AvpData for TmgiAllocationResponse {
 ///     *[ TMGI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TmgiDeallocationRequest {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1185,6 +1264,16 @@ pub struct TmgiDeallocationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for TmgiDeallocationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi: self.tmgi.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiDeallocationRequest {}
@@ -1264,7 +1353,7 @@ impl rt::AvpData for TmgiDeallocationRequest {
 ///     [ TMGI-Deallocation-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TmgiDeallocationResponse {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -1275,6 +1364,17 @@ pub struct TmgiDeallocationResponse {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for TmgiDeallocationResponse {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi: self.tmgi.clone(),
+            tmgi_deallocation_result: self.tmgi_deallocation_result.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiDeallocationResponse {}
@@ -1380,7 +1480,7 @@ impl rt::AvpData for TmgiDeallocationResponse {
 ///     1*{ TMGI }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TmgiExpiry {
     /// `1*{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1389,6 +1489,16 @@ pub struct TmgiExpiry {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for TmgiExpiry {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi: self.tmgi.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiExpiry {}
@@ -1482,7 +1592,7 @@ impl rt::AvpData for TmgiExpiry {
 ///     [ MB2C-MBMS-GW-SSM-IPv6-Address ]
 ///     [ Common-Tunnel-Endpoint-Identifier ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocalM1Information {
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     pub mbms_enb_ip_multicast_address: Option<rt::data::Address>,
@@ -1499,6 +1609,24 @@ pub struct LocalM1Information {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for LocalM1Information {
+    fn clone(&self) -> Self {
+        Self {
+            mbms_enb_ip_multicast_address: self.mbms_enb_ip_multicast_address.clone(),
+            mbms_enb_ipv6_multicast_address: self
+                .mbms_enb_ipv6_multicast_address
+                .clone(),
+            mb2c_mbms_gw_ssm_ip_address: self.mb2c_mbms_gw_ssm_ip_address.clone(),
+            mb2c_mbms_gw_ssm_ipv6_address: self.mb2c_mbms_gw_ssm_ipv6_address.clone(),
+            common_tunnel_endpoint_identifier: self
+                .common_tunnel_endpoint_identifier
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for LocalM1Information {}
@@ -1664,7 +1792,7 @@ impl rt::AvpData for LocalM1Information {
 ///     *2[ BMSC-Address ]
 ///     [ BMSC-Port ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocalMb2UInformation {
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     pub bmsc_address: Vec<rt::data::Address>,
@@ -1675,6 +1803,17 @@ pub struct LocalMb2UInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for LocalMb2UInformation {
+    fn clone(&self) -> Self {
+        Self {
+            bmsc_address: self.bmsc_address.clone(),
+            bmsc_port: self.bmsc_port.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for LocalMb2UInformation {}
@@ -1760,7 +1899,7 @@ impl rt::AvpData for LocalMb2UInformation {
 ///     { ROHC-Profile }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RohcRequest {
     /// `1*{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Vec<rt::data::IpFilterRule>,
@@ -1773,6 +1912,18 @@ pub struct RohcRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for RohcRequest {
+    fn clone(&self) -> Self {
+        Self {
+            flow_description: self.flow_description.clone(),
+            rohc_full_header_periodicity: self.rohc_full_header_periodicity.clone(),
+            rohc_profile: self.rohc_profile.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for RohcRequest {
@@ -1910,7 +2061,7 @@ impl rt::AvpData for RohcRequest {
 ///     [ FEC-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserplaneProtocolResult {
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Vec<rt::data::IpFilterRule>,
@@ -1923,6 +2074,18 @@ pub struct UserplaneProtocolResult {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for UserplaneProtocolResult {
+    fn clone(&self) -> Self {
+        Self {
+            flow_description: self.flow_description.clone(),
+            rohc_result: self.rohc_result.clone(),
+            fec_result: self.fec_result.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for UserplaneProtocolResult {}
@@ -2040,7 +2203,7 @@ impl rt::AvpData for UserplaneProtocolResult {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GcsActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2081,6 +2244,32 @@ pub struct GcsActionRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for GcsActionRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            supported_features: self.supported_features.clone(),
+            tmgi_allocation_request: self.tmgi_allocation_request.clone(),
+            tmgi_deallocation_request: self.tmgi_deallocation_request.clone(),
+            mbms_bearer_request: self.mbms_bearer_request.clone(),
+            restart_counter: self.restart_counter.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsActionRequest {
@@ -2375,7 +2564,7 @@ impl rt::typed::Command for GcsActionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GcsActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2428,6 +2617,38 @@ pub struct GcsActionAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for GcsActionAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            failed_avp: self.failed_avp.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            supported_features: self.supported_features.clone(),
+            tmgi_allocation_response: self.tmgi_allocation_response.clone(),
+            tmgi_deallocation_response: self.tmgi_deallocation_response.clone(),
+            mbms_bearer_response: self.mbms_bearer_response.clone(),
+            restart_counter: self.restart_counter.clone(),
+            load: self.load.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for GcsActionAnswer {}
@@ -2813,7 +3034,7 @@ impl rt::typed::RequestCommand for GcsActionRequest {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GcsNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2850,6 +3071,30 @@ pub struct GcsNotificationRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for GcsNotificationRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            destination_host: self.destination_host.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            tmgi_expiry: self.tmgi_expiry.clone(),
+            mbms_bearer_event_notification: self.mbms_bearer_event_notification.clone(),
+            restart_counter: self.restart_counter.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for GcsNotificationRequest {}
@@ -3090,7 +3335,7 @@ impl rt::typed::Command for GcsNotificationRequest {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct GcsNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3133,6 +3378,33 @@ pub struct GcsNotificationAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl Clone for GcsNotificationAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            auth_session_state: self.auth_session_state.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            result_code: self.result_code.clone(),
+            experimental_result: self.experimental_result.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            error_message: self.error_message.clone(),
+            error_reporting_host: self.error_reporting_host.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            failed_avp: self.failed_avp.clone(),
+            proxy_info: self.proxy_info.clone(),
+            restart_counter: self.restart_counter.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for GcsNotificationAnswer {}

@@ -8349,7 +8349,7 @@ impl rt::AvpData for UserParticipatingType {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkInfoChange {
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_network_information: Vec<rt::bytes::Bytes>,
@@ -8362,6 +8362,18 @@ pub struct AccessNetworkInfoChange {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AccessNetworkInfoChange {
+    fn clone(&self) -> Self {
+        Self {
+            access_network_information: self.access_network_information.clone(),
+            cellular_network_information: self.cellular_network_information.clone(),
+            change_time: self.change_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AccessNetworkInfoChange {}
@@ -8484,7 +8496,7 @@ impl rt::AvpData for AccessNetworkInfoChange {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessTransferInformation {
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_transfer_type: Option<AccessTransferType>,
@@ -8509,6 +8521,28 @@ pub struct AccessTransferInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AccessTransferInformation {
+    fn clone(&self) -> Self {
+        Self {
+            access_transfer_type: self.access_transfer_type.clone(),
+            access_network_information: self.access_network_information.clone(),
+            cellular_network_information: self.cellular_network_information.clone(),
+            inter_ue_transfer: self.inter_ue_transfer.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            instance_id: self.instance_id.clone(),
+            related_ims_charging_identifier: self
+                .related_ims_charging_identifier
+                .clone(),
+            related_ims_charging_identifier_node: self
+                .related_ims_charging_identifier_node
+                .clone(),
+            change_time: self.change_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AccessTransferInformation {}
@@ -8698,7 +8732,7 @@ impl rt::AvpData for AccessTransferInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccumulatedCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -8709,6 +8743,17 @@ pub struct AccumulatedCost {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AccumulatedCost {
+    fn clone(&self) -> Self {
+        Self {
+            value_digits: self.value_digits.clone(),
+            exponent: self.exponent.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AccumulatedCost {}
@@ -8801,7 +8846,7 @@ impl rt::AvpData for AccumulatedCost {
 ///     [ Content-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdditionalContentInformation {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -8814,6 +8859,18 @@ pub struct AdditionalContentInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AdditionalContentInformation {
+    fn clone(&self) -> Self {
+        Self {
+            type_number: self.type_number.clone(),
+            additional_type_information: self.additional_type_information.clone(),
+            content_size: self.content_size.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AdditionalContentInformation {}
@@ -8915,7 +8972,7 @@ impl rt::AvpData for AdditionalContentInformation {
 ///     [ 3GPP-IMSI-MCC-MNC ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AddressDomain {
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
     pub domain_name: Option<rt::data::Utf8String>,
@@ -8926,6 +8983,17 @@ pub struct AddressDomain {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AddressDomain {
+    fn clone(&self) -> Self {
+        Self {
+            domain_name: self.domain_name.clone(),
+            tgpp_imsi_mcc_mnc: self.tgpp_imsi_mcc_mnc.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AddressDomain {}
@@ -9010,7 +9078,7 @@ impl rt::AvpData for AddressDomain {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AfCorrelationInformation {
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     pub af_charging_identifier: rt::bytes::Bytes,
@@ -9021,6 +9089,17 @@ pub struct AfCorrelationInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AfCorrelationInformation {
+    fn clone(&self) -> Self {
+        Self {
+            af_charging_identifier: self.af_charging_identifier.clone(),
+            flows: self.flows.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AfCorrelationInformation {}
@@ -9136,7 +9215,7 @@ impl rt::AvpData for AfCorrelationInformation {
 ///     [ Language ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AnnouncementInformation {
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     pub announcement_identifier: u32,
@@ -9159,6 +9238,23 @@ pub struct AnnouncementInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for AnnouncementInformation {
+    fn clone(&self) -> Self {
+        Self {
+            announcement_identifier: self.announcement_identifier.clone(),
+            variable_part: self.variable_part.clone(),
+            time_indicator: self.time_indicator.clone(),
+            quota_indicator: self.quota_indicator.clone(),
+            announcement_order: self.announcement_order.clone(),
+            play_alternative: self.play_alternative.clone(),
+            privacy_indicator: self.privacy_indicator.clone(),
+            language: self.language.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for AnnouncementInformation {}
@@ -9334,7 +9430,7 @@ impl rt::AvpData for AnnouncementInformation {
 ///     [ Currency-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AocCostInformation {
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
     pub accumulated_cost: Option<AccumulatedCost>,
@@ -9347,6 +9443,18 @@ pub struct AocCostInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AocCostInformation {
+    fn clone(&self) -> Self {
+        Self {
+            accumulated_cost: self.accumulated_cost.clone(),
+            incremental_cost: self.incremental_cost.clone(),
+            currency_code: self.currency_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocCostInformation {}
@@ -9456,7 +9564,7 @@ impl rt::AvpData for AocCostInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AocInformation {
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_cost_information: Option<AocCostInformation>,
@@ -9469,6 +9577,18 @@ pub struct AocInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AocInformation {
+    fn clone(&self) -> Self {
+        Self {
+            aoc_cost_information: self.aoc_cost_information.clone(),
+            tariff_information: self.tariff_information.clone(),
+            aoc_subscription_information: self.aoc_subscription_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocInformation {}
@@ -9591,7 +9711,7 @@ impl rt::AvpData for AocInformation {
 ///     [ AoC-Service-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AocService {
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service_obligatory_type: Option<AocServiceObligatoryType>,
@@ -9602,6 +9722,17 @@ pub struct AocService {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AocService {
+    fn clone(&self) -> Self {
+        Self {
+            aoc_service_obligatory_type: self.aoc_service_obligatory_type.clone(),
+            aoc_service_type: self.aoc_service_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocService {}
@@ -9706,7 +9837,7 @@ impl rt::AvpData for AocService {
 ///     [ Preferred-AoC-Currency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AocSubscriptionInformation {
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service: Vec<AocService>,
@@ -9719,6 +9850,18 @@ pub struct AocSubscriptionInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for AocSubscriptionInformation {
+    fn clone(&self) -> Self {
+        Self {
+            aoc_service: self.aoc_service.clone(),
+            aoc_format: self.aoc_format.clone(),
+            preferred_aoc_currency: self.preferred_aoc_currency.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocSubscriptionInformation {}
@@ -9827,7 +9970,7 @@ impl rt::AvpData for AocSubscriptionInformation {
 ///     [ APN-Rate-Control-Downlink ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApnRateControl {
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
     pub apn_rate_control_uplink: Option<ApnRateControlUplink>,
@@ -9838,6 +9981,17 @@ pub struct ApnRateControl {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ApnRateControl {
+    fn clone(&self) -> Self {
+        Self {
+            apn_rate_control_uplink: self.apn_rate_control_uplink.clone(),
+            apn_rate_control_downlink: self.apn_rate_control_downlink.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApnRateControl {}
@@ -9954,7 +10108,7 @@ impl rt::AvpData for ApnRateControl {
 ///     [ Rate-Control-Max-Rate ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApnRateControlDownlink {
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     pub additional_exception_reports: Option<AdditionalExceptionReports>,
@@ -9967,6 +10121,18 @@ pub struct ApnRateControlDownlink {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ApnRateControlDownlink {
+    fn clone(&self) -> Self {
+        Self {
+            additional_exception_reports: self.additional_exception_reports.clone(),
+            rate_control_time_unit: self.rate_control_time_unit.clone(),
+            rate_control_max_rate: self.rate_control_max_rate.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApnRateControlDownlink {}
@@ -10093,7 +10259,7 @@ impl rt::AvpData for ApnRateControlDownlink {
 ///     [ Rate-Control-Max-Message-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApnRateControlUplink {
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     pub rate_control_time_unit: Option<u32>,
@@ -10106,6 +10272,18 @@ pub struct ApnRateControlUplink {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ApnRateControlUplink {
+    fn clone(&self) -> Self {
+        Self {
+            rate_control_time_unit: self.rate_control_time_unit.clone(),
+            rate_control_max_rate: self.rate_control_max_rate.clone(),
+            rate_control_max_message_size: self.rate_control_max_message_size.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApnRateControlUplink {}
@@ -10232,7 +10410,7 @@ impl rt::AvpData for ApnRateControlUplink {
 ///     [ Status-AS-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ApplicationServerInformation {
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server: Option<rt::data::Utf8String>,
@@ -10245,6 +10423,20 @@ pub struct ApplicationServerInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ApplicationServerInformation {
+    fn clone(&self) -> Self {
+        Self {
+            application_server: self.application_server.clone(),
+            application_provided_called_party_address: self
+                .application_provided_called_party_address
+                .clone(),
+            status_as_code: self.status_as_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApplicationServerInformation {}
@@ -10355,7 +10547,7 @@ impl rt::AvpData for ApplicationServerInformation {
 ///     [ Teleservice ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct BasicServiceCode {
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_service: Option<rt::bytes::Bytes>,
@@ -10366,6 +10558,17 @@ pub struct BasicServiceCode {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for BasicServiceCode {
+    fn clone(&self) -> Self {
+        Self {
+            bearer_service: self.bearer_service.clone(),
+            teleservice: self.teleservice.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for BasicServiceCode {}
@@ -10450,7 +10653,7 @@ impl rt::AvpData for BasicServiceCode {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CalledIdentityChange {
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_identity: Option<rt::data::Utf8String>,
@@ -10461,6 +10664,17 @@ pub struct CalledIdentityChange {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for CalledIdentityChange {
+    fn clone(&self) -> Self {
+        Self {
+            called_identity: self.called_identity.clone(),
+            change_time: self.change_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CalledIdentityChange {}
@@ -10553,7 +10767,7 @@ impl rt::AvpData for CalledIdentityChange {
 ///     *[ Location-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CoverageInfo {
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     pub coverage_status: Option<CoverageStatus>,
@@ -10566,6 +10780,18 @@ pub struct CoverageInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for CoverageInfo {
+    fn clone(&self) -> Self {
+        Self {
+            coverage_status: self.coverage_status.clone(),
+            change_time: self.change_time.clone(),
+            location_info: self.location_info.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CoverageInfo {}
@@ -10672,7 +10898,7 @@ impl rt::AvpData for CoverageInfo {
 ///     [ NIDD-Submission ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CpdtInformation {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -10689,6 +10915,20 @@ pub struct CpdtInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for CpdtInformation {
+    fn clone(&self) -> Self {
+        Self {
+            external_identifier: self.external_identifier.clone(),
+            scef_id: self.scef_id.clone(),
+            serving_node_identity: self.serving_node_identity.clone(),
+            sgw_change: self.sgw_change.clone(),
+            nidd_submission: self.nidd_submission.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CpdtInformation {}
@@ -10820,7 +11060,7 @@ impl rt::AvpData for CpdtInformation {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CurrentTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -10833,6 +11073,18 @@ pub struct CurrentTariff {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for CurrentTariff {
+    fn clone(&self) -> Self {
+        Self {
+            currency_code: self.currency_code.clone(),
+            scale_factor: self.scale_factor.clone(),
+            rate_element: self.rate_element.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CurrentTariff {}
@@ -10927,7 +11179,7 @@ impl rt::AvpData for CurrentTariff {
 ///     [ Content-provider-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DcdInformation {
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_id: Option<rt::data::Utf8String>,
@@ -10938,6 +11190,17 @@ pub struct DcdInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for DcdInformation {
+    fn clone(&self) -> Self {
+        Self {
+            content_id: self.content_id.clone(),
+            content_provider_id: self.content_provider_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for DcdInformation {}
@@ -11031,7 +11294,7 @@ impl rt::AvpData for DcdInformation {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct DestinationInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -11046,6 +11309,19 @@ pub struct DestinationInterface {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for DestinationInterface {
+    fn clone(&self) -> Self {
+        Self {
+            interface_id: self.interface_id.clone(),
+            interface_text: self.interface_text.clone(),
+            interface_port: self.interface_port.clone(),
+            interface_type: self.interface_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for DestinationInterface {}
@@ -11148,7 +11424,7 @@ impl rt::AvpData for DestinationInterface {
 ///     *[ SDP-Session-Description ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EarlyMediaDescription {
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_timestamps: Option<SdpTimestamps>,
@@ -11161,6 +11437,18 @@ pub struct EarlyMediaDescription {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for EarlyMediaDescription {
+    fn clone(&self) -> Self {
+        Self {
+            sdp_timestamps: self.sdp_timestamps.clone(),
+            sdp_media_component: self.sdp_media_component.clone(),
+            sdp_session_description: self.sdp_session_description.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for EarlyMediaDescription {}
@@ -11284,7 +11572,7 @@ impl rt::AvpData for EarlyMediaDescription {
 ///     *[ RAN-NAS-Release-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EnhancedDiagnostics {
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     pub ran_nas_release_cause: Vec<rt::bytes::Bytes>,
@@ -11293,6 +11581,16 @@ pub struct EnhancedDiagnostics {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for EnhancedDiagnostics {
+    fn clone(&self) -> Self {
+        Self {
+            ran_nas_release_cause: self.ran_nas_release_cause.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for EnhancedDiagnostics {}
@@ -11390,7 +11688,7 @@ impl rt::AvpData for EnhancedDiagnostics {
 ///     *[ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Envelope {
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     pub envelope_start_time: rt::data::Time,
@@ -11409,6 +11707,21 @@ pub struct Envelope {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for Envelope {
+    fn clone(&self) -> Self {
+        Self {
+            envelope_start_time: self.envelope_start_time.clone(),
+            envelope_end_time: self.envelope_end_time.clone(),
+            cc_total_octets: self.cc_total_octets.clone(),
+            cc_input_octets: self.cc_input_octets.clone(),
+            cc_output_octets: self.cc_output_octets.clone(),
+            cc_service_specific_units: self.cc_service_specific_units.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for Envelope {}
@@ -11560,7 +11873,7 @@ impl rt::AvpData for Envelope {
 ///     [ Expires ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct EventType {
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tgpp_sip_method: Option<rt::data::Utf8String>,
@@ -11573,6 +11886,18 @@ pub struct EventType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for EventType {
+    fn clone(&self) -> Self {
+        Self {
+            tgpp_sip_method: self.tgpp_sip_method.clone(),
+            event: self.event.clone(),
+            expires: self.expires.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for EventType {}
@@ -11660,7 +11985,7 @@ impl rt::AvpData for EventType {
 ///     [ Number-Of-Messages-Successfully-Exploded ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ImInformation {
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     pub total_number_of_messages_sent: Option<u32>,
@@ -11675,6 +12000,25 @@ pub struct ImInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ImInformation {
+    fn clone(&self) -> Self {
+        Self {
+            total_number_of_messages_sent: self.total_number_of_messages_sent.clone(),
+            total_number_of_messages_exploded: self
+                .total_number_of_messages_exploded
+                .clone(),
+            number_of_messages_successfully_sent: self
+                .number_of_messages_successfully_sent
+                .clone(),
+            number_of_messages_successfully_exploded: self
+                .number_of_messages_successfully_exploded
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ImInformation {}
@@ -11868,7 +12212,7 @@ impl rt::AvpData for ImInformation {
 ///     [ FE-Identifier-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ImsInformation {
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
     pub event_type: Option<EventType>,
@@ -11981,6 +12325,84 @@ pub struct ImsInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ImsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            event_type: self.event_type.clone(),
+            role_of_node: self.role_of_node.clone(),
+            node_functionality: self.node_functionality.clone(),
+            user_session_id: self.user_session_id.clone(),
+            outgoing_session_id: self.outgoing_session_id.clone(),
+            session_priority: self.session_priority.clone(),
+            calling_party_address: self.calling_party_address.clone(),
+            called_party_address: self.called_party_address.clone(),
+            called_asserted_identity: self.called_asserted_identity.clone(),
+            called_identity_change: self.called_identity_change.clone(),
+            number_portability_routing_information: self
+                .number_portability_routing_information
+                .clone(),
+            carrier_select_routing_information: self
+                .carrier_select_routing_information
+                .clone(),
+            alternate_charged_party_address: self
+                .alternate_charged_party_address
+                .clone(),
+            requested_party_address: self.requested_party_address.clone(),
+            associated_uri: self.associated_uri.clone(),
+            time_stamps: self.time_stamps.clone(),
+            application_server_information: self.application_server_information.clone(),
+            inter_operator_identifier: self.inter_operator_identifier.clone(),
+            transit_ioi_list: self.transit_ioi_list.clone(),
+            ims_charging_identifier: self.ims_charging_identifier.clone(),
+            sdp_session_description: self.sdp_session_description.clone(),
+            sdp_media_component: self.sdp_media_component.clone(),
+            served_party_ip_address: self.served_party_ip_address.clone(),
+            server_capabilities: self.server_capabilities.clone(),
+            trunk_group_id: self.trunk_group_id.clone(),
+            bearer_service: self.bearer_service.clone(),
+            service_id: self.service_id.clone(),
+            service_specific_info: self.service_specific_info.clone(),
+            message_body: self.message_body.clone(),
+            cause_code: self.cause_code.clone(),
+            reason_header: self.reason_header.clone(),
+            access_network_information: self.access_network_information.clone(),
+            cellular_network_information: self.cellular_network_information.clone(),
+            early_media_description: self.early_media_description.clone(),
+            ims_communication_service_identifier: self
+                .ims_communication_service_identifier
+                .clone(),
+            ims_application_reference_identifier: self
+                .ims_application_reference_identifier
+                .clone(),
+            online_charging_flag: self.online_charging_flag.clone(),
+            real_time_tariff_information: self.real_time_tariff_information.clone(),
+            account_expiration: self.account_expiration.clone(),
+            initial_ims_charging_identifier: self
+                .initial_ims_charging_identifier
+                .clone(),
+            nni_information: self.nni_information.clone(),
+            from_address: self.from_address.clone(),
+            ims_emergency_indicator: self.ims_emergency_indicator.clone(),
+            ims_visited_network_identifier: self.ims_visited_network_identifier.clone(),
+            access_network_info_change: self.access_network_info_change.clone(),
+            access_transfer_information: self.access_transfer_information.clone(),
+            related_ims_charging_identifier: self
+                .related_ims_charging_identifier
+                .clone(),
+            related_ims_charging_identifier_node: self
+                .related_ims_charging_identifier_node
+                .clone(),
+            route_header_received: self.route_header_received.clone(),
+            route_header_transmitted: self.route_header_transmitted.clone(),
+            instance_id: self.instance_id.clone(),
+            tad_identifier: self.tad_identifier.clone(),
+            fe_identifier_list: self.fe_identifier_list.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ImsInformation {}
@@ -12821,7 +13243,7 @@ impl rt::AvpData for ImsInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IncrementalCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -12832,6 +13254,17 @@ pub struct IncrementalCost {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for IncrementalCost {
+    fn clone(&self) -> Self {
+        Self {
+            value_digits: self.value_digits.clone(),
+            exponent: self.exponent.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for IncrementalCost {}
@@ -12923,7 +13356,7 @@ impl rt::AvpData for IncrementalCost {
 ///     [ Terminating-IOI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct InterOperatorIdentifier {
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originating_ioi: Option<rt::data::Utf8String>,
@@ -12934,6 +13367,17 @@ pub struct InterOperatorIdentifier {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for InterOperatorIdentifier {
+    fn clone(&self) -> Self {
+        Self {
+            originating_ioi: self.originating_ioi.clone(),
+            terminating_ioi: self.terminating_ioi.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for InterOperatorIdentifier {}
@@ -13019,7 +13463,7 @@ impl rt::AvpData for InterOperatorIdentifier {
 ///     [ ISUP-Cause-Diagnostics ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct IsupCause {
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     pub isup_cause_location: Option<u32>,
@@ -13032,6 +13476,18 @@ pub struct IsupCause {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for IsupCause {
+    fn clone(&self) -> Self {
+        Self {
+            isup_cause_location: self.isup_cause_location.clone(),
+            isup_cause_value: self.isup_cause_value.clone(),
+            isup_cause_diagnostics: self.isup_cause_diagnostics.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for IsupCause {}
@@ -13151,7 +13607,7 @@ impl rt::AvpData for IsupCause {
 ///     [ LCS-Requestor-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsClientId {
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_type: Option<LcsClientType>,
@@ -13170,6 +13626,21 @@ pub struct LcsClientId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for LcsClientId {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_client_type: self.lcs_client_type.clone(),
+            lcs_client_external_id: self.lcs_client_external_id.clone(),
+            lcs_client_dialed_by_ms: self.lcs_client_dialed_by_ms.clone(),
+            lcs_client_name: self.lcs_client_name.clone(),
+            lcs_apn: self.lcs_apn.clone(),
+            lcs_requestor_id: self.lcs_requestor_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsClientId {}
@@ -13325,7 +13796,7 @@ impl rt::AvpData for LcsClientId {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsClientName {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -13338,6 +13809,18 @@ pub struct LcsClientName {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for LcsClientName {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_data_coding_scheme: self.lcs_data_coding_scheme.clone(),
+            lcs_name_string: self.lcs_name_string.clone(),
+            lcs_format_indicator: self.lcs_format_indicator.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsClientName {}
@@ -13457,7 +13940,7 @@ impl rt::AvpData for LcsClientName {
 ///     [ MSISDN ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsInformation {
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_id: Option<rt::lazy::Lazy<LcsClientId>>,
@@ -13476,6 +13959,21 @@ pub struct LcsInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for LcsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_client_id: self.lcs_client_id.clone(),
+            location_type: self.location_type.clone(),
+            location_estimate: self.location_estimate.clone(),
+            positioning_data: self.positioning_data.clone(),
+            tgpp_imsi: self.tgpp_imsi.clone(),
+            msisdn: self.msisdn.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsInformation {}
@@ -13597,7 +14095,7 @@ impl rt::AvpData for LcsInformation {
 ///     [ LCS-Requestor-ID-String ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LcsRequestorId {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -13608,6 +14106,17 @@ pub struct LcsRequestorId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for LcsRequestorId {
+    fn clone(&self) -> Self {
+        Self {
+            lcs_data_coding_scheme: self.lcs_data_coding_scheme.clone(),
+            lcs_requestor_id_string: self.lcs_requestor_id_string.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsRequestorId {}
@@ -13716,7 +14225,7 @@ impl rt::AvpData for LcsRequestorId {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationInfo {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -13727,6 +14236,17 @@ pub struct LocationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for LocationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            change_time: self.change_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LocationInfo {}
@@ -13823,7 +14343,7 @@ impl rt::AvpData for LocationInfo {
 ///     [ Deferred-Location-Event-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct LocationType {
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     pub location_estimate_type: Option<LocationEstimateType>,
@@ -13834,6 +14354,17 @@ pub struct LocationType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for LocationType {
+    fn clone(&self) -> Self {
+        Self {
+            location_estimate_type: self.location_estimate_type.clone(),
+            deferred_location_event_type: self.deferred_location_event_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LocationType {}
@@ -13955,7 +14486,7 @@ impl rt::AvpData for LocationType {
 ///     [ MBMS-Data-Transfer-Stop ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MbmsInformation {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -13992,6 +14523,32 @@ pub struct MbmsInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for MbmsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            tmgi: self.tmgi.clone(),
+            mbms_service_type: self.mbms_service_type.clone(),
+            mbms_user_service_type: self.mbms_user_service_type.clone(),
+            file_repair_supported: self.file_repair_supported.clone(),
+            required_mbms_bearer_capabilities: self
+                .required_mbms_bearer_capabilities
+                .clone(),
+            mbms_2g_3g_indicator: self.mbms_2g_3g_indicator.clone(),
+            rai: self.rai.clone(),
+            mbms_service_area: self.mbms_service_area.clone(),
+            mbms_session_identity: self.mbms_session_identity.clone(),
+            cn_ip_multicast_distribution: self.cn_ip_multicast_distribution.clone(),
+            mbms_gw_address: self.mbms_gw_address.clone(),
+            mbms_charged_party: self.mbms_charged_party.clone(),
+            msisdn: self.msisdn.clone(),
+            mbms_data_transfer_start: self.mbms_data_transfer_start.clone(),
+            mbms_data_transfer_stop: self.mbms_data_transfer_stop.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MbmsInformation {}
@@ -14314,7 +14871,7 @@ impl rt::AvpData for MbmsInformation {
 ///     [ Originator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MessageBody {
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_type: rt::data::Utf8String,
@@ -14329,6 +14886,19 @@ pub struct MessageBody {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for MessageBody {
+    fn clone(&self) -> Self {
+        Self {
+            content_type: self.content_type.clone(),
+            content_length: self.content_length.clone(),
+            content_disposition: self.content_disposition.clone(),
+            originator: self.originator.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MessageBody {}
@@ -14453,7 +15023,7 @@ impl rt::AvpData for MessageBody {
 ///     [ Token-Text ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MessageClass {
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     pub class_identifier: Option<ClassIdentifier>,
@@ -14464,6 +15034,17 @@ pub struct MessageClass {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for MessageClass {
+    fn clone(&self) -> Self {
+        Self {
+            class_identifier: self.class_identifier.clone(),
+            token_text: self.token_text.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MessageClass {}
@@ -14557,7 +15138,7 @@ impl rt::AvpData for MessageClass {
 ///     *[ Additional-Content-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MmContentType {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -14572,6 +15153,19 @@ pub struct MmContentType {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for MmContentType {
+    fn clone(&self) -> Self {
+        Self {
+            type_number: self.type_number.clone(),
+            additional_type_information: self.additional_type_information.clone(),
+            content_size: self.content_size.clone(),
+            additional_content_information: self.additional_content_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MmContentType {}
@@ -14710,7 +15304,7 @@ impl rt::AvpData for MmContentType {
 ///     [ VAS-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MmsInformation {
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originator_address: Option<rt::lazy::Lazy<OriginatorAddress>>,
@@ -14757,6 +15351,35 @@ pub struct MmsInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for MmsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            originator_address: self.originator_address.clone(),
+            recipient_address: self.recipient_address.clone(),
+            submission_time: self.submission_time.clone(),
+            mm_content_type: self.mm_content_type.clone(),
+            priority: self.priority.clone(),
+            message_id: self.message_id.clone(),
+            message_type: self.message_type.clone(),
+            message_size: self.message_size.clone(),
+            message_class: self.message_class.clone(),
+            delivery_report_requested: self.delivery_report_requested.clone(),
+            read_reply_report_requested: self.read_reply_report_requested.clone(),
+            mmbox_storage_requested: self.mmbox_storage_requested.clone(),
+            applic_id: self.applic_id.clone(),
+            reply_applic_id: self.reply_applic_id.clone(),
+            aux_applic_info: self.aux_applic_info.clone(),
+            content_class: self.content_class.clone(),
+            drm_content: self.drm_content.clone(),
+            adaptations: self.adaptations.clone(),
+            vasp_id: self.vasp_id.clone(),
+            vas_id: self.vas_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MmsInformation {}
@@ -15018,7 +15641,7 @@ impl rt::AvpData for MmsInformation {
 ///     *[ Supplementary-Service ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MmtelInformation {
     /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2.
     pub supplementary_service: Vec<SupplementaryService>,
@@ -15027,6 +15650,16 @@ pub struct MmtelInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for MmtelInformation {
+    fn clone(&self) -> Self {
+        Self {
+            supplementary_service: self.supplementary_service.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MmtelInformation {}
@@ -15133,7 +15766,7 @@ impl rt::AvpData for MmtelInformation {
 ///     *[ Monitoring-Event-Report-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitoringEventInformation {
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     pub monitoring_event_functionality: Option<i32>,
@@ -15174,6 +15807,34 @@ pub struct MonitoringEventInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for MonitoringEventInformation {
+    fn clone(&self) -> Self {
+        Self {
+            monitoring_event_functionality: self.monitoring_event_functionality.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            monitoring_event_configuration_activity: self
+                .monitoring_event_configuration_activity
+                .clone(),
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_id: self.scef_id.clone(),
+            monitoring_type: self.monitoring_type.clone(),
+            maximum_number_of_reports: self.maximum_number_of_reports.clone(),
+            monitoring_duration: self.monitoring_duration.clone(),
+            charged_party: self.charged_party.clone(),
+            maximum_detection_time: self.maximum_detection_time.clone(),
+            ue_reachability_configuration: self.ue_reachability_configuration.clone(),
+            monte_location_type: self.monte_location_type.clone(),
+            accuracy: self.accuracy.clone(),
+            number_of_ue_per_location_configuration: self
+                .number_of_ue_per_location_configuration
+                .clone(),
+            monitoring_event_report_data: self.monitoring_event_report_data.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for MonitoringEventInformation {}
@@ -15451,7 +16112,7 @@ impl rt::AvpData for MonitoringEventInformation {
 ///     *[ Number-Of-UE-Per-Location-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitoringEventReportData {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -15486,6 +16147,30 @@ pub struct MonitoringEventReportData {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for MonitoringEventReportData {
+    fn clone(&self) -> Self {
+        Self {
+            event_timestamp: self.event_timestamp.clone(),
+            scef_reference_id: self.scef_reference_id.clone(),
+            scef_id: self.scef_id.clone(),
+            monitoring_event_report_number: self.monitoring_event_report_number.clone(),
+            charged_party: self.charged_party.clone(),
+            subscription_id: self.subscription_id.clone(),
+            monitoring_type: self.monitoring_type.clone(),
+            reachability_information: self.reachability_information.clone(),
+            eps_location_information: self.eps_location_information.clone(),
+            communication_failure_information: self
+                .communication_failure_information
+                .clone(),
+            number_of_ue_per_location_report: self
+                .number_of_ue_per_location_report
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for MonitoringEventReportData {}
@@ -15697,7 +16382,7 @@ impl rt::AvpData for MonitoringEventReportData {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NextTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -15710,6 +16395,18 @@ pub struct NextTariff {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for NextTariff {
+    fn clone(&self) -> Self {
+        Self {
+            currency_code: self.currency_code.clone(),
+            scale_factor: self.scale_factor.clone(),
+            rate_element: self.rate_element.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for NextTariff {}
@@ -15806,7 +16503,7 @@ impl rt::AvpData for NextTariff {
 ///     [ Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NiddSubmission {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -15821,6 +16518,19 @@ pub struct NiddSubmission {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for NiddSubmission {
+    fn clone(&self) -> Self {
+        Self {
+            event_timestamp: self.event_timestamp.clone(),
+            accounting_input_octets: self.accounting_input_octets.clone(),
+            accounting_output_octets: self.accounting_output_octets.clone(),
+            change_condition: self.change_condition.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for NiddSubmission {}
@@ -15948,7 +16658,7 @@ impl rt::AvpData for NiddSubmission {
 ///     [ Neighbour-Node-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct NniInformation {
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     pub session_direction: Option<SessionDirection>,
@@ -15963,6 +16673,19 @@ pub struct NniInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for NniInformation {
+    fn clone(&self) -> Self {
+        Self {
+            session_direction: self.session_direction.clone(),
+            nni_type: self.nni_type.clone(),
+            relationship_mode: self.relationship_mode.clone(),
+            neighbour_node_address: self.neighbour_node_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for NniInformation {}
@@ -16085,7 +16808,7 @@ impl rt::AvpData for NniInformation {
 ///     *[ Multiple-Services-Credit-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct OfflineCharging {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     pub quota_consumption_time: Option<u32>,
@@ -16102,6 +16825,21 @@ pub struct OfflineCharging {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for OfflineCharging {
+    fn clone(&self) -> Self {
+        Self {
+            quota_consumption_time: self.quota_consumption_time.clone(),
+            time_quota_mechanism: self.time_quota_mechanism.clone(),
+            envelope_reporting: self.envelope_reporting.clone(),
+            multiple_services_credit_control: self
+                .multiple_services_credit_control
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OfflineCharging {}
@@ -16237,7 +16975,7 @@ impl rt::AvpData for OfflineCharging {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct OriginatorAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -16250,6 +16988,18 @@ pub struct OriginatorAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for OriginatorAddress {
+    fn clone(&self) -> Self {
+        Self {
+            address_type: self.address_type.clone(),
+            address_data: self.address_data.clone(),
+            address_domain: self.address_domain.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OriginatorAddress {}
@@ -16348,7 +17098,7 @@ impl rt::AvpData for OriginatorAddress {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct OriginatorInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -16363,6 +17113,19 @@ pub struct OriginatorInterface {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for OriginatorInterface {
+    fn clone(&self) -> Self {
+        Self {
+            interface_id: self.interface_id.clone(),
+            interface_text: self.interface_text.clone(),
+            interface_port: self.interface_port.clone(),
+            interface_type: self.interface_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OriginatorInterface {}
@@ -16465,7 +17228,7 @@ impl rt::AvpData for OriginatorInterface {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct OriginatorReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -16478,6 +17241,18 @@ pub struct OriginatorReceivedAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for OriginatorReceivedAddress {
+    fn clone(&self) -> Self {
+        Self {
+            address_type: self.address_type.clone(),
+            address_data: self.address_data.clone(),
+            address_domain: self.address_domain.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OriginatorReceivedAddress {}
@@ -16575,7 +17350,7 @@ impl rt::AvpData for OriginatorReceivedAddress {
 ///     [ User-Participating-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ParticipantGroup {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -16588,6 +17363,18 @@ pub struct ParticipantGroup {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ParticipantGroup {
+    fn clone(&self) -> Self {
+        Self {
+            called_party_address: self.called_party_address.clone(),
+            participant_access_priority: self.participant_access_priority.clone(),
+            user_participating_type: self.user_participating_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ParticipantGroup {}
@@ -16719,7 +17506,7 @@ impl rt::AvpData for ParticipantGroup {
 ///     [ Charged-Party ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PocInformation {
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_server_role: Option<PocServerRole>,
@@ -16752,6 +17539,28 @@ pub struct PocInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for PocInformation {
+    fn clone(&self) -> Self {
+        Self {
+            poc_server_role: self.poc_server_role.clone(),
+            poc_session_type: self.poc_session_type.clone(),
+            poc_user_role: self.poc_user_role.clone(),
+            poc_session_initiation_type: self.poc_session_initiation_type.clone(),
+            poc_event_type: self.poc_event_type.clone(),
+            number_of_participants: self.number_of_participants.clone(),
+            participants_involved: self.participants_involved.clone(),
+            participant_group: self.participant_group.clone(),
+            talk_burst_exchange: self.talk_burst_exchange.clone(),
+            poc_controlling_address: self.poc_controlling_address.clone(),
+            poc_group_name: self.poc_group_name.clone(),
+            poc_session_id: self.poc_session_id.clone(),
+            charged_party: self.charged_party.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PocInformation {}
@@ -16983,7 +17792,7 @@ impl rt::AvpData for PocInformation {
 ///     [ PoC-User-Role-info-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PocUserRole {
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_user_role_ids: Option<rt::data::Utf8String>,
@@ -16994,6 +17803,17 @@ pub struct PocUserRole {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for PocUserRole {
+    fn clone(&self) -> Self {
+        Self {
+            poc_user_role_ids: self.poc_user_role_ids.clone(),
+            poc_user_role_info_units: self.poc_user_role_info_units.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PocUserRole {}
@@ -17105,7 +17925,7 @@ impl rt::AvpData for PocUserRole {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseDirectCommunicationReceptionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -17132,6 +17952,27 @@ pub struct ProseDirectCommunicationReceptionDataContainer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ProseDirectCommunicationReceptionDataContainer {
+    fn clone(&self) -> Self {
+        Self {
+            local_sequence_number: self.local_sequence_number.clone(),
+            coverage_status: self.coverage_status.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            accounting_input_octets: self.accounting_input_octets.clone(),
+            change_time: self.change_time.clone(),
+            change_condition: self.change_condition.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            usage_information_report_sequence_number: self
+                .usage_information_report_sequence_number
+                .clone(),
+            radio_resources_indicator: self.radio_resources_indicator.clone(),
+            radio_frequency: self.radio_frequency.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ProseDirectCommunicationReceptionDataContainer {}
@@ -17359,7 +18200,7 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseDirectCommunicationTransmissionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -17386,6 +18227,27 @@ pub struct ProseDirectCommunicationTransmissionDataContainer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ProseDirectCommunicationTransmissionDataContainer {
+    fn clone(&self) -> Self {
+        Self {
+            local_sequence_number: self.local_sequence_number.clone(),
+            coverage_status: self.coverage_status.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            accounting_output_octets: self.accounting_output_octets.clone(),
+            change_time: self.change_time.clone(),
+            change_condition: self.change_condition.clone(),
+            visited_plmn_id: self.visited_plmn_id.clone(),
+            usage_information_report_sequence_number: self
+                .usage_information_report_sequence_number
+                .clone(),
+            radio_resources_indicator: self.radio_resources_indicator.clone(),
+            radio_frequency: self.radio_frequency.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ProseDirectCommunicationTransmissionDataContainer {}
@@ -17657,7 +18519,7 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
 ///     [ PC5-Radio-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ProseInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -17776,6 +18638,79 @@ pub struct ProseInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ProseInformation {
+    fn clone(&self) -> Self {
+        Self {
+            supported_features: self.supported_features.clone(),
+            announcing_ue_hplmn_identifier: self.announcing_ue_hplmn_identifier.clone(),
+            announcing_ue_vplmn_identifier: self.announcing_ue_vplmn_identifier.clone(),
+            monitoring_ue_hplmn_identifier: self.monitoring_ue_hplmn_identifier.clone(),
+            monitoring_ue_vplmn_identifier: self.monitoring_ue_vplmn_identifier.clone(),
+            discoverer_ue_hplmn_identifier: self.discoverer_ue_hplmn_identifier.clone(),
+            discoverer_ue_vplmn_identifier: self.discoverer_ue_vplmn_identifier.clone(),
+            discoveree_ue_hplmn_identifier: self.discoveree_ue_hplmn_identifier.clone(),
+            discoveree_ue_vplmn_identifier: self.discoveree_ue_vplmn_identifier.clone(),
+            monitored_plmn_identifier: self.monitored_plmn_identifier.clone(),
+            role_of_prose_function: self.role_of_prose_function.clone(),
+            prose_app_id: self.prose_app_id.clone(),
+            prose_3rd_party_application_id: self.prose_3rd_party_application_id.clone(),
+            application_specific_data: self.application_specific_data.clone(),
+            prose_event_type: self.prose_event_type.clone(),
+            prose_direct_discovery_model: self.prose_direct_discovery_model.clone(),
+            prose_function_ip_address: self.prose_function_ip_address.clone(),
+            prose_function_id: self.prose_function_id.clone(),
+            prose_validity_timer: self.prose_validity_timer.clone(),
+            prose_role_of_ue: self.prose_role_of_ue.clone(),
+            prose_requested_timestamp: self.prose_requested_timestamp.clone(),
+            pc3_control_protocol_cause: self.pc3_control_protocol_cause.clone(),
+            monitoring_ue_identifier: self.monitoring_ue_identifier.clone(),
+            prose_function_plmn_identifier: self.prose_function_plmn_identifier.clone(),
+            requestor_plmn_identifier: self.requestor_plmn_identifier.clone(),
+            origin_app_layer_user_id: self.origin_app_layer_user_id.clone(),
+            wlan_link_layer_id: self.wlan_link_layer_id.clone(),
+            requesting_epuid: self.requesting_epuid.clone(),
+            target_app_layer_user_id: self.target_app_layer_user_id.clone(),
+            requested_plmn_identifier: self.requested_plmn_identifier.clone(),
+            time_window: self.time_window.clone(),
+            prose_range_class: self.prose_range_class.clone(),
+            proximity_alert_indication: self.proximity_alert_indication.clone(),
+            proximity_alert_timestamp: self.proximity_alert_timestamp.clone(),
+            proximity_cancellation_timestamp: self
+                .proximity_cancellation_timestamp
+                .clone(),
+            prose_reason_for_cancellation: self.prose_reason_for_cancellation.clone(),
+            pc3_epc_control_protocol_cause: self.pc3_epc_control_protocol_cause.clone(),
+            prose_ue_id: self.prose_ue_id.clone(),
+            prose_source_ip_address: self.prose_source_ip_address.clone(),
+            layer_2_group_id: self.layer_2_group_id.clone(),
+            prose_group_ip_multicast_address: self
+                .prose_group_ip_multicast_address
+                .clone(),
+            coverage_info: self.coverage_info.clone(),
+            radio_parameter_set_info: self.radio_parameter_set_info.clone(),
+            transmitter_info: self.transmitter_info.clone(),
+            time_first_transmission: self.time_first_transmission.clone(),
+            time_first_reception: self.time_first_reception.clone(),
+            prose_direct_communication_transmission_data_container: self
+                .prose_direct_communication_transmission_data_container
+                .clone(),
+            prose_direct_communication_reception_data_container: self
+                .prose_direct_communication_reception_data_container
+                .clone(),
+            announcing_plmn_id: self.announcing_plmn_id.clone(),
+            prose_target_layer_2_id: self.prose_target_layer_2_id.clone(),
+            relay_ip_address: self.relay_ip_address.clone(),
+            prose_ue_to_network_relay_ue_id: self
+                .prose_ue_to_network_relay_ue_id
+                .clone(),
+            target_ip_address: self.target_ip_address.clone(),
+            pc5_radio_technology: self.pc5_radio_technology.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ProseInformation {}
@@ -18675,7 +19610,7 @@ impl rt::AvpData for ProseInformation {
 ///     [ PS-Append-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PsFurnishChargingInformation {
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_charging_id: rt::bytes::Bytes,
@@ -18688,6 +19623,18 @@ pub struct PsFurnishChargingInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for PsFurnishChargingInformation {
+    fn clone(&self) -> Self {
+        Self {
+            tgpp_charging_id: self.tgpp_charging_id.clone(),
+            ps_free_format_data: self.ps_free_format_data.clone(),
+            ps_append_free_format_data: self.ps_append_free_format_data.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PsFurnishChargingInformation {}
@@ -18896,7 +19843,7 @@ impl rt::AvpData for PsFurnishChargingInformation {
 ///     *[ RAN-Secondary-RAT-Usage-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PsInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -19057,6 +20004,98 @@ pub struct PsInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for PsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            supported_features: self.supported_features.clone(),
+            tgpp_charging_id: self.tgpp_charging_id.clone(),
+            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            node_id: self.node_id.clone(),
+            tgpp_pdp_type: self.tgpp_pdp_type.clone(),
+            pdp_address: self.pdp_address.clone(),
+            pdp_address_prefix_length: self.pdp_address_prefix_length.clone(),
+            dynamic_address_flag: self.dynamic_address_flag.clone(),
+            dynamic_address_flag_extension: self.dynamic_address_flag_extension.clone(),
+            qos_information: self.qos_information.clone(),
+            sgsn_address: self.sgsn_address.clone(),
+            ggsn_address: self.ggsn_address.clone(),
+            tdf_ip_address: self.tdf_ip_address.clone(),
+            sgw_address: self.sgw_address.clone(),
+            epdg_address: self.epdg_address.clone(),
+            twag_address: self.twag_address.clone(),
+            cg_address: self.cg_address.clone(),
+            serving_node_type: self.serving_node_type.clone(),
+            sgw_change: self.sgw_change.clone(),
+            tgpp_imsi_mcc_mnc: self.tgpp_imsi_mcc_mnc.clone(),
+            imsi_unauthenticated_flag: self.imsi_unauthenticated_flag.clone(),
+            tgpp_ggsn_mcc_mnc: self.tgpp_ggsn_mcc_mnc.clone(),
+            tgpp_nsapi: self.tgpp_nsapi.clone(),
+            called_station_id: self.called_station_id.clone(),
+            tgpp_session_stop_indicator: self.tgpp_session_stop_indicator.clone(),
+            tgpp_selection_mode: self.tgpp_selection_mode.clone(),
+            tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
+            charging_characteristics_selection_mode: self
+                .charging_characteristics_selection_mode
+                .clone(),
+            tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
+            tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            adc_rule_base_name: self.adc_rule_base_name.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            user_location_info_time: self.user_location_info_time.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            twan_user_location_info: self.twan_user_location_info.clone(),
+            uwan_user_location_info: self.uwan_user_location_info.clone(),
+            tgpp_rat_type: self.tgpp_rat_type.clone(),
+            ps_furnish_charging_information: self
+                .ps_furnish_charging_information
+                .clone(),
+            pdp_context_type: self.pdp_context_type.clone(),
+            offline_charging: self.offline_charging.clone(),
+            traffic_data_volumes: self.traffic_data_volumes.clone(),
+            service_data_container: self.service_data_container.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            terminal_information: self.terminal_information.clone(),
+            start_time: self.start_time.clone(),
+            stop_time: self.stop_time.clone(),
+            change_condition: self.change_condition.clone(),
+            diagnostics: self.diagnostics.clone(),
+            low_priority_indicator: self.low_priority_indicator.clone(),
+            nbifom_mode: self.nbifom_mode.clone(),
+            nbifom_support: self.nbifom_support.clone(),
+            mme_number_for_mt_sms: self.mme_number_for_mt_sms.clone(),
+            mme_name: self.mme_name.clone(),
+            mme_realm: self.mme_realm.clone(),
+            logical_access_id: self.logical_access_id.clone(),
+            physical_access_id: self.physical_access_id.clone(),
+            fixed_user_location_info: self.fixed_user_location_info.clone(),
+            cn_operator_selection_entity: self.cn_operator_selection_entity.clone(),
+            enhanced_diagnostics: self.enhanced_diagnostics.clone(),
+            sgi_ptp_tunnelling_method: self.sgi_ptp_tunnelling_method.clone(),
+            cp_ciot_eps_optimisation_indicator: self
+                .cp_ciot_eps_optimisation_indicator
+                .clone(),
+            uni_pdu_cp_only_flag: self.uni_pdu_cp_only_flag.clone(),
+            serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
+            apn_rate_control: self.apn_rate_control.clone(),
+            charging_per_ip_can_session_indicator: self
+                .charging_per_ip_can_session_indicator
+                .clone(),
+            rrc_cause_counter: self.rrc_cause_counter.clone(),
+            tgpp_ps_data_off_status: self.tgpp_ps_data_off_status.clone(),
+            scs_as_address: self.scs_as_address.clone(),
+            unused_quota_timer: self.unused_quota_timer.clone(),
+            ran_secondary_rat_usage_report: self.ran_secondary_rat_usage_report.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PsInformation {}
@@ -20010,7 +21049,7 @@ impl rt::AvpData for PsInformation {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RadioParameterSetInfo {
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
     pub radio_parameter_set_values: Option<rt::bytes::Bytes>,
@@ -20021,6 +21060,17 @@ pub struct RadioParameterSetInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RadioParameterSetInfo {
+    fn clone(&self) -> Self {
+        Self {
+            radio_parameter_set_values: self.radio_parameter_set_values.clone(),
+            change_time: self.change_time.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RadioParameterSetInfo {}
@@ -20121,7 +21171,7 @@ impl rt::AvpData for RadioParameterSetInfo {
 ///     [ 3GPP-Charging-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RanSecondaryRatUsageReport {
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
     pub secondary_rat_type: Option<rt::bytes::Bytes>,
@@ -20140,6 +21190,21 @@ pub struct RanSecondaryRatUsageReport {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RanSecondaryRatUsageReport {
+    fn clone(&self) -> Self {
+        Self {
+            secondary_rat_type: self.secondary_rat_type.clone(),
+            ran_start_timestamp: self.ran_start_timestamp.clone(),
+            ran_end_timestamp: self.ran_end_timestamp.clone(),
+            accounting_input_octets: self.accounting_input_octets.clone(),
+            accounting_output_octets: self.accounting_output_octets.clone(),
+            tgpp_charging_id: self.tgpp_charging_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RanSecondaryRatUsageReport {}
@@ -20299,7 +21364,7 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
 ///     [ Unit-Quota-Threshold ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RateElement {
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     pub cc_unit_type: super::credit_control::CcUnitType,
@@ -20316,6 +21381,20 @@ pub struct RateElement {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RateElement {
+    fn clone(&self) -> Self {
+        Self {
+            cc_unit_type: self.cc_unit_type.clone(),
+            charge_reason_code: self.charge_reason_code.clone(),
+            unit_value: self.unit_value.clone(),
+            unit_cost: self.unit_cost.clone(),
+            unit_quota_threshold: self.unit_quota_threshold.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RateElement {}
@@ -20443,7 +21522,7 @@ impl rt::AvpData for RateElement {
 ///     [ Tariff-XML ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RealTimeTariffInformation {
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tariff_information: Option<rt::lazy::Lazy<TariffInformation>>,
@@ -20454,6 +21533,17 @@ pub struct RealTimeTariffInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RealTimeTariffInformation {
+    fn clone(&self) -> Self {
+        Self {
+            tariff_information: self.tariff_information.clone(),
+            tariff_xml: self.tariff_xml.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RealTimeTariffInformation {}
@@ -20554,7 +21644,7 @@ impl rt::AvpData for RealTimeTariffInformation {
 ///     [ Addressee-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RecipientAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -20569,6 +21659,19 @@ pub struct RecipientAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RecipientAddress {
+    fn clone(&self) -> Self {
+        Self {
+            address_type: self.address_type.clone(),
+            address_data: self.address_data.clone(),
+            address_domain: self.address_domain.clone(),
+            addressee_type: self.addressee_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RecipientAddress {}
@@ -20673,7 +21776,7 @@ impl rt::AvpData for RecipientAddress {
 ///     [ SM-Protocol-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RecipientInfo {
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
     pub destination_interface: Option<rt::lazy::Lazy<DestinationInterface>>,
@@ -20690,6 +21793,20 @@ pub struct RecipientInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RecipientInfo {
+    fn clone(&self) -> Self {
+        Self {
+            destination_interface: self.destination_interface.clone(),
+            recipient_address: self.recipient_address.clone(),
+            recipient_received_address: self.recipient_received_address.clone(),
+            recipient_sccp_address: self.recipient_sccp_address.clone(),
+            sm_protocol_id: self.sm_protocol_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RecipientInfo {}
@@ -20849,7 +21966,7 @@ impl rt::AvpData for RecipientInfo {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RecipientReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -20862,6 +21979,18 @@ pub struct RecipientReceivedAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RecipientReceivedAddress {
+    fn clone(&self) -> Self {
+        Self {
+            address_type: self.address_type.clone(),
+            address_data: self.address_data.clone(),
+            address_domain: self.address_domain.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RecipientReceivedAddress {}
@@ -20964,7 +22093,7 @@ impl rt::AvpData for RecipientReceivedAddress {
 ///     [ 3GPP-RAT-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RelatedChangeConditionInformation {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sgsn_address: Option<rt::data::Address>,
@@ -20987,6 +22116,23 @@ pub struct RelatedChangeConditionInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RelatedChangeConditionInformation {
+    fn clone(&self) -> Self {
+        Self {
+            sgsn_address: self.sgsn_address.clone(),
+            change_condition: self.change_condition.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            uwan_user_location_info: self.uwan_user_location_info.clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            tgpp_rat_type: self.tgpp_rat_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RelatedChangeConditionInformation {}
@@ -21164,7 +22310,7 @@ impl rt::AvpData for RelatedChangeConditionInformation {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RelatedTrigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -21173,6 +22319,16 @@ pub struct RelatedTrigger {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for RelatedTrigger {
+    fn clone(&self) -> Self {
+        Self {
+            trigger_type: self.trigger_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for RelatedTrigger {}
@@ -21259,7 +22415,7 @@ impl rt::AvpData for RelatedTrigger {
 ///     { Currency-Code }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RemainingBalance {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: super::credit_control::UnitValue,
@@ -21270,6 +22426,17 @@ pub struct RemainingBalance {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for RemainingBalance {
+    fn clone(&self) -> Self {
+        Self {
+            unit_value: self.unit_value.clone(),
+            currency_code: self.currency_code.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RemainingBalance {}
@@ -21368,7 +22535,7 @@ impl rt::AvpData for RemainingBalance {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScaleFactor {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -21379,6 +22546,17 @@ pub struct ScaleFactor {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ScaleFactor {
+    fn clone(&self) -> Self {
+        Self {
+            value_digits: self.value_digits.clone(),
+            exponent: self.exponent.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ScaleFactor {}
@@ -21470,7 +22648,7 @@ impl rt::AvpData for ScaleFactor {
 ///     [ SCS-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScsAsAddress {
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
     pub scs_realm: Option<rt::data::DiameterIdentity>,
@@ -21481,6 +22659,17 @@ pub struct ScsAsAddress {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ScsAsAddress {
+    fn clone(&self) -> Self {
+        Self {
+            scs_realm: self.scs_realm.clone(),
+            scs_address: self.scs_address.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ScsAsAddress {}
@@ -21573,7 +22762,7 @@ impl rt::AvpData for ScsAsAddress {
 ///     [ SDP-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SdpMediaComponent {
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_media_name: Option<rt::data::Utf8String>,
@@ -21600,6 +22789,27 @@ pub struct SdpMediaComponent {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for SdpMediaComponent {
+    fn clone(&self) -> Self {
+        Self {
+            sdp_media_name: self.sdp_media_name.clone(),
+            sdp_media_description: self.sdp_media_description.clone(),
+            local_gw_inserted_indicator: self.local_gw_inserted_indicator.clone(),
+            ip_realm_default_indicator: self.ip_realm_default_indicator.clone(),
+            transcoder_inserted_indicator: self.transcoder_inserted_indicator.clone(),
+            media_initiator_flag: self.media_initiator_flag.clone(),
+            media_initiator_party: self.media_initiator_party.clone(),
+            tgpp_charging_id: self.tgpp_charging_id.clone(),
+            access_network_charging_identifier_value: self
+                .access_network_charging_identifier_value
+                .clone(),
+            sdp_type: self.sdp_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SdpMediaComponent {}
@@ -21812,7 +23022,7 @@ impl rt::AvpData for SdpMediaComponent {
 ///     [ SDP-Answer-Timestamp ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SdpTimestamps {
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_offer_timestamp: Option<rt::data::Time>,
@@ -21823,6 +23033,17 @@ pub struct SdpTimestamps {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for SdpTimestamps {
+    fn clone(&self) -> Self {
+        Self {
+            sdp_offer_timestamp: self.sdp_offer_timestamp.clone(),
+            sdp_answer_timestamp: self.sdp_answer_timestamp.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SdpTimestamps {}
@@ -21952,7 +23173,7 @@ impl rt::AvpData for SdpTimestamps {
 ///     [ VoLTE-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceDataContainer {
     /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
     pub af_correlation_information: Option<AfCorrelationInformation>,
@@ -22029,6 +23250,58 @@ pub struct ServiceDataContainer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ServiceDataContainer {
+    fn clone(&self) -> Self {
+        Self {
+            af_correlation_information: self.af_correlation_information.clone(),
+            charging_rule_base_name: self.charging_rule_base_name.clone(),
+            accounting_input_octets: self.accounting_input_octets.clone(),
+            accounting_output_octets: self.accounting_output_octets.clone(),
+            local_sequence_number: self.local_sequence_number.clone(),
+            qos_information: self.qos_information.clone(),
+            rating_group: self.rating_group.clone(),
+            change_time: self.change_time.clone(),
+            service_identifier: self.service_identifier.clone(),
+            service_specific_info: self.service_specific_info.clone(),
+            adc_rule_base_name: self.adc_rule_base_name.clone(),
+            sgsn_address: self.sgsn_address.clone(),
+            time_first_usage: self.time_first_usage.clone(),
+            time_last_usage: self.time_last_usage.clone(),
+            time_usage: self.time_usage.clone(),
+            change_condition: self.change_condition.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            tgpp2_bsid: self.tgpp2_bsid.clone(),
+            uwan_user_location_info: self.uwan_user_location_info.clone(),
+            twan_user_location_info: self.twan_user_location_info.clone(),
+            sponsor_identity: self.sponsor_identity.clone(),
+            application_service_provider_identity: self
+                .application_service_provider_identity
+                .clone(),
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            tgpp_rat_type: self.tgpp_rat_type.clone(),
+            related_change_condition_information: self
+                .related_change_condition_information
+                .clone(),
+            serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
+            apn_rate_control: self.apn_rate_control.clone(),
+            tgpp_ps_data_off_status: self.tgpp_ps_data_off_status.clone(),
+            traffic_steering_policy_identifier_dl: self
+                .traffic_steering_policy_identifier_dl
+                .clone(),
+            traffic_steering_policy_identifier_ul: self
+                .traffic_steering_policy_identifier_ul
+                .clone(),
+            volte_information: self.volte_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceDataContainer {}
@@ -22553,7 +23826,7 @@ impl rt::AvpData for ServiceDataContainer {
 ///     [ Delivery-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceGenericInformation {
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server_id: Option<u32>,
@@ -22568,6 +23841,19 @@ pub struct ServiceGenericInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ServiceGenericInformation {
+    fn clone(&self) -> Self {
+        Self {
+            application_server_id: self.application_server_id.clone(),
+            application_service_type: self.application_service_type.clone(),
+            application_session_id: self.application_session_id.clone(),
+            delivery_status: self.delivery_status.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceGenericInformation {}
@@ -22720,7 +24006,7 @@ impl rt::AvpData for ServiceGenericInformation {
 ///     [ CPDT-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceInformation {
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Vec<super::credit_control::SubscriptionId>,
@@ -22761,6 +24047,32 @@ pub struct ServiceInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ServiceInformation {
+    fn clone(&self) -> Self {
+        Self {
+            subscription_id: self.subscription_id.clone(),
+            aoc_information: self.aoc_information.clone(),
+            ps_information: self.ps_information.clone(),
+            ims_information: self.ims_information.clone(),
+            mms_information: self.mms_information.clone(),
+            lcs_information: self.lcs_information.clone(),
+            poc_information: self.poc_information.clone(),
+            mbms_information: self.mbms_information.clone(),
+            sms_information: self.sms_information.clone(),
+            vcs_information: self.vcs_information.clone(),
+            mmtel_information: self.mmtel_information.clone(),
+            prose_information: self.prose_information.clone(),
+            service_generic_information: self.service_generic_information.clone(),
+            im_information: self.im_information.clone(),
+            dcd_information: self.dcd_information.clone(),
+            m2m_information: self.m2m_information.clone(),
+            cpdt_information: self.cpdt_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceInformation {}
@@ -23009,7 +24321,7 @@ impl rt::AvpData for ServiceInformation {
 ///     [ Service-Specific-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ServiceSpecificInfo {
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
     pub service_specific_data: Option<rt::data::Utf8String>,
@@ -23020,6 +24332,17 @@ pub struct ServiceSpecificInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for ServiceSpecificInfo {
+    fn clone(&self) -> Self {
+        Self {
+            service_specific_data: self.service_specific_data.clone(),
+            service_specific_type: self.service_specific_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceSpecificInfo {}
@@ -23132,7 +24455,7 @@ impl rt::AvpData for ServiceSpecificInfo {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SmDeviceTriggerInformation {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mtc_iwf_address: Option<rt::data::Address>,
@@ -23151,6 +24474,21 @@ pub struct SmDeviceTriggerInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for SmDeviceTriggerInformation {
+    fn clone(&self) -> Self {
+        Self {
+            mtc_iwf_address: self.mtc_iwf_address.clone(),
+            reference_number: self.reference_number.clone(),
+            serving_node: self.serving_node.clone(),
+            validity_time: self.validity_time.clone(),
+            priority_indication: self.priority_indication.clone(),
+            application_port_identifier: self.application_port_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SmDeviceTriggerInformation {}
@@ -23314,7 +24652,7 @@ impl rt::AvpData for SmDeviceTriggerInformation {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SmsInformation {
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sms_node: Option<SmsNode>,
@@ -23369,6 +24707,38 @@ pub struct SmsInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for SmsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            sms_node: self.sms_node.clone(),
+            client_address: self.client_address.clone(),
+            originator_sccp_address: self.originator_sccp_address.clone(),
+            smsc_address: self.smsc_address.clone(),
+            data_coding_scheme: self.data_coding_scheme.clone(),
+            sm_discharge_time: self.sm_discharge_time.clone(),
+            sm_message_type: self.sm_message_type.clone(),
+            originator_interface: self.originator_interface.clone(),
+            sm_protocol_id: self.sm_protocol_id.clone(),
+            reply_path_requested: self.reply_path_requested.clone(),
+            sm_status: self.sm_status.clone(),
+            sm_user_data_header: self.sm_user_data_header.clone(),
+            number_of_messages_sent: self.number_of_messages_sent.clone(),
+            sm_sequence_number: self.sm_sequence_number.clone(),
+            recipient_info: self.recipient_info.clone(),
+            originator_received_address: self.originator_received_address.clone(),
+            sm_service_type: self.sm_service_type.clone(),
+            sms_result: self.sms_result.clone(),
+            sm_device_trigger_indicator: self.sm_device_trigger_indicator.clone(),
+            sm_device_trigger_information: self.sm_device_trigger_information.clone(),
+            mtc_iwf_address: self.mtc_iwf_address.clone(),
+            application_port_identifier: self.application_port_identifier.clone(),
+            external_identifier: self.external_identifier.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SmsInformation {}
@@ -23722,7 +25092,7 @@ impl rt::AvpData for SmsInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SupplementaryService {
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mmtel_sservice_type: Option<u32>,
@@ -23749,6 +25119,25 @@ pub struct SupplementaryService {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for SupplementaryService {
+    fn clone(&self) -> Self {
+        Self {
+            mmtel_sservice_type: self.mmtel_sservice_type.clone(),
+            service_mode: self.service_mode.clone(),
+            number_of_diversions: self.number_of_diversions.clone(),
+            associated_party_address: self.associated_party_address.clone(),
+            service_id: self.service_id.clone(),
+            change_time: self.change_time.clone(),
+            number_of_participants: self.number_of_participants.clone(),
+            participant_action_type: self.participant_action_type.clone(),
+            cug_information: self.cug_information.clone(),
+            aoc_subscription_information: self.aoc_subscription_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SupplementaryService {}
@@ -23956,7 +25345,7 @@ impl rt::AvpData for SupplementaryService {
 ///     [ PoC-Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TalkBurstExchange {
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_change_time: rt::data::Time,
@@ -23981,6 +25370,24 @@ pub struct TalkBurstExchange {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TalkBurstExchange {
+    fn clone(&self) -> Self {
+        Self {
+            poc_change_time: self.poc_change_time.clone(),
+            number_of_talk_bursts: self.number_of_talk_bursts.clone(),
+            talk_burst_volume: self.talk_burst_volume.clone(),
+            talk_burst_time: self.talk_burst_time.clone(),
+            number_of_received_talk_bursts: self.number_of_received_talk_bursts.clone(),
+            received_talk_burst_volume: self.received_talk_burst_volume.clone(),
+            received_talk_burst_time: self.received_talk_burst_time.clone(),
+            number_of_participants: self.number_of_participants.clone(),
+            poc_change_condition: self.poc_change_condition.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TalkBurstExchange {}
@@ -24201,7 +25608,7 @@ impl rt::AvpData for TalkBurstExchange {
 ///     [ Next-Tariff ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TariffInformation {
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
     pub current_tariff: CurrentTariff,
@@ -24214,6 +25621,18 @@ pub struct TariffInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TariffInformation {
+    fn clone(&self) -> Self {
+        Self {
+            current_tariff: self.current_tariff.clone(),
+            tariff_time_change: self.tariff_time_change.clone(),
+            next_tariff: self.next_tariff.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TariffInformation {}
@@ -24321,7 +25740,7 @@ impl rt::AvpData for TariffInformation {
 ///     { Time-Quota-Type }
 ///     { Base-Time-Interval }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TimeQuotaMechanism {
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     pub time_quota_type: TimeQuotaType,
@@ -24332,6 +25751,17 @@ pub struct TimeQuotaMechanism {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TimeQuotaMechanism {
+    fn clone(&self) -> Self {
+        Self {
+            time_quota_type: self.time_quota_type.clone(),
+            base_time_interval: self.base_time_interval.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TimeQuotaMechanism {}
@@ -24461,7 +25891,7 @@ impl rt::AvpData for TimeQuotaMechanism {
 ///     [ SIP-Response-Timestamp-Fraction ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TimeStamps {
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sip_request_timestamp: Option<rt::data::Time>,
@@ -24476,6 +25906,21 @@ pub struct TimeStamps {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TimeStamps {
+    fn clone(&self) -> Self {
+        Self {
+            sip_request_timestamp: self.sip_request_timestamp.clone(),
+            sip_response_timestamp: self.sip_response_timestamp.clone(),
+            sip_request_timestamp_fraction: self.sip_request_timestamp_fraction.clone(),
+            sip_response_timestamp_fraction: self
+                .sip_response_timestamp_fraction
+                .clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TimeStamps {}
@@ -24635,7 +26080,7 @@ impl rt::AvpData for TimeStamps {
 ///     [ APN-Rate-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TrafficDataVolumes {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
@@ -24684,6 +26129,42 @@ pub struct TrafficDataVolumes {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TrafficDataVolumes {
+    fn clone(&self) -> Self {
+        Self {
+            qos_information: self.qos_information.clone(),
+            accounting_input_octets: self.accounting_input_octets.clone(),
+            accounting_output_octets: self.accounting_output_octets.clone(),
+            change_condition: self.change_condition.clone(),
+            change_time: self.change_time.clone(),
+            tgpp_user_location_info: self.tgpp_user_location_info.clone(),
+            uwan_user_location_info: self.uwan_user_location_info.clone(),
+            tgpp_charging_id: self.tgpp_charging_id.clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            presence_reporting_area_information: self
+                .presence_reporting_area_information
+                .clone(),
+            user_csg_information: self.user_csg_information.clone(),
+            tgpp_rat_type: self.tgpp_rat_type.clone(),
+            access_availability_change_reason: self
+                .access_availability_change_reason
+                .clone(),
+            related_change_condition_information: self
+                .related_change_condition_information
+                .clone(),
+            diagnostics: self.diagnostics.clone(),
+            enhanced_diagnostics: self.enhanced_diagnostics.clone(),
+            cp_ciot_eps_optimisation_indicator: self
+                .cp_ciot_eps_optimisation_indicator
+                .clone(),
+            serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
+            apn_rate_control: self.apn_rate_control.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TrafficDataVolumes {}
@@ -25017,7 +26498,7 @@ impl rt::AvpData for TrafficDataVolumes {
 ///     [ ProSe-UE-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TransmitterInfo {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     pub prose_source_ip_address: Option<rt::data::Address>,
@@ -25028,6 +26509,17 @@ pub struct TransmitterInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TransmitterInfo {
+    fn clone(&self) -> Self {
+        Self {
+            prose_source_ip_address: self.prose_source_ip_address.clone(),
+            prose_ue_id: self.prose_ue_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TransmitterInfo {}
@@ -25123,7 +26615,7 @@ impl rt::AvpData for TransmitterInfo {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Trigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -25132,6 +26624,16 @@ pub struct Trigger {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for Trigger {
+    fn clone(&self) -> Self {
+        Self {
+            trigger_type: self.trigger_type.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for Trigger {}
@@ -25218,7 +26720,7 @@ impl rt::AvpData for Trigger {
 ///     [ Outgoing-Trunk-Group-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TrunkGroupId {
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
     pub incoming_trunk_group_id: Option<rt::data::Utf8String>,
@@ -25229,6 +26731,17 @@ pub struct TrunkGroupId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TrunkGroupId {
+    fn clone(&self) -> Self {
+        Self {
+            incoming_trunk_group_id: self.incoming_trunk_group_id.clone(),
+            outgoing_trunk_group_id: self.outgoing_trunk_group_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TrunkGroupId {}
@@ -25340,7 +26853,7 @@ impl rt::AvpData for TrunkGroupId {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TwanUserLocationInfo {
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: rt::data::Utf8String,
@@ -25357,6 +26870,20 @@ pub struct TwanUserLocationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for TwanUserLocationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            ssid: self.ssid.clone(),
+            bssid: self.bssid.clone(),
+            civic_address_information: self.civic_address_information.clone(),
+            wlan_operator_id: self.wlan_operator_id.clone(),
+            logical_access_id: self.logical_access_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TwanUserLocationInfo {}
@@ -25496,7 +27023,7 @@ impl rt::AvpData for TwanUserLocationInfo {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UnitCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -25507,6 +27034,17 @@ pub struct UnitCost {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for UnitCost {
+    fn clone(&self) -> Self {
+        Self {
+            value_digits: self.value_digits.clone(),
+            exponent: self.exponent.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for UnitCost {}
@@ -25618,7 +27156,7 @@ impl rt::AvpData for UnitCost {
 ///     [ CSG-Membership-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UserCsgInformation {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -25631,6 +27169,37 @@ pub struct UserCsgInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Clone for UserCsgInformation {
+    fn clone(&self) -> Self {
+        Self {
+            csg_id: self.csg_id.clone(),
+            csg_access_mode: self.csg_access_mode.clone(),
+            csg_membership_indication: self.csg_membership_indication.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(
     any(
@@ -25843,7 +27412,7 @@ impl rt::AvpData for UserCsgInformation {
 ///     [ WLAN-Operator-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct UwanUserLocationInfo {
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     pub ue_local_ip_address: rt::data::Address,
@@ -25864,6 +27433,22 @@ pub struct UwanUserLocationInfo {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for UwanUserLocationInfo {
+    fn clone(&self) -> Self {
+        Self {
+            ue_local_ip_address: self.ue_local_ip_address.clone(),
+            udp_source_port: self.udp_source_port.clone(),
+            ssid: self.ssid.clone(),
+            bssid: self.bssid.clone(),
+            tcp_source_port: self.tcp_source_port.clone(),
+            civic_address_information: self.civic_address_information.clone(),
+            wlan_operator_id: self.wlan_operator_id.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for UwanUserLocationInfo {}
@@ -26035,7 +27620,7 @@ impl rt::AvpData for UwanUserLocationInfo {
 ///     { Variable-Part-Value }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct VariablePart {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     pub variable_part_order: Option<u32>,
@@ -26048,6 +27633,18 @@ pub struct VariablePart {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for VariablePart {
+    fn clone(&self) -> Self {
+        Self {
+            variable_part_order: self.variable_part_order.clone(),
+            variable_part_type: self.variable_part_type.clone(),
+            variable_part_value: self.variable_part_value.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for VariablePart {}
@@ -26203,7 +27800,7 @@ impl rt::AvpData for VariablePart {
 ///     [ PS-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct VcsInformation {
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_capability: Option<rt::bytes::Bytes>,
@@ -26234,6 +27831,27 @@ pub struct VcsInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for VcsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            bearer_capability: self.bearer_capability.clone(),
+            network_call_reference_number: self.network_call_reference_number.clone(),
+            msc_address: self.msc_address.clone(),
+            basic_service_code: self.basic_service_code.clone(),
+            isup_location_number: self.isup_location_number.clone(),
+            vlr_number: self.vlr_number.clone(),
+            forwarding_pending: self.forwarding_pending.clone(),
+            isup_cause: self.isup_cause.clone(),
+            start_time: self.start_time.clone(),
+            start_of_charging: self.start_of_charging.clone(),
+            stop_time: self.stop_time.clone(),
+            ps_free_format_data: self.ps_free_format_data.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for VcsInformation {}
@@ -26429,7 +28047,7 @@ impl rt::AvpData for VcsInformation {
 ///     [ Callee-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct VolteInformation {
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     pub calling_party_address: Option<rt::data::Utf8String>,
@@ -26440,6 +28058,17 @@ pub struct VolteInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for VolteInformation {
+    fn clone(&self) -> Self {
+        Self {
+            calling_party_address: self.calling_party_address.clone(),
+            callee_information: self.callee_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for VolteInformation {}
@@ -26550,7 +28179,7 @@ impl rt::AvpData for VolteInformation {
 ///     [ WLAN-Operator-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanOperatorId {
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
     pub wlan_plmn_id: Option<rt::data::Utf8String>,
@@ -26561,6 +28190,17 @@ pub struct WlanOperatorId {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for WlanOperatorId {
+    fn clone(&self) -> Self {
+        Self {
+            wlan_plmn_id: self.wlan_plmn_id.clone(),
+            wlan_operator_name: self.wlan_operator_name.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for WlanOperatorId {}
@@ -26652,7 +28292,7 @@ impl rt::AvpData for WlanOperatorId {
 ///     { Node-Functionality }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Cause {
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     pub cause_code: i32,
@@ -26663,6 +28303,17 @@ pub struct Cause {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for Cause {
+    fn clone(&self) -> Self {
+        Self {
+            cause_code: self.cause_code.clone(),
+            node_functionality: self.node_functionality.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for Cause {}
@@ -26788,7 +28439,7 @@ impl rt::AvpData for Cause {
 ///     [ WLAN-UE-Local-IPAddress ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanInformation {
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     pub wlan_session_id: Option<rt::data::Utf8String>,
@@ -26809,6 +28460,22 @@ pub struct WlanInformation {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for WlanInformation {
+    fn clone(&self) -> Self {
+        Self {
+            wlan_session_id: self.wlan_session_id.clone(),
+            pdg_address: self.pdg_address.clone(),
+            pdg_charging_id: self.pdg_charging_id.clone(),
+            wag_address: self.wag_address.clone(),
+            wag_plmn_id: self.wag_plmn_id.clone(),
+            wlan_radio_container: self.wlan_radio_container.clone(),
+            wlan_ue_local_ipaddress: self.wlan_ue_local_ipaddress.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for WlanInformation {}
@@ -26953,7 +28620,7 @@ impl rt::AvpData for WlanInformation {
 ///     [ WLAN-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct WlanRadioContainer {
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     pub operator_name: Option<rt::bytes::Bytes>,
@@ -26968,6 +28635,19 @@ pub struct WlanRadioContainer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "ts32299"))]
+impl Clone for WlanRadioContainer {
+    fn clone(&self) -> Self {
+        Self {
+            operator_name: self.operator_name.clone(),
+            location_type: self.location_type.clone(),
+            location_information: self.location_information.clone(),
+            wlan_technology: self.wlan_technology.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for WlanRadioContainer {}
@@ -27099,7 +28779,7 @@ impl rt::AvpData for WlanRadioContainer {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27184,6 +28864,52 @@ pub struct CreditControlRequest {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for CreditControlRequest {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            destination_realm: self.destination_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            service_context_id: self.service_context_id.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            destination_host: self.destination_host.clone(),
+            user_name: self.user_name.clone(),
+            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            subscription_id: self.subscription_id.clone(),
+            subscription_id_extension: self.subscription_id_extension.clone(),
+            service_identifier: self.service_identifier.clone(),
+            termination_cause: self.termination_cause.clone(),
+            requested_service_unit: self.requested_service_unit.clone(),
+            requested_action: self.requested_action.clone(),
+            used_service_unit: self.used_service_unit.clone(),
+            aoc_request_type: self.aoc_request_type.clone(),
+            multiple_services_indicator: self.multiple_services_indicator.clone(),
+            multiple_services_credit_control: self
+                .multiple_services_credit_control
+                .clone(),
+            service_parameter_info: self.service_parameter_info.clone(),
+            cc_correlation_id: self.cc_correlation_id.clone(),
+            user_equipment_info: self.user_equipment_info.clone(),
+            user_equipment_info_extension: self.user_equipment_info_extension.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            supported_features: self.supported_features.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            service_information: self.service_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CreditControlRequest {}
@@ -27647,7 +29373,7 @@ impl rt::typed::Command for CreditControlRequest {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27738,6 +29464,57 @@ pub struct CreditControlAnswer {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Clone for CreditControlAnswer {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header,
+            session_id: self.session_id.clone(),
+            drmp: self.drmp.clone(),
+            result_code: self.result_code.clone(),
+            origin_host: self.origin_host.clone(),
+            origin_realm: self.origin_realm.clone(),
+            auth_application_id: self.auth_application_id.clone(),
+            cc_request_type: self.cc_request_type.clone(),
+            cc_request_number: self.cc_request_number.clone(),
+            user_name: self.user_name.clone(),
+            cc_session_failover: self.cc_session_failover.clone(),
+            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            acct_multi_session_id: self.acct_multi_session_id.clone(),
+            origin_state_id: self.origin_state_id.clone(),
+            event_timestamp: self.event_timestamp.clone(),
+            granted_service_unit: self.granted_service_unit.clone(),
+            multiple_services_credit_control: self
+                .multiple_services_credit_control
+                .clone(),
+            cost_information: self.cost_information.clone(),
+            final_unit_indication: self.final_unit_indication.clone(),
+            qos_final_unit_indication: self.qos_final_unit_indication.clone(),
+            check_balance_result: self.check_balance_result.clone(),
+            low_balance_indication: self.low_balance_indication.clone(),
+            remaining_balance: self.remaining_balance.clone(),
+            oc_supported_features: self.oc_supported_features.clone(),
+            oc_olr: self.oc_olr.clone(),
+            supported_features: self.supported_features.clone(),
+            credit_control_failure_handling: self
+                .credit_control_failure_handling
+                .clone(),
+            direct_debiting_failure_handling: self
+                .direct_debiting_failure_handling
+                .clone(),
+            validity_time: self.validity_time.clone(),
+            redirect_host: self.redirect_host.clone(),
+            redirect_host_usage: self.redirect_host_usage.clone(),
+            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            proxy_info: self.proxy_info.clone(),
+            route_record: self.route_record.clone(),
+            failed_avp: self.failed_avp.clone(),
+            service_information: self.service_information.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CreditControlAnswer {}

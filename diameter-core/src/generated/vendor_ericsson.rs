@@ -467,13 +467,22 @@ pub mod application {}
 /// Active-Time-Report ::= < AVP Header: 323 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ActiveTimeReport {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ActiveTimeReport {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ActiveTimeReport {}
@@ -546,13 +555,22 @@ impl rt::AvpData for ActiveTimeReport {
 /// Time-Quota-Measurement ::= < AVP Header: 326 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct TimeQuotaMeasurement {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for TimeQuotaMeasurement {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for TimeQuotaMeasurement {}
@@ -625,13 +643,22 @@ impl rt::AvpData for TimeQuotaMeasurement {
 /// SCAP-Subscription-Id ::= < AVP Header: 553 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScapSubscriptionId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ScapSubscriptionId {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapSubscriptionId {}
@@ -704,13 +731,22 @@ impl rt::AvpData for ScapSubscriptionId {
 /// Original-Subscription-Id ::= < AVP Header: 559 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct OriginalSubscriptionId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for OriginalSubscriptionId {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for OriginalSubscriptionId {}
@@ -783,13 +819,22 @@ impl rt::AvpData for OriginalSubscriptionId {
 /// SCAP-Granted-Service-Unit ::= < AVP Header: 602 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScapGrantedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ScapGrantedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapGrantedServiceUnit {}
@@ -862,13 +907,22 @@ impl rt::AvpData for ScapGrantedServiceUnit {
 /// SCAP-Cost-Information ::= < AVP Header: 604 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScapCostInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ScapCostInformation {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapCostInformation {}
@@ -941,13 +995,22 @@ impl rt::AvpData for ScapCostInformation {
 /// SCAP-Requested-Service-Unit ::= < AVP Header: 606 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScapRequestedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ScapRequestedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapRequestedServiceUnit {}
@@ -1020,13 +1083,22 @@ impl rt::AvpData for ScapRequestedServiceUnit {
 /// SCAP-Service-Parameter-Info ::= < AVP Header: 607 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScapServiceParameterInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ScapServiceParameterInfo {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapServiceParameterInfo {}
@@ -1099,13 +1171,22 @@ impl rt::AvpData for ScapServiceParameterInfo {
 /// SCAP-Unit-Value ::= < AVP Header: 612 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScapUnitValue {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ScapUnitValue {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapUnitValue {}
@@ -1178,13 +1259,22 @@ impl rt::AvpData for ScapUnitValue {
 /// SCAP-Used-Service-Unit ::= < AVP Header: 613 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScapUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ScapUsedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapUsedServiceUnit {}
@@ -1257,13 +1347,22 @@ impl rt::AvpData for ScapUsedServiceUnit {
 /// Charging-Rule-Authorization ::= < AVP Header: 1055 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ChargingRuleAuthorization {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for ChargingRuleAuthorization {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ChargingRuleAuthorization {}
@@ -1336,13 +1435,22 @@ impl rt::AvpData for ChargingRuleAuthorization {
 /// Other-Party-Id ::= < AVP Header: 1075 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct OtherPartyId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for OtherPartyId {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for OtherPartyId {}
@@ -1415,13 +1523,22 @@ impl rt::AvpData for OtherPartyId {
 /// Cumulative-Used-Service-Unit ::= < AVP Header: 1145 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CumulativeUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl Clone for CumulativeUsedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for CumulativeUsedServiceUnit {}

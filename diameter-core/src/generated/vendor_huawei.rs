@@ -87,13 +87,22 @@ pub mod application {}
 /// P2PSMS-Information ::= < AVP Header: 20400 2011 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct P2psmsInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_huawei"))]
+impl Clone for P2psmsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_huawei"))]
 impl Eq for P2psmsInformation {}

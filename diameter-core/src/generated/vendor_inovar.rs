@@ -72,13 +72,22 @@ pub mod application {}
 /// Inovar-Service-ID ::= < AVP Header: 4004 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct InovarServiceId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl Clone for InovarServiceId {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Eq for InovarServiceId {}
@@ -151,13 +160,22 @@ impl rt::AvpData for InovarServiceId {
 /// Inovar-Unsuccessful-Call-Reason ::= < AVP Header: 4005 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct InovarUnsuccessfulCallReason {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl Clone for InovarUnsuccessfulCallReason {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Eq for InovarUnsuccessfulCallReason {}
@@ -230,13 +248,22 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
 /// Inovar-Calling-Party-Info ::= < AVP Header: 4011 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct InovarCallingPartyInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl Clone for InovarCallingPartyInfo {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Eq for InovarCallingPartyInfo {}

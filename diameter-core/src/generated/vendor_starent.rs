@@ -1487,13 +1487,22 @@ pub mod application {}
 /// SN-Total-Used-Service-Unit ::= < AVP Header: 504 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SnTotalUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl Clone for SnTotalUsedServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for SnTotalUsedServiceUnit {}
@@ -1566,13 +1575,22 @@ impl rt::AvpData for SnTotalUsedServiceUnit {
 /// SN-Usage-Monitoring-Control ::= < AVP Header: 517 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SnUsageMonitoringControl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl Clone for SnUsageMonitoringControl {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for SnUsageMonitoringControl {}
@@ -1645,13 +1663,22 @@ impl rt::AvpData for SnUsageMonitoringControl {
 /// SN-Remaining-Service-Unit ::= < AVP Header: 526 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct SnRemainingServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl Clone for SnRemainingServiceUnit {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for SnRemainingServiceUnit {}
@@ -1724,13 +1751,22 @@ impl rt::AvpData for SnRemainingServiceUnit {
 /// Access-Network-Charging-Physical-Access-Id ::= < AVP Header: 1472 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AccessNetworkChargingPhysicalAccessId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl Clone for AccessNetworkChargingPhysicalAccessId {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for AccessNetworkChargingPhysicalAccessId {}

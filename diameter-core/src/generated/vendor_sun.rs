@@ -25,7 +25,7 @@ pub mod application {}
 ///     [ Ping-Timestamp-Usecs ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct PingTimestamp {
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     pub ping_timestamp_secs: Option<u32>,
@@ -36,6 +36,17 @@ pub struct PingTimestamp {
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_sun"))]
+impl Clone for PingTimestamp {
+    fn clone(&self) -> Self {
+        Self {
+            ping_timestamp_secs: self.ping_timestamp_secs.clone(),
+            ping_timestamp_usecs: self.ping_timestamp_usecs.clone(),
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl Eq for PingTimestamp {}

@@ -297,13 +297,22 @@ pub mod application {}
 /// CS-Announcement ::= < AVP Header: 2 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsAnnouncement {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl Clone for CsAnnouncement {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsAnnouncement {}
@@ -376,13 +385,22 @@ impl rt::AvpData for CsAnnouncement {
 /// CS-Announcement-Data ::= < AVP Header: 4 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsAnnouncementData {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl Clone for CsAnnouncementData {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsAnnouncementData {}
@@ -455,13 +473,22 @@ impl rt::AvpData for CsAnnouncementData {
 /// CS-Furnish-Charging-Information ::= < AVP Header: 15 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsFurnishChargingInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl Clone for CsFurnishChargingInformation {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsFurnishChargingInformation {}
@@ -534,13 +561,22 @@ impl rt::AvpData for CsFurnishChargingInformation {
 /// CS-Information ::= < AVP Header: 17 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl Clone for CsInformation {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsInformation {}
@@ -613,13 +649,22 @@ impl rt::AvpData for CsInformation {
 /// CS-Location-Information ::= < AVP Header: 18 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsLocationInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl Clone for CsLocationInformation {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsLocationInformation {}
@@ -692,13 +737,22 @@ impl rt::AvpData for CsLocationInformation {
 /// CS-AoC-Info ::= < AVP Header: 43 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsAocInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl Clone for CsAocInfo {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsAocInfo {}
@@ -771,13 +825,22 @@ impl rt::AvpData for CsAocInfo {
 /// CS-MultiParty-Call-Indication ::= < AVP Header: 53 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct CsMultipartyCallIndication {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl Clone for CsMultipartyCallIndication {
+    fn clone(&self) -> Self {
+        Self {
+            extra: self.extra.clone(),
+            avp_flags: self.avp_flags.clone(),
+        }
+    }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsMultipartyCallIndication {}
