@@ -301,7 +301,8 @@ impl Ctx<'_> {
 
     /// An owned struct's `Clone`, written out: a method call per field checks faster than
     /// the derive's `Clone::clone(&self.x)` (about 0.1 ms a struct of ten members; 0.15 s
-    /// of `cargo check` with every dictionary on). `header` is a command's (`Copy`).
+    /// of `cargo check` with every dictionary on). `#[inline]` as the derive's is. `header`
+    /// is a command's (`Copy`).
     fn clone_impl(
         &self,
         name: &proc_macro2::Ident,
@@ -312,6 +313,7 @@ impl Ctx<'_> {
         let header = header.then(|| quote!(header: self.header,));
         quote! {
             impl Clone for #name {
+                #[inline]
                 fn clone(&self) -> Self {
                     Self {
                         #header

@@ -970,6 +970,7 @@ pub struct ProxyInfo {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for ProxyInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             proxy_host: self.proxy_host.clone(),
@@ -1082,6 +1083,7 @@ pub struct VendorSpecificApplicationId {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for VendorSpecificApplicationId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             vendor_id: self.vendor_id.clone(),
@@ -1186,6 +1188,7 @@ pub struct FailedAvp {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for FailedAvp {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1270,6 +1273,7 @@ pub struct ExperimentalResult {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for ExperimentalResult {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             vendor_id: self.vendor_id.clone(),
@@ -1391,6 +1395,7 @@ pub struct E2eSequence {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for E2eSequence {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1508,6 +1513,7 @@ pub struct CapabilitiesExchangeRequest {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for CapabilitiesExchangeRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1796,6 +1802,7 @@ pub struct CapabilitiesExchangeAnswer {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for CapabilitiesExchangeAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2117,6 +2124,7 @@ pub struct DisconnectPeerRequest {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for DisconnectPeerRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2260,6 +2268,7 @@ pub struct DisconnectPeerAnswer {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for DisconnectPeerAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2443,6 +2452,7 @@ pub struct DeviceWatchdogRequest {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for DeviceWatchdogRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2581,6 +2591,7 @@ pub struct DeviceWatchdogAnswer {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for DeviceWatchdogAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2794,6 +2805,7 @@ pub struct ReAuthRequest {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for ReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3057,6 +3069,7 @@ pub struct ReAuthAnswer {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for ReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3369,6 +3382,7 @@ pub struct SessionTerminationRequest {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for SessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3627,6 +3641,7 @@ pub struct SessionTerminationAnswer {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for SessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3936,6 +3951,7 @@ pub struct AbortSessionRequest {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for AbortSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4179,6 +4195,7 @@ pub struct AbortSessionAnswer {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for AbortSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4512,6 +4529,7 @@ pub struct AccountingRequest {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for AccountingRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4888,6 +4906,7 @@ pub struct AccountingAnswer {
     pub avp_flags: rt::typed::FlagOverrides,
 }
 impl Clone for AccountingAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -1497,6 +1497,7 @@ pub struct CostInformation {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for CostInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             unit_value: self.unit_value.clone(),
@@ -1651,6 +1652,7 @@ pub struct UnitValue {
     )
 )]
 impl Clone for UnitValue {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             value_digits: self.value_digits.clone(),
@@ -1840,6 +1842,7 @@ pub struct MultipleServicesCreditControl {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for MultipleServicesCreditControl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             granted_service_unit: self.granted_service_unit.clone(),
@@ -2091,6 +2094,7 @@ pub struct GrantedServiceUnit {
     )
 )]
 impl Clone for GrantedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tariff_time_change: self.tariff_time_change.clone(),
@@ -2303,6 +2307,7 @@ pub struct RequestedServiceUnit {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for RequestedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             cc_time: self.cc_time.clone(),
@@ -2486,6 +2491,7 @@ pub struct UsedServiceUnit {
     )
 )]
 impl Clone for UsedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tariff_change_usage: self.tariff_change_usage.clone(),
@@ -2711,6 +2717,7 @@ pub struct CcMoney {
     )
 )]
 impl Clone for CcMoney {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             unit_value: self.unit_value.clone(),
@@ -2873,6 +2880,7 @@ pub struct GSUPoolReference {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for GSUPoolReference {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             g_s_u_pool_identifier: self.g_s_u_pool_identifier.clone(),
@@ -3047,6 +3055,7 @@ pub struct FinalUnitIndication {
     )
 )]
 impl Clone for FinalUnitIndication {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             final_unit_action: self.final_unit_action.clone(),
@@ -3270,6 +3279,7 @@ pub struct RedirectServer {
     )
 )]
 impl Clone for RedirectServer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             redirect_address_type: self.redirect_address_type.clone(),
@@ -3463,6 +3473,7 @@ pub struct ServiceParameterInfo {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for ServiceParameterInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_parameter_type: self.service_parameter_type.clone(),
@@ -3652,6 +3663,7 @@ pub struct SubscriptionId {
     )
 )]
 impl Clone for SubscriptionId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             subscription_id_type: self.subscription_id_type.clone(),
@@ -3899,6 +3911,7 @@ pub struct UserEquipmentInfo {
     )
 )]
 impl Clone for UserEquipmentInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_equipment_info_type: self.user_equipment_info_type.clone(),
@@ -4134,6 +4147,7 @@ pub struct UserEquipmentInfoExtension {
     )
 )]
 impl Clone for UserEquipmentInfoExtension {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_equipment_info_imeisv: self.user_equipment_info_imeisv.clone(),
@@ -4381,6 +4395,7 @@ pub struct SubscriptionIdExtension {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for SubscriptionIdExtension {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             subscription_id_e164: self.subscription_id_e164.clone(),
@@ -4536,6 +4551,7 @@ pub struct RedirectServerExtension {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for RedirectServerExtension {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             redirect_address_ipaddress: self.redirect_address_ipaddress.clone(),
@@ -4682,6 +4698,7 @@ pub struct QosFinalUnitIndication {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Clone for QosFinalUnitIndication {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             final_unit_action: self.final_unit_action.clone(),
@@ -4931,6 +4948,7 @@ pub struct CreditControlRequest {
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Clone for CreditControlRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5449,6 +5467,7 @@ pub struct CreditControlAnswer {
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Clone for CreditControlAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -411,6 +411,7 @@ pub struct OcSupportedFeatures {
     )
 )]
 impl Clone for OcSupportedFeatures {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             oc_feature_vector: self.oc_feature_vector.clone(),
@@ -778,6 +779,7 @@ pub struct OcOlr {
     )
 )]
 impl Clone for OcOlr {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             oc_sequence_number: self.oc_sequence_number.clone(),

@@ -159,6 +159,7 @@ pub struct DiameterEapRequest {
 }
 #[cfg(any(feature = "eap"))]
 impl Clone for DiameterEapRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -713,6 +714,7 @@ pub struct DiameterEapAnswer {
 }
 #[cfg(any(feature = "eap"))]
 impl Clone for DiameterEapAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -904,6 +904,7 @@ pub struct GloballyUniqueAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for GloballyUniqueAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             framed_ip_address: self.framed_ip_address.clone(),
@@ -1026,6 +1027,7 @@ pub struct InitialGateSetting {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for InitialGateSetting {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             nas_filter_rule: self.nas_filter_rule.clone(),
@@ -1181,6 +1183,7 @@ pub struct QosProfile {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for QosProfile {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             application_class_id: self.application_class_id.clone(),
@@ -1356,6 +1359,7 @@ pub struct AccessNetworkType {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for AccessNetworkType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             nas_port_type: self.nas_port_type.clone(),
@@ -1488,6 +1492,7 @@ pub struct EtsiLocationInformation {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for EtsiLocationInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             line_identifier: self.line_identifier.clone(),
@@ -1614,6 +1619,7 @@ pub struct BindingInformation {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for BindingInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             binding_input_list: self.binding_input_list.clone(),
@@ -1759,6 +1765,7 @@ pub struct BindingInputList {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for BindingInputList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             v6_transport_address: self.v6_transport_address.clone(),
@@ -1893,6 +1900,7 @@ pub struct BindingOutputList {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for BindingOutputList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             v6_transport_address: self.v6_transport_address.clone(),
@@ -2027,6 +2035,7 @@ pub struct V6TransportAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for V6TransportAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
@@ -2153,6 +2162,7 @@ pub struct V4TransportAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for V4TransportAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             framed_ip_address: self.framed_ip_address.clone(),
@@ -2300,6 +2310,7 @@ pub struct EtsiSipAuthenticate {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for EtsiSipAuthenticate {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             etsi_digest_realm: self.etsi_digest_realm.clone(),
@@ -2572,6 +2583,7 @@ pub struct EtsiSipAuthorization {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for EtsiSipAuthorization {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             etsi_digest_username: self.etsi_digest_username.clone(),
@@ -2927,6 +2939,7 @@ pub struct EtsiSipAuthenticationInfo {
 }
 #[cfg(any(feature = "etsi"))]
 impl Clone for EtsiSipAuthenticationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             etsi_digest_nextnonce: self.etsi_digest_nextnonce.clone(),

@@ -144,6 +144,7 @@ pub struct Mip6AgentInfo {
     )
 )]
 impl Clone for Mip6AgentInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_home_agent_address: self.mip_home_agent_address.clone(),
@@ -346,6 +347,7 @@ pub struct MipMnHaMsa {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Clone for MipMnHaMsa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_session_key: self.mip_session_key.clone(),
@@ -579,6 +581,7 @@ pub struct Mip6Request {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Clone for Mip6Request {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1077,6 +1080,7 @@ pub struct Mip6Answer {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Clone for Mip6Answer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

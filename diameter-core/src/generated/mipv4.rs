@@ -258,6 +258,7 @@ pub struct MipMnAaaAuth {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipMnAaaAuth {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_mn_aaa_spi: self.mip_mn_aaa_spi.clone(),
@@ -445,6 +446,7 @@ pub struct MipOriginatingForeignAaa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipOriginatingForeignAaa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             origin_realm: self.origin_realm.clone(),
@@ -597,6 +599,7 @@ pub struct MipHomeAgentHost {
     )
 )]
 impl Clone for MipHomeAgentHost {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             destination_realm: self.destination_realm.clone(),
@@ -780,6 +783,7 @@ pub struct MipFaToMnMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipFaToMnMsa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_fa_to_mn_spi: self.mip_fa_to_mn_spi.clone(),
@@ -917,6 +921,7 @@ pub struct MipFaToHaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipFaToHaMsa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_fa_to_ha_spi: self.mip_fa_to_ha_spi.clone(),
@@ -1054,6 +1059,7 @@ pub struct MipHaToFaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipHaToFaMsa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_ha_to_fa_spi: self.mip_ha_to_fa_spi.clone(),
@@ -1197,6 +1203,7 @@ pub struct MipHaToMnMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipHaToMnMsa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
@@ -1350,6 +1357,7 @@ pub struct MipMnToFaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipMnToFaMsa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_mn_to_fa_spi: self.mip_mn_to_fa_spi.clone(),
@@ -1490,6 +1498,7 @@ pub struct MipMnToHaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for MipMnToHaMsa {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
@@ -1709,6 +1718,7 @@ pub struct AaMobileNodeRequest {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for AaMobileNodeRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2146,6 +2156,7 @@ pub struct AaMobileNodeAnswer {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for AaMobileNodeAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2593,6 +2604,7 @@ pub struct HomeAgentMipRequest {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for HomeAgentMipRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3012,6 +3024,7 @@ pub struct HomeAgentMipAnswer {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Clone for HomeAgentMipAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

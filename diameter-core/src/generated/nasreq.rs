@@ -1249,6 +1249,7 @@ pub struct ChapAuth {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for ChapAuth {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             chap_algorithm: self.chap_algorithm.clone(),
@@ -1394,6 +1395,7 @@ pub struct Tunneling {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Clone for Tunneling {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tunnel_type: self.tunnel_type.clone(),
@@ -1764,6 +1766,7 @@ pub struct AaRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for AaRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2418,6 +2421,7 @@ pub struct AaAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for AaAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3221,6 +3225,7 @@ pub struct ReAuthRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for ReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3622,6 +3627,7 @@ pub struct ReAuthAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for ReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4027,6 +4033,7 @@ pub struct SessionTerminationRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for SessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4300,6 +4307,7 @@ pub struct SessionTerminationAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for SessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4686,6 +4694,7 @@ pub struct AbortSessionRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for AbortSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5049,6 +5058,7 @@ pub struct AbortSessionAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for AbortSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5579,6 +5589,7 @@ pub struct AccountingRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for AccountingRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6451,6 +6462,7 @@ pub struct AccountingAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Clone for AccountingAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -214,6 +214,7 @@ pub struct M2mInformation {
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl Clone for M2mInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             application_entity_id: self.application_entity_id.clone(),

@@ -1621,6 +1621,7 @@ pub struct QosResources {
     )
 )]
 impl Clone for QosResources {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             filter_rule: self.filter_rule.clone(),
@@ -1806,6 +1807,7 @@ pub struct FilterRule {
     )
 )]
 impl Clone for FilterRule {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             filter_rule_precedence: self.filter_rule_precedence.clone(),
@@ -2070,6 +2072,7 @@ pub struct Classifier {
     )
 )]
 impl Clone for Classifier {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             classifier_id: self.classifier_id.clone(),
@@ -2378,6 +2381,7 @@ pub struct FromSpec {
     )
 )]
 impl Clone for FromSpec {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ip_address: self.ip_address.clone(),
@@ -2689,6 +2693,7 @@ pub struct ToSpec {
     )
 )]
 impl Clone for ToSpec {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ip_address: self.ip_address.clone(),
@@ -2973,6 +2978,7 @@ pub struct IpAddressRange {
     )
 )]
 impl Clone for IpAddressRange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ip_address_start: self.ip_address_start.clone(),
@@ -3142,6 +3148,7 @@ pub struct IpAddressMask {
     )
 )]
 impl Clone for IpAddressMask {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ip_address: self.ip_address.clone(),
@@ -3326,6 +3333,7 @@ pub struct MacAddressMask {
     )
 )]
 impl Clone for MacAddressMask {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mac_address: self.mac_address.clone(),
@@ -3525,6 +3533,7 @@ pub struct Eui64AddressMask {
     )
 )]
 impl Clone for Eui64AddressMask {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             eui64_address: self.eui64_address.clone(),
@@ -3724,6 +3733,7 @@ pub struct PortRange {
     )
 )]
 impl Clone for PortRange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             port_start: self.port_start.clone(),
@@ -3892,6 +3902,7 @@ pub struct IpOption {
     )
 )]
 impl Clone for IpOption {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ip_option_type: self.ip_option_type.clone(),
@@ -4084,6 +4095,7 @@ pub struct TcpOption {
     )
 )]
 impl Clone for TcpOption {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tcp_option_type: self.tcp_option_type.clone(),
@@ -4273,6 +4285,7 @@ pub struct TcpFlags {
     )
 )]
 impl Clone for TcpFlags {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tcp_flag_type: self.tcp_flag_type.clone(),
@@ -4452,6 +4465,7 @@ pub struct IcmpType {
     )
 )]
 impl Clone for IcmpType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             icmp_type_number: self.icmp_type_number.clone(),
@@ -4644,6 +4658,7 @@ pub struct EthOption {
     )
 )]
 impl Clone for EthOption {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             eth_proto_type: self.eth_proto_type.clone(),
@@ -4849,6 +4864,7 @@ pub struct EthProtoType {
     )
 )]
 impl Clone for EthProtoType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             eth_ether_type: self.eth_ether_type.clone(),
@@ -5031,6 +5047,7 @@ pub struct VlanIdRange {
     )
 )]
 impl Clone for VlanIdRange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             s_vid_start: self.s_vid_start.clone(),
@@ -5204,6 +5221,7 @@ pub struct UserPriorityRange {
     )
 )]
 impl Clone for UserPriorityRange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             low_user_priority: self.low_user_priority.clone(),
@@ -5405,6 +5423,7 @@ pub struct TimeOfDayCondition {
     )
 )]
 impl Clone for TimeOfDayCondition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             time_of_day_start: self.time_of_day_start.clone(),
@@ -5612,6 +5631,7 @@ pub struct QosProfileTemplate {
     )
 )]
 impl Clone for QosProfileTemplate {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             vendor_id: self.vendor_id.clone(),
@@ -5798,6 +5818,7 @@ pub struct QosParameters {
     )
 )]
 impl Clone for QosParameters {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5958,6 +5979,7 @@ pub struct ExcessTreatment {
     )
 )]
 impl Clone for ExcessTreatment {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             treatment_action: self.treatment_action.clone(),
@@ -6144,6 +6166,7 @@ pub struct QosCapability {
     )
 )]
 impl Clone for QosCapability {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_profile_template: self.qos_profile_template.clone(),

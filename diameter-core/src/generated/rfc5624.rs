@@ -59,6 +59,7 @@ pub struct Tmod1 {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl Clone for Tmod1 {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             token_rate: self.token_rate.clone(),
@@ -237,6 +238,7 @@ pub struct Tmod2 {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl Clone for Tmod2 {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             token_rate: self.token_rate.clone(),

@@ -44,6 +44,7 @@ pub struct ServiceConfiguration {
 }
 #[cfg(any(feature = "rfc5779"))]
 impl Clone for ServiceConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip6_agent_info: self.mip6_agent_info.clone(),

@@ -113,6 +113,7 @@ pub struct Key {
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Clone for Key {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             key_type: self.key_type.clone(),

@@ -34,6 +34,7 @@ pub struct ErpRkRequest {
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl Clone for ErpRkRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             erp_realm: self.erp_realm.clone(),

@@ -418,6 +418,7 @@ pub struct Load {
     )
 )]
 impl Clone for Load {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             load_type: self.load_type.clone(),

@@ -544,6 +544,7 @@ pub struct SipAccountingInformation {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipAccountingInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sip_accounting_server_uri: self.sip_accounting_server_uri.clone(),
@@ -678,6 +679,7 @@ pub struct SipServerCapabilities {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipServerCapabilities {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sip_mandatory_capability: self.sip_mandatory_capability.clone(),
@@ -831,6 +833,7 @@ pub struct SipAuthDataItem {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipAuthDataItem {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sip_authentication_scheme: self.sip_authentication_scheme.clone(),
@@ -1016,6 +1019,7 @@ pub struct SipAuthenticate {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipAuthenticate {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             digest_realm: self.digest_realm.clone(),
@@ -1217,6 +1221,7 @@ pub struct SipAuthorization {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipAuthorization {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             digest_username: self.digest_username.clone(),
@@ -1454,6 +1459,7 @@ pub struct SipAuthenticationInfo {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipAuthenticationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             digest_nextnonce: self.digest_nextnonce.clone(),
@@ -1578,6 +1584,7 @@ pub struct SipDeregistrationReason {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipDeregistrationReason {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sip_reason_code: self.sip_reason_code.clone(),
@@ -1690,6 +1697,7 @@ pub struct SipUserData {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for SipUserData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sip_user_data_type: self.sip_user_data_type.clone(),
@@ -1876,6 +1884,7 @@ pub struct UserAuthorizationRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for UserAuthorizationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2192,6 +2201,7 @@ pub struct UserAuthorizationAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for UserAuthorizationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2566,6 +2576,7 @@ pub struct ServerAssignmentRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for ServerAssignmentRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2913,6 +2924,7 @@ pub struct ServerAssignmentAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for ServerAssignmentAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3302,6 +3314,7 @@ pub struct LocationInfoRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for LocationInfoRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3565,6 +3578,7 @@ pub struct LocationInfoAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for LocationInfoAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3939,6 +3953,7 @@ pub struct MultimediaAuthRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for MultimediaAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4247,6 +4262,7 @@ pub struct MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for MultimediaAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4627,6 +4643,7 @@ pub struct RegistrationTerminationRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for RegistrationTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4909,6 +4926,7 @@ pub struct RegistrationTerminationAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for RegistrationTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5250,6 +5268,7 @@ pub struct PushProfileRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for PushProfileRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5551,6 +5570,7 @@ pub struct PushProfileAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Clone for PushProfileAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -393,6 +393,7 @@ pub struct Tgpp2ChargingRuleInstall {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for Tgpp2ChargingRuleInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tgpp2_charging_rule_definition: self.tgpp2_charging_rule_definition.clone(),
@@ -583,6 +584,7 @@ pub struct Tgpp2ChargingRuleDefinition {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for Tgpp2ChargingRuleDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
@@ -848,6 +850,7 @@ pub struct Tgpp2QosInformation {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for Tgpp2QosInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_class_identifier: self.qos_class_identifier.clone(),
@@ -1033,6 +1036,7 @@ pub struct Tgpp2ChargingRuleReport {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for Tgpp2ChargingRuleReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
@@ -1195,6 +1199,7 @@ pub struct FlowInfo {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for FlowInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flow_identifier: self.flow_identifier.clone(),
@@ -1343,6 +1348,7 @@ pub struct GrantedQos {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for GrantedQos {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_class_identifier: self.qos_class_identifier.clone(),
@@ -1489,6 +1495,7 @@ pub struct RequestedQos {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for RequestedQos {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_class_identifier: self.qos_class_identifier.clone(),
@@ -1632,6 +1639,7 @@ pub struct FlowDescriptionInfo {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for FlowDescriptionInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
@@ -1745,6 +1753,7 @@ pub struct AccessNetworkPhysicalAccessId {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Clone for AccessNetworkPhysicalAccessId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             access_network_physical_access_id_value: self

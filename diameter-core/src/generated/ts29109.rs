@@ -453,6 +453,7 @@ pub struct MultimediaAuthRequest {
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Clone for MultimediaAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -777,6 +778,7 @@ pub struct MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Clone for MultimediaAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1157,6 +1159,7 @@ pub struct BootstrappingInfoRequest {
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Clone for BootstrappingInfoRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1495,6 +1498,7 @@ pub struct BootstrappingInfoAnswer {
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Clone for BootstrappingInfoAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

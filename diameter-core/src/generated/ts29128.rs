@@ -200,6 +200,7 @@ pub struct CommunicationFailureInformation {
     )
 )]
 impl Clone for CommunicationFailureInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             cause_type: self.cause_type.clone(),
@@ -396,6 +397,7 @@ pub struct NumberOfUePerLocationConfiguration {
     )
 )]
 impl Clone for NumberOfUePerLocationConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             eps_location_information: self.eps_location_information.clone(),
@@ -603,6 +605,7 @@ pub struct NumberOfUePerLocationReport {
     )
 )]
 impl Clone for NumberOfUePerLocationReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             eps_location_information: self.eps_location_information.clone(),
@@ -802,6 +805,7 @@ pub struct ServingPlmnRateControl {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Clone for ServingPlmnRateControl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             uplink_rate_limit: self.uplink_rate_limit.clone(),
@@ -922,6 +926,7 @@ pub struct RrcCauseCounter {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Clone for RrcCauseCounter {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             counter_value: self.counter_value.clone(),
@@ -1069,6 +1074,7 @@ pub struct IdleStatusIndication {
     )
 )]
 impl Clone for IdleStatusIndication {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             idle_status_timestamp: self.idle_status_timestamp.clone(),
@@ -1324,6 +1330,7 @@ pub struct ConfigurationInformationRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for ConfigurationInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1627,6 +1634,7 @@ pub struct ConfigurationInformationAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for ConfigurationInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1992,6 +2000,7 @@ pub struct ReportingInformationRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for ReportingInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2276,6 +2285,7 @@ pub struct ReportingInformationAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for ReportingInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2636,6 +2646,7 @@ pub struct ConnectionManagementRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for ConnectionManagementRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3077,6 +3088,7 @@ pub struct ConnectionManagementAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for ConnectionManagementAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3438,6 +3450,7 @@ pub struct MoDataRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for MoDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3769,6 +3782,7 @@ pub struct MoDataAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for MoDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4109,6 +4123,7 @@ pub struct MtDataRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for MtDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4465,6 +4480,7 @@ pub struct MtDataAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Clone for MtDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -435,6 +435,7 @@ pub struct ServedUserIdentity {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Clone for ServedUserIdentity {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             msisdn: self.msisdn.clone(),
@@ -548,6 +549,7 @@ pub struct InitialRecipientAddress {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Clone for InitialRecipientAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mm10_sequence_number: self.mm10_sequence_number.clone(),
@@ -709,6 +711,7 @@ pub struct ResultRecipientAddress {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Clone for ResultRecipientAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mm10_sequence_number: self.mm10_sequence_number.clone(),
@@ -895,6 +898,7 @@ pub struct Status {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Clone for Status {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             status_code: self.status_code.clone(),

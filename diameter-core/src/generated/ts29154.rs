@@ -120,6 +120,7 @@ pub struct NtTimeWindow {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Clone for NtTimeWindow {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             transfer_start_time: self.transfer_start_time.clone(),
@@ -278,6 +279,7 @@ pub struct TransferPolicy {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Clone for TransferPolicy {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             transfer_policy_id: self.transfer_policy_id.clone(),
@@ -473,6 +475,7 @@ pub struct AccessNetworkReports {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for AccessNetworkReports {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             msisdn: self.msisdn.clone(),
@@ -711,6 +714,7 @@ pub struct EventConfiguration {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for EventConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extended_scef_reference_id: self.extended_scef_reference_id.clone(),
@@ -904,6 +908,7 @@ pub struct EventConfigurationStatus {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for EventConfigurationStatus {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             event_configuration_state: self.event_configuration_state.clone(),
@@ -1062,6 +1067,7 @@ pub struct EventReports {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for EventReports {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             event_reporting_results: self.event_reporting_results.clone(),
@@ -1299,6 +1305,7 @@ pub struct BackgroundDataTransferRequest {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Clone for BackgroundDataTransferRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1734,6 +1741,7 @@ pub struct BackgroundDataTransferAnswer {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Clone for BackgroundDataTransferAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2180,6 +2188,7 @@ pub struct EventConfigurationRequest {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for EventConfigurationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2498,6 +2507,7 @@ pub struct EventConfigurationAnswer {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for EventConfigurationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2891,6 +2901,7 @@ pub struct EventReportingRequest {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for EventReportingRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3161,6 +3172,7 @@ pub struct EventReportingAnswer {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Clone for EventReportingAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -1086,6 +1086,7 @@ pub struct LcsEpsClientName {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for LcsEpsClientName {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_name_string: self.lcs_name_string.clone(),
@@ -1206,6 +1207,7 @@ pub struct LcsRequestorName {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for LcsRequestorName {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_requestor_id_string: self.lcs_requestor_id_string.clone(),
@@ -1340,6 +1342,7 @@ pub struct LcsQos {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for LcsQos {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_qos_class: self.lcs_qos_class.clone(),
@@ -1482,6 +1485,7 @@ pub struct LcsPrivacyCheckNonSession {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for LcsPrivacyCheckNonSession {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_privacy_check: self.lcs_privacy_check.clone(),
@@ -1598,6 +1602,7 @@ pub struct LcsPrivacyCheckSession {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for LcsPrivacyCheckSession {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_privacy_check: self.lcs_privacy_check.clone(),
@@ -1717,6 +1722,7 @@ pub struct GeranPositioningInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for GeranPositioningInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             geran_positioning_data: self.geran_positioning_data.clone(),
@@ -1850,6 +1856,7 @@ pub struct UtranPositioningInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for UtranPositioningInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             utran_positioning_data: self.utran_positioning_data.clone(),
@@ -2022,6 +2029,7 @@ pub struct AreaEventInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for AreaEventInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             area_definition: self.area_definition.clone(),
@@ -2226,6 +2234,7 @@ pub struct AreaDefinition {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for AreaDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             area: self.area.clone(),
@@ -2358,6 +2367,7 @@ pub struct Area {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for Area {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             area_type: self.area_type.clone(),
@@ -2500,6 +2510,7 @@ pub struct PeriodicLdrInformation {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for PeriodicLdrInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             reporting_amount: self.reporting_amount.clone(),
@@ -2649,6 +2660,7 @@ pub struct ReportingPlmnList {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for ReportingPlmnList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             plmn_id_list: self.plmn_id_list.clone(),
@@ -2779,6 +2791,7 @@ pub struct PlmnIdList {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for PlmnIdList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
@@ -2921,6 +2934,7 @@ pub struct DeferredMtLrData {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for DeferredMtLrData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             deferred_location_type: self.deferred_location_type.clone(),
@@ -3070,6 +3084,7 @@ pub struct EsmlcCellInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for EsmlcCellInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ecgi: self.ecgi.clone(),
@@ -3181,6 +3196,7 @@ pub struct DelayedLocationReportingData {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for DelayedLocationReportingData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             termination_cause_3gpp: self.termination_cause_3gpp.clone(),
@@ -3314,6 +3330,7 @@ pub struct MotionEventInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for MotionEventInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             linear_distance: self.linear_distance.clone(),
@@ -3511,6 +3528,7 @@ pub struct AdditionalArea {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for AdditionalArea {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             area_type: self.area_type.clone(),
@@ -3754,6 +3772,7 @@ pub struct ProvideLocationRequest {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for ProvideLocationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4377,6 +4396,7 @@ pub struct ProvideLocationAnswer {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for ProvideLocationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4982,6 +5002,7 @@ pub struct LocationReportRequest {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for LocationReportRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5587,6 +5608,7 @@ pub struct LocationReportAnswer {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Clone for LocationReportAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -143,6 +143,7 @@ pub struct ServingNode {
     )
 )]
 impl Clone for ServingNode {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sgsn_number: self.sgsn_number.clone(),
@@ -408,6 +409,7 @@ pub struct AdditionalServingNode {
     )
 )]
 impl Clone for AdditionalServingNode {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sgsn_number: self.sgsn_number.clone(),
@@ -656,6 +658,7 @@ pub struct LcsRoutingInfoRequest {
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Clone for LcsRoutingInfoRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -964,6 +967,7 @@ pub struct LcsRoutingInfoAnswer {
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Clone for LcsRoutingInfoAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

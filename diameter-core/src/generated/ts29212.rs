@@ -5407,6 +5407,7 @@ pub struct ChargingRuleInstall {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for ChargingRuleInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_rule_definition: self.charging_rule_definition.clone(),
@@ -5673,6 +5674,7 @@ pub struct ChargingRuleRemove {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for ChargingRuleRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
@@ -5935,6 +5937,7 @@ pub struct ChargingRuleDefinition {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for ChargingRuleDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
@@ -6457,6 +6460,7 @@ pub struct TftPacketFilterInformation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for TftPacketFilterInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             precedence: self.precedence.clone(),
@@ -6683,6 +6687,7 @@ pub struct QosInformation {
     )
 )]
 impl Clone for QosInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_class_identifier: self.qos_class_identifier.clone(),
@@ -7122,6 +7127,7 @@ pub struct ChargingRuleReport {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for ChargingRuleReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
@@ -7354,6 +7360,7 @@ pub struct AccessNetworkChargingIdentifierGx {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for AccessNetworkChargingIdentifierGx {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             access_network_charging_identifier_value: self
@@ -7614,6 +7621,7 @@ pub struct EventReportIndication {
     )
 )]
 impl Clone for EventReportIndication {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             an_trusted: self.an_trusted.clone(),
@@ -8020,6 +8028,7 @@ pub struct AllocationRetentionPriority {
     )
 )]
 impl Clone for AllocationRetentionPriority {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             priority_level: self.priority_level.clone(),
@@ -8272,6 +8281,7 @@ pub struct TunnelInformation {
     )
 )]
 impl Clone for TunnelInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tunnel_header_length: self.tunnel_header_length.clone(),
@@ -8443,6 +8453,7 @@ pub struct CoaInformation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for CoaInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tunnel_information: self.tunnel_information.clone(),
@@ -8608,6 +8619,7 @@ pub struct DefaultEpsBearerQos {
     )
 )]
 impl Clone for DefaultEpsBearerQos {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_class_identifier: self.qos_class_identifier.clone(),
@@ -8803,6 +8815,7 @@ pub struct FlowInformation {
     )
 )]
 impl Clone for FlowInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
@@ -9080,6 +9093,7 @@ pub struct PacketFilterInformation {
     )
 )]
 impl Clone for PacketFilterInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             packet_filter_identifier: self.packet_filter_identifier.clone(),
@@ -9329,6 +9343,7 @@ pub struct UsageMonitoringInformation {
     )
 )]
 impl Clone for UsageMonitoringInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             monitoring_key: self.monitoring_key.clone(),
@@ -9563,6 +9578,7 @@ pub struct RoutingRuleInstall {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for RoutingRuleInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             routing_rule_definition: self.routing_rule_definition.clone(),
@@ -9674,6 +9690,7 @@ pub struct RoutingRuleRemove {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for RoutingRuleRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             routing_rule_identifier: self.routing_rule_identifier.clone(),
@@ -9797,6 +9814,7 @@ pub struct RoutingRuleDefinition {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for RoutingRuleDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             routing_rule_identifier: self.routing_rule_identifier.clone(),
@@ -9976,6 +9994,7 @@ pub struct RoutingFilter {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for RoutingFilter {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
@@ -10158,6 +10177,7 @@ pub struct TdfInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for TdfInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tdf_destination_realm: self.tdf_destination_realm.clone(),
@@ -10317,6 +10337,7 @@ pub struct RedirectInformation {
     )
 )]
 impl Clone for RedirectInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             redirect_support: self.redirect_support.clone(),
@@ -10510,6 +10531,7 @@ pub struct ApplicationDetectionInformation {
     )
 )]
 impl Clone for ApplicationDetectionInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tdf_application_identifier: self.tdf_application_identifier.clone(),
@@ -10713,6 +10735,7 @@ pub struct DefaultQosInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for DefaultQosInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_class_identifier: self.qos_class_identifier.clone(),
@@ -10909,6 +10932,7 @@ pub struct ConditionalApnAggregateMaxBitrate {
     )
 )]
 impl Clone for ConditionalApnAggregateMaxBitrate {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul.clone(),
@@ -11175,6 +11199,7 @@ pub struct PresenceReportingAreaInformation {
     )
 )]
 impl Clone for PresenceReportingAreaInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             presence_reporting_area_identifier: self
@@ -11411,6 +11436,7 @@ pub struct FixedUserLocationInfo {
     )
 )]
 impl Clone for FixedUserLocationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ssid: self.ssid.clone(),
@@ -11581,6 +11607,7 @@ pub struct RoutingRuleReport {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for RoutingRuleReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             routing_rule_identifier: self.routing_rule_identifier.clone(),
@@ -11741,6 +11768,7 @@ pub struct ConditionalPolicyInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for ConditionalPolicyInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             execution_time: self.execution_time.clone(),
@@ -11947,6 +11975,7 @@ pub struct PraInstall {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for PraInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             presence_reporting_area_information: self
@@ -12060,6 +12089,7 @@ pub struct PraRemove {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for PraRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             presence_reporting_area_identifier: self
@@ -12188,6 +12218,7 @@ pub struct QosRuleInstall {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for QosRuleInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_rule_definition: self.qos_rule_definition.clone(),
@@ -12386,6 +12417,7 @@ pub struct QosRuleRemove {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for QosRuleRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_rule_name: self.qos_rule_name.clone(),
@@ -12531,6 +12563,7 @@ pub struct QosRuleDefinition {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for QosRuleDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_rule_name: self.qos_rule_name.clone(),
@@ -12736,6 +12769,7 @@ pub struct QosRuleReport {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Clone for QosRuleReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_rule_name: self.qos_rule_name.clone(),
@@ -12914,6 +12948,7 @@ pub struct AdcRuleInstall {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Clone for AdcRuleInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             adc_rule_definition: self.adc_rule_definition.clone(),
@@ -13105,6 +13140,7 @@ pub struct AdcRuleRemove {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Clone for AdcRuleRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             adc_rule_name: self.adc_rule_name.clone(),
@@ -13286,6 +13322,7 @@ pub struct AdcRuleDefinition {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Clone for AdcRuleDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             adc_rule_name: self.adc_rule_name.clone(),
@@ -13648,6 +13685,7 @@ pub struct AdcRuleReport {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Clone for AdcRuleReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             adc_rule_name: self.adc_rule_name.clone(),
@@ -13824,6 +13862,7 @@ pub struct CsServiceResourceReport {
 }
 #[cfg(any(feature = "ts29212"))]
 impl Clone for CsServiceResourceReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             cs_service_qos_request_identifier: self
@@ -14249,6 +14288,7 @@ pub struct TgppGxCreditControlRequest {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for TgppGxCreditControlRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -15599,6 +15639,7 @@ pub struct TgppGxCreditControlAnswer {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for TgppGxCreditControlAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -16424,6 +16465,7 @@ pub struct TgppGxReAuthRequest {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for TgppGxReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -17004,6 +17046,7 @@ pub struct TgppGxReAuthAnswer {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Clone for TgppGxReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -17564,6 +17607,7 @@ pub struct TgppGxxCreditControlRequest {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Clone for TgppGxxCreditControlRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -18271,6 +18315,7 @@ pub struct TgppGxxCreditControlAnswer {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Clone for TgppGxxCreditControlAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -18800,6 +18845,7 @@ pub struct TgppGxxReAuthRequest {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Clone for TgppGxxReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -19202,6 +19248,7 @@ pub struct TgppGxxReAuthAnswer {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Clone for TgppGxxReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -19730,6 +19777,7 @@ pub struct TgppSdTdfSessionRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Clone for TgppSdTdfSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -20490,6 +20538,7 @@ pub struct TgppSdTdfSessionAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Clone for TgppSdTdfSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -20921,6 +20970,7 @@ pub struct TgppSdCreditControlRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Clone for TgppSdCreditControlRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -21393,6 +21443,7 @@ pub struct TgppSdCreditControlAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Clone for TgppSdCreditControlAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -21971,6 +22022,7 @@ pub struct TgppSdReAuthRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Clone for TgppSdReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -22405,6 +22457,7 @@ pub struct TgppSdReAuthAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Clone for TgppSdReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -22760,6 +22813,7 @@ pub struct TgppStTdfSessionRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Clone for TgppStTdfSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -23148,6 +23202,7 @@ pub struct TgppStTdfSessionAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Clone for TgppStTdfSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -23534,6 +23589,7 @@ pub struct SessionTerminationRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Clone for SessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -23813,6 +23869,7 @@ pub struct SessionTerminationAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Clone for SessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -24139,6 +24196,7 @@ pub struct TssfNotificationRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Clone for TssfNotificationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -24433,6 +24491,7 @@ pub struct TssfNotificationAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Clone for TssfNotificationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -1554,6 +1554,7 @@ pub struct AccessNetworkChargingIdentifier {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for AccessNetworkChargingIdentifier {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             access_network_charging_identifier_value: self
@@ -1720,6 +1721,7 @@ pub struct Flows {
     )
 )]
 impl Clone for Flows {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             media_component_number: self.media_component_number.clone(),
@@ -2045,6 +2047,7 @@ pub struct MediaComponentDescription {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for MediaComponentDescription {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             media_component_number: self.media_component_number.clone(),
@@ -2684,6 +2687,7 @@ pub struct MediaSubComponent {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for MediaSubComponent {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flow_number: self.flow_number.clone(),
@@ -2947,6 +2951,7 @@ pub struct AcceptableServiceInfo {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for AcceptableServiceInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             media_component_description: self.media_component_description.clone(),
@@ -3144,6 +3149,7 @@ pub struct SponsoredConnectivityData {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for SponsoredConnectivityData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sponsor_identity: self.sponsor_identity.clone(),
@@ -3328,6 +3334,7 @@ pub struct CalleeInformation {
     )
 )]
 impl Clone for CalleeInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             called_party_address: self.called_party_address.clone(),
@@ -3522,6 +3529,7 @@ pub struct MaInformation {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for MaInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ip_can_type: self.ip_can_type.clone(),
@@ -3649,6 +3657,7 @@ pub struct N5gsRanNasReleaseCause {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for N5gsRanNasReleaseCause {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             n5gmm_cause: self.n5gmm_cause.clone(),
@@ -3760,6 +3769,7 @@ pub struct NgapCause {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for NgapCause {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ngap_group: self.ngap_group.clone(),
@@ -3892,6 +3902,7 @@ pub struct WirelineUserLocationInfo {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for WirelineUserLocationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             hfc_node_identifier: self.hfc_node_identifier.clone(),
@@ -4010,6 +4021,7 @@ pub struct FlowGrouping {
 }
 #[cfg(any(feature = "ts29214"))]
 impl Clone for FlowGrouping {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flows: self.flows.clone(),
@@ -4229,6 +4241,7 @@ pub struct AaRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for AaRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4922,6 +4935,7 @@ pub struct AaAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for AaAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5558,6 +5572,7 @@ pub struct ReAuthRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for ReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6156,6 +6171,7 @@ pub struct ReAuthAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for ReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6522,6 +6538,7 @@ pub struct SessionTerminationRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for SessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6863,6 +6880,7 @@ pub struct SessionTerminationAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for SessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7389,6 +7407,7 @@ pub struct AbortSessionRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for AbortSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7667,6 +7686,7 @@ pub struct AbortSessionAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Clone for AbortSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

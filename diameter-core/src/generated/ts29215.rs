@@ -384,6 +384,7 @@ pub struct SubsessionDecisionInfo {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for SubsessionDecisionInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             subsession_id: self.subsession_id.clone(),
@@ -986,6 +987,7 @@ pub struct SubsessionEnforcementInfo {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for SubsessionEnforcementInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             subsession_id: self.subsession_id.clone(),
@@ -1912,6 +1914,7 @@ pub struct CreditControlRequest {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for CreditControlRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2545,6 +2548,7 @@ pub struct CreditControlAnswer {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for CreditControlAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3092,6 +3096,7 @@ pub struct ReAuthRequest {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for ReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3573,6 +3578,7 @@ pub struct ReAuthAnswer {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for ReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4052,6 +4058,7 @@ pub struct TriggerEstablishmentRequest {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for TriggerEstablishmentRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4376,6 +4383,7 @@ pub struct TriggerEstablishmentAnswer {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Clone for TriggerEstablishmentAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

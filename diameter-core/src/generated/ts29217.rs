@@ -106,6 +106,7 @@ pub struct AggregatedCongestionInfo {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for AggregatedCongestionInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             congestion_location_id: self.congestion_location_id.clone(),
@@ -237,6 +238,7 @@ pub struct AggregatedRuciReport {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for AggregatedRuciReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             aggregated_congestion_info: self.aggregated_congestion_info.clone(),
@@ -405,6 +407,7 @@ pub struct CongestionLevelDefinition {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for CongestionLevelDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             congestion_level_set_id: self.congestion_level_set_id.clone(),
@@ -563,6 +566,7 @@ pub struct CongestionLocationId {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for CongestionLocationId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
@@ -754,6 +758,7 @@ pub struct NonAggregatedRuciReportRequest {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for NonAggregatedRuciReportRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1154,6 +1159,7 @@ pub struct NonAggregatedRuciReportAnswer {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for NonAggregatedRuciReportAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1625,6 +1631,7 @@ pub struct AggregatedRuciReportRequest {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for AggregatedRuciReportRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1960,6 +1967,7 @@ pub struct AggregatedRuciReportAnswer {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for AggregatedRuciReportAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2380,6 +2388,7 @@ pub struct ModifyUecontextRequest {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for ModifyUecontextRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2740,6 +2749,7 @@ pub struct ModifyUecontextAnswer {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Clone for ModifyUecontextAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -131,6 +131,7 @@ pub struct PolicyCounterStatusReport {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for PolicyCounterStatusReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             policy_counter_identifier: self.policy_counter_identifier.clone(),
@@ -308,6 +309,7 @@ pub struct PendingPolicyCounterInformation {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for PendingPolicyCounterInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             policy_counter_status: self.policy_counter_status.clone(),
@@ -512,6 +514,7 @@ pub struct SpendingLimitRequest {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for SpendingLimitRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -883,6 +886,7 @@ pub struct SpendingLimitAnswer {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for SpendingLimitAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1271,6 +1275,7 @@ pub struct SpendingStatusNotificationRequest {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for SpendingStatusNotificationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1568,6 +1573,7 @@ pub struct SpendingStatusNotificationAnswer {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for SpendingStatusNotificationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1895,6 +1901,7 @@ pub struct SessionTerminationRequest {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for SessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2165,6 +2172,7 @@ pub struct SessionTerminationAnswer {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Clone for SessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

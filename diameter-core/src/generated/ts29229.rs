@@ -1128,6 +1128,7 @@ pub struct ServerCapabilities {
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl Clone for ServerCapabilities {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mandatory_capability: self.mandatory_capability.clone(),
@@ -1325,6 +1326,7 @@ pub struct TgppSipAuthDataItem {
     )
 )]
 impl Clone for TgppSipAuthDataItem {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tgpp_sip_item_number: self.tgpp_sip_item_number.clone(),
@@ -1615,6 +1617,7 @@ pub struct DeregistrationReason {
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl Clone for DeregistrationReason {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             reason_code: self.reason_code.clone(),
@@ -1759,6 +1762,7 @@ pub struct ChargingInformation {
     )
 )]
 impl Clone for ChargingInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             primary_event_charging_function_name: self
@@ -2089,6 +2093,7 @@ pub struct SupportedFeatures {
     )
 )]
 impl Clone for SupportedFeatures {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             vendor_id: self.vendor_id.clone(),
@@ -2445,6 +2450,7 @@ pub struct SupportedApplications {
 }
 #[cfg(any(feature = "ts29229"))]
 impl Clone for SupportedApplications {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             auth_application_id: self.auth_application_id.clone(),
@@ -2582,6 +2588,7 @@ pub struct AssociatedIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for AssociatedIdentities {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_name: self.user_name.clone(),
@@ -2719,6 +2726,7 @@ pub struct SipDigestAuthenticate {
     )
 )]
 impl Clone for SipDigestAuthenticate {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             digest_realm: self.digest_realm.clone(),
@@ -2938,6 +2946,7 @@ pub struct ScscfRestorationInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for ScscfRestorationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_name: self.user_name.clone(),
@@ -3121,6 +3130,7 @@ pub struct SubscriptionInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for SubscriptionInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             call_id_sip_header: self.call_id_sip_header.clone(),
@@ -3318,6 +3328,7 @@ pub struct AssociatedRegisteredIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for AssociatedRegisteredIdentities {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_name: self.user_name.clone(),
@@ -3437,6 +3448,7 @@ pub struct RestorationInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for RestorationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             path: self.path.clone(),
@@ -3633,6 +3645,7 @@ pub struct IdentityWithEmergencyRegistration {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for IdentityWithEmergencyRegistration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_name: self.user_name.clone(),
@@ -3757,6 +3770,7 @@ pub struct AllowedWafWwsfIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for AllowedWafWwsfIdentities {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             webrtc_authentication_function_name: self
@@ -3901,6 +3915,7 @@ pub struct PCscfSubscriptionInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for PCscfSubscriptionInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             call_id_sip_header: self.call_id_sip_header.clone(),
@@ -4084,6 +4099,7 @@ pub struct FailedPcscf {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for FailedPcscf {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             pcscf_fqdn: self.pcscf_fqdn.clone(),
@@ -4251,6 +4267,7 @@ pub struct UserAuthorizationRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for UserAuthorizationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4632,6 +4649,7 @@ pub struct UserAuthorizationAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for UserAuthorizationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5055,6 +5073,7 @@ pub struct ServerAssignmentRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for ServerAssignmentRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5555,6 +5574,7 @@ pub struct ServerAssignmentAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for ServerAssignmentAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6084,6 +6104,7 @@ pub struct LocationInfoRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for LocationInfoRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6451,6 +6472,7 @@ pub struct LocationInfoAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for LocationInfoAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6872,6 +6894,7 @@ pub struct MultimediaAuthRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for MultimediaAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7284,6 +7307,7 @@ pub struct MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for MultimediaAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7715,6 +7739,7 @@ pub struct RegistrationTerminationRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for RegistrationTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8080,6 +8105,7 @@ pub struct RegistrationTerminationAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for RegistrationTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8479,6 +8505,7 @@ pub struct PushProfileRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for PushProfileRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8831,6 +8858,7 @@ pub struct PushProfileAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Clone for PushProfileAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

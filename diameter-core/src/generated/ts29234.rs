@@ -481,6 +481,7 @@ pub struct WlanUserData {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Clone for WlanUserData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_data: self.charging_data.clone(),
@@ -638,6 +639,7 @@ pub struct ChargingData {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Clone for ChargingData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             charging_characteristics: self.charging_characteristics.clone(),
@@ -772,6 +774,7 @@ pub struct ApnAuthorized {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Clone for ApnAuthorized {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
@@ -949,6 +952,7 @@ pub struct ChargingNodes {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Clone for ChargingNodes {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             primary_ocs_charging_function_name: self

@@ -6258,6 +6258,7 @@ pub struct SubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for SubscriptionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             subscriber_status: self.subscriber_status.clone(),
@@ -7110,6 +7111,7 @@ pub struct TerminalInformation {
     )
 )]
 impl Clone for TerminalInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             imei: self.imei.clone(),
@@ -7289,6 +7291,7 @@ pub struct RequestedEutranAuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for RequestedEutranAuthenticationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             number_of_requested_vectors: self.number_of_requested_vectors.clone(),
@@ -7440,6 +7443,7 @@ pub struct RequestedUtranGeranAuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for RequestedUtranGeranAuthenticationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             number_of_requested_vectors: self.number_of_requested_vectors.clone(),
@@ -7591,6 +7595,7 @@ pub struct AuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for AuthenticationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             e_utran_vector: self.e_utran_vector.clone(),
@@ -7733,6 +7738,7 @@ pub struct EUtranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for EUtranVector {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             item_number: self.item_number.clone(),
@@ -7915,6 +7921,7 @@ pub struct UtranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for UtranVector {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             item_number: self.item_number.clone(),
@@ -8121,6 +8128,7 @@ pub struct GeranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for GeranVector {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             item_number: self.item_number.clone(),
@@ -8283,6 +8291,7 @@ pub struct ApnConfigurationProfile {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for ApnConfigurationProfile {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             context_identifier: self.context_identifier.clone(),
@@ -8604,6 +8613,7 @@ pub struct ApnConfiguration {
     )
 )]
 impl Clone for ApnConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             context_identifier: self.context_identifier.clone(),
@@ -9175,6 +9185,7 @@ pub struct EpsSubscribedQosProfile {
     )
 )]
 impl Clone for EpsSubscribedQosProfile {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_class_identifier: self.qos_class_identifier.clone(),
@@ -9402,6 +9413,7 @@ pub struct Ambr {
     )
 )]
 impl Clone for Ambr {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
@@ -9697,6 +9709,7 @@ pub struct TraceData {
     )
 )]
 impl Clone for TraceData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             trace_reference: self.trace_reference.clone(),
@@ -10057,6 +10070,7 @@ pub struct GprsSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for GprsSubscriptionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             complete_data_list_included_indicator: self
@@ -10246,6 +10260,7 @@ pub struct PdpContext {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for PdpContext {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             context_identifier: self.context_identifier.clone(),
@@ -10589,6 +10604,7 @@ pub struct CsgSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for CsgSubscriptionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             csg_id: self.csg_id.clone(),
@@ -10765,6 +10781,7 @@ pub struct SpecificApnInfo {
     )
 )]
 impl Clone for SpecificApnInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
@@ -10960,6 +10977,7 @@ pub struct LcsInfo {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for LcsInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             gmlc_number: self.gmlc_number.clone(),
@@ -11105,6 +11123,7 @@ pub struct LcsPrivacyexception {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for LcsPrivacyexception {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ss_code: self.ss_code.clone(),
@@ -11315,6 +11334,7 @@ pub struct ExternalClient {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for ExternalClient {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             client_identity: self.client_identity.clone(),
@@ -11470,6 +11490,7 @@ pub struct TgppServiceType {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for TgppServiceType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             servicetypeidentity: self.servicetypeidentity.clone(),
@@ -11626,6 +11647,7 @@ pub struct MoLr {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for MoLr {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ss_code: self.ss_code.clone(),
@@ -11752,6 +11774,7 @@ pub struct TeleserviceList {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for TeleserviceList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ts_code: self.ts_code.clone(),
@@ -11871,6 +11894,7 @@ pub struct CallBarringInfo {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for CallBarringInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ss_code: self.ss_code.clone(),
@@ -12000,6 +12024,7 @@ pub struct EpsUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for EpsUserState {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mme_user_state: self.mme_user_state.clone(),
@@ -12142,6 +12167,7 @@ pub struct EpsLocationInformation {
     )
 )]
 impl Clone for EpsLocationInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mme_location_information: self.mme_location_information.clone(),
@@ -12320,6 +12346,7 @@ pub struct MmeUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for MmeUserState {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_state: self.user_state.clone(),
@@ -12417,6 +12444,7 @@ pub struct SgsnUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for SgsnUserState {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_state: self.user_state.clone(),
@@ -12560,6 +12588,7 @@ pub struct MmeLocationInformation {
     )
 )]
 impl Clone for MmeLocationInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             e_utran_cell_global_identity: self.e_utran_cell_global_identity.clone(),
@@ -12883,6 +12912,7 @@ pub struct SgsnLocationInformation {
     )
 )]
 impl Clone for SgsnLocationInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             cell_global_identity: self.cell_global_identity.clone(),
@@ -13184,6 +13214,7 @@ pub struct ActiveApn {
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl Clone for ActiveApn {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             context_identifier: self.context_identifier.clone(),
@@ -13456,6 +13487,7 @@ pub struct MdtConfiguration {
     )
 )]
 impl Clone for MdtConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             job_type: self.job_type.clone(),
@@ -13965,6 +13997,7 @@ pub struct AreaScope {
     )
 )]
 impl Clone for AreaScope {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             cell_global_identity: self.cell_global_identity.clone(),
@@ -14255,6 +14288,7 @@ pub struct EquivalentPlmnList {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for EquivalentPlmnList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
@@ -14381,6 +14415,7 @@ pub struct VplmnCsgSubscriptionData {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for VplmnCsgSubscriptionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             csg_id: self.csg_id.clone(),
@@ -14522,6 +14557,7 @@ pub struct LocalTimeZone {
     )
 )]
 impl Clone for LocalTimeZone {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             time_zone: self.time_zone.clone(),
@@ -14718,6 +14754,7 @@ pub struct WlanOffloadability {
     )
 )]
 impl Clone for WlanOffloadability {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             wlan_offloadability_eutran: self.wlan_offloadability_eutran.clone(),
@@ -14889,6 +14926,7 @@ pub struct AdjacentPlmns {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for AdjacentPlmns {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
@@ -15015,6 +15053,7 @@ pub struct AdjacentAccessRestrictionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for AdjacentAccessRestrictionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
@@ -15189,6 +15228,7 @@ pub struct ImsiGroupId {
     )
 )]
 impl Clone for ImsiGroupId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             group_service_id: self.group_service_id.clone(),
@@ -15398,6 +15438,7 @@ pub struct SubscriptionDataDeletion {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for SubscriptionDataDeletion {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             dsr_flags: self.dsr_flags.clone(),
@@ -15597,6 +15638,7 @@ pub struct EmergencyInfo {
     )
 )]
 impl Clone for EmergencyInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mip6_agent_info: self.mip6_agent_info.clone(),
@@ -15737,6 +15779,7 @@ pub struct V2xSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for V2xSubscriptionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             v2x_permission: self.v2x_permission.clone(),
@@ -15863,6 +15906,7 @@ pub struct EdrxCycleLength {
     )
 )]
 impl Clone for EdrxCycleLength {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             rat_type: self.rat_type.clone(),
@@ -16081,6 +16125,7 @@ pub struct MbsfnArea {
     )
 )]
 impl Clone for MbsfnArea {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mbsfn_area_id: self.mbsfn_area_id.clone(),
@@ -16266,6 +16311,7 @@ pub struct PagingTimeWindow {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for PagingTimeWindow {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             operation_mode: self.operation_mode.clone(),
@@ -16405,6 +16451,7 @@ pub struct EdrxRelatedRat {
 }
 #[cfg(any(feature = "ts29272"))]
 impl Clone for EdrxRelatedRat {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             rat_type: self.rat_type.clone(),
@@ -16527,6 +16574,7 @@ pub struct V2xSubscriptionDataNr {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for V2xSubscriptionDataNr {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             v2x_permission: self.v2x_permission.clone(),
@@ -16639,6 +16687,7 @@ pub struct UePc5Qos {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for UePc5Qos {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             pc5_qos_flow: self.pc5_qos_flow.clone(),
@@ -16767,6 +16816,7 @@ pub struct Pc5QosFlow {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for Pc5QosFlow {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             n5qi: self.n5qi.clone(),
@@ -16896,6 +16946,7 @@ pub struct Pc5FlowBitrates {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Clone for Pc5FlowBitrates {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             guaranteed_flow_bitrates: self.guaranteed_flow_bitrates.clone(),
@@ -17101,6 +17152,7 @@ pub struct MdtConfigurationNr {
     )
 )]
 impl Clone for MdtConfigurationNr {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             job_type: self.job_type.clone(),
@@ -17573,6 +17625,7 @@ pub struct UpdateLocationRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for UpdateLocationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -18131,6 +18184,7 @@ pub struct UpdateLocationAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for UpdateLocationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -18552,6 +18606,7 @@ pub struct AuthenticationInformationRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for AuthenticationInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -18928,6 +18983,7 @@ pub struct AuthenticationInformationAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for AuthenticationInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -19325,6 +19381,7 @@ pub struct CancelLocationRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for CancelLocationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -19645,6 +19702,7 @@ pub struct CancelLocationAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for CancelLocationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -19997,6 +20055,7 @@ pub struct TgppS6aS6dInsertSubscriberDataRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for TgppS6aS6dInsertSubscriberDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -20360,6 +20419,7 @@ pub struct TgppS6aS6dInsertSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for TgppS6aS6dInsertSubscriberDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -20854,6 +20914,7 @@ pub struct TgppS6aS6dDeleteSubscriberDataRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for TgppS6aS6dDeleteSubscriberDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -21227,6 +21288,7 @@ pub struct TgppS6aS6dDeleteSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for TgppS6aS6dDeleteSubscriberDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -21585,6 +21647,7 @@ pub struct PurgeUeRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for PurgeUeRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -21909,6 +21972,7 @@ pub struct PurgeUeAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for PurgeUeAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -22280,6 +22344,7 @@ pub struct TgppS6aS6dResetRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for TgppS6aS6dResetRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -22608,6 +22673,7 @@ pub struct TgppS6aS6dResetAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for TgppS6aS6dResetAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -22989,6 +23055,7 @@ pub struct NotifyRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for NotifyRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -23438,6 +23505,7 @@ pub struct NotifyAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Clone for NotifyAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -23794,6 +23862,7 @@ pub struct MeIdentityCheckRequest {
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Clone for MeIdentityCheckRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -24078,6 +24147,7 @@ pub struct MeIdentityCheckAnswer {
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Clone for MeIdentityCheckAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -24417,6 +24487,7 @@ pub struct UpdateVcsgLocationRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for UpdateVcsgLocationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -24735,6 +24806,7 @@ pub struct UpdateVcsgLocationAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for UpdateVcsgLocationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -25117,6 +25189,7 @@ pub struct CancelVcsgLocationRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for CancelVcsgLocationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -25431,6 +25504,7 @@ pub struct CancelVcsgLocationAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for CancelVcsgLocationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -25783,6 +25857,7 @@ pub struct TgppS7aS7dInsertSubscriberDataRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for TgppS7aS7dInsertSubscriberDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -26146,6 +26221,7 @@ pub struct TgppS7aS7dInsertSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for TgppS7aS7dInsertSubscriberDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -26640,6 +26716,7 @@ pub struct TgppS7aS7dDeleteSubscriberDataRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for TgppS7aS7dDeleteSubscriberDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -27013,6 +27090,7 @@ pub struct TgppS7aS7dDeleteSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for TgppS7aS7dDeleteSubscriberDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -27371,6 +27449,7 @@ pub struct TgppS7aS7dResetRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for TgppS7aS7dResetRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -27699,6 +27778,7 @@ pub struct TgppS7aS7dResetAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Clone for TgppS7aS7dResetAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

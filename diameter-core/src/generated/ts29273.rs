@@ -646,6 +646,7 @@ pub struct Non3gppUserData {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for Non3gppUserData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             subscription_id: self.subscription_id.clone(),
@@ -980,6 +981,7 @@ pub struct TraceInfo {
     )
 )]
 impl Clone for TraceInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             trace_data: self.trace_data.clone(),
@@ -1132,6 +1134,7 @@ pub struct WlanIdentifier {
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl Clone for WlanIdentifier {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ssid: self.ssid.clone(),
@@ -1234,6 +1237,7 @@ pub struct TwanAccessInfo {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for TwanAccessInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             access_authorization_flags: self.access_authorization_flags.clone(),
@@ -1378,6 +1382,7 @@ pub struct AccessNetworkInfo {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for AccessNetworkInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ssid: self.ssid.clone(),
@@ -1532,6 +1537,7 @@ pub struct TwanConnectivityParameters {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TwanConnectivityParameters {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             connectivity_flags: self.connectivity_flags.clone(),
@@ -1813,6 +1819,7 @@ pub struct TgppStaDiameterEapRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaDiameterEapRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2349,6 +2356,7 @@ pub struct TgppStaDiameterEapAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaDiameterEapAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2970,6 +2978,7 @@ pub struct TgppStaAaRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaAaRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3328,6 +3337,7 @@ pub struct TgppStaAaAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaAaAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3754,6 +3764,7 @@ pub struct TgppStaSessionTerminationRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaSessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3960,6 +3971,7 @@ pub struct TgppStaSessionTerminationAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaSessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4196,6 +4208,7 @@ pub struct TgppStaAbortSessionRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaAbortSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4402,6 +4415,7 @@ pub struct TgppStaAbortSessionAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaAbortSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4641,6 +4655,7 @@ pub struct TgppStaReAuthRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4861,6 +4876,7 @@ pub struct TgppStaReAuthAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Clone for TgppStaReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5133,6 +5149,7 @@ pub struct TgppSwmDiameterEapRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmDiameterEapRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5530,6 +5547,7 @@ pub struct TgppSwmDiameterEapAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmDiameterEapAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6006,6 +6024,7 @@ pub struct TgppSwmAaRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmAaRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6323,6 +6342,7 @@ pub struct TgppSwmAaAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmAaAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6716,6 +6736,7 @@ pub struct TgppSwmSessionTerminationRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmSessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6922,6 +6943,7 @@ pub struct TgppSwmSessionTerminationAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmSessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7158,6 +7180,7 @@ pub struct TgppSwmAbortSessionRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmAbortSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7364,6 +7387,7 @@ pub struct TgppSwmAbortSessionAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmAbortSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7603,6 +7627,7 @@ pub struct TgppSwmReAuthRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7823,6 +7848,7 @@ pub struct TgppSwmReAuthAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Clone for TgppSwmReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8100,6 +8126,7 @@ pub struct MultimediaAuthRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for MultimediaAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8541,6 +8568,7 @@ pub struct MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for MultimediaAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8998,6 +9026,7 @@ pub struct ServerAssignmentRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for ServerAssignmentRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -9425,6 +9454,7 @@ pub struct ServerAssignmentAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for ServerAssignmentAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -9831,6 +9861,7 @@ pub struct RegistrationTerminationRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for RegistrationTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -10160,6 +10191,7 @@ pub struct RegistrationTerminationAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for RegistrationTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -10518,6 +10550,7 @@ pub struct PushProfileRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for PushProfileRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -10842,6 +10875,7 @@ pub struct PushProfileAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Clone for PushProfileAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -11238,6 +11272,7 @@ pub struct TgppS6bDiameterEapRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bDiameterEapRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -11577,6 +11612,7 @@ pub struct TgppS6bDiameterEapAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bDiameterEapAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -12003,6 +12039,7 @@ pub struct TgppS6bAaRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bAaRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -12367,6 +12404,7 @@ pub struct TgppS6bAaAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bAaAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -12752,6 +12790,7 @@ pub struct TgppS6bSessionTerminationRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bSessionTerminationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -12973,6 +13012,7 @@ pub struct TgppS6bSessionTerminationAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bSessionTerminationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -13225,6 +13265,7 @@ pub struct TgppS6bAbortSessionRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bAbortSessionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -13431,6 +13472,7 @@ pub struct TgppS6bAbortSessionAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bAbortSessionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -13676,6 +13718,7 @@ pub struct TgppS6bReAuthRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bReAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -13920,6 +13963,7 @@ pub struct TgppS6bReAuthAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Clone for TgppS6bReAuthAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -856,6 +856,7 @@ pub struct UserIdentity {
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl Clone for UserIdentity {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             public_identity: self.public_identity.clone(),
@@ -980,6 +981,7 @@ pub struct RepositoryDataId {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for RepositoryDataId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_indication: self.service_indication.clone(),
@@ -1122,6 +1124,7 @@ pub struct CallReferenceInfo {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for CallReferenceInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             call_reference_number: self.call_reference_number.clone(),
@@ -1350,6 +1353,7 @@ pub struct UserDataRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for UserDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1885,6 +1889,7 @@ pub struct UserDataAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for UserDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2298,6 +2303,7 @@ pub struct ProfileUpdateRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for ProfileUpdateRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2690,6 +2696,7 @@ pub struct ProfileUpdateAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for ProfileUpdateAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3140,6 +3147,7 @@ pub struct SubscribeNotificationsRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for SubscribeNotificationsRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3616,6 +3624,7 @@ pub struct SubscribeNotificationsAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for SubscribeNotificationsAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4029,6 +4038,7 @@ pub struct PushNotificationRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for PushNotificationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4378,6 +4388,7 @@ pub struct PushNotificationAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Clone for PushNotificationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

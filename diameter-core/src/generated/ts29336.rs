@@ -667,6 +667,7 @@ pub struct UserIdentifier {
     )
 )]
 impl Clone for UserIdentifier {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_name: self.user_name.clone(),
@@ -851,6 +852,7 @@ pub struct ServiceParameters {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Clone for ServiceParameters {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             t4_parameters: self.t4_parameters.clone(),
@@ -969,6 +971,7 @@ pub struct T4Parameters {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Clone for T4Parameters {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             priority_indication: self.priority_indication.clone(),
@@ -1079,6 +1082,7 @@ pub struct ServiceData {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Clone for ServiceData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             t4_data: self.t4_data.clone(),
@@ -1187,6 +1191,7 @@ pub struct T4Data {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Clone for T4Data {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             hss_cause: self.hss_cause.clone(),
@@ -1344,6 +1349,7 @@ pub struct AeseCommunicationPattern {
     )
 )]
 impl Clone for AeseCommunicationPattern {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scef_reference_id: self.scef_reference_id.clone(),
@@ -1635,6 +1641,7 @@ pub struct CommunicationPatternSet {
     )
 )]
 impl Clone for CommunicationPatternSet {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             periodic_communication_indicator: self
@@ -1906,6 +1913,7 @@ pub struct ScheduledCommunicationTime {
     )
 )]
 impl Clone for ScheduledCommunicationTime {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             day_of_week_mask: self.day_of_week_mask.clone(),
@@ -2056,6 +2064,7 @@ pub struct AeseCommunicationPatternConfigStatus {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for AeseCommunicationPatternConfigStatus {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scef_reference_id: self.scef_reference_id.clone(),
@@ -2214,6 +2223,7 @@ pub struct AeseErrorReport {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for AeseErrorReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_result: self.service_result.clone(),
@@ -2386,6 +2396,7 @@ pub struct MonitoringEventConfiguration {
     )
 )]
 impl Clone for MonitoringEventConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scef_reference_id: self.scef_reference_id.clone(),
@@ -2904,6 +2915,7 @@ pub struct MonitoringEventReport {
     )
 )]
 impl Clone for MonitoringEventReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scef_reference_id: self.scef_reference_id.clone(),
@@ -3293,6 +3305,7 @@ pub struct UeReachabilityConfiguration {
     )
 )]
 impl Clone for UeReachabilityConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             reachability_type: self.reachability_type.clone(),
@@ -3502,6 +3515,7 @@ pub struct LocationInformationConfiguration {
     )
 )]
 impl Clone for LocationInformationConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             monte_location_type: self.monte_location_type.clone(),
@@ -3695,6 +3709,7 @@ pub struct MonitoringEventConfigStatus {
     )
 )]
 impl Clone for MonitoringEventConfigStatus {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_report: self.service_report.clone(),
@@ -3905,6 +3920,7 @@ pub struct SupportedServices {
     )
 )]
 impl Clone for SupportedServices {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             supported_monitoring_events: self.supported_monitoring_events.clone(),
@@ -4079,6 +4095,7 @@ pub struct ServiceResult {
     )
 )]
 impl Clone for ServiceResult {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             vendor_id: self.vendor_id.clone(),
@@ -4238,6 +4255,7 @@ pub struct NiddAuthorizationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for NiddAuthorizationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
@@ -4362,6 +4380,7 @@ pub struct NiddAuthorizationResponse {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for NiddAuthorizationResponse {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             msisdn: self.msisdn.clone(),
@@ -4522,6 +4541,7 @@ pub struct ServiceReport {
     )
 )]
 impl Clone for ServiceReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_result: self.service_result.clone(),
@@ -4668,6 +4688,7 @@ pub struct EnhancedCoverageRestriction {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for EnhancedCoverageRestriction {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             restricted_plmn_list: self.restricted_plmn_list.clone(),
@@ -4795,6 +4816,7 @@ pub struct EnhancedCoverageRestrictionData {
 }
 #[cfg(any(feature = "ts29336"))]
 impl Clone for EnhancedCoverageRestrictionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             enhanced_coverage_restriction: self.enhanced_coverage_restriction.clone(),
@@ -4937,6 +4959,7 @@ pub struct RestrictedPlmnList {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for RestrictedPlmnList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
@@ -5048,6 +5071,7 @@ pub struct AllowedPlmnList {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for AllowedPlmnList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
@@ -5159,6 +5183,7 @@ pub struct NiddAuthorizationUpdate {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for NiddAuthorizationUpdate {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             apn_validity_time: self.apn_validity_time.clone(),
@@ -5279,6 +5304,7 @@ pub struct GroupMonitoringEventReport {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for GroupMonitoringEventReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scef_reference_id: self.scef_reference_id.clone(),
@@ -5468,6 +5494,7 @@ pub struct GroupMonitoringEventReportItem {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for GroupMonitoringEventReportItem {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_identifier: self.user_identifier.clone(),
@@ -5693,6 +5720,7 @@ pub struct ApnValidityTime {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for ApnValidityTime {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             granted_validity_time: self.granted_validity_time.clone(),
@@ -5829,6 +5857,7 @@ pub struct SuggestedNetworkConfiguration {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for SuggestedNetworkConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scef_reference_id: self.scef_reference_id.clone(),
@@ -6073,6 +6102,7 @@ pub struct MonitoringEventReportStatus {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for MonitoringEventReportStatus {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scef_reference_id: self.scef_reference_id.clone(),
@@ -6212,6 +6242,7 @@ pub struct Additionalidentifiers {
 }
 #[cfg(any(feature = "ts29336"))]
 impl Clone for Additionalidentifiers {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             external_identifier: self.external_identifier.clone(),
@@ -6329,6 +6360,7 @@ pub struct GroupUserIdentifier {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for GroupUserIdentifier {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             user_name: self.user_name.clone(),
@@ -6468,6 +6500,7 @@ pub struct MtcProviderInfo {
     )
 )]
 impl Clone for MtcProviderInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mtc_provider_id: self.mtc_provider_id.clone(),
@@ -6632,6 +6665,7 @@ pub struct PdnConnectivityStatusConfiguration {
     )
 )]
 impl Clone for PdnConnectivityStatusConfiguration {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
@@ -6801,6 +6835,7 @@ pub struct PdnConnectivityStatusReport {
     )
 )]
 impl Clone for PdnConnectivityStatusReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
@@ -7071,6 +7106,7 @@ pub struct SubscriberInformationRequest {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Clone for SubscriberInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7428,6 +7464,7 @@ pub struct SubscriberInformationAnswer {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Clone for SubscriberInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7820,6 +7857,7 @@ pub struct ConfigurationInformationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for ConfigurationInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8235,6 +8273,7 @@ pub struct ConfigurationInformationAnswer {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for ConfigurationInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8673,6 +8712,7 @@ pub struct ReportingInformationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for ReportingInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8994,6 +9034,7 @@ pub struct ReportingInformationAnswer {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for ReportingInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -9354,6 +9395,7 @@ pub struct NiddInformationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for NiddInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -9702,6 +9744,7 @@ pub struct NiddInformationAnswer {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Clone for NiddInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -514,6 +514,7 @@ pub struct SmDeliveryFailureCause {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Clone for SmDeliveryFailureCause {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sm_enumerated_delivery_failure_cause: self
@@ -666,6 +667,7 @@ pub struct SmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for SmDeliveryOutcome {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mme_sm_delivery_outcome: self.mme_sm_delivery_outcome.clone(),
@@ -877,6 +879,7 @@ pub struct MmeSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for MmeSmDeliveryOutcome {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sm_delivery_cause: self.sm_delivery_cause.clone(),
@@ -1002,6 +1005,7 @@ pub struct MscSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for MscSmDeliveryOutcome {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sm_delivery_cause: self.sm_delivery_cause.clone(),
@@ -1127,6 +1131,7 @@ pub struct SgsnSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for SgsnSmDeliveryOutcome {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sm_delivery_cause: self.sm_delivery_cause.clone(),
@@ -1252,6 +1257,7 @@ pub struct IpSmGwSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for IpSmGwSmDeliveryOutcome {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sm_delivery_cause: self.sm_delivery_cause.clone(),
@@ -1380,6 +1386,7 @@ pub struct SmsmiCorrelationId {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for SmsmiCorrelationId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             hss_id: self.hss_id.clone(),
@@ -1511,6 +1518,7 @@ pub struct Smsf3gppSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for Smsf3gppSmDeliveryOutcome {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sm_delivery_cause: self.sm_delivery_cause.clone(),
@@ -1636,6 +1644,7 @@ pub struct SmsfNon3gppSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Clone for SmsfNon3gppSmDeliveryOutcome {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sm_delivery_cause: self.sm_delivery_cause.clone(),
@@ -1764,6 +1773,7 @@ pub struct Smsf3gppAddress {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for Smsf3gppAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             smsf_3gpp_number: self.smsf_3gpp_number.clone(),
@@ -1900,6 +1910,7 @@ pub struct SmsfNon3gppAddress {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for SmsfNon3gppAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             smsf_non_3gpp_number: self.smsf_non_3gpp_number.clone(),
@@ -2093,6 +2104,7 @@ pub struct SendRoutingInfoForSmRequest {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for SendRoutingInfoForSmRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2467,6 +2479,7 @@ pub struct SendRoutingInfoForSmAnswer {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for SendRoutingInfoForSmAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2990,6 +3003,7 @@ pub struct AlertServiceCentreRequest {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for AlertServiceCentreRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3359,6 +3373,7 @@ pub struct AlertServiceCentreAnswer {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for AlertServiceCentreAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3714,6 +3729,7 @@ pub struct ReportSmDeliveryStatusRequest {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for ReportSmDeliveryStatusRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4077,6 +4093,7 @@ pub struct ReportSmDeliveryStatusAnswer {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Clone for ReportSmDeliveryStatusAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4445,6 +4462,7 @@ pub struct MoForwardShortMessageRequest {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Clone for MoForwardShortMessageRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4811,6 +4829,7 @@ pub struct MoForwardShortMessageAnswer {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Clone for MoForwardShortMessageAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5206,6 +5225,7 @@ pub struct MtForwardShortMessageRequest {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Clone for MtForwardShortMessageRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5645,6 +5665,7 @@ pub struct MtForwardShortMessageAnswer {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Clone for MtForwardShortMessageAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -107,6 +107,7 @@ pub struct MonitorTarget {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Clone for MonitorTarget {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             target_rpauid: self.target_rpauid.clone(),
@@ -269,6 +270,7 @@ pub struct ProseCodeSuffixMask {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Clone for ProseCodeSuffixMask {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             suffix_code: self.suffix_code.clone(),
@@ -405,6 +407,7 @@ pub struct BannedUserTarget {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Clone for BannedUserTarget {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             target_rpauid: self.target_rpauid.clone(),
@@ -595,6 +598,7 @@ pub struct ProximityActionRequest {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Clone for ProximityActionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1058,6 +1062,7 @@ pub struct ProximityActionAnswer {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Clone for ProximityActionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1580,6 +1585,7 @@ pub struct ProximityApplicationRequest {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Clone for ProximityApplicationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1903,6 +1909,7 @@ pub struct ProximityApplicationAnswer {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Clone for ProximityApplicationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -95,6 +95,7 @@ pub struct ProseSubscriptionData {
     )
 )]
 impl Clone for ProseSubscriptionData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             prose_permission: self.prose_permission.clone(),
@@ -303,6 +304,7 @@ pub struct ProseAllowedPlmn {
     )
 )]
 impl Clone for ProseAllowedPlmn {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
@@ -479,6 +481,7 @@ pub struct ProseInitialLocationInformation {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ProseInitialLocationInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mme_name: self.mme_name.clone(),
@@ -675,6 +678,7 @@ pub struct ProseSubscriberInformationRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ProseSubscriberInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -984,6 +988,7 @@ pub struct ProseSubscriberInformationAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ProseSubscriberInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1400,6 +1405,7 @@ pub struct UpdateProseSubscriberDataRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for UpdateProseSubscriberDataRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1751,6 +1757,7 @@ pub struct UpdateProseSubscriberDataAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for UpdateProseSubscriberDataAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2106,6 +2113,7 @@ pub struct ProseNotifyRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ProseNotifyRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2427,6 +2435,7 @@ pub struct ProseNotifyAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ProseNotifyAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2780,6 +2789,7 @@ pub struct ResetRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ResetRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3063,6 +3073,7 @@ pub struct ResetAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ResetAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3402,6 +3413,7 @@ pub struct ProseInitialLocationInformationRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ProseInitialLocationInformationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3692,6 +3704,7 @@ pub struct ProseInitialLocationInformationAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Clone for ProseInitialLocationInformationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

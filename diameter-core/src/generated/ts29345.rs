@@ -430,6 +430,7 @@ pub struct AssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for AssistanceInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             wlan_assistance_info: self.wlan_assistance_info.clone(),
@@ -562,6 +563,7 @@ pub struct MatchReport {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for MatchReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             discovery_type: self.discovery_type.clone(),
@@ -775,6 +777,7 @@ pub struct ProseDiscoveryFilter {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseDiscoveryFilter {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tgpp_filter_id: self.tgpp_filter_id.clone(),
@@ -988,6 +991,7 @@ pub struct WifiP2pAssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for WifiP2pAssistanceInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ssid: self.ssid.clone(),
@@ -1171,6 +1175,7 @@ pub struct WlanAssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for WlanAssistanceInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             wifi_p2p_assistance_info: self.wifi_p2p_assistance_info.clone(),
@@ -1280,6 +1285,7 @@ pub struct WlanLinkLayerIdList {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for WlanLinkLayerIdList {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             wlan_link_layer_id: self.wlan_link_layer_id.clone(),
@@ -1397,6 +1403,7 @@ pub struct ProseAppCodeInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseAppCodeInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             prose_app_code: self.prose_app_code.clone(),
@@ -1551,6 +1558,7 @@ pub struct LocationUpdateTrigger {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for LocationUpdateTrigger {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             location_update_event_type: self.location_update_event_type.clone(),
@@ -1717,6 +1725,7 @@ pub struct ChangeOfAreaType {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ChangeOfAreaType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             location_update_event_trigger: self.location_update_event_trigger.clone(),
@@ -1890,6 +1899,7 @@ pub struct PeriodicLocationType {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for PeriodicLocationType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             location_report_interval_time: self.location_report_interval_time.clone(),
@@ -2089,6 +2099,7 @@ pub struct DiscoveryAuthRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for DiscoveryAuthRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             discovery_type: self.discovery_type.clone(),
@@ -2379,6 +2390,7 @@ pub struct DiscoveryAuthResponse {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for DiscoveryAuthResponse {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             discovery_type: self.discovery_type.clone(),
@@ -2619,6 +2631,7 @@ pub struct MatchRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for MatchRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             discovery_type: self.discovery_type.clone(),
@@ -2786,6 +2799,7 @@ pub struct MatchReportInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for MatchReportInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             discovery_type: self.discovery_type.clone(),
@@ -2917,6 +2931,7 @@ pub struct AppIdentifier {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for AppIdentifier {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             os_id: self.os_id.clone(),
@@ -3055,6 +3070,7 @@ pub struct CodeReceivingSecurityMaterial {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for CodeReceivingSecurityMaterial {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             dusk: self.dusk.clone(),
@@ -3200,6 +3216,7 @@ pub struct CodeSendingSecurityMaterial {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for CodeSendingSecurityMaterial {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             dusk: self.dusk.clone(),
@@ -3364,6 +3381,7 @@ pub struct ProseAuthorizationRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseAuthorizationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3705,6 +3723,7 @@ pub struct ProseAuthorizationAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseAuthorizationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4147,6 +4166,7 @@ pub struct ProseDiscoveryRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseDiscoveryRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4481,6 +4501,7 @@ pub struct ProseDiscoveryAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseDiscoveryAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -4871,6 +4892,7 @@ pub struct ProseMatchRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseMatchRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5182,6 +5204,7 @@ pub struct ProseMatchAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseMatchAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5551,6 +5574,7 @@ pub struct ProseMatchReportInfoRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseMatchReportInfoRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -5860,6 +5884,7 @@ pub struct ProseMatchReportInfoAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseMatchReportInfoAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6231,6 +6256,7 @@ pub struct ProseProximityRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseProximityRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -6639,6 +6665,7 @@ pub struct ProseProximityAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseProximityAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7033,6 +7060,7 @@ pub struct ProseLocationUpdateRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseLocationUpdateRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7359,6 +7387,7 @@ pub struct ProseLocationUpdateAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseLocationUpdateAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -7727,6 +7756,7 @@ pub struct ProseAlertRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseAlertRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8066,6 +8096,7 @@ pub struct ProseAlertAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseAlertAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8431,6 +8462,7 @@ pub struct ProseCancellationRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseCancellationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -8757,6 +8789,7 @@ pub struct ProseCancellationAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Clone for ProseCancellationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

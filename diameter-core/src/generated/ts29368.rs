@@ -364,6 +364,7 @@ pub struct DeviceAction {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Clone for DeviceAction {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             external_identifier: self.external_identifier.clone(),
@@ -571,6 +572,7 @@ pub struct DeviceNotification {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Clone for DeviceNotification {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             external_identifier: self.external_identifier.clone(),
@@ -761,6 +763,7 @@ pub struct TriggerData {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Clone for TriggerData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             payload: self.payload.clone(),
@@ -936,6 +939,7 @@ pub struct DeviceActionRequest {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Clone for DeviceActionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1217,6 +1221,7 @@ pub struct DeviceActionAnswer {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Clone for DeviceActionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1542,6 +1547,7 @@ pub struct DeviceNotificationRequest {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Clone for DeviceNotificationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -1841,6 +1847,7 @@ pub struct DeviceNotificationAnswer {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Clone for DeviceNotificationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -287,6 +287,7 @@ pub struct MbmsBearerEventNotification {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for MbmsBearerEventNotification {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
@@ -531,6 +532,7 @@ pub struct MbmsBearerRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for MbmsBearerRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mbms_startstop_indication: self.mbms_startstop_indication.clone(),
@@ -806,6 +808,7 @@ pub struct MbmsBearerResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for MbmsBearerResponse {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
@@ -1013,6 +1016,7 @@ pub struct TmgiAllocationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for TmgiAllocationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi_number: self.tmgi_number.clone(),
@@ -1134,6 +1138,7 @@ pub struct TmgiAllocationResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for TmgiAllocationResponse {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
@@ -1267,6 +1272,7 @@ pub struct TmgiDeallocationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for TmgiDeallocationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
@@ -1367,6 +1373,7 @@ pub struct TmgiDeallocationResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for TmgiDeallocationResponse {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
@@ -1492,6 +1499,7 @@ pub struct TmgiExpiry {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for TmgiExpiry {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
@@ -1612,6 +1620,7 @@ pub struct LocalM1Information {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for LocalM1Information {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mbms_enb_ip_multicast_address: self.mbms_enb_ip_multicast_address.clone(),
@@ -1806,6 +1815,7 @@ pub struct LocalMb2UInformation {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for LocalMb2UInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             bmsc_address: self.bmsc_address.clone(),
@@ -1915,6 +1925,7 @@ pub struct RohcRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for RohcRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
@@ -2077,6 +2088,7 @@ pub struct UserplaneProtocolResult {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for UserplaneProtocolResult {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
@@ -2247,6 +2259,7 @@ pub struct GcsActionRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for GcsActionRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -2620,6 +2633,7 @@ pub struct GcsActionAnswer {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for GcsActionAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3074,6 +3088,7 @@ pub struct GcsNotificationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for GcsNotificationRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -3381,6 +3396,7 @@ pub struct GcsNotificationAnswer {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Clone for GcsNotificationAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

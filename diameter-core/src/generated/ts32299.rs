@@ -8365,6 +8365,7 @@ pub struct AccessNetworkInfoChange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AccessNetworkInfoChange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             access_network_information: self.access_network_information.clone(),
@@ -8524,6 +8525,7 @@ pub struct AccessTransferInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AccessTransferInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             access_transfer_type: self.access_transfer_type.clone(),
@@ -8746,6 +8748,7 @@ pub struct AccumulatedCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AccumulatedCost {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             value_digits: self.value_digits.clone(),
@@ -8862,6 +8865,7 @@ pub struct AdditionalContentInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AdditionalContentInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             type_number: self.type_number.clone(),
@@ -8986,6 +8990,7 @@ pub struct AddressDomain {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AddressDomain {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             domain_name: self.domain_name.clone(),
@@ -9092,6 +9097,7 @@ pub struct AfCorrelationInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AfCorrelationInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             af_charging_identifier: self.af_charging_identifier.clone(),
@@ -9241,6 +9247,7 @@ pub struct AnnouncementInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for AnnouncementInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             announcement_identifier: self.announcement_identifier.clone(),
@@ -9446,6 +9453,7 @@ pub struct AocCostInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AocCostInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             accumulated_cost: self.accumulated_cost.clone(),
@@ -9580,6 +9588,7 @@ pub struct AocInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AocInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             aoc_cost_information: self.aoc_cost_information.clone(),
@@ -9725,6 +9734,7 @@ pub struct AocService {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AocService {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             aoc_service_obligatory_type: self.aoc_service_obligatory_type.clone(),
@@ -9853,6 +9863,7 @@ pub struct AocSubscriptionInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for AocSubscriptionInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             aoc_service: self.aoc_service.clone(),
@@ -9984,6 +9995,7 @@ pub struct ApnRateControl {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ApnRateControl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             apn_rate_control_uplink: self.apn_rate_control_uplink.clone(),
@@ -10124,6 +10136,7 @@ pub struct ApnRateControlDownlink {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ApnRateControlDownlink {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             additional_exception_reports: self.additional_exception_reports.clone(),
@@ -10275,6 +10288,7 @@ pub struct ApnRateControlUplink {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ApnRateControlUplink {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             rate_control_time_unit: self.rate_control_time_unit.clone(),
@@ -10426,6 +10440,7 @@ pub struct ApplicationServerInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ApplicationServerInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             application_server: self.application_server.clone(),
@@ -10561,6 +10576,7 @@ pub struct BasicServiceCode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for BasicServiceCode {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             bearer_service: self.bearer_service.clone(),
@@ -10667,6 +10683,7 @@ pub struct CalledIdentityChange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for CalledIdentityChange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             called_identity: self.called_identity.clone(),
@@ -10783,6 +10800,7 @@ pub struct CoverageInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for CoverageInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             coverage_status: self.coverage_status.clone(),
@@ -10918,6 +10936,7 @@ pub struct CpdtInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for CpdtInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             external_identifier: self.external_identifier.clone(),
@@ -11076,6 +11095,7 @@ pub struct CurrentTariff {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for CurrentTariff {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             currency_code: self.currency_code.clone(),
@@ -11193,6 +11213,7 @@ pub struct DcdInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for DcdInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             content_id: self.content_id.clone(),
@@ -11312,6 +11333,7 @@ pub struct DestinationInterface {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for DestinationInterface {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             interface_id: self.interface_id.clone(),
@@ -11440,6 +11462,7 @@ pub struct EarlyMediaDescription {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for EarlyMediaDescription {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sdp_timestamps: self.sdp_timestamps.clone(),
@@ -11584,6 +11607,7 @@ pub struct EnhancedDiagnostics {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for EnhancedDiagnostics {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ran_nas_release_cause: self.ran_nas_release_cause.clone(),
@@ -11710,6 +11734,7 @@ pub struct Envelope {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for Envelope {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             envelope_start_time: self.envelope_start_time.clone(),
@@ -11889,6 +11914,7 @@ pub struct EventType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for EventType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tgpp_sip_method: self.tgpp_sip_method.clone(),
@@ -12003,6 +12029,7 @@ pub struct ImInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ImInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             total_number_of_messages_sent: self.total_number_of_messages_sent.clone(),
@@ -12328,6 +12355,7 @@ pub struct ImsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ImsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             event_type: self.event_type.clone(),
@@ -13257,6 +13285,7 @@ pub struct IncrementalCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for IncrementalCost {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             value_digits: self.value_digits.clone(),
@@ -13370,6 +13399,7 @@ pub struct InterOperatorIdentifier {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for InterOperatorIdentifier {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             originating_ioi: self.originating_ioi.clone(),
@@ -13479,6 +13509,7 @@ pub struct IsupCause {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for IsupCause {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             isup_cause_location: self.isup_cause_location.clone(),
@@ -13629,6 +13660,7 @@ pub struct LcsClientId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for LcsClientId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_client_type: self.lcs_client_type.clone(),
@@ -13812,6 +13844,7 @@ pub struct LcsClientName {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for LcsClientName {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_data_coding_scheme: self.lcs_data_coding_scheme.clone(),
@@ -13962,6 +13995,7 @@ pub struct LcsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for LcsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_client_id: self.lcs_client_id.clone(),
@@ -14109,6 +14143,7 @@ pub struct LcsRequestorId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for LcsRequestorId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             lcs_data_coding_scheme: self.lcs_data_coding_scheme.clone(),
@@ -14239,6 +14274,7 @@ pub struct LocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for LocationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
@@ -14357,6 +14393,7 @@ pub struct LocationType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for LocationType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             location_estimate_type: self.location_estimate_type.clone(),
@@ -14526,6 +14563,7 @@ pub struct MbmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for MbmsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
@@ -14889,6 +14927,7 @@ pub struct MessageBody {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for MessageBody {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             content_type: self.content_type.clone(),
@@ -15037,6 +15076,7 @@ pub struct MessageClass {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for MessageClass {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             class_identifier: self.class_identifier.clone(),
@@ -15156,6 +15196,7 @@ pub struct MmContentType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for MmContentType {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             type_number: self.type_number.clone(),
@@ -15354,6 +15395,7 @@ pub struct MmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for MmsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             originator_address: self.originator_address.clone(),
@@ -15653,6 +15695,7 @@ pub struct MmtelInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for MmtelInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             supplementary_service: self.supplementary_service.clone(),
@@ -15810,6 +15853,7 @@ pub struct MonitoringEventInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for MonitoringEventInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             monitoring_event_functionality: self.monitoring_event_functionality.clone(),
@@ -16150,6 +16194,7 @@ pub struct MonitoringEventReportData {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for MonitoringEventReportData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             event_timestamp: self.event_timestamp.clone(),
@@ -16398,6 +16443,7 @@ pub struct NextTariff {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for NextTariff {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             currency_code: self.currency_code.clone(),
@@ -16521,6 +16567,7 @@ pub struct NiddSubmission {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for NiddSubmission {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             event_timestamp: self.event_timestamp.clone(),
@@ -16676,6 +16723,7 @@ pub struct NniInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for NniInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             session_direction: self.session_direction.clone(),
@@ -16828,6 +16876,7 @@ pub struct OfflineCharging {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for OfflineCharging {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             quota_consumption_time: self.quota_consumption_time.clone(),
@@ -16991,6 +17040,7 @@ pub struct OriginatorAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for OriginatorAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             address_type: self.address_type.clone(),
@@ -17116,6 +17166,7 @@ pub struct OriginatorInterface {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for OriginatorInterface {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             interface_id: self.interface_id.clone(),
@@ -17244,6 +17295,7 @@ pub struct OriginatorReceivedAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for OriginatorReceivedAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             address_type: self.address_type.clone(),
@@ -17366,6 +17418,7 @@ pub struct ParticipantGroup {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ParticipantGroup {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             called_party_address: self.called_party_address.clone(),
@@ -17542,6 +17595,7 @@ pub struct PocInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for PocInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             poc_server_role: self.poc_server_role.clone(),
@@ -17806,6 +17860,7 @@ pub struct PocUserRole {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for PocUserRole {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             poc_user_role_ids: self.poc_user_role_ids.clone(),
@@ -17955,6 +18010,7 @@ pub struct ProseDirectCommunicationReceptionDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ProseDirectCommunicationReceptionDataContainer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             local_sequence_number: self.local_sequence_number.clone(),
@@ -18230,6 +18286,7 @@ pub struct ProseDirectCommunicationTransmissionDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ProseDirectCommunicationTransmissionDataContainer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             local_sequence_number: self.local_sequence_number.clone(),
@@ -18641,6 +18698,7 @@ pub struct ProseInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ProseInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             supported_features: self.supported_features.clone(),
@@ -19626,6 +19684,7 @@ pub struct PsFurnishChargingInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for PsFurnishChargingInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tgpp_charging_id: self.tgpp_charging_id.clone(),
@@ -20007,6 +20066,7 @@ pub struct PsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for PsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             supported_features: self.supported_features.clone(),
@@ -21063,6 +21123,7 @@ pub struct RadioParameterSetInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RadioParameterSetInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             radio_parameter_set_values: self.radio_parameter_set_values.clone(),
@@ -21193,6 +21254,7 @@ pub struct RanSecondaryRatUsageReport {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RanSecondaryRatUsageReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             secondary_rat_type: self.secondary_rat_type.clone(),
@@ -21384,6 +21446,7 @@ pub struct RateElement {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RateElement {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             cc_unit_type: self.cc_unit_type.clone(),
@@ -21536,6 +21599,7 @@ pub struct RealTimeTariffInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RealTimeTariffInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             tariff_information: self.tariff_information.clone(),
@@ -21662,6 +21726,7 @@ pub struct RecipientAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RecipientAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             address_type: self.address_type.clone(),
@@ -21796,6 +21861,7 @@ pub struct RecipientInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RecipientInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             destination_interface: self.destination_interface.clone(),
@@ -21982,6 +22048,7 @@ pub struct RecipientReceivedAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RecipientReceivedAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             address_type: self.address_type.clone(),
@@ -22119,6 +22186,7 @@ pub struct RelatedChangeConditionInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RelatedChangeConditionInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sgsn_address: self.sgsn_address.clone(),
@@ -22322,6 +22390,7 @@ pub struct RelatedTrigger {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for RelatedTrigger {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             trigger_type: self.trigger_type.clone(),
@@ -22429,6 +22498,7 @@ pub struct RemainingBalance {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for RemainingBalance {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             unit_value: self.unit_value.clone(),
@@ -22549,6 +22619,7 @@ pub struct ScaleFactor {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ScaleFactor {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             value_digits: self.value_digits.clone(),
@@ -22662,6 +22733,7 @@ pub struct ScsAsAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ScsAsAddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             scs_realm: self.scs_realm.clone(),
@@ -22792,6 +22864,7 @@ pub struct SdpMediaComponent {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for SdpMediaComponent {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sdp_media_name: self.sdp_media_name.clone(),
@@ -23036,6 +23109,7 @@ pub struct SdpTimestamps {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for SdpTimestamps {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sdp_offer_timestamp: self.sdp_offer_timestamp.clone(),
@@ -23253,6 +23327,7 @@ pub struct ServiceDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ServiceDataContainer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             af_correlation_information: self.af_correlation_information.clone(),
@@ -23844,6 +23919,7 @@ pub struct ServiceGenericInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ServiceGenericInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             application_server_id: self.application_server_id.clone(),
@@ -24050,6 +24126,7 @@ pub struct ServiceInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ServiceInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             subscription_id: self.subscription_id.clone(),
@@ -24335,6 +24412,7 @@ pub struct ServiceSpecificInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for ServiceSpecificInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             service_specific_data: self.service_specific_data.clone(),
@@ -24477,6 +24555,7 @@ pub struct SmDeviceTriggerInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for SmDeviceTriggerInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mtc_iwf_address: self.mtc_iwf_address.clone(),
@@ -24710,6 +24789,7 @@ pub struct SmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for SmsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sms_node: self.sms_node.clone(),
@@ -25122,6 +25202,7 @@ pub struct SupplementaryService {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for SupplementaryService {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             mmtel_sservice_type: self.mmtel_sservice_type.clone(),
@@ -25373,6 +25454,7 @@ pub struct TalkBurstExchange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TalkBurstExchange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             poc_change_time: self.poc_change_time.clone(),
@@ -25624,6 +25706,7 @@ pub struct TariffInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TariffInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             current_tariff: self.current_tariff.clone(),
@@ -25754,6 +25837,7 @@ pub struct TimeQuotaMechanism {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TimeQuotaMechanism {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             time_quota_type: self.time_quota_type.clone(),
@@ -25909,6 +25993,7 @@ pub struct TimeStamps {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TimeStamps {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             sip_request_timestamp: self.sip_request_timestamp.clone(),
@@ -26132,6 +26217,7 @@ pub struct TrafficDataVolumes {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TrafficDataVolumes {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             qos_information: self.qos_information.clone(),
@@ -26512,6 +26598,7 @@ pub struct TransmitterInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TransmitterInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             prose_source_ip_address: self.prose_source_ip_address.clone(),
@@ -26627,6 +26714,7 @@ pub struct Trigger {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for Trigger {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             trigger_type: self.trigger_type.clone(),
@@ -26734,6 +26822,7 @@ pub struct TrunkGroupId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TrunkGroupId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             incoming_trunk_group_id: self.incoming_trunk_group_id.clone(),
@@ -26873,6 +26962,7 @@ pub struct TwanUserLocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for TwanUserLocationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ssid: self.ssid.clone(),
@@ -27037,6 +27127,7 @@ pub struct UnitCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for UnitCost {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             value_digits: self.value_digits.clone(),
@@ -27191,6 +27282,7 @@ pub struct UserCsgInformation {
     )
 )]
 impl Clone for UserCsgInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             csg_id: self.csg_id.clone(),
@@ -27436,6 +27528,7 @@ pub struct UwanUserLocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for UwanUserLocationInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ue_local_ip_address: self.ue_local_ip_address.clone(),
@@ -27636,6 +27729,7 @@ pub struct VariablePart {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for VariablePart {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             variable_part_order: self.variable_part_order.clone(),
@@ -27834,6 +27928,7 @@ pub struct VcsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for VcsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             bearer_capability: self.bearer_capability.clone(),
@@ -28061,6 +28156,7 @@ pub struct VolteInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for VolteInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             calling_party_address: self.calling_party_address.clone(),
@@ -28193,6 +28289,7 @@ pub struct WlanOperatorId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for WlanOperatorId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             wlan_plmn_id: self.wlan_plmn_id.clone(),
@@ -28306,6 +28403,7 @@ pub struct Cause {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for Cause {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             cause_code: self.cause_code.clone(),
@@ -28463,6 +28561,7 @@ pub struct WlanInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for WlanInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             wlan_session_id: self.wlan_session_id.clone(),
@@ -28638,6 +28737,7 @@ pub struct WlanRadioContainer {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Clone for WlanRadioContainer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             operator_name: self.operator_name.clone(),
@@ -28867,6 +28967,7 @@ pub struct CreditControlRequest {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for CreditControlRequest {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,
@@ -29467,6 +29568,7 @@ pub struct CreditControlAnswer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Clone for CreditControlAnswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             header: self.header,

@@ -72,6 +72,7 @@ pub struct DetailedResult {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Clone for DetailedResult {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -160,6 +161,7 @@ pub struct ChargingPolicyReport {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Clone for ChargingPolicyReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -248,6 +250,7 @@ pub struct PolicyCounter {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Clone for PolicyCounter {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -1202,6 +1202,7 @@ pub struct QosGroupRuleInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for QosGroupRuleInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1290,6 +1291,7 @@ pub struct QosGroupRuleDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for QosGroupRuleDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1378,6 +1380,7 @@ pub struct MbrLimitExceedActionUl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for MbrLimitExceedActionUl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1466,6 +1469,7 @@ pub struct MbrLimitExceedActionDl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for MbrLimitExceedActionDl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1554,6 +1558,7 @@ pub struct OverrideControl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OverrideControl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1642,6 +1647,7 @@ pub struct OverrideChargingActionParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OverrideChargingActionParameters {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1730,6 +1736,7 @@ pub struct OverrideChargingParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OverrideChargingParameters {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1818,6 +1825,7 @@ pub struct OverridePolicyParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OverridePolicyParameters {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1906,6 +1914,7 @@ pub struct OverrideQosInformation {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OverrideQosInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1994,6 +2003,7 @@ pub struct OverrideAllocationRetentionPriority {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OverrideAllocationRetentionPriority {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2082,6 +2092,7 @@ pub struct OverrideTosValue {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OverrideTosValue {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2170,6 +2181,7 @@ pub struct CiscoChargingRuleDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoChargingRuleDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2258,6 +2270,7 @@ pub struct ContentDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ContentDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2346,6 +2359,7 @@ pub struct BillingPolicyDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for BillingPolicyDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2434,6 +2448,7 @@ pub struct PolicyMapDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for PolicyMapDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2522,6 +2537,7 @@ pub struct ServiceDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2610,6 +2626,7 @@ pub struct ContentPolicyMap {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ContentPolicyMap {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2698,6 +2715,7 @@ pub struct ServiceInfo {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2786,6 +2804,7 @@ pub struct BillingPlanDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for BillingPlanDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2874,6 +2893,7 @@ pub struct ServiceStatus {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceStatus {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -2962,6 +2982,7 @@ pub struct PolicyMapMatch {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for PolicyMapMatch {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3050,6 +3071,7 @@ pub struct AdviceOfCharge {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for AdviceOfCharge {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3138,6 +3160,7 @@ pub struct OnlineReauthorizationTimeout {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for OnlineReauthorizationTimeout {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3226,6 +3249,7 @@ pub struct MeteringGranularity {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for MeteringGranularity {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3314,6 +3338,7 @@ pub struct Verify {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for Verify {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3402,6 +3427,7 @@ pub struct ChargingRuleEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ChargingRuleEvent {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3490,6 +3516,7 @@ pub struct Accounting {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for Accounting {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3578,6 +3605,7 @@ pub struct ServiceCdrThreshold {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceCdrThreshold {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3666,6 +3694,7 @@ pub struct IntermediateCdrThreshold {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for IntermediateCdrThreshold {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3754,6 +3783,7 @@ pub struct ReplicateSession {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ReplicateSession {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3842,6 +3872,7 @@ pub struct ChargingRuleEventTrigger {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ChargingRuleEventTrigger {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -3930,6 +3961,7 @@ pub struct ContentFlowDescription {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ContentFlowDescription {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4018,6 +4050,7 @@ pub struct ContentFlowFilter {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ContentFlowFilter {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4106,6 +4139,7 @@ pub struct ClientGroupId {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ClientGroupId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4194,6 +4228,7 @@ pub struct FailedPreloadObject {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for FailedPreloadObject {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4282,6 +4317,7 @@ pub struct CiscoTimeUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoTimeUsage {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4370,6 +4406,7 @@ pub struct CiscoFlowDescription {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoFlowDescription {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4458,6 +4495,7 @@ pub struct TerminateBearer {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for TerminateBearer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4546,6 +4584,7 @@ pub struct PolicyMapMatchInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for PolicyMapMatchInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4634,6 +4673,7 @@ pub struct PolicyMapMatchRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for PolicyMapMatchRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4722,6 +4762,7 @@ pub struct ServiceQos {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceQos {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4810,6 +4851,7 @@ pub struct QosRateLimitUl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for QosRateLimitUl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4898,6 +4940,7 @@ pub struct QosRateLimitDl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for QosRateLimitDl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -4986,6 +5029,7 @@ pub struct QosRateLimit {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for QosRateLimit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5074,6 +5118,7 @@ pub struct RateLimitConformAction {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for RateLimitConformAction {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5162,6 +5207,7 @@ pub struct RateLimitExceedAction {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for RateLimitExceedAction {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5250,6 +5296,7 @@ pub struct PolicyMapInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for PolicyMapInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5338,6 +5385,7 @@ pub struct PolicyMapRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for PolicyMapRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5426,6 +5474,7 @@ pub struct BillingPolicyInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for BillingPolicyInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5514,6 +5563,7 @@ pub struct BillingPolicyRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for BillingPolicyRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5602,6 +5652,7 @@ pub struct ContentInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ContentInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5690,6 +5741,7 @@ pub struct ContentRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ContentRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5778,6 +5830,7 @@ pub struct ServiceInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5866,6 +5919,7 @@ pub struct ServiceRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -5954,6 +6008,7 @@ pub struct BillingPlanInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for BillingPlanInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6042,6 +6097,7 @@ pub struct BillingPlanRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for BillingPlanRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6130,6 +6186,7 @@ pub struct FailedPreloadObjName {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for FailedPreloadObjName {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6218,6 +6275,7 @@ pub struct CiscoEventTrigger {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoEventTrigger {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6306,6 +6364,7 @@ pub struct CiscoEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoEvent {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6394,6 +6453,7 @@ pub struct ControlUrl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ControlUrl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6482,6 +6542,7 @@ pub struct DomainGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for DomainGroupDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6570,6 +6631,7 @@ pub struct DomainGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for DomainGroupInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6658,6 +6720,7 @@ pub struct DomainGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for DomainGroupRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6746,6 +6809,7 @@ pub struct HeaderGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderGroupDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6834,6 +6898,7 @@ pub struct HeaderGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderGroupInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -6922,6 +6987,7 @@ pub struct HeaderGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderGroupRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7010,6 +7076,7 @@ pub struct HeaderClass {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderClass {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7098,6 +7165,7 @@ pub struct HeaderItemRadius {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderItemRadius {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7186,6 +7254,7 @@ pub struct HeaderItemsEncrypted {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderItemsEncrypted {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7274,6 +7343,7 @@ pub struct HeaderInsertDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderInsertDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7362,6 +7432,7 @@ pub struct HeaderInsertInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderInsertInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7450,6 +7521,7 @@ pub struct HeaderInsertRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for HeaderInsertRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7538,6 +7610,7 @@ pub struct CiscoQosProfile {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoQosProfile {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7626,6 +7699,7 @@ pub struct CiscoQosProfileInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoQosProfileInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7714,6 +7788,7 @@ pub struct CiscoQosProfileRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoQosProfileRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7802,6 +7877,7 @@ pub struct CiscoQosProfileUplink {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoQosProfileUplink {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7890,6 +7966,7 @@ pub struct CiscoQosProfileDownlink {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoQosProfileDownlink {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -7978,6 +8055,7 @@ pub struct ServiceGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceGroupDefinition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8066,6 +8144,7 @@ pub struct ServiceGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceGroupInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8154,6 +8233,7 @@ pub struct ServiceGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceGroupRemove {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8242,6 +8322,7 @@ pub struct ServiceGroupEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceGroupEvent {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8330,6 +8411,7 @@ pub struct CiscoReportUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoReportUsage {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8418,6 +8500,7 @@ pub struct CiscoAnswerUserUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoAnswerUserUsage {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8506,6 +8589,7 @@ pub struct CiscoRequestChargingRuleUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoRequestChargingRuleUsage {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8594,6 +8678,7 @@ pub struct CiscoRequestServiceGroupUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoRequestServiceGroupUsage {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8682,6 +8767,7 @@ pub struct CiscoAnswerChargingRuleUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoAnswerChargingRuleUsage {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8770,6 +8856,7 @@ pub struct CiscoAnswerServiceGroupUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for CiscoAnswerServiceGroupUsage {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8858,6 +8945,7 @@ pub struct DelegatedIpInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for DelegatedIpInstall {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -8946,6 +9034,7 @@ pub struct DelegatedIpv4Definition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for DelegatedIpv4Definition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -9034,6 +9123,7 @@ pub struct DelegatedIpv6Definition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for DelegatedIpv6Definition {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -9122,6 +9212,7 @@ pub struct ServiceIdentifierRange {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Clone for ServiceIdentifierRange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -477,6 +477,7 @@ pub struct ActiveTimeReport {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ActiveTimeReport {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -565,6 +566,7 @@ pub struct TimeQuotaMeasurement {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for TimeQuotaMeasurement {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -653,6 +655,7 @@ pub struct ScapSubscriptionId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ScapSubscriptionId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -741,6 +744,7 @@ pub struct OriginalSubscriptionId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for OriginalSubscriptionId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -829,6 +833,7 @@ pub struct ScapGrantedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ScapGrantedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -917,6 +922,7 @@ pub struct ScapCostInformation {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ScapCostInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1005,6 +1011,7 @@ pub struct ScapRequestedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ScapRequestedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1093,6 +1100,7 @@ pub struct ScapServiceParameterInfo {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ScapServiceParameterInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1181,6 +1189,7 @@ pub struct ScapUnitValue {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ScapUnitValue {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1269,6 +1278,7 @@ pub struct ScapUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ScapUsedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1357,6 +1367,7 @@ pub struct ChargingRuleAuthorization {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for ChargingRuleAuthorization {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1445,6 +1456,7 @@ pub struct OtherPartyId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for OtherPartyId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1533,6 +1545,7 @@ pub struct CumulativeUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Clone for CumulativeUsedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -57,6 +57,7 @@ pub struct PeerStateChange {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl Clone for PeerStateChange {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -145,6 +146,7 @@ pub struct MorePeers {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl Clone for MorePeers {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -97,6 +97,7 @@ pub struct P2psmsInformation {
 }
 #[cfg(any(feature = "vendor_huawei"))]
 impl Clone for P2psmsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

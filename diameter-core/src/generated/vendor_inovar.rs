@@ -82,6 +82,7 @@ pub struct InovarServiceId {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Clone for InovarServiceId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -170,6 +171,7 @@ pub struct InovarUnsuccessfulCallReason {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Clone for InovarUnsuccessfulCallReason {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -258,6 +260,7 @@ pub struct InovarCallingPartyInfo {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Clone for InovarCallingPartyInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -87,6 +87,7 @@ pub struct SteeringInformation {
 }
 #[cfg(any(feature = "vendor_juniper"))]
 impl Clone for SteeringInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

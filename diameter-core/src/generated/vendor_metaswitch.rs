@@ -102,6 +102,7 @@ pub struct MetaswitchInformation {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Clone for MetaswitchInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -190,6 +191,7 @@ pub struct AdjacencyName {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Clone for AdjacencyName {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -278,6 +280,7 @@ pub struct AccountName {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Clone for AccountName {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -366,6 +369,7 @@ pub struct InputOutputOctets {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Clone for InputOutputOctets {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

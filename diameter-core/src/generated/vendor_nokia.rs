@@ -142,6 +142,7 @@ pub struct DefaultQuota {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Clone for DefaultQuota {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -230,6 +231,7 @@ pub struct NsnInInformation {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Clone for NsnInInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -318,6 +320,7 @@ pub struct SubscriberSpecificInfo {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Clone for SubscriberSpecificInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -406,6 +409,7 @@ pub struct ActiveProductOffer {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Clone for ActiveProductOffer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -494,6 +498,7 @@ pub struct BillingAccount {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Clone for BillingAccount {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -1497,6 +1497,7 @@ pub struct SnTotalUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Clone for SnTotalUsedServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1585,6 +1586,7 @@ pub struct SnUsageMonitoringControl {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Clone for SnUsageMonitoringControl {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1673,6 +1675,7 @@ pub struct SnRemainingServiceUnit {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Clone for SnRemainingServiceUnit {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -1761,6 +1764,7 @@ pub struct AccessNetworkChargingPhysicalAccessId {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Clone for AccessNetworkChargingPhysicalAccessId {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -39,6 +39,7 @@ pub struct PingTimestamp {
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl Clone for PingTimestamp {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             ping_timestamp_secs: self.ping_timestamp_secs.clone(),

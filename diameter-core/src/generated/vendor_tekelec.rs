@@ -47,6 +47,7 @@ pub struct Msgcopyanswer {
 }
 #[cfg(any(feature = "vendor_tekelec"))]
 impl Clone for Msgcopyanswer {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

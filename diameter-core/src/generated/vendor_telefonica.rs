@@ -307,6 +307,7 @@ pub struct CsAnnouncement {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Clone for CsAnnouncement {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -395,6 +396,7 @@ pub struct CsAnnouncementData {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Clone for CsAnnouncementData {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -483,6 +485,7 @@ pub struct CsFurnishChargingInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Clone for CsFurnishChargingInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -571,6 +574,7 @@ pub struct CsInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Clone for CsInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -659,6 +663,7 @@ pub struct CsLocationInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Clone for CsLocationInformation {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -747,6 +752,7 @@ pub struct CsAocInfo {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Clone for CsAocInfo {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -835,6 +841,7 @@ pub struct CsMultipartyCallIndication {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Clone for CsMultipartyCallIndication {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

@@ -112,6 +112,7 @@ pub struct LiIndicatorGx {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl Clone for LiIndicatorGx {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
@@ -200,6 +201,7 @@ pub struct LiTargetmfaddress {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl Clone for LiTargetmfaddress {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),

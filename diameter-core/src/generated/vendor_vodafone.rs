@@ -92,6 +92,7 @@ pub struct VodafoneTrigger {
 }
 #[cfg(any(feature = "vendor_vodafone"))]
 impl Clone for VodafoneTrigger {
+    #[inline]
     fn clone(&self) -> Self {
         Self {
             extra: self.extra.clone(),
