@@ -34,10 +34,10 @@ pub(super) fn u32_lit(v: u32) -> Literal {
     Literal::u32_unsuffixed(v)
 }
 
-/// An `AvpKey` constant as a struct expression, not a call of the `const fn` `AvpKey::new`:
-/// there are about 7,000 of them with every dictionary on (each AVP's key, each type's
-/// `KEY`, the writers' member tables), and a call costs `cargo check` more to check and
-/// evaluate than the fields do.
+/// An `AvpKey` constant (every key the generator writes) as a struct expression, not a call
+/// of the `const fn` `AvpKey::new`: there are about 7,000 of them with every dictionary on
+/// (each AVP's key, each type's `KEY`, the writers' member tables), and a call costs
+/// `cargo check` more to check and evaluate than the fields do.
 pub(super) fn key_lit(rt: &TokenStream, code: u32, vendor: u32) -> TokenStream {
     let (code, vendor) = (u32_lit(code), u32_lit(vendor));
     quote!(#rt::AvpKey { code: #code, vendor: #vendor })
@@ -382,8 +382,7 @@ impl Ctx<'_> {
             let n = lit_str(&e.name);
             quote!(#v => Some(#n),)
         });
-        let code = u32_lit(a.code);
-        let vendor = u32_lit(a.vendor);
+        let key = key_lit(&self.rt, a.code, a.vendor);
         let name_str = lit_str(&name.to_string());
         quote! {
             #doc
@@ -392,7 +391,7 @@ impl Ctx<'_> {
 
             impl #name {
                 /// The AVP's code and vendor.
-                pub const KEY: #rt::AvpKey = #rt::AvpKey { code: #code, vendor: #vendor };
+                pub const KEY: #rt::AvpKey = #key;
                 #(#const_items)*
 
                 /// The specification's name for this value, if it has one.
@@ -490,8 +489,7 @@ impl Ctx<'_> {
             quote!(break 'walk Err(e)),
         );
         let enc = self.encode_body(rules, &fields);
-        let code = u32_lit(a.code);
-        let vendor = u32_lit(a.vendor);
+        let key = key_lit(&self.rt, a.code, a.vendor);
         let defaults = fields.iter().map(|f| {
             let i = &f.ident;
             quote!(#i: Default::default(),)
@@ -519,7 +517,7 @@ impl Ctx<'_> {
 
             impl #name {
                 /// The AVP's code and vendor.
-                pub const KEY: #rt::AvpKey = #rt::AvpKey { code: #code, vendor: #vendor };
+                pub const KEY: #rt::AvpKey = #key;
 
                 #required
             }
@@ -768,7 +766,7 @@ impl Ctx<'_> {
                     "{}",
                     crate::names::unique(&mut taken, const_name(&a.name), a.code)
                 );
-                let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
+                let key = key_lit(rt, a.code, a.vendor);
                 let doc = doc_attr(&format!(
                     "{} ({}), {} {}.",
                     a.name,
@@ -776,7 +774,7 @@ impl Ctx<'_> {
                     d.spec,
                     section(&a.section)
                 ));
-                quote!(#doc pub const #id: #rt::AvpKey = #rt::AvpKey { code: #c, vendor: #v };)
+                quote!(#doc pub const #id: #rt::AvpKey = #key;)
             })
             .collect();
         let mut taken = HashSet::new();

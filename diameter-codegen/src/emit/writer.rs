@@ -8,7 +8,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::module::{Card, Field, default_flags, rule_abnf, section, u32_lit};
+use super::module::{Card, Field, default_flags, key_lit, rule_abnf, section, u32_lit};
 use super::{Ctx, doc_attr};
 use crate::model::{Avp, AvpType, Command, Rule, RuleKind};
 
@@ -111,8 +111,8 @@ impl Ctx<'_> {
         let mut tracked: Vec<&Member<'_, '_>> = members.iter().filter(|m| m.bit != 0).collect();
         tracked.sort_by_key(|m| m.bit);
         let keys = tracked.iter().map(|m| {
-            let (c, v) = (u32_lit(m.f.avp.code), u32_lit(m.f.avp.vendor));
-            quote!(#rt::AvpKey { code: #c, vendor: #v },)
+            let key = key_lit(rt, m.f.avp.code, m.f.avp.vendor);
+            quote!(#key,)
         });
         let required = members
             .iter()
@@ -244,8 +244,7 @@ impl Ctx<'_> {
         let (keys, required) = self.member_consts(&members);
         let inner = quote!(self.0);
         let setters = members.iter().map(|m| self.setter(m, &inner));
-        let code = u32_lit(a.code);
-        let vendor = u32_lit(a.vendor);
+        let key = key_lit(&self.rt, a.code, a.vendor);
         let flags = Literal::u8_unsuffixed(default_flags(a));
         let doc = doc_attr(&format!(
             "Writes the members of one {} AVP (code {}{}), {} {}, straight into the message \
@@ -270,7 +269,7 @@ impl Ctx<'_> {
 
             impl #rt::writer::Group for #name {
                 type Writer<'c> = #wname<'c>;
-                const KEY: #rt::AvpKey = #rt::AvpKey { code: #code, vendor: #vendor };
+                const KEY: #rt::AvpKey = #key;
                 const FLAGS: u8 = #flags;
                 const MEMBERS: &'static [#rt::AvpKey] = #keys;
                 const REQUIRED: u64 = #required;
