@@ -4,9 +4,9 @@
 //! one walks the AVPs once, checks everything the owned typed struct's decoding checks (the
 //! struct checks its wide `Lazy` members with the same walk's check-only form, the tracker
 //! [`Seen`], which indexes nothing), and records in its [`Raw`] where each ABNF member's
-//! first occurrence starts, and how many there are. Each view's generated `step` names the member an AVP is
-//! and how to check its value; the [`Tracker`]s here do the rest. Nothing is
-//! copied, counted or allocated: accessors then read values straight from the message's
+//! first occurrence starts, and how many there are. Each view's generated `step` names the
+//! member an AVP is and how to check its value; the [`Tracker`]s here do the rest. Nothing
+//! is copied, counted or allocated: accessors then read values straight from the message's
 //! bytes, and never fail, since every value was checked. Grouped members are views too,
 //! indexed again (without the checks) when read.
 //!

@@ -15,6 +15,35 @@ use super::{enumerated, octets, read_group, text, value};
 use crate::avp::{AvpIter, AvpRef};
 use crate::data::{AvpData, DecodeCx};
 
+/// The three readers of one kind of value, each reading with `$read`: `one_…` (a member
+/// always present once checked), `opt_…` (an optional member) and `many_…` (a repeated
+/// member).
+macro_rules! readers {
+    ($($what:literal: $one:ident, $opt:ident, $many:ident $([$($g:tt)*])? -> $out:ty = $read:expr;)*) => {$(
+        #[doc = concat!("Member `i`, always present once checked: ", $what, ".")]
+        #[inline(always)]
+        pub fn $one $(<$($g)*>)? (&self, i: usize) -> $out {
+            self.one(i, $read)
+        }
+
+        #[doc = concat!("Optional member `i`: ", $what, ".")]
+        #[inline(always)]
+        pub fn $opt $(<$($g)*>)? (&self, i: usize) -> Option<$out> {
+            self.opt(i, $read)
+        }
+
+        #[doc = concat!(
+            "Repeated member `i` (the `rep`th repeated one), AVP (`code`, `vendor`): each ",
+            $what, "."
+        )]
+        #[inline(always)]
+        pub fn $many $(<$($g)*>)? (&self, i: usize, rep: usize, code: u32, vendor: u32)
+            -> Members<'a, $out> {
+            self.many((i, rep), (code, vendor), $read)
+        }
+    )*};
+}
+
 /// A view's index of one Grouped AVP (or message) with `N` ABNF members, `R` of them
 /// repeated.
 #[derive(Clone, Copy)]
@@ -71,10 +100,11 @@ impl<'a, const N: usize, const R: usize> Raw<'a, N, R> {
     /// The tracker recording into it (checking values too with `deep`).
     #[inline(always)]
     pub fn index(&mut self, cx: DecodeCx, deep: bool) -> Index<'_> {
+        let (first, count, extra) = self.slots();
         Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
+            first,
+            count,
+            extra,
             cx,
             deep,
         }
@@ -125,121 +155,13 @@ impl<'a, const N: usize, const R: usize> Raw<'a, N, R> {
         Members::new(self.root, first, self.end, count, code, vendor, read)
     }
 
-    /// Member `i`, always present once checked: a number, address, time or URI.
-    #[inline(always)]
-    pub fn one_value<T: AvpData + Default>(&self, i: usize) -> T {
-        self.one(i, value::<T>)
-    }
-
-    /// Optional member `i`: a number, address, time or URI.
-    #[inline(always)]
-    pub fn opt_value<T: AvpData + Default>(&self, i: usize) -> Option<T> {
-        self.opt(i, value::<T>)
-    }
-
-    /// Repeated member `i` (the `rep`th repeated one), AVP (`code`, `vendor`): numbers,
-    /// addresses, times or URIs.
-    #[inline(always)]
-    pub fn many_value<T: AvpData + Default>(
-        &self,
-        i: usize,
-        rep: usize,
-        code: u32,
-        vendor: u32,
-    ) -> Members<'a, T> {
-        self.many((i, rep), (code, vendor), value::<T>)
-    }
-
-    /// Member `i`, always present once checked: text.
-    #[inline(always)]
-    pub fn one_text(&self, i: usize) -> &'a str {
-        self.one(i, text)
-    }
-
-    /// Optional member `i`: text.
-    #[inline(always)]
-    pub fn opt_text(&self, i: usize) -> Option<&'a str> {
-        self.opt(i, text)
-    }
-
-    /// Repeated member `i` (the `rep`th repeated one), AVP (`code`, `vendor`): text.
-    #[inline(always)]
-    pub fn many_text(&self, i: usize, rep: usize, code: u32, vendor: u32) -> Members<'a, &'a str> {
-        self.many((i, rep), (code, vendor), text)
-    }
-
-    /// Member `i`, always present once checked: OctetString data.
-    #[inline(always)]
-    pub fn one_octets(&self, i: usize) -> &'a [u8] {
-        self.one(i, octets)
-    }
-
-    /// Optional member `i`: OctetString data.
-    #[inline(always)]
-    pub fn opt_octets(&self, i: usize) -> Option<&'a [u8]> {
-        self.opt(i, octets)
-    }
-
-    /// Repeated member `i` (the `rep`th repeated one), AVP (`code`, `vendor`): OctetString
-    /// data.
-    #[inline(always)]
-    pub fn many_octets(
-        &self,
-        i: usize,
-        rep: usize,
-        code: u32,
-        vendor: u32,
-    ) -> Members<'a, &'a [u8]> {
-        self.many((i, rep), (code, vendor), octets)
-    }
-
-    /// Member `i`, always present once checked: an Enumerated value.
-    #[inline(always)]
-    pub fn one_enum<T: From<i32>>(&self, i: usize) -> T {
-        self.one(i, enumerated::<T>)
-    }
-
-    /// Optional member `i`: an Enumerated value.
-    #[inline(always)]
-    pub fn opt_enum<T: From<i32>>(&self, i: usize) -> Option<T> {
-        self.opt(i, enumerated::<T>)
-    }
-
-    /// Repeated member `i` (the `rep`th repeated one), AVP (`code`, `vendor`): Enumerated
-    /// values.
-    #[inline(always)]
-    pub fn many_enum<T: From<i32>>(
-        &self,
-        i: usize,
-        rep: usize,
-        code: u32,
-        vendor: u32,
-    ) -> Members<'a, T> {
-        self.many((i, rep), (code, vendor), enumerated::<T>)
-    }
-
-    /// Member `i`, always present once checked: a Grouped AVP, as its view.
-    #[inline(always)]
-    pub fn one_group<V: GroupView<'a>>(&self, i: usize) -> V {
-        self.one(i, read_group::<V>)
-    }
-
-    /// Optional member `i`: a Grouped AVP, as its view.
-    #[inline(always)]
-    pub fn opt_group<V: GroupView<'a>>(&self, i: usize) -> Option<V> {
-        self.opt(i, read_group::<V>)
-    }
-
-    /// Repeated member `i` (the `rep`th repeated one), AVP (`code`, `vendor`): Grouped
-    /// AVPs, as their views.
-    #[inline(always)]
-    pub fn many_group<V: GroupView<'a>>(
-        &self,
-        i: usize,
-        rep: usize,
-        code: u32,
-        vendor: u32,
-    ) -> Members<'a, V> {
-        self.many((i, rep), (code, vendor), read_group::<V>)
+    readers! {
+        "a number, address, time or URI":
+            one_value, opt_value, many_value [T: AvpData + Default] -> T = value::<T>;
+        "text": one_text, opt_text, many_text -> &'a str = text;
+        "OctetString data": one_octets, opt_octets, many_octets -> &'a [u8] = octets;
+        "an Enumerated value": one_enum, opt_enum, many_enum [T: From<i32>] -> T = enumerated::<T>;
+        "a Grouped AVP, as its view":
+            one_group, opt_group, many_group [V: GroupView<'a>] -> V = read_group::<V>;
     }
 }
