@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Operations: `write` (the typed writer into a reused buffer, as the codec bench's
-//! "writer, reused buffer" row), `typed` (owned struct decode), `view` (typed view decode) of
-//! a CCR; `cca-typed` and `cca-view` the same for a CCA (give `cca.hex`); `validate` the
+//! "writer, reused buffer" row), `typed` (owned struct decode), `view` (typed view decode),
+//! `encode` (the owned struct, decoded once, encoded into a reused buffer) of a CCR;
+//! `cca-typed`, `cca-view` and `cca-encode` the same for a CCA (give `cca.hex`); `validate` the
 //! generic ABNF check a node runs on every request it receives (`Message::decode`, then
 //! `validate_counting`: a dictionary lookup per AVP).
 
@@ -90,6 +91,13 @@ fn cca_view(b: &Bytes) -> usize {
 }
 
 #[inline(never)]
+fn encode<C: Command>(m: &C, buf: &mut BytesMut) -> usize {
+    buf.clear();
+    m.encode(buf);
+    buf.len()
+}
+
+#[inline(never)]
 fn validate(b: &Bytes) -> usize {
     let m = diameter_core::Message::decode(b.clone()).unwrap();
     let d = diameter_core::validate::validate_counting(&m, Default::default()).unwrap();
@@ -99,7 +107,9 @@ fn validate(b: &Bytes) -> usize {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, n, path] = &args[..] else {
-        eprintln!("usage: codec_calls write|typed|view|cca-typed|cca-view|validate COUNT HEX-FILE");
+        eprintln!(
+            "usage: codec_calls write|typed|view|encode|cca-typed|cca-view|cca-encode|validate COUNT HEX-FILE"
+        );
         std::process::exit(2);
     };
     let n: usize = n.parse().expect("COUNT is a number");
@@ -107,6 +117,9 @@ fn main() {
     let msg = Bytes::from(diameter_core::dump::parse_hex(text.trim()).unwrap());
     let mut buf = BytesMut::with_capacity(4096);
     let mut acc = 0;
+    // Decoded once, outside the loop: the `encode` operations count encoding only.
+    let ccr = (mode == "encode").then(|| CreditControlRequest::from_bytes(msg.clone()).unwrap());
+    let cca = (mode == "cca-encode").then(|| CreditControlAnswer::from_bytes(msg.clone()).unwrap());
     for _ in 0..n {
         acc += match mode.as_str() {
             "write" => {
@@ -118,6 +131,8 @@ fn main() {
             "cca-typed" => cca_typed(black_box(&msg)),
             "cca-view" => cca_view(black_box(&msg)),
             "validate" => validate(black_box(&msg)),
+            "encode" => encode(black_box(ccr.as_ref().unwrap()), &mut buf),
+            "cca-encode" => encode(black_box(cca.as_ref().unwrap()), &mut buf),
             other => panic!("unknown operation {other}"),
         };
     }

@@ -12,6 +12,9 @@ use crate::header::{CommandFlags, HEADER_LEN, Header, MAX_LENGTH, length_field};
 use crate::message::Message;
 use crate::writer::WriteError;
 
+mod fields;
+pub use fields::{FieldVisitor, Fields, Put, debug_fields, put_fields};
+
 /// A typed request or answer generated from a command's ABNF.
 pub trait Command: Sized {
     /// Command Code.

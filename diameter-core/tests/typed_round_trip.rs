@@ -104,3 +104,46 @@ fn flag_records_ignore_avp_order() {
     let data = std::fs::read(path).unwrap();
     diameter_core::fuzzing::decode_typed(&data);
 }
+
+/// Owned structs' `Debug` (generated through `typed::Fields`, not derived) is the text
+/// `derive(Debug)` writes: fields in declaration order, a command's `header` first, `extra`
+/// and `avp_flags` last, pretty-printed with `{:#?}` as the derive is.
+#[test]
+fn owned_debug_is_the_derived_text() {
+    use diameter_core::generated::credit_control::GrantedServiceUnit;
+    use diameter_core::generated::ts32299::CreditControlRequest;
+
+    let g = GrantedServiceUnit {
+        cc_time: Some(60),
+        ..Default::default()
+    };
+    assert_eq!(
+        format!("{g:?}"),
+        "GrantedServiceUnit { tariff_time_change: None, cc_time: Some(60), cc_money: None, \
+         cc_total_octets: None, cc_input_octets: None, cc_output_octets: None, \
+         cc_service_specific_units: None, extra: [], avp_flags: FlagOverrides([]) }"
+    );
+    let pretty = format!("{g:#?}");
+    assert!(
+        pretty.starts_with("GrantedServiceUnit {\n    tariff_time_change: None,\n    cc_time: Some(\n        60,\n    ),\n"),
+        "{pretty}"
+    );
+
+    let ccr = CreditControlRequest {
+        cc_request_number: 7,
+        ..Default::default()
+    };
+    let text = format!("{ccr:?}");
+    assert!(
+        text.starts_with("CreditControlRequest { header: Header { "),
+        "{text}"
+    );
+    assert!(
+        text.contains(", cc_request_number: 7, destination_host: None, "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(", extra: [], avp_flags: FlagOverrides([]) }"),
+        "{text}"
+    );
+}

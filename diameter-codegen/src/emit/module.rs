@@ -264,39 +264,66 @@ impl Ctx<'_> {
         }
     }
 
-    /// Statements that write the members in ABNF order (extra where `*[ AVP ]` stands): one
-    /// `rt::typed::put_{one,opt,all}` call per member. (No length is generated: a Grouped
-    /// value's `data_len` and a message's `avps_len` are measured by writing, the traits'
-    /// default, since encoding patches lengths in and never asks for them.)
-    fn encode_body(&self, rules: &[Rule], fields: &[Field<'_>]) -> TokenStream {
+    /// An owned struct's walk over its fields (diameter-core's `typed::Fields`),
+    /// which both its encoder and its `Debug` run: each member once, in ABNF order, as
+    /// `v.{one,opt,all}(name, &self.x, code, vendor, flags)`; `v.extra` where `*[ AVP ]`
+    /// stands (else after the members); then the fields that are not members, for `Debug`
+    /// only, in declaration order. One body instead of an encoder and a derived `Debug`
+    /// (which cost as much to check again). (No length is generated: a Grouped value's
+    /// `data_len` and a message's `avps_len` are measured by writing, the traits' default,
+    /// since encoding patches lengths in and never asks for them.)
+    fn fields_impl(
+        &self,
+        name: &proc_macro2::Ident,
+        rules: &[Rule],
+        fields: &[Field<'_>],
+        header: bool,
+    ) -> TokenStream {
         let rt = &self.rt;
-        let mut enc = Vec::new();
+        let mut walk = Vec::new();
+        if header {
+            walk.push(quote!(v.other("header", &self.header);));
+        }
         let mut extra_done = false;
         let mut fi = fields.iter();
         for r in rules {
             if r.avp.is_none() {
-                enc.push(quote!(#rt::typed::put_extra(&self.extra, buf);));
+                walk.push(quote!(v.extra(&self.extra);));
                 extra_done = true;
                 continue;
             }
             let Some(f) = fi.next() else { break };
             let ident = &f.ident;
+            let field = lit_str(&ident.to_string());
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let put = match f.card {
-                Card::One => quote!(put_one),
-                Card::Optional => quote!(put_opt),
-                Card::Many => quote!(put_all),
+            let call = match f.card {
+                Card::One => quote!(one),
+                Card::Optional => quote!(opt),
+                Card::Many => quote!(all),
             };
-            enc.push(
-                quote!(#rt::typed::#put(&self.#ident, buf, &self.avp_flags, #code, #vendor, #df);),
-            );
+            walk.push(quote!(v.#call(#field, &self.#ident, #code, #vendor, #df);));
         }
         if !extra_done {
-            enc.push(quote!(#rt::typed::put_extra(&self.extra, buf);));
+            walk.push(quote!(v.extra(&self.extra);));
         }
-        quote!(#(#enc)*)
+        let name_lit = lit_str(&name.to_string());
+        quote! {
+            impl #rt::typed::Fields for #name {
+                fn fields<V: #rt::typed::FieldVisitor>(&self, v: &mut V) {
+                    #(#walk)*
+                    v.other("extra", &self.extra);
+                    v.other("avp_flags", &self.avp_flags);
+                }
+            }
+
+            impl std::fmt::Debug for #name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    #rt::typed::debug_fields(self, #name_lit, f)
+                }
+            }
+        }
     }
 
     /// An owned struct's `Clone`, written out: a method call per field checks faster than
@@ -488,7 +515,7 @@ impl Ctx<'_> {
             quote!(parent.offset),
             quote!(break 'walk Err(e)),
         );
-        let enc = self.encode_body(rules, &fields);
+        let walk = self.fields_impl(&name, rules, &fields, false);
         let key = key_lit(&self.rt, a.code, a.vendor);
         let defaults = fields.iter().map(|f| {
             let i = &f.ident;
@@ -497,13 +524,14 @@ impl Ctx<'_> {
         let clone = self.clone_impl(&name, &fields, false);
         quote! {
             #doc
-            #[derive(Debug, PartialEq)]
+            #[derive(PartialEq)]
             pub struct #name {
                 #body
             }
 
             #clone
             #eq
+            #walk
 
             impl Default for #name {
                 fn default() -> Self {
@@ -535,7 +563,7 @@ impl Ctx<'_> {
                 }
                 #check
                 fn encode_data(&self, buf: &mut #rt::bytes::BytesMut) {
-                    #enc
+                    #rt::typed::put_fields(self, buf, &self.avp_flags)
                 }
             }
         }
@@ -591,7 +619,7 @@ impl Ctx<'_> {
             quote!(msg.header().length as usize),
             quote!(return Err(e)),
         );
-        let enc = self.encode_body(rules, &fields);
+        let walk = self.fields_impl(&name, rules, &fields, true);
         let code = u32_lit(c.code);
         let app = u32_lit(c.application);
         let proxiable = c.proxiable;
@@ -603,7 +631,7 @@ impl Ctx<'_> {
         let clone = self.clone_impl(&name, &fields, true);
         quote! {
             #doc
-            #[derive(Debug, PartialEq)]
+            #[derive(PartialEq)]
             pub struct #name {
                 /// Header: flags and identifiers (the length is computed when encoding).
                 pub header: #rt::Header,
@@ -612,6 +640,7 @@ impl Ctx<'_> {
 
             #clone
             #eq
+            #walk
 
             impl Default for #name {
                 fn default() -> Self {
@@ -651,7 +680,7 @@ impl Ctx<'_> {
                     }
                 }
                 fn encode_avps(&self, buf: &mut #rt::bytes::BytesMut) {
-                    #enc
+                    #rt::typed::put_fields(self, buf, &self.avp_flags)
                 }
             }
         }

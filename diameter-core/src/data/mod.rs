@@ -137,7 +137,10 @@ fn too_deep(avp: &AvpRef<'_>, max_depth: usize) -> DecodeError {
 }
 
 /// A value that can be the data of an AVP.
-pub trait AvpData: Sized {
+///
+/// `Debug` is a supertrait so that generated code asks one bound per member where it both
+/// encodes and formats ([`crate::typed::Fields`]).
+pub trait AvpData: Sized + std::fmt::Debug {
     /// The RFC 6733 data format.
     const TYPE: AvpType;
 

@@ -957,7 +957,7 @@ impl rt::AvpData for AccountingRealtimeRequired {
 ///     { Proxy-State }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProxyInfo {
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
     pub proxy_host: rt::data::DiameterIdentity,
@@ -981,6 +981,20 @@ impl Clone for ProxyInfo {
     }
 }
 impl Eq for ProxyInfo {}
+impl rt::typed::Fields for ProxyInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("proxy_host", &self.proxy_host, 280, 0, 64);
+        v.one("proxy_state", &self.proxy_state, 33, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for ProxyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProxyInfo", f)
+    }
+}
 impl Default for ProxyInfo {
     fn default() -> Self {
         Self {
@@ -1055,9 +1069,7 @@ impl rt::AvpData for ProxyInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.proxy_host, buf, &self.avp_flags, 280, 0, 64);
-        rt::typed::put_one(&self.proxy_state, buf, &self.avp_flags, 33, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Vendor-Specific-Application-Id (code 260), Grouped, IETF RFC 6733 §6.11.
@@ -1068,7 +1080,7 @@ impl rt::AvpData for ProxyInfo {
 ///     [ Auth-Application-Id ]
 ///     [ Acct-Application-Id ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct VendorSpecificApplicationId {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1095,6 +1107,21 @@ impl Clone for VendorSpecificApplicationId {
     }
 }
 impl Eq for VendorSpecificApplicationId {}
+impl rt::typed::Fields for VendorSpecificApplicationId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.opt("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for VendorSpecificApplicationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "VendorSpecificApplicationId", f)
+    }
+}
 impl Default for VendorSpecificApplicationId {
     fn default() -> Self {
         Self {
@@ -1167,10 +1194,7 @@ impl rt::AvpData for VendorSpecificApplicationId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
-        rt::typed::put_opt(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Failed-AVP (code 279), Grouped, IETF RFC 6733 §7.5.
@@ -1179,7 +1203,7 @@ impl rt::AvpData for VendorSpecificApplicationId {
 /// Failed-AVP ::= < AVP Header: 279 >
 ///     1*[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FailedAvp {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1197,6 +1221,18 @@ impl Clone for FailedAvp {
     }
 }
 impl Eq for FailedAvp {}
+impl rt::typed::Fields for FailedAvp {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for FailedAvp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FailedAvp", f)
+    }
+}
 impl Default for FailedAvp {
     fn default() -> Self {
         Self {
@@ -1250,7 +1286,7 @@ impl rt::AvpData for FailedAvp {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Experimental-Result (code 297), Grouped, IETF RFC 6733 §7.6.
@@ -1260,7 +1296,7 @@ impl rt::AvpData for FailedAvp {
 ///     { Vendor-Id }
 ///     { Experimental-Result-Code }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ExperimentalResult {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1284,6 +1320,20 @@ impl Clone for ExperimentalResult {
     }
 }
 impl Eq for ExperimentalResult {}
+impl rt::typed::Fields for ExperimentalResult {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for ExperimentalResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ExperimentalResult", f)
+    }
+}
 impl Default for ExperimentalResult {
     fn default() -> Self {
         Self {
@@ -1366,16 +1416,7 @@ impl rt::AvpData for ExperimentalResult {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
-        rt::typed::put_one(
-            &self.experimental_result_code,
-            buf,
-            &self.avp_flags,
-            298,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// E2E-Sequence (code 300), Grouped, IETF RFC 6733 RFC 3588 4.4.
@@ -1386,7 +1427,7 @@ impl rt::AvpData for ExperimentalResult {
 /// ```
 ///
 /// Defined by RFC 3588; RFC 6733 deprecates the end-to-end security framework (E2E-Sequence AVP and P bit).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct E2eSequence {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1404,6 +1445,18 @@ impl Clone for E2eSequence {
     }
 }
 impl Eq for E2eSequence {}
+impl rt::typed::Fields for E2eSequence {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for E2eSequence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "E2eSequence", f)
+    }
+}
 impl Default for E2eSequence {
     fn default() -> Self {
         Self {
@@ -1457,7 +1510,7 @@ impl rt::AvpData for E2eSequence {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Capabilities-Exchange-Request (CER): command code 257, application 0, IETF RFC 6733 §5.3.1.
@@ -1478,7 +1531,7 @@ impl rt::AvpData for E2eSequence {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CapabilitiesExchangeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1535,6 +1588,37 @@ impl Clone for CapabilitiesExchangeRequest {
     }
 }
 impl Eq for CapabilitiesExchangeRequest {}
+impl rt::typed::Fields for CapabilitiesExchangeRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("host_ip_address", &self.host_ip_address, 257, 0, 64);
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("product_name", &self.product_name, 269, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("supported_vendor_id", &self.supported_vendor_id, 265, 0, 64);
+        v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("inband_security_id", &self.inband_security_id, 299, 0, 64);
+        v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.all(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("firmware_revision", &self.firmware_revision, 267, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for CapabilitiesExchangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CapabilitiesExchangeRequest", f)
+    }
+}
 impl Default for CapabilitiesExchangeRequest {
     fn default() -> Self {
         Self {
@@ -1718,26 +1802,7 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(&self.host_ip_address, buf, &self.avp_flags, 257, 0, 64);
-        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
-        rt::typed::put_one(&self.product_name, buf, &self.avp_flags, 269, 0, 0);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.supported_vendor_id, buf, &self.avp_flags, 265, 0, 64);
-        rt::typed::put_all(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_all(&self.inband_security_id, buf, &self.avp_flags, 299, 0, 64);
-        rt::typed::put_all(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_all(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.firmware_revision, buf, &self.avp_flags, 267, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Capabilities-Exchange-Answer (CEA): command code 257, application 0, IETF RFC 6733 §5.3.2.
@@ -1761,7 +1826,7 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CapabilitiesExchangeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1827,6 +1892,40 @@ impl Clone for CapabilitiesExchangeAnswer {
     }
 }
 impl Eq for CapabilitiesExchangeAnswer {}
+impl rt::typed::Fields for CapabilitiesExchangeAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("host_ip_address", &self.host_ip_address, 257, 0, 64);
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("product_name", &self.product_name, 269, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("supported_vendor_id", &self.supported_vendor_id, 265, 0, 64);
+        v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("inband_security_id", &self.inband_security_id, 299, 0, 64);
+        v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.all(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("firmware_revision", &self.firmware_revision, 267, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for CapabilitiesExchangeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CapabilitiesExchangeAnswer", f)
+    }
+}
 impl Default for CapabilitiesExchangeAnswer {
     fn default() -> Self {
         Self {
@@ -2024,29 +2123,7 @@ impl rt::typed::Command for CapabilitiesExchangeAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(&self.host_ip_address, buf, &self.avp_flags, 257, 0, 64);
-        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
-        rt::typed::put_one(&self.product_name, buf, &self.avp_flags, 269, 0, 0);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.supported_vendor_id, buf, &self.avp_flags, 265, 0, 64);
-        rt::typed::put_all(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_all(&self.inband_security_id, buf, &self.avp_flags, 299, 0, 64);
-        rt::typed::put_all(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_all(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.firmware_revision, buf, &self.avp_flags, 267, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
@@ -2107,7 +2184,7 @@ impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
 ///     { Disconnect-Cause }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DisconnectPeerRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2137,6 +2214,22 @@ impl Clone for DisconnectPeerRequest {
     }
 }
 impl Eq for DisconnectPeerRequest {}
+impl rt::typed::Fields for DisconnectPeerRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("disconnect_cause", &self.disconnect_cause, 273, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for DisconnectPeerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DisconnectPeerRequest", f)
+    }
+}
 impl Default for DisconnectPeerRequest {
     fn default() -> Self {
         Self {
@@ -2230,10 +2323,7 @@ impl rt::typed::Command for DisconnectPeerRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.disconnect_cause, buf, &self.avp_flags, 273, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Disconnect-Peer-Answer (DPA): command code 282, application 0, IETF RFC 6733 §5.4.2.
@@ -2247,7 +2337,7 @@ impl rt::typed::Command for DisconnectPeerRequest {
 ///     [ Failed-AVP ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DisconnectPeerAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2283,6 +2373,24 @@ impl Clone for DisconnectPeerAnswer {
     }
 }
 impl Eq for DisconnectPeerAnswer {}
+impl rt::typed::Fields for DisconnectPeerAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for DisconnectPeerAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DisconnectPeerAnswer", f)
+    }
+}
 impl Default for DisconnectPeerAnswer {
     fn default() -> Self {
         Self {
@@ -2378,12 +2486,7 @@ impl rt::typed::Command for DisconnectPeerAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 impl rt::typed::RequestCommand for DisconnectPeerRequest {
@@ -2435,7 +2538,7 @@ impl rt::typed::RequestCommand for DisconnectPeerRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceWatchdogRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2465,6 +2568,22 @@ impl Clone for DeviceWatchdogRequest {
     }
 }
 impl Eq for DeviceWatchdogRequest {}
+impl rt::typed::Fields for DeviceWatchdogRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for DeviceWatchdogRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceWatchdogRequest", f)
+    }
+}
 impl Default for DeviceWatchdogRequest {
     fn default() -> Self {
         Self {
@@ -2550,10 +2669,7 @@ impl rt::typed::Command for DeviceWatchdogRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Device-Watchdog-Answer (DWA): command code 280, application 0, IETF RFC 6733 §5.5.2.
@@ -2568,7 +2684,7 @@ impl rt::typed::Command for DeviceWatchdogRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceWatchdogAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2607,6 +2723,25 @@ impl Clone for DeviceWatchdogAnswer {
     }
 }
 impl Eq for DeviceWatchdogAnswer {}
+impl rt::typed::Fields for DeviceWatchdogAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for DeviceWatchdogAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceWatchdogAnswer", f)
+    }
+}
 impl Default for DeviceWatchdogAnswer {
     fn default() -> Self {
         Self {
@@ -2706,13 +2841,7 @@ impl rt::typed::Command for DeviceWatchdogAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 impl rt::typed::RequestCommand for DeviceWatchdogRequest {
@@ -2772,7 +2901,7 @@ impl rt::typed::RequestCommand for DeviceWatchdogRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2826,6 +2955,30 @@ impl Clone for ReAuthRequest {
     }
 }
 impl Eq for ReAuthRequest {}
+impl rt::typed::Fields for ReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for ReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthRequest", f)
+    }
+}
 impl Default for ReAuthRequest {
     fn default() -> Self {
         Self {
@@ -2999,18 +3152,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Re-Auth-Answer (RAA): command code 258, application 0, IETF RFC 6733 §8.3.2.
@@ -3032,7 +3174,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3092,6 +3234,32 @@ impl Clone for ReAuthAnswer {
     }
 }
 impl Eq for ReAuthAnswer {}
+impl rt::typed::Fields for ReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for ReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthAnswer", f)
+    }
+}
 impl Default for ReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -3242,27 +3410,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 impl rt::typed::RequestCommand for ReAuthRequest {
@@ -3347,7 +3495,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3404,6 +3552,31 @@ impl Clone for SessionTerminationRequest {
     }
 }
 impl Eq for SessionTerminationRequest {}
+impl rt::typed::Fields for SessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for SessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -3567,19 +3740,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Session-Termination-Answer (STA): command code 275, application 0, IETF RFC 6733 §8.4.2.
@@ -3602,7 +3763,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3665,6 +3826,33 @@ impl Clone for SessionTerminationAnswer {
     }
 }
 impl Eq for SessionTerminationAnswer {}
+impl rt::typed::Fields for SessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for SessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -3819,28 +4007,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 impl rt::typed::RequestCommand for SessionTerminationRequest {
@@ -3920,7 +4087,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3971,6 +4138,29 @@ impl Clone for AbortSessionRequest {
     }
 }
 impl Eq for AbortSessionRequest {}
+impl rt::typed::Fields for AbortSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for AbortSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AbortSessionRequest", f)
+    }
+}
 impl Default for AbortSessionRequest {
     fn default() -> Self {
         Self {
@@ -4126,17 +4316,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Abort-Session-Answer (ASA): command code 274, application 0, IETF RFC 6733 §8.5.2.
@@ -4158,7 +4338,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4218,6 +4398,32 @@ impl Clone for AbortSessionAnswer {
     }
 }
 impl Eq for AbortSessionAnswer {}
+impl rt::typed::Fields for AbortSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for AbortSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AbortSessionAnswer", f)
+    }
+}
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
         Self {
@@ -4368,27 +4574,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 impl rt::typed::RequestCommand for AbortSessionRequest {
@@ -4480,7 +4666,7 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4558,6 +4744,50 @@ impl Clone for AccountingRequest {
     }
 }
 impl Eq for AccountingRequest {}
+impl rt::typed::Fields for AccountingRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt(
+            "accounting_realtime_required",
+            &self.accounting_realtime_required,
+            483,
+            0,
+            64,
+        );
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for AccountingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccountingRequest", f)
+    }
+}
 impl Default for AccountingRequest {
     fn default() -> Self {
         Self {
@@ -4772,61 +5002,7 @@ impl rt::typed::Command for AccountingRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.accounting_record_type,
-            buf,
-            &self.avp_flags,
-            480,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.accounting_record_number,
-            buf,
-            &self.avp_flags,
-            485,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_sub_session_id,
-            buf,
-            &self.avp_flags,
-            287,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_realtime_required,
-            buf,
-            &self.avp_flags,
-            483,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Accounting-Answer (ACA): command code 271, application 3, IETF RFC 6733 §9.7.2.
@@ -4855,7 +5031,7 @@ impl rt::typed::Command for AccountingRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4936,6 +5112,51 @@ impl Clone for AccountingAnswer {
     }
 }
 impl Eq for AccountingAnswer {}
+impl rt::typed::Fields for AccountingAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt(
+            "accounting_realtime_required",
+            &self.accounting_realtime_required,
+            483,
+            0,
+            64,
+        );
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+impl std::fmt::Debug for AccountingAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccountingAnswer", f)
+    }
+}
 impl Default for AccountingAnswer {
     fn default() -> Self {
         Self {
@@ -5141,62 +5362,7 @@ impl rt::typed::Command for AccountingAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(
-            &self.accounting_record_type,
-            buf,
-            &self.avp_flags,
-            480,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.accounting_record_number,
-            buf,
-            &self.avp_flags,
-            485,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_sub_session_id,
-            buf,
-            &self.avp_flags,
-            287,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_realtime_required,
-            buf,
-            &self.avp_flags,
-            483,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 impl rt::typed::RequestCommand for AccountingRequest {

@@ -1481,7 +1481,7 @@ impl rt::AvpData for UserEquipmentInfoType {
 ///     { Currency-Code }
 ///     [ Cost-Unit ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CostInformation {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -1510,6 +1510,23 @@ impl Clone for CostInformation {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for CostInformation {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for CostInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
+        v.one("currency_code", &self.currency_code, 425, 0, 64);
+        v.opt("cost_unit", &self.cost_unit, 424, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for CostInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CostInformation", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for CostInformation {
     fn default() -> Self {
@@ -1598,10 +1615,7 @@ impl rt::AvpData for CostInformation {
         CostInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
-        rt::typed::put_one(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
-        rt::typed::put_opt(&self.cost_unit, buf, &self.avp_flags, 424, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1625,7 +1639,7 @@ impl rt::AvpData for CostInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UnitValue {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -1677,6 +1691,48 @@ impl Clone for UnitValue {
     )
 )]
 impl Eq for UnitValue {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for UnitValue {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for UnitValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UnitValue", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -1787,9 +1843,7 @@ impl rt::AvpData for UnitValue {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
-        rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1810,7 +1864,7 @@ impl rt::AvpData for UnitValue {
 ///     [ QoS-Final-Unit-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultipleServicesCreditControl {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     pub granted_service_unit: Option<rt::lazy::Lazy<GrantedServiceUnit>>,
@@ -1863,6 +1917,31 @@ impl Clone for MultipleServicesCreditControl {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for MultipleServicesCreditControl {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for MultipleServicesCreditControl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("tariff_change_usage", &self.tariff_change_usage, 452, 0, 64);
+        v.all("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.all("g_s_u_pool_reference", &self.g_s_u_pool_reference, 457, 0, 64);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.opt("qos_final_unit_indication", &self.qos_final_unit_indication, 669, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for MultipleServicesCreditControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultipleServicesCreditControl", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for MultipleServicesCreditControl {
     fn default() -> Self {
@@ -1995,39 +2074,7 @@ impl rt::AvpData for MultipleServicesCreditControl {
         MultipleServicesCreditControlView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
-        rt::typed::put_opt(
-            &self.requested_service_unit,
-            buf,
-            &self.avp_flags,
-            437,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
-        rt::typed::put_opt(&self.tariff_change_usage, buf, &self.avp_flags, 452, 0, 64);
-        rt::typed::put_all(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
-        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
-        rt::typed::put_all(&self.g_s_u_pool_reference, buf, &self.avp_flags, 457, 0, 64);
-        rt::typed::put_opt(&self.validity_time, buf, &self.avp_flags, 448, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(
-            &self.final_unit_indication,
-            buf,
-            &self.avp_flags,
-            430,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.qos_final_unit_indication,
-            buf,
-            &self.avp_flags,
-            669,
-            0,
-            0,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2057,7 +2104,7 @@ impl rt::AvpData for MultipleServicesCreditControl {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GrantedServiceUnit {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     pub tariff_time_change: Option<rt::data::Time>,
@@ -2124,6 +2171,53 @@ impl Clone for GrantedServiceUnit {
     )
 )]
 impl Eq for GrantedServiceUnit {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for GrantedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
+        v.opt("cc_time", &self.cc_time, 420, 0, 64);
+        v.opt("cc_money", &self.cc_money, 413, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for GrantedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GrantedServiceUnit", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2255,21 +2349,7 @@ impl rt::AvpData for GrantedServiceUnit {
         GrantedServiceUnitView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.tariff_time_change, buf, &self.avp_flags, 451, 0, 64);
-        rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
-        rt::typed::put_opt(&self.cc_money, buf, &self.avp_flags, 413, 0, 64);
-        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
-        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
-        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
-        rt::typed::put_opt(
-            &self.cc_service_specific_units,
-            buf,
-            &self.avp_flags,
-            417,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2285,7 +2365,7 @@ impl rt::AvpData for GrantedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RequestedServiceUnit {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     pub cc_time: Option<u32>,
@@ -2323,6 +2403,26 @@ impl Clone for RequestedServiceUnit {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for RequestedServiceUnit {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RequestedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("cc_time", &self.cc_time, 420, 0, 64);
+        v.opt("cc_money", &self.cc_money, 413, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RequestedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RequestedServiceUnit", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for RequestedServiceUnit {
     fn default() -> Self {
@@ -2411,20 +2511,7 @@ impl rt::AvpData for RequestedServiceUnit {
         RequestedServiceUnitView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
-        rt::typed::put_opt(&self.cc_money, buf, &self.avp_flags, 413, 0, 64);
-        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
-        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
-        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
-        rt::typed::put_opt(
-            &self.cc_service_specific_units,
-            buf,
-            &self.avp_flags,
-            417,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2454,7 +2541,7 @@ impl rt::AvpData for RequestedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UsedServiceUnit {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     pub tariff_change_usage: Option<TariffChangeUsage>,
@@ -2521,6 +2608,53 @@ impl Clone for UsedServiceUnit {
     )
 )]
 impl Eq for UsedServiceUnit {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for UsedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tariff_change_usage", &self.tariff_change_usage, 452, 0, 64);
+        v.opt("cc_time", &self.cc_time, 420, 0, 64);
+        v.opt("cc_money", &self.cc_money, 413, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for UsedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UsedServiceUnit", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2652,21 +2786,7 @@ impl rt::AvpData for UsedServiceUnit {
         UsedServiceUnitView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.tariff_change_usage, buf, &self.avp_flags, 452, 0, 64);
-        rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
-        rt::typed::put_opt(&self.cc_money, buf, &self.avp_flags, 413, 0, 64);
-        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
-        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
-        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
-        rt::typed::put_opt(
-            &self.cc_service_specific_units,
-            buf,
-            &self.avp_flags,
-            417,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2690,7 +2810,7 @@ impl rt::AvpData for UsedServiceUnit {
 ///     { Unit-Value }
 ///     [ Currency-Code ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CcMoney {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -2742,6 +2862,48 @@ impl Clone for CcMoney {
     )
 )]
 impl Eq for CcMoney {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for CcMoney {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for CcMoney {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CcMoney", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2850,9 +3012,7 @@ impl rt::AvpData for CcMoney {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
-        rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2864,7 +3024,7 @@ impl rt::AvpData for CcMoney {
 ///     { CC-Unit-Type }
 ///     { Unit-Value }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GSUPoolReference {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     pub g_s_u_pool_identifier: u32,
@@ -2893,6 +3053,23 @@ impl Clone for GSUPoolReference {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for GSUPoolReference {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for GSUPoolReference {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("g_s_u_pool_identifier", &self.g_s_u_pool_identifier, 453, 0, 64);
+        v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for GSUPoolReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GSUPoolReference", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for GSUPoolReference {
     fn default() -> Self {
@@ -2990,17 +3167,7 @@ impl rt::AvpData for GSUPoolReference {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.g_s_u_pool_identifier,
-            buf,
-            &self.avp_flags,
-            453,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.cc_unit_type, buf, &self.avp_flags, 454, 0, 64);
-        rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3025,7 +3192,7 @@ impl rt::AvpData for GSUPoolReference {
 ///     *[ Filter-Id ]
 ///     [ Redirect-Server ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -3081,6 +3248,48 @@ impl Clone for FinalUnitIndication {
     )
 )]
 impl Eq for FinalUnitIndication {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for FinalUnitIndication {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
+        v.all("restriction_filter_rule", &self.restriction_filter_rule, 438, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.opt("redirect_server", &self.redirect_server, 434, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for FinalUnitIndication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FinalUnitIndication", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3219,18 +3428,7 @@ impl rt::AvpData for FinalUnitIndication {
         FinalUnitIndicationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
-        rt::typed::put_all(
-            &self.restriction_filter_rule,
-            buf,
-            &self.avp_flags,
-            438,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
-        rt::typed::put_opt(&self.redirect_server, buf, &self.avp_flags, 434, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3253,7 +3451,7 @@ impl rt::AvpData for FinalUnitIndication {
 ///     { Redirect-Address-Type }
 ///     { Redirect-Server-Address }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RedirectServer {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     pub redirect_address_type: RedirectAddressType,
@@ -3303,6 +3501,46 @@ impl Clone for RedirectServer {
     )
 )]
 impl Eq for RedirectServer {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for RedirectServer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
+        v.one("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for RedirectServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RedirectServer", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3432,23 +3670,7 @@ impl rt::AvpData for RedirectServer {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.redirect_address_type,
-            buf,
-            &self.avp_flags,
-            433,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.redirect_server_address,
-            buf,
-            &self.avp_flags,
-            435,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3459,7 +3681,7 @@ impl rt::AvpData for RedirectServer {
 ///     { Service-Parameter-Type }
 ///     { Service-Parameter-Value }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceParameterInfo {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     pub service_parameter_type: u32,
@@ -3485,6 +3707,22 @@ impl Clone for ServiceParameterInfo {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceParameterInfo {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ServiceParameterInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("service_parameter_type", &self.service_parameter_type, 441, 0, 0);
+        v.one("service_parameter_value", &self.service_parameter_value, 442, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ServiceParameterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceParameterInfo", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for ServiceParameterInfo {
     fn default() -> Self {
@@ -3578,23 +3816,7 @@ impl rt::AvpData for ServiceParameterInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.service_parameter_type,
-            buf,
-            &self.avp_flags,
-            441,
-            0,
-            0,
-        );
-        rt::typed::put_one(
-            &self.service_parameter_value,
-            buf,
-            &self.avp_flags,
-            442,
-            0,
-            0,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3627,7 +3849,7 @@ impl rt::AvpData for ServiceParameterInfo {
 ///     { Subscription-Id-Type }
 ///     { Subscription-Id-Data }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriptionId {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     pub subscription_id_type: SubscriptionIdType,
@@ -3697,6 +3919,66 @@ impl Clone for SubscriptionId {
     )
 )]
 impl Eq for SubscriptionId {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for SubscriptionId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("subscription_id_type", &self.subscription_id_type, 450, 0, 64);
+        v.one("subscription_id_data", &self.subscription_id_data, 444, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for SubscriptionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriptionId", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3856,9 +4138,7 @@ impl rt::AvpData for SubscriptionId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.subscription_id_type, buf, &self.avp_flags, 450, 0, 64);
-        rt::typed::put_one(&self.subscription_id_data, buf, &self.avp_flags, 444, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3883,7 +4163,7 @@ impl rt::AvpData for SubscriptionId {
 ///     { User-Equipment-Info-Type }
 ///     { User-Equipment-Info-Value }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserEquipmentInfo {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     pub user_equipment_info_type: UserEquipmentInfoType,
@@ -3937,6 +4217,50 @@ impl Clone for UserEquipmentInfo {
     )
 )]
 impl Eq for UserEquipmentInfo {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for UserEquipmentInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("user_equipment_info_type", &self.user_equipment_info_type, 459, 0, 0);
+        v.one("user_equipment_info_value", &self.user_equipment_info_value, 460, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for UserEquipmentInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserEquipmentInfo", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4072,23 +4396,7 @@ impl rt::AvpData for UserEquipmentInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.user_equipment_info_type,
-            buf,
-            &self.avp_flags,
-            459,
-            0,
-            0,
-        );
-        rt::typed::put_one(
-            &self.user_equipment_info_value,
-            buf,
-            &self.avp_flags,
-            460,
-            0,
-            0,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4115,7 +4423,7 @@ impl rt::AvpData for UserEquipmentInfo {
 ///     [ User-Equipment-Info-IMEI ]
 ///     [ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserEquipmentInfoExtension {
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     pub user_equipment_info_imeisv: Option<rt::bytes::Bytes>,
@@ -4176,6 +4484,55 @@ impl Clone for UserEquipmentInfoExtension {
     )
 )]
 impl Eq for UserEquipmentInfoExtension {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for UserEquipmentInfoExtension {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("user_equipment_info_imeisv", &self.user_equipment_info_imeisv, 654, 0, 0);
+        v.opt("user_equipment_info_mac", &self.user_equipment_info_mac, 655, 0, 0);
+        v.opt("user_equipment_info_eui64", &self.user_equipment_info_eui64, 656, 0, 0);
+        v.opt(
+            "user_equipment_info_modifiedeui64",
+            &self.user_equipment_info_modifiedeui64,
+            657,
+            0,
+            0,
+        );
+        v.opt("user_equipment_info_imei", &self.user_equipment_info_imei, 658, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for UserEquipmentInfoExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserEquipmentInfoExtension", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4320,47 +4677,7 @@ impl rt::AvpData for UserEquipmentInfoExtension {
         UserEquipmentInfoExtensionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.user_equipment_info_imeisv,
-            buf,
-            &self.avp_flags,
-            654,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.user_equipment_info_mac,
-            buf,
-            &self.avp_flags,
-            655,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.user_equipment_info_eui64,
-            buf,
-            &self.avp_flags,
-            656,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.user_equipment_info_modifiedeui64,
-            buf,
-            &self.avp_flags,
-            657,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.user_equipment_info_imei,
-            buf,
-            &self.avp_flags,
-            658,
-            0,
-            0,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4375,7 +4692,7 @@ impl rt::AvpData for UserEquipmentInfoExtension {
 ///     [ Subscription-Id-Private ]
 ///     [ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriptionIdExtension {
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     pub subscription_id_e164: Option<rt::data::Utf8String>,
@@ -4410,6 +4727,25 @@ impl Clone for SubscriptionIdExtension {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for SubscriptionIdExtension {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for SubscriptionIdExtension {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("subscription_id_e164", &self.subscription_id_e164, 660, 0, 0);
+        v.opt("subscription_id_imsi", &self.subscription_id_imsi, 661, 0, 0);
+        v.opt("subscription_id_sip_uri", &self.subscription_id_sip_uri, 662, 0, 0);
+        v.opt("subscription_id_nai", &self.subscription_id_nai, 663, 0, 0);
+        v.opt("subscription_id_private", &self.subscription_id_private, 664, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for SubscriptionIdExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriptionIdExtension", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for SubscriptionIdExtension {
     fn default() -> Self {
@@ -4503,26 +4839,7 @@ impl rt::AvpData for SubscriptionIdExtension {
         SubscriptionIdExtensionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.subscription_id_e164, buf, &self.avp_flags, 660, 0, 0);
-        rt::typed::put_opt(&self.subscription_id_imsi, buf, &self.avp_flags, 661, 0, 0);
-        rt::typed::put_opt(
-            &self.subscription_id_sip_uri,
-            buf,
-            &self.avp_flags,
-            662,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.subscription_id_nai, buf, &self.avp_flags, 663, 0, 0);
-        rt::typed::put_opt(
-            &self.subscription_id_private,
-            buf,
-            &self.avp_flags,
-            664,
-            0,
-            0,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4535,7 +4852,7 @@ impl rt::AvpData for SubscriptionIdExtension {
 ///     [ Redirect-Address-SIP-URI ]
 ///     [ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RedirectServerExtension {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     pub redirect_address_ipaddress: Option<rt::data::Address>,
@@ -4564,6 +4881,23 @@ impl Clone for RedirectServerExtension {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for RedirectServerExtension {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RedirectServerExtension {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("redirect_address_ipaddress", &self.redirect_address_ipaddress, 666, 0, 0);
+        v.opt("redirect_address_url", &self.redirect_address_url, 667, 0, 0);
+        v.opt("redirect_address_sip_uri", &self.redirect_address_sip_uri, 668, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RedirectServerExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RedirectServerExtension", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for RedirectServerExtension {
     fn default() -> Self {
@@ -4649,24 +4983,7 @@ impl rt::AvpData for RedirectServerExtension {
         RedirectServerExtensionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.redirect_address_ipaddress,
-            buf,
-            &self.avp_flags,
-            666,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.redirect_address_url, buf, &self.avp_flags, 667, 0, 0);
-        rt::typed::put_opt(
-            &self.redirect_address_sip_uri,
-            buf,
-            &self.avp_flags,
-            668,
-            0,
-            0,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4680,7 +4997,7 @@ impl rt::AvpData for RedirectServerExtension {
 ///     [ Redirect-Server-Extension ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosFinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -4712,6 +5029,24 @@ impl Clone for QosFinalUnitIndication {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Eq for QosFinalUnitIndication {}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for QosFinalUnitIndication {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
+        v.all("filter_rule", &self.filter_rule, 509, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.opt("redirect_server_extension", &self.redirect_server_extension, 665, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for QosFinalUnitIndication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosFinalUnitIndication", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for QosFinalUnitIndication {
     fn default() -> Self {
@@ -4819,18 +5154,7 @@ impl rt::AvpData for QosFinalUnitIndication {
         QosFinalUnitIndicationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
-        rt::typed::put_all(&self.filter_rule, buf, &self.avp_flags, 509, 0, 64);
-        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_server_extension,
-            buf,
-            &self.avp_flags,
-            665,
-            0,
-            0,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -4876,7 +5200,7 @@ impl rt::AvpData for QosFinalUnitIndication {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4990,6 +5314,68 @@ impl Clone for CreditControlRequest {
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Eq for CreditControlRequest {}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl rt::typed::Fields for CreditControlRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("service_context_id", &self.service_context_id, 461, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("subscription_id_extension", &self.subscription_id_extension, 659, 0, 0);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
+        v.opt("requested_action", &self.requested_action, 436, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt(
+            "multiple_services_indicator",
+            &self.multiple_services_indicator,
+            455,
+            0,
+            64,
+        );
+        v.all(
+            "multiple_services_credit_control",
+            &self.multiple_services_credit_control,
+            456,
+            0,
+            64,
+        );
+        v.all("service_parameter_info", &self.service_parameter_info, 440, 0, 0);
+        v.opt("cc_correlation_id", &self.cc_correlation_id, 411, 0, 0);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt(
+            "user_equipment_info_extension",
+            &self.user_equipment_info_extension,
+            653,
+            0,
+            0,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl std::fmt::Debug for CreditControlRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CreditControlRequest", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
@@ -5283,78 +5669,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.service_context_id, buf, &self.avp_flags, 461, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.cc_sub_session_id, buf, &self.avp_flags, 419, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_all(
-            &self.subscription_id_extension,
-            buf,
-            &self.avp_flags,
-            659,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
-        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(
-            &self.requested_service_unit,
-            buf,
-            &self.avp_flags,
-            437,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.requested_action, buf, &self.avp_flags, 436, 0, 64);
-        rt::typed::put_all(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
-        rt::typed::put_opt(
-            &self.multiple_services_indicator,
-            buf,
-            &self.avp_flags,
-            455,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.multiple_services_credit_control,
-            buf,
-            &self.avp_flags,
-            456,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.service_parameter_info,
-            buf,
-            &self.avp_flags,
-            440,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.cc_correlation_id, buf, &self.avp_flags, 411, 0, 0);
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.user_equipment_info_extension,
-            buf,
-            &self.avp_flags,
-            653,
-            0,
-            0,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5399,7 +5714,7 @@ impl rt::typed::Command for CreditControlRequest {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5512,6 +5827,67 @@ impl Clone for CreditControlAnswer {
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Eq for CreditControlAnswer {}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl rt::typed::Fields for CreditControlAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_session_failover", &self.cc_session_failover, 418, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.all(
+            "multiple_services_credit_control",
+            &self.multiple_services_credit_control,
+            456,
+            0,
+            64,
+        );
+        v.opt("cost_information", &self.cost_information, 423, 0, 64);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.opt("qos_final_unit_indication", &self.qos_final_unit_indication, 669, 0, 0);
+        v.opt("check_balance_result", &self.check_balance_result, 422, 0, 64);
+        v.opt(
+            "credit_control_failure_handling",
+            &self.credit_control_failure_handling,
+            427,
+            0,
+            64,
+        );
+        v.opt(
+            "direct_debiting_failure_handling",
+            &self.direct_debiting_failure_handling,
+            428,
+            0,
+            64,
+        );
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl std::fmt::Debug for CreditControlAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CreditControlAnswer", f)
+    }
+}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Default for CreditControlAnswer {
     fn default() -> Self {
@@ -5785,77 +6161,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.cc_session_failover, buf, &self.avp_flags, 418, 0, 64);
-        rt::typed::put_opt(&self.cc_sub_session_id, buf, &self.avp_flags, 419, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
-        rt::typed::put_all(
-            &self.multiple_services_credit_control,
-            buf,
-            &self.avp_flags,
-            456,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.cost_information, buf, &self.avp_flags, 423, 0, 64);
-        rt::typed::put_opt(
-            &self.final_unit_indication,
-            buf,
-            &self.avp_flags,
-            430,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.qos_final_unit_indication,
-            buf,
-            &self.avp_flags,
-            669,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.check_balance_result, buf, &self.avp_flags, 422, 0, 64);
-        rt::typed::put_opt(
-            &self.credit_control_failure_handling,
-            buf,
-            &self.avp_flags,
-            427,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.direct_debiting_failure_handling,
-            buf,
-            &self.avp_flags,
-            428,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.validity_time, buf, &self.avp_flags, 448, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]

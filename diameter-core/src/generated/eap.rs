@@ -71,7 +71,7 @@ pub mod application {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -208,6 +208,59 @@ impl Clone for DiameterEapRequest {
 }
 #[cfg(any(feature = "eap"))]
 impl Eq for DiameterEapRequest {}
+#[cfg(any(feature = "eap"))]
+impl rt::typed::Fields for DiameterEapRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.one("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("eap_key_name", &self.eap_key_name, 102, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("connect_info", &self.connect_info, 77, 0, 64);
+        v.all("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "eap"))]
+impl std::fmt::Debug for DiameterEapRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DiameterEapRequest", f)
+    }
+}
 #[cfg(any(feature = "eap"))]
 impl Default for DiameterEapRequest {
     fn default() -> Self {
@@ -479,52 +532,7 @@ impl rt::typed::Command for DiameterEapRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
-        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
-        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
-        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
-        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
-        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.eap_key_name, buf, &self.avp_flags, 102, 0, 64);
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
-        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
-        rt::typed::put_opt(&self.connect_info, buf, &self.avp_flags, 77, 0, 64);
-        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
-        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
-        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
-        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -590,7 +598,7 @@ impl rt::typed::Command for DiameterEapRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -781,6 +789,77 @@ impl Clone for DiameterEapAnswer {
 }
 #[cfg(any(feature = "eap"))]
 impl Eq for DiameterEapAnswer {}
+#[cfg(any(feature = "eap"))]
+impl rt::typed::Fields for DiameterEapAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("eap_reissued_payload", &self.eap_reissued_payload, 463, 0, 0);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("eap_key_name", &self.eap_key_name, 102, 0, 64);
+        v.opt("multi_round_time_out", &self.multi_round_time_out, 272, 0, 64);
+        v.opt("accounting_eap_auth_method", &self.accounting_eap_auth_method, 465, 0, 0);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("configuration_token", &self.configuration_token, 78, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("idle_timeout", &self.idle_timeout, 28, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("reply_message", &self.reply_message, 18, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
+        v.opt("callback_id", &self.callback_id, 20, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("framed_appletalk_link", &self.framed_appletalk_link, 37, 0, 64);
+        v.all("framed_appletalk_network", &self.framed_appletalk_network, 38, 0, 64);
+        v.opt("framed_appletalk_zone", &self.framed_appletalk_zone, 39, 0, 64);
+        v.all("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ipv6_pool", &self.framed_ipv6_pool, 100, 0, 64);
+        v.all("framed_ipv6_route", &self.framed_ipv6_route, 99, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.all("framed_route", &self.framed_route, 22, 0, 64);
+        v.opt("framed_pool", &self.framed_pool, 88, 0, 64);
+        v.opt("framed_ipx_network", &self.framed_ipx_network, 23, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.opt("framed_routing", &self.framed_routing, 10, 0, 64);
+        v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
+        v.all("qos_filter_rule", &self.qos_filter_rule, 407, 0, 0);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "eap"))]
+impl std::fmt::Debug for DiameterEapAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DiameterEapAnswer", f)
+    }
+}
 #[cfg(any(feature = "eap"))]
 impl Default for DiameterEapAnswer {
     fn default() -> Self {
@@ -1187,98 +1266,7 @@ impl rt::typed::Command for DiameterEapAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.eap_reissued_payload, buf, &self.avp_flags, 463, 0, 0);
-        rt::typed::put_opt(
-            &self.eap_master_session_key,
-            buf,
-            &self.avp_flags,
-            464,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.eap_key_name, buf, &self.avp_flags, 102, 0, 64);
-        rt::typed::put_opt(&self.multi_round_time_out, buf, &self.avp_flags, 272, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_eap_auth_method,
-            buf,
-            &self.avp_flags,
-            465,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.configuration_token, buf, &self.avp_flags, 78, 0, 64);
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
-        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
-        rt::typed::put_opt(&self.callback_id, buf, &self.avp_flags, 20, 0, 64);
-        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
-        rt::typed::put_opt(&self.framed_appletalk_link, buf, &self.avp_flags, 37, 0, 64);
-        rt::typed::put_all(
-            &self.framed_appletalk_network,
-            buf,
-            &self.avp_flags,
-            38,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.framed_appletalk_zone, buf, &self.avp_flags, 39, 0, 64);
-        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_pool, buf, &self.avp_flags, 100, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_route, buf, &self.avp_flags, 99, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
-        rt::typed::put_all(&self.framed_route, buf, &self.avp_flags, 22, 0, 64);
-        rt::typed::put_opt(&self.framed_pool, buf, &self.avp_flags, 88, 0, 64);
-        rt::typed::put_opt(&self.framed_ipx_network, buf, &self.avp_flags, 23, 0, 64);
-        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
-        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
-        rt::typed::put_opt(&self.framed_routing, buf, &self.avp_flags, 10, 0, 64);
-        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
-        rt::typed::put_all(&self.qos_filter_rule, buf, &self.avp_flags, 407, 0, 0);
-        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "eap"))]

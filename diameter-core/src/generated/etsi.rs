@@ -888,7 +888,7 @@ impl rt::AvpData for ReservationPriority {
 ///     [ Address-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GloballyUniqueAddress {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: Option<rt::bytes::Bytes>,
@@ -917,6 +917,23 @@ impl Clone for GloballyUniqueAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for GloballyUniqueAddress {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for GloballyUniqueAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("address_realm", &self.address_realm, 301, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for GloballyUniqueAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GloballyUniqueAddress", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for GloballyUniqueAddress {
     fn default() -> Self {
@@ -995,10 +1012,7 @@ impl rt::AvpData for GloballyUniqueAddress {
         GloballyUniqueAddressView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.address_realm, buf, &self.avp_flags, 301, 13019, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1011,7 +1025,7 @@ impl rt::AvpData for GloballyUniqueAddress {
 ///     [ Maximum-Allowed-Bandwidth-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct InitialGateSetting {
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     pub nas_filter_rule: Vec<rt::data::IpFilterRule>,
@@ -1040,6 +1054,35 @@ impl Clone for InitialGateSetting {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for InitialGateSetting {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for InitialGateSetting {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
+        v.opt(
+            "maximum_allowed_bandwidth_ul",
+            &self.maximum_allowed_bandwidth_ul,
+            308,
+            13019,
+            192,
+        );
+        v.opt(
+            "maximum_allowed_bandwidth_dl",
+            &self.maximum_allowed_bandwidth_dl,
+            309,
+            13019,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for InitialGateSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "InitialGateSetting", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for InitialGateSetting {
     fn default() -> Self {
@@ -1128,24 +1171,7 @@ impl rt::AvpData for InitialGateSetting {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
-        rt::typed::put_opt(
-            &self.maximum_allowed_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            308,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_allowed_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            309,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1161,7 +1187,7 @@ impl rt::AvpData for InitialGateSetting {
 ///     [ Transport-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosProfile {
     /// `[ Application-Class-ID ]`: Application-Class-ID (code 312, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     pub application_class_id: Option<rt::data::Utf8String>,
@@ -1199,6 +1225,38 @@ impl Clone for QosProfile {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for QosProfile {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for QosProfile {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("application_class_id", &self.application_class_id, 312, 13019, 192);
+        v.all("media_type", &self.media_type, 520, 10415, 192);
+        v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
+        v.opt(
+            "maximum_allowed_bandwidth_ul",
+            &self.maximum_allowed_bandwidth_ul,
+            308,
+            13019,
+            192,
+        );
+        v.opt(
+            "maximum_allowed_bandwidth_dl",
+            &self.maximum_allowed_bandwidth_dl,
+            309,
+            13019,
+            192,
+        );
+        v.opt("transport_class", &self.transport_class, 311, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for QosProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosProfile", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for QosProfile {
     fn default() -> Self {
@@ -1299,41 +1357,7 @@ impl rt::AvpData for QosProfile {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.application_class_id,
-            buf,
-            &self.avp_flags,
-            312,
-            13019,
-            192,
-        );
-        rt::typed::put_all(&self.media_type, buf, &self.avp_flags, 520, 10415, 192);
-        rt::typed::put_opt(
-            &self.reservation_priority,
-            buf,
-            &self.avp_flags,
-            458,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_allowed_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            308,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_allowed_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            309,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(&self.transport_class, buf, &self.avp_flags, 311, 13019, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1345,7 +1369,7 @@ impl rt::AvpData for QosProfile {
 ///     [ Aggregation-Network-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkType {
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     pub nas_port_type: super::nasreq::NasPortType,
@@ -1371,6 +1395,28 @@ impl Clone for AccessNetworkType {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for AccessNetworkType {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for AccessNetworkType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt(
+            "aggregation_network_type",
+            &self.aggregation_network_type,
+            307,
+            13019,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for AccessNetworkType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkType", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for AccessNetworkType {
     fn default() -> Self {
@@ -1452,16 +1498,7 @@ impl rt::AvpData for AccessNetworkType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_opt(
-            &self.aggregation_network_type,
-            buf,
-            &self.avp_flags,
-            307,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1476,7 +1513,7 @@ impl rt::AvpData for AccessNetworkType {
 /// ```
 ///
 /// Location-Information of ES 283 035; prefixed ETSI- to stay apart from the 3GPP names.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EtsiLocationInformation {
     /// `[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     pub line_identifier: Option<rt::bytes::Bytes>,
@@ -1505,6 +1542,23 @@ impl Clone for EtsiLocationInformation {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiLocationInformation {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for EtsiLocationInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("line_identifier", &self.line_identifier, 500, 13019, 192);
+        v.opt("civic_location", &self.civic_location, 355, 13019, 192);
+        v.opt("geospatial_location", &self.geospatial_location, 356, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for EtsiLocationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EtsiLocationInformation", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for EtsiLocationInformation {
     fn default() -> Self {
@@ -1583,17 +1637,7 @@ impl rt::AvpData for EtsiLocationInformation {
         EtsiLocationInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.line_identifier, buf, &self.avp_flags, 500, 13019, 192);
-        rt::typed::put_opt(&self.civic_location, buf, &self.avp_flags, 355, 13019, 192);
-        rt::typed::put_opt(
-            &self.geospatial_location,
-            buf,
-            &self.avp_flags,
-            356,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1605,7 +1649,7 @@ impl rt::AvpData for EtsiLocationInformation {
 ///     [ Binding-Output-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BindingInformation {
     /// `{ Binding-Input-List }`: Binding-Input-List (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub binding_input_list: BindingInputList,
@@ -1631,6 +1675,22 @@ impl Clone for BindingInformation {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for BindingInformation {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for BindingInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("binding_input_list", &self.binding_input_list, 451, 13019, 192);
+        v.opt("binding_output_list", &self.binding_output_list, 452, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for BindingInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BindingInformation", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for BindingInformation {
     fn default() -> Self {
@@ -1723,23 +1783,7 @@ impl rt::AvpData for BindingInformation {
         BindingInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.binding_input_list,
-            buf,
-            &self.avp_flags,
-            451,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.binding_output_list,
-            buf,
-            &self.avp_flags,
-            452,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1751,7 +1795,7 @@ impl rt::AvpData for BindingInformation {
 ///     *[ V4-Transport-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BindingInputList {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub v6_transport_address: Vec<V6TransportAddress>,
@@ -1777,6 +1821,22 @@ impl Clone for BindingInputList {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for BindingInputList {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for BindingInputList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
+        v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for BindingInputList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BindingInputList", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for BindingInputList {
     fn default() -> Self {
@@ -1858,23 +1918,7 @@ impl rt::AvpData for BindingInputList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.v6_transport_address,
-            buf,
-            &self.avp_flags,
-            453,
-            13019,
-            192,
-        );
-        rt::typed::put_all(
-            &self.v4_transport_address,
-            buf,
-            &self.avp_flags,
-            454,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1886,7 +1930,7 @@ impl rt::AvpData for BindingInputList {
 ///     *[ V4-Transport-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BindingOutputList {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub v6_transport_address: Vec<V6TransportAddress>,
@@ -1912,6 +1956,22 @@ impl Clone for BindingOutputList {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for BindingOutputList {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for BindingOutputList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
+        v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for BindingOutputList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BindingOutputList", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for BindingOutputList {
     fn default() -> Self {
@@ -1993,23 +2053,7 @@ impl rt::AvpData for BindingOutputList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.v6_transport_address,
-            buf,
-            &self.avp_flags,
-            453,
-            13019,
-            192,
-        );
-        rt::typed::put_all(
-            &self.v4_transport_address,
-            buf,
-            &self.avp_flags,
-            454,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2021,7 +2065,7 @@ impl rt::AvpData for BindingOutputList {
 ///     { Port-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct V6TransportAddress {
     /// `{ Framed-IPv6-Prefix }`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     pub framed_ipv6_prefix: rt::bytes::Bytes,
@@ -2047,6 +2091,22 @@ impl Clone for V6TransportAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for V6TransportAddress {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for V6TransportAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.one("port_number", &self.port_number, 455, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for V6TransportAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "V6TransportAddress", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for V6TransportAddress {
     fn default() -> Self {
@@ -2134,9 +2194,7 @@ impl rt::AvpData for V6TransportAddress {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_one(&self.port_number, buf, &self.avp_flags, 455, 13019, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2148,7 +2206,7 @@ impl rt::AvpData for V6TransportAddress {
 ///     { Port-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct V4TransportAddress {
     /// `{ Framed-IP-Address }`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: rt::bytes::Bytes,
@@ -2174,6 +2232,22 @@ impl Clone for V4TransportAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for V4TransportAddress {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for V4TransportAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.one("port_number", &self.port_number, 455, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for V4TransportAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "V4TransportAddress", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for V4TransportAddress {
     fn default() -> Self {
@@ -2261,9 +2335,7 @@ impl rt::AvpData for V4TransportAddress {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_one(&self.port_number, buf, &self.avp_flags, 455, 13019, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2282,7 +2354,7 @@ impl rt::AvpData for V4TransportAddress {
 ///     *[ ETSI-Digest-Auth-Param ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EtsiSipAuthenticate {
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_realm: rt::data::Utf8String,
@@ -2329,6 +2401,29 @@ impl Clone for EtsiSipAuthenticate {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiSipAuthenticate {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for EtsiSipAuthenticate {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
+        v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
+        v.opt("etsi_digest_domain", &self.etsi_digest_domain, 506, 13019, 192);
+        v.opt("etsi_digest_opaque", &self.etsi_digest_opaque, 507, 13019, 192);
+        v.opt("etsi_digest_stale", &self.etsi_digest_stale, 508, 13019, 192);
+        v.opt("etsi_digest_algorithm", &self.etsi_digest_algorithm, 509, 13019, 192);
+        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
+        v.opt("etsi_digest_ha1", &self.etsi_digest_ha1, 511, 13019, 192);
+        v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 512, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for EtsiSipAuthenticate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EtsiSipAuthenticate", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for EtsiSipAuthenticate {
     fn default() -> Self {
@@ -2466,65 +2561,7 @@ impl rt::AvpData for EtsiSipAuthenticate {
         EtsiSipAuthenticateView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.etsi_digest_realm,
-            buf,
-            &self.avp_flags,
-            504,
-            13019,
-            192,
-        );
-        rt::typed::put_one(
-            &self.etsi_digest_nonce,
-            buf,
-            &self.avp_flags,
-            505,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_domain,
-            buf,
-            &self.avp_flags,
-            506,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_opaque,
-            buf,
-            &self.avp_flags,
-            507,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_stale,
-            buf,
-            &self.avp_flags,
-            508,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_algorithm,
-            buf,
-            &self.avp_flags,
-            509,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(&self.etsi_digest_qop, buf, &self.avp_flags, 510, 13019, 192);
-        rt::typed::put_opt(&self.etsi_digest_ha1, buf, &self.avp_flags, 511, 13019, 192);
-        rt::typed::put_all(
-            &self.etsi_digest_auth_param,
-            buf,
-            &self.avp_flags,
-            512,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2547,7 +2584,7 @@ impl rt::AvpData for EtsiSipAuthenticate {
 ///     *[ ETSI-Digest-Auth-Param ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EtsiSipAuthorization {
     /// `{ ETSI-Digest-Username }`: ETSI-Digest-Username (code 513, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_username: rt::data::Utf8String,
@@ -2606,6 +2643,39 @@ impl Clone for EtsiSipAuthorization {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiSipAuthorization {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for EtsiSipAuthorization {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("etsi_digest_username", &self.etsi_digest_username, 513, 13019, 192);
+        v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
+        v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
+        v.one("etsi_digest_uri", &self.etsi_digest_uri, 514, 13019, 192);
+        v.one("etsi_digest_response", &self.etsi_digest_response, 515, 13019, 192);
+        v.opt("etsi_digest_algorithm", &self.etsi_digest_algorithm, 509, 13019, 192);
+        v.opt("etsi_digest_cnonce", &self.etsi_digest_cnonce, 516, 13019, 192);
+        v.opt("etsi_digest_opaque", &self.etsi_digest_opaque, 507, 13019, 192);
+        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
+        v.opt("etsi_digest_nonce_count", &self.etsi_digest_nonce_count, 517, 13019, 192);
+        v.opt("etsi_digest_method", &self.etsi_digest_method, 518, 13019, 192);
+        v.opt(
+            "etsi_digest_entity_body_hash",
+            &self.etsi_digest_entity_body_hash,
+            519,
+            13019,
+            192,
+        );
+        v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 512, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for EtsiSipAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EtsiSipAuthorization", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for EtsiSipAuthorization {
     fn default() -> Self {
@@ -2814,97 +2884,7 @@ impl rt::AvpData for EtsiSipAuthorization {
         EtsiSipAuthorizationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.etsi_digest_username,
-            buf,
-            &self.avp_flags,
-            513,
-            13019,
-            192,
-        );
-        rt::typed::put_one(
-            &self.etsi_digest_realm,
-            buf,
-            &self.avp_flags,
-            504,
-            13019,
-            192,
-        );
-        rt::typed::put_one(
-            &self.etsi_digest_nonce,
-            buf,
-            &self.avp_flags,
-            505,
-            13019,
-            192,
-        );
-        rt::typed::put_one(&self.etsi_digest_uri, buf, &self.avp_flags, 514, 13019, 192);
-        rt::typed::put_one(
-            &self.etsi_digest_response,
-            buf,
-            &self.avp_flags,
-            515,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_algorithm,
-            buf,
-            &self.avp_flags,
-            509,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_cnonce,
-            buf,
-            &self.avp_flags,
-            516,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_opaque,
-            buf,
-            &self.avp_flags,
-            507,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(&self.etsi_digest_qop, buf, &self.avp_flags, 510, 13019, 192);
-        rt::typed::put_opt(
-            &self.etsi_digest_nonce_count,
-            buf,
-            &self.avp_flags,
-            517,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_method,
-            buf,
-            &self.avp_flags,
-            518,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_entity_body_hash,
-            buf,
-            &self.avp_flags,
-            519,
-            13019,
-            192,
-        );
-        rt::typed::put_all(
-            &self.etsi_digest_auth_param,
-            buf,
-            &self.avp_flags,
-            512,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2919,7 +2899,7 @@ impl rt::AvpData for EtsiSipAuthorization {
 ///     [ ETSI-Digest-Nonce-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EtsiSipAuthenticationInfo {
     /// `[ ETSI-Digest-Nextnonce ]`: ETSI-Digest-Nextnonce (code 520, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_nextnonce: Option<rt::data::Utf8String>,
@@ -2954,6 +2934,31 @@ impl Clone for EtsiSipAuthenticationInfo {
 }
 #[cfg(any(feature = "etsi"))]
 impl Eq for EtsiSipAuthenticationInfo {}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Fields for EtsiSipAuthenticationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("etsi_digest_nextnonce", &self.etsi_digest_nextnonce, 520, 13019, 192);
+        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
+        v.opt(
+            "etsi_digest_response_auth",
+            &self.etsi_digest_response_auth,
+            521,
+            13019,
+            192,
+        );
+        v.opt("etsi_digest_cnonce", &self.etsi_digest_cnonce, 516, 13019, 192);
+        v.opt("etsi_digest_nonce_count", &self.etsi_digest_nonce_count, 517, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl std::fmt::Debug for EtsiSipAuthenticationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EtsiSipAuthenticationInfo", f)
+    }
+}
 #[cfg(any(feature = "etsi"))]
 impl Default for EtsiSipAuthenticationInfo {
     fn default() -> Self {
@@ -3055,40 +3060,7 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         EtsiSipAuthenticationInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.etsi_digest_nextnonce,
-            buf,
-            &self.avp_flags,
-            520,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(&self.etsi_digest_qop, buf, &self.avp_flags, 510, 13019, 192);
-        rt::typed::put_opt(
-            &self.etsi_digest_response_auth,
-            buf,
-            &self.avp_flags,
-            521,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_cnonce,
-            buf,
-            &self.avp_flags,
-            516,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.etsi_digest_nonce_count,
-            buf,
-            &self.avp_flags,
-            517,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]

@@ -114,7 +114,7 @@ impl rt::AvpData for Mip6AuthMode {
 ///     [ MIP6-Home-Link-Prefix ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Mip6AgentInfo {
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     pub mip_home_agent_address: Vec<rt::data::Address>,
@@ -171,6 +171,51 @@ impl Clone for Mip6AgentInfo {
     )
 )]
 impl Eq for Mip6AgentInfo {}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for Mip6AgentInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_home_agent_host", &self.mip_home_agent_host, 348, 0, 64);
+        v.opt("mip6_home_link_prefix", &self.mip6_home_link_prefix, 125, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for Mip6AgentInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Mip6AgentInfo", f)
+    }
+}
 #[cfg(
     any(
         feature = "mip6",
@@ -295,24 +340,7 @@ impl rt::AvpData for Mip6AgentInfo {
         Mip6AgentInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.mip_home_agent_address,
-            buf,
-            &self.avp_flags,
-            334,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.mip_home_agent_host, buf, &self.avp_flags, 348, 0, 64);
-        rt::typed::put_opt(
-            &self.mip6_home_link_prefix,
-            buf,
-            &self.avp_flags,
-            125,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -327,7 +355,7 @@ impl rt::AvpData for Mip6AgentInfo {
 ///     [ MIP-Replay-Mode ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipMnHaMsa {
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     pub mip_session_key: rt::bytes::Bytes,
@@ -362,6 +390,25 @@ impl Clone for MipMnHaMsa {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Eq for MipMnHaMsa {}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Fields for MipMnHaMsa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
+        v.one("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
+        v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.opt("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.opt("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl std::fmt::Debug for MipMnHaMsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipMnHaMsa", f)
+    }
+}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for MipMnHaMsa {
     fn default() -> Self {
@@ -453,12 +500,7 @@ impl rt::AvpData for MipMnHaMsa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
-        rt::typed::put_one(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
-        rt::typed::put_opt(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
-        rt::typed::put_opt(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
-        rt::typed::put_opt(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -503,7 +545,7 @@ impl rt::AvpData for MipMnHaMsa {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Mip6Request {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -625,6 +667,54 @@ impl Clone for Mip6Request {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Eq for Mip6Request {}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Fields for Mip6Request {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.one("mip6_auth_mode", &self.mip6_auth_mode, 494, 0, 64);
+        v.opt("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 341, 0, 64);
+        v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.all("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.one("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.one("mip_careof_address", &self.mip_careof_address, 487, 0, 64);
+        v.opt("mip_authenticator", &self.mip_authenticator, 488, 0, 64);
+        v.opt("mip_mac_mobility_data", &self.mip_mac_mobility_data, 489, 0, 64);
+        v.opt("mip_timestamp", &self.mip_timestamp, 490, 0, 64);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.all("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.opt("chargeable_user_identity", &self.chargeable_user_identity, 89, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl std::fmt::Debug for Mip6Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Mip6Request", f)
+    }
+}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for Mip6Request {
     fn default() -> Self {
@@ -920,68 +1010,7 @@ impl rt::typed::Command for Mip6Request {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
-        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
-        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
-        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_one(&self.mip6_auth_mode, buf, &self.avp_flags, 494, 0, 64);
-        rt::typed::put_opt(&self.mip_mn_aaa_spi, buf, &self.avp_flags, 341, 0, 64);
-        rt::typed::put_opt(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
-        rt::typed::put_all(
-            &self.mip_mobile_node_address,
-            buf,
-            &self.avp_flags,
-            333,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_one(&self.mip_careof_address, buf, &self.avp_flags, 487, 0, 64);
-        rt::typed::put_opt(&self.mip_authenticator, buf, &self.avp_flags, 488, 0, 64);
-        rt::typed::put_opt(
-            &self.mip_mac_mobility_data,
-            buf,
-            &self.avp_flags,
-            489,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.mip_timestamp, buf, &self.avp_flags, 490, 0, 64);
-        rt::typed::put_opt(&self.qos_capability, buf, &self.avp_flags, 578, 0, 64);
-        rt::typed::put_all(&self.qos_resources, buf, &self.avp_flags, 508, 0, 64);
-        rt::typed::put_opt(
-            &self.chargeable_user_identity,
-            buf,
-            &self.avp_flags,
-            89,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1018,7 +1047,7 @@ impl rt::typed::Command for Mip6Request {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Mip6Answer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1116,6 +1145,46 @@ impl Clone for Mip6Answer {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Eq for Mip6Answer {}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Fields for Mip6Answer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.all("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_mn_ha_msa", &self.mip_mn_ha_msa, 492, 0, 64);
+        v.all("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.opt("chargeable_user_identity", &self.chargeable_user_identity, 89, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl std::fmt::Debug for Mip6Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Mip6Answer", f)
+    }
+}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for Mip6Answer {
     fn default() -> Self {
@@ -1359,60 +1428,7 @@ impl rt::typed::Command for Mip6Answer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_all(
-            &self.mip_mobile_node_address,
-            buf,
-            &self.avp_flags,
-            333,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.mip_mn_ha_msa, buf, &self.avp_flags, 492, 0, 64);
-        rt::typed::put_all(&self.qos_resources, buf, &self.avp_flags, 508, 0, 64);
-        rt::typed::put_opt(
-            &self.chargeable_user_identity,
-            buf,
-            &self.avp_flags,
-            89,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]

@@ -240,7 +240,7 @@ impl rt::AvpData for MipReplayMode {
 ///     { MIP-Authenticator-Offset }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipMnAaaAuth {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     pub mip_mn_aaa_spi: u32,
@@ -272,6 +272,30 @@ impl Clone for MipMnAaaAuth {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipMnAaaAuth {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipMnAaaAuth {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 341, 0, 64);
+        v.one(
+            "mip_auth_input_data_length",
+            &self.mip_auth_input_data_length,
+            338,
+            0,
+            64,
+        );
+        v.one("mip_authenticator_length", &self.mip_authenticator_length, 339, 0, 64);
+        v.one("mip_authenticator_offset", &self.mip_authenticator_offset, 340, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipMnAaaAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipMnAaaAuth", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipMnAaaAuth {
     fn default() -> Self {
@@ -395,32 +419,7 @@ impl rt::AvpData for MipMnAaaAuth {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_mn_aaa_spi, buf, &self.avp_flags, 341, 0, 64);
-        rt::typed::put_one(
-            &self.mip_auth_input_data_length,
-            buf,
-            &self.avp_flags,
-            338,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.mip_authenticator_length,
-            buf,
-            &self.avp_flags,
-            339,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.mip_authenticator_offset,
-            buf,
-            &self.avp_flags,
-            340,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -432,7 +431,7 @@ impl rt::AvpData for MipMnAaaAuth {
 ///     { Origin-Host }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipOriginatingForeignAaa {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     pub origin_realm: rt::data::DiameterIdentity,
@@ -458,6 +457,22 @@ impl Clone for MipOriginatingForeignAaa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipOriginatingForeignAaa {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipOriginatingForeignAaa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipOriginatingForeignAaa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipOriginatingForeignAaa", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipOriginatingForeignAaa {
     fn default() -> Self {
@@ -539,9 +554,7 @@ impl rt::AvpData for MipOriginatingForeignAaa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -570,7 +583,7 @@ impl rt::AvpData for MipOriginatingForeignAaa {
 /// ```
 ///
 /// The §7 table lists the type as DiamIdent; §7.11 defines it as Grouped with the ABNF below (IANA: Grouped).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipHomeAgentHost {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
@@ -626,6 +639,52 @@ impl Clone for MipHomeAgentHost {
     )
 )]
 impl Eq for MipHomeAgentHost {}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for MipHomeAgentHost {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for MipHomeAgentHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipHomeAgentHost", f)
+    }
+}
 #[cfg(
     any(
         feature = "mip6",
@@ -752,9 +811,7 @@ impl rt::AvpData for MipHomeAgentHost {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -767,7 +824,7 @@ impl rt::AvpData for MipHomeAgentHost {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipFaToMnMsa {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     pub mip_fa_to_mn_spi: u32,
@@ -796,6 +853,23 @@ impl Clone for MipFaToMnMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipFaToMnMsa {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipFaToMnMsa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 319, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipFaToMnMsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipFaToMnMsa", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipFaToMnMsa {
     fn default() -> Self {
@@ -889,10 +963,7 @@ impl rt::AvpData for MipFaToMnMsa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
-        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
-        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -905,7 +976,7 @@ impl rt::AvpData for MipFaToMnMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipFaToHaMsa {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     pub mip_fa_to_ha_spi: u32,
@@ -934,6 +1005,23 @@ impl Clone for MipFaToHaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipFaToHaMsa {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipFaToHaMsa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 318, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipFaToHaMsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipFaToHaMsa", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipFaToHaMsa {
     fn default() -> Self {
@@ -1027,10 +1115,7 @@ impl rt::AvpData for MipFaToHaMsa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
-        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
-        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1043,7 +1128,7 @@ impl rt::AvpData for MipFaToHaMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipHaToFaMsa {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     pub mip_ha_to_fa_spi: u32,
@@ -1072,6 +1157,23 @@ impl Clone for MipHaToFaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipHaToFaMsa {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipHaToFaMsa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 323, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipHaToFaMsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipHaToFaMsa", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipHaToFaMsa {
     fn default() -> Self {
@@ -1165,10 +1267,7 @@ impl rt::AvpData for MipHaToFaMsa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
-        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
-        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1185,7 +1284,7 @@ impl rt::AvpData for MipHaToFaMsa {
 ///
 /// §9.4 names the first member MIP-HA-to-MN-SPI, an AVP RFC 4004 never assigns a code to; the SPI of the MN-HA
 /// mobility security association is carried as MIP-MN-HA-SPI (code 491, RFC 5778 §6.4), as in MIP-MN-to-HA-MSA.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipHaToMnMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1217,6 +1316,24 @@ impl Clone for MipHaToMnMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipHaToMnMsa {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipHaToMnMsa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipHaToMnMsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipHaToMnMsa", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipHaToMnMsa {
     fn default() -> Self {
@@ -1322,11 +1439,7 @@ impl rt::AvpData for MipHaToMnMsa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
-        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
-        rt::typed::put_one(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
-        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1341,7 +1454,7 @@ impl rt::AvpData for MipHaToMnMsa {
 /// ```
 ///
 /// §9.5 writes MIP-MN-FA-SPI and MIP-nonce: the AVPs MIP-MN-to-FA-SPI (324) and MIP-Nonce (335).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipMnToFaMsa {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     pub mip_mn_to_fa_spi: u32,
@@ -1370,6 +1483,23 @@ impl Clone for MipMnToFaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipMnToFaMsa {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipMnToFaMsa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_mn_to_fa_spi", &self.mip_mn_to_fa_spi, 324, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_nonce", &self.mip_nonce, 335, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipMnToFaMsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipMnToFaMsa", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipMnToFaMsa {
     fn default() -> Self {
@@ -1461,10 +1591,7 @@ impl rt::AvpData for MipMnToFaMsa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_mn_to_fa_spi, buf, &self.avp_flags, 324, 0, 64);
-        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
-        rt::typed::put_one(&self.mip_nonce, buf, &self.avp_flags, 335, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1480,7 +1607,7 @@ impl rt::AvpData for MipMnToFaMsa {
 /// ```
 ///
 /// §9.6 writes MIP-nonce: the AVP MIP-Nonce (335). MIP-MN-HA-SPI is code 491 (defined with RFC 5778).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MipMnToHaMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1512,6 +1639,24 @@ impl Clone for MipMnToHaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for MipMnToHaMsa {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for MipMnToHaMsa {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
+        v.one("mip_nonce", &self.mip_nonce, 335, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for MipMnToHaMsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MipMnToHaMsa", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipMnToHaMsa {
     fn default() -> Self {
@@ -1615,11 +1760,7 @@ impl rt::AvpData for MipMnToHaMsa {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
-        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
-        rt::typed::put_one(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
-        rt::typed::put_one(&self.mip_nonce, buf, &self.avp_flags, 335, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1660,7 +1801,7 @@ impl rt::AvpData for MipMnToHaMsa {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AaMobileNodeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1752,6 +1893,56 @@ impl Clone for AaMobileNodeRequest {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for AaMobileNodeRequest {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for AaMobileNodeRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("mip_reg_request", &self.mip_reg_request, 320, 0, 64);
+        v.one("mip_mn_aaa_auth", &self.mip_mn_aaa_auth, 322, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_feature_vector", &self.mip_feature_vector, 337, 0, 64);
+        v.opt(
+            "mip_originating_foreign_aaa",
+            &self.mip_originating_foreign_aaa,
+            347,
+            0,
+            64,
+        );
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("mip_fa_challenge", &self.mip_fa_challenge, 344, 0, 64);
+        v.opt(
+            "mip_candidate_home_agent_host",
+            &self.mip_candidate_home_agent_host,
+            336,
+            0,
+            64,
+        );
+        v.opt("mip_home_agent_host", &self.mip_home_agent_host, 348, 0, 64);
+        v.opt("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 323, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for AaMobileNodeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AaMobileNodeRequest", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for AaMobileNodeRequest {
     fn default() -> Self {
@@ -1993,65 +2184,7 @@ impl rt::typed::Command for AaMobileNodeRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.mip_reg_request, buf, &self.avp_flags, 320, 0, 64);
-        rt::typed::put_one(&self.mip_mn_aaa_auth, buf, &self.avp_flags, 322, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(
-            &self.mip_mobile_node_address,
-            buf,
-            &self.avp_flags,
-            333,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.mip_home_agent_address,
-            buf,
-            &self.avp_flags,
-            334,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
-        rt::typed::put_opt(
-            &self.mip_originating_foreign_aaa,
-            buf,
-            &self.avp_flags,
-            347,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.mip_fa_challenge, buf, &self.avp_flags, 344, 0, 64);
-        rt::typed::put_opt(
-            &self.mip_candidate_home_agent_host,
-            buf,
-            &self.avp_flags,
-            336,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.mip_home_agent_host, buf, &self.avp_flags, 348, 0, 64);
-        rt::typed::put_opt(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2094,7 +2227,7 @@ impl rt::typed::Command for AaMobileNodeRequest {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AaMobileNodeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2192,6 +2325,46 @@ impl Clone for AaMobileNodeAnswer {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for AaMobileNodeAnswer {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for AaMobileNodeAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("mip_feature_vector", &self.mip_feature_vector, 337, 0, 64);
+        v.opt("mip_reg_reply", &self.mip_reg_reply, 321, 0, 64);
+        v.opt("mip_mn_to_fa_msa", &self.mip_mn_to_fa_msa, 325, 0, 64);
+        v.opt("mip_mn_to_ha_msa", &self.mip_mn_to_ha_msa, 331, 0, 64);
+        v.opt("mip_fa_to_mn_msa", &self.mip_fa_to_mn_msa, 326, 0, 64);
+        v.opt("mip_fa_to_ha_msa", &self.mip_fa_to_ha_msa, 328, 0, 64);
+        v.opt("mip_ha_to_mn_msa", &self.mip_ha_to_mn_msa, 332, 0, 64);
+        v.opt("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.all("mip_filter_rule", &self.mip_filter_rule, 342, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for AaMobileNodeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AaMobileNodeAnswer", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for AaMobileNodeAnswer {
     fn default() -> Self {
@@ -2401,53 +2574,7 @@ impl rt::typed::Command for AaMobileNodeAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
-        rt::typed::put_opt(&self.mip_reg_reply, buf, &self.avp_flags, 321, 0, 64);
-        rt::typed::put_opt(&self.mip_mn_to_fa_msa, buf, &self.avp_flags, 325, 0, 64);
-        rt::typed::put_opt(&self.mip_mn_to_ha_msa, buf, &self.avp_flags, 331, 0, 64);
-        rt::typed::put_opt(&self.mip_fa_to_mn_msa, buf, &self.avp_flags, 326, 0, 64);
-        rt::typed::put_opt(&self.mip_fa_to_ha_msa, buf, &self.avp_flags, 328, 0, 64);
-        rt::typed::put_opt(&self.mip_ha_to_mn_msa, buf, &self.avp_flags, 332, 0, 64);
-        rt::typed::put_opt(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
-        rt::typed::put_opt(
-            &self.mip_home_agent_address,
-            buf,
-            &self.avp_flags,
-            334,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.mip_mobile_node_address,
-            buf,
-            &self.avp_flags,
-            333,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.mip_filter_rule, buf, &self.avp_flags, 342, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2546,7 +2673,7 @@ impl rt::typed::RequestCommand for AaMobileNodeRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HomeAgentMipRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2638,6 +2765,50 @@ impl Clone for HomeAgentMipRequest {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for HomeAgentMipRequest {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for HomeAgentMipRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("mip_reg_request", &self.mip_reg_request, 320, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("mip_feature_vector", &self.mip_feature_vector, 337, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("mip_mn_to_ha_msa", &self.mip_mn_to_ha_msa, 331, 0, 64);
+        v.opt("mip_mn_to_fa_msa", &self.mip_mn_to_fa_msa, 325, 0, 64);
+        v.opt("mip_ha_to_mn_msa", &self.mip_ha_to_mn_msa, 332, 0, 64);
+        v.opt("mip_ha_to_fa_msa", &self.mip_ha_to_fa_msa, 329, 0, 64);
+        v.opt("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
+        v.opt(
+            "mip_originating_foreign_aaa",
+            &self.mip_originating_foreign_aaa,
+            347,
+            0,
+            64,
+        );
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.all("mip_filter_rule", &self.mip_filter_rule, 342, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for HomeAgentMipRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HomeAgentMipRequest", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for HomeAgentMipRequest {
     fn default() -> Self {
@@ -2903,58 +3074,7 @@ impl rt::typed::Command for HomeAgentMipRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.mip_reg_request, buf, &self.avp_flags, 320, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.mip_mn_to_ha_msa, buf, &self.avp_flags, 331, 0, 64);
-        rt::typed::put_opt(&self.mip_mn_to_fa_msa, buf, &self.avp_flags, 325, 0, 64);
-        rt::typed::put_opt(&self.mip_ha_to_mn_msa, buf, &self.avp_flags, 332, 0, 64);
-        rt::typed::put_opt(&self.mip_ha_to_fa_msa, buf, &self.avp_flags, 329, 0, 64);
-        rt::typed::put_opt(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
-        rt::typed::put_opt(
-            &self.mip_originating_foreign_aaa,
-            buf,
-            &self.avp_flags,
-            347,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.mip_mobile_node_address,
-            buf,
-            &self.avp_flags,
-            333,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.mip_home_agent_address,
-            buf,
-            &self.avp_flags,
-            334,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.mip_filter_rule, buf, &self.avp_flags, 342, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2980,7 +3100,7 @@ impl rt::typed::Command for HomeAgentMipRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HomeAgentMipAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3051,6 +3171,37 @@ impl Clone for HomeAgentMipAnswer {
 }
 #[cfg(any(feature = "mipv4"))]
 impl Eq for HomeAgentMipAnswer {}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Fields for HomeAgentMipAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("mip_reg_reply", &self.mip_reg_reply, 321, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 318, 0, 64);
+        v.opt("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 319, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl std::fmt::Debug for HomeAgentMipAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HomeAgentMipAnswer", f)
+    }
+}
 #[cfg(any(feature = "mipv4"))]
 impl Default for HomeAgentMipAnswer {
     fn default() -> Self {
@@ -3217,37 +3368,7 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.mip_reg_reply, buf, &self.avp_flags, 321, 0, 64);
-        rt::typed::put_opt(
-            &self.mip_home_agent_address,
-            buf,
-            &self.avp_flags,
-            334,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.mip_mobile_node_address,
-            buf,
-            &self.avp_flags,
-            333,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
-        rt::typed::put_opt(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]

@@ -1233,7 +1233,7 @@ impl rt::AvpData for AccountingAuthMethod {
 ///     [ CHAP-Response ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChapAuth {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     pub chap_algorithm: ChapAlgorithm,
@@ -1262,6 +1262,23 @@ impl Clone for ChapAuth {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for ChapAuth {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for ChapAuth {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("chap_algorithm", &self.chap_algorithm, 403, 0, 64);
+        v.one("chap_ident", &self.chap_ident, 404, 0, 64);
+        v.opt("chap_response", &self.chap_response, 405, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for ChapAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChapAuth", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for ChapAuth {
     fn default() -> Self {
@@ -1343,10 +1360,7 @@ impl rt::AvpData for ChapAuth {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.chap_algorithm, buf, &self.avp_flags, 403, 0, 64);
-        rt::typed::put_one(&self.chap_ident, buf, &self.avp_flags, 404, 0, 64);
-        rt::typed::put_opt(&self.chap_response, buf, &self.avp_flags, 405, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1365,7 +1379,7 @@ impl rt::AvpData for ChapAuth {
 ///     [ Tunnel-Password ]
 ///     [ Tunnel-Private-Group-Id ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tunneling {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     pub tunnel_type: TunnelType,
@@ -1415,6 +1429,30 @@ impl Clone for Tunneling {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Eq for Tunneling {}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Fields for Tunneling {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tunnel_type", &self.tunnel_type, 64, 0, 64);
+        v.one("tunnel_medium_type", &self.tunnel_medium_type, 65, 0, 64);
+        v.one("tunnel_client_endpoint", &self.tunnel_client_endpoint, 66, 0, 64);
+        v.one("tunnel_server_endpoint", &self.tunnel_server_endpoint, 67, 0, 64);
+        v.opt("tunnel_preference", &self.tunnel_preference, 83, 0, 64);
+        v.opt("tunnel_client_auth_id", &self.tunnel_client_auth_id, 90, 0, 64);
+        v.opt("tunnel_server_auth_id", &self.tunnel_server_auth_id, 91, 0, 64);
+        v.opt("tunnel_assignment_id", &self.tunnel_assignment_id, 82, 0, 64);
+        v.opt("tunnel_password", &self.tunnel_password, 69, 0, 64);
+        v.opt("tunnel_private_group_id", &self.tunnel_private_group_id, 81, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl std::fmt::Debug for Tunneling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Tunneling", f)
+    }
+}
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Default for Tunneling {
     fn default() -> Self {
@@ -1566,38 +1604,7 @@ impl rt::AvpData for Tunneling {
         TunnelingView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tunnel_type, buf, &self.avp_flags, 64, 0, 64);
-        rt::typed::put_one(&self.tunnel_medium_type, buf, &self.avp_flags, 65, 0, 64);
-        rt::typed::put_one(
-            &self.tunnel_client_endpoint,
-            buf,
-            &self.avp_flags,
-            66,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.tunnel_server_endpoint,
-            buf,
-            &self.avp_flags,
-            67,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.tunnel_preference, buf, &self.avp_flags, 83, 0, 64);
-        rt::typed::put_opt(&self.tunnel_client_auth_id, buf, &self.avp_flags, 90, 0, 64);
-        rt::typed::put_opt(&self.tunnel_server_auth_id, buf, &self.avp_flags, 91, 0, 64);
-        rt::typed::put_opt(&self.tunnel_assignment_id, buf, &self.avp_flags, 82, 0, 64);
-        rt::typed::put_opt(&self.tunnel_password, buf, &self.avp_flags, 69, 0, 64);
-        rt::typed::put_opt(
-            &self.tunnel_private_group_id,
-            buf,
-            &self.avp_flags,
-            81,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1656,7 +1663,7 @@ impl rt::AvpData for Tunneling {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1826,6 +1833,70 @@ impl Clone for AaRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AaRequest {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for AaRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("user_password", &self.user_password, 2, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("connect_info", &self.connect_info, 77, 0, 64);
+        v.opt("chap_auth", &self.chap_auth, 402, 0, 64);
+        v.opt("chap_challenge", &self.chap_challenge, 60, 0, 64);
+        v.all("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.opt("arap_password", &self.arap_password, 70, 0, 64);
+        v.opt("arap_security", &self.arap_security, 73, 0, 64);
+        v.all("arap_security_data", &self.arap_security_data, 74, 0, 64);
+        v.all("login_ip_host", &self.login_ip_host, 14, 0, 64);
+        v.all("login_ipv6_host", &self.login_ipv6_host, 98, 0, 64);
+        v.opt("login_lat_group", &self.login_lat_group, 36, 0, 64);
+        v.opt("login_lat_node", &self.login_lat_node, 35, 0, 64);
+        v.opt("login_lat_port", &self.login_lat_port, 63, 0, 64);
+        v.opt("login_lat_service", &self.login_lat_service, 34, 0, 64);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for AaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AaRequest", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AaRequest {
     fn default() -> Self {
@@ -2142,63 +2213,7 @@ impl rt::typed::Command for AaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
-        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
-        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
-        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
-        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
-        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.user_password, buf, &self.avp_flags, 2, 0, 64);
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
-        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
-        rt::typed::put_opt(&self.connect_info, buf, &self.avp_flags, 77, 0, 64);
-        rt::typed::put_opt(&self.chap_auth, buf, &self.avp_flags, 402, 0, 64);
-        rt::typed::put_opt(&self.chap_challenge, buf, &self.avp_flags, 60, 0, 64);
-        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
-        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
-        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
-        rt::typed::put_opt(&self.arap_password, buf, &self.avp_flags, 70, 0, 64);
-        rt::typed::put_opt(&self.arap_security, buf, &self.avp_flags, 73, 0, 64);
-        rt::typed::put_all(&self.arap_security_data, buf, &self.avp_flags, 74, 0, 64);
-        rt::typed::put_all(&self.login_ip_host, buf, &self.avp_flags, 14, 0, 64);
-        rt::typed::put_all(&self.login_ipv6_host, buf, &self.avp_flags, 98, 0, 64);
-        rt::typed::put_opt(&self.login_lat_group, buf, &self.avp_flags, 36, 0, 64);
-        rt::typed::put_opt(&self.login_lat_node, buf, &self.avp_flags, 35, 0, 64);
-        rt::typed::put_opt(&self.login_lat_port, buf, &self.avp_flags, 63, 0, 64);
-        rt::typed::put_opt(&self.login_lat_service, buf, &self.avp_flags, 34, 0, 64);
-        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2275,7 +2290,7 @@ impl rt::typed::Command for AaRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2499,6 +2514,88 @@ impl Clone for AaAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AaAnswer {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for AaAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("configuration_token", &self.configuration_token, 78, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("idle_timeout", &self.idle_timeout, 28, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("multi_round_time_out", &self.multi_round_time_out, 272, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("reply_message", &self.reply_message, 18, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.opt("password_retry", &self.password_retry, 75, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
+        v.opt("prompt", &self.prompt, 76, 0, 64);
+        v.opt("arap_challenge_response", &self.arap_challenge_response, 84, 0, 64);
+        v.opt("arap_features", &self.arap_features, 71, 0, 64);
+        v.opt("arap_security", &self.arap_security, 73, 0, 64);
+        v.all("arap_security_data", &self.arap_security_data, 74, 0, 64);
+        v.opt("arap_zone_access", &self.arap_zone_access, 72, 0, 64);
+        v.opt("callback_id", &self.callback_id, 20, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("framed_appletalk_link", &self.framed_appletalk_link, 37, 0, 64);
+        v.all("framed_appletalk_network", &self.framed_appletalk_network, 38, 0, 64);
+        v.opt("framed_appletalk_zone", &self.framed_appletalk_zone, 39, 0, 64);
+        v.all("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ipv6_pool", &self.framed_ipv6_pool, 100, 0, 64);
+        v.all("framed_ipv6_route", &self.framed_ipv6_route, 99, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.all("framed_route", &self.framed_route, 22, 0, 64);
+        v.opt("framed_pool", &self.framed_pool, 88, 0, 64);
+        v.opt("framed_ipx_network", &self.framed_ipx_network, 23, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.opt("framed_routing", &self.framed_routing, 10, 0, 64);
+        v.all("login_ip_host", &self.login_ip_host, 14, 0, 64);
+        v.all("login_ipv6_host", &self.login_ipv6_host, 98, 0, 64);
+        v.opt("login_lat_group", &self.login_lat_group, 36, 0, 64);
+        v.opt("login_lat_node", &self.login_lat_node, 35, 0, 64);
+        v.opt("login_lat_port", &self.login_lat_port, 63, 0, 64);
+        v.opt("login_lat_service", &self.login_lat_service, 34, 0, 64);
+        v.opt("login_service", &self.login_service, 15, 0, 64);
+        v.opt("login_tcp_port", &self.login_tcp_port, 16, 0, 64);
+        v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
+        v.all("qos_filter_rule", &self.qos_filter_rule, 407, 0, 0);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for AaAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AaAnswer", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AaAnswer {
     fn default() -> Self {
@@ -2956,102 +3053,7 @@ impl rt::typed::Command for AaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.configuration_token, buf, &self.avp_flags, 78, 0, 64);
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.multi_round_time_out, buf, &self.avp_flags, 272, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
-        rt::typed::put_opt(&self.password_retry, buf, &self.avp_flags, 75, 0, 64);
-        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
-        rt::typed::put_opt(&self.prompt, buf, &self.avp_flags, 76, 0, 64);
-        rt::typed::put_opt(
-            &self.arap_challenge_response,
-            buf,
-            &self.avp_flags,
-            84,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.arap_features, buf, &self.avp_flags, 71, 0, 64);
-        rt::typed::put_opt(&self.arap_security, buf, &self.avp_flags, 73, 0, 64);
-        rt::typed::put_all(&self.arap_security_data, buf, &self.avp_flags, 74, 0, 64);
-        rt::typed::put_opt(&self.arap_zone_access, buf, &self.avp_flags, 72, 0, 64);
-        rt::typed::put_opt(&self.callback_id, buf, &self.avp_flags, 20, 0, 64);
-        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
-        rt::typed::put_opt(&self.framed_appletalk_link, buf, &self.avp_flags, 37, 0, 64);
-        rt::typed::put_all(
-            &self.framed_appletalk_network,
-            buf,
-            &self.avp_flags,
-            38,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.framed_appletalk_zone, buf, &self.avp_flags, 39, 0, 64);
-        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_pool, buf, &self.avp_flags, 100, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_route, buf, &self.avp_flags, 99, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
-        rt::typed::put_all(&self.framed_route, buf, &self.avp_flags, 22, 0, 64);
-        rt::typed::put_opt(&self.framed_pool, buf, &self.avp_flags, 88, 0, 64);
-        rt::typed::put_opt(&self.framed_ipx_network, buf, &self.avp_flags, 23, 0, 64);
-        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
-        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
-        rt::typed::put_opt(&self.framed_routing, buf, &self.avp_flags, 10, 0, 64);
-        rt::typed::put_all(&self.login_ip_host, buf, &self.avp_flags, 14, 0, 64);
-        rt::typed::put_all(&self.login_ipv6_host, buf, &self.avp_flags, 98, 0, 64);
-        rt::typed::put_opt(&self.login_lat_group, buf, &self.avp_flags, 36, 0, 64);
-        rt::typed::put_opt(&self.login_lat_node, buf, &self.avp_flags, 35, 0, 64);
-        rt::typed::put_opt(&self.login_lat_port, buf, &self.avp_flags, 63, 0, 64);
-        rt::typed::put_opt(&self.login_lat_service, buf, &self.avp_flags, 34, 0, 64);
-        rt::typed::put_opt(&self.login_service, buf, &self.avp_flags, 15, 0, 64);
-        rt::typed::put_opt(&self.login_tcp_port, buf, &self.avp_flags, 16, 0, 64);
-        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
-        rt::typed::put_all(&self.qos_filter_rule, buf, &self.avp_flags, 407, 0, 0);
-        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3153,7 +3155,7 @@ impl rt::typed::RequestCommand for AaRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3266,6 +3268,51 @@ impl Clone for ReAuthRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for ReAuthRequest {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for ReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("reply_message", &self.reply_message, 18, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for ReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for ReAuthRequest {
     fn default() -> Self {
@@ -3500,37 +3547,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
-        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
-        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
-        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
-        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
-        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
-        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
-        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3567,7 +3584,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3662,6 +3679,45 @@ impl Clone for ReAuthAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for ReAuthAnswer {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for ReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.all("configuration_token", &self.configuration_token, 78, 0, 64);
+        v.opt("idle_timeout", &self.idle_timeout, 28, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("reply_message", &self.reply_message, 18, 0, 64);
+        v.opt("prompt", &self.prompt, 76, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for ReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for ReAuthAnswer {
     fn default() -> Self {
@@ -3874,45 +3930,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_all(&self.configuration_token, buf, &self.avp_flags, 78, 0, 64);
-        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
-        rt::typed::put_opt(&self.prompt, buf, &self.avp_flags, 76, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3995,7 +4013,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4057,6 +4075,34 @@ impl Clone for SessionTerminationRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for SessionTerminationRequest {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for SessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for SessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
@@ -4227,20 +4273,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4265,7 +4298,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4333,6 +4366,36 @@ impl Clone for SessionTerminationAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for SessionTerminationAnswer {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for SessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for SessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
@@ -4503,29 +4566,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4624,7 +4665,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4734,6 +4775,50 @@ impl Clone for AbortSessionRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AbortSessionRequest {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for AbortSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("reply_message", &self.reply_message, 18, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for AbortSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AbortSessionRequest", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AbortSessionRequest {
     fn default() -> Self {
@@ -4959,36 +5044,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
-        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
-        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
-        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
-        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
-        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
-        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
-        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5016,7 +5072,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5084,6 +5140,36 @@ impl Clone for AbortSessionAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AbortSessionAnswer {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for AbortSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for AbortSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AbortSessionAnswer", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
@@ -5252,29 +5338,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5423,7 +5487,7 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5677,6 +5741,104 @@ impl Clone for AccountingRequest {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AccountingRequest {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for AccountingRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.one("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("acct_delay_time", &self.acct_delay_time, 41, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_input_packets", &self.accounting_input_packets, 365, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("accounting_output_packets", &self.accounting_output_packets, 366, 0, 64);
+        v.opt("acct_authentic", &self.acct_authentic, 45, 0, 64);
+        v.opt("accounting_auth_method", &self.accounting_auth_method, 406, 0, 64);
+        v.opt("acct_link_count", &self.acct_link_count, 51, 0, 64);
+        v.opt("acct_session_time", &self.acct_session_time, 46, 0, 64);
+        v.opt("acct_tunnel_connection", &self.acct_tunnel_connection, 68, 0, 64);
+        v.opt("acct_tunnel_packets_lost", &self.acct_tunnel_packets_lost, 86, 0, 64);
+        v.opt("callback_id", &self.callback_id, 20, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.all("connect_info", &self.connect_info, 77, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("idle_timeout", &self.idle_timeout, 28, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
+        v.opt(
+            "accounting_realtime_required",
+            &self.accounting_realtime_required,
+            483,
+            0,
+            64,
+        );
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
+        v.all("qos_filter_rule", &self.qos_filter_rule, 407, 0, 0);
+        v.opt("framed_appletalk_link", &self.framed_appletalk_link, 37, 0, 64);
+        v.opt("framed_appletalk_network", &self.framed_appletalk_network, 38, 0, 64);
+        v.opt("framed_appletalk_zone", &self.framed_appletalk_zone, 39, 0, 64);
+        v.opt("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ipv6_pool", &self.framed_ipv6_pool, 100, 0, 64);
+        v.all("framed_ipv6_route", &self.framed_ipv6_route, 99, 0, 64);
+        v.opt("framed_ipx_network", &self.framed_ipx_network, 23, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_pool", &self.framed_pool, 88, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.all("framed_route", &self.framed_route, 22, 0, 64);
+        v.opt("framed_routing", &self.framed_routing, 10, 0, 64);
+        v.all("login_ip_host", &self.login_ip_host, 14, 0, 64);
+        v.all("login_ipv6_host", &self.login_ipv6_host, 98, 0, 64);
+        v.opt("login_lat_group", &self.login_lat_group, 36, 0, 64);
+        v.opt("login_lat_node", &self.login_lat_node, 35, 0, 64);
+        v.opt("login_lat_port", &self.login_lat_port, 63, 0, 64);
+        v.opt("login_lat_service", &self.login_lat_service, 34, 0, 64);
+        v.opt("login_service", &self.login_service, 15, 0, 64);
+        v.opt("login_tcp_port", &self.login_tcp_port, 16, 0, 64);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for AccountingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccountingRequest", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AccountingRequest {
     fn default() -> Self {
@@ -6183,175 +6345,7 @@ impl rt::typed::Command for AccountingRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.accounting_record_type,
-            buf,
-            &self.avp_flags,
-            480,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.accounting_record_number,
-            buf,
-            &self.avp_flags,
-            485,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_sub_session_id,
-            buf,
-            &self.avp_flags,
-            287,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_opt(&self.acct_delay_time, buf, &self.avp_flags, 41, 0, 64);
-        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
-        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
-        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
-        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
-        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
-        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_input_octets,
-            buf,
-            &self.avp_flags,
-            363,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.accounting_input_packets,
-            buf,
-            &self.avp_flags,
-            365,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.accounting_output_octets,
-            buf,
-            &self.avp_flags,
-            364,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.accounting_output_packets,
-            buf,
-            &self.avp_flags,
-            366,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_authentic, buf, &self.avp_flags, 45, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_auth_method,
-            buf,
-            &self.avp_flags,
-            406,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_link_count, buf, &self.avp_flags, 51, 0, 64);
-        rt::typed::put_opt(&self.acct_session_time, buf, &self.avp_flags, 46, 0, 64);
-        rt::typed::put_opt(
-            &self.acct_tunnel_connection,
-            buf,
-            &self.avp_flags,
-            68,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.acct_tunnel_packets_lost,
-            buf,
-            &self.avp_flags,
-            86,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.callback_id, buf, &self.avp_flags, 20, 0, 64);
-        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
-        rt::typed::put_all(&self.connect_info, buf, &self.avp_flags, 77, 0, 64);
-        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
-        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_realtime_required,
-            buf,
-            &self.avp_flags,
-            483,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
-        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
-        rt::typed::put_all(&self.qos_filter_rule, buf, &self.avp_flags, 407, 0, 0);
-        rt::typed::put_opt(&self.framed_appletalk_link, buf, &self.avp_flags, 37, 0, 64);
-        rt::typed::put_opt(
-            &self.framed_appletalk_network,
-            buf,
-            &self.avp_flags,
-            38,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.framed_appletalk_zone, buf, &self.avp_flags, 39, 0, 64);
-        rt::typed::put_opt(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_pool, buf, &self.avp_flags, 100, 0, 64);
-        rt::typed::put_all(&self.framed_ipv6_route, buf, &self.avp_flags, 99, 0, 64);
-        rt::typed::put_opt(&self.framed_ipx_network, buf, &self.avp_flags, 23, 0, 64);
-        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
-        rt::typed::put_opt(&self.framed_pool, buf, &self.avp_flags, 88, 0, 64);
-        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
-        rt::typed::put_all(&self.framed_route, buf, &self.avp_flags, 22, 0, 64);
-        rt::typed::put_opt(&self.framed_routing, buf, &self.avp_flags, 10, 0, 64);
-        rt::typed::put_all(&self.login_ip_host, buf, &self.avp_flags, 14, 0, 64);
-        rt::typed::put_all(&self.login_ipv6_host, buf, &self.avp_flags, 98, 0, 64);
-        rt::typed::put_opt(&self.login_lat_group, buf, &self.avp_flags, 36, 0, 64);
-        rt::typed::put_opt(&self.login_lat_node, buf, &self.avp_flags, 35, 0, 64);
-        rt::typed::put_opt(&self.login_lat_port, buf, &self.avp_flags, 63, 0, 64);
-        rt::typed::put_opt(&self.login_lat_service, buf, &self.avp_flags, 34, 0, 64);
-        rt::typed::put_opt(&self.login_service, buf, &self.avp_flags, 15, 0, 64);
-        rt::typed::put_opt(&self.login_tcp_port, buf, &self.avp_flags, 16, 0, 64);
-        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6392,7 +6386,7 @@ impl rt::typed::Command for AccountingRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6502,6 +6496,56 @@ impl Clone for AccountingAnswer {
 }
 #[cfg(any(feature = "nasreq"))]
 impl Eq for AccountingAnswer {}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Fields for AccountingAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.one("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt(
+            "accounting_realtime_required",
+            &self.accounting_realtime_required,
+            483,
+            0,
+            64,
+        );
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl std::fmt::Debug for AccountingAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccountingAnswer", f)
+    }
+}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AccountingAnswer {
     fn default() -> Self {
@@ -6746,64 +6790,7 @@ impl rt::typed::Command for AccountingAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(
-            &self.accounting_record_type,
-            buf,
-            &self.avp_flags,
-            480,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.accounting_record_number,
-            buf,
-            &self.avp_flags,
-            485,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_sub_session_id,
-            buf,
-            &self.avp_flags,
-            287,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
-        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
-        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
-        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
-        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
-        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
-        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
-        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_realtime_required,
-            buf,
-            &self.avp_flags,
-            483,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]

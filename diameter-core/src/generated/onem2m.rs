@@ -156,7 +156,7 @@ pub mod application {}
 ///     [ Node-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct M2mInformation {
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     pub application_entity_id: Option<rt::data::Utf8String>,
@@ -248,6 +248,56 @@ impl Clone for M2mInformation {
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl Eq for M2mInformation {}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl rt::typed::Fields for M2mInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("application_entity_id", &self.application_entity_id, 1001, 45687, 192);
+        v.opt("external_id", &self.external_id, 1005, 45687, 192);
+        v.opt("receiver", &self.receiver, 1014, 45687, 192);
+        v.opt("onem2m_originator", &self.onem2m_originator, 1008, 45687, 192);
+        v.opt("hosting_cse_id", &self.hosting_cse_id, 1007, 45687, 192);
+        v.opt("target_id", &self.target_id, 1022, 45687, 192);
+        v.opt("protocol_type", &self.protocol_type, 1013, 45687, 192);
+        v.opt("request_operation", &self.request_operation, 1017, 45687, 192);
+        v.opt("request_headers_size", &self.request_headers_size, 1016, 45687, 192);
+        v.opt("request_body_size", &self.request_body_size, 1015, 45687, 192);
+        v.opt("response_headers_size", &self.response_headers_size, 1019, 45687, 192);
+        v.opt("response_body_size", &self.response_body_size, 1018, 45687, 192);
+        v.opt("response_status_code", &self.response_status_code, 1020, 45687, 192);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt(
+            "m2m_event_record_timestamp",
+            &self.m2m_event_record_timestamp,
+            1010,
+            45687,
+            192,
+        );
+        v.opt("control_memory_size", &self.control_memory_size, 1002, 45687, 192);
+        v.opt("data_memory_size", &self.data_memory_size, 1004, 45687, 192);
+        v.opt(
+            "access_network_identifier",
+            &self.access_network_identifier,
+            1000,
+            45687,
+            192,
+        );
+        v.opt("occupancy", &self.occupancy, 1012, 45687, 192);
+        v.opt("group_name", &self.group_name, 1006, 45687, 192);
+        v.opt("maximum_number_members", &self.maximum_number_members, 1009, 45687, 192);
+        v.opt("current_number_members", &self.current_number_members, 1003, 45687, 192);
+        v.opt("subgroup_name", &self.subgroup_name, 1021, 45687, 192);
+        v.opt("node_id", &self.node_id, 2064, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl std::fmt::Debug for M2mInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "M2mInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl Default for M2mInformation {
     fn default() -> Self {
@@ -436,129 +486,7 @@ impl rt::AvpData for M2mInformation {
         M2mInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.application_entity_id,
-            buf,
-            &self.avp_flags,
-            1001,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(&self.external_id, buf, &self.avp_flags, 1005, 45687, 192);
-        rt::typed::put_opt(&self.receiver, buf, &self.avp_flags, 1014, 45687, 192);
-        rt::typed::put_opt(
-            &self.onem2m_originator,
-            buf,
-            &self.avp_flags,
-            1008,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(&self.hosting_cse_id, buf, &self.avp_flags, 1007, 45687, 192);
-        rt::typed::put_opt(&self.target_id, buf, &self.avp_flags, 1022, 45687, 192);
-        rt::typed::put_opt(&self.protocol_type, buf, &self.avp_flags, 1013, 45687, 192);
-        rt::typed::put_opt(
-            &self.request_operation,
-            buf,
-            &self.avp_flags,
-            1017,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.request_headers_size,
-            buf,
-            &self.avp_flags,
-            1016,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.request_body_size,
-            buf,
-            &self.avp_flags,
-            1015,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.response_headers_size,
-            buf,
-            &self.avp_flags,
-            1019,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.response_body_size,
-            buf,
-            &self.avp_flags,
-            1018,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.response_status_code,
-            buf,
-            &self.avp_flags,
-            1020,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
-        rt::typed::put_opt(
-            &self.m2m_event_record_timestamp,
-            buf,
-            &self.avp_flags,
-            1010,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.control_memory_size,
-            buf,
-            &self.avp_flags,
-            1002,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.data_memory_size,
-            buf,
-            &self.avp_flags,
-            1004,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.access_network_identifier,
-            buf,
-            &self.avp_flags,
-            1000,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(&self.occupancy, buf, &self.avp_flags, 1012, 45687, 192);
-        rt::typed::put_opt(&self.group_name, buf, &self.avp_flags, 1006, 45687, 192);
-        rt::typed::put_opt(
-            &self.maximum_number_members,
-            buf,
-            &self.avp_flags,
-            1009,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.current_number_members,
-            buf,
-            &self.avp_flags,
-            1003,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(&self.subgroup_name, buf, &self.avp_flags, 1021, 45687, 192);
-        rt::typed::put_opt(&self.node_id, buf, &self.avp_flags, 2064, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

@@ -1601,7 +1601,7 @@ impl rt::AvpData for QosSemantics {
 ///     1*{ Filter-Rule }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosResources {
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     pub filter_rule: Vec<FilterRule>,
@@ -1640,6 +1640,37 @@ impl Clone for QosResources {
     )
 )]
 impl Eq for QosResources {}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for QosResources {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("filter_rule", &self.filter_rule, 509, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for QosResources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosResources", f)
+    }
+}
 #[cfg(
     any(
         feature = "mip6",
@@ -1740,8 +1771,7 @@ impl rt::AvpData for QosResources {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.filter_rule, buf, &self.avp_flags, 509, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1770,7 +1800,7 @@ impl rt::AvpData for QosResources {
 ///     [ Excess-Treatment ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FilterRule {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     pub filter_rule_precedence: Option<u32>,
@@ -1836,6 +1866,50 @@ impl Clone for FilterRule {
     )
 )]
 impl Eq for FilterRule {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for FilterRule {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("filter_rule_precedence", &self.filter_rule_precedence, 510, 0, 64);
+        v.opt("classifier", &self.classifier, 511, 0, 64);
+        v.all("time_of_day_condition", &self.time_of_day_condition, 560, 0, 64);
+        v.opt("treatment_action", &self.treatment_action, 572, 0, 64);
+        v.opt("qos_semantics", &self.qos_semantics, 575, 0, 64);
+        v.opt("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
+        v.opt("qos_parameters", &self.qos_parameters, 576, 0, 64);
+        v.opt("excess_treatment", &self.excess_treatment, 577, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for FilterRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FilterRule", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -1972,29 +2046,7 @@ impl rt::AvpData for FilterRule {
         FilterRuleView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.filter_rule_precedence,
-            buf,
-            &self.avp_flags,
-            510,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.classifier, buf, &self.avp_flags, 511, 0, 64);
-        rt::typed::put_all(
-            &self.time_of_day_condition,
-            buf,
-            &self.avp_flags,
-            560,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.treatment_action, buf, &self.avp_flags, 572, 0, 64);
-        rt::typed::put_opt(&self.qos_semantics, buf, &self.avp_flags, 575, 0, 64);
-        rt::typed::put_opt(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
-        rt::typed::put_opt(&self.qos_parameters, buf, &self.avp_flags, 576, 0, 64);
-        rt::typed::put_opt(&self.excess_treatment, buf, &self.avp_flags, 577, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2027,7 +2079,7 @@ impl rt::AvpData for FilterRule {
 ///     *[ ETH-Option ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Classifier {
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     pub classifier_id: rt::bytes::Bytes,
@@ -2105,6 +2157,54 @@ impl Clone for Classifier {
     )
 )]
 impl Eq for Classifier {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for Classifier {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("classifier_id", &self.classifier_id, 512, 0, 64);
+        v.opt("protocol", &self.protocol, 513, 0, 64);
+        v.opt("direction", &self.direction, 514, 0, 64);
+        v.all("from_spec", &self.from_spec, 515, 0, 64);
+        v.all("to_spec", &self.to_spec, 516, 0, 64);
+        v.all("diffserv_code_point", &self.diffserv_code_point, 535, 0, 64);
+        v.opt("fragmentation_flag", &self.fragmentation_flag, 536, 0, 64);
+        v.all("ip_option", &self.ip_option, 537, 0, 64);
+        v.all("tcp_option", &self.tcp_option, 540, 0, 64);
+        v.opt("tcp_flags", &self.tcp_flags, 543, 0, 64);
+        v.all("icmp_type", &self.icmp_type, 545, 0, 64);
+        v.all("eth_option", &self.eth_option, 548, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Classifier", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2294,19 +2394,7 @@ impl rt::AvpData for Classifier {
         ClassifierView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.classifier_id, buf, &self.avp_flags, 512, 0, 64);
-        rt::typed::put_opt(&self.protocol, buf, &self.avp_flags, 513, 0, 64);
-        rt::typed::put_opt(&self.direction, buf, &self.avp_flags, 514, 0, 64);
-        rt::typed::put_all(&self.from_spec, buf, &self.avp_flags, 515, 0, 64);
-        rt::typed::put_all(&self.to_spec, buf, &self.avp_flags, 516, 0, 64);
-        rt::typed::put_all(&self.diffserv_code_point, buf, &self.avp_flags, 535, 0, 64);
-        rt::typed::put_opt(&self.fragmentation_flag, buf, &self.avp_flags, 536, 0, 64);
-        rt::typed::put_all(&self.ip_option, buf, &self.avp_flags, 537, 0, 64);
-        rt::typed::put_all(&self.tcp_option, buf, &self.avp_flags, 540, 0, 64);
-        rt::typed::put_opt(&self.tcp_flags, buf, &self.avp_flags, 543, 0, 64);
-        rt::typed::put_all(&self.icmp_type, buf, &self.avp_flags, 545, 0, 64);
-        rt::typed::put_all(&self.eth_option, buf, &self.avp_flags, 548, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2338,7 +2426,7 @@ impl rt::AvpData for Classifier {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FromSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2413,6 +2501,53 @@ impl Clone for FromSpec {
     )
 )]
 impl Eq for FromSpec {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for FromSpec {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("ip_address", &self.ip_address, 518, 0, 64);
+        v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
+        v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
+        v.all("mac_address", &self.mac_address, 524, 0, 64);
+        v.all("mac_address_mask", &self.mac_address_mask, 525, 0, 64);
+        v.all("eui64_address", &self.eui64_address, 527, 0, 64);
+        v.all("eui64_address_mask", &self.eui64_address_mask, 528, 0, 64);
+        v.all("port", &self.port, 530, 0, 64);
+        v.all("port_range", &self.port_range, 531, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.opt("use_assigned_address", &self.use_assigned_address, 534, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for FromSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FromSpec", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2607,18 +2742,7 @@ impl rt::AvpData for FromSpec {
         FromSpecView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
-        rt::typed::put_all(&self.ip_address_range, buf, &self.avp_flags, 519, 0, 64);
-        rt::typed::put_all(&self.ip_address_mask, buf, &self.avp_flags, 522, 0, 64);
-        rt::typed::put_all(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
-        rt::typed::put_all(&self.mac_address_mask, buf, &self.avp_flags, 525, 0, 64);
-        rt::typed::put_all(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
-        rt::typed::put_all(&self.eui64_address_mask, buf, &self.avp_flags, 528, 0, 64);
-        rt::typed::put_all(&self.port, buf, &self.avp_flags, 530, 0, 64);
-        rt::typed::put_all(&self.port_range, buf, &self.avp_flags, 531, 0, 64);
-        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
-        rt::typed::put_opt(&self.use_assigned_address, buf, &self.avp_flags, 534, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2650,7 +2774,7 @@ impl rt::AvpData for FromSpec {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ToSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2725,6 +2849,53 @@ impl Clone for ToSpec {
     )
 )]
 impl Eq for ToSpec {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for ToSpec {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("ip_address", &self.ip_address, 518, 0, 64);
+        v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
+        v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
+        v.all("mac_address", &self.mac_address, 524, 0, 64);
+        v.all("mac_address_mask", &self.mac_address_mask, 525, 0, 64);
+        v.all("eui64_address", &self.eui64_address, 527, 0, 64);
+        v.all("eui64_address_mask", &self.eui64_address_mask, 528, 0, 64);
+        v.all("port", &self.port, 530, 0, 64);
+        v.all("port_range", &self.port_range, 531, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.opt("use_assigned_address", &self.use_assigned_address, 534, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for ToSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ToSpec", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2919,18 +3090,7 @@ impl rt::AvpData for ToSpec {
         ToSpecView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
-        rt::typed::put_all(&self.ip_address_range, buf, &self.avp_flags, 519, 0, 64);
-        rt::typed::put_all(&self.ip_address_mask, buf, &self.avp_flags, 522, 0, 64);
-        rt::typed::put_all(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
-        rt::typed::put_all(&self.mac_address_mask, buf, &self.avp_flags, 525, 0, 64);
-        rt::typed::put_all(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
-        rt::typed::put_all(&self.eui64_address_mask, buf, &self.avp_flags, 528, 0, 64);
-        rt::typed::put_all(&self.port, buf, &self.avp_flags, 530, 0, 64);
-        rt::typed::put_all(&self.port_range, buf, &self.avp_flags, 531, 0, 64);
-        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
-        rt::typed::put_opt(&self.use_assigned_address, buf, &self.avp_flags, 534, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2953,7 +3113,7 @@ impl rt::AvpData for ToSpec {
 ///     [ IP-Address-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IpAddressRange {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     pub ip_address_start: Option<rt::data::Address>,
@@ -3001,6 +3161,44 @@ impl Clone for IpAddressRange {
     )
 )]
 impl Eq for IpAddressRange {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for IpAddressRange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ip_address_start", &self.ip_address_start, 520, 0, 64);
+        v.opt("ip_address_end", &self.ip_address_end, 521, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for IpAddressRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IpAddressRange", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3098,9 +3296,7 @@ impl rt::AvpData for IpAddressRange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ip_address_start, buf, &self.avp_flags, 520, 0, 64);
-        rt::typed::put_opt(&self.ip_address_end, buf, &self.avp_flags, 521, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3123,7 +3319,7 @@ impl rt::AvpData for IpAddressRange {
 ///     { IP-Bit-Mask-Width }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IpAddressMask {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: rt::data::Address,
@@ -3171,6 +3367,44 @@ impl Clone for IpAddressMask {
     )
 )]
 impl Eq for IpAddressMask {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for IpAddressMask {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ip_address", &self.ip_address, 518, 0, 64);
+        v.one("ip_bit_mask_width", &self.ip_bit_mask_width, 523, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for IpAddressMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IpAddressMask", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3283,9 +3517,7 @@ impl rt::AvpData for IpAddressMask {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
-        rt::typed::put_one(&self.ip_bit_mask_width, buf, &self.avp_flags, 523, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3308,7 +3540,7 @@ impl rt::AvpData for IpAddressMask {
 ///     { MAC-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MacAddressMask {
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     pub mac_address: rt::bytes::Bytes,
@@ -3356,6 +3588,44 @@ impl Clone for MacAddressMask {
     )
 )]
 impl Eq for MacAddressMask {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for MacAddressMask {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mac_address", &self.mac_address, 524, 0, 64);
+        v.one("mac_address_mask_pattern", &self.mac_address_mask_pattern, 526, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for MacAddressMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MacAddressMask", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3476,16 +3746,7 @@ impl rt::AvpData for MacAddressMask {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
-        rt::typed::put_one(
-            &self.mac_address_mask_pattern,
-            buf,
-            &self.avp_flags,
-            526,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3508,7 +3769,7 @@ impl rt::AvpData for MacAddressMask {
 ///     { EUI64-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Eui64AddressMask {
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     pub eui64_address: rt::bytes::Bytes,
@@ -3556,6 +3817,50 @@ impl Clone for Eui64AddressMask {
     )
 )]
 impl Eq for Eui64AddressMask {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for Eui64AddressMask {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("eui64_address", &self.eui64_address, 527, 0, 64);
+        v.one(
+            "eui64_address_mask_pattern",
+            &self.eui64_address_mask_pattern,
+            529,
+            0,
+            64,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for Eui64AddressMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Eui64AddressMask", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3676,16 +3981,7 @@ impl rt::AvpData for Eui64AddressMask {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
-        rt::typed::put_one(
-            &self.eui64_address_mask_pattern,
-            buf,
-            &self.avp_flags,
-            529,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3708,7 +4004,7 @@ impl rt::AvpData for Eui64AddressMask {
 ///     [ Port-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PortRange {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     pub port_start: Option<i32>,
@@ -3756,6 +4052,44 @@ impl Clone for PortRange {
     )
 )]
 impl Eq for PortRange {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for PortRange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("port_start", &self.port_start, 532, 0, 64);
+        v.opt("port_end", &self.port_end, 533, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PortRange", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3849,9 +4183,7 @@ impl rt::AvpData for PortRange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.port_start, buf, &self.avp_flags, 532, 0, 64);
-        rt::typed::put_opt(&self.port_end, buf, &self.avp_flags, 533, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3875,7 +4207,7 @@ impl rt::AvpData for PortRange {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IpOption {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     pub ip_option_type: IpOptionType,
@@ -3926,6 +4258,45 @@ impl Clone for IpOption {
     )
 )]
 impl Eq for IpOption {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for IpOption {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ip_option_type", &self.ip_option_type, 538, 0, 64);
+        v.all("ip_option_value", &self.ip_option_value, 539, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for IpOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IpOption", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4041,10 +4412,7 @@ impl rt::AvpData for IpOption {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.ip_option_type, buf, &self.avp_flags, 538, 0, 64);
-        rt::typed::put_all(&self.ip_option_value, buf, &self.avp_flags, 539, 0, 64);
-        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4068,7 +4436,7 @@ impl rt::AvpData for IpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TcpOption {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     pub tcp_option_type: TcpOptionType,
@@ -4119,6 +4487,45 @@ impl Clone for TcpOption {
     )
 )]
 impl Eq for TcpOption {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for TcpOption {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tcp_option_type", &self.tcp_option_type, 541, 0, 64);
+        v.all("tcp_option_value", &self.tcp_option_value, 542, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for TcpOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TcpOption", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4234,10 +4641,7 @@ impl rt::AvpData for TcpOption {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tcp_option_type, buf, &self.avp_flags, 541, 0, 64);
-        rt::typed::put_all(&self.tcp_option_value, buf, &self.avp_flags, 542, 0, 64);
-        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4260,7 +4664,7 @@ impl rt::AvpData for TcpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TcpFlags {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     pub tcp_flag_type: u32,
@@ -4308,6 +4712,44 @@ impl Clone for TcpFlags {
     )
 )]
 impl Eq for TcpFlags {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for TcpFlags {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tcp_flag_type", &self.tcp_flag_type, 544, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for TcpFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TcpFlags", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4412,9 +4854,7 @@ impl rt::AvpData for TcpFlags {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tcp_flag_type, buf, &self.avp_flags, 544, 0, 64);
-        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4438,7 +4878,7 @@ impl rt::AvpData for TcpFlags {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IcmpType {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     pub icmp_type_number: IcmpTypeNumber,
@@ -4489,6 +4929,45 @@ impl Clone for IcmpType {
     )
 )]
 impl Eq for IcmpType {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for IcmpType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("icmp_type_number", &self.icmp_type_number, 546, 0, 64);
+        v.all("icmp_code", &self.icmp_code, 547, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for IcmpType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IcmpType", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4604,10 +5083,7 @@ impl rt::AvpData for IcmpType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.icmp_type_number, buf, &self.avp_flags, 546, 0, 64);
-        rt::typed::put_all(&self.icmp_code, buf, &self.avp_flags, 547, 0, 64);
-        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4631,7 +5107,7 @@ impl rt::AvpData for IcmpType {
 ///     *[ User-Priority-Range ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EthOption {
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     pub eth_proto_type: EthProtoType,
@@ -4682,6 +5158,45 @@ impl Clone for EthOption {
     )
 )]
 impl Eq for EthOption {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for EthOption {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("eth_proto_type", &self.eth_proto_type, 549, 0, 64);
+        v.all("vlan_id_range", &self.vlan_id_range, 552, 0, 64);
+        v.all("user_priority_range", &self.user_priority_range, 557, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for EthOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EthOption", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4813,10 +5328,7 @@ impl rt::AvpData for EthOption {
         EthOptionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.eth_proto_type, buf, &self.avp_flags, 549, 0, 64);
-        rt::typed::put_all(&self.vlan_id_range, buf, &self.avp_flags, 552, 0, 64);
-        rt::typed::put_all(&self.user_priority_range, buf, &self.avp_flags, 557, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4839,7 +5351,7 @@ impl rt::AvpData for EthOption {
 ///     *[ ETH-SAP ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EthProtoType {
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16.
     pub eth_ether_type: Vec<rt::bytes::Bytes>,
@@ -4887,6 +5399,44 @@ impl Clone for EthProtoType {
     )
 )]
 impl Eq for EthProtoType {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for EthProtoType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("eth_ether_type", &self.eth_ether_type, 550, 0, 64);
+        v.all("eth_sap", &self.eth_sap, 551, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for EthProtoType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EthProtoType", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4991,9 +5541,7 @@ impl rt::AvpData for EthProtoType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.eth_ether_type, buf, &self.avp_flags, 550, 0, 64);
-        rt::typed::put_all(&self.eth_sap, buf, &self.avp_flags, 551, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5018,7 +5566,7 @@ impl rt::AvpData for EthProtoType {
 ///     [ C-VID-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct VlanIdRange {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     pub s_vid_start: Option<u32>,
@@ -5072,6 +5620,46 @@ impl Clone for VlanIdRange {
     )
 )]
 impl Eq for VlanIdRange {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for VlanIdRange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("s_vid_start", &self.s_vid_start, 553, 0, 64);
+        v.opt("s_vid_end", &self.s_vid_end, 554, 0, 64);
+        v.opt("c_vid_start", &self.c_vid_start, 555, 0, 64);
+        v.opt("c_vid_end", &self.c_vid_end, 556, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for VlanIdRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "VlanIdRange", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -5169,11 +5757,7 @@ impl rt::AvpData for VlanIdRange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.s_vid_start, buf, &self.avp_flags, 553, 0, 64);
-        rt::typed::put_opt(&self.s_vid_end, buf, &self.avp_flags, 554, 0, 64);
-        rt::typed::put_opt(&self.c_vid_start, buf, &self.avp_flags, 555, 0, 64);
-        rt::typed::put_opt(&self.c_vid_end, buf, &self.avp_flags, 556, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5196,7 +5780,7 @@ impl rt::AvpData for VlanIdRange {
 ///     *[ High-User-Priority ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserPriorityRange {
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
     pub low_user_priority: Vec<u32>,
@@ -5244,6 +5828,44 @@ impl Clone for UserPriorityRange {
     )
 )]
 impl Eq for UserPriorityRange {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for UserPriorityRange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("low_user_priority", &self.low_user_priority, 558, 0, 64);
+        v.all("high_user_priority", &self.high_user_priority, 559, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for UserPriorityRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserPriorityRange", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -5355,9 +5977,7 @@ impl rt::AvpData for UserPriorityRange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.low_user_priority, buf, &self.avp_flags, 558, 0, 64);
-        rt::typed::put_all(&self.high_user_priority, buf, &self.avp_flags, 559, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5386,7 +6006,7 @@ impl rt::AvpData for UserPriorityRange {
 ///     [ Timezone-Flag ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TimeOfDayCondition {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     pub time_of_day_start: Option<u32>,
@@ -5452,6 +6072,50 @@ impl Clone for TimeOfDayCondition {
     )
 )]
 impl Eq for TimeOfDayCondition {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for TimeOfDayCondition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
+        v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
+        v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
+        v.opt("day_of_month_mask", &self.day_of_month_mask, 564, 0, 64);
+        v.opt("month_of_year_mask", &self.month_of_year_mask, 565, 0, 64);
+        v.opt("absolute_start_time", &self.absolute_start_time, 566, 0, 64);
+        v.opt("absolute_end_time", &self.absolute_end_time, 568, 0, 64);
+        v.opt("timezone_flag", &self.timezone_flag, 570, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for TimeOfDayCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TimeOfDayCondition", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -5571,15 +6235,7 @@ impl rt::AvpData for TimeOfDayCondition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.time_of_day_start, buf, &self.avp_flags, 561, 0, 64);
-        rt::typed::put_opt(&self.time_of_day_end, buf, &self.avp_flags, 562, 0, 64);
-        rt::typed::put_opt(&self.day_of_week_mask, buf, &self.avp_flags, 563, 0, 64);
-        rt::typed::put_opt(&self.day_of_month_mask, buf, &self.avp_flags, 564, 0, 64);
-        rt::typed::put_opt(&self.month_of_year_mask, buf, &self.avp_flags, 565, 0, 64);
-        rt::typed::put_opt(&self.absolute_start_time, buf, &self.avp_flags, 566, 0, 64);
-        rt::typed::put_opt(&self.absolute_end_time, buf, &self.avp_flags, 568, 0, 64);
-        rt::typed::put_opt(&self.timezone_flag, buf, &self.avp_flags, 570, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5604,7 +6260,7 @@ impl rt::AvpData for TimeOfDayCondition {
 ///     { QoS-Profile-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosProfileTemplate {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -5656,6 +6312,48 @@ impl Clone for QosProfileTemplate {
     )
 )]
 impl Eq for QosProfileTemplate {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for QosProfileTemplate {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("qos_profile_id", &self.qos_profile_id, 573, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for QosProfileTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosProfileTemplate", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -5774,9 +6472,7 @@ impl rt::AvpData for QosProfileTemplate {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
-        rt::typed::put_one(&self.qos_profile_id, buf, &self.avp_flags, 573, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5797,7 +6493,7 @@ impl rt::AvpData for QosProfileTemplate {
 /// QoS-Parameters ::= < AVP Header: 576 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5839,6 +6535,42 @@ impl Clone for QosParameters {
     )
 )]
 impl Eq for QosParameters {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for QosParameters {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for QosParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosParameters", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -5928,7 +6660,7 @@ impl rt::AvpData for QosParameters {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5952,7 +6684,7 @@ impl rt::AvpData for QosParameters {
 ///     [ QoS-Parameters ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ExcessTreatment {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     pub treatment_action: TreatmentAction,
@@ -6003,6 +6735,45 @@ impl Clone for ExcessTreatment {
     )
 )]
 impl Eq for ExcessTreatment {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for ExcessTreatment {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("treatment_action", &self.treatment_action, 572, 0, 64);
+        v.opt("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
+        v.opt("qos_parameters", &self.qos_parameters, 576, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for ExcessTreatment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ExcessTreatment", f)
+    }
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -6120,10 +6891,7 @@ impl rt::AvpData for ExcessTreatment {
         ExcessTreatmentView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.treatment_action, buf, &self.avp_flags, 572, 0, 64);
-        rt::typed::put_opt(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
-        rt::typed::put_opt(&self.qos_parameters, buf, &self.avp_flags, 576, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6144,7 +6912,7 @@ impl rt::AvpData for ExcessTreatment {
 ///     1*{ QoS-Profile-Template }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosCapability {
     /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     pub qos_profile_template: Vec<QosProfileTemplate>,
@@ -6187,6 +6955,41 @@ impl Clone for QosCapability {
     )
 )]
 impl Eq for QosCapability {}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for QosCapability {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for QosCapability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosCapability", f)
+    }
+}
 #[cfg(
     any(
         feature = "mip6",
@@ -6293,8 +7096,7 @@ impl rt::AvpData for QosCapability {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(

@@ -39,7 +39,7 @@ pub mod application {}
 ///     { Minimum-Policed-Unit }
 ///     { Maximum-Packet-Size }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tmod1 {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     pub token_rate: f32,
@@ -70,6 +70,25 @@ impl Clone for Tmod1 {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Fields for Tmod1 {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("token_rate", &self.token_rate, 496, 0, 64);
+        v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
+        v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
+        v.one("minimum_policed_unit", &self.minimum_policed_unit, 499, 0, 64);
+        v.one("maximum_packet_size", &self.maximum_packet_size, 500, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl std::fmt::Debug for Tmod1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Tmod1", f)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -199,12 +218,7 @@ impl rt::AvpData for Tmod1 {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);
-        rt::typed::put_one(&self.bucket_depth, buf, &self.avp_flags, 497, 0, 64);
-        rt::typed::put_one(&self.peak_traffic_rate, buf, &self.avp_flags, 498, 0, 64);
-        rt::typed::put_one(&self.minimum_policed_unit, buf, &self.avp_flags, 499, 0, 64);
-        rt::typed::put_one(&self.maximum_packet_size, buf, &self.avp_flags, 500, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -218,7 +232,7 @@ impl rt::AvpData for Tmod1 {
 ///     { Minimum-Policed-Unit }
 ///     { Maximum-Packet-Size }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tmod2 {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     pub token_rate: f32,
@@ -249,6 +263,25 @@ impl Clone for Tmod2 {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Fields for Tmod2 {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("token_rate", &self.token_rate, 496, 0, 64);
+        v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
+        v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
+        v.one("minimum_policed_unit", &self.minimum_policed_unit, 499, 0, 64);
+        v.one("maximum_packet_size", &self.maximum_packet_size, 500, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl std::fmt::Debug for Tmod2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Tmod2", f)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -378,12 +411,7 @@ impl rt::AvpData for Tmod2 {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);
-        rt::typed::put_one(&self.bucket_depth, buf, &self.avp_flags, 497, 0, 64);
-        rt::typed::put_one(&self.peak_traffic_rate, buf, &self.avp_flags, 498, 0, 64);
-        rt::typed::put_one(&self.minimum_policed_unit, buf, &self.avp_flags, 499, 0, 64);
-        rt::typed::put_one(&self.maximum_packet_size, buf, &self.avp_flags, 500, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc5624"))]

@@ -30,7 +30,7 @@ pub mod application {}
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceConfiguration {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
@@ -56,6 +56,22 @@ impl Clone for ServiceConfiguration {
 }
 #[cfg(any(feature = "rfc5779"))]
 impl Eq for ServiceConfiguration {}
+#[cfg(any(feature = "rfc5779"))]
+impl rt::typed::Fields for ServiceConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rfc5779"))]
+impl std::fmt::Debug for ServiceConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceConfiguration", f)
+    }
+}
 #[cfg(any(feature = "rfc5779"))]
 impl Default for ServiceConfiguration {
     fn default() -> Self {
@@ -127,9 +143,7 @@ impl rt::AvpData for ServiceConfiguration {
         ServiceConfigurationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc5779"))]

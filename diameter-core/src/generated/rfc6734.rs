@@ -93,7 +93,7 @@ impl rt::AvpData for KeyType {
 ///     [ Key-SPI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Key {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     pub key_type: KeyType,
@@ -128,6 +128,25 @@ impl Clone for Key {
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Eq for Key {}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for Key {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("key_type", &self.key_type, 582, 0, 0);
+        v.one("keying_material", &self.keying_material, 583, 0, 0);
+        v.opt("key_lifetime", &self.key_lifetime, 584, 0, 0);
+        v.opt("key_name", &self.key_name, 586, 0, 0);
+        v.opt("key_spi", &self.key_spi, 585, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Key", f)
+    }
+}
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Default for Key {
     fn default() -> Self {
@@ -213,12 +232,7 @@ impl rt::AvpData for Key {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.key_type, buf, &self.avp_flags, 582, 0, 0);
-        rt::typed::put_one(&self.keying_material, buf, &self.avp_flags, 583, 0, 0);
-        rt::typed::put_opt(&self.key_lifetime, buf, &self.avp_flags, 584, 0, 0);
-        rt::typed::put_opt(&self.key_name, buf, &self.avp_flags, 586, 0, 0);
-        rt::typed::put_opt(&self.key_spi, buf, &self.avp_flags, 585, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

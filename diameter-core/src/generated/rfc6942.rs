@@ -22,7 +22,7 @@ pub mod application {}
 ///     { ERP-Realm }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ErpRkRequest {
     /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     pub erp_realm: rt::data::DiameterIdentity,
@@ -45,6 +45,21 @@ impl Clone for ErpRkRequest {
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl Eq for ErpRkRequest {}
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for ErpRkRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("erp_realm", &self.erp_realm, 619, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for ErpRkRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ErpRkRequest", f)
+    }
+}
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl Default for ErpRkRequest {
     fn default() -> Self {
@@ -112,8 +127,7 @@ impl rt::AvpData for ErpRkRequest {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.erp_realm, buf, &self.avp_flags, 619, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]

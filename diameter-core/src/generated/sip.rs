@@ -530,7 +530,7 @@ impl rt::AvpData for SipUserDataAlreadyAvailable {
 ///     *[ SIP-Credit-Control-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipAccountingInformation {
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1.
     pub sip_accounting_server_uri: Vec<rt::data::DiameterUri>,
@@ -556,6 +556,28 @@ impl Clone for SipAccountingInformation {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAccountingInformation {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipAccountingInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("sip_accounting_server_uri", &self.sip_accounting_server_uri, 369, 0, 64);
+        v.all(
+            "sip_credit_control_server_uri",
+            &self.sip_credit_control_server_uri,
+            370,
+            0,
+            64,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipAccountingInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipAccountingInformation", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAccountingInformation {
     fn default() -> Self {
@@ -634,23 +656,7 @@ impl rt::AvpData for SipAccountingInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.sip_accounting_server_uri,
-            buf,
-            &self.avp_flags,
-            369,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.sip_credit_control_server_uri,
-            buf,
-            &self.avp_flags,
-            370,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -663,7 +669,7 @@ impl rt::AvpData for SipAccountingInformation {
 ///     *[ SIP-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipServerCapabilities {
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1.
     pub sip_mandatory_capability: Vec<u32>,
@@ -692,6 +698,23 @@ impl Clone for SipServerCapabilities {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipServerCapabilities {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipServerCapabilities {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("sip_mandatory_capability", &self.sip_mandatory_capability, 373, 0, 64);
+        v.all("sip_optional_capability", &self.sip_optional_capability, 374, 0, 64);
+        v.all("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipServerCapabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipServerCapabilities", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipServerCapabilities {
     fn default() -> Self {
@@ -781,24 +804,7 @@ impl rt::AvpData for SipServerCapabilities {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.sip_mandatory_capability,
-            buf,
-            &self.avp_flags,
-            373,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.sip_optional_capability,
-            buf,
-            &self.avp_flags,
-            374,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -813,7 +819,7 @@ impl rt::AvpData for SipServerCapabilities {
 ///     [ SIP-Authentication-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipAuthDataItem {
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     pub sip_authentication_scheme: SipAuthenticationScheme,
@@ -848,6 +854,25 @@ impl Clone for SipAuthDataItem {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthDataItem {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipAuthDataItem {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("sip_authentication_scheme", &self.sip_authentication_scheme, 377, 0, 64);
+        v.opt("sip_item_number", &self.sip_item_number, 378, 0, 64);
+        v.opt("sip_authenticate", &self.sip_authenticate, 379, 0, 64);
+        v.opt("sip_authorization", &self.sip_authorization, 380, 0, 64);
+        v.opt("sip_authentication_info", &self.sip_authentication_info, 381, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipAuthDataItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipAuthDataItem", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthDataItem {
     fn default() -> Self {
@@ -951,26 +976,7 @@ impl rt::AvpData for SipAuthDataItem {
         SipAuthDataItemView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.sip_authentication_scheme,
-            buf,
-            &self.avp_flags,
-            377,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.sip_item_number, buf, &self.avp_flags, 378, 0, 64);
-        rt::typed::put_opt(&self.sip_authenticate, buf, &self.avp_flags, 379, 0, 64);
-        rt::typed::put_opt(&self.sip_authorization, buf, &self.avp_flags, 380, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_authentication_info,
-            buf,
-            &self.avp_flags,
-            381,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -991,7 +997,7 @@ impl rt::AvpData for SipAuthDataItem {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -1038,6 +1044,29 @@ impl Clone for SipAuthenticate {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthenticate {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipAuthenticate {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("digest_realm", &self.digest_realm, 104, 0, 64);
+        v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
+        v.opt("digest_domain", &self.digest_domain, 119, 0, 64);
+        v.opt("digest_opaque", &self.digest_opaque, 116, 0, 64);
+        v.opt("digest_stale", &self.digest_stale, 120, 0, 64);
+        v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
+        v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.opt("digest_ha1", &self.digest_ha1, 121, 0, 64);
+        v.all("digest_auth_param", &self.digest_auth_param, 117, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipAuthenticate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipAuthenticate", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthenticate {
     fn default() -> Self {
@@ -1151,16 +1180,7 @@ impl rt::AvpData for SipAuthenticate {
         SipAuthenticateView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
-        rt::typed::put_one(&self.digest_nonce, buf, &self.avp_flags, 105, 0, 64);
-        rt::typed::put_opt(&self.digest_domain, buf, &self.avp_flags, 119, 0, 64);
-        rt::typed::put_opt(&self.digest_opaque, buf, &self.avp_flags, 116, 0, 64);
-        rt::typed::put_opt(&self.digest_stale, buf, &self.avp_flags, 120, 0, 64);
-        rt::typed::put_opt(&self.digest_algorithm, buf, &self.avp_flags, 111, 0, 64);
-        rt::typed::put_opt(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
-        rt::typed::put_opt(&self.digest_ha1, buf, &self.avp_flags, 121, 0, 64);
-        rt::typed::put_all(&self.digest_auth_param, buf, &self.avp_flags, 117, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1185,7 +1205,7 @@ impl rt::AvpData for SipAuthenticate {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipAuthorization {
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     pub digest_username: rt::data::Utf8String,
@@ -1244,6 +1264,33 @@ impl Clone for SipAuthorization {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthorization {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipAuthorization {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("digest_username", &self.digest_username, 115, 0, 64);
+        v.one("digest_realm", &self.digest_realm, 104, 0, 64);
+        v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
+        v.one("digest_uri", &self.digest_uri, 109, 0, 64);
+        v.one("digest_response", &self.digest_response, 103, 0, 64);
+        v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
+        v.opt("digest_cnonce", &self.digest_cnonce, 113, 0, 64);
+        v.opt("digest_opaque", &self.digest_opaque, 116, 0, 64);
+        v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.opt("digest_nonce_count", &self.digest_nonce_count, 114, 0, 64);
+        v.opt("digest_method", &self.digest_method, 108, 0, 64);
+        v.opt("digest_entity_body_hash", &self.digest_entity_body_hash, 112, 0, 64);
+        v.all("digest_auth_param", &self.digest_auth_param, 117, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipAuthorization", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthorization {
     fn default() -> Self {
@@ -1402,27 +1449,7 @@ impl rt::AvpData for SipAuthorization {
         SipAuthorizationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.digest_username, buf, &self.avp_flags, 115, 0, 64);
-        rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
-        rt::typed::put_one(&self.digest_nonce, buf, &self.avp_flags, 105, 0, 64);
-        rt::typed::put_one(&self.digest_uri, buf, &self.avp_flags, 109, 0, 64);
-        rt::typed::put_one(&self.digest_response, buf, &self.avp_flags, 103, 0, 64);
-        rt::typed::put_opt(&self.digest_algorithm, buf, &self.avp_flags, 111, 0, 64);
-        rt::typed::put_opt(&self.digest_cnonce, buf, &self.avp_flags, 113, 0, 64);
-        rt::typed::put_opt(&self.digest_opaque, buf, &self.avp_flags, 116, 0, 64);
-        rt::typed::put_opt(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
-        rt::typed::put_opt(&self.digest_nonce_count, buf, &self.avp_flags, 114, 0, 64);
-        rt::typed::put_opt(&self.digest_method, buf, &self.avp_flags, 108, 0, 64);
-        rt::typed::put_opt(
-            &self.digest_entity_body_hash,
-            buf,
-            &self.avp_flags,
-            112,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.digest_auth_param, buf, &self.avp_flags, 117, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1439,7 +1466,7 @@ impl rt::AvpData for SipAuthorization {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipAuthenticationInfo {
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     pub digest_nextnonce: Option<rt::data::Utf8String>,
@@ -1474,6 +1501,25 @@ impl Clone for SipAuthenticationInfo {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipAuthenticationInfo {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipAuthenticationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("digest_nextnonce", &self.digest_nextnonce, 107, 0, 64);
+        v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.opt("digest_response_auth", &self.digest_response_auth, 106, 0, 64);
+        v.opt("digest_cnonce", &self.digest_cnonce, 113, 0, 64);
+        v.opt("digest_nonce_count", &self.digest_nonce_count, 114, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipAuthenticationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipAuthenticationInfo", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthenticationInfo {
     fn default() -> Self {
@@ -1553,12 +1599,7 @@ impl rt::AvpData for SipAuthenticationInfo {
         SipAuthenticationInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.digest_nextnonce, buf, &self.avp_flags, 107, 0, 64);
-        rt::typed::put_opt(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
-        rt::typed::put_opt(&self.digest_response_auth, buf, &self.avp_flags, 106, 0, 64);
-        rt::typed::put_opt(&self.digest_cnonce, buf, &self.avp_flags, 113, 0, 64);
-        rt::typed::put_opt(&self.digest_nonce_count, buf, &self.avp_flags, 114, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1570,7 +1611,7 @@ impl rt::AvpData for SipAuthenticationInfo {
 ///     [ SIP-Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipDeregistrationReason {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     pub sip_reason_code: SipReasonCode,
@@ -1596,6 +1637,22 @@ impl Clone for SipDeregistrationReason {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipDeregistrationReason {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipDeregistrationReason {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("sip_reason_code", &self.sip_reason_code, 384, 0, 64);
+        v.opt("sip_reason_info", &self.sip_reason_info, 385, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipDeregistrationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipDeregistrationReason", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipDeregistrationReason {
     fn default() -> Self {
@@ -1669,9 +1726,7 @@ impl rt::AvpData for SipDeregistrationReason {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.sip_reason_code, buf, &self.avp_flags, 384, 0, 64);
-        rt::typed::put_opt(&self.sip_reason_info, buf, &self.avp_flags, 385, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1683,7 +1738,7 @@ impl rt::AvpData for SipDeregistrationReason {
 ///     { SIP-User-Data-Contents }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipUserData {
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     pub sip_user_data_type: rt::data::Utf8String,
@@ -1709,6 +1764,22 @@ impl Clone for SipUserData {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for SipUserData {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for SipUserData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("sip_user_data_type", &self.sip_user_data_type, 390, 0, 64);
+        v.one("sip_user_data_contents", &self.sip_user_data_contents, 391, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for SipUserData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipUserData", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for SipUserData {
     fn default() -> Self {
@@ -1796,16 +1867,7 @@ impl rt::AvpData for SipUserData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.sip_user_data_type, buf, &self.avp_flags, 390, 0, 64);
-        rt::typed::put_one(
-            &self.sip_user_data_contents,
-            buf,
-            &self.avp_flags,
-            391,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1846,7 +1908,7 @@ impl rt::AvpData for SipUserData {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1908,6 +1970,40 @@ impl Clone for UserAuthorizationRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for UserAuthorizationRequest {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for UserAuthorizationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_visited_network_id", &self.sip_visited_network_id, 386, 0, 64);
+        v.opt(
+            "sip_user_authorization_type",
+            &self.sip_user_authorization_type,
+            387,
+            0,
+            64,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for UserAuthorizationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserAuthorizationRequest", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for UserAuthorizationRequest {
     fn default() -> Self {
@@ -2089,34 +2185,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_visited_network_id,
-            buf,
-            &self.avp_flags,
-            386,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.sip_user_authorization_type,
-            buf,
-            &self.avp_flags,
-            387,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2159,7 +2228,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2227,6 +2296,36 @@ impl Clone for UserAuthorizationAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for UserAuthorizationAnswer {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for UserAuthorizationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.opt("sip_server_capabilities", &self.sip_server_capabilities, 372, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for UserAuthorizationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserAuthorizationAnswer", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for UserAuthorizationAnswer {
     fn default() -> Self {
@@ -2411,43 +2510,7 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_server_capabilities,
-            buf,
-            &self.avp_flags,
-            372,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2534,7 +2597,7 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2604,6 +2667,54 @@ impl Clone for ServerAssignmentRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for ServerAssignmentRequest {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for ServerAssignmentRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one(
+            "sip_server_assignment_type",
+            &self.sip_server_assignment_type,
+            375,
+            0,
+            64,
+        );
+        v.one(
+            "sip_user_data_already_available",
+            &self.sip_user_data_already_available,
+            392,
+            0,
+            64,
+        );
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.all(
+            "sip_supported_user_data_type",
+            &self.sip_supported_user_data_type,
+            388,
+            0,
+            64,
+        );
+        v.all("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for ServerAssignmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServerAssignmentRequest", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
@@ -2815,43 +2926,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.sip_server_assignment_type,
-            buf,
-            &self.avp_flags,
-            375,
-            0,
-            64,
-        );
-        rt::typed::put_one(
-            &self.sip_user_data_already_available,
-            buf,
-            &self.avp_flags,
-            392,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
-        rt::typed::put_all(
-            &self.sip_supported_user_data_type,
-            buf,
-            &self.avp_flags,
-            388,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2878,7 +2953,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2952,6 +3027,50 @@ impl Clone for ServerAssignmentAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for ServerAssignmentAnswer {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for ServerAssignmentAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("sip_user_data", &self.sip_user_data, 389, 0, 64);
+        v.opt(
+            "sip_accounting_information",
+            &self.sip_accounting_information,
+            368,
+            0,
+            64,
+        );
+        v.all(
+            "sip_supported_user_data_type",
+            &self.sip_supported_user_data_type,
+            388,
+            0,
+            64,
+        );
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for ServerAssignmentAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServerAssignmentAnswer", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
@@ -3158,52 +3277,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(&self.sip_user_data, buf, &self.avp_flags, 389, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_accounting_information,
-            buf,
-            &self.avp_flags,
-            368,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.sip_supported_user_data_type,
-            buf,
-            &self.avp_flags,
-            388,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3282,7 +3356,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3335,6 +3409,31 @@ impl Clone for LocationInfoRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for LocationInfoRequest {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for LocationInfoRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for LocationInfoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationInfoRequest", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for LocationInfoRequest {
     fn default() -> Self {
@@ -3501,17 +3600,7 @@ impl rt::typed::Command for LocationInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3536,7 +3625,7 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3604,6 +3693,36 @@ impl Clone for LocationInfoAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for LocationInfoAnswer {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for LocationInfoAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.opt("sip_server_capabilities", &self.sip_server_capabilities, 372, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for LocationInfoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationInfoAnswer", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for LocationInfoAnswer {
     fn default() -> Self {
@@ -3788,43 +3907,7 @@ impl rt::typed::Command for LocationInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_server_capabilities,
-            buf,
-            &self.avp_flags,
-            372,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3911,7 +3994,7 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3979,6 +4062,36 @@ impl Clone for MultimediaAuthRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for MultimediaAuthRequest {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for MultimediaAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.one("sip_method", &self.sip_method, 393, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.opt("sip_number_auth_items", &self.sip_number_auth_items, 382, 0, 64);
+        v.opt("sip_auth_data_item", &self.sip_auth_data_item, 376, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for MultimediaAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -4167,29 +4280,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
-        rt::typed::put_one(&self.sip_method, buf, &self.avp_flags, 393, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            382,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.sip_auth_data_item, buf, &self.avp_flags, 376, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4216,7 +4307,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4290,6 +4381,38 @@ impl Clone for MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for MultimediaAuthAnswer {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for MultimediaAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.opt("sip_number_auth_items", &self.sip_number_auth_items, 382, 0, 64);
+        v.all("sip_auth_data_item", &self.sip_auth_data_item, 376, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for MultimediaAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -4482,45 +4605,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            382,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.sip_auth_data_item, buf, &self.avp_flags, 376, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4607,7 +4692,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4666,6 +4751,33 @@ impl Clone for RegistrationTerminationRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for RegistrationTerminationRequest {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for RegistrationTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("sip_deregistration_reason", &self.sip_deregistration_reason, 383, 0, 64);
+        v.opt("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for RegistrationTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RegistrationTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
@@ -4846,26 +4958,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(
-            &self.sip_deregistration_reason,
-            buf,
-            &self.avp_flags,
-            383,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4888,7 +4981,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4950,6 +5043,34 @@ impl Clone for RegistrationTerminationAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for RegistrationTerminationAnswer {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for RegistrationTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for RegistrationTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RegistrationTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
@@ -5123,34 +5244,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5228,7 +5322,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5293,6 +5387,41 @@ impl Clone for PushProfileRequest {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for PushProfileRequest {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for PushProfileRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("sip_user_data", &self.sip_user_data, 389, 0, 64);
+        v.opt(
+            "sip_accounting_information",
+            &self.sip_accounting_information,
+            368,
+            0,
+            64,
+        );
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for PushProfileRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushProfileRequest", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
@@ -5487,35 +5616,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(&self.sip_user_data, buf, &self.avp_flags, 389, 0, 64);
-        rt::typed::put_opt(
-            &self.sip_accounting_information,
-            buf,
-            &self.avp_flags,
-            368,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(
-            &self.authorization_lifetime,
-            buf,
-            &self.avp_flags,
-            291,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5536,7 +5637,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5592,6 +5693,32 @@ impl Clone for PushProfileAnswer {
 }
 #[cfg(any(feature = "sip"))]
 impl Eq for PushProfileAnswer {}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Fields for PushProfileAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl std::fmt::Debug for PushProfileAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushProfileAnswer", f)
+    }
+}
 #[cfg(any(feature = "sip"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
@@ -5757,25 +5884,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]

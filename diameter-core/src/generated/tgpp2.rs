@@ -377,7 +377,7 @@ impl rt::AvpData for RuleReasonCode {
 ///     *[ Charging-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tgpp2ChargingRuleInstall {
     /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub tgpp2_charging_rule_definition: Vec<Tgpp2ChargingRuleDefinition>,
@@ -406,6 +406,35 @@ impl Clone for Tgpp2ChargingRuleInstall {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2ChargingRuleInstall {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for Tgpp2ChargingRuleInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "tgpp2_charging_rule_definition",
+            &self.tgpp2_charging_rule_definition,
+            802,
+            5535,
+            128,
+        );
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.all(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for Tgpp2ChargingRuleInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Tgpp2ChargingRuleInstall", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleInstall {
     fn default() -> Self {
@@ -498,31 +527,7 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.tgpp2_charging_rule_definition,
-            buf,
-            &self.avp_flags,
-            802,
-            5535,
-            128,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -546,7 +551,7 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tgpp2ChargingRuleDefinition {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: rt::bytes::Bytes,
@@ -608,6 +613,34 @@ impl Clone for Tgpp2ChargingRuleDefinition {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2ChargingRuleDefinition {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for Tgpp2ChargingRuleDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt("flow_identifier", &self.flow_identifier, 810, 5535, 192);
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("tgpp2_qos_information", &self.tgpp2_qos_information, 804, 5535, 128);
+        v.opt("reporting_level", &self.reporting_level, 1011, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("metering_method", &self.metering_method, 1007, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for Tgpp2ChargingRuleDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Tgpp2ChargingRuleDefinition", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleDefinition {
     fn default() -> Self {
@@ -759,63 +792,7 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         Tgpp2ChargingRuleDefinitionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
-        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
-        rt::typed::put_opt(&self.flow_identifier, buf, &self.avp_flags, 810, 5535, 192);
-        rt::typed::put_all(
-            &self.flow_description,
-            buf,
-            &self.avp_flags,
-            507,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp2_qos_information,
-            buf,
-            &self.avp_flags,
-            804,
-            5535,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reporting_level,
-            buf,
-            &self.avp_flags,
-            1011,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_opt(
-            &self.metering_method,
-            buf,
-            &self.avp_flags,
-            1007,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_opt(
-            &self.af_charging_identifier,
-            buf,
-            &self.avp_flags,
-            505,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -830,7 +807,7 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tgpp2QosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -865,6 +842,37 @@ impl Clone for Tgpp2QosInformation {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2QosInformation {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for Tgpp2QosInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for Tgpp2QosInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Tgpp2QosInformation", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2QosInformation {
     fn default() -> Self {
@@ -964,47 +972,7 @@ impl rt::AvpData for Tgpp2QosInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.qos_class_identifier,
-            buf,
-            &self.avp_flags,
-            1028,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_ul,
-            buf,
-            &self.avp_flags,
-            1026,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_dl,
-            buf,
-            &self.avp_flags,
-            1025,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1018,7 +986,7 @@ impl rt::AvpData for Tgpp2QosInformation {
 ///     [ Rule-Reason-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tgpp2ChargingRuleReport {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -1050,6 +1018,30 @@ impl Clone for Tgpp2ChargingRuleReport {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for Tgpp2ChargingRuleReport {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for Tgpp2ChargingRuleReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.all(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_reason_code", &self.rule_reason_code, 814, 5535, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for Tgpp2ChargingRuleReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Tgpp2ChargingRuleReport", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleReport {
     fn default() -> Self {
@@ -1139,32 +1131,7 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pcc_rule_status,
-            buf,
-            &self.avp_flags,
-            1019,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rule_reason_code, buf, &self.avp_flags, 814, 5535, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1179,7 +1146,7 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
 ///     [ Flow-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FlowInfo {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub flow_identifier: Option<rt::data::Utf8String>,
@@ -1214,6 +1181,25 @@ impl Clone for FlowInfo {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for FlowInfo {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for FlowInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("flow_identifier", &self.flow_identifier, 810, 5535, 192);
+        v.all("flow_description_info", &self.flow_description_info, 813, 5535, 128);
+        v.opt("requested_qos", &self.requested_qos, 812, 5535, 128);
+        v.opt("granted_qos", &self.granted_qos, 811, 5535, 128);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for FlowInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FlowInfo", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for FlowInfo {
     fn default() -> Self {
@@ -1307,19 +1293,7 @@ impl rt::AvpData for FlowInfo {
         FlowInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.flow_identifier, buf, &self.avp_flags, 810, 5535, 192);
-        rt::typed::put_all(
-            &self.flow_description_info,
-            buf,
-            &self.avp_flags,
-            813,
-            5535,
-            128,
-        );
-        rt::typed::put_opt(&self.requested_qos, buf, &self.avp_flags, 812, 5535, 128);
-        rt::typed::put_opt(&self.granted_qos, buf, &self.avp_flags, 811, 5535, 128);
-        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1332,7 +1306,7 @@ impl rt::AvpData for FlowInfo {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GrantedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1361,6 +1335,23 @@ impl Clone for GrantedQos {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for GrantedQos {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for GrantedQos {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for GrantedQos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GrantedQos", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for GrantedQos {
     fn default() -> Self {
@@ -1442,31 +1433,7 @@ impl rt::AvpData for GrantedQos {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.qos_class_identifier,
-            buf,
-            &self.avp_flags,
-            1028,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_ul,
-            buf,
-            &self.avp_flags,
-            1026,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_dl,
-            buf,
-            &self.avp_flags,
-            1025,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1479,7 +1446,7 @@ impl rt::AvpData for GrantedQos {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RequestedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1508,6 +1475,23 @@ impl Clone for RequestedQos {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for RequestedQos {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for RequestedQos {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for RequestedQos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RequestedQos", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for RequestedQos {
     fn default() -> Self {
@@ -1589,31 +1573,7 @@ impl rt::AvpData for RequestedQos {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.qos_class_identifier,
-            buf,
-            &self.avp_flags,
-            1028,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_ul,
-            buf,
-            &self.avp_flags,
-            1026,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_dl,
-            buf,
-            &self.avp_flags,
-            1025,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1625,7 +1585,7 @@ impl rt::AvpData for RequestedQos {
 ///     [ Precedence ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FlowDescriptionInfo {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Option<rt::data::IpFilterRule>,
@@ -1651,6 +1611,22 @@ impl Clone for FlowDescriptionInfo {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for FlowDescriptionInfo {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for FlowDescriptionInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for FlowDescriptionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FlowDescriptionInfo", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for FlowDescriptionInfo {
     fn default() -> Self {
@@ -1718,16 +1694,7 @@ impl rt::AvpData for FlowDescriptionInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.flow_description,
-            buf,
-            &self.avp_flags,
-            507,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1739,7 +1706,7 @@ impl rt::AvpData for FlowDescriptionInfo {
 ///     [ Access-Network-Physical-Access-ID-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkPhysicalAccessId {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     pub access_network_physical_access_id_value: Option<rt::bytes::Bytes>,
@@ -1769,6 +1736,34 @@ impl Clone for AccessNetworkPhysicalAccessId {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl Eq for AccessNetworkPhysicalAccessId {}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Fields for AccessNetworkPhysicalAccessId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "access_network_physical_access_id_value",
+            &self.access_network_physical_access_id_value,
+            899,
+            5535,
+            128,
+        );
+        v.opt(
+            "access_network_physical_access_id_realm",
+            &self.access_network_physical_access_id_realm,
+            898,
+            5535,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl std::fmt::Debug for AccessNetworkPhysicalAccessId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkPhysicalAccessId", f)
+    }
+}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for AccessNetworkPhysicalAccessId {
     fn default() -> Self {
@@ -1846,23 +1841,7 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.access_network_physical_access_id_value,
-            buf,
-            &self.avp_flags,
-            899,
-            5535,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.access_network_physical_access_id_realm,
-            buf,
-            &self.avp_flags,
-            898,
-            5535,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]

@@ -409,7 +409,7 @@ impl rt::AvpData for PrivateIdentityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -479,6 +479,48 @@ impl Clone for MultimediaAuthRequest {
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Eq for MultimediaAuthRequest {}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl rt::typed::Fields for MultimediaAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.opt(
+            "tgpp_sip_number_auth_items",
+            &self.tgpp_sip_number_auth_items,
+            607,
+            10415,
+            192,
+        );
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.opt("guss_timestamp", &self.guss_timestamp, 409, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl std::fmt::Debug for MultimediaAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -673,43 +715,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sip_auth_data_item,
-            buf,
-            &self.avp_flags,
-            612,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            607,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_opt(&self.guss_timestamp, buf, &self.avp_flags, 409, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -734,7 +740,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -804,6 +810,48 @@ impl Clone for MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Eq for MultimediaAuthAnswer {}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl rt::typed::Fields for MultimediaAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt(
+            "tgpp_sip_number_auth_items",
+            &self.tgpp_sip_number_auth_items,
+            607,
+            10415,
+            192,
+        );
+        v.opt("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.opt("gba_usersecsettings", &self.gba_usersecsettings, 400, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl std::fmt::Debug for MultimediaAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -986,50 +1034,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            607,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sip_auth_data_item,
-            buf,
-            &self.avp_flags,
-            612,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.gba_usersecsettings,
-            buf,
-            &self.avp_flags,
-            400,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -1123,7 +1128,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BootstrappingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1182,6 +1187,45 @@ impl Clone for BootstrappingInfoRequest {
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Eq for BootstrappingInfoRequest {}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl rt::typed::Fields for BootstrappingInfoRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("gaa_service_identifier", &self.gaa_service_identifier, 403, 10415, 128);
+        v.one("transaction_identifier", &self.transaction_identifier, 401, 10415, 128);
+        v.one("naf_hostname", &self.naf_hostname, 402, 10415, 128);
+        v.opt(
+            "gba_u_awareness_indicator",
+            &self.gba_u_awareness_indicator,
+            407,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl std::fmt::Debug for BootstrappingInfoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BootstrappingInfoRequest", f)
+    }
+}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Default for BootstrappingInfoRequest {
     fn default() -> Self {
@@ -1388,47 +1432,7 @@ impl rt::typed::Command for BootstrappingInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_all(
-            &self.gaa_service_identifier,
-            buf,
-            &self.avp_flags,
-            403,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.transaction_identifier,
-            buf,
-            &self.avp_flags,
-            401,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.naf_hostname, buf, &self.avp_flags, 402, 10415, 128);
-        rt::typed::put_opt(
-            &self.gba_u_awareness_indicator,
-            buf,
-            &self.avp_flags,
-            407,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -1454,7 +1458,7 @@ impl rt::typed::Command for BootstrappingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BootstrappingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1525,6 +1529,49 @@ impl Clone for BootstrappingInfoAnswer {
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Eq for BootstrappingInfoAnswer {}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl rt::typed::Fields for BootstrappingInfoAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("me_key_material", &self.me_key_material, 405, 10415, 128);
+        v.opt("uicc_key_material", &self.uicc_key_material, 406, 10415, 128);
+        v.opt("key_expirytime", &self.key_expirytime, 404, 10415, 128);
+        v.opt(
+            "bootstrapinfocreationtime",
+            &self.bootstrapinfocreationtime,
+            408,
+            10415,
+            128,
+        );
+        v.opt("gba_usersecsettings", &self.gba_usersecsettings, 400, 10415, 128);
+        v.opt("gba_type", &self.gba_type, 410, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl std::fmt::Debug for BootstrappingInfoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BootstrappingInfoAnswer", f)
+    }
+}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Default for BootstrappingInfoAnswer {
     fn default() -> Self {
@@ -1696,51 +1743,7 @@ impl rt::typed::Command for BootstrappingInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.me_key_material, buf, &self.avp_flags, 405, 10415, 128);
-        rt::typed::put_opt(
-            &self.uicc_key_material,
-            buf,
-            &self.avp_flags,
-            406,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.key_expirytime, buf, &self.avp_flags, 404, 10415, 128);
-        rt::typed::put_opt(
-            &self.bootstrapinfocreationtime,
-            buf,
-            &self.avp_flags,
-            408,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.gba_usersecsettings,
-            buf,
-            &self.avp_flags,
-            400,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.gba_type, buf, &self.avp_flags, 410, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]

@@ -167,7 +167,7 @@ pub mod application {
 ///     [ SM-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CommunicationFailureInformation {
     /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
     pub cause_type: Option<u32>,
@@ -227,6 +227,48 @@ impl Clone for CommunicationFailureInformation {
     )
 )]
 impl Eq for CommunicationFailureInformation {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for CommunicationFailureInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("cause_type", &self.cause_type, 4301, 10415, 192);
+        v.opt("s1ap_cause", &self.s1ap_cause, 4302, 10415, 192);
+        v.opt("ranap_cause", &self.ranap_cause, 4303, 10415, 192);
+        v.opt("bssgp_cause", &self.bssgp_cause, 4309, 10415, 192);
+        v.opt("gmm_cause", &self.gmm_cause, 4304, 10415, 192);
+        v.opt("sm_cause", &self.sm_cause, 4305, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for CommunicationFailureInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CommunicationFailureInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -343,13 +385,7 @@ impl rt::AvpData for CommunicationFailureInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.cause_type, buf, &self.avp_flags, 4301, 10415, 192);
-        rt::typed::put_opt(&self.s1ap_cause, buf, &self.avp_flags, 4302, 10415, 192);
-        rt::typed::put_opt(&self.ranap_cause, buf, &self.avp_flags, 4303, 10415, 192);
-        rt::typed::put_opt(&self.bssgp_cause, buf, &self.avp_flags, 4309, 10415, 192);
-        rt::typed::put_opt(&self.gmm_cause, buf, &self.avp_flags, 4304, 10415, 192);
-        rt::typed::put_opt(&self.sm_cause, buf, &self.avp_flags, 4305, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -372,7 +408,7 @@ impl rt::AvpData for CommunicationFailureInformation {
 ///     [ IMSI-Group-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NumberOfUePerLocationConfiguration {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
@@ -420,6 +456,50 @@ impl Clone for NumberOfUePerLocationConfiguration {
     )
 )]
 impl Eq for NumberOfUePerLocationConfiguration {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for NumberOfUePerLocationConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.opt("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for NumberOfUePerLocationConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NumberOfUePerLocationConfiguration", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -545,16 +625,7 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
         NumberOfUePerLocationConfigurationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.imsi_group_id, buf, &self.avp_flags, 1675, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -578,7 +649,7 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
 ///     [ IMSI-Group-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NumberOfUePerLocationReport {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
@@ -629,6 +700,51 @@ impl Clone for NumberOfUePerLocationReport {
     )
 )]
 impl Eq for NumberOfUePerLocationReport {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for NumberOfUePerLocationReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.one("ue_count", &self.ue_count, 4308, 10415, 192);
+        v.opt("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for NumberOfUePerLocationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NumberOfUePerLocationReport", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -769,17 +885,7 @@ impl rt::AvpData for NumberOfUePerLocationReport {
         NumberOfUePerLocationReportView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.ue_count, buf, &self.avp_flags, 4308, 10415, 192);
-        rt::typed::put_opt(&self.imsi_group_id, buf, &self.avp_flags, 1675, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -791,7 +897,7 @@ impl rt::AvpData for NumberOfUePerLocationReport {
 ///     [ Downlink-Rate-Limit ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServingPlmnRateControl {
     /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
     pub uplink_rate_limit: Option<u32>,
@@ -817,6 +923,22 @@ impl Clone for ServingPlmnRateControl {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Eq for ServingPlmnRateControl {}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl rt::typed::Fields for ServingPlmnRateControl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("uplink_rate_limit", &self.uplink_rate_limit, 4311, 10415, 192);
+        v.opt("downlink_rate_limit", &self.downlink_rate_limit, 4312, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl std::fmt::Debug for ServingPlmnRateControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServingPlmnRateControl", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Default for ServingPlmnRateControl {
     fn default() -> Self {
@@ -884,23 +1006,7 @@ impl rt::AvpData for ServingPlmnRateControl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.uplink_rate_limit,
-            buf,
-            &self.avp_flags,
-            4311,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.downlink_rate_limit,
-            buf,
-            &self.avp_flags,
-            4312,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -912,7 +1018,7 @@ impl rt::AvpData for ServingPlmnRateControl {
 ///     [ RRC-Counter-Timestamp ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RrcCauseCounter {
     /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
     pub counter_value: Option<u32>,
@@ -938,6 +1044,22 @@ impl Clone for RrcCauseCounter {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Eq for RrcCauseCounter {}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl rt::typed::Fields for RrcCauseCounter {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("counter_value", &self.counter_value, 4319, 10415, 192);
+        v.opt("rrc_counter_timestamp", &self.rrc_counter_timestamp, 4320, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl std::fmt::Debug for RrcCauseCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RrcCauseCounter", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Default for RrcCauseCounter {
     fn default() -> Self {
@@ -1010,16 +1132,7 @@ impl rt::AvpData for RrcCauseCounter {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.counter_value, buf, &self.avp_flags, 4319, 10415, 192);
-        rt::typed::put_opt(
-            &self.rrc_counter_timestamp,
-            buf,
-            &self.avp_flags,
-            4320,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1044,7 +1157,7 @@ impl rt::AvpData for RrcCauseCounter {
 ///     [ DL-Buffering-Suggested-Packet-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IdleStatusIndication {
     /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
     pub idle_status_timestamp: Option<rt::data::Time>,
@@ -1103,6 +1216,57 @@ impl Clone for IdleStatusIndication {
     )
 )]
 impl Eq for IdleStatusIndication {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for IdleStatusIndication {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("idle_status_timestamp", &self.idle_status_timestamp, 4323, 10415, 192);
+        v.opt("active_time", &self.active_time, 4324, 10415, 192);
+        v.opt(
+            "subscribed_periodic_rau_tau_timer",
+            &self.subscribed_periodic_rau_tau_timer,
+            1619,
+            10415,
+            192,
+        );
+        v.opt("edrx_cycle_length", &self.edrx_cycle_length, 1691, 10415, 192);
+        v.opt(
+            "dl_buffering_suggested_packet_count",
+            &self.dl_buffering_suggested_packet_count,
+            1674,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for IdleStatusIndication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IdleStatusIndication", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -1234,40 +1398,7 @@ impl rt::AvpData for IdleStatusIndication {
         IdleStatusIndicationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.idle_status_timestamp,
-            buf,
-            &self.avp_flags,
-            4323,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.active_time, buf, &self.avp_flags, 4324, 10415, 192);
-        rt::typed::put_opt(
-            &self.subscribed_periodic_rau_tau_timer,
-            buf,
-            &self.avp_flags,
-            1619,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.edrx_cycle_length,
-            buf,
-            &self.avp_flags,
-            1691,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.dl_buffering_suggested_packet_count,
-            buf,
-            &self.avp_flags,
-            1674,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1290,7 +1421,7 @@ impl rt::AvpData for IdleStatusIndication {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConfigurationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1354,6 +1485,40 @@ impl Clone for ConfigurationInformationRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConfigurationInformationRequest {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for ConfigurationInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "monitoring_event_configuration",
+            &self.monitoring_event_configuration,
+            3122,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for ConfigurationInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConfigurationInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConfigurationInformationRequest {
     fn default() -> Self {
@@ -1530,41 +1695,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_configuration,
-            buf,
-            &self.avp_flags,
-            3122,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1590,7 +1721,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConfigurationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1661,6 +1792,49 @@ impl Clone for ConfigurationInformationAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConfigurationInformationAnswer {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for ConfigurationInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "monitoring_event_report",
+            &self.monitoring_event_report,
+            3123,
+            10415,
+            192,
+        );
+        v.all(
+            "monitoring_event_config_status",
+            &self.monitoring_event_config_status,
+            3142,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for ConfigurationInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConfigurationInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConfigurationInformationAnswer {
     fn default() -> Self {
@@ -1842,44 +2016,7 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_report,
-            buf,
-            &self.avp_flags,
-            3123,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_config_status,
-            buf,
-            &self.avp_flags,
-            3142,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1964,7 +2101,7 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReportingInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2023,6 +2160,39 @@ impl Clone for ReportingInformationRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ReportingInformationRequest {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for ReportingInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "monitoring_event_report",
+            &self.monitoring_event_report,
+            3123,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for ReportingInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReportingInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ReportingInformationRequest {
     fn default() -> Self {
@@ -2195,33 +2365,7 @@ impl rt::typed::Command for ReportingInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_report,
-            buf,
-            &self.avp_flags,
-            3123,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2245,7 +2389,7 @@ impl rt::typed::Command for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReportingInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2310,6 +2454,35 @@ impl Clone for ReportingInformationAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ReportingInformationAnswer {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for ReportingInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for ReportingInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReportingInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ReportingInformationAnswer {
     fn default() -> Self {
@@ -2469,28 +2642,7 @@ impl rt::typed::Command for ReportingInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2586,7 +2738,7 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConnectionManagementRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2680,6 +2832,62 @@ impl Clone for ConnectionManagementRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConnectionManagementRequest {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for ConnectionManagementRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("cmr_flags", &self.cmr_flags, 4317, 10415, 192);
+        v.opt(
+            "maximum_ue_availability_time",
+            &self.maximum_ue_availability_time,
+            3329,
+            10415,
+            192,
+        );
+        v.one("connection_action", &self.connection_action, 4314, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt(
+            "serving_plmn_rate_control",
+            &self.serving_plmn_rate_control,
+            4310,
+            10415,
+            192,
+        );
+        v.opt("extended_pco", &self.extended_pco, 4313, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for ConnectionManagementRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConnectionManagementRequest", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConnectionManagementRequest {
     fn default() -> Self {
@@ -2932,93 +3140,7 @@ impl rt::typed::Command for ConnectionManagementRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.cmr_flags, buf, &self.avp_flags, 4317, 10415, 192);
-        rt::typed::put_opt(
-            &self.maximum_ue_availability_time,
-            buf,
-            &self.avp_flags,
-            3329,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.connection_action,
-            buf,
-            &self.avp_flags,
-            4314,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.serving_plmn_rate_control,
-            buf,
-            &self.avp_flags,
-            4310,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.extended_pco, buf, &self.avp_flags, 4313, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3044,7 +3166,7 @@ impl rt::typed::Command for ConnectionManagementRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConnectionManagementAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3115,6 +3237,43 @@ impl Clone for ConnectionManagementAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for ConnectionManagementAnswer {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for ConnectionManagementAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "pdn_connection_charging_id",
+            &self.pdn_connection_charging_id,
+            2050,
+            10415,
+            128,
+        );
+        v.opt("extended_pco", &self.extended_pco, 4313, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for ConnectionManagementAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConnectionManagementAnswer", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConnectionManagementAnswer {
     fn default() -> Self {
@@ -3287,37 +3446,7 @@ impl rt::typed::Command for ConnectionManagementAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pdn_connection_charging_id,
-            buf,
-            &self.avp_flags,
-            2050,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.extended_pco, buf, &self.avp_flags, 4313, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3408,7 +3537,7 @@ impl rt::typed::RequestCommand for ConnectionManagementRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MoDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3476,6 +3605,36 @@ impl Clone for MoDataRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MoDataRequest {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for MoDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.one("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("non_ip_data", &self.non_ip_data, 4315, 10415, 192);
+        v.opt("rrc_cause_counter", &self.rrc_cause_counter, 4318, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for MoDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MoDataRequest", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MoDataRequest {
     fn default() -> Self {
@@ -3675,50 +3834,7 @@ impl rt::typed::Command for MoDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.non_ip_data, buf, &self.avp_flags, 4315, 10415, 192);
-        rt::typed::put_opt(
-            &self.rrc_cause_counter,
-            buf,
-            &self.avp_flags,
-            4318,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3742,7 +3858,7 @@ impl rt::typed::Command for MoDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MoDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3807,6 +3923,35 @@ impl Clone for MoDataAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MoDataAnswer {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for MoDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for MoDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MoDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MoDataAnswer {
     fn default() -> Self {
@@ -3966,28 +4111,7 @@ impl rt::typed::Command for MoDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4079,7 +4203,7 @@ impl rt::typed::RequestCommand for MoDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MtDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4150,6 +4274,43 @@ impl Clone for MtDataRequest {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MtDataRequest {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for MtDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.one("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("non_ip_data", &self.non_ip_data, 4315, 10415, 192);
+        v.opt("scef_wait_time", &self.scef_wait_time, 4316, 10415, 192);
+        v.opt(
+            "maximum_retransmission_time",
+            &self.maximum_retransmission_time,
+            3330,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for MtDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MtDataRequest", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MtDataRequest {
     fn default() -> Self {
@@ -4366,51 +4527,7 @@ impl rt::typed::Command for MtDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.non_ip_data, buf, &self.avp_flags, 4315, 10415, 192);
-        rt::typed::put_opt(&self.scef_wait_time, buf, &self.avp_flags, 4316, 10415, 192);
-        rt::typed::put_opt(
-            &self.maximum_retransmission_time,
-            buf,
-            &self.avp_flags,
-            3330,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4436,7 +4553,7 @@ impl rt::typed::Command for MtDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MtDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4507,6 +4624,43 @@ impl Clone for MtDataAnswer {
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Eq for MtDataAnswer {}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Fields for MtDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "requested_retransmission_time",
+            &self.requested_retransmission_time,
+            3331,
+            10415,
+            192,
+        );
+        v.opt("tda_flags", &self.tda_flags, 4321, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl std::fmt::Debug for MtDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MtDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MtDataAnswer {
     fn default() -> Self {
@@ -4679,37 +4833,7 @@ impl rt::typed::Command for MtDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.requested_retransmission_time,
-            buf,
-            &self.avp_flags,
-            3331,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tda_flags, buf, &self.avp_flags, 4321, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]

@@ -419,7 +419,7 @@ impl rt::AvpData for RouteingAddressResolution {
 ///     [ VAS-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServedUserIdentity {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -448,6 +448,23 @@ impl Clone for ServedUserIdentity {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for ServedUserIdentity {}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Fields for ServedUserIdentity {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("vasp_id", &self.vasp_id, 1101, 10415, 128);
+        v.opt("vas_id", &self.vas_id, 1102, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl std::fmt::Debug for ServedUserIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServedUserIdentity", f)
+    }
+}
 #[cfg(any(feature = "ts29140"))]
 impl Default for ServedUserIdentity {
     fn default() -> Self {
@@ -520,10 +537,7 @@ impl rt::AvpData for ServedUserIdentity {
         ServedUserIdentityView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.vasp_id, buf, &self.avp_flags, 1101, 10415, 128);
-        rt::typed::put_opt(&self.vas_id, buf, &self.avp_flags, 1102, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -535,7 +549,7 @@ impl rt::AvpData for ServedUserIdentity {
 ///     { MM10-Recipient-Address }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct InitialRecipientAddress {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     pub mm10_sequence_number: u32,
@@ -561,6 +575,22 @@ impl Clone for InitialRecipientAddress {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for InitialRecipientAddress {}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Fields for InitialRecipientAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
+        v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl std::fmt::Debug for InitialRecipientAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "InitialRecipientAddress", f)
+    }
+}
 #[cfg(any(feature = "ts29140"))]
 impl Default for InitialRecipientAddress {
     fn default() -> Self {
@@ -663,23 +693,7 @@ impl rt::AvpData for InitialRecipientAddress {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.mm10_sequence_number,
-            buf,
-            &self.avp_flags,
-            1107,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.mm10_recipient_address,
-            buf,
-            &self.avp_flags,
-            1108,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -693,7 +707,7 @@ impl rt::AvpData for InitialRecipientAddress {
 ///     [ Routeing-Address-Resolution ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ResultRecipientAddress {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     pub mm10_sequence_number: u32,
@@ -725,6 +739,30 @@ impl Clone for ResultRecipientAddress {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for ResultRecipientAddress {}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Fields for ResultRecipientAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
+        v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
+        v.opt("routeing_address", &self.routeing_address, 1109, 10415, 128);
+        v.opt(
+            "routeing_address_resolution",
+            &self.routeing_address_resolution,
+            1119,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl std::fmt::Debug for ResultRecipientAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ResultRecipientAddress", f)
+    }
+}
 #[cfg(any(feature = "ts29140"))]
 impl Default for ResultRecipientAddress {
     fn default() -> Self {
@@ -840,39 +878,7 @@ impl rt::AvpData for ResultRecipientAddress {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.mm10_sequence_number,
-            buf,
-            &self.avp_flags,
-            1107,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.mm10_recipient_address,
-            buf,
-            &self.avp_flags,
-            1108,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.routeing_address,
-            buf,
-            &self.avp_flags,
-            1109,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.routeing_address_resolution,
-            buf,
-            &self.avp_flags,
-            1119,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -884,7 +890,7 @@ impl rt::AvpData for ResultRecipientAddress {
 ///     [ Status-Text ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Status {
     /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
     pub status_code: Option<rt::data::Utf8String>,
@@ -910,6 +916,22 @@ impl Clone for Status {
 }
 #[cfg(any(feature = "ts29140"))]
 impl Eq for Status {}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Fields for Status {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("status_code", &self.status_code, 1117, 10415, 128);
+        v.opt("status_text", &self.status_text, 1118, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl std::fmt::Debug for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Status", f)
+    }
+}
 #[cfg(any(feature = "ts29140"))]
 impl Default for Status {
     fn default() -> Self {
@@ -977,9 +999,7 @@ impl rt::AvpData for Status {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.status_code, buf, &self.avp_flags, 1117, 10415, 128);
-        rt::typed::put_opt(&self.status_text, buf, &self.avp_flags, 1118, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29140"))]

@@ -106,7 +106,7 @@ pub mod application {
 /// ```
 ///
 /// The specification names this AVP Time-Window; TS 29.345 already uses that name for AVP code 3818, so the Nt one carries the prefix Nt- here.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NtTimeWindow {
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
     pub transfer_start_time: rt::data::Time,
@@ -132,6 +132,22 @@ impl Clone for NtTimeWindow {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for NtTimeWindow {}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Fields for NtTimeWindow {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("transfer_start_time", &self.transfer_start_time, 4206, 10415, 192);
+        v.one("transfer_end_time", &self.transfer_end_time, 4205, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl std::fmt::Debug for NtTimeWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NtTimeWindow", f)
+    }
+}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for NtTimeWindow {
     fn default() -> Self {
@@ -228,23 +244,7 @@ impl rt::AvpData for NtTimeWindow {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.transfer_start_time,
-            buf,
-            &self.avp_flags,
-            4206,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.transfer_end_time,
-            buf,
-            &self.avp_flags,
-            4205,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -259,7 +259,7 @@ impl rt::AvpData for NtTimeWindow {
 ///     [ Max-Requested-Bandwidth-UL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TransferPolicy {
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     pub transfer_policy_id: u32,
@@ -294,6 +294,37 @@ impl Clone for TransferPolicy {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for TransferPolicy {}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Fields for TransferPolicy {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("transfer_policy_id", &self.transfer_policy_id, 4208, 10415, 192);
+        v.opt("nt_time_window", &self.nt_time_window, 4204, 10415, 192);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl std::fmt::Debug for TransferPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TransferPolicy", f)
+    }
+}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for TransferPolicy {
     fn default() -> Self {
@@ -399,33 +430,7 @@ impl rt::AvpData for TransferPolicy {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.transfer_policy_id,
-            buf,
-            &self.avp_flags,
-            4208,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nt_time_window, buf, &self.avp_flags, 4204, 10415, 192);
-        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -445,7 +450,7 @@ impl rt::AvpData for TransferPolicy {
 ///     [ NetLoc-Access-Support ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkReports {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -495,6 +500,36 @@ impl Clone for AccessNetworkReports {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for AccessNetworkReports {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for AccessNetworkReports {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for AccessNetworkReports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkReports", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for AccessNetworkReports {
     fn default() -> Self {
@@ -614,73 +649,7 @@ impl rt::AvpData for AccessNetworkReports {
         AccessNetworkReportsView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tcp_source_port,
-            buf,
-            &self.avp_flags,
-            2843,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.netloc_access_support,
-            buf,
-            &self.avp_flags,
-            2824,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -694,7 +663,7 @@ impl rt::AvpData for AccessNetworkReports {
 ///     [ Location-Information-Configuration ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventConfiguration {
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     pub extended_scef_reference_id: u64,
@@ -730,6 +699,36 @@ impl Clone for EventConfiguration {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfiguration {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for EventConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "extended_scef_reference_id",
+            &self.extended_scef_reference_id,
+            4216,
+            10415,
+            192,
+        );
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.one("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
+        v.opt(
+            "location_information_configuration",
+            &self.location_information_configuration,
+            3135,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for EventConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventConfiguration", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfiguration {
     fn default() -> Self {
@@ -857,32 +856,7 @@ impl rt::AvpData for EventConfiguration {
         EventConfigurationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.extended_scef_reference_id,
-            buf,
-            &self.avp_flags,
-            4216,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_one(
-            &self.monitoring_type,
-            buf,
-            &self.avp_flags,
-            3127,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.location_information_configuration,
-            buf,
-            &self.avp_flags,
-            3135,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -894,7 +868,7 @@ impl rt::AvpData for EventConfiguration {
 ///     { Extended-SCEF-Reference-ID }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventConfigurationStatus {
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
     pub event_configuration_state: u32,
@@ -920,6 +894,34 @@ impl Clone for EventConfigurationStatus {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfigurationStatus {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for EventConfigurationStatus {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "event_configuration_state",
+            &self.event_configuration_state,
+            4212,
+            10415,
+            192,
+        );
+        v.one(
+            "extended_scef_reference_id",
+            &self.extended_scef_reference_id,
+            4216,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for EventConfigurationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventConfigurationStatus", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationStatus {
     fn default() -> Self {
@@ -1022,23 +1024,7 @@ impl rt::AvpData for EventConfigurationStatus {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.event_configuration_state,
-            buf,
-            &self.avp_flags,
-            4212,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.extended_scef_reference_id,
-            buf,
-            &self.avp_flags,
-            4216,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1051,7 +1037,7 @@ impl rt::AvpData for EventConfigurationStatus {
 ///     *[ Access-Network-Reports ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventReports {
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
     pub event_reporting_results: u32,
@@ -1080,6 +1066,35 @@ impl Clone for EventReports {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventReports {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for EventReports {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "event_reporting_results",
+            &self.event_reporting_results,
+            4214,
+            10415,
+            192,
+        );
+        v.one(
+            "extended_scef_reference_id",
+            &self.extended_scef_reference_id,
+            4216,
+            10415,
+            192,
+        );
+        v.all("access_network_reports", &self.access_network_reports, 4210, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for EventReports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventReports", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReports {
     fn default() -> Self {
@@ -1193,31 +1208,7 @@ impl rt::AvpData for EventReports {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.event_reporting_results,
-            buf,
-            &self.avp_flags,
-            4214,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.extended_scef_reference_id,
-            buf,
-            &self.avp_flags,
-            4216,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.access_network_reports,
-            buf,
-            &self.avp_flags,
-            4210,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1249,7 +1240,7 @@ impl rt::AvpData for EventReports {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BackgroundDataTransferRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1340,6 +1331,55 @@ impl Clone for BackgroundDataTransferRequest {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for BackgroundDataTransferRequest {}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Fields for BackgroundDataTransferRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("transfer_request_type", &self.transfer_request_type, 4203, 10415, 192);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt(
+            "application_service_provider_identity",
+            &self.application_service_provider_identity,
+            532,
+            10415,
+            128,
+        );
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("number_of_ues", &self.number_of_ues, 4209, 10415, 192);
+        v.opt("nt_time_window", &self.nt_time_window, 4204, 10415, 192);
+        v.opt("network_area_info_list", &self.network_area_info_list, 4201, 10415, 192);
+        v.opt("reference_id", &self.reference_id, 4202, 10415, 192);
+        v.opt("transfer_policy_id", &self.transfer_policy_id, 4208, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl std::fmt::Debug for BackgroundDataTransferRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BackgroundDataTransferRequest", f)
+    }
+}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for BackgroundDataTransferRequest {
     fn default() -> Self {
@@ -1586,71 +1626,7 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.transfer_request_type,
-            buf,
-            &self.avp_flags,
-            4203,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(
-            &self.application_service_provider_identity,
-            buf,
-            &self.avp_flags,
-            532,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
-        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
-        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
-        rt::typed::put_opt(&self.number_of_ues, buf, &self.avp_flags, 4209, 10415, 192);
-        rt::typed::put_opt(&self.nt_time_window, buf, &self.avp_flags, 4204, 10415, 192);
-        rt::typed::put_opt(
-            &self.network_area_info_list,
-            buf,
-            &self.avp_flags,
-            4201,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.reference_id, buf, &self.avp_flags, 4202, 10415, 192);
-        rt::typed::put_opt(
-            &self.transfer_policy_id,
-            buf,
-            &self.avp_flags,
-            4208,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1683,7 +1659,7 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BackgroundDataTransferAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1775,6 +1751,50 @@ impl Clone for BackgroundDataTransferAnswer {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Eq for BackgroundDataTransferAnswer {}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Fields for BackgroundDataTransferAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("reference_id", &self.reference_id, 4202, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("transfer_policy", &self.transfer_policy, 4207, 10415, 192);
+        v.opt("pcrf_address", &self.pcrf_address, 2207, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl std::fmt::Debug for BackgroundDataTransferAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BackgroundDataTransferAnswer", f)
+    }
+}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for BackgroundDataTransferAnswer {
     fn default() -> Self {
@@ -2001,58 +2021,7 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.reference_id, buf, &self.avp_flags, 4202, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.transfer_policy,
-            buf,
-            &self.avp_flags,
-            4207,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.pcrf_address, buf, &self.avp_flags, 2207, 10415, 192);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2150,7 +2119,7 @@ impl rt::typed::RequestCommand for BackgroundDataTransferRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventConfigurationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2212,6 +2181,40 @@ impl Clone for EventConfigurationRequest {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfigurationRequest {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for EventConfigurationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("event_configuration", &self.event_configuration, 4211, 10415, 192);
+        v.opt(
+            "group_reporting_guard_timer",
+            &self.group_reporting_guard_timer,
+            3163,
+            10415,
+            192,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for EventConfigurationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventConfigurationRequest", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationRequest {
     fn default() -> Self {
@@ -2386,41 +2389,7 @@ impl rt::typed::Command for EventConfigurationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(
-            &self.event_configuration,
-            buf,
-            &self.avp_flags,
-            4211,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.group_reporting_guard_timer,
-            buf,
-            &self.avp_flags,
-            3163,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2453,7 +2422,7 @@ impl rt::typed::Command for EventConfigurationRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventConfigurationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2539,6 +2508,48 @@ impl Clone for EventConfigurationAnswer {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventConfigurationAnswer {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for EventConfigurationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("event_reports", &self.event_reports, 4215, 10415, 192);
+        v.opt(
+            "event_configuration_status",
+            &self.event_configuration_status,
+            4213,
+            10415,
+            192,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for EventConfigurationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventConfigurationAnswer", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationAnswer {
     fn default() -> Self {
@@ -2741,49 +2752,7 @@ impl rt::typed::Command for EventConfigurationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.event_reports, buf, &self.avp_flags, 4215, 10415, 192);
-        rt::typed::put_opt(
-            &self.event_configuration_status,
-            buf,
-            &self.avp_flags,
-            4213,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2867,7 +2836,7 @@ impl rt::typed::RequestCommand for EventConfigurationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventReportingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2923,6 +2892,32 @@ impl Clone for EventReportingRequest {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventReportingRequest {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for EventReportingRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("event_reports", &self.event_reports, 4215, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for EventReportingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventReportingRequest", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReportingRequest {
     fn default() -> Self {
@@ -3085,18 +3080,7 @@ impl rt::typed::Command for EventReportingRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.event_reports, buf, &self.avp_flags, 4215, 10415, 192);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3124,7 +3108,7 @@ impl rt::typed::Command for EventReportingRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventReportingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3201,6 +3185,39 @@ impl Clone for EventReportingAnswer {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Eq for EventReportingAnswer {}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Fields for EventReportingAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl std::fmt::Debug for EventReportingAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventReportingAnswer", f)
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReportingAnswer {
     fn default() -> Self {
@@ -3379,32 +3396,7 @@ impl rt::typed::Command for EventReportingAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]

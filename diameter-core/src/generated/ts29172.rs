@@ -1072,7 +1072,7 @@ impl rt::AvpData for PrioritizedListIndicator {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsEpsClientName {
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_name_string: Option<rt::data::Utf8String>,
@@ -1098,6 +1098,22 @@ impl Clone for LcsEpsClientName {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsEpsClientName {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for LcsEpsClientName {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
+        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for LcsEpsClientName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsEpsClientName", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsEpsClientName {
     fn default() -> Self {
@@ -1165,23 +1181,7 @@ impl rt::AvpData for LcsEpsClientName {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.lcs_name_string,
-            buf,
-            &self.avp_flags,
-            1238,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_format_indicator,
-            buf,
-            &self.avp_flags,
-            1237,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1193,7 +1193,7 @@ impl rt::AvpData for LcsEpsClientName {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsRequestorName {
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_requestor_id_string: Option<rt::data::Utf8String>,
@@ -1219,6 +1219,28 @@ impl Clone for LcsRequestorName {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsRequestorName {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for LcsRequestorName {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "lcs_requestor_id_string",
+            &self.lcs_requestor_id_string,
+            1240,
+            10415,
+            192,
+        );
+        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for LcsRequestorName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsRequestorName", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsRequestorName {
     fn default() -> Self {
@@ -1291,23 +1313,7 @@ impl rt::AvpData for LcsRequestorName {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.lcs_requestor_id_string,
-            buf,
-            &self.avp_flags,
-            1240,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_format_indicator,
-            buf,
-            &self.avp_flags,
-            1237,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1322,7 +1328,7 @@ impl rt::AvpData for LcsRequestorName {
 ///     [ Response-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsQos {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     pub lcs_qos_class: Option<LcsQosClass>,
@@ -1357,6 +1363,25 @@ impl Clone for LcsQos {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsQos {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for LcsQos {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("lcs_qos_class", &self.lcs_qos_class, 2523, 10415, 128);
+        v.opt("horizontal_accuracy", &self.horizontal_accuracy, 2505, 10415, 128);
+        v.opt("vertical_accuracy", &self.vertical_accuracy, 2506, 10415, 128);
+        v.opt("vertical_requested", &self.vertical_requested, 2507, 10415, 128);
+        v.opt("response_time", &self.response_time, 2509, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for LcsQos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsQos", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsQos {
     fn default() -> Self {
@@ -1436,33 +1461,7 @@ impl rt::AvpData for LcsQos {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.lcs_qos_class, buf, &self.avp_flags, 2523, 10415, 128);
-        rt::typed::put_opt(
-            &self.horizontal_accuracy,
-            buf,
-            &self.avp_flags,
-            2505,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.vertical_accuracy,
-            buf,
-            &self.avp_flags,
-            2506,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.vertical_requested,
-            buf,
-            &self.avp_flags,
-            2507,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.response_time, buf, &self.avp_flags, 2509, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1473,7 +1472,7 @@ impl rt::AvpData for LcsQos {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsPrivacyCheckNonSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1496,6 +1495,21 @@ impl Clone for LcsPrivacyCheckNonSession {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsPrivacyCheckNonSession {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for LcsPrivacyCheckNonSession {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for LcsPrivacyCheckNonSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsPrivacyCheckNonSession", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsPrivacyCheckNonSession {
     fn default() -> Self {
@@ -1571,15 +1585,7 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.lcs_privacy_check,
-            buf,
-            &self.avp_flags,
-            2512,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1590,7 +1596,7 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsPrivacyCheckSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1613,6 +1619,21 @@ impl Clone for LcsPrivacyCheckSession {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LcsPrivacyCheckSession {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for LcsPrivacyCheckSession {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for LcsPrivacyCheckSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsPrivacyCheckSession", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsPrivacyCheckSession {
     fn default() -> Self {
@@ -1688,15 +1709,7 @@ impl rt::AvpData for LcsPrivacyCheckSession {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.lcs_privacy_check,
-            buf,
-            &self.avp_flags,
-            2512,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1708,7 +1721,7 @@ impl rt::AvpData for LcsPrivacyCheckSession {
 ///     [ GERAN-GANSS-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GeranPositioningInfo {
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     pub geran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1734,6 +1747,28 @@ impl Clone for GeranPositioningInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for GeranPositioningInfo {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for GeranPositioningInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("geran_positioning_data", &self.geran_positioning_data, 2525, 10415, 128);
+        v.opt(
+            "geran_ganss_positioning_data",
+            &self.geran_ganss_positioning_data,
+            2526,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for GeranPositioningInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GeranPositioningInfo", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for GeranPositioningInfo {
     fn default() -> Self {
@@ -1811,23 +1846,7 @@ impl rt::AvpData for GeranPositioningInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.geran_positioning_data,
-            buf,
-            &self.avp_flags,
-            2525,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.geran_ganss_positioning_data,
-            buf,
-            &self.avp_flags,
-            2526,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1840,7 +1859,7 @@ impl rt::AvpData for GeranPositioningInfo {
 ///     [ UTRAN-Additional-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UtranPositioningInfo {
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     pub utran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1871,6 +1890,35 @@ impl Clone for UtranPositioningInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for UtranPositioningInfo {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for UtranPositioningInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("utran_positioning_data", &self.utran_positioning_data, 2528, 10415, 128);
+        v.opt(
+            "utran_ganss_positioning_data",
+            &self.utran_ganss_positioning_data,
+            2529,
+            10415,
+            128,
+        );
+        v.opt(
+            "utran_additional_positioning_data",
+            &self.utran_additional_positioning_data,
+            2558,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for UtranPositioningInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UtranPositioningInfo", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for UtranPositioningInfo {
     fn default() -> Self {
@@ -1964,31 +2012,7 @@ impl rt::AvpData for UtranPositioningInfo {
         UtranPositioningInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.utran_positioning_data,
-            buf,
-            &self.avp_flags,
-            2528,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.utran_ganss_positioning_data,
-            buf,
-            &self.avp_flags,
-            2529,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.utran_additional_positioning_data,
-            buf,
-            &self.avp_flags,
-            2558,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2005,7 +2029,7 @@ impl rt::AvpData for UtranPositioningInfo {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AreaEventInfo {
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     pub area_definition: AreaDefinition,
@@ -2048,6 +2072,33 @@ impl Clone for AreaEventInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for AreaEventInfo {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for AreaEventInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("area_definition", &self.area_definition, 2534, 10415, 128);
+        v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
+        v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
+        v.opt("maximum_interval", &self.maximum_interval, 2561, 10415, 128);
+        v.opt("sampling_interval", &self.sampling_interval, 2562, 10415, 128);
+        v.opt("reporting_duration", &self.reporting_duration, 2563, 10415, 128);
+        v.opt(
+            "reporting_location_requirements",
+            &self.reporting_location_requirements,
+            2564,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for AreaEventInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AreaEventInfo", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AreaEventInfo {
     fn default() -> Self {
@@ -2159,56 +2210,7 @@ impl rt::AvpData for AreaEventInfo {
         AreaEventInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.area_definition,
-            buf,
-            &self.avp_flags,
-            2534,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.occurrence_info,
-            buf,
-            &self.avp_flags,
-            2538,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.interval_time, buf, &self.avp_flags, 2539, 10415, 128);
-        rt::typed::put_opt(
-            &self.maximum_interval,
-            buf,
-            &self.avp_flags,
-            2561,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sampling_interval,
-            buf,
-            &self.avp_flags,
-            2562,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reporting_duration,
-            buf,
-            &self.avp_flags,
-            2563,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reporting_location_requirements,
-            buf,
-            &self.avp_flags,
-            2564,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2220,7 +2222,7 @@ impl rt::AvpData for AreaEventInfo {
 ///     *240[ Additional-Area ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AreaDefinition {
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40.
     pub area: Vec<Area>,
@@ -2246,6 +2248,22 @@ impl Clone for AreaDefinition {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for AreaDefinition {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for AreaDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("area", &self.area, 2535, 10415, 128);
+        v.all("additional_area", &self.additional_area, 2565, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for AreaDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AreaDefinition", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AreaDefinition {
     fn default() -> Self {
@@ -2332,16 +2350,7 @@ impl rt::AvpData for AreaDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.area, buf, &self.avp_flags, 2535, 10415, 128);
-        rt::typed::put_all(
-            &self.additional_area,
-            buf,
-            &self.avp_flags,
-            2565,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2353,7 +2362,7 @@ impl rt::AvpData for AreaDefinition {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Area {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -2379,6 +2388,22 @@ impl Clone for Area {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for Area {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for Area {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("area_type", &self.area_type, 2536, 10415, 128);
+        v.one("area_identification", &self.area_identification, 2537, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for Area {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Area", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for Area {
     fn default() -> Self {
@@ -2475,16 +2500,7 @@ impl rt::AvpData for Area {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
-        rt::typed::put_one(
-            &self.area_identification,
-            buf,
-            &self.avp_flags,
-            2537,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2496,7 +2512,7 @@ impl rt::AvpData for Area {
 ///     { Reporting-Interval }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PeriodicLdrInformation {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     pub reporting_amount: u32,
@@ -2522,6 +2538,22 @@ impl Clone for PeriodicLdrInformation {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for PeriodicLdrInformation {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for PeriodicLdrInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("reporting_amount", &self.reporting_amount, 2541, 10415, 128);
+        v.one("reporting_interval", &self.reporting_interval, 2542, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for PeriodicLdrInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PeriodicLdrInformation", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for PeriodicLdrInformation {
     fn default() -> Self {
@@ -2618,23 +2650,7 @@ impl rt::AvpData for PeriodicLdrInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.reporting_amount,
-            buf,
-            &self.avp_flags,
-            2541,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.reporting_interval,
-            buf,
-            &self.avp_flags,
-            2542,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2646,7 +2662,7 @@ impl rt::AvpData for PeriodicLdrInformation {
 ///     [ Prioritized-List-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReportingPlmnList {
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49.
     pub plmn_id_list: Vec<PlmnIdList>,
@@ -2672,6 +2688,28 @@ impl Clone for ReportingPlmnList {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for ReportingPlmnList {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for ReportingPlmnList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("plmn_id_list", &self.plmn_id_list, 2544, 10415, 128);
+        v.opt(
+            "prioritized_list_indicator",
+            &self.prioritized_list_indicator,
+            2551,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for ReportingPlmnList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReportingPlmnList", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ReportingPlmnList {
     fn default() -> Self {
@@ -2756,16 +2794,7 @@ impl rt::AvpData for ReportingPlmnList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.plmn_id_list, buf, &self.avp_flags, 2544, 10415, 128);
-        rt::typed::put_opt(
-            &self.prioritized_list_indicator,
-            buf,
-            &self.avp_flags,
-            2551,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2777,7 +2806,7 @@ impl rt::AvpData for ReportingPlmnList {
 ///     [ Periodic-Location-Support-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PlmnIdList {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
@@ -2805,6 +2834,28 @@ impl Clone for PlmnIdList {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for PlmnIdList {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for PlmnIdList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt(
+            "periodic_location_support_indicator",
+            &self.periodic_location_support_indicator,
+            2550,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for PlmnIdList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PlmnIdList", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for PlmnIdList {
     fn default() -> Self {
@@ -2889,23 +2940,7 @@ impl rt::AvpData for PlmnIdList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.periodic_location_support_indicator,
-            buf,
-            &self.avp_flags,
-            2550,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2918,7 +2953,7 @@ impl rt::AvpData for PlmnIdList {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeferredMtLrData {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     pub deferred_location_type: u32,
@@ -2947,6 +2982,23 @@ impl Clone for DeferredMtLrData {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for DeferredMtLrData {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for DeferredMtLrData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("deferred_location_type", &self.deferred_location_type, 2532, 10415, 128);
+        v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for DeferredMtLrData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeferredMtLrData", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for DeferredMtLrData {
     fn default() -> Self {
@@ -3041,24 +3093,7 @@ impl rt::AvpData for DeferredMtLrData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.deferred_location_type,
-            buf,
-            &self.avp_flags,
-            2532,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.termination_cause_3gpp,
-            buf,
-            &self.avp_flags,
-            2548,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3070,7 +3105,7 @@ impl rt::AvpData for DeferredMtLrData {
 ///     [ Cell-Portion-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EsmlcCellInfo {
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     pub ecgi: Option<rt::bytes::Bytes>,
@@ -3096,6 +3131,22 @@ impl Clone for EsmlcCellInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for EsmlcCellInfo {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for EsmlcCellInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
+        v.opt("cell_portion_id", &self.cell_portion_id, 2553, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for EsmlcCellInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EsmlcCellInfo", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for EsmlcCellInfo {
     fn default() -> Self {
@@ -3161,16 +3212,7 @@ impl rt::AvpData for EsmlcCellInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
-        rt::typed::put_opt(
-            &self.cell_portion_id,
-            buf,
-            &self.avp_flags,
-            2553,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3182,7 +3224,7 @@ impl rt::AvpData for EsmlcCellInfo {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DelayedLocationReportingData {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     pub termination_cause_3gpp: Option<i32>,
@@ -3208,6 +3250,22 @@ impl Clone for DelayedLocationReportingData {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for DelayedLocationReportingData {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for DelayedLocationReportingData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for DelayedLocationReportingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DelayedLocationReportingData", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for DelayedLocationReportingData {
     fn default() -> Self {
@@ -3280,16 +3338,7 @@ impl rt::AvpData for DelayedLocationReportingData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.termination_cause_3gpp,
-            buf,
-            &self.avp_flags,
-            2548,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3306,7 +3355,7 @@ impl rt::AvpData for DelayedLocationReportingData {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MotionEventInfo {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     pub linear_distance: u32,
@@ -3349,6 +3398,33 @@ impl Clone for MotionEventInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for MotionEventInfo {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for MotionEventInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("linear_distance", &self.linear_distance, 2560, 10415, 128);
+        v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
+        v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
+        v.opt("maximum_interval", &self.maximum_interval, 2561, 10415, 128);
+        v.opt("sampling_interval", &self.sampling_interval, 2562, 10415, 128);
+        v.opt("reporting_duration", &self.reporting_duration, 2563, 10415, 128);
+        v.opt(
+            "reporting_location_requirements",
+            &self.reporting_location_requirements,
+            2564,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for MotionEventInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MotionEventInfo", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for MotionEventInfo {
     fn default() -> Self {
@@ -3453,56 +3529,7 @@ impl rt::AvpData for MotionEventInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.linear_distance,
-            buf,
-            &self.avp_flags,
-            2560,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.occurrence_info,
-            buf,
-            &self.avp_flags,
-            2538,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.interval_time, buf, &self.avp_flags, 2539, 10415, 128);
-        rt::typed::put_opt(
-            &self.maximum_interval,
-            buf,
-            &self.avp_flags,
-            2561,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sampling_interval,
-            buf,
-            &self.avp_flags,
-            2562,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reporting_duration,
-            buf,
-            &self.avp_flags,
-            2563,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reporting_location_requirements,
-            buf,
-            &self.avp_flags,
-            2564,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3514,7 +3541,7 @@ impl rt::AvpData for MotionEventInfo {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdditionalArea {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -3540,6 +3567,22 @@ impl Clone for AdditionalArea {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for AdditionalArea {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for AdditionalArea {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("area_type", &self.area_type, 2536, 10415, 128);
+        v.one("area_identification", &self.area_identification, 2537, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for AdditionalArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdditionalArea", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AdditionalArea {
     fn default() -> Self {
@@ -3636,16 +3679,7 @@ impl rt::AvpData for AdditionalArea {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
-        rt::typed::put_one(
-            &self.area_identification,
-            buf,
-            &self.avp_flags,
-            2537,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3690,7 +3724,7 @@ impl rt::AvpData for AdditionalArea {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProvideLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3818,6 +3852,80 @@ impl Clone for ProvideLocationRequest {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for ProvideLocationRequest {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for ProvideLocationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("slg_location_type", &self.slg_location_type, 2500, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("imei", &self.imei, 1402, 10415, 192);
+        v.one("lcs_eps_client_name", &self.lcs_eps_client_name, 2501, 10415, 128);
+        v.one("lcs_client_type", &self.lcs_client_type, 1241, 10415, 192);
+        v.opt("lcs_requestor_name", &self.lcs_requestor_name, 2502, 10415, 128);
+        v.opt("lcs_priority", &self.lcs_priority, 2503, 10415, 128);
+        v.opt("lcs_qos", &self.lcs_qos, 2504, 10415, 128);
+        v.opt("velocity_requested", &self.velocity_requested, 2508, 10415, 128);
+        v.opt("supported_gad_shapes", &self.supported_gad_shapes, 2510, 10415, 128);
+        v.opt("lcs_service_type_id", &self.lcs_service_type_id, 2520, 10415, 128);
+        v.opt("lcs_codeword", &self.lcs_codeword, 2511, 10415, 128);
+        v.opt(
+            "lcs_privacy_check_non_session",
+            &self.lcs_privacy_check_non_session,
+            2521,
+            10415,
+            128,
+        );
+        v.opt(
+            "lcs_privacy_check_session",
+            &self.lcs_privacy_check_session,
+            2522,
+            10415,
+            128,
+        );
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("deferred_location_type", &self.deferred_location_type, 2532, 10415, 128);
+        v.opt("lcs_reference_number", &self.lcs_reference_number, 2531, 10415, 128);
+        v.opt("area_event_info", &self.area_event_info, 2533, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("plr_flags", &self.plr_flags, 2545, 10415, 128);
+        v.opt(
+            "periodic_ldr_information",
+            &self.periodic_ldr_information,
+            2540,
+            10415,
+            128,
+        );
+        v.opt("reporting_plmn_list", &self.reporting_plmn_list, 2543, 10415, 128);
+        v.opt("motion_event_info", &self.motion_event_info, 2559, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for ProvideLocationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProvideLocationRequest", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ProvideLocationRequest {
     fn default() -> Self {
@@ -4139,161 +4247,7 @@ impl rt::typed::Command for ProvideLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.slg_location_type,
-            buf,
-            &self.avp_flags,
-            2500,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.imei, buf, &self.avp_flags, 1402, 10415, 192);
-        rt::typed::put_one(
-            &self.lcs_eps_client_name,
-            buf,
-            &self.avp_flags,
-            2501,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.lcs_client_type,
-            buf,
-            &self.avp_flags,
-            1241,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_requestor_name,
-            buf,
-            &self.avp_flags,
-            2502,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.lcs_priority, buf, &self.avp_flags, 2503, 10415, 128);
-        rt::typed::put_opt(&self.lcs_qos, buf, &self.avp_flags, 2504, 10415, 128);
-        rt::typed::put_opt(
-            &self.velocity_requested,
-            buf,
-            &self.avp_flags,
-            2508,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.supported_gad_shapes,
-            buf,
-            &self.avp_flags,
-            2510,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.lcs_service_type_id,
-            buf,
-            &self.avp_flags,
-            2520,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.lcs_codeword, buf, &self.avp_flags, 2511, 10415, 128);
-        rt::typed::put_opt(
-            &self.lcs_privacy_check_non_session,
-            buf,
-            &self.avp_flags,
-            2521,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.lcs_privacy_check_session,
-            buf,
-            &self.avp_flags,
-            2522,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.deferred_location_type,
-            buf,
-            &self.avp_flags,
-            2532,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.lcs_reference_number,
-            buf,
-            &self.avp_flags,
-            2531,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.area_event_info,
-            buf,
-            &self.avp_flags,
-            2533,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
-        rt::typed::put_opt(&self.plr_flags, buf, &self.avp_flags, 2545, 10415, 128);
-        rt::typed::put_opt(
-            &self.periodic_ldr_information,
-            buf,
-            &self.avp_flags,
-            2540,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reporting_plmn_list,
-            buf,
-            &self.avp_flags,
-            2543,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.motion_event_info,
-            buf,
-            &self.avp_flags,
-            2559,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4330,7 +4284,7 @@ impl rt::typed::Command for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProvideLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4434,6 +4388,72 @@ impl Clone for ProvideLocationAnswer {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for ProvideLocationAnswer {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for ProvideLocationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.opt(
+            "accuracy_fulfilment_indicator",
+            &self.accuracy_fulfilment_indicator,
+            2513,
+            10415,
+            128,
+        );
+        v.opt(
+            "age_of_location_estimate",
+            &self.age_of_location_estimate,
+            2514,
+            10415,
+            128,
+        );
+        v.opt("velocity_estimate", &self.velocity_estimate, 2515, 10415, 128);
+        v.opt(
+            "eutran_positioning_data",
+            &self.eutran_positioning_data,
+            2516,
+            10415,
+            128,
+        );
+        v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
+        v.opt("geran_positioning_info", &self.geran_positioning_info, 2524, 10415, 128);
+        v.opt("utran_positioning_info", &self.utran_positioning_info, 2527, 10415, 128);
+        v.opt("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
+        v.opt("service_area_identity", &self.service_area_identity, 1607, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.opt("pla_flags", &self.pla_flags, 2546, 10415, 128);
+        v.opt("esmlc_cell_info", &self.esmlc_cell_info, 2552, 10415, 128);
+        v.opt("civic_address", &self.civic_address, 2556, 10415, 128);
+        v.opt("barometric_pressure", &self.barometric_pressure, 2557, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for ProvideLocationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProvideLocationAnswer", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ProvideLocationAnswer {
     fn default() -> Self {
@@ -4675,125 +4695,7 @@ impl rt::typed::Command for ProvideLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.location_estimate,
-            buf,
-            &self.avp_flags,
-            1242,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.accuracy_fulfilment_indicator,
-            buf,
-            &self.avp_flags,
-            2513,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.age_of_location_estimate,
-            buf,
-            &self.avp_flags,
-            2514,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.velocity_estimate,
-            buf,
-            &self.avp_flags,
-            2515,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.eutran_positioning_data,
-            buf,
-            &self.avp_flags,
-            2516,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
-        rt::typed::put_opt(
-            &self.geran_positioning_info,
-            buf,
-            &self.avp_flags,
-            2524,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.utran_positioning_info,
-            buf,
-            &self.avp_flags,
-            2527,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.cell_global_identity,
-            buf,
-            &self.avp_flags,
-            1604,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.service_area_identity,
-            buf,
-            &self.avp_flags,
-            1607,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_opt(&self.pla_flags, buf, &self.avp_flags, 2546, 10415, 128);
-        rt::typed::put_opt(
-            &self.esmlc_cell_info,
-            buf,
-            &self.avp_flags,
-            2552,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.civic_address, buf, &self.avp_flags, 2556, 10415, 128);
-        rt::typed::put_opt(
-            &self.barometric_pressure,
-            buf,
-            &self.avp_flags,
-            2557,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4916,7 +4818,7 @@ impl rt::typed::RequestCommand for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5052,6 +4954,94 @@ impl Clone for LocationReportRequest {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LocationReportRequest {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for LocationReportRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("location_event", &self.location_event, 2518, 10415, 128);
+        v.opt("lcs_eps_client_name", &self.lcs_eps_client_name, 2501, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("imei", &self.imei, 1402, 10415, 192);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.opt(
+            "accuracy_fulfilment_indicator",
+            &self.accuracy_fulfilment_indicator,
+            2513,
+            10415,
+            128,
+        );
+        v.opt(
+            "age_of_location_estimate",
+            &self.age_of_location_estimate,
+            2514,
+            10415,
+            128,
+        );
+        v.opt("velocity_estimate", &self.velocity_estimate, 2515, 10415, 128);
+        v.opt(
+            "eutran_positioning_data",
+            &self.eutran_positioning_data,
+            2516,
+            10415,
+            128,
+        );
+        v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
+        v.opt("geran_positioning_info", &self.geran_positioning_info, 2524, 10415, 128);
+        v.opt("utran_positioning_info", &self.utran_positioning_info, 2527, 10415, 128);
+        v.opt("lcs_service_type_id", &self.lcs_service_type_id, 2520, 10415, 128);
+        v.opt("pseudonym_indicator", &self.pseudonym_indicator, 2519, 10415, 128);
+        v.opt("lrr_flags", &self.lrr_flags, 2530, 10415, 128);
+        v.opt("lcs_reference_number", &self.lcs_reference_number, 2531, 10415, 128);
+        v.opt("deferred_mt_lr_data", &self.deferred_mt_lr_data, 2547, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("reporting_amount", &self.reporting_amount, 2541, 10415, 128);
+        v.opt(
+            "periodic_ldr_information",
+            &self.periodic_ldr_information,
+            2540,
+            10415,
+            128,
+        );
+        v.opt("esmlc_cell_info", &self.esmlc_cell_info, 2552, 10415, 128);
+        v.opt("n1xrtt_rcid", &self.n1xrtt_rcid, 2554, 10415, 128);
+        v.opt(
+            "delayed_location_reporting_data",
+            &self.delayed_location_reporting_data,
+            2555,
+            10415,
+            128,
+        );
+        v.opt("civic_address", &self.civic_address, 2556, 10415, 128);
+        v.opt("barometric_pressure", &self.barometric_pressure, 2557, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for LocationReportRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationReportRequest", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LocationReportRequest {
     fn default() -> Self {
@@ -5368,177 +5358,7 @@ impl rt::typed::Command for LocationReportRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.location_event, buf, &self.avp_flags, 2518, 10415, 128);
-        rt::typed::put_opt(
-            &self.lcs_eps_client_name,
-            buf,
-            &self.avp_flags,
-            2501,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.imei, buf, &self.avp_flags, 1402, 10415, 192);
-        rt::typed::put_opt(
-            &self.location_estimate,
-            buf,
-            &self.avp_flags,
-            1242,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.accuracy_fulfilment_indicator,
-            buf,
-            &self.avp_flags,
-            2513,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.age_of_location_estimate,
-            buf,
-            &self.avp_flags,
-            2514,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.velocity_estimate,
-            buf,
-            &self.avp_flags,
-            2515,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.eutran_positioning_data,
-            buf,
-            &self.avp_flags,
-            2516,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
-        rt::typed::put_opt(
-            &self.geran_positioning_info,
-            buf,
-            &self.avp_flags,
-            2524,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.utran_positioning_info,
-            buf,
-            &self.avp_flags,
-            2527,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.lcs_service_type_id,
-            buf,
-            &self.avp_flags,
-            2520,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pseudonym_indicator,
-            buf,
-            &self.avp_flags,
-            2519,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.lrr_flags, buf, &self.avp_flags, 2530, 10415, 128);
-        rt::typed::put_opt(
-            &self.lcs_reference_number,
-            buf,
-            &self.avp_flags,
-            2531,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.deferred_mt_lr_data,
-            buf,
-            &self.avp_flags,
-            2547,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
-        rt::typed::put_opt(
-            &self.reporting_amount,
-            buf,
-            &self.avp_flags,
-            2541,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.periodic_ldr_information,
-            buf,
-            &self.avp_flags,
-            2540,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.esmlc_cell_info,
-            buf,
-            &self.avp_flags,
-            2552,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.n1xrtt_rcid, buf, &self.avp_flags, 2554, 10415, 128);
-        rt::typed::put_opt(
-            &self.delayed_location_reporting_data,
-            buf,
-            &self.avp_flags,
-            2555,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.civic_address, buf, &self.avp_flags, 2556, 10415, 128);
-        rt::typed::put_opt(
-            &self.barometric_pressure,
-            buf,
-            &self.avp_flags,
-            2557,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5564,7 +5384,7 @@ impl rt::typed::Command for LocationReportRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5635,6 +5455,43 @@ impl Clone for LocationReportAnswer {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Eq for LocationReportAnswer {}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Fields for LocationReportAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("lra_flags", &self.lra_flags, 2549, 10415, 128);
+        v.opt("reporting_plmn_list", &self.reporting_plmn_list, 2543, 10415, 128);
+        v.opt("lcs_reference_number", &self.lcs_reference_number, 2531, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl std::fmt::Debug for LocationReportAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationReportAnswer", f)
+    }
+}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LocationReportAnswer {
     fn default() -> Self {
@@ -5809,51 +5666,7 @@ impl rt::typed::Command for LocationReportAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
-        rt::typed::put_opt(&self.lra_flags, buf, &self.avp_flags, 2549, 10415, 128);
-        rt::typed::put_opt(
-            &self.reporting_plmn_list,
-            buf,
-            &self.avp_flags,
-            2543,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.lcs_reference_number,
-            buf,
-            &self.avp_flags,
-            2531,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

@@ -102,7 +102,7 @@ pub mod application {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -175,6 +175,55 @@ impl Clone for ServingNode {
     )
 )]
 impl Eq for ServingNode {}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for ServingNode {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
+        v.opt("sgsn_realm", &self.sgsn_realm, 2410, 10415, 128);
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
+        v.opt("mme_realm", &self.mme_realm, 2408, 10415, 128);
+        v.opt("msc_number", &self.msc_number, 2403, 10415, 128);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("lcs_capabilities_sets", &self.lcs_capabilities_sets, 2404, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for ServingNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServingNode", f)
+    }
+}
 #[cfg(
     any(
         feature = "gy",
@@ -321,30 +370,7 @@ impl rt::AvpData for ServingNode {
         ServingNodeView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
-        rt::typed::put_opt(&self.sgsn_name, buf, &self.avp_flags, 2409, 10415, 128);
-        rt::typed::put_opt(&self.sgsn_realm, buf, &self.avp_flags, 2410, 10415, 128);
-        rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
-        rt::typed::put_opt(&self.mme_realm, buf, &self.avp_flags, 2408, 10415, 128);
-        rt::typed::put_opt(&self.msc_number, buf, &self.avp_flags, 2403, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_aaa_server_name,
-            buf,
-            &self.avp_flags,
-            318,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_capabilities_sets,
-            buf,
-            &self.avp_flags,
-            2404,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -372,7 +398,7 @@ impl rt::AvpData for ServingNode {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdditionalServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -437,6 +463,47 @@ impl Clone for AdditionalServingNode {
     )
 )]
 impl Eq for AdditionalServingNode {}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl rt::typed::Fields for AdditionalServingNode {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
+        v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
+        v.opt("sgsn_realm", &self.sgsn_realm, 2410, 10415, 128);
+        v.opt("mme_realm", &self.mme_realm, 2408, 10415, 128);
+        v.opt("msc_number", &self.msc_number, 2403, 10415, 128);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("lcs_capabilities_sets", &self.lcs_capabilities_sets, 2404, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl std::fmt::Debug for AdditionalServingNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdditionalServingNode", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6c",
@@ -571,30 +638,7 @@ impl rt::AvpData for AdditionalServingNode {
         AdditionalServingNodeView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
-        rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
-        rt::typed::put_opt(&self.sgsn_name, buf, &self.avp_flags, 2409, 10415, 128);
-        rt::typed::put_opt(&self.sgsn_realm, buf, &self.avp_flags, 2410, 10415, 128);
-        rt::typed::put_opt(&self.mme_realm, buf, &self.avp_flags, 2408, 10415, 128);
-        rt::typed::put_opt(&self.msc_number, buf, &self.avp_flags, 2403, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_aaa_server_name,
-            buf,
-            &self.avp_flags,
-            318,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_capabilities_sets,
-            buf,
-            &self.avp_flags,
-            2404,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -618,7 +662,7 @@ impl rt::AvpData for AdditionalServingNode {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsRoutingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -683,6 +727,41 @@ impl Clone for LcsRoutingInfoRequest {
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Eq for LcsRoutingInfoRequest {}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl rt::typed::Fields for LcsRoutingInfoRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("gmlc_number", &self.gmlc_number, 1474, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl std::fmt::Debug for LcsRoutingInfoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsRoutingInfoRequest", f)
+    }
+}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Default for LcsRoutingInfoRequest {
     fn default() -> Self {
@@ -857,35 +936,7 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.gmlc_number, buf, &self.avp_flags, 1474, 10415, 192);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -915,7 +966,7 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsRoutingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -998,6 +1049,53 @@ impl Clone for LcsRoutingInfoAnswer {
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Eq for LcsRoutingInfoAnswer {}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl rt::typed::Fields for LcsRoutingInfoAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("lmsi", &self.lmsi, 2400, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.all(
+            "additional_serving_node",
+            &self.additional_serving_node,
+            2406,
+            10415,
+            192,
+        );
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("ppr_address", &self.ppr_address, 2407, 10415, 128);
+        v.opt("ria_flags", &self.ria_flags, 2411, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl std::fmt::Debug for LcsRoutingInfoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsRoutingInfoAnswer", f)
+    }
+}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Default for LcsRoutingInfoAnswer {
     fn default() -> Self {
@@ -1189,48 +1287,7 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.lmsi, buf, &self.avp_flags, 2400, 10415, 128);
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_all(
-            &self.additional_serving_node,
-            buf,
-            &self.avp_flags,
-            2406,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
-        rt::typed::put_opt(&self.ppr_address, buf, &self.avp_flags, 2407, 10415, 128);
-        rt::typed::put_opt(&self.ria_flags, buf, &self.avp_flags, 2411, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]

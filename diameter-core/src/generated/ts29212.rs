@@ -5377,7 +5377,7 @@ impl rt::AvpData for PdpSessionOperation {
 ///     [ IP-CAN-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingRuleInstall {
     /// `*[ Charging-Rule-Definition ]`: Charging-Rule-Definition (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4.
     pub charging_rule_definition: Vec<ChargingRuleDefinition>,
@@ -5425,6 +5425,54 @@ impl Clone for ChargingRuleInstall {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for ChargingRuleInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "charging_rule_definition",
+            &self.charging_rule_definition,
+            1003,
+            10415,
+            192,
+        );
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.all(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("monitoring_flags", &self.monitoring_flags, 2828, 10415, 128);
+        v.opt("rule_activation_time", &self.rule_activation_time, 1043, 10415, 192);
+        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
+        v.opt(
+            "resource_allocation_notification",
+            &self.resource_allocation_notification,
+            1063,
+            10415,
+            128,
+        );
+        v.opt(
+            "charging_correlation_indicator",
+            &self.charging_correlation_indicator,
+            1073,
+            10415,
+            128,
+        );
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for ChargingRuleInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingRuleInstall", f)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5569,80 +5617,7 @@ impl rt::AvpData for ChargingRuleInstall {
         ChargingRuleInstallView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.charging_rule_definition,
-            buf,
-            &self.avp_flags,
-            1003,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_flags,
-            buf,
-            &self.avp_flags,
-            2828,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.rule_activation_time,
-            buf,
-            &self.avp_flags,
-            1043,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rule_deactivation_time,
-            buf,
-            &self.avp_flags,
-            1044,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.resource_allocation_notification,
-            buf,
-            &self.avp_flags,
-            1063,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.charging_correlation_indicator,
-            buf,
-            &self.avp_flags,
-            1073,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5656,7 +5631,7 @@ impl rt::AvpData for ChargingRuleInstall {
 ///     [ Resource-Release-Notification ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingRuleRemove {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -5688,6 +5663,36 @@ impl Clone for ChargingRuleRemove {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for ChargingRuleRemove {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for ChargingRuleRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.all(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.opt(
+            "resource_release_notification",
+            &self.resource_release_notification,
+            2841,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for ChargingRuleRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingRuleRemove", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleRemove {
     fn default() -> Self {
@@ -5789,39 +5794,7 @@ impl rt::AvpData for ChargingRuleRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.required_access_info,
-            buf,
-            &self.avp_flags,
-            536,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.resource_release_notification,
-            buf,
-            &self.avp_flags,
-            2841,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5863,7 +5836,7 @@ impl rt::AvpData for ChargingRuleRemove {
 ///     [ Callee-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingRuleDefinition {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: rt::bytes::Bytes,
@@ -5981,6 +5954,88 @@ impl Clone for ChargingRuleDefinition {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for ChargingRuleDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
+        v.opt(
+            "default_bearer_indication",
+            &self.default_bearer_indication,
+            2844,
+            10415,
+            128,
+        );
+        v.opt(
+            "tdf_application_identifier",
+            &self.tdf_application_identifier,
+            1088,
+            10415,
+            128,
+        );
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt(
+            "ps_to_cs_session_continuity",
+            &self.ps_to_cs_session_continuity,
+            1099,
+            10415,
+            128,
+        );
+        v.opt("reporting_level", &self.reporting_level, 1011, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("max_plr_dl", &self.max_plr_dl, 2852, 10415, 128);
+        v.opt("max_plr_ul", &self.max_plr_ul, 2853, 10415, 128);
+        v.opt("metering_method", &self.metering_method, 1007, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
+        v.all("redirect_information", &self.redirect_information, 1085, 10415, 128);
+        v.opt("mute_notification", &self.mute_notification, 2809, 10415, 128);
+        v.opt("af_signalling_protocol", &self.af_signalling_protocol, 529, 10415, 128);
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
+        v.opt(
+            "application_service_provider_identity",
+            &self.application_service_provider_identity,
+            532,
+            10415,
+            128,
+        );
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.opt("sharing_key_dl", &self.sharing_key_dl, 539, 10415, 128);
+        v.opt("sharing_key_ul", &self.sharing_key_ul, 540, 10415, 128);
+        v.opt(
+            "traffic_steering_policy_identifier_dl",
+            &self.traffic_steering_policy_identifier_dl,
+            2836,
+            10415,
+            128,
+        );
+        v.opt(
+            "traffic_steering_policy_identifier_ul",
+            &self.traffic_steering_policy_identifier_ul,
+            2837,
+            10415,
+            128,
+        );
+        v.opt("content_version", &self.content_version, 552, 10415, 128);
+        v.all("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("callee_information", &self.callee_information, 565, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for ChargingRuleDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingRuleDefinition", f)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6257,172 +6312,7 @@ impl rt::AvpData for ChargingRuleDefinition {
         ChargingRuleDefinitionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
-        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
-        rt::typed::put_all(
-            &self.flow_information,
-            buf,
-            &self.avp_flags,
-            1058,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.default_bearer_indication,
-            buf,
-            &self.avp_flags,
-            2844,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tdf_application_identifier,
-            buf,
-            &self.avp_flags,
-            1088,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ps_to_cs_session_continuity,
-            buf,
-            &self.avp_flags,
-            1099,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reporting_level,
-            buf,
-            &self.avp_flags,
-            1011,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_opt(&self.max_plr_dl, buf, &self.avp_flags, 2852, 10415, 128);
-        rt::typed::put_opt(&self.max_plr_ul, buf, &self.avp_flags, 2853, 10415, 128);
-        rt::typed::put_opt(
-            &self.metering_method,
-            buf,
-            &self.avp_flags,
-            1007,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_opt(
-            &self.af_charging_identifier,
-            buf,
-            &self.avp_flags,
-            505,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
-        rt::typed::put_opt(&self.monitoring_key, buf, &self.avp_flags, 1066, 10415, 128);
-        rt::typed::put_all(
-            &self.redirect_information,
-            buf,
-            &self.avp_flags,
-            1085,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mute_notification,
-            buf,
-            &self.avp_flags,
-            2809,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.af_signalling_protocol,
-            buf,
-            &self.avp_flags,
-            529,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sponsor_identity,
-            buf,
-            &self.avp_flags,
-            531,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.application_service_provider_identity,
-            buf,
-            &self.avp_flags,
-            532,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.required_access_info,
-            buf,
-            &self.avp_flags,
-            536,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sharing_key_dl, buf, &self.avp_flags, 539, 10415, 128);
-        rt::typed::put_opt(&self.sharing_key_ul, buf, &self.avp_flags, 540, 10415, 128);
-        rt::typed::put_opt(
-            &self.traffic_steering_policy_identifier_dl,
-            buf,
-            &self.avp_flags,
-            2836,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.traffic_steering_policy_identifier_ul,
-            buf,
-            &self.avp_flags,
-            2837,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
-        rt::typed::put_all(
-            &self.calling_party_address,
-            buf,
-            &self.avp_flags,
-            831,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.callee_information,
-            buf,
-            &self.avp_flags,
-            565,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6438,7 +6328,7 @@ impl rt::AvpData for ChargingRuleDefinition {
 ///     [ Flow-Direction ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TftPacketFilterInformation {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     pub precedence: Option<u32>,
@@ -6476,6 +6366,32 @@ impl Clone for TftPacketFilterInformation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for TftPacketFilterInformation {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for TftPacketFilterInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("tft_filter", &self.tft_filter, 1012, 10415, 192);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
+        v.opt(
+            "security_parameter_index",
+            &self.security_parameter_index,
+            1056,
+            10415,
+            128,
+        );
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
+        v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for TftPacketFilterInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TftPacketFilterInformation", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for TftPacketFilterInformation {
     fn default() -> Self {
@@ -6571,27 +6487,7 @@ impl rt::AvpData for TftPacketFilterInformation {
         TftPacketFilterInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_opt(&self.tft_filter, buf, &self.avp_flags, 1012, 10415, 192);
-        rt::typed::put_opt(
-            &self.tos_traffic_class,
-            buf,
-            &self.avp_flags,
-            1014,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.security_parameter_index,
-            buf,
-            &self.avp_flags,
-            1056,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.flow_label, buf, &self.avp_flags, 1057, 10415, 128);
-        rt::typed::put_opt(&self.flow_direction, buf, &self.avp_flags, 1080, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6631,7 +6527,7 @@ impl rt::AvpData for TftPacketFilterInformation {
 ///     *[ Conditional-APN-Aggregate-Max-Bitrate ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -6729,6 +6625,112 @@ impl Clone for QosInformation {
     )
 )]
 impl Eq for QosInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for QosInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt(
+            "extended_max_requested_bw_ul",
+            &self.extended_max_requested_bw_ul,
+            555,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_requested_bw_dl",
+            &self.extended_max_requested_bw_dl,
+            554,
+            10415,
+            128,
+        );
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
+        v.opt("extended_gbr_ul", &self.extended_gbr_ul, 2851, 10415, 128);
+        v.opt("extended_gbr_dl", &self.extended_gbr_dl, 2850, 10415, 128);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt(
+            "allocation_retention_priority",
+            &self.allocation_retention_priority,
+            1034,
+            10415,
+            128,
+        );
+        v.opt(
+            "apn_aggregate_max_bitrate_ul",
+            &self.apn_aggregate_max_bitrate_ul,
+            1041,
+            10415,
+            128,
+        );
+        v.opt(
+            "apn_aggregate_max_bitrate_dl",
+            &self.apn_aggregate_max_bitrate_dl,
+            1040,
+            10415,
+            128,
+        );
+        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 2849, 10415, 128);
+        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 2848, 10415, 128);
+        v.all(
+            "conditional_apn_aggregate_max_bitrate",
+            &self.conditional_apn_aggregate_max_bitrate,
+            2818,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for QosInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -6953,135 +6955,7 @@ impl rt::AvpData for QosInformation {
         QosInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.qos_class_identifier,
-            buf,
-            &self.avp_flags,
-            1028,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_ul,
-            buf,
-            &self.avp_flags,
-            555,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_dl,
-            buf,
-            &self.avp_flags,
-            554,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_ul,
-            buf,
-            &self.avp_flags,
-            1026,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.guaranteed_bitrate_dl,
-            buf,
-            &self.avp_flags,
-            1025,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.extended_gbr_ul,
-            buf,
-            &self.avp_flags,
-            2851,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_gbr_dl,
-            buf,
-            &self.avp_flags,
-            2850,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.allocation_retention_priority,
-            buf,
-            &self.avp_flags,
-            1034,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.apn_aggregate_max_bitrate_ul,
-            buf,
-            &self.avp_flags,
-            1041,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.apn_aggregate_max_bitrate_dl,
-            buf,
-            &self.avp_flags,
-            1040,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_apn_ambr_ul,
-            buf,
-            &self.avp_flags,
-            2849,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_apn_ambr_dl,
-            buf,
-            &self.avp_flags,
-            2848,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.conditional_apn_aggregate_max_bitrate,
-            buf,
-            &self.avp_flags,
-            2818,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7099,7 +6973,7 @@ impl rt::AvpData for QosInformation {
 ///     *[ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingRuleReport {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -7145,6 +7019,34 @@ impl Clone for ChargingRuleReport {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for ChargingRuleReport {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for ChargingRuleReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.all(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_failure_code", &self.rule_failure_code, 1031, 10415, 192);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
+        v.all("content_version", &self.content_version, 552, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for ChargingRuleReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingRuleReport", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleReport {
     fn default() -> Self {
@@ -7271,64 +7173,7 @@ impl rt::AvpData for ChargingRuleReport {
         ChargingRuleReportView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pcc_rule_status,
-            buf,
-            &self.avp_flags,
-            1019,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rule_failure_code,
-            buf,
-            &self.avp_flags,
-            1031,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.final_unit_indication,
-            buf,
-            &self.avp_flags,
-            430,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.ran_nas_release_cause,
-            buf,
-            &self.avp_flags,
-            2819,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7342,7 +7187,7 @@ impl rt::AvpData for ChargingRuleReport {
 ///     [ IP-CAN-Session-Charging-Scope ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkChargingIdentifierGx {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     pub access_network_charging_identifier_value: rt::bytes::Bytes,
@@ -7376,6 +7221,42 @@ impl Clone for AccessNetworkChargingIdentifierGx {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for AccessNetworkChargingIdentifierGx {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for AccessNetworkChargingIdentifierGx {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "access_network_charging_identifier_value",
+            &self.access_network_charging_identifier_value,
+            503,
+            10415,
+            192,
+        );
+        v.all(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.opt(
+            "ip_can_session_charging_scope",
+            &self.ip_can_session_charging_scope,
+            2827,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for AccessNetworkChargingIdentifierGx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkChargingIdentifierGx", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for AccessNetworkChargingIdentifierGx {
     fn default() -> Self {
@@ -7488,39 +7369,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.access_network_charging_identifier_value,
-            buf,
-            &self.avp_flags,
-            503,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_name,
-            buf,
-            &self.avp_flags,
-            1005,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ip_can_session_charging_scope,
-            buf,
-            &self.avp_flags,
-            2827,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7560,7 +7409,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
 ///     [ Presence-Reporting-Area-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventReportIndication {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     pub an_trusted: Option<super::ts29273::AnTrusted>,
@@ -7663,6 +7512,65 @@ impl Clone for EventReportIndication {
     )
 )]
 impl Eq for EventReportIndication {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for EventReportIndication {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("routing_ip_address", &self.routing_ip_address, 1079, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for EventReportIndication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventReportIndication", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -7865,98 +7773,7 @@ impl rt::AvpData for EventReportIndication {
         EventReportIndicationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            15,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.trace_data, buf, &self.avp_flags, 1458, 10415, 192);
-        rt::typed::put_opt(
-            &self.trace_reference,
-            buf,
-            &self.avp_flags,
-            1459,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(
-            &self.routing_ip_address,
-            buf,
-            &self.avp_flags,
-            1079,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.henb_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2804,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7990,7 +7807,7 @@ impl rt::AvpData for EventReportIndication {
 ///     [ Pre-emption-Capability ]
 ///     [ Pre-emption-Vulnerability ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AllocationRetentionPriority {
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     pub priority_level: u32,
@@ -8063,6 +7880,73 @@ impl Clone for AllocationRetentionPriority {
     )
 )]
 impl Eq for AllocationRetentionPriority {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for AllocationRetentionPriority {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("priority_level", &self.priority_level, 1046, 10415, 128);
+        v.opt("pre_emption_capability", &self.pre_emption_capability, 1047, 10415, 128);
+        v.opt(
+            "pre_emption_vulnerability",
+            &self.pre_emption_vulnerability,
+            1048,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for AllocationRetentionPriority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AllocationRetentionPriority", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -8222,24 +8106,7 @@ impl rt::AvpData for AllocationRetentionPriority {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.priority_level, buf, &self.avp_flags, 1046, 10415, 128);
-        rt::typed::put_opt(
-            &self.pre_emption_capability,
-            buf,
-            &self.avp_flags,
-            1047,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pre_emption_vulnerability,
-            buf,
-            &self.avp_flags,
-            1048,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8259,7 +8126,7 @@ impl rt::AvpData for AllocationRetentionPriority {
 ///     2*2[ Tunnel-Header-Filter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TunnelInformation {
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     pub tunnel_header_length: Option<u32>,
@@ -8301,6 +8168,38 @@ impl Clone for TunnelInformation {
     )
 )]
 impl Eq for TunnelInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for TunnelInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tunnel_header_length", &self.tunnel_header_length, 1037, 10415, 128);
+        v.all("tunnel_header_filter", &self.tunnel_header_filter, 1036, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for TunnelInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TunnelInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -8411,23 +8310,7 @@ impl rt::AvpData for TunnelInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.tunnel_header_length,
-            buf,
-            &self.avp_flags,
-            1037,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.tunnel_header_filter,
-            buf,
-            &self.avp_flags,
-            1036,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8439,7 +8322,7 @@ impl rt::AvpData for TunnelInformation {
 ///     { CoA-IP-Address }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CoaInformation {
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     pub tunnel_information: TunnelInformation,
@@ -8465,6 +8348,22 @@ impl Clone for CoaInformation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for CoaInformation {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for CoaInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tunnel_information", &self.tunnel_information, 1038, 10415, 128);
+        v.one("coa_ip_address", &self.coa_ip_address, 1035, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for CoaInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CoaInformation", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for CoaInformation {
     fn default() -> Self {
@@ -8568,16 +8467,7 @@ impl rt::AvpData for CoaInformation {
         CoaInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.tunnel_information,
-            buf,
-            &self.avp_flags,
-            1038,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.coa_ip_address, buf, &self.avp_flags, 1035, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8597,7 +8487,7 @@ impl rt::AvpData for CoaInformation {
 ///     [ Allocation-Retention-Priority ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DefaultEpsBearerQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -8639,6 +8529,44 @@ impl Clone for DefaultEpsBearerQos {
     )
 )]
 impl Eq for DefaultEpsBearerQos {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for DefaultEpsBearerQos {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt(
+            "allocation_retention_priority",
+            &self.allocation_retention_priority,
+            1034,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for DefaultEpsBearerQos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DefaultEpsBearerQos", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -8735,23 +8663,7 @@ impl rt::AvpData for DefaultEpsBearerQos {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.qos_class_identifier,
-            buf,
-            &self.avp_flags,
-            1028,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.allocation_retention_priority,
-            buf,
-            &self.avp_flags,
-            1034,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8779,7 +8691,7 @@ impl rt::AvpData for DefaultEpsBearerQos {
 ///     [ Routing-Rule-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FlowInformation {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Option<rt::data::IpFilterRule>,
@@ -8843,6 +8755,66 @@ impl Clone for FlowInformation {
     )
 )]
 impl Eq for FlowInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for FlowInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt(
+            "packet_filter_identifier",
+            &self.packet_filter_identifier,
+            1060,
+            10415,
+            128,
+        );
+        v.opt("packet_filter_usage", &self.packet_filter_usage, 1072, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
+        v.opt(
+            "security_parameter_index",
+            &self.security_parameter_index,
+            1056,
+            10415,
+            128,
+        );
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
+        v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
+        v.opt(
+            "routing_rule_identifier",
+            &self.routing_rule_identifier,
+            1077,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for FlowInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FlowInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -8986,57 +8958,7 @@ impl rt::AvpData for FlowInformation {
         FlowInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.flow_description,
-            buf,
-            &self.avp_flags,
-            507,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.packet_filter_identifier,
-            buf,
-            &self.avp_flags,
-            1060,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.packet_filter_usage,
-            buf,
-            &self.avp_flags,
-            1072,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tos_traffic_class,
-            buf,
-            &self.avp_flags,
-            1014,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.security_parameter_index,
-            buf,
-            &self.avp_flags,
-            1056,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.flow_label, buf, &self.avp_flags, 1057, 10415, 128);
-        rt::typed::put_opt(&self.flow_direction, buf, &self.avp_flags, 1080, 10415, 128);
-        rt::typed::put_opt(
-            &self.routing_rule_identifier,
-            buf,
-            &self.avp_flags,
-            1077,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9061,7 +8983,7 @@ impl rt::AvpData for FlowInformation {
 ///     [ Flow-Direction ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PacketFilterInformation {
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     pub packet_filter_identifier: Option<rt::bytes::Bytes>,
@@ -9118,6 +9040,55 @@ impl Clone for PacketFilterInformation {
     )
 )]
 impl Eq for PacketFilterInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for PacketFilterInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "packet_filter_identifier",
+            &self.packet_filter_identifier,
+            1060,
+            10415,
+            128,
+        );
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("packet_filter_content", &self.packet_filter_content, 1059, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
+        v.opt(
+            "security_parameter_index",
+            &self.security_parameter_index,
+            1056,
+            10415,
+            128,
+        );
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
+        v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for PacketFilterInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PacketFilterInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -9251,42 +9222,7 @@ impl rt::AvpData for PacketFilterInformation {
         PacketFilterInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.packet_filter_identifier,
-            buf,
-            &self.avp_flags,
-            1060,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_opt(
-            &self.packet_filter_content,
-            buf,
-            &self.avp_flags,
-            1059,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tos_traffic_class,
-            buf,
-            &self.avp_flags,
-            1014,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.security_parameter_index,
-            buf,
-            &self.avp_flags,
-            1056,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.flow_label, buf, &self.avp_flags, 1057, 10415, 128);
-        rt::typed::put_opt(&self.flow_direction, buf, &self.avp_flags, 1080, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9311,7 +9247,7 @@ impl rt::AvpData for PacketFilterInformation {
 ///     [ Usage-Monitoring-Support ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UsageMonitoringInformation {
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     pub monitoring_key: Option<rt::bytes::Bytes>,
@@ -9368,6 +9304,55 @@ impl Clone for UsageMonitoringInformation {
     )
 )]
 impl Eq for UsageMonitoringInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for UsageMonitoringInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
+        v.all("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("quota_consumption_time", &self.quota_consumption_time, 881, 10415, 192);
+        v.opt("usage_monitoring_level", &self.usage_monitoring_level, 1068, 10415, 128);
+        v.opt(
+            "usage_monitoring_report",
+            &self.usage_monitoring_report,
+            1069,
+            10415,
+            128,
+        );
+        v.opt(
+            "usage_monitoring_support",
+            &self.usage_monitoring_support,
+            1070,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for UsageMonitoringInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UsageMonitoringInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -9520,42 +9505,7 @@ impl rt::AvpData for UsageMonitoringInformation {
         UsageMonitoringInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.monitoring_key, buf, &self.avp_flags, 1066, 10415, 128);
-        rt::typed::put_all(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
-        rt::typed::put_all(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
-        rt::typed::put_opt(
-            &self.quota_consumption_time,
-            buf,
-            &self.avp_flags,
-            881,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.usage_monitoring_level,
-            buf,
-            &self.avp_flags,
-            1068,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.usage_monitoring_report,
-            buf,
-            &self.avp_flags,
-            1069,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.usage_monitoring_support,
-            buf,
-            &self.avp_flags,
-            1070,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9566,7 +9516,7 @@ impl rt::AvpData for UsageMonitoringInformation {
 ///     *[ Routing-Rule-Definition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RoutingRuleInstall {
     /// `*[ Routing-Rule-Definition ]`: Routing-Rule-Definition (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70.
     pub routing_rule_definition: Vec<RoutingRuleDefinition>,
@@ -9589,6 +9539,27 @@ impl Clone for RoutingRuleInstall {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleInstall {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for RoutingRuleInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "routing_rule_definition",
+            &self.routing_rule_definition,
+            1076,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for RoutingRuleInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RoutingRuleInstall", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleInstall {
     fn default() -> Self {
@@ -9659,15 +9630,7 @@ impl rt::AvpData for RoutingRuleInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.routing_rule_definition,
-            buf,
-            &self.avp_flags,
-            1076,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9678,7 +9641,7 @@ impl rt::AvpData for RoutingRuleInstall {
 ///     *[ Routing-Rule-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RoutingRuleRemove {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: Vec<rt::bytes::Bytes>,
@@ -9701,6 +9664,27 @@ impl Clone for RoutingRuleRemove {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleRemove {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for RoutingRuleRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "routing_rule_identifier",
+            &self.routing_rule_identifier,
+            1077,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for RoutingRuleRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RoutingRuleRemove", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleRemove {
     fn default() -> Self {
@@ -9771,15 +9755,7 @@ impl rt::AvpData for RoutingRuleRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.routing_rule_identifier,
-            buf,
-            &self.avp_flags,
-            1077,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9794,7 +9770,7 @@ impl rt::AvpData for RoutingRuleRemove {
 ///     [ IP-CAN-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RoutingRuleDefinition {
     /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: rt::bytes::Bytes,
@@ -9829,6 +9805,31 @@ impl Clone for RoutingRuleDefinition {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleDefinition {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for RoutingRuleDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "routing_rule_identifier",
+            &self.routing_rule_identifier,
+            1077,
+            10415,
+            128,
+        );
+        v.all("routing_filter", &self.routing_filter, 1078, 10415, 128);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("routing_ip_address", &self.routing_ip_address, 1079, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for RoutingRuleDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RoutingRuleDefinition", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleDefinition {
     fn default() -> Self {
@@ -9940,26 +9941,7 @@ impl rt::AvpData for RoutingRuleDefinition {
         RoutingRuleDefinitionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.routing_rule_identifier,
-            buf,
-            &self.avp_flags,
-            1077,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.routing_filter, buf, &self.avp_flags, 1078, 10415, 128);
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_opt(
-            &self.routing_ip_address,
-            buf,
-            &self.avp_flags,
-            1079,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9974,7 +9956,7 @@ impl rt::AvpData for RoutingRuleDefinition {
 ///     [ Flow-Label ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RoutingFilter {
     /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: rt::data::IpFilterRule,
@@ -10009,6 +9991,31 @@ impl Clone for RoutingFilter {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingFilter {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for RoutingFilter {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("flow_description", &self.flow_description, 507, 10415, 192);
+        v.one("flow_direction", &self.flow_direction, 1080, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
+        v.opt(
+            "security_parameter_index",
+            &self.security_parameter_index,
+            1056,
+            10415,
+            128,
+        );
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for RoutingFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RoutingFilter", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingFilter {
     fn default() -> Self {
@@ -10123,33 +10130,7 @@ impl rt::AvpData for RoutingFilter {
         RoutingFilterView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.flow_description,
-            buf,
-            &self.avp_flags,
-            507,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.flow_direction, buf, &self.avp_flags, 1080, 10415, 128);
-        rt::typed::put_opt(
-            &self.tos_traffic_class,
-            buf,
-            &self.avp_flags,
-            1014,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.security_parameter_index,
-            buf,
-            &self.avp_flags,
-            1056,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.flow_label, buf, &self.avp_flags, 1057, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10161,7 +10142,7 @@ impl rt::AvpData for RoutingFilter {
 ///     [ TDF-Destination-Host ]
 ///     [ TDF-IP-Address ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TdfInformation {
     /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
     pub tdf_destination_realm: Option<rt::data::DiameterIdentity>,
@@ -10190,6 +10171,23 @@ impl Clone for TdfInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for TdfInformation {}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for TdfInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tdf_destination_realm", &self.tdf_destination_realm, 1090, 10415, 128);
+        v.opt("tdf_destination_host", &self.tdf_destination_host, 1089, 10415, 128);
+        v.opt("tdf_ip_address", &self.tdf_ip_address, 1091, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for TdfInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TdfInformation", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TdfInformation {
     fn default() -> Self {
@@ -10273,24 +10271,7 @@ impl rt::AvpData for TdfInformation {
         TdfInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.tdf_destination_realm,
-            buf,
-            &self.avp_flags,
-            1090,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tdf_destination_host,
-            buf,
-            &self.avp_flags,
-            1089,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tdf_ip_address, buf, &self.avp_flags, 1091, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -10312,7 +10293,7 @@ impl rt::AvpData for TdfInformation {
 ///     [ Redirect-Server-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RedirectInformation {
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     pub redirect_support: Option<RedirectSupport>,
@@ -10359,6 +10340,41 @@ impl Clone for RedirectInformation {
     )
 )]
 impl Eq for RedirectInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for RedirectInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("redirect_support", &self.redirect_support, 1086, 10415, 128);
+        v.opt("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
+        v.opt("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for RedirectInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RedirectInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -10462,31 +10478,7 @@ impl rt::AvpData for RedirectInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.redirect_support,
-            buf,
-            &self.avp_flags,
-            1086,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.redirect_address_type,
-            buf,
-            &self.avp_flags,
-            433,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.redirect_server_address,
-            buf,
-            &self.avp_flags,
-            435,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -10507,7 +10499,7 @@ impl rt::AvpData for RedirectInformation {
 ///     *[ Flow-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApplicationDetectionInformation {
     /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     pub tdf_application_identifier: rt::bytes::Bytes,
@@ -10554,6 +10546,51 @@ impl Clone for ApplicationDetectionInformation {
     )
 )]
 impl Eq for ApplicationDetectionInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Fields for ApplicationDetectionInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "tdf_application_identifier",
+            &self.tdf_application_identifier,
+            1088,
+            10415,
+            128,
+        );
+        v.opt(
+            "tdf_application_instance_identifier",
+            &self.tdf_application_instance_identifier,
+            2802,
+            10415,
+            128,
+        );
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl std::fmt::Debug for ApplicationDetectionInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApplicationDetectionInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -10679,31 +10716,7 @@ impl rt::AvpData for ApplicationDetectionInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.tdf_application_identifier,
-            buf,
-            &self.avp_flags,
-            1088,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tdf_application_instance_identifier,
-            buf,
-            &self.avp_flags,
-            2802,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.flow_information,
-            buf,
-            &self.avp_flags,
-            1058,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10717,7 +10730,7 @@ impl rt::AvpData for ApplicationDetectionInformation {
 ///     [ Default-QoS-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DefaultQosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -10749,6 +10762,36 @@ impl Clone for DefaultQosInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for DefaultQosInformation {}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for DefaultQosInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt("default_qos_name", &self.default_qos_name, 2817, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for DefaultQosInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DefaultQosInformation", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for DefaultQosInformation {
     fn default() -> Self {
@@ -10834,39 +10877,7 @@ impl rt::AvpData for DefaultQosInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.qos_class_identifier,
-            buf,
-            &self.avp_flags,
-            1028,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_qos_name,
-            buf,
-            &self.avp_flags,
-            2817,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -10896,7 +10907,7 @@ impl rt::AvpData for DefaultQosInformation {
 ///     *[ RAT-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConditionalApnAggregateMaxBitrate {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     pub apn_aggregate_max_bitrate_ul: Option<u32>,
@@ -10962,6 +10973,66 @@ impl Clone for ConditionalApnAggregateMaxBitrate {
     )
 )]
 impl Eq for ConditionalApnAggregateMaxBitrate {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for ConditionalApnAggregateMaxBitrate {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "apn_aggregate_max_bitrate_ul",
+            &self.apn_aggregate_max_bitrate_ul,
+            1041,
+            10415,
+            128,
+        );
+        v.opt(
+            "apn_aggregate_max_bitrate_dl",
+            &self.apn_aggregate_max_bitrate_dl,
+            1040,
+            10415,
+            128,
+        );
+        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 2849, 10415, 128);
+        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 2848, 10415, 128);
+        v.all("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.all("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for ConditionalApnAggregateMaxBitrate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConditionalApnAggregateMaxBitrate", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -11111,41 +11182,7 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.apn_aggregate_max_bitrate_ul,
-            buf,
-            &self.avp_flags,
-            1041,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.apn_aggregate_max_bitrate_dl,
-            buf,
-            &self.avp_flags,
-            1040,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_apn_ambr_ul,
-            buf,
-            &self.avp_flags,
-            2849,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_apn_ambr_dl,
-            buf,
-            &self.avp_flags,
-            2848,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_all(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -11170,7 +11207,7 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
 ///     [ Presence-Reporting-Area-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PresenceReportingAreaInformation {
     /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     pub presence_reporting_area_identifier: Option<rt::bytes::Bytes>,
@@ -11228,6 +11265,70 @@ impl Clone for PresenceReportingAreaInformation {
     )
 )]
 impl Eq for PresenceReportingAreaInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for PresenceReportingAreaInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "presence_reporting_area_identifier",
+            &self.presence_reporting_area_identifier,
+            2821,
+            10415,
+            128,
+        );
+        v.opt(
+            "presence_reporting_area_status",
+            &self.presence_reporting_area_status,
+            2823,
+            10415,
+            128,
+        );
+        v.opt(
+            "presence_reporting_area_elements_list",
+            &self.presence_reporting_area_elements_list,
+            2820,
+            10415,
+            128,
+        );
+        v.opt(
+            "presence_reporting_area_node",
+            &self.presence_reporting_area_node,
+            2855,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for PresenceReportingAreaInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PresenceReportingAreaInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -11356,39 +11457,7 @@ impl rt::AvpData for PresenceReportingAreaInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.presence_reporting_area_identifier,
-            buf,
-            &self.avp_flags,
-            2821,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.presence_reporting_area_status,
-            buf,
-            &self.avp_flags,
-            2823,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.presence_reporting_area_elements_list,
-            buf,
-            &self.avp_flags,
-            2820,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.presence_reporting_area_node,
-            buf,
-            &self.avp_flags,
-            2855,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -11410,7 +11479,7 @@ impl rt::AvpData for PresenceReportingAreaInformation {
 ///     [ Physical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FixedUserLocationInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -11458,6 +11527,40 @@ impl Clone for FixedUserLocationInfo {
     )
 )]
 impl Eq for FixedUserLocationInfo {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for FixedUserLocationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for FixedUserLocationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FixedUserLocationInfo", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -11560,25 +11663,7 @@ impl rt::AvpData for FixedUserLocationInfo {
         FixedUserLocationInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
-        rt::typed::put_opt(&self.bssid, buf, &self.avp_flags, 2716, 10415, 192);
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.physical_access_id,
-            buf,
-            &self.avp_flags,
-            313,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11591,7 +11676,7 @@ impl rt::AvpData for FixedUserLocationInfo {
 ///     [ Routing-Rule-Failure-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RoutingRuleReport {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: Vec<rt::bytes::Bytes>,
@@ -11620,6 +11705,35 @@ impl Clone for RoutingRuleReport {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for RoutingRuleReport {}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for RoutingRuleReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "routing_rule_identifier",
+            &self.routing_rule_identifier,
+            1077,
+            10415,
+            128,
+        );
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt(
+            "routing_rule_failure_code",
+            &self.routing_rule_failure_code,
+            2834,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for RoutingRuleReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RoutingRuleReport", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleReport {
     fn default() -> Self {
@@ -11703,31 +11817,7 @@ impl rt::AvpData for RoutingRuleReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.routing_rule_identifier,
-            buf,
-            &self.avp_flags,
-            1077,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pcc_rule_status,
-            buf,
-            &self.avp_flags,
-            1019,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.routing_rule_failure_code,
-            buf,
-            &self.avp_flags,
-            2834,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -11744,7 +11834,7 @@ impl rt::AvpData for RoutingRuleReport {
 ///     *[ Conditional-APN-Aggregate-Max-Bitrate ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConditionalPolicyInformation {
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     pub execution_time: Option<rt::data::Time>,
@@ -11787,6 +11877,45 @@ impl Clone for ConditionalPolicyInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for ConditionalPolicyInformation {}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for ConditionalPolicyInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("execution_time", &self.execution_time, 2839, 10415, 128);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt(
+            "apn_aggregate_max_bitrate_ul",
+            &self.apn_aggregate_max_bitrate_ul,
+            1041,
+            10415,
+            128,
+        );
+        v.opt(
+            "apn_aggregate_max_bitrate_dl",
+            &self.apn_aggregate_max_bitrate_dl,
+            1040,
+            10415,
+            128,
+        );
+        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 2849, 10415, 128);
+        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 2848, 10415, 128);
+        v.all(
+            "conditional_apn_aggregate_max_bitrate",
+            &self.conditional_apn_aggregate_max_bitrate,
+            2818,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for ConditionalPolicyInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConditionalPolicyInformation", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for ConditionalPolicyInformation {
     fn default() -> Self {
@@ -11903,56 +12032,7 @@ impl rt::AvpData for ConditionalPolicyInformation {
         ConditionalPolicyInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.execution_time, buf, &self.avp_flags, 2839, 10415, 128);
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.apn_aggregate_max_bitrate_ul,
-            buf,
-            &self.avp_flags,
-            1041,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.apn_aggregate_max_bitrate_dl,
-            buf,
-            &self.avp_flags,
-            1040,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_apn_ambr_ul,
-            buf,
-            &self.avp_flags,
-            2849,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_apn_ambr_dl,
-            buf,
-            &self.avp_flags,
-            2848,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.conditional_apn_aggregate_max_bitrate,
-            buf,
-            &self.avp_flags,
-            2818,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -11963,7 +12043,7 @@ impl rt::AvpData for ConditionalPolicyInformation {
 ///     *[ Presence-Reporting-Area-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PraInstall {
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     pub presence_reporting_area_information: Vec<PresenceReportingAreaInformation>,
@@ -11988,6 +12068,27 @@ impl Clone for PraInstall {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for PraInstall {}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for PraInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for PraInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PraInstall", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for PraInstall {
     fn default() -> Self {
@@ -12058,15 +12159,7 @@ impl rt::AvpData for PraInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12077,7 +12170,7 @@ impl rt::AvpData for PraInstall {
 ///     *[ Presence-Reporting-Area-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PraRemove {
     /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     pub presence_reporting_area_identifier: Vec<rt::bytes::Bytes>,
@@ -12102,6 +12195,27 @@ impl Clone for PraRemove {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for PraRemove {}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for PraRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "presence_reporting_area_identifier",
+            &self.presence_reporting_area_identifier,
+            2821,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for PraRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PraRemove", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for PraRemove {
     fn default() -> Self {
@@ -12172,15 +12286,7 @@ impl rt::AvpData for PraRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.presence_reporting_area_identifier,
-            buf,
-            &self.avp_flags,
-            2821,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12196,7 +12302,7 @@ impl rt::AvpData for PraRemove {
 ///     [ Rule-Deactivation-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosRuleInstall {
     /// `*[ QoS-Rule-Definition ]`: QoS-Rule-Definition (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3.
     pub qos_rule_definition: Vec<QosRuleDefinition>,
@@ -12234,6 +12340,26 @@ impl Clone for QosRuleInstall {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleInstall {}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for QosRuleInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("qos_rule_definition", &self.qos_rule_definition, 1053, 10415, 192);
+        v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
+        v.opt("tunnel_information", &self.tunnel_information, 1038, 10415, 128);
+        v.opt("rule_activation_time", &self.rule_activation_time, 1043, 10415, 192);
+        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for QosRuleInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosRuleInstall", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleInstall {
     fn default() -> Self {
@@ -12350,48 +12476,7 @@ impl rt::AvpData for QosRuleInstall {
         QosRuleInstallView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.qos_rule_definition,
-            buf,
-            &self.avp_flags,
-            1053,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.qos_rule_name, buf, &self.avp_flags, 1054, 10415, 192);
-        rt::typed::put_all(
-            &self.qos_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1074,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tunnel_information,
-            buf,
-            &self.avp_flags,
-            1038,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.rule_activation_time,
-            buf,
-            &self.avp_flags,
-            1043,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rule_deactivation_time,
-            buf,
-            &self.avp_flags,
-            1044,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12403,7 +12488,7 @@ impl rt::AvpData for QosRuleInstall {
 ///     *[ QoS-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosRuleRemove {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: Vec<rt::bytes::Bytes>,
@@ -12429,6 +12514,22 @@ impl Clone for QosRuleRemove {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleRemove {}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for QosRuleRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for QosRuleRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosRuleRemove", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleRemove {
     fn default() -> Self {
@@ -12510,16 +12611,7 @@ impl rt::AvpData for QosRuleRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.qos_rule_name, buf, &self.avp_flags, 1054, 10415, 192);
-        rt::typed::put_all(
-            &self.qos_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1074,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12537,7 +12629,7 @@ impl rt::AvpData for QosRuleRemove {
 ///     [ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosRuleDefinition {
     /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: rt::bytes::Bytes,
@@ -12581,6 +12673,28 @@ impl Clone for QosRuleDefinition {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleDefinition {}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for QosRuleDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.opt("sharing_key_dl", &self.sharing_key_dl, 539, 10415, 128);
+        v.opt("sharing_key_ul", &self.sharing_key_ul, 540, 10415, 128);
+        v.opt("content_version", &self.content_version, 552, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for QosRuleDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosRuleDefinition", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleDefinition {
     fn default() -> Self {
@@ -12705,36 +12819,7 @@ impl rt::AvpData for QosRuleDefinition {
         QosRuleDefinitionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.qos_rule_name, buf, &self.avp_flags, 1054, 10415, 192);
-        rt::typed::put_all(
-            &self.flow_information,
-            buf,
-            &self.avp_flags,
-            1058,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_all(
-            &self.required_access_info,
-            buf,
-            &self.avp_flags,
-            536,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sharing_key_dl, buf, &self.avp_flags, 539, 10415, 128);
-        rt::typed::put_opt(&self.sharing_key_ul, buf, &self.avp_flags, 540, 10415, 128);
-        rt::typed::put_opt(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12749,7 +12834,7 @@ impl rt::AvpData for QosRuleDefinition {
 ///     *[ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosRuleReport {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: Vec<rt::bytes::Bytes>,
@@ -12784,6 +12869,25 @@ impl Clone for QosRuleReport {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Eq for QosRuleReport {}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Fields for QosRuleReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_failure_code", &self.rule_failure_code, 1031, 10415, 192);
+        v.all("content_version", &self.content_version, 552, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl std::fmt::Debug for QosRuleReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosRuleReport", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleReport {
     fn default() -> Self {
@@ -12884,33 +12988,7 @@ impl rt::AvpData for QosRuleReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.qos_rule_name, buf, &self.avp_flags, 1054, 10415, 192);
-        rt::typed::put_all(
-            &self.qos_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1074,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pcc_rule_status,
-            buf,
-            &self.avp_flags,
-            1019,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rule_failure_code,
-            buf,
-            &self.avp_flags,
-            1031,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -12926,7 +13004,7 @@ impl rt::AvpData for QosRuleReport {
 ///     [ Rule-Deactivation-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdcRuleInstall {
     /// `*[ ADC-Rule-Definition ]`: ADC-Rule-Definition (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3.
     pub adc_rule_definition: Vec<AdcRuleDefinition>,
@@ -12964,6 +13042,26 @@ impl Clone for AdcRuleInstall {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleInstall {}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for AdcRuleInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("adc_rule_definition", &self.adc_rule_definition, 1094, 10415, 192);
+        v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
+        v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("monitoring_flags", &self.monitoring_flags, 2828, 10415, 128);
+        v.opt("rule_activation_time", &self.rule_activation_time, 1043, 10415, 192);
+        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for AdcRuleInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdcRuleInstall", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleInstall {
     fn default() -> Self {
@@ -13073,48 +13171,7 @@ impl rt::AvpData for AdcRuleInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.adc_rule_definition,
-            buf,
-            &self.avp_flags,
-            1094,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.adc_rule_name, buf, &self.avp_flags, 1096, 10415, 192);
-        rt::typed::put_all(
-            &self.adc_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1095,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_flags,
-            buf,
-            &self.avp_flags,
-            2828,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.rule_activation_time,
-            buf,
-            &self.avp_flags,
-            1043,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rule_deactivation_time,
-            buf,
-            &self.avp_flags,
-            1044,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13126,7 +13183,7 @@ impl rt::AvpData for AdcRuleInstall {
 ///     *[ ADC-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdcRuleRemove {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: Vec<rt::bytes::Bytes>,
@@ -13152,6 +13209,22 @@ impl Clone for AdcRuleRemove {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleRemove {}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for AdcRuleRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
+        v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for AdcRuleRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdcRuleRemove", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleRemove {
     fn default() -> Self {
@@ -13233,16 +13306,7 @@ impl rt::AvpData for AdcRuleRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.adc_rule_name, buf, &self.avp_flags, 1096, 10415, 192);
-        rt::typed::put_all(
-            &self.adc_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1095,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13272,7 +13336,7 @@ impl rt::AvpData for AdcRuleRemove {
 ///     [ ToS-Traffic-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdcRuleDefinition {
     /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: rt::bytes::Bytes,
@@ -13358,6 +13422,64 @@ impl Clone for AdcRuleDefinition {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleDefinition {}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for AdcRuleDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
+        v.opt(
+            "tdf_application_identifier",
+            &self.tdf_application_identifier,
+            1088,
+            10415,
+            128,
+        );
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt("reporting_level", &self.reporting_level, 1011, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("metering_method", &self.metering_method, 1007, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
+        v.opt(
+            "application_service_provider_identity",
+            &self.application_service_provider_identity,
+            532,
+            10415,
+            128,
+        );
+        v.all("redirect_information", &self.redirect_information, 1085, 10415, 128);
+        v.opt("mute_notification", &self.mute_notification, 2809, 10415, 128);
+        v.opt(
+            "traffic_steering_policy_identifier_dl",
+            &self.traffic_steering_policy_identifier_dl,
+            2836,
+            10415,
+            128,
+        );
+        v.opt(
+            "traffic_steering_policy_identifier_ul",
+            &self.traffic_steering_policy_identifier_ul,
+            2837,
+            10415,
+            128,
+        );
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for AdcRuleDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdcRuleDefinition", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleDefinition {
     fn default() -> Self {
@@ -13544,111 +13666,7 @@ impl rt::AvpData for AdcRuleDefinition {
         AdcRuleDefinitionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.adc_rule_name, buf, &self.avp_flags, 1096, 10415, 192);
-        rt::typed::put_opt(
-            &self.tdf_application_identifier,
-            buf,
-            &self.avp_flags,
-            1088,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.flow_information,
-            buf,
-            &self.avp_flags,
-            1058,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
-        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
-        rt::typed::put_opt(
-            &self.reporting_level,
-            buf,
-            &self.avp_flags,
-            1011,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_opt(
-            &self.metering_method,
-            buf,
-            &self.avp_flags,
-            1007,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
-        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.monitoring_key, buf, &self.avp_flags, 1066, 10415, 128);
-        rt::typed::put_opt(
-            &self.sponsor_identity,
-            buf,
-            &self.avp_flags,
-            531,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.application_service_provider_identity,
-            buf,
-            &self.avp_flags,
-            532,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.redirect_information,
-            buf,
-            &self.avp_flags,
-            1085,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mute_notification,
-            buf,
-            &self.avp_flags,
-            2809,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.traffic_steering_policy_identifier_dl,
-            buf,
-            &self.avp_flags,
-            2836,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.traffic_steering_policy_identifier_ul,
-            buf,
-            &self.avp_flags,
-            2837,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tos_traffic_class,
-            buf,
-            &self.avp_flags,
-            1014,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13663,7 +13681,7 @@ impl rt::AvpData for AdcRuleDefinition {
 ///     [ Final-Unit-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdcRuleReport {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: Vec<rt::bytes::Bytes>,
@@ -13700,6 +13718,25 @@ impl Clone for AdcRuleReport {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Eq for AdcRuleReport {}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for AdcRuleReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
+        v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_failure_code", &self.rule_failure_code, 1031, 10415, 192);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for AdcRuleReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdcRuleReport", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleReport {
     fn default() -> Self {
@@ -13800,40 +13837,7 @@ impl rt::AvpData for AdcRuleReport {
         AdcRuleReportView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.adc_rule_name, buf, &self.avp_flags, 1096, 10415, 192);
-        rt::typed::put_all(
-            &self.adc_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1095,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pcc_rule_status,
-            buf,
-            &self.avp_flags,
-            1019,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rule_failure_code,
-            buf,
-            &self.avp_flags,
-            1031,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.final_unit_indication,
-            buf,
-            &self.avp_flags,
-            430,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -13846,7 +13850,7 @@ impl rt::AvpData for AdcRuleReport {
 ///     [ CS-Service-Resource-Failure-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsServiceResourceReport {
     /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
     pub cs_service_qos_request_identifier: rt::bytes::Bytes,
@@ -13881,6 +13885,41 @@ impl Clone for CsServiceResourceReport {
 }
 #[cfg(any(feature = "ts29212"))]
 impl Eq for CsServiceResourceReport {}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Fields for CsServiceResourceReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "cs_service_qos_request_identifier",
+            &self.cs_service_qos_request_identifier,
+            2807,
+            10415,
+            192,
+        );
+        v.opt(
+            "cs_service_resource_result_operation",
+            &self.cs_service_resource_result_operation,
+            2815,
+            10415,
+            192,
+        );
+        v.opt(
+            "cs_service_resource_failure_cause",
+            &self.cs_service_resource_failure_cause,
+            2814,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29212"))]
+impl std::fmt::Debug for CsServiceResourceReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsServiceResourceReport", f)
+    }
+}
 #[cfg(any(feature = "ts29212"))]
 impl Default for CsServiceResourceReport {
     fn default() -> Self {
@@ -13980,31 +14019,7 @@ impl rt::AvpData for CsServiceResourceReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.cs_service_qos_request_identifier,
-            buf,
-            &self.avp_flags,
-            2807,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.cs_service_resource_result_operation,
-            buf,
-            &self.avp_flags,
-            2815,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.cs_service_resource_failure_cause,
-            buf,
-            &self.avp_flags,
-            2814,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14100,7 +14115,7 @@ impl rt::AvpData for CsServiceResourceReport {
 ///     [ 3GPP-PS-Data-Off-Status-Gx ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -14395,6 +14410,227 @@ impl Clone for TgppGxCreditControlRequest {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for TgppGxCreditControlRequest {}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxCreditControlRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt(
+            "credit_management_status",
+            &self.credit_management_status,
+            1082,
+            10415,
+            128,
+        );
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("tdf_information", &self.tdf_information, 1087, 10415, 128);
+        v.opt(
+            "network_request_support",
+            &self.network_request_support,
+            1024,
+            10415,
+            192,
+        );
+        v.all(
+            "packet_filter_information",
+            &self.packet_filter_information,
+            1061,
+            10415,
+            128,
+        );
+        v.opt(
+            "packet_filter_operation",
+            &self.packet_filter_operation,
+            1062,
+            10415,
+            128,
+        );
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("bearer_operation", &self.bearer_operation, 1021, 10415, 192);
+        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 2051, 10415, 128);
+        v.opt(
+            "dynamic_address_flag_extension",
+            &self.dynamic_address_flag_extension,
+            2068,
+            10415,
+            128,
+        );
+        v.opt(
+            "pdn_connection_charging_id",
+            &self.pdn_connection_charging_id,
+            2050,
+            10415,
+            128,
+        );
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt(
+            "user_equipment_info_extension",
+            &self.user_equipment_info_extension,
+            653,
+            0,
+            0,
+        );
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("qos_negotiation", &self.qos_negotiation, 1029, 10415, 192);
+        v.opt("qos_upgrade", &self.qos_upgrade, 1030, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt(
+            "default_qos_information",
+            &self.default_qos_information,
+            2816,
+            10415,
+            128,
+        );
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("an_gw_status", &self.an_gw_status, 2811, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("tgpp_ggsn_address", &self.tgpp_ggsn_address, 7, 10415, 192);
+        v.opt("tgpp_ggsn_ipv6_address", &self.tgpp_ggsn_ipv6_address, 16, 10415, 192);
+        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 12, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "fixed_user_location_info",
+            &self.fixed_user_location_info,
+            2825,
+            10415,
+            128,
+        );
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("pdn_connection_id", &self.pdn_connection_id, 1065, 10415, 128);
+        v.opt("bearer_usage", &self.bearer_usage, 1000, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.all(
+            "tft_packet_filter_information",
+            &self.tft_packet_filter_information,
+            1013,
+            10415,
+            192,
+        );
+        v.all("charging_rule_report", &self.charging_rule_report, 1018, 10415, 192);
+        v.all(
+            "application_detection_information",
+            &self.application_detection_information,
+            1098,
+            10415,
+            128,
+        );
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.opt(
+            "access_network_charging_address",
+            &self.access_network_charging_address,
+            501,
+            10415,
+            192,
+        );
+        v.all(
+            "access_network_charging_identifier_gx",
+            &self.access_network_charging_identifier_gx,
+            1022,
+            10415,
+            192,
+        );
+        v.all("coa_information", &self.coa_information, 1039, 10415, 128);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("origination_time_stamp", &self.origination_time_stamp, 1536, 10415, 192);
+        v.opt("maximum_wait_time", &self.maximum_wait_time, 1537, 10415, 192);
+        v.opt(
+            "access_availability_change_reason",
+            &self.access_availability_change_reason,
+            2833,
+            10415,
+            128,
+        );
+        v.opt("routing_rule_install", &self.routing_rule_install, 1081, 10415, 128);
+        v.opt("routing_rule_remove", &self.routing_rule_remove, 1075, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.all(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.opt(
+            "tgpp_ps_data_off_status_gx",
+            &self.tgpp_ps_data_off_status_gx,
+            2847,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxCreditControlRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxCreditControlRequest", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxCreditControlRequest {
     fn default() -> Self {
@@ -15036,436 +15272,7 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(
-            &self.credit_management_status,
-            buf,
-            &self.avp_flags,
-            1082,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tdf_information,
-            buf,
-            &self.avp_flags,
-            1087,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.network_request_support,
-            buf,
-            &self.avp_flags,
-            1024,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.packet_filter_information,
-            buf,
-            &self.avp_flags,
-            1061,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.packet_filter_operation,
-            buf,
-            &self.avp_flags,
-            1062,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.bearer_operation,
-            buf,
-            &self.avp_flags,
-            1021,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.dynamic_address_flag,
-            buf,
-            &self.avp_flags,
-            2051,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.dynamic_address_flag_extension,
-            buf,
-            &self.avp_flags,
-            2068,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pdn_connection_charging_id,
-            buf,
-            &self.avp_flags,
-            2050,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.tgpp_rat_type, buf, &self.avp_flags, 21, 10415, 192);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.user_equipment_info_extension,
-            buf,
-            &self.avp_flags,
-            653,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.qos_negotiation,
-            buf,
-            &self.avp_flags,
-            1029,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.qos_upgrade, buf, &self.avp_flags, 1030, 10415, 192);
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.default_qos_information,
-            buf,
-            &self.avp_flags,
-            2816,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(&self.an_gw_status, buf, &self.avp_flags, 2811, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            15,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ggsn_address, buf, &self.avp_flags, 7, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_ggsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            16,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_selection_mode,
-            buf,
-            &self.avp_flags,
-            12,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.fixed_user_location_info,
-            buf,
-            &self.avp_flags,
-            2825,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_twan_identifier,
-            buf,
-            &self.avp_flags,
-            29,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_all(
-            &self.ran_nas_release_cause,
-            buf,
-            &self.avp_flags,
-            2819,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.pdn_connection_id,
-            buf,
-            &self.avp_flags,
-            1065,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.bearer_usage, buf, &self.avp_flags, 1000, 10415, 192);
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_all(
-            &self.tft_packet_filter_information,
-            buf,
-            &self.avp_flags,
-            1013,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_report,
-            buf,
-            &self.avp_flags,
-            1018,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.application_detection_information,
-            buf,
-            &self.avp_flags,
-            1098,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.access_network_charging_address,
-            buf,
-            &self.avp_flags,
-            501,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.access_network_charging_identifier_gx,
-            buf,
-            &self.avp_flags,
-            1022,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.coa_information,
-            buf,
-            &self.avp_flags,
-            1039,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.nbifom_support, buf, &self.avp_flags, 2831, 10415, 128);
-        rt::typed::put_opt(&self.nbifom_mode, buf, &self.avp_flags, 2830, 10415, 128);
-        rt::typed::put_opt(&self.default_access, buf, &self.avp_flags, 2829, 10415, 128);
-        rt::typed::put_opt(
-            &self.origination_time_stamp,
-            buf,
-            &self.avp_flags,
-            1536,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_wait_time,
-            buf,
-            &self.avp_flags,
-            1537,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.access_availability_change_reason,
-            buf,
-            &self.avp_flags,
-            2833,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.routing_rule_install,
-            buf,
-            &self.avp_flags,
-            1081,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.routing_rule_remove,
-            buf,
-            &self.avp_flags,
-            1075,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.henb_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2804,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tcp_source_port,
-            buf,
-            &self.avp_flags,
-            2843,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.physical_access_id,
-            buf,
-            &self.avp_flags,
-            313,
-            13019,
-            192,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_opt(
-            &self.tgpp_ps_data_off_status_gx,
-            buf,
-            &self.avp_flags,
-            2847,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15525,7 +15332,7 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -15698,6 +15505,107 @@ impl Clone for TgppGxCreditControlAnswer {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxCreditControlAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("charging_rule_remove", &self.charging_rule_remove, 1002, 10415, 192);
+        v.all("charging_rule_install", &self.charging_rule_install, 1001, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt(
+            "default_qos_information",
+            &self.default_qos_information,
+            2816,
+            10415,
+            128,
+        );
+        v.opt("bearer_usage", &self.bearer_usage, 1000, 10415, 192);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.all(
+            "csg_information_reporting",
+            &self.csg_information_reporting,
+            1071,
+            10415,
+            128,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("pra_install", &self.pra_install, 2845, 10415, 128);
+        v.opt("pra_remove", &self.pra_remove, 2846, 10415, 128);
+        v.opt(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("ran_rule_support", &self.ran_rule_support, 2832, 10415, 128);
+        v.all("routing_rule_report", &self.routing_rule_report, 2835, 10415, 128);
+        v.all(
+            "conditional_policy_information",
+            &self.conditional_policy_information,
+            2840,
+            10415,
+            128,
+        );
+        v.opt("removal_of_access", &self.removal_of_access, 2842, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxCreditControlAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxCreditControlAnswer", f)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16101,197 +16009,7 @@ impl rt::typed::Command for TgppGxCreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.bearer_control_mode,
-            buf,
-            &self.avp_flags,
-            1023,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_remove,
-            buf,
-            &self.avp_flags,
-            1002,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_install,
-            buf,
-            &self.avp_flags,
-            1001,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.charging_information,
-            buf,
-            &self.avp_flags,
-            618,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_all(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.revalidation_time,
-            buf,
-            &self.avp_flags,
-            1042,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.default_qos_information,
-            buf,
-            &self.avp_flags,
-            2816,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.bearer_usage, buf, &self.avp_flags, 1000, 10415, 192);
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.csg_information_reporting,
-            buf,
-            &self.avp_flags,
-            1071,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.pra_install, buf, &self.avp_flags, 2845, 10415, 128);
-        rt::typed::put_opt(&self.pra_remove, buf, &self.avp_flags, 2846, 10415, 128);
-        rt::typed::put_opt(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.session_release_cause,
-            buf,
-            &self.avp_flags,
-            1045,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nbifom_support, buf, &self.avp_flags, 2831, 10415, 128);
-        rt::typed::put_opt(&self.nbifom_mode, buf, &self.avp_flags, 2830, 10415, 128);
-        rt::typed::put_opt(&self.default_access, buf, &self.avp_flags, 2829, 10415, 128);
-        rt::typed::put_opt(
-            &self.ran_rule_support,
-            buf,
-            &self.avp_flags,
-            2832,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.routing_rule_report,
-            buf,
-            &self.avp_flags,
-            2835,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.conditional_policy_information,
-            buf,
-            &self.avp_flags,
-            2840,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.removal_of_access,
-            buf,
-            &self.avp_flags,
-            2842,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16395,7 +16113,7 @@ impl rt::typed::RequestCommand for TgppGxCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -16501,6 +16219,86 @@ impl Clone for TgppGxReAuthRequest {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.all("charging_rule_remove", &self.charging_rule_remove, 1002, 10415, 192);
+        v.all("charging_rule_install", &self.charging_rule_install, 1001, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt(
+            "default_qos_information",
+            &self.default_qos_information,
+            2816,
+            10415,
+            128,
+        );
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.opt(
+            "pcscf_restoration_indication",
+            &self.pcscf_restoration_indication,
+            2826,
+            10415,
+            128,
+        );
+        v.all(
+            "conditional_policy_information",
+            &self.conditional_policy_information,
+            2840,
+            10415,
+            128,
+        );
+        v.opt("removal_of_access", &self.removal_of_access, 2842, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("pra_install", &self.pra_install, 2845, 10415, 128);
+        v.opt("pra_remove", &self.pra_remove, 2846, 10415, 128);
+        v.all(
+            "csg_information_reporting",
+            &self.csg_information_reporting,
+            1071,
+            10415,
+            128,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxReAuthRequest", f)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16820,127 +16618,7 @@ impl rt::typed::Command for TgppGxReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(
-            &self.session_release_cause,
-            buf,
-            &self.avp_flags,
-            1045,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_remove,
-            buf,
-            &self.avp_flags,
-            1002,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_install,
-            buf,
-            &self.avp_flags,
-            1001,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_qos_information,
-            buf,
-            &self.avp_flags,
-            2816,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.revalidation_time,
-            buf,
-            &self.avp_flags,
-            1042,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pcscf_restoration_indication,
-            buf,
-            &self.avp_flags,
-            2826,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.conditional_policy_information,
-            buf,
-            &self.avp_flags,
-            2840,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.removal_of_access,
-            buf,
-            &self.avp_flags,
-            2842,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.pra_install, buf, &self.avp_flags, 2845, 10415, 128);
-        rt::typed::put_opt(&self.pra_remove, buf, &self.avp_flags, 2846, 10415, 128);
-        rt::typed::put_all(
-            &self.csg_information_reporting,
-            buf,
-            &self.avp_flags,
-            1071,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16978,7 +16656,7 @@ impl rt::typed::Command for TgppGxReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17085,6 +16763,61 @@ impl Clone for TgppGxReAuthAnswer {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Eq for TgppGxReAuthAnswer {}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt(
+            "default_qos_information",
+            &self.default_qos_information,
+            2816,
+            10415,
+            128,
+        );
+        v.all("charging_rule_report", &self.charging_rule_report, 1018, 10415, 192);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxReAuthAnswer {
     fn default() -> Self {
@@ -17299,91 +17032,7 @@ impl rt::typed::Command for TgppGxReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            15,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.netloc_access_support,
-            buf,
-            &self.avp_flags,
-            2824,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(
-            &self.default_qos_information,
-            buf,
-            &self.avp_flags,
-            2816,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_report,
-            buf,
-            &self.avp_flags,
-            1018,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -17503,7 +17152,7 @@ impl rt::typed::RequestCommand for TgppGxReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxxCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17663,6 +17312,102 @@ impl Clone for TgppGxxCreditControlRequest {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxCreditControlRequest {}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxxCreditControlRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt(
+            "network_request_support",
+            &self.network_request_support,
+            1024,
+            10415,
+            192,
+        );
+        v.all(
+            "packet_filter_information",
+            &self.packet_filter_information,
+            1061,
+            10415,
+            128,
+        );
+        v.opt(
+            "packet_filter_operation",
+            &self.packet_filter_operation,
+            1062,
+            10415,
+            128,
+        );
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt(
+            "user_equipment_info_extension",
+            &self.user_equipment_info_extension,
+            653,
+            0,
+            0,
+        );
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("pdn_connection_id", &self.pdn_connection_id, 1065, 10415, 128);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt(
+            "session_linking_indicator",
+            &self.session_linking_indicator,
+            1064,
+            10415,
+            192,
+        );
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxxCreditControlRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxxCreditControlRequest", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxCreditControlRequest {
     fn default() -> Self {
@@ -18035,178 +17780,7 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(
-            &self.network_request_support,
-            buf,
-            &self.avp_flags,
-            1024,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.packet_filter_information,
-            buf,
-            &self.avp_flags,
-            1061,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.packet_filter_operation,
-            buf,
-            &self.avp_flags,
-            1062,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.user_equipment_info_extension,
-            buf,
-            &self.avp_flags,
-            653,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.henb_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2804,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.pdn_connection_id,
-            buf,
-            &self.avp_flags,
-            1065,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_report,
-            buf,
-            &self.avp_flags,
-            1055,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.session_linking_indicator,
-            buf,
-            &self.avp_flags,
-            1064,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.trace_data, buf, &self.avp_flags, 1458, 10415, 192);
-        rt::typed::put_opt(
-            &self.trace_reference,
-            buf,
-            &self.avp_flags,
-            1459,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18245,7 +17819,7 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxxCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18355,6 +17929,50 @@ impl Clone for TgppGxxCreditControlAnswer {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxCreditControlAnswer {}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxxCreditControlAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxxCreditControlAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxxCreditControlAnswer", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxCreditControlAnswer {
     fn default() -> Self {
@@ -18626,85 +18244,7 @@ impl rt::typed::Command for TgppGxxCreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.bearer_control_mode,
-            buf,
-            &self.avp_flags,
-            1023,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_remove,
-            buf,
-            &self.avp_flags,
-            1052,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_install,
-            buf,
-            &self.avp_flags,
-            1051,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18797,7 +18337,7 @@ impl rt::typed::RequestCommand for TgppGxxCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxxReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18874,6 +18414,39 @@ impl Clone for TgppGxxReAuthRequest {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxReAuthRequest {}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxxReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxxReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxxReAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxReAuthRequest {
     fn default() -> Self {
@@ -19104,60 +18677,7 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(
-            &self.session_release_cause,
-            buf,
-            &self.avp_flags,
-            1045,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_all(
-            &self.qos_rule_remove,
-            buf,
-            &self.avp_flags,
-            1052,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_install,
-            buf,
-            &self.avp_flags,
-            1051,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -19190,7 +18710,7 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppGxxReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19282,6 +18802,50 @@ impl Clone for TgppGxxReAuthAnswer {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Eq for TgppGxxReAuthAnswer {}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Fields for TgppGxxReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl std::fmt::Debug for TgppGxxReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppGxxReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxReAuthAnswer {
     fn default() -> Self {
@@ -19466,72 +19030,7 @@ impl rt::typed::Command for TgppGxxReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.netloc_access_support,
-            buf,
-            &self.avp_flags,
-            2824,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_all(
-            &self.qos_rule_report,
-            buf,
-            &self.avp_flags,
-            1055,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -19657,7 +19156,7 @@ impl rt::typed::RequestCommand for TgppGxxReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSdTdfSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19841,6 +19340,126 @@ impl Clone for TgppSdTdfSessionRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdTdfSessionRequest {}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Fields for TgppSdTdfSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt(
+            "user_equipment_info_extension",
+            &self.user_equipment_info_extension,
+            653,
+            0,
+            0,
+        );
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("tgpp_ggsn_address", &self.tgpp_ggsn_address, 7, 10415, 192);
+        v.opt("tgpp_ggsn_ipv6_address", &self.tgpp_ggsn_ipv6_address, 16, 10415, 192);
+        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 12, 10415, 192);
+        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 2051, 10415, 128);
+        v.opt(
+            "dynamic_address_flag_extension",
+            &self.dynamic_address_flag_extension,
+            2068,
+            10415,
+            128,
+        );
+        v.opt(
+            "pdn_connection_charging_id",
+            &self.pdn_connection_charging_id,
+            2050,
+            10415,
+            128,
+        );
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "fixed_user_location_info",
+            &self.fixed_user_location_info,
+            2825,
+            10415,
+            128,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.all(
+            "csg_information_reporting",
+            &self.csg_information_reporting,
+            1071,
+            10415,
+            128,
+        );
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl std::fmt::Debug for TgppSdTdfSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSdTdfSessionRequest", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdTdfSessionRequest {
     fn default() -> Self {
@@ -20240,226 +19859,7 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.user_equipment_info_extension,
-            buf,
-            &self.avp_flags,
-            653,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            15,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ggsn_address, buf, &self.avp_flags, 7, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_ggsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            16,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_selection_mode,
-            buf,
-            &self.avp_flags,
-            12,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.dynamic_address_flag,
-            buf,
-            &self.avp_flags,
-            2051,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.dynamic_address_flag_extension,
-            buf,
-            &self.avp_flags,
-            2068,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pdn_connection_charging_id,
-            buf,
-            &self.avp_flags,
-            2050,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.fixed_user_location_info,
-            buf,
-            &self.avp_flags,
-            2825,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_twan_identifier,
-            buf,
-            &self.avp_flags,
-            29,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.charging_information,
-            buf,
-            &self.avp_flags,
-            618,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_all(
-            &self.adc_rule_install,
-            buf,
-            &self.avp_flags,
-            1092,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.revalidation_time,
-            buf,
-            &self.avp_flags,
-            1042,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.csg_information_reporting,
-            buf,
-            &self.avp_flags,
-            1071,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.physical_access_id,
-            buf,
-            &self.avp_flags,
-            313,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20488,7 +19888,7 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSdTdfSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20568,6 +19968,52 @@ impl Clone for TgppSdTdfSessionAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdTdfSessionAnswer {}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Fields for TgppSdTdfSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl std::fmt::Debug for TgppSdTdfSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSdTdfSessionAnswer", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdTdfSessionAnswer {
     fn default() -> Self {
@@ -20763,54 +20209,7 @@ impl rt::typed::Command for TgppSdTdfSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.adc_rule_report,
-            buf,
-            &self.avp_flags,
-            1097,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20914,7 +20313,7 @@ impl rt::typed::RequestCommand for TgppSdTdfSessionRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSdCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21005,6 +20404,67 @@ impl Clone for TgppSdCreditControlRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdCreditControlRequest {}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Fields for TgppSdCreditControlRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt(
+            "credit_management_status",
+            &self.credit_management_status,
+            1082,
+            10415,
+            128,
+        );
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
+        v.all(
+            "application_detection_information",
+            &self.application_detection_information,
+            1098,
+            10415,
+            128,
+        );
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl std::fmt::Debug for TgppSdCreditControlRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSdCreditControlRequest", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdCreditControlRequest {
     fn default() -> Self {
@@ -21264,71 +20724,7 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(
-            &self.credit_management_status,
-            buf,
-            &self.avp_flags,
-            1082,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_all(
-            &self.adc_rule_report,
-            buf,
-            &self.avp_flags,
-            1097,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.application_detection_information,
-            buf,
-            &self.avp_flags,
-            1098,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21369,7 +20765,7 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSdCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21485,6 +20881,70 @@ impl Clone for TgppSdCreditControlAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdCreditControlAnswer {}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Fields for TgppSdCreditControlAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.all(
+            "csg_information_reporting",
+            &self.csg_information_reporting,
+            1071,
+            10415,
+            128,
+        );
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("adc_rule_remove", &self.adc_rule_remove, 1093, 10415, 192);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl std::fmt::Debug for TgppSdCreditControlAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSdCreditControlAnswer", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdCreditControlAnswer {
     fn default() -> Self {
@@ -21778,101 +21238,7 @@ impl rt::typed::Command for TgppSdCreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_all(
-            &self.csg_information_reporting,
-            buf,
-            &self.avp_flags,
-            1071,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.adc_rule_remove,
-            buf,
-            &self.avp_flags,
-            1093,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.adc_rule_install,
-            buf,
-            &self.avp_flags,
-            1092,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.revalidation_time,
-            buf,
-            &self.avp_flags,
-            1042,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21968,7 +21334,7 @@ impl rt::typed::RequestCommand for TgppSdCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSdReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22054,6 +21420,60 @@ impl Clone for TgppSdReAuthRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdReAuthRequest {}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Fields for TgppSdReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.all(
+            "csg_information_reporting",
+            &self.csg_information_reporting,
+            1071,
+            10415,
+            128,
+        );
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.all("adc_rule_remove", &self.adc_rule_remove, 1093, 10415, 192);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl std::fmt::Debug for TgppSdReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSdReAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdReAuthRequest {
     fn default() -> Self {
@@ -22310,84 +21730,7 @@ impl rt::typed::Command for TgppSdReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(
-            &self.session_release_cause,
-            buf,
-            &self.avp_flags,
-            1045,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_all(
-            &self.csg_information_reporting,
-            buf,
-            &self.avp_flags,
-            1071,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.adc_rule_remove,
-            buf,
-            &self.avp_flags,
-            1093,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.adc_rule_install,
-            buf,
-            &self.avp_flags,
-            1092,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.revalidation_time,
-            buf,
-            &self.avp_flags,
-            1042,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -22413,7 +21756,7 @@ impl rt::typed::Command for TgppSdReAuthRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSdReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22484,6 +21827,43 @@ impl Clone for TgppSdReAuthAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Eq for TgppSdReAuthAnswer {}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Fields for TgppSdReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl std::fmt::Debug for TgppSdReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSdReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdReAuthAnswer {
     fn default() -> Self {
@@ -22639,37 +22019,7 @@ impl rt::typed::Command for TgppSdReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.adc_rule_report,
-            buf,
-            &self.avp_flags,
-            1097,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -22763,7 +22113,7 @@ impl rt::typed::RequestCommand for TgppSdReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStTdfSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22843,6 +22193,52 @@ impl Clone for TgppStTdfSessionRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TgppStTdfSessionRequest {}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for TgppStTdfSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("request_type", &self.request_type, 2838, 10415, 192);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.all("adc_rule_remove", &self.adc_rule_remove, 1093, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for TgppStTdfSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStTdfSessionRequest", f)
+    }
+}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TgppStTdfSessionRequest {
     fn default() -> Self {
@@ -23072,61 +22468,7 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.request_type, buf, &self.avp_flags, 2838, 10415, 192);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_all(
-            &self.adc_rule_install,
-            buf,
-            &self.avp_flags,
-            1092,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.adc_rule_remove,
-            buf,
-            &self.avp_flags,
-            1093,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23154,7 +22496,7 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStTdfSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23231,6 +22573,45 @@ impl Clone for TgppStTdfSessionAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TgppStTdfSessionAnswer {}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for TgppStTdfSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for TgppStTdfSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStTdfSessionAnswer", f)
+    }
+}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TgppStTdfSessionAnswer {
     fn default() -> Self {
@@ -23417,46 +22798,7 @@ impl rt::typed::Command for TgppStTdfSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.adc_rule_report,
-            buf,
-            &self.avp_flags,
-            1097,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23551,7 +22893,7 @@ impl rt::typed::RequestCommand for TgppStTdfSessionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23613,6 +22955,34 @@ impl Clone for SessionTerminationRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for SessionTerminationRequest {}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for SessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for SessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
@@ -23783,20 +23153,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23823,7 +23180,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23897,6 +23254,38 @@ impl Clone for SessionTerminationAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for SessionTerminationAnswer {}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for SessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for SessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
@@ -24056,31 +23445,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -24160,7 +23525,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TssfNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24219,6 +23584,39 @@ impl Clone for TssfNotificationRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TssfNotificationRequest {}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for TssfNotificationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for TssfNotificationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TssfNotificationRequest", f)
+    }
+}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TssfNotificationRequest {
     fn default() -> Self {
@@ -24398,33 +23796,7 @@ impl rt::typed::Command for TssfNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(
-            &self.adc_rule_report,
-            buf,
-            &self.avp_flags,
-            1097,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -24449,7 +23821,7 @@ impl rt::typed::Command for TssfNotificationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TssfNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24517,6 +23889,42 @@ impl Clone for TssfNotificationAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Eq for TssfNotificationAnswer {}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Fields for TssfNotificationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl std::fmt::Debug for TssfNotificationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TssfNotificationAnswer", f)
+    }
+}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TssfNotificationAnswer {
     fn default() -> Self {
@@ -24677,29 +24085,7 @@ impl rt::typed::Command for TssfNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]

@@ -1540,7 +1540,7 @@ impl rt::AvpData for MpsAction {
 ///     { Access-Network-Charging-Identifier-Value }
 ///     *[ Flows ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkChargingIdentifier {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     pub access_network_charging_identifier_value: rt::bytes::Bytes,
@@ -1568,6 +1568,28 @@ impl Clone for AccessNetworkChargingIdentifier {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for AccessNetworkChargingIdentifier {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for AccessNetworkChargingIdentifier {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "access_network_charging_identifier_value",
+            &self.access_network_charging_identifier_value,
+            503,
+            10415,
+            192,
+        );
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for AccessNetworkChargingIdentifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkChargingIdentifier", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AccessNetworkChargingIdentifier {
     fn default() -> Self {
@@ -1653,16 +1675,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.access_network_charging_identifier_value,
-            buf,
-            &self.avp_flags,
-            503,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1689,7 +1702,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
 ///     [ Media-Component-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Flows {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     pub media_component_number: u32,
@@ -1748,6 +1761,49 @@ impl Clone for Flows {
     )
 )]
 impl Eq for Flows {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for Flows {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
+        v.all("flow_number", &self.flow_number, 509, 10415, 192);
+        v.all("content_version", &self.content_version, 552, 10415, 128);
+        v.opt("final_unit_action", &self.final_unit_action, 449, 0, 64);
+        v.opt("media_component_status", &self.media_component_status, 549, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for Flows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Flows", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -1900,26 +1956,7 @@ impl rt::AvpData for Flows {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.media_component_number,
-            buf,
-            &self.avp_flags,
-            518,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.flow_number, buf, &self.avp_flags, 509, 10415, 192);
-        rt::typed::put_all(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
-        rt::typed::put_opt(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
-        rt::typed::put_opt(
-            &self.media_component_status,
-            buf,
-            &self.avp_flags,
-            549,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1965,7 +2002,7 @@ impl rt::AvpData for Flows {
 ///     [ Desired-Max-Loss ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MediaComponentDescription {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     pub media_component_number: u32,
@@ -2089,6 +2126,170 @@ impl Clone for MediaComponentDescription {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for MediaComponentDescription {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
+        v.all("media_sub_component", &self.media_sub_component, 519, 10415, 192);
+        v.opt(
+            "af_application_identifier",
+            &self.af_application_identifier,
+            504,
+            10415,
+            192,
+        );
+        v.opt("flus_identifier", &self.flus_identifier, 566, 10415, 128);
+        v.opt("media_type", &self.media_type, 520, 10415, 192);
+        v.opt(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_supported_bandwidth_ul",
+            &self.max_supported_bandwidth_ul,
+            544,
+            10415,
+            128,
+        );
+        v.opt(
+            "max_supported_bandwidth_dl",
+            &self.max_supported_bandwidth_dl,
+            543,
+            10415,
+            128,
+        );
+        v.opt(
+            "min_desired_bandwidth_ul",
+            &self.min_desired_bandwidth_ul,
+            546,
+            10415,
+            128,
+        );
+        v.opt(
+            "min_desired_bandwidth_dl",
+            &self.min_desired_bandwidth_dl,
+            545,
+            10415,
+            128,
+        );
+        v.opt(
+            "min_requested_bandwidth_ul",
+            &self.min_requested_bandwidth_ul,
+            535,
+            10415,
+            128,
+        );
+        v.opt(
+            "min_requested_bandwidth_dl",
+            &self.min_requested_bandwidth_dl,
+            534,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_requested_bw_ul",
+            &self.extended_max_requested_bw_ul,
+            555,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_requested_bw_dl",
+            &self.extended_max_requested_bw_dl,
+            554,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_supported_bw_ul",
+            &self.extended_max_supported_bw_ul,
+            557,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_supported_bw_dl",
+            &self.extended_max_supported_bw_dl,
+            556,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_min_desired_bw_ul",
+            &self.extended_min_desired_bw_ul,
+            559,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_min_desired_bw_dl",
+            &self.extended_min_desired_bw_dl,
+            558,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_min_requested_bw_ul",
+            &self.extended_min_requested_bw_ul,
+            561,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_min_requested_bw_dl",
+            &self.extended_min_requested_bw_dl,
+            560,
+            10415,
+            128,
+        );
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt(
+            "priority_sharing_indicator",
+            &self.priority_sharing_indicator,
+            550,
+            10415,
+            128,
+        );
+        v.opt("pre_emption_capability", &self.pre_emption_capability, 1047, 10415, 128);
+        v.opt(
+            "pre_emption_vulnerability",
+            &self.pre_emption_vulnerability,
+            1048,
+            10415,
+            128,
+        );
+        v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
+        v.opt("rs_bandwidth", &self.rs_bandwidth, 522, 10415, 192);
+        v.opt("rr_bandwidth", &self.rr_bandwidth, 521, 10415, 192);
+        v.all("codec_data", &self.codec_data, 524, 10415, 192);
+        v.opt("sharing_key_dl", &self.sharing_key_dl, 539, 10415, 128);
+        v.opt("sharing_key_ul", &self.sharing_key_ul, 540, 10415, 128);
+        v.opt("content_version", &self.content_version, 552, 10415, 128);
+        v.opt("max_plr_dl", &self.max_plr_dl, 2852, 10415, 128);
+        v.opt("max_plr_ul", &self.max_plr_ul, 2853, 10415, 128);
+        v.opt("desired_max_latency", &self.desired_max_latency, 567, 10415, 128);
+        v.opt("desired_max_loss", &self.desired_max_loss, 568, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for MediaComponentDescription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MediaComponentDescription", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2426,218 +2627,7 @@ impl rt::AvpData for MediaComponentDescription {
         MediaComponentDescriptionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.media_component_number,
-            buf,
-            &self.avp_flags,
-            518,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.media_sub_component,
-            buf,
-            &self.avp_flags,
-            519,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.af_application_identifier,
-            buf,
-            &self.avp_flags,
-            504,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.flus_identifier, buf, &self.avp_flags, 566, 10415, 128);
-        rt::typed::put_opt(&self.media_type, buf, &self.avp_flags, 520, 10415, 192);
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_supported_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            544,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.max_supported_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            543,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.min_desired_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            546,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.min_desired_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            545,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.min_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            535,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.min_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            534,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_ul,
-            buf,
-            &self.avp_flags,
-            555,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_dl,
-            buf,
-            &self.avp_flags,
-            554,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_supported_bw_ul,
-            buf,
-            &self.avp_flags,
-            557,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_supported_bw_dl,
-            buf,
-            &self.avp_flags,
-            556,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_min_desired_bw_ul,
-            buf,
-            &self.avp_flags,
-            559,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_min_desired_bw_dl,
-            buf,
-            &self.avp_flags,
-            558,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_min_requested_bw_ul,
-            buf,
-            &self.avp_flags,
-            561,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_min_requested_bw_dl,
-            buf,
-            &self.avp_flags,
-            560,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
-        rt::typed::put_opt(
-            &self.priority_sharing_indicator,
-            buf,
-            &self.avp_flags,
-            550,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pre_emption_capability,
-            buf,
-            &self.avp_flags,
-            1047,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pre_emption_vulnerability,
-            buf,
-            &self.avp_flags,
-            1048,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reservation_priority,
-            buf,
-            &self.avp_flags,
-            458,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(&self.rs_bandwidth, buf, &self.avp_flags, 522, 10415, 192);
-        rt::typed::put_opt(&self.rr_bandwidth, buf, &self.avp_flags, 521, 10415, 192);
-        rt::typed::put_all(&self.codec_data, buf, &self.avp_flags, 524, 10415, 192);
-        rt::typed::put_opt(&self.sharing_key_dl, buf, &self.avp_flags, 539, 10415, 128);
-        rt::typed::put_opt(&self.sharing_key_ul, buf, &self.avp_flags, 540, 10415, 128);
-        rt::typed::put_opt(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
-        rt::typed::put_opt(&self.max_plr_dl, buf, &self.avp_flags, 2852, 10415, 128);
-        rt::typed::put_opt(&self.max_plr_ul, buf, &self.avp_flags, 2853, 10415, 128);
-        rt::typed::put_opt(
-            &self.desired_max_latency,
-            buf,
-            &self.avp_flags,
-            567,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.desired_max_loss,
-            buf,
-            &self.avp_flags,
-            568,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2657,7 +2647,7 @@ impl rt::AvpData for MediaComponentDescription {
 ///     [ ToS-Traffic-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MediaSubComponent {
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     pub flow_number: u32,
@@ -2707,6 +2697,54 @@ impl Clone for MediaSubComponent {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for MediaSubComponent {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for MediaSubComponent {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("flow_number", &self.flow_number, 509, 10415, 192);
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("flow_usage", &self.flow_usage, 512, 10415, 192);
+        v.opt(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt(
+            "extended_max_requested_bw_ul",
+            &self.extended_max_requested_bw_ul,
+            555,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_requested_bw_dl",
+            &self.extended_max_requested_bw_dl,
+            554,
+            10415,
+            128,
+        );
+        v.opt("af_signalling_protocol", &self.af_signalling_protocol, 529, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for MediaSubComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MediaSubComponent", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MediaSubComponent {
     fn default() -> Self {
@@ -2857,66 +2895,7 @@ impl rt::AvpData for MediaSubComponent {
         MediaSubComponentView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.flow_number, buf, &self.avp_flags, 509, 10415, 192);
-        rt::typed::put_all(
-            &self.flow_description,
-            buf,
-            &self.avp_flags,
-            507,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
-        rt::typed::put_opt(&self.flow_usage, buf, &self.avp_flags, 512, 10415, 192);
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_ul,
-            buf,
-            &self.avp_flags,
-            555,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_dl,
-            buf,
-            &self.avp_flags,
-            554,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.af_signalling_protocol,
-            buf,
-            &self.avp_flags,
-            529,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tos_traffic_class,
-            buf,
-            &self.avp_flags,
-            1014,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2931,7 +2910,7 @@ impl rt::AvpData for MediaSubComponent {
 ///     [ Extended-Max-Requested-BW-UL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AcceptableServiceInfo {
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     pub media_component_description: Vec<MediaComponentDescription>,
@@ -2962,6 +2941,55 @@ impl Clone for AcceptableServiceInfo {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for AcceptableServiceInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "media_component_description",
+            &self.media_component_description,
+            517,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.opt(
+            "extended_max_requested_bw_dl",
+            &self.extended_max_requested_bw_dl,
+            554,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_requested_bw_ul",
+            &self.extended_max_requested_bw_ul,
+            555,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for AcceptableServiceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AcceptableServiceInfo", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3070,47 +3098,7 @@ impl rt::AvpData for AcceptableServiceInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.media_component_description,
-            buf,
-            &self.avp_flags,
-            517,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_dl,
-            buf,
-            &self.avp_flags,
-            554,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_ul,
-            buf,
-            &self.avp_flags,
-            555,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3125,7 +3113,7 @@ impl rt::AvpData for AcceptableServiceInfo {
 ///     [ Sponsoring-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SponsoredConnectivityData {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     pub sponsor_identity: Option<rt::data::Utf8String>,
@@ -3166,6 +3154,31 @@ impl Clone for SponsoredConnectivityData {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for SponsoredConnectivityData {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for SponsoredConnectivityData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
+        v.opt(
+            "application_service_provider_identity",
+            &self.application_service_provider_identity,
+            532,
+            10415,
+            128,
+        );
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.opt("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("sponsoring_action", &self.sponsoring_action, 542, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for SponsoredConnectivityData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SponsoredConnectivityData", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SponsoredConnectivityData {
     fn default() -> Self {
@@ -3257,33 +3270,7 @@ impl rt::AvpData for SponsoredConnectivityData {
         SponsoredConnectivityDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sponsor_identity,
-            buf,
-            &self.avp_flags,
-            531,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.application_service_provider_identity,
-            buf,
-            &self.avp_flags,
-            532,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
-        rt::typed::put_opt(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
-        rt::typed::put_opt(
-            &self.sponsoring_action,
-            buf,
-            &self.avp_flags,
-            542,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3307,7 +3294,7 @@ impl rt::AvpData for SponsoredConnectivityData {
 ///     *[ Called-Asserted-Identity ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CalleeInformation {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -3358,6 +3345,57 @@ impl Clone for CalleeInformation {
     )
 )]
 impl Eq for CalleeInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for CalleeInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
+        v.all(
+            "requested_party_address",
+            &self.requested_party_address,
+            1251,
+            10415,
+            128,
+        );
+        v.all(
+            "called_asserted_identity",
+            &self.called_asserted_identity,
+            1250,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for CalleeInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CalleeInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -3476,31 +3514,7 @@ impl rt::AvpData for CalleeInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.called_party_address,
-            buf,
-            &self.avp_flags,
-            832,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.requested_party_address,
-            buf,
-            &self.avp_flags,
-            1251,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.called_asserted_identity,
-            buf,
-            &self.avp_flags,
-            1250,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3513,7 +3527,7 @@ impl rt::AvpData for CalleeInformation {
 ///     [ MA-Information-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MaInformation {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     pub ip_can_type: Option<super::ts29212::IpCanType>,
@@ -3542,6 +3556,23 @@ impl Clone for MaInformation {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for MaInformation {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for MaInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("ma_information_action", &self.ma_information_action, 571, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for MaInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MaInformation", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MaInformation {
     fn default() -> Self {
@@ -3618,17 +3649,7 @@ impl rt::AvpData for MaInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(
-            &self.ma_information_action,
-            buf,
-            &self.avp_flags,
-            571,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3641,7 +3662,7 @@ impl rt::AvpData for MaInformation {
 ///     [ NGAP-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct N5gsRanNasReleaseCause {
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     pub n5gmm_cause: Option<u32>,
@@ -3670,6 +3691,23 @@ impl Clone for N5gsRanNasReleaseCause {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for N5gsRanNasReleaseCause {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for N5gsRanNasReleaseCause {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("n5gmm_cause", &self.n5gmm_cause, 573, 10415, 128);
+        v.opt("n5gsm_cause", &self.n5gsm_cause, 574, 10415, 128);
+        v.opt("ngap_cause", &self.ngap_cause, 575, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for N5gsRanNasReleaseCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "N5gsRanNasReleaseCause", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for N5gsRanNasReleaseCause {
     fn default() -> Self {
@@ -3741,10 +3779,7 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.n5gmm_cause, buf, &self.avp_flags, 573, 10415, 128);
-        rt::typed::put_opt(&self.n5gsm_cause, buf, &self.avp_flags, 574, 10415, 128);
-        rt::typed::put_opt(&self.ngap_cause, buf, &self.avp_flags, 575, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3755,7 +3790,7 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
 ///     { NGAP-Group }
 ///     { NGAP-Value }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NgapCause {
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     pub ngap_group: u32,
@@ -3781,6 +3816,22 @@ impl Clone for NgapCause {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for NgapCause {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for NgapCause {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ngap_group", &self.ngap_group, 576, 10415, 128);
+        v.one("ngap_value", &self.ngap_value, 577, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for NgapCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NgapCause", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for NgapCause {
     fn default() -> Self {
@@ -3871,9 +3922,7 @@ impl rt::AvpData for NgapCause {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.ngap_group, buf, &self.avp_flags, 576, 10415, 128);
-        rt::typed::put_one(&self.ngap_value, buf, &self.avp_flags, 577, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3886,7 +3935,7 @@ impl rt::AvpData for NgapCause {
 ///     [ Line-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WirelineUserLocationInfo {
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     pub hfc_node_identifier: Option<rt::bytes::Bytes>,
@@ -3915,6 +3964,23 @@ impl Clone for WirelineUserLocationInfo {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for WirelineUserLocationInfo {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for WirelineUserLocationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("hfc_node_identifier", &self.hfc_node_identifier, 579, 10415, 128);
+        v.opt("gli_identifier", &self.gli_identifier, 580, 10415, 128);
+        v.opt("line_type", &self.line_type, 581, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for WirelineUserLocationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WirelineUserLocationInfo", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for WirelineUserLocationInfo {
     fn default() -> Self {
@@ -3986,17 +4052,7 @@ impl rt::AvpData for WirelineUserLocationInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.hfc_node_identifier,
-            buf,
-            &self.avp_flags,
-            579,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.gli_identifier, buf, &self.avp_flags, 580, 10415, 128);
-        rt::typed::put_opt(&self.line_type, buf, &self.avp_flags, 581, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -4009,7 +4065,7 @@ impl rt::AvpData for WirelineUserLocationInfo {
 /// ```
 ///
 /// Defined by 3GPP TS 29.209 (Gq), superseded by TS 29.214; kept for decoding.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FlowGrouping {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     pub flows: Vec<Flows>,
@@ -4032,6 +4088,21 @@ impl Clone for FlowGrouping {
 }
 #[cfg(any(feature = "ts29214"))]
 impl Eq for FlowGrouping {}
+#[cfg(any(feature = "ts29214"))]
+impl rt::typed::Fields for FlowGrouping {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29214"))]
+impl std::fmt::Debug for FlowGrouping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FlowGrouping", f)
+    }
+}
 #[cfg(any(feature = "ts29214"))]
 impl Default for FlowGrouping {
     fn default() -> Self {
@@ -4095,8 +4166,7 @@ impl rt::AvpData for FlowGrouping {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4147,7 +4217,7 @@ impl rt::AvpData for FlowGrouping {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4289,6 +4359,86 @@ impl Clone for AaRequest {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for AaRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("ip_domain_id", &self.ip_domain_id, 537, 10415, 128);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt(
+            "af_application_identifier",
+            &self.af_application_identifier,
+            504,
+            10415,
+            192,
+        );
+        v.all(
+            "media_component_description",
+            &self.media_component_description,
+            517,
+            10415,
+            192,
+        );
+        v.opt("service_info_status", &self.service_info_status, 527, 10415, 192);
+        v.opt("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.opt("sip_forking_indication", &self.sip_forking_indication, 523, 10415, 192);
+        v.all("specific_action", &self.specific_action, 513, 10415, 192);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("service_urn", &self.service_urn, 525, 10415, 192);
+        v.opt(
+            "sponsored_connectivity_data",
+            &self.sponsored_connectivity_data,
+            530,
+            10415,
+            128,
+        );
+        v.opt("mps_identifier", &self.mps_identifier, 528, 10415, 128);
+        v.opt("gcs_identifier", &self.gcs_identifier, 538, 10415, 128);
+        v.opt("mcptt_identifier", &self.mcptt_identifier, 547, 10415, 128);
+        v.opt("mcvideo_identifier", &self.mcvideo_identifier, 562, 10415, 128);
+        v.opt("ims_content_identifier", &self.ims_content_identifier, 563, 10415, 128);
+        v.opt("ims_content_type", &self.ims_content_type, 564, 10415, 128);
+        v.all("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("callee_information", &self.callee_information, 565, 10415, 128);
+        v.opt("rx_request_type", &self.rx_request_type, 533, 10415, 128);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.opt("af_requested_data", &self.af_requested_data, 551, 10415, 128);
+        v.opt("reference_id", &self.reference_id, 4202, 10415, 192);
+        v.opt(
+            "pre_emption_control_info",
+            &self.pre_emption_control_info,
+            553,
+            10415,
+            128,
+        );
+        v.opt("mps_action", &self.mps_action, 582, 10415, 128);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for AaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AaRequest", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4637,167 +4787,7 @@ impl rt::typed::Command for AaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.ip_domain_id, buf, &self.avp_flags, 537, 10415, 128);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(
-            &self.af_application_identifier,
-            buf,
-            &self.avp_flags,
-            504,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.media_component_description,
-            buf,
-            &self.avp_flags,
-            517,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.service_info_status,
-            buf,
-            &self.avp_flags,
-            527,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.af_charging_identifier,
-            buf,
-            &self.avp_flags,
-            505,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sip_forking_indication,
-            buf,
-            &self.avp_flags,
-            523,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.specific_action, buf, &self.avp_flags, 513, 10415, 192);
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.reservation_priority,
-            buf,
-            &self.avp_flags,
-            458,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.service_urn, buf, &self.avp_flags, 525, 10415, 192);
-        rt::typed::put_opt(
-            &self.sponsored_connectivity_data,
-            buf,
-            &self.avp_flags,
-            530,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.mps_identifier, buf, &self.avp_flags, 528, 10415, 128);
-        rt::typed::put_opt(&self.gcs_identifier, buf, &self.avp_flags, 538, 10415, 128);
-        rt::typed::put_opt(
-            &self.mcptt_identifier,
-            buf,
-            &self.avp_flags,
-            547,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mcvideo_identifier,
-            buf,
-            &self.avp_flags,
-            562,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ims_content_identifier,
-            buf,
-            &self.avp_flags,
-            563,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ims_content_type,
-            buf,
-            &self.avp_flags,
-            564,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.calling_party_address,
-            buf,
-            &self.avp_flags,
-            831,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.callee_information,
-            buf,
-            &self.avp_flags,
-            565,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.rx_request_type, buf, &self.avp_flags, 533, 10415, 128);
-        rt::typed::put_all(
-            &self.required_access_info,
-            buf,
-            &self.avp_flags,
-            536,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.af_requested_data,
-            buf,
-            &self.avp_flags,
-            551,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.reference_id, buf, &self.avp_flags, 4202, 10415, 192);
-        rt::typed::put_opt(
-            &self.pre_emption_control_info,
-            buf,
-            &self.avp_flags,
-            553,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.mps_action, buf, &self.avp_flags, 582, 10415, 128);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4845,7 +4835,7 @@ impl rt::typed::Command for AaRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4984,6 +4974,83 @@ impl Clone for AaAnswer {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for AaAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.all(
+            "access_network_charging_identifier",
+            &self.access_network_charging_identifier,
+            502,
+            10415,
+            192,
+        );
+        v.opt(
+            "access_network_charging_address",
+            &self.access_network_charging_address,
+            501,
+            10415,
+            192,
+        );
+        v.opt("acceptable_service_info", &self.acceptable_service_info, 526, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt(
+            "service_authorization_info",
+            &self.service_authorization_info,
+            548,
+            10415,
+            128,
+        );
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("ma_information", &self.ma_information, 570, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt(
+            "user_equipment_info_extension",
+            &self.user_equipment_info_extension,
+            653,
+            0,
+            0,
+        );
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("nid", &self.nid, 569, 10415, 128);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("retry_interval", &self.retry_interval, 541, 10415, 128);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for AaAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AaAnswer", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5274,108 +5341,7 @@ impl rt::typed::Command for AaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_all(
-            &self.access_network_charging_identifier,
-            buf,
-            &self.avp_flags,
-            502,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.access_network_charging_address,
-            buf,
-            &self.avp_flags,
-            501,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.acceptable_service_info,
-            buf,
-            &self.avp_flags,
-            526,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_opt(
-            &self.service_authorization_info,
-            buf,
-            &self.avp_flags,
-            548,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.ma_information, buf, &self.avp_flags, 570, 10415, 128);
-        rt::typed::put_opt(
-            &self.netloc_access_support,
-            buf,
-            &self.avp_flags,
-            2824,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.user_equipment_info_extension,
-            buf,
-            &self.avp_flags,
-            653,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nid, buf, &self.avp_flags, 569, 10415, 128);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.retry_interval, buf, &self.avp_flags, 541, 10415, 128);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5486,7 +5452,7 @@ impl rt::typed::RequestCommand for AaRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5624,6 +5590,94 @@ impl Clone for ReAuthRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for ReAuthRequest {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for ReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("specific_action", &self.specific_action, 513, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all(
+            "access_network_charging_identifier",
+            &self.access_network_charging_identifier,
+            502,
+            10415,
+            192,
+        );
+        v.opt(
+            "access_network_charging_address",
+            &self.access_network_charging_address,
+            501,
+            10415,
+            192,
+        );
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("abort_cause", &self.abort_cause, 500, 10415, 192);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("ma_information", &self.ma_information, 570, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt(
+            "sponsored_connectivity_data",
+            &self.sponsored_connectivity_data,
+            530,
+            10415,
+            128,
+        );
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
+        v.all(
+            "n5gs_ran_nas_release_cause",
+            &self.n5gs_ran_nas_release_cause,
+            572,
+            10415,
+            128,
+        );
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("nid", &self.nid, 569, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt(
+            "wireline_user_location_info",
+            &self.wireline_user_location_info,
+            578,
+            10415,
+            128,
+        );
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for ReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for ReAuthRequest {
     fn default() -> Self {
@@ -5957,142 +6011,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_all(&self.specific_action, buf, &self.avp_flags, 513, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.access_network_charging_identifier,
-            buf,
-            &self.avp_flags,
-            502,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.access_network_charging_address,
-            buf,
-            &self.avp_flags,
-            501,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.abort_cause, buf, &self.avp_flags, 500, 10415, 192);
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.ma_information, buf, &self.avp_flags, 570, 10415, 128);
-        rt::typed::put_opt(
-            &self.netloc_access_support,
-            buf,
-            &self.avp_flags,
-            2824,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(
-            &self.sponsored_connectivity_data,
-            buf,
-            &self.avp_flags,
-            530,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_all(
-            &self.ran_nas_release_cause,
-            buf,
-            &self.avp_flags,
-            2819,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.n5gs_ran_nas_release_cause,
-            buf,
-            &self.avp_flags,
-            572,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nid, buf, &self.avp_flags, 569, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_twan_identifier,
-            buf,
-            &self.avp_flags,
-            29,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tcp_source_port,
-            buf,
-            &self.avp_flags,
-            2843,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.wireline_user_location_info,
-            buf,
-            &self.avp_flags,
-            578,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6121,7 +6040,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6197,6 +6116,46 @@ impl Clone for ReAuthAnswer {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for ReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all(
+            "media_component_description",
+            &self.media_component_description,
+            517,
+            10415,
+            192,
+        );
+        v.opt("service_urn", &self.service_urn, 525, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for ReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthAnswer", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6373,40 +6332,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.media_component_description,
-            buf,
-            &self.avp_flags,
-            517,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_urn, buf, &self.avp_flags, 525, 10415, 192);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6498,7 +6424,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6563,6 +6489,35 @@ impl Clone for SessionTerminationRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for SessionTerminationRequest {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for SessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for SessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
@@ -6744,28 +6699,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.required_access_info,
-            buf,
-            &self.avp_flags,
-            536,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6806,7 +6740,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6922,6 +6856,76 @@ impl Clone for SessionTerminationAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for SessionTerminationAnswer {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for SessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt(
+            "sponsored_connectivity_data",
+            &self.sponsored_connectivity_data,
+            530,
+            10415,
+            128,
+        );
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
+        v.all(
+            "n5gs_ran_nas_release_cause",
+            &self.n5gs_ran_nas_release_cause,
+            572,
+            10415,
+            128,
+        );
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("nid", &self.nid, 569, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt(
+            "wireline_user_location_info",
+            &self.wireline_user_location_info,
+            578,
+            10415,
+            128,
+        );
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for SessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
@@ -7169,129 +7173,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(
-            &self.sponsored_connectivity_data,
-            buf,
-            &self.avp_flags,
-            530,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_all(
-            &self.ran_nas_release_cause,
-            buf,
-            &self.avp_flags,
-            2819,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.n5gs_ran_nas_release_cause,
-            buf,
-            &self.avp_flags,
-            572,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nid, buf, &self.avp_flags, 569, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_twan_identifier,
-            buf,
-            &self.avp_flags,
-            29,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tcp_source_port,
-            buf,
-            &self.avp_flags,
-            2843,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.netloc_access_support,
-            buf,
-            &self.avp_flags,
-            2824,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.wireline_user_location_info,
-            buf,
-            &self.avp_flags,
-            578,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7371,7 +7253,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7430,6 +7312,33 @@ impl Clone for AbortSessionRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for AbortSessionRequest {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for AbortSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("abort_cause", &self.abort_cause, 500, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for AbortSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AbortSessionRequest", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AbortSessionRequest {
     fn default() -> Self {
@@ -7607,19 +7516,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(&self.abort_cause, buf, &self.avp_flags, 500, 10415, 192);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7644,7 +7541,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7712,6 +7609,36 @@ impl Clone for AbortSessionAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Eq for AbortSessionAnswer {}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Fields for AbortSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl std::fmt::Debug for AbortSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AbortSessionAnswer", f)
+    }
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
@@ -7863,29 +7790,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]

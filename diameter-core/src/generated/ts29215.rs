@@ -320,7 +320,7 @@ impl rt::AvpData for DraBinding {
 ///     *[ QoS-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubsessionDecisionInfo {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     pub subsession_id: u32,
@@ -416,6 +416,58 @@ impl Clone for SubsessionDecisionInfo {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for SubsessionDecisionInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
+        v.all("charging_rule_remove", &self.charging_rule_remove, 1002, 10415, 192);
+        v.all("charging_rule_install", &self.charging_rule_install, 1001, 10415, 192);
+        v.opt(
+            "event_report_indication",
+            &self.event_report_indication,
+            1033,
+            10415,
+            128,
+        );
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("ran_rule_support", &self.ran_rule_support, 2832, 10415, 128);
+        v.all("routing_rule_report", &self.routing_rule_report, 2835, 10415, 128);
+        v.opt("removal_of_access", &self.removal_of_access, 2842, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for SubsessionDecisionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubsessionDecisionInfo", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -670,138 +722,7 @@ impl rt::AvpData for SubsessionDecisionInfo {
         SubsessionDecisionInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.subsession_id, buf, &self.avp_flags, 2202, 10415, 192);
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(
-            &self.experimental_result_code,
-            buf,
-            &self.avp_flags,
-            298,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_remove,
-            buf,
-            &self.avp_flags,
-            1002,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_install,
-            buf,
-            &self.avp_flags,
-            1001,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.event_report_indication,
-            buf,
-            &self.avp_flags,
-            1033,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_install,
-            buf,
-            &self.avp_flags,
-            1051,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_remove,
-            buf,
-            &self.avp_flags,
-            1052,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.session_release_cause,
-            buf,
-            &self.avp_flags,
-            1045,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.bearer_control_mode,
-            buf,
-            &self.avp_flags,
-            1023,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.revalidation_time,
-            buf,
-            &self.avp_flags,
-            1042,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.default_access, buf, &self.avp_flags, 2829, 10415, 128);
-        rt::typed::put_opt(&self.nbifom_support, buf, &self.avp_flags, 2831, 10415, 128);
-        rt::typed::put_opt(&self.nbifom_mode, buf, &self.avp_flags, 2830, 10415, 128);
-        rt::typed::put_opt(
-            &self.ran_rule_support,
-            buf,
-            &self.avp_flags,
-            2832,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.routing_rule_report,
-            buf,
-            &self.avp_flags,
-            2835,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.removal_of_access,
-            buf,
-            &self.avp_flags,
-            2842,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_all(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -865,7 +786,7 @@ impl rt::AvpData for SubsessionDecisionInfo {
 ///     [ AN-GW-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubsessionEnforcementInfo {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     pub subsession_id: u32,
@@ -1059,6 +980,146 @@ impl Clone for SubsessionEnforcementInfo {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for SubsessionEnforcementInfo {}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for SubsessionEnforcementInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
+        v.opt("subsession_operation", &self.subsession_operation, 2203, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("bearer_operation", &self.bearer_operation, 1021, 10415, 192);
+        v.all(
+            "packet_filter_information",
+            &self.packet_filter_information,
+            1061,
+            10415,
+            128,
+        );
+        v.opt(
+            "packet_filter_operation",
+            &self.packet_filter_operation,
+            1062,
+            10415,
+            128,
+        );
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.all("coa_information", &self.coa_information, 1039, 10415, 128);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("pdn_connection_id", &self.pdn_connection_id, 1065, 10415, 128);
+        v.opt("bearer_usage", &self.bearer_usage, 1000, 10415, 192);
+        v.all(
+            "tft_packet_filter_information",
+            &self.tft_packet_filter_information,
+            1013,
+            10415,
+            192,
+        );
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
+        v.all("charging_rule_report", &self.charging_rule_report, 1018, 10415, 192);
+        v.opt(
+            "credit_management_status",
+            &self.credit_management_status,
+            1082,
+            10415,
+            128,
+        );
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.all(
+            "application_detection_information",
+            &self.application_detection_information,
+            1098,
+            10415,
+            128,
+        );
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt(
+            "access_availability_change_reason",
+            &self.access_availability_change_reason,
+            2833,
+            10415,
+            128,
+        );
+        v.opt(
+            "network_request_support",
+            &self.network_request_support,
+            1024,
+            10415,
+            192,
+        );
+        v.opt("routing_rule_install", &self.routing_rule_install, 1081, 10415, 128);
+        v.opt("routing_rule_remove", &self.routing_rule_remove, 1075, 10415, 128);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.all(
+            "usage_monitoring_information",
+            &self.usage_monitoring_information,
+            1067,
+            10415,
+            128,
+        );
+        v.opt("multiple_bberf_action", &self.multiple_bberf_action, 2204, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt(
+            "access_network_charging_address",
+            &self.access_network_charging_address,
+            501,
+            10415,
+            192,
+        );
+        v.all(
+            "access_network_charging_identifier_gx",
+            &self.access_network_charging_identifier_gx,
+            1022,
+            10415,
+            192,
+        );
+        v.opt(
+            "session_linking_indicator",
+            &self.session_linking_indicator,
+            1064,
+            10415,
+            192,
+        );
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("ue_local_ipv6_prefix", &self.ue_local_ipv6_prefix, 2205, 10415, 192);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("an_gw_status", &self.an_gw_status, 2811, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for SubsessionEnforcementInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubsessionEnforcementInfo", f)
+    }
+}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for SubsessionEnforcementInfo {
     fn default() -> Self {
@@ -1473,306 +1534,7 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         SubsessionEnforcementInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.subsession_id, buf, &self.avp_flags, 2202, 10415, 192);
-        rt::typed::put_opt(
-            &self.subsession_operation,
-            buf,
-            &self.avp_flags,
-            2203,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(
-            &self.bearer_identifier,
-            buf,
-            &self.avp_flags,
-            1020,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.bearer_operation,
-            buf,
-            &self.avp_flags,
-            1021,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.packet_filter_information,
-            buf,
-            &self.avp_flags,
-            1061,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.packet_filter_operation,
-            buf,
-            &self.avp_flags,
-            1062,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_all(
-            &self.coa_information,
-            buf,
-            &self.avp_flags,
-            1039,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.pdn_connection_id,
-            buf,
-            &self.avp_flags,
-            1065,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.bearer_usage, buf, &self.avp_flags, 1000, 10415, 192);
-        rt::typed::put_all(
-            &self.tft_packet_filter_information,
-            buf,
-            &self.avp_flags,
-            1013,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
-        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(
-            &self.experimental_result_code,
-            buf,
-            &self.avp_flags,
-            298,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.charging_rule_report,
-            buf,
-            &self.avp_flags,
-            1018,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.credit_management_status,
-            buf,
-            &self.avp_flags,
-            1082,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_report,
-            buf,
-            &self.avp_flags,
-            1055,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.application_detection_information,
-            buf,
-            &self.avp_flags,
-            1098,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            15,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.default_eps_bearer_qos,
-            buf,
-            &self.avp_flags,
-            1049,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.default_access, buf, &self.avp_flags, 2829, 10415, 128);
-        rt::typed::put_opt(&self.nbifom_support, buf, &self.avp_flags, 2831, 10415, 128);
-        rt::typed::put_opt(&self.nbifom_mode, buf, &self.avp_flags, 2830, 10415, 128);
-        rt::typed::put_opt(
-            &self.access_availability_change_reason,
-            buf,
-            &self.avp_flags,
-            2833,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.network_request_support,
-            buf,
-            &self.avp_flags,
-            1024,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.routing_rule_install,
-            buf,
-            &self.avp_flags,
-            1081,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.routing_rule_remove,
-            buf,
-            &self.avp_flags,
-            1075,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.physical_access_id,
-            buf,
-            &self.avp_flags,
-            313,
-            13019,
-            192,
-        );
-        rt::typed::put_all(
-            &self.usage_monitoring_information,
-            buf,
-            &self.avp_flags,
-            1067,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.multiple_bberf_action,
-            buf,
-            &self.avp_flags,
-            2204,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.access_network_charging_address,
-            buf,
-            &self.avp_flags,
-            501,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.access_network_charging_identifier_gx,
-            buf,
-            &self.avp_flags,
-            1022,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.session_linking_indicator,
-            buf,
-            &self.avp_flags,
-            1064,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.henb_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2804,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ipv6_prefix,
-            buf,
-            &self.avp_flags,
-            2205,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.an_gw_status, buf, &self.avp_flags, 2811, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1822,7 +1584,7 @@ impl rt::AvpData for SubsessionEnforcementInfo {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1965,6 +1727,85 @@ impl Clone for CreditControlRequest {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for CreditControlRequest {}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for CreditControlRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt(
+            "network_request_support",
+            &self.network_request_support,
+            1024,
+            10415,
+            192,
+        );
+        v.all(
+            "packet_filter_information",
+            &self.packet_filter_information,
+            1061,
+            10415,
+            128,
+        );
+        v.opt(
+            "packet_filter_operation",
+            &self.packet_filter_operation,
+            1062,
+            10415,
+            128,
+        );
+        v.all(
+            "subsession_enforcement_info",
+            &self.subsession_enforcement_info,
+            2201,
+            10415,
+            192,
+        );
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt("qos_negotiation", &self.qos_negotiation, 1029, 10415, 192);
+        v.opt("qos_upgrade", &self.qos_upgrade, 1030, 10415, 192);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("multiple_bberf_action", &self.multiple_bberf_action, 2204, 10415, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for CreditControlRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CreditControlRequest", f)
+    }
+}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
@@ -2309,138 +2150,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_report,
-            buf,
-            &self.avp_flags,
-            1055,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(
-            &self.network_request_support,
-            buf,
-            &self.avp_flags,
-            1024,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.packet_filter_information,
-            buf,
-            &self.avp_flags,
-            1061,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.packet_filter_operation,
-            buf,
-            &self.avp_flags,
-            1062,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.subsession_enforcement_info,
-            buf,
-            &self.avp_flags,
-            2201,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.qos_negotiation,
-            buf,
-            &self.avp_flags,
-            1029,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.qos_upgrade, buf, &self.avp_flags, 1030, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            15,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.multiple_bberf_action,
-            buf,
-            &self.avp_flags,
-            2204,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2478,7 +2188,7 @@ impl rt::typed::Command for CreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2583,6 +2293,61 @@ impl Clone for CreditControlAnswer {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for CreditControlAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.all(
+            "subsession_decision_info",
+            &self.subsession_decision_info,
+            2200,
+            10415,
+            192,
+        );
+        v.all(
+            "csg_information_reporting",
+            &self.csg_information_reporting,
+            1071,
+            10415,
+            128,
+        );
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for CreditControlAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CreditControlAnswer", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2856,91 +2621,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.qos_rule_install,
-            buf,
-            &self.avp_flags,
-            1051,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_remove,
-            buf,
-            &self.avp_flags,
-            1052,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.bearer_control_mode,
-            buf,
-            &self.avp_flags,
-            1023,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_opt(
-            &self.charging_information,
-            buf,
-            &self.avp_flags,
-            618,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.subsession_decision_info,
-            buf,
-            &self.avp_flags,
-            2200,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.csg_information_reporting,
-            buf,
-            &self.avp_flags,
-            1071,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3038,7 +2719,7 @@ impl rt::typed::RequestCommand for CreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3126,6 +2807,50 @@ impl Clone for ReAuthRequest {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for ReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.all(
+            "subsession_decision_info",
+            &self.subsession_decision_info,
+            2200,
+            10415,
+            192,
+        );
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for ReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthRequest", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3387,86 +3112,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.qos_rule_install,
-            buf,
-            &self.avp_flags,
-            1051,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_remove,
-            buf,
-            &self.avp_flags,
-            1052,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
-        rt::typed::put_all(
-            &self.subsession_decision_info,
-            buf,
-            &self.avp_flags,
-            2200,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_opt(
-            &self.session_release_cause,
-            buf,
-            &self.avp_flags,
-            1045,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.henb_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2804,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3506,7 +3152,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3619,6 +3265,57 @@ impl Clone for ReAuthAnswer {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for ReAuthAnswer {}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for ReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.all(
+            "subsession_enforcement_info",
+            &self.subsession_enforcement_info,
+            2201,
+            10415,
+            192,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for ReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for ReAuthAnswer {
     fn default() -> Self {
@@ -3838,86 +3535,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_ipv6_address,
-            buf,
-            &self.avp_flags,
-            15,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.qos_rule_report,
-            buf,
-            &self.avp_flags,
-            1055,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
-        rt::typed::put_all(
-            &self.subsession_enforcement_info,
-            buf,
-            &self.avp_flags,
-            2201,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4010,7 +3628,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TriggerEstablishmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4087,6 +3705,39 @@ impl Clone for TriggerEstablishmentRequest {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for TriggerEstablishmentRequest {}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for TriggerEstablishmentRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("dra_binding", &self.dra_binding, 2208, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for TriggerEstablishmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TriggerEstablishmentRequest", f)
+    }
+}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for TriggerEstablishmentRequest {
     fn default() -> Self {
@@ -4277,46 +3928,7 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.henb_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2804,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.dra_binding, buf, &self.avp_flags, 2208, 10415, 128);
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4341,7 +3953,7 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TriggerEstablishmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4409,6 +4021,36 @@ impl Clone for TriggerEstablishmentAnswer {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Eq for TriggerEstablishmentAnswer {}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Fields for TriggerEstablishmentAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("dra_deployment", &self.dra_deployment, 2206, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl std::fmt::Debug for TriggerEstablishmentAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TriggerEstablishmentAnswer", f)
+    }
+}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for TriggerEstablishmentAnswer {
     fn default() -> Self {
@@ -4548,22 +4190,7 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.dra_deployment, buf, &self.avp_flags, 2206, 10415, 128);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

@@ -92,7 +92,7 @@ pub mod application {
 ///     [ IMSI-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AggregatedCongestionInfo {
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
     pub congestion_location_id: Option<rt::lazy::Lazy<CongestionLocationId>>,
@@ -118,6 +118,22 @@ impl Clone for AggregatedCongestionInfo {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedCongestionInfo {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for AggregatedCongestionInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("congestion_location_id", &self.congestion_location_id, 4006, 10415, 128);
+        v.opt("imsi_list", &self.imsi_list, 4009, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for AggregatedCongestionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AggregatedCongestionInfo", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedCongestionInfo {
     fn default() -> Self {
@@ -197,16 +213,7 @@ impl rt::AvpData for AggregatedCongestionInfo {
         AggregatedCongestionInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.congestion_location_id,
-            buf,
-            &self.avp_flags,
-            4006,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.imsi_list, buf, &self.avp_flags, 4009, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -220,7 +227,7 @@ impl rt::AvpData for AggregatedCongestionInfo {
 ///     [ Congestion-Level-Set-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AggregatedRuciReport {
     /// `1*{ Aggregated-Congestion-Info }`: Aggregated-Congestion-Info (code 4000, vendor 10415), 3GPP TS 29.217 §5.3.2.
     pub aggregated_congestion_info: Vec<AggregatedCongestionInfo>,
@@ -252,6 +259,36 @@ impl Clone for AggregatedRuciReport {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedRuciReport {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for AggregatedRuciReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "aggregated_congestion_info",
+            &self.aggregated_congestion_info,
+            4000,
+            10415,
+            192,
+        );
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("congestion_level_value", &self.congestion_level_value, 4005, 10415, 192);
+        v.opt(
+            "congestion_level_set_id",
+            &self.congestion_level_set_id,
+            4004,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for AggregatedRuciReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AggregatedRuciReport", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedRuciReport {
     fn default() -> Self {
@@ -356,32 +393,7 @@ impl rt::AvpData for AggregatedRuciReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.aggregated_congestion_info,
-            buf,
-            &self.avp_flags,
-            4000,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.congestion_level_value,
-            buf,
-            &self.avp_flags,
-            4005,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.congestion_level_set_id,
-            buf,
-            &self.avp_flags,
-            4004,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -393,7 +405,7 @@ impl rt::AvpData for AggregatedRuciReport {
 ///     { Congestion-Level-Range }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CongestionLevelDefinition {
     /// `{ Congestion-Level-Set-Id }`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     pub congestion_level_set_id: u32,
@@ -419,6 +431,28 @@ impl Clone for CongestionLevelDefinition {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for CongestionLevelDefinition {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for CongestionLevelDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "congestion_level_set_id",
+            &self.congestion_level_set_id,
+            4004,
+            10415,
+            128,
+        );
+        v.one("congestion_level_range", &self.congestion_level_range, 4003, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for CongestionLevelDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CongestionLevelDefinition", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for CongestionLevelDefinition {
     fn default() -> Self {
@@ -521,23 +555,7 @@ impl rt::AvpData for CongestionLevelDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.congestion_level_set_id,
-            buf,
-            &self.avp_flags,
-            4004,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.congestion_level_range,
-            buf,
-            &self.avp_flags,
-            4003,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -550,7 +568,7 @@ impl rt::AvpData for CongestionLevelDefinition {
 ///     [ Extended-eNodeB-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CongestionLocationId {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -579,6 +597,23 @@ impl Clone for CongestionLocationId {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for CongestionLocationId {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for CongestionLocationId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("enodeb_id", &self.enodeb_id, 4008, 10415, 192);
+        v.opt("extended_enodeb_id", &self.extended_enodeb_id, 4013, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for CongestionLocationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CongestionLocationId", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for CongestionLocationId {
     fn default() -> Self {
@@ -662,24 +697,7 @@ impl rt::AvpData for CongestionLocationId {
         CongestionLocationIdView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.enodeb_id, buf, &self.avp_flags, 4008, 10415, 192);
-        rt::typed::put_opt(
-            &self.extended_enodeb_id,
-            buf,
-            &self.avp_flags,
-            4013,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -708,7 +726,7 @@ impl rt::AvpData for CongestionLocationId {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NonAggregatedRuciReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -788,6 +806,52 @@ impl Clone for NonAggregatedRuciReportRequest {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for NonAggregatedRuciReportRequest {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for NonAggregatedRuciReportRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("congestion_level_value", &self.congestion_level_value, 4005, 10415, 192);
+        v.opt(
+            "congestion_level_set_id",
+            &self.congestion_level_set_id,
+            4004,
+            10415,
+            128,
+        );
+        v.opt("congestion_location_id", &self.congestion_location_id, 4006, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("rcaf_id", &self.rcaf_id, 4010, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for NonAggregatedRuciReportRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NonAggregatedRuciReportRequest", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for NonAggregatedRuciReportRequest {
     fn default() -> Self {
@@ -1008,61 +1072,7 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.congestion_level_value,
-            buf,
-            &self.avp_flags,
-            4005,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.congestion_level_set_id,
-            buf,
-            &self.avp_flags,
-            4004,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.congestion_location_id,
-            buf,
-            &self.avp_flags,
-            4006,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.rcaf_id, buf, &self.avp_flags, 4010, 10415, 192);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1097,7 +1107,7 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NonAggregatedRuciReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1195,6 +1205,64 @@ impl Clone for NonAggregatedRuciReportAnswer {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for NonAggregatedRuciReportAnswer {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for NonAggregatedRuciReportAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("reporting_restriction", &self.reporting_restriction, 4011, 10415, 128);
+        v.opt(
+            "conditional_restriction",
+            &self.conditional_restriction,
+            4007,
+            10415,
+            128,
+        );
+        v.opt("ruci_action", &self.ruci_action, 4012, 10415, 128);
+        v.all(
+            "congestion_level_definition",
+            &self.congestion_level_definition,
+            4002,
+            10415,
+            128,
+        );
+        v.opt("pcrf_address", &self.pcrf_address, 2207, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for NonAggregatedRuciReportAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NonAggregatedRuciReportAnswer", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for NonAggregatedRuciReportAnswer {
     fn default() -> Self {
@@ -1427,74 +1495,7 @@ impl rt::typed::Command for NonAggregatedRuciReportAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(
-            &self.reporting_restriction,
-            buf,
-            &self.avp_flags,
-            4011,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.conditional_restriction,
-            buf,
-            &self.avp_flags,
-            4007,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ruci_action, buf, &self.avp_flags, 4012, 10415, 128);
-        rt::typed::put_all(
-            &self.congestion_level_definition,
-            buf,
-            &self.avp_flags,
-            4002,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.pcrf_address, buf, &self.avp_flags, 2207, 10415, 192);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1591,7 +1592,7 @@ impl rt::typed::RequestCommand for NonAggregatedRuciReportRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AggregatedRuciReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1656,6 +1657,41 @@ impl Clone for AggregatedRuciReportRequest {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedRuciReportRequest {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for AggregatedRuciReportRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("aggregated_ruci_report", &self.aggregated_ruci_report, 4001, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for AggregatedRuciReportRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AggregatedRuciReportRequest", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedRuciReportRequest {
     fn default() -> Self {
@@ -1850,42 +1886,7 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(
-            &self.aggregated_ruci_report,
-            buf,
-            &self.avp_flags,
-            4001,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1915,7 +1916,7 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AggregatedRuciReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1998,6 +1999,47 @@ impl Clone for AggregatedRuciReportAnswer {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for AggregatedRuciReportAnswer {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for AggregatedRuciReportAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for AggregatedRuciReportAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AggregatedRuciReportAnswer", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedRuciReportAnswer {
     fn default() -> Self {
@@ -2198,48 +2240,7 @@ impl rt::typed::Command for AggregatedRuciReportAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2340,7 +2341,7 @@ impl rt::typed::RequestCommand for AggregatedRuciReportRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ModifyUecontextRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2417,6 +2418,57 @@ impl Clone for ModifyUecontextRequest {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for ModifyUecontextRequest {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for ModifyUecontextRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("reporting_restriction", &self.reporting_restriction, 4011, 10415, 128);
+        v.opt(
+            "conditional_restriction",
+            &self.conditional_restriction,
+            4007,
+            10415,
+            128,
+        );
+        v.opt("ruci_action", &self.ruci_action, 4012, 10415, 128);
+        v.all(
+            "congestion_level_definition",
+            &self.congestion_level_definition,
+            4002,
+            10415,
+            128,
+        );
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for ModifyUecontextRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ModifyUecontextRequest", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for ModifyUecontextRequest {
     fn default() -> Self {
@@ -2633,53 +2685,7 @@ impl rt::typed::Command for ModifyUecontextRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(
-            &self.reporting_restriction,
-            buf,
-            &self.avp_flags,
-            4011,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.conditional_restriction,
-            buf,
-            &self.avp_flags,
-            4007,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ruci_action, buf, &self.avp_flags, 4012, 10415, 128);
-        rt::typed::put_all(
-            &self.congestion_level_definition,
-            buf,
-            &self.avp_flags,
-            4002,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2705,7 +2711,7 @@ impl rt::typed::Command for ModifyUecontextRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ModifyUecontextAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2776,6 +2782,43 @@ impl Clone for ModifyUecontextAnswer {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Eq for ModifyUecontextAnswer {}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Fields for ModifyUecontextAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl std::fmt::Debug for ModifyUecontextAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ModifyUecontextAnswer", f)
+    }
+}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for ModifyUecontextAnswer {
     fn default() -> Self {
@@ -2955,37 +2998,7 @@ impl rt::typed::Command for ModifyUecontextAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]

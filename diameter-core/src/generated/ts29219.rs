@@ -115,7 +115,7 @@ impl rt::AvpData for SlRequestType {
 ///     *[ Pending-Policy-Counter-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyCounterStatusReport {
     /// `{ Policy-Counter-Identifier }`: Policy-Counter-Identifier (code 2901, vendor 10415), 3GPP TS 29.219 §5.3.1.
     pub policy_counter_identifier: rt::data::Utf8String,
@@ -146,6 +146,35 @@ impl Clone for PolicyCounterStatusReport {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for PolicyCounterStatusReport {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for PolicyCounterStatusReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "policy_counter_identifier",
+            &self.policy_counter_identifier,
+            2901,
+            10415,
+            192,
+        );
+        v.one("policy_counter_status", &self.policy_counter_status, 2902, 10415, 192);
+        v.all(
+            "pending_policy_counter_information",
+            &self.pending_policy_counter_information,
+            2905,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for PolicyCounterStatusReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyCounterStatusReport", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for PolicyCounterStatusReport {
     fn default() -> Self {
@@ -259,31 +288,7 @@ impl rt::AvpData for PolicyCounterStatusReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.policy_counter_identifier,
-            buf,
-            &self.avp_flags,
-            2901,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.policy_counter_status,
-            buf,
-            &self.avp_flags,
-            2902,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.pending_policy_counter_information,
-            buf,
-            &self.avp_flags,
-            2905,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -295,7 +300,7 @@ impl rt::AvpData for PolicyCounterStatusReport {
 ///     { Pending-Policy-Counter-Change-Time }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PendingPolicyCounterInformation {
     /// `{ Policy-Counter-Status }`: Policy-Counter-Status (code 2902, vendor 10415), 3GPP TS 29.219 §5.3.2.
     pub policy_counter_status: rt::data::Utf8String,
@@ -323,6 +328,28 @@ impl Clone for PendingPolicyCounterInformation {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for PendingPolicyCounterInformation {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for PendingPolicyCounterInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("policy_counter_status", &self.policy_counter_status, 2902, 10415, 192);
+        v.one(
+            "pending_policy_counter_change_time",
+            &self.pending_policy_counter_change_time,
+            2906,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for PendingPolicyCounterInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PendingPolicyCounterInformation", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for PendingPolicyCounterInformation {
     fn default() -> Self {
@@ -425,23 +452,7 @@ impl rt::AvpData for PendingPolicyCounterInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.policy_counter_status,
-            buf,
-            &self.avp_flags,
-            2902,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.pending_policy_counter_change_time,
-            buf,
-            &self.avp_flags,
-            2906,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -468,7 +479,7 @@ impl rt::AvpData for PendingPolicyCounterInformation {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SpendingLimitRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -542,6 +553,44 @@ impl Clone for SpendingLimitRequest {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for SpendingLimitRequest {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for SpendingLimitRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("sl_request_type", &self.sl_request_type, 2904, 10415, 192);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all(
+            "policy_counter_identifier",
+            &self.policy_counter_identifier,
+            2901,
+            10415,
+            192,
+        );
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for SpendingLimitRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SpendingLimitRequest", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingLimitRequest {
     fn default() -> Self {
@@ -752,59 +801,7 @@ impl rt::typed::Command for SpendingLimitRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.sl_request_type,
-            buf,
-            &self.avp_flags,
-            2904,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_all(
-            &self.policy_counter_identifier,
-            buf,
-            &self.avp_flags,
-            2901,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.physical_access_id,
-            buf,
-            &self.avp_flags,
-            313,
-            13019,
-            192,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -834,7 +831,7 @@ impl rt::typed::Command for SpendingLimitRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SpendingLimitAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -917,6 +914,47 @@ impl Clone for SpendingLimitAnswer {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for SpendingLimitAnswer {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for SpendingLimitAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "policy_counter_status_report",
+            &self.policy_counter_status_report,
+            2903,
+            10415,
+            192,
+        );
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for SpendingLimitAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SpendingLimitAnswer", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingLimitAnswer {
     fn default() -> Self {
@@ -1110,48 +1148,7 @@ impl rt::typed::Command for SpendingLimitAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.policy_counter_status_report,
-            buf,
-            &self.avp_flags,
-            2903,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1237,7 +1234,7 @@ impl rt::typed::RequestCommand for SpendingLimitRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SpendingStatusNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1299,6 +1296,40 @@ impl Clone for SpendingStatusNotificationRequest {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for SpendingStatusNotificationRequest {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for SpendingStatusNotificationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all(
+            "policy_counter_status_report",
+            &self.policy_counter_status_report,
+            2903,
+            10415,
+            192,
+        );
+        v.opt("sn_request_type", &self.sn_request_type, 2907, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for SpendingStatusNotificationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SpendingStatusNotificationRequest", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingStatusNotificationRequest {
     fn default() -> Self {
@@ -1476,34 +1507,7 @@ impl rt::typed::Command for SpendingStatusNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.policy_counter_status_report,
-            buf,
-            &self.avp_flags,
-            2903,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sn_request_type,
-            buf,
-            &self.avp_flags,
-            2907,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1529,7 +1533,7 @@ impl rt::typed::Command for SpendingStatusNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SpendingStatusNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1600,6 +1604,37 @@ impl Clone for SpendingStatusNotificationAnswer {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for SpendingStatusNotificationAnswer {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for SpendingStatusNotificationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for SpendingStatusNotificationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SpendingStatusNotificationAnswer", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingStatusNotificationAnswer {
     fn default() -> Self {
@@ -1755,30 +1790,7 @@ impl rt::typed::Command for SpendingStatusNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1865,7 +1877,7 @@ impl rt::typed::RequestCommand for SpendingStatusNotificationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1924,6 +1936,33 @@ impl Clone for SessionTerminationRequest {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for SessionTerminationRequest {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for SessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for SessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
@@ -2090,19 +2129,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -2128,7 +2155,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2199,6 +2226,37 @@ impl Clone for SessionTerminationAnswer {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Eq for SessionTerminationAnswer {}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Fields for SessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl std::fmt::Debug for SessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
@@ -2354,30 +2412,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]

@@ -1112,7 +1112,7 @@ impl rt::AvpData for PriviledgedSenderIndication {
 ///     *[ Server-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServerCapabilities {
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5.
     pub mandatory_capability: Vec<u32>,
@@ -1141,6 +1141,23 @@ impl Clone for ServerCapabilities {
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl Eq for ServerCapabilities {}
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
+impl rt::typed::Fields for ServerCapabilities {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("mandatory_capability", &self.mandatory_capability, 604, 10415, 192);
+        v.all("optional_capability", &self.optional_capability, 605, 10415, 192);
+        v.all("server_name", &self.server_name, 602, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
+impl std::fmt::Debug for ServerCapabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServerCapabilities", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl Default for ServerCapabilities {
     fn default() -> Self {
@@ -1233,24 +1250,7 @@ impl rt::AvpData for ServerCapabilities {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.mandatory_capability,
-            buf,
-            &self.avp_flags,
-            604,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.optional_capability,
-            buf,
-            &self.avp_flags,
-            605,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1283,7 +1283,7 @@ impl rt::AvpData for ServerCapabilities {
 /// ```
 ///
 /// SIP-Auth-Data-Item in TS 29.229; prefixed because IETF RFC 4740 defines an AVP of the same name (code 376).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSipAuthDataItem {
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     pub tgpp_sip_item_number: Option<u32>,
@@ -1357,6 +1357,62 @@ impl Clone for TgppSipAuthDataItem {
     )
 )]
 impl Eq for TgppSipAuthDataItem {}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl rt::typed::Fields for TgppSipAuthDataItem {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tgpp_sip_item_number", &self.tgpp_sip_item_number, 613, 10415, 192);
+        v.opt(
+            "tgpp_sip_authentication_scheme",
+            &self.tgpp_sip_authentication_scheme,
+            608,
+            10415,
+            192,
+        );
+        v.opt("tgpp_sip_authenticate", &self.tgpp_sip_authenticate, 609, 10415, 192);
+        v.opt("tgpp_sip_authorization", &self.tgpp_sip_authorization, 610, 10415, 192);
+        v.opt(
+            "sip_authentication_context",
+            &self.sip_authentication_context,
+            611,
+            10415,
+            192,
+        );
+        v.opt("confidentiality_key", &self.confidentiality_key, 625, 10415, 192);
+        v.opt("integrity_key", &self.integrity_key, 626, 10415, 192);
+        v.opt("sip_digest_authenticate", &self.sip_digest_authenticate, 635, 10415, 128);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.all("line_identifier", &self.line_identifier, 500, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl std::fmt::Debug for TgppSipAuthDataItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSipAuthDataItem", f)
+    }
+}
 #[cfg(
     any(
         feature = "cx",
@@ -1530,68 +1586,7 @@ impl rt::AvpData for TgppSipAuthDataItem {
         TgppSipAuthDataItemView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.tgpp_sip_item_number,
-            buf,
-            &self.avp_flags,
-            613,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sip_authentication_scheme,
-            buf,
-            &self.avp_flags,
-            608,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sip_authenticate,
-            buf,
-            &self.avp_flags,
-            609,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sip_authorization,
-            buf,
-            &self.avp_flags,
-            610,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sip_authentication_context,
-            buf,
-            &self.avp_flags,
-            611,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.confidentiality_key,
-            buf,
-            &self.avp_flags,
-            625,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.integrity_key, buf, &self.avp_flags, 626, 10415, 192);
-        rt::typed::put_opt(
-            &self.sip_digest_authenticate,
-            buf,
-            &self.avp_flags,
-            635,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
-        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
-        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
-        rt::typed::put_all(&self.line_identifier, buf, &self.avp_flags, 500, 13019, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -1603,7 +1598,7 @@ impl rt::AvpData for TgppSipAuthDataItem {
 ///     [ Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeregistrationReason {
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     pub reason_code: ReasonCode,
@@ -1629,6 +1624,22 @@ impl Clone for DeregistrationReason {
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl Eq for DeregistrationReason {}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl rt::typed::Fields for DeregistrationReason {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("reason_code", &self.reason_code, 616, 10415, 192);
+        v.opt("reason_info", &self.reason_info, 617, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl std::fmt::Debug for DeregistrationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeregistrationReason", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl Default for DeregistrationReason {
     fn default() -> Self {
@@ -1708,9 +1719,7 @@ impl rt::AvpData for DeregistrationReason {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.reason_code, buf, &self.avp_flags, 616, 10415, 192);
-        rt::typed::put_opt(&self.reason_info, buf, &self.avp_flags, 617, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1734,7 +1743,7 @@ impl rt::AvpData for DeregistrationReason {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingInformation {
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
     pub primary_event_charging_function_name: Option<rt::data::DiameterUri>,
@@ -1794,6 +1803,68 @@ impl Clone for ChargingInformation {
     )
 )]
 impl Eq for ChargingInformation {}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
+impl rt::typed::Fields for ChargingInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "primary_event_charging_function_name",
+            &self.primary_event_charging_function_name,
+            619,
+            10415,
+            192,
+        );
+        v.opt(
+            "secondary_event_charging_function_name",
+            &self.secondary_event_charging_function_name,
+            620,
+            10415,
+            192,
+        );
+        v.opt(
+            "primary_charging_collection_function_name",
+            &self.primary_charging_collection_function_name,
+            621,
+            10415,
+            192,
+        );
+        v.opt(
+            "secondary_charging_collection_function_name",
+            &self.secondary_charging_collection_function_name,
+            622,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
+impl std::fmt::Debug for ChargingInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "cx",
@@ -1926,39 +1997,7 @@ impl rt::AvpData for ChargingInformation {
         ChargingInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.primary_event_charging_function_name,
-            buf,
-            &self.avp_flags,
-            619,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.secondary_event_charging_function_name,
-            buf,
-            &self.avp_flags,
-            620,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.primary_charging_collection_function_name,
-            buf,
-            &self.avp_flags,
-            621,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.secondary_charging_collection_function_name,
-            buf,
-            &self.avp_flags,
-            622,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2024,7 +2063,7 @@ impl rt::AvpData for ChargingInformation {
 ///     { Feature-List }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SupportedFeatures {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -2159,6 +2198,129 @@ impl Clone for SupportedFeatures {
     )
 )]
 impl Eq for SupportedFeatures {}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Fields for SupportedFeatures {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("feature_list_id", &self.feature_list_id, 629, 10415, 128);
+        v.one("feature_list", &self.feature_list, 630, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl std::fmt::Debug for SupportedFeatures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SupportedFeatures", f)
+    }
+}
 #[cfg(
     any(
         feature = "cx",
@@ -2418,10 +2580,7 @@ impl rt::AvpData for SupportedFeatures {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
-        rt::typed::put_one(&self.feature_list_id, buf, &self.avp_flags, 629, 10415, 128);
-        rt::typed::put_one(&self.feature_list, buf, &self.avp_flags, 630, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -2434,7 +2593,7 @@ impl rt::AvpData for SupportedFeatures {
 ///     *[ Vendor-Specific-Application-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SupportedApplications {
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     pub auth_application_id: Vec<u32>,
@@ -2463,6 +2622,29 @@ impl Clone for SupportedApplications {
 }
 #[cfg(any(feature = "ts29229"))]
 impl Eq for SupportedApplications {}
+#[cfg(any(feature = "ts29229"))]
+impl rt::typed::Fields for SupportedApplications {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.all(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29229"))]
+impl std::fmt::Debug for SupportedApplications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SupportedApplications", f)
+    }
+}
 #[cfg(any(feature = "ts29229"))]
 impl Default for SupportedApplications {
     fn default() -> Self {
@@ -2555,17 +2737,7 @@ impl rt::AvpData for SupportedApplications {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_all(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
-        rt::typed::put_all(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2576,7 +2748,7 @@ impl rt::AvpData for SupportedApplications {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AssociatedIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -2599,6 +2771,21 @@ impl Clone for AssociatedIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for AssociatedIdentities {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for AssociatedIdentities {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for AssociatedIdentities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AssociatedIdentities", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AssociatedIdentities {
     fn default() -> Self {
@@ -2669,8 +2856,7 @@ impl rt::AvpData for AssociatedIdentities {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2695,7 +2881,7 @@ impl rt::AvpData for AssociatedIdentities {
 ///     [ Alternate-Digest-HA1 ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SipDigestAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -2751,6 +2937,50 @@ impl Clone for SipDigestAuthenticate {
     )
 )]
 impl Eq for SipDigestAuthenticate {}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl rt::typed::Fields for SipDigestAuthenticate {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("digest_realm", &self.digest_realm, 104, 0, 64);
+        v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
+        v.one("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.one("digest_ha1", &self.digest_ha1, 121, 0, 64);
+        v.opt(
+            "alternate_digest_algorithm",
+            &self.alternate_digest_algorithm,
+            662,
+            10415,
+            128,
+        );
+        v.opt("alternate_digest_ha1", &self.alternate_digest_ha1, 663, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl std::fmt::Debug for SipDigestAuthenticate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SipDigestAuthenticate", f)
+    }
+}
 #[cfg(
     any(
         feature = "cx",
@@ -2894,27 +3124,7 @@ impl rt::AvpData for SipDigestAuthenticate {
         SipDigestAuthenticateView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
-        rt::typed::put_opt(&self.digest_algorithm, buf, &self.avp_flags, 111, 0, 64);
-        rt::typed::put_one(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
-        rt::typed::put_one(&self.digest_ha1, buf, &self.avp_flags, 121, 0, 64);
-        rt::typed::put_opt(
-            &self.alternate_digest_algorithm,
-            buf,
-            &self.avp_flags,
-            662,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.alternate_digest_ha1,
-            buf,
-            &self.avp_flags,
-            663,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2928,7 +3138,7 @@ impl rt::AvpData for SipDigestAuthenticate {
 ///     [ 3GPP-SIP-Authentication-Scheme ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScscfRestorationInfo {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -2960,6 +3170,30 @@ impl Clone for ScscfRestorationInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for ScscfRestorationInfo {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for ScscfRestorationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("restoration_info", &self.restoration_info, 649, 10415, 128);
+        v.opt("registration_time_out", &self.registration_time_out, 661, 10415, 128);
+        v.opt(
+            "tgpp_sip_authentication_scheme",
+            &self.tgpp_sip_authentication_scheme,
+            608,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for ScscfRestorationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScscfRestorationInfo", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ScscfRestorationInfo {
     fn default() -> Self {
@@ -3070,32 +3304,7 @@ impl rt::AvpData for ScscfRestorationInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.restoration_info,
-            buf,
-            &self.avp_flags,
-            649,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.registration_time_out,
-            buf,
-            &self.avp_flags,
-            661,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sip_authentication_scheme,
-            buf,
-            &self.avp_flags,
-            608,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3110,7 +3319,7 @@ impl rt::AvpData for ScscfRestorationInfo {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -3145,6 +3354,25 @@ impl Clone for SubscriptionInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for SubscriptionInfo {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for SubscriptionInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
+        v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
+        v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
+        v.one("record_route", &self.record_route, 646, 10415, 128);
+        v.one("contact", &self.contact, 641, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for SubscriptionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriptionInfo", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for SubscriptionInfo {
     fn default() -> Self {
@@ -3293,19 +3521,7 @@ impl rt::AvpData for SubscriptionInfo {
         SubscriptionInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.call_id_sip_header,
-            buf,
-            &self.avp_flags,
-            643,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.from_sip_header, buf, &self.avp_flags, 644, 10415, 128);
-        rt::typed::put_one(&self.to_sip_header, buf, &self.avp_flags, 645, 10415, 128);
-        rt::typed::put_one(&self.record_route, buf, &self.avp_flags, 646, 10415, 128);
-        rt::typed::put_one(&self.contact, buf, &self.avp_flags, 641, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3316,7 +3532,7 @@ impl rt::AvpData for SubscriptionInfo {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AssociatedRegisteredIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -3339,6 +3555,21 @@ impl Clone for AssociatedRegisteredIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for AssociatedRegisteredIdentities {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for AssociatedRegisteredIdentities {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for AssociatedRegisteredIdentities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AssociatedRegisteredIdentities", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AssociatedRegisteredIdentities {
     fn default() -> Self {
@@ -3409,8 +3640,7 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3426,7 +3656,7 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
 ///     [ P-CSCF-Subscription-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RestorationInfo {
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     pub path: rt::bytes::Bytes,
@@ -3464,6 +3694,38 @@ impl Clone for RestorationInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for RestorationInfo {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for RestorationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("path", &self.path, 640, 10415, 128);
+        v.one("contact", &self.contact, 641, 10415, 128);
+        v.opt(
+            "initial_cseq_sequence_number",
+            &self.initial_cseq_sequence_number,
+            654,
+            10415,
+            128,
+        );
+        v.opt("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
+        v.opt("subscription_info", &self.subscription_info, 642, 10415, 128);
+        v.opt(
+            "p_cscf_subscription_info",
+            &self.p_cscf_subscription_info,
+            660,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for RestorationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RestorationInfo", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RestorationInfo {
     fn default() -> Self {
@@ -3585,41 +3847,7 @@ impl rt::AvpData for RestorationInfo {
         RestorationInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.path, buf, &self.avp_flags, 640, 10415, 128);
-        rt::typed::put_one(&self.contact, buf, &self.avp_flags, 641, 10415, 128);
-        rt::typed::put_opt(
-            &self.initial_cseq_sequence_number,
-            buf,
-            &self.avp_flags,
-            654,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.call_id_sip_header,
-            buf,
-            &self.avp_flags,
-            643,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.subscription_info,
-            buf,
-            &self.avp_flags,
-            642,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.p_cscf_subscription_info,
-            buf,
-            &self.avp_flags,
-            660,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3631,7 +3859,7 @@ impl rt::AvpData for RestorationInfo {
 ///     { Public-Identity }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IdentityWithEmergencyRegistration {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -3657,6 +3885,22 @@ impl Clone for IdentityWithEmergencyRegistration {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for IdentityWithEmergencyRegistration {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for IdentityWithEmergencyRegistration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for IdentityWithEmergencyRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IdentityWithEmergencyRegistration", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for IdentityWithEmergencyRegistration {
     fn default() -> Self {
@@ -3742,9 +3986,7 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3756,7 +3998,7 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
 ///     *[ WebRTC-Web-Server-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AllowedWafWwsfIdentities {
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65.
     pub webrtc_authentication_function_name: Vec<rt::data::Utf8String>,
@@ -3786,6 +4028,34 @@ impl Clone for AllowedWafWwsfIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for AllowedWafWwsfIdentities {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for AllowedWafWwsfIdentities {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "webrtc_authentication_function_name",
+            &self.webrtc_authentication_function_name,
+            657,
+            10415,
+            128,
+        );
+        v.all(
+            "webrtc_web_server_function_name",
+            &self.webrtc_web_server_function_name,
+            658,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for AllowedWafWwsfIdentities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AllowedWafWwsfIdentities", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AllowedWafWwsfIdentities {
     fn default() -> Self {
@@ -3867,23 +4137,7 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.webrtc_authentication_function_name,
-            buf,
-            &self.avp_flags,
-            657,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.webrtc_web_server_function_name,
-            buf,
-            &self.avp_flags,
-            658,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3897,7 +4151,7 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PCscfSubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -3929,6 +4183,24 @@ impl Clone for PCscfSubscriptionInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for PCscfSubscriptionInfo {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for PCscfSubscriptionInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
+        v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
+        v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
+        v.one("contact", &self.contact, 641, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for PCscfSubscriptionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PCscfSubscriptionInfo", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PCscfSubscriptionInfo {
     fn default() -> Self {
@@ -4062,18 +4334,7 @@ impl rt::AvpData for PCscfSubscriptionInfo {
         PCscfSubscriptionInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.call_id_sip_header,
-            buf,
-            &self.avp_flags,
-            643,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.from_sip_header, buf, &self.avp_flags, 644, 10415, 128);
-        rt::typed::put_one(&self.to_sip_header, buf, &self.avp_flags, 645, 10415, 128);
-        rt::typed::put_one(&self.contact, buf, &self.avp_flags, 641, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4085,7 +4346,7 @@ impl rt::AvpData for PCscfSubscriptionInfo {
 ///     *[ PCSCF-IP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FailedPcscf {
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     pub pcscf_fqdn: Option<rt::data::DiameterIdentity>,
@@ -4111,6 +4372,22 @@ impl Clone for FailedPcscf {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for FailedPcscf {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for FailedPcscf {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("pcscf_fqdn", &self.pcscf_fqdn, 665, 10415, 128);
+        v.all("pcscf_ip_address", &self.pcscf_ip_address, 666, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for FailedPcscf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FailedPcscf", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for FailedPcscf {
     fn default() -> Self {
@@ -4185,16 +4462,7 @@ impl rt::AvpData for FailedPcscf {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.pcscf_fqdn, buf, &self.avp_flags, 665, 10415, 128);
-        rt::typed::put_all(
-            &self.pcscf_ip_address,
-            buf,
-            &self.avp_flags,
-            666,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4221,7 +4489,7 @@ impl rt::AvpData for FailedPcscf {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4295,6 +4563,50 @@ impl Clone for UserAuthorizationRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for UserAuthorizationRequest {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for UserAuthorizationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
+        v.one(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("user_authorization_type", &self.user_authorization_type, 623, 10415, 192);
+        v.opt("uar_flags", &self.uar_flags, 637, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for UserAuthorizationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserAuthorizationRequest", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for UserAuthorizationRequest {
     fn default() -> Self {
@@ -4531,52 +4843,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_one(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_authorization_type,
-            buf,
-            &self.avp_flags,
-            623,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.uar_flags, buf, &self.avp_flags, 637, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4603,7 +4870,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4677,6 +4944,44 @@ impl Clone for UserAuthorizationAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for UserAuthorizationAnswer {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for UserAuthorizationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.opt("server_capabilities", &self.server_capabilities, 603, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for UserAuthorizationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserAuthorizationAnswer", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for UserAuthorizationAnswer {
     fn default() -> Self {
@@ -4862,45 +5167,7 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_opt(
-            &self.server_capabilities,
-            buf,
-            &self.avp_flags,
-            603,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5015,7 +5282,7 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5109,6 +5376,68 @@ impl Clone for ServerAssignmentRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for ServerAssignmentRequest {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for ServerAssignmentRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.one("server_name", &self.server_name, 602, 10415, 192);
+        v.one("server_assignment_type", &self.server_assignment_type, 614, 10415, 192);
+        v.one(
+            "user_data_already_available",
+            &self.user_data_already_available,
+            624,
+            10415,
+            192,
+        );
+        v.opt("scscf_restoration_info", &self.scscf_restoration_info, 639, 10415, 128);
+        v.opt(
+            "multiple_registration_indication",
+            &self.multiple_registration_indication,
+            648,
+            10415,
+            128,
+        );
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
+        v.opt("sar_flags", &self.sar_flags, 655, 10415, 128);
+        v.opt("failed_pcscf", &self.failed_pcscf, 664, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for ServerAssignmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServerAssignmentRequest", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
@@ -5395,86 +5724,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_one(
-            &self.server_assignment_type,
-            buf,
-            &self.avp_flags,
-            614,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.user_data_already_available,
-            buf,
-            &self.avp_flags,
-            624,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scscf_restoration_info,
-            buf,
-            &self.avp_flags,
-            639,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.multiple_registration_indication,
-            buf,
-            &self.avp_flags,
-            648,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.session_priority,
-            buf,
-            &self.avp_flags,
-            650,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sar_flags, buf, &self.avp_flags, 655, 10415, 128);
-        rt::typed::put_opt(&self.failed_pcscf, buf, &self.avp_flags, 664, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5510,7 +5760,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5613,6 +5863,77 @@ impl Clone for ServerAssignmentAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for ServerAssignmentAnswer {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for ServerAssignmentAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_data", &self.user_data, 606, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("associated_identities", &self.associated_identities, 632, 10415, 128);
+        v.opt("loose_route_indication", &self.loose_route_indication, 638, 10415, 128);
+        v.all("scscf_restoration_info", &self.scscf_restoration_info, 639, 10415, 128);
+        v.opt(
+            "associated_registered_identities",
+            &self.associated_registered_identities,
+            647,
+            10415,
+            128,
+        );
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt(
+            "priviledged_sender_indication",
+            &self.priviledged_sender_indication,
+            652,
+            10415,
+            128,
+        );
+        v.opt(
+            "allowed_waf_wwsf_identities",
+            &self.allowed_waf_wwsf_identities,
+            656,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for ServerAssignmentAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServerAssignmentAnswer", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
@@ -5862,103 +6183,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_data, buf, &self.avp_flags, 606, 10415, 192);
-        rt::typed::put_opt(
-            &self.charging_information,
-            buf,
-            &self.avp_flags,
-            618,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.associated_identities,
-            buf,
-            &self.avp_flags,
-            632,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.loose_route_indication,
-            buf,
-            &self.avp_flags,
-            638,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.scscf_restoration_info,
-            buf,
-            &self.avp_flags,
-            639,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.associated_registered_identities,
-            buf,
-            &self.avp_flags,
-            647,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.priviledged_sender_indication,
-            buf,
-            &self.avp_flags,
-            652,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.allowed_waf_wwsf_identities,
-            buf,
-            &self.avp_flags,
-            656,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6060,7 +6285,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6131,6 +6356,43 @@ impl Clone for LocationInfoRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for LocationInfoRequest {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for LocationInfoRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("originating_request", &self.originating_request, 633, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt("user_authorization_type", &self.user_authorization_type, 623, 10415, 192);
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for LocationInfoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationInfoRequest", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for LocationInfoRequest {
     fn default() -> Self {
@@ -6342,58 +6604,7 @@ impl rt::typed::Command for LocationInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(
-            &self.originating_request,
-            buf,
-            &self.avp_flags,
-            633,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_opt(
-            &self.user_authorization_type,
-            buf,
-            &self.avp_flags,
-            623,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.session_priority,
-            buf,
-            &self.avp_flags,
-            650,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6422,7 +6633,7 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6502,6 +6713,52 @@ impl Clone for LocationInfoAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for LocationInfoAnswer {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for LocationInfoAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.opt("server_capabilities", &self.server_capabilities, 603, 10415, 192);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("lia_flags", &self.lia_flags, 653, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for LocationInfoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationInfoAnswer", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for LocationInfoAnswer {
     fn default() -> Self {
@@ -6698,54 +6955,7 @@ impl rt::typed::Command for LocationInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_opt(
-            &self.server_capabilities,
-            buf,
-            &self.avp_flags,
-            603,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.lia_flags, buf, &self.avp_flags, 653, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6848,7 +7058,7 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6922,6 +7132,50 @@ impl Clone for MultimediaAuthRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for MultimediaAuthRequest {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for MultimediaAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
+        v.one("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.one(
+            "tgpp_sip_number_auth_items",
+            &self.tgpp_sip_number_auth_items,
+            607,
+            10415,
+            192,
+        );
+        v.one("server_name", &self.server_name, 602, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for MultimediaAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -7183,52 +7437,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_one(
-            &self.tgpp_sip_auth_data_item,
-            buf,
-            &self.avp_flags,
-            612,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.tgpp_sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            607,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7257,7 +7466,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7337,6 +7546,52 @@ impl Clone for MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for MultimediaAuthAnswer {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for MultimediaAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt(
+            "tgpp_sip_number_auth_items",
+            &self.tgpp_sip_number_auth_items,
+            607,
+            10415,
+            192,
+        );
+        v.all("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for MultimediaAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -7540,54 +7795,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            607,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.tgpp_sip_auth_data_item,
-            buf,
-            &self.avp_flags,
-            612,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7695,7 +7903,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7766,6 +7974,43 @@ impl Clone for RegistrationTerminationRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for RegistrationTerminationRequest {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for RegistrationTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("associated_identities", &self.associated_identities, 632, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("public_identity", &self.public_identity, 601, 10415, 192);
+        v.one("deregistration_reason", &self.deregistration_reason, 615, 10415, 192);
+        v.opt("rtr_flags", &self.rtr_flags, 659, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for RegistrationTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RegistrationTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
@@ -7997,51 +8242,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.associated_identities,
-            buf,
-            &self.avp_flags,
-            632,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_one(
-            &self.deregistration_reason,
-            buf,
-            &self.avp_flags,
-            615,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rtr_flags, buf, &self.avp_flags, 659, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8065,7 +8266,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8132,6 +8333,47 @@ impl Clone for RegistrationTerminationAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for RegistrationTerminationAnswer {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for RegistrationTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("associated_identities", &self.associated_identities, 632, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "identity_with_emergency_registration",
+            &self.identity_with_emergency_registration,
+            651,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for RegistrationTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RegistrationTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
@@ -8314,49 +8556,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.associated_identities,
-            buf,
-            &self.avp_flags,
-            632,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.identity_with_emergency_registration,
-            buf,
-            &self.avp_flags,
-            651,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8461,7 +8661,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8532,6 +8732,49 @@ impl Clone for PushProfileRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for PushProfileRequest {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for PushProfileRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_data", &self.user_data, 606, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.opt(
+            "allowed_waf_wwsf_identities",
+            &self.allowed_waf_wwsf_identities,
+            656,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for PushProfileRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushProfileRequest", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
@@ -8749,58 +8992,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_data, buf, &self.avp_flags, 606, 10415, 192);
-        rt::typed::put_opt(
-            &self.charging_information,
-            buf,
-            &self.avp_flags,
-            618,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sip_auth_data_item,
-            buf,
-            &self.avp_flags,
-            612,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.allowed_waf_wwsf_identities,
-            buf,
-            &self.avp_flags,
-            656,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8822,7 +9014,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8881,6 +9073,39 @@ impl Clone for PushProfileAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Eq for PushProfileAnswer {}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Fields for PushProfileAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl std::fmt::Debug for PushProfileAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushProfileAnswer", f)
+    }
+}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
@@ -9048,33 +9273,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]

@@ -461,7 +461,7 @@ impl rt::AvpData for SessionRequestType {
 ///     [ Maximum-Number-Accesses ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanUserData {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_data: Option<rt::lazy::Lazy<ChargingData>>,
@@ -496,6 +496,25 @@ impl Clone for WlanUserData {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for WlanUserData {}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Fields for WlanUserData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("charging_data", &self.charging_data, 304, 10415, 192);
+        v.opt("wlan_access", &self.wlan_access, 305, 10415, 192);
+        v.opt("wlan_3gpp_ip_access", &self.wlan_3gpp_ip_access, 306, 10415, 192);
+        v.all("apn_authorized", &self.apn_authorized, 307, 10415, 192);
+        v.opt("maximum_number_accesses", &self.maximum_number_accesses, 319, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl std::fmt::Debug for WlanUserData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanUserData", f)
+    }
+}
 #[cfg(any(feature = "ts29234"))]
 impl Default for WlanUserData {
     fn default() -> Self {
@@ -594,26 +613,7 @@ impl rt::AvpData for WlanUserData {
         WlanUserDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.charging_data, buf, &self.avp_flags, 304, 10415, 192);
-        rt::typed::put_opt(&self.wlan_access, buf, &self.avp_flags, 305, 10415, 192);
-        rt::typed::put_opt(
-            &self.wlan_3gpp_ip_access,
-            buf,
-            &self.avp_flags,
-            306,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.apn_authorized, buf, &self.avp_flags, 307, 10415, 192);
-        rt::typed::put_opt(
-            &self.maximum_number_accesses,
-            buf,
-            &self.avp_flags,
-            319,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -625,7 +625,7 @@ impl rt::AvpData for WlanUserData {
 ///     [ Charging-Nodes ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingData {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_characteristics: Option<rt::bytes::Bytes>,
@@ -651,6 +651,28 @@ impl Clone for ChargingData {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for ChargingData {}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Fields for ChargingData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "charging_characteristics",
+            &self.charging_characteristics,
+            314,
+            10415,
+            192,
+        );
+        v.opt("charging_nodes", &self.charging_nodes, 315, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl std::fmt::Debug for ChargingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingData", f)
+    }
+}
 #[cfg(any(feature = "ts29234"))]
 impl Default for ChargingData {
     fn default() -> Self {
@@ -730,16 +752,7 @@ impl rt::AvpData for ChargingData {
         ChargingDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.charging_characteristics,
-            buf,
-            &self.avp_flags,
-            314,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.charging_nodes, buf, &self.avp_flags, 315, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -754,7 +767,7 @@ impl rt::AvpData for ChargingData {
 ///     [ Max-Requested-Bandwidth ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApnAuthorized {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -789,6 +802,25 @@ impl Clone for ApnAuthorized {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for ApnAuthorized {}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Fields for ApnAuthorized {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("apn_barring_type", &self.apn_barring_type, 309, 10415, 192);
+        v.opt("wlan_direct_ip_access", &self.wlan_direct_ip_access, 310, 10415, 192);
+        v.opt("routing_policy", &self.routing_policy, 312, 10415, 192);
+        v.opt("max_requested_bandwidth", &self.max_requested_bandwidth, 313, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl std::fmt::Debug for ApnAuthorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApnAuthorized", f)
+    }
+}
 #[cfg(any(feature = "ts29234"))]
 impl Default for ApnAuthorized {
     fn default() -> Self {
@@ -894,33 +926,7 @@ impl rt::AvpData for ApnAuthorized {
         ApnAuthorizedView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.apn_barring_type,
-            buf,
-            &self.avp_flags,
-            309,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wlan_direct_ip_access,
-            buf,
-            &self.avp_flags,
-            310,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.routing_policy, buf, &self.avp_flags, 312, 10415, 192);
-        rt::typed::put_opt(
-            &self.max_requested_bandwidth,
-            buf,
-            &self.avp_flags,
-            313,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -934,7 +940,7 @@ impl rt::AvpData for ApnAuthorized {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingNodes {
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     pub primary_ocs_charging_function_name: Option<rt::data::DiameterIdentity>,
@@ -974,6 +980,48 @@ impl Clone for ChargingNodes {
 }
 #[cfg(any(feature = "ts29234"))]
 impl Eq for ChargingNodes {}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Fields for ChargingNodes {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "primary_ocs_charging_function_name",
+            &self.primary_ocs_charging_function_name,
+            316,
+            10415,
+            192,
+        );
+        v.opt(
+            "secondary_ocs_charging_function_name",
+            &self.secondary_ocs_charging_function_name,
+            317,
+            10415,
+            192,
+        );
+        v.opt(
+            "primary_charging_collection_function_name",
+            &self.primary_charging_collection_function_name,
+            621,
+            10415,
+            192,
+        );
+        v.opt(
+            "secondary_charging_collection_function_name",
+            &self.secondary_charging_collection_function_name,
+            622,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl std::fmt::Debug for ChargingNodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingNodes", f)
+    }
+}
 #[cfg(any(feature = "ts29234"))]
 impl Default for ChargingNodes {
     fn default() -> Self {
@@ -1076,39 +1124,7 @@ impl rt::AvpData for ChargingNodes {
         ChargingNodesView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.primary_ocs_charging_function_name,
-            buf,
-            &self.avp_flags,
-            316,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.secondary_ocs_charging_function_name,
-            buf,
-            &self.avp_flags,
-            317,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.primary_charging_collection_function_name,
-            buf,
-            &self.avp_flags,
-            621,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.secondary_charging_collection_function_name,
-            buf,
-            &self.avp_flags,
-            622,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]

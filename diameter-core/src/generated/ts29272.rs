@@ -6144,7 +6144,7 @@ impl rt::AvpData for RequestingNodeType {
 ///     [ PLMN-RAT-Usage-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriptionData {
     /// `[ Subscriber-Status ]`: Subscriber-Status (code 1424, vendor 10415), 3GPP TS 29.272 §7.3.29.
     pub subscriber_status: Option<SubscriberStatus>,
@@ -6334,6 +6334,184 @@ impl Clone for SubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for SubscriptionData {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for SubscriptionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("subscriber_status", &self.subscriber_status, 1424, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("a_msisdn", &self.a_msisdn, 1643, 10415, 128);
+        v.opt("stn_sr", &self.stn_sr, 1433, 10415, 192);
+        v.opt("ics_indicator", &self.ics_indicator, 1491, 10415, 192);
+        v.opt("network_access_mode", &self.network_access_mode, 1417, 10415, 192);
+        v.opt(
+            "operator_determined_barring",
+            &self.operator_determined_barring,
+            1425,
+            10415,
+            192,
+        );
+        v.opt("hplmn_odb", &self.hplmn_odb, 1418, 10415, 192);
+        v.all(
+            "regional_subscription_zone_code",
+            &self.regional_subscription_zone_code,
+            1446,
+            10415,
+            192,
+        );
+        v.opt(
+            "access_restriction_data",
+            &self.access_restriction_data,
+            1426,
+            10415,
+            192,
+        );
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.opt("lcs_info", &self.lcs_info, 1473, 10415, 192);
+        v.opt("teleservice_list", &self.teleservice_list, 1486, 10415, 192);
+        v.all("call_barring_info", &self.call_barring_info, 1488, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.opt(
+            "apn_configuration_profile",
+            &self.apn_configuration_profile,
+            1429,
+            10415,
+            192,
+        );
+        v.opt(
+            "rat_frequency_selection_priority_id",
+            &self.rat_frequency_selection_priority_id,
+            1440,
+            10415,
+            192,
+        );
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("gprs_subscription_data", &self.gprs_subscription_data, 1467, 10415, 192);
+        v.all("csg_subscription_data", &self.csg_subscription_data, 1436, 10415, 192);
+        v.opt(
+            "roaming_restricted_due_to_unsupported_feature",
+            &self.roaming_restricted_due_to_unsupported_feature,
+            1457,
+            10415,
+            192,
+        );
+        v.opt(
+            "subscribed_periodic_rau_tau_timer",
+            &self.subscribed_periodic_rau_tau_timer,
+            1619,
+            10415,
+            192,
+        );
+        v.opt("mps_priority", &self.mps_priority, 1616, 10415, 192);
+        v.opt("vplmn_lipa_allowed", &self.vplmn_lipa_allowed, 1617, 10415, 192);
+        v.opt("relay_node_indicator", &self.relay_node_indicator, 1633, 10415, 128);
+        v.opt("mdt_user_consent", &self.mdt_user_consent, 1634, 10415, 192);
+        v.opt("subscribed_vsrvcc", &self.subscribed_vsrvcc, 1636, 10415, 192);
+        v.opt(
+            "prose_subscription_data",
+            &self.prose_subscription_data,
+            3701,
+            10415,
+            192,
+        );
+        v.opt(
+            "subscription_data_flags",
+            &self.subscription_data_flags,
+            1654,
+            10415,
+            128,
+        );
+        v.all(
+            "adjacent_access_restriction_data",
+            &self.adjacent_access_restriction_data,
+            1673,
+            10415,
+            128,
+        );
+        v.opt(
+            "dl_buffering_suggested_packet_count",
+            &self.dl_buffering_suggested_packet_count,
+            1674,
+            10415,
+            128,
+        );
+        v.all("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.all(
+            "aese_communication_pattern",
+            &self.aese_communication_pattern,
+            3113,
+            10415,
+            192,
+        );
+        v.all(
+            "monitoring_event_configuration",
+            &self.monitoring_event_configuration,
+            3122,
+            10415,
+            192,
+        );
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt("v2x_subscription_data", &self.v2x_subscription_data, 1688, 10415, 192);
+        v.opt(
+            "v2x_subscription_data_nr",
+            &self.v2x_subscription_data_nr,
+            1710,
+            10415,
+            192,
+        );
+        v.all("edrx_cycle_length", &self.edrx_cycle_length, 1691, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("active_time", &self.active_time, 4324, 10415, 192);
+        v.opt("service_gap_time", &self.service_gap_time, 1698, 10415, 192);
+        v.opt(
+            "broadcast_location_assistance_data_types",
+            &self.broadcast_location_assistance_data_types,
+            1700,
+            10415,
+            192,
+        );
+        v.opt(
+            "aerial_ue_subscription_information",
+            &self.aerial_ue_subscription_information,
+            1699,
+            10415,
+            192,
+        );
+        v.opt(
+            "core_network_restrictions",
+            &self.core_network_restrictions,
+            1704,
+            10415,
+            192,
+        );
+        v.all("paging_time_window", &self.paging_time_window, 1701, 10415, 192);
+        v.opt("subscribed_arpi", &self.subscribed_arpi, 1708, 10415, 192);
+        v.opt(
+            "iab_operation_permission",
+            &self.iab_operation_permission,
+            1709,
+            10415,
+            192,
+        );
+        v.opt("plmn_rat_usage_control", &self.plmn_rat_usage_control, 1728, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for SubscriptionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriptionData", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for SubscriptionData {
     fn default() -> Self {
@@ -6747,316 +6925,7 @@ impl rt::AvpData for SubscriptionData {
         SubscriptionDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.subscriber_status,
-            buf,
-            &self.avp_flags,
-            1424,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.a_msisdn, buf, &self.avp_flags, 1643, 10415, 128);
-        rt::typed::put_opt(&self.stn_sr, buf, &self.avp_flags, 1433, 10415, 192);
-        rt::typed::put_opt(&self.ics_indicator, buf, &self.avp_flags, 1491, 10415, 192);
-        rt::typed::put_opt(
-            &self.network_access_mode,
-            buf,
-            &self.avp_flags,
-            1417,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.operator_determined_barring,
-            buf,
-            &self.avp_flags,
-            1425,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.hplmn_odb, buf, &self.avp_flags, 1418, 10415, 192);
-        rt::typed::put_all(
-            &self.regional_subscription_zone_code,
-            buf,
-            &self.avp_flags,
-            1446,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.access_restriction_data,
-            buf,
-            &self.avp_flags,
-            1426,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.lcs_info, buf, &self.avp_flags, 1473, 10415, 192);
-        rt::typed::put_opt(
-            &self.teleservice_list,
-            buf,
-            &self.avp_flags,
-            1486,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.call_barring_info,
-            buf,
-            &self.avp_flags,
-            1488,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ambr, buf, &self.avp_flags, 1435, 10415, 192);
-        rt::typed::put_opt(
-            &self.apn_configuration_profile,
-            buf,
-            &self.avp_flags,
-            1429,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rat_frequency_selection_priority_id,
-            buf,
-            &self.avp_flags,
-            1440,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.trace_data, buf, &self.avp_flags, 1458, 10415, 192);
-        rt::typed::put_opt(
-            &self.gprs_subscription_data,
-            buf,
-            &self.avp_flags,
-            1467,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.csg_subscription_data,
-            buf,
-            &self.avp_flags,
-            1436,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.roaming_restricted_due_to_unsupported_feature,
-            buf,
-            &self.avp_flags,
-            1457,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.subscribed_periodic_rau_tau_timer,
-            buf,
-            &self.avp_flags,
-            1619,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mps_priority, buf, &self.avp_flags, 1616, 10415, 192);
-        rt::typed::put_opt(
-            &self.vplmn_lipa_allowed,
-            buf,
-            &self.avp_flags,
-            1617,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.relay_node_indicator,
-            buf,
-            &self.avp_flags,
-            1633,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mdt_user_consent,
-            buf,
-            &self.avp_flags,
-            1634,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.subscribed_vsrvcc,
-            buf,
-            &self.avp_flags,
-            1636,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_subscription_data,
-            buf,
-            &self.avp_flags,
-            3701,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.subscription_data_flags,
-            buf,
-            &self.avp_flags,
-            1654,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.adjacent_access_restriction_data,
-            buf,
-            &self.avp_flags,
-            1673,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.dl_buffering_suggested_packet_count,
-            buf,
-            &self.avp_flags,
-            1674,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.imsi_group_id, buf, &self.avp_flags, 1675, 10415, 128);
-        rt::typed::put_opt(&self.ue_usage_type, buf, &self.avp_flags, 1680, 10415, 128);
-        rt::typed::put_all(
-            &self.aese_communication_pattern,
-            buf,
-            &self.avp_flags,
-            3113,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_configuration,
-            buf,
-            &self.avp_flags,
-            3122,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.emergency_info, buf, &self.avp_flags, 1687, 10415, 192);
-        rt::typed::put_opt(
-            &self.v2x_subscription_data,
-            buf,
-            &self.avp_flags,
-            1688,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.v2x_subscription_data_nr,
-            buf,
-            &self.avp_flags,
-            1710,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.edrx_cycle_length,
-            buf,
-            &self.avp_flags,
-            1691,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.active_time, buf, &self.avp_flags, 4324, 10415, 192);
-        rt::typed::put_opt(
-            &self.service_gap_time,
-            buf,
-            &self.avp_flags,
-            1698,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.broadcast_location_assistance_data_types,
-            buf,
-            &self.avp_flags,
-            1700,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.aerial_ue_subscription_information,
-            buf,
-            &self.avp_flags,
-            1699,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.core_network_restrictions,
-            buf,
-            &self.avp_flags,
-            1704,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.paging_time_window,
-            buf,
-            &self.avp_flags,
-            1701,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.subscribed_arpi,
-            buf,
-            &self.avp_flags,
-            1708,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.iab_operation_permission,
-            buf,
-            &self.avp_flags,
-            1709,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.plmn_rat_usage_control,
-            buf,
-            &self.avp_flags,
-            1728,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7082,7 +6951,7 @@ impl rt::AvpData for SubscriptionData {
 ///     [ Software-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TerminalInformation {
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     pub imei: Option<rt::data::Utf8String>,
@@ -7137,6 +7006,49 @@ impl Clone for TerminalInformation {
     )
 )]
 impl Eq for TerminalInformation {}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for TerminalInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("imei", &self.imei, 1402, 10415, 192);
+        v.opt("tgpp2_meid", &self.tgpp2_meid, 1471, 10415, 192);
+        v.opt("software_version", &self.software_version, 1403, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for TerminalInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TerminalInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gy",
@@ -7252,17 +7164,7 @@ impl rt::AvpData for TerminalInformation {
         TerminalInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.imei, buf, &self.avp_flags, 1402, 10415, 192);
-        rt::typed::put_opt(&self.tgpp2_meid, buf, &self.avp_flags, 1471, 10415, 192);
-        rt::typed::put_opt(
-            &self.software_version,
-            buf,
-            &self.avp_flags,
-            1403,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7275,7 +7177,7 @@ impl rt::AvpData for TerminalInformation {
 ///     [ Re-Synchronization-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RequestedEutranAuthenticationInfo {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     pub number_of_requested_vectors: Option<u32>,
@@ -7304,6 +7206,41 @@ impl Clone for RequestedEutranAuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for RequestedEutranAuthenticationInfo {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for RequestedEutranAuthenticationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "number_of_requested_vectors",
+            &self.number_of_requested_vectors,
+            1410,
+            10415,
+            192,
+        );
+        v.opt(
+            "immediate_response_preferred",
+            &self.immediate_response_preferred,
+            1412,
+            10415,
+            192,
+        );
+        v.opt(
+            "re_synchronization_info",
+            &self.re_synchronization_info,
+            1411,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for RequestedEutranAuthenticationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RequestedEutranAuthenticationInfo", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for RequestedEutranAuthenticationInfo {
     fn default() -> Self {
@@ -7390,31 +7327,7 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.number_of_requested_vectors,
-            buf,
-            &self.avp_flags,
-            1410,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.immediate_response_preferred,
-            buf,
-            &self.avp_flags,
-            1412,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.re_synchronization_info,
-            buf,
-            &self.avp_flags,
-            1411,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7427,7 +7340,7 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
 ///     [ Re-Synchronization-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RequestedUtranGeranAuthenticationInfo {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     pub number_of_requested_vectors: Option<u32>,
@@ -7456,6 +7369,41 @@ impl Clone for RequestedUtranGeranAuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for RequestedUtranGeranAuthenticationInfo {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for RequestedUtranGeranAuthenticationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "number_of_requested_vectors",
+            &self.number_of_requested_vectors,
+            1410,
+            10415,
+            192,
+        );
+        v.opt(
+            "immediate_response_preferred",
+            &self.immediate_response_preferred,
+            1412,
+            10415,
+            192,
+        );
+        v.opt(
+            "re_synchronization_info",
+            &self.re_synchronization_info,
+            1411,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for RequestedUtranGeranAuthenticationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RequestedUtranGeranAuthenticationInfo", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for RequestedUtranGeranAuthenticationInfo {
     fn default() -> Self {
@@ -7542,31 +7490,7 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.number_of_requested_vectors,
-            buf,
-            &self.avp_flags,
-            1410,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.immediate_response_preferred,
-            buf,
-            &self.avp_flags,
-            1412,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.re_synchronization_info,
-            buf,
-            &self.avp_flags,
-            1411,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7579,7 +7503,7 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
 ///     *[ GERAN-Vector ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AuthenticationInfo {
     /// `*[ E-UTRAN-Vector ]`: E-UTRAN-Vector (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18.
     pub e_utran_vector: Vec<EUtranVector>,
@@ -7608,6 +7532,23 @@ impl Clone for AuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AuthenticationInfo {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for AuthenticationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("e_utran_vector", &self.e_utran_vector, 1414, 10415, 192);
+        v.all("utran_vector", &self.utran_vector, 1415, 10415, 192);
+        v.all("geran_vector", &self.geran_vector, 1416, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for AuthenticationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AuthenticationInfo", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AuthenticationInfo {
     fn default() -> Self {
@@ -7700,10 +7641,7 @@ impl rt::AvpData for AuthenticationInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.e_utran_vector, buf, &self.avp_flags, 1414, 10415, 192);
-        rt::typed::put_all(&self.utran_vector, buf, &self.avp_flags, 1415, 10415, 192);
-        rt::typed::put_all(&self.geran_vector, buf, &self.avp_flags, 1416, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7718,7 +7656,7 @@ impl rt::AvpData for AuthenticationInfo {
 ///     { KASME }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EUtranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -7753,6 +7691,25 @@ impl Clone for EUtranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for EUtranVector {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for EUtranVector {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("item_number", &self.item_number, 1419, 10415, 192);
+        v.one("rand", &self.rand, 1447, 10415, 192);
+        v.one("xres", &self.xres, 1448, 10415, 192);
+        v.one("autn", &self.autn, 1449, 10415, 192);
+        v.one("kasme", &self.kasme, 1450, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for EUtranVector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EUtranVector", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for EUtranVector {
     fn default() -> Self {
@@ -7878,12 +7835,7 @@ impl rt::AvpData for EUtranVector {
         EUtranVectorView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.item_number, buf, &self.avp_flags, 1419, 10415, 192);
-        rt::typed::put_one(&self.rand, buf, &self.avp_flags, 1447, 10415, 192);
-        rt::typed::put_one(&self.xres, buf, &self.avp_flags, 1448, 10415, 192);
-        rt::typed::put_one(&self.autn, buf, &self.avp_flags, 1449, 10415, 192);
-        rt::typed::put_one(&self.kasme, buf, &self.avp_flags, 1450, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7899,7 +7851,7 @@ impl rt::AvpData for EUtranVector {
 ///     { Integrity-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UtranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -7937,6 +7889,26 @@ impl Clone for UtranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for UtranVector {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for UtranVector {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("item_number", &self.item_number, 1419, 10415, 192);
+        v.one("rand", &self.rand, 1447, 10415, 192);
+        v.one("xres", &self.xres, 1448, 10415, 192);
+        v.one("autn", &self.autn, 1449, 10415, 192);
+        v.one("confidentiality_key", &self.confidentiality_key, 625, 10415, 192);
+        v.one("integrity_key", &self.integrity_key, 626, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for UtranVector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UtranVector", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for UtranVector {
     fn default() -> Self {
@@ -8083,20 +8055,7 @@ impl rt::AvpData for UtranVector {
         UtranVectorView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.item_number, buf, &self.avp_flags, 1419, 10415, 192);
-        rt::typed::put_one(&self.rand, buf, &self.avp_flags, 1447, 10415, 192);
-        rt::typed::put_one(&self.xres, buf, &self.avp_flags, 1448, 10415, 192);
-        rt::typed::put_one(&self.autn, buf, &self.avp_flags, 1449, 10415, 192);
-        rt::typed::put_one(
-            &self.confidentiality_key,
-            buf,
-            &self.avp_flags,
-            625,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.integrity_key, buf, &self.avp_flags, 626, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -8110,7 +8069,7 @@ impl rt::AvpData for UtranVector {
 ///     { Kc }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GeranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -8142,6 +8101,24 @@ impl Clone for GeranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for GeranVector {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for GeranVector {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("item_number", &self.item_number, 1419, 10415, 192);
+        v.one("rand", &self.rand, 1447, 10415, 192);
+        v.one("sres", &self.sres, 1454, 10415, 192);
+        v.one("kc", &self.kc, 1453, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for GeranVector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GeranVector", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for GeranVector {
     fn default() -> Self {
@@ -8252,11 +8229,7 @@ impl rt::AvpData for GeranVector {
         GeranVectorView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.item_number, buf, &self.avp_flags, 1419, 10415, 192);
-        rt::typed::put_one(&self.rand, buf, &self.avp_flags, 1447, 10415, 192);
-        rt::typed::put_one(&self.sres, buf, &self.avp_flags, 1454, 10415, 192);
-        rt::typed::put_one(&self.kc, buf, &self.avp_flags, 1453, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -8271,7 +8244,7 @@ impl rt::AvpData for GeranVector {
 ///     1*{ APN-Configuration }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApnConfigurationProfile {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -8308,6 +8281,43 @@ impl Clone for ApnConfigurationProfile {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for ApnConfigurationProfile {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for ApnConfigurationProfile {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt(
+            "additional_context_identifier",
+            &self.additional_context_identifier,
+            1683,
+            10415,
+            192,
+        );
+        v.opt(
+            "third_context_identifier",
+            &self.third_context_identifier,
+            1719,
+            10415,
+            192,
+        );
+        v.one(
+            "all_apn_configurations_included_indicator",
+            &self.all_apn_configurations_included_indicator,
+            1428,
+            10415,
+            192,
+        );
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for ApnConfigurationProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApnConfigurationProfile", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for ApnConfigurationProfile {
     fn default() -> Self {
@@ -8450,47 +8460,7 @@ impl rt::AvpData for ApnConfigurationProfile {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.additional_context_identifier,
-            buf,
-            &self.avp_flags,
-            1683,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.third_context_identifier,
-            buf,
-            &self.avp_flags,
-            1719,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.all_apn_configurations_included_indicator,
-            buf,
-            &self.avp_flags,
-            1428,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8538,7 +8508,7 @@ impl rt::AvpData for ApnConfigurationProfile {
 ///     [ Ethernet-PDN-Type-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApnConfiguration {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -8661,6 +8631,129 @@ impl Clone for ApnConfiguration {
     )
 )]
 impl Eq for ApnConfiguration {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for ApnConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
+        v.one("pdn_type", &self.pdn_type, 1456, 10415, 192);
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt(
+            "eps_subscribed_qos_profile",
+            &self.eps_subscribed_qos_profile,
+            1431,
+            10415,
+            192,
+        );
+        v.opt(
+            "vplmn_dynamic_address_allowed",
+            &self.vplmn_dynamic_address_allowed,
+            1432,
+            10415,
+            192,
+        );
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("pdn_gw_allocation_type", &self.pdn_gw_allocation_type, 1438, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.all("specific_apn_info", &self.specific_apn_info, 1472, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.opt("sipto_permission", &self.sipto_permission, 1613, 10415, 192);
+        v.opt("lipa_permission", &self.lipa_permission, 1618, 10415, 192);
+        v.opt("restoration_priority", &self.restoration_priority, 1663, 10415, 128);
+        v.opt(
+            "sipto_local_network_permission",
+            &self.sipto_local_network_permission,
+            1665,
+            10415,
+            128,
+        );
+        v.opt("wlan_offloadability", &self.wlan_offloadability, 1667, 10415, 128);
+        v.opt(
+            "non_ip_pdn_type_indicator",
+            &self.non_ip_pdn_type_indicator,
+            1681,
+            10415,
+            192,
+        );
+        v.opt(
+            "non_ip_data_delivery_mechanism",
+            &self.non_ip_data_delivery_mechanism,
+            1682,
+            10415,
+            192,
+        );
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("scef_realm", &self.scef_realm, 1684, 10415, 192);
+        v.opt("preferred_data_mode", &self.preferred_data_mode, 1686, 10415, 192);
+        v.opt(
+            "pdn_connection_continuity",
+            &self.pdn_connection_continuity,
+            1690,
+            10415,
+            192,
+        );
+        v.opt("rds_indicator", &self.rds_indicator, 1697, 10415, 192);
+        v.opt(
+            "interworking_5gs_indicator",
+            &self.interworking_5gs_indicator,
+            1706,
+            10415,
+            192,
+        );
+        v.opt(
+            "ethernet_pdn_type_indicator",
+            &self.ethernet_pdn_type_indicator,
+            1707,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for ApnConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApnConfiguration", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -8970,174 +9063,7 @@ impl rt::AvpData for ApnConfiguration {
         ApnConfigurationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.served_party_ip_address,
-            buf,
-            &self.avp_flags,
-            848,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.pdn_type, buf, &self.avp_flags, 1456, 10415, 192);
-        rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.eps_subscribed_qos_profile,
-            buf,
-            &self.avp_flags,
-            1431,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.vplmn_dynamic_address_allowed,
-            buf,
-            &self.avp_flags,
-            1432,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pdn_gw_allocation_type,
-            buf,
-            &self.avp_flags,
-            1438,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ambr, buf, &self.avp_flags, 1435, 10415, 192);
-        rt::typed::put_all(
-            &self.specific_apn_info,
-            buf,
-            &self.avp_flags,
-            1472,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sipto_permission,
-            buf,
-            &self.avp_flags,
-            1613,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lipa_permission,
-            buf,
-            &self.avp_flags,
-            1618,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.restoration_priority,
-            buf,
-            &self.avp_flags,
-            1663,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sipto_local_network_permission,
-            buf,
-            &self.avp_flags,
-            1665,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.wlan_offloadability,
-            buf,
-            &self.avp_flags,
-            1667,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.non_ip_pdn_type_indicator,
-            buf,
-            &self.avp_flags,
-            1681,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.non_ip_data_delivery_mechanism,
-            buf,
-            &self.avp_flags,
-            1682,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_opt(&self.scef_realm, buf, &self.avp_flags, 1684, 10415, 192);
-        rt::typed::put_opt(
-            &self.preferred_data_mode,
-            buf,
-            &self.avp_flags,
-            1686,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pdn_connection_continuity,
-            buf,
-            &self.avp_flags,
-            1690,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rds_indicator, buf, &self.avp_flags, 1697, 10415, 192);
-        rt::typed::put_opt(
-            &self.interworking_5gs_indicator,
-            buf,
-            &self.avp_flags,
-            1706,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ethernet_pdn_type_indicator,
-            buf,
-            &self.avp_flags,
-            1707,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9160,7 +9086,7 @@ impl rt::AvpData for ApnConfiguration {
 ///     { Allocation-Retention-Priority }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EpsSubscribedQosProfile {
     /// `{ QoS-Class-Identifier }`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: super::ts29212::QosClassIdentifier,
@@ -9208,6 +9134,50 @@ impl Clone for EpsSubscribedQosProfile {
     )
 )]
 impl Eq for EpsSubscribedQosProfile {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for EpsSubscribedQosProfile {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.one(
+            "allocation_retention_priority",
+            &self.allocation_retention_priority,
+            1034,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for EpsSubscribedQosProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EpsSubscribedQosProfile", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -9343,23 +9313,7 @@ impl rt::AvpData for EpsSubscribedQosProfile {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.qos_class_identifier,
-            buf,
-            &self.avp_flags,
-            1028,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.allocation_retention_priority,
-            buf,
-            &self.avp_flags,
-            1034,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9384,7 +9338,7 @@ impl rt::AvpData for EpsSubscribedQosProfile {
 ///     [ Extended-Max-Requested-BW-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Ambr {
     /// `{ Max-Requested-Bandwidth-UL }`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     pub max_requested_bandwidth_ul: u32,
@@ -9438,6 +9392,70 @@ impl Clone for Ambr {
     )
 )]
 impl Eq for Ambr {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for Ambr {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "max_requested_bandwidth_ul",
+            &self.max_requested_bandwidth_ul,
+            516,
+            10415,
+            192,
+        );
+        v.one(
+            "max_requested_bandwidth_dl",
+            &self.max_requested_bandwidth_dl,
+            515,
+            10415,
+            192,
+        );
+        v.opt(
+            "extended_max_requested_bw_ul",
+            &self.extended_max_requested_bw_ul,
+            555,
+            10415,
+            128,
+        );
+        v.opt(
+            "extended_max_requested_bw_dl",
+            &self.extended_max_requested_bw_dl,
+            554,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for Ambr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Ambr", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -9591,39 +9609,7 @@ impl rt::AvpData for Ambr {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.max_requested_bandwidth_ul,
-            buf,
-            &self.avp_flags,
-            516,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.max_requested_bandwidth_dl,
-            buf,
-            &self.avp_flags,
-            515,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_ul,
-            buf,
-            &self.avp_flags,
-            555,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.extended_max_requested_bw_dl,
-            buf,
-            &self.avp_flags,
-            554,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9661,7 +9647,7 @@ impl rt::AvpData for Ambr {
 ///     [ Trace-Reporting-Consumer-Uri ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TraceData {
     /// `{ Trace-Reference }`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: rt::bytes::Bytes,
@@ -9747,6 +9733,78 @@ impl Clone for TraceData {
     )
 )]
 impl Eq for TraceData {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for TraceData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.one("trace_depth", &self.trace_depth, 1462, 10415, 192);
+        v.one("trace_ne_type_list", &self.trace_ne_type_list, 1463, 10415, 192);
+        v.opt("trace_interface_list", &self.trace_interface_list, 1464, 10415, 192);
+        v.one("trace_event_list", &self.trace_event_list, 1465, 10415, 192);
+        v.opt("omc_id", &self.omc_id, 1466, 10415, 192);
+        v.one(
+            "trace_collection_entity",
+            &self.trace_collection_entity,
+            1452,
+            10415,
+            192,
+        );
+        v.opt("mdt_configuration", &self.mdt_configuration, 1622, 10415, 192);
+        v.opt("mdt_configuration_nr", &self.mdt_configuration_nr, 1720, 10415, 192);
+        v.opt(
+            "trace_reporting_consumer_uri",
+            &self.trace_reporting_consumer_uri,
+            1727,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for TraceData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TraceData", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -9978,73 +10036,7 @@ impl rt::AvpData for TraceData {
         TraceDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.trace_reference,
-            buf,
-            &self.avp_flags,
-            1459,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.trace_depth, buf, &self.avp_flags, 1462, 10415, 192);
-        rt::typed::put_one(
-            &self.trace_ne_type_list,
-            buf,
-            &self.avp_flags,
-            1463,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.trace_interface_list,
-            buf,
-            &self.avp_flags,
-            1464,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.trace_event_list,
-            buf,
-            &self.avp_flags,
-            1465,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.omc_id, buf, &self.avp_flags, 1466, 10415, 192);
-        rt::typed::put_one(
-            &self.trace_collection_entity,
-            buf,
-            &self.avp_flags,
-            1452,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mdt_configuration,
-            buf,
-            &self.avp_flags,
-            1622,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mdt_configuration_nr,
-            buf,
-            &self.avp_flags,
-            1720,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.trace_reporting_consumer_uri,
-            buf,
-            &self.avp_flags,
-            1727,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10056,7 +10048,7 @@ impl rt::AvpData for TraceData {
 ///     *50{ PDP-Context }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GprsSubscriptionData {
     /// `{ Complete-Data-List-Included-Indicator }`: Complete-Data-List-Included-Indicator (code 1468, vendor 10415), 3GPP TS 29.272 §7.3.73.
     pub complete_data_list_included_indicator: CompleteDataListIncludedIndicator,
@@ -10084,6 +10076,28 @@ impl Clone for GprsSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for GprsSubscriptionData {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for GprsSubscriptionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "complete_data_list_included_indicator",
+            &self.complete_data_list_included_indicator,
+            1468,
+            10415,
+            192,
+        );
+        v.all("pdp_context", &self.pdp_context, 1469, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for GprsSubscriptionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GprsSubscriptionData", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for GprsSubscriptionData {
     fn default() -> Self {
@@ -10180,16 +10194,7 @@ impl rt::AvpData for GprsSubscriptionData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.complete_data_list_included_indicator,
-            buf,
-            &self.avp_flags,
-            1468,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.pdp_context, buf, &self.avp_flags, 1469, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10216,7 +10221,7 @@ impl rt::AvpData for GprsSubscriptionData {
 ///     [ SCEF-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PdpContext {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -10287,6 +10292,61 @@ impl Clone for PdpContext {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for PdpContext {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for PdpContext {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.one("pdp_type", &self.pdp_type, 1470, 10415, 192);
+        v.opt("pdp_address", &self.pdp_address, 1227, 10415, 128);
+        v.one("qos_subscribed", &self.qos_subscribed, 1404, 10415, 192);
+        v.opt(
+            "vplmn_dynamic_address_allowed",
+            &self.vplmn_dynamic_address_allowed,
+            1432,
+            10415,
+            192,
+        );
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("ext_pdp_type", &self.ext_pdp_type, 1620, 10415, 192);
+        v.opt("ext_pdp_address", &self.ext_pdp_address, 1621, 10415, 192);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.opt("sipto_permission", &self.sipto_permission, 1613, 10415, 192);
+        v.opt("lipa_permission", &self.lipa_permission, 1618, 10415, 192);
+        v.opt("restoration_priority", &self.restoration_priority, 1663, 10415, 128);
+        v.opt(
+            "sipto_local_network_permission",
+            &self.sipto_local_network_permission,
+            1665,
+            10415,
+            128,
+        );
+        v.opt(
+            "non_ip_data_delivery_mechanism",
+            &self.non_ip_data_delivery_mechanism,
+            1682,
+            10415,
+            192,
+        );
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for PdpContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PdpContext", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for PdpContext {
     fn default() -> Self {
@@ -10485,94 +10545,7 @@ impl rt::AvpData for PdpContext {
         PdpContextView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.pdp_type, buf, &self.avp_flags, 1470, 10415, 192);
-        rt::typed::put_opt(&self.pdp_address, buf, &self.avp_flags, 1227, 10415, 128);
-        rt::typed::put_one(&self.qos_subscribed, buf, &self.avp_flags, 1404, 10415, 192);
-        rt::typed::put_opt(
-            &self.vplmn_dynamic_address_allowed,
-            buf,
-            &self.avp_flags,
-            1432,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ext_pdp_type, buf, &self.avp_flags, 1620, 10415, 192);
-        rt::typed::put_opt(
-            &self.ext_pdp_address,
-            buf,
-            &self.avp_flags,
-            1621,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ambr, buf, &self.avp_flags, 1435, 10415, 192);
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sipto_permission,
-            buf,
-            &self.avp_flags,
-            1613,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lipa_permission,
-            buf,
-            &self.avp_flags,
-            1618,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.restoration_priority,
-            buf,
-            &self.avp_flags,
-            1663,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sipto_local_network_permission,
-            buf,
-            &self.avp_flags,
-            1665,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.non_ip_data_delivery_mechanism,
-            buf,
-            &self.avp_flags,
-            1682,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10586,7 +10559,7 @@ impl rt::AvpData for PdpContext {
 ///     [ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsgSubscriptionData {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -10618,6 +10591,24 @@ impl Clone for CsgSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for CsgSubscriptionData {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for CsgSubscriptionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("csg_id", &self.csg_id, 1437, 10415, 192);
+        v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
+        v.all("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for CsgSubscriptionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsgSubscriptionData", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for CsgSubscriptionData {
     fn default() -> Self {
@@ -10712,25 +10703,7 @@ impl rt::AvpData for CsgSubscriptionData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.csg_id, buf, &self.avp_flags, 1437, 10415, 192);
-        rt::typed::put_opt(
-            &self.expiration_date,
-            buf,
-            &self.avp_flags,
-            1439,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -10754,7 +10727,7 @@ impl rt::AvpData for CsgSubscriptionData {
 ///     [ Visited-Network-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SpecificApnInfo {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -10805,6 +10778,51 @@ impl Clone for SpecificApnInfo {
     )
 )]
 impl Eq for SpecificApnInfo {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for SpecificApnInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
+        v.one("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for SpecificApnInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SpecificApnInfo", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -10938,17 +10956,7 @@ impl rt::AvpData for SpecificApnInfo {
         SpecificApnInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_one(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10961,7 +10969,7 @@ impl rt::AvpData for SpecificApnInfo {
 ///     *[ MO-LR ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsInfo {
     /// `*[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85.
     pub gmlc_number: Vec<rt::bytes::Bytes>,
@@ -10990,6 +10998,23 @@ impl Clone for LcsInfo {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for LcsInfo {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for LcsInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("gmlc_number", &self.gmlc_number, 1474, 10415, 192);
+        v.all("lcs_privacyexception", &self.lcs_privacyexception, 1475, 10415, 192);
+        v.all("mo_lr", &self.mo_lr, 1485, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for LcsInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsInfo", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for LcsInfo {
     fn default() -> Self {
@@ -11075,17 +11100,7 @@ impl rt::AvpData for LcsInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.gmlc_number, buf, &self.avp_flags, 1474, 10415, 192);
-        rt::typed::put_all(
-            &self.lcs_privacyexception,
-            buf,
-            &self.avp_flags,
-            1475,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.mo_lr, buf, &self.avp_flags, 1485, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11101,7 +11116,7 @@ impl rt::AvpData for LcsInfo {
 ///     *[ 3GPP-Service-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsPrivacyexception {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11139,6 +11154,32 @@ impl Clone for LcsPrivacyexception {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for LcsPrivacyexception {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for LcsPrivacyexception {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.one("ss_status", &self.ss_status, 1477, 10415, 192);
+        v.opt(
+            "notification_to_ue_user",
+            &self.notification_to_ue_user,
+            1478,
+            10415,
+            192,
+        );
+        v.all("external_client", &self.external_client, 1479, 10415, 192);
+        v.all("plmn_client", &self.plmn_client, 1482, 10415, 192);
+        v.all("tgpp_service_type", &self.tgpp_service_type, 1483, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for LcsPrivacyexception {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsPrivacyexception", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for LcsPrivacyexception {
     fn default() -> Self {
@@ -11278,34 +11319,7 @@ impl rt::AvpData for LcsPrivacyexception {
         LcsPrivacyexceptionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
-        rt::typed::put_one(&self.ss_status, buf, &self.avp_flags, 1477, 10415, 192);
-        rt::typed::put_opt(
-            &self.notification_to_ue_user,
-            buf,
-            &self.avp_flags,
-            1478,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.external_client,
-            buf,
-            &self.avp_flags,
-            1479,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.plmn_client, buf, &self.avp_flags, 1482, 10415, 192);
-        rt::typed::put_all(
-            &self.tgpp_service_type,
-            buf,
-            &self.avp_flags,
-            1483,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11318,7 +11332,7 @@ impl rt::AvpData for LcsPrivacyexception {
 ///     [ Notification-To-UE-User ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ExternalClient {
     /// `{ Client-Identity }`: Client-Identity (code 1480, vendor 10415), 3GPP TS 29.272 §7.3.91.
     pub client_identity: rt::bytes::Bytes,
@@ -11347,6 +11361,29 @@ impl Clone for ExternalClient {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for ExternalClient {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for ExternalClient {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("client_identity", &self.client_identity, 1480, 10415, 192);
+        v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
+        v.opt(
+            "notification_to_ue_user",
+            &self.notification_to_ue_user,
+            1478,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for ExternalClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ExternalClient", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for ExternalClient {
     fn default() -> Self {
@@ -11435,31 +11472,7 @@ impl rt::AvpData for ExternalClient {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.client_identity,
-            buf,
-            &self.avp_flags,
-            1480,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.gmlc_restriction,
-            buf,
-            &self.avp_flags,
-            1481,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.notification_to_ue_user,
-            buf,
-            &self.avp_flags,
-            1478,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11474,7 +11487,7 @@ impl rt::AvpData for ExternalClient {
 /// ```
 ///
 /// Service-Type in TS 29.272; prefixed because IETF RFC 7155 (NASREQ) defines Service-Type (code 6).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppServiceType {
     /// `{ ServiceTypeIdentity }`: ServiceTypeIdentity (code 1484, vendor 10415), 3GPP TS 29.272 §7.3.95.
     pub servicetypeidentity: u32,
@@ -11503,6 +11516,29 @@ impl Clone for TgppServiceType {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppServiceType {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppServiceType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("servicetypeidentity", &self.servicetypeidentity, 1484, 10415, 192);
+        v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
+        v.opt(
+            "notification_to_ue_user",
+            &self.notification_to_ue_user,
+            1478,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppServiceType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppServiceType", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for TgppServiceType {
     fn default() -> Self {
@@ -11597,31 +11633,7 @@ impl rt::AvpData for TgppServiceType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.servicetypeidentity,
-            buf,
-            &self.avp_flags,
-            1484,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.gmlc_restriction,
-            buf,
-            &self.avp_flags,
-            1481,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.notification_to_ue_user,
-            buf,
-            &self.avp_flags,
-            1478,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11633,7 +11645,7 @@ impl rt::AvpData for TgppServiceType {
 ///     { SS-Status }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MoLr {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11659,6 +11671,22 @@ impl Clone for MoLr {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for MoLr {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for MoLr {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.one("ss_status", &self.ss_status, 1477, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for MoLr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MoLr", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for MoLr {
     fn default() -> Self {
@@ -11749,9 +11777,7 @@ impl rt::AvpData for MoLr {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
-        rt::typed::put_one(&self.ss_status, buf, &self.avp_flags, 1477, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11762,7 +11788,7 @@ impl rt::AvpData for MoLr {
 ///     1*{ TS-Code }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TeleserviceList {
     /// `1*{ TS-Code }`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100.
     pub ts_code: Vec<rt::bytes::Bytes>,
@@ -11785,6 +11811,21 @@ impl Clone for TeleserviceList {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for TeleserviceList {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TeleserviceList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TeleserviceList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TeleserviceList", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for TeleserviceList {
     fn default() -> Self {
@@ -11867,8 +11908,7 @@ impl rt::AvpData for TeleserviceList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.ts_code, buf, &self.avp_flags, 1487, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11880,7 +11920,7 @@ impl rt::AvpData for TeleserviceList {
 ///     { SS-Status }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CallBarringInfo {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11906,6 +11946,22 @@ impl Clone for CallBarringInfo {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for CallBarringInfo {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for CallBarringInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.one("ss_status", &self.ss_status, 1477, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for CallBarringInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CallBarringInfo", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for CallBarringInfo {
     fn default() -> Self {
@@ -11996,9 +12052,7 @@ impl rt::AvpData for CallBarringInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
-        rt::typed::put_one(&self.ss_status, buf, &self.avp_flags, 1477, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12010,7 +12064,7 @@ impl rt::AvpData for CallBarringInfo {
 ///     [ SGSN-User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EpsUserState {
     /// `[ MME-User-State ]`: MME-User-State (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112.
     pub mme_user_state: Option<MmeUserState>,
@@ -12036,6 +12090,22 @@ impl Clone for EpsUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for EpsUserState {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for EpsUserState {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mme_user_state", &self.mme_user_state, 1497, 10415, 192);
+        v.opt("sgsn_user_state", &self.sgsn_user_state, 1498, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for EpsUserState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EpsUserState", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for EpsUserState {
     fn default() -> Self {
@@ -12110,16 +12180,7 @@ impl rt::AvpData for EpsUserState {
         EpsUserStateView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.mme_user_state, buf, &self.avp_flags, 1497, 10415, 192);
-        rt::typed::put_opt(
-            &self.sgsn_user_state,
-            buf,
-            &self.avp_flags,
-            1498,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -12142,7 +12203,7 @@ impl rt::AvpData for EpsUserState {
 ///     [ SGSN-Location-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EpsLocationInformation {
     /// `[ MME-Location-Information ]`: MME-Location-Information (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115.
     pub mme_location_information: Option<rt::lazy::Lazy<MmeLocationInformation>>,
@@ -12190,6 +12251,56 @@ impl Clone for EpsLocationInformation {
     )
 )]
 impl Eq for EpsLocationInformation {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for EpsLocationInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "mme_location_information",
+            &self.mme_location_information,
+            1600,
+            10415,
+            192,
+        );
+        v.opt(
+            "sgsn_location_information",
+            &self.sgsn_location_information,
+            1601,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for EpsLocationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EpsLocationInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -12307,23 +12418,7 @@ impl rt::AvpData for EpsLocationInformation {
         EpsLocationInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.mme_location_information,
-            buf,
-            &self.avp_flags,
-            1600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sgsn_location_information,
-            buf,
-            &self.avp_flags,
-            1601,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12334,7 +12429,7 @@ impl rt::AvpData for EpsLocationInformation {
 ///     [ User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MmeUserState {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     pub user_state: Option<UserState>,
@@ -12357,6 +12452,21 @@ impl Clone for MmeUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for MmeUserState {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for MmeUserState {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("user_state", &self.user_state, 1499, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for MmeUserState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MmeUserState", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for MmeUserState {
     fn default() -> Self {
@@ -12420,8 +12530,7 @@ impl rt::AvpData for MmeUserState {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.user_state, buf, &self.avp_flags, 1499, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12432,7 +12541,7 @@ impl rt::AvpData for MmeUserState {
 ///     [ User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SgsnUserState {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     pub user_state: Option<UserState>,
@@ -12455,6 +12564,21 @@ impl Clone for SgsnUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for SgsnUserState {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for SgsnUserState {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("user_state", &self.user_state, 1499, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for SgsnUserState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SgsnUserState", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for SgsnUserState {
     fn default() -> Self {
@@ -12518,8 +12642,7 @@ impl rt::AvpData for SgsnUserState {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.user_state, buf, &self.avp_flags, 1499, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -12549,7 +12672,7 @@ impl rt::AvpData for SgsnUserState {
 ///     [ Extended-eNodeB-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MmeLocationInformation {
     /// `[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117.
     pub e_utran_cell_global_identity: Option<rt::bytes::Bytes>,
@@ -12618,6 +12741,75 @@ impl Clone for MmeLocationInformation {
     )
 )]
 impl Eq for MmeLocationInformation {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for MmeLocationInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "e_utran_cell_global_identity",
+            &self.e_utran_cell_global_identity,
+            1602,
+            10415,
+            192,
+        );
+        v.opt("tracking_area_identity", &self.tracking_area_identity, 1603, 10415, 192);
+        v.opt(
+            "geographical_information",
+            &self.geographical_information,
+            1608,
+            10415,
+            192,
+        );
+        v.opt("geodetic_information", &self.geodetic_information, 1609, 10415, 192);
+        v.opt(
+            "current_location_retrieved",
+            &self.current_location_retrieved,
+            1610,
+            10415,
+            192,
+        );
+        v.opt(
+            "age_of_location_information",
+            &self.age_of_location_information,
+            1611,
+            10415,
+            192,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("enodeb_id", &self.enodeb_id, 4008, 10415, 192);
+        v.opt("extended_enodeb_id", &self.extended_enodeb_id, 4013, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for MmeLocationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MmeLocationInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -12778,72 +12970,7 @@ impl rt::AvpData for MmeLocationInformation {
         MmeLocationInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.e_utran_cell_global_identity,
-            buf,
-            &self.avp_flags,
-            1602,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tracking_area_identity,
-            buf,
-            &self.avp_flags,
-            1603,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.geographical_information,
-            buf,
-            &self.avp_flags,
-            1608,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.geodetic_information,
-            buf,
-            &self.avp_flags,
-            1609,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.current_location_retrieved,
-            buf,
-            &self.avp_flags,
-            1610,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.age_of_location_information,
-            buf,
-            &self.avp_flags,
-            1611,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.enodeb_id, buf, &self.avp_flags, 4008, 10415, 192);
-        rt::typed::put_opt(
-            &self.extended_enodeb_id,
-            buf,
-            &self.avp_flags,
-            4013,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -12873,7 +13000,7 @@ impl rt::AvpData for MmeLocationInformation {
 ///     [ User-CSG-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SgsnLocationInformation {
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     pub cell_global_identity: Option<rt::bytes::Bytes>,
@@ -12942,6 +13069,69 @@ impl Clone for SgsnLocationInformation {
     )
 )]
 impl Eq for SgsnLocationInformation {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for SgsnLocationInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
+        v.opt("location_area_identity", &self.location_area_identity, 1606, 10415, 192);
+        v.opt("service_area_identity", &self.service_area_identity, 1607, 10415, 192);
+        v.opt("routing_area_identity", &self.routing_area_identity, 1605, 10415, 192);
+        v.opt(
+            "geographical_information",
+            &self.geographical_information,
+            1608,
+            10415,
+            192,
+        );
+        v.opt("geodetic_information", &self.geodetic_information, 1609, 10415, 192);
+        v.opt(
+            "current_location_retrieved",
+            &self.current_location_retrieved,
+            1610,
+            10415,
+            192,
+        );
+        v.opt(
+            "age_of_location_information",
+            &self.age_of_location_information,
+            1611,
+            10415,
+            192,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for SgsnLocationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SgsnLocationInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -13107,79 +13297,7 @@ impl rt::AvpData for SgsnLocationInformation {
         SgsnLocationInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.cell_global_identity,
-            buf,
-            &self.avp_flags,
-            1604,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.location_area_identity,
-            buf,
-            &self.avp_flags,
-            1606,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.service_area_identity,
-            buf,
-            &self.avp_flags,
-            1607,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.routing_area_identity,
-            buf,
-            &self.avp_flags,
-            1605,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.geographical_information,
-            buf,
-            &self.avp_flags,
-            1608,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.geodetic_information,
-            buf,
-            &self.avp_flags,
-            1609,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.current_location_retrieved,
-            buf,
-            &self.avp_flags,
-            1610,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.age_of_location_information,
-            buf,
-            &self.avp_flags,
-            1611,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -13194,7 +13312,7 @@ impl rt::AvpData for SgsnLocationInformation {
 ///     *[ Specific-APN-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ActiveApn {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -13229,6 +13347,31 @@ impl Clone for ActiveApn {
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl Eq for ActiveApn {}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl rt::typed::Fields for ActiveApn {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.all("specific_apn_info", &self.specific_apn_info, 1472, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl std::fmt::Debug for ActiveApn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ActiveApn", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl Default for ActiveApn {
     fn default() -> Self {
@@ -13345,33 +13488,7 @@ impl rt::AvpData for ActiveApn {
         ActiveApnView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.specific_apn_info,
-            buf,
-            &self.avp_flags,
-            1472,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -13419,7 +13536,7 @@ impl rt::AvpData for ActiveApn {
 ///     *[ MBSFN-Area ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MdtConfiguration {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
@@ -13535,6 +13652,106 @@ impl Clone for MdtConfiguration {
     )
 )]
 impl Eq for MdtConfiguration {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for MdtConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("job_type", &self.job_type, 1623, 10415, 192);
+        v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
+        v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
+        v.opt("reporting_trigger", &self.reporting_trigger, 1626, 10415, 192);
+        v.opt("report_interval", &self.report_interval, 1627, 10415, 192);
+        v.opt("report_amount", &self.report_amount, 1628, 10415, 192);
+        v.opt("event_threshold_rsrp", &self.event_threshold_rsrp, 1629, 10415, 192);
+        v.opt("event_threshold_rsrq", &self.event_threshold_rsrq, 1630, 10415, 192);
+        v.opt("logging_interval", &self.logging_interval, 1631, 10415, 192);
+        v.opt("logging_duration", &self.logging_duration, 1632, 10415, 192);
+        v.opt("measurement_period_lte", &self.measurement_period_lte, 1655, 10415, 128);
+        v.opt(
+            "measurement_period_umts",
+            &self.measurement_period_umts,
+            1656,
+            10415,
+            128,
+        );
+        v.opt(
+            "collection_period_rrm_lte",
+            &self.collection_period_rrm_lte,
+            1657,
+            10415,
+            128,
+        );
+        v.opt(
+            "collection_period_rrm_umts",
+            &self.collection_period_rrm_umts,
+            1658,
+            10415,
+            128,
+        );
+        v.opt("positioning_method", &self.positioning_method, 1659, 10415, 128);
+        v.opt("measurement_quantity", &self.measurement_quantity, 1660, 10415, 128);
+        v.opt(
+            "event_threshold_event_1f",
+            &self.event_threshold_event_1f,
+            1661,
+            10415,
+            128,
+        );
+        v.opt(
+            "event_threshold_event_1i",
+            &self.event_threshold_event_1i,
+            1662,
+            10415,
+            128,
+        );
+        v.all("mdt_allowed_plmn_id", &self.mdt_allowed_plmn_id, 1671, 10415, 128);
+        v.all("mbsfn_area", &self.mbsfn_area, 1694, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for MdtConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MdtConfiguration", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -13791,139 +14008,7 @@ impl rt::AvpData for MdtConfiguration {
         MdtConfigurationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.job_type, buf, &self.avp_flags, 1623, 10415, 192);
-        rt::typed::put_opt(&self.area_scope, buf, &self.avp_flags, 1624, 10415, 192);
-        rt::typed::put_opt(
-            &self.list_of_measurements,
-            buf,
-            &self.avp_flags,
-            1625,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.reporting_trigger,
-            buf,
-            &self.avp_flags,
-            1626,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.report_interval,
-            buf,
-            &self.avp_flags,
-            1627,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.report_amount, buf, &self.avp_flags, 1628, 10415, 192);
-        rt::typed::put_opt(
-            &self.event_threshold_rsrp,
-            buf,
-            &self.avp_flags,
-            1629,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.event_threshold_rsrq,
-            buf,
-            &self.avp_flags,
-            1630,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.logging_interval,
-            buf,
-            &self.avp_flags,
-            1631,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.logging_duration,
-            buf,
-            &self.avp_flags,
-            1632,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.measurement_period_lte,
-            buf,
-            &self.avp_flags,
-            1655,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.measurement_period_umts,
-            buf,
-            &self.avp_flags,
-            1656,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.collection_period_rrm_lte,
-            buf,
-            &self.avp_flags,
-            1657,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.collection_period_rrm_umts,
-            buf,
-            &self.avp_flags,
-            1658,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.positioning_method,
-            buf,
-            &self.avp_flags,
-            1659,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.measurement_quantity,
-            buf,
-            &self.avp_flags,
-            1660,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.event_threshold_event_1f,
-            buf,
-            &self.avp_flags,
-            1661,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.event_threshold_event_1i,
-            buf,
-            &self.avp_flags,
-            1662,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.mdt_allowed_plmn_id,
-            buf,
-            &self.avp_flags,
-            1671,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.mbsfn_area, buf, &self.avp_flags, 1694, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -13957,7 +14042,7 @@ impl rt::AvpData for MdtConfiguration {
 ///     *[ NR-Cell-Global-Identity ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AreaScope {
     /// `*[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     pub cell_global_identity: Vec<rt::bytes::Bytes>,
@@ -14031,6 +14116,74 @@ impl Clone for AreaScope {
     )
 )]
 impl Eq for AreaScope {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for AreaScope {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
+        v.all(
+            "e_utran_cell_global_identity",
+            &self.e_utran_cell_global_identity,
+            1602,
+            10415,
+            192,
+        );
+        v.all("routing_area_identity", &self.routing_area_identity, 1605, 10415, 192);
+        v.all("location_area_identity", &self.location_area_identity, 1606, 10415, 192);
+        v.all("tracking_area_identity", &self.tracking_area_identity, 1603, 10415, 192);
+        v.all(
+            "nr_cell_global_identity",
+            &self.nr_cell_global_identity,
+            1726,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for AreaScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AreaScope", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -14217,55 +14370,7 @@ impl rt::AvpData for AreaScope {
         AreaScopeView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.cell_global_identity,
-            buf,
-            &self.avp_flags,
-            1604,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.e_utran_cell_global_identity,
-            buf,
-            &self.avp_flags,
-            1602,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.routing_area_identity,
-            buf,
-            &self.avp_flags,
-            1605,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.location_area_identity,
-            buf,
-            &self.avp_flags,
-            1606,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.tracking_area_identity,
-            buf,
-            &self.avp_flags,
-            1603,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.nr_cell_global_identity,
-            buf,
-            &self.avp_flags,
-            1726,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -14276,7 +14381,7 @@ impl rt::AvpData for AreaScope {
 ///     1*{ Visited-PLMN-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EquivalentPlmnList {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -14299,6 +14404,21 @@ impl Clone for EquivalentPlmnList {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for EquivalentPlmnList {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for EquivalentPlmnList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for EquivalentPlmnList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EquivalentPlmnList", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for EquivalentPlmnList {
     fn default() -> Self {
@@ -14381,15 +14501,7 @@ impl rt::AvpData for EquivalentPlmnList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -14401,7 +14513,7 @@ impl rt::AvpData for EquivalentPlmnList {
 ///     [ Expiration-Date ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct VplmnCsgSubscriptionData {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -14427,6 +14539,22 @@ impl Clone for VplmnCsgSubscriptionData {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for VplmnCsgSubscriptionData {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for VplmnCsgSubscriptionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("csg_id", &self.csg_id, 1437, 10415, 192);
+        v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for VplmnCsgSubscriptionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "VplmnCsgSubscriptionData", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for VplmnCsgSubscriptionData {
     fn default() -> Self {
@@ -14506,16 +14634,7 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.csg_id, buf, &self.avp_flags, 1437, 10415, 192);
-        rt::typed::put_opt(
-            &self.expiration_date,
-            buf,
-            &self.avp_flags,
-            1439,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -14535,7 +14654,7 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
 ///     { Daylight-Saving-Time }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocalTimeZone {
     /// `{ Time-Zone }`: Time-Zone (code 1642, vendor 10415), 3GPP TS 29.272 §7.3.163.
     pub time_zone: rt::data::Utf8String,
@@ -14577,6 +14696,38 @@ impl Clone for LocalTimeZone {
     )
 )]
 impl Eq for LocalTimeZone {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for LocalTimeZone {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("time_zone", &self.time_zone, 1642, 10415, 128);
+        v.one("daylight_saving_time", &self.daylight_saving_time, 1650, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for LocalTimeZone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocalTimeZone", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -14697,16 +14848,7 @@ impl rt::AvpData for LocalTimeZone {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.time_zone, buf, &self.avp_flags, 1642, 10415, 128);
-        rt::typed::put_one(
-            &self.daylight_saving_time,
-            buf,
-            &self.avp_flags,
-            1650,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -14729,7 +14871,7 @@ impl rt::AvpData for LocalTimeZone {
 ///     [ WLAN-offloadability-UTRAN ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanOffloadability {
     /// `[ WLAN-offloadability-EUTRAN ]`: WLAN-offloadability-EUTRAN (code 1668, vendor 10415), 3GPP TS 29.272 §7.3.182.
     pub wlan_offloadability_eutran: Option<u32>,
@@ -14777,6 +14919,56 @@ impl Clone for WlanOffloadability {
     )
 )]
 impl Eq for WlanOffloadability {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for WlanOffloadability {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "wlan_offloadability_eutran",
+            &self.wlan_offloadability_eutran,
+            1668,
+            10415,
+            128,
+        );
+        v.opt(
+            "wlan_offloadability_utran",
+            &self.wlan_offloadability_utran,
+            1669,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for WlanOffloadability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanOffloadability", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -14887,23 +15079,7 @@ impl rt::AvpData for WlanOffloadability {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.wlan_offloadability_eutran,
-            buf,
-            &self.avp_flags,
-            1668,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.wlan_offloadability_utran,
-            buf,
-            &self.avp_flags,
-            1669,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -14914,7 +15090,7 @@ impl rt::AvpData for WlanOffloadability {
 ///     1*{ Visited-PLMN-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdjacentPlmns {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -14937,6 +15113,21 @@ impl Clone for AdjacentPlmns {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AdjacentPlmns {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for AdjacentPlmns {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for AdjacentPlmns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdjacentPlmns", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AdjacentPlmns {
     fn default() -> Self {
@@ -15019,15 +15210,7 @@ impl rt::AvpData for AdjacentPlmns {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15039,7 +15222,7 @@ impl rt::AvpData for AdjacentPlmns {
 ///     { Access-Restriction-Data }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdjacentAccessRestrictionData {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
@@ -15065,6 +15248,28 @@ impl Clone for AdjacentAccessRestrictionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for AdjacentAccessRestrictionData {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for AdjacentAccessRestrictionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.one(
+            "access_restriction_data",
+            &self.access_restriction_data,
+            1426,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for AdjacentAccessRestrictionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdjacentAccessRestrictionData", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for AdjacentAccessRestrictionData {
     fn default() -> Self {
@@ -15161,23 +15366,7 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.access_restriction_data,
-            buf,
-            &self.avp_flags,
-            1426,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -15201,7 +15390,7 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
 ///     { Local-Group-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ImsiGroupId {
     /// `{ Group-Service-Id }`: Group-Service-Id (code 1676, vendor 10415), 3GPP TS 29.272 §7.3.190.
     pub group_service_id: u32,
@@ -15252,6 +15441,45 @@ impl Clone for ImsiGroupId {
     )
 )]
 impl Eq for ImsiGroupId {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for ImsiGroupId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("group_service_id", &self.group_service_id, 1676, 10415, 128);
+        v.one("group_plmn_id", &self.group_plmn_id, 1677, 10415, 128);
+        v.one("local_group_id", &self.local_group_id, 1678, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for ImsiGroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ImsiGroupId", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -15390,17 +15618,7 @@ impl rt::AvpData for ImsiGroupId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.group_service_id,
-            buf,
-            &self.avp_flags,
-            1676,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.group_plmn_id, buf, &self.avp_flags, 1677, 10415, 128);
-        rt::typed::put_one(&self.local_group_id, buf, &self.avp_flags, 1678, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15416,7 +15634,7 @@ impl rt::AvpData for ImsiGroupId {
 ///     *[ SS-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriptionDataDeletion {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     pub dsr_flags: u32,
@@ -15454,6 +15672,26 @@ impl Clone for SubscriptionDataDeletion {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for SubscriptionDataDeletion {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for SubscriptionDataDeletion {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
+        v.all("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for SubscriptionDataDeletion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriptionDataDeletion", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for SubscriptionDataDeletion {
     fn default() -> Self {
@@ -15575,27 +15813,7 @@ impl rt::AvpData for SubscriptionDataDeletion {
         SubscriptionDataDeletionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.dsr_flags, buf, &self.avp_flags, 1421, 10415, 192);
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_all(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.trace_reference,
-            buf,
-            &self.avp_flags,
-            1459,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.ts_code, buf, &self.avp_flags, 1487, 10415, 192);
-        rt::typed::put_all(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -15616,7 +15834,7 @@ impl rt::AvpData for SubscriptionDataDeletion {
 ///     [ MIP6-Agent-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EmergencyInfo {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
@@ -15659,6 +15877,41 @@ impl Clone for EmergencyInfo {
     )
 )]
 impl Eq for EmergencyInfo {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for EmergencyInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for EmergencyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EmergencyInfo", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -15752,8 +16005,7 @@ impl rt::AvpData for EmergencyInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15765,7 +16017,7 @@ impl rt::AvpData for EmergencyInfo {
 ///     [ UE-PC5-AMBR ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct V2xSubscriptionData {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     pub v2x_permission: Option<u32>,
@@ -15791,6 +16043,22 @@ impl Clone for V2xSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for V2xSubscriptionData {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for V2xSubscriptionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
+        v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for V2xSubscriptionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "V2xSubscriptionData", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for V2xSubscriptionData {
     fn default() -> Self {
@@ -15858,9 +16126,7 @@ impl rt::AvpData for V2xSubscriptionData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.v2x_permission, buf, &self.avp_flags, 1689, 10415, 192);
-        rt::typed::put_opt(&self.ue_pc5_ambr, buf, &self.avp_flags, 1693, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -15882,7 +16148,7 @@ impl rt::AvpData for V2xSubscriptionData {
 ///     { eDRX-Cycle-Length-Value }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EdrxCycleLength {
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: super::ts29212::RatType,
@@ -15928,6 +16194,48 @@ impl Clone for EdrxCycleLength {
     )
 )]
 impl Eq for EdrxCycleLength {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for EdrxCycleLength {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.one(
+            "edrx_cycle_length_value",
+            &self.edrx_cycle_length_value,
+            1692,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for EdrxCycleLength {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EdrxCycleLength", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -16054,16 +16362,7 @@ impl rt::AvpData for EdrxCycleLength {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_one(
-            &self.edrx_cycle_length_value,
-            buf,
-            &self.avp_flags,
-            1692,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -16093,7 +16392,7 @@ impl rt::AvpData for EdrxCycleLength {
 ///     [ Carrier-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MbsfnArea {
     /// `[ MBSFN-Area-ID ]`: MBSFN-Area-ID (code 1695, vendor 10415), 3GPP TS 29.272 §7.3.220.
     pub mbsfn_area_id: Option<u32>,
@@ -16155,6 +16454,58 @@ impl Clone for MbsfnArea {
     )
 )]
 impl Eq for MbsfnArea {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for MbsfnArea {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mbsfn_area_id", &self.mbsfn_area_id, 1695, 10415, 192);
+        v.opt("carrier_frequency", &self.carrier_frequency, 1696, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for MbsfnArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MbsfnArea", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -16276,16 +16627,7 @@ impl rt::AvpData for MbsfnArea {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.mbsfn_area_id, buf, &self.avp_flags, 1695, 10415, 192);
-        rt::typed::put_opt(
-            &self.carrier_frequency,
-            buf,
-            &self.avp_flags,
-            1696,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16297,7 +16639,7 @@ impl rt::AvpData for MbsfnArea {
 ///     { Paging-Time-Window-Length }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PagingTimeWindow {
     /// `{ Operation-Mode }`: Operation-Mode (code 1702, vendor 10415), 3GPP TS 29.272 §7.3.227.
     pub operation_mode: u32,
@@ -16323,6 +16665,28 @@ impl Clone for PagingTimeWindow {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for PagingTimeWindow {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for PagingTimeWindow {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("operation_mode", &self.operation_mode, 1702, 10415, 192);
+        v.one(
+            "paging_time_window_length",
+            &self.paging_time_window_length,
+            1703,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for PagingTimeWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PagingTimeWindow", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for PagingTimeWindow {
     fn default() -> Self {
@@ -16419,16 +16783,7 @@ impl rt::AvpData for PagingTimeWindow {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.operation_mode, buf, &self.avp_flags, 1702, 10415, 192);
-        rt::typed::put_one(
-            &self.paging_time_window_length,
-            buf,
-            &self.avp_flags,
-            1703,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29272"))]
@@ -16439,7 +16794,7 @@ impl rt::AvpData for PagingTimeWindow {
 ///     1*{ RAT-Type }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EdrxRelatedRat {
     /// `1*{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: Vec<super::ts29212::RatType>,
@@ -16462,6 +16817,21 @@ impl Clone for EdrxRelatedRat {
 }
 #[cfg(any(feature = "ts29272"))]
 impl Eq for EdrxRelatedRat {}
+#[cfg(any(feature = "ts29272"))]
+impl rt::typed::Fields for EdrxRelatedRat {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29272"))]
+impl std::fmt::Debug for EdrxRelatedRat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EdrxRelatedRat", f)
+    }
+}
 #[cfg(any(feature = "ts29272"))]
 impl Default for EdrxRelatedRat {
     fn default() -> Self {
@@ -16544,8 +16914,7 @@ impl rt::AvpData for EdrxRelatedRat {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16558,7 +16927,7 @@ impl rt::AvpData for EdrxRelatedRat {
 ///     [ UE-PC5-QoS ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct V2xSubscriptionDataNr {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     pub v2x_permission: Option<u32>,
@@ -16587,6 +16956,23 @@ impl Clone for V2xSubscriptionDataNr {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for V2xSubscriptionDataNr {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for V2xSubscriptionDataNr {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
+        v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
+        v.opt("ue_pc5_qos", &self.ue_pc5_qos, 1711, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for V2xSubscriptionDataNr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "V2xSubscriptionDataNr", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for V2xSubscriptionDataNr {
     fn default() -> Self {
@@ -16658,10 +17044,7 @@ impl rt::AvpData for V2xSubscriptionDataNr {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.v2x_permission, buf, &self.avp_flags, 1689, 10415, 192);
-        rt::typed::put_opt(&self.ue_pc5_ambr, buf, &self.avp_flags, 1693, 10415, 192);
-        rt::typed::put_opt(&self.ue_pc5_qos, buf, &self.avp_flags, 1711, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16673,7 +17056,7 @@ impl rt::AvpData for V2xSubscriptionDataNr {
 ///     [ PC5-Link-AMBR ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UePc5Qos {
     /// `1*{ PC5-QoS-Flow }`: PC5-QoS-Flow (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237.
     pub pc5_qos_flow: Vec<Pc5QosFlow>,
@@ -16699,6 +17082,22 @@ impl Clone for UePc5Qos {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for UePc5Qos {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for UePc5Qos {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("pc5_qos_flow", &self.pc5_qos_flow, 1712, 10415, 192);
+        v.opt("pc5_link_ambr", &self.pc5_link_ambr, 1718, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for UePc5Qos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UePc5Qos", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for UePc5Qos {
     fn default() -> Self {
@@ -16785,9 +17184,7 @@ impl rt::AvpData for UePc5Qos {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.pc5_qos_flow, buf, &self.avp_flags, 1712, 10415, 192);
-        rt::typed::put_opt(&self.pc5_link_ambr, buf, &self.avp_flags, 1718, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16800,7 +17197,7 @@ impl rt::AvpData for UePc5Qos {
 ///     [ PC5-Range ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Pc5QosFlow {
     /// `{ 5QI }`: 5QI (code 1713, vendor 10415), 3GPP TS 29.272 §7.3.238.
     pub n5qi: i32,
@@ -16829,6 +17226,23 @@ impl Clone for Pc5QosFlow {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for Pc5QosFlow {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for Pc5QosFlow {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("n5qi", &self.n5qi, 1713, 10415, 192);
+        v.opt("pc5_flow_bitrates", &self.pc5_flow_bitrates, 1714, 10415, 192);
+        v.opt("pc5_range", &self.pc5_range, 1717, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for Pc5QosFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Pc5QosFlow", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for Pc5QosFlow {
     fn default() -> Self {
@@ -16910,17 +17324,7 @@ impl rt::AvpData for Pc5QosFlow {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.n5qi, buf, &self.avp_flags, 1713, 10415, 192);
-        rt::typed::put_opt(
-            &self.pc5_flow_bitrates,
-            buf,
-            &self.avp_flags,
-            1714,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.pc5_range, buf, &self.avp_flags, 1717, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16932,7 +17336,7 @@ impl rt::AvpData for Pc5QosFlow {
 ///     [ Maximum-Flow-Bitrates ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Pc5FlowBitrates {
     /// `[ Guaranteed-Flow-Bitrates ]`: Guaranteed-Flow-Bitrates (code 1715, vendor 10415), 3GPP TS 29.272 §7.3.240.
     pub guaranteed_flow_bitrates: Option<i32>,
@@ -16958,6 +17362,28 @@ impl Clone for Pc5FlowBitrates {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Eq for Pc5FlowBitrates {}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for Pc5FlowBitrates {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "guaranteed_flow_bitrates",
+            &self.guaranteed_flow_bitrates,
+            1715,
+            10415,
+            192,
+        );
+        v.opt("maximum_flow_bitrates", &self.maximum_flow_bitrates, 1716, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for Pc5FlowBitrates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Pc5FlowBitrates", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for Pc5FlowBitrates {
     fn default() -> Self {
@@ -17035,23 +17461,7 @@ impl rt::AvpData for Pc5FlowBitrates {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.guaranteed_flow_bitrates,
-            buf,
-            &self.avp_flags,
-            1715,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_flow_bitrates,
-            buf,
-            &self.avp_flags,
-            1716,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -17094,7 +17504,7 @@ impl rt::AvpData for Pc5FlowBitrates {
 ///     *[ MDT-Allowed-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MdtConfigurationNr {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
@@ -17195,6 +17605,89 @@ impl Clone for MdtConfigurationNr {
     )
 )]
 impl Eq for MdtConfigurationNr {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for MdtConfigurationNr {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("job_type", &self.job_type, 1623, 10415, 192);
+        v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
+        v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
+        v.opt("reporting_trigger", &self.reporting_trigger, 1626, 10415, 192);
+        v.opt("report_interval", &self.report_interval, 1627, 10415, 192);
+        v.opt("report_amount", &self.report_amount, 1628, 10415, 192);
+        v.opt("event_threshold_rsrp", &self.event_threshold_rsrp, 1629, 10415, 192);
+        v.opt("event_threshold_rsrq", &self.event_threshold_rsrq, 1630, 10415, 192);
+        v.opt("event_threshold_sinr", &self.event_threshold_sinr, 1721, 10415, 192);
+        v.opt(
+            "collection_period_rrm_nr",
+            &self.collection_period_rrm_nr,
+            1722,
+            10415,
+            192,
+        );
+        v.opt(
+            "collection_period_m6_nr",
+            &self.collection_period_m6_nr,
+            1723,
+            10415,
+            192,
+        );
+        v.opt(
+            "collection_period_m7_nr",
+            &self.collection_period_m7_nr,
+            1724,
+            10415,
+            192,
+        );
+        v.opt("positioning_method", &self.positioning_method, 1659, 10415, 128);
+        v.opt("sensor_measurement", &self.sensor_measurement, 1725, 10415, 192);
+        v.all("mdt_allowed_plmn_id", &self.mdt_allowed_plmn_id, 1671, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for MdtConfigurationNr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MdtConfigurationNr", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -17409,106 +17902,7 @@ impl rt::AvpData for MdtConfigurationNr {
         MdtConfigurationNrView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.job_type, buf, &self.avp_flags, 1623, 10415, 192);
-        rt::typed::put_opt(&self.area_scope, buf, &self.avp_flags, 1624, 10415, 192);
-        rt::typed::put_opt(
-            &self.list_of_measurements,
-            buf,
-            &self.avp_flags,
-            1625,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.reporting_trigger,
-            buf,
-            &self.avp_flags,
-            1626,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.report_interval,
-            buf,
-            &self.avp_flags,
-            1627,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.report_amount, buf, &self.avp_flags, 1628, 10415, 192);
-        rt::typed::put_opt(
-            &self.event_threshold_rsrp,
-            buf,
-            &self.avp_flags,
-            1629,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.event_threshold_rsrq,
-            buf,
-            &self.avp_flags,
-            1630,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.event_threshold_sinr,
-            buf,
-            &self.avp_flags,
-            1721,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.collection_period_rrm_nr,
-            buf,
-            &self.avp_flags,
-            1722,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.collection_period_m6_nr,
-            buf,
-            &self.avp_flags,
-            1723,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.collection_period_m7_nr,
-            buf,
-            &self.avp_flags,
-            1724,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.positioning_method,
-            buf,
-            &self.avp_flags,
-            1659,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sensor_measurement,
-            buf,
-            &self.avp_flags,
-            1725,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.mdt_allowed_plmn_id,
-            buf,
-            &self.avp_flags,
-            1671,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -17549,7 +17943,7 @@ impl rt::AvpData for MdtConfigurationNr {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UpdateLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17669,6 +18063,76 @@ impl Clone for UpdateLocationRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for UpdateLocationRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for UpdateLocationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.one("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.one("ulr_flags", &self.ulr_flags, 1405, 10415, 192);
+        v.opt("ue_srvcc_capability", &self.ue_srvcc_capability, 1615, 10415, 192);
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.opt(
+            "homogeneous_support_of_ims_voice_over_ps_sessions",
+            &self.homogeneous_support_of_ims_voice_over_ps_sessions,
+            1493,
+            10415,
+            192,
+        );
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.all("active_apn", &self.active_apn, 1612, 10415, 192);
+        v.opt("equivalent_plmn_list", &self.equivalent_plmn_list, 1637, 10415, 192);
+        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 1645, 10415, 128);
+        v.opt("sms_register_request", &self.sms_register_request, 1648, 10415, 128);
+        v.opt("sgs_mme_identity", &self.sgs_mme_identity, 1664, 10415, 128);
+        v.opt(
+            "coupled_node_diameter_id",
+            &self.coupled_node_diameter_id,
+            1666,
+            10415,
+            128,
+        );
+        v.opt("adjacent_plmns", &self.adjacent_plmns, 1672, 10415, 128);
+        v.opt("supported_services", &self.supported_services, 3143, 10415, 192);
+        v.opt("sf_ulr_timestamp", &self.sf_ulr_timestamp, 1729, 10415, 192);
+        v.opt(
+            "sf_provisional_indication",
+            &self.sf_provisional_indication,
+            1730,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for UpdateLocationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UpdateLocationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for UpdateLocationRequest {
     fn default() -> Self {
@@ -17976,136 +18440,7 @@ impl rt::typed::Command for UpdateLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_one(&self.ulr_flags, buf, &self.avp_flags, 1405, 10415, 192);
-        rt::typed::put_opt(
-            &self.ue_srvcc_capability,
-            buf,
-            &self.avp_flags,
-            1615,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
-        rt::typed::put_opt(
-            &self.homogeneous_support_of_ims_voice_over_ps_sessions,
-            buf,
-            &self.avp_flags,
-            1493,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
-        rt::typed::put_all(&self.active_apn, buf, &self.avp_flags, 1612, 10415, 192);
-        rt::typed::put_opt(
-            &self.equivalent_plmn_list,
-            buf,
-            &self.avp_flags,
-            1637,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mme_number_for_mt_sms,
-            buf,
-            &self.avp_flags,
-            1645,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sms_register_request,
-            buf,
-            &self.avp_flags,
-            1648,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sgs_mme_identity,
-            buf,
-            &self.avp_flags,
-            1664,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.coupled_node_diameter_id,
-            buf,
-            &self.avp_flags,
-            1666,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.adjacent_plmns, buf, &self.avp_flags, 1672, 10415, 128);
-        rt::typed::put_opt(
-            &self.supported_services,
-            buf,
-            &self.avp_flags,
-            3143,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sf_ulr_timestamp,
-            buf,
-            &self.avp_flags,
-            1729,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sf_provisional_indication,
-            buf,
-            &self.avp_flags,
-            1730,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18134,7 +18469,7 @@ impl rt::typed::Command for UpdateLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UpdateLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18214,6 +18549,46 @@ impl Clone for UpdateLocationAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for UpdateLocationAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for UpdateLocationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_diagnostic", &self.error_diagnostic, 1614, 10415, 192);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ula_flags", &self.ula_flags, 1406, 10415, 192);
+        v.opt("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for UpdateLocationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UpdateLocationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for UpdateLocationAnswer {
     fn default() -> Self {
@@ -18405,54 +18780,7 @@ impl rt::typed::Command for UpdateLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(
-            &self.error_diagnostic,
-            buf,
-            &self.avp_flags,
-            1614,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ula_flags, buf, &self.avp_flags, 1406, 10415, 192);
-        rt::typed::put_opt(
-            &self.subscription_data,
-            buf,
-            &self.avp_flags,
-            1400,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18558,7 +18886,7 @@ impl rt::typed::RequestCommand for UpdateLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AuthenticationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18638,6 +18966,56 @@ impl Clone for AuthenticationInformationRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AuthenticationInformationRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for AuthenticationInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "requested_eutran_authentication_info",
+            &self.requested_eutran_authentication_info,
+            1408,
+            10415,
+            192,
+        );
+        v.opt(
+            "requested_utran_geran_authentication_info",
+            &self.requested_utran_geran_authentication_info,
+            1409,
+            10415,
+            192,
+        );
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("air_flags", &self.air_flags, 1679, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for AuthenticationInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AuthenticationInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AuthenticationInformationRequest {
     fn default() -> Self {
@@ -18855,59 +19233,7 @@ impl rt::typed::Command for AuthenticationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.requested_eutran_authentication_info,
-            buf,
-            &self.avp_flags,
-            1408,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.requested_utran_geran_authentication_info,
-            buf,
-            &self.avp_flags,
-            1409,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.air_flags, buf, &self.avp_flags, 1679, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18935,7 +19261,7 @@ impl rt::typed::Command for AuthenticationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AuthenticationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19012,6 +19338,45 @@ impl Clone for AuthenticationInformationAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for AuthenticationInformationAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for AuthenticationInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_diagnostic", &self.error_diagnostic, 1614, 10415, 192);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("authentication_info", &self.authentication_info, 1413, 10415, 192);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for AuthenticationInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AuthenticationInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AuthenticationInformationAnswer {
     fn default() -> Self {
@@ -19192,53 +19557,7 @@ impl rt::typed::Command for AuthenticationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(
-            &self.error_diagnostic,
-            buf,
-            &self.avp_flags,
-            1614,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.authentication_info,
-            buf,
-            &self.avp_flags,
-            1413,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ue_usage_type, buf, &self.avp_flags, 1680, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19341,7 +19660,7 @@ impl rt::typed::RequestCommand for AuthenticationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CancelLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19406,6 +19725,41 @@ impl Clone for CancelLocationRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for CancelLocationRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for CancelLocationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("cancellation_type", &self.cancellation_type, 1420, 10415, 192);
+        v.opt("clr_flags", &self.clr_flags, 1638, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for CancelLocationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CancelLocationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for CancelLocationRequest {
     fn default() -> Self {
@@ -19609,42 +19963,7 @@ impl rt::typed::Command for CancelLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.cancellation_type,
-            buf,
-            &self.avp_flags,
-            1420,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.clr_flags, buf, &self.avp_flags, 1638, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19666,7 +19985,7 @@ impl rt::typed::Command for CancelLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CancelLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19725,6 +20044,39 @@ impl Clone for CancelLocationAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for CancelLocationAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for CancelLocationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for CancelLocationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CancelLocationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for CancelLocationAnswer {
     fn default() -> Self {
@@ -19883,33 +20235,7 @@ impl rt::typed::Command for CancelLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20013,7 +20339,7 @@ impl rt::typed::RequestCommand for CancelLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6aS6dInsertSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20081,6 +20407,42 @@ impl Clone for TgppS6aS6dInsertSubscriberDataRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dInsertSubscriberDataRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.opt("idr_flags", &self.idr_flags, 1490, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6aS6dInsertSubscriberDataRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dInsertSubscriberDataRequest {
     fn default() -> Self {
@@ -20295,43 +20657,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.subscription_data,
-            buf,
-            &self.avp_flags,
-            1400,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.idr_flags, buf, &self.avp_flags, 1490, 10415, 192);
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20363,7 +20689,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6aS6dInsertSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20454,6 +20780,73 @@ impl Clone for TgppS6aS6dInsertSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dInsertSubscriberDataAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt(
+            "ims_voice_over_ps_sessions_supported",
+            &self.ims_voice_over_ps_sessions_supported,
+            1492,
+            10415,
+            192,
+        );
+        v.opt("last_ue_activity_time", &self.last_ue_activity_time, 1494, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("ida_flags", &self.ida_flags, 1441, 10415, 192);
+        v.opt("eps_user_state", &self.eps_user_state, 1495, 10415, 192);
+        v.opt(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.opt("local_time_zone", &self.local_time_zone, 1649, 10415, 128);
+        v.opt("supported_services", &self.supported_services, 3143, 10415, 192);
+        v.all(
+            "monitoring_event_report",
+            &self.monitoring_event_report,
+            3123,
+            10415,
+            192,
+        );
+        v.all(
+            "monitoring_event_config_status",
+            &self.monitoring_event_config_status,
+            3142,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6aS6dInsertSubscriberDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dInsertSubscriberDataAnswer {
     fn default() -> Self {
@@ -20674,92 +21067,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.ims_voice_over_ps_sessions_supported,
-            buf,
-            &self.avp_flags,
-            1492,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.last_ue_activity_time,
-            buf,
-            &self.avp_flags,
-            1494,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.ida_flags, buf, &self.avp_flags, 1441, 10415, 192);
-        rt::typed::put_opt(&self.eps_user_state, buf, &self.avp_flags, 1495, 10415, 192);
-        rt::typed::put_opt(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.local_time_zone,
-            buf,
-            &self.avp_flags,
-            1649,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.supported_services,
-            buf,
-            &self.avp_flags,
-            3143,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_report,
-            buf,
-            &self.avp_flags,
-            3123,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_config_status,
-            buf,
-            &self.avp_flags,
-            3142,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20866,7 +21174,7 @@ impl rt::typed::RequestCommand for TgppS6aS6dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6aS6dDeleteSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20943,6 +21251,45 @@ impl Clone for TgppS6aS6dDeleteSubscriberDataRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dDeleteSubscriberDataRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
+        v.all("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6aS6dDeleteSubscriberDataRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dDeleteSubscriberDataRequest {
     fn default() -> Self {
@@ -21181,53 +21528,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.dsr_flags, buf, &self.avp_flags, 1421, 10415, 192);
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_all(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.trace_reference,
-            buf,
-            &self.avp_flags,
-            1459,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.ts_code, buf, &self.avp_flags, 1487, 10415, 192);
-        rt::typed::put_all(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21250,7 +21551,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6aS6dDeleteSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21312,6 +21613,40 @@ impl Clone for TgppS6aS6dDeleteSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dDeleteSubscriberDataAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("dsa_flags", &self.dsa_flags, 1422, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6aS6dDeleteSubscriberDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dDeleteSubscriberDataAnswer {
     fn default() -> Self {
@@ -21474,34 +21809,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.dsa_flags, buf, &self.avp_flags, 1422, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21605,7 +21913,7 @@ impl rt::typed::RequestCommand for TgppS6aS6dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PurgeUeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21673,6 +21981,48 @@ impl Clone for PurgeUeRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for PurgeUeRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for PurgeUeRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("pur_flags", &self.pur_flags, 1635, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for PurgeUeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PurgeUeRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for PurgeUeRequest {
     fn default() -> Self {
@@ -21866,43 +22216,7 @@ impl rt::typed::Command for PurgeUeRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.pur_flags, buf, &self.avp_flags, 1635, 10415, 192);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21928,7 +22242,7 @@ impl rt::typed::Command for PurgeUeRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PurgeUeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21999,6 +22313,43 @@ impl Clone for PurgeUeAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for PurgeUeAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for PurgeUeAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("pua_flags", &self.pua_flags, 1442, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for PurgeUeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PurgeUeAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for PurgeUeAnswer {
     fn default() -> Self {
@@ -22171,37 +22522,7 @@ impl rt::typed::Command for PurgeUeAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_opt(&self.pua_flags, buf, &self.avp_flags, 1442, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22302,7 +22623,7 @@ impl rt::typed::RequestCommand for PurgeUeRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6aS6dResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22370,6 +22691,48 @@ impl Clone for TgppS6aS6dResetRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dResetRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS6aS6dResetRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("user_id", &self.user_id, 1444, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.opt("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.opt(
+            "subscription_data_deletion",
+            &self.subscription_data_deletion,
+            1685,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS6aS6dResetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6aS6dResetRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dResetRequest {
     fn default() -> Self {
@@ -22572,50 +22935,7 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.user_id, buf, &self.avp_flags, 1444, 10415, 192);
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_opt(
-            &self.subscription_data,
-            buf,
-            &self.avp_flags,
-            1400,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.subscription_data_deletion,
-            buf,
-            &self.avp_flags,
-            1685,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22637,7 +22957,7 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6aS6dResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22696,6 +23016,39 @@ impl Clone for TgppS6aS6dResetAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for TgppS6aS6dResetAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS6aS6dResetAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS6aS6dResetAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6aS6dResetAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dResetAnswer {
     fn default() -> Self {
@@ -22854,33 +23207,7 @@ impl rt::typed::Command for TgppS6aS6dResetAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22991,7 +23318,7 @@ impl rt::typed::RequestCommand for TgppS6aS6dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NotifyRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23093,6 +23420,76 @@ impl Clone for NotifyRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for NotifyRequest {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for NotifyRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("alert_reason", &self.alert_reason, 1434, 10415, 192);
+        v.opt("ue_srvcc_capability", &self.ue_srvcc_capability, 1615, 10415, 192);
+        v.opt("nor_flags", &self.nor_flags, 1443, 10415, 192);
+        v.opt(
+            "homogeneous_support_of_ims_voice_over_ps_sessions",
+            &self.homogeneous_support_of_ims_voice_over_ps_sessions,
+            1493,
+            10415,
+            192,
+        );
+        v.opt(
+            "maximum_ue_availability_time",
+            &self.maximum_ue_availability_time,
+            3329,
+            10415,
+            192,
+        );
+        v.all(
+            "monitoring_event_config_status",
+            &self.monitoring_event_config_status,
+            3142,
+            10415,
+            192,
+        );
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for NotifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NotifyRequest", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for NotifyRequest {
     fn default() -> Self {
@@ -23343,102 +23740,7 @@ impl rt::typed::Command for NotifyRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.alert_reason, buf, &self.avp_flags, 1434, 10415, 192);
-        rt::typed::put_opt(
-            &self.ue_srvcc_capability,
-            buf,
-            &self.avp_flags,
-            1615,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nor_flags, buf, &self.avp_flags, 1443, 10415, 192);
-        rt::typed::put_opt(
-            &self.homogeneous_support_of_ims_voice_over_ps_sessions,
-            buf,
-            &self.avp_flags,
-            1493,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_ue_availability_time,
-            buf,
-            &self.avp_flags,
-            3329,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_config_status,
-            buf,
-            &self.avp_flags,
-            3142,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.emergency_services,
-            buf,
-            &self.avp_flags,
-            1538,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23463,7 +23765,7 @@ impl rt::typed::Command for NotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NotifyAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23531,6 +23833,42 @@ impl Clone for NotifyAnswer {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Eq for NotifyAnswer {}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Fields for NotifyAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl std::fmt::Debug for NotifyAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NotifyAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for NotifyAnswer {
     fn default() -> Self {
@@ -23699,36 +24037,7 @@ impl rt::typed::Command for NotifyAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23826,7 +24135,7 @@ impl rt::typed::RequestCommand for NotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MeIdentityCheckRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23885,6 +24194,39 @@ impl Clone for MeIdentityCheckRequest {
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Eq for MeIdentityCheckRequest {}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl rt::typed::Fields for MeIdentityCheckRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl std::fmt::Debug for MeIdentityCheckRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MeIdentityCheckRequest", f)
+    }
+}
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Default for MeIdentityCheckRequest {
     fn default() -> Self {
@@ -24063,33 +24405,7 @@ impl rt::typed::Command for MeIdentityCheckRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -24111,7 +24427,7 @@ impl rt::typed::Command for MeIdentityCheckRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MeIdentityCheckAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24170,6 +24486,39 @@ impl Clone for MeIdentityCheckAnswer {
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Eq for MeIdentityCheckAnswer {}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl rt::typed::Fields for MeIdentityCheckAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("equipment_status", &self.equipment_status, 1445, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl std::fmt::Debug for MeIdentityCheckAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MeIdentityCheckAnswer", f)
+    }
+}
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Default for MeIdentityCheckAnswer {
     fn default() -> Self {
@@ -24321,33 +24670,7 @@ impl rt::typed::Command for MeIdentityCheckAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.equipment_status,
-            buf,
-            &self.avp_flags,
-            1445,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -24445,7 +24768,7 @@ impl rt::typed::RequestCommand for MeIdentityCheckRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UpdateVcsgLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24513,6 +24836,42 @@ impl Clone for UpdateVcsgLocationRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for UpdateVcsgLocationRequest {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for UpdateVcsgLocationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("uvr_flags", &self.uvr_flags, 1639, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for UpdateVcsgLocationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UpdateVcsgLocationRequest", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for UpdateVcsgLocationRequest {
     fn default() -> Self {
@@ -24710,36 +25069,7 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.uvr_flags, buf, &self.avp_flags, 1639, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -24764,7 +25094,7 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UpdateVcsgLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24832,6 +25162,48 @@ impl Clone for UpdateVcsgLocationAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for UpdateVcsgLocationAnswer {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for UpdateVcsgLocationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_diagnostic", &self.error_diagnostic, 1614, 10415, 192);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "vplmn_csg_subscription_data",
+            &self.vplmn_csg_subscription_data,
+            1641,
+            10415,
+            128,
+        );
+        v.opt("uva_flags", &self.uva_flags, 1640, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for UpdateVcsgLocationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UpdateVcsgLocationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for UpdateVcsgLocationAnswer {
     fn default() -> Self {
@@ -25009,50 +25381,7 @@ impl rt::typed::Command for UpdateVcsgLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(
-            &self.error_diagnostic,
-            buf,
-            &self.avp_flags,
-            1614,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.vplmn_csg_subscription_data,
-            buf,
-            &self.avp_flags,
-            1641,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.uva_flags, buf, &self.avp_flags, 1640, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25151,7 +25480,7 @@ impl rt::typed::RequestCommand for UpdateVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CancelVcsgLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25213,6 +25542,40 @@ impl Clone for CancelVcsgLocationRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for CancelVcsgLocationRequest {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for CancelVcsgLocationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("cancellation_type", &self.cancellation_type, 1420, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for CancelVcsgLocationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CancelVcsgLocationRequest", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for CancelVcsgLocationRequest {
     fn default() -> Self {
@@ -25412,41 +25775,7 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.cancellation_type,
-            buf,
-            &self.avp_flags,
-            1420,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25468,7 +25797,7 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CancelVcsgLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25527,6 +25856,39 @@ impl Clone for CancelVcsgLocationAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for CancelVcsgLocationAnswer {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for CancelVcsgLocationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for CancelVcsgLocationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CancelVcsgLocationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for CancelVcsgLocationAnswer {
     fn default() -> Self {
@@ -25685,33 +26047,7 @@ impl rt::typed::Command for CancelVcsgLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25815,7 +26151,7 @@ impl rt::typed::RequestCommand for CancelVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS7aS7dInsertSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25883,6 +26219,42 @@ impl Clone for TgppS7aS7dInsertSubscriberDataRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dInsertSubscriberDataRequest {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.opt("idr_flags", &self.idr_flags, 1490, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS7aS7dInsertSubscriberDataRequest", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dInsertSubscriberDataRequest {
     fn default() -> Self {
@@ -26097,43 +26469,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.subscription_data,
-            buf,
-            &self.avp_flags,
-            1400,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.idr_flags, buf, &self.avp_flags, 1490, 10415, 192);
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26165,7 +26501,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS7aS7dInsertSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -26256,6 +26592,73 @@ impl Clone for TgppS7aS7dInsertSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dInsertSubscriberDataAnswer {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt(
+            "ims_voice_over_ps_sessions_supported",
+            &self.ims_voice_over_ps_sessions_supported,
+            1492,
+            10415,
+            192,
+        );
+        v.opt("last_ue_activity_time", &self.last_ue_activity_time, 1494, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("ida_flags", &self.ida_flags, 1441, 10415, 192);
+        v.opt("eps_user_state", &self.eps_user_state, 1495, 10415, 192);
+        v.opt(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.opt("local_time_zone", &self.local_time_zone, 1649, 10415, 128);
+        v.opt("supported_services", &self.supported_services, 3143, 10415, 192);
+        v.all(
+            "monitoring_event_report",
+            &self.monitoring_event_report,
+            3123,
+            10415,
+            192,
+        );
+        v.all(
+            "monitoring_event_config_status",
+            &self.monitoring_event_config_status,
+            3142,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS7aS7dInsertSubscriberDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dInsertSubscriberDataAnswer {
     fn default() -> Self {
@@ -26476,92 +26879,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.ims_voice_over_ps_sessions_supported,
-            buf,
-            &self.avp_flags,
-            1492,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.last_ue_activity_time,
-            buf,
-            &self.avp_flags,
-            1494,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.ida_flags, buf, &self.avp_flags, 1441, 10415, 192);
-        rt::typed::put_opt(&self.eps_user_state, buf, &self.avp_flags, 1495, 10415, 192);
-        rt::typed::put_opt(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.local_time_zone,
-            buf,
-            &self.avp_flags,
-            1649,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.supported_services,
-            buf,
-            &self.avp_flags,
-            3143,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_report,
-            buf,
-            &self.avp_flags,
-            3123,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_config_status,
-            buf,
-            &self.avp_flags,
-            3142,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26668,7 +26986,7 @@ impl rt::typed::RequestCommand for TgppS7aS7dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS7aS7dDeleteSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -26745,6 +27063,45 @@ impl Clone for TgppS7aS7dDeleteSubscriberDataRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dDeleteSubscriberDataRequest {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
+        v.all("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS7aS7dDeleteSubscriberDataRequest", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dDeleteSubscriberDataRequest {
     fn default() -> Self {
@@ -26983,53 +27340,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.dsr_flags, buf, &self.avp_flags, 1421, 10415, 192);
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_all(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.trace_reference,
-            buf,
-            &self.avp_flags,
-            1459,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.ts_code, buf, &self.avp_flags, 1487, 10415, 192);
-        rt::typed::put_all(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27052,7 +27363,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS7aS7dDeleteSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27114,6 +27425,40 @@ impl Clone for TgppS7aS7dDeleteSubscriberDataAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dDeleteSubscriberDataAnswer {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("dsa_flags", &self.dsa_flags, 1422, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS7aS7dDeleteSubscriberDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dDeleteSubscriberDataAnswer {
     fn default() -> Self {
@@ -27276,34 +27621,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.dsa_flags, buf, &self.avp_flags, 1422, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27407,7 +27725,7 @@ impl rt::typed::RequestCommand for TgppS7aS7dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS7aS7dResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27475,6 +27793,48 @@ impl Clone for TgppS7aS7dResetRequest {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dResetRequest {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS7aS7dResetRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("user_id", &self.user_id, 1444, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.opt("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.opt(
+            "subscription_data_deletion",
+            &self.subscription_data_deletion,
+            1685,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS7aS7dResetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS7aS7dResetRequest", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dResetRequest {
     fn default() -> Self {
@@ -27677,50 +28037,7 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.user_id, buf, &self.avp_flags, 1444, 10415, 192);
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_opt(
-            &self.subscription_data,
-            buf,
-            &self.avp_flags,
-            1400,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.subscription_data_deletion,
-            buf,
-            &self.avp_flags,
-            1685,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27742,7 +28059,7 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS7aS7dResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27801,6 +28118,39 @@ impl Clone for TgppS7aS7dResetAnswer {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Eq for TgppS7aS7dResetAnswer {}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Fields for TgppS7aS7dResetAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl std::fmt::Debug for TgppS7aS7dResetAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS7aS7dResetAnswer", f)
+    }
+}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dResetAnswer {
     fn default() -> Self {
@@ -27959,33 +28309,7 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]

@@ -600,7 +600,7 @@ impl rt::AvpData for TransportAccessType {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Non3gppUserData {
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Option<super::credit_control::SubscriptionId>,
@@ -674,6 +674,56 @@ impl Clone for Non3gppUserData {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for Non3gppUserData {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for Non3gppUserData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("non_3gpp_ip_access", &self.non_3gpp_ip_access, 1501, 10415, 192);
+        v.opt("non_3gpp_ip_access_apn", &self.non_3gpp_ip_access_apn, 1502, 10415, 192);
+        v.all("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt(
+            "twan_default_apn_context_id",
+            &self.twan_default_apn_context_id,
+            1512,
+            10415,
+            192,
+        );
+        v.all("twan_access_info", &self.twan_access_info, 1510, 10415, 192);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt("erp_authorization", &self.erp_authorization, 1541, 10415, 192);
+        v.opt(
+            "core_network_restrictions",
+            &self.core_network_restrictions,
+            1704,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for Non3gppUserData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Non3gppUserData", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for Non3gppUserData {
     fn default() -> Self {
@@ -851,95 +901,7 @@ impl rt::AvpData for Non3gppUserData {
         Non3gppUserDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(
-            &self.non_3gpp_ip_access,
-            buf,
-            &self.avp_flags,
-            1501,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.non_3gpp_ip_access_apn,
-            buf,
-            &self.avp_flags,
-            1502,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(&self.ambr, buf, &self.avp_flags, 1435, 10415, 192);
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.trace_info, buf, &self.avp_flags, 1505, 10415, 128);
-        rt::typed::put_opt(
-            &self.twan_default_apn_context_id,
-            buf,
-            &self.avp_flags,
-            1512,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.twan_access_info,
-            buf,
-            &self.avp_flags,
-            1510,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ue_usage_type, buf, &self.avp_flags, 1680, 10415, 128);
-        rt::typed::put_opt(&self.emergency_info, buf, &self.avp_flags, 1687, 10415, 192);
-        rt::typed::put_opt(
-            &self.erp_authorization,
-            buf,
-            &self.avp_flags,
-            1541,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.core_network_restrictions,
-            buf,
-            &self.avp_flags,
-            1704,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -959,7 +921,7 @@ impl rt::AvpData for Non3gppUserData {
 ///     [ Trace-Reference ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TraceInfo {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     pub trace_data: Option<rt::lazy::Lazy<super::ts29272::TraceData>>,
@@ -1001,6 +963,38 @@ impl Clone for TraceInfo {
     )
 )]
 impl Eq for TraceInfo {}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Fields for TraceInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
+impl std::fmt::Debug for TraceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TraceInfo", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6b",
@@ -1099,16 +1093,7 @@ impl rt::AvpData for TraceInfo {
         TraceInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.trace_data, buf, &self.avp_flags, 1458, 10415, 192);
-        rt::typed::put_opt(
-            &self.trace_reference,
-            buf,
-            &self.avp_flags,
-            1459,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
@@ -1120,7 +1105,7 @@ impl rt::AvpData for TraceInfo {
 ///     [ HESSID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanIdentifier {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1146,6 +1131,22 @@ impl Clone for WlanIdentifier {
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl Eq for WlanIdentifier {}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for WlanIdentifier {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("hessid", &self.hessid, 1525, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for WlanIdentifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanIdentifier", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl Default for WlanIdentifier {
     fn default() -> Self {
@@ -1209,9 +1210,7 @@ impl rt::AvpData for WlanIdentifier {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
-        rt::typed::put_opt(&self.hessid, buf, &self.avp_flags, 1525, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1223,7 +1222,7 @@ impl rt::AvpData for WlanIdentifier {
 ///     [ WLAN-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TwanAccessInfo {
     /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
     pub access_authorization_flags: Option<u32>,
@@ -1249,6 +1248,28 @@ impl Clone for TwanAccessInfo {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for TwanAccessInfo {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for TwanAccessInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "access_authorization_flags",
+            &self.access_authorization_flags,
+            1511,
+            10415,
+            192,
+        );
+        v.opt("wlan_identifier", &self.wlan_identifier, 1509, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for TwanAccessInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TwanAccessInfo", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for TwanAccessInfo {
     fn default() -> Self {
@@ -1328,23 +1349,7 @@ impl rt::AvpData for TwanAccessInfo {
         TwanAccessInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.access_authorization_flags,
-            buf,
-            &self.avp_flags,
-            1511,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wlan_identifier,
-            buf,
-            &self.avp_flags,
-            1509,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1360,7 +1365,7 @@ impl rt::AvpData for TwanAccessInfo {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1398,6 +1403,26 @@ impl Clone for AccessNetworkInfo {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for AccessNetworkInfo {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for AccessNetworkInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
+        v.opt("location_information", &self.location_information, 127, 0, 64);
+        v.opt("location_data", &self.location_data, 128, 0, 64);
+        v.opt("operator_name", &self.operator_name, 126, 0, 64);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for AccessNetworkInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkInfo", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for AccessNetworkInfo {
     fn default() -> Self {
@@ -1480,20 +1505,7 @@ impl rt::AvpData for AccessNetworkInfo {
         AccessNetworkInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
-        rt::typed::put_opt(&self.bssid, buf, &self.avp_flags, 2716, 10415, 192);
-        rt::typed::put_opt(&self.location_information, buf, &self.avp_flags, 127, 0, 64);
-        rt::typed::put_opt(&self.location_data, buf, &self.avp_flags, 128, 0, 64);
-        rt::typed::put_opt(&self.operator_name, buf, &self.avp_flags, 126, 0, 64);
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1511,7 +1523,7 @@ impl rt::AvpData for AccessNetworkInfo {
 ///     [ SM-Back-Off-Timer ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TwanConnectivityParameters {
     /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
     pub connectivity_flags: Option<u32>,
@@ -1555,6 +1567,28 @@ impl Clone for TwanConnectivityParameters {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TwanConnectivityParameters {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TwanConnectivityParameters {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("connectivity_flags", &self.connectivity_flags, 1529, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("pdn_type", &self.pdn_type, 1456, 10415, 192);
+        v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
+        v.opt("twan_pco", &self.twan_pco, 1530, 10415, 192);
+        v.opt("twag_up_address", &self.twag_up_address, 1532, 10415, 192);
+        v.opt("twan_s2a_failure_cause", &self.twan_s2a_failure_cause, 1533, 10415, 192);
+        v.opt("sm_back_off_timer", &self.sm_back_off_timer, 1534, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TwanConnectivityParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TwanConnectivityParameters", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TwanConnectivityParameters {
     fn default() -> Self {
@@ -1665,50 +1699,7 @@ impl rt::AvpData for TwanConnectivityParameters {
         TwanConnectivityParametersView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.connectivity_flags,
-            buf,
-            &self.avp_flags,
-            1529,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.pdn_type, buf, &self.avp_flags, 1456, 10415, 192);
-        rt::typed::put_all(
-            &self.served_party_ip_address,
-            buf,
-            &self.avp_flags,
-            848,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.twan_pco, buf, &self.avp_flags, 1530, 10415, 192);
-        rt::typed::put_opt(
-            &self.twag_up_address,
-            buf,
-            &self.avp_flags,
-            1532,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.twan_s2a_failure_cause,
-            buf,
-            &self.avp_flags,
-            1533,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sm_back_off_timer,
-            buf,
-            &self.avp_flags,
-            1534,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1747,7 +1738,7 @@ impl rt::AvpData for TwanConnectivityParameters {
 ///     [ ERP-RK-Request ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1859,6 +1850,62 @@ impl Clone for TgppStaDiameterEapRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaDiameterEapRequest {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaDiameterEapRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("anid", &self.anid, 1504, 10415, 192);
+        v.opt("full_network_name", &self.full_network_name, 1516, 10415, 192);
+        v.opt("short_network_name", &self.short_network_name, 1517, 10415, 192);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 1518, 10415, 192);
+        v.opt("wlan_identifier", &self.wlan_identifier, 1509, 10415, 192);
+        v.opt("der_flags", &self.der_flags, 1520, 10415, 192);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
+        v.opt(
+            "twan_connectivity_parameters",
+            &self.twan_connectivity_parameters,
+            1528,
+            10415,
+            192,
+        );
+        v.all("twag_cp_address", &self.twag_cp_address, 1531, 10415, 192);
+        v.opt("erp_rk_request", &self.erp_rk_request, 618, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaDiameterEapRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaDiameterEapRequest", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaDiameterEapRequest {
     fn default() -> Self {
@@ -2104,106 +2151,7 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.anid, buf, &self.avp_flags, 1504, 10415, 192);
-        rt::typed::put_opt(
-            &self.full_network_name,
-            buf,
-            &self.avp_flags,
-            1516,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.short_network_name,
-            buf,
-            &self.avp_flags,
-            1517,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.qos_capability, buf, &self.avp_flags, 578, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.aaa_failure_indication,
-            buf,
-            &self.avp_flags,
-            1518,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wlan_identifier,
-            buf,
-            &self.avp_flags,
-            1509,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.der_flags, buf, &self.avp_flags, 1520, 10415, 192);
-        rt::typed::put_opt(
-            &self.twan_connection_mode,
-            buf,
-            &self.avp_flags,
-            1527,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.twan_connectivity_parameters,
-            buf,
-            &self.avp_flags,
-            1528,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.twag_cp_address,
-            buf,
-            &self.avp_flags,
-            1531,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.erp_rk_request, buf, &self.avp_flags, 618, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2256,7 +2204,7 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2410,6 +2358,88 @@ impl Clone for TgppStaDiameterEapAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaDiameterEapAnswer {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaDiameterEapAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("mip_fa_rk", &self.mip_fa_rk, 1506, 10415, 192);
+        v.opt("mip_fa_rk_spi", &self.mip_fa_rk_spi, 1507, 10415, 192);
+        v.opt("dea_flags", &self.dea_flags, 1521, 10415, 192);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
+        v.opt(
+            "twan_connectivity_parameters",
+            &self.twan_connectivity_parameters,
+            1528,
+            10415,
+            192,
+        );
+        v.opt("wlcp_key", &self.wlcp_key, 1535, 10415, 192);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt("key", &self.key, 581, 0, 0);
+        v.opt("erp_realm", &self.erp_realm, 619, 0, 0);
+        v.opt(
+            "imei_check_in_vplmn_result",
+            &self.imei_check_in_vplmn_result,
+            1540,
+            10415,
+            192,
+        );
+        v.opt(
+            "high_priority_access_info",
+            &self.high_priority_access_info,
+            1542,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaDiameterEapAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaDiameterEapAnswer", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaDiameterEapAnswer {
     fn default() -> Self {
@@ -2709,141 +2739,7 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_opt(
-            &self.eap_master_session_key,
-            buf,
-            &self.avp_flags,
-            464,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(
-            &self.mobile_node_identifier,
-            buf,
-            &self.avp_flags,
-            506,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ambr, buf, &self.avp_flags, 1435, 10415, 192);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_opt(&self.trace_info, buf, &self.avp_flags, 1505, 10415, 128);
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.mip_fa_rk, buf, &self.avp_flags, 1506, 10415, 192);
-        rt::typed::put_opt(&self.mip_fa_rk_spi, buf, &self.avp_flags, 1507, 10415, 192);
-        rt::typed::put_opt(&self.dea_flags, buf, &self.avp_flags, 1521, 10415, 192);
-        rt::typed::put_opt(
-            &self.twan_connection_mode,
-            buf,
-            &self.avp_flags,
-            1527,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.twan_connectivity_parameters,
-            buf,
-            &self.avp_flags,
-            1528,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.wlcp_key, buf, &self.avp_flags, 1535, 10415, 192);
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ue_usage_type, buf, &self.avp_flags, 1680, 10415, 128);
-        rt::typed::put_opt(
-            &self.emergency_services,
-            buf,
-            &self.avp_flags,
-            1538,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.emergency_info, buf, &self.avp_flags, 1687, 10415, 192);
-        rt::typed::put_opt(&self.key, buf, &self.avp_flags, 581, 0, 0);
-        rt::typed::put_opt(&self.erp_realm, buf, &self.avp_flags, 619, 0, 0);
-        rt::typed::put_opt(
-            &self.imei_check_in_vplmn_result,
-            buf,
-            &self.avp_flags,
-            1540,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.high_priority_access_info,
-            buf,
-            &self.avp_flags,
-            1542,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2934,7 +2830,7 @@ impl rt::typed::RequestCommand for TgppStaDiameterEapRequest {
 ///     *2[ TWAG-CP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3005,6 +2901,49 @@ impl Clone for TgppStaAaRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAaRequest {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaAaRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
+        v.opt(
+            "twan_connectivity_parameters",
+            &self.twan_connectivity_parameters,
+            1528,
+            10415,
+            192,
+        );
+        v.all("twag_cp_address", &self.twag_cp_address, 1531, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaAaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaAaRequest", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAaRequest {
     fn default() -> Self {
@@ -3195,58 +3134,7 @@ impl rt::typed::Command for TgppStaAaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.twan_connection_mode,
-            buf,
-            &self.avp_flags,
-            1527,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.twan_connectivity_parameters,
-            buf,
-            &self.avp_flags,
-            1528,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.twag_cp_address,
-            buf,
-            &self.avp_flags,
-            1531,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3279,7 +3167,7 @@ impl rt::typed::Command for TgppStaAaRequest {
 ///     [ UE-Usage-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3371,6 +3259,56 @@ impl Clone for TgppStaAaAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAaAnswer {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaAaAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
+        v.opt(
+            "twan_connectivity_parameters",
+            &self.twan_connectivity_parameters,
+            1528,
+            10415,
+            192,
+        );
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaAaAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaAaAnswer", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAaAnswer {
     fn default() -> Self {
@@ -3581,79 +3519,7 @@ impl rt::typed::Command for TgppStaAaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ambr, buf, &self.avp_flags, 1435, 10415, 192);
-        rt::typed::put_opt(&self.trace_info, buf, &self.avp_flags, 1505, 10415, 128);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.twan_connection_mode,
-            buf,
-            &self.avp_flags,
-            1527,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.twan_connectivity_parameters,
-            buf,
-            &self.avp_flags,
-            1528,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.ue_usage_type, buf, &self.avp_flags, 1680, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3734,7 +3600,7 @@ impl rt::typed::RequestCommand for TgppStaAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3784,6 +3650,30 @@ impl Clone for TgppStaSessionTerminationRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaSessionTerminationRequest {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaSessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaSessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaSessionTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaSessionTerminationRequest {
     fn default() -> Self {
@@ -3922,16 +3812,7 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3947,7 +3828,7 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3988,6 +3869,27 @@ impl Clone for TgppStaSessionTerminationAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaSessionTerminationAnswer {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaSessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaSessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaSessionTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaSessionTerminationAnswer {
     fn default() -> Self {
@@ -4096,13 +3998,7 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4178,7 +4074,7 @@ impl rt::typed::RequestCommand for TgppStaSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4228,6 +4124,30 @@ impl Clone for TgppStaAbortSessionRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAbortSessionRequest {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaAbortSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaAbortSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaAbortSessionRequest", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAbortSessionRequest {
     fn default() -> Self {
@@ -4366,16 +4286,7 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4391,7 +4302,7 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4432,6 +4343,27 @@ impl Clone for TgppStaAbortSessionAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaAbortSessionAnswer {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaAbortSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaAbortSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaAbortSessionAnswer", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAbortSessionAnswer {
     fn default() -> Self {
@@ -4540,13 +4472,7 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4625,7 +4551,7 @@ impl rt::typed::RequestCommand for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4675,6 +4601,30 @@ impl Clone for TgppStaReAuthRequest {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaReAuthRequest {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaReAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaReAuthRequest {
     fn default() -> Self {
@@ -4827,16 +4777,7 @@ impl rt::typed::Command for TgppStaReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4852,7 +4793,7 @@ impl rt::typed::Command for TgppStaReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppStaReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4893,6 +4834,27 @@ impl Clone for TgppStaReAuthAnswer {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Eq for TgppStaReAuthAnswer {}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Fields for TgppStaReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl std::fmt::Debug for TgppStaReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppStaReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaReAuthAnswer {
     fn default() -> Self {
@@ -5001,13 +4963,7 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -5097,7 +5053,7 @@ impl rt::typed::RequestCommand for TgppStaReAuthRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5180,6 +5136,53 @@ impl Clone for TgppSwmDiameterEapRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmDiameterEapRequest {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmDiameterEapRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 1518, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt(
+            "high_priority_access_info",
+            &self.high_priority_access_info,
+            1542,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmDiameterEapRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmDiameterEapRequest", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmDiameterEapRequest {
     fn default() -> Self {
@@ -5386,62 +5389,7 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(&self.qos_capability, buf, &self.avp_flags, 578, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.aaa_failure_indication,
-            buf,
-            &self.avp_flags,
-            1518,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.high_priority_access_info,
-            buf,
-            &self.avp_flags,
-            1542,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5479,7 +5427,7 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5586,6 +5534,55 @@ impl Clone for TgppSwmDiameterEapAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmDiameterEapAnswer {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmDiameterEapAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt(
+            "core_network_restrictions",
+            &self.core_network_restrictions,
+            1704,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmDiameterEapAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmDiameterEapAnswer", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmDiameterEapAnswer {
     fn default() -> Self {
@@ -5818,84 +5815,7 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
-        rt::typed::put_opt(
-            &self.eap_master_session_key,
-            buf,
-            &self.avp_flags,
-            464,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(
-            &self.mobile_node_identifier,
-            buf,
-            &self.avp_flags,
-            506,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.trace_info, buf, &self.avp_flags, 1505, 10415, 128);
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ue_usage_type, buf, &self.avp_flags, 1680, 10415, 128);
-        rt::typed::put_opt(&self.emergency_info, buf, &self.avp_flags, 1687, 10415, 192);
-        rt::typed::put_opt(
-            &self.core_network_restrictions,
-            buf,
-            &self.avp_flags,
-            1704,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5984,7 +5904,7 @@ impl rt::typed::RequestCommand for TgppSwmDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6049,6 +5969,35 @@ impl Clone for TgppSwmAaRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAaRequest {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmAaRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("aar_flags", &self.aar_flags, 1539, 10415, 192);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmAaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmAaRequest", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAaRequest {
     fn default() -> Self {
@@ -6222,42 +6171,7 @@ impl rt::typed::Command for TgppSwmAaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.aar_flags, buf, &self.avp_flags, 1539, 10415, 192);
-        rt::typed::put_opt(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.emergency_services,
-            buf,
-            &self.avp_flags,
-            1538,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6288,7 +6202,7 @@ impl rt::typed::Command for TgppSwmAaRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6374,6 +6288,48 @@ impl Clone for TgppSwmAaAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAaAnswer {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmAaAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt(
+            "core_network_restrictions",
+            &self.core_network_restrictions,
+            1704,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmAaAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmAaAnswer", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAaAnswer {
     fn default() -> Self {
@@ -6573,56 +6529,7 @@ impl rt::typed::Command for TgppSwmAaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(
-            &self.apn_oi_replacement,
-            buf,
-            &self.avp_flags,
-            1427,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.trace_info, buf, &self.avp_flags, 1505, 10415, 128);
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ue_usage_type, buf, &self.avp_flags, 1680, 10415, 128);
-        rt::typed::put_opt(&self.emergency_info, buf, &self.avp_flags, 1687, 10415, 192);
-        rt::typed::put_opt(
-            &self.core_network_restrictions,
-            buf,
-            &self.avp_flags,
-            1704,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6706,7 +6613,7 @@ impl rt::typed::RequestCommand for TgppSwmAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6756,6 +6663,30 @@ impl Clone for TgppSwmSessionTerminationRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmSessionTerminationRequest {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmSessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmSessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmSessionTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmSessionTerminationRequest {
     fn default() -> Self {
@@ -6894,16 +6825,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6919,7 +6841,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6960,6 +6882,27 @@ impl Clone for TgppSwmSessionTerminationAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmSessionTerminationAnswer {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmSessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmSessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmSessionTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmSessionTerminationAnswer {
     fn default() -> Self {
@@ -7068,13 +7011,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7150,7 +7087,7 @@ impl rt::typed::RequestCommand for TgppSwmSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7200,6 +7137,30 @@ impl Clone for TgppSwmAbortSessionRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAbortSessionRequest {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmAbortSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmAbortSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmAbortSessionRequest", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAbortSessionRequest {
     fn default() -> Self {
@@ -7338,16 +7299,7 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7363,7 +7315,7 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7404,6 +7356,27 @@ impl Clone for TgppSwmAbortSessionAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmAbortSessionAnswer {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmAbortSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmAbortSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmAbortSessionAnswer", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAbortSessionAnswer {
     fn default() -> Self {
@@ -7512,13 +7485,7 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7597,7 +7564,7 @@ impl rt::typed::RequestCommand for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7647,6 +7614,30 @@ impl Clone for TgppSwmReAuthRequest {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmReAuthRequest {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmReAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmReAuthRequest {
     fn default() -> Self {
@@ -7799,16 +7790,7 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7824,7 +7806,7 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppSwmReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7865,6 +7847,27 @@ impl Clone for TgppSwmReAuthAnswer {
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Eq for TgppSwmReAuthAnswer {}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Fields for TgppSwmReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl std::fmt::Debug for TgppSwmReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppSwmReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmReAuthAnswer {
     fn default() -> Self {
@@ -7973,13 +7976,7 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -8070,7 +8067,7 @@ impl rt::typed::RequestCommand for TgppSwmReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8158,6 +8155,60 @@ impl Clone for MultimediaAuthRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for MultimediaAuthRequest {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for MultimediaAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("anid", &self.anid, 1504, 10415, 192);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.one("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.one(
+            "tgpp_sip_number_auth_items",
+            &self.tgpp_sip_number_auth_items,
+            607,
+            10415,
+            192,
+        );
+        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 1518, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for MultimediaAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -8419,77 +8470,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_opt(&self.anid, buf, &self.avp_flags, 1504, 10415, 192);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.tgpp_sip_auth_data_item,
-            buf,
-            &self.avp_flags,
-            612,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.tgpp_sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            607,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.aaa_failure_indication,
-            buf,
-            &self.avp_flags,
-            1518,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8518,7 +8499,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8598,6 +8579,52 @@ impl Clone for MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for MultimediaAuthAnswer {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for MultimediaAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt(
+            "tgpp_sip_number_auth_items",
+            &self.tgpp_sip_number_auth_items,
+            607,
+            10415,
+            192,
+        );
+        v.all("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for MultimediaAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -8809,61 +8836,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.tgpp_sip_number_auth_items,
-            buf,
-            &self.avp_flags,
-            607,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.tgpp_sip_auth_data_item,
-            buf,
-            &self.avp_flags,
-            612,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_aaa_server_name,
-            buf,
-            &self.avp_flags,
-            318,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8970,7 +8943,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9058,6 +9031,54 @@ impl Clone for ServerAssignmentRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for ServerAssignmentRequest {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for ServerAssignmentRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("server_assignment_type", &self.server_assignment_type, 614, 10415, 192);
+        v.all("active_apn", &self.active_apn, 1612, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for ServerAssignmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServerAssignmentRequest", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
@@ -9308,77 +9329,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.context_identifier,
-            buf,
-            &self.avp_flags,
-            1423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(
-            &self.server_assignment_type,
-            buf,
-            &self.avp_flags,
-            614,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.active_apn, buf, &self.avp_flags, 1612, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.emergency_services,
-            buf,
-            &self.avp_flags,
-            1538,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9406,7 +9357,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9483,6 +9434,45 @@ impl Clone for ServerAssignmentAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for ServerAssignmentAnswer {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for ServerAssignmentAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("non_3gpp_user_data", &self.non_3gpp_user_data, 1500, 10415, 128);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for ServerAssignmentAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServerAssignmentAnswer", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
@@ -9678,53 +9668,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.non_3gpp_user_data,
-            buf,
-            &self.avp_flags,
-            1500,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_aaa_server_name,
-            buf,
-            &self.avp_flags,
-            318,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9823,7 +9767,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9885,6 +9829,40 @@ impl Clone for RegistrationTerminationRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for RegistrationTerminationRequest {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for RegistrationTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("deregistration_reason", &self.deregistration_reason, 615, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for RegistrationTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RegistrationTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
@@ -10099,41 +10077,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(
-            &self.deregistration_reason,
-            buf,
-            &self.avp_flags,
-            615,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10155,7 +10099,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10214,6 +10158,39 @@ impl Clone for RegistrationTerminationAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for RegistrationTerminationAnswer {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for RegistrationTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for RegistrationTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RegistrationTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
@@ -10381,33 +10358,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10510,7 +10461,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10575,6 +10526,41 @@ impl Clone for PushProfileRequest {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for PushProfileRequest {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for PushProfileRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("non_3gpp_user_data", &self.non_3gpp_user_data, 1500, 10415, 128);
+        v.opt("ppr_flags", &self.ppr_flags, 1508, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for PushProfileRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushProfileRequest", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
@@ -10776,42 +10762,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.non_3gpp_user_data,
-            buf,
-            &self.avp_flags,
-            1500,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ppr_flags, buf, &self.avp_flags, 1508, 10415, 192);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10835,7 +10786,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10900,6 +10851,41 @@ impl Clone for PushProfileAnswer {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Eq for PushProfileAnswer {}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Fields for PushProfileAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("access_network_info", &self.access_network_info, 1526, 10415, 192);
+        v.opt("local_time_zone", &self.local_time_zone, 1649, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl std::fmt::Debug for PushProfileAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushProfileAnswer", f)
+    }
+}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
@@ -11075,49 +11061,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.access_network_info,
-            buf,
-            &self.avp_flags,
-            1526,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.local_time_zone,
-            buf,
-            &self.avp_flags,
-            1649,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -11224,7 +11168,7 @@ impl rt::typed::RequestCommand for PushProfileRequest {
 ///     [ DER-S6b-Flags ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11301,6 +11245,45 @@ impl Clone for TgppS6bDiameterEapRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bDiameterEapRequest {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bDiameterEapRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("der_s6b_flags", &self.der_s6b_flags, 1523, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bDiameterEapRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bDiameterEapRequest", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bDiameterEapRequest {
     fn default() -> Self {
@@ -11489,39 +11472,7 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(&self.qos_capability, buf, &self.avp_flags, 578, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.der_s6b_flags, buf, &self.avp_flags, 1523, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11554,7 +11505,7 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11646,6 +11597,44 @@ impl Clone for TgppS6bDiameterEapAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bDiameterEapAnswer {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bDiameterEapAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bDiameterEapAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bDiameterEapAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bDiameterEapAnswer {
     fn default() -> Self {
@@ -11844,58 +11833,7 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.eap_master_session_key,
-            buf,
-            &self.avp_flags,
-            464,
-            0,
-            0,
-        );
-        rt::typed::put_opt(
-            &self.mobile_node_identifier,
-            buf,
-            &self.avp_flags,
-            506,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.qos_resources, buf, &self.avp_flags, 508, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.trace_info, buf, &self.avp_flags, 1505, 10415, 128);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11989,7 +11927,7 @@ impl rt::typed::RequestCommand for TgppS6bDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12069,6 +12007,46 @@ impl Clone for TgppS6bAaRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAaRequest {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bAaRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt(
+            "visited_network_identifier",
+            &self.visited_network_identifier,
+            600,
+            10415,
+            192,
+        );
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("origination_time_stamp", &self.origination_time_stamp, 1536, 10415, 192);
+        v.opt("maximum_wait_time", &self.maximum_wait_time, 1537, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bAaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bAaRequest", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAaRequest {
     fn default() -> Self {
@@ -12262,61 +12240,7 @@ impl rt::typed::Command for TgppS6bAaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(
-            &self.visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.qos_capability, buf, &self.avp_flags, 578, 0, 64);
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(
-            &self.origination_time_stamp,
-            buf,
-            &self.avp_flags,
-            1536,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_wait_time,
-            buf,
-            &self.avp_flags,
-            1537,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.emergency_services,
-            buf,
-            &self.avp_flags,
-            1538,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12348,7 +12272,7 @@ impl rt::typed::Command for TgppS6bAaRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12437,6 +12361,43 @@ impl Clone for TgppS6bAaAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAaAnswer {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bAaAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bAaAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bAaAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAaAnswer {
     fn default() -> Self {
@@ -12633,50 +12594,7 @@ impl rt::typed::Command for TgppS6bAaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.mobile_node_identifier,
-            buf,
-            &self.avp_flags,
-            506,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
-        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
-        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
-        rt::typed::put_opt(
-            &self.apn_configuration,
-            buf,
-            &self.avp_flags,
-            1430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.qos_resources, buf, &self.avp_flags, 508, 0, 64);
-        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.trace_info, buf, &self.avp_flags, 1505, 10415, 128);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12758,7 +12676,7 @@ impl rt::typed::RequestCommand for TgppS6bAaRequest {
 ///     [ OC-Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12811,6 +12729,31 @@ impl Clone for TgppS6bSessionTerminationRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bSessionTerminationRequest {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bSessionTerminationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bSessionTerminationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bSessionTerminationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bSessionTerminationRequest {
     fn default() -> Self {
@@ -12953,17 +12896,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12982,7 +12915,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13032,6 +12965,30 @@ impl Clone for TgppS6bSessionTerminationAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bSessionTerminationAnswer {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bSessionTerminationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bSessionTerminationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bSessionTerminationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bSessionTerminationAnswer {
     fn default() -> Self {
@@ -13150,16 +13107,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13235,7 +13183,7 @@ impl rt::typed::RequestCommand for TgppS6bSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13285,6 +13233,30 @@ impl Clone for TgppS6bAbortSessionRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAbortSessionRequest {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bAbortSessionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bAbortSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bAbortSessionRequest", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAbortSessionRequest {
     fn default() -> Self {
@@ -13423,16 +13395,7 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13448,7 +13411,7 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13489,6 +13452,27 @@ impl Clone for TgppS6bAbortSessionAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bAbortSessionAnswer {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bAbortSessionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bAbortSessionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bAbortSessionAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAbortSessionAnswer {
     fn default() -> Self {
@@ -13597,13 +13581,7 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13684,7 +13662,7 @@ impl rt::typed::RequestCommand for TgppS6bAbortSessionRequest {
 ///     [ Trust-Relationship-Update ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13740,6 +13718,38 @@ impl Clone for TgppS6bReAuthRequest {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bReAuthRequest {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bReAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rar_flags", &self.rar_flags, 1522, 10415, 192);
+        v.opt(
+            "trust_relationship_update",
+            &self.trust_relationship_update,
+            1515,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bReAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bReAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bReAuthRequest {
     fn default() -> Self {
@@ -13905,25 +13915,7 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.rar_flags, buf, &self.avp_flags, 1522, 10415, 192);
-        rt::typed::put_opt(
-            &self.trust_relationship_update,
-            buf,
-            &self.avp_flags,
-            1515,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13939,7 +13931,7 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TgppS6bReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13980,6 +13972,27 @@ impl Clone for TgppS6bReAuthAnswer {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Eq for TgppS6bReAuthAnswer {}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Fields for TgppS6bReAuthAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl std::fmt::Debug for TgppS6bReAuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TgppS6bReAuthAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bReAuthAnswer {
     fn default() -> Self {
@@ -14088,13 +14101,7 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]

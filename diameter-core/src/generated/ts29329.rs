@@ -840,7 +840,7 @@ impl rt::AvpData for LocalTimeZoneIndication {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserIdentity {
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     pub public_identity: Option<rt::data::Utf8String>,
@@ -869,6 +869,23 @@ impl Clone for UserIdentity {
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl Eq for UserIdentity {}
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
+impl rt::typed::Fields for UserIdentity {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
+impl std::fmt::Debug for UserIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserIdentity", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl Default for UserIdentity {
     fn default() -> Self {
@@ -945,17 +962,7 @@ impl rt::AvpData for UserIdentity {
         UserIdentityView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -967,7 +974,7 @@ impl rt::AvpData for UserIdentity {
 ///     { Sequence-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RepositoryDataId {
     /// `{ Service-Indication }`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5.
     pub service_indication: rt::bytes::Bytes,
@@ -993,6 +1000,22 @@ impl Clone for RepositoryDataId {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for RepositoryDataId {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for RepositoryDataId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("service_indication", &self.service_indication, 704, 10415, 192);
+        v.one("sequence_number", &self.sequence_number, 716, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for RepositoryDataId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RepositoryDataId", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for RepositoryDataId {
     fn default() -> Self {
@@ -1089,16 +1112,7 @@ impl rt::AvpData for RepositoryDataId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.service_indication,
-            buf,
-            &self.avp_flags,
-            704,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.sequence_number, buf, &self.avp_flags, 716, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1110,7 +1124,7 @@ impl rt::AvpData for RepositoryDataId {
 ///     { AS-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CallReferenceInfo {
     /// `{ Call-Reference-Number }`: Call-Reference-Number (code 721, vendor 10415), 3GPP TS 29.329 §6.3.30.
     pub call_reference_number: rt::bytes::Bytes,
@@ -1136,6 +1150,22 @@ impl Clone for CallReferenceInfo {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for CallReferenceInfo {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for CallReferenceInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("call_reference_number", &self.call_reference_number, 721, 10415, 128);
+        v.one("as_number", &self.as_number, 722, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for CallReferenceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CallReferenceInfo", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for CallReferenceInfo {
     fn default() -> Self {
@@ -1232,16 +1262,7 @@ impl rt::AvpData for CallReferenceInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.call_reference_number,
-            buf,
-            &self.avp_flags,
-            721,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.as_number, buf, &self.avp_flags, 722, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1281,7 +1302,7 @@ impl rt::AvpData for CallReferenceInfo {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1394,6 +1415,69 @@ impl Clone for UserDataRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for UserDataRequest {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for UserDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.all("service_indication", &self.service_indication, 704, 10415, 192);
+        v.all("data_reference", &self.data_reference, 703, 10415, 192);
+        v.all("identity_set", &self.identity_set, 708, 10415, 128);
+        v.opt("requested_domain", &self.requested_domain, 706, 10415, 192);
+        v.opt("current_location", &self.current_location, 707, 10415, 192);
+        v.all("dsai_tag", &self.dsai_tag, 711, 10415, 128);
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("requested_nodes", &self.requested_nodes, 713, 10415, 128);
+        v.opt("serving_node_indication", &self.serving_node_indication, 714, 10415, 128);
+        v.opt("pre_paging_supported", &self.pre_paging_supported, 717, 10415, 128);
+        v.opt(
+            "local_time_zone_indication",
+            &self.local_time_zone_indication,
+            718,
+            10415,
+            128,
+        );
+        v.opt("udr_flags", &self.udr_flags, 719, 10415, 128);
+        v.opt("call_reference_info", &self.call_reference_info, 720, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for UserDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserDataRequest", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for UserDataRequest {
     fn default() -> Self {
@@ -1706,114 +1790,7 @@ impl rt::typed::Command for UserDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.wildcarded_impu, buf, &self.avp_flags, 636, 10415, 128);
-        rt::typed::put_opt(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_all(
-            &self.service_indication,
-            buf,
-            &self.avp_flags,
-            704,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.data_reference, buf, &self.avp_flags, 703, 10415, 192);
-        rt::typed::put_all(&self.identity_set, buf, &self.avp_flags, 708, 10415, 128);
-        rt::typed::put_opt(
-            &self.requested_domain,
-            buf,
-            &self.avp_flags,
-            706,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.current_location,
-            buf,
-            &self.avp_flags,
-            707,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.dsai_tag, buf, &self.avp_flags, 711, 10415, 128);
-        rt::typed::put_opt(
-            &self.session_priority,
-            buf,
-            &self.avp_flags,
-            650,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.requested_nodes, buf, &self.avp_flags, 713, 10415, 128);
-        rt::typed::put_opt(
-            &self.serving_node_indication,
-            buf,
-            &self.avp_flags,
-            714,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.pre_paging_supported,
-            buf,
-            &self.avp_flags,
-            717,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.local_time_zone_indication,
-            buf,
-            &self.avp_flags,
-            718,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.udr_flags, buf, &self.avp_flags, 719, 10415, 128);
-        rt::typed::put_opt(
-            &self.call_reference_info,
-            buf,
-            &self.avp_flags,
-            720,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1841,7 +1818,7 @@ impl rt::typed::Command for UserDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1918,6 +1895,51 @@ impl Clone for UserDataAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for UserDataAnswer {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for UserDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("sh_user_data", &self.sh_user_data, 702, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for UserDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for UserDataAnswer {
     fn default() -> Self {
@@ -2112,46 +2134,7 @@ impl rt::typed::Command for UserDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.wildcarded_impu, buf, &self.avp_flags, 636, 10415, 128);
-        rt::typed::put_opt(&self.sh_user_data, buf, &self.avp_flags, 702, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2255,7 +2238,7 @@ impl rt::typed::RequestCommand for UserDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProfileUpdateRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2332,6 +2315,51 @@ impl Clone for ProfileUpdateRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for ProfileUpdateRequest {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for ProfileUpdateRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("data_reference", &self.data_reference, 703, 10415, 192);
+        v.one("sh_user_data", &self.sh_user_data, 702, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for ProfileUpdateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProfileUpdateRequest", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for ProfileUpdateRequest {
     fn default() -> Self {
@@ -2578,46 +2606,7 @@ impl rt::typed::Command for ProfileUpdateRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.wildcarded_impu, buf, &self.avp_flags, 636, 10415, 128);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(&self.data_reference, buf, &self.avp_flags, 703, 10415, 192);
-        rt::typed::put_one(&self.sh_user_data, buf, &self.avp_flags, 702, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2646,7 +2635,7 @@ impl rt::typed::Command for ProfileUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProfileUpdateAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2726,6 +2715,52 @@ impl Clone for ProfileUpdateAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for ProfileUpdateAnswer {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for ProfileUpdateAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("repository_data_id", &self.repository_data_id, 715, 10415, 128);
+        v.opt("data_reference", &self.data_reference, 703, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for ProfileUpdateAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProfileUpdateAnswer", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for ProfileUpdateAnswer {
     fn default() -> Self {
@@ -2924,54 +2959,7 @@ impl rt::typed::Command for ProfileUpdateAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.wildcarded_impu, buf, &self.avp_flags, 636, 10415, 128);
-        rt::typed::put_opt(
-            &self.repository_data_id,
-            buf,
-            &self.avp_flags,
-            715,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.data_reference, buf, &self.avp_flags, 703, 10415, 192);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3085,7 +3073,7 @@ impl rt::typed::RequestCommand for ProfileUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscribeNotificationsRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3183,6 +3171,58 @@ impl Clone for SubscribeNotificationsRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for SubscribeNotificationsRequest {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for SubscribeNotificationsRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.all("service_indication", &self.service_indication, 704, 10415, 192);
+        v.opt("send_data_indication", &self.send_data_indication, 710, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.one("subs_req_type", &self.subs_req_type, 705, 10415, 192);
+        v.all("data_reference", &self.data_reference, 703, 10415, 192);
+        v.all("identity_set", &self.identity_set, 708, 10415, 128);
+        v.opt("expiry_time", &self.expiry_time, 709, 10415, 128);
+        v.all("dsai_tag", &self.dsai_tag, 711, 10415, 128);
+        v.opt("one_time_notification", &self.one_time_notification, 712, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for SubscribeNotificationsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscribeNotificationsRequest", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for SubscribeNotificationsRequest {
     fn default() -> Self {
@@ -3478,74 +3518,7 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.wildcarded_impu, buf, &self.avp_flags, 636, 10415, 128);
-        rt::typed::put_all(
-            &self.service_indication,
-            buf,
-            &self.avp_flags,
-            704,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.send_data_indication,
-            buf,
-            &self.avp_flags,
-            710,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.server_name, buf, &self.avp_flags, 602, 10415, 192);
-        rt::typed::put_one(&self.subs_req_type, buf, &self.avp_flags, 705, 10415, 192);
-        rt::typed::put_all(&self.data_reference, buf, &self.avp_flags, 703, 10415, 192);
-        rt::typed::put_all(&self.identity_set, buf, &self.avp_flags, 708, 10415, 128);
-        rt::typed::put_opt(&self.expiry_time, buf, &self.avp_flags, 709, 10415, 128);
-        rt::typed::put_all(&self.dsai_tag, buf, &self.avp_flags, 711, 10415, 128);
-        rt::typed::put_opt(
-            &self.one_time_notification,
-            buf,
-            &self.avp_flags,
-            712,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3574,7 +3547,7 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscribeNotificationsAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3654,6 +3627,52 @@ impl Clone for SubscribeNotificationsAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for SubscribeNotificationsAnswer {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for SubscribeNotificationsAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("sh_user_data", &self.sh_user_data, 702, 10415, 192);
+        v.opt("expiry_time", &self.expiry_time, 709, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for SubscribeNotificationsAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscribeNotificationsAnswer", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for SubscribeNotificationsAnswer {
     fn default() -> Self {
@@ -3852,47 +3871,7 @@ impl rt::typed::Command for SubscribeNotificationsAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.wildcarded_impu, buf, &self.avp_flags, 636, 10415, 128);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sh_user_data, buf, &self.avp_flags, 702, 10415, 192);
-        rt::typed::put_opt(&self.expiry_time, buf, &self.avp_flags, 709, 10415, 128);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3994,7 +3973,7 @@ impl rt::typed::RequestCommand for SubscribeNotificationsRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4065,6 +4044,49 @@ impl Clone for PushNotificationRequest {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for PushNotificationRequest {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for PushNotificationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt(
+            "wildcarded_public_identity",
+            &self.wildcarded_public_identity,
+            634,
+            10415,
+            128,
+        );
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.one("sh_user_data", &self.sh_user_data, 702, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for PushNotificationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushNotificationRequest", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for PushNotificationRequest {
     fn default() -> Self {
@@ -4293,44 +4315,7 @@ impl rt::typed::Command for PushNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_opt(
-            &self.wildcarded_public_identity,
-            buf,
-            &self.avp_flags,
-            634,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.wildcarded_impu, buf, &self.avp_flags, 636, 10415, 128);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_one(&self.sh_user_data, buf, &self.avp_flags, 702, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4352,7 +4337,7 @@ impl rt::typed::Command for PushNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PushNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4411,6 +4396,39 @@ impl Clone for PushNotificationAnswer {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Eq for PushNotificationAnswer {}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Fields for PushNotificationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl std::fmt::Debug for PushNotificationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PushNotificationAnswer", f)
+    }
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for PushNotificationAnswer {
     fn default() -> Self {
@@ -4578,33 +4596,7 @@ impl rt::typed::Command for PushNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]

@@ -638,7 +638,7 @@ impl rt::AvpData for PlmnIdRequested {
 ///     [ Type-Of-External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserIdentifier {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
@@ -692,6 +692,52 @@ impl Clone for UserIdentifier {
     )
 )]
 impl Eq for UserIdentifier {}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl rt::typed::Fields for UserIdentifier {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt(
+            "type_of_external_identifier",
+            &self.type_of_external_identifier,
+            3168,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl std::fmt::Debug for UserIdentifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserIdentifier", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6c",
@@ -808,25 +854,7 @@ impl rt::AvpData for UserIdentifier {
         UserIdentifierView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.type_of_external_identifier,
-            buf,
-            &self.avp_flags,
-            3168,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -838,7 +866,7 @@ impl rt::AvpData for UserIdentifier {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceParameters {
     /// `[ T4-Parameters ]`: T4-Parameters (code 3106, vendor 10415), 3GPP TS 29.336 §6.4.
     pub t4_parameters: Option<T4Parameters>,
@@ -864,6 +892,28 @@ impl Clone for ServiceParameters {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for ServiceParameters {}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Fields for ServiceParameters {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("t4_parameters", &self.t4_parameters, 3106, 10415, 192);
+        v.opt(
+            "application_port_identifier",
+            &self.application_port_identifier,
+            3010,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl std::fmt::Debug for ServiceParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceParameters", f)
+    }
+}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for ServiceParameters {
     fn default() -> Self {
@@ -936,16 +986,7 @@ impl rt::AvpData for ServiceParameters {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.t4_parameters, buf, &self.avp_flags, 3106, 10415, 192);
-        rt::typed::put_opt(
-            &self.application_port_identifier,
-            buf,
-            &self.avp_flags,
-            3010,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -957,7 +998,7 @@ impl rt::AvpData for ServiceParameters {
 ///     [ SM-RP-SMEA ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct T4Parameters {
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     pub priority_indication: Option<super::ts29368::PriorityIndication>,
@@ -983,6 +1024,22 @@ impl Clone for T4Parameters {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for T4Parameters {}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Fields for T4Parameters {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
+        v.opt("sm_rp_smea", &self.sm_rp_smea, 3309, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl std::fmt::Debug for T4Parameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "T4Parameters", f)
+    }
+}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for T4Parameters {
     fn default() -> Self {
@@ -1050,16 +1107,7 @@ impl rt::AvpData for T4Parameters {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.priority_indication,
-            buf,
-            &self.avp_flags,
-            3006,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.sm_rp_smea, buf, &self.avp_flags, 3309, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1070,7 +1118,7 @@ impl rt::AvpData for T4Parameters {
 ///     [ T4-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceData {
     /// `[ T4-Data ]`: T4-Data (code 3108, vendor 10415), 3GPP TS 29.336 §6.4.
     pub t4_data: Option<T4Data>,
@@ -1093,6 +1141,21 @@ impl Clone for ServiceData {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for ServiceData {}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Fields for ServiceData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("t4_data", &self.t4_data, 3108, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl std::fmt::Debug for ServiceData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceData", f)
+    }
+}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for ServiceData {
     fn default() -> Self {
@@ -1161,8 +1224,7 @@ impl rt::AvpData for ServiceData {
         ServiceDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.t4_data, buf, &self.avp_flags, 3108, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1175,7 +1237,7 @@ impl rt::AvpData for ServiceData {
 ///     *[ Additional-Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct T4Data {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     pub hss_cause: Option<u32>,
@@ -1204,6 +1266,29 @@ impl Clone for T4Data {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for T4Data {}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Fields for T4Data {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("hss_cause", &self.hss_cause, 3109, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.all(
+            "additional_serving_node",
+            &self.additional_serving_node,
+            2406,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl std::fmt::Debug for T4Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "T4Data", f)
+    }
+}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for T4Data {
     fn default() -> Self {
@@ -1282,17 +1367,7 @@ impl rt::AvpData for T4Data {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.hss_cause, buf, &self.avp_flags, 3109, 10415, 192);
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_all(
-            &self.additional_serving_node,
-            buf,
-            &self.avp_flags,
-            2406,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1317,7 +1392,7 @@ impl rt::AvpData for T4Data {
 ///     [ MTC-Provider-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AeseCommunicationPattern {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -1376,6 +1451,61 @@ impl Clone for AeseCommunicationPattern {
     )
 )]
 impl Eq for AeseCommunicationPattern {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for AeseCommunicationPattern {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all(
+            "scef_reference_id_for_deletion",
+            &self.scef_reference_id_for_deletion,
+            3126,
+            10415,
+            192,
+        );
+        v.all(
+            "scef_reference_id_for_deletion_ext",
+            &self.scef_reference_id_for_deletion_ext,
+            3187,
+            10415,
+            192,
+        );
+        v.all(
+            "communication_pattern_set",
+            &self.communication_pattern_set,
+            3114,
+            10415,
+            192,
+        );
+        v.opt("mtc_provider_info", &self.mtc_provider_info, 3178, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for AeseCommunicationPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AeseCommunicationPattern", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -1532,56 +1662,7 @@ impl rt::AvpData for AeseCommunicationPattern {
         AeseCommunicationPatternView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_all(
-            &self.scef_reference_id_for_deletion,
-            buf,
-            &self.avp_flags,
-            3126,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.scef_reference_id_for_deletion_ext,
-            buf,
-            &self.avp_flags,
-            3187,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.communication_pattern_set,
-            buf,
-            &self.avp_flags,
-            3114,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mtc_provider_info,
-            buf,
-            &self.avp_flags,
-            3178,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1607,7 +1688,7 @@ impl rt::AvpData for AeseCommunicationPattern {
 ///     [ Battery-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CommunicationPatternSet {
     /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
     pub periodic_communication_indicator: Option<u32>,
@@ -1669,6 +1750,68 @@ impl Clone for CommunicationPatternSet {
     )
 )]
 impl Eq for CommunicationPatternSet {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for CommunicationPatternSet {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "periodic_communication_indicator",
+            &self.periodic_communication_indicator,
+            3115,
+            10415,
+            192,
+        );
+        v.opt(
+            "communication_duration_time",
+            &self.communication_duration_time,
+            3116,
+            10415,
+            192,
+        );
+        v.opt("periodic_time", &self.periodic_time, 3117, 10415, 192);
+        v.all(
+            "scheduled_communication_time",
+            &self.scheduled_communication_time,
+            3118,
+            10415,
+            192,
+        );
+        v.opt("stationary_indication", &self.stationary_indication, 3119, 10415, 192);
+        v.opt(
+            "reference_id_validity_time",
+            &self.reference_id_validity_time,
+            3148,
+            10415,
+            192,
+        );
+        v.opt("traffic_profile", &self.traffic_profile, 3183, 10415, 192);
+        v.opt("battery_indicator", &self.battery_indicator, 3185, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for CommunicationPatternSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CommunicationPatternSet", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -1811,64 +1954,7 @@ impl rt::AvpData for CommunicationPatternSet {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.periodic_communication_indicator,
-            buf,
-            &self.avp_flags,
-            3115,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.communication_duration_time,
-            buf,
-            &self.avp_flags,
-            3116,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.periodic_time, buf, &self.avp_flags, 3117, 10415, 192);
-        rt::typed::put_all(
-            &self.scheduled_communication_time,
-            buf,
-            &self.avp_flags,
-            3118,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.stationary_indication,
-            buf,
-            &self.avp_flags,
-            3119,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.reference_id_validity_time,
-            buf,
-            &self.avp_flags,
-            3148,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.traffic_profile,
-            buf,
-            &self.avp_flags,
-            3183,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.battery_indicator,
-            buf,
-            &self.avp_flags,
-            3185,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1889,7 +1975,7 @@ impl rt::AvpData for CommunicationPatternSet {
 ///     [ Time-Of-Day-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScheduledCommunicationTime {
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     pub day_of_week_mask: Option<u32>,
@@ -1934,6 +2020,39 @@ impl Clone for ScheduledCommunicationTime {
     )
 )]
 impl Eq for ScheduledCommunicationTime {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for ScheduledCommunicationTime {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
+        v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
+        v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for ScheduledCommunicationTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScheduledCommunicationTime", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -2029,10 +2148,7 @@ impl rt::AvpData for ScheduledCommunicationTime {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.day_of_week_mask, buf, &self.avp_flags, 563, 0, 64);
-        rt::typed::put_opt(&self.time_of_day_start, buf, &self.avp_flags, 561, 0, 64);
-        rt::typed::put_opt(&self.time_of_day_end, buf, &self.avp_flags, 562, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2046,7 +2162,7 @@ impl rt::AvpData for ScheduledCommunicationTime {
 ///     [ AESE-Error-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AeseCommunicationPatternConfigStatus {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -2078,6 +2194,24 @@ impl Clone for AeseCommunicationPatternConfigStatus {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for AeseCommunicationPatternConfigStatus {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for AeseCommunicationPatternConfigStatus {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("aese_error_report", &self.aese_error_report, 3121, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for AeseCommunicationPatternConfigStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AeseCommunicationPatternConfigStatus", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for AeseCommunicationPatternConfigStatus {
     fn default() -> Self {
@@ -2175,32 +2309,7 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
         AeseCommunicationPatternConfigStatusView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_opt(
-            &self.aese_error_report,
-            buf,
-            &self.avp_flags,
-            3121,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2211,7 +2320,7 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
 ///     [ Service-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AeseErrorReport {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_result: Option<ServiceResult>,
@@ -2234,6 +2343,21 @@ impl Clone for AeseErrorReport {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for AeseErrorReport {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for AeseErrorReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("service_result", &self.service_result, 3146, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for AeseErrorReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AeseErrorReport", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for AeseErrorReport {
     fn default() -> Self {
@@ -2297,8 +2421,7 @@ impl rt::AvpData for AeseErrorReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.service_result, buf, &self.avp_flags, 3146, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2336,7 +2459,7 @@ impl rt::AvpData for AeseErrorReport {
 ///     *[ Number-Of-UE-Per-Location-Configuration ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MonitoringEventConfiguration {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -2444,6 +2567,106 @@ impl Clone for MonitoringEventConfiguration {
     )
 )]
 impl Eq for MonitoringEventConfiguration {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for MonitoringEventConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.one("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
+        v.all(
+            "scef_reference_id_for_deletion",
+            &self.scef_reference_id_for_deletion,
+            3126,
+            10415,
+            192,
+        );
+        v.all(
+            "scef_reference_id_for_deletion_ext",
+            &self.scef_reference_id_for_deletion_ext,
+            3187,
+            10415,
+            192,
+        );
+        v.opt(
+            "maximum_number_of_reports",
+            &self.maximum_number_of_reports,
+            3128,
+            10415,
+            192,
+        );
+        v.opt("monitoring_duration", &self.monitoring_duration, 3130, 10415, 192);
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
+        v.opt("maximum_detection_time", &self.maximum_detection_time, 3131, 10415, 192);
+        v.opt(
+            "ue_reachability_configuration",
+            &self.ue_reachability_configuration,
+            3129,
+            10415,
+            192,
+        );
+        v.opt(
+            "location_information_configuration",
+            &self.location_information_configuration,
+            3135,
+            10415,
+            192,
+        );
+        v.opt("association_type", &self.association_type, 3138, 10415, 192);
+        v.opt(
+            "dl_buffering_suggested_packet_count",
+            &self.dl_buffering_suggested_packet_count,
+            1674,
+            10415,
+            128,
+        );
+        v.all("plmn_id_requested", &self.plmn_id_requested, 3172, 10415, 192);
+        v.opt("mtc_provider_info", &self.mtc_provider_info, 3178, 10415, 192);
+        v.opt(
+            "pdn_connectivity_status_configuration",
+            &self.pdn_connectivity_status_configuration,
+            3180,
+            10415,
+            192,
+        );
+        v.all(
+            "number_of_ue_per_location_configuration",
+            &self.number_of_ue_per_location_configuration,
+            4306,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for MonitoringEventConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MonitoringEventConfiguration", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -2698,137 +2921,7 @@ impl rt::AvpData for MonitoringEventConfiguration {
         MonitoringEventConfigurationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_one(
-            &self.monitoring_type,
-            buf,
-            &self.avp_flags,
-            3127,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.scef_reference_id_for_deletion,
-            buf,
-            &self.avp_flags,
-            3126,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.scef_reference_id_for_deletion_ext,
-            buf,
-            &self.avp_flags,
-            3187,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_number_of_reports,
-            buf,
-            &self.avp_flags,
-            3128,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_duration,
-            buf,
-            &self.avp_flags,
-            3130,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.charged_party, buf, &self.avp_flags, 857, 10415, 192);
-        rt::typed::put_opt(
-            &self.maximum_detection_time,
-            buf,
-            &self.avp_flags,
-            3131,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ue_reachability_configuration,
-            buf,
-            &self.avp_flags,
-            3129,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.location_information_configuration,
-            buf,
-            &self.avp_flags,
-            3135,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.association_type,
-            buf,
-            &self.avp_flags,
-            3138,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.dl_buffering_suggested_packet_count,
-            buf,
-            &self.avp_flags,
-            1674,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.plmn_id_requested,
-            buf,
-            &self.avp_flags,
-            3172,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mtc_provider_info,
-            buf,
-            &self.avp_flags,
-            3178,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pdn_connectivity_status_configuration,
-            buf,
-            &self.avp_flags,
-            3180,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.number_of_ue_per_location_configuration,
-            buf,
-            &self.avp_flags,
-            4306,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2861,7 +2954,7 @@ impl rt::AvpData for MonitoringEventConfiguration {
 ///     [ PDN-Connectivity-Status-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MonitoringEventReport {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -2952,6 +3045,95 @@ impl Clone for MonitoringEventReport {
     )
 )]
 impl Eq for MonitoringEventReport {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for MonitoringEventReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt(
+            "reachability_information",
+            &self.reachability_information,
+            3140,
+            10415,
+            192,
+        );
+        v.opt("reachability_cause", &self.reachability_cause, 4325, 10415, 192);
+        v.opt(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
+        v.opt(
+            "loss_of_connectivity_reason",
+            &self.loss_of_connectivity_reason,
+            3162,
+            10415,
+            192,
+        );
+        v.opt("idle_status_indication", &self.idle_status_indication, 4322, 10415, 192);
+        v.opt(
+            "maximum_ue_availability_time",
+            &self.maximum_ue_availability_time,
+            3329,
+            10415,
+            192,
+        );
+        v.opt(
+            "communication_failure_information",
+            &self.communication_failure_information,
+            4300,
+            10415,
+            192,
+        );
+        v.all(
+            "number_of_ue_per_location_report",
+            &self.number_of_ue_per_location_report,
+            4307,
+            10415,
+            192,
+        );
+        v.opt(
+            "pdn_connectivity_status_report",
+            &self.pdn_connectivity_status_report,
+            3181,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for MonitoringEventReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MonitoringEventReport", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -3157,104 +3339,7 @@ impl rt::AvpData for MonitoringEventReport {
         MonitoringEventReportView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_opt(
-            &self.reachability_information,
-            buf,
-            &self.avp_flags,
-            3140,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.reachability_cause,
-            buf,
-            &self.avp_flags,
-            4325,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_type,
-            buf,
-            &self.avp_flags,
-            3127,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.loss_of_connectivity_reason,
-            buf,
-            &self.avp_flags,
-            3162,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.idle_status_indication,
-            buf,
-            &self.avp_flags,
-            4322,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_ue_availability_time,
-            buf,
-            &self.avp_flags,
-            3329,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.communication_failure_information,
-            buf,
-            &self.avp_flags,
-            4300,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.number_of_ue_per_location_report,
-            buf,
-            &self.avp_flags,
-            4307,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pdn_connectivity_status_report,
-            buf,
-            &self.avp_flags,
-            3181,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3278,7 +3363,7 @@ impl rt::AvpData for MonitoringEventReport {
 ///     [ Maximum-Response-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UeReachabilityConfiguration {
     /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
     pub reachability_type: Option<u32>,
@@ -3329,6 +3414,45 @@ impl Clone for UeReachabilityConfiguration {
     )
 )]
 impl Eq for UeReachabilityConfiguration {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for UeReachabilityConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("reachability_type", &self.reachability_type, 3132, 10415, 192);
+        v.opt("maximum_latency", &self.maximum_latency, 3133, 10415, 192);
+        v.opt("maximum_response_time", &self.maximum_response_time, 3134, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for UeReachabilityConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UeReachabilityConfiguration", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -3438,31 +3562,7 @@ impl rt::AvpData for UeReachabilityConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.reachability_type,
-            buf,
-            &self.avp_flags,
-            3132,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_latency,
-            buf,
-            &self.avp_flags,
-            3133,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_response_time,
-            buf,
-            &self.avp_flags,
-            3134,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3487,7 +3587,7 @@ impl rt::AvpData for UeReachabilityConfiguration {
 ///     [ Periodic-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationInformationConfiguration {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     pub monte_location_type: Option<u32>,
@@ -3540,6 +3640,47 @@ impl Clone for LocationInformationConfiguration {
     )
 )]
 impl Eq for LocationInformationConfiguration {}
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for LocationInformationConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("monte_location_type", &self.monte_location_type, 3136, 10415, 192);
+        v.opt("accuracy", &self.accuracy, 3137, 10415, 192);
+        v.opt("periodic_time", &self.periodic_time, 3117, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for LocationInformationConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationInformationConfiguration", f)
+    }
+}
 #[cfg(
     any(
         feature = "nta",
@@ -3647,17 +3788,7 @@ impl rt::AvpData for LocationInformationConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.monte_location_type,
-            buf,
-            &self.avp_flags,
-            3136,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.accuracy, buf, &self.avp_flags, 3137, 10415, 192);
-        rt::typed::put_opt(&self.periodic_time, buf, &self.avp_flags, 3117, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3681,7 +3812,7 @@ impl rt::AvpData for LocationInformationConfiguration {
 ///     [ SCEF-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MonitoringEventConfigStatus {
     /// `*[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_report: Vec<ServiceReport>,
@@ -3733,6 +3864,44 @@ impl Clone for MonitoringEventConfigStatus {
     )
 )]
 impl Eq for MonitoringEventConfigStatus {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for MonitoringEventConfigStatus {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("service_report", &self.service_report, 3152, 10415, 192);
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for MonitoringEventConfigStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MonitoringEventConfigStatus", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -3860,25 +4029,7 @@ impl rt::AvpData for MonitoringEventConfigStatus {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.service_report, buf, &self.avp_flags, 3152, 10415, 192);
-        rt::typed::put_one(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3898,7 +4049,7 @@ impl rt::AvpData for MonitoringEventConfigStatus {
 ///     [ Node-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SupportedServices {
     /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
     pub supported_monitoring_events: Option<u64>,
@@ -3940,6 +4091,44 @@ impl Clone for SupportedServices {
     )
 )]
 impl Eq for SupportedServices {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for SupportedServices {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "supported_monitoring_events",
+            &self.supported_monitoring_events,
+            3144,
+            10415,
+            192,
+        );
+        v.opt("node_type", &self.node_type, 3153, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for SupportedServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SupportedServices", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -4036,16 +4225,7 @@ impl rt::AvpData for SupportedServices {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.supported_monitoring_events,
-            buf,
-            &self.avp_flags,
-            3144,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.node_type, buf, &self.avp_flags, 3153, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4069,7 +4249,7 @@ impl rt::AvpData for SupportedServices {
 ///     [ Service-Result-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceResult {
     /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: Option<u32>,
@@ -4119,6 +4299,46 @@ impl Clone for ServiceResult {
     )
 )]
 impl Eq for ServiceResult {}
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
+impl rt::typed::Fields for ServiceResult {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.opt("service_result_code", &self.service_result_code, 3147, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
+impl std::fmt::Debug for ServiceResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceResult", f)
+    }
+}
 #[cfg(
     any(
         feature = "pc6",
@@ -4220,16 +4440,7 @@ impl rt::AvpData for ServiceResult {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
-        rt::typed::put_opt(
-            &self.service_result_code,
-            buf,
-            &self.avp_flags,
-            3147,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4241,7 +4452,7 @@ impl rt::AvpData for ServiceResult {
 ///     [ Requested-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NiddAuthorizationRequest {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
@@ -4267,6 +4478,28 @@ impl Clone for NiddAuthorizationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddAuthorizationRequest {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for NiddAuthorizationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt(
+            "requested_validity_time",
+            &self.requested_validity_time,
+            3159,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for NiddAuthorizationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NiddAuthorizationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddAuthorizationRequest {
     fn default() -> Self {
@@ -4339,16 +4572,7 @@ impl rt::AvpData for NiddAuthorizationRequest {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_opt(
-            &self.requested_validity_time,
-            buf,
-            &self.avp_flags,
-            3159,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4362,7 +4586,7 @@ impl rt::AvpData for NiddAuthorizationRequest {
 ///     [ Granted-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NiddAuthorizationResponse {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -4394,6 +4618,24 @@ impl Clone for NiddAuthorizationResponse {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddAuthorizationResponse {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for NiddAuthorizationResponse {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("granted_validity_time", &self.granted_validity_time, 3160, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for NiddAuthorizationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NiddAuthorizationResponse", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddAuthorizationResponse {
     fn default() -> Self {
@@ -4477,25 +4719,7 @@ impl rt::AvpData for NiddAuthorizationResponse {
         NiddAuthorizationResponseView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.granted_validity_time,
-            buf,
-            &self.avp_flags,
-            3160,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4517,7 +4741,7 @@ impl rt::AvpData for NiddAuthorizationResponse {
 ///     [ Node-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceReport {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_result: Option<ServiceResult>,
@@ -4563,6 +4787,42 @@ impl Clone for ServiceReport {
     )
 )]
 impl Eq for ServiceReport {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for ServiceReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("service_result", &self.service_result, 3146, 10415, 192);
+        v.opt("node_type", &self.node_type, 3153, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for ServiceReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceReport", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -4660,9 +4920,7 @@ impl rt::AvpData for ServiceReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.service_result, buf, &self.avp_flags, 3146, 10415, 192);
-        rt::typed::put_opt(&self.node_type, buf, &self.avp_flags, 3153, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4674,7 +4932,7 @@ impl rt::AvpData for ServiceReport {
 ///     [ Allowed-PLMN-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EnhancedCoverageRestriction {
     /// `[ Restricted-PLMN-List ]`: Restricted-PLMN-List (code 3157, vendor 10415), 3GPP TS 29.336 §8.4.
     pub restricted_plmn_list: Option<RestrictedPlmnList>,
@@ -4700,6 +4958,22 @@ impl Clone for EnhancedCoverageRestriction {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for EnhancedCoverageRestriction {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for EnhancedCoverageRestriction {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("restricted_plmn_list", &self.restricted_plmn_list, 3157, 10415, 192);
+        v.opt("allowed_plmn_list", &self.allowed_plmn_list, 3158, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for EnhancedCoverageRestriction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EnhancedCoverageRestriction", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for EnhancedCoverageRestriction {
     fn default() -> Self {
@@ -4774,23 +5048,7 @@ impl rt::AvpData for EnhancedCoverageRestriction {
         EnhancedCoverageRestrictionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.restricted_plmn_list,
-            buf,
-            &self.avp_flags,
-            3157,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.allowed_plmn_list,
-            buf,
-            &self.avp_flags,
-            3158,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -4802,7 +5060,7 @@ impl rt::AvpData for EnhancedCoverageRestriction {
 ///     [ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EnhancedCoverageRestrictionData {
     /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
     pub enhanced_coverage_restriction: rt::lazy::Lazy<EnhancedCoverageRestriction>,
@@ -4828,6 +5086,28 @@ impl Clone for EnhancedCoverageRestrictionData {
 }
 #[cfg(any(feature = "ts29336"))]
 impl Eq for EnhancedCoverageRestrictionData {}
+#[cfg(any(feature = "ts29336"))]
+impl rt::typed::Fields for EnhancedCoverageRestrictionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "enhanced_coverage_restriction",
+            &self.enhanced_coverage_restriction,
+            3155,
+            10415,
+            192,
+        );
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29336"))]
+impl std::fmt::Debug for EnhancedCoverageRestrictionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EnhancedCoverageRestrictionData", f)
+    }
+}
 #[cfg(any(feature = "ts29336"))]
 impl Default for EnhancedCoverageRestrictionData {
     fn default() -> Self {
@@ -4920,23 +5200,7 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
         EnhancedCoverageRestrictionDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.enhanced_coverage_restriction,
-            buf,
-            &self.avp_flags,
-            3155,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4947,7 +5211,7 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
 ///     *[ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RestrictedPlmnList {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -4970,6 +5234,21 @@ impl Clone for RestrictedPlmnList {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for RestrictedPlmnList {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for RestrictedPlmnList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for RestrictedPlmnList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RestrictedPlmnList", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for RestrictedPlmnList {
     fn default() -> Self {
@@ -5040,15 +5319,7 @@ impl rt::AvpData for RestrictedPlmnList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5059,7 +5330,7 @@ impl rt::AvpData for RestrictedPlmnList {
 ///     *[ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AllowedPlmnList {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -5082,6 +5353,21 @@ impl Clone for AllowedPlmnList {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for AllowedPlmnList {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for AllowedPlmnList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for AllowedPlmnList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AllowedPlmnList", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for AllowedPlmnList {
     fn default() -> Self {
@@ -5152,15 +5438,7 @@ impl rt::AvpData for AllowedPlmnList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5171,7 +5449,7 @@ impl rt::AvpData for AllowedPlmnList {
 ///     *[ APN-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NiddAuthorizationUpdate {
     /// `*[ APN-Validity-Time ]`: APN-Validity-Time (code 3169, vendor 10415), 3GPP TS 29.336 §8.4.
     pub apn_validity_time: Vec<ApnValidityTime>,
@@ -5194,6 +5472,21 @@ impl Clone for NiddAuthorizationUpdate {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddAuthorizationUpdate {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for NiddAuthorizationUpdate {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("apn_validity_time", &self.apn_validity_time, 3169, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for NiddAuthorizationUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NiddAuthorizationUpdate", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddAuthorizationUpdate {
     fn default() -> Self {
@@ -5264,15 +5557,7 @@ impl rt::AvpData for NiddAuthorizationUpdate {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.apn_validity_time,
-            buf,
-            &self.avp_flags,
-            3169,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5286,7 +5571,7 @@ impl rt::AvpData for NiddAuthorizationUpdate {
 ///     *[ Group-Monitoring-Event-Report-Item ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GroupMonitoringEventReport {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -5320,6 +5605,30 @@ impl Clone for GroupMonitoringEventReport {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for GroupMonitoringEventReport {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for GroupMonitoringEventReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all(
+            "group_monitoring_event_report_item",
+            &self.group_monitoring_event_report_item,
+            3166,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for GroupMonitoringEventReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GroupMonitoringEventReport", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for GroupMonitoringEventReport {
     fn default() -> Self {
@@ -5417,32 +5726,7 @@ impl rt::AvpData for GroupMonitoringEventReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_all(
-            &self.group_monitoring_event_report_item,
-            buf,
-            &self.avp_flags,
-            3166,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5462,7 +5746,7 @@ impl rt::AvpData for GroupMonitoringEventReport {
 ///     [ S6t-HSS-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GroupMonitoringEventReportItem {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     pub user_identifier: Option<rt::lazy::Lazy<UserIdentifier>>,
@@ -5514,6 +5798,48 @@ impl Clone for GroupMonitoringEventReportItem {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for GroupMonitoringEventReportItem {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for GroupMonitoringEventReportItem {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("roaming_information", &self.roaming_information, 3139, 10415, 192);
+        v.opt("imei_change", &self.imei_change, 3141, 10415, 192);
+        v.opt(
+            "reachability_information",
+            &self.reachability_information,
+            3140,
+            10415,
+            192,
+        );
+        v.opt(
+            "maximum_ue_availability_time",
+            &self.maximum_ue_availability_time,
+            3329,
+            10415,
+            192,
+        );
+        v.opt(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
+        v.opt("service_report", &self.service_report, 3152, 10415, 192);
+        v.opt("s6t_hss_cause", &self.s6t_hss_cause, 3154, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for GroupMonitoringEventReportItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GroupMonitoringEventReportItem", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for GroupMonitoringEventReportItem {
     fn default() -> Self {
@@ -5635,66 +5961,7 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
         GroupMonitoringEventReportItemView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.roaming_information,
-            buf,
-            &self.avp_flags,
-            3139,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.imei_change, buf, &self.avp_flags, 3141, 10415, 192);
-        rt::typed::put_opt(
-            &self.reachability_information,
-            buf,
-            &self.avp_flags,
-            3140,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_ue_availability_time,
-            buf,
-            &self.avp_flags,
-            3329,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_type,
-            buf,
-            &self.avp_flags,
-            3127,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_report, buf, &self.avp_flags, 3152, 10415, 192);
-        rt::typed::put_opt(&self.s6t_hss_cause, buf, &self.avp_flags, 3154, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5706,7 +5973,7 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApnValidityTime {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     pub granted_validity_time: Option<rt::data::Time>,
@@ -5732,6 +5999,22 @@ impl Clone for ApnValidityTime {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ApnValidityTime {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for ApnValidityTime {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("granted_validity_time", &self.granted_validity_time, 3160, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for ApnValidityTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApnValidityTime", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ApnValidityTime {
     fn default() -> Self {
@@ -5804,16 +6087,7 @@ impl rt::AvpData for ApnValidityTime {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.granted_validity_time,
-            buf,
-            &self.avp_flags,
-            3160,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5831,7 +6105,7 @@ impl rt::AvpData for ApnValidityTime {
 ///     [ DL-Buffering-Suggested-Packet-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SuggestedNetworkConfiguration {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -5881,6 +6155,52 @@ impl Clone for SuggestedNetworkConfiguration {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for SuggestedNetworkConfiguration {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for SuggestedNetworkConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all(
+            "scef_reference_id_for_deletion",
+            &self.scef_reference_id_for_deletion,
+            3126,
+            10415,
+            192,
+        );
+        v.all(
+            "scef_reference_id_for_deletion_ext",
+            &self.scef_reference_id_for_deletion_ext,
+            3187,
+            10415,
+            192,
+        );
+        v.opt(
+            "subscribed_periodic_rau_tau_timer",
+            &self.subscribed_periodic_rau_tau_timer,
+            1619,
+            10415,
+            192,
+        );
+        v.opt("active_time", &self.active_time, 4324, 10415, 192);
+        v.opt(
+            "dl_buffering_suggested_packet_count",
+            &self.dl_buffering_suggested_packet_count,
+            1674,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for SuggestedNetworkConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SuggestedNetworkConfiguration", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for SuggestedNetworkConfiguration {
     fn default() -> Self {
@@ -6020,57 +6340,7 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
         SuggestedNetworkConfigurationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_all(
-            &self.scef_reference_id_for_deletion,
-            buf,
-            &self.avp_flags,
-            3126,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.scef_reference_id_for_deletion_ext,
-            buf,
-            &self.avp_flags,
-            3187,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.subscribed_periodic_rau_tau_timer,
-            buf,
-            &self.avp_flags,
-            1619,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.active_time, buf, &self.avp_flags, 4324, 10415, 192);
-        rt::typed::put_opt(
-            &self.dl_buffering_suggested_packet_count,
-            buf,
-            &self.avp_flags,
-            1674,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6084,7 +6354,7 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
 ///     [ Service-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MonitoringEventReportStatus {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -6116,6 +6386,24 @@ impl Clone for MonitoringEventReportStatus {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for MonitoringEventReportStatus {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for MonitoringEventReportStatus {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("service_report", &self.service_report, 3152, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for MonitoringEventReportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MonitoringEventReportStatus", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for MonitoringEventReportStatus {
     fn default() -> Self {
@@ -6201,25 +6489,7 @@ impl rt::AvpData for MonitoringEventReportStatus {
         MonitoringEventReportStatusView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id_ext,
-            buf,
-            &self.avp_flags,
-            3186,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_opt(&self.service_report, buf, &self.avp_flags, 3152, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -6230,7 +6500,7 @@ impl rt::AvpData for MonitoringEventReportStatus {
 ///     *[ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Additionalidentifiers {
     /// `*[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Vec<rt::data::Utf8String>,
@@ -6253,6 +6523,21 @@ impl Clone for Additionalidentifiers {
 }
 #[cfg(any(feature = "ts29336"))]
 impl Eq for Additionalidentifiers {}
+#[cfg(any(feature = "ts29336"))]
+impl rt::typed::Fields for Additionalidentifiers {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29336"))]
+impl std::fmt::Debug for Additionalidentifiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Additionalidentifiers", f)
+    }
+}
 #[cfg(any(feature = "ts29336"))]
 impl Default for Additionalidentifiers {
     fn default() -> Self {
@@ -6323,15 +6608,7 @@ impl rt::AvpData for Additionalidentifiers {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6344,7 +6621,7 @@ impl rt::AvpData for Additionalidentifiers {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GroupUserIdentifier {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
@@ -6373,6 +6650,23 @@ impl Clone for GroupUserIdentifier {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for GroupUserIdentifier {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for GroupUserIdentifier {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for GroupUserIdentifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GroupUserIdentifier", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for GroupUserIdentifier {
     fn default() -> Self {
@@ -6447,17 +6741,7 @@ impl rt::AvpData for GroupUserIdentifier {
         GroupUserIdentifierView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6478,7 +6762,7 @@ impl rt::AvpData for GroupUserIdentifier {
 ///     [ MTC-Provider-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MtcProviderInfo {
     /// `[ MTC-Provider-ID ]`: MTC-Provider-ID (code 3179, vendor 10415), 3GPP TS 29.336 §8.4.
     pub mtc_provider_id: Option<rt::data::Utf8String>,
@@ -6521,6 +6805,41 @@ impl Clone for MtcProviderInfo {
     )
 )]
 impl Eq for MtcProviderInfo {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for MtcProviderInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mtc_provider_id", &self.mtc_provider_id, 3179, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for MtcProviderInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MtcProviderInfo", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -6614,15 +6933,7 @@ impl rt::AvpData for MtcProviderInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.mtc_provider_id,
-            buf,
-            &self.avp_flags,
-            3179,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6643,7 +6954,7 @@ impl rt::AvpData for MtcProviderInfo {
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PdnConnectivityStatusConfiguration {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
@@ -6686,6 +6997,41 @@ impl Clone for PdnConnectivityStatusConfiguration {
     )
 )]
 impl Eq for PdnConnectivityStatusConfiguration {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for PdnConnectivityStatusConfiguration {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for PdnConnectivityStatusConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PdnConnectivityStatusConfiguration", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -6779,8 +7125,7 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6805,7 +7150,7 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
 ///     *2[ Served-Party-IP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PdnConnectivityStatusReport {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -6860,6 +7205,57 @@ impl Clone for PdnConnectivityStatusReport {
     )
 )]
 impl Eq for PdnConnectivityStatusReport {}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Fields for PdnConnectivityStatusReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
+        v.one(
+            "pdn_connectivity_status_type",
+            &self.pdn_connectivity_status_type,
+            3182,
+            10415,
+            192,
+        );
+        v.opt("pdn_type", &self.pdn_type, 1456, 10415, 192);
+        v.opt(
+            "non_ip_pdn_type_indicator",
+            &self.non_ip_pdn_type_indicator,
+            1681,
+            10415,
+            192,
+        );
+        v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl std::fmt::Debug for PdnConnectivityStatusReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PdnConnectivityStatusReport", f)
+    }
+}
 #[cfg(
     any(
         feature = "s6a",
@@ -7007,33 +7403,7 @@ impl rt::AvpData for PdnConnectivityStatusReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
-        rt::typed::put_one(
-            &self.pdn_connectivity_status_type,
-            buf,
-            &self.avp_flags,
-            3182,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.pdn_type, buf, &self.avp_flags, 1456, 10415, 192);
-        rt::typed::put_opt(
-            &self.non_ip_pdn_type_indicator,
-            buf,
-            &self.avp_flags,
-            1681,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.served_party_ip_address,
-            buf,
-            &self.avp_flags,
-            848,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7060,7 +7430,7 @@ impl rt::AvpData for PdnConnectivityStatusReport {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriberInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7134,6 +7504,44 @@ impl Clone for SubscriberInformationRequest {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for SubscriberInformationRequest {}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Fields for SubscriberInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("s6_service_id", &self.s6_service_id, 3103, 10415, 192);
+        v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
+        v.opt("service_parameters", &self.service_parameters, 3105, 10415, 192);
+        v.one("sir_flags", &self.sir_flags, 3110, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl std::fmt::Debug for SubscriberInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriberInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for SubscriberInformationRequest {
     fn default() -> Self {
@@ -7346,52 +7754,7 @@ impl rt::typed::Command for SubscriberInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.s6_service_id, buf, &self.avp_flags, 3103, 10415, 192);
-        rt::typed::put_opt(&self.scs_identity, buf, &self.avp_flags, 3104, 10415, 192);
-        rt::typed::put_opt(
-            &self.service_parameters,
-            buf,
-            &self.avp_flags,
-            3105,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.sir_flags, buf, &self.avp_flags, 3110, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7418,7 +7781,7 @@ impl rt::typed::Command for SubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriberInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7492,6 +7855,44 @@ impl Clone for SubscriberInformationAnswer {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Eq for SubscriberInformationAnswer {}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Fields for SubscriberInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("service_data", &self.service_data, 3107, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl std::fmt::Debug for SubscriberInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriberInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for SubscriberInformationAnswer {
     fn default() -> Self {
@@ -7668,45 +8069,7 @@ impl rt::typed::Command for SubscriberInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.service_data, buf, &self.avp_flags, 3107, 10415, 192);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7807,7 +8170,7 @@ impl rt::typed::RequestCommand for SubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConfigurationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7888,6 +8251,69 @@ impl Clone for ConfigurationInformationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ConfigurationInformationRequest {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for ConfigurationInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "monitoring_event_configuration",
+            &self.monitoring_event_configuration,
+            3122,
+            10415,
+            192,
+        );
+        v.opt("cir_flags", &self.cir_flags, 3145, 10415, 192);
+        v.all(
+            "aese_communication_pattern",
+            &self.aese_communication_pattern,
+            3113,
+            10415,
+            192,
+        );
+        v.opt(
+            "enhanced_coverage_restriction",
+            &self.enhanced_coverage_restriction,
+            3155,
+            10415,
+            192,
+        );
+        v.opt(
+            "group_reporting_guard_timer",
+            &self.group_reporting_guard_timer,
+            3163,
+            10415,
+            192,
+        );
+        v.all(
+            "suggested_network_configuration",
+            &self.suggested_network_configuration,
+            3170,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for ConfigurationInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConfigurationInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ConfigurationInformationRequest {
     fn default() -> Self {
@@ -8119,74 +8545,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_configuration,
-            buf,
-            &self.avp_flags,
-            3122,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.cir_flags, buf, &self.avp_flags, 3145, 10415, 192);
-        rt::typed::put_all(
-            &self.aese_communication_pattern,
-            buf,
-            &self.avp_flags,
-            3113,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.enhanced_coverage_restriction,
-            buf,
-            &self.avp_flags,
-            3155,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.group_reporting_guard_timer,
-            buf,
-            &self.avp_flags,
-            3163,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.suggested_network_configuration,
-            buf,
-            &self.avp_flags,
-            3170,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8217,7 +8576,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ConfigurationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8307,6 +8666,60 @@ impl Clone for ConfigurationInformationAnswer {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ConfigurationInformationAnswer {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for ConfigurationInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.all(
+            "monitoring_event_report",
+            &self.monitoring_event_report,
+            3123,
+            10415,
+            192,
+        );
+        v.all(
+            "monitoring_event_config_status",
+            &self.monitoring_event_config_status,
+            3142,
+            10415,
+            192,
+        );
+        v.all(
+            "aese_communication_pattern_config_status",
+            &self.aese_communication_pattern_config_status,
+            3120,
+            10415,
+            192,
+        );
+        v.all("supported_services", &self.supported_services, 3143, 10415, 192);
+        v.opt("s6t_hss_cause", &self.s6t_hss_cause, 3154, 10415, 192);
+        v.opt("cia_flags", &self.cia_flags, 3164, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for ConfigurationInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ConfigurationInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ConfigurationInformationAnswer {
     fn default() -> Self {
@@ -8522,70 +8935,7 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_report,
-            buf,
-            &self.avp_flags,
-            3123,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_config_status,
-            buf,
-            &self.avp_flags,
-            3142,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.aese_communication_pattern_config_status,
-            buf,
-            &self.avp_flags,
-            3120,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_services,
-            buf,
-            &self.avp_flags,
-            3143,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.s6t_hss_cause, buf, &self.avp_flags, 3154, 10415, 192);
-        rt::typed::put_opt(&self.cia_flags, buf, &self.avp_flags, 3164, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8672,7 +9022,7 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReportingInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8737,6 +9087,47 @@ impl Clone for ReportingInformationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ReportingInformationRequest {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for ReportingInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("rir_flags", &self.rir_flags, 3167, 10415, 192);
+        v.all(
+            "monitoring_event_report",
+            &self.monitoring_event_report,
+            3123,
+            10415,
+            192,
+        );
+        v.all(
+            "group_monitoring_event_report",
+            &self.group_monitoring_event_report,
+            3165,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for ReportingInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReportingInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ReportingInformationRequest {
     fn default() -> Self {
@@ -8932,42 +9323,7 @@ impl rt::typed::Command for ReportingInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.rir_flags, buf, &self.avp_flags, 3167, 10415, 192);
-        rt::typed::put_all(
-            &self.monitoring_event_report,
-            buf,
-            &self.avp_flags,
-            3123,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.group_monitoring_event_report,
-            buf,
-            &self.avp_flags,
-            3165,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8992,7 +9348,7 @@ impl rt::typed::Command for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReportingInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9060,6 +9416,42 @@ impl Clone for ReportingInformationAnswer {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for ReportingInformationAnswer {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for ReportingInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all(
+            "monitoring_event_report_status",
+            &self.monitoring_event_report_status,
+            3171,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for ReportingInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReportingInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ReportingInformationAnswer {
     fn default() -> Self {
@@ -9230,36 +9622,7 @@ impl rt::typed::Command for ReportingInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_report_status,
-            buf,
-            &self.avp_flags,
-            3171,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9351,7 +9714,7 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NiddInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9422,6 +9785,49 @@ impl Clone for NiddInformationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddInformationRequest {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for NiddInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "nidd_authorization_request",
+            &self.nidd_authorization_request,
+            3150,
+            10415,
+            192,
+        );
+        v.opt(
+            "nidd_authorization_update",
+            &self.nidd_authorization_update,
+            3161,
+            10415,
+            192,
+        );
+        v.opt("nir_flags", &self.nir_flags, 3174, 10415, 192);
+        v.all("group_user_identifier", &self.group_user_identifier, 3177, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for NiddInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NiddInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddInformationRequest {
     fn default() -> Self {
@@ -9620,58 +10026,7 @@ impl rt::typed::Command for NiddInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.nidd_authorization_request,
-            buf,
-            &self.avp_flags,
-            3150,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.nidd_authorization_update,
-            buf,
-            &self.avp_flags,
-            3161,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nir_flags, buf, &self.avp_flags, 3174, 10415, 192);
-        rt::typed::put_all(
-            &self.group_user_identifier,
-            buf,
-            &self.avp_flags,
-            3177,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9698,7 +10053,7 @@ impl rt::typed::Command for NiddInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NiddInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9772,6 +10127,44 @@ impl Clone for NiddInformationAnswer {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Eq for NiddInformationAnswer {}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Fields for NiddInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "nidd_authorization_response",
+            &self.nidd_authorization_response,
+            3151,
+            10415,
+            192,
+        );
+        v.opt("nia_flags", &self.nia_flags, 3176, 10415, 192);
+        v.all("group_user_identifier", &self.group_user_identifier, 3177, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl std::fmt::Debug for NiddInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NiddInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddInformationAnswer {
     fn default() -> Self {
@@ -9955,45 +10348,7 @@ impl rt::typed::Command for NiddInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.nidd_authorization_response,
-            buf,
-            &self.avp_flags,
-            3151,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.nia_flags, buf, &self.avp_flags, 3176, 10415, 192);
-        rt::typed::put_all(
-            &self.group_user_identifier,
-            buf,
-            &self.avp_flags,
-            3177,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]

@@ -500,7 +500,7 @@ impl rt::AvpData for SmDeliveryCause {
 ///     [ SM-Diagnostic-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SmDeliveryFailureCause {
     /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
     pub sm_enumerated_delivery_failure_cause: SmEnumeratedDeliveryFailureCause,
@@ -528,6 +528,28 @@ impl Clone for SmDeliveryFailureCause {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for SmDeliveryFailureCause {}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for SmDeliveryFailureCause {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "sm_enumerated_delivery_failure_cause",
+            &self.sm_enumerated_delivery_failure_cause,
+            3304,
+            10415,
+            192,
+        );
+        v.opt("sm_diagnostic_info", &self.sm_diagnostic_info, 3305, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for SmDeliveryFailureCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SmDeliveryFailureCause", f)
+    }
+}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for SmDeliveryFailureCause {
     fn default() -> Self {
@@ -613,23 +635,7 @@ impl rt::AvpData for SmDeliveryFailureCause {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.sm_enumerated_delivery_failure_cause,
-            buf,
-            &self.avp_flags,
-            3304,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sm_diagnostic_info,
-            buf,
-            &self.avp_flags,
-            3305,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -645,7 +651,7 @@ impl rt::AvpData for SmDeliveryFailureCause {
 ///     [ SMSF-Non-3GPP-SM-Delivery-Outcome ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SmDeliveryOutcome {
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub mme_sm_delivery_outcome: Option<MmeSmDeliveryOutcome>,
@@ -685,6 +691,62 @@ impl Clone for SmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SmDeliveryOutcome {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for SmDeliveryOutcome {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "mme_sm_delivery_outcome",
+            &self.mme_sm_delivery_outcome,
+            3317,
+            10415,
+            192,
+        );
+        v.opt(
+            "msc_sm_delivery_outcome",
+            &self.msc_sm_delivery_outcome,
+            3318,
+            10415,
+            192,
+        );
+        v.opt(
+            "sgsn_sm_delivery_outcome",
+            &self.sgsn_sm_delivery_outcome,
+            3319,
+            10415,
+            192,
+        );
+        v.opt(
+            "ip_sm_gw_sm_delivery_outcome",
+            &self.ip_sm_gw_sm_delivery_outcome,
+            3320,
+            10415,
+            192,
+        );
+        v.opt(
+            "smsf_3gpp_sm_delivery_outcome",
+            &self.smsf_3gpp_sm_delivery_outcome,
+            3336,
+            10415,
+            192,
+        );
+        v.opt(
+            "smsf_non_3gpp_sm_delivery_outcome",
+            &self.smsf_non_3gpp_sm_delivery_outcome,
+            3337,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for SmDeliveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SmDeliveryOutcome", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmDeliveryOutcome {
     fn default() -> Self {
@@ -805,55 +867,7 @@ impl rt::AvpData for SmDeliveryOutcome {
         SmDeliveryOutcomeView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.mme_sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3317,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.msc_sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3318,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sgsn_sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3319,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ip_sm_gw_sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3320,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_3gpp_sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3336,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_non_3gpp_sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3337,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -865,7 +879,7 @@ impl rt::AvpData for SmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MmeSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -891,6 +905,28 @@ impl Clone for MmeSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for MmeSmDeliveryOutcome {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for MmeSmDeliveryOutcome {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
+        v.opt(
+            "absent_user_diagnostic_sm",
+            &self.absent_user_diagnostic_sm,
+            3322,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for MmeSmDeliveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MmeSmDeliveryOutcome", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for MmeSmDeliveryOutcome {
     fn default() -> Self {
@@ -963,23 +999,7 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sm_delivery_cause,
-            buf,
-            &self.avp_flags,
-            3321,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3322,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -991,7 +1011,7 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MscSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1017,6 +1037,28 @@ impl Clone for MscSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for MscSmDeliveryOutcome {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for MscSmDeliveryOutcome {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
+        v.opt(
+            "absent_user_diagnostic_sm",
+            &self.absent_user_diagnostic_sm,
+            3322,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for MscSmDeliveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MscSmDeliveryOutcome", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for MscSmDeliveryOutcome {
     fn default() -> Self {
@@ -1089,23 +1131,7 @@ impl rt::AvpData for MscSmDeliveryOutcome {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sm_delivery_cause,
-            buf,
-            &self.avp_flags,
-            3321,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3322,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1117,7 +1143,7 @@ impl rt::AvpData for MscSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SgsnSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1143,6 +1169,28 @@ impl Clone for SgsnSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SgsnSmDeliveryOutcome {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for SgsnSmDeliveryOutcome {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
+        v.opt(
+            "absent_user_diagnostic_sm",
+            &self.absent_user_diagnostic_sm,
+            3322,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for SgsnSmDeliveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SgsnSmDeliveryOutcome", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SgsnSmDeliveryOutcome {
     fn default() -> Self {
@@ -1215,23 +1263,7 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sm_delivery_cause,
-            buf,
-            &self.avp_flags,
-            3321,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3322,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1243,7 +1275,7 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IpSmGwSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1269,6 +1301,28 @@ impl Clone for IpSmGwSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for IpSmGwSmDeliveryOutcome {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for IpSmGwSmDeliveryOutcome {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
+        v.opt(
+            "absent_user_diagnostic_sm",
+            &self.absent_user_diagnostic_sm,
+            3322,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for IpSmGwSmDeliveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IpSmGwSmDeliveryOutcome", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for IpSmGwSmDeliveryOutcome {
     fn default() -> Self {
@@ -1341,23 +1395,7 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sm_delivery_cause,
-            buf,
-            &self.avp_flags,
-            3321,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3322,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1370,7 +1408,7 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
 ///     [ Destination-SIP-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SmsmiCorrelationId {
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub hss_id: Option<rt::data::Utf8String>,
@@ -1399,6 +1437,23 @@ impl Clone for SmsmiCorrelationId {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SmsmiCorrelationId {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for SmsmiCorrelationId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("hss_id", &self.hss_id, 3325, 10415, 128);
+        v.opt("originating_sip_uri", &self.originating_sip_uri, 3326, 10415, 128);
+        v.opt("destination_sip_uri", &self.destination_sip_uri, 3327, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for SmsmiCorrelationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SmsmiCorrelationId", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmsmiCorrelationId {
     fn default() -> Self {
@@ -1475,24 +1530,7 @@ impl rt::AvpData for SmsmiCorrelationId {
         SmsmiCorrelationIdView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.hss_id, buf, &self.avp_flags, 3325, 10415, 128);
-        rt::typed::put_opt(
-            &self.originating_sip_uri,
-            buf,
-            &self.avp_flags,
-            3326,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.destination_sip_uri,
-            buf,
-            &self.avp_flags,
-            3327,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1504,7 +1542,7 @@ impl rt::AvpData for SmsmiCorrelationId {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Smsf3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1530,6 +1568,28 @@ impl Clone for Smsf3gppSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for Smsf3gppSmDeliveryOutcome {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for Smsf3gppSmDeliveryOutcome {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
+        v.opt(
+            "absent_user_diagnostic_sm",
+            &self.absent_user_diagnostic_sm,
+            3322,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for Smsf3gppSmDeliveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Smsf3gppSmDeliveryOutcome", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for Smsf3gppSmDeliveryOutcome {
     fn default() -> Self {
@@ -1602,23 +1662,7 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sm_delivery_cause,
-            buf,
-            &self.avp_flags,
-            3321,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3322,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1630,7 +1674,7 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SmsfNon3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1656,6 +1700,28 @@ impl Clone for SmsfNon3gppSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Eq for SmsfNon3gppSmDeliveryOutcome {}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for SmsfNon3gppSmDeliveryOutcome {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
+        v.opt(
+            "absent_user_diagnostic_sm",
+            &self.absent_user_diagnostic_sm,
+            3322,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for SmsfNon3gppSmDeliveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SmsfNon3gppSmDeliveryOutcome", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmsfNon3gppSmDeliveryOutcome {
     fn default() -> Self {
@@ -1728,23 +1794,7 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sm_delivery_cause,
-            buf,
-            &self.avp_flags,
-            3321,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3322,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -1757,7 +1807,7 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
 ///     [ SMSF-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Smsf3gppAddress {
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1786,6 +1836,23 @@ impl Clone for Smsf3gppAddress {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for Smsf3gppAddress {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for Smsf3gppAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("smsf_3gpp_number", &self.smsf_3gpp_number, 3338, 10415, 192);
+        v.opt("smsf_3gpp_name", &self.smsf_3gpp_name, 3340, 10415, 192);
+        v.opt("smsf_3gpp_realm", &self.smsf_3gpp_realm, 3342, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for Smsf3gppAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Smsf3gppAddress", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for Smsf3gppAddress {
     fn default() -> Self {
@@ -1864,24 +1931,7 @@ impl rt::AvpData for Smsf3gppAddress {
         Smsf3gppAddressView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.smsf_3gpp_number,
-            buf,
-            &self.avp_flags,
-            3338,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.smsf_3gpp_name, buf, &self.avp_flags, 3340, 10415, 192);
-        rt::typed::put_opt(
-            &self.smsf_3gpp_realm,
-            buf,
-            &self.avp_flags,
-            3342,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -1894,7 +1944,7 @@ impl rt::AvpData for Smsf3gppAddress {
 ///     [ SMSF-Non-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SmsfNon3gppAddress {
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_non_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1923,6 +1973,23 @@ impl Clone for SmsfNon3gppAddress {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for SmsfNon3gppAddress {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for SmsfNon3gppAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("smsf_non_3gpp_number", &self.smsf_non_3gpp_number, 3339, 10415, 192);
+        v.opt("smsf_non_3gpp_name", &self.smsf_non_3gpp_name, 3341, 10415, 192);
+        v.opt("smsf_non_3gpp_realm", &self.smsf_non_3gpp_realm, 3343, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for SmsfNon3gppAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SmsfNon3gppAddress", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SmsfNon3gppAddress {
     fn default() -> Self {
@@ -2001,31 +2068,7 @@ impl rt::AvpData for SmsfNon3gppAddress {
         SmsfNon3gppAddressView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.smsf_non_3gpp_number,
-            buf,
-            &self.avp_flags,
-            3339,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_non_3gpp_name,
-            buf,
-            &self.avp_flags,
-            3341,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_non_3gpp_realm,
-            buf,
-            &self.avp_flags,
-            3343,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2054,7 +2097,7 @@ impl rt::AvpData for SmsfNon3gppAddress {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SendRoutingInfoForSmRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2134,6 +2177,52 @@ impl Clone for SendRoutingInfoForSmRequest {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for SendRoutingInfoForSmRequest {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for SendRoutingInfoForSmRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.opt("sm_rp_mti", &self.sm_rp_mti, 3308, 10415, 192);
+        v.opt("sm_rp_smea", &self.sm_rp_smea, 3309, 10415, 192);
+        v.opt("srr_flags", &self.srr_flags, 3310, 10415, 192);
+        v.opt(
+            "sm_delivery_not_intended",
+            &self.sm_delivery_not_intended,
+            3311,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for SendRoutingInfoForSmRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SendRoutingInfoForSmRequest", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SendRoutingInfoForSmRequest {
     fn default() -> Self {
@@ -2333,54 +2422,7 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.smsmi_correlation_id,
-            buf,
-            &self.avp_flags,
-            3324,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sc_address, buf, &self.avp_flags, 3300, 10415, 192);
-        rt::typed::put_opt(&self.sm_rp_mti, buf, &self.avp_flags, 3308, 10415, 192);
-        rt::typed::put_opt(&self.sm_rp_smea, buf, &self.avp_flags, 3309, 10415, 192);
-        rt::typed::put_opt(&self.srr_flags, buf, &self.avp_flags, 3310, 10415, 192);
-        rt::typed::put_opt(
-            &self.sm_delivery_not_intended,
-            buf,
-            &self.avp_flags,
-            3311,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2415,7 +2457,7 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SendRoutingInfoForSmAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2519,6 +2561,88 @@ impl Clone for SendRoutingInfoForSmAnswer {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for SendRoutingInfoForSmAnswer {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for SendRoutingInfoForSmAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.opt(
+            "additional_serving_node",
+            &self.additional_serving_node,
+            2406,
+            10415,
+            192,
+        );
+        v.opt("smsf_3gpp_address", &self.smsf_3gpp_address, 3344, 10415, 192);
+        v.opt("smsf_non_3gpp_address", &self.smsf_non_3gpp_address, 3345, 10415, 192);
+        v.opt("lmsi", &self.lmsi, 2400, 10415, 128);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("mwd_status", &self.mwd_status, 3312, 10415, 192);
+        v.opt(
+            "mme_absent_user_diagnostic_sm",
+            &self.mme_absent_user_diagnostic_sm,
+            3313,
+            10415,
+            192,
+        );
+        v.opt(
+            "msc_absent_user_diagnostic_sm",
+            &self.msc_absent_user_diagnostic_sm,
+            3314,
+            10415,
+            192,
+        );
+        v.opt(
+            "sgsn_absent_user_diagnostic_sm",
+            &self.sgsn_absent_user_diagnostic_sm,
+            3315,
+            10415,
+            192,
+        );
+        v.opt(
+            "smsf_3gpp_absent_user_diagnostic_sm",
+            &self.smsf_3gpp_absent_user_diagnostic_sm,
+            3334,
+            10415,
+            192,
+        );
+        v.opt(
+            "smsf_non_3gpp_absent_user_diagnostic_sm",
+            &self.smsf_non_3gpp_absent_user_diagnostic_sm,
+            3335,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for SendRoutingInfoForSmAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SendRoutingInfoForSmAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SendRoutingInfoForSmAnswer {
     fn default() -> Self {
@@ -2755,109 +2879,7 @@ impl rt::typed::Command for SendRoutingInfoForSmAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_opt(
-            &self.additional_serving_node,
-            buf,
-            &self.avp_flags,
-            2406,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_3gpp_address,
-            buf,
-            &self.avp_flags,
-            3344,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_non_3gpp_address,
-            buf,
-            &self.avp_flags,
-            3345,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.lmsi, buf, &self.avp_flags, 2400, 10415, 128);
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mwd_status, buf, &self.avp_flags, 3312, 10415, 192);
-        rt::typed::put_opt(
-            &self.mme_absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3313,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.msc_absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3314,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sgsn_absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3315,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_3gpp_absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3334,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsf_non_3gpp_absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3335,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2957,7 +2979,7 @@ impl rt::typed::RequestCommand for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AlertServiceCentreRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3031,6 +3053,50 @@ impl Clone for AlertServiceCentreRequest {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for AlertServiceCentreRequest {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for AlertServiceCentreRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.opt(
+            "maximum_ue_availability_time",
+            &self.maximum_ue_availability_time,
+            3329,
+            10415,
+            192,
+        );
+        v.opt("sms_gmsc_alert_event", &self.sms_gmsc_alert_event, 3333, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for AlertServiceCentreRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AlertServiceCentreRequest", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for AlertServiceCentreRequest {
     fn default() -> Self {
@@ -3256,66 +3322,7 @@ impl rt::typed::Command for AlertServiceCentreRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.sc_address, buf, &self.avp_flags, 3300, 10415, 192);
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsmi_correlation_id,
-            buf,
-            &self.avp_flags,
-            3324,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.maximum_ue_availability_time,
-            buf,
-            &self.avp_flags,
-            3329,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sms_gmsc_alert_event,
-            buf,
-            &self.avp_flags,
-            3333,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3337,7 +3344,7 @@ impl rt::typed::Command for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AlertServiceCentreAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3396,6 +3403,39 @@ impl Clone for AlertServiceCentreAnswer {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for AlertServiceCentreAnswer {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for AlertServiceCentreAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for AlertServiceCentreAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AlertServiceCentreAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for AlertServiceCentreAnswer {
     fn default() -> Self {
@@ -3554,33 +3594,7 @@ impl rt::typed::Command for AlertServiceCentreAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3685,7 +3699,7 @@ impl rt::typed::RequestCommand for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReportSmDeliveryStatusRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3756,6 +3770,43 @@ impl Clone for ReportSmDeliveryStatusRequest {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for ReportSmDeliveryStatusRequest {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for ReportSmDeliveryStatusRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.one("sm_delivery_outcome", &self.sm_delivery_outcome, 3316, 10415, 192);
+        v.opt("rdr_flags", &self.rdr_flags, 3323, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for ReportSmDeliveryStatusRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReportSmDeliveryStatusRequest", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for ReportSmDeliveryStatusRequest {
     fn default() -> Self {
@@ -3981,58 +4032,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.smsmi_correlation_id,
-            buf,
-            &self.avp_flags,
-            3324,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.sc_address, buf, &self.avp_flags, 3300, 10415, 192);
-        rt::typed::put_one(
-            &self.sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3316,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rdr_flags, buf, &self.avp_flags, 3323, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4055,7 +4055,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReportSmDeliveryStatusAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4117,6 +4117,40 @@ impl Clone for ReportSmDeliveryStatusAnswer {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Eq for ReportSmDeliveryStatusAnswer {}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Fields for ReportSmDeliveryStatusAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl std::fmt::Debug for ReportSmDeliveryStatusAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReportSmDeliveryStatusAnswer", f)
+    }
+}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for ReportSmDeliveryStatusAnswer {
     fn default() -> Self {
@@ -4279,41 +4313,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4416,7 +4416,7 @@ impl rt::typed::RequestCommand for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MoForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4490,6 +4490,44 @@ impl Clone for MoForwardShortMessageRequest {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MoForwardShortMessageRequest {}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for MoForwardShortMessageRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.opt("ofr_flags", &self.ofr_flags, 3328, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.one("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.opt("sm_delivery_outcome", &self.sm_delivery_outcome, 3316, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for MoForwardShortMessageRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MoForwardShortMessageRequest", f)
+    }
+}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MoForwardShortMessageRequest {
     fn default() -> Self {
@@ -4713,59 +4751,7 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.sc_address, buf, &self.avp_flags, 3300, 10415, 192);
-        rt::typed::put_opt(&self.ofr_flags, buf, &self.avp_flags, 3328, 10415, 128);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.sm_rp_ui, buf, &self.avp_flags, 3301, 10415, 192);
-        rt::typed::put_opt(
-            &self.smsmi_correlation_id,
-            buf,
-            &self.avp_flags,
-            3324,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sm_delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3316,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4789,7 +4775,7 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MoForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4854,6 +4840,47 @@ impl Clone for MoForwardShortMessageAnswer {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MoForwardShortMessageAnswer {}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for MoForwardShortMessageAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "sm_delivery_failure_cause",
+            &self.sm_delivery_failure_cause,
+            3303,
+            10415,
+            192,
+        );
+        v.opt("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for MoForwardShortMessageAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MoForwardShortMessageAnswer", f)
+    }
+}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MoForwardShortMessageAnswer {
     fn default() -> Self {
@@ -5023,42 +5050,7 @@ impl rt::typed::Command for MoForwardShortMessageAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sm_delivery_failure_cause,
-            buf,
-            &self.avp_flags,
-            3303,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.sm_rp_ui, buf, &self.avp_flags, 3301, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5169,7 +5161,7 @@ impl rt::typed::RequestCommand for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MtForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5258,6 +5250,55 @@ impl Clone for MtForwardShortMessageRequest {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MtForwardShortMessageRequest {}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for MtForwardShortMessageRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.one("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
+        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 1645, 10415, 128);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.opt("tfr_flags", &self.tfr_flags, 3302, 10415, 192);
+        v.opt("sm_delivery_timer", &self.sm_delivery_timer, 3306, 10415, 192);
+        v.opt("sm_delivery_start_time", &self.sm_delivery_start_time, 3307, 10415, 192);
+        v.opt(
+            "maximum_retransmission_time",
+            &self.maximum_retransmission_time,
+            3330,
+            10415,
+            192,
+        );
+        v.opt("sms_gmsc_address", &self.sms_gmsc_address, 3332, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for MtForwardShortMessageRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MtForwardShortMessageRequest", f)
+    }
+}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MtForwardShortMessageRequest {
     fn default() -> Self {
@@ -5514,85 +5555,7 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.smsmi_correlation_id,
-            buf,
-            &self.avp_flags,
-            3324,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.sc_address, buf, &self.avp_flags, 3300, 10415, 192);
-        rt::typed::put_one(&self.sm_rp_ui, buf, &self.avp_flags, 3301, 10415, 192);
-        rt::typed::put_opt(
-            &self.mme_number_for_mt_sms,
-            buf,
-            &self.avp_flags,
-            1645,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
-        rt::typed::put_opt(&self.tfr_flags, buf, &self.avp_flags, 3302, 10415, 192);
-        rt::typed::put_opt(
-            &self.sm_delivery_timer,
-            buf,
-            &self.avp_flags,
-            3306,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sm_delivery_start_time,
-            buf,
-            &self.avp_flags,
-            3307,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_retransmission_time,
-            buf,
-            &self.avp_flags,
-            3330,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sms_gmsc_address,
-            buf,
-            &self.avp_flags,
-            3332,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5619,7 +5582,7 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MtForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5693,6 +5656,62 @@ impl Clone for MtForwardShortMessageAnswer {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Eq for MtForwardShortMessageAnswer {}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Fields for MtForwardShortMessageAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "absent_user_diagnostic_sm",
+            &self.absent_user_diagnostic_sm,
+            3322,
+            10415,
+            192,
+        );
+        v.opt(
+            "sm_delivery_failure_cause",
+            &self.sm_delivery_failure_cause,
+            3303,
+            10415,
+            192,
+        );
+        v.opt("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
+        v.opt(
+            "requested_retransmission_time",
+            &self.requested_retransmission_time,
+            3331,
+            10415,
+            192,
+        );
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl std::fmt::Debug for MtForwardShortMessageAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MtForwardShortMessageAnswer", f)
+    }
+}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MtForwardShortMessageAnswer {
     fn default() -> Self {
@@ -5884,66 +5903,7 @@ impl rt::typed::Command for MtForwardShortMessageAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.absent_user_diagnostic_sm,
-            buf,
-            &self.avp_flags,
-            3322,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sm_delivery_failure_cause,
-            buf,
-            &self.avp_flags,
-            3303,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.sm_rp_ui, buf, &self.avp_flags, 3301, 10415, 192);
-        rt::typed::put_opt(
-            &self.requested_retransmission_time,
-            buf,
-            &self.avp_flags,
-            3331,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_identifier,
-            buf,
-            &self.avp_flags,
-            3102,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]

@@ -89,7 +89,7 @@ pub mod application {
 ///     *[ ProSe-Code-Suffix-Mask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MonitorTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -121,6 +121,24 @@ impl Clone for MonitorTarget {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for MonitorTarget {}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Fields for MonitorTarget {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.one("pduid", &self.pduid, 3604, 10415, 128);
+        v.opt("metadata_indicator", &self.metadata_indicator, 3612, 10415, 128);
+        v.all("prose_code_suffix_mask", &self.prose_code_suffix_mask, 3608, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl std::fmt::Debug for MonitorTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MonitorTarget", f)
+    }
+}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for MonitorTarget {
     fn default() -> Self {
@@ -226,25 +244,7 @@ impl rt::AvpData for MonitorTarget {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
-        rt::typed::put_one(&self.pduid, buf, &self.avp_flags, 3604, 10415, 128);
-        rt::typed::put_opt(
-            &self.metadata_indicator,
-            buf,
-            &self.avp_flags,
-            3612,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.prose_code_suffix_mask,
-            buf,
-            &self.avp_flags,
-            3608,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -256,7 +256,7 @@ impl rt::AvpData for MonitorTarget {
 ///     1*{ Suffix-Mask }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseCodeSuffixMask {
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     pub suffix_code: rt::bytes::Bytes,
@@ -282,6 +282,22 @@ impl Clone for ProseCodeSuffixMask {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProseCodeSuffixMask {}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Fields for ProseCodeSuffixMask {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("suffix_code", &self.suffix_code, 3609, 10415, 128);
+        v.all("suffix_mask", &self.suffix_mask, 3610, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl std::fmt::Debug for ProseCodeSuffixMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseCodeSuffixMask", f)
+    }
+}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProseCodeSuffixMask {
     fn default() -> Self {
@@ -379,9 +395,7 @@ impl rt::AvpData for ProseCodeSuffixMask {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.suffix_code, buf, &self.avp_flags, 3609, 10415, 128);
-        rt::typed::put_all(&self.suffix_mask, buf, &self.avp_flags, 3610, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -393,7 +407,7 @@ impl rt::AvpData for ProseCodeSuffixMask {
 ///     { Target-PDUID }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BannedUserTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -419,6 +433,22 @@ impl Clone for BannedUserTarget {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for BannedUserTarget {}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Fields for BannedUserTarget {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.one("target_pduid", &self.target_pduid, 3845, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl std::fmt::Debug for BannedUserTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BannedUserTarget", f)
+    }
+}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for BannedUserTarget {
     fn default() -> Self {
@@ -509,9 +539,7 @@ impl rt::AvpData for BannedUserTarget {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
-        rt::typed::put_one(&self.target_pduid, buf, &self.avp_flags, 3845, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -544,7 +572,7 @@ impl rt::AvpData for BannedUserTarget {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProximityActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -630,6 +658,60 @@ impl Clone for ProximityActionRequest {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityActionRequest {}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Fields for ProximityActionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
+        v.opt(
+            "origin_app_layer_user_id",
+            &self.origin_app_layer_user_id,
+            3600,
+            10415,
+            192,
+        );
+        v.opt(
+            "target_app_layer_user_id",
+            &self.target_app_layer_user_id,
+            3601,
+            10415,
+            192,
+        );
+        v.opt("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
+        v.opt("prose_function_id", &self.prose_function_id, 3602, 10415, 192);
+        v.opt("requesting_rpauid", &self.requesting_rpauid, 3843, 10415, 128);
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.opt("application_data", &self.application_data, 3605, 10415, 128);
+        v.opt(
+            "allowed_suffixes_number",
+            &self.allowed_suffixes_number,
+            3606,
+            10415,
+            128,
+        );
+        v.opt("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.all("banned_user_target", &self.banned_user_target, 3611, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl std::fmt::Debug for ProximityActionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProximityActionRequest", f)
+    }
+}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityActionRequest {
     fn default() -> Self {
@@ -873,91 +955,7 @@ impl rt::typed::Command for ProximityActionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_one(
-            &self.prose_request_type,
-            buf,
-            &self.avp_flags,
-            3603,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.origin_app_layer_user_id,
-            buf,
-            &self.avp_flags,
-            3600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.target_app_layer_user_id,
-            buf,
-            &self.avp_flags,
-            3601,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.requesting_epuid,
-            buf,
-            &self.avp_flags,
-            3816,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_function_id,
-            buf,
-            &self.avp_flags,
-            3602,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.requesting_rpauid,
-            buf,
-            &self.avp_flags,
-            3843,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.prose_app_id, buf, &self.avp_flags, 3811, 10415, 192);
-        rt::typed::put_opt(
-            &self.application_data,
-            buf,
-            &self.avp_flags,
-            3605,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.allowed_suffixes_number,
-            buf,
-            &self.avp_flags,
-            3606,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
-        rt::typed::put_all(
-            &self.banned_user_target,
-            buf,
-            &self.avp_flags,
-            3611,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -996,7 +994,7 @@ impl rt::typed::Command for ProximityActionRequest {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProximityActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1102,6 +1100,66 @@ impl Clone for ProximityActionAnswer {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityActionAnswer {}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Fields for ProximityActionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
+        v.opt("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.opt("prose_function_id", &self.prose_function_id, 3602, 10415, 192);
+        v.all("pduid", &self.pduid, 3604, 10415, 128);
+        v.all(
+            "prose_restricted_code_suffix_range",
+            &self.prose_restricted_code_suffix_range,
+            3847,
+            10415,
+            128,
+        );
+        v.all(
+            "prose_app_code_suffix_range",
+            &self.prose_app_code_suffix_range,
+            3867,
+            10415,
+            128,
+        );
+        v.all("prose_code_suffix_mask", &self.prose_code_suffix_mask, 3608, 10415, 128);
+        v.all("monitor_target", &self.monitor_target, 3607, 10415, 128);
+        v.all("target_pduid", &self.target_pduid, 3845, 10415, 128);
+        v.opt(
+            "prose_application_metadata",
+            &self.prose_application_metadata,
+            3853,
+            10415,
+            192,
+        );
+        v.opt("application_data", &self.application_data, 3605, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl std::fmt::Debug for ProximityActionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProximityActionAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityActionAnswer {
     fn default() -> Self {
@@ -1378,90 +1436,7 @@ impl rt::typed::Command for ProximityActionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_one(
-            &self.prose_request_type,
-            buf,
-            &self.avp_flags,
-            3603,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.targeted_epuid, buf, &self.avp_flags, 3817, 10415, 192);
-        rt::typed::put_opt(
-            &self.prose_function_id,
-            buf,
-            &self.avp_flags,
-            3602,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.pduid, buf, &self.avp_flags, 3604, 10415, 128);
-        rt::typed::put_all(
-            &self.prose_restricted_code_suffix_range,
-            buf,
-            &self.avp_flags,
-            3847,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.prose_app_code_suffix_range,
-            buf,
-            &self.avp_flags,
-            3867,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.prose_code_suffix_mask,
-            buf,
-            &self.avp_flags,
-            3608,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.monitor_target, buf, &self.avp_flags, 3607, 10415, 128);
-        rt::typed::put_all(&self.target_pduid, buf, &self.avp_flags, 3845, 10415, 128);
-        rt::typed::put_opt(
-            &self.prose_application_metadata,
-            buf,
-            &self.avp_flags,
-            3853,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.application_data,
-            buf,
-            &self.avp_flags,
-            3605,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1547,7 +1522,7 @@ impl rt::typed::RequestCommand for ProximityActionRequest {
 ///     *[ Banned-User-Target ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProximityApplicationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1609,6 +1584,34 @@ impl Clone for ProximityApplicationRequest {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityApplicationRequest {}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Fields for ProximityApplicationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
+        v.opt("requesting_rpauid", &self.requesting_rpauid, 3843, 10415, 128);
+        v.all("banned_user_target", &self.banned_user_target, 3611, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl std::fmt::Debug for ProximityApplicationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProximityApplicationRequest", f)
+    }
+}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityApplicationRequest {
     fn default() -> Self {
@@ -1805,41 +1808,7 @@ impl rt::typed::Command for ProximityApplicationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_one(
-            &self.prose_request_type,
-            buf,
-            &self.avp_flags,
-            3603,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.requesting_rpauid,
-            buf,
-            &self.avp_flags,
-            3843,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.banned_user_target,
-            buf,
-            &self.avp_flags,
-            3611,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1865,7 +1834,7 @@ impl rt::typed::Command for ProximityApplicationRequest {
 ///     { ProSe-Request-Type }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProximityApplicationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1936,6 +1905,37 @@ impl Clone for ProximityApplicationAnswer {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Eq for ProximityApplicationAnswer {}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Fields for ProximityApplicationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl std::fmt::Debug for ProximityApplicationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProximityApplicationAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityApplicationAnswer {
     fn default() -> Self {
@@ -2128,37 +2128,7 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_one(
-            &self.prose_request_type,
-            buf,
-            &self.avp_flags,
-            3603,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

@@ -71,7 +71,7 @@ pub mod application {
 ///     [ 3GPP-Charging-Characteristics ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseSubscriptionData {
     /// `{ ProSe-Permission }`: ProSe-Permission (code 3702, vendor 10415), 3GPP TS 29.344 §6.3.3.
     pub prose_permission: u32,
@@ -116,6 +116,45 @@ impl Clone for ProseSubscriptionData {
     )
 )]
 impl Eq for ProseSubscriptionData {}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl rt::typed::Fields for ProseSubscriptionData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("prose_permission", &self.prose_permission, 3702, 10415, 192);
+        v.all("prose_allowed_plmn", &self.prose_allowed_plmn, 3703, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl std::fmt::Debug for ProseSubscriptionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseSubscriptionData", f)
+    }
+}
 #[cfg(
     any(
         feature = "pc4a",
@@ -235,31 +274,7 @@ impl rt::AvpData for ProseSubscriptionData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.prose_permission,
-            buf,
-            &self.avp_flags,
-            3702,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.prose_allowed_plmn,
-            buf,
-            &self.avp_flags,
-            3703,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -280,7 +295,7 @@ impl rt::AvpData for ProseSubscriptionData {
 ///     [ ProSe-Direct-Allowed ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseAllowedPlmn {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
@@ -325,6 +340,45 @@ impl Clone for ProseAllowedPlmn {
     )
 )]
 impl Eq for ProseAllowedPlmn {}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl rt::typed::Fields for ProseAllowedPlmn {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt(
+            "authorized_discovery_range",
+            &self.authorized_discovery_range,
+            3708,
+            10415,
+            192,
+        );
+        v.opt("prose_direct_allowed", &self.prose_direct_allowed, 3704, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl std::fmt::Debug for ProseAllowedPlmn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseAllowedPlmn", f)
+    }
+}
 #[cfg(
     any(
         feature = "pc4a",
@@ -425,31 +479,7 @@ impl rt::AvpData for ProseAllowedPlmn {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.authorized_discovery_range,
-            buf,
-            &self.avp_flags,
-            3708,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_direct_allowed,
-            buf,
-            &self.avp_flags,
-            3704,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -463,7 +493,7 @@ impl rt::AvpData for ProseAllowedPlmn {
 ///     [ Age-Of-Location-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseInitialLocationInformation {
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     pub mme_name: Option<rt::data::DiameterIdentity>,
@@ -495,6 +525,36 @@ impl Clone for ProseInitialLocationInformation {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ProseInitialLocationInformation {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ProseInitialLocationInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
+        v.opt(
+            "e_utran_cell_global_identity",
+            &self.e_utran_cell_global_identity,
+            1602,
+            10415,
+            192,
+        );
+        v.opt("tracking_area_identity", &self.tracking_area_identity, 1603, 10415, 192);
+        v.opt(
+            "age_of_location_information",
+            &self.age_of_location_information,
+            1611,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ProseInitialLocationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseInitialLocationInformation", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformation {
     fn default() -> Self {
@@ -592,32 +652,7 @@ impl rt::AvpData for ProseInitialLocationInformation {
         ProseInitialLocationInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
-        rt::typed::put_opt(
-            &self.e_utran_cell_global_identity,
-            buf,
-            &self.avp_flags,
-            1602,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tracking_area_identity,
-            buf,
-            &self.avp_flags,
-            1603,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.age_of_location_information,
-            buf,
-            &self.avp_flags,
-            1611,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -640,7 +675,7 @@ impl rt::AvpData for ProseInitialLocationInformation {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseSubscriberInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -702,6 +737,40 @@ impl Clone for ProseSubscriberInformationRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ProseSubscriberInformationRequest {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ProseSubscriberInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ProseSubscriberInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseSubscriberInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseSubscriberInformationRequest {
     fn default() -> Self {
@@ -882,34 +951,7 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -938,7 +980,7 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseSubscriberInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1018,6 +1060,52 @@ impl Clone for ProseSubscriberInformationAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ProseSubscriberInformationAnswer {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ProseSubscriberInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt(
+            "prose_subscription_data",
+            &self.prose_subscription_data,
+            3701,
+            10415,
+            192,
+        );
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ProseSubscriberInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseSubscriberInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseSubscriberInformationAnswer {
     fn default() -> Self {
@@ -1212,54 +1300,7 @@ impl rt::typed::Command for ProseSubscriberInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.prose_subscription_data,
-            buf,
-            &self.avp_flags,
-            3701,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1361,7 +1402,7 @@ impl rt::typed::RequestCommand for ProseSubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UpdateProseSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1432,6 +1473,49 @@ impl Clone for UpdateProseSubscriberDataRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for UpdateProseSubscriberDataRequest {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for UpdateProseSubscriberDataRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "prose_subscription_data",
+            &self.prose_subscription_data,
+            3701,
+            10415,
+            192,
+        );
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.one("upr_flags", &self.upr_flags, 3705, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for UpdateProseSubscriberDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UpdateProseSubscriberDataRequest", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for UpdateProseSubscriberDataRequest {
     fn default() -> Self {
@@ -1655,51 +1739,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.prose_subscription_data,
-            buf,
-            &self.avp_flags,
-            3701,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.upr_flags, buf, &self.avp_flags, 3705, 10415, 192);
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1721,7 +1761,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UpdateProseSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1780,6 +1820,39 @@ impl Clone for UpdateProseSubscriberDataAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for UpdateProseSubscriberDataAnswer {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for UpdateProseSubscriberDataAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for UpdateProseSubscriberDataAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UpdateProseSubscriberDataAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for UpdateProseSubscriberDataAnswer {
     fn default() -> Self {
@@ -1938,33 +2011,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2069,7 +2116,7 @@ impl rt::typed::RequestCommand for UpdateProseSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseNotifyRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2140,6 +2187,43 @@ impl Clone for ProseNotifyRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ProseNotifyRequest {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ProseNotifyRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("prose_permission", &self.prose_permission, 3702, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("pnr_flags", &self.pnr_flags, 3706, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ProseNotifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseNotifyRequest", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseNotifyRequest {
     fn default() -> Self {
@@ -2324,51 +2408,7 @@ impl rt::typed::Command for ProseNotifyRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(
-            &self.prose_permission,
-            buf,
-            &self.avp_flags,
-            3702,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.pnr_flags, buf, &self.avp_flags, 3706, 10415, 192);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2393,7 +2433,7 @@ impl rt::typed::Command for ProseNotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseNotifyAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2461,6 +2501,42 @@ impl Clone for ProseNotifyAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ProseNotifyAnswer {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ProseNotifyAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ProseNotifyAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseNotifyAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseNotifyAnswer {
     fn default() -> Self {
@@ -2629,36 +2705,7 @@ impl rt::typed::Command for ProseNotifyAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2753,7 +2800,7 @@ impl rt::typed::RequestCommand for ProseNotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2812,6 +2859,39 @@ impl Clone for ResetRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ResetRequest {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ResetRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("user_id", &self.user_id, 1444, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ResetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ResetRequest", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ResetRequest {
     fn default() -> Self {
@@ -2989,33 +3069,7 @@ impl rt::typed::Command for ResetRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.user_id, buf, &self.avp_flags, 1444, 10415, 192);
-        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3037,7 +3091,7 @@ impl rt::typed::Command for ResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3096,6 +3150,39 @@ impl Clone for ResetAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ResetAnswer {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ResetAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ResetAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ResetAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ResetAnswer {
     fn default() -> Self {
@@ -3254,33 +3341,7 @@ impl rt::typed::Command for ResetAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3377,7 +3438,7 @@ impl rt::typed::RequestCommand for ResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseInitialLocationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3436,6 +3497,39 @@ impl Clone for ProseInitialLocationInformationRequest {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ProseInitialLocationInformationRequest {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ProseInitialLocationInformationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ProseInitialLocationInformationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseInitialLocationInformationRequest", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformationRequest {
     fn default() -> Self {
@@ -3612,33 +3706,7 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3662,7 +3730,7 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseInitialLocationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3731,6 +3799,47 @@ impl Clone for ProseInitialLocationInformationAnswer {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Eq for ProseInitialLocationInformationAnswer {}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Fields for ProseInitialLocationInformationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt(
+            "prose_initial_location_information",
+            &self.prose_initial_location_information,
+            3707,
+            10415,
+            192,
+        );
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl std::fmt::Debug for ProseInitialLocationInformationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseInitialLocationInformationAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformationAnswer {
     fn default() -> Self {
@@ -3902,49 +4011,7 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(
-            &self.prose_initial_location_information,
-            buf,
-            &self.avp_flags,
-            3707,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]

@@ -418,7 +418,7 @@ impl rt::AvpData for ReportCardinality {
 ///     [ WLAN-Assistance-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AssistanceInfo {
     /// `[ WLAN-Assistance-Info ]`: WLAN-Assistance-Info (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31.
     pub wlan_assistance_info: Option<WlanAssistanceInfo>,
@@ -441,6 +441,21 @@ impl Clone for AssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for AssistanceInfo {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for AssistanceInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("wlan_assistance_info", &self.wlan_assistance_info, 3820, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for AssistanceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AssistanceInfo", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for AssistanceInfo {
     fn default() -> Self {
@@ -511,15 +526,7 @@ impl rt::AvpData for AssistanceInfo {
         AssistanceInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.wlan_assistance_info,
-            buf,
-            &self.avp_flags,
-            3820,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -537,7 +544,7 @@ impl rt::AvpData for AssistanceInfo {
 ///     [ PC5-tech ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MatchReport {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -581,6 +588,46 @@ impl Clone for MatchReport {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for MatchReport {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for MatchReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
+        v.opt(
+            "prose_metadata_index_mask",
+            &self.prose_metadata_index_mask,
+            3839,
+            10415,
+            128,
+        );
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.opt(
+            "prose_match_refresh_timer",
+            &self.prose_match_refresh_timer,
+            3838,
+            10415,
+            192,
+        );
+        v.opt(
+            "prose_application_metadata",
+            &self.prose_application_metadata,
+            3853,
+            10415,
+            192,
+        );
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for MatchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MatchReport", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for MatchReport {
     fn default() -> Self {
@@ -706,43 +753,7 @@ impl rt::AvpData for MatchReport {
         MatchReportView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.discovery_type, buf, &self.avp_flags, 3804, 10415, 192);
-        rt::typed::put_opt(&self.prose_app_code, buf, &self.avp_flags, 3810, 10415, 192);
-        rt::typed::put_opt(
-            &self.prose_metadata_index_mask,
-            buf,
-            &self.avp_flags,
-            3839,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.prose_app_id, buf, &self.avp_flags, 3811, 10415, 192);
-        rt::typed::put_opt(
-            &self.prose_validity_timer,
-            buf,
-            &self.avp_flags,
-            3815,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_match_refresh_timer,
-            buf,
-            &self.avp_flags,
-            3838,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_application_metadata,
-            buf,
-            &self.avp_flags,
-            3853,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.pc5_tech, buf, &self.avp_flags, 3868, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -757,7 +768,7 @@ impl rt::AvpData for MatchReport {
 ///     *[ ProSe-App-Mask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseDiscoveryFilter {
     /// `{ 3GPP-Filter-Id }`: 3GPP-Filter-Id (code 3805, vendor 10415), 3GPP TS 29.345 §6.3.9.
     pub tgpp_filter_id: rt::bytes::Bytes,
@@ -792,6 +803,25 @@ impl Clone for ProseDiscoveryFilter {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseDiscoveryFilter {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseDiscoveryFilter {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tgpp_filter_id", &self.tgpp_filter_id, 3805, 10415, 192);
+        v.one("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.one("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.one("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
+        v.all("prose_app_mask", &self.prose_app_mask, 3812, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseDiscoveryFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseDiscoveryFilter", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseDiscoveryFilter {
     fn default() -> Self {
@@ -936,19 +966,7 @@ impl rt::AvpData for ProseDiscoveryFilter {
         ProseDiscoveryFilterView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tgpp_filter_id, buf, &self.avp_flags, 3805, 10415, 192);
-        rt::typed::put_one(&self.prose_app_id, buf, &self.avp_flags, 3811, 10415, 192);
-        rt::typed::put_one(
-            &self.prose_validity_timer,
-            buf,
-            &self.avp_flags,
-            3815,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.prose_app_code, buf, &self.avp_flags, 3810, 10415, 192);
-        rt::typed::put_all(&self.prose_app_mask, buf, &self.avp_flags, 3812, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -967,7 +985,7 @@ impl rt::AvpData for ProseDiscoveryFilter {
 /// ```
 ///
 /// The specification's ABNF lists WLAN-Link-Layer-Id-List twice; the first occurrence is read as WLAN-Link-Layer-Id (6.3.32).
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WifiP2pAssistanceInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1008,6 +1026,39 @@ impl Clone for WifiP2pAssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for WifiP2pAssistanceInfo {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for WifiP2pAssistanceInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("p2p_features", &self.p2p_features, 3809, 10415, 192);
+        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
+        v.opt(
+            "wlan_link_layer_id_list",
+            &self.wlan_link_layer_id_list,
+            3822,
+            10415,
+            192,
+        );
+        v.opt("operating_channel", &self.operating_channel, 3808, 10415, 192);
+        v.opt(
+            "assistance_info_validity_timer",
+            &self.assistance_info_validity_timer,
+            3803,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for WifiP2pAssistanceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WifiP2pAssistanceInfo", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for WifiP2pAssistanceInfo {
     fn default() -> Self {
@@ -1110,49 +1161,7 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
         WifiP2pAssistanceInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
-        rt::typed::put_opt(
-            &self.eap_master_session_key,
-            buf,
-            &self.avp_flags,
-            464,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.p2p_features, buf, &self.avp_flags, 3809, 10415, 192);
-        rt::typed::put_opt(
-            &self.wlan_link_layer_id,
-            buf,
-            &self.avp_flags,
-            3821,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wlan_link_layer_id_list,
-            buf,
-            &self.avp_flags,
-            3822,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.operating_channel,
-            buf,
-            &self.avp_flags,
-            3808,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.assistance_info_validity_timer,
-            buf,
-            &self.avp_flags,
-            3803,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1163,7 +1172,7 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
 ///     [ WiFi-P2P-Assistance-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanAssistanceInfo {
     /// `[ WiFi-P2P-Assistance-Info ]`: WiFi-P2P-Assistance-Info (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30.
     pub wifi_p2p_assistance_info: Option<rt::lazy::Lazy<WifiP2pAssistanceInfo>>,
@@ -1186,6 +1195,27 @@ impl Clone for WlanAssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for WlanAssistanceInfo {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for WlanAssistanceInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "wifi_p2p_assistance_info",
+            &self.wifi_p2p_assistance_info,
+            3819,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for WlanAssistanceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanAssistanceInfo", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for WlanAssistanceInfo {
     fn default() -> Self {
@@ -1254,15 +1284,7 @@ impl rt::AvpData for WlanAssistanceInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.wifi_p2p_assistance_info,
-            buf,
-            &self.avp_flags,
-            3819,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1273,7 +1295,7 @@ impl rt::AvpData for WlanAssistanceInfo {
 ///     *[ WLAN-Link-Layer-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanLinkLayerIdList {
     /// `*[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     pub wlan_link_layer_id: Vec<rt::bytes::Bytes>,
@@ -1296,6 +1318,21 @@ impl Clone for WlanLinkLayerIdList {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for WlanLinkLayerIdList {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for WlanLinkLayerIdList {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for WlanLinkLayerIdList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanLinkLayerIdList", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for WlanLinkLayerIdList {
     fn default() -> Self {
@@ -1366,15 +1403,7 @@ impl rt::AvpData for WlanLinkLayerIdList {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.wlan_link_layer_id,
-            buf,
-            &self.avp_flags,
-            3821,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1387,7 +1416,7 @@ impl rt::AvpData for WlanLinkLayerIdList {
 ///     { UTC-based-Counter }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseAppCodeInfo {
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     pub prose_app_code: rt::bytes::Bytes,
@@ -1416,6 +1445,23 @@ impl Clone for ProseAppCodeInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAppCodeInfo {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseAppCodeInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
+        v.one("mic", &self.mic, 3836, 10415, 192);
+        v.one("utc_based_counter", &self.utc_based_counter, 3837, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseAppCodeInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseAppCodeInfo", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAppCodeInfo {
     fn default() -> Self {
@@ -1519,17 +1565,7 @@ impl rt::AvpData for ProseAppCodeInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.prose_app_code, buf, &self.avp_flags, 3810, 10415, 192);
-        rt::typed::put_one(&self.mic, buf, &self.avp_flags, 3836, 10415, 192);
-        rt::typed::put_one(
-            &self.utc_based_counter,
-            buf,
-            &self.avp_flags,
-            3837,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1542,7 +1578,7 @@ impl rt::AvpData for ProseAppCodeInfo {
 ///     [ Periodic-Location-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationUpdateTrigger {
     /// `{ Location-Update-Event-Type }`: Location-Update-Event-Type (code 3824, vendor 10415), 3GPP TS 29.345 §6.3.43.
     pub location_update_event_type: u32,
@@ -1571,6 +1607,29 @@ impl Clone for LocationUpdateTrigger {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for LocationUpdateTrigger {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for LocationUpdateTrigger {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "location_update_event_type",
+            &self.location_update_event_type,
+            3824,
+            10415,
+            192,
+        );
+        v.opt("change_of_area_type", &self.change_of_area_type, 3825, 10415, 192);
+        v.opt("periodic_location_type", &self.periodic_location_type, 3829, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for LocationUpdateTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationUpdateTrigger", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for LocationUpdateTrigger {
     fn default() -> Self {
@@ -1672,31 +1731,7 @@ impl rt::AvpData for LocationUpdateTrigger {
         LocationUpdateTriggerView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.location_update_event_type,
-            buf,
-            &self.avp_flags,
-            3824,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.change_of_area_type,
-            buf,
-            &self.avp_flags,
-            3825,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.periodic_location_type,
-            buf,
-            &self.avp_flags,
-            3829,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1709,7 +1744,7 @@ impl rt::AvpData for LocationUpdateTrigger {
 ///     [ Minimum-Interval-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChangeOfAreaType {
     /// `{ Location-Update-Event-Trigger }`: Location-Update-Event-Trigger (code 3826, vendor 10415), 3GPP TS 29.345 §6.3.45.
     pub location_update_event_trigger: u32,
@@ -1738,6 +1773,29 @@ impl Clone for ChangeOfAreaType {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ChangeOfAreaType {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ChangeOfAreaType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "location_update_event_trigger",
+            &self.location_update_event_trigger,
+            3826,
+            10415,
+            192,
+        );
+        v.one("report_cardinality", &self.report_cardinality, 3827, 10415, 192);
+        v.opt("minimum_interval_time", &self.minimum_interval_time, 3828, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ChangeOfAreaType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChangeOfAreaType", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ChangeOfAreaType {
     fn default() -> Self {
@@ -1849,31 +1907,7 @@ impl rt::AvpData for ChangeOfAreaType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.location_update_event_trigger,
-            buf,
-            &self.avp_flags,
-            3826,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.report_cardinality,
-            buf,
-            &self.avp_flags,
-            3827,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.minimum_interval_time,
-            buf,
-            &self.avp_flags,
-            3828,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1885,7 +1919,7 @@ impl rt::AvpData for ChangeOfAreaType {
 ///     { Total-Number-Of-Reports }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PeriodicLocationType {
     /// `{ Location-Report-Interval-Time }`: Location-Report-Interval-Time (code 3830, vendor 10415), 3GPP TS 29.345 §6.3.49.
     pub location_report_interval_time: u32,
@@ -1911,6 +1945,34 @@ impl Clone for PeriodicLocationType {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for PeriodicLocationType {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for PeriodicLocationType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "location_report_interval_time",
+            &self.location_report_interval_time,
+            3830,
+            10415,
+            192,
+        );
+        v.one(
+            "total_number_of_reports",
+            &self.total_number_of_reports,
+            3831,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for PeriodicLocationType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PeriodicLocationType", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for PeriodicLocationType {
     fn default() -> Self {
@@ -2013,23 +2075,7 @@ impl rt::AvpData for PeriodicLocationType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.location_report_interval_time,
-            buf,
-            &self.avp_flags,
-            3830,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.total_number_of_reports,
-            buf,
-            &self.avp_flags,
-            3831,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2057,7 +2103,7 @@ impl rt::AvpData for PeriodicLocationType {
 /// ```
 ///
 /// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DiscoveryAuthRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2127,6 +2173,48 @@ impl Clone for DiscoveryAuthRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for DiscoveryAuthRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for DiscoveryAuthRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.opt("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
+        v.opt(
+            "prose_app_code_suffix_range",
+            &self.prose_app_code_suffix_range,
+            3867,
+            10415,
+            128,
+        );
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.opt("app_identifier", &self.app_identifier, 3840, 10415, 128);
+        v.opt("requesting_rpauid", &self.requesting_rpauid, 3843, 10415, 128);
+        v.opt("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.opt("target_pduid", &self.target_pduid, 3845, 10415, 128);
+        v.opt("prose_restricted_code", &self.prose_restricted_code, 3846, 10415, 128);
+        v.all(
+            "prose_restricted_code_suffix_range",
+            &self.prose_restricted_code_suffix_range,
+            3847,
+            10415,
+            128,
+        );
+        v.opt("banned_rpauid", &self.banned_rpauid, 3858, 10415, 128);
+        v.opt("banned_pduid", &self.banned_pduid, 3859, 10415, 128);
+        v.opt("service_result", &self.service_result, 3146, 10415, 192);
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for DiscoveryAuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DiscoveryAuthRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for DiscoveryAuthRequest {
     fn default() -> Self {
@@ -2286,58 +2374,7 @@ impl rt::AvpData for DiscoveryAuthRequest {
         DiscoveryAuthRequestView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.discovery_type, buf, &self.avp_flags, 3804, 10415, 192);
-        rt::typed::put_opt(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_opt(&self.prose_app_id, buf, &self.avp_flags, 3811, 10415, 192);
-        rt::typed::put_opt(&self.prose_app_code, buf, &self.avp_flags, 3810, 10415, 192);
-        rt::typed::put_opt(
-            &self.prose_app_code_suffix_range,
-            buf,
-            &self.avp_flags,
-            3867,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.prose_validity_timer,
-            buf,
-            &self.avp_flags,
-            3815,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.app_identifier, buf, &self.avp_flags, 3840, 10415, 128);
-        rt::typed::put_opt(
-            &self.requesting_rpauid,
-            buf,
-            &self.avp_flags,
-            3843,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
-        rt::typed::put_opt(&self.target_pduid, buf, &self.avp_flags, 3845, 10415, 128);
-        rt::typed::put_opt(
-            &self.prose_restricted_code,
-            buf,
-            &self.avp_flags,
-            3846,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.prose_restricted_code_suffix_range,
-            buf,
-            &self.avp_flags,
-            3847,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.banned_rpauid, buf, &self.avp_flags, 3858, 10415, 128);
-        rt::typed::put_opt(&self.banned_pduid, buf, &self.avp_flags, 3859, 10415, 128);
-        rt::typed::put_opt(&self.service_result, buf, &self.avp_flags, 3146, 10415, 192);
-        rt::typed::put_opt(&self.pc5_tech, buf, &self.avp_flags, 3868, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2358,7 +2395,7 @@ impl rt::AvpData for DiscoveryAuthRequest {
 /// ```
 ///
 /// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DiscoveryAuthResponse {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2411,6 +2448,41 @@ impl Clone for DiscoveryAuthResponse {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for DiscoveryAuthResponse {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for DiscoveryAuthResponse {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.all("prose_discovery_filter", &self.prose_discovery_filter, 3813, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("prose_restricted_code", &self.prose_restricted_code, 3846, 10415, 128);
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.opt(
+            "code_sending_security_material",
+            &self.code_sending_security_material,
+            3861,
+            10415,
+            128,
+        );
+        v.opt(
+            "code_receiving_security_material",
+            &self.code_receiving_security_material,
+            3860,
+            10415,
+            128,
+        );
+        v.opt("duik", &self.duik, 3863, 10415, 128);
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for DiscoveryAuthResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DiscoveryAuthResponse", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for DiscoveryAuthResponse {
     fn default() -> Self {
@@ -2545,58 +2617,7 @@ impl rt::AvpData for DiscoveryAuthResponse {
         DiscoveryAuthResponseView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.discovery_type, buf, &self.avp_flags, 3804, 10415, 192);
-        rt::typed::put_all(
-            &self.prose_discovery_filter,
-            buf,
-            &self.avp_flags,
-            3813,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_restricted_code,
-            buf,
-            &self.avp_flags,
-            3846,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.prose_validity_timer,
-            buf,
-            &self.avp_flags,
-            3815,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.code_sending_security_material,
-            buf,
-            &self.avp_flags,
-            3861,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.code_receiving_security_material,
-            buf,
-            &self.avp_flags,
-            3860,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.duik, buf, &self.avp_flags, 3863, 10415, 128);
-        rt::typed::put_opt(&self.pc5_tech, buf, &self.avp_flags, 3868, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2611,7 +2632,7 @@ impl rt::AvpData for DiscoveryAuthResponse {
 ///     [ PC5-tech ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MatchRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2646,6 +2667,25 @@ impl Clone for MatchRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for MatchRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for MatchRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.all("prose_app_code_info", &self.prose_app_code_info, 3835, 10415, 192);
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for MatchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MatchRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for MatchRequest {
     fn default() -> Self {
@@ -2751,26 +2791,7 @@ impl rt::AvpData for MatchRequest {
         MatchRequestView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.discovery_type, buf, &self.avp_flags, 3804, 10415, 192);
-        rt::typed::put_opt(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.prose_app_code_info,
-            buf,
-            &self.avp_flags,
-            3835,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.pc5_tech, buf, &self.avp_flags, 3868, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2783,7 +2804,7 @@ impl rt::AvpData for MatchRequest {
 ///     *[ ProSe-App-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MatchReportInfo {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2812,6 +2833,23 @@ impl Clone for MatchReportInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for MatchReportInfo {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for MatchReportInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("user_identity", &self.user_identity, 700, 10415, 192);
+        v.all("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for MatchReportInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MatchReportInfo", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for MatchReportInfo {
     fn default() -> Self {
@@ -2902,10 +2940,7 @@ impl rt::AvpData for MatchReportInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.discovery_type, buf, &self.avp_flags, 3804, 10415, 192);
-        rt::typed::put_opt(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_all(&self.prose_app_id, buf, &self.avp_flags, 3811, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2917,7 +2952,7 @@ impl rt::AvpData for MatchReportInfo {
 ///     { OS-App-ID }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AppIdentifier {
     /// `{ OS-ID }`: OS-ID (code 3841, vendor 10415), 3GPP TS 29.345 §6.3.62.
     pub os_id: rt::bytes::Bytes,
@@ -2943,6 +2978,22 @@ impl Clone for AppIdentifier {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for AppIdentifier {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for AppIdentifier {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("os_id", &self.os_id, 3841, 10415, 128);
+        v.one("os_app_id", &self.os_app_id, 3842, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for AppIdentifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AppIdentifier", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for AppIdentifier {
     fn default() -> Self {
@@ -3033,9 +3084,7 @@ impl rt::AvpData for AppIdentifier {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.os_id, buf, &self.avp_flags, 3841, 10415, 128);
-        rt::typed::put_one(&self.os_app_id, buf, &self.avp_flags, 3842, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3050,7 +3099,7 @@ impl rt::AvpData for AppIdentifier {
 ///     [ Encrypted-Bitmask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CodeReceivingSecurityMaterial {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     pub dusk: Option<rt::bytes::Bytes>,
@@ -3085,6 +3134,25 @@ impl Clone for CodeReceivingSecurityMaterial {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for CodeReceivingSecurityMaterial {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for CodeReceivingSecurityMaterial {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("dusk", &self.dusk, 3862, 10415, 128);
+        v.opt("duik", &self.duik, 3863, 10415, 128);
+        v.opt("mic_check_indicator", &self.mic_check_indicator, 3865, 10415, 128);
+        v.opt("duck", &self.duck, 3864, 10415, 128);
+        v.opt("encrypted_bitmask", &self.encrypted_bitmask, 3866, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for CodeReceivingSecurityMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CodeReceivingSecurityMaterial", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for CodeReceivingSecurityMaterial {
     fn default() -> Self {
@@ -3165,26 +3233,7 @@ impl rt::AvpData for CodeReceivingSecurityMaterial {
         CodeReceivingSecurityMaterialView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.dusk, buf, &self.avp_flags, 3862, 10415, 128);
-        rt::typed::put_opt(&self.duik, buf, &self.avp_flags, 3863, 10415, 128);
-        rt::typed::put_opt(
-            &self.mic_check_indicator,
-            buf,
-            &self.avp_flags,
-            3865,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.duck, buf, &self.avp_flags, 3864, 10415, 128);
-        rt::typed::put_opt(
-            &self.encrypted_bitmask,
-            buf,
-            &self.avp_flags,
-            3866,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3198,7 +3247,7 @@ impl rt::AvpData for CodeReceivingSecurityMaterial {
 ///     [ Encrypted-Bitmask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CodeSendingSecurityMaterial {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     pub dusk: Option<rt::bytes::Bytes>,
@@ -3230,6 +3279,24 @@ impl Clone for CodeSendingSecurityMaterial {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for CodeSendingSecurityMaterial {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for CodeSendingSecurityMaterial {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("dusk", &self.dusk, 3862, 10415, 128);
+        v.opt("duik", &self.duik, 3863, 10415, 128);
+        v.opt("duck", &self.duck, 3864, 10415, 128);
+        v.opt("encrypted_bitmask", &self.encrypted_bitmask, 3866, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for CodeSendingSecurityMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CodeSendingSecurityMaterial", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for CodeSendingSecurityMaterial {
     fn default() -> Self {
@@ -3306,18 +3373,7 @@ impl rt::AvpData for CodeSendingSecurityMaterial {
         CodeSendingSecurityMaterialView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.dusk, buf, &self.avp_flags, 3862, 10415, 128);
-        rt::typed::put_opt(&self.duik, buf, &self.avp_flags, 3863, 10415, 128);
-        rt::typed::put_opt(&self.duck, buf, &self.avp_flags, 3864, 10415, 128);
-        rt::typed::put_opt(
-            &self.encrypted_bitmask,
-            buf,
-            &self.avp_flags,
-            3866,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3341,7 +3397,7 @@ impl rt::AvpData for CodeSendingSecurityMaterial {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3406,6 +3462,41 @@ impl Clone for ProseAuthorizationRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAuthorizationRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseAuthorizationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseAuthorizationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseAuthorizationRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAuthorizationRequest {
     fn default() -> Self {
@@ -3606,42 +3697,7 @@ impl rt::typed::Command for ProseAuthorizationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(&self.user_identity, buf, &self.avp_flags, 700, 10415, 192);
-        rt::typed::put_one(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3671,7 +3727,7 @@ impl rt::typed::Command for ProseAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3754,6 +3810,59 @@ impl Clone for ProseAuthorizationAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAuthorizationAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseAuthorizationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("prose_direct_allowed", &self.prose_direct_allowed, 3704, 10415, 192);
+        v.opt("validity_time_announce", &self.validity_time_announce, 3832, 10415, 192);
+        v.opt("validity_time_monitor", &self.validity_time_monitor, 3833, 10415, 192);
+        v.opt(
+            "validity_time_communication",
+            &self.validity_time_communication,
+            3834,
+            10415,
+            192,
+        );
+        v.opt(
+            "authorized_discovery_range",
+            &self.authorized_discovery_range,
+            3708,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseAuthorizationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseAuthorizationAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAuthorizationAnswer {
     fn default() -> Self {
@@ -3957,76 +4066,7 @@ impl rt::typed::Command for ProseAuthorizationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_opt(
-            &self.prose_direct_allowed,
-            buf,
-            &self.avp_flags,
-            3704,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.validity_time_announce,
-            buf,
-            &self.avp_flags,
-            3832,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.validity_time_monitor,
-            buf,
-            &self.avp_flags,
-            3833,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.validity_time_communication,
-            buf,
-            &self.avp_flags,
-            3834,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.authorized_discovery_range,
-            buf,
-            &self.avp_flags,
-            3708,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4126,7 +4166,7 @@ impl rt::typed::RequestCommand for ProseAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseDiscoveryRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4191,6 +4231,41 @@ impl Clone for ProseDiscoveryRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseDiscoveryRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseDiscoveryRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("discovery_auth_request", &self.discovery_auth_request, 3854, 10415, 192);
+        v.opt("discovery_entry_id", &self.discovery_entry_id, 3850, 10415, 128);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseDiscoveryRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseDiscoveryRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseDiscoveryRequest {
     fn default() -> Self {
@@ -4386,49 +4461,7 @@ impl rt::typed::Command for ProseDiscoveryRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(
-            &self.discovery_auth_request,
-            buf,
-            &self.avp_flags,
-            3854,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.discovery_entry_id,
-            buf,
-            &self.avp_flags,
-            3850,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4455,7 +4488,7 @@ impl rt::typed::Command for ProseDiscoveryRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseDiscoveryAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4529,6 +4562,50 @@ impl Clone for ProseDiscoveryAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseDiscoveryAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseDiscoveryAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt(
+            "discovery_auth_response",
+            &self.discovery_auth_response,
+            3855,
+            10415,
+            192,
+        );
+        v.opt("discovery_entry_id", &self.discovery_entry_id, 3850, 10415, 128);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseDiscoveryAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseDiscoveryAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseDiscoveryAnswer {
     fn default() -> Self {
@@ -4710,52 +4787,7 @@ impl rt::typed::Command for ProseDiscoveryAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_opt(
-            &self.discovery_auth_response,
-            buf,
-            &self.avp_flags,
-            3855,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.discovery_entry_id,
-            buf,
-            &self.avp_flags,
-            3850,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4852,7 +4884,7 @@ impl rt::typed::RequestCommand for ProseDiscoveryRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseMatchRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4917,6 +4949,41 @@ impl Clone for ProseMatchRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseMatchRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("match_request", &self.match_request, 3856, 10415, 192);
+        v.opt("pmr_flags", &self.pmr_flags, 3852, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseMatchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseMatchRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchRequest {
     fn default() -> Self {
@@ -5106,35 +5173,7 @@ impl rt::typed::Command for ProseMatchRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(&self.match_request, buf, &self.avp_flags, 3856, 10415, 192);
-        rt::typed::put_opt(&self.pmr_flags, buf, &self.avp_flags, 3852, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5160,7 +5199,7 @@ impl rt::typed::Command for ProseMatchRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseMatchAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5231,6 +5270,43 @@ impl Clone for ProseMatchAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseMatchAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("match_report", &self.match_report, 3807, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseMatchAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseMatchAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchAnswer {
     fn default() -> Self {
@@ -5410,37 +5486,7 @@ impl rt::typed::Command for ProseMatchAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(&self.match_report, buf, &self.avp_flags, 3807, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5536,7 +5582,7 @@ impl rt::typed::RequestCommand for ProseMatchRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseMatchReportInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5598,6 +5644,40 @@ impl Clone for ProseMatchReportInfoRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchReportInfoRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseMatchReportInfoRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("match_report_info", &self.match_report_info, 3857, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseMatchReportInfoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseMatchReportInfoRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchReportInfoRequest {
     fn default() -> Self {
@@ -5783,41 +5863,7 @@ impl rt::typed::Command for ProseMatchReportInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(
-            &self.match_report_info,
-            buf,
-            &self.avp_flags,
-            3857,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5842,7 +5888,7 @@ impl rt::typed::Command for ProseMatchReportInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseMatchReportInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5910,6 +5956,42 @@ impl Clone for ProseMatchReportInfoAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseMatchReportInfoAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseMatchReportInfoAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseMatchReportInfoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseMatchReportInfoAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchReportInfoAnswer {
     fn default() -> Self {
@@ -6078,36 +6160,7 @@ impl rt::typed::Command for ProseMatchReportInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6208,7 +6261,7 @@ impl rt::typed::RequestCommand for ProseMatchReportInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseProximityRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6285,6 +6338,51 @@ impl Clone for ProseProximityRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseProximityRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseProximityRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("prr_flags", &self.prr_flags, 3814, 10415, 192);
+        v.one("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.one("time_window", &self.time_window, 3818, 10415, 192);
+        v.one("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.opt(
+            "location_update_trigger",
+            &self.location_update_trigger,
+            3823,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseProximityRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseProximityRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseProximityRequest {
     fn default() -> Self {
@@ -6539,60 +6637,7 @@ impl rt::typed::Command for ProseProximityRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(&self.prr_flags, buf, &self.avp_flags, 3814, 10415, 192);
-        rt::typed::put_one(
-            &self.requesting_epuid,
-            buf,
-            &self.avp_flags,
-            3816,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.targeted_epuid, buf, &self.avp_flags, 3817, 10415, 192);
-        rt::typed::put_one(&self.time_window, buf, &self.avp_flags, 3818, 10415, 192);
-        rt::typed::put_one(
-            &self.location_estimate,
-            buf,
-            &self.avp_flags,
-            1242,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.location_update_trigger,
-            buf,
-            &self.avp_flags,
-            3823,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6619,7 +6664,7 @@ impl rt::typed::Command for ProseProximityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseProximityAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6693,6 +6738,44 @@ impl Clone for ProseProximityAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseProximityAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseProximityAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseProximityAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseProximityAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseProximityAnswer {
     fn default() -> Self {
@@ -6869,52 +6952,7 @@ impl rt::typed::Command for ProseProximityAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_opt(
-            &self.location_estimate,
-            buf,
-            &self.avp_flags,
-            1242,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wlan_link_layer_id,
-            buf,
-            &self.avp_flags,
-            3821,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7020,7 +7058,7 @@ impl rt::typed::RequestCommand for ProseProximityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseLocationUpdateRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7085,6 +7123,41 @@ impl Clone for ProseLocationUpdateRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseLocationUpdateRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseLocationUpdateRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.one("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseLocationUpdateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseLocationUpdateRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseLocationUpdateRequest {
     fn default() -> Self {
@@ -7285,42 +7358,7 @@ impl rt::typed::Command for ProseLocationUpdateRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(&self.targeted_epuid, buf, &self.avp_flags, 3817, 10415, 192);
-        rt::typed::put_one(
-            &self.location_estimate,
-            buf,
-            &self.avp_flags,
-            1242,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7345,7 +7383,7 @@ impl rt::typed::Command for ProseLocationUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseLocationUpdateAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7413,6 +7451,42 @@ impl Clone for ProseLocationUpdateAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseLocationUpdateAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseLocationUpdateAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseLocationUpdateAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseLocationUpdateAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseLocationUpdateAnswer {
     fn default() -> Self {
@@ -7581,36 +7655,7 @@ impl rt::typed::Command for ProseLocationUpdateAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7714,7 +7759,7 @@ impl rt::typed::RequestCommand for ProseLocationUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseAlertRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7782,6 +7827,42 @@ impl Clone for ProseAlertRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAlertRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseAlertRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("app_layer_user_id", &self.app_layer_user_id, 3801, 10415, 192);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.opt("assistance_info", &self.assistance_info, 3802, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseAlertRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseAlertRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAlertRequest {
     fn default() -> Self {
@@ -7986,50 +8067,7 @@ impl rt::typed::Command for ProseAlertRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(
-            &self.app_layer_user_id,
-            buf,
-            &self.avp_flags,
-            3801,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.targeted_epuid, buf, &self.avp_flags, 3817, 10415, 192);
-        rt::typed::put_opt(
-            &self.assistance_info,
-            buf,
-            &self.avp_flags,
-            3802,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8054,7 +8092,7 @@ impl rt::typed::Command for ProseAlertRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseAlertAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8122,6 +8160,42 @@ impl Clone for ProseAlertAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseAlertAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseAlertAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseAlertAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseAlertAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAlertAnswer {
     fn default() -> Self {
@@ -8290,36 +8364,7 @@ impl rt::typed::Command for ProseAlertAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8422,7 +8467,7 @@ impl rt::typed::RequestCommand for ProseAlertRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseCancellationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8487,6 +8532,41 @@ impl Clone for ProseCancellationRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseCancellationRequest {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseCancellationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.extra(&self.extra);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseCancellationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseCancellationRequest", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseCancellationRequest {
     fn default() -> Self {
@@ -8687,42 +8767,7 @@ impl rt::typed::Command for ProseCancellationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(
-            &self.requesting_epuid,
-            buf,
-            &self.avp_flags,
-            3816,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.targeted_epuid, buf, &self.avp_flags, 3817, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8747,7 +8792,7 @@ impl rt::typed::Command for ProseCancellationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseCancellationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8815,6 +8860,42 @@ impl Clone for ProseCancellationAnswer {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Eq for ProseCancellationAnswer {}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Fields for ProseCancellationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt(
+            "vendor_specific_application_id",
+            &self.vendor_specific_application_id,
+            260,
+            0,
+            64,
+        );
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl std::fmt::Debug for ProseCancellationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseCancellationAnswer", f)
+    }
+}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseCancellationAnswer {
     fn default() -> Self {
@@ -8983,36 +9064,7 @@ impl rt::typed::Command for ProseCancellationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(
-            &self.vendor_specific_application_id,
-            buf,
-            &self.avp_flags,
-            260,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]

@@ -338,7 +338,7 @@ impl rt::AvpData for DeliveryOutcome {
 ///     [ Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceAction {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -382,6 +382,28 @@ impl Clone for DeviceAction {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceAction {}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Fields for DeviceAction {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
+        v.one("reference_number", &self.reference_number, 3007, 10415, 192);
+        v.opt("old_reference_number", &self.old_reference_number, 3011, 10415, 192);
+        v.one("action_type", &self.action_type, 3005, 10415, 192);
+        v.opt("trigger_data", &self.trigger_data, 3003, 10415, 192);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl std::fmt::Debug for DeviceAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceAction", f)
+    }
+}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceAction {
     fn default() -> Self {
@@ -499,36 +521,7 @@ impl rt::AvpData for DeviceAction {
         DeviceActionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.scs_identity, buf, &self.avp_flags, 3104, 10415, 192);
-        rt::typed::put_one(
-            &self.reference_number,
-            buf,
-            &self.avp_flags,
-            3007,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.old_reference_number,
-            buf,
-            &self.avp_flags,
-            3011,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.action_type, buf, &self.avp_flags, 3005, 10415, 192);
-        rt::typed::put_opt(&self.trigger_data, buf, &self.avp_flags, 3003, 10415, 192);
-        rt::typed::put_opt(&self.validity_time, buf, &self.avp_flags, 448, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -546,7 +539,7 @@ impl rt::AvpData for DeviceAction {
 ///     [ Delivery-Outcome ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceNotification {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -590,6 +583,28 @@ impl Clone for DeviceNotification {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceNotification {}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Fields for DeviceNotification {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
+        v.opt("reference_number", &self.reference_number, 3007, 10415, 192);
+        v.one("action_type", &self.action_type, 3005, 10415, 192);
+        v.opt("request_status", &self.request_status, 3008, 10415, 192);
+        v.opt("mtc_error_diagnostic", &self.mtc_error_diagnostic, 3203, 10415, 192);
+        v.opt("delivery_outcome", &self.delivery_outcome, 3009, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl std::fmt::Debug for DeviceNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceNotification", f)
+    }
+}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceNotification {
     fn default() -> Self {
@@ -698,43 +713,7 @@ impl rt::AvpData for DeviceNotification {
         DeviceNotificationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(&self.scs_identity, buf, &self.avp_flags, 3104, 10415, 192);
-        rt::typed::put_opt(
-            &self.reference_number,
-            buf,
-            &self.avp_flags,
-            3007,
-            10415,
-            192,
-        );
-        rt::typed::put_one(&self.action_type, buf, &self.avp_flags, 3005, 10415, 192);
-        rt::typed::put_opt(&self.request_status, buf, &self.avp_flags, 3008, 10415, 192);
-        rt::typed::put_opt(
-            &self.mtc_error_diagnostic,
-            buf,
-            &self.avp_flags,
-            3203,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.delivery_outcome,
-            buf,
-            &self.avp_flags,
-            3009,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -747,7 +726,7 @@ impl rt::AvpData for DeviceNotification {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TriggerData {
     /// `{ Payload }`: Payload (code 3004, vendor 10415), 3GPP TS 29.368 §6.4.
     pub payload: rt::bytes::Bytes,
@@ -776,6 +755,29 @@ impl Clone for TriggerData {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for TriggerData {}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Fields for TriggerData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("payload", &self.payload, 3004, 10415, 192);
+        v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
+        v.opt(
+            "application_port_identifier",
+            &self.application_port_identifier,
+            3010,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl std::fmt::Debug for TriggerData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TriggerData", f)
+    }
+}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for TriggerData {
     fn default() -> Self {
@@ -864,24 +866,7 @@ impl rt::AvpData for TriggerData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.payload, buf, &self.avp_flags, 3004, 10415, 192);
-        rt::typed::put_opt(
-            &self.priority_indication,
-            buf,
-            &self.avp_flags,
-            3006,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.application_port_identifier,
-            buf,
-            &self.avp_flags,
-            3010,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -903,7 +888,7 @@ impl rt::AvpData for TriggerData {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -962,6 +947,33 @@ impl Clone for DeviceActionRequest {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceActionRequest {}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Fields for DeviceActionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("device_action", &self.device_action, 3001, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl std::fmt::Debug for DeviceActionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceActionRequest", f)
+    }
+}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceActionRequest {
     fn default() -> Self {
@@ -1138,26 +1150,7 @@ impl rt::typed::Command for DeviceActionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(&self.device_action, buf, &self.avp_flags, 3001, 10415, 192);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1181,7 +1174,7 @@ impl rt::typed::Command for DeviceActionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1246,6 +1239,35 @@ impl Clone for DeviceActionAnswer {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceActionAnswer {}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Fields for DeviceActionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("device_notification", &self.device_notification, 3002, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl std::fmt::Debug for DeviceActionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceActionAnswer", f)
+    }
+}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceActionAnswer {
     fn default() -> Self {
@@ -1398,35 +1420,7 @@ impl rt::typed::Command for DeviceActionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_opt(
-            &self.device_notification,
-            buf,
-            &self.avp_flags,
-            3002,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1511,7 +1505,7 @@ impl rt::typed::RequestCommand for DeviceActionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1570,6 +1564,33 @@ impl Clone for DeviceNotificationRequest {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceNotificationRequest {}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Fields for DeviceNotificationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("device_notification", &self.device_notification, 3002, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl std::fmt::Debug for DeviceNotificationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceNotificationRequest", f)
+    }
+}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceNotificationRequest {
     fn default() -> Self {
@@ -1760,33 +1781,7 @@ impl rt::typed::Command for DeviceNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_one(
-            &self.device_notification,
-            buf,
-            &self.avp_flags,
-            3002,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1809,7 +1804,7 @@ impl rt::typed::Command for DeviceNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DeviceNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1871,6 +1866,34 @@ impl Clone for DeviceNotificationAnswer {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Eq for DeviceNotificationAnswer {}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Fields for DeviceNotificationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl std::fmt::Debug for DeviceNotificationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DeviceNotificationAnswer", f)
+    }
+}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceNotificationAnswer {
     fn default() -> Self {
@@ -2019,27 +2042,7 @@ impl rt::typed::Command for DeviceNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]

@@ -267,7 +267,7 @@ impl rt::AvpData for MbmsBearerEventDiagnosticInfo {
 ///     *[ Userplane-Protocol-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MbmsBearerEventNotification {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -304,6 +304,37 @@ impl Clone for MbmsBearerEventNotification {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for MbmsBearerEventNotification {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for MbmsBearerEventNotification {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tmgi", &self.tmgi, 900, 10415, 192);
+        v.one("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
+        v.one("mbms_bearer_event", &self.mbms_bearer_event, 3502, 10415, 192);
+        v.opt(
+            "mbms_bearer_event_diagnostic_info",
+            &self.mbms_bearer_event_diagnostic_info,
+            3533,
+            10415,
+            128,
+        );
+        v.all(
+            "userplane_protocol_result",
+            &self.userplane_protocol_result,
+            3529,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for MbmsBearerEventNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MbmsBearerEventNotification", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for MbmsBearerEventNotification {
     fn default() -> Self {
@@ -440,40 +471,7 @@ impl rt::AvpData for MbmsBearerEventNotification {
         MbmsBearerEventNotificationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_one(
-            &self.mbms_flow_identifier,
-            buf,
-            &self.avp_flags,
-            920,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.mbms_bearer_event,
-            buf,
-            &self.avp_flags,
-            3502,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mbms_bearer_event_diagnostic_info,
-            buf,
-            &self.avp_flags,
-            3533,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.userplane_protocol_result,
-            buf,
-            &self.avp_flags,
-            3529,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -496,7 +494,7 @@ impl rt::AvpData for MbmsBearerEventNotification {
 ///     [ ROHC-Max-CID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MbmsBearerRequest {
     /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
     pub mbms_startstop_indication: super::ts29061::MbmsStartstopIndication,
@@ -551,6 +549,45 @@ impl Clone for MbmsBearerRequest {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for MbmsBearerRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "mbms_startstop_indication",
+            &self.mbms_startstop_indication,
+            902,
+            10415,
+            192,
+        );
+        v.opt("tmgi", &self.tmgi, 900, 10415, 192);
+        v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("mbms_service_area", &self.mbms_service_area, 903, 10415, 192);
+        v.opt("mbms_start_time", &self.mbms_start_time, 3507, 10415, 192);
+        v.opt("mb2u_security", &self.mb2u_security, 3517, 10415, 192);
+        v.opt("mbms_cell_list", &self.mbms_cell_list, 934, 10415, 192);
+        v.opt("local_m1_information", &self.local_m1_information, 3518, 10415, 128);
+        v.opt(
+            "local_mb2_u_information",
+            &self.local_mb2_u_information,
+            3519,
+            10415,
+            128,
+        );
+        v.opt("fec_request", &self.fec_request, 3525, 10415, 128);
+        v.all("rohc_request", &self.rohc_request, 3526, 10415, 128);
+        v.opt("rohc_max_cid", &self.rohc_max_cid, 3532, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for MbmsBearerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MbmsBearerRequest", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -699,69 +736,7 @@ impl rt::AvpData for MbmsBearerRequest {
         MbmsBearerRequestView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.mbms_startstop_indication,
-            buf,
-            &self.avp_flags,
-            902,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_opt(
-            &self.mbms_flow_identifier,
-            buf,
-            &self.avp_flags,
-            920,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mbms_service_area,
-            buf,
-            &self.avp_flags,
-            903,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mbms_start_time,
-            buf,
-            &self.avp_flags,
-            3507,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.mb2u_security, buf, &self.avp_flags, 3517, 10415, 192);
-        rt::typed::put_opt(&self.mbms_cell_list, buf, &self.avp_flags, 934, 10415, 192);
-        rt::typed::put_opt(
-            &self.local_m1_information,
-            buf,
-            &self.avp_flags,
-            3518,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.local_mb2_u_information,
-            buf,
-            &self.avp_flags,
-            3519,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.fec_request, buf, &self.avp_flags, 3525, 10415, 128);
-        rt::typed::put_all(&self.rohc_request, buf, &self.avp_flags, 3526, 10415, 128);
-        rt::typed::put_opt(&self.rohc_max_cid, buf, &self.avp_flags, 3532, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -780,7 +755,7 @@ impl rt::AvpData for MbmsBearerRequest {
 ///     *[ Userplane-Protocol-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MbmsBearerResponse {
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Option<rt::bytes::Bytes>,
@@ -827,6 +802,35 @@ impl Clone for MbmsBearerResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for MbmsBearerResponse {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for MbmsBearerResponse {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tmgi", &self.tmgi, 900, 10415, 192);
+        v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
+        v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
+        v.opt("mbms_bearer_result", &self.mbms_bearer_result, 3506, 10415, 192);
+        v.all("bmsc_address", &self.bmsc_address, 3500, 10415, 192);
+        v.opt("bmsc_port", &self.bmsc_port, 3501, 10415, 192);
+        v.opt("mb2u_security", &self.mb2u_security, 3517, 10415, 192);
+        v.all("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
+        v.all(
+            "userplane_protocol_result",
+            &self.userplane_protocol_result,
+            3529,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for MbmsBearerResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MbmsBearerResponse", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for MbmsBearerResponse {
     fn default() -> Self {
@@ -946,51 +950,7 @@ impl rt::AvpData for MbmsBearerResponse {
         MbmsBearerResponseView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_opt(
-            &self.mbms_flow_identifier,
-            buf,
-            &self.avp_flags,
-            920,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mbms_session_duration,
-            buf,
-            &self.avp_flags,
-            904,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mbms_bearer_result,
-            buf,
-            &self.avp_flags,
-            3506,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.bmsc_address, buf, &self.avp_flags, 3500, 10415, 192);
-        rt::typed::put_opt(&self.bmsc_port, buf, &self.avp_flags, 3501, 10415, 192);
-        rt::typed::put_opt(&self.mb2u_security, buf, &self.avp_flags, 3517, 10415, 192);
-        rt::typed::put_all(
-            &self.radio_frequency,
-            buf,
-            &self.avp_flags,
-            3508,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.userplane_protocol_result,
-            buf,
-            &self.avp_flags,
-            3529,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1002,7 +962,7 @@ impl rt::AvpData for MbmsBearerResponse {
 ///     *[ TMGI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TmgiAllocationRequest {
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     pub tmgi_number: u32,
@@ -1028,6 +988,22 @@ impl Clone for TmgiAllocationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiAllocationRequest {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for TmgiAllocationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tmgi_number", &self.tmgi_number, 3516, 10415, 192);
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for TmgiAllocationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TmgiAllocationRequest", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiAllocationRequest {
     fn default() -> Self {
@@ -1107,9 +1083,7 @@ impl rt::AvpData for TmgiAllocationRequest {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tmgi_number, buf, &self.avp_flags, 3516, 10415, 192);
-        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1122,7 +1096,7 @@ impl rt::AvpData for TmgiAllocationRequest {
 ///     [ TMGI-Allocation-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TmgiAllocationResponse {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1151,6 +1125,23 @@ impl Clone for TmgiAllocationResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiAllocationResponse {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for TmgiAllocationResponse {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
+        v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
+        v.opt("tmgi_allocation_result", &self.tmgi_allocation_result, 3511, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for TmgiAllocationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TmgiAllocationResponse", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiAllocationResponse {
     fn default() -> Self {
@@ -1232,24 +1223,7 @@ impl rt::AvpData for TmgiAllocationResponse {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_opt(
-            &self.mbms_session_duration,
-            buf,
-            &self.avp_flags,
-            904,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tmgi_allocation_result,
-            buf,
-            &self.avp_flags,
-            3511,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1260,7 +1234,7 @@ impl rt::AvpData for TmgiAllocationResponse {
 ///     *[ TMGI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TmgiDeallocationRequest {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1283,6 +1257,21 @@ impl Clone for TmgiDeallocationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiDeallocationRequest {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for TmgiDeallocationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for TmgiDeallocationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TmgiDeallocationRequest", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiDeallocationRequest {
     fn default() -> Self {
@@ -1346,8 +1335,7 @@ impl rt::AvpData for TmgiDeallocationRequest {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1359,7 +1347,7 @@ impl rt::AvpData for TmgiDeallocationRequest {
 ///     [ TMGI-Deallocation-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TmgiDeallocationResponse {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -1385,6 +1373,28 @@ impl Clone for TmgiDeallocationResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiDeallocationResponse {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for TmgiDeallocationResponse {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tmgi", &self.tmgi, 900, 10415, 192);
+        v.opt(
+            "tmgi_deallocation_result",
+            &self.tmgi_deallocation_result,
+            3514,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for TmgiDeallocationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TmgiDeallocationResponse", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiDeallocationResponse {
     fn default() -> Self {
@@ -1467,16 +1477,7 @@ impl rt::AvpData for TmgiDeallocationResponse {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_opt(
-            &self.tmgi_deallocation_result,
-            buf,
-            &self.avp_flags,
-            3514,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1487,7 +1488,7 @@ impl rt::AvpData for TmgiDeallocationResponse {
 ///     1*{ TMGI }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TmgiExpiry {
     /// `1*{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1510,6 +1511,21 @@ impl Clone for TmgiExpiry {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for TmgiExpiry {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for TmgiExpiry {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for TmgiExpiry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TmgiExpiry", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiExpiry {
     fn default() -> Self {
@@ -1585,8 +1601,7 @@ impl rt::AvpData for TmgiExpiry {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1600,7 +1615,7 @@ impl rt::AvpData for TmgiExpiry {
 ///     [ MB2C-MBMS-GW-SSM-IPv6-Address ]
 ///     [ Common-Tunnel-Endpoint-Identifier ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocalM1Information {
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     pub mbms_enb_ip_multicast_address: Option<rt::data::Address>,
@@ -1639,6 +1654,55 @@ impl Clone for LocalM1Information {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for LocalM1Information {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for LocalM1Information {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "mbms_enb_ip_multicast_address",
+            &self.mbms_enb_ip_multicast_address,
+            3520,
+            10415,
+            128,
+        );
+        v.opt(
+            "mbms_enb_ipv6_multicast_address",
+            &self.mbms_enb_ipv6_multicast_address,
+            3521,
+            10415,
+            128,
+        );
+        v.opt(
+            "mb2c_mbms_gw_ssm_ip_address",
+            &self.mb2c_mbms_gw_ssm_ip_address,
+            3522,
+            10415,
+            128,
+        );
+        v.opt(
+            "mb2c_mbms_gw_ssm_ipv6_address",
+            &self.mb2c_mbms_gw_ssm_ipv6_address,
+            3523,
+            10415,
+            128,
+        );
+        v.opt(
+            "common_tunnel_endpoint_identifier",
+            &self.common_tunnel_endpoint_identifier,
+            3524,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for LocalM1Information {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocalM1Information", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for LocalM1Information {
     fn default() -> Self {
@@ -1750,47 +1814,7 @@ impl rt::AvpData for LocalM1Information {
         LocalM1InformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.mbms_enb_ip_multicast_address,
-            buf,
-            &self.avp_flags,
-            3520,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mbms_enb_ipv6_multicast_address,
-            buf,
-            &self.avp_flags,
-            3521,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mb2c_mbms_gw_ssm_ip_address,
-            buf,
-            &self.avp_flags,
-            3522,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mb2c_mbms_gw_ssm_ipv6_address,
-            buf,
-            &self.avp_flags,
-            3523,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.common_tunnel_endpoint_identifier,
-            buf,
-            &self.avp_flags,
-            3524,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1801,7 +1825,7 @@ impl rt::AvpData for LocalM1Information {
 ///     *2[ BMSC-Address ]
 ///     [ BMSC-Port ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocalMb2UInformation {
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     pub bmsc_address: Vec<rt::data::Address>,
@@ -1827,6 +1851,22 @@ impl Clone for LocalMb2UInformation {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for LocalMb2UInformation {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for LocalMb2UInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("bmsc_address", &self.bmsc_address, 3500, 10415, 192);
+        v.opt("bmsc_port", &self.bmsc_port, 3501, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for LocalMb2UInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocalMb2UInformation", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for LocalMb2UInformation {
     fn default() -> Self {
@@ -1894,9 +1934,7 @@ impl rt::AvpData for LocalMb2UInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.bmsc_address, buf, &self.avp_flags, 3500, 10415, 192);
-        rt::typed::put_opt(&self.bmsc_port, buf, &self.avp_flags, 3501, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1909,7 +1947,7 @@ impl rt::AvpData for LocalMb2UInformation {
 ///     { ROHC-Profile }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RohcRequest {
     /// `1*{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Vec<rt::data::IpFilterRule>,
@@ -1934,6 +1972,29 @@ impl Clone for RohcRequest {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for RohcRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt(
+            "rohc_full_header_periodicity",
+            &self.rohc_full_header_periodicity,
+            3527,
+            10415,
+            128,
+        );
+        v.one("rohc_profile", &self.rohc_profile, 3528, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for RohcRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RohcRequest", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2042,24 +2103,7 @@ impl rt::AvpData for RohcRequest {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.flow_description,
-            buf,
-            &self.avp_flags,
-            507,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rohc_full_header_periodicity,
-            buf,
-            &self.avp_flags,
-            3527,
-            10415,
-            128,
-        );
-        rt::typed::put_one(&self.rohc_profile, buf, &self.avp_flags, 3528, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2072,7 +2116,7 @@ impl rt::AvpData for RohcRequest {
 ///     [ FEC-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserplaneProtocolResult {
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Vec<rt::data::IpFilterRule>,
@@ -2101,6 +2145,23 @@ impl Clone for UserplaneProtocolResult {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for UserplaneProtocolResult {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for UserplaneProtocolResult {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("rohc_result", &self.rohc_result, 3530, 10415, 128);
+        v.opt("fec_result", &self.fec_result, 3531, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for UserplaneProtocolResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserplaneProtocolResult", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for UserplaneProtocolResult {
     fn default() -> Self {
@@ -2179,17 +2240,7 @@ impl rt::AvpData for UserplaneProtocolResult {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.flow_description,
-            buf,
-            &self.avp_flags,
-            507,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rohc_result, buf, &self.avp_flags, 3530, 10415, 128);
-        rt::typed::put_opt(&self.fec_result, buf, &self.avp_flags, 3531, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2215,7 +2266,7 @@ impl rt::AvpData for UserplaneProtocolResult {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GcsActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2282,6 +2333,49 @@ impl Clone for GcsActionRequest {
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for GcsActionRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "tmgi_allocation_request",
+            &self.tmgi_allocation_request,
+            3509,
+            10415,
+            192,
+        );
+        v.opt(
+            "tmgi_deallocation_request",
+            &self.tmgi_deallocation_request,
+            3512,
+            10415,
+            192,
+        );
+        v.all("mbms_bearer_request", &self.mbms_bearer_request, 3504, 10415, 192);
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for GcsActionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GcsActionRequest", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2501,51 +2595,7 @@ impl rt::typed::Command for GcsActionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tmgi_allocation_request,
-            buf,
-            &self.avp_flags,
-            3509,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tmgi_deallocation_request,
-            buf,
-            &self.avp_flags,
-            3512,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.mbms_bearer_request,
-            buf,
-            &self.avp_flags,
-            3504,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2577,7 +2627,7 @@ impl rt::typed::Command for GcsActionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GcsActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2666,6 +2716,55 @@ impl Clone for GcsActionAnswer {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for GcsActionAnswer {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for GcsActionAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "tmgi_allocation_response",
+            &self.tmgi_allocation_response,
+            3510,
+            10415,
+            192,
+        );
+        v.all(
+            "tmgi_deallocation_response",
+            &self.tmgi_deallocation_response,
+            3513,
+            10415,
+            192,
+        );
+        v.all("mbms_bearer_response", &self.mbms_bearer_response, 3505, 10415, 192);
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
+        v.all("load", &self.load, 650, 0, 0);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for GcsActionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GcsActionAnswer", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsActionAnswer {
     fn default() -> Self {
@@ -2900,64 +2999,7 @@ impl rt::typed::Command for GcsActionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tmgi_allocation_response,
-            buf,
-            &self.avp_flags,
-            3510,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.tmgi_deallocation_response,
-            buf,
-            &self.avp_flags,
-            3513,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.mbms_bearer_response,
-            buf,
-            &self.avp_flags,
-            3505,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
-        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3048,7 +3090,7 @@ impl rt::typed::RequestCommand for GcsActionRequest {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GcsNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3113,6 +3155,41 @@ impl Clone for GcsNotificationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for GcsNotificationRequest {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for GcsNotificationRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.opt("tmgi_expiry", &self.tmgi_expiry, 3515, 10415, 192);
+        v.all(
+            "mbms_bearer_event_notification",
+            &self.mbms_bearer_event_notification,
+            3503,
+            10415,
+            192,
+        );
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for GcsNotificationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GcsNotificationRequest", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsNotificationRequest {
     fn default() -> Self {
@@ -3302,28 +3379,7 @@ impl rt::typed::Command for GcsNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_opt(&self.tmgi_expiry, buf, &self.avp_flags, 3515, 10415, 192);
-        rt::typed::put_all(
-            &self.mbms_bearer_event_notification,
-            buf,
-            &self.avp_flags,
-            3503,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3350,7 +3406,7 @@ impl rt::typed::Command for GcsNotificationRequest {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct GcsNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3424,6 +3480,38 @@ impl Clone for GcsNotificationAnswer {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Eq for GcsNotificationAnswer {}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Fields for GcsNotificationAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl std::fmt::Debug for GcsNotificationAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "GcsNotificationAnswer", f)
+    }
+}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsNotificationAnswer {
     fn default() -> Self {
@@ -3601,31 +3689,7 @@ impl rt::typed::Command for GcsNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
-        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]

@@ -8349,7 +8349,7 @@ impl rt::AvpData for UserParticipatingType {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkInfoChange {
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_network_information: Vec<rt::bytes::Bytes>,
@@ -8378,6 +8378,35 @@ impl Clone for AccessNetworkInfoChange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AccessNetworkInfoChange {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AccessNetworkInfoChange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all(
+            "access_network_information",
+            &self.access_network_information,
+            1263,
+            10415,
+            128,
+        );
+        v.opt(
+            "cellular_network_information",
+            &self.cellular_network_information,
+            3924,
+            10415,
+            192,
+        );
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AccessNetworkInfoChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkInfoChange", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccessNetworkInfoChange {
     fn default() -> Self {
@@ -8461,24 +8490,7 @@ impl rt::AvpData for AccessNetworkInfoChange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.access_network_information,
-            buf,
-            &self.avp_flags,
-            1263,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.cellular_network_information,
-            buf,
-            &self.avp_flags,
-            3924,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8497,7 +8509,7 @@ impl rt::AvpData for AccessNetworkInfoChange {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessTransferInformation {
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_transfer_type: Option<AccessTransferType>,
@@ -8548,6 +8560,53 @@ impl Clone for AccessTransferInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AccessTransferInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AccessTransferInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("access_transfer_type", &self.access_transfer_type, 2710, 10415, 128);
+        v.all(
+            "access_network_information",
+            &self.access_network_information,
+            1263,
+            10415,
+            128,
+        );
+        v.opt(
+            "cellular_network_information",
+            &self.cellular_network_information,
+            3924,
+            10415,
+            192,
+        );
+        v.opt("inter_ue_transfer", &self.inter_ue_transfer, 3902, 10415, 192);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt("instance_id", &self.instance_id, 3402, 10415, 192);
+        v.opt(
+            "related_ims_charging_identifier",
+            &self.related_ims_charging_identifier,
+            2711,
+            10415,
+            192,
+        );
+        v.opt(
+            "related_ims_charging_identifier_node",
+            &self.related_ims_charging_identifier_node,
+            2712,
+            10415,
+            192,
+        );
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AccessTransferInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessTransferInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccessTransferInformation {
     fn default() -> Self {
@@ -8672,58 +8731,7 @@ impl rt::AvpData for AccessTransferInformation {
         AccessTransferInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.access_transfer_type,
-            buf,
-            &self.avp_flags,
-            2710,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.access_network_information,
-            buf,
-            &self.avp_flags,
-            1263,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.cellular_network_information,
-            buf,
-            &self.avp_flags,
-            3924,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.inter_ue_transfer,
-            buf,
-            &self.avp_flags,
-            3902,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(&self.instance_id, buf, &self.avp_flags, 3402, 10415, 192);
-        rt::typed::put_opt(
-            &self.related_ims_charging_identifier,
-            buf,
-            &self.avp_flags,
-            2711,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.related_ims_charging_identifier_node,
-            buf,
-            &self.avp_flags,
-            2712,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8734,7 +8742,7 @@ impl rt::AvpData for AccessTransferInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccumulatedCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -8760,6 +8768,22 @@ impl Clone for AccumulatedCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AccumulatedCost {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AccumulatedCost {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AccumulatedCost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccumulatedCost", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccumulatedCost {
     fn default() -> Self {
@@ -8834,9 +8858,7 @@ impl rt::AvpData for AccumulatedCost {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
-        rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8849,7 +8871,7 @@ impl rt::AvpData for AccumulatedCost {
 ///     [ Content-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdditionalContentInformation {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -8878,6 +8900,29 @@ impl Clone for AdditionalContentInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AdditionalContentInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AdditionalContentInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("type_number", &self.type_number, 1204, 10415, 128);
+        v.opt(
+            "additional_type_information",
+            &self.additional_type_information,
+            1205,
+            10415,
+            128,
+        );
+        v.opt("content_size", &self.content_size, 1206, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AdditionalContentInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdditionalContentInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AdditionalContentInformation {
     fn default() -> Self {
@@ -8954,17 +8999,7 @@ impl rt::AvpData for AdditionalContentInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.type_number, buf, &self.avp_flags, 1204, 10415, 128);
-        rt::typed::put_opt(
-            &self.additional_type_information,
-            buf,
-            &self.avp_flags,
-            1205,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.content_size, buf, &self.avp_flags, 1206, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8976,7 +9011,7 @@ impl rt::AvpData for AdditionalContentInformation {
 ///     [ 3GPP-IMSI-MCC-MNC ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AddressDomain {
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
     pub domain_name: Option<rt::data::Utf8String>,
@@ -9002,6 +9037,22 @@ impl Clone for AddressDomain {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AddressDomain {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AddressDomain {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("domain_name", &self.domain_name, 1200, 10415, 128);
+        v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 8, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AddressDomain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AddressDomain", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AddressDomain {
     fn default() -> Self {
@@ -9069,9 +9120,7 @@ impl rt::AvpData for AddressDomain {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.domain_name, buf, &self.avp_flags, 1200, 10415, 128);
-        rt::typed::put_opt(&self.tgpp_imsi_mcc_mnc, buf, &self.avp_flags, 8, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9083,7 +9132,7 @@ impl rt::AvpData for AddressDomain {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AfCorrelationInformation {
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     pub af_charging_identifier: rt::bytes::Bytes,
@@ -9109,6 +9158,22 @@ impl Clone for AfCorrelationInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AfCorrelationInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AfCorrelationInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AfCorrelationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AfCorrelationInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AfCorrelationInformation {
     fn default() -> Self {
@@ -9194,16 +9259,7 @@ impl rt::AvpData for AfCorrelationInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.af_charging_identifier,
-            buf,
-            &self.avp_flags,
-            505,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -9221,7 +9277,7 @@ impl rt::AvpData for AfCorrelationInformation {
 ///     [ Language ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AnnouncementInformation {
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     pub announcement_identifier: u32,
@@ -9265,6 +9321,34 @@ impl Clone for AnnouncementInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for AnnouncementInformation {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for AnnouncementInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one(
+            "announcement_identifier",
+            &self.announcement_identifier,
+            3905,
+            10415,
+            192,
+        );
+        v.all("variable_part", &self.variable_part, 3907, 10415, 192);
+        v.opt("time_indicator", &self.time_indicator, 3911, 10415, 192);
+        v.opt("quota_indicator", &self.quota_indicator, 3912, 10415, 192);
+        v.opt("announcement_order", &self.announcement_order, 3906, 10415, 192);
+        v.opt("play_alternative", &self.play_alternative, 3913, 10415, 192);
+        v.opt("privacy_indicator", &self.privacy_indicator, 3915, 10415, 192);
+        v.opt("language", &self.language, 3914, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for AnnouncementInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AnnouncementInformation", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for AnnouncementInformation {
     fn default() -> Self {
@@ -9381,50 +9465,7 @@ impl rt::AvpData for AnnouncementInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.announcement_identifier,
-            buf,
-            &self.avp_flags,
-            3905,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.variable_part, buf, &self.avp_flags, 3907, 10415, 192);
-        rt::typed::put_opt(&self.time_indicator, buf, &self.avp_flags, 3911, 10415, 192);
-        rt::typed::put_opt(
-            &self.quota_indicator,
-            buf,
-            &self.avp_flags,
-            3912,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.announcement_order,
-            buf,
-            &self.avp_flags,
-            3906,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.play_alternative,
-            buf,
-            &self.avp_flags,
-            3913,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.privacy_indicator,
-            buf,
-            &self.avp_flags,
-            3915,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.language, buf, &self.avp_flags, 3914, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9437,7 +9478,7 @@ impl rt::AvpData for AnnouncementInformation {
 ///     [ Currency-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AocCostInformation {
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
     pub accumulated_cost: Option<AccumulatedCost>,
@@ -9466,6 +9507,23 @@ impl Clone for AocCostInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocCostInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AocCostInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("accumulated_cost", &self.accumulated_cost, 2052, 10415, 128);
+        v.all("incremental_cost", &self.incremental_cost, 2062, 10415, 128);
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AocCostInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AocCostInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocCostInformation {
     fn default() -> Self {
@@ -9542,24 +9600,7 @@ impl rt::AvpData for AocCostInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.accumulated_cost,
-            buf,
-            &self.avp_flags,
-            2052,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.incremental_cost,
-            buf,
-            &self.avp_flags,
-            2062,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9572,7 +9613,7 @@ impl rt::AvpData for AocCostInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AocInformation {
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_cost_information: Option<AocCostInformation>,
@@ -9601,6 +9642,29 @@ impl Clone for AocInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AocInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("aoc_cost_information", &self.aoc_cost_information, 2053, 10415, 128);
+        v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
+        v.opt(
+            "aoc_subscription_information",
+            &self.aoc_subscription_information,
+            2314,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AocInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AocInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocInformation {
     fn default() -> Self {
@@ -9684,31 +9748,7 @@ impl rt::AvpData for AocInformation {
         AocInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.aoc_cost_information,
-            buf,
-            &self.avp_flags,
-            2053,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tariff_information,
-            buf,
-            &self.avp_flags,
-            2060,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.aoc_subscription_information,
-            buf,
-            &self.avp_flags,
-            2314,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9720,7 +9760,7 @@ impl rt::AvpData for AocInformation {
 ///     [ AoC-Service-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AocService {
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service_obligatory_type: Option<AocServiceObligatoryType>,
@@ -9746,6 +9786,28 @@ impl Clone for AocService {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocService {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AocService {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "aoc_service_obligatory_type",
+            &self.aoc_service_obligatory_type,
+            2312,
+            10415,
+            128,
+        );
+        v.opt("aoc_service_type", &self.aoc_service_type, 2313, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AocService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AocService", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocService {
     fn default() -> Self {
@@ -9818,23 +9880,7 @@ impl rt::AvpData for AocService {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.aoc_service_obligatory_type,
-            buf,
-            &self.avp_flags,
-            2312,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.aoc_service_type,
-            buf,
-            &self.avp_flags,
-            2313,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9847,7 +9893,7 @@ impl rt::AvpData for AocService {
 ///     [ Preferred-AoC-Currency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AocSubscriptionInformation {
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service: Vec<AocService>,
@@ -9876,6 +9922,23 @@ impl Clone for AocSubscriptionInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for AocSubscriptionInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for AocSubscriptionInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("aoc_service", &self.aoc_service, 2311, 10415, 128);
+        v.opt("aoc_format", &self.aoc_format, 2310, 10415, 128);
+        v.opt("preferred_aoc_currency", &self.preferred_aoc_currency, 2315, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for AocSubscriptionInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AocSubscriptionInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocSubscriptionInformation {
     fn default() -> Self {
@@ -9959,17 +10022,7 @@ impl rt::AvpData for AocSubscriptionInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.aoc_service, buf, &self.avp_flags, 2311, 10415, 128);
-        rt::typed::put_opt(&self.aoc_format, buf, &self.avp_flags, 2310, 10415, 128);
-        rt::typed::put_opt(
-            &self.preferred_aoc_currency,
-            buf,
-            &self.avp_flags,
-            2315,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9981,7 +10034,7 @@ impl rt::AvpData for AocSubscriptionInformation {
 ///     [ APN-Rate-Control-Downlink ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApnRateControl {
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
     pub apn_rate_control_uplink: Option<ApnRateControlUplink>,
@@ -10007,6 +10060,34 @@ impl Clone for ApnRateControl {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApnRateControl {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ApnRateControl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "apn_rate_control_uplink",
+            &self.apn_rate_control_uplink,
+            3935,
+            10415,
+            192,
+        );
+        v.opt(
+            "apn_rate_control_downlink",
+            &self.apn_rate_control_downlink,
+            3934,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ApnRateControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApnRateControl", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControl {
     fn default() -> Self {
@@ -10091,23 +10172,7 @@ impl rt::AvpData for ApnRateControl {
         ApnRateControlView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.apn_rate_control_uplink,
-            buf,
-            &self.avp_flags,
-            3935,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_rate_control_downlink,
-            buf,
-            &self.avp_flags,
-            3934,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10120,7 +10185,7 @@ impl rt::AvpData for ApnRateControl {
 ///     [ Rate-Control-Max-Rate ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApnRateControlDownlink {
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     pub additional_exception_reports: Option<AdditionalExceptionReports>,
@@ -10149,6 +10214,29 @@ impl Clone for ApnRateControlDownlink {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApnRateControlDownlink {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ApnRateControlDownlink {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "additional_exception_reports",
+            &self.additional_exception_reports,
+            3936,
+            10415,
+            192,
+        );
+        v.opt("rate_control_time_unit", &self.rate_control_time_unit, 3939, 10415, 192);
+        v.opt("rate_control_max_rate", &self.rate_control_max_rate, 3938, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ApnRateControlDownlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApnRateControlDownlink", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControlDownlink {
     fn default() -> Self {
@@ -10235,31 +10323,7 @@ impl rt::AvpData for ApnRateControlDownlink {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.additional_exception_reports,
-            buf,
-            &self.avp_flags,
-            3936,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rate_control_time_unit,
-            buf,
-            &self.avp_flags,
-            3939,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rate_control_max_rate,
-            buf,
-            &self.avp_flags,
-            3938,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10272,7 +10336,7 @@ impl rt::AvpData for ApnRateControlDownlink {
 ///     [ Rate-Control-Max-Message-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApnRateControlUplink {
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     pub rate_control_time_unit: Option<u32>,
@@ -10301,6 +10365,29 @@ impl Clone for ApnRateControlUplink {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApnRateControlUplink {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ApnRateControlUplink {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("rate_control_time_unit", &self.rate_control_time_unit, 3939, 10415, 192);
+        v.opt("rate_control_max_rate", &self.rate_control_max_rate, 3938, 10415, 192);
+        v.opt(
+            "rate_control_max_message_size",
+            &self.rate_control_max_message_size,
+            3937,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ApnRateControlUplink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApnRateControlUplink", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControlUplink {
     fn default() -> Self {
@@ -10387,31 +10474,7 @@ impl rt::AvpData for ApnRateControlUplink {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.rate_control_time_unit,
-            buf,
-            &self.avp_flags,
-            3939,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rate_control_max_rate,
-            buf,
-            &self.avp_flags,
-            3938,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rate_control_max_message_size,
-            buf,
-            &self.avp_flags,
-            3937,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10424,7 +10487,7 @@ impl rt::AvpData for ApnRateControlUplink {
 ///     [ Status-AS-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ApplicationServerInformation {
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server: Option<rt::data::Utf8String>,
@@ -10455,6 +10518,29 @@ impl Clone for ApplicationServerInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ApplicationServerInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ApplicationServerInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("application_server", &self.application_server, 836, 10415, 192);
+        v.all(
+            "application_provided_called_party_address",
+            &self.application_provided_called_party_address,
+            837,
+            10415,
+            192,
+        );
+        v.opt("status_as_code", &self.status_as_code, 2702, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ApplicationServerInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ApplicationServerInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApplicationServerInformation {
     fn default() -> Self {
@@ -10533,24 +10619,7 @@ impl rt::AvpData for ApplicationServerInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.application_server,
-            buf,
-            &self.avp_flags,
-            836,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.application_provided_called_party_address,
-            buf,
-            &self.avp_flags,
-            837,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.status_as_code, buf, &self.avp_flags, 2702, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10562,7 +10631,7 @@ impl rt::AvpData for ApplicationServerInformation {
 ///     [ Teleservice ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BasicServiceCode {
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_service: Option<rt::bytes::Bytes>,
@@ -10588,6 +10657,22 @@ impl Clone for BasicServiceCode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for BasicServiceCode {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for BasicServiceCode {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("bearer_service", &self.bearer_service, 854, 10415, 192);
+        v.opt("teleservice", &self.teleservice, 3413, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for BasicServiceCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BasicServiceCode", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for BasicServiceCode {
     fn default() -> Self {
@@ -10655,9 +10740,7 @@ impl rt::AvpData for BasicServiceCode {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.bearer_service, buf, &self.avp_flags, 854, 10415, 192);
-        rt::typed::put_opt(&self.teleservice, buf, &self.avp_flags, 3413, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10669,7 +10752,7 @@ impl rt::AvpData for BasicServiceCode {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CalledIdentityChange {
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_identity: Option<rt::data::Utf8String>,
@@ -10695,6 +10778,22 @@ impl Clone for CalledIdentityChange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CalledIdentityChange {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for CalledIdentityChange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("called_identity", &self.called_identity, 3916, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for CalledIdentityChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CalledIdentityChange", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CalledIdentityChange {
     fn default() -> Self {
@@ -10762,16 +10861,7 @@ impl rt::AvpData for CalledIdentityChange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.called_identity,
-            buf,
-            &self.avp_flags,
-            3916,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10784,7 +10874,7 @@ impl rt::AvpData for CalledIdentityChange {
 ///     *[ Location-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CoverageInfo {
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     pub coverage_status: Option<CoverageStatus>,
@@ -10813,6 +10903,23 @@ impl Clone for CoverageInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CoverageInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for CoverageInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.all("location_info", &self.location_info, 3460, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for CoverageInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CoverageInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CoverageInfo {
     fn default() -> Self {
@@ -10891,17 +10998,7 @@ impl rt::AvpData for CoverageInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.coverage_status,
-            buf,
-            &self.avp_flags,
-            3428,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_all(&self.location_info, buf, &self.avp_flags, 3460, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10916,7 +11013,7 @@ impl rt::AvpData for CoverageInfo {
 ///     [ NIDD-Submission ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CpdtInformation {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -10951,6 +11048,25 @@ impl Clone for CpdtInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CpdtInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for CpdtInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("serving_node_identity", &self.serving_node_identity, 3929, 10415, 192);
+        v.opt("sgw_change", &self.sgw_change, 2065, 10415, 192);
+        v.opt("nidd_submission", &self.nidd_submission, 3928, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for CpdtInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CpdtInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CpdtInformation {
     fn default() -> Self {
@@ -11040,33 +11156,7 @@ impl rt::AvpData for CpdtInformation {
         CpdtInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_opt(
-            &self.serving_node_identity,
-            buf,
-            &self.avp_flags,
-            3929,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.sgw_change, buf, &self.avp_flags, 2065, 10415, 192);
-        rt::typed::put_opt(
-            &self.nidd_submission,
-            buf,
-            &self.avp_flags,
-            3928,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11079,7 +11169,7 @@ impl rt::AvpData for CpdtInformation {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CurrentTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -11108,6 +11198,23 @@ impl Clone for CurrentTariff {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CurrentTariff {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for CurrentTariff {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
+        v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
+        v.all("rate_element", &self.rate_element, 2058, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for CurrentTariff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CurrentTariff", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CurrentTariff {
     fn default() -> Self {
@@ -11184,10 +11291,7 @@ impl rt::AvpData for CurrentTariff {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
-        rt::typed::put_opt(&self.scale_factor, buf, &self.avp_flags, 2059, 10415, 128);
-        rt::typed::put_all(&self.rate_element, buf, &self.avp_flags, 2058, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11199,7 +11303,7 @@ impl rt::AvpData for CurrentTariff {
 ///     [ Content-provider-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DcdInformation {
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_id: Option<rt::data::Utf8String>,
@@ -11225,6 +11329,22 @@ impl Clone for DcdInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for DcdInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for DcdInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("content_id", &self.content_id, 2116, 10415, 128);
+        v.opt("content_provider_id", &self.content_provider_id, 2117, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for DcdInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DcdInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for DcdInformation {
     fn default() -> Self {
@@ -11292,16 +11412,7 @@ impl rt::AvpData for DcdInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.content_id, buf, &self.avp_flags, 2116, 10415, 128);
-        rt::typed::put_opt(
-            &self.content_provider_id,
-            buf,
-            &self.avp_flags,
-            2117,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11315,7 +11426,7 @@ impl rt::AvpData for DcdInformation {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DestinationInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -11347,6 +11458,24 @@ impl Clone for DestinationInterface {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for DestinationInterface {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for DestinationInterface {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
+        v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
+        v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
+        v.opt("interface_type", &self.interface_type, 2006, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for DestinationInterface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DestinationInterface", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for DestinationInterface {
     fn default() -> Self {
@@ -11429,11 +11558,7 @@ impl rt::AvpData for DestinationInterface {
         DestinationInterfaceView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.interface_id, buf, &self.avp_flags, 2003, 10415, 128);
-        rt::typed::put_opt(&self.interface_text, buf, &self.avp_flags, 2005, 10415, 128);
-        rt::typed::put_opt(&self.interface_port, buf, &self.avp_flags, 2004, 10415, 128);
-        rt::typed::put_opt(&self.interface_type, buf, &self.avp_flags, 2006, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11446,7 +11571,7 @@ impl rt::AvpData for DestinationInterface {
 ///     *[ SDP-Session-Description ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EarlyMediaDescription {
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_timestamps: Option<SdpTimestamps>,
@@ -11475,6 +11600,23 @@ impl Clone for EarlyMediaDescription {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for EarlyMediaDescription {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for EarlyMediaDescription {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sdp_timestamps", &self.sdp_timestamps, 1273, 10415, 128);
+        v.all("sdp_media_component", &self.sdp_media_component, 843, 10415, 192);
+        v.all("sdp_session_description", &self.sdp_session_description, 842, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for EarlyMediaDescription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EarlyMediaDescription", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EarlyMediaDescription {
     fn default() -> Self {
@@ -11567,24 +11709,7 @@ impl rt::AvpData for EarlyMediaDescription {
         EarlyMediaDescriptionView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.sdp_timestamps, buf, &self.avp_flags, 1273, 10415, 128);
-        rt::typed::put_all(
-            &self.sdp_media_component,
-            buf,
-            &self.avp_flags,
-            843,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.sdp_session_description,
-            buf,
-            &self.avp_flags,
-            842,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11595,7 +11720,7 @@ impl rt::AvpData for EarlyMediaDescription {
 ///     *[ RAN-NAS-Release-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EnhancedDiagnostics {
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     pub ran_nas_release_cause: Vec<rt::bytes::Bytes>,
@@ -11618,6 +11743,21 @@ impl Clone for EnhancedDiagnostics {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for EnhancedDiagnostics {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for EnhancedDiagnostics {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for EnhancedDiagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EnhancedDiagnostics", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EnhancedDiagnostics {
     fn default() -> Self {
@@ -11688,15 +11828,7 @@ impl rt::AvpData for EnhancedDiagnostics {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.ran_nas_release_cause,
-            buf,
-            &self.avp_flags,
-            2819,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -11712,7 +11844,7 @@ impl rt::AvpData for EnhancedDiagnostics {
 ///     *[ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Envelope {
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     pub envelope_start_time: rt::data::Time,
@@ -11750,6 +11882,26 @@ impl Clone for Envelope {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for Envelope {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for Envelope {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("envelope_start_time", &self.envelope_start_time, 1269, 10415, 128);
+        v.opt("envelope_end_time", &self.envelope_end_time, 1267, 10415, 128);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.all("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Envelope", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for Envelope {
     fn default() -> Self {
@@ -11858,34 +12010,7 @@ impl rt::AvpData for Envelope {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.envelope_start_time,
-            buf,
-            &self.avp_flags,
-            1269,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.envelope_end_time,
-            buf,
-            &self.avp_flags,
-            1267,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
-        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
-        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
-        rt::typed::put_all(
-            &self.cc_service_specific_units,
-            buf,
-            &self.avp_flags,
-            417,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11898,7 +12023,7 @@ impl rt::AvpData for Envelope {
 ///     [ Expires ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct EventType {
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tgpp_sip_method: Option<rt::data::Utf8String>,
@@ -11927,6 +12052,23 @@ impl Clone for EventType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for EventType {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for EventType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tgpp_sip_method", &self.tgpp_sip_method, 824, 10415, 192);
+        v.opt("event", &self.event, 825, 10415, 192);
+        v.opt("expires", &self.expires, 888, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "EventType", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EventType {
     fn default() -> Self {
@@ -11994,10 +12136,7 @@ impl rt::AvpData for EventType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.tgpp_sip_method, buf, &self.avp_flags, 824, 10415, 192);
-        rt::typed::put_opt(&self.event, buf, &self.avp_flags, 825, 10415, 192);
-        rt::typed::put_opt(&self.expires, buf, &self.avp_flags, 888, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12011,7 +12150,7 @@ impl rt::AvpData for EventType {
 ///     [ Number-Of-Messages-Successfully-Exploded ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ImInformation {
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     pub total_number_of_messages_sent: Option<u32>,
@@ -12049,6 +12188,48 @@ impl Clone for ImInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ImInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ImInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "total_number_of_messages_sent",
+            &self.total_number_of_messages_sent,
+            2114,
+            10415,
+            128,
+        );
+        v.opt(
+            "total_number_of_messages_exploded",
+            &self.total_number_of_messages_exploded,
+            2113,
+            10415,
+            128,
+        );
+        v.opt(
+            "number_of_messages_successfully_sent",
+            &self.number_of_messages_successfully_sent,
+            2112,
+            10415,
+            128,
+        );
+        v.opt(
+            "number_of_messages_successfully_exploded",
+            &self.number_of_messages_successfully_exploded,
+            2111,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ImInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ImInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ImInformation {
     fn default() -> Self {
@@ -12144,39 +12325,7 @@ impl rt::AvpData for ImInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.total_number_of_messages_sent,
-            buf,
-            &self.avp_flags,
-            2114,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.total_number_of_messages_exploded,
-            buf,
-            &self.avp_flags,
-            2113,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.number_of_messages_successfully_sent,
-            buf,
-            &self.avp_flags,
-            2112,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.number_of_messages_successfully_exploded,
-            buf,
-            &self.avp_flags,
-            2111,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12239,7 +12388,7 @@ impl rt::AvpData for ImInformation {
 ///     [ FE-Identifier-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ImsInformation {
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
     pub event_type: Option<EventType>,
@@ -12434,6 +12583,199 @@ impl Clone for ImsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ImsInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ImsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("event_type", &self.event_type, 823, 10415, 192);
+        v.opt("role_of_node", &self.role_of_node, 829, 10415, 192);
+        v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
+        v.opt("user_session_id", &self.user_session_id, 830, 10415, 192);
+        v.opt("outgoing_session_id", &self.outgoing_session_id, 2320, 10415, 128);
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
+        v.all("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
+        v.all(
+            "called_asserted_identity",
+            &self.called_asserted_identity,
+            1250,
+            10415,
+            128,
+        );
+        v.opt("called_identity_change", &self.called_identity_change, 3917, 10415, 192);
+        v.opt(
+            "number_portability_routing_information",
+            &self.number_portability_routing_information,
+            2024,
+            10415,
+            128,
+        );
+        v.opt(
+            "carrier_select_routing_information",
+            &self.carrier_select_routing_information,
+            2023,
+            10415,
+            128,
+        );
+        v.opt(
+            "alternate_charged_party_address",
+            &self.alternate_charged_party_address,
+            1280,
+            10415,
+            128,
+        );
+        v.all(
+            "requested_party_address",
+            &self.requested_party_address,
+            1251,
+            10415,
+            128,
+        );
+        v.all("associated_uri", &self.associated_uri, 856, 10415, 192);
+        v.opt("time_stamps", &self.time_stamps, 833, 10415, 192);
+        v.all(
+            "application_server_information",
+            &self.application_server_information,
+            850,
+            10415,
+            192,
+        );
+        v.all(
+            "inter_operator_identifier",
+            &self.inter_operator_identifier,
+            838,
+            10415,
+            192,
+        );
+        v.all("transit_ioi_list", &self.transit_ioi_list, 2701, 10415, 192);
+        v.opt("ims_charging_identifier", &self.ims_charging_identifier, 841, 10415, 192);
+        v.all("sdp_session_description", &self.sdp_session_description, 842, 10415, 192);
+        v.all("sdp_media_component", &self.sdp_media_component, 843, 10415, 192);
+        v.opt("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
+        v.opt("server_capabilities", &self.server_capabilities, 603, 10415, 192);
+        v.opt("trunk_group_id", &self.trunk_group_id, 851, 10415, 192);
+        v.opt("bearer_service", &self.bearer_service, 854, 10415, 192);
+        v.opt("service_id", &self.service_id, 855, 10415, 192);
+        v.all("service_specific_info", &self.service_specific_info, 1249, 10415, 128);
+        v.all("message_body", &self.message_body, 889, 10415, 192);
+        v.opt("cause_code", &self.cause_code, 861, 10415, 192);
+        v.all("reason_header", &self.reason_header, 3401, 10415, 192);
+        v.all(
+            "access_network_information",
+            &self.access_network_information,
+            1263,
+            10415,
+            128,
+        );
+        v.opt(
+            "cellular_network_information",
+            &self.cellular_network_information,
+            3924,
+            10415,
+            192,
+        );
+        v.all(
+            "early_media_description",
+            &self.early_media_description,
+            1272,
+            10415,
+            128,
+        );
+        v.opt(
+            "ims_communication_service_identifier",
+            &self.ims_communication_service_identifier,
+            1281,
+            10415,
+            128,
+        );
+        v.opt(
+            "ims_application_reference_identifier",
+            &self.ims_application_reference_identifier,
+            2601,
+            10415,
+            192,
+        );
+        v.opt("online_charging_flag", &self.online_charging_flag, 2303, 10415, 128);
+        v.opt(
+            "real_time_tariff_information",
+            &self.real_time_tariff_information,
+            2305,
+            10415,
+            128,
+        );
+        v.opt("account_expiration", &self.account_expiration, 2309, 10415, 128);
+        v.opt(
+            "initial_ims_charging_identifier",
+            &self.initial_ims_charging_identifier,
+            2321,
+            10415,
+            128,
+        );
+        v.all("nni_information", &self.nni_information, 2703, 10415, 192);
+        v.opt("from_address", &self.from_address, 2708, 10415, 192);
+        v.opt(
+            "ims_emergency_indicator",
+            &self.ims_emergency_indicator,
+            2322,
+            10415,
+            192,
+        );
+        v.opt(
+            "ims_visited_network_identifier",
+            &self.ims_visited_network_identifier,
+            2713,
+            10415,
+            192,
+        );
+        v.all(
+            "access_network_info_change",
+            &self.access_network_info_change,
+            4401,
+            10415,
+            192,
+        );
+        v.all(
+            "access_transfer_information",
+            &self.access_transfer_information,
+            2709,
+            10415,
+            192,
+        );
+        v.opt(
+            "related_ims_charging_identifier",
+            &self.related_ims_charging_identifier,
+            2711,
+            10415,
+            192,
+        );
+        v.opt(
+            "related_ims_charging_identifier_node",
+            &self.related_ims_charging_identifier_node,
+            2712,
+            10415,
+            192,
+        );
+        v.opt("route_header_received", &self.route_header_received, 3403, 10415, 192);
+        v.opt(
+            "route_header_transmitted",
+            &self.route_header_transmitted,
+            3404,
+            10415,
+            192,
+        );
+        v.opt("instance_id", &self.instance_id, 3402, 10415, 192);
+        v.opt("tad_identifier", &self.tad_identifier, 2717, 10415, 128);
+        v.opt("fe_identifier_list", &self.fe_identifier_list, 4413, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ImsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ImsInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ImsInformation {
     fn default() -> Self {
@@ -12934,333 +13276,7 @@ impl rt::AvpData for ImsInformation {
         ImsInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.event_type, buf, &self.avp_flags, 823, 10415, 192);
-        rt::typed::put_opt(&self.role_of_node, buf, &self.avp_flags, 829, 10415, 192);
-        rt::typed::put_one(
-            &self.node_functionality,
-            buf,
-            &self.avp_flags,
-            862,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.user_session_id, buf, &self.avp_flags, 830, 10415, 192);
-        rt::typed::put_opt(
-            &self.outgoing_session_id,
-            buf,
-            &self.avp_flags,
-            2320,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.session_priority,
-            buf,
-            &self.avp_flags,
-            650,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.calling_party_address,
-            buf,
-            &self.avp_flags,
-            831,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.called_party_address,
-            buf,
-            &self.avp_flags,
-            832,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.called_asserted_identity,
-            buf,
-            &self.avp_flags,
-            1250,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.called_identity_change,
-            buf,
-            &self.avp_flags,
-            3917,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.number_portability_routing_information,
-            buf,
-            &self.avp_flags,
-            2024,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.carrier_select_routing_information,
-            buf,
-            &self.avp_flags,
-            2023,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.alternate_charged_party_address,
-            buf,
-            &self.avp_flags,
-            1280,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.requested_party_address,
-            buf,
-            &self.avp_flags,
-            1251,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.associated_uri, buf, &self.avp_flags, 856, 10415, 192);
-        rt::typed::put_opt(&self.time_stamps, buf, &self.avp_flags, 833, 10415, 192);
-        rt::typed::put_all(
-            &self.application_server_information,
-            buf,
-            &self.avp_flags,
-            850,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.inter_operator_identifier,
-            buf,
-            &self.avp_flags,
-            838,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.transit_ioi_list,
-            buf,
-            &self.avp_flags,
-            2701,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ims_charging_identifier,
-            buf,
-            &self.avp_flags,
-            841,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.sdp_session_description,
-            buf,
-            &self.avp_flags,
-            842,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.sdp_media_component,
-            buf,
-            &self.avp_flags,
-            843,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.served_party_ip_address,
-            buf,
-            &self.avp_flags,
-            848,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.server_capabilities,
-            buf,
-            &self.avp_flags,
-            603,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.trunk_group_id, buf, &self.avp_flags, 851, 10415, 192);
-        rt::typed::put_opt(&self.bearer_service, buf, &self.avp_flags, 854, 10415, 192);
-        rt::typed::put_opt(&self.service_id, buf, &self.avp_flags, 855, 10415, 192);
-        rt::typed::put_all(
-            &self.service_specific_info,
-            buf,
-            &self.avp_flags,
-            1249,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.message_body, buf, &self.avp_flags, 889, 10415, 192);
-        rt::typed::put_opt(&self.cause_code, buf, &self.avp_flags, 861, 10415, 192);
-        rt::typed::put_all(&self.reason_header, buf, &self.avp_flags, 3401, 10415, 192);
-        rt::typed::put_all(
-            &self.access_network_information,
-            buf,
-            &self.avp_flags,
-            1263,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.cellular_network_information,
-            buf,
-            &self.avp_flags,
-            3924,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.early_media_description,
-            buf,
-            &self.avp_flags,
-            1272,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ims_communication_service_identifier,
-            buf,
-            &self.avp_flags,
-            1281,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ims_application_reference_identifier,
-            buf,
-            &self.avp_flags,
-            2601,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.online_charging_flag,
-            buf,
-            &self.avp_flags,
-            2303,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.real_time_tariff_information,
-            buf,
-            &self.avp_flags,
-            2305,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.account_expiration,
-            buf,
-            &self.avp_flags,
-            2309,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.initial_ims_charging_identifier,
-            buf,
-            &self.avp_flags,
-            2321,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.nni_information,
-            buf,
-            &self.avp_flags,
-            2703,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.from_address, buf, &self.avp_flags, 2708, 10415, 192);
-        rt::typed::put_opt(
-            &self.ims_emergency_indicator,
-            buf,
-            &self.avp_flags,
-            2322,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ims_visited_network_identifier,
-            buf,
-            &self.avp_flags,
-            2713,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.access_network_info_change,
-            buf,
-            &self.avp_flags,
-            4401,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.access_transfer_information,
-            buf,
-            &self.avp_flags,
-            2709,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.related_ims_charging_identifier,
-            buf,
-            &self.avp_flags,
-            2711,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.related_ims_charging_identifier_node,
-            buf,
-            &self.avp_flags,
-            2712,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.route_header_received,
-            buf,
-            &self.avp_flags,
-            3403,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.route_header_transmitted,
-            buf,
-            &self.avp_flags,
-            3404,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.instance_id, buf, &self.avp_flags, 3402, 10415, 192);
-        rt::typed::put_opt(&self.tad_identifier, buf, &self.avp_flags, 2717, 10415, 128);
-        rt::typed::put_opt(
-            &self.fe_identifier_list,
-            buf,
-            &self.avp_flags,
-            4413,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13271,7 +13287,7 @@ impl rt::AvpData for ImsInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IncrementalCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -13297,6 +13313,22 @@ impl Clone for IncrementalCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for IncrementalCost {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for IncrementalCost {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for IncrementalCost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IncrementalCost", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for IncrementalCost {
     fn default() -> Self {
@@ -13371,9 +13403,7 @@ impl rt::AvpData for IncrementalCost {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
-        rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13385,7 +13415,7 @@ impl rt::AvpData for IncrementalCost {
 ///     [ Terminating-IOI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct InterOperatorIdentifier {
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originating_ioi: Option<rt::data::Utf8String>,
@@ -13411,6 +13441,22 @@ impl Clone for InterOperatorIdentifier {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for InterOperatorIdentifier {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for InterOperatorIdentifier {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("originating_ioi", &self.originating_ioi, 839, 10415, 192);
+        v.opt("terminating_ioi", &self.terminating_ioi, 840, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for InterOperatorIdentifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "InterOperatorIdentifier", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for InterOperatorIdentifier {
     fn default() -> Self {
@@ -13478,9 +13524,7 @@ impl rt::AvpData for InterOperatorIdentifier {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.originating_ioi, buf, &self.avp_flags, 839, 10415, 192);
-        rt::typed::put_opt(&self.terminating_ioi, buf, &self.avp_flags, 840, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13493,7 +13537,7 @@ impl rt::AvpData for InterOperatorIdentifier {
 ///     [ ISUP-Cause-Diagnostics ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IsupCause {
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     pub isup_cause_location: Option<u32>,
@@ -13522,6 +13566,23 @@ impl Clone for IsupCause {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for IsupCause {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for IsupCause {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("isup_cause_location", &self.isup_cause_location, 3423, 10415, 192);
+        v.opt("isup_cause_value", &self.isup_cause_value, 3424, 10415, 192);
+        v.opt("isup_cause_diagnostics", &self.isup_cause_diagnostics, 3422, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for IsupCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IsupCause", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for IsupCause {
     fn default() -> Self {
@@ -13598,31 +13659,7 @@ impl rt::AvpData for IsupCause {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.isup_cause_location,
-            buf,
-            &self.avp_flags,
-            3423,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.isup_cause_value,
-            buf,
-            &self.avp_flags,
-            3424,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.isup_cause_diagnostics,
-            buf,
-            &self.avp_flags,
-            3422,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13638,7 +13675,7 @@ impl rt::AvpData for IsupCause {
 ///     [ LCS-Requestor-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsClientId {
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_type: Option<LcsClientType>,
@@ -13676,6 +13713,32 @@ impl Clone for LcsClientId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsClientId {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for LcsClientId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("lcs_client_type", &self.lcs_client_type, 1241, 10415, 192);
+        v.opt("lcs_client_external_id", &self.lcs_client_external_id, 1234, 10415, 192);
+        v.opt(
+            "lcs_client_dialed_by_ms",
+            &self.lcs_client_dialed_by_ms,
+            1233,
+            10415,
+            192,
+        );
+        v.opt("lcs_client_name", &self.lcs_client_name, 1235, 10415, 192);
+        v.opt("lcs_apn", &self.lcs_apn, 1231, 10415, 192);
+        v.opt("lcs_requestor_id", &self.lcs_requestor_id, 1239, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for LcsClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsClientId", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsClientId {
     fn default() -> Self {
@@ -13774,48 +13837,7 @@ impl rt::AvpData for LcsClientId {
         LcsClientIdView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.lcs_client_type,
-            buf,
-            &self.avp_flags,
-            1241,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_client_external_id,
-            buf,
-            &self.avp_flags,
-            1234,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_client_dialed_by_ms,
-            buf,
-            &self.avp_flags,
-            1233,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_client_name,
-            buf,
-            &self.avp_flags,
-            1235,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.lcs_apn, buf, &self.avp_flags, 1231, 10415, 192);
-        rt::typed::put_opt(
-            &self.lcs_requestor_id,
-            buf,
-            &self.avp_flags,
-            1239,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13828,7 +13850,7 @@ impl rt::AvpData for LcsClientId {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsClientName {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -13857,6 +13879,23 @@ impl Clone for LcsClientName {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsClientName {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for LcsClientName {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
+        v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
+        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for LcsClientName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsClientName", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsClientName {
     fn default() -> Self {
@@ -13933,31 +13972,7 @@ impl rt::AvpData for LcsClientName {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.lcs_data_coding_scheme,
-            buf,
-            &self.avp_flags,
-            1236,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_name_string,
-            buf,
-            &self.avp_flags,
-            1238,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_format_indicator,
-            buf,
-            &self.avp_flags,
-            1237,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13973,7 +13988,7 @@ impl rt::AvpData for LcsClientName {
 ///     [ MSISDN ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsInformation {
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_id: Option<rt::lazy::Lazy<LcsClientId>>,
@@ -14011,6 +14026,26 @@ impl Clone for LcsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for LcsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("lcs_client_id", &self.lcs_client_id, 1232, 10415, 192);
+        v.opt("location_type", &self.location_type, 1244, 10415, 192);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.opt("positioning_data", &self.positioning_data, 1245, 10415, 192);
+        v.opt("tgpp_imsi", &self.tgpp_imsi, 1, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for LcsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsInformation {
     fn default() -> Self {
@@ -14097,27 +14132,7 @@ impl rt::AvpData for LcsInformation {
         LcsInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.lcs_client_id, buf, &self.avp_flags, 1232, 10415, 192);
-        rt::typed::put_opt(&self.location_type, buf, &self.avp_flags, 1244, 10415, 192);
-        rt::typed::put_opt(
-            &self.location_estimate,
-            buf,
-            &self.avp_flags,
-            1242,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.positioning_data,
-            buf,
-            &self.avp_flags,
-            1245,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_imsi, buf, &self.avp_flags, 1, 10415, 192);
-        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14129,7 +14144,7 @@ impl rt::AvpData for LcsInformation {
 ///     [ LCS-Requestor-ID-String ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LcsRequestorId {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -14155,6 +14170,28 @@ impl Clone for LcsRequestorId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LcsRequestorId {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for LcsRequestorId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
+        v.opt(
+            "lcs_requestor_id_string",
+            &self.lcs_requestor_id_string,
+            1240,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for LcsRequestorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LcsRequestorId", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsRequestorId {
     fn default() -> Self {
@@ -14232,23 +14269,7 @@ impl rt::AvpData for LcsRequestorId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.lcs_data_coding_scheme,
-            buf,
-            &self.avp_flags,
-            1236,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.lcs_requestor_id_string,
-            buf,
-            &self.avp_flags,
-            1240,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14260,7 +14281,7 @@ impl rt::AvpData for LcsRequestorId {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationInfo {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -14286,6 +14307,22 @@ impl Clone for LocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LocationInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for LocationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for LocationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LocationInfo {
     fn default() -> Self {
@@ -14358,16 +14395,7 @@ impl rt::AvpData for LocationInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14379,7 +14407,7 @@ impl rt::AvpData for LocationInfo {
 ///     [ Deferred-Location-Event-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LocationType {
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     pub location_estimate_type: Option<LocationEstimateType>,
@@ -14405,6 +14433,28 @@ impl Clone for LocationType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for LocationType {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for LocationType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("location_estimate_type", &self.location_estimate_type, 1243, 10415, 192);
+        v.opt(
+            "deferred_location_event_type",
+            &self.deferred_location_event_type,
+            1230,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for LocationType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LocationType", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LocationType {
     fn default() -> Self {
@@ -14482,23 +14532,7 @@ impl rt::AvpData for LocationType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.location_estimate_type,
-            buf,
-            &self.avp_flags,
-            1243,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.deferred_location_event_type,
-            buf,
-            &self.avp_flags,
-            1230,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14523,7 +14557,7 @@ impl rt::AvpData for LocationType {
 ///     [ MBMS-Data-Transfer-Stop ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MbmsInformation {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -14590,6 +14624,53 @@ impl Clone for MbmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MbmsInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for MbmsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tmgi", &self.tmgi, 900, 10415, 192);
+        v.one("mbms_service_type", &self.mbms_service_type, 906, 10415, 192);
+        v.one("mbms_user_service_type", &self.mbms_user_service_type, 1225, 10415, 128);
+        v.opt("file_repair_supported", &self.file_repair_supported, 1224, 10415, 128);
+        v.opt(
+            "required_mbms_bearer_capabilities",
+            &self.required_mbms_bearer_capabilities,
+            901,
+            10415,
+            192,
+        );
+        v.opt("mbms_2g_3g_indicator", &self.mbms_2g_3g_indicator, 907, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.all("mbms_service_area", &self.mbms_service_area, 903, 10415, 192);
+        v.opt("mbms_session_identity", &self.mbms_session_identity, 908, 10415, 192);
+        v.opt(
+            "cn_ip_multicast_distribution",
+            &self.cn_ip_multicast_distribution,
+            921,
+            10415,
+            128,
+        );
+        v.opt("mbms_gw_address", &self.mbms_gw_address, 2307, 10415, 128);
+        v.opt("mbms_charged_party", &self.mbms_charged_party, 2323, 10415, 192);
+        v.all("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt(
+            "mbms_data_transfer_start",
+            &self.mbms_data_transfer_start,
+            929,
+            10415,
+            192,
+        );
+        v.opt("mbms_data_transfer_stop", &self.mbms_data_transfer_stop, 930, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for MbmsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MbmsInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MbmsInformation {
     fn default() -> Self {
@@ -14796,106 +14877,7 @@ impl rt::AvpData for MbmsInformation {
         MbmsInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
-        rt::typed::put_one(
-            &self.mbms_service_type,
-            buf,
-            &self.avp_flags,
-            906,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.mbms_user_service_type,
-            buf,
-            &self.avp_flags,
-            1225,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.file_repair_supported,
-            buf,
-            &self.avp_flags,
-            1224,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.required_mbms_bearer_capabilities,
-            buf,
-            &self.avp_flags,
-            901,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mbms_2g_3g_indicator,
-            buf,
-            &self.avp_flags,
-            907,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
-        rt::typed::put_all(
-            &self.mbms_service_area,
-            buf,
-            &self.avp_flags,
-            903,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mbms_session_identity,
-            buf,
-            &self.avp_flags,
-            908,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.cn_ip_multicast_distribution,
-            buf,
-            &self.avp_flags,
-            921,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mbms_gw_address,
-            buf,
-            &self.avp_flags,
-            2307,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mbms_charged_party,
-            buf,
-            &self.avp_flags,
-            2323,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
-        rt::typed::put_opt(
-            &self.mbms_data_transfer_start,
-            buf,
-            &self.avp_flags,
-            929,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mbms_data_transfer_stop,
-            buf,
-            &self.avp_flags,
-            930,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14909,7 +14891,7 @@ impl rt::AvpData for MbmsInformation {
 ///     [ Originator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MessageBody {
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_type: rt::data::Utf8String,
@@ -14941,6 +14923,24 @@ impl Clone for MessageBody {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MessageBody {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for MessageBody {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("content_type", &self.content_type, 826, 10415, 192);
+        v.one("content_length", &self.content_length, 827, 10415, 192);
+        v.opt("content_disposition", &self.content_disposition, 828, 10415, 192);
+        v.opt("originator", &self.originator, 864, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for MessageBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MessageBody", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MessageBody {
     fn default() -> Self {
@@ -15039,18 +15039,7 @@ impl rt::AvpData for MessageBody {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.content_type, buf, &self.avp_flags, 826, 10415, 192);
-        rt::typed::put_one(&self.content_length, buf, &self.avp_flags, 827, 10415, 192);
-        rt::typed::put_opt(
-            &self.content_disposition,
-            buf,
-            &self.avp_flags,
-            828,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.originator, buf, &self.avp_flags, 864, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15062,7 +15051,7 @@ impl rt::AvpData for MessageBody {
 ///     [ Token-Text ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MessageClass {
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     pub class_identifier: Option<ClassIdentifier>,
@@ -15088,6 +15077,22 @@ impl Clone for MessageClass {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MessageClass {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for MessageClass {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("class_identifier", &self.class_identifier, 1214, 10415, 128);
+        v.opt("token_text", &self.token_text, 1215, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for MessageClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MessageClass", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MessageClass {
     fn default() -> Self {
@@ -15155,16 +15160,7 @@ impl rt::AvpData for MessageClass {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.class_identifier,
-            buf,
-            &self.avp_flags,
-            1214,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.token_text, buf, &self.avp_flags, 1215, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15178,7 +15174,7 @@ impl rt::AvpData for MessageClass {
 ///     *[ Additional-Content-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MmContentType {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -15210,6 +15206,36 @@ impl Clone for MmContentType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MmContentType {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for MmContentType {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("type_number", &self.type_number, 1204, 10415, 128);
+        v.opt(
+            "additional_type_information",
+            &self.additional_type_information,
+            1205,
+            10415,
+            128,
+        );
+        v.opt("content_size", &self.content_size, 1206, 10415, 128);
+        v.all(
+            "additional_content_information",
+            &self.additional_content_information,
+            1207,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for MmContentType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MmContentType", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmContentType {
     fn default() -> Self {
@@ -15297,25 +15323,7 @@ impl rt::AvpData for MmContentType {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.type_number, buf, &self.avp_flags, 1204, 10415, 128);
-        rt::typed::put_opt(
-            &self.additional_type_information,
-            buf,
-            &self.avp_flags,
-            1205,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.content_size, buf, &self.avp_flags, 1206, 10415, 128);
-        rt::typed::put_all(
-            &self.additional_content_information,
-            buf,
-            &self.avp_flags,
-            1207,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15345,7 +15353,7 @@ impl rt::AvpData for MmContentType {
 ///     [ VAS-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MmsInformation {
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originator_address: Option<rt::lazy::Lazy<OriginatorAddress>>,
@@ -15425,6 +15433,58 @@ impl Clone for MmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MmsInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for MmsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("originator_address", &self.originator_address, 886, 10415, 192);
+        v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
+        v.opt("submission_time", &self.submission_time, 1202, 10415, 128);
+        v.opt("mm_content_type", &self.mm_content_type, 1203, 10415, 128);
+        v.opt("priority", &self.priority, 1209, 10415, 128);
+        v.opt("message_id", &self.message_id, 1210, 10415, 128);
+        v.opt("message_type", &self.message_type, 1211, 10415, 128);
+        v.opt("message_size", &self.message_size, 1212, 10415, 128);
+        v.opt("message_class", &self.message_class, 1213, 10415, 128);
+        v.opt(
+            "delivery_report_requested",
+            &self.delivery_report_requested,
+            1216,
+            10415,
+            128,
+        );
+        v.opt(
+            "read_reply_report_requested",
+            &self.read_reply_report_requested,
+            1222,
+            10415,
+            128,
+        );
+        v.opt(
+            "mmbox_storage_requested",
+            &self.mmbox_storage_requested,
+            1248,
+            10415,
+            128,
+        );
+        v.opt("applic_id", &self.applic_id, 1218, 10415, 128);
+        v.opt("reply_applic_id", &self.reply_applic_id, 1223, 10415, 128);
+        v.opt("aux_applic_info", &self.aux_applic_info, 1219, 10415, 128);
+        v.opt("content_class", &self.content_class, 1220, 10415, 128);
+        v.opt("drm_content", &self.drm_content, 1221, 10415, 128);
+        v.opt("adaptations", &self.adaptations, 1217, 10415, 128);
+        v.opt("vasp_id", &self.vasp_id, 1101, 10415, 128);
+        v.opt("vas_id", &self.vas_id, 1102, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for MmsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MmsInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmsInformation {
     fn default() -> Self {
@@ -15589,90 +15649,7 @@ impl rt::AvpData for MmsInformation {
         MmsInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.originator_address,
-            buf,
-            &self.avp_flags,
-            886,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.recipient_address,
-            buf,
-            &self.avp_flags,
-            1201,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.submission_time,
-            buf,
-            &self.avp_flags,
-            1202,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mm_content_type,
-            buf,
-            &self.avp_flags,
-            1203,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.priority, buf, &self.avp_flags, 1209, 10415, 128);
-        rt::typed::put_opt(&self.message_id, buf, &self.avp_flags, 1210, 10415, 128);
-        rt::typed::put_opt(&self.message_type, buf, &self.avp_flags, 1211, 10415, 128);
-        rt::typed::put_opt(&self.message_size, buf, &self.avp_flags, 1212, 10415, 128);
-        rt::typed::put_opt(&self.message_class, buf, &self.avp_flags, 1213, 10415, 128);
-        rt::typed::put_opt(
-            &self.delivery_report_requested,
-            buf,
-            &self.avp_flags,
-            1216,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.read_reply_report_requested,
-            buf,
-            &self.avp_flags,
-            1222,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.mmbox_storage_requested,
-            buf,
-            &self.avp_flags,
-            1248,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.applic_id, buf, &self.avp_flags, 1218, 10415, 128);
-        rt::typed::put_opt(
-            &self.reply_applic_id,
-            buf,
-            &self.avp_flags,
-            1223,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.aux_applic_info,
-            buf,
-            &self.avp_flags,
-            1219,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.content_class, buf, &self.avp_flags, 1220, 10415, 128);
-        rt::typed::put_opt(&self.drm_content, buf, &self.avp_flags, 1221, 10415, 128);
-        rt::typed::put_opt(&self.adaptations, buf, &self.avp_flags, 1217, 10415, 128);
-        rt::typed::put_opt(&self.vasp_id, buf, &self.avp_flags, 1101, 10415, 128);
-        rt::typed::put_opt(&self.vas_id, buf, &self.avp_flags, 1102, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15683,7 +15660,7 @@ impl rt::AvpData for MmsInformation {
 ///     *[ Supplementary-Service ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MmtelInformation {
     /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2.
     pub supplementary_service: Vec<SupplementaryService>,
@@ -15706,6 +15683,21 @@ impl Clone for MmtelInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for MmtelInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for MmtelInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("supplementary_service", &self.supplementary_service, 2048, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for MmtelInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MmtelInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmtelInformation {
     fn default() -> Self {
@@ -15776,15 +15768,7 @@ impl rt::AvpData for MmtelInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(
-            &self.supplementary_service,
-            buf,
-            &self.avp_flags,
-            2048,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -15809,7 +15793,7 @@ impl rt::AvpData for MmtelInformation {
 ///     *[ Monitoring-Event-Report-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MonitoringEventInformation {
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     pub monitoring_event_functionality: Option<i32>,
@@ -15882,6 +15866,71 @@ impl Clone for MonitoringEventInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for MonitoringEventInformation {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for MonitoringEventInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "monitoring_event_functionality",
+            &self.monitoring_event_functionality,
+            3922,
+            10415,
+            192,
+        );
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt(
+            "monitoring_event_configuration_activity",
+            &self.monitoring_event_configuration_activity,
+            3919,
+            10415,
+            192,
+        );
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
+        v.opt(
+            "maximum_number_of_reports",
+            &self.maximum_number_of_reports,
+            3128,
+            10415,
+            192,
+        );
+        v.opt("monitoring_duration", &self.monitoring_duration, 3130, 10415, 192);
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
+        v.opt("maximum_detection_time", &self.maximum_detection_time, 3131, 10415, 192);
+        v.opt(
+            "ue_reachability_configuration",
+            &self.ue_reachability_configuration,
+            3129,
+            10415,
+            192,
+        );
+        v.opt("monte_location_type", &self.monte_location_type, 3136, 10415, 192);
+        v.opt("accuracy", &self.accuracy, 3137, 10415, 192);
+        v.opt(
+            "number_of_ue_per_location_configuration",
+            &self.number_of_ue_per_location_configuration,
+            4306,
+            10415,
+            192,
+        );
+        v.all(
+            "monitoring_event_report_data",
+            &self.monitoring_event_report_data,
+            3920,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for MonitoringEventInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MonitoringEventInformation", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for MonitoringEventInformation {
     fn default() -> Self {
@@ -16043,99 +16092,7 @@ impl rt::AvpData for MonitoringEventInformation {
         MonitoringEventInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.monitoring_event_functionality,
-            buf,
-            &self.avp_flags,
-            3922,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_opt(
-            &self.monitoring_event_configuration_activity,
-            buf,
-            &self.avp_flags,
-            3919,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_opt(
-            &self.monitoring_type,
-            buf,
-            &self.avp_flags,
-            3127,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.maximum_number_of_reports,
-            buf,
-            &self.avp_flags,
-            3128,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_duration,
-            buf,
-            &self.avp_flags,
-            3130,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.charged_party, buf, &self.avp_flags, 857, 10415, 192);
-        rt::typed::put_opt(
-            &self.maximum_detection_time,
-            buf,
-            &self.avp_flags,
-            3131,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ue_reachability_configuration,
-            buf,
-            &self.avp_flags,
-            3129,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monte_location_type,
-            buf,
-            &self.avp_flags,
-            3136,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.accuracy, buf, &self.avp_flags, 3137, 10415, 192);
-        rt::typed::put_opt(
-            &self.number_of_ue_per_location_configuration,
-            buf,
-            &self.avp_flags,
-            4306,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.monitoring_event_report_data,
-            buf,
-            &self.avp_flags,
-            3920,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -16156,7 +16113,7 @@ impl rt::AvpData for MonitoringEventInformation {
 ///     *[ Number-Of-UE-Per-Location-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MonitoringEventReportData {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -16219,6 +16176,61 @@ impl Clone for MonitoringEventReportData {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for MonitoringEventReportData {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for MonitoringEventReportData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt(
+            "monitoring_event_report_number",
+            &self.monitoring_event_report_number,
+            3923,
+            10415,
+            192,
+        );
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
+        v.opt(
+            "reachability_information",
+            &self.reachability_information,
+            3140,
+            10415,
+            192,
+        );
+        v.opt(
+            "eps_location_information",
+            &self.eps_location_information,
+            1496,
+            10415,
+            192,
+        );
+        v.opt(
+            "communication_failure_information",
+            &self.communication_failure_information,
+            4300,
+            10415,
+            192,
+        );
+        v.all(
+            "number_of_ue_per_location_report",
+            &self.number_of_ue_per_location_report,
+            4307,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for MonitoringEventReportData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MonitoringEventReportData", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for MonitoringEventReportData {
     fn default() -> Self {
@@ -16354,67 +16366,7 @@ impl rt::AvpData for MonitoringEventReportData {
         MonitoringEventReportDataView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_opt(
-            &self.scef_reference_id,
-            buf,
-            &self.avp_flags,
-            3124,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
-        rt::typed::put_opt(
-            &self.monitoring_event_report_number,
-            buf,
-            &self.avp_flags,
-            3923,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.charged_party, buf, &self.avp_flags, 857, 10415, 192);
-        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(
-            &self.monitoring_type,
-            buf,
-            &self.avp_flags,
-            3127,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.reachability_information,
-            buf,
-            &self.avp_flags,
-            3140,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.eps_location_information,
-            buf,
-            &self.avp_flags,
-            1496,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.communication_failure_information,
-            buf,
-            &self.avp_flags,
-            4300,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.number_of_ue_per_location_report,
-            buf,
-            &self.avp_flags,
-            4307,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16427,7 +16379,7 @@ impl rt::AvpData for MonitoringEventReportData {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NextTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -16456,6 +16408,23 @@ impl Clone for NextTariff {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for NextTariff {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for NextTariff {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
+        v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
+        v.all("rate_element", &self.rate_element, 2058, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for NextTariff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NextTariff", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NextTariff {
     fn default() -> Self {
@@ -16532,10 +16501,7 @@ impl rt::AvpData for NextTariff {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
-        rt::typed::put_opt(&self.scale_factor, buf, &self.avp_flags, 2059, 10415, 128);
-        rt::typed::put_all(&self.rate_element, buf, &self.avp_flags, 2058, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16549,7 +16515,7 @@ impl rt::AvpData for NextTariff {
 ///     [ Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NiddSubmission {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -16581,6 +16547,24 @@ impl Clone for NiddSubmission {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for NiddSubmission {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for NiddSubmission {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for NiddSubmission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NiddSubmission", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NiddSubmission {
     fn default() -> Self {
@@ -16666,32 +16650,7 @@ impl rt::AvpData for NiddSubmission {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_opt(
-            &self.accounting_input_octets,
-            buf,
-            &self.avp_flags,
-            363,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.accounting_output_octets,
-            buf,
-            &self.avp_flags,
-            364,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.change_condition,
-            buf,
-            &self.avp_flags,
-            2037,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16705,7 +16664,7 @@ impl rt::AvpData for NiddSubmission {
 ///     [ Neighbour-Node-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NniInformation {
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     pub session_direction: Option<SessionDirection>,
@@ -16737,6 +16696,24 @@ impl Clone for NniInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for NniInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for NniInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("session_direction", &self.session_direction, 2707, 10415, 128);
+        v.opt("nni_type", &self.nni_type, 2704, 10415, 128);
+        v.opt("relationship_mode", &self.relationship_mode, 2706, 10415, 128);
+        v.opt("neighbour_node_address", &self.neighbour_node_address, 2705, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for NniInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NniInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NniInformation {
     fn default() -> Self {
@@ -16817,32 +16794,7 @@ impl rt::AvpData for NniInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.session_direction,
-            buf,
-            &self.avp_flags,
-            2707,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.nni_type, buf, &self.avp_flags, 2704, 10415, 128);
-        rt::typed::put_opt(
-            &self.relationship_mode,
-            buf,
-            &self.avp_flags,
-            2706,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.neighbour_node_address,
-            buf,
-            &self.avp_flags,
-            2705,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16856,7 +16808,7 @@ impl rt::AvpData for NniInformation {
 ///     *[ Multiple-Services-Credit-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OfflineCharging {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     pub quota_consumption_time: Option<u32>,
@@ -16892,6 +16844,30 @@ impl Clone for OfflineCharging {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OfflineCharging {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for OfflineCharging {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("quota_consumption_time", &self.quota_consumption_time, 881, 10415, 192);
+        v.opt("time_quota_mechanism", &self.time_quota_mechanism, 1270, 10415, 128);
+        v.opt("envelope_reporting", &self.envelope_reporting, 1268, 10415, 128);
+        v.all(
+            "multiple_services_credit_control",
+            &self.multiple_services_credit_control,
+            456,
+            0,
+            64,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for OfflineCharging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OfflineCharging", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OfflineCharging {
     fn default() -> Self {
@@ -16979,39 +16955,7 @@ impl rt::AvpData for OfflineCharging {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.quota_consumption_time,
-            buf,
-            &self.avp_flags,
-            881,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.time_quota_mechanism,
-            buf,
-            &self.avp_flags,
-            1270,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.envelope_reporting,
-            buf,
-            &self.avp_flags,
-            1268,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.multiple_services_credit_control,
-            buf,
-            &self.avp_flags,
-            456,
-            0,
-            64,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17024,7 +16968,7 @@ impl rt::AvpData for OfflineCharging {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OriginatorAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -17053,6 +16997,23 @@ impl Clone for OriginatorAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OriginatorAddress {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for OriginatorAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for OriginatorAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OriginatorAddress", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorAddress {
     fn default() -> Self {
@@ -17131,10 +17092,7 @@ impl rt::AvpData for OriginatorAddress {
         OriginatorAddressView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
-        rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
-        rt::typed::put_opt(&self.address_domain, buf, &self.avp_flags, 898, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17148,7 +17106,7 @@ impl rt::AvpData for OriginatorAddress {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OriginatorInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -17180,6 +17138,24 @@ impl Clone for OriginatorInterface {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OriginatorInterface {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for OriginatorInterface {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
+        v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
+        v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
+        v.opt("interface_type", &self.interface_type, 2006, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for OriginatorInterface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OriginatorInterface", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorInterface {
     fn default() -> Self {
@@ -17262,11 +17238,7 @@ impl rt::AvpData for OriginatorInterface {
         OriginatorInterfaceView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.interface_id, buf, &self.avp_flags, 2003, 10415, 128);
-        rt::typed::put_opt(&self.interface_text, buf, &self.avp_flags, 2005, 10415, 128);
-        rt::typed::put_opt(&self.interface_port, buf, &self.avp_flags, 2004, 10415, 128);
-        rt::typed::put_opt(&self.interface_type, buf, &self.avp_flags, 2006, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17279,7 +17251,7 @@ impl rt::AvpData for OriginatorInterface {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OriginatorReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -17308,6 +17280,23 @@ impl Clone for OriginatorReceivedAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for OriginatorReceivedAddress {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for OriginatorReceivedAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for OriginatorReceivedAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OriginatorReceivedAddress", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorReceivedAddress {
     fn default() -> Self {
@@ -17386,10 +17375,7 @@ impl rt::AvpData for OriginatorReceivedAddress {
         OriginatorReceivedAddressView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
-        rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
-        rt::typed::put_opt(&self.address_domain, buf, &self.avp_flags, 898, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17402,7 +17388,7 @@ impl rt::AvpData for OriginatorReceivedAddress {
 ///     [ User-Participating-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ParticipantGroup {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -17431,6 +17417,35 @@ impl Clone for ParticipantGroup {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ParticipantGroup {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ParticipantGroup {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
+        v.opt(
+            "participant_access_priority",
+            &self.participant_access_priority,
+            1259,
+            10415,
+            128,
+        );
+        v.opt(
+            "user_participating_type",
+            &self.user_participating_type,
+            1279,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ParticipantGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ParticipantGroup", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ParticipantGroup {
     fn default() -> Self {
@@ -17512,31 +17527,7 @@ impl rt::AvpData for ParticipantGroup {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.called_party_address,
-            buf,
-            &self.avp_flags,
-            832,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.participant_access_priority,
-            buf,
-            &self.avp_flags,
-            1259,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_participating_type,
-            buf,
-            &self.avp_flags,
-            1279,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17559,7 +17550,7 @@ impl rt::AvpData for ParticipantGroup {
 ///     [ Charged-Party ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PocInformation {
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_server_role: Option<PocServerRole>,
@@ -17618,6 +17609,39 @@ impl Clone for PocInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PocInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for PocInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("poc_server_role", &self.poc_server_role, 883, 10415, 192);
+        v.opt("poc_session_type", &self.poc_session_type, 884, 10415, 192);
+        v.opt("poc_user_role", &self.poc_user_role, 1252, 10415, 128);
+        v.opt(
+            "poc_session_initiation_type",
+            &self.poc_session_initiation_type,
+            1277,
+            10415,
+            128,
+        );
+        v.opt("poc_event_type", &self.poc_event_type, 2025, 10415, 128);
+        v.opt("number_of_participants", &self.number_of_participants, 885, 10415, 192);
+        v.all("participants_involved", &self.participants_involved, 887, 10415, 192);
+        v.all("participant_group", &self.participant_group, 1260, 10415, 128);
+        v.all("talk_burst_exchange", &self.talk_burst_exchange, 1255, 10415, 128);
+        v.opt("poc_controlling_address", &self.poc_controlling_address, 858, 10415, 192);
+        v.opt("poc_group_name", &self.poc_group_name, 859, 10415, 192);
+        v.opt("poc_session_id", &self.poc_session_id, 1229, 10415, 192);
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for PocInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PocInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PocInformation {
     fn default() -> Self {
@@ -17772,69 +17796,7 @@ impl rt::AvpData for PocInformation {
         PocInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.poc_server_role, buf, &self.avp_flags, 883, 10415, 192);
-        rt::typed::put_opt(
-            &self.poc_session_type,
-            buf,
-            &self.avp_flags,
-            884,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.poc_user_role, buf, &self.avp_flags, 1252, 10415, 128);
-        rt::typed::put_opt(
-            &self.poc_session_initiation_type,
-            buf,
-            &self.avp_flags,
-            1277,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.poc_event_type, buf, &self.avp_flags, 2025, 10415, 128);
-        rt::typed::put_opt(
-            &self.number_of_participants,
-            buf,
-            &self.avp_flags,
-            885,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.participants_involved,
-            buf,
-            &self.avp_flags,
-            887,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.participant_group,
-            buf,
-            &self.avp_flags,
-            1260,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.talk_burst_exchange,
-            buf,
-            &self.avp_flags,
-            1255,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.poc_controlling_address,
-            buf,
-            &self.avp_flags,
-            858,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.poc_group_name, buf, &self.avp_flags, 859, 10415, 192);
-        rt::typed::put_opt(&self.poc_session_id, buf, &self.avp_flags, 1229, 10415, 192);
-        rt::typed::put_opt(&self.charged_party, buf, &self.avp_flags, 857, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17846,7 +17808,7 @@ impl rt::AvpData for PocInformation {
 ///     [ PoC-User-Role-info-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PocUserRole {
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_user_role_ids: Option<rt::data::Utf8String>,
@@ -17872,6 +17834,28 @@ impl Clone for PocUserRole {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PocUserRole {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for PocUserRole {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("poc_user_role_ids", &self.poc_user_role_ids, 1253, 10415, 128);
+        v.opt(
+            "poc_user_role_info_units",
+            &self.poc_user_role_info_units,
+            1254,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for PocUserRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PocUserRole", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PocUserRole {
     fn default() -> Self {
@@ -17944,23 +17928,7 @@ impl rt::AvpData for PocUserRole {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.poc_user_role_ids,
-            buf,
-            &self.avp_flags,
-            1253,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.poc_user_role_info_units,
-            buf,
-            &self.avp_flags,
-            1254,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17980,7 +17948,7 @@ impl rt::AvpData for PocUserRole {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseDirectCommunicationReceptionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -18032,6 +18000,46 @@ impl Clone for ProseDirectCommunicationReceptionDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ProseDirectCommunicationReceptionDataContainer {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ProseDirectCommunicationReceptionDataContainer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
+        v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt(
+            "usage_information_report_sequence_number",
+            &self.usage_information_report_sequence_number,
+            3439,
+            10415,
+            192,
+        );
+        v.opt(
+            "radio_resources_indicator",
+            &self.radio_resources_indicator,
+            3465,
+            10415,
+            192,
+        );
+        v.opt("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ProseDirectCommunicationReceptionDataContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(
+            self,
+            "ProseDirectCommunicationReceptionDataContainer",
+            f,
+        )
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseDirectCommunicationReceptionDataContainer {
     fn default() -> Self {
@@ -18163,80 +18171,7 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
         ProseDirectCommunicationReceptionDataContainerView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.local_sequence_number,
-            buf,
-            &self.avp_flags,
-            2063,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.coverage_status,
-            buf,
-            &self.avp_flags,
-            3428,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.accounting_input_octets,
-            buf,
-            &self.avp_flags,
-            363,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_opt(
-            &self.change_condition,
-            buf,
-            &self.avp_flags,
-            2037,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.usage_information_report_sequence_number,
-            buf,
-            &self.avp_flags,
-            3439,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.radio_resources_indicator,
-            buf,
-            &self.avp_flags,
-            3465,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.radio_frequency,
-            buf,
-            &self.avp_flags,
-            3508,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18256,7 +18191,7 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseDirectCommunicationTransmissionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -18308,6 +18243,46 @@ impl Clone for ProseDirectCommunicationTransmissionDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ProseDirectCommunicationTransmissionDataContainer {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ProseDirectCommunicationTransmissionDataContainer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
+        v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt(
+            "usage_information_report_sequence_number",
+            &self.usage_information_report_sequence_number,
+            3439,
+            10415,
+            192,
+        );
+        v.opt(
+            "radio_resources_indicator",
+            &self.radio_resources_indicator,
+            3465,
+            10415,
+            192,
+        );
+        v.opt("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ProseDirectCommunicationTransmissionDataContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(
+            self,
+            "ProseDirectCommunicationTransmissionDataContainer",
+            f,
+        )
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseDirectCommunicationTransmissionDataContainer {
     fn default() -> Self {
@@ -18439,80 +18414,7 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
         ProseDirectCommunicationTransmissionDataContainerView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.local_sequence_number,
-            buf,
-            &self.avp_flags,
-            2063,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.coverage_status,
-            buf,
-            &self.avp_flags,
-            3428,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.accounting_output_octets,
-            buf,
-            &self.avp_flags,
-            364,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_opt(
-            &self.change_condition,
-            buf,
-            &self.avp_flags,
-            2037,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.visited_plmn_id,
-            buf,
-            &self.avp_flags,
-            1407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.usage_information_report_sequence_number,
-            buf,
-            &self.avp_flags,
-            3439,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.radio_resources_indicator,
-            buf,
-            &self.avp_flags,
-            3465,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.radio_frequency,
-            buf,
-            &self.avp_flags,
-            3508,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18576,7 +18478,7 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
 ///     [ PC5-Radio-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ProseInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -18772,6 +18674,278 @@ impl Clone for ProseInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ProseInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ProseInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "announcing_ue_hplmn_identifier",
+            &self.announcing_ue_hplmn_identifier,
+            3426,
+            10415,
+            192,
+        );
+        v.opt(
+            "announcing_ue_vplmn_identifier",
+            &self.announcing_ue_vplmn_identifier,
+            3427,
+            10415,
+            192,
+        );
+        v.opt(
+            "monitoring_ue_hplmn_identifier",
+            &self.monitoring_ue_hplmn_identifier,
+            3431,
+            10415,
+            192,
+        );
+        v.opt(
+            "monitoring_ue_vplmn_identifier",
+            &self.monitoring_ue_vplmn_identifier,
+            3433,
+            10415,
+            192,
+        );
+        v.opt(
+            "discoverer_ue_hplmn_identifier",
+            &self.discoverer_ue_hplmn_identifier,
+            4404,
+            10415,
+            192,
+        );
+        v.opt(
+            "discoverer_ue_vplmn_identifier",
+            &self.discoverer_ue_vplmn_identifier,
+            4405,
+            10415,
+            192,
+        );
+        v.opt(
+            "discoveree_ue_hplmn_identifier",
+            &self.discoveree_ue_hplmn_identifier,
+            4402,
+            10415,
+            192,
+        );
+        v.opt(
+            "discoveree_ue_vplmn_identifier",
+            &self.discoveree_ue_vplmn_identifier,
+            4403,
+            10415,
+            192,
+        );
+        v.opt(
+            "monitored_plmn_identifier",
+            &self.monitored_plmn_identifier,
+            3430,
+            10415,
+            192,
+        );
+        v.opt("role_of_prose_function", &self.role_of_prose_function, 3438, 10415, 192);
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.opt(
+            "prose_3rd_party_application_id",
+            &self.prose_3rd_party_application_id,
+            3440,
+            10415,
+            192,
+        );
+        v.opt(
+            "application_specific_data",
+            &self.application_specific_data,
+            3458,
+            10415,
+            192,
+        );
+        v.opt("prose_event_type", &self.prose_event_type, 3443, 10415, 192);
+        v.opt(
+            "prose_direct_discovery_model",
+            &self.prose_direct_discovery_model,
+            3442,
+            10415,
+            192,
+        );
+        v.opt(
+            "prose_function_ip_address",
+            &self.prose_function_ip_address,
+            3444,
+            10415,
+            192,
+        );
+        v.opt("prose_function_id", &self.prose_function_id, 3602, 10415, 192);
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.opt("prose_role_of_ue", &self.prose_role_of_ue, 3451, 10415, 192);
+        v.opt(
+            "prose_requested_timestamp",
+            &self.prose_requested_timestamp,
+            3450,
+            10415,
+            192,
+        );
+        v.opt(
+            "pc3_control_protocol_cause",
+            &self.pc3_control_protocol_cause,
+            3434,
+            10415,
+            192,
+        );
+        v.opt(
+            "monitoring_ue_identifier",
+            &self.monitoring_ue_identifier,
+            3432,
+            10415,
+            192,
+        );
+        v.opt(
+            "prose_function_plmn_identifier",
+            &self.prose_function_plmn_identifier,
+            3457,
+            10415,
+            192,
+        );
+        v.opt(
+            "requestor_plmn_identifier",
+            &self.requestor_plmn_identifier,
+            3437,
+            10415,
+            192,
+        );
+        v.opt(
+            "origin_app_layer_user_id",
+            &self.origin_app_layer_user_id,
+            3600,
+            10415,
+            192,
+        );
+        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
+        v.opt("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
+        v.opt(
+            "target_app_layer_user_id",
+            &self.target_app_layer_user_id,
+            3601,
+            10415,
+            192,
+        );
+        v.opt(
+            "requested_plmn_identifier",
+            &self.requested_plmn_identifier,
+            3436,
+            10415,
+            192,
+        );
+        v.opt("time_window", &self.time_window, 3818, 10415, 192);
+        v.opt("prose_range_class", &self.prose_range_class, 3448, 10415, 192);
+        v.opt(
+            "proximity_alert_indication",
+            &self.proximity_alert_indication,
+            3454,
+            10415,
+            192,
+        );
+        v.opt(
+            "proximity_alert_timestamp",
+            &self.proximity_alert_timestamp,
+            3455,
+            10415,
+            192,
+        );
+        v.opt(
+            "proximity_cancellation_timestamp",
+            &self.proximity_cancellation_timestamp,
+            3456,
+            10415,
+            192,
+        );
+        v.opt(
+            "prose_reason_for_cancellation",
+            &self.prose_reason_for_cancellation,
+            3449,
+            10415,
+            192,
+        );
+        v.opt(
+            "pc3_epc_control_protocol_cause",
+            &self.pc3_epc_control_protocol_cause,
+            3435,
+            10415,
+            192,
+        );
+        v.opt("prose_ue_id", &self.prose_ue_id, 3453, 10415, 192);
+        v.opt(
+            "prose_source_ip_address",
+            &self.prose_source_ip_address,
+            3452,
+            10415,
+            192,
+        );
+        v.opt("layer_2_group_id", &self.layer_2_group_id, 3429, 10415, 192);
+        v.opt(
+            "prose_group_ip_multicast_address",
+            &self.prose_group_ip_multicast_address,
+            3446,
+            10415,
+            192,
+        );
+        v.all("coverage_info", &self.coverage_info, 3459, 10415, 192);
+        v.all(
+            "radio_parameter_set_info",
+            &self.radio_parameter_set_info,
+            3463,
+            10415,
+            192,
+        );
+        v.all("transmitter_info", &self.transmitter_info, 3468, 10415, 192);
+        v.opt(
+            "time_first_transmission",
+            &self.time_first_transmission,
+            3467,
+            10415,
+            192,
+        );
+        v.opt("time_first_reception", &self.time_first_reception, 3466, 10415, 192);
+        v.all(
+            "prose_direct_communication_transmission_data_container",
+            &self.prose_direct_communication_transmission_data_container,
+            3441,
+            10415,
+            192,
+        );
+        v.all(
+            "prose_direct_communication_reception_data_container",
+            &self.prose_direct_communication_reception_data_container,
+            3461,
+            10415,
+            192,
+        );
+        v.opt("announcing_plmn_id", &self.announcing_plmn_id, 4408, 10415, 192);
+        v.opt(
+            "prose_target_layer_2_id",
+            &self.prose_target_layer_2_id,
+            4410,
+            10415,
+            192,
+        );
+        v.opt("relay_ip_address", &self.relay_ip_address, 4411, 10415, 192);
+        v.opt(
+            "prose_ue_to_network_relay_ue_id",
+            &self.prose_ue_to_network_relay_ue_id,
+            4409,
+            10415,
+            192,
+        );
+        v.opt("target_ip_address", &self.target_ip_address, 4412, 10415, 192);
+        v.opt("pc5_radio_technology", &self.pc5_radio_technology, 1300, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ProseInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ProseInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseInformation {
     fn default() -> Self {
@@ -19251,411 +19425,7 @@ impl rt::AvpData for ProseInformation {
         ProseInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.announcing_ue_hplmn_identifier,
-            buf,
-            &self.avp_flags,
-            3426,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.announcing_ue_vplmn_identifier,
-            buf,
-            &self.avp_flags,
-            3427,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_ue_hplmn_identifier,
-            buf,
-            &self.avp_flags,
-            3431,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_ue_vplmn_identifier,
-            buf,
-            &self.avp_flags,
-            3433,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.discoverer_ue_hplmn_identifier,
-            buf,
-            &self.avp_flags,
-            4404,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.discoverer_ue_vplmn_identifier,
-            buf,
-            &self.avp_flags,
-            4405,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.discoveree_ue_hplmn_identifier,
-            buf,
-            &self.avp_flags,
-            4402,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.discoveree_ue_vplmn_identifier,
-            buf,
-            &self.avp_flags,
-            4403,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitored_plmn_identifier,
-            buf,
-            &self.avp_flags,
-            3430,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.role_of_prose_function,
-            buf,
-            &self.avp_flags,
-            3438,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.prose_app_id, buf, &self.avp_flags, 3811, 10415, 192);
-        rt::typed::put_opt(
-            &self.prose_3rd_party_application_id,
-            buf,
-            &self.avp_flags,
-            3440,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.application_specific_data,
-            buf,
-            &self.avp_flags,
-            3458,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_event_type,
-            buf,
-            &self.avp_flags,
-            3443,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_direct_discovery_model,
-            buf,
-            &self.avp_flags,
-            3442,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_function_ip_address,
-            buf,
-            &self.avp_flags,
-            3444,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_function_id,
-            buf,
-            &self.avp_flags,
-            3602,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_validity_timer,
-            buf,
-            &self.avp_flags,
-            3815,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_role_of_ue,
-            buf,
-            &self.avp_flags,
-            3451,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_requested_timestamp,
-            buf,
-            &self.avp_flags,
-            3450,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pc3_control_protocol_cause,
-            buf,
-            &self.avp_flags,
-            3434,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.monitoring_ue_identifier,
-            buf,
-            &self.avp_flags,
-            3432,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_function_plmn_identifier,
-            buf,
-            &self.avp_flags,
-            3457,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.requestor_plmn_identifier,
-            buf,
-            &self.avp_flags,
-            3437,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.origin_app_layer_user_id,
-            buf,
-            &self.avp_flags,
-            3600,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wlan_link_layer_id,
-            buf,
-            &self.avp_flags,
-            3821,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.requesting_epuid,
-            buf,
-            &self.avp_flags,
-            3816,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.target_app_layer_user_id,
-            buf,
-            &self.avp_flags,
-            3601,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.requested_plmn_identifier,
-            buf,
-            &self.avp_flags,
-            3436,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.time_window, buf, &self.avp_flags, 3818, 10415, 192);
-        rt::typed::put_opt(
-            &self.prose_range_class,
-            buf,
-            &self.avp_flags,
-            3448,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.proximity_alert_indication,
-            buf,
-            &self.avp_flags,
-            3454,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.proximity_alert_timestamp,
-            buf,
-            &self.avp_flags,
-            3455,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.proximity_cancellation_timestamp,
-            buf,
-            &self.avp_flags,
-            3456,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_reason_for_cancellation,
-            buf,
-            &self.avp_flags,
-            3449,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pc3_epc_control_protocol_cause,
-            buf,
-            &self.avp_flags,
-            3435,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.prose_ue_id, buf, &self.avp_flags, 3453, 10415, 192);
-        rt::typed::put_opt(
-            &self.prose_source_ip_address,
-            buf,
-            &self.avp_flags,
-            3452,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.layer_2_group_id,
-            buf,
-            &self.avp_flags,
-            3429,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_group_ip_multicast_address,
-            buf,
-            &self.avp_flags,
-            3446,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.coverage_info, buf, &self.avp_flags, 3459, 10415, 192);
-        rt::typed::put_all(
-            &self.radio_parameter_set_info,
-            buf,
-            &self.avp_flags,
-            3463,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.transmitter_info,
-            buf,
-            &self.avp_flags,
-            3468,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.time_first_transmission,
-            buf,
-            &self.avp_flags,
-            3467,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.time_first_reception,
-            buf,
-            &self.avp_flags,
-            3466,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.prose_direct_communication_transmission_data_container,
-            buf,
-            &self.avp_flags,
-            3441,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.prose_direct_communication_reception_data_container,
-            buf,
-            &self.avp_flags,
-            3461,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.announcing_plmn_id,
-            buf,
-            &self.avp_flags,
-            4408,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_target_layer_2_id,
-            buf,
-            &self.avp_flags,
-            4410,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.relay_ip_address,
-            buf,
-            &self.avp_flags,
-            4411,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.prose_ue_to_network_relay_ue_id,
-            buf,
-            &self.avp_flags,
-            4409,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.target_ip_address,
-            buf,
-            &self.avp_flags,
-            4412,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pc5_radio_technology,
-            buf,
-            &self.avp_flags,
-            1300,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19668,7 +19438,7 @@ impl rt::AvpData for ProseInformation {
 ///     [ PS-Append-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PsFurnishChargingInformation {
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_charging_id: rt::bytes::Bytes,
@@ -19697,6 +19467,29 @@ impl Clone for PsFurnishChargingInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PsFurnishChargingInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for PsFurnishChargingInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
+        v.one("ps_free_format_data", &self.ps_free_format_data, 866, 10415, 192);
+        v.opt(
+            "ps_append_free_format_data",
+            &self.ps_append_free_format_data,
+            867,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for PsFurnishChargingInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PsFurnishChargingInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PsFurnishChargingInformation {
     fn default() -> Self {
@@ -19802,24 +19595,7 @@ impl rt::AvpData for PsFurnishChargingInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.tgpp_charging_id, buf, &self.avp_flags, 2, 10415, 192);
-        rt::typed::put_one(
-            &self.ps_free_format_data,
-            buf,
-            &self.avp_flags,
-            866,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.ps_append_free_format_data,
-            buf,
-            &self.avp_flags,
-            867,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19902,7 +19678,7 @@ impl rt::AvpData for PsFurnishChargingInformation {
 ///     *[ RAN-Secondary-RAT-Usage-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PsInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -20159,6 +19935,219 @@ impl Clone for PsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for PsInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for PsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
+        v.opt(
+            "pdn_connection_charging_id",
+            &self.pdn_connection_charging_id,
+            2050,
+            10415,
+            128,
+        );
+        v.opt("node_id", &self.node_id, 2064, 10415, 128);
+        v.opt("tgpp_pdp_type", &self.tgpp_pdp_type, 3, 10415, 192);
+        v.all("pdp_address", &self.pdp_address, 1227, 10415, 128);
+        v.opt(
+            "pdp_address_prefix_length",
+            &self.pdp_address_prefix_length,
+            2606,
+            10415,
+            192,
+        );
+        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 2051, 10415, 128);
+        v.opt(
+            "dynamic_address_flag_extension",
+            &self.dynamic_address_flag_extension,
+            2068,
+            10415,
+            128,
+        );
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
+        v.all("ggsn_address", &self.ggsn_address, 847, 10415, 192);
+        v.all("tdf_ip_address", &self.tdf_ip_address, 1091, 10415, 128);
+        v.all("sgw_address", &self.sgw_address, 2067, 10415, 128);
+        v.all("epdg_address", &self.epdg_address, 3425, 10415, 192);
+        v.all("twag_address", &self.twag_address, 3903, 10415, 192);
+        v.all("cg_address", &self.cg_address, 846, 10415, 192);
+        v.opt("serving_node_type", &self.serving_node_type, 2047, 10415, 128);
+        v.opt("sgw_change", &self.sgw_change, 2065, 10415, 192);
+        v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 8, 10415, 192);
+        v.opt(
+            "imsi_unauthenticated_flag",
+            &self.imsi_unauthenticated_flag,
+            2308,
+            10415,
+            128,
+        );
+        v.opt("tgpp_ggsn_mcc_mnc", &self.tgpp_ggsn_mcc_mnc, 9, 10415, 192);
+        v.opt("tgpp_nsapi", &self.tgpp_nsapi, 10, 10415, 192);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt(
+            "tgpp_session_stop_indicator",
+            &self.tgpp_session_stop_indicator,
+            11,
+            10415,
+            192,
+        );
+        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 12, 10415, 192);
+        v.opt(
+            "tgpp_charging_characteristics",
+            &self.tgpp_charging_characteristics,
+            13,
+            10415,
+            192,
+        );
+        v.opt(
+            "charging_characteristics_selection_mode",
+            &self.charging_characteristics_selection_mode,
+            2066,
+            10415,
+            192,
+        );
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.all(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.opt("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "user_location_info_time",
+            &self.user_location_info_time,
+            2812,
+            10415,
+            128,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt(
+            "twan_user_location_info",
+            &self.twan_user_location_info,
+            2714,
+            10415,
+            192,
+        );
+        v.opt(
+            "uwan_user_location_info",
+            &self.uwan_user_location_info,
+            3918,
+            10415,
+            192,
+        );
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
+        v.opt(
+            "ps_furnish_charging_information",
+            &self.ps_furnish_charging_information,
+            865,
+            10415,
+            192,
+        );
+        v.opt("pdp_context_type", &self.pdp_context_type, 1247, 10415, 128);
+        v.opt("offline_charging", &self.offline_charging, 1278, 10415, 128);
+        v.all("traffic_data_volumes", &self.traffic_data_volumes, 2046, 10415, 128);
+        v.all("service_data_container", &self.service_data_container, 2040, 10415, 128);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("start_time", &self.start_time, 2041, 10415, 128);
+        v.opt("stop_time", &self.stop_time, 2042, 10415, 128);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("diagnostics", &self.diagnostics, 2039, 10415, 128);
+        v.opt("low_priority_indicator", &self.low_priority_indicator, 2602, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 1645, 10415, 128);
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
+        v.opt("mme_realm", &self.mme_realm, 2408, 10415, 128);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.opt(
+            "fixed_user_location_info",
+            &self.fixed_user_location_info,
+            2825,
+            10415,
+            128,
+        );
+        v.opt(
+            "cn_operator_selection_entity",
+            &self.cn_operator_selection_entity,
+            3421,
+            10415,
+            192,
+        );
+        v.opt("enhanced_diagnostics", &self.enhanced_diagnostics, 3901, 10415, 192);
+        v.opt(
+            "sgi_ptp_tunnelling_method",
+            &self.sgi_ptp_tunnelling_method,
+            3931,
+            10415,
+            192,
+        );
+        v.opt(
+            "cp_ciot_eps_optimisation_indicator",
+            &self.cp_ciot_eps_optimisation_indicator,
+            3930,
+            10415,
+            192,
+        );
+        v.opt("uni_pdu_cp_only_flag", &self.uni_pdu_cp_only_flag, 3932, 10415, 192);
+        v.opt(
+            "serving_plmn_rate_control",
+            &self.serving_plmn_rate_control,
+            4310,
+            10415,
+            192,
+        );
+        v.opt("apn_rate_control", &self.apn_rate_control, 3933, 10415, 192);
+        v.opt(
+            "charging_per_ip_can_session_indicator",
+            &self.charging_per_ip_can_session_indicator,
+            4400,
+            10415,
+            192,
+        );
+        v.opt("rrc_cause_counter", &self.rrc_cause_counter, 4318, 10415, 192);
+        v.opt(
+            "tgpp_ps_data_off_status",
+            &self.tgpp_ps_data_off_status,
+            4406,
+            10415,
+            192,
+        );
+        v.opt("scs_as_address", &self.scs_as_address, 3940, 10415, 192);
+        v.opt("unused_quota_timer", &self.unused_quota_timer, 4407, 10415, 192);
+        v.all(
+            "ran_secondary_rat_usage_report",
+            &self.ran_secondary_rat_usage_report,
+            1302,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for PsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PsInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PsInformation {
     fn default() -> Self {
@@ -20709,395 +20698,7 @@ impl rt::AvpData for PsInformation {
         PsInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_charging_id, buf, &self.avp_flags, 2, 10415, 192);
-        rt::typed::put_opt(
-            &self.pdn_connection_charging_id,
-            buf,
-            &self.avp_flags,
-            2050,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.node_id, buf, &self.avp_flags, 2064, 10415, 128);
-        rt::typed::put_opt(&self.tgpp_pdp_type, buf, &self.avp_flags, 3, 10415, 192);
-        rt::typed::put_all(&self.pdp_address, buf, &self.avp_flags, 1227, 10415, 128);
-        rt::typed::put_opt(
-            &self.pdp_address_prefix_length,
-            buf,
-            &self.avp_flags,
-            2606,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.dynamic_address_flag,
-            buf,
-            &self.avp_flags,
-            2051,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.dynamic_address_flag_extension,
-            buf,
-            &self.avp_flags,
-            2068,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.sgsn_address, buf, &self.avp_flags, 1228, 10415, 128);
-        rt::typed::put_all(&self.ggsn_address, buf, &self.avp_flags, 847, 10415, 192);
-        rt::typed::put_all(&self.tdf_ip_address, buf, &self.avp_flags, 1091, 10415, 128);
-        rt::typed::put_all(&self.sgw_address, buf, &self.avp_flags, 2067, 10415, 128);
-        rt::typed::put_all(&self.epdg_address, buf, &self.avp_flags, 3425, 10415, 192);
-        rt::typed::put_all(&self.twag_address, buf, &self.avp_flags, 3903, 10415, 192);
-        rt::typed::put_all(&self.cg_address, buf, &self.avp_flags, 846, 10415, 192);
-        rt::typed::put_opt(
-            &self.serving_node_type,
-            buf,
-            &self.avp_flags,
-            2047,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sgw_change, buf, &self.avp_flags, 2065, 10415, 192);
-        rt::typed::put_opt(&self.tgpp_imsi_mcc_mnc, buf, &self.avp_flags, 8, 10415, 192);
-        rt::typed::put_opt(
-            &self.imsi_unauthenticated_flag,
-            buf,
-            &self.avp_flags,
-            2308,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_ggsn_mcc_mnc, buf, &self.avp_flags, 9, 10415, 192);
-        rt::typed::put_opt(&self.tgpp_nsapi, buf, &self.avp_flags, 10, 10415, 192);
-        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
-        rt::typed::put_opt(
-            &self.tgpp_session_stop_indicator,
-            buf,
-            &self.avp_flags,
-            11,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_selection_mode,
-            buf,
-            &self.avp_flags,
-            12,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_charging_characteristics,
-            buf,
-            &self.avp_flags,
-            13,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.charging_characteristics_selection_mode,
-            buf,
-            &self.avp_flags,
-            2066,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_sgsn_mcc_mnc,
-            buf,
-            &self.avp_flags,
-            18,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
-        rt::typed::put_all(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.adc_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1095,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.user_location_info_time,
-            buf,
-            &self.avp_flags,
-            2812,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_opt(
-            &self.twan_user_location_info,
-            buf,
-            &self.avp_flags,
-            2714,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.uwan_user_location_info,
-            buf,
-            &self.avp_flags,
-            3918,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_rat_type, buf, &self.avp_flags, 21, 10415, 192);
-        rt::typed::put_opt(
-            &self.ps_furnish_charging_information,
-            buf,
-            &self.avp_flags,
-            865,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.pdp_context_type,
-            buf,
-            &self.avp_flags,
-            1247,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.offline_charging,
-            buf,
-            &self.avp_flags,
-            1278,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.traffic_data_volumes,
-            buf,
-            &self.avp_flags,
-            2046,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.service_data_container,
-            buf,
-            &self.avp_flags,
-            2040,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.terminal_information,
-            buf,
-            &self.avp_flags,
-            1401,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.start_time, buf, &self.avp_flags, 2041, 10415, 128);
-        rt::typed::put_opt(&self.stop_time, buf, &self.avp_flags, 2042, 10415, 128);
-        rt::typed::put_opt(
-            &self.change_condition,
-            buf,
-            &self.avp_flags,
-            2037,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.diagnostics, buf, &self.avp_flags, 2039, 10415, 128);
-        rt::typed::put_opt(
-            &self.low_priority_indicator,
-            buf,
-            &self.avp_flags,
-            2602,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.nbifom_mode, buf, &self.avp_flags, 2830, 10415, 128);
-        rt::typed::put_opt(&self.nbifom_support, buf, &self.avp_flags, 2831, 10415, 128);
-        rt::typed::put_opt(
-            &self.mme_number_for_mt_sms,
-            buf,
-            &self.avp_flags,
-            1645,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
-        rt::typed::put_opt(&self.mme_realm, buf, &self.avp_flags, 2408, 10415, 128);
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.physical_access_id,
-            buf,
-            &self.avp_flags,
-            313,
-            13019,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.fixed_user_location_info,
-            buf,
-            &self.avp_flags,
-            2825,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.cn_operator_selection_entity,
-            buf,
-            &self.avp_flags,
-            3421,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.enhanced_diagnostics,
-            buf,
-            &self.avp_flags,
-            3901,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sgi_ptp_tunnelling_method,
-            buf,
-            &self.avp_flags,
-            3931,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.cp_ciot_eps_optimisation_indicator,
-            buf,
-            &self.avp_flags,
-            3930,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.uni_pdu_cp_only_flag,
-            buf,
-            &self.avp_flags,
-            3932,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.serving_plmn_rate_control,
-            buf,
-            &self.avp_flags,
-            4310,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_rate_control,
-            buf,
-            &self.avp_flags,
-            3933,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.charging_per_ip_can_session_indicator,
-            buf,
-            &self.avp_flags,
-            4400,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.rrc_cause_counter,
-            buf,
-            &self.avp_flags,
-            4318,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_ps_data_off_status,
-            buf,
-            &self.avp_flags,
-            4406,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.scs_as_address, buf, &self.avp_flags, 3940, 10415, 192);
-        rt::typed::put_opt(
-            &self.unused_quota_timer,
-            buf,
-            &self.avp_flags,
-            4407,
-            10415,
-            192,
-        );
-        rt::typed::put_all(
-            &self.ran_secondary_rat_usage_report,
-            buf,
-            &self.avp_flags,
-            1302,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21109,7 +20710,7 @@ impl rt::AvpData for PsInformation {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RadioParameterSetInfo {
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
     pub radio_parameter_set_values: Option<rt::bytes::Bytes>,
@@ -21135,6 +20736,28 @@ impl Clone for RadioParameterSetInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RadioParameterSetInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RadioParameterSetInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "radio_parameter_set_values",
+            &self.radio_parameter_set_values,
+            3464,
+            10415,
+            192,
+        );
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RadioParameterSetInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RadioParameterSetInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RadioParameterSetInfo {
     fn default() -> Self {
@@ -21207,16 +20830,7 @@ impl rt::AvpData for RadioParameterSetInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.radio_parameter_set_values,
-            buf,
-            &self.avp_flags,
-            3464,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21232,7 +20846,7 @@ impl rt::AvpData for RadioParameterSetInfo {
 ///     [ 3GPP-Charging-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RanSecondaryRatUsageReport {
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
     pub secondary_rat_type: Option<rt::bytes::Bytes>,
@@ -21270,6 +20884,26 @@ impl Clone for RanSecondaryRatUsageReport {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RanSecondaryRatUsageReport {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RanSecondaryRatUsageReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("secondary_rat_type", &self.secondary_rat_type, 1304, 10415, 128);
+        v.opt("ran_start_timestamp", &self.ran_start_timestamp, 1303, 10415, 128);
+        v.opt("ran_end_timestamp", &self.ran_end_timestamp, 1301, 10415, 128);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RanSecondaryRatUsageReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RanSecondaryRatUsageReport", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RanSecondaryRatUsageReport {
     fn default() -> Self {
@@ -21370,48 +21004,7 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
         RanSecondaryRatUsageReportView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.secondary_rat_type,
-            buf,
-            &self.avp_flags,
-            1304,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ran_start_timestamp,
-            buf,
-            &self.avp_flags,
-            1303,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ran_end_timestamp,
-            buf,
-            &self.avp_flags,
-            1301,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.accounting_input_octets,
-            buf,
-            &self.avp_flags,
-            363,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.accounting_output_octets,
-            buf,
-            &self.avp_flags,
-            364,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.tgpp_charging_id, buf, &self.avp_flags, 2, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21426,7 +21019,7 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
 ///     [ Unit-Quota-Threshold ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RateElement {
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     pub cc_unit_type: super::credit_control::CcUnitType,
@@ -21461,6 +21054,25 @@ impl Clone for RateElement {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RateElement {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RateElement {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
+        v.opt("charge_reason_code", &self.charge_reason_code, 2118, 10415, 128);
+        v.opt("unit_value", &self.unit_value, 445, 0, 64);
+        v.opt("unit_cost", &self.unit_cost, 2061, 10415, 128);
+        v.opt("unit_quota_threshold", &self.unit_quota_threshold, 1226, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RateElement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RateElement", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RateElement {
     fn default() -> Self {
@@ -21554,26 +21166,7 @@ impl rt::AvpData for RateElement {
         RateElementView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.cc_unit_type, buf, &self.avp_flags, 454, 0, 64);
-        rt::typed::put_opt(
-            &self.charge_reason_code,
-            buf,
-            &self.avp_flags,
-            2118,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
-        rt::typed::put_opt(&self.unit_cost, buf, &self.avp_flags, 2061, 10415, 128);
-        rt::typed::put_opt(
-            &self.unit_quota_threshold,
-            buf,
-            &self.avp_flags,
-            1226,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21585,7 +21178,7 @@ impl rt::AvpData for RateElement {
 ///     [ Tariff-XML ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RealTimeTariffInformation {
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tariff_information: Option<rt::lazy::Lazy<TariffInformation>>,
@@ -21611,6 +21204,22 @@ impl Clone for RealTimeTariffInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RealTimeTariffInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RealTimeTariffInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
+        v.opt("tariff_xml", &self.tariff_xml, 2306, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RealTimeTariffInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RealTimeTariffInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RealTimeTariffInformation {
     fn default() -> Self {
@@ -21685,16 +21294,7 @@ impl rt::AvpData for RealTimeTariffInformation {
         RealTimeTariffInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.tariff_information,
-            buf,
-            &self.avp_flags,
-            2060,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tariff_xml, buf, &self.avp_flags, 2306, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21708,7 +21308,7 @@ impl rt::AvpData for RealTimeTariffInformation {
 ///     [ Addressee-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RecipientAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -21740,6 +21340,24 @@ impl Clone for RecipientAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RecipientAddress {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RecipientAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
+        v.opt("addressee_type", &self.addressee_type, 1208, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RecipientAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RecipientAddress", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientAddress {
     fn default() -> Self {
@@ -21822,11 +21440,7 @@ impl rt::AvpData for RecipientAddress {
         RecipientAddressView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
-        rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
-        rt::typed::put_opt(&self.address_domain, buf, &self.avp_flags, 898, 10415, 192);
-        rt::typed::put_opt(&self.addressee_type, buf, &self.avp_flags, 1208, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21841,7 +21455,7 @@ impl rt::AvpData for RecipientAddress {
 ///     [ SM-Protocol-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RecipientInfo {
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
     pub destination_interface: Option<rt::lazy::Lazy<DestinationInterface>>,
@@ -21876,6 +21490,31 @@ impl Clone for RecipientInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RecipientInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RecipientInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("destination_interface", &self.destination_interface, 2002, 10415, 128);
+        v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
+        v.all(
+            "recipient_received_address",
+            &self.recipient_received_address,
+            2028,
+            10415,
+            128,
+        );
+        v.opt("recipient_sccp_address", &self.recipient_sccp_address, 2010, 10415, 128);
+        v.opt("sm_protocol_id", &self.sm_protocol_id, 2013, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RecipientInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RecipientInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientInfo {
     fn default() -> Self {
@@ -21986,40 +21625,7 @@ impl rt::AvpData for RecipientInfo {
         RecipientInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.destination_interface,
-            buf,
-            &self.avp_flags,
-            2002,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.recipient_address,
-            buf,
-            &self.avp_flags,
-            1201,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.recipient_received_address,
-            buf,
-            &self.avp_flags,
-            2028,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.recipient_sccp_address,
-            buf,
-            &self.avp_flags,
-            2010,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sm_protocol_id, buf, &self.avp_flags, 2013, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22032,7 +21638,7 @@ impl rt::AvpData for RecipientInfo {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RecipientReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -22061,6 +21667,23 @@ impl Clone for RecipientReceivedAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RecipientReceivedAddress {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RecipientReceivedAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RecipientReceivedAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RecipientReceivedAddress", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientReceivedAddress {
     fn default() -> Self {
@@ -22139,10 +21762,7 @@ impl rt::AvpData for RecipientReceivedAddress {
         RecipientReceivedAddressView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
-        rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
-        rt::typed::put_opt(&self.address_domain, buf, &self.avp_flags, 898, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22160,7 +21780,7 @@ impl rt::AvpData for RecipientReceivedAddress {
 ///     [ 3GPP-RAT-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RelatedChangeConditionInformation {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sgsn_address: Option<rt::data::Address>,
@@ -22204,6 +21824,40 @@ impl Clone for RelatedChangeConditionInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RelatedChangeConditionInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RelatedChangeConditionInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
+        v.all("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt(
+            "uwan_user_location_info",
+            &self.uwan_user_location_info,
+            3918,
+            10415,
+            192,
+        );
+        v.opt(
+            "presence_reporting_area_status",
+            &self.presence_reporting_area_status,
+            2823,
+            10415,
+            128,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RelatedChangeConditionInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RelatedChangeConditionInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RelatedChangeConditionInformation {
     fn default() -> Self {
@@ -22324,50 +21978,7 @@ impl rt::AvpData for RelatedChangeConditionInformation {
         RelatedChangeConditionInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.sgsn_address, buf, &self.avp_flags, 1228, 10415, 128);
-        rt::typed::put_all(
-            &self.change_condition,
-            buf,
-            &self.avp_flags,
-            2037,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_opt(
-            &self.uwan_user_location_info,
-            buf,
-            &self.avp_flags,
-            3918,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.presence_reporting_area_status,
-            buf,
-            &self.avp_flags,
-            2823,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_rat_type, buf, &self.avp_flags, 21, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -22378,7 +21989,7 @@ impl rt::AvpData for RelatedChangeConditionInformation {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RelatedTrigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -22401,6 +22012,21 @@ impl Clone for RelatedTrigger {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for RelatedTrigger {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for RelatedTrigger {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for RelatedTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RelatedTrigger", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for RelatedTrigger {
     fn default() -> Self {
@@ -22471,8 +22097,7 @@ impl rt::AvpData for RelatedTrigger {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.trigger_type, buf, &self.avp_flags, 870, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22484,7 +22109,7 @@ impl rt::AvpData for RelatedTrigger {
 ///     { Currency-Code }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RemainingBalance {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: super::credit_control::UnitValue,
@@ -22510,6 +22135,22 @@ impl Clone for RemainingBalance {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for RemainingBalance {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for RemainingBalance {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
+        v.one("currency_code", &self.currency_code, 425, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for RemainingBalance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RemainingBalance", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RemainingBalance {
     fn default() -> Self {
@@ -22592,9 +22233,7 @@ impl rt::AvpData for RemainingBalance {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
-        rt::typed::put_one(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22605,7 +22244,7 @@ impl rt::AvpData for RemainingBalance {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScaleFactor {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -22631,6 +22270,22 @@ impl Clone for ScaleFactor {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ScaleFactor {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ScaleFactor {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ScaleFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScaleFactor", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ScaleFactor {
     fn default() -> Self {
@@ -22705,9 +22360,7 @@ impl rt::AvpData for ScaleFactor {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
-        rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22719,7 +22372,7 @@ impl rt::AvpData for ScaleFactor {
 ///     [ SCS-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScsAsAddress {
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
     pub scs_realm: Option<rt::data::DiameterIdentity>,
@@ -22745,6 +22398,22 @@ impl Clone for ScsAsAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ScsAsAddress {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ScsAsAddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("scs_realm", &self.scs_realm, 3942, 10415, 192);
+        v.opt("scs_address", &self.scs_address, 3941, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ScsAsAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScsAsAddress", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ScsAsAddress {
     fn default() -> Self {
@@ -22812,9 +22481,7 @@ impl rt::AvpData for ScsAsAddress {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.scs_realm, buf, &self.avp_flags, 3942, 10415, 192);
-        rt::typed::put_opt(&self.scs_address, buf, &self.avp_flags, 3941, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22834,7 +22501,7 @@ impl rt::AvpData for ScsAsAddress {
 ///     [ SDP-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SdpMediaComponent {
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_media_name: Option<rt::data::Utf8String>,
@@ -22886,6 +22553,54 @@ impl Clone for SdpMediaComponent {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SdpMediaComponent {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for SdpMediaComponent {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sdp_media_name", &self.sdp_media_name, 844, 10415, 192);
+        v.all("sdp_media_description", &self.sdp_media_description, 845, 10415, 192);
+        v.opt(
+            "local_gw_inserted_indicator",
+            &self.local_gw_inserted_indicator,
+            2604,
+            10415,
+            128,
+        );
+        v.opt(
+            "ip_realm_default_indicator",
+            &self.ip_realm_default_indicator,
+            2603,
+            10415,
+            128,
+        );
+        v.opt(
+            "transcoder_inserted_indicator",
+            &self.transcoder_inserted_indicator,
+            2605,
+            10415,
+            128,
+        );
+        v.opt("media_initiator_flag", &self.media_initiator_flag, 882, 10415, 192);
+        v.opt("media_initiator_party", &self.media_initiator_party, 1288, 10415, 128);
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
+        v.opt(
+            "access_network_charging_identifier_value",
+            &self.access_network_charging_identifier_value,
+            503,
+            10415,
+            192,
+        );
+        v.opt("sdp_type", &self.sdp_type, 2036, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for SdpMediaComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SdpMediaComponent", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SdpMediaComponent {
     fn default() -> Self {
@@ -23024,66 +22739,7 @@ impl rt::AvpData for SdpMediaComponent {
         SdpMediaComponentView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.sdp_media_name, buf, &self.avp_flags, 844, 10415, 192);
-        rt::typed::put_all(
-            &self.sdp_media_description,
-            buf,
-            &self.avp_flags,
-            845,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.local_gw_inserted_indicator,
-            buf,
-            &self.avp_flags,
-            2604,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.ip_realm_default_indicator,
-            buf,
-            &self.avp_flags,
-            2603,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.transcoder_inserted_indicator,
-            buf,
-            &self.avp_flags,
-            2605,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.media_initiator_flag,
-            buf,
-            &self.avp_flags,
-            882,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.media_initiator_party,
-            buf,
-            &self.avp_flags,
-            1288,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_charging_id, buf, &self.avp_flags, 2, 10415, 192);
-        rt::typed::put_opt(
-            &self.access_network_charging_identifier_value,
-            buf,
-            &self.avp_flags,
-            503,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.sdp_type, buf, &self.avp_flags, 2036, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23095,7 +22751,7 @@ impl rt::AvpData for SdpMediaComponent {
 ///     [ SDP-Answer-Timestamp ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SdpTimestamps {
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_offer_timestamp: Option<rt::data::Time>,
@@ -23121,6 +22777,22 @@ impl Clone for SdpTimestamps {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SdpTimestamps {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for SdpTimestamps {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sdp_offer_timestamp", &self.sdp_offer_timestamp, 1274, 10415, 128);
+        v.opt("sdp_answer_timestamp", &self.sdp_answer_timestamp, 1275, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for SdpTimestamps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SdpTimestamps", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SdpTimestamps {
     fn default() -> Self {
@@ -23188,23 +22860,7 @@ impl rt::AvpData for SdpTimestamps {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sdp_offer_timestamp,
-            buf,
-            &self.avp_flags,
-            1274,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sdp_answer_timestamp,
-            buf,
-            &self.avp_flags,
-            1275,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23247,7 +22903,7 @@ impl rt::AvpData for SdpTimestamps {
 ///     [ VoLTE-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceDataContainer {
     /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
     pub af_correlation_information: Option<AfCorrelationInformation>,
@@ -23380,6 +23036,125 @@ impl Clone for ServiceDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceDataContainer {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ServiceDataContainer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "af_correlation_information",
+            &self.af_correlation_information,
+            1276,
+            10415,
+            128,
+        );
+        v.opt(
+            "charging_rule_base_name",
+            &self.charging_rule_base_name,
+            1004,
+            10415,
+            192,
+        );
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.all("service_specific_info", &self.service_specific_info, 1249, 10415, 128);
+        v.opt("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
+        v.opt("time_first_usage", &self.time_first_usage, 2043, 10415, 128);
+        v.opt("time_last_usage", &self.time_last_usage, 2044, 10415, 128);
+        v.opt("time_usage", &self.time_usage, 2045, 10415, 128);
+        v.all("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt(
+            "uwan_user_location_info",
+            &self.uwan_user_location_info,
+            3918,
+            10415,
+            192,
+        );
+        v.opt(
+            "twan_user_location_info",
+            &self.twan_user_location_info,
+            2714,
+            10415,
+            192,
+        );
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
+        v.opt(
+            "application_service_provider_identity",
+            &self.application_service_provider_identity,
+            532,
+            10415,
+            128,
+        );
+        v.all(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.opt(
+            "presence_reporting_area_status",
+            &self.presence_reporting_area_status,
+            2823,
+            10415,
+            128,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
+        v.opt(
+            "related_change_condition_information",
+            &self.related_change_condition_information,
+            3925,
+            10415,
+            192,
+        );
+        v.opt(
+            "serving_plmn_rate_control",
+            &self.serving_plmn_rate_control,
+            4310,
+            10415,
+            192,
+        );
+        v.opt("apn_rate_control", &self.apn_rate_control, 3933, 10415, 192);
+        v.opt(
+            "tgpp_ps_data_off_status",
+            &self.tgpp_ps_data_off_status,
+            4406,
+            10415,
+            192,
+        );
+        v.opt(
+            "traffic_steering_policy_identifier_dl",
+            &self.traffic_steering_policy_identifier_dl,
+            2836,
+            10415,
+            128,
+        );
+        v.opt(
+            "traffic_steering_policy_identifier_ul",
+            &self.traffic_steering_policy_identifier_ul,
+            2837,
+            10415,
+            128,
+        );
+        v.opt("volte_information", &self.volte_information, 1323, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ServiceDataContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceDataContainer", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceDataContainer {
     fn default() -> Self {
@@ -23672,222 +23447,7 @@ impl rt::AvpData for ServiceDataContainer {
         ServiceDataContainerView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.af_correlation_information,
-            buf,
-            &self.avp_flags,
-            1276,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.charging_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1004,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.accounting_input_octets,
-            buf,
-            &self.avp_flags,
-            363,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.accounting_output_octets,
-            buf,
-            &self.avp_flags,
-            364,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.local_sequence_number,
-            buf,
-            &self.avp_flags,
-            2063,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
-        rt::typed::put_all(
-            &self.service_specific_info,
-            buf,
-            &self.avp_flags,
-            1249,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.adc_rule_base_name,
-            buf,
-            &self.avp_flags,
-            1095,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.sgsn_address, buf, &self.avp_flags, 1228, 10415, 128);
-        rt::typed::put_opt(
-            &self.time_first_usage,
-            buf,
-            &self.avp_flags,
-            2043,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.time_last_usage,
-            buf,
-            &self.avp_flags,
-            2044,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.time_usage, buf, &self.avp_flags, 2045, 10415, 128);
-        rt::typed::put_all(
-            &self.change_condition,
-            buf,
-            &self.avp_flags,
-            2037,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
-        rt::typed::put_opt(
-            &self.uwan_user_location_info,
-            buf,
-            &self.avp_flags,
-            3918,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.twan_user_location_info,
-            buf,
-            &self.avp_flags,
-            2714,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sponsor_identity,
-            buf,
-            &self.avp_flags,
-            531,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.application_service_provider_identity,
-            buf,
-            &self.avp_flags,
-            532,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.presence_reporting_area_status,
-            buf,
-            &self.avp_flags,
-            2823,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_rat_type, buf, &self.avp_flags, 21, 10415, 192);
-        rt::typed::put_opt(
-            &self.related_change_condition_information,
-            buf,
-            &self.avp_flags,
-            3925,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.serving_plmn_rate_control,
-            buf,
-            &self.avp_flags,
-            4310,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_rate_control,
-            buf,
-            &self.avp_flags,
-            3933,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.tgpp_ps_data_off_status,
-            buf,
-            &self.avp_flags,
-            4406,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.traffic_steering_policy_identifier_dl,
-            buf,
-            &self.avp_flags,
-            2836,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.traffic_steering_policy_identifier_ul,
-            buf,
-            &self.avp_flags,
-            2837,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.volte_information,
-            buf,
-            &self.avp_flags,
-            1323,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23901,7 +23461,7 @@ impl rt::AvpData for ServiceDataContainer {
 ///     [ Delivery-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceGenericInformation {
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server_id: Option<u32>,
@@ -23933,6 +23493,30 @@ impl Clone for ServiceGenericInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceGenericInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ServiceGenericInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("application_server_id", &self.application_server_id, 2101, 10415, 128);
+        v.opt(
+            "application_service_type",
+            &self.application_service_type,
+            2102,
+            10415,
+            128,
+        );
+        v.opt("application_session_id", &self.application_session_id, 2103, 10415, 128);
+        v.opt("delivery_status", &self.delivery_status, 2104, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ServiceGenericInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceGenericInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceGenericInformation {
     fn default() -> Self {
@@ -24023,39 +23607,7 @@ impl rt::AvpData for ServiceGenericInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.application_server_id,
-            buf,
-            &self.avp_flags,
-            2101,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.application_service_type,
-            buf,
-            &self.avp_flags,
-            2102,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.application_session_id,
-            buf,
-            &self.avp_flags,
-            2103,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.delivery_status,
-            buf,
-            &self.avp_flags,
-            2104,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24082,7 +23634,7 @@ impl rt::AvpData for ServiceGenericInformation {
 ///     [ CPDT-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceInformation {
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Vec<super::credit_control::SubscriptionId>,
@@ -24153,6 +23705,43 @@ impl Clone for ServiceInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ServiceInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("aoc_information", &self.aoc_information, 2054, 10415, 128);
+        v.opt("ps_information", &self.ps_information, 874, 10415, 192);
+        v.opt("ims_information", &self.ims_information, 876, 10415, 192);
+        v.opt("mms_information", &self.mms_information, 877, 10415, 192);
+        v.opt("lcs_information", &self.lcs_information, 878, 10415, 192);
+        v.opt("poc_information", &self.poc_information, 879, 10415, 192);
+        v.opt("mbms_information", &self.mbms_information, 880, 10415, 192);
+        v.opt("sms_information", &self.sms_information, 2000, 10415, 128);
+        v.opt("vcs_information", &self.vcs_information, 3410, 10415, 192);
+        v.opt("mmtel_information", &self.mmtel_information, 2030, 10415, 128);
+        v.opt("prose_information", &self.prose_information, 3447, 10415, 192);
+        v.opt(
+            "service_generic_information",
+            &self.service_generic_information,
+            1256,
+            10415,
+            128,
+        );
+        v.opt("im_information", &self.im_information, 2110, 10415, 128);
+        v.opt("dcd_information", &self.dcd_information, 2115, 10415, 128);
+        v.opt("m2m_information", &self.m2m_information, 1011, 45687, 192);
+        v.opt("cpdt_information", &self.cpdt_information, 3927, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ServiceInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceInformation {
     fn default() -> Self {
@@ -24299,94 +23888,7 @@ impl rt::AvpData for ServiceInformation {
         ServiceInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_opt(
-            &self.aoc_information,
-            buf,
-            &self.avp_flags,
-            2054,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ps_information, buf, &self.avp_flags, 874, 10415, 192);
-        rt::typed::put_opt(&self.ims_information, buf, &self.avp_flags, 876, 10415, 192);
-        rt::typed::put_opt(&self.mms_information, buf, &self.avp_flags, 877, 10415, 192);
-        rt::typed::put_opt(&self.lcs_information, buf, &self.avp_flags, 878, 10415, 192);
-        rt::typed::put_opt(&self.poc_information, buf, &self.avp_flags, 879, 10415, 192);
-        rt::typed::put_opt(
-            &self.mbms_information,
-            buf,
-            &self.avp_flags,
-            880,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sms_information,
-            buf,
-            &self.avp_flags,
-            2000,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.vcs_information,
-            buf,
-            &self.avp_flags,
-            3410,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mmtel_information,
-            buf,
-            &self.avp_flags,
-            2030,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.prose_information,
-            buf,
-            &self.avp_flags,
-            3447,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.service_generic_information,
-            buf,
-            &self.avp_flags,
-            1256,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.im_information, buf, &self.avp_flags, 2110, 10415, 128);
-        rt::typed::put_opt(
-            &self.dcd_information,
-            buf,
-            &self.avp_flags,
-            2115,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.m2m_information,
-            buf,
-            &self.avp_flags,
-            1011,
-            45687,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.cpdt_information,
-            buf,
-            &self.avp_flags,
-            3927,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24398,7 +23900,7 @@ impl rt::AvpData for ServiceInformation {
 ///     [ Service-Specific-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceSpecificInfo {
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
     pub service_specific_data: Option<rt::data::Utf8String>,
@@ -24424,6 +23926,22 @@ impl Clone for ServiceSpecificInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for ServiceSpecificInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for ServiceSpecificInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("service_specific_data", &self.service_specific_data, 863, 10415, 192);
+        v.opt("service_specific_type", &self.service_specific_type, 1257, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for ServiceSpecificInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceSpecificInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceSpecificInfo {
     fn default() -> Self {
@@ -24501,23 +24019,7 @@ impl rt::AvpData for ServiceSpecificInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.service_specific_data,
-            buf,
-            &self.avp_flags,
-            863,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.service_specific_type,
-            buf,
-            &self.avp_flags,
-            1257,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24533,7 +24035,7 @@ impl rt::AvpData for ServiceSpecificInfo {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SmDeviceTriggerInformation {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mtc_iwf_address: Option<rt::data::Address>,
@@ -24571,6 +24073,32 @@ impl Clone for SmDeviceTriggerInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SmDeviceTriggerInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for SmDeviceTriggerInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mtc_iwf_address", &self.mtc_iwf_address, 3406, 10415, 192);
+        v.opt("reference_number", &self.reference_number, 3007, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
+        v.opt(
+            "application_port_identifier",
+            &self.application_port_identifier,
+            3010,
+            10415,
+            192,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for SmDeviceTriggerInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SmDeviceTriggerInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SmDeviceTriggerInformation {
     fn default() -> Self {
@@ -24664,41 +24192,7 @@ impl rt::AvpData for SmDeviceTriggerInformation {
         SmDeviceTriggerInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.mtc_iwf_address,
-            buf,
-            &self.avp_flags,
-            3406,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.reference_number,
-            buf,
-            &self.avp_flags,
-            3007,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
-        rt::typed::put_opt(&self.validity_time, buf, &self.avp_flags, 448, 0, 64);
-        rt::typed::put_opt(
-            &self.priority_indication,
-            buf,
-            &self.avp_flags,
-            3006,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.application_port_identifier,
-            buf,
-            &self.avp_flags,
-            3010,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24731,7 +24225,7 @@ impl rt::AvpData for SmDeviceTriggerInformation {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SmsInformation {
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sms_node: Option<SmsNode>,
@@ -24822,6 +24316,79 @@ impl Clone for SmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SmsInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for SmsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sms_node", &self.sms_node, 2016, 10415, 128);
+        v.opt("client_address", &self.client_address, 2018, 10415, 128);
+        v.opt(
+            "originator_sccp_address",
+            &self.originator_sccp_address,
+            2008,
+            10415,
+            128,
+        );
+        v.opt("smsc_address", &self.smsc_address, 2017, 10415, 128);
+        v.opt("data_coding_scheme", &self.data_coding_scheme, 2001, 10415, 128);
+        v.opt("sm_discharge_time", &self.sm_discharge_time, 2012, 10415, 128);
+        v.opt("sm_message_type", &self.sm_message_type, 2007, 10415, 128);
+        v.opt("originator_interface", &self.originator_interface, 2009, 10415, 128);
+        v.opt("sm_protocol_id", &self.sm_protocol_id, 2013, 10415, 128);
+        v.opt("reply_path_requested", &self.reply_path_requested, 2011, 10415, 128);
+        v.opt("sm_status", &self.sm_status, 2014, 10415, 128);
+        v.opt("sm_user_data_header", &self.sm_user_data_header, 2015, 10415, 128);
+        v.opt(
+            "number_of_messages_sent",
+            &self.number_of_messages_sent,
+            2019,
+            10415,
+            128,
+        );
+        v.opt("sm_sequence_number", &self.sm_sequence_number, 3408, 10415, 192);
+        v.all("recipient_info", &self.recipient_info, 2026, 10415, 128);
+        v.opt(
+            "originator_received_address",
+            &self.originator_received_address,
+            2027,
+            10415,
+            128,
+        );
+        v.opt("sm_service_type", &self.sm_service_type, 2029, 10415, 128);
+        v.opt("sms_result", &self.sms_result, 3409, 10415, 192);
+        v.opt(
+            "sm_device_trigger_indicator",
+            &self.sm_device_trigger_indicator,
+            3407,
+            10415,
+            192,
+        );
+        v.opt(
+            "sm_device_trigger_information",
+            &self.sm_device_trigger_information,
+            3405,
+            10415,
+            192,
+        );
+        v.opt("mtc_iwf_address", &self.mtc_iwf_address, 3406, 10415, 192);
+        v.opt(
+            "application_port_identifier",
+            &self.application_port_identifier,
+            3010,
+            10415,
+            192,
+        );
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for SmsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SmsInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SmsInformation {
     fn default() -> Self {
@@ -25017,142 +24584,7 @@ impl rt::AvpData for SmsInformation {
         SmsInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.sms_node, buf, &self.avp_flags, 2016, 10415, 128);
-        rt::typed::put_opt(&self.client_address, buf, &self.avp_flags, 2018, 10415, 128);
-        rt::typed::put_opt(
-            &self.originator_sccp_address,
-            buf,
-            &self.avp_flags,
-            2008,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.smsc_address, buf, &self.avp_flags, 2017, 10415, 128);
-        rt::typed::put_opt(
-            &self.data_coding_scheme,
-            buf,
-            &self.avp_flags,
-            2001,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sm_discharge_time,
-            buf,
-            &self.avp_flags,
-            2012,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sm_message_type,
-            buf,
-            &self.avp_flags,
-            2007,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.originator_interface,
-            buf,
-            &self.avp_flags,
-            2009,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sm_protocol_id, buf, &self.avp_flags, 2013, 10415, 128);
-        rt::typed::put_opt(
-            &self.reply_path_requested,
-            buf,
-            &self.avp_flags,
-            2011,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sm_status, buf, &self.avp_flags, 2014, 10415, 128);
-        rt::typed::put_opt(
-            &self.sm_user_data_header,
-            buf,
-            &self.avp_flags,
-            2015,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.number_of_messages_sent,
-            buf,
-            &self.avp_flags,
-            2019,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sm_sequence_number,
-            buf,
-            &self.avp_flags,
-            3408,
-            10415,
-            192,
-        );
-        rt::typed::put_all(&self.recipient_info, buf, &self.avp_flags, 2026, 10415, 128);
-        rt::typed::put_opt(
-            &self.originator_received_address,
-            buf,
-            &self.avp_flags,
-            2027,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sm_service_type,
-            buf,
-            &self.avp_flags,
-            2029,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.sms_result, buf, &self.avp_flags, 3409, 10415, 192);
-        rt::typed::put_opt(
-            &self.sm_device_trigger_indicator,
-            buf,
-            &self.avp_flags,
-            3407,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sm_device_trigger_information,
-            buf,
-            &self.avp_flags,
-            3405,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.mtc_iwf_address,
-            buf,
-            &self.avp_flags,
-            3406,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.application_port_identifier,
-            buf,
-            &self.avp_flags,
-            3010,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.external_identifier,
-            buf,
-            &self.avp_flags,
-            3111,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25172,7 +24604,7 @@ impl rt::AvpData for SmsInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SupplementaryService {
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mmtel_sservice_type: Option<u32>,
@@ -25222,6 +24654,48 @@ impl Clone for SupplementaryService {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for SupplementaryService {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for SupplementaryService {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("mmtel_sservice_type", &self.mmtel_sservice_type, 2031, 10415, 128);
+        v.opt("service_mode", &self.service_mode, 2032, 10415, 128);
+        v.opt("number_of_diversions", &self.number_of_diversions, 2034, 10415, 128);
+        v.opt(
+            "associated_party_address",
+            &self.associated_party_address,
+            2035,
+            10415,
+            128,
+        );
+        v.opt("service_id", &self.service_id, 855, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("number_of_participants", &self.number_of_participants, 885, 10415, 192);
+        v.opt(
+            "participant_action_type",
+            &self.participant_action_type,
+            2049,
+            10415,
+            128,
+        );
+        v.opt("cug_information", &self.cug_information, 2304, 10415, 128);
+        v.opt(
+            "aoc_subscription_information",
+            &self.aoc_subscription_information,
+            2314,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for SupplementaryService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SupplementaryService", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SupplementaryService {
     fn default() -> Self {
@@ -25348,66 +24822,7 @@ impl rt::AvpData for SupplementaryService {
         SupplementaryServiceView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.mmtel_sservice_type,
-            buf,
-            &self.avp_flags,
-            2031,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.service_mode, buf, &self.avp_flags, 2032, 10415, 128);
-        rt::typed::put_opt(
-            &self.number_of_diversions,
-            buf,
-            &self.avp_flags,
-            2034,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.associated_party_address,
-            buf,
-            &self.avp_flags,
-            2035,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.service_id, buf, &self.avp_flags, 855, 10415, 192);
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_opt(
-            &self.number_of_participants,
-            buf,
-            &self.avp_flags,
-            885,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.participant_action_type,
-            buf,
-            &self.avp_flags,
-            2049,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.cug_information,
-            buf,
-            &self.avp_flags,
-            2304,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.aoc_subscription_information,
-            buf,
-            &self.avp_flags,
-            2314,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25426,7 +24841,7 @@ impl rt::AvpData for SupplementaryService {
 ///     [ PoC-Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TalkBurstExchange {
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_change_time: rt::data::Time,
@@ -25473,6 +24888,47 @@ impl Clone for TalkBurstExchange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TalkBurstExchange {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TalkBurstExchange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("poc_change_time", &self.poc_change_time, 1262, 10415, 128);
+        v.opt("number_of_talk_bursts", &self.number_of_talk_bursts, 1283, 10415, 128);
+        v.opt("talk_burst_volume", &self.talk_burst_volume, 1287, 10415, 128);
+        v.opt("talk_burst_time", &self.talk_burst_time, 1286, 10415, 128);
+        v.opt(
+            "number_of_received_talk_bursts",
+            &self.number_of_received_talk_bursts,
+            1282,
+            10415,
+            128,
+        );
+        v.opt(
+            "received_talk_burst_volume",
+            &self.received_talk_burst_volume,
+            1285,
+            10415,
+            128,
+        );
+        v.opt(
+            "received_talk_burst_time",
+            &self.received_talk_burst_time,
+            1284,
+            10415,
+            128,
+        );
+        v.opt("number_of_participants", &self.number_of_participants, 885, 10415, 192);
+        v.opt("poc_change_condition", &self.poc_change_condition, 1261, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TalkBurstExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TalkBurstExchange", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TalkBurstExchange {
     fn default() -> Self {
@@ -25605,79 +25061,7 @@ impl rt::AvpData for TalkBurstExchange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.poc_change_time,
-            buf,
-            &self.avp_flags,
-            1262,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.number_of_talk_bursts,
-            buf,
-            &self.avp_flags,
-            1283,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.talk_burst_volume,
-            buf,
-            &self.avp_flags,
-            1287,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.talk_burst_time,
-            buf,
-            &self.avp_flags,
-            1286,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.number_of_received_talk_bursts,
-            buf,
-            &self.avp_flags,
-            1282,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.received_talk_burst_volume,
-            buf,
-            &self.avp_flags,
-            1285,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.received_talk_burst_time,
-            buf,
-            &self.avp_flags,
-            1284,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.number_of_participants,
-            buf,
-            &self.avp_flags,
-            885,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.poc_change_condition,
-            buf,
-            &self.avp_flags,
-            1261,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25690,7 +25074,7 @@ impl rt::AvpData for TalkBurstExchange {
 ///     [ Next-Tariff ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TariffInformation {
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
     pub current_tariff: CurrentTariff,
@@ -25719,6 +25103,23 @@ impl Clone for TariffInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TariffInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TariffInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("current_tariff", &self.current_tariff, 2056, 10415, 128);
+        v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
+        v.opt("next_tariff", &self.next_tariff, 2057, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TariffInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TariffInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TariffInformation {
     fn default() -> Self {
@@ -25809,10 +25210,7 @@ impl rt::AvpData for TariffInformation {
         TariffInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.current_tariff, buf, &self.avp_flags, 2056, 10415, 128);
-        rt::typed::put_opt(&self.tariff_time_change, buf, &self.avp_flags, 451, 0, 64);
-        rt::typed::put_opt(&self.next_tariff, buf, &self.avp_flags, 2057, 10415, 128);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25823,7 +25221,7 @@ impl rt::AvpData for TariffInformation {
 ///     { Time-Quota-Type }
 ///     { Base-Time-Interval }
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TimeQuotaMechanism {
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     pub time_quota_type: TimeQuotaType,
@@ -25849,6 +25247,22 @@ impl Clone for TimeQuotaMechanism {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TimeQuotaMechanism {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TimeQuotaMechanism {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("time_quota_type", &self.time_quota_type, 1271, 10415, 128);
+        v.one("base_time_interval", &self.base_time_interval, 1265, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TimeQuotaMechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TimeQuotaMechanism", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TimeQuotaMechanism {
     fn default() -> Self {
@@ -25945,23 +25359,7 @@ impl rt::AvpData for TimeQuotaMechanism {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.time_quota_type,
-            buf,
-            &self.avp_flags,
-            1271,
-            10415,
-            128,
-        );
-        rt::typed::put_one(
-            &self.base_time_interval,
-            buf,
-            &self.avp_flags,
-            1265,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25975,7 +25373,7 @@ impl rt::AvpData for TimeQuotaMechanism {
 ///     [ SIP-Response-Timestamp-Fraction ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TimeStamps {
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sip_request_timestamp: Option<rt::data::Time>,
@@ -26009,6 +25407,36 @@ impl Clone for TimeStamps {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TimeStamps {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TimeStamps {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("sip_request_timestamp", &self.sip_request_timestamp, 834, 10415, 192);
+        v.opt("sip_response_timestamp", &self.sip_response_timestamp, 835, 10415, 192);
+        v.opt(
+            "sip_request_timestamp_fraction",
+            &self.sip_request_timestamp_fraction,
+            2301,
+            10415,
+            128,
+        );
+        v.opt(
+            "sip_response_timestamp_fraction",
+            &self.sip_response_timestamp_fraction,
+            2302,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TimeStamps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TimeStamps", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TimeStamps {
     fn default() -> Self {
@@ -26104,39 +25532,7 @@ impl rt::AvpData for TimeStamps {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.sip_request_timestamp,
-            buf,
-            &self.avp_flags,
-            834,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sip_response_timestamp,
-            buf,
-            &self.avp_flags,
-            835,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.sip_request_timestamp_fraction,
-            buf,
-            &self.avp_flags,
-            2301,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.sip_response_timestamp_fraction,
-            buf,
-            &self.avp_flags,
-            2302,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26165,7 +25561,7 @@ impl rt::AvpData for TimeStamps {
 ///     [ APN-Rate-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TrafficDataVolumes {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
@@ -26254,6 +25650,81 @@ impl Clone for TrafficDataVolumes {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TrafficDataVolumes {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TrafficDataVolumes {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt(
+            "uwan_user_location_info",
+            &self.uwan_user_location_info,
+            3918,
+            10415,
+            192,
+        );
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
+        v.opt(
+            "presence_reporting_area_status",
+            &self.presence_reporting_area_status,
+            2823,
+            10415,
+            128,
+        );
+        v.all(
+            "presence_reporting_area_information",
+            &self.presence_reporting_area_information,
+            2822,
+            10415,
+            128,
+        );
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
+        v.opt(
+            "access_availability_change_reason",
+            &self.access_availability_change_reason,
+            2833,
+            10415,
+            128,
+        );
+        v.opt(
+            "related_change_condition_information",
+            &self.related_change_condition_information,
+            3925,
+            10415,
+            192,
+        );
+        v.opt("diagnostics", &self.diagnostics, 2039, 10415, 128);
+        v.opt("enhanced_diagnostics", &self.enhanced_diagnostics, 3901, 10415, 192);
+        v.opt(
+            "cp_ciot_eps_optimisation_indicator",
+            &self.cp_ciot_eps_optimisation_indicator,
+            3930,
+            10415,
+            192,
+        );
+        v.opt(
+            "serving_plmn_rate_control",
+            &self.serving_plmn_rate_control,
+            4310,
+            10415,
+            192,
+        );
+        v.opt("apn_rate_control", &self.apn_rate_control, 3933, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TrafficDataVolumes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TrafficDataVolumes", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TrafficDataVolumes {
     fn default() -> Self {
@@ -26448,131 +25919,7 @@ impl rt::AvpData for TrafficDataVolumes {
         TrafficDataVolumesView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.qos_information,
-            buf,
-            &self.avp_flags,
-            1016,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.accounting_input_octets,
-            buf,
-            &self.avp_flags,
-            363,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.accounting_output_octets,
-            buf,
-            &self.avp_flags,
-            364,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.change_condition,
-            buf,
-            &self.avp_flags,
-            2037,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.change_time, buf, &self.avp_flags, 2038, 10415, 128);
-        rt::typed::put_opt(
-            &self.tgpp_user_location_info,
-            buf,
-            &self.avp_flags,
-            22,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.uwan_user_location_info,
-            buf,
-            &self.avp_flags,
-            3918,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.tgpp_charging_id, buf, &self.avp_flags, 2, 10415, 192);
-        rt::typed::put_opt(
-            &self.presence_reporting_area_status,
-            buf,
-            &self.avp_flags,
-            2823,
-            10415,
-            128,
-        );
-        rt::typed::put_all(
-            &self.presence_reporting_area_information,
-            buf,
-            &self.avp_flags,
-            2822,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.user_csg_information,
-            buf,
-            &self.avp_flags,
-            2319,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.tgpp_rat_type, buf, &self.avp_flags, 21, 10415, 192);
-        rt::typed::put_opt(
-            &self.access_availability_change_reason,
-            buf,
-            &self.avp_flags,
-            2833,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.related_change_condition_information,
-            buf,
-            &self.avp_flags,
-            3925,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.diagnostics, buf, &self.avp_flags, 2039, 10415, 128);
-        rt::typed::put_opt(
-            &self.enhanced_diagnostics,
-            buf,
-            &self.avp_flags,
-            3901,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.cp_ciot_eps_optimisation_indicator,
-            buf,
-            &self.avp_flags,
-            3930,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.serving_plmn_rate_control,
-            buf,
-            &self.avp_flags,
-            4310,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.apn_rate_control,
-            buf,
-            &self.avp_flags,
-            3933,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26584,7 +25931,7 @@ impl rt::AvpData for TrafficDataVolumes {
 ///     [ ProSe-UE-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TransmitterInfo {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     pub prose_source_ip_address: Option<rt::data::Address>,
@@ -26610,6 +25957,28 @@ impl Clone for TransmitterInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TransmitterInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TransmitterInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt(
+            "prose_source_ip_address",
+            &self.prose_source_ip_address,
+            3452,
+            10415,
+            192,
+        );
+        v.opt("prose_ue_id", &self.prose_ue_id, 3453, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TransmitterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TransmitterInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TransmitterInfo {
     fn default() -> Self {
@@ -26682,16 +26051,7 @@ impl rt::AvpData for TransmitterInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.prose_source_ip_address,
-            buf,
-            &self.avp_flags,
-            3452,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.prose_ue_id, buf, &self.avp_flags, 3453, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -26702,7 +26062,7 @@ impl rt::AvpData for TransmitterInfo {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Trigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -26725,6 +26085,21 @@ impl Clone for Trigger {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for Trigger {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for Trigger {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Trigger", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for Trigger {
     fn default() -> Self {
@@ -26795,8 +26170,7 @@ impl rt::AvpData for Trigger {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_all(&self.trigger_type, buf, &self.avp_flags, 870, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26808,7 +26182,7 @@ impl rt::AvpData for Trigger {
 ///     [ Outgoing-Trunk-Group-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TrunkGroupId {
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
     pub incoming_trunk_group_id: Option<rt::data::Utf8String>,
@@ -26834,6 +26208,22 @@ impl Clone for TrunkGroupId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TrunkGroupId {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TrunkGroupId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("incoming_trunk_group_id", &self.incoming_trunk_group_id, 852, 10415, 192);
+        v.opt("outgoing_trunk_group_id", &self.outgoing_trunk_group_id, 853, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TrunkGroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TrunkGroupId", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TrunkGroupId {
     fn default() -> Self {
@@ -26911,23 +26301,7 @@ impl rt::AvpData for TrunkGroupId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.incoming_trunk_group_id,
-            buf,
-            &self.avp_flags,
-            852,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.outgoing_trunk_group_id,
-            buf,
-            &self.avp_flags,
-            853,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26942,7 +26316,7 @@ impl rt::AvpData for TrunkGroupId {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TwanUserLocationInfo {
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: rt::data::Utf8String,
@@ -26977,6 +26351,31 @@ impl Clone for TwanUserLocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for TwanUserLocationInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for TwanUserLocationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
+        v.opt(
+            "civic_address_information",
+            &self.civic_address_information,
+            1305,
+            10415,
+            128,
+        );
+        v.opt("wlan_operator_id", &self.wlan_operator_id, 1306, 10415, 128);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for TwanUserLocationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TwanUserLocationInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TwanUserLocationInfo {
     fn default() -> Self {
@@ -27076,33 +26475,7 @@ impl rt::AvpData for TwanUserLocationInfo {
         TwanUserLocationInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
-        rt::typed::put_opt(&self.bssid, buf, &self.avp_flags, 2716, 10415, 192);
-        rt::typed::put_opt(
-            &self.civic_address_information,
-            buf,
-            &self.avp_flags,
-            1305,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.wlan_operator_id,
-            buf,
-            &self.avp_flags,
-            1306,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.logical_access_id,
-            buf,
-            &self.avp_flags,
-            302,
-            13019,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27113,7 +26486,7 @@ impl rt::AvpData for TwanUserLocationInfo {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UnitCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -27139,6 +26512,22 @@ impl Clone for UnitCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for UnitCost {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for UnitCost {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for UnitCost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UnitCost", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for UnitCost {
     fn default() -> Self {
@@ -27213,9 +26602,7 @@ impl rt::AvpData for UnitCost {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
-        rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -27247,7 +26634,7 @@ impl rt::AvpData for UnitCost {
 ///     [ CSG-Membership-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UserCsgInformation {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -27314,6 +26701,67 @@ impl Clone for UserCsgInformation {
     )
 )]
 impl Eq for UserCsgInformation {}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Fields for UserCsgInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("csg_id", &self.csg_id, 1437, 10415, 192);
+        v.one("csg_access_mode", &self.csg_access_mode, 2317, 10415, 128);
+        v.opt(
+            "csg_membership_indication",
+            &self.csg_membership_indication,
+            2318,
+            10415,
+            128,
+        );
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl std::fmt::Debug for UserCsgInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UserCsgInformation", f)
+    }
+}
 #[cfg(
     any(
         feature = "gx",
@@ -27470,24 +26918,7 @@ impl rt::AvpData for UserCsgInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.csg_id, buf, &self.avp_flags, 1437, 10415, 192);
-        rt::typed::put_one(
-            &self.csg_access_mode,
-            buf,
-            &self.avp_flags,
-            2317,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.csg_membership_indication,
-            buf,
-            &self.avp_flags,
-            2318,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27504,7 +26935,7 @@ impl rt::AvpData for UserCsgInformation {
 ///     [ WLAN-Operator-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct UwanUserLocationInfo {
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     pub ue_local_ip_address: rt::data::Address,
@@ -27545,6 +26976,33 @@ impl Clone for UwanUserLocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for UwanUserLocationInfo {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for UwanUserLocationInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.opt(
+            "civic_address_information",
+            &self.civic_address_information,
+            1305,
+            10415,
+            128,
+        );
+        v.opt("wlan_operator_id", &self.wlan_operator_id, 1306, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for UwanUserLocationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "UwanUserLocationInfo", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for UwanUserLocationInfo {
     fn default() -> Self {
@@ -27658,49 +27116,7 @@ impl rt::AvpData for UwanUserLocationInfo {
         UwanUserLocationInfoView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(
-            &self.ue_local_ip_address,
-            buf,
-            &self.avp_flags,
-            2805,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.udp_source_port,
-            buf,
-            &self.avp_flags,
-            2806,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
-        rt::typed::put_opt(&self.bssid, buf, &self.avp_flags, 2716, 10415, 192);
-        rt::typed::put_opt(
-            &self.tcp_source_port,
-            buf,
-            &self.avp_flags,
-            2843,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.civic_address_information,
-            buf,
-            &self.avp_flags,
-            1305,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.wlan_operator_id,
-            buf,
-            &self.avp_flags,
-            1306,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27713,7 +27129,7 @@ impl rt::AvpData for UwanUserLocationInfo {
 ///     { Variable-Part-Value }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct VariablePart {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     pub variable_part_order: Option<u32>,
@@ -27742,6 +27158,23 @@ impl Clone for VariablePart {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for VariablePart {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for VariablePart {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("variable_part_order", &self.variable_part_order, 3908, 10415, 192);
+        v.one("variable_part_type", &self.variable_part_type, 3909, 10415, 192);
+        v.one("variable_part_value", &self.variable_part_value, 3910, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for VariablePart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "VariablePart", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for VariablePart {
     fn default() -> Self {
@@ -27848,31 +27281,7 @@ impl rt::AvpData for VariablePart {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.variable_part_order,
-            buf,
-            &self.avp_flags,
-            3908,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.variable_part_type,
-            buf,
-            &self.avp_flags,
-            3909,
-            10415,
-            192,
-        );
-        rt::typed::put_one(
-            &self.variable_part_value,
-            buf,
-            &self.avp_flags,
-            3910,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27894,7 +27303,7 @@ impl rt::AvpData for VariablePart {
 ///     [ PS-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct VcsInformation {
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_capability: Option<rt::bytes::Bytes>,
@@ -27950,6 +27359,38 @@ impl Clone for VcsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for VcsInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for VcsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("bearer_capability", &self.bearer_capability, 3412, 10415, 192);
+        v.opt(
+            "network_call_reference_number",
+            &self.network_call_reference_number,
+            3418,
+            10415,
+            192,
+        );
+        v.opt("msc_address", &self.msc_address, 3417, 10415, 192);
+        v.opt("basic_service_code", &self.basic_service_code, 3411, 10415, 192);
+        v.opt("isup_location_number", &self.isup_location_number, 3414, 10415, 192);
+        v.opt("vlr_number", &self.vlr_number, 3420, 10415, 192);
+        v.opt("forwarding_pending", &self.forwarding_pending, 3415, 10415, 192);
+        v.opt("isup_cause", &self.isup_cause, 3416, 10415, 192);
+        v.opt("start_time", &self.start_time, 2041, 10415, 128);
+        v.opt("start_of_charging", &self.start_of_charging, 3419, 10415, 192);
+        v.opt("stop_time", &self.stop_time, 2042, 10415, 128);
+        v.opt("ps_free_format_data", &self.ps_free_format_data, 866, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for VcsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "VcsInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for VcsInformation {
     fn default() -> Self {
@@ -28069,68 +27510,7 @@ impl rt::AvpData for VcsInformation {
         VcsInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.bearer_capability,
-            buf,
-            &self.avp_flags,
-            3412,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.network_call_reference_number,
-            buf,
-            &self.avp_flags,
-            3418,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.msc_address, buf, &self.avp_flags, 3417, 10415, 192);
-        rt::typed::put_opt(
-            &self.basic_service_code,
-            buf,
-            &self.avp_flags,
-            3411,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.isup_location_number,
-            buf,
-            &self.avp_flags,
-            3414,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.vlr_number, buf, &self.avp_flags, 3420, 10415, 192);
-        rt::typed::put_opt(
-            &self.forwarding_pending,
-            buf,
-            &self.avp_flags,
-            3415,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.isup_cause, buf, &self.avp_flags, 3416, 10415, 192);
-        rt::typed::put_opt(&self.start_time, buf, &self.avp_flags, 2041, 10415, 128);
-        rt::typed::put_opt(
-            &self.start_of_charging,
-            buf,
-            &self.avp_flags,
-            3419,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(&self.stop_time, buf, &self.avp_flags, 2042, 10415, 128);
-        rt::typed::put_opt(
-            &self.ps_free_format_data,
-            buf,
-            &self.avp_flags,
-            866,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28142,7 +27522,7 @@ impl rt::AvpData for VcsInformation {
 ///     [ Callee-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct VolteInformation {
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     pub calling_party_address: Option<rt::data::Utf8String>,
@@ -28168,6 +27548,22 @@ impl Clone for VolteInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for VolteInformation {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for VolteInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("callee_information", &self.callee_information, 565, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for VolteInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "VolteInformation", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for VolteInformation {
     fn default() -> Self {
@@ -28247,23 +27643,7 @@ impl rt::AvpData for VolteInformation {
         VolteInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.calling_party_address,
-            buf,
-            &self.avp_flags,
-            831,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.callee_information,
-            buf,
-            &self.avp_flags,
-            565,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28275,7 +27655,7 @@ impl rt::AvpData for VolteInformation {
 ///     [ WLAN-Operator-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanOperatorId {
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
     pub wlan_plmn_id: Option<rt::data::Utf8String>,
@@ -28301,6 +27681,22 @@ impl Clone for WlanOperatorId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for WlanOperatorId {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for WlanOperatorId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("wlan_plmn_id", &self.wlan_plmn_id, 1308, 10415, 128);
+        v.opt("wlan_operator_name", &self.wlan_operator_name, 1307, 10415, 128);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for WlanOperatorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanOperatorId", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for WlanOperatorId {
     fn default() -> Self {
@@ -28368,16 +27764,7 @@ impl rt::AvpData for WlanOperatorId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.wlan_plmn_id, buf, &self.avp_flags, 1308, 10415, 128);
-        rt::typed::put_opt(
-            &self.wlan_operator_name,
-            buf,
-            &self.avp_flags,
-            1307,
-            10415,
-            128,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28389,7 +27776,7 @@ impl rt::AvpData for WlanOperatorId {
 ///     { Node-Functionality }
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Cause {
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     pub cause_code: i32,
@@ -28415,6 +27802,22 @@ impl Clone for Cause {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for Cause {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for Cause {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.one("cause_code", &self.cause_code, 861, 10415, 192);
+        v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Cause", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for Cause {
     fn default() -> Self {
@@ -28511,16 +27914,7 @@ impl rt::AvpData for Cause {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.cause_code, buf, &self.avp_flags, 861, 10415, 192);
-        rt::typed::put_one(
-            &self.node_functionality,
-            buf,
-            &self.avp_flags,
-            862,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28537,7 +27931,7 @@ impl rt::AvpData for Cause {
 ///     [ WLAN-UE-Local-IPAddress ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanInformation {
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     pub wlan_session_id: Option<rt::data::Utf8String>,
@@ -28578,6 +27972,27 @@ impl Clone for WlanInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for WlanInformation {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for WlanInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("wlan_session_id", &self.wlan_session_id, 1246, 10415, 128);
+        v.opt("pdg_address", &self.pdg_address, 895, 10415, 192);
+        v.opt("pdg_charging_id", &self.pdg_charging_id, 896, 10415, 192);
+        v.opt("wag_address", &self.wag_address, 890, 10415, 192);
+        v.opt("wag_plmn_id", &self.wag_plmn_id, 891, 10415, 192);
+        v.opt("wlan_radio_container", &self.wlan_radio_container, 892, 10415, 192);
+        v.opt("wlan_ue_local_ipaddress", &self.wlan_ue_local_ipaddress, 894, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for WlanInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanInformation", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for WlanInformation {
     fn default() -> Self {
@@ -28677,35 +28092,7 @@ impl rt::AvpData for WlanInformation {
         WlanInformationView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(
-            &self.wlan_session_id,
-            buf,
-            &self.avp_flags,
-            1246,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.pdg_address, buf, &self.avp_flags, 895, 10415, 192);
-        rt::typed::put_opt(&self.pdg_charging_id, buf, &self.avp_flags, 896, 10415, 192);
-        rt::typed::put_opt(&self.wag_address, buf, &self.avp_flags, 890, 10415, 192);
-        rt::typed::put_opt(&self.wag_plmn_id, buf, &self.avp_flags, 891, 10415, 192);
-        rt::typed::put_opt(
-            &self.wlan_radio_container,
-            buf,
-            &self.avp_flags,
-            892,
-            10415,
-            192,
-        );
-        rt::typed::put_opt(
-            &self.wlan_ue_local_ipaddress,
-            buf,
-            &self.avp_flags,
-            894,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28719,7 +28106,7 @@ impl rt::AvpData for WlanInformation {
 ///     [ WLAN-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct WlanRadioContainer {
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     pub operator_name: Option<rt::bytes::Bytes>,
@@ -28751,6 +28138,24 @@ impl Clone for WlanRadioContainer {
 }
 #[cfg(any(feature = "ts32299"))]
 impl Eq for WlanRadioContainer {}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Fields for WlanRadioContainer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("operator_name", &self.operator_name, 126, 0, 64);
+        v.opt("location_type", &self.location_type, 1244, 10415, 192);
+        v.opt("location_information", &self.location_information, 127, 0, 64);
+        v.opt("wlan_technology", &self.wlan_technology, 893, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl std::fmt::Debug for WlanRadioContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "WlanRadioContainer", f)
+    }
+}
 #[cfg(any(feature = "ts32299"))]
 impl Default for WlanRadioContainer {
     fn default() -> Self {
@@ -28831,11 +28236,7 @@ impl rt::AvpData for WlanRadioContainer {
         WlanRadioContainerView::check(avp, cx)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.operator_name, buf, &self.avp_flags, 126, 0, 64);
-        rt::typed::put_opt(&self.location_type, buf, &self.avp_flags, 1244, 10415, 192);
-        rt::typed::put_opt(&self.location_information, buf, &self.avp_flags, 127, 0, 64);
-        rt::typed::put_opt(&self.wlan_technology, buf, &self.avp_flags, 893, 10415, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28879,7 +28280,7 @@ impl rt::AvpData for WlanRadioContainer {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -29014,6 +28415,73 @@ impl Clone for CreditControlRequest {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CreditControlRequest {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for CreditControlRequest {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("service_context_id", &self.service_context_id, 461, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("subscription_id_extension", &self.subscription_id_extension, 659, 0, 0);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
+        v.opt("requested_action", &self.requested_action, 436, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("aoc_request_type", &self.aoc_request_type, 2055, 10415, 128);
+        v.opt(
+            "multiple_services_indicator",
+            &self.multiple_services_indicator,
+            455,
+            0,
+            64,
+        );
+        v.all(
+            "multiple_services_credit_control",
+            &self.multiple_services_credit_control,
+            456,
+            0,
+            64,
+        );
+        v.all("service_parameter_info", &self.service_parameter_info, 440, 0, 0);
+        v.opt("cc_correlation_id", &self.cc_correlation_id, 411, 0, 0);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt(
+            "user_equipment_info_extension",
+            &self.user_equipment_info_extension,
+            653,
+            0,
+            0,
+        );
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.opt("service_information", &self.service_information, 873, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for CreditControlRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CreditControlRequest", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
@@ -29332,104 +28800,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.service_context_id, buf, &self.avp_flags, 461, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.cc_sub_session_id, buf, &self.avp_flags, 419, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
-        rt::typed::put_all(
-            &self.subscription_id_extension,
-            buf,
-            &self.avp_flags,
-            659,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
-        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
-        rt::typed::put_opt(
-            &self.requested_service_unit,
-            buf,
-            &self.avp_flags,
-            437,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.requested_action, buf, &self.avp_flags, 436, 0, 64);
-        rt::typed::put_all(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
-        rt::typed::put_opt(
-            &self.aoc_request_type,
-            buf,
-            &self.avp_flags,
-            2055,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.multiple_services_indicator,
-            buf,
-            &self.avp_flags,
-            455,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.multiple_services_credit_control,
-            buf,
-            &self.avp_flags,
-            456,
-            0,
-            64,
-        );
-        rt::typed::put_all(
-            &self.service_parameter_info,
-            buf,
-            &self.avp_flags,
-            440,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.cc_correlation_id, buf, &self.avp_flags, 411, 0, 0);
-        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
-        rt::typed::put_opt(
-            &self.user_equipment_info_extension,
-            buf,
-            &self.avp_flags,
-            653,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_opt(
-            &self.service_information,
-            buf,
-            &self.avp_flags,
-            873,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29474,7 +28845,7 @@ impl rt::typed::Command for CreditControlRequest {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -29620,6 +28991,74 @@ impl Clone for CreditControlAnswer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Eq for CreditControlAnswer {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Fields for CreditControlAnswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.other("header", &self.header);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_session_failover", &self.cc_session_failover, 418, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.all(
+            "multiple_services_credit_control",
+            &self.multiple_services_credit_control,
+            456,
+            0,
+            64,
+        );
+        v.opt("cost_information", &self.cost_information, 423, 0, 64);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.opt("qos_final_unit_indication", &self.qos_final_unit_indication, 669, 0, 0);
+        v.opt("check_balance_result", &self.check_balance_result, 422, 0, 64);
+        v.opt("low_balance_indication", &self.low_balance_indication, 2020, 10415, 128);
+        v.opt("remaining_balance", &self.remaining_balance, 2021, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt(
+            "credit_control_failure_handling",
+            &self.credit_control_failure_handling,
+            427,
+            0,
+            64,
+        );
+        v.opt(
+            "direct_debiting_failure_handling",
+            &self.direct_debiting_failure_handling,
+            428,
+            0,
+            64,
+        );
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("service_information", &self.service_information, 873, 10415, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl std::fmt::Debug for CreditControlAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CreditControlAnswer", f)
+    }
+}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CreditControlAnswer {
     fn default() -> Self {
@@ -29929,112 +29368,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
-        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
-        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
-        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
-        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
-        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
-        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
-        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
-        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
-        rt::typed::put_opt(&self.cc_session_failover, buf, &self.avp_flags, 418, 0, 64);
-        rt::typed::put_opt(&self.cc_sub_session_id, buf, &self.avp_flags, 419, 0, 64);
-        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
-        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
-        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
-        rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
-        rt::typed::put_all(
-            &self.multiple_services_credit_control,
-            buf,
-            &self.avp_flags,
-            456,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.cost_information, buf, &self.avp_flags, 423, 0, 64);
-        rt::typed::put_opt(
-            &self.final_unit_indication,
-            buf,
-            &self.avp_flags,
-            430,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.qos_final_unit_indication,
-            buf,
-            &self.avp_flags,
-            669,
-            0,
-            0,
-        );
-        rt::typed::put_opt(&self.check_balance_result, buf, &self.avp_flags, 422, 0, 64);
-        rt::typed::put_opt(
-            &self.low_balance_indication,
-            buf,
-            &self.avp_flags,
-            2020,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.remaining_balance,
-            buf,
-            &self.avp_flags,
-            2021,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
-        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
-        rt::typed::put_all(
-            &self.supported_features,
-            buf,
-            &self.avp_flags,
-            628,
-            10415,
-            128,
-        );
-        rt::typed::put_opt(
-            &self.credit_control_failure_handling,
-            buf,
-            &self.avp_flags,
-            427,
-            0,
-            64,
-        );
-        rt::typed::put_opt(
-            &self.direct_debiting_failure_handling,
-            buf,
-            &self.avp_flags,
-            428,
-            0,
-            64,
-        );
-        rt::typed::put_opt(&self.validity_time, buf, &self.avp_flags, 448, 0, 64);
-        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
-        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
-        rt::typed::put_opt(
-            &self.redirect_max_cache_time,
-            buf,
-            &self.avp_flags,
-            262,
-            0,
-            64,
-        );
-        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
-        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
-        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
-        rt::typed::put_opt(
-            &self.service_information,
-            buf,
-            &self.avp_flags,
-            873,
-            10415,
-            192,
-        );
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]

@@ -62,7 +62,7 @@ pub mod application {}
 /// Detailed-Result ::= < AVP Header: 15 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DetailedResult {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -82,6 +82,20 @@ impl Clone for DetailedResult {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Eq for DetailedResult {}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl rt::typed::Fields for DetailedResult {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl std::fmt::Debug for DetailedResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DetailedResult", f)
+    }
+}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Default for DetailedResult {
     fn default() -> Self {
@@ -141,7 +155,7 @@ impl rt::AvpData for DetailedResult {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -151,7 +165,7 @@ impl rt::AvpData for DetailedResult {
 /// Charging-Policy-Report ::= < AVP Header: 1134 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingPolicyReport {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -171,6 +185,20 @@ impl Clone for ChargingPolicyReport {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Eq for ChargingPolicyReport {}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl rt::typed::Fields for ChargingPolicyReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl std::fmt::Debug for ChargingPolicyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingPolicyReport", f)
+    }
+}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Default for ChargingPolicyReport {
     fn default() -> Self {
@@ -230,7 +258,7 @@ impl rt::AvpData for ChargingPolicyReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -240,7 +268,7 @@ impl rt::AvpData for ChargingPolicyReport {
 /// Policy-Counter ::= < AVP Header: 1135 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyCounter {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -260,6 +288,20 @@ impl Clone for PolicyCounter {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Eq for PolicyCounter {}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl rt::typed::Fields for PolicyCounter {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl std::fmt::Debug for PolicyCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyCounter", f)
+    }
+}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Default for PolicyCounter {
     fn default() -> Self {
@@ -319,7 +361,7 @@ impl rt::AvpData for PolicyCounter {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]

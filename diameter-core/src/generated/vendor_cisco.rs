@@ -1192,7 +1192,7 @@ pub mod application {}
 /// QoS-Group-Rule-Install ::= < AVP Header: 132001 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosGroupRuleInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1212,6 +1212,20 @@ impl Clone for QosGroupRuleInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for QosGroupRuleInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for QosGroupRuleInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for QosGroupRuleInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosGroupRuleInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosGroupRuleInstall {
     fn default() -> Self {
@@ -1271,7 +1285,7 @@ impl rt::AvpData for QosGroupRuleInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1281,7 +1295,7 @@ impl rt::AvpData for QosGroupRuleInstall {
 /// QoS-Group-Rule-Definition ::= < AVP Header: 132003 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosGroupRuleDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1301,6 +1315,20 @@ impl Clone for QosGroupRuleDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for QosGroupRuleDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for QosGroupRuleDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for QosGroupRuleDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosGroupRuleDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosGroupRuleDefinition {
     fn default() -> Self {
@@ -1360,7 +1388,7 @@ impl rt::AvpData for QosGroupRuleDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1370,7 +1398,7 @@ impl rt::AvpData for QosGroupRuleDefinition {
 /// MBR-Limit-Exceed-Action-UL ::= < AVP Header: 132006 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MbrLimitExceedActionUl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1390,6 +1418,20 @@ impl Clone for MbrLimitExceedActionUl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for MbrLimitExceedActionUl {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for MbrLimitExceedActionUl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for MbrLimitExceedActionUl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MbrLimitExceedActionUl", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for MbrLimitExceedActionUl {
     fn default() -> Self {
@@ -1449,7 +1491,7 @@ impl rt::AvpData for MbrLimitExceedActionUl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1459,7 +1501,7 @@ impl rt::AvpData for MbrLimitExceedActionUl {
 /// MBR-Limit-Exceed-Action-DL ::= < AVP Header: 132008 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MbrLimitExceedActionDl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1479,6 +1521,20 @@ impl Clone for MbrLimitExceedActionDl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for MbrLimitExceedActionDl {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for MbrLimitExceedActionDl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for MbrLimitExceedActionDl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MbrLimitExceedActionDl", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for MbrLimitExceedActionDl {
     fn default() -> Self {
@@ -1538,7 +1594,7 @@ impl rt::AvpData for MbrLimitExceedActionDl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1548,7 +1604,7 @@ impl rt::AvpData for MbrLimitExceedActionDl {
 /// Override-Control ::= < AVP Header: 132017 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OverrideControl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1568,6 +1624,20 @@ impl Clone for OverrideControl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OverrideControl {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OverrideControl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OverrideControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OverrideControl", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideControl {
     fn default() -> Self {
@@ -1627,7 +1697,7 @@ impl rt::AvpData for OverrideControl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1637,7 +1707,7 @@ impl rt::AvpData for OverrideControl {
 /// Override-Charging-Action-Parameters ::= < AVP Header: 132019 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OverrideChargingActionParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1657,6 +1727,20 @@ impl Clone for OverrideChargingActionParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OverrideChargingActionParameters {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OverrideChargingActionParameters {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OverrideChargingActionParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OverrideChargingActionParameters", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideChargingActionParameters {
     fn default() -> Self {
@@ -1716,7 +1800,7 @@ impl rt::AvpData for OverrideChargingActionParameters {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1726,7 +1810,7 @@ impl rt::AvpData for OverrideChargingActionParameters {
 /// Override-Charging-Parameters ::= < AVP Header: 132022 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OverrideChargingParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1746,6 +1830,20 @@ impl Clone for OverrideChargingParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OverrideChargingParameters {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OverrideChargingParameters {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OverrideChargingParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OverrideChargingParameters", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideChargingParameters {
     fn default() -> Self {
@@ -1805,7 +1903,7 @@ impl rt::AvpData for OverrideChargingParameters {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1815,7 +1913,7 @@ impl rt::AvpData for OverrideChargingParameters {
 /// Override-Policy-Parameters ::= < AVP Header: 132029 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OverridePolicyParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1835,6 +1933,20 @@ impl Clone for OverridePolicyParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OverridePolicyParameters {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OverridePolicyParameters {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OverridePolicyParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OverridePolicyParameters", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverridePolicyParameters {
     fn default() -> Self {
@@ -1894,7 +2006,7 @@ impl rt::AvpData for OverridePolicyParameters {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1904,7 +2016,7 @@ impl rt::AvpData for OverridePolicyParameters {
 /// Override-QoS-Information ::= < AVP Header: 132030 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OverrideQosInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1924,6 +2036,20 @@ impl Clone for OverrideQosInformation {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OverrideQosInformation {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OverrideQosInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OverrideQosInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OverrideQosInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideQosInformation {
     fn default() -> Self {
@@ -1983,7 +2109,7 @@ impl rt::AvpData for OverrideQosInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1993,7 +2119,7 @@ impl rt::AvpData for OverrideQosInformation {
 /// Override-Allocation-Retention-Priority ::= < AVP Header: 132036 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OverrideAllocationRetentionPriority {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2013,6 +2139,20 @@ impl Clone for OverrideAllocationRetentionPriority {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OverrideAllocationRetentionPriority {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OverrideAllocationRetentionPriority {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OverrideAllocationRetentionPriority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OverrideAllocationRetentionPriority", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideAllocationRetentionPriority {
     fn default() -> Self {
@@ -2072,7 +2212,7 @@ impl rt::AvpData for OverrideAllocationRetentionPriority {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2082,7 +2222,7 @@ impl rt::AvpData for OverrideAllocationRetentionPriority {
 /// Override-Tos-Value ::= < AVP Header: 132046 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OverrideTosValue {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2102,6 +2242,20 @@ impl Clone for OverrideTosValue {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OverrideTosValue {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OverrideTosValue {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OverrideTosValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OverrideTosValue", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideTosValue {
     fn default() -> Self {
@@ -2161,7 +2315,7 @@ impl rt::AvpData for OverrideTosValue {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2171,7 +2325,7 @@ impl rt::AvpData for OverrideTosValue {
 /// Cisco-Charging-Rule-Definition ::= < AVP Header: 131072 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoChargingRuleDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2191,6 +2345,20 @@ impl Clone for CiscoChargingRuleDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoChargingRuleDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoChargingRuleDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoChargingRuleDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoChargingRuleDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoChargingRuleDefinition {
     fn default() -> Self {
@@ -2250,7 +2418,7 @@ impl rt::AvpData for CiscoChargingRuleDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2260,7 +2428,7 @@ impl rt::AvpData for CiscoChargingRuleDefinition {
 /// Content-Definition ::= < AVP Header: 131073 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ContentDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2280,6 +2448,20 @@ impl Clone for ContentDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ContentDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ContentDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ContentDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ContentDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentDefinition {
     fn default() -> Self {
@@ -2339,7 +2521,7 @@ impl rt::AvpData for ContentDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2349,7 +2531,7 @@ impl rt::AvpData for ContentDefinition {
 /// Billing-Policy-Definition ::= < AVP Header: 131074 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BillingPolicyDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2369,6 +2551,20 @@ impl Clone for BillingPolicyDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for BillingPolicyDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for BillingPolicyDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for BillingPolicyDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BillingPolicyDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPolicyDefinition {
     fn default() -> Self {
@@ -2428,7 +2624,7 @@ impl rt::AvpData for BillingPolicyDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2438,7 +2634,7 @@ impl rt::AvpData for BillingPolicyDefinition {
 /// Policy-Map-Definition ::= < AVP Header: 131075 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyMapDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2458,6 +2654,20 @@ impl Clone for PolicyMapDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for PolicyMapDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for PolicyMapDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for PolicyMapDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyMapDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapDefinition {
     fn default() -> Self {
@@ -2517,7 +2727,7 @@ impl rt::AvpData for PolicyMapDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2527,7 +2737,7 @@ impl rt::AvpData for PolicyMapDefinition {
 /// Service-Definition ::= < AVP Header: 131076 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2547,6 +2757,20 @@ impl Clone for ServiceDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceDefinition {
     fn default() -> Self {
@@ -2606,7 +2830,7 @@ impl rt::AvpData for ServiceDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2616,7 +2840,7 @@ impl rt::AvpData for ServiceDefinition {
 /// Content-Policy-Map ::= < AVP Header: 131077 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ContentPolicyMap {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2636,6 +2860,20 @@ impl Clone for ContentPolicyMap {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ContentPolicyMap {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ContentPolicyMap {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ContentPolicyMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ContentPolicyMap", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentPolicyMap {
     fn default() -> Self {
@@ -2695,7 +2933,7 @@ impl rt::AvpData for ContentPolicyMap {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2705,7 +2943,7 @@ impl rt::AvpData for ContentPolicyMap {
 /// Service-Info ::= < AVP Header: 131078 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2725,6 +2963,20 @@ impl Clone for ServiceInfo {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceInfo {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceInfo", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceInfo {
     fn default() -> Self {
@@ -2784,7 +3036,7 @@ impl rt::AvpData for ServiceInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2794,7 +3046,7 @@ impl rt::AvpData for ServiceInfo {
 /// Billing-Plan-Definition ::= < AVP Header: 131079 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BillingPlanDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2814,6 +3066,20 @@ impl Clone for BillingPlanDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for BillingPlanDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for BillingPlanDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for BillingPlanDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BillingPlanDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPlanDefinition {
     fn default() -> Self {
@@ -2873,7 +3139,7 @@ impl rt::AvpData for BillingPlanDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2883,7 +3149,7 @@ impl rt::AvpData for BillingPlanDefinition {
 /// Service-Status ::= < AVP Header: 131086 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceStatus {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2903,6 +3169,20 @@ impl Clone for ServiceStatus {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceStatus {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceStatus {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceStatus", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceStatus {
     fn default() -> Self {
@@ -2962,7 +3242,7 @@ impl rt::AvpData for ServiceStatus {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2972,7 +3252,7 @@ impl rt::AvpData for ServiceStatus {
 /// Policy-Map-Match ::= < AVP Header: 131090 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyMapMatch {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2992,6 +3272,20 @@ impl Clone for PolicyMapMatch {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for PolicyMapMatch {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for PolicyMapMatch {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for PolicyMapMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyMapMatch", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapMatch {
     fn default() -> Self {
@@ -3051,7 +3345,7 @@ impl rt::AvpData for PolicyMapMatch {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3061,7 +3355,7 @@ impl rt::AvpData for PolicyMapMatch {
 /// Advice-Of-Charge ::= < AVP Header: 131097 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdviceOfCharge {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3081,6 +3375,20 @@ impl Clone for AdviceOfCharge {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for AdviceOfCharge {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for AdviceOfCharge {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for AdviceOfCharge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdviceOfCharge", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for AdviceOfCharge {
     fn default() -> Self {
@@ -3140,7 +3448,7 @@ impl rt::AvpData for AdviceOfCharge {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3150,7 +3458,7 @@ impl rt::AvpData for AdviceOfCharge {
 /// Online-Reauthorization-Timeout ::= < AVP Header: 131106 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OnlineReauthorizationTimeout {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3170,6 +3478,20 @@ impl Clone for OnlineReauthorizationTimeout {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for OnlineReauthorizationTimeout {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for OnlineReauthorizationTimeout {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for OnlineReauthorizationTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OnlineReauthorizationTimeout", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for OnlineReauthorizationTimeout {
     fn default() -> Self {
@@ -3229,7 +3551,7 @@ impl rt::AvpData for OnlineReauthorizationTimeout {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3239,7 +3561,7 @@ impl rt::AvpData for OnlineReauthorizationTimeout {
 /// Metering-Granularity ::= < AVP Header: 131112 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MeteringGranularity {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3259,6 +3581,20 @@ impl Clone for MeteringGranularity {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for MeteringGranularity {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for MeteringGranularity {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for MeteringGranularity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MeteringGranularity", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for MeteringGranularity {
     fn default() -> Self {
@@ -3318,7 +3654,7 @@ impl rt::AvpData for MeteringGranularity {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3328,7 +3664,7 @@ impl rt::AvpData for MeteringGranularity {
 /// Verify ::= < AVP Header: 131116 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Verify {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3348,6 +3684,20 @@ impl Clone for Verify {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for Verify {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for Verify {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for Verify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Verify", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for Verify {
     fn default() -> Self {
@@ -3407,7 +3757,7 @@ impl rt::AvpData for Verify {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3417,7 +3767,7 @@ impl rt::AvpData for Verify {
 /// Charging-Rule-Event ::= < AVP Header: 131124 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingRuleEvent {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3437,6 +3787,20 @@ impl Clone for ChargingRuleEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ChargingRuleEvent {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ChargingRuleEvent {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ChargingRuleEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingRuleEvent", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ChargingRuleEvent {
     fn default() -> Self {
@@ -3496,7 +3860,7 @@ impl rt::AvpData for ChargingRuleEvent {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3506,7 +3870,7 @@ impl rt::AvpData for ChargingRuleEvent {
 /// Accounting ::= < AVP Header: 131126 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Accounting {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3526,6 +3890,20 @@ impl Clone for Accounting {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for Accounting {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for Accounting {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for Accounting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Accounting", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for Accounting {
     fn default() -> Self {
@@ -3585,7 +3963,7 @@ impl rt::AvpData for Accounting {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3595,7 +3973,7 @@ impl rt::AvpData for Accounting {
 /// Service-CDR-Threshold ::= < AVP Header: 131129 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceCdrThreshold {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3615,6 +3993,20 @@ impl Clone for ServiceCdrThreshold {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceCdrThreshold {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceCdrThreshold {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceCdrThreshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceCdrThreshold", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceCdrThreshold {
     fn default() -> Self {
@@ -3674,7 +4066,7 @@ impl rt::AvpData for ServiceCdrThreshold {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3684,7 +4076,7 @@ impl rt::AvpData for ServiceCdrThreshold {
 /// Intermediate-CDR-Threshold ::= < AVP Header: 131130 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct IntermediateCdrThreshold {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3704,6 +4096,20 @@ impl Clone for IntermediateCdrThreshold {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for IntermediateCdrThreshold {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for IntermediateCdrThreshold {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for IntermediateCdrThreshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "IntermediateCdrThreshold", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for IntermediateCdrThreshold {
     fn default() -> Self {
@@ -3763,7 +4169,7 @@ impl rt::AvpData for IntermediateCdrThreshold {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3773,7 +4179,7 @@ impl rt::AvpData for IntermediateCdrThreshold {
 /// Replicate-Session ::= < AVP Header: 131132 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ReplicateSession {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3793,6 +4199,20 @@ impl Clone for ReplicateSession {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ReplicateSession {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ReplicateSession {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ReplicateSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ReplicateSession", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ReplicateSession {
     fn default() -> Self {
@@ -3852,7 +4272,7 @@ impl rt::AvpData for ReplicateSession {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3862,7 +4282,7 @@ impl rt::AvpData for ReplicateSession {
 /// Charging-Rule-Event-Trigger ::= < AVP Header: 131139 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingRuleEventTrigger {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3882,6 +4302,20 @@ impl Clone for ChargingRuleEventTrigger {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ChargingRuleEventTrigger {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ChargingRuleEventTrigger {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ChargingRuleEventTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingRuleEventTrigger", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ChargingRuleEventTrigger {
     fn default() -> Self {
@@ -3941,7 +4375,7 @@ impl rt::AvpData for ChargingRuleEventTrigger {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3951,7 +4385,7 @@ impl rt::AvpData for ChargingRuleEventTrigger {
 /// Content-Flow-Description ::= < AVP Header: 131141 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ContentFlowDescription {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3971,6 +4405,20 @@ impl Clone for ContentFlowDescription {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ContentFlowDescription {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ContentFlowDescription {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ContentFlowDescription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ContentFlowDescription", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentFlowDescription {
     fn default() -> Self {
@@ -4030,7 +4478,7 @@ impl rt::AvpData for ContentFlowDescription {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4040,7 +4488,7 @@ impl rt::AvpData for ContentFlowDescription {
 /// Content-Flow-Filter ::= < AVP Header: 131142 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ContentFlowFilter {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4060,6 +4508,20 @@ impl Clone for ContentFlowFilter {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ContentFlowFilter {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ContentFlowFilter {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ContentFlowFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ContentFlowFilter", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentFlowFilter {
     fn default() -> Self {
@@ -4119,7 +4581,7 @@ impl rt::AvpData for ContentFlowFilter {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4129,7 +4591,7 @@ impl rt::AvpData for ContentFlowFilter {
 /// Client-Group-Id ::= < AVP Header: 131143 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ClientGroupId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4149,6 +4611,20 @@ impl Clone for ClientGroupId {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ClientGroupId {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ClientGroupId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ClientGroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ClientGroupId", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ClientGroupId {
     fn default() -> Self {
@@ -4208,7 +4684,7 @@ impl rt::AvpData for ClientGroupId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4218,7 +4694,7 @@ impl rt::AvpData for ClientGroupId {
 /// Failed-Preload-Object ::= < AVP Header: 131152 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FailedPreloadObject {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4238,6 +4714,20 @@ impl Clone for FailedPreloadObject {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for FailedPreloadObject {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for FailedPreloadObject {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for FailedPreloadObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FailedPreloadObject", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for FailedPreloadObject {
     fn default() -> Self {
@@ -4297,7 +4787,7 @@ impl rt::AvpData for FailedPreloadObject {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4307,7 +4797,7 @@ impl rt::AvpData for FailedPreloadObject {
 /// Cisco-Time-Usage ::= < AVP Header: 131156 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoTimeUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4327,6 +4817,20 @@ impl Clone for CiscoTimeUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoTimeUsage {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoTimeUsage {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoTimeUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoTimeUsage", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoTimeUsage {
     fn default() -> Self {
@@ -4386,7 +4890,7 @@ impl rt::AvpData for CiscoTimeUsage {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4396,7 +4900,7 @@ impl rt::AvpData for CiscoTimeUsage {
 /// Cisco-Flow-Description ::= < AVP Header: 131160 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoFlowDescription {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4416,6 +4920,20 @@ impl Clone for CiscoFlowDescription {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoFlowDescription {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoFlowDescription {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoFlowDescription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoFlowDescription", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoFlowDescription {
     fn default() -> Self {
@@ -4475,7 +4993,7 @@ impl rt::AvpData for CiscoFlowDescription {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4485,7 +5003,7 @@ impl rt::AvpData for CiscoFlowDescription {
 /// Terminate-Bearer ::= < AVP Header: 131161 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TerminateBearer {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4505,6 +5023,20 @@ impl Clone for TerminateBearer {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for TerminateBearer {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for TerminateBearer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for TerminateBearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TerminateBearer", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for TerminateBearer {
     fn default() -> Self {
@@ -4564,7 +5096,7 @@ impl rt::AvpData for TerminateBearer {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4574,7 +5106,7 @@ impl rt::AvpData for TerminateBearer {
 /// Policy-Map-Match-Install ::= < AVP Header: 131166 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyMapMatchInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4594,6 +5126,20 @@ impl Clone for PolicyMapMatchInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for PolicyMapMatchInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for PolicyMapMatchInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for PolicyMapMatchInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyMapMatchInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapMatchInstall {
     fn default() -> Self {
@@ -4653,7 +5199,7 @@ impl rt::AvpData for PolicyMapMatchInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4663,7 +5209,7 @@ impl rt::AvpData for PolicyMapMatchInstall {
 /// Policy-Map-Match-Remove ::= < AVP Header: 131167 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyMapMatchRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4683,6 +5229,20 @@ impl Clone for PolicyMapMatchRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for PolicyMapMatchRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for PolicyMapMatchRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for PolicyMapMatchRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyMapMatchRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapMatchRemove {
     fn default() -> Self {
@@ -4742,7 +5302,7 @@ impl rt::AvpData for PolicyMapMatchRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4752,7 +5312,7 @@ impl rt::AvpData for PolicyMapMatchRemove {
 /// Service-QoS ::= < AVP Header: 131170 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceQos {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4772,6 +5332,20 @@ impl Clone for ServiceQos {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceQos {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceQos {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceQos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceQos", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceQos {
     fn default() -> Self {
@@ -4831,7 +5405,7 @@ impl rt::AvpData for ServiceQos {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4841,7 +5415,7 @@ impl rt::AvpData for ServiceQos {
 /// QoS-Rate-Limit-UL ::= < AVP Header: 131171 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosRateLimitUl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4861,6 +5435,20 @@ impl Clone for QosRateLimitUl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for QosRateLimitUl {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for QosRateLimitUl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for QosRateLimitUl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosRateLimitUl", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosRateLimitUl {
     fn default() -> Self {
@@ -4920,7 +5508,7 @@ impl rt::AvpData for QosRateLimitUl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4930,7 +5518,7 @@ impl rt::AvpData for QosRateLimitUl {
 /// QoS-Rate-Limit-DL ::= < AVP Header: 131172 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosRateLimitDl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4950,6 +5538,20 @@ impl Clone for QosRateLimitDl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for QosRateLimitDl {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for QosRateLimitDl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for QosRateLimitDl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosRateLimitDl", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosRateLimitDl {
     fn default() -> Self {
@@ -5009,7 +5611,7 @@ impl rt::AvpData for QosRateLimitDl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5019,7 +5621,7 @@ impl rt::AvpData for QosRateLimitDl {
 /// QoS-Rate-Limit ::= < AVP Header: 131173 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct QosRateLimit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5039,6 +5641,20 @@ impl Clone for QosRateLimit {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for QosRateLimit {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for QosRateLimit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for QosRateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "QosRateLimit", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosRateLimit {
     fn default() -> Self {
@@ -5098,7 +5714,7 @@ impl rt::AvpData for QosRateLimit {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5108,7 +5724,7 @@ impl rt::AvpData for QosRateLimit {
 /// Rate-Limit-Conform-Action ::= < AVP Header: 131175 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RateLimitConformAction {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5128,6 +5744,20 @@ impl Clone for RateLimitConformAction {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for RateLimitConformAction {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for RateLimitConformAction {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for RateLimitConformAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RateLimitConformAction", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for RateLimitConformAction {
     fn default() -> Self {
@@ -5187,7 +5817,7 @@ impl rt::AvpData for RateLimitConformAction {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5197,7 +5827,7 @@ impl rt::AvpData for RateLimitConformAction {
 /// Rate-Limit-Exceed-Action ::= < AVP Header: 131176 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct RateLimitExceedAction {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5217,6 +5847,20 @@ impl Clone for RateLimitExceedAction {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for RateLimitExceedAction {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for RateLimitExceedAction {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for RateLimitExceedAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "RateLimitExceedAction", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for RateLimitExceedAction {
     fn default() -> Self {
@@ -5276,7 +5920,7 @@ impl rt::AvpData for RateLimitExceedAction {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5286,7 +5930,7 @@ impl rt::AvpData for RateLimitExceedAction {
 /// Policy-Map-Install ::= < AVP Header: 131179 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyMapInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5306,6 +5950,20 @@ impl Clone for PolicyMapInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for PolicyMapInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for PolicyMapInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for PolicyMapInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyMapInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapInstall {
     fn default() -> Self {
@@ -5365,7 +6023,7 @@ impl rt::AvpData for PolicyMapInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5375,7 +6033,7 @@ impl rt::AvpData for PolicyMapInstall {
 /// Policy-Map-Remove ::= < AVP Header: 131180 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PolicyMapRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5395,6 +6053,20 @@ impl Clone for PolicyMapRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for PolicyMapRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for PolicyMapRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for PolicyMapRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PolicyMapRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapRemove {
     fn default() -> Self {
@@ -5454,7 +6126,7 @@ impl rt::AvpData for PolicyMapRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5464,7 +6136,7 @@ impl rt::AvpData for PolicyMapRemove {
 /// Billing-Policy-Install ::= < AVP Header: 131181 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BillingPolicyInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5484,6 +6156,20 @@ impl Clone for BillingPolicyInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for BillingPolicyInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for BillingPolicyInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for BillingPolicyInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BillingPolicyInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPolicyInstall {
     fn default() -> Self {
@@ -5543,7 +6229,7 @@ impl rt::AvpData for BillingPolicyInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5553,7 +6239,7 @@ impl rt::AvpData for BillingPolicyInstall {
 /// Billing-Policy-Remove ::= < AVP Header: 131182 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BillingPolicyRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5573,6 +6259,20 @@ impl Clone for BillingPolicyRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for BillingPolicyRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for BillingPolicyRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for BillingPolicyRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BillingPolicyRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPolicyRemove {
     fn default() -> Self {
@@ -5632,7 +6332,7 @@ impl rt::AvpData for BillingPolicyRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5642,7 +6342,7 @@ impl rt::AvpData for BillingPolicyRemove {
 /// Content-Install ::= < AVP Header: 131183 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ContentInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5662,6 +6362,20 @@ impl Clone for ContentInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ContentInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ContentInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ContentInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ContentInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentInstall {
     fn default() -> Self {
@@ -5721,7 +6435,7 @@ impl rt::AvpData for ContentInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5731,7 +6445,7 @@ impl rt::AvpData for ContentInstall {
 /// Content-Remove ::= < AVP Header: 131184 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ContentRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5751,6 +6465,20 @@ impl Clone for ContentRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ContentRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ContentRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ContentRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ContentRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentRemove {
     fn default() -> Self {
@@ -5810,7 +6538,7 @@ impl rt::AvpData for ContentRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5820,7 +6548,7 @@ impl rt::AvpData for ContentRemove {
 /// Service-Install ::= < AVP Header: 131185 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5840,6 +6568,20 @@ impl Clone for ServiceInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceInstall {
     fn default() -> Self {
@@ -5899,7 +6641,7 @@ impl rt::AvpData for ServiceInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5909,7 +6651,7 @@ impl rt::AvpData for ServiceInstall {
 /// Service-Remove ::= < AVP Header: 131186 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5929,6 +6671,20 @@ impl Clone for ServiceRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceRemove {
     fn default() -> Self {
@@ -5988,7 +6744,7 @@ impl rt::AvpData for ServiceRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5998,7 +6754,7 @@ impl rt::AvpData for ServiceRemove {
 /// Billing-Plan-Install ::= < AVP Header: 131187 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BillingPlanInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6018,6 +6774,20 @@ impl Clone for BillingPlanInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for BillingPlanInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for BillingPlanInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for BillingPlanInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BillingPlanInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPlanInstall {
     fn default() -> Self {
@@ -6077,7 +6847,7 @@ impl rt::AvpData for BillingPlanInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6087,7 +6857,7 @@ impl rt::AvpData for BillingPlanInstall {
 /// Billing-Plan-Remove ::= < AVP Header: 131188 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BillingPlanRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6107,6 +6877,20 @@ impl Clone for BillingPlanRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for BillingPlanRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for BillingPlanRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for BillingPlanRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BillingPlanRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPlanRemove {
     fn default() -> Self {
@@ -6166,7 +6950,7 @@ impl rt::AvpData for BillingPlanRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6176,7 +6960,7 @@ impl rt::AvpData for BillingPlanRemove {
 /// Failed-Preload-Obj-Name ::= < AVP Header: 131191 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct FailedPreloadObjName {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6196,6 +6980,20 @@ impl Clone for FailedPreloadObjName {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for FailedPreloadObjName {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for FailedPreloadObjName {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for FailedPreloadObjName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "FailedPreloadObjName", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for FailedPreloadObjName {
     fn default() -> Self {
@@ -6255,7 +7053,7 @@ impl rt::AvpData for FailedPreloadObjName {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6265,7 +7063,7 @@ impl rt::AvpData for FailedPreloadObjName {
 /// Cisco-Event-Trigger ::= < AVP Header: 131193 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoEventTrigger {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6285,6 +7083,20 @@ impl Clone for CiscoEventTrigger {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoEventTrigger {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoEventTrigger {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoEventTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoEventTrigger", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoEventTrigger {
     fn default() -> Self {
@@ -6344,7 +7156,7 @@ impl rt::AvpData for CiscoEventTrigger {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6354,7 +7166,7 @@ impl rt::AvpData for CiscoEventTrigger {
 /// Cisco-Event ::= < AVP Header: 131195 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoEvent {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6374,6 +7186,20 @@ impl Clone for CiscoEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoEvent {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoEvent {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoEvent", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoEvent {
     fn default() -> Self {
@@ -6433,7 +7259,7 @@ impl rt::AvpData for CiscoEvent {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6443,7 +7269,7 @@ impl rt::AvpData for CiscoEvent {
 /// Control-URL ::= < AVP Header: 131197 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ControlUrl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6463,6 +7289,20 @@ impl Clone for ControlUrl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ControlUrl {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ControlUrl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ControlUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ControlUrl", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ControlUrl {
     fn default() -> Self {
@@ -6522,7 +7362,7 @@ impl rt::AvpData for ControlUrl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6532,7 +7372,7 @@ impl rt::AvpData for ControlUrl {
 /// Domain-Group-Definition ::= < AVP Header: 131203 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DomainGroupDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6552,6 +7392,20 @@ impl Clone for DomainGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for DomainGroupDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for DomainGroupDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for DomainGroupDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DomainGroupDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for DomainGroupDefinition {
     fn default() -> Self {
@@ -6611,7 +7465,7 @@ impl rt::AvpData for DomainGroupDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6621,7 +7475,7 @@ impl rt::AvpData for DomainGroupDefinition {
 /// Domain-Group-Install ::= < AVP Header: 131204 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DomainGroupInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6641,6 +7495,20 @@ impl Clone for DomainGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for DomainGroupInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for DomainGroupInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for DomainGroupInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DomainGroupInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for DomainGroupInstall {
     fn default() -> Self {
@@ -6700,7 +7568,7 @@ impl rt::AvpData for DomainGroupInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6710,7 +7578,7 @@ impl rt::AvpData for DomainGroupInstall {
 /// Domain-Group-Remove ::= < AVP Header: 131205 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DomainGroupRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6730,6 +7598,20 @@ impl Clone for DomainGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for DomainGroupRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for DomainGroupRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for DomainGroupRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DomainGroupRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for DomainGroupRemove {
     fn default() -> Self {
@@ -6789,7 +7671,7 @@ impl rt::AvpData for DomainGroupRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6799,7 +7681,7 @@ impl rt::AvpData for DomainGroupRemove {
 /// Header-Group-Definition ::= < AVP Header: 131216 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderGroupDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6819,6 +7701,20 @@ impl Clone for HeaderGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderGroupDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderGroupDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderGroupDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderGroupDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderGroupDefinition {
     fn default() -> Self {
@@ -6878,7 +7774,7 @@ impl rt::AvpData for HeaderGroupDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6888,7 +7784,7 @@ impl rt::AvpData for HeaderGroupDefinition {
 /// Header-Group-Install ::= < AVP Header: 131217 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderGroupInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6908,6 +7804,20 @@ impl Clone for HeaderGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderGroupInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderGroupInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderGroupInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderGroupInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderGroupInstall {
     fn default() -> Self {
@@ -6967,7 +7877,7 @@ impl rt::AvpData for HeaderGroupInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6977,7 +7887,7 @@ impl rt::AvpData for HeaderGroupInstall {
 /// Header-Group-Remove ::= < AVP Header: 131218 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderGroupRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6997,6 +7907,20 @@ impl Clone for HeaderGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderGroupRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderGroupRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderGroupRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderGroupRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderGroupRemove {
     fn default() -> Self {
@@ -7056,7 +7980,7 @@ impl rt::AvpData for HeaderGroupRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7066,7 +7990,7 @@ impl rt::AvpData for HeaderGroupRemove {
 /// Header-Class ::= < AVP Header: 131223 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderClass {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7086,6 +8010,20 @@ impl Clone for HeaderClass {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderClass {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderClass {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderClass", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderClass {
     fn default() -> Self {
@@ -7145,7 +8083,7 @@ impl rt::AvpData for HeaderClass {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7155,7 +8093,7 @@ impl rt::AvpData for HeaderClass {
 /// Header-Item-Radius ::= < AVP Header: 131227 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderItemRadius {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7175,6 +8113,20 @@ impl Clone for HeaderItemRadius {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderItemRadius {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderItemRadius {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderItemRadius {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderItemRadius", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderItemRadius {
     fn default() -> Self {
@@ -7234,7 +8186,7 @@ impl rt::AvpData for HeaderItemRadius {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7244,7 +8196,7 @@ impl rt::AvpData for HeaderItemRadius {
 /// Header-Items-Encrypted ::= < AVP Header: 131230 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderItemsEncrypted {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7264,6 +8216,20 @@ impl Clone for HeaderItemsEncrypted {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderItemsEncrypted {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderItemsEncrypted {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderItemsEncrypted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderItemsEncrypted", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderItemsEncrypted {
     fn default() -> Self {
@@ -7323,7 +8289,7 @@ impl rt::AvpData for HeaderItemsEncrypted {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7333,7 +8299,7 @@ impl rt::AvpData for HeaderItemsEncrypted {
 /// Header-Insert-Definition ::= < AVP Header: 131231 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderInsertDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7353,6 +8319,20 @@ impl Clone for HeaderInsertDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderInsertDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderInsertDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderInsertDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderInsertDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderInsertDefinition {
     fn default() -> Self {
@@ -7412,7 +8392,7 @@ impl rt::AvpData for HeaderInsertDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7422,7 +8402,7 @@ impl rt::AvpData for HeaderInsertDefinition {
 /// Header-Insert-Install ::= < AVP Header: 131232 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderInsertInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7442,6 +8422,20 @@ impl Clone for HeaderInsertInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderInsertInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderInsertInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderInsertInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderInsertInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderInsertInstall {
     fn default() -> Self {
@@ -7501,7 +8495,7 @@ impl rt::AvpData for HeaderInsertInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7511,7 +8505,7 @@ impl rt::AvpData for HeaderInsertInstall {
 /// Header-Insert-Remove ::= < AVP Header: 131233 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct HeaderInsertRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7531,6 +8525,20 @@ impl Clone for HeaderInsertRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for HeaderInsertRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for HeaderInsertRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for HeaderInsertRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "HeaderInsertRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderInsertRemove {
     fn default() -> Self {
@@ -7590,7 +8598,7 @@ impl rt::AvpData for HeaderInsertRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7600,7 +8608,7 @@ impl rt::AvpData for HeaderInsertRemove {
 /// Cisco-QoS-Profile ::= < AVP Header: 131237 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoQosProfile {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7620,6 +8628,20 @@ impl Clone for CiscoQosProfile {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoQosProfile {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoQosProfile {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoQosProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoQosProfile", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfile {
     fn default() -> Self {
@@ -7679,7 +8701,7 @@ impl rt::AvpData for CiscoQosProfile {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7689,7 +8711,7 @@ impl rt::AvpData for CiscoQosProfile {
 /// Cisco-QoS-Profile-Install ::= < AVP Header: 131238 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoQosProfileInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7709,6 +8731,20 @@ impl Clone for CiscoQosProfileInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoQosProfileInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoQosProfileInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoQosProfileInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoQosProfileInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileInstall {
     fn default() -> Self {
@@ -7768,7 +8804,7 @@ impl rt::AvpData for CiscoQosProfileInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7778,7 +8814,7 @@ impl rt::AvpData for CiscoQosProfileInstall {
 /// Cisco-QoS-Profile-Remove ::= < AVP Header: 131239 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoQosProfileRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7798,6 +8834,20 @@ impl Clone for CiscoQosProfileRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoQosProfileRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoQosProfileRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoQosProfileRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoQosProfileRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileRemove {
     fn default() -> Self {
@@ -7857,7 +8907,7 @@ impl rt::AvpData for CiscoQosProfileRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7867,7 +8917,7 @@ impl rt::AvpData for CiscoQosProfileRemove {
 /// Cisco-QoS-Profile-Uplink ::= < AVP Header: 131240 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoQosProfileUplink {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7887,6 +8937,20 @@ impl Clone for CiscoQosProfileUplink {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoQosProfileUplink {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoQosProfileUplink {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoQosProfileUplink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoQosProfileUplink", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileUplink {
     fn default() -> Self {
@@ -7946,7 +9010,7 @@ impl rt::AvpData for CiscoQosProfileUplink {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7956,7 +9020,7 @@ impl rt::AvpData for CiscoQosProfileUplink {
 /// Cisco-QoS-Profile-Downlink ::= < AVP Header: 131241 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoQosProfileDownlink {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7976,6 +9040,20 @@ impl Clone for CiscoQosProfileDownlink {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoQosProfileDownlink {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoQosProfileDownlink {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoQosProfileDownlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoQosProfileDownlink", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileDownlink {
     fn default() -> Self {
@@ -8035,7 +9113,7 @@ impl rt::AvpData for CiscoQosProfileDownlink {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8045,7 +9123,7 @@ impl rt::AvpData for CiscoQosProfileDownlink {
 /// Service-Group-Definition ::= < AVP Header: 131244 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceGroupDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8065,6 +9143,20 @@ impl Clone for ServiceGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceGroupDefinition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceGroupDefinition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceGroupDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceGroupDefinition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupDefinition {
     fn default() -> Self {
@@ -8124,7 +9216,7 @@ impl rt::AvpData for ServiceGroupDefinition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8134,7 +9226,7 @@ impl rt::AvpData for ServiceGroupDefinition {
 /// Service-Group-Install ::= < AVP Header: 131245 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceGroupInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8154,6 +9246,20 @@ impl Clone for ServiceGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceGroupInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceGroupInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceGroupInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceGroupInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupInstall {
     fn default() -> Self {
@@ -8213,7 +9319,7 @@ impl rt::AvpData for ServiceGroupInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8223,7 +9329,7 @@ impl rt::AvpData for ServiceGroupInstall {
 /// Service-Group-Remove ::= < AVP Header: 131246 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceGroupRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8243,6 +9349,20 @@ impl Clone for ServiceGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceGroupRemove {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceGroupRemove {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceGroupRemove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceGroupRemove", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupRemove {
     fn default() -> Self {
@@ -8302,7 +9422,7 @@ impl rt::AvpData for ServiceGroupRemove {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8312,7 +9432,7 @@ impl rt::AvpData for ServiceGroupRemove {
 /// Service-Group-Event ::= < AVP Header: 131247 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceGroupEvent {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8332,6 +9452,20 @@ impl Clone for ServiceGroupEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceGroupEvent {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceGroupEvent {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceGroupEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceGroupEvent", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupEvent {
     fn default() -> Self {
@@ -8391,7 +9525,7 @@ impl rt::AvpData for ServiceGroupEvent {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8401,7 +9535,7 @@ impl rt::AvpData for ServiceGroupEvent {
 /// Cisco-Report-Usage ::= < AVP Header: 131248 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoReportUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8421,6 +9555,20 @@ impl Clone for CiscoReportUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoReportUsage {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoReportUsage {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoReportUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoReportUsage", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoReportUsage {
     fn default() -> Self {
@@ -8480,7 +9628,7 @@ impl rt::AvpData for CiscoReportUsage {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8490,7 +9638,7 @@ impl rt::AvpData for CiscoReportUsage {
 /// Cisco-Answer-User-Usage ::= < AVP Header: 131250 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoAnswerUserUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8510,6 +9658,20 @@ impl Clone for CiscoAnswerUserUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoAnswerUserUsage {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoAnswerUserUsage {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoAnswerUserUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoAnswerUserUsage", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoAnswerUserUsage {
     fn default() -> Self {
@@ -8569,7 +9731,7 @@ impl rt::AvpData for CiscoAnswerUserUsage {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8579,7 +9741,7 @@ impl rt::AvpData for CiscoAnswerUserUsage {
 /// Cisco-Request-Charging-Rule-Usage ::= < AVP Header: 131252 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoRequestChargingRuleUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8599,6 +9761,20 @@ impl Clone for CiscoRequestChargingRuleUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoRequestChargingRuleUsage {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoRequestChargingRuleUsage {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoRequestChargingRuleUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoRequestChargingRuleUsage", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoRequestChargingRuleUsage {
     fn default() -> Self {
@@ -8658,7 +9834,7 @@ impl rt::AvpData for CiscoRequestChargingRuleUsage {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8668,7 +9844,7 @@ impl rt::AvpData for CiscoRequestChargingRuleUsage {
 /// Cisco-Request-Service-Group-Usage ::= < AVP Header: 131253 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoRequestServiceGroupUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8688,6 +9864,20 @@ impl Clone for CiscoRequestServiceGroupUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoRequestServiceGroupUsage {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoRequestServiceGroupUsage {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoRequestServiceGroupUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoRequestServiceGroupUsage", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoRequestServiceGroupUsage {
     fn default() -> Self {
@@ -8747,7 +9937,7 @@ impl rt::AvpData for CiscoRequestServiceGroupUsage {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8757,7 +9947,7 @@ impl rt::AvpData for CiscoRequestServiceGroupUsage {
 /// Cisco-Answer-Charging-Rule-Usage ::= < AVP Header: 131254 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoAnswerChargingRuleUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8777,6 +9967,20 @@ impl Clone for CiscoAnswerChargingRuleUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoAnswerChargingRuleUsage {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoAnswerChargingRuleUsage {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoAnswerChargingRuleUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoAnswerChargingRuleUsage", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoAnswerChargingRuleUsage {
     fn default() -> Self {
@@ -8836,7 +10040,7 @@ impl rt::AvpData for CiscoAnswerChargingRuleUsage {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8846,7 +10050,7 @@ impl rt::AvpData for CiscoAnswerChargingRuleUsage {
 /// Cisco-Answer-Service-Group-Usage ::= < AVP Header: 131255 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CiscoAnswerServiceGroupUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8866,6 +10070,20 @@ impl Clone for CiscoAnswerServiceGroupUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for CiscoAnswerServiceGroupUsage {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for CiscoAnswerServiceGroupUsage {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for CiscoAnswerServiceGroupUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CiscoAnswerServiceGroupUsage", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoAnswerServiceGroupUsage {
     fn default() -> Self {
@@ -8925,7 +10143,7 @@ impl rt::AvpData for CiscoAnswerServiceGroupUsage {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8935,7 +10153,7 @@ impl rt::AvpData for CiscoAnswerServiceGroupUsage {
 /// Delegated-IP-Install ::= < AVP Header: 131259 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DelegatedIpInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8955,6 +10173,20 @@ impl Clone for DelegatedIpInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for DelegatedIpInstall {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for DelegatedIpInstall {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for DelegatedIpInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DelegatedIpInstall", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for DelegatedIpInstall {
     fn default() -> Self {
@@ -9014,7 +10246,7 @@ impl rt::AvpData for DelegatedIpInstall {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9024,7 +10256,7 @@ impl rt::AvpData for DelegatedIpInstall {
 /// Delegated-IPv4-Definition ::= < AVP Header: 131260 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DelegatedIpv4Definition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9044,6 +10276,20 @@ impl Clone for DelegatedIpv4Definition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for DelegatedIpv4Definition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for DelegatedIpv4Definition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for DelegatedIpv4Definition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DelegatedIpv4Definition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for DelegatedIpv4Definition {
     fn default() -> Self {
@@ -9103,7 +10349,7 @@ impl rt::AvpData for DelegatedIpv4Definition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9113,7 +10359,7 @@ impl rt::AvpData for DelegatedIpv4Definition {
 /// Delegated-IPv6-Definition ::= < AVP Header: 131261 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DelegatedIpv6Definition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9133,6 +10379,20 @@ impl Clone for DelegatedIpv6Definition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for DelegatedIpv6Definition {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for DelegatedIpv6Definition {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for DelegatedIpv6Definition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DelegatedIpv6Definition", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for DelegatedIpv6Definition {
     fn default() -> Self {
@@ -9192,7 +10452,7 @@ impl rt::AvpData for DelegatedIpv6Definition {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9202,7 +10462,7 @@ impl rt::AvpData for DelegatedIpv6Definition {
 /// Service-Identifier-Range ::= < AVP Header: 131265 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ServiceIdentifierRange {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9222,6 +10482,20 @@ impl Clone for ServiceIdentifierRange {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl Eq for ServiceIdentifierRange {}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Fields for ServiceIdentifierRange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl std::fmt::Debug for ServiceIdentifierRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ServiceIdentifierRange", f)
+    }
+}
 #[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceIdentifierRange {
     fn default() -> Self {
@@ -9281,7 +10555,7 @@ impl rt::AvpData for ServiceIdentifierRange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]

@@ -467,7 +467,7 @@ pub mod application {}
 /// Active-Time-Report ::= < AVP Header: 323 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ActiveTimeReport {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -487,6 +487,20 @@ impl Clone for ActiveTimeReport {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ActiveTimeReport {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ActiveTimeReport {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ActiveTimeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ActiveTimeReport", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ActiveTimeReport {
     fn default() -> Self {
@@ -546,7 +560,7 @@ impl rt::AvpData for ActiveTimeReport {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -556,7 +570,7 @@ impl rt::AvpData for ActiveTimeReport {
 /// Time-Quota-Measurement ::= < AVP Header: 326 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct TimeQuotaMeasurement {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -576,6 +590,20 @@ impl Clone for TimeQuotaMeasurement {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for TimeQuotaMeasurement {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for TimeQuotaMeasurement {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for TimeQuotaMeasurement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "TimeQuotaMeasurement", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for TimeQuotaMeasurement {
     fn default() -> Self {
@@ -635,7 +663,7 @@ impl rt::AvpData for TimeQuotaMeasurement {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -645,7 +673,7 @@ impl rt::AvpData for TimeQuotaMeasurement {
 /// SCAP-Subscription-Id ::= < AVP Header: 553 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScapSubscriptionId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -665,6 +693,20 @@ impl Clone for ScapSubscriptionId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapSubscriptionId {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ScapSubscriptionId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ScapSubscriptionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScapSubscriptionId", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapSubscriptionId {
     fn default() -> Self {
@@ -724,7 +766,7 @@ impl rt::AvpData for ScapSubscriptionId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -734,7 +776,7 @@ impl rt::AvpData for ScapSubscriptionId {
 /// Original-Subscription-Id ::= < AVP Header: 559 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OriginalSubscriptionId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -754,6 +796,20 @@ impl Clone for OriginalSubscriptionId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for OriginalSubscriptionId {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for OriginalSubscriptionId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for OriginalSubscriptionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OriginalSubscriptionId", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for OriginalSubscriptionId {
     fn default() -> Self {
@@ -813,7 +869,7 @@ impl rt::AvpData for OriginalSubscriptionId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -823,7 +879,7 @@ impl rt::AvpData for OriginalSubscriptionId {
 /// SCAP-Granted-Service-Unit ::= < AVP Header: 602 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScapGrantedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -843,6 +899,20 @@ impl Clone for ScapGrantedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapGrantedServiceUnit {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ScapGrantedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ScapGrantedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScapGrantedServiceUnit", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapGrantedServiceUnit {
     fn default() -> Self {
@@ -902,7 +972,7 @@ impl rt::AvpData for ScapGrantedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -912,7 +982,7 @@ impl rt::AvpData for ScapGrantedServiceUnit {
 /// SCAP-Cost-Information ::= < AVP Header: 604 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScapCostInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -932,6 +1002,20 @@ impl Clone for ScapCostInformation {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapCostInformation {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ScapCostInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ScapCostInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScapCostInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapCostInformation {
     fn default() -> Self {
@@ -991,7 +1075,7 @@ impl rt::AvpData for ScapCostInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1001,7 +1085,7 @@ impl rt::AvpData for ScapCostInformation {
 /// SCAP-Requested-Service-Unit ::= < AVP Header: 606 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScapRequestedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1021,6 +1105,20 @@ impl Clone for ScapRequestedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapRequestedServiceUnit {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ScapRequestedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ScapRequestedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScapRequestedServiceUnit", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapRequestedServiceUnit {
     fn default() -> Self {
@@ -1080,7 +1178,7 @@ impl rt::AvpData for ScapRequestedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1090,7 +1188,7 @@ impl rt::AvpData for ScapRequestedServiceUnit {
 /// SCAP-Service-Parameter-Info ::= < AVP Header: 607 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScapServiceParameterInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1110,6 +1208,20 @@ impl Clone for ScapServiceParameterInfo {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapServiceParameterInfo {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ScapServiceParameterInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ScapServiceParameterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScapServiceParameterInfo", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapServiceParameterInfo {
     fn default() -> Self {
@@ -1169,7 +1281,7 @@ impl rt::AvpData for ScapServiceParameterInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1179,7 +1291,7 @@ impl rt::AvpData for ScapServiceParameterInfo {
 /// SCAP-Unit-Value ::= < AVP Header: 612 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScapUnitValue {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1199,6 +1311,20 @@ impl Clone for ScapUnitValue {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapUnitValue {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ScapUnitValue {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ScapUnitValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScapUnitValue", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapUnitValue {
     fn default() -> Self {
@@ -1258,7 +1384,7 @@ impl rt::AvpData for ScapUnitValue {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1268,7 +1394,7 @@ impl rt::AvpData for ScapUnitValue {
 /// SCAP-Used-Service-Unit ::= < AVP Header: 613 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ScapUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1288,6 +1414,20 @@ impl Clone for ScapUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ScapUsedServiceUnit {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ScapUsedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ScapUsedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ScapUsedServiceUnit", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapUsedServiceUnit {
     fn default() -> Self {
@@ -1347,7 +1487,7 @@ impl rt::AvpData for ScapUsedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1357,7 +1497,7 @@ impl rt::AvpData for ScapUsedServiceUnit {
 /// Charging-Rule-Authorization ::= < AVP Header: 1055 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ChargingRuleAuthorization {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1377,6 +1517,20 @@ impl Clone for ChargingRuleAuthorization {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for ChargingRuleAuthorization {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for ChargingRuleAuthorization {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for ChargingRuleAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ChargingRuleAuthorization", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ChargingRuleAuthorization {
     fn default() -> Self {
@@ -1436,7 +1590,7 @@ impl rt::AvpData for ChargingRuleAuthorization {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1446,7 +1600,7 @@ impl rt::AvpData for ChargingRuleAuthorization {
 /// Other-Party-Id ::= < AVP Header: 1075 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct OtherPartyId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1466,6 +1620,20 @@ impl Clone for OtherPartyId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for OtherPartyId {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for OtherPartyId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for OtherPartyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "OtherPartyId", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for OtherPartyId {
     fn default() -> Self {
@@ -1525,7 +1693,7 @@ impl rt::AvpData for OtherPartyId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1535,7 +1703,7 @@ impl rt::AvpData for OtherPartyId {
 /// Cumulative-Used-Service-Unit ::= < AVP Header: 1145 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CumulativeUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1555,6 +1723,20 @@ impl Clone for CumulativeUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Eq for CumulativeUsedServiceUnit {}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Fields for CumulativeUsedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl std::fmt::Debug for CumulativeUsedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CumulativeUsedServiceUnit", f)
+    }
+}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl Default for CumulativeUsedServiceUnit {
     fn default() -> Self {
@@ -1614,7 +1796,7 @@ impl rt::AvpData for CumulativeUsedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]

@@ -47,7 +47,7 @@ pub mod application {}
 /// Peer-State-Change ::= < AVP Header: 203 11 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PeerStateChange {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -67,6 +67,20 @@ impl Clone for PeerStateChange {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl Eq for PeerStateChange {}
+#[cfg(any(feature = "vendor_hp"))]
+impl rt::typed::Fields for PeerStateChange {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_hp"))]
+impl std::fmt::Debug for PeerStateChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PeerStateChange", f)
+    }
+}
 #[cfg(any(feature = "vendor_hp"))]
 impl Default for PeerStateChange {
     fn default() -> Self {
@@ -126,7 +140,7 @@ impl rt::AvpData for PeerStateChange {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_hp"))]
@@ -136,7 +150,7 @@ impl rt::AvpData for PeerStateChange {
 /// More-Peers ::= < AVP Header: 204 11 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MorePeers {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -156,6 +170,20 @@ impl Clone for MorePeers {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl Eq for MorePeers {}
+#[cfg(any(feature = "vendor_hp"))]
+impl rt::typed::Fields for MorePeers {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_hp"))]
+impl std::fmt::Debug for MorePeers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MorePeers", f)
+    }
+}
 #[cfg(any(feature = "vendor_hp"))]
 impl Default for MorePeers {
     fn default() -> Self {
@@ -215,7 +243,7 @@ impl rt::AvpData for MorePeers {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_hp"))]

@@ -87,7 +87,7 @@ pub mod application {}
 /// P2PSMS-Information ::= < AVP Header: 20400 2011 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct P2psmsInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -107,6 +107,20 @@ impl Clone for P2psmsInformation {
 }
 #[cfg(any(feature = "vendor_huawei"))]
 impl Eq for P2psmsInformation {}
+#[cfg(any(feature = "vendor_huawei"))]
+impl rt::typed::Fields for P2psmsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_huawei"))]
+impl std::fmt::Debug for P2psmsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "P2psmsInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_huawei"))]
 impl Default for P2psmsInformation {
     fn default() -> Self {
@@ -166,7 +180,7 @@ impl rt::AvpData for P2psmsInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_huawei"))]

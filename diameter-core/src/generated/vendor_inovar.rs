@@ -72,7 +72,7 @@ pub mod application {}
 /// Inovar-Service-ID ::= < AVP Header: 4004 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct InovarServiceId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -92,6 +92,20 @@ impl Clone for InovarServiceId {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Eq for InovarServiceId {}
+#[cfg(any(feature = "vendor_inovar"))]
+impl rt::typed::Fields for InovarServiceId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl std::fmt::Debug for InovarServiceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "InovarServiceId", f)
+    }
+}
 #[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarServiceId {
     fn default() -> Self {
@@ -151,7 +165,7 @@ impl rt::AvpData for InovarServiceId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -161,7 +175,7 @@ impl rt::AvpData for InovarServiceId {
 /// Inovar-Unsuccessful-Call-Reason ::= < AVP Header: 4005 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct InovarUnsuccessfulCallReason {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -181,6 +195,20 @@ impl Clone for InovarUnsuccessfulCallReason {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Eq for InovarUnsuccessfulCallReason {}
+#[cfg(any(feature = "vendor_inovar"))]
+impl rt::typed::Fields for InovarUnsuccessfulCallReason {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl std::fmt::Debug for InovarUnsuccessfulCallReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "InovarUnsuccessfulCallReason", f)
+    }
+}
 #[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarUnsuccessfulCallReason {
     fn default() -> Self {
@@ -240,7 +268,7 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -250,7 +278,7 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
 /// Inovar-Calling-Party-Info ::= < AVP Header: 4011 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct InovarCallingPartyInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -270,6 +298,20 @@ impl Clone for InovarCallingPartyInfo {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl Eq for InovarCallingPartyInfo {}
+#[cfg(any(feature = "vendor_inovar"))]
+impl rt::typed::Fields for InovarCallingPartyInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl std::fmt::Debug for InovarCallingPartyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "InovarCallingPartyInfo", f)
+    }
+}
 #[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarCallingPartyInfo {
     fn default() -> Self {
@@ -329,7 +371,7 @@ impl rt::AvpData for InovarCallingPartyInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]

@@ -77,7 +77,7 @@ pub mod application {}
 /// Steering-Information ::= < AVP Header: 1108 2636 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SteeringInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -97,6 +97,20 @@ impl Clone for SteeringInformation {
 }
 #[cfg(any(feature = "vendor_juniper"))]
 impl Eq for SteeringInformation {}
+#[cfg(any(feature = "vendor_juniper"))]
+impl rt::typed::Fields for SteeringInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_juniper"))]
+impl std::fmt::Debug for SteeringInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SteeringInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_juniper"))]
 impl Default for SteeringInformation {
     fn default() -> Self {
@@ -156,7 +170,7 @@ impl rt::AvpData for SteeringInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_juniper"))]

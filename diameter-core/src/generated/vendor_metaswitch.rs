@@ -92,7 +92,7 @@ pub mod application {}
 /// Metaswitch-Information ::= < AVP Header: 10000 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct MetaswitchInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -112,6 +112,20 @@ impl Clone for MetaswitchInformation {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Eq for MetaswitchInformation {}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Fields for MetaswitchInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl std::fmt::Debug for MetaswitchInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "MetaswitchInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for MetaswitchInformation {
     fn default() -> Self {
@@ -171,7 +185,7 @@ impl rt::AvpData for MetaswitchInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -181,7 +195,7 @@ impl rt::AvpData for MetaswitchInformation {
 /// Adjacency-Name ::= < AVP Header: 10001 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AdjacencyName {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -201,6 +215,20 @@ impl Clone for AdjacencyName {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Eq for AdjacencyName {}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Fields for AdjacencyName {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl std::fmt::Debug for AdjacencyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AdjacencyName", f)
+    }
+}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for AdjacencyName {
     fn default() -> Self {
@@ -260,7 +288,7 @@ impl rt::AvpData for AdjacencyName {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -270,7 +298,7 @@ impl rt::AvpData for AdjacencyName {
 /// Account-Name ::= < AVP Header: 10004 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccountName {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -290,6 +318,20 @@ impl Clone for AccountName {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Eq for AccountName {}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Fields for AccountName {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl std::fmt::Debug for AccountName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccountName", f)
+    }
+}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for AccountName {
     fn default() -> Self {
@@ -349,7 +391,7 @@ impl rt::AvpData for AccountName {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -359,7 +401,7 @@ impl rt::AvpData for AccountName {
 /// Input-Output-Octets ::= < AVP Header: 10008 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct InputOutputOctets {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -379,6 +421,20 @@ impl Clone for InputOutputOctets {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Eq for InputOutputOctets {}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Fields for InputOutputOctets {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl std::fmt::Debug for InputOutputOctets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "InputOutputOctets", f)
+    }
+}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for InputOutputOctets {
     fn default() -> Self {
@@ -438,7 +494,7 @@ impl rt::AvpData for InputOutputOctets {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]

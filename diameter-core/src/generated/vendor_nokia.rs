@@ -132,7 +132,7 @@ pub mod application {}
 /// Default-Quota ::= < AVP Header: 5111 94 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct DefaultQuota {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -152,6 +152,20 @@ impl Clone for DefaultQuota {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Eq for DefaultQuota {}
+#[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Fields for DefaultQuota {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl std::fmt::Debug for DefaultQuota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "DefaultQuota", f)
+    }
+}
 #[cfg(any(feature = "vendor_nokia"))]
 impl Default for DefaultQuota {
     fn default() -> Self {
@@ -211,7 +225,7 @@ impl rt::AvpData for DefaultQuota {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -221,7 +235,7 @@ impl rt::AvpData for DefaultQuota {
 /// NSN-IN-Information ::= < AVP Header: 100 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct NsnInInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -241,6 +255,20 @@ impl Clone for NsnInInformation {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Eq for NsnInInformation {}
+#[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Fields for NsnInInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl std::fmt::Debug for NsnInInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "NsnInInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_nokia"))]
 impl Default for NsnInInformation {
     fn default() -> Self {
@@ -300,7 +328,7 @@ impl rt::AvpData for NsnInInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -310,7 +338,7 @@ impl rt::AvpData for NsnInInformation {
 /// Subscriber-Specific-Info ::= < AVP Header: 60530 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubscriberSpecificInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -330,6 +358,20 @@ impl Clone for SubscriberSpecificInfo {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Eq for SubscriberSpecificInfo {}
+#[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Fields for SubscriberSpecificInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl std::fmt::Debug for SubscriberSpecificInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SubscriberSpecificInfo", f)
+    }
+}
 #[cfg(any(feature = "vendor_nokia"))]
 impl Default for SubscriberSpecificInfo {
     fn default() -> Self {
@@ -389,7 +431,7 @@ impl rt::AvpData for SubscriberSpecificInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -399,7 +441,7 @@ impl rt::AvpData for SubscriberSpecificInfo {
 /// Active-Product-Offer ::= < AVP Header: 60553 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct ActiveProductOffer {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -419,6 +461,20 @@ impl Clone for ActiveProductOffer {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Eq for ActiveProductOffer {}
+#[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Fields for ActiveProductOffer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl std::fmt::Debug for ActiveProductOffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "ActiveProductOffer", f)
+    }
+}
 #[cfg(any(feature = "vendor_nokia"))]
 impl Default for ActiveProductOffer {
     fn default() -> Self {
@@ -478,7 +534,7 @@ impl rt::AvpData for ActiveProductOffer {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -488,7 +544,7 @@ impl rt::AvpData for ActiveProductOffer {
 /// Billing-Account ::= < AVP Header: 60557 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct BillingAccount {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -508,6 +564,20 @@ impl Clone for BillingAccount {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl Eq for BillingAccount {}
+#[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Fields for BillingAccount {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl std::fmt::Debug for BillingAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "BillingAccount", f)
+    }
+}
 #[cfg(any(feature = "vendor_nokia"))]
 impl Default for BillingAccount {
     fn default() -> Self {
@@ -567,7 +637,7 @@ impl rt::AvpData for BillingAccount {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]

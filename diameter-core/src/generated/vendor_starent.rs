@@ -1487,7 +1487,7 @@ pub mod application {}
 /// SN-Total-Used-Service-Unit ::= < AVP Header: 504 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SnTotalUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1507,6 +1507,20 @@ impl Clone for SnTotalUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for SnTotalUsedServiceUnit {}
+#[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Fields for SnTotalUsedServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl std::fmt::Debug for SnTotalUsedServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SnTotalUsedServiceUnit", f)
+    }
+}
 #[cfg(any(feature = "vendor_starent"))]
 impl Default for SnTotalUsedServiceUnit {
     fn default() -> Self {
@@ -1566,7 +1580,7 @@ impl rt::AvpData for SnTotalUsedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1576,7 +1590,7 @@ impl rt::AvpData for SnTotalUsedServiceUnit {
 /// SN-Usage-Monitoring-Control ::= < AVP Header: 517 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SnUsageMonitoringControl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1596,6 +1610,20 @@ impl Clone for SnUsageMonitoringControl {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for SnUsageMonitoringControl {}
+#[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Fields for SnUsageMonitoringControl {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl std::fmt::Debug for SnUsageMonitoringControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SnUsageMonitoringControl", f)
+    }
+}
 #[cfg(any(feature = "vendor_starent"))]
 impl Default for SnUsageMonitoringControl {
     fn default() -> Self {
@@ -1655,7 +1683,7 @@ impl rt::AvpData for SnUsageMonitoringControl {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1665,7 +1693,7 @@ impl rt::AvpData for SnUsageMonitoringControl {
 /// SN-Remaining-Service-Unit ::= < AVP Header: 526 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct SnRemainingServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1685,6 +1713,20 @@ impl Clone for SnRemainingServiceUnit {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for SnRemainingServiceUnit {}
+#[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Fields for SnRemainingServiceUnit {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl std::fmt::Debug for SnRemainingServiceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "SnRemainingServiceUnit", f)
+    }
+}
 #[cfg(any(feature = "vendor_starent"))]
 impl Default for SnRemainingServiceUnit {
     fn default() -> Self {
@@ -1744,7 +1786,7 @@ impl rt::AvpData for SnRemainingServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1754,7 +1796,7 @@ impl rt::AvpData for SnRemainingServiceUnit {
 /// Access-Network-Charging-Physical-Access-Id ::= < AVP Header: 1472 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct AccessNetworkChargingPhysicalAccessId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1774,6 +1816,20 @@ impl Clone for AccessNetworkChargingPhysicalAccessId {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl Eq for AccessNetworkChargingPhysicalAccessId {}
+#[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Fields for AccessNetworkChargingPhysicalAccessId {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl std::fmt::Debug for AccessNetworkChargingPhysicalAccessId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "AccessNetworkChargingPhysicalAccessId", f)
+    }
+}
 #[cfg(any(feature = "vendor_starent"))]
 impl Default for AccessNetworkChargingPhysicalAccessId {
     fn default() -> Self {
@@ -1833,7 +1889,7 @@ impl rt::AvpData for AccessNetworkChargingPhysicalAccessId {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]

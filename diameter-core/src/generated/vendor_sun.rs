@@ -25,7 +25,7 @@ pub mod application {}
 ///     [ Ping-Timestamp-Usecs ]
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct PingTimestamp {
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     pub ping_timestamp_secs: Option<u32>,
@@ -51,6 +51,22 @@ impl Clone for PingTimestamp {
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl Eq for PingTimestamp {}
+#[cfg(any(feature = "vendor_sun"))]
+impl rt::typed::Fields for PingTimestamp {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.opt("ping_timestamp_secs", &self.ping_timestamp_secs, 1, 42, 192);
+        v.opt("ping_timestamp_usecs", &self.ping_timestamp_usecs, 2, 42, 192);
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_sun"))]
+impl std::fmt::Debug for PingTimestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "PingTimestamp", f)
+    }
+}
 #[cfg(any(feature = "vendor_sun"))]
 impl Default for PingTimestamp {
     fn default() -> Self {
@@ -115,9 +131,7 @@ impl rt::AvpData for PingTimestamp {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_opt(&self.ping_timestamp_secs, buf, &self.avp_flags, 1, 42, 192);
-        rt::typed::put_opt(&self.ping_timestamp_usecs, buf, &self.avp_flags, 2, 42, 192);
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]

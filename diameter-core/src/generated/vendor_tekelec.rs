@@ -37,7 +37,7 @@ pub mod application {}
 /// MsgCopyAnswer ::= < AVP Header: 2516 323 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct Msgcopyanswer {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -57,6 +57,20 @@ impl Clone for Msgcopyanswer {
 }
 #[cfg(any(feature = "vendor_tekelec"))]
 impl Eq for Msgcopyanswer {}
+#[cfg(any(feature = "vendor_tekelec"))]
+impl rt::typed::Fields for Msgcopyanswer {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_tekelec"))]
+impl std::fmt::Debug for Msgcopyanswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "Msgcopyanswer", f)
+    }
+}
 #[cfg(any(feature = "vendor_tekelec"))]
 impl Default for Msgcopyanswer {
     fn default() -> Self {
@@ -116,7 +130,7 @@ impl rt::AvpData for Msgcopyanswer {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_tekelec"))]

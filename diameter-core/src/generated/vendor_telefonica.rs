@@ -297,7 +297,7 @@ pub mod application {}
 /// CS-Announcement ::= < AVP Header: 2 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsAnnouncement {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -317,6 +317,20 @@ impl Clone for CsAnnouncement {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsAnnouncement {}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Fields for CsAnnouncement {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl std::fmt::Debug for CsAnnouncement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsAnnouncement", f)
+    }
+}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsAnnouncement {
     fn default() -> Self {
@@ -376,7 +390,7 @@ impl rt::AvpData for CsAnnouncement {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -386,7 +400,7 @@ impl rt::AvpData for CsAnnouncement {
 /// CS-Announcement-Data ::= < AVP Header: 4 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsAnnouncementData {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -406,6 +420,20 @@ impl Clone for CsAnnouncementData {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsAnnouncementData {}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Fields for CsAnnouncementData {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl std::fmt::Debug for CsAnnouncementData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsAnnouncementData", f)
+    }
+}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsAnnouncementData {
     fn default() -> Self {
@@ -465,7 +493,7 @@ impl rt::AvpData for CsAnnouncementData {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -475,7 +503,7 @@ impl rt::AvpData for CsAnnouncementData {
 /// CS-Furnish-Charging-Information ::= < AVP Header: 15 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsFurnishChargingInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -495,6 +523,20 @@ impl Clone for CsFurnishChargingInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsFurnishChargingInformation {}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Fields for CsFurnishChargingInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl std::fmt::Debug for CsFurnishChargingInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsFurnishChargingInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsFurnishChargingInformation {
     fn default() -> Self {
@@ -554,7 +596,7 @@ impl rt::AvpData for CsFurnishChargingInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -564,7 +606,7 @@ impl rt::AvpData for CsFurnishChargingInformation {
 /// CS-Information ::= < AVP Header: 17 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -584,6 +626,20 @@ impl Clone for CsInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsInformation {}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Fields for CsInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl std::fmt::Debug for CsInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsInformation {
     fn default() -> Self {
@@ -643,7 +699,7 @@ impl rt::AvpData for CsInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -653,7 +709,7 @@ impl rt::AvpData for CsInformation {
 /// CS-Location-Information ::= < AVP Header: 18 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsLocationInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -673,6 +729,20 @@ impl Clone for CsLocationInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsLocationInformation {}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Fields for CsLocationInformation {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl std::fmt::Debug for CsLocationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsLocationInformation", f)
+    }
+}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsLocationInformation {
     fn default() -> Self {
@@ -732,7 +802,7 @@ impl rt::AvpData for CsLocationInformation {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -742,7 +812,7 @@ impl rt::AvpData for CsLocationInformation {
 /// CS-AoC-Info ::= < AVP Header: 43 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsAocInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -762,6 +832,20 @@ impl Clone for CsAocInfo {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsAocInfo {}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Fields for CsAocInfo {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl std::fmt::Debug for CsAocInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsAocInfo", f)
+    }
+}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsAocInfo {
     fn default() -> Self {
@@ -821,7 +905,7 @@ impl rt::AvpData for CsAocInfo {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -831,7 +915,7 @@ impl rt::AvpData for CsAocInfo {
 /// CS-MultiParty-Call-Indication ::= < AVP Header: 53 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct CsMultipartyCallIndication {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -851,6 +935,20 @@ impl Clone for CsMultipartyCallIndication {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Eq for CsMultipartyCallIndication {}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Fields for CsMultipartyCallIndication {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl std::fmt::Debug for CsMultipartyCallIndication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "CsMultipartyCallIndication", f)
+    }
+}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsMultipartyCallIndication {
     fn default() -> Self {
@@ -910,7 +1008,7 @@ impl rt::AvpData for CsMultipartyCallIndication {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]

@@ -102,7 +102,7 @@ pub mod application {}
 /// LI-Indicator-Gx ::= < AVP Header: 6092 12951 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LiIndicatorGx {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -122,6 +122,20 @@ impl Clone for LiIndicatorGx {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl Eq for LiIndicatorGx {}
+#[cfg(any(feature = "vendor_verizon"))]
+impl rt::typed::Fields for LiIndicatorGx {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_verizon"))]
+impl std::fmt::Debug for LiIndicatorGx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LiIndicatorGx", f)
+    }
+}
 #[cfg(any(feature = "vendor_verizon"))]
 impl Default for LiIndicatorGx {
     fn default() -> Self {
@@ -181,7 +195,7 @@ impl rt::AvpData for LiIndicatorGx {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]
@@ -191,7 +205,7 @@ impl rt::AvpData for LiIndicatorGx {
 /// LI-TargetMFAddress ::= < AVP Header: 6096 12951 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct LiTargetmfaddress {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -211,6 +225,20 @@ impl Clone for LiTargetmfaddress {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl Eq for LiTargetmfaddress {}
+#[cfg(any(feature = "vendor_verizon"))]
+impl rt::typed::Fields for LiTargetmfaddress {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_verizon"))]
+impl std::fmt::Debug for LiTargetmfaddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "LiTargetmfaddress", f)
+    }
+}
 #[cfg(any(feature = "vendor_verizon"))]
 impl Default for LiTargetmfaddress {
     fn default() -> Self {
@@ -270,7 +298,7 @@ impl rt::AvpData for LiTargetmfaddress {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]

@@ -82,7 +82,7 @@ pub mod application {}
 /// Vodafone-Trigger ::= < AVP Header: 265 12645 >
 ///     *[ AVP ]
 /// ```
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub struct VodafoneTrigger {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -102,6 +102,20 @@ impl Clone for VodafoneTrigger {
 }
 #[cfg(any(feature = "vendor_vodafone"))]
 impl Eq for VodafoneTrigger {}
+#[cfg(any(feature = "vendor_vodafone"))]
+impl rt::typed::Fields for VodafoneTrigger {
+    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+        v.extra(&self.extra);
+        v.other("extra", &self.extra);
+        v.other("avp_flags", &self.avp_flags);
+    }
+}
+#[cfg(any(feature = "vendor_vodafone"))]
+impl std::fmt::Debug for VodafoneTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rt::typed::debug_fields(self, "VodafoneTrigger", f)
+    }
+}
 #[cfg(any(feature = "vendor_vodafone"))]
 impl Default for VodafoneTrigger {
     fn default() -> Self {
@@ -161,7 +175,7 @@ impl rt::AvpData for VodafoneTrigger {
         rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_vodafone"))]
