@@ -216,7 +216,7 @@ impl<T: AvpData + Default + PartialEq> PartialEq for Lazy<T> {
 
 impl<T: AvpData + Default + Eq> Eq for Lazy<T> {}
 
-impl<T: AvpData + Default + std::fmt::Debug> std::fmt::Debug for Lazy<T> {
+impl<T: AvpData + Default> std::fmt::Debug for Lazy<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.get() {
             Ok(v) => v.fmt(f),

@@ -270,9 +270,9 @@ impl Ctx<'_> {
     /// stands (else after the members); then the fields that are not members, for `Debug`
     /// only, in declaration order. One body instead of an encoder and a derived `Debug`,
     /// each a call per member (2.2 % fewer instructions to check every dictionary). (No
-    /// length is generated: a Grouped value's
-    /// `data_len` and a message's `avps_len` are measured by writing, the traits' default,
-    /// since encoding patches lengths in and never asks for them.)
+    /// length is generated: a Grouped value's `data_len` and a message's `avps_len` are
+    /// measured by writing, the traits' default, since encoding patches lengths in and
+    /// never asks for them.)
     fn fields_impl(
         &self,
         name: &proc_macro2::Ident,

@@ -2,8 +2,8 @@
 //! shared by encoding and `Debug`.
 //!
 //! Generated code writes each member once, in [`Fields::fields`], with everything either
-//! use needs (its field name, and its code, vendor and default flags); [`Put`] encodes and
-//! [`debug_fields`] formats. Each call only asks `T: AvpData`, which implies `Debug`
+//! use needs (its field name, and its code, vendor and default flags); [`put_fields`]
+//! encodes and [`debug_fields`] formats. Each call only asks `T: AvpData`, which implies `Debug`
 //! ([`AvpData`]'s supertrait), so formatting adds no bound per member to what encoding
 //! already checks. An encoder and a derived `Debug` were two bodies with a call per member
 //! each; the one walk takes 2.2 % fewer instructions to check every dictionary
@@ -50,17 +50,9 @@ pub trait FieldVisitor {
 
 /// Encodes the members, with the received flags in `overrides` (the struct's
 /// `avp_flags`).
-pub struct Put<'a> {
+struct Put<'a> {
     buf: &'a mut BytesMut,
     overrides: &'a FlagOverrides,
-}
-
-impl<'a> Put<'a> {
-    /// Writes into `buf`.
-    #[inline(always)]
-    pub fn new(buf: &'a mut BytesMut, overrides: &'a FlagOverrides) -> Self {
-        Put { buf, overrides }
-    }
 }
 
 impl FieldVisitor for Put<'_> {
@@ -91,10 +83,11 @@ impl FieldVisitor for Put<'_> {
     fn other<T: fmt::Debug>(&mut self, _: &'static str, _: &T) {}
 }
 
-/// A generated owned struct's encoder: its members into `buf` (see [`Put`]).
+/// A generated owned struct's encoder: its members into `buf`, in walk order, with the
+/// received flags in `overrides` (the struct's `avp_flags`).
 #[inline(always)]
 pub fn put_fields<T: Fields>(t: &T, buf: &mut BytesMut, overrides: &FlagOverrides) {
-    t.fields(&mut Put::new(buf, overrides));
+    t.fields(&mut Put { buf, overrides });
 }
 
 /// Formats as `derive(Debug)` would: `Name { field: value, .. }` in declaration order.
