@@ -13,7 +13,7 @@ use crate::message::Message;
 use crate::writer::WriteError;
 
 mod fields;
-pub use fields::{FieldVisitor, Fields, debug_fields, put_fields};
+pub use fields::{FieldVisitor, Fields, debug_fields, eq_fields, put_fields};
 
 /// A typed request or answer generated from a command's ABNF.
 pub trait Command: Sized {

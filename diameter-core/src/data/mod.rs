@@ -138,9 +138,10 @@ fn too_deep(avp: &AvpRef<'_>, max_depth: usize) -> DecodeError {
 
 /// A value that can be the data of an AVP.
 ///
-/// `Debug` is a supertrait so that generated code asks one bound per member where it both
-/// encodes and formats ([`crate::typed::Fields`]).
-pub trait AvpData: Sized + std::fmt::Debug {
+/// `Debug`, `PartialEq` and `'static` are supertraits so that generated code asks one bound
+/// per member where it encodes, formats and compares ([`crate::typed::Fields`]; comparing
+/// keeps one struct's fields as `&dyn Any`).
+pub trait AvpData: Sized + std::fmt::Debug + PartialEq + 'static {
     /// The RFC 6733 data format.
     const TYPE: AvpType;
 

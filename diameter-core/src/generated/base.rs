@@ -957,7 +957,6 @@ impl rt::AvpData for AccountingRealtimeRequired {
 ///     { Proxy-State }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProxyInfo {
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
     pub proxy_host: rt::data::DiameterIdentity,
@@ -982,7 +981,7 @@ impl Clone for ProxyInfo {
 }
 impl Eq for ProxyInfo {}
 impl rt::typed::Fields for ProxyInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("proxy_host", &self.proxy_host, 280, 0, 64);
         v.one("proxy_state", &self.proxy_state, 33, 0, 64);
         v.extra(&self.extra);
@@ -993,6 +992,11 @@ impl rt::typed::Fields for ProxyInfo {
 impl std::fmt::Debug for ProxyInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProxyInfo", f)
+    }
+}
+impl PartialEq for ProxyInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for ProxyInfo {
@@ -1080,7 +1084,6 @@ impl rt::AvpData for ProxyInfo {
 ///     [ Auth-Application-Id ]
 ///     [ Acct-Application-Id ]
 /// ```
-#[derive(PartialEq)]
 pub struct VendorSpecificApplicationId {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1108,7 +1111,7 @@ impl Clone for VendorSpecificApplicationId {
 }
 impl Eq for VendorSpecificApplicationId {}
 impl rt::typed::Fields for VendorSpecificApplicationId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.opt("auth_application_id", &self.auth_application_id, 258, 0, 64);
         v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
@@ -1120,6 +1123,11 @@ impl rt::typed::Fields for VendorSpecificApplicationId {
 impl std::fmt::Debug for VendorSpecificApplicationId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "VendorSpecificApplicationId", f)
+    }
+}
+impl PartialEq for VendorSpecificApplicationId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for VendorSpecificApplicationId {
@@ -1203,7 +1211,6 @@ impl rt::AvpData for VendorSpecificApplicationId {
 /// Failed-AVP ::= < AVP Header: 279 >
 ///     1*[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FailedAvp {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1222,7 +1229,7 @@ impl Clone for FailedAvp {
 }
 impl Eq for FailedAvp {}
 impl rt::typed::Fields for FailedAvp {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1231,6 +1238,11 @@ impl rt::typed::Fields for FailedAvp {
 impl std::fmt::Debug for FailedAvp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FailedAvp", f)
+    }
+}
+impl PartialEq for FailedAvp {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for FailedAvp {
@@ -1296,7 +1308,6 @@ impl rt::AvpData for FailedAvp {
 ///     { Vendor-Id }
 ///     { Experimental-Result-Code }
 /// ```
-#[derive(PartialEq)]
 pub struct ExperimentalResult {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1321,7 +1332,7 @@ impl Clone for ExperimentalResult {
 }
 impl Eq for ExperimentalResult {}
 impl rt::typed::Fields for ExperimentalResult {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.one("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
         v.extra(&self.extra);
@@ -1332,6 +1343,11 @@ impl rt::typed::Fields for ExperimentalResult {
 impl std::fmt::Debug for ExperimentalResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ExperimentalResult", f)
+    }
+}
+impl PartialEq for ExperimentalResult {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for ExperimentalResult {
@@ -1427,7 +1443,6 @@ impl rt::AvpData for ExperimentalResult {
 /// ```
 ///
 /// Defined by RFC 3588; RFC 6733 deprecates the end-to-end security framework (E2E-Sequence AVP and P bit).
-#[derive(PartialEq)]
 pub struct E2eSequence {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1446,7 +1461,7 @@ impl Clone for E2eSequence {
 }
 impl Eq for E2eSequence {}
 impl rt::typed::Fields for E2eSequence {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1455,6 +1470,11 @@ impl rt::typed::Fields for E2eSequence {
 impl std::fmt::Debug for E2eSequence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "E2eSequence", f)
+    }
+}
+impl PartialEq for E2eSequence {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for E2eSequence {
@@ -1531,7 +1551,6 @@ impl rt::AvpData for E2eSequence {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CapabilitiesExchangeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1589,7 +1608,7 @@ impl Clone for CapabilitiesExchangeRequest {
 }
 impl Eq for CapabilitiesExchangeRequest {}
 impl rt::typed::Fields for CapabilitiesExchangeRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
@@ -1617,6 +1636,11 @@ impl rt::typed::Fields for CapabilitiesExchangeRequest {
 impl std::fmt::Debug for CapabilitiesExchangeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CapabilitiesExchangeRequest", f)
+    }
+}
+impl PartialEq for CapabilitiesExchangeRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for CapabilitiesExchangeRequest {
@@ -1826,7 +1850,6 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CapabilitiesExchangeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1893,7 +1916,7 @@ impl Clone for CapabilitiesExchangeAnswer {
 }
 impl Eq for CapabilitiesExchangeAnswer {}
 impl rt::typed::Fields for CapabilitiesExchangeAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("result_code", &self.result_code, 268, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -1924,6 +1947,11 @@ impl rt::typed::Fields for CapabilitiesExchangeAnswer {
 impl std::fmt::Debug for CapabilitiesExchangeAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CapabilitiesExchangeAnswer", f)
+    }
+}
+impl PartialEq for CapabilitiesExchangeAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for CapabilitiesExchangeAnswer {
@@ -2184,7 +2212,6 @@ impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
 ///     { Disconnect-Cause }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DisconnectPeerRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2215,7 +2242,7 @@ impl Clone for DisconnectPeerRequest {
 }
 impl Eq for DisconnectPeerRequest {}
 impl rt::typed::Fields for DisconnectPeerRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
@@ -2228,6 +2255,11 @@ impl rt::typed::Fields for DisconnectPeerRequest {
 impl std::fmt::Debug for DisconnectPeerRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DisconnectPeerRequest", f)
+    }
+}
+impl PartialEq for DisconnectPeerRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for DisconnectPeerRequest {
@@ -2337,7 +2369,6 @@ impl rt::typed::Command for DisconnectPeerRequest {
 ///     [ Failed-AVP ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DisconnectPeerAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2374,7 +2405,7 @@ impl Clone for DisconnectPeerAnswer {
 }
 impl Eq for DisconnectPeerAnswer {}
 impl rt::typed::Fields for DisconnectPeerAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("result_code", &self.result_code, 268, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -2389,6 +2420,11 @@ impl rt::typed::Fields for DisconnectPeerAnswer {
 impl std::fmt::Debug for DisconnectPeerAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DisconnectPeerAnswer", f)
+    }
+}
+impl PartialEq for DisconnectPeerAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for DisconnectPeerAnswer {
@@ -2538,7 +2574,6 @@ impl rt::typed::RequestCommand for DisconnectPeerRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceWatchdogRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2569,7 +2604,7 @@ impl Clone for DeviceWatchdogRequest {
 }
 impl Eq for DeviceWatchdogRequest {}
 impl rt::typed::Fields for DeviceWatchdogRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
@@ -2582,6 +2617,11 @@ impl rt::typed::Fields for DeviceWatchdogRequest {
 impl std::fmt::Debug for DeviceWatchdogRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceWatchdogRequest", f)
+    }
+}
+impl PartialEq for DeviceWatchdogRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for DeviceWatchdogRequest {
@@ -2684,7 +2724,6 @@ impl rt::typed::Command for DeviceWatchdogRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceWatchdogAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2724,7 +2763,7 @@ impl Clone for DeviceWatchdogAnswer {
 }
 impl Eq for DeviceWatchdogAnswer {}
 impl rt::typed::Fields for DeviceWatchdogAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("result_code", &self.result_code, 268, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -2740,6 +2779,11 @@ impl rt::typed::Fields for DeviceWatchdogAnswer {
 impl std::fmt::Debug for DeviceWatchdogAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceWatchdogAnswer", f)
+    }
+}
+impl PartialEq for DeviceWatchdogAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for DeviceWatchdogAnswer {
@@ -2901,7 +2945,6 @@ impl rt::typed::RequestCommand for DeviceWatchdogRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2956,7 +2999,7 @@ impl Clone for ReAuthRequest {
 }
 impl Eq for ReAuthRequest {}
 impl rt::typed::Fields for ReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -2977,6 +3020,11 @@ impl rt::typed::Fields for ReAuthRequest {
 impl std::fmt::Debug for ReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthRequest", f)
+    }
+}
+impl PartialEq for ReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for ReAuthRequest {
@@ -3174,7 +3222,6 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3235,7 +3282,7 @@ impl Clone for ReAuthAnswer {
 }
 impl Eq for ReAuthAnswer {}
 impl rt::typed::Fields for ReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -3258,6 +3305,11 @@ impl rt::typed::Fields for ReAuthAnswer {
 impl std::fmt::Debug for ReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthAnswer", f)
+    }
+}
+impl PartialEq for ReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for ReAuthAnswer {
@@ -3495,7 +3547,6 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3553,7 +3604,7 @@ impl Clone for SessionTerminationRequest {
 }
 impl Eq for SessionTerminationRequest {}
 impl rt::typed::Fields for SessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -3575,6 +3626,11 @@ impl rt::typed::Fields for SessionTerminationRequest {
 impl std::fmt::Debug for SessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
+impl PartialEq for SessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for SessionTerminationRequest {
@@ -3763,7 +3819,6 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3827,7 +3882,7 @@ impl Clone for SessionTerminationAnswer {
 }
 impl Eq for SessionTerminationAnswer {}
 impl rt::typed::Fields for SessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -3851,6 +3906,11 @@ impl rt::typed::Fields for SessionTerminationAnswer {
 impl std::fmt::Debug for SessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
+impl PartialEq for SessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for SessionTerminationAnswer {
@@ -4087,7 +4147,6 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4139,7 +4198,7 @@ impl Clone for AbortSessionRequest {
 }
 impl Eq for AbortSessionRequest {}
 impl rt::typed::Fields for AbortSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4159,6 +4218,11 @@ impl rt::typed::Fields for AbortSessionRequest {
 impl std::fmt::Debug for AbortSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AbortSessionRequest", f)
+    }
+}
+impl PartialEq for AbortSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for AbortSessionRequest {
@@ -4338,7 +4402,6 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4399,7 +4462,7 @@ impl Clone for AbortSessionAnswer {
 }
 impl Eq for AbortSessionAnswer {}
 impl rt::typed::Fields for AbortSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -4422,6 +4485,11 @@ impl rt::typed::Fields for AbortSessionAnswer {
 impl std::fmt::Debug for AbortSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AbortSessionAnswer", f)
+    }
+}
+impl PartialEq for AbortSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for AbortSessionAnswer {
@@ -4666,7 +4734,6 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4745,7 +4812,7 @@ impl Clone for AccountingRequest {
 }
 impl Eq for AccountingRequest {}
 impl rt::typed::Fields for AccountingRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4786,6 +4853,11 @@ impl rt::typed::Fields for AccountingRequest {
 impl std::fmt::Debug for AccountingRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccountingRequest", f)
+    }
+}
+impl PartialEq for AccountingRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for AccountingRequest {
@@ -5031,7 +5103,6 @@ impl rt::typed::Command for AccountingRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5113,7 +5184,7 @@ impl Clone for AccountingAnswer {
 }
 impl Eq for AccountingAnswer {}
 impl rt::typed::Fields for AccountingAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -5155,6 +5226,11 @@ impl rt::typed::Fields for AccountingAnswer {
 impl std::fmt::Debug for AccountingAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccountingAnswer", f)
+    }
+}
+impl PartialEq for AccountingAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 impl Default for AccountingAnswer {

@@ -1481,7 +1481,6 @@ impl rt::AvpData for UserEquipmentInfoType {
 ///     { Currency-Code }
 ///     [ Cost-Unit ]
 /// ```
-#[derive(PartialEq)]
 pub struct CostInformation {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -1512,7 +1511,7 @@ impl Clone for CostInformation {
 impl Eq for CostInformation {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CostInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.one("currency_code", &self.currency_code, 425, 0, 64);
         v.opt("cost_unit", &self.cost_unit, 424, 0, 64);
@@ -1525,6 +1524,12 @@ impl rt::typed::Fields for CostInformation {
 impl std::fmt::Debug for CostInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CostInformation", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for CostInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1639,7 +1644,6 @@ impl rt::AvpData for CostInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(PartialEq)]
 pub struct UnitValue {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -1706,7 +1710,7 @@ impl Eq for UnitValue {}
     )
 )]
 impl rt::typed::Fields for UnitValue {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
@@ -1731,6 +1735,25 @@ impl rt::typed::Fields for UnitValue {
 impl std::fmt::Debug for UnitValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UnitValue", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for UnitValue {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -1864,7 +1887,6 @@ impl rt::AvpData for UnitValue {
 ///     [ QoS-Final-Unit-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultipleServicesCreditControl {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     pub granted_service_unit: Option<rt::lazy::Lazy<GrantedServiceUnit>>,
@@ -1919,7 +1941,7 @@ impl Clone for MultipleServicesCreditControl {
 impl Eq for MultipleServicesCreditControl {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MultipleServicesCreditControl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
         v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
         v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
@@ -1940,6 +1962,12 @@ impl rt::typed::Fields for MultipleServicesCreditControl {
 impl std::fmt::Debug for MultipleServicesCreditControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultipleServicesCreditControl", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for MultipleServicesCreditControl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2104,7 +2132,6 @@ impl rt::AvpData for MultipleServicesCreditControl {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GrantedServiceUnit {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     pub tariff_time_change: Option<rt::data::Time>,
@@ -2186,7 +2213,7 @@ impl Eq for GrantedServiceUnit {}
     )
 )]
 impl rt::typed::Fields for GrantedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
         v.opt("cc_time", &self.cc_time, 420, 0, 64);
         v.opt("cc_money", &self.cc_money, 413, 0, 64);
@@ -2216,6 +2243,25 @@ impl rt::typed::Fields for GrantedServiceUnit {
 impl std::fmt::Debug for GrantedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GrantedServiceUnit", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for GrantedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2365,7 +2411,6 @@ impl rt::AvpData for GrantedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RequestedServiceUnit {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     pub cc_time: Option<u32>,
@@ -2405,7 +2450,7 @@ impl Clone for RequestedServiceUnit {
 impl Eq for RequestedServiceUnit {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RequestedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("cc_time", &self.cc_time, 420, 0, 64);
         v.opt("cc_money", &self.cc_money, 413, 0, 64);
         v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
@@ -2421,6 +2466,12 @@ impl rt::typed::Fields for RequestedServiceUnit {
 impl std::fmt::Debug for RequestedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RequestedServiceUnit", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for RequestedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2541,7 +2592,6 @@ impl rt::AvpData for RequestedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UsedServiceUnit {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     pub tariff_change_usage: Option<TariffChangeUsage>,
@@ -2623,7 +2673,7 @@ impl Eq for UsedServiceUnit {}
     )
 )]
 impl rt::typed::Fields for UsedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tariff_change_usage", &self.tariff_change_usage, 452, 0, 64);
         v.opt("cc_time", &self.cc_time, 420, 0, 64);
         v.opt("cc_money", &self.cc_money, 413, 0, 64);
@@ -2653,6 +2703,25 @@ impl rt::typed::Fields for UsedServiceUnit {
 impl std::fmt::Debug for UsedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UsedServiceUnit", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for UsedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2810,7 +2879,6 @@ impl rt::AvpData for UsedServiceUnit {
 ///     { Unit-Value }
 ///     [ Currency-Code ]
 /// ```
-#[derive(PartialEq)]
 pub struct CcMoney {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -2877,7 +2945,7 @@ impl Eq for CcMoney {}
     )
 )]
 impl rt::typed::Fields for CcMoney {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
@@ -2902,6 +2970,25 @@ impl rt::typed::Fields for CcMoney {
 impl std::fmt::Debug for CcMoney {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CcMoney", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for CcMoney {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3024,7 +3111,6 @@ impl rt::AvpData for CcMoney {
 ///     { CC-Unit-Type }
 ///     { Unit-Value }
 /// ```
-#[derive(PartialEq)]
 pub struct GSUPoolReference {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     pub g_s_u_pool_identifier: u32,
@@ -3055,7 +3141,7 @@ impl Clone for GSUPoolReference {
 impl Eq for GSUPoolReference {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for GSUPoolReference {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("g_s_u_pool_identifier", &self.g_s_u_pool_identifier, 453, 0, 64);
         v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
         v.one("unit_value", &self.unit_value, 445, 0, 64);
@@ -3068,6 +3154,12 @@ impl rt::typed::Fields for GSUPoolReference {
 impl std::fmt::Debug for GSUPoolReference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GSUPoolReference", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for GSUPoolReference {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3192,7 +3284,6 @@ impl rt::AvpData for GSUPoolReference {
 ///     *[ Filter-Id ]
 ///     [ Redirect-Server ]
 /// ```
-#[derive(PartialEq)]
 pub struct FinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -3262,7 +3353,7 @@ impl Eq for FinalUnitIndication {}
     )
 )]
 impl rt::typed::Fields for FinalUnitIndication {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
         v.all("restriction_filter_rule", &self.restriction_filter_rule, 438, 0, 64);
         v.all("filter_id", &self.filter_id, 11, 0, 64);
@@ -3288,6 +3379,24 @@ impl rt::typed::Fields for FinalUnitIndication {
 impl std::fmt::Debug for FinalUnitIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FinalUnitIndication", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for FinalUnitIndication {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3451,7 +3560,6 @@ impl rt::AvpData for FinalUnitIndication {
 ///     { Redirect-Address-Type }
 ///     { Redirect-Server-Address }
 /// ```
-#[derive(PartialEq)]
 pub struct RedirectServer {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     pub redirect_address_type: RedirectAddressType,
@@ -3515,7 +3623,7 @@ impl Eq for RedirectServer {}
     )
 )]
 impl rt::typed::Fields for RedirectServer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
         v.one("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
         v.extra(&self.extra);
@@ -3539,6 +3647,24 @@ impl rt::typed::Fields for RedirectServer {
 impl std::fmt::Debug for RedirectServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RedirectServer", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for RedirectServer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3681,7 +3807,6 @@ impl rt::AvpData for RedirectServer {
 ///     { Service-Parameter-Type }
 ///     { Service-Parameter-Value }
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceParameterInfo {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     pub service_parameter_type: u32,
@@ -3709,7 +3834,7 @@ impl Clone for ServiceParameterInfo {
 impl Eq for ServiceParameterInfo {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceParameterInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("service_parameter_type", &self.service_parameter_type, 441, 0, 0);
         v.one("service_parameter_value", &self.service_parameter_value, 442, 0, 0);
         v.extra(&self.extra);
@@ -3721,6 +3846,12 @@ impl rt::typed::Fields for ServiceParameterInfo {
 impl std::fmt::Debug for ServiceParameterInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceParameterInfo", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for ServiceParameterInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3849,7 +3980,6 @@ impl rt::AvpData for ServiceParameterInfo {
 ///     { Subscription-Id-Type }
 ///     { Subscription-Id-Data }
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriptionId {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     pub subscription_id_type: SubscriptionIdType,
@@ -3943,7 +4073,7 @@ impl Eq for SubscriptionId {}
     )
 )]
 impl rt::typed::Fields for SubscriptionId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("subscription_id_type", &self.subscription_id_type, 450, 0, 64);
         v.one("subscription_id_data", &self.subscription_id_data, 444, 0, 64);
         v.extra(&self.extra);
@@ -3977,6 +4107,34 @@ impl rt::typed::Fields for SubscriptionId {
 impl std::fmt::Debug for SubscriptionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriptionId", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for SubscriptionId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4163,7 +4321,6 @@ impl rt::AvpData for SubscriptionId {
 ///     { User-Equipment-Info-Type }
 ///     { User-Equipment-Info-Value }
 /// ```
-#[derive(PartialEq)]
 pub struct UserEquipmentInfo {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     pub user_equipment_info_type: UserEquipmentInfoType,
@@ -4233,7 +4390,7 @@ impl Eq for UserEquipmentInfo {}
     )
 )]
 impl rt::typed::Fields for UserEquipmentInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("user_equipment_info_type", &self.user_equipment_info_type, 459, 0, 0);
         v.one("user_equipment_info_value", &self.user_equipment_info_value, 460, 0, 0);
         v.extra(&self.extra);
@@ -4259,6 +4416,26 @@ impl rt::typed::Fields for UserEquipmentInfo {
 impl std::fmt::Debug for UserEquipmentInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserEquipmentInfo", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for UserEquipmentInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4423,7 +4600,6 @@ impl rt::AvpData for UserEquipmentInfo {
 ///     [ User-Equipment-Info-IMEI ]
 ///     [ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserEquipmentInfoExtension {
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     pub user_equipment_info_imeisv: Option<rt::bytes::Bytes>,
@@ -4498,7 +4674,7 @@ impl Eq for UserEquipmentInfoExtension {}
     )
 )]
 impl rt::typed::Fields for UserEquipmentInfoExtension {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("user_equipment_info_imeisv", &self.user_equipment_info_imeisv, 654, 0, 0);
         v.opt("user_equipment_info_mac", &self.user_equipment_info_mac, 655, 0, 0);
         v.opt("user_equipment_info_eui64", &self.user_equipment_info_eui64, 656, 0, 0);
@@ -4531,6 +4707,24 @@ impl rt::typed::Fields for UserEquipmentInfoExtension {
 impl std::fmt::Debug for UserEquipmentInfoExtension {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserEquipmentInfoExtension", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for UserEquipmentInfoExtension {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4692,7 +4886,6 @@ impl rt::AvpData for UserEquipmentInfoExtension {
 ///     [ Subscription-Id-Private ]
 ///     [ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriptionIdExtension {
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     pub subscription_id_e164: Option<rt::data::Utf8String>,
@@ -4729,7 +4922,7 @@ impl Clone for SubscriptionIdExtension {
 impl Eq for SubscriptionIdExtension {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SubscriptionIdExtension {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("subscription_id_e164", &self.subscription_id_e164, 660, 0, 0);
         v.opt("subscription_id_imsi", &self.subscription_id_imsi, 661, 0, 0);
         v.opt("subscription_id_sip_uri", &self.subscription_id_sip_uri, 662, 0, 0);
@@ -4744,6 +4937,12 @@ impl rt::typed::Fields for SubscriptionIdExtension {
 impl std::fmt::Debug for SubscriptionIdExtension {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriptionIdExtension", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for SubscriptionIdExtension {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4852,7 +5051,6 @@ impl rt::AvpData for SubscriptionIdExtension {
 ///     [ Redirect-Address-SIP-URI ]
 ///     [ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RedirectServerExtension {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     pub redirect_address_ipaddress: Option<rt::data::Address>,
@@ -4883,7 +5081,7 @@ impl Clone for RedirectServerExtension {
 impl Eq for RedirectServerExtension {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RedirectServerExtension {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("redirect_address_ipaddress", &self.redirect_address_ipaddress, 666, 0, 0);
         v.opt("redirect_address_url", &self.redirect_address_url, 667, 0, 0);
         v.opt("redirect_address_sip_uri", &self.redirect_address_sip_uri, 668, 0, 0);
@@ -4896,6 +5094,12 @@ impl rt::typed::Fields for RedirectServerExtension {
 impl std::fmt::Debug for RedirectServerExtension {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RedirectServerExtension", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for RedirectServerExtension {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4997,7 +5201,6 @@ impl rt::AvpData for RedirectServerExtension {
 ///     [ Redirect-Server-Extension ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosFinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -5031,7 +5234,7 @@ impl Clone for QosFinalUnitIndication {
 impl Eq for QosFinalUnitIndication {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for QosFinalUnitIndication {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
         v.all("filter_rule", &self.filter_rule, 509, 0, 64);
         v.all("filter_id", &self.filter_id, 11, 0, 64);
@@ -5045,6 +5248,12 @@ impl rt::typed::Fields for QosFinalUnitIndication {
 impl std::fmt::Debug for QosFinalUnitIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosFinalUnitIndication", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl PartialEq for QosFinalUnitIndication {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5200,7 +5409,6 @@ impl rt::AvpData for QosFinalUnitIndication {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5316,7 +5524,7 @@ impl Clone for CreditControlRequest {
 impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Fields for CreditControlRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -5374,6 +5582,12 @@ impl rt::typed::Fields for CreditControlRequest {
 impl std::fmt::Debug for CreditControlRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CreditControlRequest", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl PartialEq for CreditControlRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5714,7 +5928,6 @@ impl rt::typed::Command for CreditControlRequest {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5829,7 +6042,7 @@ impl Clone for CreditControlAnswer {
 impl Eq for CreditControlAnswer {}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Fields for CreditControlAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -5886,6 +6099,12 @@ impl rt::typed::Fields for CreditControlAnswer {
 impl std::fmt::Debug for CreditControlAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CreditControlAnswer", f)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl PartialEq for CreditControlAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]

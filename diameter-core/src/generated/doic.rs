@@ -355,7 +355,6 @@ impl rt::AvpData for OcReportType {
 ///     [ OC-Feature-Vector ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OcSupportedFeatures {
     /// `[ OC-Feature-Vector ]`: OC-Feature-Vector (code 622), IETF RFC 7683 §7.2.
     pub oc_feature_vector: Option<u64>,
@@ -512,7 +511,7 @@ impl Eq for OcSupportedFeatures {}
     )
 )]
 impl rt::typed::Fields for OcSupportedFeatures {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("oc_feature_vector", &self.oc_feature_vector, 622, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -567,6 +566,56 @@ impl rt::typed::Fields for OcSupportedFeatures {
 impl std::fmt::Debug for OcSupportedFeatures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OcSupportedFeatures", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "doic",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl PartialEq for OcSupportedFeatures {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -819,7 +868,6 @@ impl rt::AvpData for OcSupportedFeatures {
 ///     [ OC-Validity-Duration ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OcOlr {
     /// `< OC-Sequence-Number >`: OC-Sequence-Number (code 624), IETF RFC 7683 §7.4.
     pub oc_sequence_number: u64,
@@ -985,7 +1033,7 @@ impl Eq for OcOlr {}
     )
 )]
 impl rt::typed::Fields for OcOlr {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("oc_sequence_number", &self.oc_sequence_number, 624, 0, 0);
         v.one("oc_report_type", &self.oc_report_type, 626, 0, 0);
         v.opt("oc_reduction_percentage", &self.oc_reduction_percentage, 627, 0, 0);
@@ -1043,6 +1091,56 @@ impl rt::typed::Fields for OcOlr {
 impl std::fmt::Debug for OcOlr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OcOlr", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "doic",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl PartialEq for OcOlr {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(

@@ -71,7 +71,6 @@ pub mod application {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -210,7 +209,7 @@ impl Clone for DiameterEapRequest {
 impl Eq for DiameterEapRequest {}
 #[cfg(any(feature = "eap"))]
 impl rt::typed::Fields for DiameterEapRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -259,6 +258,12 @@ impl rt::typed::Fields for DiameterEapRequest {
 impl std::fmt::Debug for DiameterEapRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DiameterEapRequest", f)
+    }
+}
+#[cfg(any(feature = "eap"))]
+impl PartialEq for DiameterEapRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -598,7 +603,6 @@ impl rt::typed::Command for DiameterEapRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -791,7 +795,7 @@ impl Clone for DiameterEapAnswer {
 impl Eq for DiameterEapAnswer {}
 #[cfg(any(feature = "eap"))]
 impl rt::typed::Fields for DiameterEapAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -858,6 +862,12 @@ impl rt::typed::Fields for DiameterEapAnswer {
 impl std::fmt::Debug for DiameterEapAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DiameterEapAnswer", f)
+    }
+}
+#[cfg(any(feature = "eap"))]
+impl PartialEq for DiameterEapAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "eap"))]

@@ -888,7 +888,6 @@ impl rt::AvpData for ReservationPriority {
 ///     [ Address-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GloballyUniqueAddress {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: Option<rt::bytes::Bytes>,
@@ -919,7 +918,7 @@ impl Clone for GloballyUniqueAddress {
 impl Eq for GloballyUniqueAddress {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for GloballyUniqueAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
         v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
         v.opt("address_realm", &self.address_realm, 301, 13019, 192);
@@ -932,6 +931,12 @@ impl rt::typed::Fields for GloballyUniqueAddress {
 impl std::fmt::Debug for GloballyUniqueAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GloballyUniqueAddress", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for GloballyUniqueAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1025,7 +1030,6 @@ impl rt::AvpData for GloballyUniqueAddress {
 ///     [ Maximum-Allowed-Bandwidth-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct InitialGateSetting {
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     pub nas_filter_rule: Vec<rt::data::IpFilterRule>,
@@ -1056,7 +1060,7 @@ impl Clone for InitialGateSetting {
 impl Eq for InitialGateSetting {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for InitialGateSetting {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
         v.opt(
             "maximum_allowed_bandwidth_ul",
@@ -1081,6 +1085,12 @@ impl rt::typed::Fields for InitialGateSetting {
 impl std::fmt::Debug for InitialGateSetting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "InitialGateSetting", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for InitialGateSetting {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1187,7 +1197,6 @@ impl rt::AvpData for InitialGateSetting {
 ///     [ Transport-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosProfile {
     /// `[ Application-Class-ID ]`: Application-Class-ID (code 312, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     pub application_class_id: Option<rt::data::Utf8String>,
@@ -1227,7 +1236,7 @@ impl Clone for QosProfile {
 impl Eq for QosProfile {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for QosProfile {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("application_class_id", &self.application_class_id, 312, 13019, 192);
         v.all("media_type", &self.media_type, 520, 10415, 192);
         v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
@@ -1255,6 +1264,12 @@ impl rt::typed::Fields for QosProfile {
 impl std::fmt::Debug for QosProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosProfile", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for QosProfile {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1369,7 +1384,6 @@ impl rt::AvpData for QosProfile {
 ///     [ Aggregation-Network-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkType {
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     pub nas_port_type: super::nasreq::NasPortType,
@@ -1397,7 +1411,7 @@ impl Clone for AccessNetworkType {
 impl Eq for AccessNetworkType {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for AccessNetworkType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("nas_port_type", &self.nas_port_type, 61, 0, 64);
         v.opt(
             "aggregation_network_type",
@@ -1415,6 +1429,12 @@ impl rt::typed::Fields for AccessNetworkType {
 impl std::fmt::Debug for AccessNetworkType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkType", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for AccessNetworkType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1513,7 +1533,6 @@ impl rt::AvpData for AccessNetworkType {
 /// ```
 ///
 /// Location-Information of ES 283 035; prefixed ETSI- to stay apart from the 3GPP names.
-#[derive(PartialEq)]
 pub struct EtsiLocationInformation {
     /// `[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     pub line_identifier: Option<rt::bytes::Bytes>,
@@ -1544,7 +1563,7 @@ impl Clone for EtsiLocationInformation {
 impl Eq for EtsiLocationInformation {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiLocationInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("line_identifier", &self.line_identifier, 500, 13019, 192);
         v.opt("civic_location", &self.civic_location, 355, 13019, 192);
         v.opt("geospatial_location", &self.geospatial_location, 356, 13019, 192);
@@ -1557,6 +1576,12 @@ impl rt::typed::Fields for EtsiLocationInformation {
 impl std::fmt::Debug for EtsiLocationInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EtsiLocationInformation", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for EtsiLocationInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1649,7 +1674,6 @@ impl rt::AvpData for EtsiLocationInformation {
 ///     [ Binding-Output-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BindingInformation {
     /// `{ Binding-Input-List }`: Binding-Input-List (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub binding_input_list: BindingInputList,
@@ -1677,7 +1701,7 @@ impl Clone for BindingInformation {
 impl Eq for BindingInformation {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for BindingInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("binding_input_list", &self.binding_input_list, 451, 13019, 192);
         v.opt("binding_output_list", &self.binding_output_list, 452, 13019, 192);
         v.extra(&self.extra);
@@ -1689,6 +1713,12 @@ impl rt::typed::Fields for BindingInformation {
 impl std::fmt::Debug for BindingInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BindingInformation", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for BindingInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1795,7 +1825,6 @@ impl rt::AvpData for BindingInformation {
 ///     *[ V4-Transport-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BindingInputList {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub v6_transport_address: Vec<V6TransportAddress>,
@@ -1823,7 +1852,7 @@ impl Clone for BindingInputList {
 impl Eq for BindingInputList {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for BindingInputList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
         v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
         v.extra(&self.extra);
@@ -1835,6 +1864,12 @@ impl rt::typed::Fields for BindingInputList {
 impl std::fmt::Debug for BindingInputList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BindingInputList", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for BindingInputList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1930,7 +1965,6 @@ impl rt::AvpData for BindingInputList {
 ///     *[ V4-Transport-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BindingOutputList {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     pub v6_transport_address: Vec<V6TransportAddress>,
@@ -1958,7 +1992,7 @@ impl Clone for BindingOutputList {
 impl Eq for BindingOutputList {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for BindingOutputList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
         v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
         v.extra(&self.extra);
@@ -1970,6 +2004,12 @@ impl rt::typed::Fields for BindingOutputList {
 impl std::fmt::Debug for BindingOutputList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BindingOutputList", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for BindingOutputList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2065,7 +2105,6 @@ impl rt::AvpData for BindingOutputList {
 ///     { Port-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct V6TransportAddress {
     /// `{ Framed-IPv6-Prefix }`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     pub framed_ipv6_prefix: rt::bytes::Bytes,
@@ -2093,7 +2132,7 @@ impl Clone for V6TransportAddress {
 impl Eq for V6TransportAddress {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for V6TransportAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
         v.one("port_number", &self.port_number, 455, 13019, 192);
         v.extra(&self.extra);
@@ -2105,6 +2144,12 @@ impl rt::typed::Fields for V6TransportAddress {
 impl std::fmt::Debug for V6TransportAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "V6TransportAddress", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for V6TransportAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2206,7 +2251,6 @@ impl rt::AvpData for V6TransportAddress {
 ///     { Port-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct V4TransportAddress {
     /// `{ Framed-IP-Address }`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: rt::bytes::Bytes,
@@ -2234,7 +2278,7 @@ impl Clone for V4TransportAddress {
 impl Eq for V4TransportAddress {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for V4TransportAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
         v.one("port_number", &self.port_number, 455, 13019, 192);
         v.extra(&self.extra);
@@ -2246,6 +2290,12 @@ impl rt::typed::Fields for V4TransportAddress {
 impl std::fmt::Debug for V4TransportAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "V4TransportAddress", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for V4TransportAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2354,7 +2404,6 @@ impl rt::AvpData for V4TransportAddress {
 ///     *[ ETSI-Digest-Auth-Param ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EtsiSipAuthenticate {
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_realm: rt::data::Utf8String,
@@ -2403,7 +2452,7 @@ impl Clone for EtsiSipAuthenticate {
 impl Eq for EtsiSipAuthenticate {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiSipAuthenticate {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
         v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
         v.opt("etsi_digest_domain", &self.etsi_digest_domain, 506, 13019, 192);
@@ -2422,6 +2471,12 @@ impl rt::typed::Fields for EtsiSipAuthenticate {
 impl std::fmt::Debug for EtsiSipAuthenticate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EtsiSipAuthenticate", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for EtsiSipAuthenticate {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2584,7 +2639,6 @@ impl rt::AvpData for EtsiSipAuthenticate {
 ///     *[ ETSI-Digest-Auth-Param ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EtsiSipAuthorization {
     /// `{ ETSI-Digest-Username }`: ETSI-Digest-Username (code 513, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_username: rt::data::Utf8String,
@@ -2645,7 +2699,7 @@ impl Clone for EtsiSipAuthorization {
 impl Eq for EtsiSipAuthorization {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiSipAuthorization {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("etsi_digest_username", &self.etsi_digest_username, 513, 13019, 192);
         v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
         v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
@@ -2674,6 +2728,12 @@ impl rt::typed::Fields for EtsiSipAuthorization {
 impl std::fmt::Debug for EtsiSipAuthorization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EtsiSipAuthorization", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for EtsiSipAuthorization {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2899,7 +2959,6 @@ impl rt::AvpData for EtsiSipAuthorization {
 ///     [ ETSI-Digest-Nonce-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EtsiSipAuthenticationInfo {
     /// `[ ETSI-Digest-Nextnonce ]`: ETSI-Digest-Nextnonce (code 520, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     pub etsi_digest_nextnonce: Option<rt::data::Utf8String>,
@@ -2936,7 +2995,7 @@ impl Clone for EtsiSipAuthenticationInfo {
 impl Eq for EtsiSipAuthenticationInfo {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiSipAuthenticationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("etsi_digest_nextnonce", &self.etsi_digest_nextnonce, 520, 13019, 192);
         v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
         v.opt(
@@ -2957,6 +3016,12 @@ impl rt::typed::Fields for EtsiSipAuthenticationInfo {
 impl std::fmt::Debug for EtsiSipAuthenticationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EtsiSipAuthenticationInfo", f)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl PartialEq for EtsiSipAuthenticationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "etsi"))]

@@ -114,7 +114,6 @@ impl rt::AvpData for Mip6AuthMode {
 ///     [ MIP6-Home-Link-Prefix ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Mip6AgentInfo {
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     pub mip_home_agent_address: Vec<rt::data::Address>,
@@ -187,7 +186,7 @@ impl Eq for Mip6AgentInfo {}
     )
 )]
 impl rt::typed::Fields for Mip6AgentInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
         v.opt("mip_home_agent_host", &self.mip_home_agent_host, 348, 0, 64);
         v.opt("mip6_home_link_prefix", &self.mip6_home_link_prefix, 125, 0, 64);
@@ -214,6 +213,26 @@ impl rt::typed::Fields for Mip6AgentInfo {
 impl std::fmt::Debug for Mip6AgentInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Mip6AgentInfo", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for Mip6AgentInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -355,7 +374,6 @@ impl rt::AvpData for Mip6AgentInfo {
 ///     [ MIP-Replay-Mode ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MipMnHaMsa {
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     pub mip_session_key: rt::bytes::Bytes,
@@ -392,7 +410,7 @@ impl Clone for MipMnHaMsa {
 impl Eq for MipMnHaMsa {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Fields for MipMnHaMsa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.one("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
         v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
@@ -407,6 +425,12 @@ impl rt::typed::Fields for MipMnHaMsa {
 impl std::fmt::Debug for MipMnHaMsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipMnHaMsa", f)
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl PartialEq for MipMnHaMsa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -545,7 +569,6 @@ impl rt::AvpData for MipMnHaMsa {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(PartialEq)]
 pub struct Mip6Request {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -669,7 +692,7 @@ impl Clone for Mip6Request {
 impl Eq for Mip6Request {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Fields for Mip6Request {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -713,6 +736,12 @@ impl rt::typed::Fields for Mip6Request {
 impl std::fmt::Debug for Mip6Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Mip6Request", f)
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl PartialEq for Mip6Request {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1047,7 +1076,6 @@ impl rt::typed::Command for Mip6Request {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(PartialEq)]
 pub struct Mip6Answer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1147,7 +1175,7 @@ impl Clone for Mip6Answer {
 impl Eq for Mip6Answer {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Fields for Mip6Answer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1183,6 +1211,12 @@ impl rt::typed::Fields for Mip6Answer {
 impl std::fmt::Debug for Mip6Answer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Mip6Answer", f)
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl PartialEq for Mip6Answer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]

@@ -240,7 +240,6 @@ impl rt::AvpData for MipReplayMode {
 ///     { MIP-Authenticator-Offset }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MipMnAaaAuth {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     pub mip_mn_aaa_spi: u32,
@@ -274,7 +273,7 @@ impl Clone for MipMnAaaAuth {
 impl Eq for MipMnAaaAuth {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipMnAaaAuth {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 341, 0, 64);
         v.one(
             "mip_auth_input_data_length",
@@ -294,6 +293,12 @@ impl rt::typed::Fields for MipMnAaaAuth {
 impl std::fmt::Debug for MipMnAaaAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipMnAaaAuth", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipMnAaaAuth {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -431,7 +436,6 @@ impl rt::AvpData for MipMnAaaAuth {
 ///     { Origin-Host }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MipOriginatingForeignAaa {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     pub origin_realm: rt::data::DiameterIdentity,
@@ -459,7 +463,7 @@ impl Clone for MipOriginatingForeignAaa {
 impl Eq for MipOriginatingForeignAaa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipOriginatingForeignAaa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.extra(&self.extra);
@@ -471,6 +475,12 @@ impl rt::typed::Fields for MipOriginatingForeignAaa {
 impl std::fmt::Debug for MipOriginatingForeignAaa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipOriginatingForeignAaa", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipOriginatingForeignAaa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -583,7 +593,6 @@ impl rt::AvpData for MipOriginatingForeignAaa {
 /// ```
 ///
 /// The §7 table lists the type as DiamIdent; §7.11 defines it as Grouped with the ABNF below (IANA: Grouped).
-#[derive(PartialEq)]
 pub struct MipHomeAgentHost {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
@@ -656,7 +665,7 @@ impl Eq for MipHomeAgentHost {}
     )
 )]
 impl rt::typed::Fields for MipHomeAgentHost {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("destination_realm", &self.destination_realm, 283, 0, 64);
         v.one("destination_host", &self.destination_host, 293, 0, 64);
         v.extra(&self.extra);
@@ -683,6 +692,27 @@ impl rt::typed::Fields for MipHomeAgentHost {
 impl std::fmt::Debug for MipHomeAgentHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipHomeAgentHost", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for MipHomeAgentHost {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -824,7 +854,6 @@ impl rt::AvpData for MipHomeAgentHost {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MipFaToMnMsa {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     pub mip_fa_to_mn_spi: u32,
@@ -855,7 +884,7 @@ impl Clone for MipFaToMnMsa {
 impl Eq for MipFaToMnMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipFaToMnMsa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 319, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
@@ -868,6 +897,12 @@ impl rt::typed::Fields for MipFaToMnMsa {
 impl std::fmt::Debug for MipFaToMnMsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipFaToMnMsa", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipFaToMnMsa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -976,7 +1011,6 @@ impl rt::AvpData for MipFaToMnMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MipFaToHaMsa {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     pub mip_fa_to_ha_spi: u32,
@@ -1007,7 +1041,7 @@ impl Clone for MipFaToHaMsa {
 impl Eq for MipFaToHaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipFaToHaMsa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 318, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
@@ -1020,6 +1054,12 @@ impl rt::typed::Fields for MipFaToHaMsa {
 impl std::fmt::Debug for MipFaToHaMsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipFaToHaMsa", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipFaToHaMsa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1128,7 +1168,6 @@ impl rt::AvpData for MipFaToHaMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MipHaToFaMsa {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     pub mip_ha_to_fa_spi: u32,
@@ -1159,7 +1198,7 @@ impl Clone for MipHaToFaMsa {
 impl Eq for MipHaToFaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipHaToFaMsa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 323, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
@@ -1172,6 +1211,12 @@ impl rt::typed::Fields for MipHaToFaMsa {
 impl std::fmt::Debug for MipHaToFaMsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipHaToFaMsa", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipHaToFaMsa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1284,7 +1329,6 @@ impl rt::AvpData for MipHaToFaMsa {
 ///
 /// §9.4 names the first member MIP-HA-to-MN-SPI, an AVP RFC 4004 never assigns a code to; the SPI of the MN-HA
 /// mobility security association is carried as MIP-MN-HA-SPI (code 491, RFC 5778 §6.4), as in MIP-MN-to-HA-MSA.
-#[derive(PartialEq)]
 pub struct MipHaToMnMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1318,7 +1362,7 @@ impl Clone for MipHaToMnMsa {
 impl Eq for MipHaToMnMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipHaToMnMsa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
@@ -1332,6 +1376,12 @@ impl rt::typed::Fields for MipHaToMnMsa {
 impl std::fmt::Debug for MipHaToMnMsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipHaToMnMsa", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipHaToMnMsa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1454,7 +1504,6 @@ impl rt::AvpData for MipHaToMnMsa {
 /// ```
 ///
 /// §9.5 writes MIP-MN-FA-SPI and MIP-nonce: the AVPs MIP-MN-to-FA-SPI (324) and MIP-Nonce (335).
-#[derive(PartialEq)]
 pub struct MipMnToFaMsa {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     pub mip_mn_to_fa_spi: u32,
@@ -1485,7 +1534,7 @@ impl Clone for MipMnToFaMsa {
 impl Eq for MipMnToFaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipMnToFaMsa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_mn_to_fa_spi", &self.mip_mn_to_fa_spi, 324, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_nonce", &self.mip_nonce, 335, 0, 64);
@@ -1498,6 +1547,12 @@ impl rt::typed::Fields for MipMnToFaMsa {
 impl std::fmt::Debug for MipMnToFaMsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipMnToFaMsa", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipMnToFaMsa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1607,7 +1662,6 @@ impl rt::AvpData for MipMnToFaMsa {
 /// ```
 ///
 /// §9.6 writes MIP-nonce: the AVP MIP-Nonce (335). MIP-MN-HA-SPI is code 491 (defined with RFC 5778).
-#[derive(PartialEq)]
 pub struct MipMnToHaMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1641,7 +1695,7 @@ impl Clone for MipMnToHaMsa {
 impl Eq for MipMnToHaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipMnToHaMsa {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
@@ -1655,6 +1709,12 @@ impl rt::typed::Fields for MipMnToHaMsa {
 impl std::fmt::Debug for MipMnToHaMsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MipMnToHaMsa", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for MipMnToHaMsa {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1801,7 +1861,6 @@ impl rt::AvpData for MipMnToHaMsa {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(PartialEq)]
 pub struct AaMobileNodeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1895,7 +1954,7 @@ impl Clone for AaMobileNodeRequest {
 impl Eq for AaMobileNodeRequest {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for AaMobileNodeRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1941,6 +2000,12 @@ impl rt::typed::Fields for AaMobileNodeRequest {
 impl std::fmt::Debug for AaMobileNodeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AaMobileNodeRequest", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for AaMobileNodeRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2227,7 +2292,6 @@ impl rt::typed::Command for AaMobileNodeRequest {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(PartialEq)]
 pub struct AaMobileNodeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2327,7 +2391,7 @@ impl Clone for AaMobileNodeAnswer {
 impl Eq for AaMobileNodeAnswer {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for AaMobileNodeAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2363,6 +2427,12 @@ impl rt::typed::Fields for AaMobileNodeAnswer {
 impl std::fmt::Debug for AaMobileNodeAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AaMobileNodeAnswer", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for AaMobileNodeAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2673,7 +2743,6 @@ impl rt::typed::RequestCommand for AaMobileNodeRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HomeAgentMipRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2767,7 +2836,7 @@ impl Clone for HomeAgentMipRequest {
 impl Eq for HomeAgentMipRequest {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for HomeAgentMipRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2807,6 +2876,12 @@ impl rt::typed::Fields for HomeAgentMipRequest {
 impl std::fmt::Debug for HomeAgentMipRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HomeAgentMipRequest", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for HomeAgentMipRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3100,7 +3175,6 @@ impl rt::typed::Command for HomeAgentMipRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HomeAgentMipAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3173,7 +3247,7 @@ impl Clone for HomeAgentMipAnswer {
 impl Eq for HomeAgentMipAnswer {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for HomeAgentMipAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3200,6 +3274,12 @@ impl rt::typed::Fields for HomeAgentMipAnswer {
 impl std::fmt::Debug for HomeAgentMipAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HomeAgentMipAnswer", f)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl PartialEq for HomeAgentMipAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mipv4"))]

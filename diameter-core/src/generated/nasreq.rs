@@ -1233,7 +1233,6 @@ impl rt::AvpData for AccountingAuthMethod {
 ///     [ CHAP-Response ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChapAuth {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     pub chap_algorithm: ChapAlgorithm,
@@ -1264,7 +1263,7 @@ impl Clone for ChapAuth {
 impl Eq for ChapAuth {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for ChapAuth {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("chap_algorithm", &self.chap_algorithm, 403, 0, 64);
         v.one("chap_ident", &self.chap_ident, 404, 0, 64);
         v.opt("chap_response", &self.chap_response, 405, 0, 64);
@@ -1277,6 +1276,12 @@ impl rt::typed::Fields for ChapAuth {
 impl std::fmt::Debug for ChapAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChapAuth", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for ChapAuth {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1379,7 +1384,6 @@ impl rt::AvpData for ChapAuth {
 ///     [ Tunnel-Password ]
 ///     [ Tunnel-Private-Group-Id ]
 /// ```
-#[derive(PartialEq)]
 pub struct Tunneling {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     pub tunnel_type: TunnelType,
@@ -1431,7 +1435,7 @@ impl Clone for Tunneling {
 impl Eq for Tunneling {}
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::typed::Fields for Tunneling {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tunnel_type", &self.tunnel_type, 64, 0, 64);
         v.one("tunnel_medium_type", &self.tunnel_medium_type, 65, 0, 64);
         v.one("tunnel_client_endpoint", &self.tunnel_client_endpoint, 66, 0, 64);
@@ -1451,6 +1455,12 @@ impl rt::typed::Fields for Tunneling {
 impl std::fmt::Debug for Tunneling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Tunneling", f)
+    }
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl PartialEq for Tunneling {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1663,7 +1673,6 @@ impl rt::AvpData for Tunneling {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1835,7 +1844,7 @@ impl Clone for AaRequest {
 impl Eq for AaRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AaRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1895,6 +1904,12 @@ impl rt::typed::Fields for AaRequest {
 impl std::fmt::Debug for AaRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AaRequest", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for AaRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2290,7 +2305,6 @@ impl rt::typed::Command for AaRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2516,7 +2530,7 @@ impl Clone for AaAnswer {
 impl Eq for AaAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AaAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2594,6 +2608,12 @@ impl rt::typed::Fields for AaAnswer {
 impl std::fmt::Debug for AaAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AaAnswer", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for AaAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3155,7 +3175,6 @@ impl rt::typed::RequestCommand for AaRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3270,7 +3289,7 @@ impl Clone for ReAuthRequest {
 impl Eq for ReAuthRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for ReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -3311,6 +3330,12 @@ impl rt::typed::Fields for ReAuthRequest {
 impl std::fmt::Debug for ReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for ReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3584,7 +3609,6 @@ impl rt::typed::Command for ReAuthRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3681,7 +3705,7 @@ impl Clone for ReAuthAnswer {
 impl Eq for ReAuthAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for ReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -3716,6 +3740,12 @@ impl rt::typed::Fields for ReAuthAnswer {
 impl std::fmt::Debug for ReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for ReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4013,7 +4043,6 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4077,7 +4106,7 @@ impl Clone for SessionTerminationRequest {
 impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for SessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4101,6 +4130,12 @@ impl rt::typed::Fields for SessionTerminationRequest {
 impl std::fmt::Debug for SessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for SessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4298,7 +4333,6 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4368,7 +4402,7 @@ impl Clone for SessionTerminationAnswer {
 impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -4394,6 +4428,12 @@ impl rt::typed::Fields for SessionTerminationAnswer {
 impl std::fmt::Debug for SessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for SessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4665,7 +4705,6 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4777,7 +4816,7 @@ impl Clone for AbortSessionRequest {
 impl Eq for AbortSessionRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AbortSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4817,6 +4856,12 @@ impl rt::typed::Fields for AbortSessionRequest {
 impl std::fmt::Debug for AbortSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AbortSessionRequest", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for AbortSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5072,7 +5117,6 @@ impl rt::typed::Command for AbortSessionRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5142,7 +5186,7 @@ impl Clone for AbortSessionAnswer {
 impl Eq for AbortSessionAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AbortSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -5168,6 +5212,12 @@ impl rt::typed::Fields for AbortSessionAnswer {
 impl std::fmt::Debug for AbortSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AbortSessionAnswer", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for AbortSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5487,7 +5537,6 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5743,7 +5792,7 @@ impl Clone for AccountingRequest {
 impl Eq for AccountingRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AccountingRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -5837,6 +5886,12 @@ impl rt::typed::Fields for AccountingRequest {
 impl std::fmt::Debug for AccountingRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccountingRequest", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for AccountingRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6386,7 +6441,6 @@ impl rt::typed::Command for AccountingRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6498,7 +6552,7 @@ impl Clone for AccountingAnswer {
 impl Eq for AccountingAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AccountingAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -6544,6 +6598,12 @@ impl rt::typed::Fields for AccountingAnswer {
 impl std::fmt::Debug for AccountingAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccountingAnswer", f)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl PartialEq for AccountingAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nasreq"))]

@@ -156,7 +156,6 @@ pub mod application {}
 ///     [ Node-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct M2mInformation {
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     pub application_entity_id: Option<rt::data::Utf8String>,
@@ -250,7 +249,7 @@ impl Clone for M2mInformation {
 impl Eq for M2mInformation {}
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::typed::Fields for M2mInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("application_entity_id", &self.application_entity_id, 1001, 45687, 192);
         v.opt("external_id", &self.external_id, 1005, 45687, 192);
         v.opt("receiver", &self.receiver, 1014, 45687, 192);
@@ -296,6 +295,12 @@ impl rt::typed::Fields for M2mInformation {
 impl std::fmt::Debug for M2mInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "M2mInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl PartialEq for M2mInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

@@ -1601,7 +1601,6 @@ impl rt::AvpData for QosSemantics {
 ///     1*{ Filter-Rule }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosResources {
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     pub filter_rule: Vec<FilterRule>,
@@ -1650,7 +1649,7 @@ impl Eq for QosResources {}
     )
 )]
 impl rt::typed::Fields for QosResources {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("filter_rule", &self.filter_rule, 509, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1669,6 +1668,20 @@ impl rt::typed::Fields for QosResources {
 impl std::fmt::Debug for QosResources {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosResources", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for QosResources {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -1800,7 +1813,6 @@ impl rt::AvpData for QosResources {
 ///     [ Excess-Treatment ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FilterRule {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     pub filter_rule_precedence: Option<u32>,
@@ -1879,7 +1891,7 @@ impl Eq for FilterRule {}
     )
 )]
 impl rt::typed::Fields for FilterRule {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("filter_rule_precedence", &self.filter_rule_precedence, 510, 0, 64);
         v.opt("classifier", &self.classifier, 511, 0, 64);
         v.all("time_of_day_condition", &self.time_of_day_condition, 560, 0, 64);
@@ -1908,6 +1920,23 @@ impl rt::typed::Fields for FilterRule {
 impl std::fmt::Debug for FilterRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FilterRule", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for FilterRule {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2079,7 +2108,6 @@ impl rt::AvpData for FilterRule {
 ///     *[ ETH-Option ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Classifier {
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     pub classifier_id: rt::bytes::Bytes,
@@ -2170,7 +2198,7 @@ impl Eq for Classifier {}
     )
 )]
 impl rt::typed::Fields for Classifier {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("classifier_id", &self.classifier_id, 512, 0, 64);
         v.opt("protocol", &self.protocol, 513, 0, 64);
         v.opt("direction", &self.direction, 514, 0, 64);
@@ -2203,6 +2231,23 @@ impl rt::typed::Fields for Classifier {
 impl std::fmt::Debug for Classifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Classifier", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for Classifier {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2426,7 +2471,6 @@ impl rt::AvpData for Classifier {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FromSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2514,7 +2558,7 @@ impl Eq for FromSpec {}
     )
 )]
 impl rt::typed::Fields for FromSpec {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("ip_address", &self.ip_address, 518, 0, 64);
         v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
         v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
@@ -2546,6 +2590,23 @@ impl rt::typed::Fields for FromSpec {
 impl std::fmt::Debug for FromSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FromSpec", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for FromSpec {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2774,7 +2835,6 @@ impl rt::AvpData for FromSpec {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ToSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2862,7 +2922,7 @@ impl Eq for ToSpec {}
     )
 )]
 impl rt::typed::Fields for ToSpec {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("ip_address", &self.ip_address, 518, 0, 64);
         v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
         v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
@@ -2894,6 +2954,23 @@ impl rt::typed::Fields for ToSpec {
 impl std::fmt::Debug for ToSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ToSpec", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for ToSpec {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3113,7 +3190,6 @@ impl rt::AvpData for ToSpec {
 ///     [ IP-Address-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IpAddressRange {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     pub ip_address_start: Option<rt::data::Address>,
@@ -3174,7 +3250,7 @@ impl Eq for IpAddressRange {}
     )
 )]
 impl rt::typed::Fields for IpAddressRange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ip_address_start", &self.ip_address_start, 520, 0, 64);
         v.opt("ip_address_end", &self.ip_address_end, 521, 0, 64);
         v.extra(&self.extra);
@@ -3197,6 +3273,23 @@ impl rt::typed::Fields for IpAddressRange {
 impl std::fmt::Debug for IpAddressRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IpAddressRange", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for IpAddressRange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3319,7 +3412,6 @@ impl rt::AvpData for IpAddressRange {
 ///     { IP-Bit-Mask-Width }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IpAddressMask {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: rt::data::Address,
@@ -3380,7 +3472,7 @@ impl Eq for IpAddressMask {}
     )
 )]
 impl rt::typed::Fields for IpAddressMask {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ip_address", &self.ip_address, 518, 0, 64);
         v.one("ip_bit_mask_width", &self.ip_bit_mask_width, 523, 0, 64);
         v.extra(&self.extra);
@@ -3403,6 +3495,23 @@ impl rt::typed::Fields for IpAddressMask {
 impl std::fmt::Debug for IpAddressMask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IpAddressMask", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for IpAddressMask {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3540,7 +3649,6 @@ impl rt::AvpData for IpAddressMask {
 ///     { MAC-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MacAddressMask {
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     pub mac_address: rt::bytes::Bytes,
@@ -3601,7 +3709,7 @@ impl Eq for MacAddressMask {}
     )
 )]
 impl rt::typed::Fields for MacAddressMask {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mac_address", &self.mac_address, 524, 0, 64);
         v.one("mac_address_mask_pattern", &self.mac_address_mask_pattern, 526, 0, 64);
         v.extra(&self.extra);
@@ -3624,6 +3732,23 @@ impl rt::typed::Fields for MacAddressMask {
 impl std::fmt::Debug for MacAddressMask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MacAddressMask", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for MacAddressMask {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3769,7 +3894,6 @@ impl rt::AvpData for MacAddressMask {
 ///     { EUI64-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Eui64AddressMask {
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     pub eui64_address: rt::bytes::Bytes,
@@ -3830,7 +3954,7 @@ impl Eq for Eui64AddressMask {}
     )
 )]
 impl rt::typed::Fields for Eui64AddressMask {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("eui64_address", &self.eui64_address, 527, 0, 64);
         v.one(
             "eui64_address_mask_pattern",
@@ -3859,6 +3983,23 @@ impl rt::typed::Fields for Eui64AddressMask {
 impl std::fmt::Debug for Eui64AddressMask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Eui64AddressMask", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for Eui64AddressMask {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4004,7 +4145,6 @@ impl rt::AvpData for Eui64AddressMask {
 ///     [ Port-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PortRange {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     pub port_start: Option<i32>,
@@ -4065,7 +4205,7 @@ impl Eq for PortRange {}
     )
 )]
 impl rt::typed::Fields for PortRange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("port_start", &self.port_start, 532, 0, 64);
         v.opt("port_end", &self.port_end, 533, 0, 64);
         v.extra(&self.extra);
@@ -4088,6 +4228,23 @@ impl rt::typed::Fields for PortRange {
 impl std::fmt::Debug for PortRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PortRange", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for PortRange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4207,7 +4364,6 @@ impl rt::AvpData for PortRange {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IpOption {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     pub ip_option_type: IpOptionType,
@@ -4271,7 +4427,7 @@ impl Eq for IpOption {}
     )
 )]
 impl rt::typed::Fields for IpOption {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ip_option_type", &self.ip_option_type, 538, 0, 64);
         v.all("ip_option_value", &self.ip_option_value, 539, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
@@ -4295,6 +4451,23 @@ impl rt::typed::Fields for IpOption {
 impl std::fmt::Debug for IpOption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IpOption", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for IpOption {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4436,7 +4609,6 @@ impl rt::AvpData for IpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TcpOption {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     pub tcp_option_type: TcpOptionType,
@@ -4500,7 +4672,7 @@ impl Eq for TcpOption {}
     )
 )]
 impl rt::typed::Fields for TcpOption {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tcp_option_type", &self.tcp_option_type, 541, 0, 64);
         v.all("tcp_option_value", &self.tcp_option_value, 542, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
@@ -4524,6 +4696,23 @@ impl rt::typed::Fields for TcpOption {
 impl std::fmt::Debug for TcpOption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TcpOption", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for TcpOption {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4664,7 +4853,6 @@ impl rt::AvpData for TcpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TcpFlags {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     pub tcp_flag_type: u32,
@@ -4725,7 +4913,7 @@ impl Eq for TcpFlags {}
     )
 )]
 impl rt::typed::Fields for TcpFlags {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tcp_flag_type", &self.tcp_flag_type, 544, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
@@ -4748,6 +4936,23 @@ impl rt::typed::Fields for TcpFlags {
 impl std::fmt::Debug for TcpFlags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TcpFlags", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for TcpFlags {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4878,7 +5083,6 @@ impl rt::AvpData for TcpFlags {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IcmpType {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     pub icmp_type_number: IcmpTypeNumber,
@@ -4942,7 +5146,7 @@ impl Eq for IcmpType {}
     )
 )]
 impl rt::typed::Fields for IcmpType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("icmp_type_number", &self.icmp_type_number, 546, 0, 64);
         v.all("icmp_code", &self.icmp_code, 547, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
@@ -4966,6 +5170,23 @@ impl rt::typed::Fields for IcmpType {
 impl std::fmt::Debug for IcmpType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IcmpType", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for IcmpType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -5107,7 +5328,6 @@ impl rt::AvpData for IcmpType {
 ///     *[ User-Priority-Range ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EthOption {
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     pub eth_proto_type: EthProtoType,
@@ -5171,7 +5391,7 @@ impl Eq for EthOption {}
     )
 )]
 impl rt::typed::Fields for EthOption {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("eth_proto_type", &self.eth_proto_type, 549, 0, 64);
         v.all("vlan_id_range", &self.vlan_id_range, 552, 0, 64);
         v.all("user_priority_range", &self.user_priority_range, 557, 0, 64);
@@ -5195,6 +5415,23 @@ impl rt::typed::Fields for EthOption {
 impl std::fmt::Debug for EthOption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EthOption", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for EthOption {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -5351,7 +5588,6 @@ impl rt::AvpData for EthOption {
 ///     *[ ETH-SAP ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EthProtoType {
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16.
     pub eth_ether_type: Vec<rt::bytes::Bytes>,
@@ -5412,7 +5648,7 @@ impl Eq for EthProtoType {}
     )
 )]
 impl rt::typed::Fields for EthProtoType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("eth_ether_type", &self.eth_ether_type, 550, 0, 64);
         v.all("eth_sap", &self.eth_sap, 551, 0, 64);
         v.extra(&self.extra);
@@ -5435,6 +5671,23 @@ impl rt::typed::Fields for EthProtoType {
 impl std::fmt::Debug for EthProtoType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EthProtoType", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for EthProtoType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -5566,7 +5819,6 @@ impl rt::AvpData for EthProtoType {
 ///     [ C-VID-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct VlanIdRange {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     pub s_vid_start: Option<u32>,
@@ -5633,7 +5885,7 @@ impl Eq for VlanIdRange {}
     )
 )]
 impl rt::typed::Fields for VlanIdRange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("s_vid_start", &self.s_vid_start, 553, 0, 64);
         v.opt("s_vid_end", &self.s_vid_end, 554, 0, 64);
         v.opt("c_vid_start", &self.c_vid_start, 555, 0, 64);
@@ -5658,6 +5910,23 @@ impl rt::typed::Fields for VlanIdRange {
 impl std::fmt::Debug for VlanIdRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "VlanIdRange", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for VlanIdRange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -5780,7 +6049,6 @@ impl rt::AvpData for VlanIdRange {
 ///     *[ High-User-Priority ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserPriorityRange {
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
     pub low_user_priority: Vec<u32>,
@@ -5841,7 +6109,7 @@ impl Eq for UserPriorityRange {}
     )
 )]
 impl rt::typed::Fields for UserPriorityRange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("low_user_priority", &self.low_user_priority, 558, 0, 64);
         v.all("high_user_priority", &self.high_user_priority, 559, 0, 64);
         v.extra(&self.extra);
@@ -5864,6 +6132,23 @@ impl rt::typed::Fields for UserPriorityRange {
 impl std::fmt::Debug for UserPriorityRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserPriorityRange", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for UserPriorityRange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -6006,7 +6291,6 @@ impl rt::AvpData for UserPriorityRange {
 ///     [ Timezone-Flag ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TimeOfDayCondition {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     pub time_of_day_start: Option<u32>,
@@ -6085,7 +6369,7 @@ impl Eq for TimeOfDayCondition {}
     )
 )]
 impl rt::typed::Fields for TimeOfDayCondition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
         v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
         v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
@@ -6114,6 +6398,23 @@ impl rt::typed::Fields for TimeOfDayCondition {
 impl std::fmt::Debug for TimeOfDayCondition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TimeOfDayCondition", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for TimeOfDayCondition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -6260,7 +6561,6 @@ impl rt::AvpData for TimeOfDayCondition {
 ///     { QoS-Profile-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosProfileTemplate {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -6327,7 +6627,7 @@ impl Eq for QosProfileTemplate {}
     )
 )]
 impl rt::typed::Fields for QosProfileTemplate {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.one("qos_profile_id", &self.qos_profile_id, 573, 0, 64);
         v.extra(&self.extra);
@@ -6352,6 +6652,25 @@ impl rt::typed::Fields for QosProfileTemplate {
 impl std::fmt::Debug for QosProfileTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosProfileTemplate", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for QosProfileTemplate {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -6493,7 +6812,6 @@ impl rt::AvpData for QosProfileTemplate {
 /// QoS-Parameters ::= < AVP Header: 576 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6548,7 +6866,7 @@ impl Eq for QosParameters {}
     )
 )]
 impl rt::typed::Fields for QosParameters {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6569,6 +6887,23 @@ impl rt::typed::Fields for QosParameters {
 impl std::fmt::Debug for QosParameters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosParameters", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for QosParameters {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -6684,7 +7019,6 @@ impl rt::AvpData for QosParameters {
 ///     [ QoS-Parameters ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ExcessTreatment {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     pub treatment_action: TreatmentAction,
@@ -6748,7 +7082,7 @@ impl Eq for ExcessTreatment {}
     )
 )]
 impl rt::typed::Fields for ExcessTreatment {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("treatment_action", &self.treatment_action, 572, 0, 64);
         v.opt("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
         v.opt("qos_parameters", &self.qos_parameters, 576, 0, 64);
@@ -6772,6 +7106,23 @@ impl rt::typed::Fields for ExcessTreatment {
 impl std::fmt::Debug for ExcessTreatment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ExcessTreatment", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for ExcessTreatment {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -6912,7 +7263,6 @@ impl rt::AvpData for ExcessTreatment {
 ///     1*{ QoS-Profile-Template }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosCapability {
     /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     pub qos_profile_template: Vec<QosProfileTemplate>,
@@ -6967,7 +7317,7 @@ impl Eq for QosCapability {}
     )
 )]
 impl rt::typed::Fields for QosCapability {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -6988,6 +7338,22 @@ impl rt::typed::Fields for QosCapability {
 impl std::fmt::Debug for QosCapability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosCapability", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for QosCapability {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(

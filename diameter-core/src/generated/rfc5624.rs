@@ -39,7 +39,6 @@ pub mod application {}
 ///     { Minimum-Policed-Unit }
 ///     { Maximum-Packet-Size }
 /// ```
-#[derive(PartialEq)]
 pub struct Tmod1 {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     pub token_rate: f32,
@@ -74,7 +73,7 @@ impl Clone for Tmod1 {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Fields for Tmod1 {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("token_rate", &self.token_rate, 496, 0, 64);
         v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
         v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
@@ -89,6 +88,12 @@ impl rt::typed::Fields for Tmod1 {
 impl std::fmt::Debug for Tmod1 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Tmod1", f)
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl PartialEq for Tmod1 {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -232,7 +237,6 @@ impl rt::AvpData for Tmod1 {
 ///     { Minimum-Policed-Unit }
 ///     { Maximum-Packet-Size }
 /// ```
-#[derive(PartialEq)]
 pub struct Tmod2 {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     pub token_rate: f32,
@@ -267,7 +271,7 @@ impl Clone for Tmod2 {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Fields for Tmod2 {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("token_rate", &self.token_rate, 496, 0, 64);
         v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
         v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
@@ -282,6 +286,12 @@ impl rt::typed::Fields for Tmod2 {
 impl std::fmt::Debug for Tmod2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Tmod2", f)
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl PartialEq for Tmod2 {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rfc5624"))]

@@ -30,7 +30,6 @@ pub mod application {}
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceConfiguration {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
@@ -58,7 +57,7 @@ impl Clone for ServiceConfiguration {
 impl Eq for ServiceConfiguration {}
 #[cfg(any(feature = "rfc5779"))]
 impl rt::typed::Fields for ServiceConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
@@ -70,6 +69,12 @@ impl rt::typed::Fields for ServiceConfiguration {
 impl std::fmt::Debug for ServiceConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceConfiguration", f)
+    }
+}
+#[cfg(any(feature = "rfc5779"))]
+impl PartialEq for ServiceConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rfc5779"))]

@@ -93,7 +93,6 @@ impl rt::AvpData for KeyType {
 ///     [ Key-SPI ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Key {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     pub key_type: KeyType,
@@ -130,7 +129,7 @@ impl Clone for Key {
 impl Eq for Key {}
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for Key {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("key_type", &self.key_type, 582, 0, 0);
         v.one("keying_material", &self.keying_material, 583, 0, 0);
         v.opt("key_lifetime", &self.key_lifetime, 584, 0, 0);
@@ -145,6 +144,12 @@ impl rt::typed::Fields for Key {
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Key", f)
+    }
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

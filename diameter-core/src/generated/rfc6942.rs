@@ -22,7 +22,6 @@ pub mod application {}
 ///     { ERP-Realm }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ErpRkRequest {
     /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     pub erp_realm: rt::data::DiameterIdentity,
@@ -47,7 +46,7 @@ impl Clone for ErpRkRequest {
 impl Eq for ErpRkRequest {}
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for ErpRkRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("erp_realm", &self.erp_realm, 619, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -58,6 +57,12 @@ impl rt::typed::Fields for ErpRkRequest {
 impl std::fmt::Debug for ErpRkRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ErpRkRequest", f)
+    }
+}
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
+impl PartialEq for ErpRkRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]

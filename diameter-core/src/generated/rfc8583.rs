@@ -356,7 +356,6 @@ impl rt::AvpData for LoadType {
 ///     [ SourceID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Load {
     /// `[ Load-Type ]`: Load-Type (code 651), IETF RFC 8583 §7.2.
     pub load_type: Option<LoadType>,
@@ -525,7 +524,7 @@ impl Eq for Load {}
     )
 )]
 impl rt::typed::Fields for Load {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("load_type", &self.load_type, 651, 0, 0);
         v.opt("load_value", &self.load_value, 652, 0, 0);
         v.opt("sourceid", &self.sourceid, 649, 0, 0);
@@ -584,6 +583,58 @@ impl rt::typed::Fields for Load {
 impl std::fmt::Debug for Load {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Load", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc2",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rfc8583",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29343",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "tsp"
+    )
+)]
+impl PartialEq for Load {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(

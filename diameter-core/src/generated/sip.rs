@@ -530,7 +530,6 @@ impl rt::AvpData for SipUserDataAlreadyAvailable {
 ///     *[ SIP-Credit-Control-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SipAccountingInformation {
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1.
     pub sip_accounting_server_uri: Vec<rt::data::DiameterUri>,
@@ -558,7 +557,7 @@ impl Clone for SipAccountingInformation {
 impl Eq for SipAccountingInformation {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAccountingInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("sip_accounting_server_uri", &self.sip_accounting_server_uri, 369, 0, 64);
         v.all(
             "sip_credit_control_server_uri",
@@ -576,6 +575,12 @@ impl rt::typed::Fields for SipAccountingInformation {
 impl std::fmt::Debug for SipAccountingInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipAccountingInformation", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipAccountingInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -669,7 +674,6 @@ impl rt::AvpData for SipAccountingInformation {
 ///     *[ SIP-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SipServerCapabilities {
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1.
     pub sip_mandatory_capability: Vec<u32>,
@@ -700,7 +704,7 @@ impl Clone for SipServerCapabilities {
 impl Eq for SipServerCapabilities {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipServerCapabilities {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("sip_mandatory_capability", &self.sip_mandatory_capability, 373, 0, 64);
         v.all("sip_optional_capability", &self.sip_optional_capability, 374, 0, 64);
         v.all("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
@@ -713,6 +717,12 @@ impl rt::typed::Fields for SipServerCapabilities {
 impl std::fmt::Debug for SipServerCapabilities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipServerCapabilities", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipServerCapabilities {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -819,7 +829,6 @@ impl rt::AvpData for SipServerCapabilities {
 ///     [ SIP-Authentication-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SipAuthDataItem {
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     pub sip_authentication_scheme: SipAuthenticationScheme,
@@ -856,7 +865,7 @@ impl Clone for SipAuthDataItem {
 impl Eq for SipAuthDataItem {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthDataItem {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("sip_authentication_scheme", &self.sip_authentication_scheme, 377, 0, 64);
         v.opt("sip_item_number", &self.sip_item_number, 378, 0, 64);
         v.opt("sip_authenticate", &self.sip_authenticate, 379, 0, 64);
@@ -871,6 +880,12 @@ impl rt::typed::Fields for SipAuthDataItem {
 impl std::fmt::Debug for SipAuthDataItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipAuthDataItem", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipAuthDataItem {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -997,7 +1012,6 @@ impl rt::AvpData for SipAuthDataItem {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(PartialEq)]
 pub struct SipAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -1046,7 +1060,7 @@ impl Clone for SipAuthenticate {
 impl Eq for SipAuthenticate {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthenticate {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("digest_realm", &self.digest_realm, 104, 0, 64);
         v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
         v.opt("digest_domain", &self.digest_domain, 119, 0, 64);
@@ -1065,6 +1079,12 @@ impl rt::typed::Fields for SipAuthenticate {
 impl std::fmt::Debug for SipAuthenticate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipAuthenticate", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipAuthenticate {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1205,7 +1225,6 @@ impl rt::AvpData for SipAuthenticate {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(PartialEq)]
 pub struct SipAuthorization {
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     pub digest_username: rt::data::Utf8String,
@@ -1266,7 +1285,7 @@ impl Clone for SipAuthorization {
 impl Eq for SipAuthorization {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthorization {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("digest_username", &self.digest_username, 115, 0, 64);
         v.one("digest_realm", &self.digest_realm, 104, 0, 64);
         v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
@@ -1289,6 +1308,12 @@ impl rt::typed::Fields for SipAuthorization {
 impl std::fmt::Debug for SipAuthorization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipAuthorization", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipAuthorization {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1466,7 +1491,6 @@ impl rt::AvpData for SipAuthorization {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(PartialEq)]
 pub struct SipAuthenticationInfo {
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     pub digest_nextnonce: Option<rt::data::Utf8String>,
@@ -1503,7 +1527,7 @@ impl Clone for SipAuthenticationInfo {
 impl Eq for SipAuthenticationInfo {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthenticationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("digest_nextnonce", &self.digest_nextnonce, 107, 0, 64);
         v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
         v.opt("digest_response_auth", &self.digest_response_auth, 106, 0, 64);
@@ -1518,6 +1542,12 @@ impl rt::typed::Fields for SipAuthenticationInfo {
 impl std::fmt::Debug for SipAuthenticationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipAuthenticationInfo", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipAuthenticationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1611,7 +1641,6 @@ impl rt::AvpData for SipAuthenticationInfo {
 ///     [ SIP-Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SipDeregistrationReason {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     pub sip_reason_code: SipReasonCode,
@@ -1639,7 +1668,7 @@ impl Clone for SipDeregistrationReason {
 impl Eq for SipDeregistrationReason {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipDeregistrationReason {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("sip_reason_code", &self.sip_reason_code, 384, 0, 64);
         v.opt("sip_reason_info", &self.sip_reason_info, 385, 0, 64);
         v.extra(&self.extra);
@@ -1651,6 +1680,12 @@ impl rt::typed::Fields for SipDeregistrationReason {
 impl std::fmt::Debug for SipDeregistrationReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipDeregistrationReason", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipDeregistrationReason {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1738,7 +1773,6 @@ impl rt::AvpData for SipDeregistrationReason {
 ///     { SIP-User-Data-Contents }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SipUserData {
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     pub sip_user_data_type: rt::data::Utf8String,
@@ -1766,7 +1800,7 @@ impl Clone for SipUserData {
 impl Eq for SipUserData {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipUserData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("sip_user_data_type", &self.sip_user_data_type, 390, 0, 64);
         v.one("sip_user_data_contents", &self.sip_user_data_contents, 391, 0, 64);
         v.extra(&self.extra);
@@ -1778,6 +1812,12 @@ impl rt::typed::Fields for SipUserData {
 impl std::fmt::Debug for SipUserData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipUserData", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for SipUserData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1908,7 +1948,6 @@ impl rt::AvpData for SipUserData {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1972,7 +2011,7 @@ impl Clone for UserAuthorizationRequest {
 impl Eq for UserAuthorizationRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for UserAuthorizationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2002,6 +2041,12 @@ impl rt::typed::Fields for UserAuthorizationRequest {
 impl std::fmt::Debug for UserAuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserAuthorizationRequest", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for UserAuthorizationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2228,7 +2273,6 @@ impl rt::typed::Command for UserAuthorizationRequest {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2298,7 +2342,7 @@ impl Clone for UserAuthorizationAnswer {
 impl Eq for UserAuthorizationAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for UserAuthorizationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2324,6 +2368,12 @@ impl rt::typed::Fields for UserAuthorizationAnswer {
 impl std::fmt::Debug for UserAuthorizationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserAuthorizationAnswer", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for UserAuthorizationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2597,7 +2647,6 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2669,7 +2718,7 @@ impl Clone for ServerAssignmentRequest {
 impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for ServerAssignmentRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2713,6 +2762,12 @@ impl rt::typed::Fields for ServerAssignmentRequest {
 impl std::fmt::Debug for ServerAssignmentRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServerAssignmentRequest", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for ServerAssignmentRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2953,7 +3008,6 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3029,7 +3083,7 @@ impl Clone for ServerAssignmentAnswer {
 impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for ServerAssignmentAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3069,6 +3123,12 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
 impl std::fmt::Debug for ServerAssignmentAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServerAssignmentAnswer", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for ServerAssignmentAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3356,7 +3416,6 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3411,7 +3470,7 @@ impl Clone for LocationInfoRequest {
 impl Eq for LocationInfoRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for LocationInfoRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3432,6 +3491,12 @@ impl rt::typed::Fields for LocationInfoRequest {
 impl std::fmt::Debug for LocationInfoRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationInfoRequest", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for LocationInfoRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3625,7 +3690,6 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3695,7 +3759,7 @@ impl Clone for LocationInfoAnswer {
 impl Eq for LocationInfoAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for LocationInfoAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3721,6 +3785,12 @@ impl rt::typed::Fields for LocationInfoAnswer {
 impl std::fmt::Debug for LocationInfoAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationInfoAnswer", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for LocationInfoAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3994,7 +4064,6 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4064,7 +4133,7 @@ impl Clone for MultimediaAuthRequest {
 impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -4090,6 +4159,12 @@ impl rt::typed::Fields for MultimediaAuthRequest {
 impl std::fmt::Debug for MultimediaAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for MultimediaAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4307,7 +4382,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4383,7 +4457,7 @@ impl Clone for MultimediaAuthAnswer {
 impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -4411,6 +4485,12 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
 impl std::fmt::Debug for MultimediaAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for MultimediaAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4692,7 +4772,6 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4753,7 +4832,7 @@ impl Clone for RegistrationTerminationRequest {
 impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for RegistrationTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -4776,6 +4855,12 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
 impl std::fmt::Debug for RegistrationTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RegistrationTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for RegistrationTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4981,7 +5066,6 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5045,7 +5129,7 @@ impl Clone for RegistrationTerminationAnswer {
 impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for RegistrationTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -5069,6 +5153,12 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
 impl std::fmt::Debug for RegistrationTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RegistrationTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for RegistrationTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5322,7 +5412,6 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5389,7 +5478,7 @@ impl Clone for PushProfileRequest {
 impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for PushProfileRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -5420,6 +5509,12 @@ impl rt::typed::Fields for PushProfileRequest {
 impl std::fmt::Debug for PushProfileRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushProfileRequest", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for PushProfileRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5637,7 +5732,6 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5695,7 +5789,7 @@ impl Clone for PushProfileAnswer {
 impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for PushProfileAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -5717,6 +5811,12 @@ impl rt::typed::Fields for PushProfileAnswer {
 impl std::fmt::Debug for PushProfileAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushProfileAnswer", f)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl PartialEq for PushProfileAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sip"))]

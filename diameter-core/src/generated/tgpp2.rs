@@ -377,7 +377,6 @@ impl rt::AvpData for RuleReasonCode {
 ///     *[ Charging-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Tgpp2ChargingRuleInstall {
     /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub tgpp2_charging_rule_definition: Vec<Tgpp2ChargingRuleDefinition>,
@@ -408,7 +407,7 @@ impl Clone for Tgpp2ChargingRuleInstall {
 impl Eq for Tgpp2ChargingRuleInstall {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2ChargingRuleInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "tgpp2_charging_rule_definition",
             &self.tgpp2_charging_rule_definition,
@@ -433,6 +432,12 @@ impl rt::typed::Fields for Tgpp2ChargingRuleInstall {
 impl std::fmt::Debug for Tgpp2ChargingRuleInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Tgpp2ChargingRuleInstall", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for Tgpp2ChargingRuleInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -551,7 +556,6 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Tgpp2ChargingRuleDefinition {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: rt::bytes::Bytes,
@@ -615,7 +619,7 @@ impl Clone for Tgpp2ChargingRuleDefinition {
 impl Eq for Tgpp2ChargingRuleDefinition {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2ChargingRuleDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
         v.opt("rating_group", &self.rating_group, 432, 0, 64);
@@ -639,6 +643,12 @@ impl rt::typed::Fields for Tgpp2ChargingRuleDefinition {
 impl std::fmt::Debug for Tgpp2ChargingRuleDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Tgpp2ChargingRuleDefinition", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for Tgpp2ChargingRuleDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -807,7 +817,6 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Tgpp2QosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -844,7 +853,7 @@ impl Clone for Tgpp2QosInformation {
 impl Eq for Tgpp2QosInformation {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2QosInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
@@ -871,6 +880,12 @@ impl rt::typed::Fields for Tgpp2QosInformation {
 impl std::fmt::Debug for Tgpp2QosInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Tgpp2QosInformation", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for Tgpp2QosInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -986,7 +1001,6 @@ impl rt::AvpData for Tgpp2QosInformation {
 ///     [ Rule-Reason-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Tgpp2ChargingRuleReport {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -1020,7 +1034,7 @@ impl Clone for Tgpp2ChargingRuleReport {
 impl Eq for Tgpp2ChargingRuleReport {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2ChargingRuleReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
@@ -1040,6 +1054,12 @@ impl rt::typed::Fields for Tgpp2ChargingRuleReport {
 impl std::fmt::Debug for Tgpp2ChargingRuleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Tgpp2ChargingRuleReport", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for Tgpp2ChargingRuleReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1146,7 +1166,6 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
 ///     [ Flow-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FlowInfo {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub flow_identifier: Option<rt::data::Utf8String>,
@@ -1183,7 +1202,7 @@ impl Clone for FlowInfo {
 impl Eq for FlowInfo {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for FlowInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("flow_identifier", &self.flow_identifier, 810, 5535, 192);
         v.all("flow_description_info", &self.flow_description_info, 813, 5535, 128);
         v.opt("requested_qos", &self.requested_qos, 812, 5535, 128);
@@ -1198,6 +1217,12 @@ impl rt::typed::Fields for FlowInfo {
 impl std::fmt::Debug for FlowInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FlowInfo", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for FlowInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1306,7 +1331,6 @@ impl rt::AvpData for FlowInfo {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GrantedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1337,7 +1361,7 @@ impl Clone for GrantedQos {
 impl Eq for GrantedQos {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for GrantedQos {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
         v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
@@ -1350,6 +1374,12 @@ impl rt::typed::Fields for GrantedQos {
 impl std::fmt::Debug for GrantedQos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GrantedQos", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for GrantedQos {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1446,7 +1476,6 @@ impl rt::AvpData for GrantedQos {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RequestedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1477,7 +1506,7 @@ impl Clone for RequestedQos {
 impl Eq for RequestedQos {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for RequestedQos {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
         v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
@@ -1490,6 +1519,12 @@ impl rt::typed::Fields for RequestedQos {
 impl std::fmt::Debug for RequestedQos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RequestedQos", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for RequestedQos {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1585,7 +1620,6 @@ impl rt::AvpData for RequestedQos {
 ///     [ Precedence ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FlowDescriptionInfo {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Option<rt::data::IpFilterRule>,
@@ -1613,7 +1647,7 @@ impl Clone for FlowDescriptionInfo {
 impl Eq for FlowDescriptionInfo {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for FlowDescriptionInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt("precedence", &self.precedence, 1010, 10415, 192);
         v.extra(&self.extra);
@@ -1625,6 +1659,12 @@ impl rt::typed::Fields for FlowDescriptionInfo {
 impl std::fmt::Debug for FlowDescriptionInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FlowDescriptionInfo", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for FlowDescriptionInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1706,7 +1746,6 @@ impl rt::AvpData for FlowDescriptionInfo {
 ///     [ Access-Network-Physical-Access-ID-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkPhysicalAccessId {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     pub access_network_physical_access_id_value: Option<rt::bytes::Bytes>,
@@ -1738,7 +1777,7 @@ impl Clone for AccessNetworkPhysicalAccessId {
 impl Eq for AccessNetworkPhysicalAccessId {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for AccessNetworkPhysicalAccessId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "access_network_physical_access_id_value",
             &self.access_network_physical_access_id_value,
@@ -1762,6 +1801,12 @@ impl rt::typed::Fields for AccessNetworkPhysicalAccessId {
 impl std::fmt::Debug for AccessNetworkPhysicalAccessId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkPhysicalAccessId", f)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl PartialEq for AccessNetworkPhysicalAccessId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "tgpp2"))]

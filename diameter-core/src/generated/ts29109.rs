@@ -409,7 +409,6 @@ impl rt::AvpData for PrivateIdentityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -481,7 +480,7 @@ impl Clone for MultimediaAuthRequest {
 impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -519,6 +518,12 @@ impl rt::typed::Fields for MultimediaAuthRequest {
 impl std::fmt::Debug for MultimediaAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl PartialEq for MultimediaAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -740,7 +745,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -812,7 +816,7 @@ impl Clone for MultimediaAuthAnswer {
 impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -850,6 +854,12 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
 impl std::fmt::Debug for MultimediaAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl PartialEq for MultimediaAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -1128,7 +1138,6 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct BootstrappingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1189,7 +1198,7 @@ impl Clone for BootstrappingInfoRequest {
 impl Eq for BootstrappingInfoRequest {}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::typed::Fields for BootstrappingInfoRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -1224,6 +1233,12 @@ impl rt::typed::Fields for BootstrappingInfoRequest {
 impl std::fmt::Debug for BootstrappingInfoRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BootstrappingInfoRequest", f)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl PartialEq for BootstrappingInfoRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -1458,7 +1473,6 @@ impl rt::typed::Command for BootstrappingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct BootstrappingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1531,7 +1545,7 @@ impl Clone for BootstrappingInfoAnswer {
 impl Eq for BootstrappingInfoAnswer {}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::typed::Fields for BootstrappingInfoAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -1570,6 +1584,12 @@ impl rt::typed::Fields for BootstrappingInfoAnswer {
 impl std::fmt::Debug for BootstrappingInfoAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BootstrappingInfoAnswer", f)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl PartialEq for BootstrappingInfoAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]

@@ -167,7 +167,6 @@ pub mod application {
 ///     [ SM-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CommunicationFailureInformation {
     /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
     pub cause_type: Option<u32>,
@@ -240,7 +239,7 @@ impl Eq for CommunicationFailureInformation {}
     )
 )]
 impl rt::typed::Fields for CommunicationFailureInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("cause_type", &self.cause_type, 4301, 10415, 192);
         v.opt("s1ap_cause", &self.s1ap_cause, 4302, 10415, 192);
         v.opt("ranap_cause", &self.ranap_cause, 4303, 10415, 192);
@@ -267,6 +266,23 @@ impl rt::typed::Fields for CommunicationFailureInformation {
 impl std::fmt::Debug for CommunicationFailureInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CommunicationFailureInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for CommunicationFailureInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -408,7 +424,6 @@ impl rt::AvpData for CommunicationFailureInformation {
 ///     [ IMSI-Group-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NumberOfUePerLocationConfiguration {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
@@ -469,7 +484,7 @@ impl Eq for NumberOfUePerLocationConfiguration {}
     )
 )]
 impl rt::typed::Fields for NumberOfUePerLocationConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "eps_location_information",
             &self.eps_location_information,
@@ -498,6 +513,23 @@ impl rt::typed::Fields for NumberOfUePerLocationConfiguration {
 impl std::fmt::Debug for NumberOfUePerLocationConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NumberOfUePerLocationConfiguration", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for NumberOfUePerLocationConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -649,7 +681,6 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
 ///     [ IMSI-Group-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NumberOfUePerLocationReport {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
@@ -713,7 +744,7 @@ impl Eq for NumberOfUePerLocationReport {}
     )
 )]
 impl rt::typed::Fields for NumberOfUePerLocationReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "eps_location_information",
             &self.eps_location_information,
@@ -743,6 +774,23 @@ impl rt::typed::Fields for NumberOfUePerLocationReport {
 impl std::fmt::Debug for NumberOfUePerLocationReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NumberOfUePerLocationReport", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for NumberOfUePerLocationReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -897,7 +945,6 @@ impl rt::AvpData for NumberOfUePerLocationReport {
 ///     [ Downlink-Rate-Limit ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServingPlmnRateControl {
     /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
     pub uplink_rate_limit: Option<u32>,
@@ -925,7 +972,7 @@ impl Clone for ServingPlmnRateControl {
 impl Eq for ServingPlmnRateControl {}
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Fields for ServingPlmnRateControl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("uplink_rate_limit", &self.uplink_rate_limit, 4311, 10415, 192);
         v.opt("downlink_rate_limit", &self.downlink_rate_limit, 4312, 10415, 192);
         v.extra(&self.extra);
@@ -937,6 +984,12 @@ impl rt::typed::Fields for ServingPlmnRateControl {
 impl std::fmt::Debug for ServingPlmnRateControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServingPlmnRateControl", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl PartialEq for ServingPlmnRateControl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -1018,7 +1071,6 @@ impl rt::AvpData for ServingPlmnRateControl {
 ///     [ RRC-Counter-Timestamp ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RrcCauseCounter {
     /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
     pub counter_value: Option<u32>,
@@ -1046,7 +1098,7 @@ impl Clone for RrcCauseCounter {
 impl Eq for RrcCauseCounter {}
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Fields for RrcCauseCounter {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("counter_value", &self.counter_value, 4319, 10415, 192);
         v.opt("rrc_counter_timestamp", &self.rrc_counter_timestamp, 4320, 10415, 192);
         v.extra(&self.extra);
@@ -1058,6 +1110,12 @@ impl rt::typed::Fields for RrcCauseCounter {
 impl std::fmt::Debug for RrcCauseCounter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RrcCauseCounter", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl PartialEq for RrcCauseCounter {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -1157,7 +1215,6 @@ impl rt::AvpData for RrcCauseCounter {
 ///     [ DL-Buffering-Suggested-Packet-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IdleStatusIndication {
     /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
     pub idle_status_timestamp: Option<rt::data::Time>,
@@ -1228,7 +1285,7 @@ impl Eq for IdleStatusIndication {}
     )
 )]
 impl rt::typed::Fields for IdleStatusIndication {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("idle_status_timestamp", &self.idle_status_timestamp, 4323, 10415, 192);
         v.opt("active_time", &self.active_time, 4324, 10415, 192);
         v.opt(
@@ -1265,6 +1322,22 @@ impl rt::typed::Fields for IdleStatusIndication {
 impl std::fmt::Debug for IdleStatusIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IdleStatusIndication", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for IdleStatusIndication {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -1421,7 +1494,6 @@ impl rt::AvpData for IdleStatusIndication {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConfigurationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1487,7 +1559,7 @@ impl Clone for ConfigurationInformationRequest {
 impl Eq for ConfigurationInformationRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConfigurationInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1517,6 +1589,12 @@ impl rt::typed::Fields for ConfigurationInformationRequest {
 impl std::fmt::Debug for ConfigurationInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConfigurationInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for ConfigurationInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1721,7 +1799,6 @@ impl rt::typed::Command for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConfigurationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1794,7 +1871,7 @@ impl Clone for ConfigurationInformationAnswer {
 impl Eq for ConfigurationInformationAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConfigurationInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1833,6 +1910,12 @@ impl rt::typed::Fields for ConfigurationInformationAnswer {
 impl std::fmt::Debug for ConfigurationInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConfigurationInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for ConfigurationInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2101,7 +2184,6 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReportingInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2162,7 +2244,7 @@ impl Clone for ReportingInformationRequest {
 impl Eq for ReportingInformationRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ReportingInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2191,6 +2273,12 @@ impl rt::typed::Fields for ReportingInformationRequest {
 impl std::fmt::Debug for ReportingInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReportingInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for ReportingInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2389,7 +2477,6 @@ impl rt::typed::Command for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReportingInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2456,7 +2543,7 @@ impl Clone for ReportingInformationAnswer {
 impl Eq for ReportingInformationAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ReportingInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2481,6 +2568,12 @@ impl rt::typed::Fields for ReportingInformationAnswer {
 impl std::fmt::Debug for ReportingInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReportingInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for ReportingInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2738,7 +2831,6 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConnectionManagementRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2834,7 +2926,7 @@ impl Clone for ConnectionManagementRequest {
 impl Eq for ConnectionManagementRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConnectionManagementRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2886,6 +2978,12 @@ impl rt::typed::Fields for ConnectionManagementRequest {
 impl std::fmt::Debug for ConnectionManagementRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConnectionManagementRequest", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for ConnectionManagementRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3166,7 +3264,6 @@ impl rt::typed::Command for ConnectionManagementRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConnectionManagementAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3239,7 +3336,7 @@ impl Clone for ConnectionManagementAnswer {
 impl Eq for ConnectionManagementAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConnectionManagementAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3272,6 +3369,12 @@ impl rt::typed::Fields for ConnectionManagementAnswer {
 impl std::fmt::Debug for ConnectionManagementAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConnectionManagementAnswer", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for ConnectionManagementAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3537,7 +3640,6 @@ impl rt::typed::RequestCommand for ConnectionManagementRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MoDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3607,7 +3709,7 @@ impl Clone for MoDataRequest {
 impl Eq for MoDataRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MoDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3633,6 +3735,12 @@ impl rt::typed::Fields for MoDataRequest {
 impl std::fmt::Debug for MoDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MoDataRequest", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for MoDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3858,7 +3966,6 @@ impl rt::typed::Command for MoDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MoDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3925,7 +4032,7 @@ impl Clone for MoDataAnswer {
 impl Eq for MoDataAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MoDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3950,6 +4057,12 @@ impl rt::typed::Fields for MoDataAnswer {
 impl std::fmt::Debug for MoDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MoDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for MoDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4203,7 +4316,6 @@ impl rt::typed::RequestCommand for MoDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MtDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4276,7 +4388,7 @@ impl Clone for MtDataRequest {
 impl Eq for MtDataRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MtDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4309,6 +4421,12 @@ impl rt::typed::Fields for MtDataRequest {
 impl std::fmt::Debug for MtDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MtDataRequest", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for MtDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4553,7 +4671,6 @@ impl rt::typed::Command for MtDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MtDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4626,7 +4743,7 @@ impl Clone for MtDataAnswer {
 impl Eq for MtDataAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MtDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4659,6 +4776,12 @@ impl rt::typed::Fields for MtDataAnswer {
 impl std::fmt::Debug for MtDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MtDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl PartialEq for MtDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]

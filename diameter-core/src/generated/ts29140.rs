@@ -419,7 +419,6 @@ impl rt::AvpData for RouteingAddressResolution {
 ///     [ VAS-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServedUserIdentity {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -450,7 +449,7 @@ impl Clone for ServedUserIdentity {
 impl Eq for ServedUserIdentity {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for ServedUserIdentity {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("vasp_id", &self.vasp_id, 1101, 10415, 128);
         v.opt("vas_id", &self.vas_id, 1102, 10415, 128);
@@ -463,6 +462,12 @@ impl rt::typed::Fields for ServedUserIdentity {
 impl std::fmt::Debug for ServedUserIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServedUserIdentity", f)
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl PartialEq for ServedUserIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -549,7 +554,6 @@ impl rt::AvpData for ServedUserIdentity {
 ///     { MM10-Recipient-Address }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct InitialRecipientAddress {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     pub mm10_sequence_number: u32,
@@ -577,7 +581,7 @@ impl Clone for InitialRecipientAddress {
 impl Eq for InitialRecipientAddress {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for InitialRecipientAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
         v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
         v.extra(&self.extra);
@@ -589,6 +593,12 @@ impl rt::typed::Fields for InitialRecipientAddress {
 impl std::fmt::Debug for InitialRecipientAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "InitialRecipientAddress", f)
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl PartialEq for InitialRecipientAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -707,7 +717,6 @@ impl rt::AvpData for InitialRecipientAddress {
 ///     [ Routeing-Address-Resolution ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ResultRecipientAddress {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     pub mm10_sequence_number: u32,
@@ -741,7 +750,7 @@ impl Clone for ResultRecipientAddress {
 impl Eq for ResultRecipientAddress {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for ResultRecipientAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
         v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
         v.opt("routeing_address", &self.routeing_address, 1109, 10415, 128);
@@ -761,6 +770,12 @@ impl rt::typed::Fields for ResultRecipientAddress {
 impl std::fmt::Debug for ResultRecipientAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ResultRecipientAddress", f)
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl PartialEq for ResultRecipientAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -890,7 +905,6 @@ impl rt::AvpData for ResultRecipientAddress {
 ///     [ Status-Text ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Status {
     /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
     pub status_code: Option<rt::data::Utf8String>,
@@ -918,7 +932,7 @@ impl Clone for Status {
 impl Eq for Status {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for Status {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("status_code", &self.status_code, 1117, 10415, 128);
         v.opt("status_text", &self.status_text, 1118, 10415, 128);
         v.extra(&self.extra);
@@ -930,6 +944,12 @@ impl rt::typed::Fields for Status {
 impl std::fmt::Debug for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Status", f)
+    }
+}
+#[cfg(any(feature = "ts29140"))]
+impl PartialEq for Status {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29140"))]

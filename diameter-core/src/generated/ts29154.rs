@@ -106,7 +106,6 @@ pub mod application {
 /// ```
 ///
 /// The specification names this AVP Time-Window; TS 29.345 already uses that name for AVP code 3818, so the Nt one carries the prefix Nt- here.
-#[derive(PartialEq)]
 pub struct NtTimeWindow {
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
     pub transfer_start_time: rt::data::Time,
@@ -134,7 +133,7 @@ impl Clone for NtTimeWindow {
 impl Eq for NtTimeWindow {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for NtTimeWindow {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("transfer_start_time", &self.transfer_start_time, 4206, 10415, 192);
         v.one("transfer_end_time", &self.transfer_end_time, 4205, 10415, 192);
         v.extra(&self.extra);
@@ -146,6 +145,12 @@ impl rt::typed::Fields for NtTimeWindow {
 impl std::fmt::Debug for NtTimeWindow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NtTimeWindow", f)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl PartialEq for NtTimeWindow {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -259,7 +264,6 @@ impl rt::AvpData for NtTimeWindow {
 ///     [ Max-Requested-Bandwidth-UL ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TransferPolicy {
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     pub transfer_policy_id: u32,
@@ -296,7 +300,7 @@ impl Clone for TransferPolicy {
 impl Eq for TransferPolicy {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for TransferPolicy {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("transfer_policy_id", &self.transfer_policy_id, 4208, 10415, 192);
         v.opt("nt_time_window", &self.nt_time_window, 4204, 10415, 192);
         v.opt("rating_group", &self.rating_group, 432, 0, 64);
@@ -323,6 +327,12 @@ impl rt::typed::Fields for TransferPolicy {
 impl std::fmt::Debug for TransferPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TransferPolicy", f)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl PartialEq for TransferPolicy {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -450,7 +460,6 @@ impl rt::AvpData for TransferPolicy {
 ///     [ NetLoc-Access-Support ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkReports {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -502,7 +511,7 @@ impl Clone for AccessNetworkReports {
 impl Eq for AccessNetworkReports {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for AccessNetworkReports {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -528,6 +537,12 @@ impl rt::typed::Fields for AccessNetworkReports {
 impl std::fmt::Debug for AccessNetworkReports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkReports", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for AccessNetworkReports {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -663,7 +678,6 @@ impl rt::AvpData for AccessNetworkReports {
 ///     [ Location-Information-Configuration ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EventConfiguration {
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     pub extended_scef_reference_id: u64,
@@ -701,7 +715,7 @@ impl Clone for EventConfiguration {
 impl Eq for EventConfiguration {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "extended_scef_reference_id",
             &self.extended_scef_reference_id,
@@ -727,6 +741,12 @@ impl rt::typed::Fields for EventConfiguration {
 impl std::fmt::Debug for EventConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventConfiguration", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for EventConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -868,7 +888,6 @@ impl rt::AvpData for EventConfiguration {
 ///     { Extended-SCEF-Reference-ID }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EventConfigurationStatus {
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
     pub event_configuration_state: u32,
@@ -896,7 +915,7 @@ impl Clone for EventConfigurationStatus {
 impl Eq for EventConfigurationStatus {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfigurationStatus {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "event_configuration_state",
             &self.event_configuration_state,
@@ -920,6 +939,12 @@ impl rt::typed::Fields for EventConfigurationStatus {
 impl std::fmt::Debug for EventConfigurationStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventConfigurationStatus", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for EventConfigurationStatus {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1037,7 +1062,6 @@ impl rt::AvpData for EventConfigurationStatus {
 ///     *[ Access-Network-Reports ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EventReports {
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
     pub event_reporting_results: u32,
@@ -1068,7 +1092,7 @@ impl Clone for EventReports {
 impl Eq for EventReports {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventReports {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "event_reporting_results",
             &self.event_reporting_results,
@@ -1093,6 +1117,12 @@ impl rt::typed::Fields for EventReports {
 impl std::fmt::Debug for EventReports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventReports", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for EventReports {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1240,7 +1270,6 @@ impl rt::AvpData for EventReports {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BackgroundDataTransferRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1333,7 +1362,7 @@ impl Clone for BackgroundDataTransferRequest {
 impl Eq for BackgroundDataTransferRequest {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for BackgroundDataTransferRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1378,6 +1407,12 @@ impl rt::typed::Fields for BackgroundDataTransferRequest {
 impl std::fmt::Debug for BackgroundDataTransferRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BackgroundDataTransferRequest", f)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl PartialEq for BackgroundDataTransferRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1659,7 +1694,6 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BackgroundDataTransferAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1753,7 +1787,7 @@ impl Clone for BackgroundDataTransferAnswer {
 impl Eq for BackgroundDataTransferAnswer {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for BackgroundDataTransferAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1793,6 +1827,12 @@ impl rt::typed::Fields for BackgroundDataTransferAnswer {
 impl std::fmt::Debug for BackgroundDataTransferAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BackgroundDataTransferAnswer", f)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl PartialEq for BackgroundDataTransferAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2119,7 +2159,6 @@ impl rt::typed::RequestCommand for BackgroundDataTransferRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(PartialEq)]
 pub struct EventConfigurationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2183,7 +2222,7 @@ impl Clone for EventConfigurationRequest {
 impl Eq for EventConfigurationRequest {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfigurationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2213,6 +2252,12 @@ impl rt::typed::Fields for EventConfigurationRequest {
 impl std::fmt::Debug for EventConfigurationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventConfigurationRequest", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for EventConfigurationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2422,7 +2467,6 @@ impl rt::typed::Command for EventConfigurationRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(PartialEq)]
 pub struct EventConfigurationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2510,7 +2554,7 @@ impl Clone for EventConfigurationAnswer {
 impl Eq for EventConfigurationAnswer {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfigurationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2548,6 +2592,12 @@ impl rt::typed::Fields for EventConfigurationAnswer {
 impl std::fmt::Debug for EventConfigurationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventConfigurationAnswer", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for EventConfigurationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2836,7 +2886,6 @@ impl rt::typed::RequestCommand for EventConfigurationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EventReportingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2894,7 +2943,7 @@ impl Clone for EventReportingRequest {
 impl Eq for EventReportingRequest {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventReportingRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2916,6 +2965,12 @@ impl rt::typed::Fields for EventReportingRequest {
 impl std::fmt::Debug for EventReportingRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventReportingRequest", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for EventReportingRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3108,7 +3163,6 @@ impl rt::typed::Command for EventReportingRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EventReportingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3187,7 +3241,7 @@ impl Clone for EventReportingAnswer {
 impl Eq for EventReportingAnswer {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventReportingAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3216,6 +3270,12 @@ impl rt::typed::Fields for EventReportingAnswer {
 impl std::fmt::Debug for EventReportingAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventReportingAnswer", f)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl PartialEq for EventReportingAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]

@@ -1072,7 +1072,6 @@ impl rt::AvpData for PrioritizedListIndicator {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsEpsClientName {
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_name_string: Option<rt::data::Utf8String>,
@@ -1100,7 +1099,7 @@ impl Clone for LcsEpsClientName {
 impl Eq for LcsEpsClientName {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsEpsClientName {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
         v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
         v.extra(&self.extra);
@@ -1112,6 +1111,12 @@ impl rt::typed::Fields for LcsEpsClientName {
 impl std::fmt::Debug for LcsEpsClientName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsEpsClientName", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for LcsEpsClientName {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1193,7 +1198,6 @@ impl rt::AvpData for LcsEpsClientName {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsRequestorName {
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_requestor_id_string: Option<rt::data::Utf8String>,
@@ -1221,7 +1225,7 @@ impl Clone for LcsRequestorName {
 impl Eq for LcsRequestorName {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsRequestorName {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "lcs_requestor_id_string",
             &self.lcs_requestor_id_string,
@@ -1239,6 +1243,12 @@ impl rt::typed::Fields for LcsRequestorName {
 impl std::fmt::Debug for LcsRequestorName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsRequestorName", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for LcsRequestorName {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1328,7 +1338,6 @@ impl rt::AvpData for LcsRequestorName {
 ///     [ Response-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsQos {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     pub lcs_qos_class: Option<LcsQosClass>,
@@ -1365,7 +1374,7 @@ impl Clone for LcsQos {
 impl Eq for LcsQos {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsQos {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("lcs_qos_class", &self.lcs_qos_class, 2523, 10415, 128);
         v.opt("horizontal_accuracy", &self.horizontal_accuracy, 2505, 10415, 128);
         v.opt("vertical_accuracy", &self.vertical_accuracy, 2506, 10415, 128);
@@ -1380,6 +1389,12 @@ impl rt::typed::Fields for LcsQos {
 impl std::fmt::Debug for LcsQos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsQos", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for LcsQos {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1472,7 +1487,6 @@ impl rt::AvpData for LcsQos {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsPrivacyCheckNonSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1497,7 +1511,7 @@ impl Clone for LcsPrivacyCheckNonSession {
 impl Eq for LcsPrivacyCheckNonSession {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsPrivacyCheckNonSession {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1508,6 +1522,12 @@ impl rt::typed::Fields for LcsPrivacyCheckNonSession {
 impl std::fmt::Debug for LcsPrivacyCheckNonSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsPrivacyCheckNonSession", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for LcsPrivacyCheckNonSession {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1596,7 +1616,6 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsPrivacyCheckSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1621,7 +1640,7 @@ impl Clone for LcsPrivacyCheckSession {
 impl Eq for LcsPrivacyCheckSession {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsPrivacyCheckSession {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1632,6 +1651,12 @@ impl rt::typed::Fields for LcsPrivacyCheckSession {
 impl std::fmt::Debug for LcsPrivacyCheckSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsPrivacyCheckSession", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for LcsPrivacyCheckSession {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1721,7 +1746,6 @@ impl rt::AvpData for LcsPrivacyCheckSession {
 ///     [ GERAN-GANSS-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GeranPositioningInfo {
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     pub geran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1749,7 +1773,7 @@ impl Clone for GeranPositioningInfo {
 impl Eq for GeranPositioningInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for GeranPositioningInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("geran_positioning_data", &self.geran_positioning_data, 2525, 10415, 128);
         v.opt(
             "geran_ganss_positioning_data",
@@ -1767,6 +1791,12 @@ impl rt::typed::Fields for GeranPositioningInfo {
 impl std::fmt::Debug for GeranPositioningInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GeranPositioningInfo", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for GeranPositioningInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1859,7 +1889,6 @@ impl rt::AvpData for GeranPositioningInfo {
 ///     [ UTRAN-Additional-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UtranPositioningInfo {
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     pub utran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1892,7 +1921,7 @@ impl Clone for UtranPositioningInfo {
 impl Eq for UtranPositioningInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for UtranPositioningInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("utran_positioning_data", &self.utran_positioning_data, 2528, 10415, 128);
         v.opt(
             "utran_ganss_positioning_data",
@@ -1917,6 +1946,12 @@ impl rt::typed::Fields for UtranPositioningInfo {
 impl std::fmt::Debug for UtranPositioningInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UtranPositioningInfo", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for UtranPositioningInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2029,7 +2064,6 @@ impl rt::AvpData for UtranPositioningInfo {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AreaEventInfo {
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     pub area_definition: AreaDefinition,
@@ -2074,7 +2108,7 @@ impl Clone for AreaEventInfo {
 impl Eq for AreaEventInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for AreaEventInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("area_definition", &self.area_definition, 2534, 10415, 128);
         v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
         v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
@@ -2097,6 +2131,12 @@ impl rt::typed::Fields for AreaEventInfo {
 impl std::fmt::Debug for AreaEventInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AreaEventInfo", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for AreaEventInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2222,7 +2262,6 @@ impl rt::AvpData for AreaEventInfo {
 ///     *240[ Additional-Area ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AreaDefinition {
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40.
     pub area: Vec<Area>,
@@ -2250,7 +2289,7 @@ impl Clone for AreaDefinition {
 impl Eq for AreaDefinition {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for AreaDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("area", &self.area, 2535, 10415, 128);
         v.all("additional_area", &self.additional_area, 2565, 10415, 128);
         v.extra(&self.extra);
@@ -2262,6 +2301,12 @@ impl rt::typed::Fields for AreaDefinition {
 impl std::fmt::Debug for AreaDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AreaDefinition", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for AreaDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2362,7 +2407,6 @@ impl rt::AvpData for AreaDefinition {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Area {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -2390,7 +2434,7 @@ impl Clone for Area {
 impl Eq for Area {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for Area {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("area_type", &self.area_type, 2536, 10415, 128);
         v.one("area_identification", &self.area_identification, 2537, 10415, 128);
         v.extra(&self.extra);
@@ -2402,6 +2446,12 @@ impl rt::typed::Fields for Area {
 impl std::fmt::Debug for Area {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Area", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for Area {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2512,7 +2562,6 @@ impl rt::AvpData for Area {
 ///     { Reporting-Interval }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PeriodicLdrInformation {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     pub reporting_amount: u32,
@@ -2540,7 +2589,7 @@ impl Clone for PeriodicLdrInformation {
 impl Eq for PeriodicLdrInformation {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for PeriodicLdrInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("reporting_amount", &self.reporting_amount, 2541, 10415, 128);
         v.one("reporting_interval", &self.reporting_interval, 2542, 10415, 128);
         v.extra(&self.extra);
@@ -2552,6 +2601,12 @@ impl rt::typed::Fields for PeriodicLdrInformation {
 impl std::fmt::Debug for PeriodicLdrInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PeriodicLdrInformation", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for PeriodicLdrInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2662,7 +2717,6 @@ impl rt::AvpData for PeriodicLdrInformation {
 ///     [ Prioritized-List-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReportingPlmnList {
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49.
     pub plmn_id_list: Vec<PlmnIdList>,
@@ -2690,7 +2744,7 @@ impl Clone for ReportingPlmnList {
 impl Eq for ReportingPlmnList {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for ReportingPlmnList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("plmn_id_list", &self.plmn_id_list, 2544, 10415, 128);
         v.opt(
             "prioritized_list_indicator",
@@ -2708,6 +2762,12 @@ impl rt::typed::Fields for ReportingPlmnList {
 impl std::fmt::Debug for ReportingPlmnList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReportingPlmnList", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for ReportingPlmnList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2806,7 +2866,6 @@ impl rt::AvpData for ReportingPlmnList {
 ///     [ Periodic-Location-Support-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PlmnIdList {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
@@ -2836,7 +2895,7 @@ impl Clone for PlmnIdList {
 impl Eq for PlmnIdList {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for PlmnIdList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "periodic_location_support_indicator",
@@ -2854,6 +2913,12 @@ impl rt::typed::Fields for PlmnIdList {
 impl std::fmt::Debug for PlmnIdList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PlmnIdList", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for PlmnIdList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2953,7 +3018,6 @@ impl rt::AvpData for PlmnIdList {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeferredMtLrData {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     pub deferred_location_type: u32,
@@ -2984,7 +3048,7 @@ impl Clone for DeferredMtLrData {
 impl Eq for DeferredMtLrData {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for DeferredMtLrData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("deferred_location_type", &self.deferred_location_type, 2532, 10415, 128);
         v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
@@ -2997,6 +3061,12 @@ impl rt::typed::Fields for DeferredMtLrData {
 impl std::fmt::Debug for DeferredMtLrData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeferredMtLrData", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for DeferredMtLrData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3105,7 +3175,6 @@ impl rt::AvpData for DeferredMtLrData {
 ///     [ Cell-Portion-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EsmlcCellInfo {
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     pub ecgi: Option<rt::bytes::Bytes>,
@@ -3133,7 +3202,7 @@ impl Clone for EsmlcCellInfo {
 impl Eq for EsmlcCellInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for EsmlcCellInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
         v.opt("cell_portion_id", &self.cell_portion_id, 2553, 10415, 128);
         v.extra(&self.extra);
@@ -3145,6 +3214,12 @@ impl rt::typed::Fields for EsmlcCellInfo {
 impl std::fmt::Debug for EsmlcCellInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EsmlcCellInfo", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for EsmlcCellInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3224,7 +3299,6 @@ impl rt::AvpData for EsmlcCellInfo {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DelayedLocationReportingData {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     pub termination_cause_3gpp: Option<i32>,
@@ -3252,7 +3326,7 @@ impl Clone for DelayedLocationReportingData {
 impl Eq for DelayedLocationReportingData {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for DelayedLocationReportingData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.extra(&self.extra);
@@ -3264,6 +3338,12 @@ impl rt::typed::Fields for DelayedLocationReportingData {
 impl std::fmt::Debug for DelayedLocationReportingData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DelayedLocationReportingData", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for DelayedLocationReportingData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3355,7 +3435,6 @@ impl rt::AvpData for DelayedLocationReportingData {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MotionEventInfo {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     pub linear_distance: u32,
@@ -3400,7 +3479,7 @@ impl Clone for MotionEventInfo {
 impl Eq for MotionEventInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for MotionEventInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("linear_distance", &self.linear_distance, 2560, 10415, 128);
         v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
         v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
@@ -3423,6 +3502,12 @@ impl rt::typed::Fields for MotionEventInfo {
 impl std::fmt::Debug for MotionEventInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MotionEventInfo", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for MotionEventInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3541,7 +3626,6 @@ impl rt::AvpData for MotionEventInfo {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdditionalArea {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -3569,7 +3653,7 @@ impl Clone for AdditionalArea {
 impl Eq for AdditionalArea {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for AdditionalArea {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("area_type", &self.area_type, 2536, 10415, 128);
         v.one("area_identification", &self.area_identification, 2537, 10415, 128);
         v.extra(&self.extra);
@@ -3581,6 +3665,12 @@ impl rt::typed::Fields for AdditionalArea {
 impl std::fmt::Debug for AdditionalArea {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdditionalArea", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for AdditionalArea {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3724,7 +3814,6 @@ impl rt::AvpData for AdditionalArea {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProvideLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3854,7 +3943,7 @@ impl Clone for ProvideLocationRequest {
 impl Eq for ProvideLocationRequest {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for ProvideLocationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3924,6 +4013,12 @@ impl rt::typed::Fields for ProvideLocationRequest {
 impl std::fmt::Debug for ProvideLocationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProvideLocationRequest", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for ProvideLocationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4284,7 +4379,6 @@ impl rt::typed::Command for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProvideLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4390,7 +4484,7 @@ impl Clone for ProvideLocationAnswer {
 impl Eq for ProvideLocationAnswer {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for ProvideLocationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4452,6 +4546,12 @@ impl rt::typed::Fields for ProvideLocationAnswer {
 impl std::fmt::Debug for ProvideLocationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProvideLocationAnswer", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for ProvideLocationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4818,7 +4918,6 @@ impl rt::typed::RequestCommand for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4956,7 +5055,7 @@ impl Clone for LocationReportRequest {
 impl Eq for LocationReportRequest {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LocationReportRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5040,6 +5139,12 @@ impl rt::typed::Fields for LocationReportRequest {
 impl std::fmt::Debug for LocationReportRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationReportRequest", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for LocationReportRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5384,7 +5489,6 @@ impl rt::typed::Command for LocationReportRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5457,7 +5561,7 @@ impl Clone for LocationReportAnswer {
 impl Eq for LocationReportAnswer {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LocationReportAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5490,6 +5594,12 @@ impl rt::typed::Fields for LocationReportAnswer {
 impl std::fmt::Debug for LocationReportAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationReportAnswer", f)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl PartialEq for LocationReportAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

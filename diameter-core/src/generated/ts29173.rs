@@ -102,7 +102,6 @@ pub mod application {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -190,7 +189,7 @@ impl Eq for ServingNode {}
     )
 )]
 impl rt::typed::Fields for ServingNode {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
         v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
         v.opt("sgsn_realm", &self.sgsn_realm, 2410, 10415, 128);
@@ -222,6 +221,25 @@ impl rt::typed::Fields for ServingNode {
 impl std::fmt::Debug for ServingNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServingNode", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for ServingNode {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -398,7 +416,6 @@ impl rt::AvpData for ServingNode {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdditionalServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -474,7 +491,7 @@ impl Eq for AdditionalServingNode {}
     )
 )]
 impl rt::typed::Fields for AdditionalServingNode {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
         v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
         v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
@@ -502,6 +519,21 @@ impl rt::typed::Fields for AdditionalServingNode {
 impl std::fmt::Debug for AdditionalServingNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdditionalServingNode", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl PartialEq for AdditionalServingNode {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -662,7 +694,6 @@ impl rt::AvpData for AdditionalServingNode {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsRoutingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -729,7 +760,7 @@ impl Clone for LcsRoutingInfoRequest {
 impl Eq for LcsRoutingInfoRequest {}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Fields for LcsRoutingInfoRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -760,6 +791,12 @@ impl rt::typed::Fields for LcsRoutingInfoRequest {
 impl std::fmt::Debug for LcsRoutingInfoRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsRoutingInfoRequest", f)
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl PartialEq for LcsRoutingInfoRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -966,7 +1003,6 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsRoutingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1051,7 +1087,7 @@ impl Clone for LcsRoutingInfoAnswer {
 impl Eq for LcsRoutingInfoAnswer {}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Fields for LcsRoutingInfoAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1094,6 +1130,12 @@ impl rt::typed::Fields for LcsRoutingInfoAnswer {
 impl std::fmt::Debug for LcsRoutingInfoAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsRoutingInfoAnswer", f)
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl PartialEq for LcsRoutingInfoAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]

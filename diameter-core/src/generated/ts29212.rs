@@ -5377,7 +5377,6 @@ impl rt::AvpData for PdpSessionOperation {
 ///     [ IP-CAN-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingRuleInstall {
     /// `*[ Charging-Rule-Definition ]`: Charging-Rule-Definition (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4.
     pub charging_rule_definition: Vec<ChargingRuleDefinition>,
@@ -5429,7 +5428,7 @@ impl Clone for ChargingRuleInstall {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "charging_rule_definition",
             &self.charging_rule_definition,
@@ -5473,6 +5472,12 @@ impl rt::typed::Fields for ChargingRuleInstall {
 impl std::fmt::Debug for ChargingRuleInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingRuleInstall", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for ChargingRuleInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5631,7 +5636,6 @@ impl rt::AvpData for ChargingRuleInstall {
 ///     [ Resource-Release-Notification ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingRuleRemove {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -5665,7 +5669,7 @@ impl Clone for ChargingRuleRemove {
 impl Eq for ChargingRuleRemove {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
@@ -5691,6 +5695,12 @@ impl rt::typed::Fields for ChargingRuleRemove {
 impl std::fmt::Debug for ChargingRuleRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingRuleRemove", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for ChargingRuleRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5836,7 +5846,6 @@ impl rt::AvpData for ChargingRuleRemove {
 ///     [ Callee-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingRuleDefinition {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: rt::bytes::Bytes,
@@ -5958,7 +5967,7 @@ impl Clone for ChargingRuleDefinition {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
         v.opt("rating_group", &self.rating_group, 432, 0, 64);
@@ -6036,6 +6045,12 @@ impl rt::typed::Fields for ChargingRuleDefinition {
 impl std::fmt::Debug for ChargingRuleDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingRuleDefinition", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for ChargingRuleDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6328,7 +6343,6 @@ impl rt::AvpData for ChargingRuleDefinition {
 ///     [ Flow-Direction ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TftPacketFilterInformation {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     pub precedence: Option<u32>,
@@ -6368,7 +6382,7 @@ impl Clone for TftPacketFilterInformation {
 impl Eq for TftPacketFilterInformation {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for TftPacketFilterInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("precedence", &self.precedence, 1010, 10415, 192);
         v.opt("tft_filter", &self.tft_filter, 1012, 10415, 192);
         v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
@@ -6390,6 +6404,12 @@ impl rt::typed::Fields for TftPacketFilterInformation {
 impl std::fmt::Debug for TftPacketFilterInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TftPacketFilterInformation", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for TftPacketFilterInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6527,7 +6547,6 @@ impl rt::AvpData for TftPacketFilterInformation {
 ///     *[ Conditional-APN-Aggregate-Max-Bitrate ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -6641,7 +6660,7 @@ impl Eq for QosInformation {}
     )
 )]
 impl rt::typed::Fields for QosInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
@@ -6729,6 +6748,26 @@ impl rt::typed::Fields for QosInformation {
 impl std::fmt::Debug for QosInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for QosInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -6973,7 +7012,6 @@ impl rt::AvpData for QosInformation {
 ///     *[ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingRuleReport {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -7021,7 +7059,7 @@ impl Clone for ChargingRuleReport {
 impl Eq for ChargingRuleReport {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
@@ -7045,6 +7083,12 @@ impl rt::typed::Fields for ChargingRuleReport {
 impl std::fmt::Debug for ChargingRuleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingRuleReport", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for ChargingRuleReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7187,7 +7231,6 @@ impl rt::AvpData for ChargingRuleReport {
 ///     [ IP-CAN-Session-Charging-Scope ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkChargingIdentifierGx {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     pub access_network_charging_identifier_value: rt::bytes::Bytes,
@@ -7223,7 +7266,7 @@ impl Clone for AccessNetworkChargingIdentifierGx {
 impl Eq for AccessNetworkChargingIdentifierGx {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for AccessNetworkChargingIdentifierGx {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "access_network_charging_identifier_value",
             &self.access_network_charging_identifier_value,
@@ -7255,6 +7298,12 @@ impl rt::typed::Fields for AccessNetworkChargingIdentifierGx {
 impl std::fmt::Debug for AccessNetworkChargingIdentifierGx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkChargingIdentifierGx", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for AccessNetworkChargingIdentifierGx {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7409,7 +7458,6 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
 ///     [ Presence-Reporting-Area-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EventReportIndication {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     pub an_trusted: Option<super::ts29273::AnTrusted>,
@@ -7523,7 +7571,7 @@ impl Eq for EventReportIndication {}
     )
 )]
 impl rt::typed::Fields for EventReportIndication {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
         v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
@@ -7569,6 +7617,21 @@ impl rt::typed::Fields for EventReportIndication {
 impl std::fmt::Debug for EventReportIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventReportIndication", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for EventReportIndication {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -7807,7 +7870,6 @@ impl rt::AvpData for EventReportIndication {
 ///     [ Pre-emption-Capability ]
 ///     [ Pre-emption-Vulnerability ]
 /// ```
-#[derive(PartialEq)]
 pub struct AllocationRetentionPriority {
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     pub priority_level: u32,
@@ -7904,7 +7966,7 @@ impl Eq for AllocationRetentionPriority {}
     )
 )]
 impl rt::typed::Fields for AllocationRetentionPriority {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("priority_level", &self.priority_level, 1046, 10415, 128);
         v.opt("pre_emption_capability", &self.pre_emption_capability, 1047, 10415, 128);
         v.opt(
@@ -7945,6 +8007,34 @@ impl rt::typed::Fields for AllocationRetentionPriority {
 impl std::fmt::Debug for AllocationRetentionPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AllocationRetentionPriority", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for AllocationRetentionPriority {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -8126,7 +8216,6 @@ impl rt::AvpData for AllocationRetentionPriority {
 ///     2*2[ Tunnel-Header-Filter ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TunnelInformation {
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     pub tunnel_header_length: Option<u32>,
@@ -8178,7 +8267,7 @@ impl Eq for TunnelInformation {}
     )
 )]
 impl rt::typed::Fields for TunnelInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tunnel_header_length", &self.tunnel_header_length, 1037, 10415, 128);
         v.all("tunnel_header_filter", &self.tunnel_header_filter, 1036, 10415, 128);
         v.extra(&self.extra);
@@ -8198,6 +8287,20 @@ impl rt::typed::Fields for TunnelInformation {
 impl std::fmt::Debug for TunnelInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TunnelInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for TunnelInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -8322,7 +8425,6 @@ impl rt::AvpData for TunnelInformation {
 ///     { CoA-IP-Address }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CoaInformation {
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     pub tunnel_information: TunnelInformation,
@@ -8350,7 +8452,7 @@ impl Clone for CoaInformation {
 impl Eq for CoaInformation {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for CoaInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tunnel_information", &self.tunnel_information, 1038, 10415, 128);
         v.one("coa_ip_address", &self.coa_ip_address, 1035, 10415, 128);
         v.extra(&self.extra);
@@ -8362,6 +8464,12 @@ impl rt::typed::Fields for CoaInformation {
 impl std::fmt::Debug for CoaInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CoaInformation", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for CoaInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8487,7 +8595,6 @@ impl rt::AvpData for CoaInformation {
 ///     [ Allocation-Retention-Priority ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DefaultEpsBearerQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -8539,7 +8646,7 @@ impl Eq for DefaultEpsBearerQos {}
     )
 )]
 impl rt::typed::Fields for DefaultEpsBearerQos {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "allocation_retention_priority",
@@ -8565,6 +8672,20 @@ impl rt::typed::Fields for DefaultEpsBearerQos {
 impl std::fmt::Debug for DefaultEpsBearerQos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DefaultEpsBearerQos", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for DefaultEpsBearerQos {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -8691,7 +8812,6 @@ impl rt::AvpData for DefaultEpsBearerQos {
 ///     [ Routing-Rule-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FlowInformation {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Option<rt::data::IpFilterRule>,
@@ -8767,7 +8887,7 @@ impl Eq for FlowInformation {}
     )
 )]
 impl rt::typed::Fields for FlowInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt(
             "packet_filter_identifier",
@@ -8813,6 +8933,22 @@ impl rt::typed::Fields for FlowInformation {
 impl std::fmt::Debug for FlowInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FlowInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for FlowInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -8983,7 +9119,6 @@ impl rt::AvpData for FlowInformation {
 ///     [ Flow-Direction ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PacketFilterInformation {
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     pub packet_filter_identifier: Option<rt::bytes::Bytes>,
@@ -9050,7 +9185,7 @@ impl Eq for PacketFilterInformation {}
     )
 )]
 impl rt::typed::Fields for PacketFilterInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "packet_filter_identifier",
             &self.packet_filter_identifier,
@@ -9087,6 +9222,20 @@ impl rt::typed::Fields for PacketFilterInformation {
 impl std::fmt::Debug for PacketFilterInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PacketFilterInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for PacketFilterInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -9247,7 +9396,6 @@ impl rt::AvpData for PacketFilterInformation {
 ///     [ Usage-Monitoring-Support ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UsageMonitoringInformation {
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     pub monitoring_key: Option<rt::bytes::Bytes>,
@@ -9314,7 +9462,7 @@ impl Eq for UsageMonitoringInformation {}
     )
 )]
 impl rt::typed::Fields for UsageMonitoringInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
         v.all("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
         v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
@@ -9351,6 +9499,20 @@ impl rt::typed::Fields for UsageMonitoringInformation {
 impl std::fmt::Debug for UsageMonitoringInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UsageMonitoringInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for UsageMonitoringInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -9516,7 +9678,6 @@ impl rt::AvpData for UsageMonitoringInformation {
 ///     *[ Routing-Rule-Definition ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RoutingRuleInstall {
     /// `*[ Routing-Rule-Definition ]`: Routing-Rule-Definition (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70.
     pub routing_rule_definition: Vec<RoutingRuleDefinition>,
@@ -9541,7 +9702,7 @@ impl Clone for RoutingRuleInstall {
 impl Eq for RoutingRuleInstall {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "routing_rule_definition",
             &self.routing_rule_definition,
@@ -9558,6 +9719,12 @@ impl rt::typed::Fields for RoutingRuleInstall {
 impl std::fmt::Debug for RoutingRuleInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RoutingRuleInstall", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for RoutingRuleInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9641,7 +9808,6 @@ impl rt::AvpData for RoutingRuleInstall {
 ///     *[ Routing-Rule-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RoutingRuleRemove {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: Vec<rt::bytes::Bytes>,
@@ -9666,7 +9832,7 @@ impl Clone for RoutingRuleRemove {
 impl Eq for RoutingRuleRemove {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
@@ -9683,6 +9849,12 @@ impl rt::typed::Fields for RoutingRuleRemove {
 impl std::fmt::Debug for RoutingRuleRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RoutingRuleRemove", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for RoutingRuleRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9770,7 +9942,6 @@ impl rt::AvpData for RoutingRuleRemove {
 ///     [ IP-CAN-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RoutingRuleDefinition {
     /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: rt::bytes::Bytes,
@@ -9807,7 +9978,7 @@ impl Clone for RoutingRuleDefinition {
 impl Eq for RoutingRuleDefinition {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
@@ -9828,6 +9999,12 @@ impl rt::typed::Fields for RoutingRuleDefinition {
 impl std::fmt::Debug for RoutingRuleDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RoutingRuleDefinition", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for RoutingRuleDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9956,7 +10133,6 @@ impl rt::AvpData for RoutingRuleDefinition {
 ///     [ Flow-Label ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RoutingFilter {
     /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: rt::data::IpFilterRule,
@@ -9993,7 +10169,7 @@ impl Clone for RoutingFilter {
 impl Eq for RoutingFilter {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingFilter {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("flow_description", &self.flow_description, 507, 10415, 192);
         v.one("flow_direction", &self.flow_direction, 1080, 10415, 128);
         v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
@@ -10014,6 +10190,12 @@ impl rt::typed::Fields for RoutingFilter {
 impl std::fmt::Debug for RoutingFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RoutingFilter", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for RoutingFilter {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -10142,7 +10324,6 @@ impl rt::AvpData for RoutingFilter {
 ///     [ TDF-Destination-Host ]
 ///     [ TDF-IP-Address ]
 /// ```
-#[derive(PartialEq)]
 pub struct TdfInformation {
     /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
     pub tdf_destination_realm: Option<rt::data::DiameterIdentity>,
@@ -10173,7 +10354,7 @@ impl Clone for TdfInformation {
 impl Eq for TdfInformation {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TdfInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tdf_destination_realm", &self.tdf_destination_realm, 1090, 10415, 128);
         v.opt("tdf_destination_host", &self.tdf_destination_host, 1089, 10415, 128);
         v.opt("tdf_ip_address", &self.tdf_ip_address, 1091, 10415, 128);
@@ -10186,6 +10367,12 @@ impl rt::typed::Fields for TdfInformation {
 impl std::fmt::Debug for TdfInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TdfInformation", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for TdfInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10293,7 +10480,6 @@ impl rt::AvpData for TdfInformation {
 ///     [ Redirect-Server-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RedirectInformation {
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     pub redirect_support: Option<RedirectSupport>,
@@ -10351,7 +10537,7 @@ impl Eq for RedirectInformation {}
     )
 )]
 impl rt::typed::Fields for RedirectInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("redirect_support", &self.redirect_support, 1086, 10415, 128);
         v.opt("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
         v.opt("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
@@ -10373,6 +10559,21 @@ impl rt::typed::Fields for RedirectInformation {
 impl std::fmt::Debug for RedirectInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RedirectInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for RedirectInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -10499,7 +10700,6 @@ impl rt::AvpData for RedirectInformation {
 ///     *[ Flow-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApplicationDetectionInformation {
     /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     pub tdf_application_identifier: rt::bytes::Bytes,
@@ -10556,7 +10756,7 @@ impl Eq for ApplicationDetectionInformation {}
     )
 )]
 impl rt::typed::Fields for ApplicationDetectionInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "tdf_application_identifier",
             &self.tdf_application_identifier,
@@ -10589,6 +10789,20 @@ impl rt::typed::Fields for ApplicationDetectionInformation {
 impl std::fmt::Debug for ApplicationDetectionInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApplicationDetectionInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl PartialEq for ApplicationDetectionInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -10730,7 +10944,6 @@ impl rt::AvpData for ApplicationDetectionInformation {
 ///     [ Default-QoS-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DefaultQosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<QosClassIdentifier>,
@@ -10764,7 +10977,7 @@ impl Clone for DefaultQosInformation {
 impl Eq for DefaultQosInformation {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for DefaultQosInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
@@ -10790,6 +11003,12 @@ impl rt::typed::Fields for DefaultQosInformation {
 impl std::fmt::Debug for DefaultQosInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DefaultQosInformation", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for DefaultQosInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10907,7 +11126,6 @@ impl rt::AvpData for DefaultQosInformation {
 ///     *[ RAT-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConditionalApnAggregateMaxBitrate {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     pub apn_aggregate_max_bitrate_ul: Option<u32>,
@@ -10989,7 +11207,7 @@ impl Eq for ConditionalApnAggregateMaxBitrate {}
     )
 )]
 impl rt::typed::Fields for ConditionalApnAggregateMaxBitrate {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "apn_aggregate_max_bitrate_ul",
             &self.apn_aggregate_max_bitrate_ul,
@@ -11031,6 +11249,26 @@ impl rt::typed::Fields for ConditionalApnAggregateMaxBitrate {
 impl std::fmt::Debug for ConditionalApnAggregateMaxBitrate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConditionalApnAggregateMaxBitrate", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for ConditionalApnAggregateMaxBitrate {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -11207,7 +11445,6 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
 ///     [ Presence-Reporting-Area-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PresenceReportingAreaInformation {
     /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     pub presence_reporting_area_identifier: Option<rt::bytes::Bytes>,
@@ -11278,7 +11515,7 @@ impl Eq for PresenceReportingAreaInformation {}
     )
 )]
 impl rt::typed::Fields for PresenceReportingAreaInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "presence_reporting_area_identifier",
             &self.presence_reporting_area_identifier,
@@ -11327,6 +11564,23 @@ impl rt::typed::Fields for PresenceReportingAreaInformation {
 impl std::fmt::Debug for PresenceReportingAreaInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PresenceReportingAreaInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for PresenceReportingAreaInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -11479,7 +11733,6 @@ impl rt::AvpData for PresenceReportingAreaInformation {
 ///     [ Physical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FixedUserLocationInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -11537,7 +11790,7 @@ impl Eq for FixedUserLocationInfo {}
     )
 )]
 impl rt::typed::Fields for FixedUserLocationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("bssid", &self.bssid, 2716, 10415, 192);
         v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
@@ -11559,6 +11812,20 @@ impl rt::typed::Fields for FixedUserLocationInfo {
 impl std::fmt::Debug for FixedUserLocationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FixedUserLocationInfo", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for FixedUserLocationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -11676,7 +11943,6 @@ impl rt::AvpData for FixedUserLocationInfo {
 ///     [ Routing-Rule-Failure-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RoutingRuleReport {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     pub routing_rule_identifier: Vec<rt::bytes::Bytes>,
@@ -11707,7 +11973,7 @@ impl Clone for RoutingRuleReport {
 impl Eq for RoutingRuleReport {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
@@ -11732,6 +11998,12 @@ impl rt::typed::Fields for RoutingRuleReport {
 impl std::fmt::Debug for RoutingRuleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RoutingRuleReport", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for RoutingRuleReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11834,7 +12106,6 @@ impl rt::AvpData for RoutingRuleReport {
 ///     *[ Conditional-APN-Aggregate-Max-Bitrate ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConditionalPolicyInformation {
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     pub execution_time: Option<rt::data::Time>,
@@ -11879,7 +12150,7 @@ impl Clone for ConditionalPolicyInformation {
 impl Eq for ConditionalPolicyInformation {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for ConditionalPolicyInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("execution_time", &self.execution_time, 2839, 10415, 128);
         v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
         v.opt(
@@ -11914,6 +12185,12 @@ impl rt::typed::Fields for ConditionalPolicyInformation {
 impl std::fmt::Debug for ConditionalPolicyInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConditionalPolicyInformation", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for ConditionalPolicyInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12043,7 +12320,6 @@ impl rt::AvpData for ConditionalPolicyInformation {
 ///     *[ Presence-Reporting-Area-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PraInstall {
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     pub presence_reporting_area_information: Vec<PresenceReportingAreaInformation>,
@@ -12070,7 +12346,7 @@ impl Clone for PraInstall {
 impl Eq for PraInstall {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for PraInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
@@ -12087,6 +12363,12 @@ impl rt::typed::Fields for PraInstall {
 impl std::fmt::Debug for PraInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PraInstall", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for PraInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12170,7 +12452,6 @@ impl rt::AvpData for PraInstall {
 ///     *[ Presence-Reporting-Area-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PraRemove {
     /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     pub presence_reporting_area_identifier: Vec<rt::bytes::Bytes>,
@@ -12197,7 +12478,7 @@ impl Clone for PraRemove {
 impl Eq for PraRemove {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for PraRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "presence_reporting_area_identifier",
             &self.presence_reporting_area_identifier,
@@ -12214,6 +12495,12 @@ impl rt::typed::Fields for PraRemove {
 impl std::fmt::Debug for PraRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PraRemove", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for PraRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12302,7 +12589,6 @@ impl rt::AvpData for PraRemove {
 ///     [ Rule-Deactivation-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosRuleInstall {
     /// `*[ QoS-Rule-Definition ]`: QoS-Rule-Definition (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3.
     pub qos_rule_definition: Vec<QosRuleDefinition>,
@@ -12342,7 +12628,7 @@ impl Clone for QosRuleInstall {
 impl Eq for QosRuleInstall {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("qos_rule_definition", &self.qos_rule_definition, 1053, 10415, 192);
         v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
@@ -12358,6 +12644,12 @@ impl rt::typed::Fields for QosRuleInstall {
 impl std::fmt::Debug for QosRuleInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosRuleInstall", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for QosRuleInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12488,7 +12780,6 @@ impl rt::AvpData for QosRuleInstall {
 ///     *[ QoS-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosRuleRemove {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: Vec<rt::bytes::Bytes>,
@@ -12516,7 +12807,7 @@ impl Clone for QosRuleRemove {
 impl Eq for QosRuleRemove {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
         v.extra(&self.extra);
@@ -12528,6 +12819,12 @@ impl rt::typed::Fields for QosRuleRemove {
 impl std::fmt::Debug for QosRuleRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosRuleRemove", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for QosRuleRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12629,7 +12926,6 @@ impl rt::AvpData for QosRuleRemove {
 ///     [ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosRuleDefinition {
     /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: rt::bytes::Bytes,
@@ -12675,7 +12971,7 @@ impl Clone for QosRuleDefinition {
 impl Eq for QosRuleDefinition {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("flow_information", &self.flow_information, 1058, 10415, 128);
         v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
@@ -12693,6 +12989,12 @@ impl rt::typed::Fields for QosRuleDefinition {
 impl std::fmt::Debug for QosRuleDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosRuleDefinition", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for QosRuleDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12834,7 +13136,6 @@ impl rt::AvpData for QosRuleDefinition {
 ///     *[ Content-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosRuleReport {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     pub qos_rule_name: Vec<rt::bytes::Bytes>,
@@ -12871,7 +13172,7 @@ impl Clone for QosRuleReport {
 impl Eq for QosRuleReport {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
         v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
@@ -12886,6 +13187,12 @@ impl rt::typed::Fields for QosRuleReport {
 impl std::fmt::Debug for QosRuleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosRuleReport", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl PartialEq for QosRuleReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -13004,7 +13311,6 @@ impl rt::AvpData for QosRuleReport {
 ///     [ Rule-Deactivation-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdcRuleInstall {
     /// `*[ ADC-Rule-Definition ]`: ADC-Rule-Definition (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3.
     pub adc_rule_definition: Vec<AdcRuleDefinition>,
@@ -13044,7 +13350,7 @@ impl Clone for AdcRuleInstall {
 impl Eq for AdcRuleInstall {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("adc_rule_definition", &self.adc_rule_definition, 1094, 10415, 192);
         v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
@@ -13060,6 +13366,12 @@ impl rt::typed::Fields for AdcRuleInstall {
 impl std::fmt::Debug for AdcRuleInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdcRuleInstall", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl PartialEq for AdcRuleInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13183,7 +13495,6 @@ impl rt::AvpData for AdcRuleInstall {
 ///     *[ ADC-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdcRuleRemove {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: Vec<rt::bytes::Bytes>,
@@ -13211,7 +13522,7 @@ impl Clone for AdcRuleRemove {
 impl Eq for AdcRuleRemove {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
         v.extra(&self.extra);
@@ -13223,6 +13534,12 @@ impl rt::typed::Fields for AdcRuleRemove {
 impl std::fmt::Debug for AdcRuleRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdcRuleRemove", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl PartialEq for AdcRuleRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13336,7 +13653,6 @@ impl rt::AvpData for AdcRuleRemove {
 ///     [ ToS-Traffic-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdcRuleDefinition {
     /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: rt::bytes::Bytes,
@@ -13424,7 +13740,7 @@ impl Clone for AdcRuleDefinition {
 impl Eq for AdcRuleDefinition {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.opt(
             "tdf_application_identifier",
@@ -13478,6 +13794,12 @@ impl rt::typed::Fields for AdcRuleDefinition {
 impl std::fmt::Debug for AdcRuleDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdcRuleDefinition", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl PartialEq for AdcRuleDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13681,7 +14003,6 @@ impl rt::AvpData for AdcRuleDefinition {
 ///     [ Final-Unit-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdcRuleReport {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     pub adc_rule_name: Vec<rt::bytes::Bytes>,
@@ -13720,7 +14041,7 @@ impl Clone for AdcRuleReport {
 impl Eq for AdcRuleReport {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
         v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
@@ -13735,6 +14056,12 @@ impl rt::typed::Fields for AdcRuleReport {
 impl std::fmt::Debug for AdcRuleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdcRuleReport", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl PartialEq for AdcRuleReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13850,7 +14177,6 @@ impl rt::AvpData for AdcRuleReport {
 ///     [ CS-Service-Resource-Failure-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsServiceResourceReport {
     /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
     pub cs_service_qos_request_identifier: rt::bytes::Bytes,
@@ -13887,7 +14213,7 @@ impl Clone for CsServiceResourceReport {
 impl Eq for CsServiceResourceReport {}
 #[cfg(any(feature = "ts29212"))]
 impl rt::typed::Fields for CsServiceResourceReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "cs_service_qos_request_identifier",
             &self.cs_service_qos_request_identifier,
@@ -13918,6 +14244,12 @@ impl rt::typed::Fields for CsServiceResourceReport {
 impl std::fmt::Debug for CsServiceResourceReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsServiceResourceReport", f)
+    }
+}
+#[cfg(any(feature = "ts29212"))]
+impl PartialEq for CsServiceResourceReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -14115,7 +14447,6 @@ impl rt::AvpData for CsServiceResourceReport {
 ///     [ 3GPP-PS-Data-Off-Status-Gx ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -14412,7 +14743,7 @@ impl Clone for TgppGxCreditControlRequest {
 impl Eq for TgppGxCreditControlRequest {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxCreditControlRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -14629,6 +14960,12 @@ impl rt::typed::Fields for TgppGxCreditControlRequest {
 impl std::fmt::Debug for TgppGxCreditControlRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxCreditControlRequest", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for TgppGxCreditControlRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15332,7 +15669,6 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -15509,7 +15845,7 @@ impl Clone for TgppGxCreditControlAnswer {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxCreditControlAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -15606,6 +15942,12 @@ impl rt::typed::Fields for TgppGxCreditControlAnswer {
 impl std::fmt::Debug for TgppGxCreditControlAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxCreditControlAnswer", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for TgppGxCreditControlAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16113,7 +16455,6 @@ impl rt::typed::RequestCommand for TgppGxCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -16223,7 +16564,7 @@ impl Clone for TgppGxReAuthRequest {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -16299,6 +16640,12 @@ impl rt::typed::Fields for TgppGxReAuthRequest {
 impl std::fmt::Debug for TgppGxReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for TgppGxReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16656,7 +17003,6 @@ impl rt::typed::Command for TgppGxReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -16765,7 +17111,7 @@ impl Clone for TgppGxReAuthAnswer {
 impl Eq for TgppGxReAuthAnswer {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -16816,6 +17162,12 @@ impl rt::typed::Fields for TgppGxReAuthAnswer {
 impl std::fmt::Debug for TgppGxReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl PartialEq for TgppGxReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -17152,7 +17504,6 @@ impl rt::typed::RequestCommand for TgppGxReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxxCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17314,7 +17665,7 @@ impl Clone for TgppGxxCreditControlRequest {
 impl Eq for TgppGxxCreditControlRequest {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxCreditControlRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -17406,6 +17757,12 @@ impl rt::typed::Fields for TgppGxxCreditControlRequest {
 impl std::fmt::Debug for TgppGxxCreditControlRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxxCreditControlRequest", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl PartialEq for TgppGxxCreditControlRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -17819,7 +18176,6 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxxCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -17931,7 +18287,7 @@ impl Clone for TgppGxxCreditControlAnswer {
 impl Eq for TgppGxxCreditControlAnswer {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxCreditControlAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -17971,6 +18327,12 @@ impl rt::typed::Fields for TgppGxxCreditControlAnswer {
 impl std::fmt::Debug for TgppGxxCreditControlAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxxCreditControlAnswer", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl PartialEq for TgppGxxCreditControlAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18337,7 +18699,6 @@ impl rt::typed::RequestCommand for TgppGxxCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxxReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18416,7 +18777,7 @@ impl Clone for TgppGxxReAuthRequest {
 impl Eq for TgppGxxReAuthRequest {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -18445,6 +18806,12 @@ impl rt::typed::Fields for TgppGxxReAuthRequest {
 impl std::fmt::Debug for TgppGxxReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxxReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl PartialEq for TgppGxxReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18710,7 +19077,6 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppGxxReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18804,7 +19170,7 @@ impl Clone for TgppGxxReAuthAnswer {
 impl Eq for TgppGxxReAuthAnswer {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -18844,6 +19210,12 @@ impl rt::typed::Fields for TgppGxxReAuthAnswer {
 impl std::fmt::Debug for TgppGxxReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppGxxReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl PartialEq for TgppGxxReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -19156,7 +19528,6 @@ impl rt::typed::RequestCommand for TgppGxxReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSdTdfSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19342,7 +19713,7 @@ impl Clone for TgppSdTdfSessionRequest {
 impl Eq for TgppSdTdfSessionRequest {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdTdfSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19458,6 +19829,12 @@ impl rt::typed::Fields for TgppSdTdfSessionRequest {
 impl std::fmt::Debug for TgppSdTdfSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSdTdfSessionRequest", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl PartialEq for TgppSdTdfSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19888,7 +20265,6 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSdTdfSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19970,7 +20346,7 @@ impl Clone for TgppSdTdfSessionAnswer {
 impl Eq for TgppSdTdfSessionAnswer {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdTdfSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20012,6 +20388,12 @@ impl rt::typed::Fields for TgppSdTdfSessionAnswer {
 impl std::fmt::Debug for TgppSdTdfSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSdTdfSessionAnswer", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl PartialEq for TgppSdTdfSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20313,7 +20695,6 @@ impl rt::typed::RequestCommand for TgppSdTdfSessionRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSdCreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20406,7 +20787,7 @@ impl Clone for TgppSdCreditControlRequest {
 impl Eq for TgppSdCreditControlRequest {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdCreditControlRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20463,6 +20844,12 @@ impl rt::typed::Fields for TgppSdCreditControlRequest {
 impl std::fmt::Debug for TgppSdCreditControlRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSdCreditControlRequest", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl PartialEq for TgppSdCreditControlRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20765,7 +21152,6 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSdCreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20883,7 +21269,7 @@ impl Clone for TgppSdCreditControlAnswer {
 impl Eq for TgppSdCreditControlAnswer {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdCreditControlAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20943,6 +21329,12 @@ impl rt::typed::Fields for TgppSdCreditControlAnswer {
 impl std::fmt::Debug for TgppSdCreditControlAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSdCreditControlAnswer", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl PartialEq for TgppSdCreditControlAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21334,7 +21726,6 @@ impl rt::typed::RequestCommand for TgppSdCreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSdReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21422,7 +21813,7 @@ impl Clone for TgppSdReAuthRequest {
 impl Eq for TgppSdReAuthRequest {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21472,6 +21863,12 @@ impl rt::typed::Fields for TgppSdReAuthRequest {
 impl std::fmt::Debug for TgppSdReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSdReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl PartialEq for TgppSdReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21756,7 +22153,6 @@ impl rt::typed::Command for TgppSdReAuthRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSdReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21829,7 +22225,7 @@ impl Clone for TgppSdReAuthAnswer {
 impl Eq for TgppSdReAuthAnswer {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21862,6 +22258,12 @@ impl rt::typed::Fields for TgppSdReAuthAnswer {
 impl std::fmt::Debug for TgppSdReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSdReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl PartialEq for TgppSdReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -22113,7 +22515,6 @@ impl rt::typed::RequestCommand for TgppSdReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStTdfSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22195,7 +22596,7 @@ impl Clone for TgppStTdfSessionRequest {
 impl Eq for TgppStTdfSessionRequest {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TgppStTdfSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22237,6 +22638,12 @@ impl rt::typed::Fields for TgppStTdfSessionRequest {
 impl std::fmt::Debug for TgppStTdfSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStTdfSessionRequest", f)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl PartialEq for TgppStTdfSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -22496,7 +22903,6 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStTdfSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22575,7 +22981,7 @@ impl Clone for TgppStTdfSessionAnswer {
 impl Eq for TgppStTdfSessionAnswer {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TgppStTdfSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22610,6 +23016,12 @@ impl rt::typed::Fields for TgppStTdfSessionAnswer {
 impl std::fmt::Debug for TgppStTdfSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStTdfSessionAnswer", f)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl PartialEq for TgppStTdfSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -22893,7 +23305,6 @@ impl rt::typed::RequestCommand for TgppStTdfSessionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22957,7 +23368,7 @@ impl Clone for SessionTerminationRequest {
 impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for SessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22981,6 +23392,12 @@ impl rt::typed::Fields for SessionTerminationRequest {
 impl std::fmt::Debug for SessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl PartialEq for SessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23180,7 +23597,6 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23256,7 +23672,7 @@ impl Clone for SessionTerminationAnswer {
 impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23284,6 +23700,12 @@ impl rt::typed::Fields for SessionTerminationAnswer {
 impl std::fmt::Debug for SessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl PartialEq for SessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23525,7 +23947,6 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TssfNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23586,7 +24007,7 @@ impl Clone for TssfNotificationRequest {
 impl Eq for TssfNotificationRequest {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TssfNotificationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23615,6 +24036,12 @@ impl rt::typed::Fields for TssfNotificationRequest {
 impl std::fmt::Debug for TssfNotificationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TssfNotificationRequest", f)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl PartialEq for TssfNotificationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23821,7 +24248,6 @@ impl rt::typed::Command for TssfNotificationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TssfNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23891,7 +24317,7 @@ impl Clone for TssfNotificationAnswer {
 impl Eq for TssfNotificationAnswer {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TssfNotificationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23923,6 +24349,12 @@ impl rt::typed::Fields for TssfNotificationAnswer {
 impl std::fmt::Debug for TssfNotificationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TssfNotificationAnswer", f)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl PartialEq for TssfNotificationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]

@@ -1540,7 +1540,6 @@ impl rt::AvpData for MpsAction {
 ///     { Access-Network-Charging-Identifier-Value }
 ///     *[ Flows ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkChargingIdentifier {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     pub access_network_charging_identifier_value: rt::bytes::Bytes,
@@ -1570,7 +1569,7 @@ impl Clone for AccessNetworkChargingIdentifier {
 impl Eq for AccessNetworkChargingIdentifier {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AccessNetworkChargingIdentifier {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "access_network_charging_identifier_value",
             &self.access_network_charging_identifier_value,
@@ -1588,6 +1587,12 @@ impl rt::typed::Fields for AccessNetworkChargingIdentifier {
 impl std::fmt::Debug for AccessNetworkChargingIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkChargingIdentifier", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for AccessNetworkChargingIdentifier {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1702,7 +1707,6 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
 ///     [ Media-Component-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Flows {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     pub media_component_number: u32,
@@ -1775,7 +1779,7 @@ impl Eq for Flows {}
     )
 )]
 impl rt::typed::Fields for Flows {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
         v.all("flow_number", &self.flow_number, 509, 10415, 192);
         v.all("content_version", &self.content_version, 552, 10415, 128);
@@ -1802,6 +1806,24 @@ impl rt::typed::Fields for Flows {
 impl std::fmt::Debug for Flows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Flows", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for Flows {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2002,7 +2024,6 @@ impl rt::AvpData for Flows {
 ///     [ Desired-Max-Loss ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MediaComponentDescription {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     pub media_component_number: u32,
@@ -2130,7 +2151,7 @@ impl Clone for MediaComponentDescription {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for MediaComponentDescription {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
         v.all("media_sub_component", &self.media_sub_component, 519, 10415, 192);
         v.opt(
@@ -2290,6 +2311,12 @@ impl rt::typed::Fields for MediaComponentDescription {
 impl std::fmt::Debug for MediaComponentDescription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MediaComponentDescription", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for MediaComponentDescription {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2647,7 +2674,6 @@ impl rt::AvpData for MediaComponentDescription {
 ///     [ ToS-Traffic-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MediaSubComponent {
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     pub flow_number: u32,
@@ -2699,7 +2725,7 @@ impl Clone for MediaSubComponent {
 impl Eq for MediaSubComponent {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for MediaSubComponent {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("flow_number", &self.flow_number, 509, 10415, 192);
         v.all("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt("flow_status", &self.flow_status, 511, 10415, 192);
@@ -2743,6 +2769,12 @@ impl rt::typed::Fields for MediaSubComponent {
 impl std::fmt::Debug for MediaSubComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MediaSubComponent", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for MediaSubComponent {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2910,7 +2942,6 @@ impl rt::AvpData for MediaSubComponent {
 ///     [ Extended-Max-Requested-BW-UL ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AcceptableServiceInfo {
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     pub media_component_description: Vec<MediaComponentDescription>,
@@ -2945,7 +2976,7 @@ impl Clone for AcceptableServiceInfo {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AcceptableServiceInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "media_component_description",
             &self.media_component_description,
@@ -2990,6 +3021,12 @@ impl rt::typed::Fields for AcceptableServiceInfo {
 impl std::fmt::Debug for AcceptableServiceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AcceptableServiceInfo", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for AcceptableServiceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3113,7 +3150,6 @@ impl rt::AvpData for AcceptableServiceInfo {
 ///     [ Sponsoring-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SponsoredConnectivityData {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     pub sponsor_identity: Option<rt::data::Utf8String>,
@@ -3156,7 +3192,7 @@ impl Clone for SponsoredConnectivityData {
 impl Eq for SponsoredConnectivityData {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for SponsoredConnectivityData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
         v.opt(
             "application_service_provider_identity",
@@ -3177,6 +3213,12 @@ impl rt::typed::Fields for SponsoredConnectivityData {
 impl std::fmt::Debug for SponsoredConnectivityData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SponsoredConnectivityData", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for SponsoredConnectivityData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3294,7 +3336,6 @@ impl rt::AvpData for SponsoredConnectivityData {
 ///     *[ Called-Asserted-Identity ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CalleeInformation {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -3358,7 +3399,7 @@ impl Eq for CalleeInformation {}
     )
 )]
 impl rt::typed::Fields for CalleeInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
         v.all(
             "requested_party_address",
@@ -3394,6 +3435,23 @@ impl rt::typed::Fields for CalleeInformation {
 impl std::fmt::Debug for CalleeInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CalleeInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for CalleeInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3527,7 +3585,6 @@ impl rt::AvpData for CalleeInformation {
 ///     [ MA-Information-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MaInformation {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     pub ip_can_type: Option<super::ts29212::IpCanType>,
@@ -3558,7 +3615,7 @@ impl Clone for MaInformation {
 impl Eq for MaInformation {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for MaInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
         v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
         v.opt("ma_information_action", &self.ma_information_action, 571, 10415, 128);
@@ -3571,6 +3628,12 @@ impl rt::typed::Fields for MaInformation {
 impl std::fmt::Debug for MaInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MaInformation", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for MaInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3662,7 +3725,6 @@ impl rt::AvpData for MaInformation {
 ///     [ NGAP-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct N5gsRanNasReleaseCause {
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     pub n5gmm_cause: Option<u32>,
@@ -3693,7 +3755,7 @@ impl Clone for N5gsRanNasReleaseCause {
 impl Eq for N5gsRanNasReleaseCause {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for N5gsRanNasReleaseCause {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("n5gmm_cause", &self.n5gmm_cause, 573, 10415, 128);
         v.opt("n5gsm_cause", &self.n5gsm_cause, 574, 10415, 128);
         v.opt("ngap_cause", &self.ngap_cause, 575, 10415, 128);
@@ -3706,6 +3768,12 @@ impl rt::typed::Fields for N5gsRanNasReleaseCause {
 impl std::fmt::Debug for N5gsRanNasReleaseCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "N5gsRanNasReleaseCause", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for N5gsRanNasReleaseCause {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3790,7 +3858,6 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
 ///     { NGAP-Group }
 ///     { NGAP-Value }
 /// ```
-#[derive(PartialEq)]
 pub struct NgapCause {
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     pub ngap_group: u32,
@@ -3818,7 +3885,7 @@ impl Clone for NgapCause {
 impl Eq for NgapCause {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for NgapCause {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ngap_group", &self.ngap_group, 576, 10415, 128);
         v.one("ngap_value", &self.ngap_value, 577, 10415, 128);
         v.extra(&self.extra);
@@ -3830,6 +3897,12 @@ impl rt::typed::Fields for NgapCause {
 impl std::fmt::Debug for NgapCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NgapCause", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for NgapCause {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3935,7 +4008,6 @@ impl rt::AvpData for NgapCause {
 ///     [ Line-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WirelineUserLocationInfo {
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     pub hfc_node_identifier: Option<rt::bytes::Bytes>,
@@ -3966,7 +4038,7 @@ impl Clone for WirelineUserLocationInfo {
 impl Eq for WirelineUserLocationInfo {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for WirelineUserLocationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("hfc_node_identifier", &self.hfc_node_identifier, 579, 10415, 128);
         v.opt("gli_identifier", &self.gli_identifier, 580, 10415, 128);
         v.opt("line_type", &self.line_type, 581, 10415, 128);
@@ -3979,6 +4051,12 @@ impl rt::typed::Fields for WirelineUserLocationInfo {
 impl std::fmt::Debug for WirelineUserLocationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WirelineUserLocationInfo", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for WirelineUserLocationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4065,7 +4143,6 @@ impl rt::AvpData for WirelineUserLocationInfo {
 /// ```
 ///
 /// Defined by 3GPP TS 29.209 (Gq), superseded by TS 29.214; kept for decoding.
-#[derive(PartialEq)]
 pub struct FlowGrouping {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     pub flows: Vec<Flows>,
@@ -4090,7 +4167,7 @@ impl Clone for FlowGrouping {
 impl Eq for FlowGrouping {}
 #[cfg(any(feature = "ts29214"))]
 impl rt::typed::Fields for FlowGrouping {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -4101,6 +4178,12 @@ impl rt::typed::Fields for FlowGrouping {
 impl std::fmt::Debug for FlowGrouping {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FlowGrouping", f)
+    }
+}
+#[cfg(any(feature = "ts29214"))]
+impl PartialEq for FlowGrouping {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -4217,7 +4300,6 @@ impl rt::AvpData for FlowGrouping {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4363,7 +4445,7 @@ impl Clone for AaRequest {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AaRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4439,6 +4521,12 @@ impl rt::typed::Fields for AaRequest {
 impl std::fmt::Debug for AaRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AaRequest", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for AaRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4835,7 +4923,6 @@ impl rt::typed::Command for AaRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4978,7 +5065,7 @@ impl Clone for AaAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AaAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5051,6 +5138,12 @@ impl rt::typed::Fields for AaAnswer {
 impl std::fmt::Debug for AaAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AaAnswer", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for AaAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5452,7 +5545,6 @@ impl rt::typed::RequestCommand for AaRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5592,7 +5684,7 @@ impl Clone for ReAuthRequest {
 impl Eq for ReAuthRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for ReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5676,6 +5768,12 @@ impl rt::typed::Fields for ReAuthRequest {
 impl std::fmt::Debug for ReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for ReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6040,7 +6138,6 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6120,7 +6217,7 @@ impl Clone for ReAuthAnswer {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for ReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6156,6 +6253,12 @@ impl rt::typed::Fields for ReAuthAnswer {
 impl std::fmt::Debug for ReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for ReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6424,7 +6527,6 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6491,7 +6593,7 @@ impl Clone for SessionTerminationRequest {
 impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for SessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6516,6 +6618,12 @@ impl rt::typed::Fields for SessionTerminationRequest {
 impl std::fmt::Debug for SessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for SessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6740,7 +6848,6 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6858,7 +6965,7 @@ impl Clone for SessionTerminationAnswer {
 impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6924,6 +7031,12 @@ impl rt::typed::Fields for SessionTerminationAnswer {
 impl std::fmt::Debug for SessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for SessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7253,7 +7366,6 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7314,7 +7426,7 @@ impl Clone for AbortSessionRequest {
 impl Eq for AbortSessionRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AbortSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7337,6 +7449,12 @@ impl rt::typed::Fields for AbortSessionRequest {
 impl std::fmt::Debug for AbortSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AbortSessionRequest", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for AbortSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7541,7 +7659,6 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7611,7 +7728,7 @@ impl Clone for AbortSessionAnswer {
 impl Eq for AbortSessionAnswer {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AbortSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7637,6 +7754,12 @@ impl rt::typed::Fields for AbortSessionAnswer {
 impl std::fmt::Debug for AbortSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AbortSessionAnswer", f)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl PartialEq for AbortSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]

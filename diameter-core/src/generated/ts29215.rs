@@ -320,7 +320,6 @@ impl rt::AvpData for DraBinding {
 ///     *[ QoS-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubsessionDecisionInfo {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     pub subsession_id: u32,
@@ -420,7 +419,7 @@ impl Clone for SubsessionDecisionInfo {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for SubsessionDecisionInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
         v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
         v.opt("result_code", &self.result_code, 268, 0, 64);
@@ -468,6 +467,12 @@ impl rt::typed::Fields for SubsessionDecisionInfo {
 impl std::fmt::Debug for SubsessionDecisionInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubsessionDecisionInfo", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for SubsessionDecisionInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -786,7 +791,6 @@ impl rt::AvpData for SubsessionDecisionInfo {
 ///     [ AN-GW-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubsessionEnforcementInfo {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     pub subsession_id: u32,
@@ -982,7 +986,7 @@ impl Clone for SubsessionEnforcementInfo {
 impl Eq for SubsessionEnforcementInfo {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for SubsessionEnforcementInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
         v.opt("subsession_operation", &self.subsession_operation, 2203, 10415, 192);
         v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
@@ -1118,6 +1122,12 @@ impl rt::typed::Fields for SubsessionEnforcementInfo {
 impl std::fmt::Debug for SubsessionEnforcementInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubsessionEnforcementInfo", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for SubsessionEnforcementInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1584,7 +1594,6 @@ impl rt::AvpData for SubsessionEnforcementInfo {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1729,7 +1738,7 @@ impl Clone for CreditControlRequest {
 impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for CreditControlRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1804,6 +1813,12 @@ impl rt::typed::Fields for CreditControlRequest {
 impl std::fmt::Debug for CreditControlRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CreditControlRequest", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for CreditControlRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2188,7 +2203,6 @@ impl rt::typed::Command for CreditControlRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2297,7 +2311,7 @@ impl Clone for CreditControlAnswer {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for CreditControlAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2348,6 +2362,12 @@ impl rt::typed::Fields for CreditControlAnswer {
 impl std::fmt::Debug for CreditControlAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CreditControlAnswer", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for CreditControlAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2719,7 +2739,6 @@ impl rt::typed::RequestCommand for CreditControlRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2811,7 +2830,7 @@ impl Clone for ReAuthRequest {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for ReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2851,6 +2870,12 @@ impl rt::typed::Fields for ReAuthRequest {
 impl std::fmt::Debug for ReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for ReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3152,7 +3177,6 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3267,7 +3291,7 @@ impl Clone for ReAuthAnswer {
 impl Eq for ReAuthAnswer {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for ReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3314,6 +3338,12 @@ impl rt::typed::Fields for ReAuthAnswer {
 impl std::fmt::Debug for ReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for ReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3628,7 +3658,6 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TriggerEstablishmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3707,7 +3736,7 @@ impl Clone for TriggerEstablishmentRequest {
 impl Eq for TriggerEstablishmentRequest {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for TriggerEstablishmentRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3736,6 +3765,12 @@ impl rt::typed::Fields for TriggerEstablishmentRequest {
 impl std::fmt::Debug for TriggerEstablishmentRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TriggerEstablishmentRequest", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for TriggerEstablishmentRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3953,7 +3988,6 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TriggerEstablishmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4023,7 +4057,7 @@ impl Clone for TriggerEstablishmentAnswer {
 impl Eq for TriggerEstablishmentAnswer {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for TriggerEstablishmentAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4049,6 +4083,12 @@ impl rt::typed::Fields for TriggerEstablishmentAnswer {
 impl std::fmt::Debug for TriggerEstablishmentAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TriggerEstablishmentAnswer", f)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl PartialEq for TriggerEstablishmentAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

@@ -92,7 +92,6 @@ pub mod application {
 ///     [ IMSI-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AggregatedCongestionInfo {
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
     pub congestion_location_id: Option<rt::lazy::Lazy<CongestionLocationId>>,
@@ -120,7 +119,7 @@ impl Clone for AggregatedCongestionInfo {
 impl Eq for AggregatedCongestionInfo {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedCongestionInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("congestion_location_id", &self.congestion_location_id, 4006, 10415, 128);
         v.opt("imsi_list", &self.imsi_list, 4009, 10415, 192);
         v.extra(&self.extra);
@@ -132,6 +131,12 @@ impl rt::typed::Fields for AggregatedCongestionInfo {
 impl std::fmt::Debug for AggregatedCongestionInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AggregatedCongestionInfo", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for AggregatedCongestionInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -227,7 +232,6 @@ impl rt::AvpData for AggregatedCongestionInfo {
 ///     [ Congestion-Level-Set-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AggregatedRuciReport {
     /// `1*{ Aggregated-Congestion-Info }`: Aggregated-Congestion-Info (code 4000, vendor 10415), 3GPP TS 29.217 §5.3.2.
     pub aggregated_congestion_info: Vec<AggregatedCongestionInfo>,
@@ -261,7 +265,7 @@ impl Clone for AggregatedRuciReport {
 impl Eq for AggregatedRuciReport {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedRuciReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "aggregated_congestion_info",
             &self.aggregated_congestion_info,
@@ -287,6 +291,12 @@ impl rt::typed::Fields for AggregatedRuciReport {
 impl std::fmt::Debug for AggregatedRuciReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AggregatedRuciReport", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for AggregatedRuciReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -405,7 +415,6 @@ impl rt::AvpData for AggregatedRuciReport {
 ///     { Congestion-Level-Range }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CongestionLevelDefinition {
     /// `{ Congestion-Level-Set-Id }`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     pub congestion_level_set_id: u32,
@@ -433,7 +442,7 @@ impl Clone for CongestionLevelDefinition {
 impl Eq for CongestionLevelDefinition {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for CongestionLevelDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "congestion_level_set_id",
             &self.congestion_level_set_id,
@@ -451,6 +460,12 @@ impl rt::typed::Fields for CongestionLevelDefinition {
 impl std::fmt::Debug for CongestionLevelDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CongestionLevelDefinition", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for CongestionLevelDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -568,7 +583,6 @@ impl rt::AvpData for CongestionLevelDefinition {
 ///     [ Extended-eNodeB-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CongestionLocationId {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -599,7 +613,7 @@ impl Clone for CongestionLocationId {
 impl Eq for CongestionLocationId {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for CongestionLocationId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt("enodeb_id", &self.enodeb_id, 4008, 10415, 192);
         v.opt("extended_enodeb_id", &self.extended_enodeb_id, 4013, 10415, 128);
@@ -612,6 +626,12 @@ impl rt::typed::Fields for CongestionLocationId {
 impl std::fmt::Debug for CongestionLocationId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CongestionLocationId", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for CongestionLocationId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -726,7 +746,6 @@ impl rt::AvpData for CongestionLocationId {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NonAggregatedRuciReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -808,7 +827,7 @@ impl Clone for NonAggregatedRuciReportRequest {
 impl Eq for NonAggregatedRuciReportRequest {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for NonAggregatedRuciReportRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -850,6 +869,12 @@ impl rt::typed::Fields for NonAggregatedRuciReportRequest {
 impl std::fmt::Debug for NonAggregatedRuciReportRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NonAggregatedRuciReportRequest", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for NonAggregatedRuciReportRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1107,7 +1132,6 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NonAggregatedRuciReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1207,7 +1231,7 @@ impl Clone for NonAggregatedRuciReportAnswer {
 impl Eq for NonAggregatedRuciReportAnswer {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for NonAggregatedRuciReportAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1261,6 +1285,12 @@ impl rt::typed::Fields for NonAggregatedRuciReportAnswer {
 impl std::fmt::Debug for NonAggregatedRuciReportAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NonAggregatedRuciReportAnswer", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for NonAggregatedRuciReportAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1592,7 +1622,6 @@ impl rt::typed::RequestCommand for NonAggregatedRuciReportRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AggregatedRuciReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1659,7 +1688,7 @@ impl Clone for AggregatedRuciReportRequest {
 impl Eq for AggregatedRuciReportRequest {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedRuciReportRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1690,6 +1719,12 @@ impl rt::typed::Fields for AggregatedRuciReportRequest {
 impl std::fmt::Debug for AggregatedRuciReportRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AggregatedRuciReportRequest", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for AggregatedRuciReportRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1916,7 +1951,6 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AggregatedRuciReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2001,7 +2035,7 @@ impl Clone for AggregatedRuciReportAnswer {
 impl Eq for AggregatedRuciReportAnswer {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedRuciReportAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2038,6 +2072,12 @@ impl rt::typed::Fields for AggregatedRuciReportAnswer {
 impl std::fmt::Debug for AggregatedRuciReportAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AggregatedRuciReportAnswer", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for AggregatedRuciReportAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2341,7 +2381,6 @@ impl rt::typed::RequestCommand for AggregatedRuciReportRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ModifyUecontextRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2420,7 +2459,7 @@ impl Clone for ModifyUecontextRequest {
 impl Eq for ModifyUecontextRequest {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for ModifyUecontextRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2467,6 +2506,12 @@ impl rt::typed::Fields for ModifyUecontextRequest {
 impl std::fmt::Debug for ModifyUecontextRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ModifyUecontextRequest", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for ModifyUecontextRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2711,7 +2756,6 @@ impl rt::typed::Command for ModifyUecontextRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ModifyUecontextAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2784,7 +2828,7 @@ impl Clone for ModifyUecontextAnswer {
 impl Eq for ModifyUecontextAnswer {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for ModifyUecontextAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2817,6 +2861,12 @@ impl rt::typed::Fields for ModifyUecontextAnswer {
 impl std::fmt::Debug for ModifyUecontextAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ModifyUecontextAnswer", f)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl PartialEq for ModifyUecontextAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]

@@ -115,7 +115,6 @@ impl rt::AvpData for SlRequestType {
 ///     *[ Pending-Policy-Counter-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyCounterStatusReport {
     /// `{ Policy-Counter-Identifier }`: Policy-Counter-Identifier (code 2901, vendor 10415), 3GPP TS 29.219 §5.3.1.
     pub policy_counter_identifier: rt::data::Utf8String,
@@ -148,7 +147,7 @@ impl Clone for PolicyCounterStatusReport {
 impl Eq for PolicyCounterStatusReport {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for PolicyCounterStatusReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "policy_counter_identifier",
             &self.policy_counter_identifier,
@@ -173,6 +172,12 @@ impl rt::typed::Fields for PolicyCounterStatusReport {
 impl std::fmt::Debug for PolicyCounterStatusReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyCounterStatusReport", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for PolicyCounterStatusReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -300,7 +305,6 @@ impl rt::AvpData for PolicyCounterStatusReport {
 ///     { Pending-Policy-Counter-Change-Time }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PendingPolicyCounterInformation {
     /// `{ Policy-Counter-Status }`: Policy-Counter-Status (code 2902, vendor 10415), 3GPP TS 29.219 §5.3.2.
     pub policy_counter_status: rt::data::Utf8String,
@@ -330,7 +334,7 @@ impl Clone for PendingPolicyCounterInformation {
 impl Eq for PendingPolicyCounterInformation {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for PendingPolicyCounterInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("policy_counter_status", &self.policy_counter_status, 2902, 10415, 192);
         v.one(
             "pending_policy_counter_change_time",
@@ -348,6 +352,12 @@ impl rt::typed::Fields for PendingPolicyCounterInformation {
 impl std::fmt::Debug for PendingPolicyCounterInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PendingPolicyCounterInformation", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for PendingPolicyCounterInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -479,7 +489,6 @@ impl rt::AvpData for PendingPolicyCounterInformation {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SpendingLimitRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -555,7 +564,7 @@ impl Clone for SpendingLimitRequest {
 impl Eq for SpendingLimitRequest {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingLimitRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -589,6 +598,12 @@ impl rt::typed::Fields for SpendingLimitRequest {
 impl std::fmt::Debug for SpendingLimitRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SpendingLimitRequest", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for SpendingLimitRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -831,7 +846,6 @@ impl rt::typed::Command for SpendingLimitRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SpendingLimitAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -916,7 +930,7 @@ impl Clone for SpendingLimitAnswer {
 impl Eq for SpendingLimitAnswer {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingLimitAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -953,6 +967,12 @@ impl rt::typed::Fields for SpendingLimitAnswer {
 impl std::fmt::Debug for SpendingLimitAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SpendingLimitAnswer", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for SpendingLimitAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1234,7 +1254,6 @@ impl rt::typed::RequestCommand for SpendingLimitRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SpendingStatusNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1298,7 +1317,7 @@ impl Clone for SpendingStatusNotificationRequest {
 impl Eq for SpendingStatusNotificationRequest {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingStatusNotificationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1328,6 +1347,12 @@ impl rt::typed::Fields for SpendingStatusNotificationRequest {
 impl std::fmt::Debug for SpendingStatusNotificationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SpendingStatusNotificationRequest", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for SpendingStatusNotificationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1533,7 +1558,6 @@ impl rt::typed::Command for SpendingStatusNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SpendingStatusNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1606,7 +1630,7 @@ impl Clone for SpendingStatusNotificationAnswer {
 impl Eq for SpendingStatusNotificationAnswer {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingStatusNotificationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1633,6 +1657,12 @@ impl rt::typed::Fields for SpendingStatusNotificationAnswer {
 impl std::fmt::Debug for SpendingStatusNotificationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SpendingStatusNotificationAnswer", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for SpendingStatusNotificationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1877,7 +1907,6 @@ impl rt::typed::RequestCommand for SpendingStatusNotificationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1938,7 +1967,7 @@ impl Clone for SessionTerminationRequest {
 impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1961,6 +1990,12 @@ impl rt::typed::Fields for SessionTerminationRequest {
 impl std::fmt::Debug for SessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for SessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -2155,7 +2190,6 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2228,7 +2262,7 @@ impl Clone for SessionTerminationAnswer {
 impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2255,6 +2289,12 @@ impl rt::typed::Fields for SessionTerminationAnswer {
 impl std::fmt::Debug for SessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SessionTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl PartialEq for SessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]

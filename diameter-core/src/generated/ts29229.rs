@@ -1112,7 +1112,6 @@ impl rt::AvpData for PriviledgedSenderIndication {
 ///     *[ Server-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServerCapabilities {
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5.
     pub mandatory_capability: Vec<u32>,
@@ -1143,7 +1142,7 @@ impl Clone for ServerCapabilities {
 impl Eq for ServerCapabilities {}
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::typed::Fields for ServerCapabilities {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("mandatory_capability", &self.mandatory_capability, 604, 10415, 192);
         v.all("optional_capability", &self.optional_capability, 605, 10415, 192);
         v.all("server_name", &self.server_name, 602, 10415, 192);
@@ -1156,6 +1155,12 @@ impl rt::typed::Fields for ServerCapabilities {
 impl std::fmt::Debug for ServerCapabilities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServerCapabilities", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
+impl PartialEq for ServerCapabilities {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
@@ -1283,7 +1288,6 @@ impl rt::AvpData for ServerCapabilities {
 /// ```
 ///
 /// SIP-Auth-Data-Item in TS 29.229; prefixed because IETF RFC 4740 defines an AVP of the same name (code 376).
-#[derive(PartialEq)]
 pub struct TgppSipAuthDataItem {
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     pub tgpp_sip_item_number: Option<u32>,
@@ -1368,7 +1372,7 @@ impl Eq for TgppSipAuthDataItem {}
     )
 )]
 impl rt::typed::Fields for TgppSipAuthDataItem {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tgpp_sip_item_number", &self.tgpp_sip_item_number, 613, 10415, 192);
         v.opt(
             "tgpp_sip_authentication_scheme",
@@ -1411,6 +1415,21 @@ impl rt::typed::Fields for TgppSipAuthDataItem {
 impl std::fmt::Debug for TgppSipAuthDataItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSipAuthDataItem", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl PartialEq for TgppSipAuthDataItem {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -1598,7 +1617,6 @@ impl rt::AvpData for TgppSipAuthDataItem {
 ///     [ Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeregistrationReason {
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     pub reason_code: ReasonCode,
@@ -1626,7 +1644,7 @@ impl Clone for DeregistrationReason {
 impl Eq for DeregistrationReason {}
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::typed::Fields for DeregistrationReason {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("reason_code", &self.reason_code, 616, 10415, 192);
         v.opt("reason_info", &self.reason_info, 617, 10415, 192);
         v.extra(&self.extra);
@@ -1638,6 +1656,12 @@ impl rt::typed::Fields for DeregistrationReason {
 impl std::fmt::Debug for DeregistrationReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeregistrationReason", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl PartialEq for DeregistrationReason {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -1743,7 +1767,6 @@ impl rt::AvpData for DeregistrationReason {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingInformation {
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
     pub primary_event_charging_function_name: Option<rt::data::DiameterUri>,
@@ -1815,7 +1838,7 @@ impl Eq for ChargingInformation {}
     )
 )]
 impl rt::typed::Fields for ChargingInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "primary_event_charging_function_name",
             &self.primary_event_charging_function_name,
@@ -1863,6 +1886,22 @@ impl rt::typed::Fields for ChargingInformation {
 impl std::fmt::Debug for ChargingInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
+impl PartialEq for ChargingInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2063,7 +2102,6 @@ impl rt::AvpData for ChargingInformation {
 ///     { Feature-List }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SupportedFeatures {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -2253,7 +2291,7 @@ impl Eq for SupportedFeatures {}
     )
 )]
 impl rt::typed::Fields for SupportedFeatures {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.one("feature_list_id", &self.feature_list_id, 629, 10415, 128);
         v.one("feature_list", &self.feature_list, 630, 10415, 128);
@@ -2319,6 +2357,65 @@ impl rt::typed::Fields for SupportedFeatures {
 impl std::fmt::Debug for SupportedFeatures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SupportedFeatures", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl PartialEq for SupportedFeatures {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2593,7 +2690,6 @@ impl rt::AvpData for SupportedFeatures {
 ///     *[ Vendor-Specific-Application-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SupportedApplications {
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     pub auth_application_id: Vec<u32>,
@@ -2624,7 +2720,7 @@ impl Clone for SupportedApplications {
 impl Eq for SupportedApplications {}
 #[cfg(any(feature = "ts29229"))]
 impl rt::typed::Fields for SupportedApplications {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
         v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.all(
@@ -2643,6 +2739,12 @@ impl rt::typed::Fields for SupportedApplications {
 impl std::fmt::Debug for SupportedApplications {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SupportedApplications", f)
+    }
+}
+#[cfg(any(feature = "ts29229"))]
+impl PartialEq for SupportedApplications {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -2748,7 +2850,6 @@ impl rt::AvpData for SupportedApplications {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AssociatedIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -2773,7 +2874,7 @@ impl Clone for AssociatedIdentities {
 impl Eq for AssociatedIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for AssociatedIdentities {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2784,6 +2885,12 @@ impl rt::typed::Fields for AssociatedIdentities {
 impl std::fmt::Debug for AssociatedIdentities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AssociatedIdentities", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for AssociatedIdentities {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2881,7 +2988,6 @@ impl rt::AvpData for AssociatedIdentities {
 ///     [ Alternate-Digest-HA1 ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SipDigestAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -2948,7 +3054,7 @@ impl Eq for SipDigestAuthenticate {}
     )
 )]
 impl rt::typed::Fields for SipDigestAuthenticate {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("digest_realm", &self.digest_realm, 104, 0, 64);
         v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
         v.one("digest_qop", &self.digest_qop, 110, 0, 64);
@@ -2979,6 +3085,21 @@ impl rt::typed::Fields for SipDigestAuthenticate {
 impl std::fmt::Debug for SipDigestAuthenticate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SipDigestAuthenticate", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl PartialEq for SipDigestAuthenticate {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3138,7 +3259,6 @@ impl rt::AvpData for SipDigestAuthenticate {
 ///     [ 3GPP-SIP-Authentication-Scheme ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScscfRestorationInfo {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -3172,7 +3292,7 @@ impl Clone for ScscfRestorationInfo {
 impl Eq for ScscfRestorationInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for ScscfRestorationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("user_name", &self.user_name, 1, 0, 64);
         v.all("restoration_info", &self.restoration_info, 649, 10415, 128);
         v.opt("registration_time_out", &self.registration_time_out, 661, 10415, 128);
@@ -3192,6 +3312,12 @@ impl rt::typed::Fields for ScscfRestorationInfo {
 impl std::fmt::Debug for ScscfRestorationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScscfRestorationInfo", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for ScscfRestorationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3319,7 +3445,6 @@ impl rt::AvpData for ScscfRestorationInfo {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -3356,7 +3481,7 @@ impl Clone for SubscriptionInfo {
 impl Eq for SubscriptionInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for SubscriptionInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
         v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
         v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
@@ -3371,6 +3496,12 @@ impl rt::typed::Fields for SubscriptionInfo {
 impl std::fmt::Debug for SubscriptionInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriptionInfo", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for SubscriptionInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3532,7 +3663,6 @@ impl rt::AvpData for SubscriptionInfo {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AssociatedRegisteredIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -3557,7 +3687,7 @@ impl Clone for AssociatedRegisteredIdentities {
 impl Eq for AssociatedRegisteredIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for AssociatedRegisteredIdentities {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3568,6 +3698,12 @@ impl rt::typed::Fields for AssociatedRegisteredIdentities {
 impl std::fmt::Debug for AssociatedRegisteredIdentities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AssociatedRegisteredIdentities", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for AssociatedRegisteredIdentities {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3656,7 +3792,6 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
 ///     [ P-CSCF-Subscription-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RestorationInfo {
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     pub path: rt::bytes::Bytes,
@@ -3696,7 +3831,7 @@ impl Clone for RestorationInfo {
 impl Eq for RestorationInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for RestorationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("path", &self.path, 640, 10415, 128);
         v.one("contact", &self.contact, 641, 10415, 128);
         v.opt(
@@ -3724,6 +3859,12 @@ impl rt::typed::Fields for RestorationInfo {
 impl std::fmt::Debug for RestorationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RestorationInfo", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for RestorationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3859,7 +4000,6 @@ impl rt::AvpData for RestorationInfo {
 ///     { Public-Identity }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IdentityWithEmergencyRegistration {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -3887,7 +4027,7 @@ impl Clone for IdentityWithEmergencyRegistration {
 impl Eq for IdentityWithEmergencyRegistration {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for IdentityWithEmergencyRegistration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("user_name", &self.user_name, 1, 0, 64);
         v.one("public_identity", &self.public_identity, 601, 10415, 192);
         v.extra(&self.extra);
@@ -3899,6 +4039,12 @@ impl rt::typed::Fields for IdentityWithEmergencyRegistration {
 impl std::fmt::Debug for IdentityWithEmergencyRegistration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IdentityWithEmergencyRegistration", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for IdentityWithEmergencyRegistration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3998,7 +4144,6 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
 ///     *[ WebRTC-Web-Server-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AllowedWafWwsfIdentities {
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65.
     pub webrtc_authentication_function_name: Vec<rt::data::Utf8String>,
@@ -4030,7 +4175,7 @@ impl Clone for AllowedWafWwsfIdentities {
 impl Eq for AllowedWafWwsfIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for AllowedWafWwsfIdentities {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "webrtc_authentication_function_name",
             &self.webrtc_authentication_function_name,
@@ -4054,6 +4199,12 @@ impl rt::typed::Fields for AllowedWafWwsfIdentities {
 impl std::fmt::Debug for AllowedWafWwsfIdentities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AllowedWafWwsfIdentities", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for AllowedWafWwsfIdentities {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4151,7 +4302,6 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PCscfSubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -4185,7 +4335,7 @@ impl Clone for PCscfSubscriptionInfo {
 impl Eq for PCscfSubscriptionInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for PCscfSubscriptionInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
         v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
         v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
@@ -4199,6 +4349,12 @@ impl rt::typed::Fields for PCscfSubscriptionInfo {
 impl std::fmt::Debug for PCscfSubscriptionInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PCscfSubscriptionInfo", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for PCscfSubscriptionInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4346,7 +4502,6 @@ impl rt::AvpData for PCscfSubscriptionInfo {
 ///     *[ PCSCF-IP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FailedPcscf {
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     pub pcscf_fqdn: Option<rt::data::DiameterIdentity>,
@@ -4374,7 +4529,7 @@ impl Clone for FailedPcscf {
 impl Eq for FailedPcscf {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for FailedPcscf {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("pcscf_fqdn", &self.pcscf_fqdn, 665, 10415, 128);
         v.all("pcscf_ip_address", &self.pcscf_ip_address, 666, 10415, 128);
         v.extra(&self.extra);
@@ -4386,6 +4541,12 @@ impl rt::typed::Fields for FailedPcscf {
 impl std::fmt::Debug for FailedPcscf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FailedPcscf", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for FailedPcscf {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4489,7 +4650,6 @@ impl rt::AvpData for FailedPcscf {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4565,7 +4725,7 @@ impl Clone for UserAuthorizationRequest {
 impl Eq for UserAuthorizationRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for UserAuthorizationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4605,6 +4765,12 @@ impl rt::typed::Fields for UserAuthorizationRequest {
 impl std::fmt::Debug for UserAuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserAuthorizationRequest", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for UserAuthorizationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4870,7 +5036,6 @@ impl rt::typed::Command for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4946,7 +5111,7 @@ impl Clone for UserAuthorizationAnswer {
 impl Eq for UserAuthorizationAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for UserAuthorizationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4980,6 +5145,12 @@ impl rt::typed::Fields for UserAuthorizationAnswer {
 impl std::fmt::Debug for UserAuthorizationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserAuthorizationAnswer", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for UserAuthorizationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5282,7 +5453,6 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5378,7 +5548,7 @@ impl Clone for ServerAssignmentRequest {
 impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for ServerAssignmentRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5436,6 +5606,12 @@ impl rt::typed::Fields for ServerAssignmentRequest {
 impl std::fmt::Debug for ServerAssignmentRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServerAssignmentRequest", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for ServerAssignmentRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5760,7 +5936,6 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5865,7 +6040,7 @@ impl Clone for ServerAssignmentAnswer {
 impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for ServerAssignmentAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5932,6 +6107,12 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
 impl std::fmt::Debug for ServerAssignmentAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServerAssignmentAnswer", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for ServerAssignmentAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6285,7 +6466,6 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6358,7 +6538,7 @@ impl Clone for LocationInfoRequest {
 impl Eq for LocationInfoRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for LocationInfoRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6391,6 +6571,12 @@ impl rt::typed::Fields for LocationInfoRequest {
 impl std::fmt::Debug for LocationInfoRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationInfoRequest", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for LocationInfoRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6633,7 +6819,6 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6715,7 +6900,7 @@ impl Clone for LocationInfoAnswer {
 impl Eq for LocationInfoAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for LocationInfoAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6757,6 +6942,12 @@ impl rt::typed::Fields for LocationInfoAnswer {
 impl std::fmt::Debug for LocationInfoAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationInfoAnswer", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for LocationInfoAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7058,7 +7249,6 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7134,7 +7324,7 @@ impl Clone for MultimediaAuthRequest {
 impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7174,6 +7364,12 @@ impl rt::typed::Fields for MultimediaAuthRequest {
 impl std::fmt::Debug for MultimediaAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for MultimediaAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7466,7 +7662,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7548,7 +7743,7 @@ impl Clone for MultimediaAuthAnswer {
 impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7590,6 +7785,12 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
 impl std::fmt::Debug for MultimediaAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for MultimediaAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7903,7 +8104,6 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7976,7 +8176,7 @@ impl Clone for RegistrationTerminationRequest {
 impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for RegistrationTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8009,6 +8209,12 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
 impl std::fmt::Debug for RegistrationTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RegistrationTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for RegistrationTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8266,7 +8472,6 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8335,7 +8540,7 @@ impl Clone for RegistrationTerminationAnswer {
 impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for RegistrationTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8372,6 +8577,12 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
 impl std::fmt::Debug for RegistrationTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RegistrationTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for RegistrationTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8661,7 +8872,6 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8734,7 +8944,7 @@ impl Clone for PushProfileRequest {
 impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for PushProfileRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8773,6 +8983,12 @@ impl rt::typed::Fields for PushProfileRequest {
 impl std::fmt::Debug for PushProfileRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushProfileRequest", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for PushProfileRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9014,7 +9230,6 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9075,7 +9290,7 @@ impl Clone for PushProfileAnswer {
 impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for PushProfileAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9104,6 +9319,12 @@ impl rt::typed::Fields for PushProfileAnswer {
 impl std::fmt::Debug for PushProfileAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushProfileAnswer", f)
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl PartialEq for PushProfileAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]

@@ -461,7 +461,6 @@ impl rt::AvpData for SessionRequestType {
 ///     [ Maximum-Number-Accesses ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanUserData {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_data: Option<rt::lazy::Lazy<ChargingData>>,
@@ -498,7 +497,7 @@ impl Clone for WlanUserData {
 impl Eq for WlanUserData {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for WlanUserData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("charging_data", &self.charging_data, 304, 10415, 192);
         v.opt("wlan_access", &self.wlan_access, 305, 10415, 192);
         v.opt("wlan_3gpp_ip_access", &self.wlan_3gpp_ip_access, 306, 10415, 192);
@@ -513,6 +512,12 @@ impl rt::typed::Fields for WlanUserData {
 impl std::fmt::Debug for WlanUserData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanUserData", f)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl PartialEq for WlanUserData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -625,7 +630,6 @@ impl rt::AvpData for WlanUserData {
 ///     [ Charging-Nodes ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingData {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_characteristics: Option<rt::bytes::Bytes>,
@@ -653,7 +657,7 @@ impl Clone for ChargingData {
 impl Eq for ChargingData {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for ChargingData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "charging_characteristics",
             &self.charging_characteristics,
@@ -671,6 +675,12 @@ impl rt::typed::Fields for ChargingData {
 impl std::fmt::Debug for ChargingData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingData", f)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl PartialEq for ChargingData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -767,7 +777,6 @@ impl rt::AvpData for ChargingData {
 ///     [ Max-Requested-Bandwidth ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApnAuthorized {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -804,7 +813,7 @@ impl Clone for ApnAuthorized {
 impl Eq for ApnAuthorized {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for ApnAuthorized {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.opt("apn_barring_type", &self.apn_barring_type, 309, 10415, 192);
         v.opt("wlan_direct_ip_access", &self.wlan_direct_ip_access, 310, 10415, 192);
@@ -819,6 +828,12 @@ impl rt::typed::Fields for ApnAuthorized {
 impl std::fmt::Debug for ApnAuthorized {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApnAuthorized", f)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl PartialEq for ApnAuthorized {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -940,7 +955,6 @@ impl rt::AvpData for ApnAuthorized {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingNodes {
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     pub primary_ocs_charging_function_name: Option<rt::data::DiameterIdentity>,
@@ -982,7 +996,7 @@ impl Clone for ChargingNodes {
 impl Eq for ChargingNodes {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for ChargingNodes {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "primary_ocs_charging_function_name",
             &self.primary_ocs_charging_function_name,
@@ -1020,6 +1034,12 @@ impl rt::typed::Fields for ChargingNodes {
 impl std::fmt::Debug for ChargingNodes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingNodes", f)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl PartialEq for ChargingNodes {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29234"))]

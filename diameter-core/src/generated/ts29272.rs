@@ -6144,7 +6144,6 @@ impl rt::AvpData for RequestingNodeType {
 ///     [ PLMN-RAT-Usage-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriptionData {
     /// `[ Subscriber-Status ]`: Subscriber-Status (code 1424, vendor 10415), 3GPP TS 29.272 §7.3.29.
     pub subscriber_status: Option<SubscriberStatus>,
@@ -6336,7 +6335,7 @@ impl Clone for SubscriptionData {
 impl Eq for SubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for SubscriptionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("subscriber_status", &self.subscriber_status, 1424, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("a_msisdn", &self.a_msisdn, 1643, 10415, 128);
@@ -6510,6 +6509,12 @@ impl rt::typed::Fields for SubscriptionData {
 impl std::fmt::Debug for SubscriptionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriptionData", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for SubscriptionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -6951,7 +6956,6 @@ impl rt::AvpData for SubscriptionData {
 ///     [ Software-Version ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TerminalInformation {
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     pub imei: Option<rt::data::Utf8String>,
@@ -7021,7 +7025,7 @@ impl Eq for TerminalInformation {}
     )
 )]
 impl rt::typed::Fields for TerminalInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("imei", &self.imei, 1402, 10415, 192);
         v.opt("tgpp2_meid", &self.tgpp2_meid, 1471, 10415, 192);
         v.opt("software_version", &self.software_version, 1403, 10415, 192);
@@ -7047,6 +7051,25 @@ impl rt::typed::Fields for TerminalInformation {
 impl std::fmt::Debug for TerminalInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TerminalInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for TerminalInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -7177,7 +7200,6 @@ impl rt::AvpData for TerminalInformation {
 ///     [ Re-Synchronization-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RequestedEutranAuthenticationInfo {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     pub number_of_requested_vectors: Option<u32>,
@@ -7208,7 +7230,7 @@ impl Clone for RequestedEutranAuthenticationInfo {
 impl Eq for RequestedEutranAuthenticationInfo {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for RequestedEutranAuthenticationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "number_of_requested_vectors",
             &self.number_of_requested_vectors,
@@ -7239,6 +7261,12 @@ impl rt::typed::Fields for RequestedEutranAuthenticationInfo {
 impl std::fmt::Debug for RequestedEutranAuthenticationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RequestedEutranAuthenticationInfo", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for RequestedEutranAuthenticationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7340,7 +7368,6 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
 ///     [ Re-Synchronization-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RequestedUtranGeranAuthenticationInfo {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     pub number_of_requested_vectors: Option<u32>,
@@ -7371,7 +7398,7 @@ impl Clone for RequestedUtranGeranAuthenticationInfo {
 impl Eq for RequestedUtranGeranAuthenticationInfo {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for RequestedUtranGeranAuthenticationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "number_of_requested_vectors",
             &self.number_of_requested_vectors,
@@ -7402,6 +7429,12 @@ impl rt::typed::Fields for RequestedUtranGeranAuthenticationInfo {
 impl std::fmt::Debug for RequestedUtranGeranAuthenticationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RequestedUtranGeranAuthenticationInfo", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for RequestedUtranGeranAuthenticationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7503,7 +7536,6 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
 ///     *[ GERAN-Vector ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AuthenticationInfo {
     /// `*[ E-UTRAN-Vector ]`: E-UTRAN-Vector (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18.
     pub e_utran_vector: Vec<EUtranVector>,
@@ -7534,7 +7566,7 @@ impl Clone for AuthenticationInfo {
 impl Eq for AuthenticationInfo {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AuthenticationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("e_utran_vector", &self.e_utran_vector, 1414, 10415, 192);
         v.all("utran_vector", &self.utran_vector, 1415, 10415, 192);
         v.all("geran_vector", &self.geran_vector, 1416, 10415, 192);
@@ -7547,6 +7579,12 @@ impl rt::typed::Fields for AuthenticationInfo {
 impl std::fmt::Debug for AuthenticationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AuthenticationInfo", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for AuthenticationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7656,7 +7694,6 @@ impl rt::AvpData for AuthenticationInfo {
 ///     { KASME }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EUtranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -7693,7 +7730,7 @@ impl Clone for EUtranVector {
 impl Eq for EUtranVector {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for EUtranVector {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("item_number", &self.item_number, 1419, 10415, 192);
         v.one("rand", &self.rand, 1447, 10415, 192);
         v.one("xres", &self.xres, 1448, 10415, 192);
@@ -7708,6 +7745,12 @@ impl rt::typed::Fields for EUtranVector {
 impl std::fmt::Debug for EUtranVector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EUtranVector", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for EUtranVector {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7851,7 +7894,6 @@ impl rt::AvpData for EUtranVector {
 ///     { Integrity-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UtranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -7891,7 +7933,7 @@ impl Clone for UtranVector {
 impl Eq for UtranVector {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for UtranVector {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("item_number", &self.item_number, 1419, 10415, 192);
         v.one("rand", &self.rand, 1447, 10415, 192);
         v.one("xres", &self.xres, 1448, 10415, 192);
@@ -7907,6 +7949,12 @@ impl rt::typed::Fields for UtranVector {
 impl std::fmt::Debug for UtranVector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UtranVector", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for UtranVector {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -8069,7 +8117,6 @@ impl rt::AvpData for UtranVector {
 ///     { Kc }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GeranVector {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     pub item_number: Option<u32>,
@@ -8103,7 +8150,7 @@ impl Clone for GeranVector {
 impl Eq for GeranVector {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for GeranVector {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("item_number", &self.item_number, 1419, 10415, 192);
         v.one("rand", &self.rand, 1447, 10415, 192);
         v.one("sres", &self.sres, 1454, 10415, 192);
@@ -8117,6 +8164,12 @@ impl rt::typed::Fields for GeranVector {
 impl std::fmt::Debug for GeranVector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GeranVector", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for GeranVector {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -8244,7 +8297,6 @@ impl rt::AvpData for GeranVector {
 ///     1*{ APN-Configuration }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApnConfigurationProfile {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -8283,7 +8335,7 @@ impl Clone for ApnConfigurationProfile {
 impl Eq for ApnConfigurationProfile {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for ApnConfigurationProfile {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.opt(
             "additional_context_identifier",
@@ -8316,6 +8368,12 @@ impl rt::typed::Fields for ApnConfigurationProfile {
 impl std::fmt::Debug for ApnConfigurationProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApnConfigurationProfile", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for ApnConfigurationProfile {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -8508,7 +8566,6 @@ impl rt::AvpData for ApnConfigurationProfile {
 ///     [ Ethernet-PDN-Type-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApnConfiguration {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -8644,7 +8701,7 @@ impl Eq for ApnConfiguration {}
     )
 )]
 impl rt::typed::Fields for ApnConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
         v.one("pdn_type", &self.pdn_type, 1456, 10415, 192);
@@ -8752,6 +8809,23 @@ impl rt::typed::Fields for ApnConfiguration {
 impl std::fmt::Debug for ApnConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApnConfiguration", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for ApnConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -9086,7 +9160,6 @@ impl rt::AvpData for ApnConfiguration {
 ///     { Allocation-Retention-Priority }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EpsSubscribedQosProfile {
     /// `{ QoS-Class-Identifier }`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: super::ts29212::QosClassIdentifier,
@@ -9147,7 +9220,7 @@ impl Eq for EpsSubscribedQosProfile {}
     )
 )]
 impl rt::typed::Fields for EpsSubscribedQosProfile {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.one(
             "allocation_retention_priority",
@@ -9176,6 +9249,23 @@ impl rt::typed::Fields for EpsSubscribedQosProfile {
 impl std::fmt::Debug for EpsSubscribedQosProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EpsSubscribedQosProfile", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for EpsSubscribedQosProfile {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -9338,7 +9428,6 @@ impl rt::AvpData for EpsSubscribedQosProfile {
 ///     [ Extended-Max-Requested-BW-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Ambr {
     /// `{ Max-Requested-Bandwidth-UL }`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     pub max_requested_bandwidth_ul: u32,
@@ -9405,7 +9494,7 @@ impl Eq for Ambr {}
     )
 )]
 impl rt::typed::Fields for Ambr {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
@@ -9454,6 +9543,23 @@ impl rt::typed::Fields for Ambr {
 impl std::fmt::Debug for Ambr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Ambr", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for Ambr {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -9647,7 +9753,6 @@ impl rt::AvpData for Ambr {
 ///     [ Trace-Reporting-Consumer-Uri ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TraceData {
     /// `{ Trace-Reference }`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: rt::bytes::Bytes,
@@ -9753,7 +9858,7 @@ impl Eq for TraceData {}
     )
 )]
 impl rt::typed::Fields for TraceData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("trace_reference", &self.trace_reference, 1459, 10415, 192);
         v.one("trace_depth", &self.trace_depth, 1462, 10415, 192);
         v.one("trace_ne_type_list", &self.trace_ne_type_list, 1463, 10415, 192);
@@ -9803,6 +9908,30 @@ impl rt::typed::Fields for TraceData {
 impl std::fmt::Debug for TraceData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TraceData", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for TraceData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -10048,7 +10177,6 @@ impl rt::AvpData for TraceData {
 ///     *50{ PDP-Context }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GprsSubscriptionData {
     /// `{ Complete-Data-List-Included-Indicator }`: Complete-Data-List-Included-Indicator (code 1468, vendor 10415), 3GPP TS 29.272 §7.3.73.
     pub complete_data_list_included_indicator: CompleteDataListIncludedIndicator,
@@ -10078,7 +10206,7 @@ impl Clone for GprsSubscriptionData {
 impl Eq for GprsSubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for GprsSubscriptionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "complete_data_list_included_indicator",
             &self.complete_data_list_included_indicator,
@@ -10096,6 +10224,12 @@ impl rt::typed::Fields for GprsSubscriptionData {
 impl std::fmt::Debug for GprsSubscriptionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GprsSubscriptionData", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for GprsSubscriptionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10221,7 +10355,6 @@ impl rt::AvpData for GprsSubscriptionData {
 ///     [ SCEF-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PdpContext {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -10294,7 +10427,7 @@ impl Clone for PdpContext {
 impl Eq for PdpContext {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for PdpContext {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.one("pdp_type", &self.pdp_type, 1470, 10415, 192);
         v.opt("pdp_address", &self.pdp_address, 1227, 10415, 128);
@@ -10345,6 +10478,12 @@ impl rt::typed::Fields for PdpContext {
 impl std::fmt::Debug for PdpContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PdpContext", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for PdpContext {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10559,7 +10698,6 @@ impl rt::AvpData for PdpContext {
 ///     [ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsgSubscriptionData {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -10593,7 +10731,7 @@ impl Clone for CsgSubscriptionData {
 impl Eq for CsgSubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CsgSubscriptionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("csg_id", &self.csg_id, 1437, 10415, 192);
         v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
         v.all("service_selection", &self.service_selection, 493, 0, 64);
@@ -10607,6 +10745,12 @@ impl rt::typed::Fields for CsgSubscriptionData {
 impl std::fmt::Debug for CsgSubscriptionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsgSubscriptionData", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for CsgSubscriptionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10727,7 +10871,6 @@ impl rt::AvpData for CsgSubscriptionData {
 ///     [ Visited-Network-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SpecificApnInfo {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -10791,7 +10934,7 @@ impl Eq for SpecificApnInfo {}
     )
 )]
 impl rt::typed::Fields for SpecificApnInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.one("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt(
@@ -10821,6 +10964,23 @@ impl rt::typed::Fields for SpecificApnInfo {
 impl std::fmt::Debug for SpecificApnInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SpecificApnInfo", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for SpecificApnInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -10969,7 +11129,6 @@ impl rt::AvpData for SpecificApnInfo {
 ///     *[ MO-LR ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsInfo {
     /// `*[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85.
     pub gmlc_number: Vec<rt::bytes::Bytes>,
@@ -11000,7 +11159,7 @@ impl Clone for LcsInfo {
 impl Eq for LcsInfo {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for LcsInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("gmlc_number", &self.gmlc_number, 1474, 10415, 192);
         v.all("lcs_privacyexception", &self.lcs_privacyexception, 1475, 10415, 192);
         v.all("mo_lr", &self.mo_lr, 1485, 10415, 192);
@@ -11013,6 +11172,12 @@ impl rt::typed::Fields for LcsInfo {
 impl std::fmt::Debug for LcsInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsInfo", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for LcsInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11116,7 +11281,6 @@ impl rt::AvpData for LcsInfo {
 ///     *[ 3GPP-Service-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsPrivacyexception {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11156,7 +11320,7 @@ impl Clone for LcsPrivacyexception {
 impl Eq for LcsPrivacyexception {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for LcsPrivacyexception {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ss_code", &self.ss_code, 1476, 10415, 192);
         v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.opt(
@@ -11178,6 +11342,12 @@ impl rt::typed::Fields for LcsPrivacyexception {
 impl std::fmt::Debug for LcsPrivacyexception {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsPrivacyexception", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for LcsPrivacyexception {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11332,7 +11502,6 @@ impl rt::AvpData for LcsPrivacyexception {
 ///     [ Notification-To-UE-User ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ExternalClient {
     /// `{ Client-Identity }`: Client-Identity (code 1480, vendor 10415), 3GPP TS 29.272 §7.3.91.
     pub client_identity: rt::bytes::Bytes,
@@ -11363,7 +11532,7 @@ impl Clone for ExternalClient {
 impl Eq for ExternalClient {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for ExternalClient {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("client_identity", &self.client_identity, 1480, 10415, 192);
         v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
         v.opt(
@@ -11382,6 +11551,12 @@ impl rt::typed::Fields for ExternalClient {
 impl std::fmt::Debug for ExternalClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ExternalClient", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for ExternalClient {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11487,7 +11662,6 @@ impl rt::AvpData for ExternalClient {
 /// ```
 ///
 /// Service-Type in TS 29.272; prefixed because IETF RFC 7155 (NASREQ) defines Service-Type (code 6).
-#[derive(PartialEq)]
 pub struct TgppServiceType {
     /// `{ ServiceTypeIdentity }`: ServiceTypeIdentity (code 1484, vendor 10415), 3GPP TS 29.272 §7.3.95.
     pub servicetypeidentity: u32,
@@ -11518,7 +11692,7 @@ impl Clone for TgppServiceType {
 impl Eq for TgppServiceType {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppServiceType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("servicetypeidentity", &self.servicetypeidentity, 1484, 10415, 192);
         v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
         v.opt(
@@ -11537,6 +11711,12 @@ impl rt::typed::Fields for TgppServiceType {
 impl std::fmt::Debug for TgppServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppServiceType", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TgppServiceType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11645,7 +11825,6 @@ impl rt::AvpData for TgppServiceType {
 ///     { SS-Status }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MoLr {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11673,7 +11852,7 @@ impl Clone for MoLr {
 impl Eq for MoLr {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for MoLr {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ss_code", &self.ss_code, 1476, 10415, 192);
         v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.extra(&self.extra);
@@ -11685,6 +11864,12 @@ impl rt::typed::Fields for MoLr {
 impl std::fmt::Debug for MoLr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MoLr", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for MoLr {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11788,7 +11973,6 @@ impl rt::AvpData for MoLr {
 ///     1*{ TS-Code }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TeleserviceList {
     /// `1*{ TS-Code }`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100.
     pub ts_code: Vec<rt::bytes::Bytes>,
@@ -11813,7 +11997,7 @@ impl Clone for TeleserviceList {
 impl Eq for TeleserviceList {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TeleserviceList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("ts_code", &self.ts_code, 1487, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -11824,6 +12008,12 @@ impl rt::typed::Fields for TeleserviceList {
 impl std::fmt::Debug for TeleserviceList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TeleserviceList", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TeleserviceList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11920,7 +12110,6 @@ impl rt::AvpData for TeleserviceList {
 ///     { SS-Status }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CallBarringInfo {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     pub ss_code: rt::bytes::Bytes,
@@ -11948,7 +12137,7 @@ impl Clone for CallBarringInfo {
 impl Eq for CallBarringInfo {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CallBarringInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ss_code", &self.ss_code, 1476, 10415, 192);
         v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.extra(&self.extra);
@@ -11960,6 +12149,12 @@ impl rt::typed::Fields for CallBarringInfo {
 impl std::fmt::Debug for CallBarringInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CallBarringInfo", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for CallBarringInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12064,7 +12259,6 @@ impl rt::AvpData for CallBarringInfo {
 ///     [ SGSN-User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EpsUserState {
     /// `[ MME-User-State ]`: MME-User-State (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112.
     pub mme_user_state: Option<MmeUserState>,
@@ -12092,7 +12286,7 @@ impl Clone for EpsUserState {
 impl Eq for EpsUserState {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for EpsUserState {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mme_user_state", &self.mme_user_state, 1497, 10415, 192);
         v.opt("sgsn_user_state", &self.sgsn_user_state, 1498, 10415, 192);
         v.extra(&self.extra);
@@ -12104,6 +12298,12 @@ impl rt::typed::Fields for EpsUserState {
 impl std::fmt::Debug for EpsUserState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EpsUserState", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for EpsUserState {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12203,7 +12403,6 @@ impl rt::AvpData for EpsUserState {
 ///     [ SGSN-Location-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EpsLocationInformation {
     /// `[ MME-Location-Information ]`: MME-Location-Information (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115.
     pub mme_location_information: Option<rt::lazy::Lazy<MmeLocationInformation>>,
@@ -12264,7 +12463,7 @@ impl Eq for EpsLocationInformation {}
     )
 )]
 impl rt::typed::Fields for EpsLocationInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "mme_location_information",
             &self.mme_location_information,
@@ -12299,6 +12498,23 @@ impl rt::typed::Fields for EpsLocationInformation {
 impl std::fmt::Debug for EpsLocationInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EpsLocationInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for EpsLocationInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -12429,7 +12645,6 @@ impl rt::AvpData for EpsLocationInformation {
 ///     [ User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MmeUserState {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     pub user_state: Option<UserState>,
@@ -12454,7 +12669,7 @@ impl Clone for MmeUserState {
 impl Eq for MmeUserState {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for MmeUserState {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("user_state", &self.user_state, 1499, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -12465,6 +12680,12 @@ impl rt::typed::Fields for MmeUserState {
 impl std::fmt::Debug for MmeUserState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MmeUserState", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for MmeUserState {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12541,7 +12762,6 @@ impl rt::AvpData for MmeUserState {
 ///     [ User-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SgsnUserState {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     pub user_state: Option<UserState>,
@@ -12566,7 +12786,7 @@ impl Clone for SgsnUserState {
 impl Eq for SgsnUserState {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for SgsnUserState {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("user_state", &self.user_state, 1499, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -12577,6 +12797,12 @@ impl rt::typed::Fields for SgsnUserState {
 impl std::fmt::Debug for SgsnUserState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SgsnUserState", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for SgsnUserState {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12672,7 +12898,6 @@ impl rt::AvpData for SgsnUserState {
 ///     [ Extended-eNodeB-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MmeLocationInformation {
     /// `[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117.
     pub e_utran_cell_global_identity: Option<rt::bytes::Bytes>,
@@ -12754,7 +12979,7 @@ impl Eq for MmeLocationInformation {}
     )
 )]
 impl rt::typed::Fields for MmeLocationInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "e_utran_cell_global_identity",
             &self.e_utran_cell_global_identity,
@@ -12808,6 +13033,23 @@ impl rt::typed::Fields for MmeLocationInformation {
 impl std::fmt::Debug for MmeLocationInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MmeLocationInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for MmeLocationInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -13000,7 +13242,6 @@ impl rt::AvpData for MmeLocationInformation {
 ///     [ User-CSG-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SgsnLocationInformation {
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     pub cell_global_identity: Option<rt::bytes::Bytes>,
@@ -13082,7 +13323,7 @@ impl Eq for SgsnLocationInformation {}
     )
 )]
 impl rt::typed::Fields for SgsnLocationInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
         v.opt("location_area_identity", &self.location_area_identity, 1606, 10415, 192);
         v.opt("service_area_identity", &self.service_area_identity, 1607, 10415, 192);
@@ -13130,6 +13371,23 @@ impl rt::typed::Fields for SgsnLocationInformation {
 impl std::fmt::Debug for SgsnLocationInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SgsnLocationInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for SgsnLocationInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -13312,7 +13570,6 @@ impl rt::AvpData for SgsnLocationInformation {
 ///     *[ Specific-APN-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ActiveApn {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: u32,
@@ -13349,7 +13606,7 @@ impl Clone for ActiveApn {
 impl Eq for ActiveApn {}
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::typed::Fields for ActiveApn {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
@@ -13370,6 +13627,12 @@ impl rt::typed::Fields for ActiveApn {
 impl std::fmt::Debug for ActiveApn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ActiveApn", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl PartialEq for ActiveApn {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -13536,7 +13799,6 @@ impl rt::AvpData for ActiveApn {
 ///     *[ MBSFN-Area ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MdtConfiguration {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
@@ -13672,7 +13934,7 @@ impl Eq for MdtConfiguration {}
     )
 )]
 impl rt::typed::Fields for MdtConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("job_type", &self.job_type, 1623, 10415, 192);
         v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
         v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
@@ -13750,6 +14012,30 @@ impl rt::typed::Fields for MdtConfiguration {
 impl std::fmt::Debug for MdtConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MdtConfiguration", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for MdtConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -14042,7 +14328,6 @@ impl rt::AvpData for MdtConfiguration {
 ///     *[ NR-Cell-Global-Identity ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AreaScope {
     /// `*[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     pub cell_global_identity: Vec<rt::bytes::Bytes>,
@@ -14136,7 +14421,7 @@ impl Eq for AreaScope {}
     )
 )]
 impl rt::typed::Fields for AreaScope {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
         v.all(
             "e_utran_cell_global_identity",
@@ -14182,6 +14467,30 @@ impl rt::typed::Fields for AreaScope {
 impl std::fmt::Debug for AreaScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AreaScope", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for AreaScope {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -14381,7 +14690,6 @@ impl rt::AvpData for AreaScope {
 ///     1*{ Visited-PLMN-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EquivalentPlmnList {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -14406,7 +14714,7 @@ impl Clone for EquivalentPlmnList {
 impl Eq for EquivalentPlmnList {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for EquivalentPlmnList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -14417,6 +14725,12 @@ impl rt::typed::Fields for EquivalentPlmnList {
 impl std::fmt::Debug for EquivalentPlmnList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EquivalentPlmnList", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for EquivalentPlmnList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -14513,7 +14827,6 @@ impl rt::AvpData for EquivalentPlmnList {
 ///     [ Expiration-Date ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct VplmnCsgSubscriptionData {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -14541,7 +14854,7 @@ impl Clone for VplmnCsgSubscriptionData {
 impl Eq for VplmnCsgSubscriptionData {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for VplmnCsgSubscriptionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("csg_id", &self.csg_id, 1437, 10415, 192);
         v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
         v.extra(&self.extra);
@@ -14553,6 +14866,12 @@ impl rt::typed::Fields for VplmnCsgSubscriptionData {
 impl std::fmt::Debug for VplmnCsgSubscriptionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "VplmnCsgSubscriptionData", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for VplmnCsgSubscriptionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -14654,7 +14973,6 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
 ///     { Daylight-Saving-Time }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocalTimeZone {
     /// `{ Time-Zone }`: Time-Zone (code 1642, vendor 10415), 3GPP TS 29.272 §7.3.163.
     pub time_zone: rt::data::Utf8String,
@@ -14706,7 +15024,7 @@ impl Eq for LocalTimeZone {}
     )
 )]
 impl rt::typed::Fields for LocalTimeZone {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("time_zone", &self.time_zone, 1642, 10415, 128);
         v.one("daylight_saving_time", &self.daylight_saving_time, 1650, 10415, 128);
         v.extra(&self.extra);
@@ -14726,6 +15044,20 @@ impl rt::typed::Fields for LocalTimeZone {
 impl std::fmt::Debug for LocalTimeZone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocalTimeZone", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for LocalTimeZone {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -14871,7 +15203,6 @@ impl rt::AvpData for LocalTimeZone {
 ///     [ WLAN-offloadability-UTRAN ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanOffloadability {
     /// `[ WLAN-offloadability-EUTRAN ]`: WLAN-offloadability-EUTRAN (code 1668, vendor 10415), 3GPP TS 29.272 §7.3.182.
     pub wlan_offloadability_eutran: Option<u32>,
@@ -14932,7 +15263,7 @@ impl Eq for WlanOffloadability {}
     )
 )]
 impl rt::typed::Fields for WlanOffloadability {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "wlan_offloadability_eutran",
             &self.wlan_offloadability_eutran,
@@ -14967,6 +15298,23 @@ impl rt::typed::Fields for WlanOffloadability {
 impl std::fmt::Debug for WlanOffloadability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanOffloadability", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for WlanOffloadability {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -15090,7 +15438,6 @@ impl rt::AvpData for WlanOffloadability {
 ///     1*{ Visited-PLMN-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdjacentPlmns {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -15115,7 +15462,7 @@ impl Clone for AdjacentPlmns {
 impl Eq for AdjacentPlmns {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AdjacentPlmns {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -15126,6 +15473,12 @@ impl rt::typed::Fields for AdjacentPlmns {
 impl std::fmt::Debug for AdjacentPlmns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdjacentPlmns", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for AdjacentPlmns {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -15222,7 +15575,6 @@ impl rt::AvpData for AdjacentPlmns {
 ///     { Access-Restriction-Data }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdjacentAccessRestrictionData {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
@@ -15250,7 +15602,7 @@ impl Clone for AdjacentAccessRestrictionData {
 impl Eq for AdjacentAccessRestrictionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for AdjacentAccessRestrictionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.one(
             "access_restriction_data",
@@ -15268,6 +15620,12 @@ impl rt::typed::Fields for AdjacentAccessRestrictionData {
 impl std::fmt::Debug for AdjacentAccessRestrictionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdjacentAccessRestrictionData", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for AdjacentAccessRestrictionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15390,7 +15748,6 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
 ///     { Local-Group-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ImsiGroupId {
     /// `{ Group-Service-Id }`: Group-Service-Id (code 1676, vendor 10415), 3GPP TS 29.272 §7.3.190.
     pub group_service_id: u32,
@@ -15454,7 +15811,7 @@ impl Eq for ImsiGroupId {}
     )
 )]
 impl rt::typed::Fields for ImsiGroupId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("group_service_id", &self.group_service_id, 1676, 10415, 128);
         v.one("group_plmn_id", &self.group_plmn_id, 1677, 10415, 128);
         v.one("local_group_id", &self.local_group_id, 1678, 10415, 128);
@@ -15478,6 +15835,23 @@ impl rt::typed::Fields for ImsiGroupId {
 impl std::fmt::Debug for ImsiGroupId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ImsiGroupId", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for ImsiGroupId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -15634,7 +16008,6 @@ impl rt::AvpData for ImsiGroupId {
 ///     *[ SS-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriptionDataDeletion {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     pub dsr_flags: u32,
@@ -15674,7 +16047,7 @@ impl Clone for SubscriptionDataDeletion {
 impl Eq for SubscriptionDataDeletion {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for SubscriptionDataDeletion {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
@@ -15690,6 +16063,12 @@ impl rt::typed::Fields for SubscriptionDataDeletion {
 impl std::fmt::Debug for SubscriptionDataDeletion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriptionDataDeletion", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for SubscriptionDataDeletion {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15834,7 +16213,6 @@ impl rt::AvpData for SubscriptionDataDeletion {
 ///     [ MIP6-Agent-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EmergencyInfo {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
@@ -15889,7 +16267,7 @@ impl Eq for EmergencyInfo {}
     )
 )]
 impl rt::typed::Fields for EmergencyInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -15910,6 +16288,22 @@ impl rt::typed::Fields for EmergencyInfo {
 impl std::fmt::Debug for EmergencyInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EmergencyInfo", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for EmergencyInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -16017,7 +16411,6 @@ impl rt::AvpData for EmergencyInfo {
 ///     [ UE-PC5-AMBR ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct V2xSubscriptionData {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     pub v2x_permission: Option<u32>,
@@ -16045,7 +16438,7 @@ impl Clone for V2xSubscriptionData {
 impl Eq for V2xSubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for V2xSubscriptionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
         v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
         v.extra(&self.extra);
@@ -16057,6 +16450,12 @@ impl rt::typed::Fields for V2xSubscriptionData {
 impl std::fmt::Debug for V2xSubscriptionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "V2xSubscriptionData", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for V2xSubscriptionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16148,7 +16547,6 @@ impl rt::AvpData for V2xSubscriptionData {
 ///     { eDRX-Cycle-Length-Value }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EdrxCycleLength {
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: super::ts29212::RatType,
@@ -16206,7 +16604,7 @@ impl Eq for EdrxCycleLength {}
     )
 )]
 impl rt::typed::Fields for EdrxCycleLength {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("rat_type", &self.rat_type, 1032, 10415, 128);
         v.one(
             "edrx_cycle_length_value",
@@ -16234,6 +16632,22 @@ impl rt::typed::Fields for EdrxCycleLength {
 impl std::fmt::Debug for EdrxCycleLength {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EdrxCycleLength", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for EdrxCycleLength {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -16392,7 +16806,6 @@ impl rt::AvpData for EdrxCycleLength {
 ///     [ Carrier-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MbsfnArea {
     /// `[ MBSFN-Area-ID ]`: MBSFN-Area-ID (code 1695, vendor 10415), 3GPP TS 29.272 §7.3.220.
     pub mbsfn_area_id: Option<u32>,
@@ -16474,7 +16887,7 @@ impl Eq for MbsfnArea {}
     )
 )]
 impl rt::typed::Fields for MbsfnArea {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mbsfn_area_id", &self.mbsfn_area_id, 1695, 10415, 192);
         v.opt("carrier_frequency", &self.carrier_frequency, 1696, 10415, 192);
         v.extra(&self.extra);
@@ -16504,6 +16917,30 @@ impl rt::typed::Fields for MbsfnArea {
 impl std::fmt::Debug for MbsfnArea {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MbsfnArea", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for MbsfnArea {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -16639,7 +17076,6 @@ impl rt::AvpData for MbsfnArea {
 ///     { Paging-Time-Window-Length }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PagingTimeWindow {
     /// `{ Operation-Mode }`: Operation-Mode (code 1702, vendor 10415), 3GPP TS 29.272 §7.3.227.
     pub operation_mode: u32,
@@ -16667,7 +17103,7 @@ impl Clone for PagingTimeWindow {
 impl Eq for PagingTimeWindow {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for PagingTimeWindow {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("operation_mode", &self.operation_mode, 1702, 10415, 192);
         v.one(
             "paging_time_window_length",
@@ -16685,6 +17121,12 @@ impl rt::typed::Fields for PagingTimeWindow {
 impl std::fmt::Debug for PagingTimeWindow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PagingTimeWindow", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for PagingTimeWindow {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16794,7 +17236,6 @@ impl rt::AvpData for PagingTimeWindow {
 ///     1*{ RAT-Type }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EdrxRelatedRat {
     /// `1*{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: Vec<super::ts29212::RatType>,
@@ -16819,7 +17260,7 @@ impl Clone for EdrxRelatedRat {
 impl Eq for EdrxRelatedRat {}
 #[cfg(any(feature = "ts29272"))]
 impl rt::typed::Fields for EdrxRelatedRat {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("rat_type", &self.rat_type, 1032, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -16830,6 +17271,12 @@ impl rt::typed::Fields for EdrxRelatedRat {
 impl std::fmt::Debug for EdrxRelatedRat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EdrxRelatedRat", f)
+    }
+}
+#[cfg(any(feature = "ts29272"))]
+impl PartialEq for EdrxRelatedRat {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29272"))]
@@ -16927,7 +17374,6 @@ impl rt::AvpData for EdrxRelatedRat {
 ///     [ UE-PC5-QoS ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct V2xSubscriptionDataNr {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     pub v2x_permission: Option<u32>,
@@ -16958,7 +17404,7 @@ impl Clone for V2xSubscriptionDataNr {
 impl Eq for V2xSubscriptionDataNr {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for V2xSubscriptionDataNr {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
         v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
         v.opt("ue_pc5_qos", &self.ue_pc5_qos, 1711, 10415, 192);
@@ -16971,6 +17417,12 @@ impl rt::typed::Fields for V2xSubscriptionDataNr {
 impl std::fmt::Debug for V2xSubscriptionDataNr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "V2xSubscriptionDataNr", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for V2xSubscriptionDataNr {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17056,7 +17508,6 @@ impl rt::AvpData for V2xSubscriptionDataNr {
 ///     [ PC5-Link-AMBR ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UePc5Qos {
     /// `1*{ PC5-QoS-Flow }`: PC5-QoS-Flow (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237.
     pub pc5_qos_flow: Vec<Pc5QosFlow>,
@@ -17084,7 +17535,7 @@ impl Clone for UePc5Qos {
 impl Eq for UePc5Qos {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for UePc5Qos {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("pc5_qos_flow", &self.pc5_qos_flow, 1712, 10415, 192);
         v.opt("pc5_link_ambr", &self.pc5_link_ambr, 1718, 10415, 192);
         v.extra(&self.extra);
@@ -17096,6 +17547,12 @@ impl rt::typed::Fields for UePc5Qos {
 impl std::fmt::Debug for UePc5Qos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UePc5Qos", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for UePc5Qos {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17197,7 +17654,6 @@ impl rt::AvpData for UePc5Qos {
 ///     [ PC5-Range ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Pc5QosFlow {
     /// `{ 5QI }`: 5QI (code 1713, vendor 10415), 3GPP TS 29.272 §7.3.238.
     pub n5qi: i32,
@@ -17228,7 +17684,7 @@ impl Clone for Pc5QosFlow {
 impl Eq for Pc5QosFlow {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for Pc5QosFlow {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("n5qi", &self.n5qi, 1713, 10415, 192);
         v.opt("pc5_flow_bitrates", &self.pc5_flow_bitrates, 1714, 10415, 192);
         v.opt("pc5_range", &self.pc5_range, 1717, 10415, 192);
@@ -17241,6 +17697,12 @@ impl rt::typed::Fields for Pc5QosFlow {
 impl std::fmt::Debug for Pc5QosFlow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Pc5QosFlow", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for Pc5QosFlow {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17336,7 +17798,6 @@ impl rt::AvpData for Pc5QosFlow {
 ///     [ Maximum-Flow-Bitrates ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Pc5FlowBitrates {
     /// `[ Guaranteed-Flow-Bitrates ]`: Guaranteed-Flow-Bitrates (code 1715, vendor 10415), 3GPP TS 29.272 §7.3.240.
     pub guaranteed_flow_bitrates: Option<i32>,
@@ -17364,7 +17825,7 @@ impl Clone for Pc5FlowBitrates {
 impl Eq for Pc5FlowBitrates {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for Pc5FlowBitrates {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "guaranteed_flow_bitrates",
             &self.guaranteed_flow_bitrates,
@@ -17382,6 +17843,12 @@ impl rt::typed::Fields for Pc5FlowBitrates {
 impl std::fmt::Debug for Pc5FlowBitrates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Pc5FlowBitrates", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl PartialEq for Pc5FlowBitrates {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17504,7 +17971,6 @@ impl rt::AvpData for Pc5FlowBitrates {
 ///     *[ MDT-Allowed-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MdtConfigurationNr {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
@@ -17625,7 +18091,7 @@ impl Eq for MdtConfigurationNr {}
     )
 )]
 impl rt::typed::Fields for MdtConfigurationNr {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("job_type", &self.job_type, 1623, 10415, 192);
         v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
         v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
@@ -17686,6 +18152,30 @@ impl rt::typed::Fields for MdtConfigurationNr {
 impl std::fmt::Debug for MdtConfigurationNr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MdtConfigurationNr", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for MdtConfigurationNr {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -17943,7 +18433,6 @@ impl rt::AvpData for MdtConfigurationNr {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UpdateLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18065,7 +18554,7 @@ impl Clone for UpdateLocationRequest {
 impl Eq for UpdateLocationRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateLocationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -18131,6 +18620,12 @@ impl rt::typed::Fields for UpdateLocationRequest {
 impl std::fmt::Debug for UpdateLocationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UpdateLocationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for UpdateLocationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18469,7 +18964,6 @@ impl rt::typed::Command for UpdateLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UpdateLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18551,7 +19045,7 @@ impl Clone for UpdateLocationAnswer {
 impl Eq for UpdateLocationAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateLocationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -18587,6 +19081,12 @@ impl rt::typed::Fields for UpdateLocationAnswer {
 impl std::fmt::Debug for UpdateLocationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UpdateLocationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for UpdateLocationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18886,7 +19386,6 @@ impl rt::typed::RequestCommand for UpdateLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct AuthenticationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -18968,7 +19467,7 @@ impl Clone for AuthenticationInformationRequest {
 impl Eq for AuthenticationInformationRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AuthenticationInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19014,6 +19513,12 @@ impl rt::typed::Fields for AuthenticationInformationRequest {
 impl std::fmt::Debug for AuthenticationInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AuthenticationInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for AuthenticationInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19261,7 +19766,6 @@ impl rt::typed::Command for AuthenticationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct AuthenticationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19340,7 +19844,7 @@ impl Clone for AuthenticationInformationAnswer {
 impl Eq for AuthenticationInformationAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AuthenticationInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19375,6 +19879,12 @@ impl rt::typed::Fields for AuthenticationInformationAnswer {
 impl std::fmt::Debug for AuthenticationInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AuthenticationInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for AuthenticationInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19660,7 +20170,6 @@ impl rt::typed::RequestCommand for AuthenticationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct CancelLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -19727,7 +20236,7 @@ impl Clone for CancelLocationRequest {
 impl Eq for CancelLocationRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelLocationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19758,6 +20267,12 @@ impl rt::typed::Fields for CancelLocationRequest {
 impl std::fmt::Debug for CancelLocationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CancelLocationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for CancelLocationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19985,7 +20500,6 @@ impl rt::typed::Command for CancelLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct CancelLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20046,7 +20560,7 @@ impl Clone for CancelLocationAnswer {
 impl Eq for CancelLocationAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelLocationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20075,6 +20589,12 @@ impl rt::typed::Fields for CancelLocationAnswer {
 impl std::fmt::Debug for CancelLocationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CancelLocationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for CancelLocationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20339,7 +20859,6 @@ impl rt::typed::RequestCommand for CancelLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6aS6dInsertSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20409,7 +20928,7 @@ impl Clone for TgppS6aS6dInsertSubscriberDataRequest {
 impl Eq for TgppS6aS6dInsertSubscriberDataRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20441,6 +20960,12 @@ impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataRequest {
 impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6aS6dInsertSubscriberDataRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for TgppS6aS6dInsertSubscriberDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20689,7 +21214,6 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6aS6dInsertSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -20782,7 +21306,7 @@ impl Clone for TgppS6aS6dInsertSubscriberDataAnswer {
 impl Eq for TgppS6aS6dInsertSubscriberDataAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20845,6 +21369,12 @@ impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataAnswer {
 impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6aS6dInsertSubscriberDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for TgppS6aS6dInsertSubscriberDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21174,7 +21704,6 @@ impl rt::typed::RequestCommand for TgppS6aS6dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6aS6dDeleteSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21253,7 +21782,7 @@ impl Clone for TgppS6aS6dDeleteSubscriberDataRequest {
 impl Eq for TgppS6aS6dDeleteSubscriberDataRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21288,6 +21817,12 @@ impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataRequest {
 impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6aS6dDeleteSubscriberDataRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for TgppS6aS6dDeleteSubscriberDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21551,7 +22086,6 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6aS6dDeleteSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21615,7 +22149,7 @@ impl Clone for TgppS6aS6dDeleteSubscriberDataAnswer {
 impl Eq for TgppS6aS6dDeleteSubscriberDataAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21645,6 +22179,12 @@ impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataAnswer {
 impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6aS6dDeleteSubscriberDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for TgppS6aS6dDeleteSubscriberDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21913,7 +22453,6 @@ impl rt::typed::RequestCommand for TgppS6aS6dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct PurgeUeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -21983,7 +22522,7 @@ impl Clone for PurgeUeRequest {
 impl Eq for PurgeUeRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for PurgeUeRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22021,6 +22560,12 @@ impl rt::typed::Fields for PurgeUeRequest {
 impl std::fmt::Debug for PurgeUeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PurgeUeRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for PurgeUeRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22242,7 +22787,6 @@ impl rt::typed::Command for PurgeUeRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct PurgeUeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22315,7 +22859,7 @@ impl Clone for PurgeUeAnswer {
 impl Eq for PurgeUeAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for PurgeUeAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22348,6 +22892,12 @@ impl rt::typed::Fields for PurgeUeAnswer {
 impl std::fmt::Debug for PurgeUeAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PurgeUeAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for PurgeUeAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22623,7 +23173,6 @@ impl rt::typed::RequestCommand for PurgeUeRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6aS6dResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -22693,7 +23242,7 @@ impl Clone for TgppS6aS6dResetRequest {
 impl Eq for TgppS6aS6dResetRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dResetRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22731,6 +23280,12 @@ impl rt::typed::Fields for TgppS6aS6dResetRequest {
 impl std::fmt::Debug for TgppS6aS6dResetRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6aS6dResetRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for TgppS6aS6dResetRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22957,7 +23512,6 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6aS6dResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23018,7 +23572,7 @@ impl Clone for TgppS6aS6dResetAnswer {
 impl Eq for TgppS6aS6dResetAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dResetAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23047,6 +23601,12 @@ impl rt::typed::Fields for TgppS6aS6dResetAnswer {
 impl std::fmt::Debug for TgppS6aS6dResetAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6aS6dResetAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for TgppS6aS6dResetAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23318,7 +23878,6 @@ impl rt::typed::RequestCommand for TgppS6aS6dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct NotifyRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23422,7 +23981,7 @@ impl Clone for NotifyRequest {
 impl Eq for NotifyRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for NotifyRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23488,6 +24047,12 @@ impl rt::typed::Fields for NotifyRequest {
 impl std::fmt::Debug for NotifyRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NotifyRequest", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for NotifyRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23765,7 +24330,6 @@ impl rt::typed::Command for NotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct NotifyAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -23835,7 +24399,7 @@ impl Clone for NotifyAnswer {
 impl Eq for NotifyAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for NotifyAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23867,6 +24431,12 @@ impl rt::typed::Fields for NotifyAnswer {
 impl std::fmt::Debug for NotifyAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NotifyAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl PartialEq for NotifyAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -24135,7 +24705,6 @@ impl rt::typed::RequestCommand for NotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MeIdentityCheckRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24196,7 +24765,7 @@ impl Clone for MeIdentityCheckRequest {
 impl Eq for MeIdentityCheckRequest {}
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Fields for MeIdentityCheckRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24225,6 +24794,12 @@ impl rt::typed::Fields for MeIdentityCheckRequest {
 impl std::fmt::Debug for MeIdentityCheckRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MeIdentityCheckRequest", f)
+    }
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl PartialEq for MeIdentityCheckRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -24427,7 +25002,6 @@ impl rt::typed::Command for MeIdentityCheckRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MeIdentityCheckAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24488,7 +25062,7 @@ impl Clone for MeIdentityCheckAnswer {
 impl Eq for MeIdentityCheckAnswer {}
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Fields for MeIdentityCheckAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24517,6 +25091,12 @@ impl rt::typed::Fields for MeIdentityCheckAnswer {
 impl std::fmt::Debug for MeIdentityCheckAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MeIdentityCheckAnswer", f)
+    }
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl PartialEq for MeIdentityCheckAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -24768,7 +25348,6 @@ impl rt::typed::RequestCommand for MeIdentityCheckRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UpdateVcsgLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -24838,7 +25417,7 @@ impl Clone for UpdateVcsgLocationRequest {
 impl Eq for UpdateVcsgLocationRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateVcsgLocationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24870,6 +25449,12 @@ impl rt::typed::Fields for UpdateVcsgLocationRequest {
 impl std::fmt::Debug for UpdateVcsgLocationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UpdateVcsgLocationRequest", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for UpdateVcsgLocationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25094,7 +25679,6 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UpdateVcsgLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25164,7 +25748,7 @@ impl Clone for UpdateVcsgLocationAnswer {
 impl Eq for UpdateVcsgLocationAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateVcsgLocationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -25202,6 +25786,12 @@ impl rt::typed::Fields for UpdateVcsgLocationAnswer {
 impl std::fmt::Debug for UpdateVcsgLocationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UpdateVcsgLocationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for UpdateVcsgLocationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25480,7 +26070,6 @@ impl rt::typed::RequestCommand for UpdateVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct CancelVcsgLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25544,7 +26133,7 @@ impl Clone for CancelVcsgLocationRequest {
 impl Eq for CancelVcsgLocationRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelVcsgLocationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -25574,6 +26163,12 @@ impl rt::typed::Fields for CancelVcsgLocationRequest {
 impl std::fmt::Debug for CancelVcsgLocationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CancelVcsgLocationRequest", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for CancelVcsgLocationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25797,7 +26392,6 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct CancelVcsgLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25858,7 +26452,7 @@ impl Clone for CancelVcsgLocationAnswer {
 impl Eq for CancelVcsgLocationAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelVcsgLocationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -25887,6 +26481,12 @@ impl rt::typed::Fields for CancelVcsgLocationAnswer {
 impl std::fmt::Debug for CancelVcsgLocationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CancelVcsgLocationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for CancelVcsgLocationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26151,7 +26751,6 @@ impl rt::typed::RequestCommand for CancelVcsgLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS7aS7dInsertSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -26221,7 +26820,7 @@ impl Clone for TgppS7aS7dInsertSubscriberDataRequest {
 impl Eq for TgppS7aS7dInsertSubscriberDataRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -26253,6 +26852,12 @@ impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataRequest {
 impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS7aS7dInsertSubscriberDataRequest", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TgppS7aS7dInsertSubscriberDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26501,7 +27106,6 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS7aS7dInsertSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -26594,7 +27198,7 @@ impl Clone for TgppS7aS7dInsertSubscriberDataAnswer {
 impl Eq for TgppS7aS7dInsertSubscriberDataAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -26657,6 +27261,12 @@ impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataAnswer {
 impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS7aS7dInsertSubscriberDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TgppS7aS7dInsertSubscriberDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26986,7 +27596,6 @@ impl rt::typed::RequestCommand for TgppS7aS7dInsertSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS7aS7dDeleteSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27065,7 +27674,7 @@ impl Clone for TgppS7aS7dDeleteSubscriberDataRequest {
 impl Eq for TgppS7aS7dDeleteSubscriberDataRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -27100,6 +27709,12 @@ impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataRequest {
 impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS7aS7dDeleteSubscriberDataRequest", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TgppS7aS7dDeleteSubscriberDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27363,7 +27978,6 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS7aS7dDeleteSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27427,7 +28041,7 @@ impl Clone for TgppS7aS7dDeleteSubscriberDataAnswer {
 impl Eq for TgppS7aS7dDeleteSubscriberDataAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -27457,6 +28071,12 @@ impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataAnswer {
 impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS7aS7dDeleteSubscriberDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TgppS7aS7dDeleteSubscriberDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27725,7 +28345,6 @@ impl rt::typed::RequestCommand for TgppS7aS7dDeleteSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS7aS7dResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -27795,7 +28414,7 @@ impl Clone for TgppS7aS7dResetRequest {
 impl Eq for TgppS7aS7dResetRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dResetRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -27833,6 +28452,12 @@ impl rt::typed::Fields for TgppS7aS7dResetRequest {
 impl std::fmt::Debug for TgppS7aS7dResetRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS7aS7dResetRequest", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TgppS7aS7dResetRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -28059,7 +28684,6 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS7aS7dResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -28120,7 +28744,7 @@ impl Clone for TgppS7aS7dResetAnswer {
 impl Eq for TgppS7aS7dResetAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dResetAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -28149,6 +28773,12 @@ impl rt::typed::Fields for TgppS7aS7dResetAnswer {
 impl std::fmt::Debug for TgppS7aS7dResetAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS7aS7dResetAnswer", f)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl PartialEq for TgppS7aS7dResetAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]

@@ -600,7 +600,6 @@ impl rt::AvpData for TransportAccessType {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Non3gppUserData {
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Option<super::credit_control::SubscriptionId>,
@@ -676,7 +675,7 @@ impl Clone for Non3gppUserData {
 impl Eq for Non3gppUserData {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for Non3gppUserData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
         v.opt("non_3gpp_ip_access", &self.non_3gpp_ip_access, 1501, 10415, 192);
         v.opt("non_3gpp_ip_access_apn", &self.non_3gpp_ip_access_apn, 1502, 10415, 192);
@@ -722,6 +721,12 @@ impl rt::typed::Fields for Non3gppUserData {
 impl std::fmt::Debug for Non3gppUserData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Non3gppUserData", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for Non3gppUserData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -921,7 +926,6 @@ impl rt::AvpData for Non3gppUserData {
 ///     [ Trace-Reference ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TraceInfo {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     pub trace_data: Option<rt::lazy::Lazy<super::ts29272::TraceData>>,
@@ -973,7 +977,7 @@ impl Eq for TraceInfo {}
     )
 )]
 impl rt::typed::Fields for TraceInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
         v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
         v.extra(&self.extra);
@@ -993,6 +997,20 @@ impl rt::typed::Fields for TraceInfo {
 impl std::fmt::Debug for TraceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TraceInfo", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
+impl PartialEq for TraceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -1105,7 +1123,6 @@ impl rt::AvpData for TraceInfo {
 ///     [ HESSID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanIdentifier {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1133,7 +1150,7 @@ impl Clone for WlanIdentifier {
 impl Eq for WlanIdentifier {}
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for WlanIdentifier {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("hessid", &self.hessid, 1525, 10415, 192);
         v.extra(&self.extra);
@@ -1145,6 +1162,12 @@ impl rt::typed::Fields for WlanIdentifier {
 impl std::fmt::Debug for WlanIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanIdentifier", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl PartialEq for WlanIdentifier {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
@@ -1222,7 +1245,6 @@ impl rt::AvpData for WlanIdentifier {
 ///     [ WLAN-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TwanAccessInfo {
     /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
     pub access_authorization_flags: Option<u32>,
@@ -1250,7 +1272,7 @@ impl Clone for TwanAccessInfo {
 impl Eq for TwanAccessInfo {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for TwanAccessInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "access_authorization_flags",
             &self.access_authorization_flags,
@@ -1268,6 +1290,12 @@ impl rt::typed::Fields for TwanAccessInfo {
 impl std::fmt::Debug for TwanAccessInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TwanAccessInfo", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for TwanAccessInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1365,7 +1393,6 @@ impl rt::AvpData for TwanAccessInfo {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1405,7 +1432,7 @@ impl Clone for AccessNetworkInfo {
 impl Eq for AccessNetworkInfo {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for AccessNetworkInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("bssid", &self.bssid, 2716, 10415, 192);
         v.opt("location_information", &self.location_information, 127, 0, 64);
@@ -1421,6 +1448,12 @@ impl rt::typed::Fields for AccessNetworkInfo {
 impl std::fmt::Debug for AccessNetworkInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkInfo", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for AccessNetworkInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1523,7 +1556,6 @@ impl rt::AvpData for AccessNetworkInfo {
 ///     [ SM-Back-Off-Timer ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TwanConnectivityParameters {
     /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
     pub connectivity_flags: Option<u32>,
@@ -1569,7 +1601,7 @@ impl Clone for TwanConnectivityParameters {
 impl Eq for TwanConnectivityParameters {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TwanConnectivityParameters {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("connectivity_flags", &self.connectivity_flags, 1529, 10415, 192);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt("pdn_type", &self.pdn_type, 1456, 10415, 192);
@@ -1587,6 +1619,12 @@ impl rt::typed::Fields for TwanConnectivityParameters {
 impl std::fmt::Debug for TwanConnectivityParameters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TwanConnectivityParameters", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TwanConnectivityParameters {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1738,7 +1776,6 @@ impl rt::AvpData for TwanConnectivityParameters {
 ///     [ ERP-RK-Request ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1852,7 +1889,7 @@ impl Clone for TgppStaDiameterEapRequest {
 impl Eq for TgppStaDiameterEapRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaDiameterEapRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1904,6 +1941,12 @@ impl rt::typed::Fields for TgppStaDiameterEapRequest {
 impl std::fmt::Debug for TgppStaDiameterEapRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaDiameterEapRequest", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaDiameterEapRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2204,7 +2247,6 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2360,7 +2402,7 @@ impl Clone for TgppStaDiameterEapAnswer {
 impl Eq for TgppStaDiameterEapAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaDiameterEapAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2438,6 +2480,12 @@ impl rt::typed::Fields for TgppStaDiameterEapAnswer {
 impl std::fmt::Debug for TgppStaDiameterEapAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaDiameterEapAnswer", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaDiameterEapAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2830,7 +2878,6 @@ impl rt::typed::RequestCommand for TgppStaDiameterEapRequest {
 ///     *2[ TWAG-CP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2903,7 +2950,7 @@ impl Clone for TgppStaAaRequest {
 impl Eq for TgppStaAaRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAaRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2942,6 +2989,12 @@ impl rt::typed::Fields for TgppStaAaRequest {
 impl std::fmt::Debug for TgppStaAaRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaAaRequest", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaAaRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3167,7 +3220,6 @@ impl rt::typed::Command for TgppStaAaRequest {
 ///     [ UE-Usage-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3261,7 +3313,7 @@ impl Clone for TgppStaAaAnswer {
 impl Eq for TgppStaAaAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAaAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3307,6 +3359,12 @@ impl rt::typed::Fields for TgppStaAaAnswer {
 impl std::fmt::Debug for TgppStaAaAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaAaAnswer", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaAaAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3600,7 +3658,6 @@ impl rt::typed::RequestCommand for TgppStaAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3652,7 +3709,7 @@ impl Clone for TgppStaSessionTerminationRequest {
 impl Eq for TgppStaSessionTerminationRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaSessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3672,6 +3729,12 @@ impl rt::typed::Fields for TgppStaSessionTerminationRequest {
 impl std::fmt::Debug for TgppStaSessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaSessionTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaSessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3828,7 +3891,6 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3871,7 +3933,7 @@ impl Clone for TgppStaSessionTerminationAnswer {
 impl Eq for TgppStaSessionTerminationAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaSessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3888,6 +3950,12 @@ impl rt::typed::Fields for TgppStaSessionTerminationAnswer {
 impl std::fmt::Debug for TgppStaSessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaSessionTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaSessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4074,7 +4142,6 @@ impl rt::typed::RequestCommand for TgppStaSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4126,7 +4193,7 @@ impl Clone for TgppStaAbortSessionRequest {
 impl Eq for TgppStaAbortSessionRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAbortSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4146,6 +4213,12 @@ impl rt::typed::Fields for TgppStaAbortSessionRequest {
 impl std::fmt::Debug for TgppStaAbortSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaAbortSessionRequest", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaAbortSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4302,7 +4375,6 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4345,7 +4417,7 @@ impl Clone for TgppStaAbortSessionAnswer {
 impl Eq for TgppStaAbortSessionAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAbortSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4362,6 +4434,12 @@ impl rt::typed::Fields for TgppStaAbortSessionAnswer {
 impl std::fmt::Debug for TgppStaAbortSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaAbortSessionAnswer", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaAbortSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4551,7 +4629,6 @@ impl rt::typed::RequestCommand for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4603,7 +4680,7 @@ impl Clone for TgppStaReAuthRequest {
 impl Eq for TgppStaReAuthRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4623,6 +4700,12 @@ impl rt::typed::Fields for TgppStaReAuthRequest {
 impl std::fmt::Debug for TgppStaReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4793,7 +4876,6 @@ impl rt::typed::Command for TgppStaReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppStaReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4836,7 +4918,7 @@ impl Clone for TgppStaReAuthAnswer {
 impl Eq for TgppStaReAuthAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4853,6 +4935,12 @@ impl rt::typed::Fields for TgppStaReAuthAnswer {
 impl std::fmt::Debug for TgppStaReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppStaReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl PartialEq for TgppStaReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -5053,7 +5141,6 @@ impl rt::typed::RequestCommand for TgppStaReAuthRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5138,7 +5225,7 @@ impl Clone for TgppSwmDiameterEapRequest {
 impl Eq for TgppSwmDiameterEapRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmDiameterEapRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5181,6 +5268,12 @@ impl rt::typed::Fields for TgppSwmDiameterEapRequest {
 impl std::fmt::Debug for TgppSwmDiameterEapRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmDiameterEapRequest", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmDiameterEapRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5427,7 +5520,6 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5536,7 +5628,7 @@ impl Clone for TgppSwmDiameterEapAnswer {
 impl Eq for TgppSwmDiameterEapAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmDiameterEapAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5581,6 +5673,12 @@ impl rt::typed::Fields for TgppSwmDiameterEapAnswer {
 impl std::fmt::Debug for TgppSwmDiameterEapAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmDiameterEapAnswer", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmDiameterEapAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5904,7 +6002,6 @@ impl rt::typed::RequestCommand for TgppSwmDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5971,7 +6068,7 @@ impl Clone for TgppSwmAaRequest {
 impl Eq for TgppSwmAaRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAaRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5996,6 +6093,12 @@ impl rt::typed::Fields for TgppSwmAaRequest {
 impl std::fmt::Debug for TgppSwmAaRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmAaRequest", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmAaRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6202,7 +6305,6 @@ impl rt::typed::Command for TgppSwmAaRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6290,7 +6392,7 @@ impl Clone for TgppSwmAaAnswer {
 impl Eq for TgppSwmAaAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAaAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6328,6 +6430,12 @@ impl rt::typed::Fields for TgppSwmAaAnswer {
 impl std::fmt::Debug for TgppSwmAaAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmAaAnswer", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmAaAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6613,7 +6721,6 @@ impl rt::typed::RequestCommand for TgppSwmAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6665,7 +6772,7 @@ impl Clone for TgppSwmSessionTerminationRequest {
 impl Eq for TgppSwmSessionTerminationRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmSessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6685,6 +6792,12 @@ impl rt::typed::Fields for TgppSwmSessionTerminationRequest {
 impl std::fmt::Debug for TgppSwmSessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmSessionTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmSessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6841,7 +6954,6 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6884,7 +6996,7 @@ impl Clone for TgppSwmSessionTerminationAnswer {
 impl Eq for TgppSwmSessionTerminationAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmSessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6901,6 +7013,12 @@ impl rt::typed::Fields for TgppSwmSessionTerminationAnswer {
 impl std::fmt::Debug for TgppSwmSessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmSessionTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmSessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7087,7 +7205,6 @@ impl rt::typed::RequestCommand for TgppSwmSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7139,7 +7256,7 @@ impl Clone for TgppSwmAbortSessionRequest {
 impl Eq for TgppSwmAbortSessionRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAbortSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7159,6 +7276,12 @@ impl rt::typed::Fields for TgppSwmAbortSessionRequest {
 impl std::fmt::Debug for TgppSwmAbortSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmAbortSessionRequest", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmAbortSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7315,7 +7438,6 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7358,7 +7480,7 @@ impl Clone for TgppSwmAbortSessionAnswer {
 impl Eq for TgppSwmAbortSessionAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAbortSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7375,6 +7497,12 @@ impl rt::typed::Fields for TgppSwmAbortSessionAnswer {
 impl std::fmt::Debug for TgppSwmAbortSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmAbortSessionAnswer", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmAbortSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7564,7 +7692,6 @@ impl rt::typed::RequestCommand for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7616,7 +7743,7 @@ impl Clone for TgppSwmReAuthRequest {
 impl Eq for TgppSwmReAuthRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7636,6 +7763,12 @@ impl rt::typed::Fields for TgppSwmReAuthRequest {
 impl std::fmt::Debug for TgppSwmReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7806,7 +7939,6 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppSwmReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7849,7 +7981,7 @@ impl Clone for TgppSwmReAuthAnswer {
 impl Eq for TgppSwmReAuthAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7866,6 +7998,12 @@ impl rt::typed::Fields for TgppSwmReAuthAnswer {
 impl std::fmt::Debug for TgppSwmReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppSwmReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl PartialEq for TgppSwmReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -8067,7 +8205,6 @@ impl rt::typed::RequestCommand for TgppSwmReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8157,7 +8294,7 @@ impl Clone for MultimediaAuthRequest {
 impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8207,6 +8344,12 @@ impl rt::typed::Fields for MultimediaAuthRequest {
 impl std::fmt::Debug for MultimediaAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for MultimediaAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8499,7 +8642,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8581,7 +8723,7 @@ impl Clone for MultimediaAuthAnswer {
 impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8623,6 +8765,12 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
 impl std::fmt::Debug for MultimediaAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MultimediaAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for MultimediaAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8943,7 +9091,6 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9033,7 +9180,7 @@ impl Clone for ServerAssignmentRequest {
 impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for ServerAssignmentRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9077,6 +9224,12 @@ impl rt::typed::Fields for ServerAssignmentRequest {
 impl std::fmt::Debug for ServerAssignmentRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServerAssignmentRequest", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for ServerAssignmentRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9357,7 +9510,6 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9436,7 +9588,7 @@ impl Clone for ServerAssignmentAnswer {
 impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for ServerAssignmentAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9471,6 +9623,12 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
 impl std::fmt::Debug for ServerAssignmentAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServerAssignmentAnswer", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for ServerAssignmentAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9767,7 +9925,6 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9831,7 +9988,7 @@ impl Clone for RegistrationTerminationRequest {
 impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for RegistrationTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9861,6 +10018,12 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
 impl std::fmt::Debug for RegistrationTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RegistrationTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for RegistrationTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10099,7 +10262,6 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10160,7 +10322,7 @@ impl Clone for RegistrationTerminationAnswer {
 impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for RegistrationTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10189,6 +10351,12 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
 impl std::fmt::Debug for RegistrationTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RegistrationTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for RegistrationTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10461,7 +10629,6 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10528,7 +10695,7 @@ impl Clone for PushProfileRequest {
 impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for PushProfileRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10559,6 +10726,12 @@ impl rt::typed::Fields for PushProfileRequest {
 impl std::fmt::Debug for PushProfileRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushProfileRequest", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for PushProfileRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10786,7 +10959,6 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10853,7 +11025,7 @@ impl Clone for PushProfileAnswer {
 impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for PushProfileAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10884,6 +11056,12 @@ impl rt::typed::Fields for PushProfileAnswer {
 impl std::fmt::Debug for PushProfileAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushProfileAnswer", f)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl PartialEq for PushProfileAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -11168,7 +11346,6 @@ impl rt::typed::RequestCommand for PushProfileRequest {
 ///     [ DER-S6b-Flags ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11247,7 +11424,7 @@ impl Clone for TgppS6bDiameterEapRequest {
 impl Eq for TgppS6bDiameterEapRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bDiameterEapRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -11282,6 +11459,12 @@ impl rt::typed::Fields for TgppS6bDiameterEapRequest {
 impl std::fmt::Debug for TgppS6bDiameterEapRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bDiameterEapRequest", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bDiameterEapRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11505,7 +11688,6 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11599,7 +11781,7 @@ impl Clone for TgppS6bDiameterEapAnswer {
 impl Eq for TgppS6bDiameterEapAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bDiameterEapAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -11633,6 +11815,12 @@ impl rt::typed::Fields for TgppS6bDiameterEapAnswer {
 impl std::fmt::Debug for TgppS6bDiameterEapAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bDiameterEapAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bDiameterEapAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11927,7 +12115,6 @@ impl rt::typed::RequestCommand for TgppS6bDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12009,7 +12196,7 @@ impl Clone for TgppS6bAaRequest {
 impl Eq for TgppS6bAaRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAaRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -12045,6 +12232,12 @@ impl rt::typed::Fields for TgppS6bAaRequest {
 impl std::fmt::Debug for TgppS6bAaRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bAaRequest", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bAaRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12272,7 +12465,6 @@ impl rt::typed::Command for TgppS6bAaRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12363,7 +12555,7 @@ impl Clone for TgppS6bAaAnswer {
 impl Eq for TgppS6bAaAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAaAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -12396,6 +12588,12 @@ impl rt::typed::Fields for TgppS6bAaAnswer {
 impl std::fmt::Debug for TgppS6bAaAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bAaAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bAaAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12676,7 +12874,6 @@ impl rt::typed::RequestCommand for TgppS6bAaRequest {
 ///     [ OC-Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12731,7 +12928,7 @@ impl Clone for TgppS6bSessionTerminationRequest {
 impl Eq for TgppS6bSessionTerminationRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bSessionTerminationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -12752,6 +12949,12 @@ impl rt::typed::Fields for TgppS6bSessionTerminationRequest {
 impl std::fmt::Debug for TgppS6bSessionTerminationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bSessionTerminationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bSessionTerminationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12915,7 +13118,6 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12967,7 +13169,7 @@ impl Clone for TgppS6bSessionTerminationAnswer {
 impl Eq for TgppS6bSessionTerminationAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bSessionTerminationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -12987,6 +13189,12 @@ impl rt::typed::Fields for TgppS6bSessionTerminationAnswer {
 impl std::fmt::Debug for TgppS6bSessionTerminationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bSessionTerminationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bSessionTerminationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13183,7 +13391,6 @@ impl rt::typed::RequestCommand for TgppS6bSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13235,7 +13442,7 @@ impl Clone for TgppS6bAbortSessionRequest {
 impl Eq for TgppS6bAbortSessionRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAbortSessionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13255,6 +13462,12 @@ impl rt::typed::Fields for TgppS6bAbortSessionRequest {
 impl std::fmt::Debug for TgppS6bAbortSessionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bAbortSessionRequest", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bAbortSessionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13411,7 +13624,6 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13454,7 +13666,7 @@ impl Clone for TgppS6bAbortSessionAnswer {
 impl Eq for TgppS6bAbortSessionAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAbortSessionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13471,6 +13683,12 @@ impl rt::typed::Fields for TgppS6bAbortSessionAnswer {
 impl std::fmt::Debug for TgppS6bAbortSessionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bAbortSessionAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bAbortSessionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13662,7 +13880,6 @@ impl rt::typed::RequestCommand for TgppS6bAbortSessionRequest {
 ///     [ Trust-Relationship-Update ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13720,7 +13937,7 @@ impl Clone for TgppS6bReAuthRequest {
 impl Eq for TgppS6bReAuthRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bReAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13748,6 +13965,12 @@ impl rt::typed::Fields for TgppS6bReAuthRequest {
 impl std::fmt::Debug for TgppS6bReAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bReAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bReAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13931,7 +14154,6 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TgppS6bReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -13974,7 +14196,7 @@ impl Clone for TgppS6bReAuthAnswer {
 impl Eq for TgppS6bReAuthAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bReAuthAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13991,6 +14213,12 @@ impl rt::typed::Fields for TgppS6bReAuthAnswer {
 impl std::fmt::Debug for TgppS6bReAuthAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TgppS6bReAuthAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl PartialEq for TgppS6bReAuthAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]

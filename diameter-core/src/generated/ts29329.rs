@@ -840,7 +840,6 @@ impl rt::AvpData for LocalTimeZoneIndication {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserIdentity {
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     pub public_identity: Option<rt::data::Utf8String>,
@@ -871,7 +870,7 @@ impl Clone for UserIdentity {
 impl Eq for UserIdentity {}
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::typed::Fields for UserIdentity {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("public_identity", &self.public_identity, 601, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
@@ -884,6 +883,12 @@ impl rt::typed::Fields for UserIdentity {
 impl std::fmt::Debug for UserIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserIdentity", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
+impl PartialEq for UserIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
@@ -974,7 +979,6 @@ impl rt::AvpData for UserIdentity {
 ///     { Sequence-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RepositoryDataId {
     /// `{ Service-Indication }`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5.
     pub service_indication: rt::bytes::Bytes,
@@ -1002,7 +1006,7 @@ impl Clone for RepositoryDataId {
 impl Eq for RepositoryDataId {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for RepositoryDataId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("service_indication", &self.service_indication, 704, 10415, 192);
         v.one("sequence_number", &self.sequence_number, 716, 10415, 128);
         v.extra(&self.extra);
@@ -1014,6 +1018,12 @@ impl rt::typed::Fields for RepositoryDataId {
 impl std::fmt::Debug for RepositoryDataId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RepositoryDataId", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for RepositoryDataId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1124,7 +1134,6 @@ impl rt::AvpData for RepositoryDataId {
 ///     { AS-Number }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CallReferenceInfo {
     /// `{ Call-Reference-Number }`: Call-Reference-Number (code 721, vendor 10415), 3GPP TS 29.329 §6.3.30.
     pub call_reference_number: rt::bytes::Bytes,
@@ -1152,7 +1161,7 @@ impl Clone for CallReferenceInfo {
 impl Eq for CallReferenceInfo {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for CallReferenceInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("call_reference_number", &self.call_reference_number, 721, 10415, 128);
         v.one("as_number", &self.as_number, 722, 10415, 128);
         v.extra(&self.extra);
@@ -1164,6 +1173,12 @@ impl rt::typed::Fields for CallReferenceInfo {
 impl std::fmt::Debug for CallReferenceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CallReferenceInfo", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for CallReferenceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1302,7 +1317,6 @@ impl rt::AvpData for CallReferenceInfo {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1417,7 +1431,7 @@ impl Clone for UserDataRequest {
 impl Eq for UserDataRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for UserDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1476,6 +1490,12 @@ impl rt::typed::Fields for UserDataRequest {
 impl std::fmt::Debug for UserDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserDataRequest", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for UserDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1818,7 +1838,6 @@ impl rt::typed::Command for UserDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1897,7 +1916,7 @@ impl Clone for UserDataAnswer {
 impl Eq for UserDataAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for UserDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1938,6 +1957,12 @@ impl rt::typed::Fields for UserDataAnswer {
 impl std::fmt::Debug for UserDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for UserDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2238,7 +2263,6 @@ impl rt::typed::RequestCommand for UserDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProfileUpdateRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2317,7 +2341,7 @@ impl Clone for ProfileUpdateRequest {
 impl Eq for ProfileUpdateRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for ProfileUpdateRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2358,6 +2382,12 @@ impl rt::typed::Fields for ProfileUpdateRequest {
 impl std::fmt::Debug for ProfileUpdateRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProfileUpdateRequest", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for ProfileUpdateRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2635,7 +2665,6 @@ impl rt::typed::Command for ProfileUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProfileUpdateAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2717,7 +2746,7 @@ impl Clone for ProfileUpdateAnswer {
 impl Eq for ProfileUpdateAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for ProfileUpdateAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2759,6 +2788,12 @@ impl rt::typed::Fields for ProfileUpdateAnswer {
 impl std::fmt::Debug for ProfileUpdateAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProfileUpdateAnswer", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for ProfileUpdateAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3073,7 +3108,6 @@ impl rt::typed::RequestCommand for ProfileUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscribeNotificationsRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3173,7 +3207,7 @@ impl Clone for SubscribeNotificationsRequest {
 impl Eq for SubscribeNotificationsRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for SubscribeNotificationsRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3221,6 +3255,12 @@ impl rt::typed::Fields for SubscribeNotificationsRequest {
 impl std::fmt::Debug for SubscribeNotificationsRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscribeNotificationsRequest", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for SubscribeNotificationsRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3547,7 +3587,6 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscribeNotificationsAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3629,7 +3668,7 @@ impl Clone for SubscribeNotificationsAnswer {
 impl Eq for SubscribeNotificationsAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for SubscribeNotificationsAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3671,6 +3710,12 @@ impl rt::typed::Fields for SubscribeNotificationsAnswer {
 impl std::fmt::Debug for SubscribeNotificationsAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscribeNotificationsAnswer", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for SubscribeNotificationsAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3973,7 +4018,6 @@ impl rt::typed::RequestCommand for SubscribeNotificationsRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4046,7 +4090,7 @@ impl Clone for PushNotificationRequest {
 impl Eq for PushNotificationRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for PushNotificationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4085,6 +4129,12 @@ impl rt::typed::Fields for PushNotificationRequest {
 impl std::fmt::Debug for PushNotificationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushNotificationRequest", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for PushNotificationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4337,7 +4387,6 @@ impl rt::typed::Command for PushNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct PushNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4398,7 +4447,7 @@ impl Clone for PushNotificationAnswer {
 impl Eq for PushNotificationAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for PushNotificationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4427,6 +4476,12 @@ impl rt::typed::Fields for PushNotificationAnswer {
 impl std::fmt::Debug for PushNotificationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PushNotificationAnswer", f)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl PartialEq for PushNotificationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]

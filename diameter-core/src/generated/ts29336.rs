@@ -638,7 +638,6 @@ impl rt::AvpData for PlmnIdRequested {
 ///     [ Type-Of-External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserIdentifier {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
@@ -705,7 +704,7 @@ impl Eq for UserIdentifier {}
     )
 )]
 impl rt::typed::Fields for UserIdentifier {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
@@ -736,6 +735,23 @@ impl rt::typed::Fields for UserIdentifier {
 impl std::fmt::Debug for UserIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserIdentifier", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl PartialEq for UserIdentifier {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -866,7 +882,6 @@ impl rt::AvpData for UserIdentifier {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceParameters {
     /// `[ T4-Parameters ]`: T4-Parameters (code 3106, vendor 10415), 3GPP TS 29.336 §6.4.
     pub t4_parameters: Option<T4Parameters>,
@@ -894,7 +909,7 @@ impl Clone for ServiceParameters {
 impl Eq for ServiceParameters {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for ServiceParameters {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("t4_parameters", &self.t4_parameters, 3106, 10415, 192);
         v.opt(
             "application_port_identifier",
@@ -912,6 +927,12 @@ impl rt::typed::Fields for ServiceParameters {
 impl std::fmt::Debug for ServiceParameters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceParameters", f)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl PartialEq for ServiceParameters {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -998,7 +1019,6 @@ impl rt::AvpData for ServiceParameters {
 ///     [ SM-RP-SMEA ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct T4Parameters {
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     pub priority_indication: Option<super::ts29368::PriorityIndication>,
@@ -1026,7 +1046,7 @@ impl Clone for T4Parameters {
 impl Eq for T4Parameters {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for T4Parameters {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
         v.opt("sm_rp_smea", &self.sm_rp_smea, 3309, 10415, 192);
         v.extra(&self.extra);
@@ -1038,6 +1058,12 @@ impl rt::typed::Fields for T4Parameters {
 impl std::fmt::Debug for T4Parameters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "T4Parameters", f)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl PartialEq for T4Parameters {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1118,7 +1144,6 @@ impl rt::AvpData for T4Parameters {
 ///     [ T4-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceData {
     /// `[ T4-Data ]`: T4-Data (code 3108, vendor 10415), 3GPP TS 29.336 §6.4.
     pub t4_data: Option<T4Data>,
@@ -1143,7 +1168,7 @@ impl Clone for ServiceData {
 impl Eq for ServiceData {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for ServiceData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("t4_data", &self.t4_data, 3108, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1154,6 +1179,12 @@ impl rt::typed::Fields for ServiceData {
 impl std::fmt::Debug for ServiceData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceData", f)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl PartialEq for ServiceData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1237,7 +1268,6 @@ impl rt::AvpData for ServiceData {
 ///     *[ Additional-Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct T4Data {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     pub hss_cause: Option<u32>,
@@ -1268,7 +1298,7 @@ impl Clone for T4Data {
 impl Eq for T4Data {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for T4Data {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("hss_cause", &self.hss_cause, 3109, 10415, 192);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.all(
@@ -1287,6 +1317,12 @@ impl rt::typed::Fields for T4Data {
 impl std::fmt::Debug for T4Data {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "T4Data", f)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl PartialEq for T4Data {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1392,7 +1428,6 @@ impl rt::AvpData for T4Data {
 ///     [ MTC-Provider-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AeseCommunicationPattern {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -1461,7 +1496,7 @@ impl Eq for AeseCommunicationPattern {}
     )
 )]
 impl rt::typed::Fields for AeseCommunicationPattern {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.one("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -1504,6 +1539,20 @@ impl rt::typed::Fields for AeseCommunicationPattern {
 impl std::fmt::Debug for AeseCommunicationPattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AeseCommunicationPattern", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for AeseCommunicationPattern {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -1688,7 +1737,6 @@ impl rt::AvpData for AeseCommunicationPattern {
 ///     [ Battery-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CommunicationPatternSet {
     /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
     pub periodic_communication_indicator: Option<u32>,
@@ -1760,7 +1808,7 @@ impl Eq for CommunicationPatternSet {}
     )
 )]
 impl rt::typed::Fields for CommunicationPatternSet {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "periodic_communication_indicator",
             &self.periodic_communication_indicator,
@@ -1810,6 +1858,20 @@ impl rt::typed::Fields for CommunicationPatternSet {
 impl std::fmt::Debug for CommunicationPatternSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CommunicationPatternSet", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for CommunicationPatternSet {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -1975,7 +2037,6 @@ impl rt::AvpData for CommunicationPatternSet {
 ///     [ Time-Of-Day-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScheduledCommunicationTime {
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     pub day_of_week_mask: Option<u32>,
@@ -2030,7 +2091,7 @@ impl Eq for ScheduledCommunicationTime {}
     )
 )]
 impl rt::typed::Fields for ScheduledCommunicationTime {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
         v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
         v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
@@ -2051,6 +2112,20 @@ impl rt::typed::Fields for ScheduledCommunicationTime {
 impl std::fmt::Debug for ScheduledCommunicationTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScheduledCommunicationTime", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for ScheduledCommunicationTime {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2162,7 +2237,6 @@ impl rt::AvpData for ScheduledCommunicationTime {
 ///     [ AESE-Error-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AeseCommunicationPatternConfigStatus {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -2196,7 +2270,7 @@ impl Clone for AeseCommunicationPatternConfigStatus {
 impl Eq for AeseCommunicationPatternConfigStatus {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for AeseCommunicationPatternConfigStatus {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -2210,6 +2284,12 @@ impl rt::typed::Fields for AeseCommunicationPatternConfigStatus {
 impl std::fmt::Debug for AeseCommunicationPatternConfigStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AeseCommunicationPatternConfigStatus", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for AeseCommunicationPatternConfigStatus {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2320,7 +2400,6 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
 ///     [ Service-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AeseErrorReport {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_result: Option<ServiceResult>,
@@ -2345,7 +2424,7 @@ impl Clone for AeseErrorReport {
 impl Eq for AeseErrorReport {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for AeseErrorReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("service_result", &self.service_result, 3146, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2356,6 +2435,12 @@ impl rt::typed::Fields for AeseErrorReport {
 impl std::fmt::Debug for AeseErrorReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AeseErrorReport", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for AeseErrorReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2459,7 +2544,6 @@ impl rt::AvpData for AeseErrorReport {
 ///     *[ Number-Of-UE-Per-Location-Configuration ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MonitoringEventConfiguration {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -2579,7 +2663,7 @@ impl Eq for MonitoringEventConfiguration {}
     )
 )]
 impl rt::typed::Fields for MonitoringEventConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.one("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -2665,6 +2749,22 @@ impl rt::typed::Fields for MonitoringEventConfiguration {
 impl std::fmt::Debug for MonitoringEventConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MonitoringEventConfiguration", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for MonitoringEventConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -2954,7 +3054,6 @@ impl rt::AvpData for MonitoringEventConfiguration {
 ///     [ PDN-Connectivity-Status-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MonitoringEventReport {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -3057,7 +3156,7 @@ impl Eq for MonitoringEventReport {}
     )
 )]
 impl rt::typed::Fields for MonitoringEventReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -3132,6 +3231,22 @@ impl rt::typed::Fields for MonitoringEventReport {
 impl std::fmt::Debug for MonitoringEventReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MonitoringEventReport", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for MonitoringEventReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3363,7 +3478,6 @@ impl rt::AvpData for MonitoringEventReport {
 ///     [ Maximum-Response-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UeReachabilityConfiguration {
     /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
     pub reachability_type: Option<u32>,
@@ -3427,7 +3541,7 @@ impl Eq for UeReachabilityConfiguration {}
     )
 )]
 impl rt::typed::Fields for UeReachabilityConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("reachability_type", &self.reachability_type, 3132, 10415, 192);
         v.opt("maximum_latency", &self.maximum_latency, 3133, 10415, 192);
         v.opt("maximum_response_time", &self.maximum_response_time, 3134, 10415, 192);
@@ -3451,6 +3565,23 @@ impl rt::typed::Fields for UeReachabilityConfiguration {
 impl std::fmt::Debug for UeReachabilityConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UeReachabilityConfiguration", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for UeReachabilityConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3587,7 +3718,6 @@ impl rt::AvpData for UeReachabilityConfiguration {
 ///     [ Periodic-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationInformationConfiguration {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     pub monte_location_type: Option<u32>,
@@ -3654,7 +3784,7 @@ impl Eq for LocationInformationConfiguration {}
     )
 )]
 impl rt::typed::Fields for LocationInformationConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("monte_location_type", &self.monte_location_type, 3136, 10415, 192);
         v.opt("accuracy", &self.accuracy, 3137, 10415, 192);
         v.opt("periodic_time", &self.periodic_time, 3117, 10415, 192);
@@ -3679,6 +3809,24 @@ impl rt::typed::Fields for LocationInformationConfiguration {
 impl std::fmt::Debug for LocationInformationConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationInformationConfiguration", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for LocationInformationConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -3812,7 +3960,6 @@ impl rt::AvpData for LocationInformationConfiguration {
 ///     [ SCEF-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MonitoringEventConfigStatus {
     /// `*[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_report: Vec<ServiceReport>,
@@ -3876,7 +4023,7 @@ impl Eq for MonitoringEventConfigStatus {}
     )
 )]
 impl rt::typed::Fields for MonitoringEventConfigStatus {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("service_report", &self.service_report, 3152, 10415, 192);
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
@@ -3900,6 +4047,22 @@ impl rt::typed::Fields for MonitoringEventConfigStatus {
 impl std::fmt::Debug for MonitoringEventConfigStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MonitoringEventConfigStatus", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for MonitoringEventConfigStatus {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4049,7 +4212,6 @@ impl rt::AvpData for MonitoringEventConfigStatus {
 ///     [ Node-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SupportedServices {
     /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
     pub supported_monitoring_events: Option<u64>,
@@ -4101,7 +4263,7 @@ impl Eq for SupportedServices {}
     )
 )]
 impl rt::typed::Fields for SupportedServices {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "supported_monitoring_events",
             &self.supported_monitoring_events,
@@ -4127,6 +4289,20 @@ impl rt::typed::Fields for SupportedServices {
 impl std::fmt::Debug for SupportedServices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SupportedServices", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for SupportedServices {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4249,7 +4425,6 @@ impl rt::AvpData for SupportedServices {
 ///     [ Service-Result-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceResult {
     /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: Option<u32>,
@@ -4313,7 +4488,7 @@ impl Eq for ServiceResult {}
     )
 )]
 impl rt::typed::Fields for ServiceResult {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("vendor_id", &self.vendor_id, 266, 0, 64);
         v.opt("service_result_code", &self.service_result_code, 3147, 10415, 192);
         v.extra(&self.extra);
@@ -4337,6 +4512,24 @@ impl rt::typed::Fields for ServiceResult {
 impl std::fmt::Debug for ServiceResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceResult", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
+impl PartialEq for ServiceResult {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4452,7 +4645,6 @@ impl rt::AvpData for ServiceResult {
 ///     [ Requested-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NiddAuthorizationRequest {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
@@ -4480,7 +4672,7 @@ impl Clone for NiddAuthorizationRequest {
 impl Eq for NiddAuthorizationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddAuthorizationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt(
             "requested_validity_time",
@@ -4498,6 +4690,12 @@ impl rt::typed::Fields for NiddAuthorizationRequest {
 impl std::fmt::Debug for NiddAuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NiddAuthorizationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for NiddAuthorizationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4586,7 +4784,6 @@ impl rt::AvpData for NiddAuthorizationRequest {
 ///     [ Granted-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NiddAuthorizationResponse {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -4620,7 +4817,7 @@ impl Clone for NiddAuthorizationResponse {
 impl Eq for NiddAuthorizationResponse {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddAuthorizationResponse {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
@@ -4634,6 +4831,12 @@ impl rt::typed::Fields for NiddAuthorizationResponse {
 impl std::fmt::Debug for NiddAuthorizationResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NiddAuthorizationResponse", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for NiddAuthorizationResponse {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4741,7 +4944,6 @@ impl rt::AvpData for NiddAuthorizationResponse {
 ///     [ Node-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceReport {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     pub service_result: Option<ServiceResult>,
@@ -4799,7 +5001,7 @@ impl Eq for ServiceReport {}
     )
 )]
 impl rt::typed::Fields for ServiceReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("service_result", &self.service_result, 3146, 10415, 192);
         v.opt("node_type", &self.node_type, 3153, 10415, 192);
         v.extra(&self.extra);
@@ -4821,6 +5023,22 @@ impl rt::typed::Fields for ServiceReport {
 impl std::fmt::Debug for ServiceReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceReport", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for ServiceReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -4932,7 +5150,6 @@ impl rt::AvpData for ServiceReport {
 ///     [ Allowed-PLMN-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EnhancedCoverageRestriction {
     /// `[ Restricted-PLMN-List ]`: Restricted-PLMN-List (code 3157, vendor 10415), 3GPP TS 29.336 §8.4.
     pub restricted_plmn_list: Option<RestrictedPlmnList>,
@@ -4960,7 +5177,7 @@ impl Clone for EnhancedCoverageRestriction {
 impl Eq for EnhancedCoverageRestriction {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for EnhancedCoverageRestriction {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("restricted_plmn_list", &self.restricted_plmn_list, 3157, 10415, 192);
         v.opt("allowed_plmn_list", &self.allowed_plmn_list, 3158, 10415, 192);
         v.extra(&self.extra);
@@ -4972,6 +5189,12 @@ impl rt::typed::Fields for EnhancedCoverageRestriction {
 impl std::fmt::Debug for EnhancedCoverageRestriction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EnhancedCoverageRestriction", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for EnhancedCoverageRestriction {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5060,7 +5283,6 @@ impl rt::AvpData for EnhancedCoverageRestriction {
 ///     [ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EnhancedCoverageRestrictionData {
     /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
     pub enhanced_coverage_restriction: rt::lazy::Lazy<EnhancedCoverageRestriction>,
@@ -5088,7 +5310,7 @@ impl Clone for EnhancedCoverageRestrictionData {
 impl Eq for EnhancedCoverageRestrictionData {}
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Fields for EnhancedCoverageRestrictionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "enhanced_coverage_restriction",
             &self.enhanced_coverage_restriction,
@@ -5106,6 +5328,12 @@ impl rt::typed::Fields for EnhancedCoverageRestrictionData {
 impl std::fmt::Debug for EnhancedCoverageRestrictionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EnhancedCoverageRestrictionData", f)
+    }
+}
+#[cfg(any(feature = "ts29336"))]
+impl PartialEq for EnhancedCoverageRestrictionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -5211,7 +5439,6 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
 ///     *[ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RestrictedPlmnList {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -5236,7 +5463,7 @@ impl Clone for RestrictedPlmnList {
 impl Eq for RestrictedPlmnList {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for RestrictedPlmnList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -5247,6 +5474,12 @@ impl rt::typed::Fields for RestrictedPlmnList {
 impl std::fmt::Debug for RestrictedPlmnList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RestrictedPlmnList", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for RestrictedPlmnList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5330,7 +5563,6 @@ impl rt::AvpData for RestrictedPlmnList {
 ///     *[ Visited-PLMN-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AllowedPlmnList {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Vec<rt::bytes::Bytes>,
@@ -5355,7 +5587,7 @@ impl Clone for AllowedPlmnList {
 impl Eq for AllowedPlmnList {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for AllowedPlmnList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -5366,6 +5598,12 @@ impl rt::typed::Fields for AllowedPlmnList {
 impl std::fmt::Debug for AllowedPlmnList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AllowedPlmnList", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for AllowedPlmnList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5449,7 +5687,6 @@ impl rt::AvpData for AllowedPlmnList {
 ///     *[ APN-Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NiddAuthorizationUpdate {
     /// `*[ APN-Validity-Time ]`: APN-Validity-Time (code 3169, vendor 10415), 3GPP TS 29.336 §8.4.
     pub apn_validity_time: Vec<ApnValidityTime>,
@@ -5474,7 +5711,7 @@ impl Clone for NiddAuthorizationUpdate {
 impl Eq for NiddAuthorizationUpdate {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddAuthorizationUpdate {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("apn_validity_time", &self.apn_validity_time, 3169, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -5485,6 +5722,12 @@ impl rt::typed::Fields for NiddAuthorizationUpdate {
 impl std::fmt::Debug for NiddAuthorizationUpdate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NiddAuthorizationUpdate", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for NiddAuthorizationUpdate {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5571,7 +5814,6 @@ impl rt::AvpData for NiddAuthorizationUpdate {
 ///     *[ Group-Monitoring-Event-Report-Item ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GroupMonitoringEventReport {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: u32,
@@ -5607,7 +5849,7 @@ impl Clone for GroupMonitoringEventReport {
 impl Eq for GroupMonitoringEventReport {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for GroupMonitoringEventReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -5627,6 +5869,12 @@ impl rt::typed::Fields for GroupMonitoringEventReport {
 impl std::fmt::Debug for GroupMonitoringEventReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GroupMonitoringEventReport", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for GroupMonitoringEventReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5746,7 +5994,6 @@ impl rt::AvpData for GroupMonitoringEventReport {
 ///     [ S6t-HSS-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GroupMonitoringEventReportItem {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     pub user_identifier: Option<rt::lazy::Lazy<UserIdentifier>>,
@@ -5800,7 +6047,7 @@ impl Clone for GroupMonitoringEventReportItem {
 impl Eq for GroupMonitoringEventReportItem {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for GroupMonitoringEventReportItem {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt("roaming_information", &self.roaming_information, 3139, 10415, 192);
@@ -5838,6 +6085,12 @@ impl rt::typed::Fields for GroupMonitoringEventReportItem {
 impl std::fmt::Debug for GroupMonitoringEventReportItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GroupMonitoringEventReportItem", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for GroupMonitoringEventReportItem {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5973,7 +6226,6 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApnValidityTime {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     pub granted_validity_time: Option<rt::data::Time>,
@@ -6001,7 +6253,7 @@ impl Clone for ApnValidityTime {
 impl Eq for ApnValidityTime {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ApnValidityTime {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("granted_validity_time", &self.granted_validity_time, 3160, 10415, 192);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
@@ -6013,6 +6265,12 @@ impl rt::typed::Fields for ApnValidityTime {
 impl std::fmt::Debug for ApnValidityTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApnValidityTime", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for ApnValidityTime {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6105,7 +6363,6 @@ impl rt::AvpData for ApnValidityTime {
 ///     [ DL-Buffering-Suggested-Packet-Count ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SuggestedNetworkConfiguration {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -6157,7 +6414,7 @@ impl Clone for SuggestedNetworkConfiguration {
 impl Eq for SuggestedNetworkConfiguration {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for SuggestedNetworkConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.one("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -6199,6 +6456,12 @@ impl rt::typed::Fields for SuggestedNetworkConfiguration {
 impl std::fmt::Debug for SuggestedNetworkConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SuggestedNetworkConfiguration", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for SuggestedNetworkConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6354,7 +6617,6 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
 ///     [ Service-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MonitoringEventReportStatus {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     pub scef_reference_id: Option<u32>,
@@ -6388,7 +6650,7 @@ impl Clone for MonitoringEventReportStatus {
 impl Eq for MonitoringEventReportStatus {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for MonitoringEventReportStatus {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -6402,6 +6664,12 @@ impl rt::typed::Fields for MonitoringEventReportStatus {
 impl std::fmt::Debug for MonitoringEventReportStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MonitoringEventReportStatus", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for MonitoringEventReportStatus {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6500,7 +6768,6 @@ impl rt::AvpData for MonitoringEventReportStatus {
 ///     *[ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Additionalidentifiers {
     /// `*[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Vec<rt::data::Utf8String>,
@@ -6525,7 +6792,7 @@ impl Clone for Additionalidentifiers {
 impl Eq for Additionalidentifiers {}
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Fields for Additionalidentifiers {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -6536,6 +6803,12 @@ impl rt::typed::Fields for Additionalidentifiers {
 impl std::fmt::Debug for Additionalidentifiers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Additionalidentifiers", f)
+    }
+}
+#[cfg(any(feature = "ts29336"))]
+impl PartialEq for Additionalidentifiers {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -6621,7 +6894,6 @@ impl rt::AvpData for Additionalidentifiers {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GroupUserIdentifier {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
@@ -6652,7 +6924,7 @@ impl Clone for GroupUserIdentifier {
 impl Eq for GroupUserIdentifier {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for GroupUserIdentifier {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
@@ -6665,6 +6937,12 @@ impl rt::typed::Fields for GroupUserIdentifier {
 impl std::fmt::Debug for GroupUserIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GroupUserIdentifier", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for GroupUserIdentifier {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6762,7 +7040,6 @@ impl rt::AvpData for GroupUserIdentifier {
 ///     [ MTC-Provider-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MtcProviderInfo {
     /// `[ MTC-Provider-ID ]`: MTC-Provider-ID (code 3179, vendor 10415), 3GPP TS 29.336 §8.4.
     pub mtc_provider_id: Option<rt::data::Utf8String>,
@@ -6817,7 +7094,7 @@ impl Eq for MtcProviderInfo {}
     )
 )]
 impl rt::typed::Fields for MtcProviderInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mtc_provider_id", &self.mtc_provider_id, 3179, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -6838,6 +7115,22 @@ impl rt::typed::Fields for MtcProviderInfo {
 impl std::fmt::Debug for MtcProviderInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MtcProviderInfo", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for MtcProviderInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -6954,7 +7247,6 @@ impl rt::AvpData for MtcProviderInfo {
 ///     [ Service-Selection ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PdnConnectivityStatusConfiguration {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
@@ -7009,7 +7301,7 @@ impl Eq for PdnConnectivityStatusConfiguration {}
     )
 )]
 impl rt::typed::Fields for PdnConnectivityStatusConfiguration {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -7030,6 +7322,22 @@ impl rt::typed::Fields for PdnConnectivityStatusConfiguration {
 impl std::fmt::Debug for PdnConnectivityStatusConfiguration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PdnConnectivityStatusConfiguration", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for PdnConnectivityStatusConfiguration {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -7150,7 +7458,6 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
 ///     *2[ Served-Party-IP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PdnConnectivityStatusReport {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -7217,7 +7524,7 @@ impl Eq for PdnConnectivityStatusReport {}
     )
 )]
 impl rt::typed::Fields for PdnConnectivityStatusReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.one(
             "pdn_connectivity_status_type",
@@ -7254,6 +7561,22 @@ impl rt::typed::Fields for PdnConnectivityStatusReport {
 impl std::fmt::Debug for PdnConnectivityStatusReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PdnConnectivityStatusReport", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl PartialEq for PdnConnectivityStatusReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -7430,7 +7753,6 @@ impl rt::AvpData for PdnConnectivityStatusReport {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriberInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7506,7 +7828,7 @@ impl Clone for SubscriberInformationRequest {
 impl Eq for SubscriberInformationRequest {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for SubscriberInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7540,6 +7862,12 @@ impl rt::typed::Fields for SubscriberInformationRequest {
 impl std::fmt::Debug for SubscriberInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriberInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl PartialEq for SubscriberInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7781,7 +8109,6 @@ impl rt::typed::Command for SubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriberInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7857,7 +8184,7 @@ impl Clone for SubscriberInformationAnswer {
 impl Eq for SubscriberInformationAnswer {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for SubscriberInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7891,6 +8218,12 @@ impl rt::typed::Fields for SubscriberInformationAnswer {
 impl std::fmt::Debug for SubscriberInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriberInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl PartialEq for SubscriberInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8170,7 +8503,6 @@ impl rt::typed::RequestCommand for SubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConfigurationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8253,7 +8585,7 @@ impl Clone for ConfigurationInformationRequest {
 impl Eq for ConfigurationInformationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ConfigurationInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8312,6 +8644,12 @@ impl rt::typed::Fields for ConfigurationInformationRequest {
 impl std::fmt::Debug for ConfigurationInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConfigurationInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for ConfigurationInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8576,7 +8914,6 @@ impl rt::typed::Command for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ConfigurationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8668,7 +9005,7 @@ impl Clone for ConfigurationInformationAnswer {
 impl Eq for ConfigurationInformationAnswer {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ConfigurationInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8718,6 +9055,12 @@ impl rt::typed::Fields for ConfigurationInformationAnswer {
 impl std::fmt::Debug for ConfigurationInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ConfigurationInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for ConfigurationInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9022,7 +9365,6 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReportingInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9089,7 +9431,7 @@ impl Clone for ReportingInformationRequest {
 impl Eq for ReportingInformationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ReportingInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9126,6 +9468,12 @@ impl rt::typed::Fields for ReportingInformationRequest {
 impl std::fmt::Debug for ReportingInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReportingInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for ReportingInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9348,7 +9696,6 @@ impl rt::typed::Command for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReportingInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9418,7 +9765,7 @@ impl Clone for ReportingInformationAnswer {
 impl Eq for ReportingInformationAnswer {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ReportingInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9450,6 +9797,12 @@ impl rt::typed::Fields for ReportingInformationAnswer {
 impl std::fmt::Debug for ReportingInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReportingInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for ReportingInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9714,7 +10067,6 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct NiddInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9787,7 +10139,7 @@ impl Clone for NiddInformationRequest {
 impl Eq for NiddInformationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9826,6 +10178,12 @@ impl rt::typed::Fields for NiddInformationRequest {
 impl std::fmt::Debug for NiddInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NiddInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for NiddInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10053,7 +10411,6 @@ impl rt::typed::Command for NiddInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct NiddInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10129,7 +10486,7 @@ impl Clone for NiddInformationAnswer {
 impl Eq for NiddInformationAnswer {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10163,6 +10520,12 @@ impl rt::typed::Fields for NiddInformationAnswer {
 impl std::fmt::Debug for NiddInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NiddInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl PartialEq for NiddInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]

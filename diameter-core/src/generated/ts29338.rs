@@ -500,7 +500,6 @@ impl rt::AvpData for SmDeliveryCause {
 ///     [ SM-Diagnostic-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SmDeliveryFailureCause {
     /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
     pub sm_enumerated_delivery_failure_cause: SmEnumeratedDeliveryFailureCause,
@@ -530,7 +529,7 @@ impl Clone for SmDeliveryFailureCause {
 impl Eq for SmDeliveryFailureCause {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmDeliveryFailureCause {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "sm_enumerated_delivery_failure_cause",
             &self.sm_enumerated_delivery_failure_cause,
@@ -548,6 +547,12 @@ impl rt::typed::Fields for SmDeliveryFailureCause {
 impl std::fmt::Debug for SmDeliveryFailureCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SmDeliveryFailureCause", f)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl PartialEq for SmDeliveryFailureCause {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -651,7 +656,6 @@ impl rt::AvpData for SmDeliveryFailureCause {
 ///     [ SMSF-Non-3GPP-SM-Delivery-Outcome ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SmDeliveryOutcome {
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub mme_sm_delivery_outcome: Option<MmeSmDeliveryOutcome>,
@@ -693,7 +697,7 @@ impl Clone for SmDeliveryOutcome {
 impl Eq for SmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmDeliveryOutcome {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "mme_sm_delivery_outcome",
             &self.mme_sm_delivery_outcome,
@@ -745,6 +749,12 @@ impl rt::typed::Fields for SmDeliveryOutcome {
 impl std::fmt::Debug for SmDeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SmDeliveryOutcome", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for SmDeliveryOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -879,7 +889,6 @@ impl rt::AvpData for SmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MmeSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -907,7 +916,7 @@ impl Clone for MmeSmDeliveryOutcome {
 impl Eq for MmeSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MmeSmDeliveryOutcome {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -925,6 +934,12 @@ impl rt::typed::Fields for MmeSmDeliveryOutcome {
 impl std::fmt::Debug for MmeSmDeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MmeSmDeliveryOutcome", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for MmeSmDeliveryOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1011,7 +1026,6 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MscSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1039,7 +1053,7 @@ impl Clone for MscSmDeliveryOutcome {
 impl Eq for MscSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MscSmDeliveryOutcome {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1057,6 +1071,12 @@ impl rt::typed::Fields for MscSmDeliveryOutcome {
 impl std::fmt::Debug for MscSmDeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MscSmDeliveryOutcome", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for MscSmDeliveryOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1143,7 +1163,6 @@ impl rt::AvpData for MscSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SgsnSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1171,7 +1190,7 @@ impl Clone for SgsnSmDeliveryOutcome {
 impl Eq for SgsnSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SgsnSmDeliveryOutcome {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1189,6 +1208,12 @@ impl rt::typed::Fields for SgsnSmDeliveryOutcome {
 impl std::fmt::Debug for SgsnSmDeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SgsnSmDeliveryOutcome", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for SgsnSmDeliveryOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1275,7 +1300,6 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IpSmGwSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1303,7 +1327,7 @@ impl Clone for IpSmGwSmDeliveryOutcome {
 impl Eq for IpSmGwSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for IpSmGwSmDeliveryOutcome {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1321,6 +1345,12 @@ impl rt::typed::Fields for IpSmGwSmDeliveryOutcome {
 impl std::fmt::Debug for IpSmGwSmDeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IpSmGwSmDeliveryOutcome", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for IpSmGwSmDeliveryOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1408,7 +1438,6 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
 ///     [ Destination-SIP-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SmsmiCorrelationId {
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub hss_id: Option<rt::data::Utf8String>,
@@ -1439,7 +1468,7 @@ impl Clone for SmsmiCorrelationId {
 impl Eq for SmsmiCorrelationId {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmsmiCorrelationId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("hss_id", &self.hss_id, 3325, 10415, 128);
         v.opt("originating_sip_uri", &self.originating_sip_uri, 3326, 10415, 128);
         v.opt("destination_sip_uri", &self.destination_sip_uri, 3327, 10415, 128);
@@ -1452,6 +1481,12 @@ impl rt::typed::Fields for SmsmiCorrelationId {
 impl std::fmt::Debug for SmsmiCorrelationId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SmsmiCorrelationId", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for SmsmiCorrelationId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1542,7 +1577,6 @@ impl rt::AvpData for SmsmiCorrelationId {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Smsf3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1570,7 +1604,7 @@ impl Clone for Smsf3gppSmDeliveryOutcome {
 impl Eq for Smsf3gppSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for Smsf3gppSmDeliveryOutcome {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1588,6 +1622,12 @@ impl rt::typed::Fields for Smsf3gppSmDeliveryOutcome {
 impl std::fmt::Debug for Smsf3gppSmDeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Smsf3gppSmDeliveryOutcome", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for Smsf3gppSmDeliveryOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1674,7 +1714,6 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SmsfNon3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1702,7 +1741,7 @@ impl Clone for SmsfNon3gppSmDeliveryOutcome {
 impl Eq for SmsfNon3gppSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmsfNon3gppSmDeliveryOutcome {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1720,6 +1759,12 @@ impl rt::typed::Fields for SmsfNon3gppSmDeliveryOutcome {
 impl std::fmt::Debug for SmsfNon3gppSmDeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SmsfNon3gppSmDeliveryOutcome", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl PartialEq for SmsfNon3gppSmDeliveryOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1807,7 +1852,6 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
 ///     [ SMSF-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Smsf3gppAddress {
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1838,7 +1882,7 @@ impl Clone for Smsf3gppAddress {
 impl Eq for Smsf3gppAddress {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for Smsf3gppAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("smsf_3gpp_number", &self.smsf_3gpp_number, 3338, 10415, 192);
         v.opt("smsf_3gpp_name", &self.smsf_3gpp_name, 3340, 10415, 192);
         v.opt("smsf_3gpp_realm", &self.smsf_3gpp_realm, 3342, 10415, 192);
@@ -1851,6 +1895,12 @@ impl rt::typed::Fields for Smsf3gppAddress {
 impl std::fmt::Debug for Smsf3gppAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Smsf3gppAddress", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for Smsf3gppAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -1944,7 +1994,6 @@ impl rt::AvpData for Smsf3gppAddress {
 ///     [ SMSF-Non-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SmsfNon3gppAddress {
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_non_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1975,7 +2024,7 @@ impl Clone for SmsfNon3gppAddress {
 impl Eq for SmsfNon3gppAddress {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for SmsfNon3gppAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("smsf_non_3gpp_number", &self.smsf_non_3gpp_number, 3339, 10415, 192);
         v.opt("smsf_non_3gpp_name", &self.smsf_non_3gpp_name, 3341, 10415, 192);
         v.opt("smsf_non_3gpp_realm", &self.smsf_non_3gpp_realm, 3343, 10415, 192);
@@ -1988,6 +2037,12 @@ impl rt::typed::Fields for SmsfNon3gppAddress {
 impl std::fmt::Debug for SmsfNon3gppAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SmsfNon3gppAddress", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for SmsfNon3gppAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2097,7 +2152,6 @@ impl rt::AvpData for SmsfNon3gppAddress {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct SendRoutingInfoForSmRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2179,7 +2233,7 @@ impl Clone for SendRoutingInfoForSmRequest {
 impl Eq for SendRoutingInfoForSmRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for SendRoutingInfoForSmRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2221,6 +2275,12 @@ impl rt::typed::Fields for SendRoutingInfoForSmRequest {
 impl std::fmt::Debug for SendRoutingInfoForSmRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SendRoutingInfoForSmRequest", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for SendRoutingInfoForSmRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2457,7 +2517,6 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct SendRoutingInfoForSmAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2563,7 +2622,7 @@ impl Clone for SendRoutingInfoForSmAnswer {
 impl Eq for SendRoutingInfoForSmAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for SendRoutingInfoForSmAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2641,6 +2700,12 @@ impl rt::typed::Fields for SendRoutingInfoForSmAnswer {
 impl std::fmt::Debug for SendRoutingInfoForSmAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SendRoutingInfoForSmAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for SendRoutingInfoForSmAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2979,7 +3044,6 @@ impl rt::typed::RequestCommand for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct AlertServiceCentreRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3055,7 +3119,7 @@ impl Clone for AlertServiceCentreRequest {
 impl Eq for AlertServiceCentreRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for AlertServiceCentreRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3095,6 +3159,12 @@ impl rt::typed::Fields for AlertServiceCentreRequest {
 impl std::fmt::Debug for AlertServiceCentreRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AlertServiceCentreRequest", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for AlertServiceCentreRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3344,7 +3414,6 @@ impl rt::typed::Command for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct AlertServiceCentreAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3405,7 +3474,7 @@ impl Clone for AlertServiceCentreAnswer {
 impl Eq for AlertServiceCentreAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for AlertServiceCentreAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3434,6 +3503,12 @@ impl rt::typed::Fields for AlertServiceCentreAnswer {
 impl std::fmt::Debug for AlertServiceCentreAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AlertServiceCentreAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for AlertServiceCentreAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3699,7 +3774,6 @@ impl rt::typed::RequestCommand for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReportSmDeliveryStatusRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3772,7 +3846,7 @@ impl Clone for ReportSmDeliveryStatusRequest {
 impl Eq for ReportSmDeliveryStatusRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for ReportSmDeliveryStatusRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3805,6 +3879,12 @@ impl rt::typed::Fields for ReportSmDeliveryStatusRequest {
 impl std::fmt::Debug for ReportSmDeliveryStatusRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReportSmDeliveryStatusRequest", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for ReportSmDeliveryStatusRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4055,7 +4135,6 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReportSmDeliveryStatusAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4119,7 +4198,7 @@ impl Clone for ReportSmDeliveryStatusAnswer {
 impl Eq for ReportSmDeliveryStatusAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for ReportSmDeliveryStatusAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4149,6 +4228,12 @@ impl rt::typed::Fields for ReportSmDeliveryStatusAnswer {
 impl std::fmt::Debug for ReportSmDeliveryStatusAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReportSmDeliveryStatusAnswer", f)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl PartialEq for ReportSmDeliveryStatusAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4416,7 +4501,6 @@ impl rt::typed::RequestCommand for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MoForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4492,7 +4576,7 @@ impl Clone for MoForwardShortMessageRequest {
 impl Eq for MoForwardShortMessageRequest {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MoForwardShortMessageRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4526,6 +4610,12 @@ impl rt::typed::Fields for MoForwardShortMessageRequest {
 impl std::fmt::Debug for MoForwardShortMessageRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MoForwardShortMessageRequest", f)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl PartialEq for MoForwardShortMessageRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4775,7 +4865,6 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MoForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4842,7 +4931,7 @@ impl Clone for MoForwardShortMessageAnswer {
 impl Eq for MoForwardShortMessageAnswer {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MoForwardShortMessageAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4879,6 +4968,12 @@ impl rt::typed::Fields for MoForwardShortMessageAnswer {
 impl std::fmt::Debug for MoForwardShortMessageAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MoForwardShortMessageAnswer", f)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl PartialEq for MoForwardShortMessageAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5161,7 +5256,6 @@ impl rt::typed::RequestCommand for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MtForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5252,7 +5346,7 @@ impl Clone for MtForwardShortMessageRequest {
 impl Eq for MtForwardShortMessageRequest {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MtForwardShortMessageRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5297,6 +5391,12 @@ impl rt::typed::Fields for MtForwardShortMessageRequest {
 impl std::fmt::Debug for MtForwardShortMessageRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MtForwardShortMessageRequest", f)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl PartialEq for MtForwardShortMessageRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5582,7 +5682,6 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct MtForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5658,7 +5757,7 @@ impl Clone for MtForwardShortMessageAnswer {
 impl Eq for MtForwardShortMessageAnswer {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MtForwardShortMessageAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5710,6 +5809,12 @@ impl rt::typed::Fields for MtForwardShortMessageAnswer {
 impl std::fmt::Debug for MtForwardShortMessageAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MtForwardShortMessageAnswer", f)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl PartialEq for MtForwardShortMessageAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]

@@ -89,7 +89,6 @@ pub mod application {
 ///     *[ ProSe-Code-Suffix-Mask ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MonitorTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -123,7 +122,7 @@ impl Clone for MonitorTarget {
 impl Eq for MonitorTarget {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for MonitorTarget {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
         v.one("pduid", &self.pduid, 3604, 10415, 128);
         v.opt("metadata_indicator", &self.metadata_indicator, 3612, 10415, 128);
@@ -137,6 +136,12 @@ impl rt::typed::Fields for MonitorTarget {
 impl std::fmt::Debug for MonitorTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MonitorTarget", f)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl PartialEq for MonitorTarget {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -256,7 +261,6 @@ impl rt::AvpData for MonitorTarget {
 ///     1*{ Suffix-Mask }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseCodeSuffixMask {
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     pub suffix_code: rt::bytes::Bytes,
@@ -284,7 +288,7 @@ impl Clone for ProseCodeSuffixMask {
 impl Eq for ProseCodeSuffixMask {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProseCodeSuffixMask {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("suffix_code", &self.suffix_code, 3609, 10415, 128);
         v.all("suffix_mask", &self.suffix_mask, 3610, 10415, 128);
         v.extra(&self.extra);
@@ -296,6 +300,12 @@ impl rt::typed::Fields for ProseCodeSuffixMask {
 impl std::fmt::Debug for ProseCodeSuffixMask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseCodeSuffixMask", f)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl PartialEq for ProseCodeSuffixMask {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -407,7 +417,6 @@ impl rt::AvpData for ProseCodeSuffixMask {
 ///     { Target-PDUID }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BannedUserTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -435,7 +444,7 @@ impl Clone for BannedUserTarget {
 impl Eq for BannedUserTarget {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for BannedUserTarget {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
         v.one("target_pduid", &self.target_pduid, 3845, 10415, 128);
         v.extra(&self.extra);
@@ -447,6 +456,12 @@ impl rt::typed::Fields for BannedUserTarget {
 impl std::fmt::Debug for BannedUserTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BannedUserTarget", f)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl PartialEq for BannedUserTarget {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -572,7 +587,6 @@ impl rt::AvpData for BannedUserTarget {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(PartialEq)]
 pub struct ProximityActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -660,7 +674,7 @@ impl Clone for ProximityActionRequest {
 impl Eq for ProximityActionRequest {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityActionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -710,6 +724,12 @@ impl rt::typed::Fields for ProximityActionRequest {
 impl std::fmt::Debug for ProximityActionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProximityActionRequest", f)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl PartialEq for ProximityActionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -994,7 +1014,6 @@ impl rt::typed::Command for ProximityActionRequest {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(PartialEq)]
 pub struct ProximityActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1102,7 +1121,7 @@ impl Clone for ProximityActionAnswer {
 impl Eq for ProximityActionAnswer {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityActionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1158,6 +1177,12 @@ impl rt::typed::Fields for ProximityActionAnswer {
 impl std::fmt::Debug for ProximityActionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProximityActionAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl PartialEq for ProximityActionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1522,7 +1547,6 @@ impl rt::typed::RequestCommand for ProximityActionRequest {
 ///     *[ Banned-User-Target ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProximityApplicationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1586,7 +1610,7 @@ impl Clone for ProximityApplicationRequest {
 impl Eq for ProximityApplicationRequest {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityApplicationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1610,6 +1634,12 @@ impl rt::typed::Fields for ProximityApplicationRequest {
 impl std::fmt::Debug for ProximityApplicationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProximityApplicationRequest", f)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl PartialEq for ProximityApplicationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1834,7 +1864,6 @@ impl rt::typed::Command for ProximityApplicationRequest {
 ///     { ProSe-Request-Type }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProximityApplicationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1907,7 +1936,7 @@ impl Clone for ProximityApplicationAnswer {
 impl Eq for ProximityApplicationAnswer {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityApplicationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1934,6 +1963,12 @@ impl rt::typed::Fields for ProximityApplicationAnswer {
 impl std::fmt::Debug for ProximityApplicationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProximityApplicationAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl PartialEq for ProximityApplicationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

@@ -71,7 +71,6 @@ pub mod application {
 ///     [ 3GPP-Charging-Characteristics ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseSubscriptionData {
     /// `{ ProSe-Permission }`: ProSe-Permission (code 3702, vendor 10415), 3GPP TS 29.344 §6.3.3.
     pub prose_permission: u32,
@@ -126,7 +125,7 @@ impl Eq for ProseSubscriptionData {}
     )
 )]
 impl rt::typed::Fields for ProseSubscriptionData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("prose_permission", &self.prose_permission, 3702, 10415, 192);
         v.all("prose_allowed_plmn", &self.prose_allowed_plmn, 3703, 10415, 192);
         v.opt(
@@ -153,6 +152,20 @@ impl rt::typed::Fields for ProseSubscriptionData {
 impl std::fmt::Debug for ProseSubscriptionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseSubscriptionData", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl PartialEq for ProseSubscriptionData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -295,7 +308,6 @@ impl rt::AvpData for ProseSubscriptionData {
 ///     [ ProSe-Direct-Allowed ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseAllowedPlmn {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
@@ -350,7 +362,7 @@ impl Eq for ProseAllowedPlmn {}
     )
 )]
 impl rt::typed::Fields for ProseAllowedPlmn {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "authorized_discovery_range",
@@ -377,6 +389,20 @@ impl rt::typed::Fields for ProseAllowedPlmn {
 impl std::fmt::Debug for ProseAllowedPlmn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseAllowedPlmn", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl PartialEq for ProseAllowedPlmn {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -493,7 +519,6 @@ impl rt::AvpData for ProseAllowedPlmn {
 ///     [ Age-Of-Location-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseInitialLocationInformation {
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     pub mme_name: Option<rt::data::DiameterIdentity>,
@@ -527,7 +552,7 @@ impl Clone for ProseInitialLocationInformation {
 impl Eq for ProseInitialLocationInformation {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseInitialLocationInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
         v.opt(
             "e_utran_cell_global_identity",
@@ -553,6 +578,12 @@ impl rt::typed::Fields for ProseInitialLocationInformation {
 impl std::fmt::Debug for ProseInitialLocationInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseInitialLocationInformation", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ProseInitialLocationInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -675,7 +706,6 @@ impl rt::AvpData for ProseInitialLocationInformation {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseSubscriberInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -739,7 +769,7 @@ impl Clone for ProseSubscriberInformationRequest {
 impl Eq for ProseSubscriberInformationRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseSubscriberInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -769,6 +799,12 @@ impl rt::typed::Fields for ProseSubscriberInformationRequest {
 impl std::fmt::Debug for ProseSubscriberInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseSubscriberInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ProseSubscriberInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -980,7 +1016,6 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseSubscriberInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1062,7 +1097,7 @@ impl Clone for ProseSubscriberInformationAnswer {
 impl Eq for ProseSubscriberInformationAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseSubscriberInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1104,6 +1139,12 @@ impl rt::typed::Fields for ProseSubscriberInformationAnswer {
 impl std::fmt::Debug for ProseSubscriberInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseSubscriberInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ProseSubscriberInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1402,7 +1443,6 @@ impl rt::typed::RequestCommand for ProseSubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UpdateProseSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1475,7 +1515,7 @@ impl Clone for UpdateProseSubscriberDataRequest {
 impl Eq for UpdateProseSubscriberDataRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for UpdateProseSubscriberDataRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1514,6 +1554,12 @@ impl rt::typed::Fields for UpdateProseSubscriberDataRequest {
 impl std::fmt::Debug for UpdateProseSubscriberDataRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UpdateProseSubscriberDataRequest", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for UpdateProseSubscriberDataRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1761,7 +1807,6 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct UpdateProseSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1822,7 +1867,7 @@ impl Clone for UpdateProseSubscriberDataAnswer {
 impl Eq for UpdateProseSubscriberDataAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for UpdateProseSubscriberDataAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1851,6 +1896,12 @@ impl rt::typed::Fields for UpdateProseSubscriberDataAnswer {
 impl std::fmt::Debug for UpdateProseSubscriberDataAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UpdateProseSubscriberDataAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for UpdateProseSubscriberDataAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2116,7 +2167,6 @@ impl rt::typed::RequestCommand for UpdateProseSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseNotifyRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2189,7 +2239,7 @@ impl Clone for ProseNotifyRequest {
 impl Eq for ProseNotifyRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseNotifyRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2222,6 +2272,12 @@ impl rt::typed::Fields for ProseNotifyRequest {
 impl std::fmt::Debug for ProseNotifyRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseNotifyRequest", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ProseNotifyRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2433,7 +2489,6 @@ impl rt::typed::Command for ProseNotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseNotifyAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2503,7 +2558,7 @@ impl Clone for ProseNotifyAnswer {
 impl Eq for ProseNotifyAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseNotifyAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2535,6 +2590,12 @@ impl rt::typed::Fields for ProseNotifyAnswer {
 impl std::fmt::Debug for ProseNotifyAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseNotifyAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ProseNotifyAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2800,7 +2861,6 @@ impl rt::typed::RequestCommand for ProseNotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2861,7 +2921,7 @@ impl Clone for ResetRequest {
 impl Eq for ResetRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ResetRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2890,6 +2950,12 @@ impl rt::typed::Fields for ResetRequest {
 impl std::fmt::Debug for ResetRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ResetRequest", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ResetRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3091,7 +3157,6 @@ impl rt::typed::Command for ResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3152,7 +3217,7 @@ impl Clone for ResetAnswer {
 impl Eq for ResetAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ResetAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3181,6 +3246,12 @@ impl rt::typed::Fields for ResetAnswer {
 impl std::fmt::Debug for ResetAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ResetAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ResetAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3438,7 +3509,6 @@ impl rt::typed::RequestCommand for ResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseInitialLocationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3499,7 +3569,7 @@ impl Clone for ProseInitialLocationInformationRequest {
 impl Eq for ProseInitialLocationInformationRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseInitialLocationInformationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3528,6 +3598,12 @@ impl rt::typed::Fields for ProseInitialLocationInformationRequest {
 impl std::fmt::Debug for ProseInitialLocationInformationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseInitialLocationInformationRequest", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ProseInitialLocationInformationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3730,7 +3806,6 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseInitialLocationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3801,7 +3876,7 @@ impl Clone for ProseInitialLocationInformationAnswer {
 impl Eq for ProseInitialLocationInformationAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseInitialLocationInformationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3838,6 +3913,12 @@ impl rt::typed::Fields for ProseInitialLocationInformationAnswer {
 impl std::fmt::Debug for ProseInitialLocationInformationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseInitialLocationInformationAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl PartialEq for ProseInitialLocationInformationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]

@@ -418,7 +418,6 @@ impl rt::AvpData for ReportCardinality {
 ///     [ WLAN-Assistance-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AssistanceInfo {
     /// `[ WLAN-Assistance-Info ]`: WLAN-Assistance-Info (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31.
     pub wlan_assistance_info: Option<WlanAssistanceInfo>,
@@ -443,7 +442,7 @@ impl Clone for AssistanceInfo {
 impl Eq for AssistanceInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for AssistanceInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("wlan_assistance_info", &self.wlan_assistance_info, 3820, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -454,6 +453,12 @@ impl rt::typed::Fields for AssistanceInfo {
 impl std::fmt::Debug for AssistanceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AssistanceInfo", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for AssistanceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -544,7 +549,6 @@ impl rt::AvpData for AssistanceInfo {
 ///     [ PC5-tech ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MatchReport {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -590,7 +594,7 @@ impl Clone for MatchReport {
 impl Eq for MatchReport {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for MatchReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
         v.opt(
@@ -626,6 +630,12 @@ impl rt::typed::Fields for MatchReport {
 impl std::fmt::Debug for MatchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MatchReport", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for MatchReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -768,7 +778,6 @@ impl rt::AvpData for MatchReport {
 ///     *[ ProSe-App-Mask ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseDiscoveryFilter {
     /// `{ 3GPP-Filter-Id }`: 3GPP-Filter-Id (code 3805, vendor 10415), 3GPP TS 29.345 §6.3.9.
     pub tgpp_filter_id: rt::bytes::Bytes,
@@ -805,7 +814,7 @@ impl Clone for ProseDiscoveryFilter {
 impl Eq for ProseDiscoveryFilter {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseDiscoveryFilter {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tgpp_filter_id", &self.tgpp_filter_id, 3805, 10415, 192);
         v.one("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
         v.one("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
@@ -820,6 +829,12 @@ impl rt::typed::Fields for ProseDiscoveryFilter {
 impl std::fmt::Debug for ProseDiscoveryFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseDiscoveryFilter", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseDiscoveryFilter {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -985,7 +1000,6 @@ impl rt::AvpData for ProseDiscoveryFilter {
 /// ```
 ///
 /// The specification's ABNF lists WLAN-Link-Layer-Id-List twice; the first occurrence is read as WLAN-Link-Layer-Id (6.3.32).
-#[derive(PartialEq)]
 pub struct WifiP2pAssistanceInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1028,7 +1042,7 @@ impl Clone for WifiP2pAssistanceInfo {
 impl Eq for WifiP2pAssistanceInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for WifiP2pAssistanceInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
         v.opt("p2p_features", &self.p2p_features, 3809, 10415, 192);
@@ -1057,6 +1071,12 @@ impl rt::typed::Fields for WifiP2pAssistanceInfo {
 impl std::fmt::Debug for WifiP2pAssistanceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WifiP2pAssistanceInfo", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for WifiP2pAssistanceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1172,7 +1192,6 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
 ///     [ WiFi-P2P-Assistance-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanAssistanceInfo {
     /// `[ WiFi-P2P-Assistance-Info ]`: WiFi-P2P-Assistance-Info (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30.
     pub wifi_p2p_assistance_info: Option<rt::lazy::Lazy<WifiP2pAssistanceInfo>>,
@@ -1197,7 +1216,7 @@ impl Clone for WlanAssistanceInfo {
 impl Eq for WlanAssistanceInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for WlanAssistanceInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "wifi_p2p_assistance_info",
             &self.wifi_p2p_assistance_info,
@@ -1214,6 +1233,12 @@ impl rt::typed::Fields for WlanAssistanceInfo {
 impl std::fmt::Debug for WlanAssistanceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanAssistanceInfo", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for WlanAssistanceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1295,7 +1320,6 @@ impl rt::AvpData for WlanAssistanceInfo {
 ///     *[ WLAN-Link-Layer-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanLinkLayerIdList {
     /// `*[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     pub wlan_link_layer_id: Vec<rt::bytes::Bytes>,
@@ -1320,7 +1344,7 @@ impl Clone for WlanLinkLayerIdList {
 impl Eq for WlanLinkLayerIdList {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for WlanLinkLayerIdList {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1331,6 +1355,12 @@ impl rt::typed::Fields for WlanLinkLayerIdList {
 impl std::fmt::Debug for WlanLinkLayerIdList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanLinkLayerIdList", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for WlanLinkLayerIdList {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1416,7 +1446,6 @@ impl rt::AvpData for WlanLinkLayerIdList {
 ///     { UTC-based-Counter }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseAppCodeInfo {
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     pub prose_app_code: rt::bytes::Bytes,
@@ -1447,7 +1476,7 @@ impl Clone for ProseAppCodeInfo {
 impl Eq for ProseAppCodeInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAppCodeInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
         v.one("mic", &self.mic, 3836, 10415, 192);
         v.one("utc_based_counter", &self.utc_based_counter, 3837, 10415, 192);
@@ -1460,6 +1489,12 @@ impl rt::typed::Fields for ProseAppCodeInfo {
 impl std::fmt::Debug for ProseAppCodeInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseAppCodeInfo", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseAppCodeInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1578,7 +1613,6 @@ impl rt::AvpData for ProseAppCodeInfo {
 ///     [ Periodic-Location-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationUpdateTrigger {
     /// `{ Location-Update-Event-Type }`: Location-Update-Event-Type (code 3824, vendor 10415), 3GPP TS 29.345 §6.3.43.
     pub location_update_event_type: u32,
@@ -1609,7 +1643,7 @@ impl Clone for LocationUpdateTrigger {
 impl Eq for LocationUpdateTrigger {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for LocationUpdateTrigger {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "location_update_event_type",
             &self.location_update_event_type,
@@ -1628,6 +1662,12 @@ impl rt::typed::Fields for LocationUpdateTrigger {
 impl std::fmt::Debug for LocationUpdateTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationUpdateTrigger", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for LocationUpdateTrigger {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1744,7 +1784,6 @@ impl rt::AvpData for LocationUpdateTrigger {
 ///     [ Minimum-Interval-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChangeOfAreaType {
     /// `{ Location-Update-Event-Trigger }`: Location-Update-Event-Trigger (code 3826, vendor 10415), 3GPP TS 29.345 §6.3.45.
     pub location_update_event_trigger: u32,
@@ -1775,7 +1814,7 @@ impl Clone for ChangeOfAreaType {
 impl Eq for ChangeOfAreaType {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ChangeOfAreaType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "location_update_event_trigger",
             &self.location_update_event_trigger,
@@ -1794,6 +1833,12 @@ impl rt::typed::Fields for ChangeOfAreaType {
 impl std::fmt::Debug for ChangeOfAreaType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChangeOfAreaType", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ChangeOfAreaType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1919,7 +1964,6 @@ impl rt::AvpData for ChangeOfAreaType {
 ///     { Total-Number-Of-Reports }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PeriodicLocationType {
     /// `{ Location-Report-Interval-Time }`: Location-Report-Interval-Time (code 3830, vendor 10415), 3GPP TS 29.345 §6.3.49.
     pub location_report_interval_time: u32,
@@ -1947,7 +1991,7 @@ impl Clone for PeriodicLocationType {
 impl Eq for PeriodicLocationType {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for PeriodicLocationType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "location_report_interval_time",
             &self.location_report_interval_time,
@@ -1971,6 +2015,12 @@ impl rt::typed::Fields for PeriodicLocationType {
 impl std::fmt::Debug for PeriodicLocationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PeriodicLocationType", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for PeriodicLocationType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2103,7 +2153,6 @@ impl rt::AvpData for PeriodicLocationType {
 /// ```
 ///
 /// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
-#[derive(PartialEq)]
 pub struct DiscoveryAuthRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2175,7 +2224,7 @@ impl Clone for DiscoveryAuthRequest {
 impl Eq for DiscoveryAuthRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for DiscoveryAuthRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
@@ -2213,6 +2262,12 @@ impl rt::typed::Fields for DiscoveryAuthRequest {
 impl std::fmt::Debug for DiscoveryAuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DiscoveryAuthRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for DiscoveryAuthRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2395,7 +2450,6 @@ impl rt::AvpData for DiscoveryAuthRequest {
 /// ```
 ///
 /// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
-#[derive(PartialEq)]
 pub struct DiscoveryAuthResponse {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2450,7 +2504,7 @@ impl Clone for DiscoveryAuthResponse {
 impl Eq for DiscoveryAuthResponse {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for DiscoveryAuthResponse {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.all("prose_discovery_filter", &self.prose_discovery_filter, 3813, 10415, 192);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
@@ -2481,6 +2535,12 @@ impl rt::typed::Fields for DiscoveryAuthResponse {
 impl std::fmt::Debug for DiscoveryAuthResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DiscoveryAuthResponse", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for DiscoveryAuthResponse {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2632,7 +2692,6 @@ impl rt::AvpData for DiscoveryAuthResponse {
 ///     [ PC5-tech ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MatchRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2669,7 +2728,7 @@ impl Clone for MatchRequest {
 impl Eq for MatchRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for MatchRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
@@ -2684,6 +2743,12 @@ impl rt::typed::Fields for MatchRequest {
 impl std::fmt::Debug for MatchRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MatchRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for MatchRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2804,7 +2869,6 @@ impl rt::AvpData for MatchRequest {
 ///     *[ ProSe-App-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MatchReportInfo {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
@@ -2835,7 +2899,7 @@ impl Clone for MatchReportInfo {
 impl Eq for MatchReportInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for MatchReportInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("user_identity", &self.user_identity, 700, 10415, 192);
         v.all("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
@@ -2848,6 +2912,12 @@ impl rt::typed::Fields for MatchReportInfo {
 impl std::fmt::Debug for MatchReportInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MatchReportInfo", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for MatchReportInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2952,7 +3022,6 @@ impl rt::AvpData for MatchReportInfo {
 ///     { OS-App-ID }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AppIdentifier {
     /// `{ OS-ID }`: OS-ID (code 3841, vendor 10415), 3GPP TS 29.345 §6.3.62.
     pub os_id: rt::bytes::Bytes,
@@ -2980,7 +3049,7 @@ impl Clone for AppIdentifier {
 impl Eq for AppIdentifier {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for AppIdentifier {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("os_id", &self.os_id, 3841, 10415, 128);
         v.one("os_app_id", &self.os_app_id, 3842, 10415, 128);
         v.extra(&self.extra);
@@ -2992,6 +3061,12 @@ impl rt::typed::Fields for AppIdentifier {
 impl std::fmt::Debug for AppIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AppIdentifier", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for AppIdentifier {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3099,7 +3174,6 @@ impl rt::AvpData for AppIdentifier {
 ///     [ Encrypted-Bitmask ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CodeReceivingSecurityMaterial {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     pub dusk: Option<rt::bytes::Bytes>,
@@ -3136,7 +3210,7 @@ impl Clone for CodeReceivingSecurityMaterial {
 impl Eq for CodeReceivingSecurityMaterial {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for CodeReceivingSecurityMaterial {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("dusk", &self.dusk, 3862, 10415, 128);
         v.opt("duik", &self.duik, 3863, 10415, 128);
         v.opt("mic_check_indicator", &self.mic_check_indicator, 3865, 10415, 128);
@@ -3151,6 +3225,12 @@ impl rt::typed::Fields for CodeReceivingSecurityMaterial {
 impl std::fmt::Debug for CodeReceivingSecurityMaterial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CodeReceivingSecurityMaterial", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for CodeReceivingSecurityMaterial {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3247,7 +3327,6 @@ impl rt::AvpData for CodeReceivingSecurityMaterial {
 ///     [ Encrypted-Bitmask ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CodeSendingSecurityMaterial {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     pub dusk: Option<rt::bytes::Bytes>,
@@ -3281,7 +3360,7 @@ impl Clone for CodeSendingSecurityMaterial {
 impl Eq for CodeSendingSecurityMaterial {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for CodeSendingSecurityMaterial {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("dusk", &self.dusk, 3862, 10415, 128);
         v.opt("duik", &self.duik, 3863, 10415, 128);
         v.opt("duck", &self.duck, 3864, 10415, 128);
@@ -3295,6 +3374,12 @@ impl rt::typed::Fields for CodeSendingSecurityMaterial {
 impl std::fmt::Debug for CodeSendingSecurityMaterial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CodeSendingSecurityMaterial", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for CodeSendingSecurityMaterial {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3397,7 +3482,6 @@ impl rt::AvpData for CodeSendingSecurityMaterial {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3464,7 +3548,7 @@ impl Clone for ProseAuthorizationRequest {
 impl Eq for ProseAuthorizationRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAuthorizationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3495,6 +3579,12 @@ impl rt::typed::Fields for ProseAuthorizationRequest {
 impl std::fmt::Debug for ProseAuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseAuthorizationRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseAuthorizationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3727,7 +3817,6 @@ impl rt::typed::Command for ProseAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3812,7 +3901,7 @@ impl Clone for ProseAuthorizationAnswer {
 impl Eq for ProseAuthorizationAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAuthorizationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3861,6 +3950,12 @@ impl rt::typed::Fields for ProseAuthorizationAnswer {
 impl std::fmt::Debug for ProseAuthorizationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseAuthorizationAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseAuthorizationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4166,7 +4261,6 @@ impl rt::typed::RequestCommand for ProseAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseDiscoveryRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4233,7 +4327,7 @@ impl Clone for ProseDiscoveryRequest {
 impl Eq for ProseDiscoveryRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseDiscoveryRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4264,6 +4358,12 @@ impl rt::typed::Fields for ProseDiscoveryRequest {
 impl std::fmt::Debug for ProseDiscoveryRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseDiscoveryRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseDiscoveryRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4488,7 +4588,6 @@ impl rt::typed::Command for ProseDiscoveryRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseDiscoveryAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4564,7 +4663,7 @@ impl Clone for ProseDiscoveryAnswer {
 impl Eq for ProseDiscoveryAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseDiscoveryAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4604,6 +4703,12 @@ impl rt::typed::Fields for ProseDiscoveryAnswer {
 impl std::fmt::Debug for ProseDiscoveryAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseDiscoveryAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseDiscoveryAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4884,7 +4989,6 @@ impl rt::typed::RequestCommand for ProseDiscoveryRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseMatchRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4951,7 +5055,7 @@ impl Clone for ProseMatchRequest {
 impl Eq for ProseMatchRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4982,6 +5086,12 @@ impl rt::typed::Fields for ProseMatchRequest {
 impl std::fmt::Debug for ProseMatchRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseMatchRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseMatchRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5199,7 +5309,6 @@ impl rt::typed::Command for ProseMatchRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseMatchAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5272,7 +5381,7 @@ impl Clone for ProseMatchAnswer {
 impl Eq for ProseMatchAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5305,6 +5414,12 @@ impl rt::typed::Fields for ProseMatchAnswer {
 impl std::fmt::Debug for ProseMatchAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseMatchAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseMatchAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5582,7 +5697,6 @@ impl rt::typed::RequestCommand for ProseMatchRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseMatchReportInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5646,7 +5760,7 @@ impl Clone for ProseMatchReportInfoRequest {
 impl Eq for ProseMatchReportInfoRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchReportInfoRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5676,6 +5790,12 @@ impl rt::typed::Fields for ProseMatchReportInfoRequest {
 impl std::fmt::Debug for ProseMatchReportInfoRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseMatchReportInfoRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseMatchReportInfoRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5888,7 +6008,6 @@ impl rt::typed::Command for ProseMatchReportInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseMatchReportInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5958,7 +6077,7 @@ impl Clone for ProseMatchReportInfoAnswer {
 impl Eq for ProseMatchReportInfoAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchReportInfoAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5990,6 +6109,12 @@ impl rt::typed::Fields for ProseMatchReportInfoAnswer {
 impl std::fmt::Debug for ProseMatchReportInfoAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseMatchReportInfoAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseMatchReportInfoAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6261,7 +6386,6 @@ impl rt::typed::RequestCommand for ProseMatchReportInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseProximityRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6340,7 +6464,7 @@ impl Clone for ProseProximityRequest {
 impl Eq for ProseProximityRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseProximityRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6381,6 +6505,12 @@ impl rt::typed::Fields for ProseProximityRequest {
 impl std::fmt::Debug for ProseProximityRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseProximityRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseProximityRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6664,7 +6794,6 @@ impl rt::typed::Command for ProseProximityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseProximityAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6740,7 +6869,7 @@ impl Clone for ProseProximityAnswer {
 impl Eq for ProseProximityAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseProximityAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6774,6 +6903,12 @@ impl rt::typed::Fields for ProseProximityAnswer {
 impl std::fmt::Debug for ProseProximityAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseProximityAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseProximityAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7058,7 +7193,6 @@ impl rt::typed::RequestCommand for ProseProximityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseLocationUpdateRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7125,7 +7259,7 @@ impl Clone for ProseLocationUpdateRequest {
 impl Eq for ProseLocationUpdateRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseLocationUpdateRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7156,6 +7290,12 @@ impl rt::typed::Fields for ProseLocationUpdateRequest {
 impl std::fmt::Debug for ProseLocationUpdateRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseLocationUpdateRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseLocationUpdateRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7383,7 +7523,6 @@ impl rt::typed::Command for ProseLocationUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseLocationUpdateAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7453,7 +7592,7 @@ impl Clone for ProseLocationUpdateAnswer {
 impl Eq for ProseLocationUpdateAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseLocationUpdateAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7485,6 +7624,12 @@ impl rt::typed::Fields for ProseLocationUpdateAnswer {
 impl std::fmt::Debug for ProseLocationUpdateAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseLocationUpdateAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseLocationUpdateAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7759,7 +7904,6 @@ impl rt::typed::RequestCommand for ProseLocationUpdateRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseAlertRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7829,7 +7973,7 @@ impl Clone for ProseAlertRequest {
 impl Eq for ProseAlertRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAlertRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7861,6 +8005,12 @@ impl rt::typed::Fields for ProseAlertRequest {
 impl std::fmt::Debug for ProseAlertRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseAlertRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseAlertRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8092,7 +8242,6 @@ impl rt::typed::Command for ProseAlertRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseAlertAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8162,7 +8311,7 @@ impl Clone for ProseAlertAnswer {
 impl Eq for ProseAlertAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAlertAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8194,6 +8343,12 @@ impl rt::typed::Fields for ProseAlertAnswer {
 impl std::fmt::Debug for ProseAlertAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseAlertAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseAlertAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8467,7 +8622,6 @@ impl rt::typed::RequestCommand for ProseAlertRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseCancellationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8534,7 +8688,7 @@ impl Clone for ProseCancellationRequest {
 impl Eq for ProseCancellationRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseCancellationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8565,6 +8719,12 @@ impl rt::typed::Fields for ProseCancellationRequest {
 impl std::fmt::Debug for ProseCancellationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseCancellationRequest", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseCancellationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8792,7 +8952,6 @@ impl rt::typed::Command for ProseCancellationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseCancellationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8862,7 +9021,7 @@ impl Clone for ProseCancellationAnswer {
 impl Eq for ProseCancellationAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseCancellationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8894,6 +9053,12 @@ impl rt::typed::Fields for ProseCancellationAnswer {
 impl std::fmt::Debug for ProseCancellationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseCancellationAnswer", f)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl PartialEq for ProseCancellationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]

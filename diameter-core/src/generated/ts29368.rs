@@ -338,7 +338,6 @@ impl rt::AvpData for DeliveryOutcome {
 ///     [ Validity-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceAction {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -384,7 +383,7 @@ impl Clone for DeviceAction {
 impl Eq for DeviceAction {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceAction {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
@@ -402,6 +401,12 @@ impl rt::typed::Fields for DeviceAction {
 impl std::fmt::Debug for DeviceAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceAction", f)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl PartialEq for DeviceAction {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -539,7 +544,6 @@ impl rt::AvpData for DeviceAction {
 ///     [ Delivery-Outcome ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceNotification {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -585,7 +589,7 @@ impl Clone for DeviceNotification {
 impl Eq for DeviceNotification {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceNotification {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
@@ -603,6 +607,12 @@ impl rt::typed::Fields for DeviceNotification {
 impl std::fmt::Debug for DeviceNotification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceNotification", f)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl PartialEq for DeviceNotification {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -726,7 +736,6 @@ impl rt::AvpData for DeviceNotification {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TriggerData {
     /// `{ Payload }`: Payload (code 3004, vendor 10415), 3GPP TS 29.368 §6.4.
     pub payload: rt::bytes::Bytes,
@@ -757,7 +766,7 @@ impl Clone for TriggerData {
 impl Eq for TriggerData {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for TriggerData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("payload", &self.payload, 3004, 10415, 192);
         v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
         v.opt(
@@ -776,6 +785,12 @@ impl rt::typed::Fields for TriggerData {
 impl std::fmt::Debug for TriggerData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TriggerData", f)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl PartialEq for TriggerData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -888,7 +903,6 @@ impl rt::AvpData for TriggerData {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -949,7 +963,7 @@ impl Clone for DeviceActionRequest {
 impl Eq for DeviceActionRequest {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceActionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -972,6 +986,12 @@ impl rt::typed::Fields for DeviceActionRequest {
 impl std::fmt::Debug for DeviceActionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceActionRequest", f)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl PartialEq for DeviceActionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1174,7 +1194,6 @@ impl rt::typed::Command for DeviceActionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1241,7 +1260,7 @@ impl Clone for DeviceActionAnswer {
 impl Eq for DeviceActionAnswer {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceActionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1266,6 +1285,12 @@ impl rt::typed::Fields for DeviceActionAnswer {
 impl std::fmt::Debug for DeviceActionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceActionAnswer", f)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl PartialEq for DeviceActionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1505,7 +1530,6 @@ impl rt::typed::RequestCommand for DeviceActionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1566,7 +1590,7 @@ impl Clone for DeviceNotificationRequest {
 impl Eq for DeviceNotificationRequest {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceNotificationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1589,6 +1613,12 @@ impl rt::typed::Fields for DeviceNotificationRequest {
 impl std::fmt::Debug for DeviceNotificationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceNotificationRequest", f)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl PartialEq for DeviceNotificationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1804,7 +1834,6 @@ impl rt::typed::Command for DeviceNotificationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DeviceNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1868,7 +1897,7 @@ impl Clone for DeviceNotificationAnswer {
 impl Eq for DeviceNotificationAnswer {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceNotificationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1892,6 +1921,12 @@ impl rt::typed::Fields for DeviceNotificationAnswer {
 impl std::fmt::Debug for DeviceNotificationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DeviceNotificationAnswer", f)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl PartialEq for DeviceNotificationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]

@@ -267,7 +267,6 @@ impl rt::AvpData for MbmsBearerEventDiagnosticInfo {
 ///     *[ Userplane-Protocol-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MbmsBearerEventNotification {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -306,7 +305,7 @@ impl Clone for MbmsBearerEventNotification {
 impl Eq for MbmsBearerEventNotification {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for MbmsBearerEventNotification {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tmgi", &self.tmgi, 900, 10415, 192);
         v.one("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
         v.one("mbms_bearer_event", &self.mbms_bearer_event, 3502, 10415, 192);
@@ -333,6 +332,12 @@ impl rt::typed::Fields for MbmsBearerEventNotification {
 impl std::fmt::Debug for MbmsBearerEventNotification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MbmsBearerEventNotification", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for MbmsBearerEventNotification {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -494,7 +499,6 @@ impl rt::AvpData for MbmsBearerEventNotification {
 ///     [ ROHC-Max-CID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MbmsBearerRequest {
     /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
     pub mbms_startstop_indication: super::ts29061::MbmsStartstopIndication,
@@ -553,7 +557,7 @@ impl Clone for MbmsBearerRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for MbmsBearerRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "mbms_startstop_indication",
             &self.mbms_startstop_indication,
@@ -588,6 +592,12 @@ impl rt::typed::Fields for MbmsBearerRequest {
 impl std::fmt::Debug for MbmsBearerRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MbmsBearerRequest", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for MbmsBearerRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -755,7 +765,6 @@ impl rt::AvpData for MbmsBearerRequest {
 ///     *[ Userplane-Protocol-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MbmsBearerResponse {
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Option<rt::bytes::Bytes>,
@@ -804,7 +813,7 @@ impl Clone for MbmsBearerResponse {
 impl Eq for MbmsBearerResponse {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for MbmsBearerResponse {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tmgi", &self.tmgi, 900, 10415, 192);
         v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
         v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
@@ -829,6 +838,12 @@ impl rt::typed::Fields for MbmsBearerResponse {
 impl std::fmt::Debug for MbmsBearerResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MbmsBearerResponse", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for MbmsBearerResponse {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -962,7 +977,6 @@ impl rt::AvpData for MbmsBearerResponse {
 ///     *[ TMGI ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TmgiAllocationRequest {
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     pub tmgi_number: u32,
@@ -990,7 +1004,7 @@ impl Clone for TmgiAllocationRequest {
 impl Eq for TmgiAllocationRequest {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiAllocationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tmgi_number", &self.tmgi_number, 3516, 10415, 192);
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
@@ -1002,6 +1016,12 @@ impl rt::typed::Fields for TmgiAllocationRequest {
 impl std::fmt::Debug for TmgiAllocationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TmgiAllocationRequest", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for TmgiAllocationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1096,7 +1116,6 @@ impl rt::AvpData for TmgiAllocationRequest {
 ///     [ TMGI-Allocation-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TmgiAllocationResponse {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1127,7 +1146,7 @@ impl Clone for TmgiAllocationResponse {
 impl Eq for TmgiAllocationResponse {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiAllocationResponse {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
         v.opt("tmgi_allocation_result", &self.tmgi_allocation_result, 3511, 10415, 192);
@@ -1140,6 +1159,12 @@ impl rt::typed::Fields for TmgiAllocationResponse {
 impl std::fmt::Debug for TmgiAllocationResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TmgiAllocationResponse", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for TmgiAllocationResponse {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1234,7 +1259,6 @@ impl rt::AvpData for TmgiAllocationResponse {
 ///     *[ TMGI ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TmgiDeallocationRequest {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1259,7 +1283,7 @@ impl Clone for TmgiDeallocationRequest {
 impl Eq for TmgiDeallocationRequest {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiDeallocationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1270,6 +1294,12 @@ impl rt::typed::Fields for TmgiDeallocationRequest {
 impl std::fmt::Debug for TmgiDeallocationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TmgiDeallocationRequest", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for TmgiDeallocationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1347,7 +1377,6 @@ impl rt::AvpData for TmgiDeallocationRequest {
 ///     [ TMGI-Deallocation-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TmgiDeallocationResponse {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -1375,7 +1404,7 @@ impl Clone for TmgiDeallocationResponse {
 impl Eq for TmgiDeallocationResponse {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiDeallocationResponse {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tmgi", &self.tmgi, 900, 10415, 192);
         v.opt(
             "tmgi_deallocation_result",
@@ -1393,6 +1422,12 @@ impl rt::typed::Fields for TmgiDeallocationResponse {
 impl std::fmt::Debug for TmgiDeallocationResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TmgiDeallocationResponse", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for TmgiDeallocationResponse {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1488,7 +1523,6 @@ impl rt::AvpData for TmgiDeallocationResponse {
 ///     1*{ TMGI }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TmgiExpiry {
     /// `1*{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: Vec<rt::bytes::Bytes>,
@@ -1513,7 +1547,7 @@ impl Clone for TmgiExpiry {
 impl Eq for TmgiExpiry {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiExpiry {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1524,6 +1558,12 @@ impl rt::typed::Fields for TmgiExpiry {
 impl std::fmt::Debug for TmgiExpiry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TmgiExpiry", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for TmgiExpiry {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1615,7 +1655,6 @@ impl rt::AvpData for TmgiExpiry {
 ///     [ MB2C-MBMS-GW-SSM-IPv6-Address ]
 ///     [ Common-Tunnel-Endpoint-Identifier ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocalM1Information {
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     pub mbms_enb_ip_multicast_address: Option<rt::data::Address>,
@@ -1656,7 +1695,7 @@ impl Clone for LocalM1Information {
 impl Eq for LocalM1Information {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for LocalM1Information {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "mbms_enb_ip_multicast_address",
             &self.mbms_enb_ip_multicast_address,
@@ -1701,6 +1740,12 @@ impl rt::typed::Fields for LocalM1Information {
 impl std::fmt::Debug for LocalM1Information {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocalM1Information", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for LocalM1Information {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1825,7 +1870,6 @@ impl rt::AvpData for LocalM1Information {
 ///     *2[ BMSC-Address ]
 ///     [ BMSC-Port ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocalMb2UInformation {
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     pub bmsc_address: Vec<rt::data::Address>,
@@ -1853,7 +1897,7 @@ impl Clone for LocalMb2UInformation {
 impl Eq for LocalMb2UInformation {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for LocalMb2UInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("bmsc_address", &self.bmsc_address, 3500, 10415, 192);
         v.opt("bmsc_port", &self.bmsc_port, 3501, 10415, 192);
         v.extra(&self.extra);
@@ -1865,6 +1909,12 @@ impl rt::typed::Fields for LocalMb2UInformation {
 impl std::fmt::Debug for LocalMb2UInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocalMb2UInformation", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for LocalMb2UInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1947,7 +1997,6 @@ impl rt::AvpData for LocalMb2UInformation {
 ///     { ROHC-Profile }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RohcRequest {
     /// `1*{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Vec<rt::data::IpFilterRule>,
@@ -1976,7 +2025,7 @@ impl Clone for RohcRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for RohcRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt(
             "rohc_full_header_periodicity",
@@ -1995,6 +2044,12 @@ impl rt::typed::Fields for RohcRequest {
 impl std::fmt::Debug for RohcRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RohcRequest", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for RohcRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2116,7 +2171,6 @@ impl rt::AvpData for RohcRequest {
 ///     [ FEC-Result ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserplaneProtocolResult {
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Vec<rt::data::IpFilterRule>,
@@ -2147,7 +2201,7 @@ impl Clone for UserplaneProtocolResult {
 impl Eq for UserplaneProtocolResult {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for UserplaneProtocolResult {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt("rohc_result", &self.rohc_result, 3530, 10415, 128);
         v.opt("fec_result", &self.fec_result, 3531, 10415, 128);
@@ -2160,6 +2214,12 @@ impl rt::typed::Fields for UserplaneProtocolResult {
 impl std::fmt::Debug for UserplaneProtocolResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserplaneProtocolResult", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for UserplaneProtocolResult {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2266,7 +2326,6 @@ impl rt::AvpData for UserplaneProtocolResult {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GcsActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2337,7 +2396,7 @@ impl Clone for GcsActionRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsActionRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2376,6 +2435,12 @@ impl rt::typed::Fields for GcsActionRequest {
 impl std::fmt::Debug for GcsActionRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GcsActionRequest", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for GcsActionRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2627,7 +2692,6 @@ impl rt::typed::Command for GcsActionRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GcsActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2718,7 +2782,7 @@ impl Clone for GcsActionAnswer {
 impl Eq for GcsActionAnswer {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsActionAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2763,6 +2827,12 @@ impl rt::typed::Fields for GcsActionAnswer {
 impl std::fmt::Debug for GcsActionAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GcsActionAnswer", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for GcsActionAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3090,7 +3160,6 @@ impl rt::typed::RequestCommand for GcsActionRequest {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GcsNotificationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3157,7 +3226,7 @@ impl Clone for GcsNotificationRequest {
 impl Eq for GcsNotificationRequest {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsNotificationRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3188,6 +3257,12 @@ impl rt::typed::Fields for GcsNotificationRequest {
 impl std::fmt::Debug for GcsNotificationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GcsNotificationRequest", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for GcsNotificationRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3406,7 +3481,6 @@ impl rt::typed::Command for GcsNotificationRequest {
 ///     [ Restart-Counter ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct GcsNotificationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3482,7 +3556,7 @@ impl Clone for GcsNotificationAnswer {
 impl Eq for GcsNotificationAnswer {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsNotificationAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3510,6 +3584,12 @@ impl rt::typed::Fields for GcsNotificationAnswer {
 impl std::fmt::Debug for GcsNotificationAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "GcsNotificationAnswer", f)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl PartialEq for GcsNotificationAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]

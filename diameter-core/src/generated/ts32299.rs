@@ -8349,7 +8349,6 @@ impl rt::AvpData for UserParticipatingType {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkInfoChange {
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_network_information: Vec<rt::bytes::Bytes>,
@@ -8380,7 +8379,7 @@ impl Clone for AccessNetworkInfoChange {
 impl Eq for AccessNetworkInfoChange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AccessNetworkInfoChange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all(
             "access_network_information",
             &self.access_network_information,
@@ -8405,6 +8404,12 @@ impl rt::typed::Fields for AccessNetworkInfoChange {
 impl std::fmt::Debug for AccessNetworkInfoChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkInfoChange", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AccessNetworkInfoChange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8509,7 +8514,6 @@ impl rt::AvpData for AccessNetworkInfoChange {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessTransferInformation {
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_transfer_type: Option<AccessTransferType>,
@@ -8562,7 +8566,7 @@ impl Clone for AccessTransferInformation {
 impl Eq for AccessTransferInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AccessTransferInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("access_transfer_type", &self.access_transfer_type, 2710, 10415, 128);
         v.all(
             "access_network_information",
@@ -8605,6 +8609,12 @@ impl rt::typed::Fields for AccessTransferInformation {
 impl std::fmt::Debug for AccessTransferInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessTransferInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AccessTransferInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8742,7 +8752,6 @@ impl rt::AvpData for AccessTransferInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccumulatedCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -8770,7 +8779,7 @@ impl Clone for AccumulatedCost {
 impl Eq for AccumulatedCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AccumulatedCost {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
@@ -8782,6 +8791,12 @@ impl rt::typed::Fields for AccumulatedCost {
 impl std::fmt::Debug for AccumulatedCost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccumulatedCost", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AccumulatedCost {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8871,7 +8886,6 @@ impl rt::AvpData for AccumulatedCost {
 ///     [ Content-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdditionalContentInformation {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -8902,7 +8916,7 @@ impl Clone for AdditionalContentInformation {
 impl Eq for AdditionalContentInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AdditionalContentInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("type_number", &self.type_number, 1204, 10415, 128);
         v.opt(
             "additional_type_information",
@@ -8921,6 +8935,12 @@ impl rt::typed::Fields for AdditionalContentInformation {
 impl std::fmt::Debug for AdditionalContentInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdditionalContentInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AdditionalContentInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9011,7 +9031,6 @@ impl rt::AvpData for AdditionalContentInformation {
 ///     [ 3GPP-IMSI-MCC-MNC ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AddressDomain {
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
     pub domain_name: Option<rt::data::Utf8String>,
@@ -9039,7 +9058,7 @@ impl Clone for AddressDomain {
 impl Eq for AddressDomain {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AddressDomain {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("domain_name", &self.domain_name, 1200, 10415, 128);
         v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 8, 10415, 192);
         v.extra(&self.extra);
@@ -9051,6 +9070,12 @@ impl rt::typed::Fields for AddressDomain {
 impl std::fmt::Debug for AddressDomain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AddressDomain", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AddressDomain {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9132,7 +9157,6 @@ impl rt::AvpData for AddressDomain {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AfCorrelationInformation {
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     pub af_charging_identifier: rt::bytes::Bytes,
@@ -9160,7 +9184,7 @@ impl Clone for AfCorrelationInformation {
 impl Eq for AfCorrelationInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AfCorrelationInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
         v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
@@ -9172,6 +9196,12 @@ impl rt::typed::Fields for AfCorrelationInformation {
 impl std::fmt::Debug for AfCorrelationInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AfCorrelationInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AfCorrelationInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9277,7 +9307,6 @@ impl rt::AvpData for AfCorrelationInformation {
 ///     [ Language ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AnnouncementInformation {
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     pub announcement_identifier: u32,
@@ -9323,7 +9352,7 @@ impl Clone for AnnouncementInformation {
 impl Eq for AnnouncementInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for AnnouncementInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one(
             "announcement_identifier",
             &self.announcement_identifier,
@@ -9347,6 +9376,12 @@ impl rt::typed::Fields for AnnouncementInformation {
 impl std::fmt::Debug for AnnouncementInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AnnouncementInformation", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for AnnouncementInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -9478,7 +9513,6 @@ impl rt::AvpData for AnnouncementInformation {
 ///     [ Currency-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AocCostInformation {
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
     pub accumulated_cost: Option<AccumulatedCost>,
@@ -9509,7 +9543,7 @@ impl Clone for AocCostInformation {
 impl Eq for AocCostInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocCostInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("accumulated_cost", &self.accumulated_cost, 2052, 10415, 128);
         v.all("incremental_cost", &self.incremental_cost, 2062, 10415, 128);
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
@@ -9522,6 +9556,12 @@ impl rt::typed::Fields for AocCostInformation {
 impl std::fmt::Debug for AocCostInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AocCostInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AocCostInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9613,7 +9653,6 @@ impl rt::AvpData for AocCostInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AocInformation {
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_cost_information: Option<AocCostInformation>,
@@ -9644,7 +9683,7 @@ impl Clone for AocInformation {
 impl Eq for AocInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("aoc_cost_information", &self.aoc_cost_information, 2053, 10415, 128);
         v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
         v.opt(
@@ -9663,6 +9702,12 @@ impl rt::typed::Fields for AocInformation {
 impl std::fmt::Debug for AocInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AocInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AocInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9760,7 +9805,6 @@ impl rt::AvpData for AocInformation {
 ///     [ AoC-Service-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AocService {
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service_obligatory_type: Option<AocServiceObligatoryType>,
@@ -9788,7 +9832,7 @@ impl Clone for AocService {
 impl Eq for AocService {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocService {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "aoc_service_obligatory_type",
             &self.aoc_service_obligatory_type,
@@ -9806,6 +9850,12 @@ impl rt::typed::Fields for AocService {
 impl std::fmt::Debug for AocService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AocService", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AocService {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9893,7 +9943,6 @@ impl rt::AvpData for AocService {
 ///     [ Preferred-AoC-Currency ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AocSubscriptionInformation {
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service: Vec<AocService>,
@@ -9924,7 +9973,7 @@ impl Clone for AocSubscriptionInformation {
 impl Eq for AocSubscriptionInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocSubscriptionInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("aoc_service", &self.aoc_service, 2311, 10415, 128);
         v.opt("aoc_format", &self.aoc_format, 2310, 10415, 128);
         v.opt("preferred_aoc_currency", &self.preferred_aoc_currency, 2315, 10415, 128);
@@ -9937,6 +9986,12 @@ impl rt::typed::Fields for AocSubscriptionInformation {
 impl std::fmt::Debug for AocSubscriptionInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AocSubscriptionInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for AocSubscriptionInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10034,7 +10089,6 @@ impl rt::AvpData for AocSubscriptionInformation {
 ///     [ APN-Rate-Control-Downlink ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApnRateControl {
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
     pub apn_rate_control_uplink: Option<ApnRateControlUplink>,
@@ -10062,7 +10116,7 @@ impl Clone for ApnRateControl {
 impl Eq for ApnRateControl {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApnRateControl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "apn_rate_control_uplink",
             &self.apn_rate_control_uplink,
@@ -10086,6 +10140,12 @@ impl rt::typed::Fields for ApnRateControl {
 impl std::fmt::Debug for ApnRateControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApnRateControl", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ApnRateControl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10185,7 +10245,6 @@ impl rt::AvpData for ApnRateControl {
 ///     [ Rate-Control-Max-Rate ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApnRateControlDownlink {
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     pub additional_exception_reports: Option<AdditionalExceptionReports>,
@@ -10216,7 +10275,7 @@ impl Clone for ApnRateControlDownlink {
 impl Eq for ApnRateControlDownlink {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApnRateControlDownlink {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "additional_exception_reports",
             &self.additional_exception_reports,
@@ -10235,6 +10294,12 @@ impl rt::typed::Fields for ApnRateControlDownlink {
 impl std::fmt::Debug for ApnRateControlDownlink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApnRateControlDownlink", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ApnRateControlDownlink {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10336,7 +10401,6 @@ impl rt::AvpData for ApnRateControlDownlink {
 ///     [ Rate-Control-Max-Message-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApnRateControlUplink {
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     pub rate_control_time_unit: Option<u32>,
@@ -10367,7 +10431,7 @@ impl Clone for ApnRateControlUplink {
 impl Eq for ApnRateControlUplink {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApnRateControlUplink {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("rate_control_time_unit", &self.rate_control_time_unit, 3939, 10415, 192);
         v.opt("rate_control_max_rate", &self.rate_control_max_rate, 3938, 10415, 192);
         v.opt(
@@ -10386,6 +10450,12 @@ impl rt::typed::Fields for ApnRateControlUplink {
 impl std::fmt::Debug for ApnRateControlUplink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApnRateControlUplink", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ApnRateControlUplink {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10487,7 +10557,6 @@ impl rt::AvpData for ApnRateControlUplink {
 ///     [ Status-AS-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ApplicationServerInformation {
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server: Option<rt::data::Utf8String>,
@@ -10520,7 +10589,7 @@ impl Clone for ApplicationServerInformation {
 impl Eq for ApplicationServerInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApplicationServerInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("application_server", &self.application_server, 836, 10415, 192);
         v.all(
             "application_provided_called_party_address",
@@ -10539,6 +10608,12 @@ impl rt::typed::Fields for ApplicationServerInformation {
 impl std::fmt::Debug for ApplicationServerInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ApplicationServerInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ApplicationServerInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10631,7 +10706,6 @@ impl rt::AvpData for ApplicationServerInformation {
 ///     [ Teleservice ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BasicServiceCode {
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_service: Option<rt::bytes::Bytes>,
@@ -10659,7 +10733,7 @@ impl Clone for BasicServiceCode {
 impl Eq for BasicServiceCode {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for BasicServiceCode {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("bearer_service", &self.bearer_service, 854, 10415, 192);
         v.opt("teleservice", &self.teleservice, 3413, 10415, 192);
         v.extra(&self.extra);
@@ -10671,6 +10745,12 @@ impl rt::typed::Fields for BasicServiceCode {
 impl std::fmt::Debug for BasicServiceCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BasicServiceCode", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for BasicServiceCode {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10752,7 +10832,6 @@ impl rt::AvpData for BasicServiceCode {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CalledIdentityChange {
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_identity: Option<rt::data::Utf8String>,
@@ -10780,7 +10859,7 @@ impl Clone for CalledIdentityChange {
 impl Eq for CalledIdentityChange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CalledIdentityChange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("called_identity", &self.called_identity, 3916, 10415, 192);
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
@@ -10792,6 +10871,12 @@ impl rt::typed::Fields for CalledIdentityChange {
 impl std::fmt::Debug for CalledIdentityChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CalledIdentityChange", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for CalledIdentityChange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10874,7 +10959,6 @@ impl rt::AvpData for CalledIdentityChange {
 ///     *[ Location-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CoverageInfo {
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     pub coverage_status: Option<CoverageStatus>,
@@ -10905,7 +10989,7 @@ impl Clone for CoverageInfo {
 impl Eq for CoverageInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CoverageInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.all("location_info", &self.location_info, 3460, 10415, 192);
@@ -10918,6 +11002,12 @@ impl rt::typed::Fields for CoverageInfo {
 impl std::fmt::Debug for CoverageInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CoverageInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for CoverageInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11013,7 +11103,6 @@ impl rt::AvpData for CoverageInfo {
 ///     [ NIDD-Submission ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CpdtInformation {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -11050,7 +11139,7 @@ impl Clone for CpdtInformation {
 impl Eq for CpdtInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CpdtInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.opt("serving_node_identity", &self.serving_node_identity, 3929, 10415, 192);
@@ -11065,6 +11154,12 @@ impl rt::typed::Fields for CpdtInformation {
 impl std::fmt::Debug for CpdtInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CpdtInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for CpdtInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11169,7 +11264,6 @@ impl rt::AvpData for CpdtInformation {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CurrentTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -11200,7 +11294,7 @@ impl Clone for CurrentTariff {
 impl Eq for CurrentTariff {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CurrentTariff {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
         v.all("rate_element", &self.rate_element, 2058, 10415, 128);
@@ -11213,6 +11307,12 @@ impl rt::typed::Fields for CurrentTariff {
 impl std::fmt::Debug for CurrentTariff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CurrentTariff", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for CurrentTariff {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11303,7 +11403,6 @@ impl rt::AvpData for CurrentTariff {
 ///     [ Content-provider-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DcdInformation {
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_id: Option<rt::data::Utf8String>,
@@ -11331,7 +11430,7 @@ impl Clone for DcdInformation {
 impl Eq for DcdInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for DcdInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("content_id", &self.content_id, 2116, 10415, 128);
         v.opt("content_provider_id", &self.content_provider_id, 2117, 10415, 128);
         v.extra(&self.extra);
@@ -11343,6 +11442,12 @@ impl rt::typed::Fields for DcdInformation {
 impl std::fmt::Debug for DcdInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DcdInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for DcdInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11426,7 +11531,6 @@ impl rt::AvpData for DcdInformation {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DestinationInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -11460,7 +11564,7 @@ impl Clone for DestinationInterface {
 impl Eq for DestinationInterface {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for DestinationInterface {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
         v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
         v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
@@ -11474,6 +11578,12 @@ impl rt::typed::Fields for DestinationInterface {
 impl std::fmt::Debug for DestinationInterface {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DestinationInterface", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for DestinationInterface {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11571,7 +11681,6 @@ impl rt::AvpData for DestinationInterface {
 ///     *[ SDP-Session-Description ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EarlyMediaDescription {
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_timestamps: Option<SdpTimestamps>,
@@ -11602,7 +11711,7 @@ impl Clone for EarlyMediaDescription {
 impl Eq for EarlyMediaDescription {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for EarlyMediaDescription {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sdp_timestamps", &self.sdp_timestamps, 1273, 10415, 128);
         v.all("sdp_media_component", &self.sdp_media_component, 843, 10415, 192);
         v.all("sdp_session_description", &self.sdp_session_description, 842, 10415, 192);
@@ -11615,6 +11724,12 @@ impl rt::typed::Fields for EarlyMediaDescription {
 impl std::fmt::Debug for EarlyMediaDescription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EarlyMediaDescription", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for EarlyMediaDescription {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11720,7 +11835,6 @@ impl rt::AvpData for EarlyMediaDescription {
 ///     *[ RAN-NAS-Release-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EnhancedDiagnostics {
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     pub ran_nas_release_cause: Vec<rt::bytes::Bytes>,
@@ -11745,7 +11859,7 @@ impl Clone for EnhancedDiagnostics {
 impl Eq for EnhancedDiagnostics {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for EnhancedDiagnostics {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -11756,6 +11870,12 @@ impl rt::typed::Fields for EnhancedDiagnostics {
 impl std::fmt::Debug for EnhancedDiagnostics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EnhancedDiagnostics", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for EnhancedDiagnostics {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11844,7 +11964,6 @@ impl rt::AvpData for EnhancedDiagnostics {
 ///     *[ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Envelope {
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     pub envelope_start_time: rt::data::Time,
@@ -11884,7 +12003,7 @@ impl Clone for Envelope {
 impl Eq for Envelope {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for Envelope {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("envelope_start_time", &self.envelope_start_time, 1269, 10415, 128);
         v.opt("envelope_end_time", &self.envelope_end_time, 1267, 10415, 128);
         v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
@@ -11900,6 +12019,12 @@ impl rt::typed::Fields for Envelope {
 impl std::fmt::Debug for Envelope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Envelope", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -12023,7 +12148,6 @@ impl rt::AvpData for Envelope {
 ///     [ Expires ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct EventType {
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tgpp_sip_method: Option<rt::data::Utf8String>,
@@ -12054,7 +12178,7 @@ impl Clone for EventType {
 impl Eq for EventType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for EventType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tgpp_sip_method", &self.tgpp_sip_method, 824, 10415, 192);
         v.opt("event", &self.event, 825, 10415, 192);
         v.opt("expires", &self.expires, 888, 10415, 192);
@@ -12067,6 +12191,12 @@ impl rt::typed::Fields for EventType {
 impl std::fmt::Debug for EventType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "EventType", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for EventType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12150,7 +12280,6 @@ impl rt::AvpData for EventType {
 ///     [ Number-Of-Messages-Successfully-Exploded ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ImInformation {
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     pub total_number_of_messages_sent: Option<u32>,
@@ -12190,7 +12319,7 @@ impl Clone for ImInformation {
 impl Eq for ImInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ImInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "total_number_of_messages_sent",
             &self.total_number_of_messages_sent,
@@ -12228,6 +12357,12 @@ impl rt::typed::Fields for ImInformation {
 impl std::fmt::Debug for ImInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ImInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ImInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12388,7 +12523,6 @@ impl rt::AvpData for ImInformation {
 ///     [ FE-Identifier-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ImsInformation {
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
     pub event_type: Option<EventType>,
@@ -12585,7 +12719,7 @@ impl Clone for ImsInformation {
 impl Eq for ImsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ImsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("event_type", &self.event_type, 823, 10415, 192);
         v.opt("role_of_node", &self.role_of_node, 829, 10415, 192);
         v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
@@ -12774,6 +12908,12 @@ impl rt::typed::Fields for ImsInformation {
 impl std::fmt::Debug for ImsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ImsInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ImsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13287,7 +13427,6 @@ impl rt::AvpData for ImsInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(PartialEq)]
 pub struct IncrementalCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -13315,7 +13454,7 @@ impl Clone for IncrementalCost {
 impl Eq for IncrementalCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for IncrementalCost {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
@@ -13327,6 +13466,12 @@ impl rt::typed::Fields for IncrementalCost {
 impl std::fmt::Debug for IncrementalCost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IncrementalCost", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for IncrementalCost {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13415,7 +13560,6 @@ impl rt::AvpData for IncrementalCost {
 ///     [ Terminating-IOI ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct InterOperatorIdentifier {
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originating_ioi: Option<rt::data::Utf8String>,
@@ -13443,7 +13587,7 @@ impl Clone for InterOperatorIdentifier {
 impl Eq for InterOperatorIdentifier {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for InterOperatorIdentifier {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("originating_ioi", &self.originating_ioi, 839, 10415, 192);
         v.opt("terminating_ioi", &self.terminating_ioi, 840, 10415, 192);
         v.extra(&self.extra);
@@ -13455,6 +13599,12 @@ impl rt::typed::Fields for InterOperatorIdentifier {
 impl std::fmt::Debug for InterOperatorIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "InterOperatorIdentifier", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for InterOperatorIdentifier {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13537,7 +13687,6 @@ impl rt::AvpData for InterOperatorIdentifier {
 ///     [ ISUP-Cause-Diagnostics ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IsupCause {
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     pub isup_cause_location: Option<u32>,
@@ -13568,7 +13717,7 @@ impl Clone for IsupCause {
 impl Eq for IsupCause {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for IsupCause {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("isup_cause_location", &self.isup_cause_location, 3423, 10415, 192);
         v.opt("isup_cause_value", &self.isup_cause_value, 3424, 10415, 192);
         v.opt("isup_cause_diagnostics", &self.isup_cause_diagnostics, 3422, 10415, 192);
@@ -13581,6 +13730,12 @@ impl rt::typed::Fields for IsupCause {
 impl std::fmt::Debug for IsupCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IsupCause", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for IsupCause {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13675,7 +13830,6 @@ impl rt::AvpData for IsupCause {
 ///     [ LCS-Requestor-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsClientId {
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_type: Option<LcsClientType>,
@@ -13715,7 +13869,7 @@ impl Clone for LcsClientId {
 impl Eq for LcsClientId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsClientId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("lcs_client_type", &self.lcs_client_type, 1241, 10415, 192);
         v.opt("lcs_client_external_id", &self.lcs_client_external_id, 1234, 10415, 192);
         v.opt(
@@ -13737,6 +13891,12 @@ impl rt::typed::Fields for LcsClientId {
 impl std::fmt::Debug for LcsClientId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsClientId", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for LcsClientId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13850,7 +14010,6 @@ impl rt::AvpData for LcsClientId {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsClientName {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -13881,7 +14040,7 @@ impl Clone for LcsClientName {
 impl Eq for LcsClientName {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsClientName {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
         v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
         v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
@@ -13894,6 +14053,12 @@ impl rt::typed::Fields for LcsClientName {
 impl std::fmt::Debug for LcsClientName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsClientName", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for LcsClientName {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13988,7 +14153,6 @@ impl rt::AvpData for LcsClientName {
 ///     [ MSISDN ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsInformation {
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_id: Option<rt::lazy::Lazy<LcsClientId>>,
@@ -14028,7 +14192,7 @@ impl Clone for LcsInformation {
 impl Eq for LcsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("lcs_client_id", &self.lcs_client_id, 1232, 10415, 192);
         v.opt("location_type", &self.location_type, 1244, 10415, 192);
         v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
@@ -14044,6 +14208,12 @@ impl rt::typed::Fields for LcsInformation {
 impl std::fmt::Debug for LcsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for LcsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14144,7 +14314,6 @@ impl rt::AvpData for LcsInformation {
 ///     [ LCS-Requestor-ID-String ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LcsRequestorId {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -14172,7 +14341,7 @@ impl Clone for LcsRequestorId {
 impl Eq for LcsRequestorId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsRequestorId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
         v.opt(
             "lcs_requestor_id_string",
@@ -14190,6 +14359,12 @@ impl rt::typed::Fields for LcsRequestorId {
 impl std::fmt::Debug for LcsRequestorId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LcsRequestorId", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for LcsRequestorId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14281,7 +14456,6 @@ impl rt::AvpData for LcsRequestorId {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationInfo {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -14309,7 +14483,7 @@ impl Clone for LocationInfo {
 impl Eq for LocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LocationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
@@ -14321,6 +14495,12 @@ impl rt::typed::Fields for LocationInfo {
 impl std::fmt::Debug for LocationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for LocationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14407,7 +14587,6 @@ impl rt::AvpData for LocationInfo {
 ///     [ Deferred-Location-Event-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LocationType {
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     pub location_estimate_type: Option<LocationEstimateType>,
@@ -14435,7 +14614,7 @@ impl Clone for LocationType {
 impl Eq for LocationType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LocationType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("location_estimate_type", &self.location_estimate_type, 1243, 10415, 192);
         v.opt(
             "deferred_location_event_type",
@@ -14453,6 +14632,12 @@ impl rt::typed::Fields for LocationType {
 impl std::fmt::Debug for LocationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LocationType", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for LocationType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14557,7 +14742,6 @@ impl rt::AvpData for LocationType {
 ///     [ MBMS-Data-Transfer-Stop ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MbmsInformation {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -14626,7 +14810,7 @@ impl Clone for MbmsInformation {
 impl Eq for MbmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MbmsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tmgi", &self.tmgi, 900, 10415, 192);
         v.one("mbms_service_type", &self.mbms_service_type, 906, 10415, 192);
         v.one("mbms_user_service_type", &self.mbms_user_service_type, 1225, 10415, 128);
@@ -14669,6 +14853,12 @@ impl rt::typed::Fields for MbmsInformation {
 impl std::fmt::Debug for MbmsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MbmsInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for MbmsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14891,7 +15081,6 @@ impl rt::AvpData for MbmsInformation {
 ///     [ Originator ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MessageBody {
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_type: rt::data::Utf8String,
@@ -14925,7 +15114,7 @@ impl Clone for MessageBody {
 impl Eq for MessageBody {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MessageBody {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("content_type", &self.content_type, 826, 10415, 192);
         v.one("content_length", &self.content_length, 827, 10415, 192);
         v.opt("content_disposition", &self.content_disposition, 828, 10415, 192);
@@ -14939,6 +15128,12 @@ impl rt::typed::Fields for MessageBody {
 impl std::fmt::Debug for MessageBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MessageBody", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for MessageBody {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15051,7 +15246,6 @@ impl rt::AvpData for MessageBody {
 ///     [ Token-Text ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MessageClass {
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     pub class_identifier: Option<ClassIdentifier>,
@@ -15079,7 +15273,7 @@ impl Clone for MessageClass {
 impl Eq for MessageClass {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MessageClass {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("class_identifier", &self.class_identifier, 1214, 10415, 128);
         v.opt("token_text", &self.token_text, 1215, 10415, 128);
         v.extra(&self.extra);
@@ -15091,6 +15285,12 @@ impl rt::typed::Fields for MessageClass {
 impl std::fmt::Debug for MessageClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MessageClass", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for MessageClass {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15174,7 +15374,6 @@ impl rt::AvpData for MessageClass {
 ///     *[ Additional-Content-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MmContentType {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -15208,7 +15407,7 @@ impl Clone for MmContentType {
 impl Eq for MmContentType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MmContentType {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("type_number", &self.type_number, 1204, 10415, 128);
         v.opt(
             "additional_type_information",
@@ -15234,6 +15433,12 @@ impl rt::typed::Fields for MmContentType {
 impl std::fmt::Debug for MmContentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MmContentType", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for MmContentType {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15353,7 +15558,6 @@ impl rt::AvpData for MmContentType {
 ///     [ VAS-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MmsInformation {
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originator_address: Option<rt::lazy::Lazy<OriginatorAddress>>,
@@ -15435,7 +15639,7 @@ impl Clone for MmsInformation {
 impl Eq for MmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MmsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("originator_address", &self.originator_address, 886, 10415, 192);
         v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
         v.opt("submission_time", &self.submission_time, 1202, 10415, 128);
@@ -15483,6 +15687,12 @@ impl rt::typed::Fields for MmsInformation {
 impl std::fmt::Debug for MmsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MmsInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for MmsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15660,7 +15870,6 @@ impl rt::AvpData for MmsInformation {
 ///     *[ Supplementary-Service ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MmtelInformation {
     /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2.
     pub supplementary_service: Vec<SupplementaryService>,
@@ -15685,7 +15894,7 @@ impl Clone for MmtelInformation {
 impl Eq for MmtelInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MmtelInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("supplementary_service", &self.supplementary_service, 2048, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -15696,6 +15905,12 @@ impl rt::typed::Fields for MmtelInformation {
 impl std::fmt::Debug for MmtelInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MmtelInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for MmtelInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15793,7 +16008,6 @@ impl rt::AvpData for MmtelInformation {
 ///     *[ Monitoring-Event-Report-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MonitoringEventInformation {
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     pub monitoring_event_functionality: Option<i32>,
@@ -15868,7 +16082,7 @@ impl Clone for MonitoringEventInformation {
 impl Eq for MonitoringEventInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for MonitoringEventInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "monitoring_event_functionality",
             &self.monitoring_event_functionality,
@@ -15929,6 +16143,12 @@ impl rt::typed::Fields for MonitoringEventInformation {
 impl std::fmt::Debug for MonitoringEventInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MonitoringEventInformation", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for MonitoringEventInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -16113,7 +16333,6 @@ impl rt::AvpData for MonitoringEventInformation {
 ///     *[ Number-Of-UE-Per-Location-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MonitoringEventReportData {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -16178,7 +16397,7 @@ impl Clone for MonitoringEventReportData {
 impl Eq for MonitoringEventReportData {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for MonitoringEventReportData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -16229,6 +16448,12 @@ impl rt::typed::Fields for MonitoringEventReportData {
 impl std::fmt::Debug for MonitoringEventReportData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MonitoringEventReportData", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for MonitoringEventReportData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -16379,7 +16604,6 @@ impl rt::AvpData for MonitoringEventReportData {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NextTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -16410,7 +16634,7 @@ impl Clone for NextTariff {
 impl Eq for NextTariff {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for NextTariff {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
         v.all("rate_element", &self.rate_element, 2058, 10415, 128);
@@ -16423,6 +16647,12 @@ impl rt::typed::Fields for NextTariff {
 impl std::fmt::Debug for NextTariff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NextTariff", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for NextTariff {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16515,7 +16745,6 @@ impl rt::AvpData for NextTariff {
 ///     [ Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NiddSubmission {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -16549,7 +16778,7 @@ impl Clone for NiddSubmission {
 impl Eq for NiddSubmission {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for NiddSubmission {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
         v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
         v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
@@ -16563,6 +16792,12 @@ impl rt::typed::Fields for NiddSubmission {
 impl std::fmt::Debug for NiddSubmission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NiddSubmission", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for NiddSubmission {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16664,7 +16899,6 @@ impl rt::AvpData for NiddSubmission {
 ///     [ Neighbour-Node-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NniInformation {
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     pub session_direction: Option<SessionDirection>,
@@ -16698,7 +16932,7 @@ impl Clone for NniInformation {
 impl Eq for NniInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for NniInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("session_direction", &self.session_direction, 2707, 10415, 128);
         v.opt("nni_type", &self.nni_type, 2704, 10415, 128);
         v.opt("relationship_mode", &self.relationship_mode, 2706, 10415, 128);
@@ -16712,6 +16946,12 @@ impl rt::typed::Fields for NniInformation {
 impl std::fmt::Debug for NniInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NniInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for NniInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16808,7 +17048,6 @@ impl rt::AvpData for NniInformation {
 ///     *[ Multiple-Services-Credit-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OfflineCharging {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     pub quota_consumption_time: Option<u32>,
@@ -16846,7 +17085,7 @@ impl Clone for OfflineCharging {
 impl Eq for OfflineCharging {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OfflineCharging {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("quota_consumption_time", &self.quota_consumption_time, 881, 10415, 192);
         v.opt("time_quota_mechanism", &self.time_quota_mechanism, 1270, 10415, 128);
         v.opt("envelope_reporting", &self.envelope_reporting, 1268, 10415, 128);
@@ -16866,6 +17105,12 @@ impl rt::typed::Fields for OfflineCharging {
 impl std::fmt::Debug for OfflineCharging {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OfflineCharging", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for OfflineCharging {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16968,7 +17213,6 @@ impl rt::AvpData for OfflineCharging {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OriginatorAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -16999,7 +17243,7 @@ impl Clone for OriginatorAddress {
 impl Eq for OriginatorAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OriginatorAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
@@ -17012,6 +17256,12 @@ impl rt::typed::Fields for OriginatorAddress {
 impl std::fmt::Debug for OriginatorAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OriginatorAddress", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for OriginatorAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17106,7 +17356,6 @@ impl rt::AvpData for OriginatorAddress {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OriginatorInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -17140,7 +17389,7 @@ impl Clone for OriginatorInterface {
 impl Eq for OriginatorInterface {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OriginatorInterface {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
         v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
         v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
@@ -17154,6 +17403,12 @@ impl rt::typed::Fields for OriginatorInterface {
 impl std::fmt::Debug for OriginatorInterface {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OriginatorInterface", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for OriginatorInterface {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17251,7 +17506,6 @@ impl rt::AvpData for OriginatorInterface {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OriginatorReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -17282,7 +17536,7 @@ impl Clone for OriginatorReceivedAddress {
 impl Eq for OriginatorReceivedAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OriginatorReceivedAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
@@ -17295,6 +17549,12 @@ impl rt::typed::Fields for OriginatorReceivedAddress {
 impl std::fmt::Debug for OriginatorReceivedAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OriginatorReceivedAddress", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for OriginatorReceivedAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17388,7 +17648,6 @@ impl rt::AvpData for OriginatorReceivedAddress {
 ///     [ User-Participating-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ParticipantGroup {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -17419,7 +17678,7 @@ impl Clone for ParticipantGroup {
 impl Eq for ParticipantGroup {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ParticipantGroup {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
         v.opt(
             "participant_access_priority",
@@ -17444,6 +17703,12 @@ impl rt::typed::Fields for ParticipantGroup {
 impl std::fmt::Debug for ParticipantGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ParticipantGroup", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ParticipantGroup {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17550,7 +17815,6 @@ impl rt::AvpData for ParticipantGroup {
 ///     [ Charged-Party ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PocInformation {
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_server_role: Option<PocServerRole>,
@@ -17611,7 +17875,7 @@ impl Clone for PocInformation {
 impl Eq for PocInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PocInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("poc_server_role", &self.poc_server_role, 883, 10415, 192);
         v.opt("poc_session_type", &self.poc_session_type, 884, 10415, 192);
         v.opt("poc_user_role", &self.poc_user_role, 1252, 10415, 128);
@@ -17640,6 +17904,12 @@ impl rt::typed::Fields for PocInformation {
 impl std::fmt::Debug for PocInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PocInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for PocInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17808,7 +18078,6 @@ impl rt::AvpData for PocInformation {
 ///     [ PoC-User-Role-info-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PocUserRole {
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_user_role_ids: Option<rt::data::Utf8String>,
@@ -17836,7 +18105,7 @@ impl Clone for PocUserRole {
 impl Eq for PocUserRole {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PocUserRole {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("poc_user_role_ids", &self.poc_user_role_ids, 1253, 10415, 128);
         v.opt(
             "poc_user_role_info_units",
@@ -17854,6 +18123,12 @@ impl rt::typed::Fields for PocUserRole {
 impl std::fmt::Debug for PocUserRole {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PocUserRole", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for PocUserRole {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17948,7 +18223,6 @@ impl rt::AvpData for PocUserRole {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseDirectCommunicationReceptionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -18002,7 +18276,7 @@ impl Clone for ProseDirectCommunicationReceptionDataContainer {
 impl Eq for ProseDirectCommunicationReceptionDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ProseDirectCommunicationReceptionDataContainer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
         v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -18038,6 +18312,12 @@ impl std::fmt::Debug for ProseDirectCommunicationReceptionDataContainer {
             "ProseDirectCommunicationReceptionDataContainer",
             f,
         )
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ProseDirectCommunicationReceptionDataContainer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18191,7 +18471,6 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseDirectCommunicationTransmissionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -18245,7 +18524,7 @@ impl Clone for ProseDirectCommunicationTransmissionDataContainer {
 impl Eq for ProseDirectCommunicationTransmissionDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ProseDirectCommunicationTransmissionDataContainer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
         v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -18281,6 +18560,12 @@ impl std::fmt::Debug for ProseDirectCommunicationTransmissionDataContainer {
             "ProseDirectCommunicationTransmissionDataContainer",
             f,
         )
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ProseDirectCommunicationTransmissionDataContainer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18478,7 +18763,6 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
 ///     [ PC5-Radio-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ProseInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -18676,7 +18960,7 @@ impl Clone for ProseInformation {
 impl Eq for ProseInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ProseInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "announcing_ue_hplmn_identifier",
@@ -18944,6 +19228,12 @@ impl rt::typed::Fields for ProseInformation {
 impl std::fmt::Debug for ProseInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ProseInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ProseInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19438,7 +19728,6 @@ impl rt::AvpData for ProseInformation {
 ///     [ PS-Append-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PsFurnishChargingInformation {
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_charging_id: rt::bytes::Bytes,
@@ -19469,7 +19758,7 @@ impl Clone for PsFurnishChargingInformation {
 impl Eq for PsFurnishChargingInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PsFurnishChargingInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.one("ps_free_format_data", &self.ps_free_format_data, 866, 10415, 192);
         v.opt(
@@ -19488,6 +19777,12 @@ impl rt::typed::Fields for PsFurnishChargingInformation {
 impl std::fmt::Debug for PsFurnishChargingInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PsFurnishChargingInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for PsFurnishChargingInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19678,7 +19973,6 @@ impl rt::AvpData for PsFurnishChargingInformation {
 ///     *[ RAN-Secondary-RAT-Usage-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PsInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -19937,7 +20231,7 @@ impl Clone for PsInformation {
 impl Eq for PsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.opt(
@@ -20146,6 +20440,12 @@ impl rt::typed::Fields for PsInformation {
 impl std::fmt::Debug for PsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PsInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for PsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20710,7 +21010,6 @@ impl rt::AvpData for PsInformation {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RadioParameterSetInfo {
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
     pub radio_parameter_set_values: Option<rt::bytes::Bytes>,
@@ -20738,7 +21037,7 @@ impl Clone for RadioParameterSetInfo {
 impl Eq for RadioParameterSetInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RadioParameterSetInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "radio_parameter_set_values",
             &self.radio_parameter_set_values,
@@ -20756,6 +21055,12 @@ impl rt::typed::Fields for RadioParameterSetInfo {
 impl std::fmt::Debug for RadioParameterSetInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RadioParameterSetInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RadioParameterSetInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20846,7 +21151,6 @@ impl rt::AvpData for RadioParameterSetInfo {
 ///     [ 3GPP-Charging-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RanSecondaryRatUsageReport {
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
     pub secondary_rat_type: Option<rt::bytes::Bytes>,
@@ -20886,7 +21190,7 @@ impl Clone for RanSecondaryRatUsageReport {
 impl Eq for RanSecondaryRatUsageReport {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RanSecondaryRatUsageReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("secondary_rat_type", &self.secondary_rat_type, 1304, 10415, 128);
         v.opt("ran_start_timestamp", &self.ran_start_timestamp, 1303, 10415, 128);
         v.opt("ran_end_timestamp", &self.ran_end_timestamp, 1301, 10415, 128);
@@ -20902,6 +21206,12 @@ impl rt::typed::Fields for RanSecondaryRatUsageReport {
 impl std::fmt::Debug for RanSecondaryRatUsageReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RanSecondaryRatUsageReport", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RanSecondaryRatUsageReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21019,7 +21329,6 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
 ///     [ Unit-Quota-Threshold ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RateElement {
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     pub cc_unit_type: super::credit_control::CcUnitType,
@@ -21056,7 +21365,7 @@ impl Clone for RateElement {
 impl Eq for RateElement {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RateElement {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
         v.opt("charge_reason_code", &self.charge_reason_code, 2118, 10415, 128);
         v.opt("unit_value", &self.unit_value, 445, 0, 64);
@@ -21071,6 +21380,12 @@ impl rt::typed::Fields for RateElement {
 impl std::fmt::Debug for RateElement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RateElement", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RateElement {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21178,7 +21493,6 @@ impl rt::AvpData for RateElement {
 ///     [ Tariff-XML ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RealTimeTariffInformation {
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tariff_information: Option<rt::lazy::Lazy<TariffInformation>>,
@@ -21206,7 +21520,7 @@ impl Clone for RealTimeTariffInformation {
 impl Eq for RealTimeTariffInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RealTimeTariffInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
         v.opt("tariff_xml", &self.tariff_xml, 2306, 10415, 128);
         v.extra(&self.extra);
@@ -21218,6 +21532,12 @@ impl rt::typed::Fields for RealTimeTariffInformation {
 impl std::fmt::Debug for RealTimeTariffInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RealTimeTariffInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RealTimeTariffInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21308,7 +21628,6 @@ impl rt::AvpData for RealTimeTariffInformation {
 ///     [ Addressee-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RecipientAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -21342,7 +21661,7 @@ impl Clone for RecipientAddress {
 impl Eq for RecipientAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RecipientAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
@@ -21356,6 +21675,12 @@ impl rt::typed::Fields for RecipientAddress {
 impl std::fmt::Debug for RecipientAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RecipientAddress", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RecipientAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21455,7 +21780,6 @@ impl rt::AvpData for RecipientAddress {
 ///     [ SM-Protocol-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RecipientInfo {
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
     pub destination_interface: Option<rt::lazy::Lazy<DestinationInterface>>,
@@ -21492,7 +21816,7 @@ impl Clone for RecipientInfo {
 impl Eq for RecipientInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RecipientInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("destination_interface", &self.destination_interface, 2002, 10415, 128);
         v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
         v.all(
@@ -21513,6 +21837,12 @@ impl rt::typed::Fields for RecipientInfo {
 impl std::fmt::Debug for RecipientInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RecipientInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RecipientInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21638,7 +21968,6 @@ impl rt::AvpData for RecipientInfo {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RecipientReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -21669,7 +21998,7 @@ impl Clone for RecipientReceivedAddress {
 impl Eq for RecipientReceivedAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RecipientReceivedAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
@@ -21682,6 +22011,12 @@ impl rt::typed::Fields for RecipientReceivedAddress {
 impl std::fmt::Debug for RecipientReceivedAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RecipientReceivedAddress", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RecipientReceivedAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21780,7 +22115,6 @@ impl rt::AvpData for RecipientReceivedAddress {
 ///     [ 3GPP-RAT-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RelatedChangeConditionInformation {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sgsn_address: Option<rt::data::Address>,
@@ -21826,7 +22160,7 @@ impl Clone for RelatedChangeConditionInformation {
 impl Eq for RelatedChangeConditionInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RelatedChangeConditionInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
         v.all("change_condition", &self.change_condition, 2037, 10415, 128);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -21856,6 +22190,12 @@ impl rt::typed::Fields for RelatedChangeConditionInformation {
 impl std::fmt::Debug for RelatedChangeConditionInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RelatedChangeConditionInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RelatedChangeConditionInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21989,7 +22329,6 @@ impl rt::AvpData for RelatedChangeConditionInformation {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RelatedTrigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -22014,7 +22353,7 @@ impl Clone for RelatedTrigger {
 impl Eq for RelatedTrigger {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for RelatedTrigger {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -22025,6 +22364,12 @@ impl rt::typed::Fields for RelatedTrigger {
 impl std::fmt::Debug for RelatedTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RelatedTrigger", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for RelatedTrigger {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -22109,7 +22454,6 @@ impl rt::AvpData for RelatedTrigger {
 ///     { Currency-Code }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RemainingBalance {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: super::credit_control::UnitValue,
@@ -22137,7 +22481,7 @@ impl Clone for RemainingBalance {
 impl Eq for RemainingBalance {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RemainingBalance {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.one("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
@@ -22149,6 +22493,12 @@ impl rt::typed::Fields for RemainingBalance {
 impl std::fmt::Debug for RemainingBalance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RemainingBalance", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for RemainingBalance {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22244,7 +22594,6 @@ impl rt::AvpData for RemainingBalance {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScaleFactor {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -22272,7 +22621,7 @@ impl Clone for ScaleFactor {
 impl Eq for ScaleFactor {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ScaleFactor {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
@@ -22284,6 +22633,12 @@ impl rt::typed::Fields for ScaleFactor {
 impl std::fmt::Debug for ScaleFactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScaleFactor", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ScaleFactor {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22372,7 +22727,6 @@ impl rt::AvpData for ScaleFactor {
 ///     [ SCS-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScsAsAddress {
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
     pub scs_realm: Option<rt::data::DiameterIdentity>,
@@ -22400,7 +22754,7 @@ impl Clone for ScsAsAddress {
 impl Eq for ScsAsAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ScsAsAddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("scs_realm", &self.scs_realm, 3942, 10415, 192);
         v.opt("scs_address", &self.scs_address, 3941, 10415, 192);
         v.extra(&self.extra);
@@ -22412,6 +22766,12 @@ impl rt::typed::Fields for ScsAsAddress {
 impl std::fmt::Debug for ScsAsAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScsAsAddress", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ScsAsAddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22501,7 +22861,6 @@ impl rt::AvpData for ScsAsAddress {
 ///     [ SDP-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SdpMediaComponent {
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_media_name: Option<rt::data::Utf8String>,
@@ -22555,7 +22914,7 @@ impl Clone for SdpMediaComponent {
 impl Eq for SdpMediaComponent {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SdpMediaComponent {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sdp_media_name", &self.sdp_media_name, 844, 10415, 192);
         v.all("sdp_media_description", &self.sdp_media_description, 845, 10415, 192);
         v.opt(
@@ -22599,6 +22958,12 @@ impl rt::typed::Fields for SdpMediaComponent {
 impl std::fmt::Debug for SdpMediaComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SdpMediaComponent", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for SdpMediaComponent {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22751,7 +23116,6 @@ impl rt::AvpData for SdpMediaComponent {
 ///     [ SDP-Answer-Timestamp ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SdpTimestamps {
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_offer_timestamp: Option<rt::data::Time>,
@@ -22779,7 +23143,7 @@ impl Clone for SdpTimestamps {
 impl Eq for SdpTimestamps {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SdpTimestamps {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sdp_offer_timestamp", &self.sdp_offer_timestamp, 1274, 10415, 128);
         v.opt("sdp_answer_timestamp", &self.sdp_answer_timestamp, 1275, 10415, 128);
         v.extra(&self.extra);
@@ -22791,6 +23155,12 @@ impl rt::typed::Fields for SdpTimestamps {
 impl std::fmt::Debug for SdpTimestamps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SdpTimestamps", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for SdpTimestamps {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22903,7 +23273,6 @@ impl rt::AvpData for SdpTimestamps {
 ///     [ VoLTE-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceDataContainer {
     /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
     pub af_correlation_information: Option<AfCorrelationInformation>,
@@ -23038,7 +23407,7 @@ impl Clone for ServiceDataContainer {
 impl Eq for ServiceDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceDataContainer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "af_correlation_information",
             &self.af_correlation_information,
@@ -23153,6 +23522,12 @@ impl rt::typed::Fields for ServiceDataContainer {
 impl std::fmt::Debug for ServiceDataContainer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceDataContainer", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ServiceDataContainer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23461,7 +23836,6 @@ impl rt::AvpData for ServiceDataContainer {
 ///     [ Delivery-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceGenericInformation {
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server_id: Option<u32>,
@@ -23495,7 +23869,7 @@ impl Clone for ServiceGenericInformation {
 impl Eq for ServiceGenericInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceGenericInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("application_server_id", &self.application_server_id, 2101, 10415, 128);
         v.opt(
             "application_service_type",
@@ -23515,6 +23889,12 @@ impl rt::typed::Fields for ServiceGenericInformation {
 impl std::fmt::Debug for ServiceGenericInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceGenericInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ServiceGenericInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23634,7 +24014,6 @@ impl rt::AvpData for ServiceGenericInformation {
 ///     [ CPDT-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceInformation {
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Vec<super::credit_control::SubscriptionId>,
@@ -23707,7 +24086,7 @@ impl Clone for ServiceInformation {
 impl Eq for ServiceInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("subscription_id", &self.subscription_id, 443, 0, 64);
         v.opt("aoc_information", &self.aoc_information, 2054, 10415, 128);
         v.opt("ps_information", &self.ps_information, 874, 10415, 192);
@@ -23740,6 +24119,12 @@ impl rt::typed::Fields for ServiceInformation {
 impl std::fmt::Debug for ServiceInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ServiceInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23900,7 +24285,6 @@ impl rt::AvpData for ServiceInformation {
 ///     [ Service-Specific-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceSpecificInfo {
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
     pub service_specific_data: Option<rt::data::Utf8String>,
@@ -23928,7 +24312,7 @@ impl Clone for ServiceSpecificInfo {
 impl Eq for ServiceSpecificInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceSpecificInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("service_specific_data", &self.service_specific_data, 863, 10415, 192);
         v.opt("service_specific_type", &self.service_specific_type, 1257, 10415, 128);
         v.extra(&self.extra);
@@ -23940,6 +24324,12 @@ impl rt::typed::Fields for ServiceSpecificInfo {
 impl std::fmt::Debug for ServiceSpecificInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceSpecificInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for ServiceSpecificInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24035,7 +24425,6 @@ impl rt::AvpData for ServiceSpecificInfo {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SmDeviceTriggerInformation {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mtc_iwf_address: Option<rt::data::Address>,
@@ -24075,7 +24464,7 @@ impl Clone for SmDeviceTriggerInformation {
 impl Eq for SmDeviceTriggerInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SmDeviceTriggerInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mtc_iwf_address", &self.mtc_iwf_address, 3406, 10415, 192);
         v.opt("reference_number", &self.reference_number, 3007, 10415, 192);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
@@ -24097,6 +24486,12 @@ impl rt::typed::Fields for SmDeviceTriggerInformation {
 impl std::fmt::Debug for SmDeviceTriggerInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SmDeviceTriggerInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for SmDeviceTriggerInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24225,7 +24620,6 @@ impl rt::AvpData for SmDeviceTriggerInformation {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SmsInformation {
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sms_node: Option<SmsNode>,
@@ -24318,7 +24712,7 @@ impl Clone for SmsInformation {
 impl Eq for SmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SmsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sms_node", &self.sms_node, 2016, 10415, 128);
         v.opt("client_address", &self.client_address, 2018, 10415, 128);
         v.opt(
@@ -24387,6 +24781,12 @@ impl rt::typed::Fields for SmsInformation {
 impl std::fmt::Debug for SmsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SmsInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for SmsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24604,7 +25004,6 @@ impl rt::AvpData for SmsInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SupplementaryService {
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mmtel_sservice_type: Option<u32>,
@@ -24656,7 +25055,7 @@ impl Clone for SupplementaryService {
 impl Eq for SupplementaryService {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SupplementaryService {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("mmtel_sservice_type", &self.mmtel_sservice_type, 2031, 10415, 128);
         v.opt("service_mode", &self.service_mode, 2032, 10415, 128);
         v.opt("number_of_diversions", &self.number_of_diversions, 2034, 10415, 128);
@@ -24694,6 +25093,12 @@ impl rt::typed::Fields for SupplementaryService {
 impl std::fmt::Debug for SupplementaryService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SupplementaryService", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for SupplementaryService {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24841,7 +25246,6 @@ impl rt::AvpData for SupplementaryService {
 ///     [ PoC-Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TalkBurstExchange {
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_change_time: rt::data::Time,
@@ -24890,7 +25294,7 @@ impl Clone for TalkBurstExchange {
 impl Eq for TalkBurstExchange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TalkBurstExchange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("poc_change_time", &self.poc_change_time, 1262, 10415, 128);
         v.opt("number_of_talk_bursts", &self.number_of_talk_bursts, 1283, 10415, 128);
         v.opt("talk_burst_volume", &self.talk_burst_volume, 1287, 10415, 128);
@@ -24927,6 +25331,12 @@ impl rt::typed::Fields for TalkBurstExchange {
 impl std::fmt::Debug for TalkBurstExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TalkBurstExchange", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TalkBurstExchange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25074,7 +25484,6 @@ impl rt::AvpData for TalkBurstExchange {
 ///     [ Next-Tariff ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TariffInformation {
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
     pub current_tariff: CurrentTariff,
@@ -25105,7 +25514,7 @@ impl Clone for TariffInformation {
 impl Eq for TariffInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TariffInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("current_tariff", &self.current_tariff, 2056, 10415, 128);
         v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
         v.opt("next_tariff", &self.next_tariff, 2057, 10415, 128);
@@ -25118,6 +25527,12 @@ impl rt::typed::Fields for TariffInformation {
 impl std::fmt::Debug for TariffInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TariffInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TariffInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25221,7 +25636,6 @@ impl rt::AvpData for TariffInformation {
 ///     { Time-Quota-Type }
 ///     { Base-Time-Interval }
 /// ```
-#[derive(PartialEq)]
 pub struct TimeQuotaMechanism {
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     pub time_quota_type: TimeQuotaType,
@@ -25249,7 +25663,7 @@ impl Clone for TimeQuotaMechanism {
 impl Eq for TimeQuotaMechanism {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TimeQuotaMechanism {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("time_quota_type", &self.time_quota_type, 1271, 10415, 128);
         v.one("base_time_interval", &self.base_time_interval, 1265, 10415, 128);
         v.extra(&self.extra);
@@ -25261,6 +25675,12 @@ impl rt::typed::Fields for TimeQuotaMechanism {
 impl std::fmt::Debug for TimeQuotaMechanism {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TimeQuotaMechanism", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TimeQuotaMechanism {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25373,7 +25793,6 @@ impl rt::AvpData for TimeQuotaMechanism {
 ///     [ SIP-Response-Timestamp-Fraction ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TimeStamps {
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sip_request_timestamp: Option<rt::data::Time>,
@@ -25409,7 +25828,7 @@ impl Clone for TimeStamps {
 impl Eq for TimeStamps {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TimeStamps {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("sip_request_timestamp", &self.sip_request_timestamp, 834, 10415, 192);
         v.opt("sip_response_timestamp", &self.sip_response_timestamp, 835, 10415, 192);
         v.opt(
@@ -25435,6 +25854,12 @@ impl rt::typed::Fields for TimeStamps {
 impl std::fmt::Debug for TimeStamps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TimeStamps", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TimeStamps {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25561,7 +25986,6 @@ impl rt::AvpData for TimeStamps {
 ///     [ APN-Rate-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TrafficDataVolumes {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
@@ -25652,7 +26076,7 @@ impl Clone for TrafficDataVolumes {
 impl Eq for TrafficDataVolumes {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TrafficDataVolumes {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
         v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
         v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
@@ -25723,6 +26147,12 @@ impl rt::typed::Fields for TrafficDataVolumes {
 impl std::fmt::Debug for TrafficDataVolumes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TrafficDataVolumes", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TrafficDataVolumes {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25931,7 +26361,6 @@ impl rt::AvpData for TrafficDataVolumes {
 ///     [ ProSe-UE-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TransmitterInfo {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     pub prose_source_ip_address: Option<rt::data::Address>,
@@ -25959,7 +26388,7 @@ impl Clone for TransmitterInfo {
 impl Eq for TransmitterInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TransmitterInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt(
             "prose_source_ip_address",
             &self.prose_source_ip_address,
@@ -25977,6 +26406,12 @@ impl rt::typed::Fields for TransmitterInfo {
 impl std::fmt::Debug for TransmitterInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TransmitterInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TransmitterInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26062,7 +26497,6 @@ impl rt::AvpData for TransmitterInfo {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Trigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -26087,7 +26521,7 @@ impl Clone for Trigger {
 impl Eq for Trigger {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for Trigger {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -26098,6 +26532,12 @@ impl rt::typed::Fields for Trigger {
 impl std::fmt::Debug for Trigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Trigger", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for Trigger {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -26182,7 +26622,6 @@ impl rt::AvpData for Trigger {
 ///     [ Outgoing-Trunk-Group-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TrunkGroupId {
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
     pub incoming_trunk_group_id: Option<rt::data::Utf8String>,
@@ -26210,7 +26649,7 @@ impl Clone for TrunkGroupId {
 impl Eq for TrunkGroupId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TrunkGroupId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("incoming_trunk_group_id", &self.incoming_trunk_group_id, 852, 10415, 192);
         v.opt("outgoing_trunk_group_id", &self.outgoing_trunk_group_id, 853, 10415, 192);
         v.extra(&self.extra);
@@ -26222,6 +26661,12 @@ impl rt::typed::Fields for TrunkGroupId {
 impl std::fmt::Debug for TrunkGroupId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TrunkGroupId", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TrunkGroupId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26316,7 +26761,6 @@ impl rt::AvpData for TrunkGroupId {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TwanUserLocationInfo {
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: rt::data::Utf8String,
@@ -26353,7 +26797,7 @@ impl Clone for TwanUserLocationInfo {
 impl Eq for TwanUserLocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TwanUserLocationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("bssid", &self.bssid, 2716, 10415, 192);
         v.opt(
@@ -26374,6 +26818,12 @@ impl rt::typed::Fields for TwanUserLocationInfo {
 impl std::fmt::Debug for TwanUserLocationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TwanUserLocationInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for TwanUserLocationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26486,7 +26936,6 @@ impl rt::AvpData for TwanUserLocationInfo {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(PartialEq)]
 pub struct UnitCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -26514,7 +26963,7 @@ impl Clone for UnitCost {
 impl Eq for UnitCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for UnitCost {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
@@ -26526,6 +26975,12 @@ impl rt::typed::Fields for UnitCost {
 impl std::fmt::Debug for UnitCost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UnitCost", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for UnitCost {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26634,7 +27089,6 @@ impl rt::AvpData for UnitCost {
 ///     [ CSG-Membership-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UserCsgInformation {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -26722,7 +27176,7 @@ impl Eq for UserCsgInformation {}
     )
 )]
 impl rt::typed::Fields for UserCsgInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("csg_id", &self.csg_id, 1437, 10415, 192);
         v.one("csg_access_mode", &self.csg_access_mode, 2317, 10415, 128);
         v.opt(
@@ -26760,6 +27214,31 @@ impl rt::typed::Fields for UserCsgInformation {
 impl std::fmt::Debug for UserCsgInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UserCsgInformation", f)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl PartialEq for UserCsgInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(
@@ -26935,7 +27414,6 @@ impl rt::AvpData for UserCsgInformation {
 ///     [ WLAN-Operator-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct UwanUserLocationInfo {
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     pub ue_local_ip_address: rt::data::Address,
@@ -26978,7 +27456,7 @@ impl Clone for UwanUserLocationInfo {
 impl Eq for UwanUserLocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for UwanUserLocationInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
         v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
@@ -27001,6 +27479,12 @@ impl rt::typed::Fields for UwanUserLocationInfo {
 impl std::fmt::Debug for UwanUserLocationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "UwanUserLocationInfo", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for UwanUserLocationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27129,7 +27613,6 @@ impl rt::AvpData for UwanUserLocationInfo {
 ///     { Variable-Part-Value }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct VariablePart {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     pub variable_part_order: Option<u32>,
@@ -27160,7 +27643,7 @@ impl Clone for VariablePart {
 impl Eq for VariablePart {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for VariablePart {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("variable_part_order", &self.variable_part_order, 3908, 10415, 192);
         v.one("variable_part_type", &self.variable_part_type, 3909, 10415, 192);
         v.one("variable_part_value", &self.variable_part_value, 3910, 10415, 192);
@@ -27173,6 +27656,12 @@ impl rt::typed::Fields for VariablePart {
 impl std::fmt::Debug for VariablePart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "VariablePart", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for VariablePart {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27303,7 +27792,6 @@ impl rt::AvpData for VariablePart {
 ///     [ PS-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct VcsInformation {
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_capability: Option<rt::bytes::Bytes>,
@@ -27361,7 +27849,7 @@ impl Clone for VcsInformation {
 impl Eq for VcsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for VcsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("bearer_capability", &self.bearer_capability, 3412, 10415, 192);
         v.opt(
             "network_call_reference_number",
@@ -27389,6 +27877,12 @@ impl rt::typed::Fields for VcsInformation {
 impl std::fmt::Debug for VcsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "VcsInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for VcsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27522,7 +28016,6 @@ impl rt::AvpData for VcsInformation {
 ///     [ Callee-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct VolteInformation {
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     pub calling_party_address: Option<rt::data::Utf8String>,
@@ -27550,7 +28043,7 @@ impl Clone for VolteInformation {
 impl Eq for VolteInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for VolteInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("calling_party_address", &self.calling_party_address, 831, 10415, 192);
         v.opt("callee_information", &self.callee_information, 565, 10415, 128);
         v.extra(&self.extra);
@@ -27562,6 +28055,12 @@ impl rt::typed::Fields for VolteInformation {
 impl std::fmt::Debug for VolteInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "VolteInformation", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for VolteInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27655,7 +28154,6 @@ impl rt::AvpData for VolteInformation {
 ///     [ WLAN-Operator-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanOperatorId {
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
     pub wlan_plmn_id: Option<rt::data::Utf8String>,
@@ -27683,7 +28181,7 @@ impl Clone for WlanOperatorId {
 impl Eq for WlanOperatorId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for WlanOperatorId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("wlan_plmn_id", &self.wlan_plmn_id, 1308, 10415, 128);
         v.opt("wlan_operator_name", &self.wlan_operator_name, 1307, 10415, 128);
         v.extra(&self.extra);
@@ -27695,6 +28193,12 @@ impl rt::typed::Fields for WlanOperatorId {
 impl std::fmt::Debug for WlanOperatorId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanOperatorId", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for WlanOperatorId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27776,7 +28280,6 @@ impl rt::AvpData for WlanOperatorId {
 ///     { Node-Functionality }
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Cause {
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     pub cause_code: i32,
@@ -27804,7 +28307,7 @@ impl Clone for Cause {
 impl Eq for Cause {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for Cause {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.one("cause_code", &self.cause_code, 861, 10415, 192);
         v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
         v.extra(&self.extra);
@@ -27816,6 +28319,12 @@ impl rt::typed::Fields for Cause {
 impl std::fmt::Debug for Cause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Cause", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27931,7 +28440,6 @@ impl rt::AvpData for Cause {
 ///     [ WLAN-UE-Local-IPAddress ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanInformation {
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     pub wlan_session_id: Option<rt::data::Utf8String>,
@@ -27974,7 +28482,7 @@ impl Clone for WlanInformation {
 impl Eq for WlanInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for WlanInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("wlan_session_id", &self.wlan_session_id, 1246, 10415, 128);
         v.opt("pdg_address", &self.pdg_address, 895, 10415, 192);
         v.opt("pdg_charging_id", &self.pdg_charging_id, 896, 10415, 192);
@@ -27991,6 +28499,12 @@ impl rt::typed::Fields for WlanInformation {
 impl std::fmt::Debug for WlanInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanInformation", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for WlanInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28106,7 +28620,6 @@ impl rt::AvpData for WlanInformation {
 ///     [ WLAN-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct WlanRadioContainer {
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     pub operator_name: Option<rt::bytes::Bytes>,
@@ -28140,7 +28653,7 @@ impl Clone for WlanRadioContainer {
 impl Eq for WlanRadioContainer {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for WlanRadioContainer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("operator_name", &self.operator_name, 126, 0, 64);
         v.opt("location_type", &self.location_type, 1244, 10415, 192);
         v.opt("location_information", &self.location_information, 127, 0, 64);
@@ -28154,6 +28667,12 @@ impl rt::typed::Fields for WlanRadioContainer {
 impl std::fmt::Debug for WlanRadioContainer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "WlanRadioContainer", f)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl PartialEq for WlanRadioContainer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28280,7 +28799,6 @@ impl rt::AvpData for WlanRadioContainer {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -28417,7 +28935,7 @@ impl Clone for CreditControlRequest {
 impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CreditControlRequest {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -28480,6 +28998,12 @@ impl rt::typed::Fields for CreditControlRequest {
 impl std::fmt::Debug for CreditControlRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CreditControlRequest", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for CreditControlRequest {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28845,7 +29369,6 @@ impl rt::typed::Command for CreditControlRequest {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -28993,7 +29516,7 @@ impl Clone for CreditControlAnswer {
 impl Eq for CreditControlAnswer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CreditControlAnswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -29057,6 +29580,12 @@ impl rt::typed::Fields for CreditControlAnswer {
 impl std::fmt::Debug for CreditControlAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CreditControlAnswer", f)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl PartialEq for CreditControlAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]

@@ -62,7 +62,6 @@ pub mod application {}
 /// Detailed-Result ::= < AVP Header: 15 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DetailedResult {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -84,7 +83,7 @@ impl Clone for DetailedResult {
 impl Eq for DetailedResult {}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Fields for DetailedResult {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -94,6 +93,12 @@ impl rt::typed::Fields for DetailedResult {
 impl std::fmt::Debug for DetailedResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DetailedResult", f)
+    }
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl PartialEq for DetailedResult {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -165,7 +170,6 @@ impl rt::AvpData for DetailedResult {
 /// Charging-Policy-Report ::= < AVP Header: 1134 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingPolicyReport {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -187,7 +191,7 @@ impl Clone for ChargingPolicyReport {
 impl Eq for ChargingPolicyReport {}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Fields for ChargingPolicyReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -197,6 +201,12 @@ impl rt::typed::Fields for ChargingPolicyReport {
 impl std::fmt::Debug for ChargingPolicyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingPolicyReport", f)
+    }
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl PartialEq for ChargingPolicyReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -268,7 +278,6 @@ impl rt::AvpData for ChargingPolicyReport {
 /// Policy-Counter ::= < AVP Header: 1135 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyCounter {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -290,7 +299,7 @@ impl Clone for PolicyCounter {
 impl Eq for PolicyCounter {}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Fields for PolicyCounter {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -300,6 +309,12 @@ impl rt::typed::Fields for PolicyCounter {
 impl std::fmt::Debug for PolicyCounter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyCounter", f)
+    }
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl PartialEq for PolicyCounter {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]

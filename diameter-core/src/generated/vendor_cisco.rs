@@ -1192,7 +1192,6 @@ pub mod application {}
 /// QoS-Group-Rule-Install ::= < AVP Header: 132001 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosGroupRuleInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1214,7 +1213,7 @@ impl Clone for QosGroupRuleInstall {
 impl Eq for QosGroupRuleInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for QosGroupRuleInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1224,6 +1223,12 @@ impl rt::typed::Fields for QosGroupRuleInstall {
 impl std::fmt::Debug for QosGroupRuleInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosGroupRuleInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for QosGroupRuleInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1295,7 +1300,6 @@ impl rt::AvpData for QosGroupRuleInstall {
 /// QoS-Group-Rule-Definition ::= < AVP Header: 132003 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosGroupRuleDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1317,7 +1321,7 @@ impl Clone for QosGroupRuleDefinition {
 impl Eq for QosGroupRuleDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for QosGroupRuleDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1327,6 +1331,12 @@ impl rt::typed::Fields for QosGroupRuleDefinition {
 impl std::fmt::Debug for QosGroupRuleDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosGroupRuleDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for QosGroupRuleDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1398,7 +1408,6 @@ impl rt::AvpData for QosGroupRuleDefinition {
 /// MBR-Limit-Exceed-Action-UL ::= < AVP Header: 132006 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MbrLimitExceedActionUl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1420,7 +1429,7 @@ impl Clone for MbrLimitExceedActionUl {
 impl Eq for MbrLimitExceedActionUl {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for MbrLimitExceedActionUl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1430,6 +1439,12 @@ impl rt::typed::Fields for MbrLimitExceedActionUl {
 impl std::fmt::Debug for MbrLimitExceedActionUl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MbrLimitExceedActionUl", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for MbrLimitExceedActionUl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1501,7 +1516,6 @@ impl rt::AvpData for MbrLimitExceedActionUl {
 /// MBR-Limit-Exceed-Action-DL ::= < AVP Header: 132008 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MbrLimitExceedActionDl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1523,7 +1537,7 @@ impl Clone for MbrLimitExceedActionDl {
 impl Eq for MbrLimitExceedActionDl {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for MbrLimitExceedActionDl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1533,6 +1547,12 @@ impl rt::typed::Fields for MbrLimitExceedActionDl {
 impl std::fmt::Debug for MbrLimitExceedActionDl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MbrLimitExceedActionDl", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for MbrLimitExceedActionDl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1604,7 +1624,6 @@ impl rt::AvpData for MbrLimitExceedActionDl {
 /// Override-Control ::= < AVP Header: 132017 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OverrideControl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1626,7 +1645,7 @@ impl Clone for OverrideControl {
 impl Eq for OverrideControl {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OverrideControl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1636,6 +1655,12 @@ impl rt::typed::Fields for OverrideControl {
 impl std::fmt::Debug for OverrideControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OverrideControl", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OverrideControl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1707,7 +1732,6 @@ impl rt::AvpData for OverrideControl {
 /// Override-Charging-Action-Parameters ::= < AVP Header: 132019 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OverrideChargingActionParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1729,7 +1753,7 @@ impl Clone for OverrideChargingActionParameters {
 impl Eq for OverrideChargingActionParameters {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OverrideChargingActionParameters {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1739,6 +1763,12 @@ impl rt::typed::Fields for OverrideChargingActionParameters {
 impl std::fmt::Debug for OverrideChargingActionParameters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OverrideChargingActionParameters", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OverrideChargingActionParameters {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1810,7 +1840,6 @@ impl rt::AvpData for OverrideChargingActionParameters {
 /// Override-Charging-Parameters ::= < AVP Header: 132022 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OverrideChargingParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1832,7 +1861,7 @@ impl Clone for OverrideChargingParameters {
 impl Eq for OverrideChargingParameters {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OverrideChargingParameters {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1842,6 +1871,12 @@ impl rt::typed::Fields for OverrideChargingParameters {
 impl std::fmt::Debug for OverrideChargingParameters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OverrideChargingParameters", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OverrideChargingParameters {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1913,7 +1948,6 @@ impl rt::AvpData for OverrideChargingParameters {
 /// Override-Policy-Parameters ::= < AVP Header: 132029 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OverridePolicyParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1935,7 +1969,7 @@ impl Clone for OverridePolicyParameters {
 impl Eq for OverridePolicyParameters {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OverridePolicyParameters {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1945,6 +1979,12 @@ impl rt::typed::Fields for OverridePolicyParameters {
 impl std::fmt::Debug for OverridePolicyParameters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OverridePolicyParameters", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OverridePolicyParameters {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2016,7 +2056,6 @@ impl rt::AvpData for OverridePolicyParameters {
 /// Override-QoS-Information ::= < AVP Header: 132030 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OverrideQosInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2038,7 +2077,7 @@ impl Clone for OverrideQosInformation {
 impl Eq for OverrideQosInformation {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OverrideQosInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2048,6 +2087,12 @@ impl rt::typed::Fields for OverrideQosInformation {
 impl std::fmt::Debug for OverrideQosInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OverrideQosInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OverrideQosInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2119,7 +2164,6 @@ impl rt::AvpData for OverrideQosInformation {
 /// Override-Allocation-Retention-Priority ::= < AVP Header: 132036 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OverrideAllocationRetentionPriority {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2141,7 +2185,7 @@ impl Clone for OverrideAllocationRetentionPriority {
 impl Eq for OverrideAllocationRetentionPriority {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OverrideAllocationRetentionPriority {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2151,6 +2195,12 @@ impl rt::typed::Fields for OverrideAllocationRetentionPriority {
 impl std::fmt::Debug for OverrideAllocationRetentionPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OverrideAllocationRetentionPriority", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OverrideAllocationRetentionPriority {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2222,7 +2272,6 @@ impl rt::AvpData for OverrideAllocationRetentionPriority {
 /// Override-Tos-Value ::= < AVP Header: 132046 9 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OverrideTosValue {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2244,7 +2293,7 @@ impl Clone for OverrideTosValue {
 impl Eq for OverrideTosValue {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OverrideTosValue {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2254,6 +2303,12 @@ impl rt::typed::Fields for OverrideTosValue {
 impl std::fmt::Debug for OverrideTosValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OverrideTosValue", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OverrideTosValue {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2325,7 +2380,6 @@ impl rt::AvpData for OverrideTosValue {
 /// Cisco-Charging-Rule-Definition ::= < AVP Header: 131072 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoChargingRuleDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2347,7 +2401,7 @@ impl Clone for CiscoChargingRuleDefinition {
 impl Eq for CiscoChargingRuleDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoChargingRuleDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2357,6 +2411,12 @@ impl rt::typed::Fields for CiscoChargingRuleDefinition {
 impl std::fmt::Debug for CiscoChargingRuleDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoChargingRuleDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoChargingRuleDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2428,7 +2488,6 @@ impl rt::AvpData for CiscoChargingRuleDefinition {
 /// Content-Definition ::= < AVP Header: 131073 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ContentDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2450,7 +2509,7 @@ impl Clone for ContentDefinition {
 impl Eq for ContentDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ContentDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2460,6 +2519,12 @@ impl rt::typed::Fields for ContentDefinition {
 impl std::fmt::Debug for ContentDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ContentDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ContentDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2531,7 +2596,6 @@ impl rt::AvpData for ContentDefinition {
 /// Billing-Policy-Definition ::= < AVP Header: 131074 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BillingPolicyDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2553,7 +2617,7 @@ impl Clone for BillingPolicyDefinition {
 impl Eq for BillingPolicyDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for BillingPolicyDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2563,6 +2627,12 @@ impl rt::typed::Fields for BillingPolicyDefinition {
 impl std::fmt::Debug for BillingPolicyDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BillingPolicyDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for BillingPolicyDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2634,7 +2704,6 @@ impl rt::AvpData for BillingPolicyDefinition {
 /// Policy-Map-Definition ::= < AVP Header: 131075 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyMapDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2656,7 +2725,7 @@ impl Clone for PolicyMapDefinition {
 impl Eq for PolicyMapDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for PolicyMapDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2666,6 +2735,12 @@ impl rt::typed::Fields for PolicyMapDefinition {
 impl std::fmt::Debug for PolicyMapDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyMapDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for PolicyMapDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2737,7 +2812,6 @@ impl rt::AvpData for PolicyMapDefinition {
 /// Service-Definition ::= < AVP Header: 131076 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2759,7 +2833,7 @@ impl Clone for ServiceDefinition {
 impl Eq for ServiceDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2769,6 +2843,12 @@ impl rt::typed::Fields for ServiceDefinition {
 impl std::fmt::Debug for ServiceDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2840,7 +2920,6 @@ impl rt::AvpData for ServiceDefinition {
 /// Content-Policy-Map ::= < AVP Header: 131077 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ContentPolicyMap {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2862,7 +2941,7 @@ impl Clone for ContentPolicyMap {
 impl Eq for ContentPolicyMap {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ContentPolicyMap {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2872,6 +2951,12 @@ impl rt::typed::Fields for ContentPolicyMap {
 impl std::fmt::Debug for ContentPolicyMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ContentPolicyMap", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ContentPolicyMap {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2943,7 +3028,6 @@ impl rt::AvpData for ContentPolicyMap {
 /// Service-Info ::= < AVP Header: 131078 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -2965,7 +3049,7 @@ impl Clone for ServiceInfo {
 impl Eq for ServiceInfo {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -2975,6 +3059,12 @@ impl rt::typed::Fields for ServiceInfo {
 impl std::fmt::Debug for ServiceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceInfo", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3046,7 +3136,6 @@ impl rt::AvpData for ServiceInfo {
 /// Billing-Plan-Definition ::= < AVP Header: 131079 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BillingPlanDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3068,7 +3157,7 @@ impl Clone for BillingPlanDefinition {
 impl Eq for BillingPlanDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for BillingPlanDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3078,6 +3167,12 @@ impl rt::typed::Fields for BillingPlanDefinition {
 impl std::fmt::Debug for BillingPlanDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BillingPlanDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for BillingPlanDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3149,7 +3244,6 @@ impl rt::AvpData for BillingPlanDefinition {
 /// Service-Status ::= < AVP Header: 131086 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceStatus {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3171,7 +3265,7 @@ impl Clone for ServiceStatus {
 impl Eq for ServiceStatus {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceStatus {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3181,6 +3275,12 @@ impl rt::typed::Fields for ServiceStatus {
 impl std::fmt::Debug for ServiceStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceStatus", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceStatus {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3252,7 +3352,6 @@ impl rt::AvpData for ServiceStatus {
 /// Policy-Map-Match ::= < AVP Header: 131090 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyMapMatch {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3274,7 +3373,7 @@ impl Clone for PolicyMapMatch {
 impl Eq for PolicyMapMatch {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for PolicyMapMatch {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3284,6 +3383,12 @@ impl rt::typed::Fields for PolicyMapMatch {
 impl std::fmt::Debug for PolicyMapMatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyMapMatch", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for PolicyMapMatch {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3355,7 +3460,6 @@ impl rt::AvpData for PolicyMapMatch {
 /// Advice-Of-Charge ::= < AVP Header: 131097 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdviceOfCharge {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3377,7 +3481,7 @@ impl Clone for AdviceOfCharge {
 impl Eq for AdviceOfCharge {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for AdviceOfCharge {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3387,6 +3491,12 @@ impl rt::typed::Fields for AdviceOfCharge {
 impl std::fmt::Debug for AdviceOfCharge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdviceOfCharge", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for AdviceOfCharge {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3458,7 +3568,6 @@ impl rt::AvpData for AdviceOfCharge {
 /// Online-Reauthorization-Timeout ::= < AVP Header: 131106 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OnlineReauthorizationTimeout {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3480,7 +3589,7 @@ impl Clone for OnlineReauthorizationTimeout {
 impl Eq for OnlineReauthorizationTimeout {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for OnlineReauthorizationTimeout {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3490,6 +3599,12 @@ impl rt::typed::Fields for OnlineReauthorizationTimeout {
 impl std::fmt::Debug for OnlineReauthorizationTimeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OnlineReauthorizationTimeout", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for OnlineReauthorizationTimeout {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3561,7 +3676,6 @@ impl rt::AvpData for OnlineReauthorizationTimeout {
 /// Metering-Granularity ::= < AVP Header: 131112 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MeteringGranularity {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3583,7 +3697,7 @@ impl Clone for MeteringGranularity {
 impl Eq for MeteringGranularity {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for MeteringGranularity {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3593,6 +3707,12 @@ impl rt::typed::Fields for MeteringGranularity {
 impl std::fmt::Debug for MeteringGranularity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MeteringGranularity", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for MeteringGranularity {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3664,7 +3784,6 @@ impl rt::AvpData for MeteringGranularity {
 /// Verify ::= < AVP Header: 131116 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Verify {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3686,7 +3805,7 @@ impl Clone for Verify {
 impl Eq for Verify {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for Verify {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3696,6 +3815,12 @@ impl rt::typed::Fields for Verify {
 impl std::fmt::Debug for Verify {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Verify", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for Verify {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3767,7 +3892,6 @@ impl rt::AvpData for Verify {
 /// Charging-Rule-Event ::= < AVP Header: 131124 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingRuleEvent {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3789,7 +3913,7 @@ impl Clone for ChargingRuleEvent {
 impl Eq for ChargingRuleEvent {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ChargingRuleEvent {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3799,6 +3923,12 @@ impl rt::typed::Fields for ChargingRuleEvent {
 impl std::fmt::Debug for ChargingRuleEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingRuleEvent", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ChargingRuleEvent {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3870,7 +4000,6 @@ impl rt::AvpData for ChargingRuleEvent {
 /// Accounting ::= < AVP Header: 131126 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Accounting {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3892,7 +4021,7 @@ impl Clone for Accounting {
 impl Eq for Accounting {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for Accounting {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -3902,6 +4031,12 @@ impl rt::typed::Fields for Accounting {
 impl std::fmt::Debug for Accounting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Accounting", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for Accounting {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3973,7 +4108,6 @@ impl rt::AvpData for Accounting {
 /// Service-CDR-Threshold ::= < AVP Header: 131129 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceCdrThreshold {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -3995,7 +4129,7 @@ impl Clone for ServiceCdrThreshold {
 impl Eq for ServiceCdrThreshold {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceCdrThreshold {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4005,6 +4139,12 @@ impl rt::typed::Fields for ServiceCdrThreshold {
 impl std::fmt::Debug for ServiceCdrThreshold {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceCdrThreshold", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceCdrThreshold {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4076,7 +4216,6 @@ impl rt::AvpData for ServiceCdrThreshold {
 /// Intermediate-CDR-Threshold ::= < AVP Header: 131130 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct IntermediateCdrThreshold {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4098,7 +4237,7 @@ impl Clone for IntermediateCdrThreshold {
 impl Eq for IntermediateCdrThreshold {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for IntermediateCdrThreshold {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4108,6 +4247,12 @@ impl rt::typed::Fields for IntermediateCdrThreshold {
 impl std::fmt::Debug for IntermediateCdrThreshold {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "IntermediateCdrThreshold", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for IntermediateCdrThreshold {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4179,7 +4324,6 @@ impl rt::AvpData for IntermediateCdrThreshold {
 /// Replicate-Session ::= < AVP Header: 131132 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ReplicateSession {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4201,7 +4345,7 @@ impl Clone for ReplicateSession {
 impl Eq for ReplicateSession {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ReplicateSession {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4211,6 +4355,12 @@ impl rt::typed::Fields for ReplicateSession {
 impl std::fmt::Debug for ReplicateSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ReplicateSession", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ReplicateSession {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4282,7 +4432,6 @@ impl rt::AvpData for ReplicateSession {
 /// Charging-Rule-Event-Trigger ::= < AVP Header: 131139 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingRuleEventTrigger {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4304,7 +4453,7 @@ impl Clone for ChargingRuleEventTrigger {
 impl Eq for ChargingRuleEventTrigger {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ChargingRuleEventTrigger {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4314,6 +4463,12 @@ impl rt::typed::Fields for ChargingRuleEventTrigger {
 impl std::fmt::Debug for ChargingRuleEventTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingRuleEventTrigger", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ChargingRuleEventTrigger {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4385,7 +4540,6 @@ impl rt::AvpData for ChargingRuleEventTrigger {
 /// Content-Flow-Description ::= < AVP Header: 131141 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ContentFlowDescription {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4407,7 +4561,7 @@ impl Clone for ContentFlowDescription {
 impl Eq for ContentFlowDescription {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ContentFlowDescription {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4417,6 +4571,12 @@ impl rt::typed::Fields for ContentFlowDescription {
 impl std::fmt::Debug for ContentFlowDescription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ContentFlowDescription", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ContentFlowDescription {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4488,7 +4648,6 @@ impl rt::AvpData for ContentFlowDescription {
 /// Content-Flow-Filter ::= < AVP Header: 131142 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ContentFlowFilter {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4510,7 +4669,7 @@ impl Clone for ContentFlowFilter {
 impl Eq for ContentFlowFilter {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ContentFlowFilter {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4520,6 +4679,12 @@ impl rt::typed::Fields for ContentFlowFilter {
 impl std::fmt::Debug for ContentFlowFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ContentFlowFilter", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ContentFlowFilter {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4591,7 +4756,6 @@ impl rt::AvpData for ContentFlowFilter {
 /// Client-Group-Id ::= < AVP Header: 131143 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ClientGroupId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4613,7 +4777,7 @@ impl Clone for ClientGroupId {
 impl Eq for ClientGroupId {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ClientGroupId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4623,6 +4787,12 @@ impl rt::typed::Fields for ClientGroupId {
 impl std::fmt::Debug for ClientGroupId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ClientGroupId", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ClientGroupId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4694,7 +4864,6 @@ impl rt::AvpData for ClientGroupId {
 /// Failed-Preload-Object ::= < AVP Header: 131152 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FailedPreloadObject {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4716,7 +4885,7 @@ impl Clone for FailedPreloadObject {
 impl Eq for FailedPreloadObject {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for FailedPreloadObject {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4726,6 +4895,12 @@ impl rt::typed::Fields for FailedPreloadObject {
 impl std::fmt::Debug for FailedPreloadObject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FailedPreloadObject", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for FailedPreloadObject {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4797,7 +4972,6 @@ impl rt::AvpData for FailedPreloadObject {
 /// Cisco-Time-Usage ::= < AVP Header: 131156 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoTimeUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4819,7 +4993,7 @@ impl Clone for CiscoTimeUsage {
 impl Eq for CiscoTimeUsage {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoTimeUsage {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4829,6 +5003,12 @@ impl rt::typed::Fields for CiscoTimeUsage {
 impl std::fmt::Debug for CiscoTimeUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoTimeUsage", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoTimeUsage {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4900,7 +5080,6 @@ impl rt::AvpData for CiscoTimeUsage {
 /// Cisco-Flow-Description ::= < AVP Header: 131160 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoFlowDescription {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4922,7 +5101,7 @@ impl Clone for CiscoFlowDescription {
 impl Eq for CiscoFlowDescription {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoFlowDescription {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -4932,6 +5111,12 @@ impl rt::typed::Fields for CiscoFlowDescription {
 impl std::fmt::Debug for CiscoFlowDescription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoFlowDescription", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoFlowDescription {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5003,7 +5188,6 @@ impl rt::AvpData for CiscoFlowDescription {
 /// Terminate-Bearer ::= < AVP Header: 131161 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TerminateBearer {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5025,7 +5209,7 @@ impl Clone for TerminateBearer {
 impl Eq for TerminateBearer {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for TerminateBearer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5035,6 +5219,12 @@ impl rt::typed::Fields for TerminateBearer {
 impl std::fmt::Debug for TerminateBearer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TerminateBearer", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for TerminateBearer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5106,7 +5296,6 @@ impl rt::AvpData for TerminateBearer {
 /// Policy-Map-Match-Install ::= < AVP Header: 131166 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyMapMatchInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5128,7 +5317,7 @@ impl Clone for PolicyMapMatchInstall {
 impl Eq for PolicyMapMatchInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for PolicyMapMatchInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5138,6 +5327,12 @@ impl rt::typed::Fields for PolicyMapMatchInstall {
 impl std::fmt::Debug for PolicyMapMatchInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyMapMatchInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for PolicyMapMatchInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5209,7 +5404,6 @@ impl rt::AvpData for PolicyMapMatchInstall {
 /// Policy-Map-Match-Remove ::= < AVP Header: 131167 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyMapMatchRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5231,7 +5425,7 @@ impl Clone for PolicyMapMatchRemove {
 impl Eq for PolicyMapMatchRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for PolicyMapMatchRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5241,6 +5435,12 @@ impl rt::typed::Fields for PolicyMapMatchRemove {
 impl std::fmt::Debug for PolicyMapMatchRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyMapMatchRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for PolicyMapMatchRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5312,7 +5512,6 @@ impl rt::AvpData for PolicyMapMatchRemove {
 /// Service-QoS ::= < AVP Header: 131170 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceQos {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5334,7 +5533,7 @@ impl Clone for ServiceQos {
 impl Eq for ServiceQos {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceQos {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5344,6 +5543,12 @@ impl rt::typed::Fields for ServiceQos {
 impl std::fmt::Debug for ServiceQos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceQos", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceQos {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5415,7 +5620,6 @@ impl rt::AvpData for ServiceQos {
 /// QoS-Rate-Limit-UL ::= < AVP Header: 131171 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosRateLimitUl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5437,7 +5641,7 @@ impl Clone for QosRateLimitUl {
 impl Eq for QosRateLimitUl {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for QosRateLimitUl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5447,6 +5651,12 @@ impl rt::typed::Fields for QosRateLimitUl {
 impl std::fmt::Debug for QosRateLimitUl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosRateLimitUl", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for QosRateLimitUl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5518,7 +5728,6 @@ impl rt::AvpData for QosRateLimitUl {
 /// QoS-Rate-Limit-DL ::= < AVP Header: 131172 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosRateLimitDl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5540,7 +5749,7 @@ impl Clone for QosRateLimitDl {
 impl Eq for QosRateLimitDl {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for QosRateLimitDl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5550,6 +5759,12 @@ impl rt::typed::Fields for QosRateLimitDl {
 impl std::fmt::Debug for QosRateLimitDl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosRateLimitDl", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for QosRateLimitDl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5621,7 +5836,6 @@ impl rt::AvpData for QosRateLimitDl {
 /// QoS-Rate-Limit ::= < AVP Header: 131173 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct QosRateLimit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5643,7 +5857,7 @@ impl Clone for QosRateLimit {
 impl Eq for QosRateLimit {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for QosRateLimit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5653,6 +5867,12 @@ impl rt::typed::Fields for QosRateLimit {
 impl std::fmt::Debug for QosRateLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "QosRateLimit", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for QosRateLimit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5724,7 +5944,6 @@ impl rt::AvpData for QosRateLimit {
 /// Rate-Limit-Conform-Action ::= < AVP Header: 131175 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RateLimitConformAction {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5746,7 +5965,7 @@ impl Clone for RateLimitConformAction {
 impl Eq for RateLimitConformAction {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for RateLimitConformAction {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5756,6 +5975,12 @@ impl rt::typed::Fields for RateLimitConformAction {
 impl std::fmt::Debug for RateLimitConformAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RateLimitConformAction", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for RateLimitConformAction {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5827,7 +6052,6 @@ impl rt::AvpData for RateLimitConformAction {
 /// Rate-Limit-Exceed-Action ::= < AVP Header: 131176 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct RateLimitExceedAction {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5849,7 +6073,7 @@ impl Clone for RateLimitExceedAction {
 impl Eq for RateLimitExceedAction {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for RateLimitExceedAction {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5859,6 +6083,12 @@ impl rt::typed::Fields for RateLimitExceedAction {
 impl std::fmt::Debug for RateLimitExceedAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "RateLimitExceedAction", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for RateLimitExceedAction {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5930,7 +6160,6 @@ impl rt::AvpData for RateLimitExceedAction {
 /// Policy-Map-Install ::= < AVP Header: 131179 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyMapInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -5952,7 +6181,7 @@ impl Clone for PolicyMapInstall {
 impl Eq for PolicyMapInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for PolicyMapInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -5962,6 +6191,12 @@ impl rt::typed::Fields for PolicyMapInstall {
 impl std::fmt::Debug for PolicyMapInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyMapInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for PolicyMapInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6033,7 +6268,6 @@ impl rt::AvpData for PolicyMapInstall {
 /// Policy-Map-Remove ::= < AVP Header: 131180 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PolicyMapRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6055,7 +6289,7 @@ impl Clone for PolicyMapRemove {
 impl Eq for PolicyMapRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for PolicyMapRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6065,6 +6299,12 @@ impl rt::typed::Fields for PolicyMapRemove {
 impl std::fmt::Debug for PolicyMapRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PolicyMapRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for PolicyMapRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6136,7 +6376,6 @@ impl rt::AvpData for PolicyMapRemove {
 /// Billing-Policy-Install ::= < AVP Header: 131181 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BillingPolicyInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6158,7 +6397,7 @@ impl Clone for BillingPolicyInstall {
 impl Eq for BillingPolicyInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for BillingPolicyInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6168,6 +6407,12 @@ impl rt::typed::Fields for BillingPolicyInstall {
 impl std::fmt::Debug for BillingPolicyInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BillingPolicyInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for BillingPolicyInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6239,7 +6484,6 @@ impl rt::AvpData for BillingPolicyInstall {
 /// Billing-Policy-Remove ::= < AVP Header: 131182 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BillingPolicyRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6261,7 +6505,7 @@ impl Clone for BillingPolicyRemove {
 impl Eq for BillingPolicyRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for BillingPolicyRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6271,6 +6515,12 @@ impl rt::typed::Fields for BillingPolicyRemove {
 impl std::fmt::Debug for BillingPolicyRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BillingPolicyRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for BillingPolicyRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6342,7 +6592,6 @@ impl rt::AvpData for BillingPolicyRemove {
 /// Content-Install ::= < AVP Header: 131183 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ContentInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6364,7 +6613,7 @@ impl Clone for ContentInstall {
 impl Eq for ContentInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ContentInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6374,6 +6623,12 @@ impl rt::typed::Fields for ContentInstall {
 impl std::fmt::Debug for ContentInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ContentInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ContentInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6445,7 +6700,6 @@ impl rt::AvpData for ContentInstall {
 /// Content-Remove ::= < AVP Header: 131184 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ContentRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6467,7 +6721,7 @@ impl Clone for ContentRemove {
 impl Eq for ContentRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ContentRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6477,6 +6731,12 @@ impl rt::typed::Fields for ContentRemove {
 impl std::fmt::Debug for ContentRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ContentRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ContentRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6548,7 +6808,6 @@ impl rt::AvpData for ContentRemove {
 /// Service-Install ::= < AVP Header: 131185 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6570,7 +6829,7 @@ impl Clone for ServiceInstall {
 impl Eq for ServiceInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6580,6 +6839,12 @@ impl rt::typed::Fields for ServiceInstall {
 impl std::fmt::Debug for ServiceInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6651,7 +6916,6 @@ impl rt::AvpData for ServiceInstall {
 /// Service-Remove ::= < AVP Header: 131186 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6673,7 +6937,7 @@ impl Clone for ServiceRemove {
 impl Eq for ServiceRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6683,6 +6947,12 @@ impl rt::typed::Fields for ServiceRemove {
 impl std::fmt::Debug for ServiceRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6754,7 +7024,6 @@ impl rt::AvpData for ServiceRemove {
 /// Billing-Plan-Install ::= < AVP Header: 131187 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BillingPlanInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6776,7 +7045,7 @@ impl Clone for BillingPlanInstall {
 impl Eq for BillingPlanInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for BillingPlanInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6786,6 +7055,12 @@ impl rt::typed::Fields for BillingPlanInstall {
 impl std::fmt::Debug for BillingPlanInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BillingPlanInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for BillingPlanInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6857,7 +7132,6 @@ impl rt::AvpData for BillingPlanInstall {
 /// Billing-Plan-Remove ::= < AVP Header: 131188 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BillingPlanRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6879,7 +7153,7 @@ impl Clone for BillingPlanRemove {
 impl Eq for BillingPlanRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for BillingPlanRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6889,6 +7163,12 @@ impl rt::typed::Fields for BillingPlanRemove {
 impl std::fmt::Debug for BillingPlanRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BillingPlanRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for BillingPlanRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6960,7 +7240,6 @@ impl rt::AvpData for BillingPlanRemove {
 /// Failed-Preload-Obj-Name ::= < AVP Header: 131191 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct FailedPreloadObjName {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -6982,7 +7261,7 @@ impl Clone for FailedPreloadObjName {
 impl Eq for FailedPreloadObjName {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for FailedPreloadObjName {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -6992,6 +7271,12 @@ impl rt::typed::Fields for FailedPreloadObjName {
 impl std::fmt::Debug for FailedPreloadObjName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "FailedPreloadObjName", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for FailedPreloadObjName {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7063,7 +7348,6 @@ impl rt::AvpData for FailedPreloadObjName {
 /// Cisco-Event-Trigger ::= < AVP Header: 131193 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoEventTrigger {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7085,7 +7369,7 @@ impl Clone for CiscoEventTrigger {
 impl Eq for CiscoEventTrigger {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoEventTrigger {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7095,6 +7379,12 @@ impl rt::typed::Fields for CiscoEventTrigger {
 impl std::fmt::Debug for CiscoEventTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoEventTrigger", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoEventTrigger {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7166,7 +7456,6 @@ impl rt::AvpData for CiscoEventTrigger {
 /// Cisco-Event ::= < AVP Header: 131195 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoEvent {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7188,7 +7477,7 @@ impl Clone for CiscoEvent {
 impl Eq for CiscoEvent {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoEvent {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7198,6 +7487,12 @@ impl rt::typed::Fields for CiscoEvent {
 impl std::fmt::Debug for CiscoEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoEvent", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoEvent {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7269,7 +7564,6 @@ impl rt::AvpData for CiscoEvent {
 /// Control-URL ::= < AVP Header: 131197 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ControlUrl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7291,7 +7585,7 @@ impl Clone for ControlUrl {
 impl Eq for ControlUrl {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ControlUrl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7301,6 +7595,12 @@ impl rt::typed::Fields for ControlUrl {
 impl std::fmt::Debug for ControlUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ControlUrl", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ControlUrl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7372,7 +7672,6 @@ impl rt::AvpData for ControlUrl {
 /// Domain-Group-Definition ::= < AVP Header: 131203 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DomainGroupDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7394,7 +7693,7 @@ impl Clone for DomainGroupDefinition {
 impl Eq for DomainGroupDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for DomainGroupDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7404,6 +7703,12 @@ impl rt::typed::Fields for DomainGroupDefinition {
 impl std::fmt::Debug for DomainGroupDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DomainGroupDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for DomainGroupDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7475,7 +7780,6 @@ impl rt::AvpData for DomainGroupDefinition {
 /// Domain-Group-Install ::= < AVP Header: 131204 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DomainGroupInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7497,7 +7801,7 @@ impl Clone for DomainGroupInstall {
 impl Eq for DomainGroupInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for DomainGroupInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7507,6 +7811,12 @@ impl rt::typed::Fields for DomainGroupInstall {
 impl std::fmt::Debug for DomainGroupInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DomainGroupInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for DomainGroupInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7578,7 +7888,6 @@ impl rt::AvpData for DomainGroupInstall {
 /// Domain-Group-Remove ::= < AVP Header: 131205 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DomainGroupRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7600,7 +7909,7 @@ impl Clone for DomainGroupRemove {
 impl Eq for DomainGroupRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for DomainGroupRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7610,6 +7919,12 @@ impl rt::typed::Fields for DomainGroupRemove {
 impl std::fmt::Debug for DomainGroupRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DomainGroupRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for DomainGroupRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7681,7 +7996,6 @@ impl rt::AvpData for DomainGroupRemove {
 /// Header-Group-Definition ::= < AVP Header: 131216 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderGroupDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7703,7 +8017,7 @@ impl Clone for HeaderGroupDefinition {
 impl Eq for HeaderGroupDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderGroupDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7713,6 +8027,12 @@ impl rt::typed::Fields for HeaderGroupDefinition {
 impl std::fmt::Debug for HeaderGroupDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderGroupDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderGroupDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7784,7 +8104,6 @@ impl rt::AvpData for HeaderGroupDefinition {
 /// Header-Group-Install ::= < AVP Header: 131217 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderGroupInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7806,7 +8125,7 @@ impl Clone for HeaderGroupInstall {
 impl Eq for HeaderGroupInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderGroupInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7816,6 +8135,12 @@ impl rt::typed::Fields for HeaderGroupInstall {
 impl std::fmt::Debug for HeaderGroupInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderGroupInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderGroupInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7887,7 +8212,6 @@ impl rt::AvpData for HeaderGroupInstall {
 /// Header-Group-Remove ::= < AVP Header: 131218 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderGroupRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -7909,7 +8233,7 @@ impl Clone for HeaderGroupRemove {
 impl Eq for HeaderGroupRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderGroupRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -7919,6 +8243,12 @@ impl rt::typed::Fields for HeaderGroupRemove {
 impl std::fmt::Debug for HeaderGroupRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderGroupRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderGroupRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7990,7 +8320,6 @@ impl rt::AvpData for HeaderGroupRemove {
 /// Header-Class ::= < AVP Header: 131223 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderClass {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8012,7 +8341,7 @@ impl Clone for HeaderClass {
 impl Eq for HeaderClass {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderClass {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8022,6 +8351,12 @@ impl rt::typed::Fields for HeaderClass {
 impl std::fmt::Debug for HeaderClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderClass", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderClass {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8093,7 +8428,6 @@ impl rt::AvpData for HeaderClass {
 /// Header-Item-Radius ::= < AVP Header: 131227 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderItemRadius {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8115,7 +8449,7 @@ impl Clone for HeaderItemRadius {
 impl Eq for HeaderItemRadius {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderItemRadius {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8125,6 +8459,12 @@ impl rt::typed::Fields for HeaderItemRadius {
 impl std::fmt::Debug for HeaderItemRadius {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderItemRadius", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderItemRadius {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8196,7 +8536,6 @@ impl rt::AvpData for HeaderItemRadius {
 /// Header-Items-Encrypted ::= < AVP Header: 131230 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderItemsEncrypted {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8218,7 +8557,7 @@ impl Clone for HeaderItemsEncrypted {
 impl Eq for HeaderItemsEncrypted {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderItemsEncrypted {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8228,6 +8567,12 @@ impl rt::typed::Fields for HeaderItemsEncrypted {
 impl std::fmt::Debug for HeaderItemsEncrypted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderItemsEncrypted", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderItemsEncrypted {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8299,7 +8644,6 @@ impl rt::AvpData for HeaderItemsEncrypted {
 /// Header-Insert-Definition ::= < AVP Header: 131231 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderInsertDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8321,7 +8665,7 @@ impl Clone for HeaderInsertDefinition {
 impl Eq for HeaderInsertDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderInsertDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8331,6 +8675,12 @@ impl rt::typed::Fields for HeaderInsertDefinition {
 impl std::fmt::Debug for HeaderInsertDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderInsertDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderInsertDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8402,7 +8752,6 @@ impl rt::AvpData for HeaderInsertDefinition {
 /// Header-Insert-Install ::= < AVP Header: 131232 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderInsertInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8424,7 +8773,7 @@ impl Clone for HeaderInsertInstall {
 impl Eq for HeaderInsertInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderInsertInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8434,6 +8783,12 @@ impl rt::typed::Fields for HeaderInsertInstall {
 impl std::fmt::Debug for HeaderInsertInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderInsertInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderInsertInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8505,7 +8860,6 @@ impl rt::AvpData for HeaderInsertInstall {
 /// Header-Insert-Remove ::= < AVP Header: 131233 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct HeaderInsertRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8527,7 +8881,7 @@ impl Clone for HeaderInsertRemove {
 impl Eq for HeaderInsertRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for HeaderInsertRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8537,6 +8891,12 @@ impl rt::typed::Fields for HeaderInsertRemove {
 impl std::fmt::Debug for HeaderInsertRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "HeaderInsertRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for HeaderInsertRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8608,7 +8968,6 @@ impl rt::AvpData for HeaderInsertRemove {
 /// Cisco-QoS-Profile ::= < AVP Header: 131237 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoQosProfile {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8630,7 +8989,7 @@ impl Clone for CiscoQosProfile {
 impl Eq for CiscoQosProfile {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoQosProfile {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8640,6 +8999,12 @@ impl rt::typed::Fields for CiscoQosProfile {
 impl std::fmt::Debug for CiscoQosProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoQosProfile", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoQosProfile {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8711,7 +9076,6 @@ impl rt::AvpData for CiscoQosProfile {
 /// Cisco-QoS-Profile-Install ::= < AVP Header: 131238 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoQosProfileInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8733,7 +9097,7 @@ impl Clone for CiscoQosProfileInstall {
 impl Eq for CiscoQosProfileInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoQosProfileInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8743,6 +9107,12 @@ impl rt::typed::Fields for CiscoQosProfileInstall {
 impl std::fmt::Debug for CiscoQosProfileInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoQosProfileInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoQosProfileInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8814,7 +9184,6 @@ impl rt::AvpData for CiscoQosProfileInstall {
 /// Cisco-QoS-Profile-Remove ::= < AVP Header: 131239 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoQosProfileRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8836,7 +9205,7 @@ impl Clone for CiscoQosProfileRemove {
 impl Eq for CiscoQosProfileRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoQosProfileRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8846,6 +9215,12 @@ impl rt::typed::Fields for CiscoQosProfileRemove {
 impl std::fmt::Debug for CiscoQosProfileRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoQosProfileRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoQosProfileRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8917,7 +9292,6 @@ impl rt::AvpData for CiscoQosProfileRemove {
 /// Cisco-QoS-Profile-Uplink ::= < AVP Header: 131240 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoQosProfileUplink {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -8939,7 +9313,7 @@ impl Clone for CiscoQosProfileUplink {
 impl Eq for CiscoQosProfileUplink {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoQosProfileUplink {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -8949,6 +9323,12 @@ impl rt::typed::Fields for CiscoQosProfileUplink {
 impl std::fmt::Debug for CiscoQosProfileUplink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoQosProfileUplink", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoQosProfileUplink {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9020,7 +9400,6 @@ impl rt::AvpData for CiscoQosProfileUplink {
 /// Cisco-QoS-Profile-Downlink ::= < AVP Header: 131241 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoQosProfileDownlink {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9042,7 +9421,7 @@ impl Clone for CiscoQosProfileDownlink {
 impl Eq for CiscoQosProfileDownlink {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoQosProfileDownlink {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9052,6 +9431,12 @@ impl rt::typed::Fields for CiscoQosProfileDownlink {
 impl std::fmt::Debug for CiscoQosProfileDownlink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoQosProfileDownlink", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoQosProfileDownlink {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9123,7 +9508,6 @@ impl rt::AvpData for CiscoQosProfileDownlink {
 /// Service-Group-Definition ::= < AVP Header: 131244 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceGroupDefinition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9145,7 +9529,7 @@ impl Clone for ServiceGroupDefinition {
 impl Eq for ServiceGroupDefinition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceGroupDefinition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9155,6 +9539,12 @@ impl rt::typed::Fields for ServiceGroupDefinition {
 impl std::fmt::Debug for ServiceGroupDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceGroupDefinition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceGroupDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9226,7 +9616,6 @@ impl rt::AvpData for ServiceGroupDefinition {
 /// Service-Group-Install ::= < AVP Header: 131245 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceGroupInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9248,7 +9637,7 @@ impl Clone for ServiceGroupInstall {
 impl Eq for ServiceGroupInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceGroupInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9258,6 +9647,12 @@ impl rt::typed::Fields for ServiceGroupInstall {
 impl std::fmt::Debug for ServiceGroupInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceGroupInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceGroupInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9329,7 +9724,6 @@ impl rt::AvpData for ServiceGroupInstall {
 /// Service-Group-Remove ::= < AVP Header: 131246 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceGroupRemove {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9351,7 +9745,7 @@ impl Clone for ServiceGroupRemove {
 impl Eq for ServiceGroupRemove {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceGroupRemove {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9361,6 +9755,12 @@ impl rt::typed::Fields for ServiceGroupRemove {
 impl std::fmt::Debug for ServiceGroupRemove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceGroupRemove", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceGroupRemove {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9432,7 +9832,6 @@ impl rt::AvpData for ServiceGroupRemove {
 /// Service-Group-Event ::= < AVP Header: 131247 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceGroupEvent {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9454,7 +9853,7 @@ impl Clone for ServiceGroupEvent {
 impl Eq for ServiceGroupEvent {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceGroupEvent {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9464,6 +9863,12 @@ impl rt::typed::Fields for ServiceGroupEvent {
 impl std::fmt::Debug for ServiceGroupEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceGroupEvent", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceGroupEvent {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9535,7 +9940,6 @@ impl rt::AvpData for ServiceGroupEvent {
 /// Cisco-Report-Usage ::= < AVP Header: 131248 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoReportUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9557,7 +9961,7 @@ impl Clone for CiscoReportUsage {
 impl Eq for CiscoReportUsage {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoReportUsage {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9567,6 +9971,12 @@ impl rt::typed::Fields for CiscoReportUsage {
 impl std::fmt::Debug for CiscoReportUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoReportUsage", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoReportUsage {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9638,7 +10048,6 @@ impl rt::AvpData for CiscoReportUsage {
 /// Cisco-Answer-User-Usage ::= < AVP Header: 131250 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoAnswerUserUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9660,7 +10069,7 @@ impl Clone for CiscoAnswerUserUsage {
 impl Eq for CiscoAnswerUserUsage {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoAnswerUserUsage {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9670,6 +10079,12 @@ impl rt::typed::Fields for CiscoAnswerUserUsage {
 impl std::fmt::Debug for CiscoAnswerUserUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoAnswerUserUsage", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoAnswerUserUsage {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9741,7 +10156,6 @@ impl rt::AvpData for CiscoAnswerUserUsage {
 /// Cisco-Request-Charging-Rule-Usage ::= < AVP Header: 131252 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoRequestChargingRuleUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9763,7 +10177,7 @@ impl Clone for CiscoRequestChargingRuleUsage {
 impl Eq for CiscoRequestChargingRuleUsage {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoRequestChargingRuleUsage {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9773,6 +10187,12 @@ impl rt::typed::Fields for CiscoRequestChargingRuleUsage {
 impl std::fmt::Debug for CiscoRequestChargingRuleUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoRequestChargingRuleUsage", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoRequestChargingRuleUsage {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9844,7 +10264,6 @@ impl rt::AvpData for CiscoRequestChargingRuleUsage {
 /// Cisco-Request-Service-Group-Usage ::= < AVP Header: 131253 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoRequestServiceGroupUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9866,7 +10285,7 @@ impl Clone for CiscoRequestServiceGroupUsage {
 impl Eq for CiscoRequestServiceGroupUsage {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoRequestServiceGroupUsage {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9876,6 +10295,12 @@ impl rt::typed::Fields for CiscoRequestServiceGroupUsage {
 impl std::fmt::Debug for CiscoRequestServiceGroupUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoRequestServiceGroupUsage", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoRequestServiceGroupUsage {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9947,7 +10372,6 @@ impl rt::AvpData for CiscoRequestServiceGroupUsage {
 /// Cisco-Answer-Charging-Rule-Usage ::= < AVP Header: 131254 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoAnswerChargingRuleUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -9969,7 +10393,7 @@ impl Clone for CiscoAnswerChargingRuleUsage {
 impl Eq for CiscoAnswerChargingRuleUsage {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoAnswerChargingRuleUsage {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -9979,6 +10403,12 @@ impl rt::typed::Fields for CiscoAnswerChargingRuleUsage {
 impl std::fmt::Debug for CiscoAnswerChargingRuleUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoAnswerChargingRuleUsage", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoAnswerChargingRuleUsage {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10050,7 +10480,6 @@ impl rt::AvpData for CiscoAnswerChargingRuleUsage {
 /// Cisco-Answer-Service-Group-Usage ::= < AVP Header: 131255 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CiscoAnswerServiceGroupUsage {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -10072,7 +10501,7 @@ impl Clone for CiscoAnswerServiceGroupUsage {
 impl Eq for CiscoAnswerServiceGroupUsage {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for CiscoAnswerServiceGroupUsage {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -10082,6 +10511,12 @@ impl rt::typed::Fields for CiscoAnswerServiceGroupUsage {
 impl std::fmt::Debug for CiscoAnswerServiceGroupUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CiscoAnswerServiceGroupUsage", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for CiscoAnswerServiceGroupUsage {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10153,7 +10588,6 @@ impl rt::AvpData for CiscoAnswerServiceGroupUsage {
 /// Delegated-IP-Install ::= < AVP Header: 131259 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DelegatedIpInstall {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -10175,7 +10609,7 @@ impl Clone for DelegatedIpInstall {
 impl Eq for DelegatedIpInstall {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for DelegatedIpInstall {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -10185,6 +10619,12 @@ impl rt::typed::Fields for DelegatedIpInstall {
 impl std::fmt::Debug for DelegatedIpInstall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DelegatedIpInstall", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for DelegatedIpInstall {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10256,7 +10696,6 @@ impl rt::AvpData for DelegatedIpInstall {
 /// Delegated-IPv4-Definition ::= < AVP Header: 131260 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DelegatedIpv4Definition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -10278,7 +10717,7 @@ impl Clone for DelegatedIpv4Definition {
 impl Eq for DelegatedIpv4Definition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for DelegatedIpv4Definition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -10288,6 +10727,12 @@ impl rt::typed::Fields for DelegatedIpv4Definition {
 impl std::fmt::Debug for DelegatedIpv4Definition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DelegatedIpv4Definition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for DelegatedIpv4Definition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10359,7 +10804,6 @@ impl rt::AvpData for DelegatedIpv4Definition {
 /// Delegated-IPv6-Definition ::= < AVP Header: 131261 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DelegatedIpv6Definition {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -10381,7 +10825,7 @@ impl Clone for DelegatedIpv6Definition {
 impl Eq for DelegatedIpv6Definition {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for DelegatedIpv6Definition {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -10391,6 +10835,12 @@ impl rt::typed::Fields for DelegatedIpv6Definition {
 impl std::fmt::Debug for DelegatedIpv6Definition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DelegatedIpv6Definition", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for DelegatedIpv6Definition {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10462,7 +10912,6 @@ impl rt::AvpData for DelegatedIpv6Definition {
 /// Service-Identifier-Range ::= < AVP Header: 131265 5771 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ServiceIdentifierRange {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -10484,7 +10933,7 @@ impl Clone for ServiceIdentifierRange {
 impl Eq for ServiceIdentifierRange {}
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Fields for ServiceIdentifierRange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -10494,6 +10943,12 @@ impl rt::typed::Fields for ServiceIdentifierRange {
 impl std::fmt::Debug for ServiceIdentifierRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ServiceIdentifierRange", f)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl PartialEq for ServiceIdentifierRange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]

@@ -467,7 +467,6 @@ pub mod application {}
 /// Active-Time-Report ::= < AVP Header: 323 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ActiveTimeReport {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -489,7 +488,7 @@ impl Clone for ActiveTimeReport {
 impl Eq for ActiveTimeReport {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ActiveTimeReport {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -499,6 +498,12 @@ impl rt::typed::Fields for ActiveTimeReport {
 impl std::fmt::Debug for ActiveTimeReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ActiveTimeReport", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ActiveTimeReport {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -570,7 +575,6 @@ impl rt::AvpData for ActiveTimeReport {
 /// Time-Quota-Measurement ::= < AVP Header: 326 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct TimeQuotaMeasurement {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -592,7 +596,7 @@ impl Clone for TimeQuotaMeasurement {
 impl Eq for TimeQuotaMeasurement {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for TimeQuotaMeasurement {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -602,6 +606,12 @@ impl rt::typed::Fields for TimeQuotaMeasurement {
 impl std::fmt::Debug for TimeQuotaMeasurement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "TimeQuotaMeasurement", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for TimeQuotaMeasurement {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -673,7 +683,6 @@ impl rt::AvpData for TimeQuotaMeasurement {
 /// SCAP-Subscription-Id ::= < AVP Header: 553 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScapSubscriptionId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -695,7 +704,7 @@ impl Clone for ScapSubscriptionId {
 impl Eq for ScapSubscriptionId {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ScapSubscriptionId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -705,6 +714,12 @@ impl rt::typed::Fields for ScapSubscriptionId {
 impl std::fmt::Debug for ScapSubscriptionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScapSubscriptionId", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ScapSubscriptionId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -776,7 +791,6 @@ impl rt::AvpData for ScapSubscriptionId {
 /// Original-Subscription-Id ::= < AVP Header: 559 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OriginalSubscriptionId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -798,7 +812,7 @@ impl Clone for OriginalSubscriptionId {
 impl Eq for OriginalSubscriptionId {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for OriginalSubscriptionId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -808,6 +822,12 @@ impl rt::typed::Fields for OriginalSubscriptionId {
 impl std::fmt::Debug for OriginalSubscriptionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OriginalSubscriptionId", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for OriginalSubscriptionId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -879,7 +899,6 @@ impl rt::AvpData for OriginalSubscriptionId {
 /// SCAP-Granted-Service-Unit ::= < AVP Header: 602 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScapGrantedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -901,7 +920,7 @@ impl Clone for ScapGrantedServiceUnit {
 impl Eq for ScapGrantedServiceUnit {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ScapGrantedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -911,6 +930,12 @@ impl rt::typed::Fields for ScapGrantedServiceUnit {
 impl std::fmt::Debug for ScapGrantedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScapGrantedServiceUnit", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ScapGrantedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -982,7 +1007,6 @@ impl rt::AvpData for ScapGrantedServiceUnit {
 /// SCAP-Cost-Information ::= < AVP Header: 604 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScapCostInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1004,7 +1028,7 @@ impl Clone for ScapCostInformation {
 impl Eq for ScapCostInformation {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ScapCostInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1014,6 +1038,12 @@ impl rt::typed::Fields for ScapCostInformation {
 impl std::fmt::Debug for ScapCostInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScapCostInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ScapCostInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1085,7 +1115,6 @@ impl rt::AvpData for ScapCostInformation {
 /// SCAP-Requested-Service-Unit ::= < AVP Header: 606 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScapRequestedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1107,7 +1136,7 @@ impl Clone for ScapRequestedServiceUnit {
 impl Eq for ScapRequestedServiceUnit {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ScapRequestedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1117,6 +1146,12 @@ impl rt::typed::Fields for ScapRequestedServiceUnit {
 impl std::fmt::Debug for ScapRequestedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScapRequestedServiceUnit", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ScapRequestedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1188,7 +1223,6 @@ impl rt::AvpData for ScapRequestedServiceUnit {
 /// SCAP-Service-Parameter-Info ::= < AVP Header: 607 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScapServiceParameterInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1210,7 +1244,7 @@ impl Clone for ScapServiceParameterInfo {
 impl Eq for ScapServiceParameterInfo {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ScapServiceParameterInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1220,6 +1254,12 @@ impl rt::typed::Fields for ScapServiceParameterInfo {
 impl std::fmt::Debug for ScapServiceParameterInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScapServiceParameterInfo", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ScapServiceParameterInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1291,7 +1331,6 @@ impl rt::AvpData for ScapServiceParameterInfo {
 /// SCAP-Unit-Value ::= < AVP Header: 612 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScapUnitValue {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1313,7 +1352,7 @@ impl Clone for ScapUnitValue {
 impl Eq for ScapUnitValue {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ScapUnitValue {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1323,6 +1362,12 @@ impl rt::typed::Fields for ScapUnitValue {
 impl std::fmt::Debug for ScapUnitValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScapUnitValue", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ScapUnitValue {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1394,7 +1439,6 @@ impl rt::AvpData for ScapUnitValue {
 /// SCAP-Used-Service-Unit ::= < AVP Header: 613 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ScapUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1416,7 +1460,7 @@ impl Clone for ScapUsedServiceUnit {
 impl Eq for ScapUsedServiceUnit {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ScapUsedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1426,6 +1470,12 @@ impl rt::typed::Fields for ScapUsedServiceUnit {
 impl std::fmt::Debug for ScapUsedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ScapUsedServiceUnit", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ScapUsedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1497,7 +1547,6 @@ impl rt::AvpData for ScapUsedServiceUnit {
 /// Charging-Rule-Authorization ::= < AVP Header: 1055 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ChargingRuleAuthorization {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1519,7 +1568,7 @@ impl Clone for ChargingRuleAuthorization {
 impl Eq for ChargingRuleAuthorization {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for ChargingRuleAuthorization {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1529,6 +1578,12 @@ impl rt::typed::Fields for ChargingRuleAuthorization {
 impl std::fmt::Debug for ChargingRuleAuthorization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ChargingRuleAuthorization", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for ChargingRuleAuthorization {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1600,7 +1655,6 @@ impl rt::AvpData for ChargingRuleAuthorization {
 /// Other-Party-Id ::= < AVP Header: 1075 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct OtherPartyId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1622,7 +1676,7 @@ impl Clone for OtherPartyId {
 impl Eq for OtherPartyId {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for OtherPartyId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1632,6 +1686,12 @@ impl rt::typed::Fields for OtherPartyId {
 impl std::fmt::Debug for OtherPartyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "OtherPartyId", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for OtherPartyId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1703,7 +1763,6 @@ impl rt::AvpData for OtherPartyId {
 /// Cumulative-Used-Service-Unit ::= < AVP Header: 1145 193 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CumulativeUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1725,7 +1784,7 @@ impl Clone for CumulativeUsedServiceUnit {
 impl Eq for CumulativeUsedServiceUnit {}
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Fields for CumulativeUsedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1735,6 +1794,12 @@ impl rt::typed::Fields for CumulativeUsedServiceUnit {
 impl std::fmt::Debug for CumulativeUsedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CumulativeUsedServiceUnit", f)
+    }
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl PartialEq for CumulativeUsedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]

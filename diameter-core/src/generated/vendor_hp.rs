@@ -47,7 +47,6 @@ pub mod application {}
 /// Peer-State-Change ::= < AVP Header: 203 11 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PeerStateChange {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -69,7 +68,7 @@ impl Clone for PeerStateChange {
 impl Eq for PeerStateChange {}
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Fields for PeerStateChange {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -79,6 +78,12 @@ impl rt::typed::Fields for PeerStateChange {
 impl std::fmt::Debug for PeerStateChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PeerStateChange", f)
+    }
+}
+#[cfg(any(feature = "vendor_hp"))]
+impl PartialEq for PeerStateChange {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_hp"))]
@@ -150,7 +155,6 @@ impl rt::AvpData for PeerStateChange {
 /// More-Peers ::= < AVP Header: 204 11 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MorePeers {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -172,7 +176,7 @@ impl Clone for MorePeers {
 impl Eq for MorePeers {}
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Fields for MorePeers {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -182,6 +186,12 @@ impl rt::typed::Fields for MorePeers {
 impl std::fmt::Debug for MorePeers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MorePeers", f)
+    }
+}
+#[cfg(any(feature = "vendor_hp"))]
+impl PartialEq for MorePeers {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_hp"))]

@@ -87,7 +87,6 @@ pub mod application {}
 /// P2PSMS-Information ::= < AVP Header: 20400 2011 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct P2psmsInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -109,7 +108,7 @@ impl Clone for P2psmsInformation {
 impl Eq for P2psmsInformation {}
 #[cfg(any(feature = "vendor_huawei"))]
 impl rt::typed::Fields for P2psmsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -119,6 +118,12 @@ impl rt::typed::Fields for P2psmsInformation {
 impl std::fmt::Debug for P2psmsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "P2psmsInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_huawei"))]
+impl PartialEq for P2psmsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_huawei"))]

@@ -72,7 +72,6 @@ pub mod application {}
 /// Inovar-Service-ID ::= < AVP Header: 4004 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct InovarServiceId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -94,7 +93,7 @@ impl Clone for InovarServiceId {
 impl Eq for InovarServiceId {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Fields for InovarServiceId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -104,6 +103,12 @@ impl rt::typed::Fields for InovarServiceId {
 impl std::fmt::Debug for InovarServiceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "InovarServiceId", f)
+    }
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl PartialEq for InovarServiceId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -175,7 +180,6 @@ impl rt::AvpData for InovarServiceId {
 /// Inovar-Unsuccessful-Call-Reason ::= < AVP Header: 4005 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct InovarUnsuccessfulCallReason {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -197,7 +201,7 @@ impl Clone for InovarUnsuccessfulCallReason {
 impl Eq for InovarUnsuccessfulCallReason {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Fields for InovarUnsuccessfulCallReason {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -207,6 +211,12 @@ impl rt::typed::Fields for InovarUnsuccessfulCallReason {
 impl std::fmt::Debug for InovarUnsuccessfulCallReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "InovarUnsuccessfulCallReason", f)
+    }
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl PartialEq for InovarUnsuccessfulCallReason {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -278,7 +288,6 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
 /// Inovar-Calling-Party-Info ::= < AVP Header: 4011 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct InovarCallingPartyInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -300,7 +309,7 @@ impl Clone for InovarCallingPartyInfo {
 impl Eq for InovarCallingPartyInfo {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Fields for InovarCallingPartyInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -310,6 +319,12 @@ impl rt::typed::Fields for InovarCallingPartyInfo {
 impl std::fmt::Debug for InovarCallingPartyInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "InovarCallingPartyInfo", f)
+    }
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl PartialEq for InovarCallingPartyInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]

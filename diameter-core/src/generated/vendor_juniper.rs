@@ -77,7 +77,6 @@ pub mod application {}
 /// Steering-Information ::= < AVP Header: 1108 2636 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SteeringInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -99,7 +98,7 @@ impl Clone for SteeringInformation {
 impl Eq for SteeringInformation {}
 #[cfg(any(feature = "vendor_juniper"))]
 impl rt::typed::Fields for SteeringInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -109,6 +108,12 @@ impl rt::typed::Fields for SteeringInformation {
 impl std::fmt::Debug for SteeringInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SteeringInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_juniper"))]
+impl PartialEq for SteeringInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_juniper"))]

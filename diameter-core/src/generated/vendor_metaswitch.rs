@@ -92,7 +92,6 @@ pub mod application {}
 /// Metaswitch-Information ::= < AVP Header: 10000 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct MetaswitchInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -114,7 +113,7 @@ impl Clone for MetaswitchInformation {
 impl Eq for MetaswitchInformation {}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Fields for MetaswitchInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -124,6 +123,12 @@ impl rt::typed::Fields for MetaswitchInformation {
 impl std::fmt::Debug for MetaswitchInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "MetaswitchInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl PartialEq for MetaswitchInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -195,7 +200,6 @@ impl rt::AvpData for MetaswitchInformation {
 /// Adjacency-Name ::= < AVP Header: 10001 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AdjacencyName {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -217,7 +221,7 @@ impl Clone for AdjacencyName {
 impl Eq for AdjacencyName {}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Fields for AdjacencyName {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -227,6 +231,12 @@ impl rt::typed::Fields for AdjacencyName {
 impl std::fmt::Debug for AdjacencyName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AdjacencyName", f)
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl PartialEq for AdjacencyName {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -298,7 +308,6 @@ impl rt::AvpData for AdjacencyName {
 /// Account-Name ::= < AVP Header: 10004 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccountName {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -320,7 +329,7 @@ impl Clone for AccountName {
 impl Eq for AccountName {}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Fields for AccountName {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -330,6 +339,12 @@ impl rt::typed::Fields for AccountName {
 impl std::fmt::Debug for AccountName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccountName", f)
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl PartialEq for AccountName {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -401,7 +416,6 @@ impl rt::AvpData for AccountName {
 /// Input-Output-Octets ::= < AVP Header: 10008 19444 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct InputOutputOctets {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -423,7 +437,7 @@ impl Clone for InputOutputOctets {
 impl Eq for InputOutputOctets {}
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Fields for InputOutputOctets {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -433,6 +447,12 @@ impl rt::typed::Fields for InputOutputOctets {
 impl std::fmt::Debug for InputOutputOctets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "InputOutputOctets", f)
+    }
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl PartialEq for InputOutputOctets {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]

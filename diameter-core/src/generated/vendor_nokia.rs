@@ -132,7 +132,6 @@ pub mod application {}
 /// Default-Quota ::= < AVP Header: 5111 94 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct DefaultQuota {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -154,7 +153,7 @@ impl Clone for DefaultQuota {
 impl Eq for DefaultQuota {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for DefaultQuota {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -164,6 +163,12 @@ impl rt::typed::Fields for DefaultQuota {
 impl std::fmt::Debug for DefaultQuota {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "DefaultQuota", f)
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl PartialEq for DefaultQuota {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -235,7 +240,6 @@ impl rt::AvpData for DefaultQuota {
 /// NSN-IN-Information ::= < AVP Header: 100 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct NsnInInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -257,7 +261,7 @@ impl Clone for NsnInInformation {
 impl Eq for NsnInInformation {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for NsnInInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -267,6 +271,12 @@ impl rt::typed::Fields for NsnInInformation {
 impl std::fmt::Debug for NsnInInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "NsnInInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl PartialEq for NsnInInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -338,7 +348,6 @@ impl rt::AvpData for NsnInInformation {
 /// Subscriber-Specific-Info ::= < AVP Header: 60530 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SubscriberSpecificInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -360,7 +369,7 @@ impl Clone for SubscriberSpecificInfo {
 impl Eq for SubscriberSpecificInfo {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for SubscriberSpecificInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -370,6 +379,12 @@ impl rt::typed::Fields for SubscriberSpecificInfo {
 impl std::fmt::Debug for SubscriberSpecificInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SubscriberSpecificInfo", f)
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl PartialEq for SubscriberSpecificInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -441,7 +456,6 @@ impl rt::AvpData for SubscriberSpecificInfo {
 /// Active-Product-Offer ::= < AVP Header: 60553 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct ActiveProductOffer {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -463,7 +477,7 @@ impl Clone for ActiveProductOffer {
 impl Eq for ActiveProductOffer {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for ActiveProductOffer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -473,6 +487,12 @@ impl rt::typed::Fields for ActiveProductOffer {
 impl std::fmt::Debug for ActiveProductOffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "ActiveProductOffer", f)
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl PartialEq for ActiveProductOffer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -544,7 +564,6 @@ impl rt::AvpData for ActiveProductOffer {
 /// Billing-Account ::= < AVP Header: 60557 28458 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct BillingAccount {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -566,7 +585,7 @@ impl Clone for BillingAccount {
 impl Eq for BillingAccount {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for BillingAccount {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -576,6 +595,12 @@ impl rt::typed::Fields for BillingAccount {
 impl std::fmt::Debug for BillingAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "BillingAccount", f)
+    }
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl PartialEq for BillingAccount {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]

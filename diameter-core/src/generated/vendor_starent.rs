@@ -1487,7 +1487,6 @@ pub mod application {}
 /// SN-Total-Used-Service-Unit ::= < AVP Header: 504 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SnTotalUsedServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1509,7 +1508,7 @@ impl Clone for SnTotalUsedServiceUnit {
 impl Eq for SnTotalUsedServiceUnit {}
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Fields for SnTotalUsedServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1519,6 +1518,12 @@ impl rt::typed::Fields for SnTotalUsedServiceUnit {
 impl std::fmt::Debug for SnTotalUsedServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SnTotalUsedServiceUnit", f)
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl PartialEq for SnTotalUsedServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1590,7 +1595,6 @@ impl rt::AvpData for SnTotalUsedServiceUnit {
 /// SN-Usage-Monitoring-Control ::= < AVP Header: 517 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SnUsageMonitoringControl {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1612,7 +1616,7 @@ impl Clone for SnUsageMonitoringControl {
 impl Eq for SnUsageMonitoringControl {}
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Fields for SnUsageMonitoringControl {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1622,6 +1626,12 @@ impl rt::typed::Fields for SnUsageMonitoringControl {
 impl std::fmt::Debug for SnUsageMonitoringControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SnUsageMonitoringControl", f)
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl PartialEq for SnUsageMonitoringControl {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1693,7 +1703,6 @@ impl rt::AvpData for SnUsageMonitoringControl {
 /// SN-Remaining-Service-Unit ::= < AVP Header: 526 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct SnRemainingServiceUnit {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1715,7 +1724,7 @@ impl Clone for SnRemainingServiceUnit {
 impl Eq for SnRemainingServiceUnit {}
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Fields for SnRemainingServiceUnit {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1725,6 +1734,12 @@ impl rt::typed::Fields for SnRemainingServiceUnit {
 impl std::fmt::Debug for SnRemainingServiceUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "SnRemainingServiceUnit", f)
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl PartialEq for SnRemainingServiceUnit {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1796,7 +1811,6 @@ impl rt::AvpData for SnRemainingServiceUnit {
 /// Access-Network-Charging-Physical-Access-Id ::= < AVP Header: 1472 8164 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct AccessNetworkChargingPhysicalAccessId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1818,7 +1832,7 @@ impl Clone for AccessNetworkChargingPhysicalAccessId {
 impl Eq for AccessNetworkChargingPhysicalAccessId {}
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Fields for AccessNetworkChargingPhysicalAccessId {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -1828,6 +1842,12 @@ impl rt::typed::Fields for AccessNetworkChargingPhysicalAccessId {
 impl std::fmt::Debug for AccessNetworkChargingPhysicalAccessId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "AccessNetworkChargingPhysicalAccessId", f)
+    }
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl PartialEq for AccessNetworkChargingPhysicalAccessId {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]

@@ -25,7 +25,6 @@ pub mod application {}
 ///     [ Ping-Timestamp-Usecs ]
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct PingTimestamp {
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     pub ping_timestamp_secs: Option<u32>,
@@ -53,7 +52,7 @@ impl Clone for PingTimestamp {
 impl Eq for PingTimestamp {}
 #[cfg(any(feature = "vendor_sun"))]
 impl rt::typed::Fields for PingTimestamp {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.opt("ping_timestamp_secs", &self.ping_timestamp_secs, 1, 42, 192);
         v.opt("ping_timestamp_usecs", &self.ping_timestamp_usecs, 2, 42, 192);
         v.extra(&self.extra);
@@ -65,6 +64,12 @@ impl rt::typed::Fields for PingTimestamp {
 impl std::fmt::Debug for PingTimestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "PingTimestamp", f)
+    }
+}
+#[cfg(any(feature = "vendor_sun"))]
+impl PartialEq for PingTimestamp {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]

@@ -37,7 +37,6 @@ pub mod application {}
 /// MsgCopyAnswer ::= < AVP Header: 2516 323 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct Msgcopyanswer {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -59,7 +58,7 @@ impl Clone for Msgcopyanswer {
 impl Eq for Msgcopyanswer {}
 #[cfg(any(feature = "vendor_tekelec"))]
 impl rt::typed::Fields for Msgcopyanswer {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -69,6 +68,12 @@ impl rt::typed::Fields for Msgcopyanswer {
 impl std::fmt::Debug for Msgcopyanswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "Msgcopyanswer", f)
+    }
+}
+#[cfg(any(feature = "vendor_tekelec"))]
+impl PartialEq for Msgcopyanswer {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_tekelec"))]

@@ -297,7 +297,6 @@ pub mod application {}
 /// CS-Announcement ::= < AVP Header: 2 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsAnnouncement {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -319,7 +318,7 @@ impl Clone for CsAnnouncement {
 impl Eq for CsAnnouncement {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsAnnouncement {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -329,6 +328,12 @@ impl rt::typed::Fields for CsAnnouncement {
 impl std::fmt::Debug for CsAnnouncement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsAnnouncement", f)
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl PartialEq for CsAnnouncement {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -400,7 +405,6 @@ impl rt::AvpData for CsAnnouncement {
 /// CS-Announcement-Data ::= < AVP Header: 4 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsAnnouncementData {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -422,7 +426,7 @@ impl Clone for CsAnnouncementData {
 impl Eq for CsAnnouncementData {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsAnnouncementData {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -432,6 +436,12 @@ impl rt::typed::Fields for CsAnnouncementData {
 impl std::fmt::Debug for CsAnnouncementData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsAnnouncementData", f)
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl PartialEq for CsAnnouncementData {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -503,7 +513,6 @@ impl rt::AvpData for CsAnnouncementData {
 /// CS-Furnish-Charging-Information ::= < AVP Header: 15 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsFurnishChargingInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -525,7 +534,7 @@ impl Clone for CsFurnishChargingInformation {
 impl Eq for CsFurnishChargingInformation {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsFurnishChargingInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -535,6 +544,12 @@ impl rt::typed::Fields for CsFurnishChargingInformation {
 impl std::fmt::Debug for CsFurnishChargingInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsFurnishChargingInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl PartialEq for CsFurnishChargingInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -606,7 +621,6 @@ impl rt::AvpData for CsFurnishChargingInformation {
 /// CS-Information ::= < AVP Header: 17 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -628,7 +642,7 @@ impl Clone for CsInformation {
 impl Eq for CsInformation {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -638,6 +652,12 @@ impl rt::typed::Fields for CsInformation {
 impl std::fmt::Debug for CsInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl PartialEq for CsInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -709,7 +729,6 @@ impl rt::AvpData for CsInformation {
 /// CS-Location-Information ::= < AVP Header: 18 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsLocationInformation {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -731,7 +750,7 @@ impl Clone for CsLocationInformation {
 impl Eq for CsLocationInformation {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsLocationInformation {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -741,6 +760,12 @@ impl rt::typed::Fields for CsLocationInformation {
 impl std::fmt::Debug for CsLocationInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsLocationInformation", f)
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl PartialEq for CsLocationInformation {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -812,7 +837,6 @@ impl rt::AvpData for CsLocationInformation {
 /// CS-AoC-Info ::= < AVP Header: 43 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsAocInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -834,7 +858,7 @@ impl Clone for CsAocInfo {
 impl Eq for CsAocInfo {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsAocInfo {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -844,6 +868,12 @@ impl rt::typed::Fields for CsAocInfo {
 impl std::fmt::Debug for CsAocInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsAocInfo", f)
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl PartialEq for CsAocInfo {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -915,7 +945,6 @@ impl rt::AvpData for CsAocInfo {
 /// CS-MultiParty-Call-Indication ::= < AVP Header: 53 27640 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct CsMultipartyCallIndication {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -937,7 +966,7 @@ impl Clone for CsMultipartyCallIndication {
 impl Eq for CsMultipartyCallIndication {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsMultipartyCallIndication {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -947,6 +976,12 @@ impl rt::typed::Fields for CsMultipartyCallIndication {
 impl std::fmt::Debug for CsMultipartyCallIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "CsMultipartyCallIndication", f)
+    }
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl PartialEq for CsMultipartyCallIndication {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]

@@ -102,7 +102,6 @@ pub mod application {}
 /// LI-Indicator-Gx ::= < AVP Header: 6092 12951 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LiIndicatorGx {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -124,7 +123,7 @@ impl Clone for LiIndicatorGx {
 impl Eq for LiIndicatorGx {}
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Fields for LiIndicatorGx {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -134,6 +133,12 @@ impl rt::typed::Fields for LiIndicatorGx {
 impl std::fmt::Debug for LiIndicatorGx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LiIndicatorGx", f)
+    }
+}
+#[cfg(any(feature = "vendor_verizon"))]
+impl PartialEq for LiIndicatorGx {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]
@@ -205,7 +210,6 @@ impl rt::AvpData for LiIndicatorGx {
 /// LI-TargetMFAddress ::= < AVP Header: 6096 12951 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct LiTargetmfaddress {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -227,7 +231,7 @@ impl Clone for LiTargetmfaddress {
 impl Eq for LiTargetmfaddress {}
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Fields for LiTargetmfaddress {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -237,6 +241,12 @@ impl rt::typed::Fields for LiTargetmfaddress {
 impl std::fmt::Debug for LiTargetmfaddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "LiTargetmfaddress", f)
+    }
+}
+#[cfg(any(feature = "vendor_verizon"))]
+impl PartialEq for LiTargetmfaddress {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]

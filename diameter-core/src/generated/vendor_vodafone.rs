@@ -82,7 +82,6 @@ pub mod application {}
 /// Vodafone-Trigger ::= < AVP Header: 265 12645 >
 ///     *[ AVP ]
 /// ```
-#[derive(PartialEq)]
 pub struct VodafoneTrigger {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -104,7 +103,7 @@ impl Clone for VodafoneTrigger {
 impl Eq for VodafoneTrigger {}
 #[cfg(any(feature = "vendor_vodafone"))]
 impl rt::typed::Fields for VodafoneTrigger {
-    fn fields<V: rt::typed::FieldVisitor>(&self, v: &mut V) {
+    fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.extra(&self.extra);
         v.other("extra", &self.extra);
         v.other("avp_flags", &self.avp_flags);
@@ -114,6 +113,12 @@ impl rt::typed::Fields for VodafoneTrigger {
 impl std::fmt::Debug for VodafoneTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rt::typed::debug_fields(self, "VodafoneTrigger", f)
+    }
+}
+#[cfg(any(feature = "vendor_vodafone"))]
+impl PartialEq for VodafoneTrigger {
+    fn eq(&self, other: &Self) -> bool {
+        rt::typed::eq_fields(self, other)
     }
 }
 #[cfg(any(feature = "vendor_vodafone"))]
