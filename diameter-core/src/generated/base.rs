@@ -5634,17 +5634,17 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 impl<'a> rt::view::Step<'a> for VendorSpecificApplicationIdView<'a> {
@@ -5791,12 +5791,12 @@ impl<'a> ExperimentalResultView<'a> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Experimental-Result-Code }`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 impl<'a> rt::view::Step<'a> for ExperimentalResultView<'a> {
@@ -5978,12 +5978,12 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5.
     #[inline]
     pub fn host_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(2, 0, 257, 0)
+        self.raw.many_value(2, 0, 257, 0)
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
@@ -5993,39 +5993,39 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6.
     #[inline]
     pub fn supported_vendor_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(6, 1, 265, 0)
+        self.raw.many_value(6, 1, 265, 0)
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(7, 2, 258, 0)
+        self.raw.many_value(7, 2, 258, 0)
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10.
     #[inline]
     pub fn inband_security_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(8, 3, 299, 0)
+        self.raw.many_value(8, 3, 299, 0)
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(9, 4, 259, 0)
+        self.raw.many_value(9, 4, 259, 0)
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> rt::view::Members<'a, VendorSpecificApplicationIdView<'a>> {
-        self.raw.many_group::<VendorSpecificApplicationIdView<'a>>(10, 5, 260, 0)
+        self.raw.many_group(10, 5, 260, 0)
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
 }
 impl<'a> rt::view::Step<'a> for CapabilitiesExchangeRequestView<'a> {
@@ -6128,7 +6128,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6143,12 +6143,12 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5.
     #[inline]
     pub fn host_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(3, 0, 257, 0)
+        self.raw.many_value(3, 0, 257, 0)
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        self.raw.one_value::<u32>(4)
+        self.raw.one_value(4)
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
@@ -6158,7 +6158,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -6168,39 +6168,39 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        self.raw.opt_group::<FailedAvpView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6.
     #[inline]
     pub fn supported_vendor_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(9, 1, 265, 0)
+        self.raw.many_value(9, 1, 265, 0)
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(10, 2, 258, 0)
+        self.raw.many_value(10, 2, 258, 0)
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10.
     #[inline]
     pub fn inband_security_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(11, 3, 299, 0)
+        self.raw.many_value(11, 3, 299, 0)
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(12, 4, 259, 0)
+        self.raw.many_value(12, 4, 259, 0)
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> rt::view::Members<'a, VendorSpecificApplicationIdView<'a>> {
-        self.raw.many_group::<VendorSpecificApplicationIdView<'a>>(13, 5, 260, 0)
+        self.raw.many_group(13, 5, 260, 0)
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
 }
 impl<'a> rt::view::Step<'a> for CapabilitiesExchangeAnswerView<'a> {
@@ -6316,7 +6316,7 @@ impl<'a> DisconnectPeerRequestView<'a> {
     /// `{ Disconnect-Cause }`: Disconnect-Cause (code 273), IETF RFC 6733 §5.4.3.
     #[inline]
     pub fn disconnect_cause(&self) -> DisconnectCause {
-        self.raw.one_enum::<DisconnectCause>(2)
+        self.raw.one_enum(2)
     }
 }
 impl<'a> rt::view::Step<'a> for DisconnectPeerRequestView<'a> {
@@ -6402,7 +6402,7 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6422,7 +6422,7 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        self.raw.opt_group::<FailedAvpView<'a>>(4)
+        self.raw.opt_group(4)
     }
 }
 impl<'a> rt::view::Step<'a> for DisconnectPeerAnswerView<'a> {
@@ -6524,7 +6524,7 @@ impl<'a> DeviceWatchdogRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 impl<'a> rt::view::Step<'a> for DeviceWatchdogRequestView<'a> {
@@ -6610,7 +6610,7 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6630,12 +6630,12 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        self.raw.opt_group::<FailedAvpView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
 }
 impl<'a> rt::view::Step<'a> for DeviceWatchdogAnswerView<'a> {
@@ -6749,12 +6749,12 @@ impl<'a> ReAuthRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> ReAuthRequestType {
-        self.raw.one_enum::<ReAuthRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -6764,12 +6764,12 @@ impl<'a> ReAuthRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(9, 0, 284, 0)
+        self.raw.many_group(9, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -6873,7 +6873,7 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6893,7 +6893,7 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -6908,27 +6908,27 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        self.raw.opt_group::<FailedAvpView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(9, 0, 292, 0)
+        self.raw.many_value(9, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        self.raw.opt_enum::<RedirectHostUsage>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(12, 1, 284, 0)
+        self.raw.many_group(12, 1, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
@@ -7048,12 +7048,12 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(4)
+        self.raw.one_value(4)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> TerminationCause {
-        self.raw.one_enum::<TerminationCause>(5)
+        self.raw.one_enum(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -7073,12 +7073,12 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7187,7 +7187,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7222,32 +7222,32 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        self.raw.opt_group::<FailedAvpView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(10, 1, 292, 0)
+        self.raw.many_value(10, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        self.raw.opt_enum::<RedirectHostUsage>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(13, 2, 284, 0)
+        self.raw.many_group(13, 2, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
@@ -7369,7 +7369,7 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -7379,12 +7379,12 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(8, 0, 284, 0)
+        self.raw.many_group(8, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7487,7 +7487,7 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7507,7 +7507,7 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -7522,27 +7522,27 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        self.raw.opt_group::<FailedAvpView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(9, 0, 292, 0)
+        self.raw.many_value(9, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        self.raw.opt_enum::<RedirectHostUsage>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(12, 1, 284, 0)
+        self.raw.many_group(12, 1, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for AbortSessionAnswerView<'a> {
@@ -7658,24 +7658,24 @@ impl<'a> AccountingRequestView<'a> {
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> AccountingRecordType {
-        self.raw.one_enum::<AccountingRecordType>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<VendorSpecificApplicationIdView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -7690,7 +7690,7 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
@@ -7705,27 +7705,27 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(&self) -> Option<AccountingRealtimeRequired> {
-        self.raw.opt_enum::<AccountingRealtimeRequired>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(16)
+        self.raw.opt_value(16)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(17, 0, 284, 0)
+        self.raw.many_group(17, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7839,7 +7839,7 @@ impl<'a> AccountingAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7854,24 +7854,24 @@ impl<'a> AccountingAnswerView<'a> {
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> AccountingRecordType {
-        self.raw.one_enum::<AccountingRecordType>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<VendorSpecificApplicationIdView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -7881,7 +7881,7 @@ impl<'a> AccountingAnswerView<'a> {
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
@@ -7906,32 +7906,32 @@ impl<'a> AccountingAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        self.raw.opt_group::<FailedAvpView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(&self) -> Option<AccountingRealtimeRequired> {
-        self.raw.opt_enum::<AccountingRealtimeRequired>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(18)
+        self.raw.opt_value(18)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        self.raw.many_group::<ProxyInfoView<'a>>(19, 0, 284, 0)
+        self.raw.many_group(19, 0, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for AccountingAnswerView<'a> {

@@ -6490,12 +6490,12 @@ impl<'a> CostInformationView<'a> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        self.raw.one_group::<UnitValueView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `[ Cost-Unit ]`: Cost-Unit (code 424), IETF RFC 8506 §8.12.
     #[inline]
@@ -6607,12 +6607,12 @@ impl<'a> UnitValueView<'a> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        self.raw.one_value::<i64>(0)
+        self.raw.one_value(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -6733,59 +6733,59 @@ impl<'a> MultipleServicesCreditControlView<'a> {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(&self) -> Option<GrantedServiceUnitView<'a>> {
-        self.raw.opt_group::<GrantedServiceUnitView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(&self) -> Option<RequestedServiceUnitView<'a>> {
-        self.raw.opt_group::<RequestedServiceUnitView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(&self) -> rt::view::Members<'a, UsedServiceUnitView<'a>> {
-        self.raw.many_group::<UsedServiceUnitView<'a>>(2, 0, 446, 0)
+        self.raw.many_group(2, 0, 446, 0)
     }
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&self) -> Option<TariffChangeUsage> {
-        self.raw.opt_enum::<TariffChangeUsage>(3)
+        self.raw.opt_enum(3)
     }
     /// `*[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(4, 1, 439, 0)
+        self.raw.many_value(4, 1, 439, 0)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `*[ G-S-U-Pool-Reference ]`: G-S-U-Pool-Reference (code 457), IETF RFC 8506 §8.30.
     #[inline]
     pub fn g_s_u_pool_reference(
         &self,
     ) -> rt::view::Members<'a, GSUPoolReferenceView<'a>> {
-        self.raw.many_group::<GSUPoolReferenceView<'a>>(6, 2, 457, 0)
+        self.raw.many_group(6, 2, 457, 0)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(&self) -> Option<FinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<FinalUnitIndicationView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(&self) -> Option<QosFinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<QosFinalUnitIndicationView<'a>>(10)
+        self.raw.opt_group(10)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -6903,37 +6903,37 @@ impl<'a> GrantedServiceUnitView<'a> {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
     pub fn tariff_time_change(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        self.raw.opt_group::<CcMoneyView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(4)
+        self.raw.opt_value(4)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(5)
+        self.raw.opt_value(5)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(6)
+        self.raw.opt_value(6)
     }
 }
 #[cfg(
@@ -7060,32 +7060,32 @@ impl<'a> RequestedServiceUnitView<'a> {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        self.raw.opt_group::<CcMoneyView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(2)
+        self.raw.opt_value(2)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(4)
+        self.raw.opt_value(4)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(5)
+        self.raw.opt_value(5)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7198,37 +7198,37 @@ impl<'a> UsedServiceUnitView<'a> {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&self) -> Option<TariffChangeUsage> {
-        self.raw.opt_enum::<TariffChangeUsage>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        self.raw.opt_group::<CcMoneyView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(4)
+        self.raw.opt_value(4)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(5)
+        self.raw.opt_value(5)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(6)
+        self.raw.opt_value(6)
     }
 }
 #[cfg(
@@ -7378,12 +7378,12 @@ impl<'a> CcMoneyView<'a> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        self.raw.one_group::<UnitValueView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -7505,17 +7505,17 @@ impl<'a> GSUPoolReferenceView<'a> {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     #[inline]
     pub fn g_s_u_pool_identifier(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
     pub fn cc_unit_type(&self) -> CcUnitType {
-        self.raw.one_enum::<CcUnitType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        self.raw.one_group::<UnitValueView<'a>>(2)
+        self.raw.one_group(2)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7623,7 +7623,7 @@ impl<'a> FinalUnitIndicationView<'a> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> FinalUnitAction {
-        self.raw.one_enum::<FinalUnitAction>(0)
+        self.raw.one_enum(0)
     }
     /// `*[ Restriction-Filter-Rule ]`: Restriction-Filter-Rule (code 438), IETF RFC 8506 §8.36.
     #[inline]
@@ -7638,7 +7638,7 @@ impl<'a> FinalUnitIndicationView<'a> {
     /// `[ Redirect-Server ]`: Redirect-Server (code 434), IETF RFC 8506 §8.37.
     #[inline]
     pub fn redirect_server(&self) -> Option<RedirectServerView<'a>> {
-        self.raw.opt_group::<RedirectServerView<'a>>(3)
+        self.raw.opt_group(3)
     }
 }
 #[cfg(
@@ -7783,7 +7783,7 @@ impl<'a> RedirectServerView<'a> {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     #[inline]
     pub fn redirect_address_type(&self) -> RedirectAddressType {
-        self.raw.one_enum::<RedirectAddressType>(0)
+        self.raw.one_enum(0)
     }
     /// `{ Redirect-Server-Address }`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
     #[inline]
@@ -7907,7 +7907,7 @@ impl<'a> ServiceParameterInfoView<'a> {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     #[inline]
     pub fn service_parameter_type(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Service-Parameter-Value }`: Service-Parameter-Value (code 442), IETF RFC 8506 §8.45.
     #[inline]
@@ -8039,7 +8039,7 @@ impl<'a> SubscriptionIdView<'a> {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     #[inline]
     pub fn subscription_id_type(&self) -> SubscriptionIdType {
-        self.raw.one_enum::<SubscriptionIdType>(0)
+        self.raw.one_enum(0)
     }
     /// `{ Subscription-Id-Data }`: Subscription-Id-Data (code 444), IETF RFC 8506 §8.48.
     #[inline]
@@ -8221,7 +8221,7 @@ impl<'a> UserEquipmentInfoView<'a> {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     #[inline]
     pub fn user_equipment_info_type(&self) -> UserEquipmentInfoType {
-        self.raw.one_enum::<UserEquipmentInfoType>(0)
+        self.raw.one_enum(0)
     }
     /// `{ User-Equipment-Info-Value }`: User-Equipment-Info-Value (code 460), IETF RFC 8506 §8.51.
     #[inline]
@@ -8623,7 +8623,7 @@ impl<'a> RedirectServerExtensionView<'a> {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     #[inline]
     pub fn redirect_address_ipaddress(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Redirect-Address-URL ]`: Redirect-Address-URL (code 667), IETF RFC 8506 §8.66.
     #[inline]
@@ -8717,12 +8717,12 @@ impl<'a> QosFinalUnitIndicationView<'a> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> FinalUnitAction {
-        self.raw.one_enum::<FinalUnitAction>(0)
+        self.raw.one_enum(0)
     }
     /// `*[ Filter-Rule ]`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     #[inline]
     pub fn filter_rule(&self) -> rt::view::Members<'a, super::qos::FilterRuleView<'a>> {
-        self.raw.many_group::<super::qos::FilterRuleView<'a>>(1, 0, 509, 0)
+        self.raw.many_group(1, 0, 509, 0)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
@@ -8732,7 +8732,7 @@ impl<'a> QosFinalUnitIndicationView<'a> {
     /// `[ Redirect-Server-Extension ]`: Redirect-Server-Extension (code 665), IETF RFC 8506 §8.64.
     #[inline]
     pub fn redirect_server_extension(&self) -> Option<RedirectServerExtensionView<'a>> {
-        self.raw.opt_group::<RedirectServerExtensionView<'a>>(3)
+        self.raw.opt_group(3)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8861,7 +8861,7 @@ impl<'a> CreditControlRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(4)
+        self.raw.one_value(4)
     }
     /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
     #[inline]
@@ -8871,12 +8871,12 @@ impl<'a> CreditControlRequestView<'a> {
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> CcRequestType {
-        self.raw.one_enum::<CcRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(7)
+        self.raw.one_value(7)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -8891,7 +8891,7 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
@@ -8901,68 +8901,68 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(13)
+        self.raw.opt_value(13)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(&self) -> rt::view::Members<'a, SubscriptionIdView<'a>> {
-        self.raw.many_group::<SubscriptionIdView<'a>>(14, 0, 443, 0)
+        self.raw.many_group(14, 0, 443, 0)
     }
     /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58.
     #[inline]
     pub fn subscription_id_extension(
         &self,
     ) -> rt::view::Members<'a, SubscriptionIdExtensionView<'a>> {
-        self.raw.many_group::<SubscriptionIdExtensionView<'a>>(15, 1, 659, 0)
+        self.raw.many_group(15, 1, 659, 0)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        self.raw.opt_enum::<super::base::TerminationCause>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(&self) -> Option<RequestedServiceUnitView<'a>> {
-        self.raw.opt_group::<RequestedServiceUnitView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     #[inline]
     pub fn requested_action(&self) -> Option<RequestedAction> {
-        self.raw.opt_enum::<RequestedAction>(19)
+        self.raw.opt_enum(19)
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(&self) -> rt::view::Members<'a, UsedServiceUnitView<'a>> {
-        self.raw.many_group::<UsedServiceUnitView<'a>>(20, 2, 446, 0)
+        self.raw.many_group(20, 2, 446, 0)
     }
     /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
     #[inline]
     pub fn multiple_services_indicator(&self) -> Option<MultipleServicesIndicator> {
-        self.raw.opt_enum::<MultipleServicesIndicator>(21)
+        self.raw.opt_enum(21)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
     pub fn multiple_services_credit_control(
         &self,
     ) -> rt::view::Members<'a, MultipleServicesCreditControlView<'a>> {
-        self.raw.many_group::<MultipleServicesCreditControlView<'a>>(22, 3, 456, 0)
+        self.raw.many_group(22, 3, 456, 0)
     }
     /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43.
     #[inline]
     pub fn service_parameter_info(
         &self,
     ) -> rt::view::Members<'a, ServiceParameterInfoView<'a>> {
-        self.raw.many_group::<ServiceParameterInfoView<'a>>(23, 4, 440, 0)
+        self.raw.many_group(23, 4, 440, 0)
     }
     /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
     #[inline]
@@ -8972,19 +8972,19 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(&self) -> Option<UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<UserEquipmentInfoView<'a>>(25)
+        self.raw.opt_group(25)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<UserEquipmentInfoExtensionView<'a>> {
-        self.raw.opt_group::<UserEquipmentInfoExtensionView<'a>>(26)
+        self.raw.opt_group(26)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 5, 284, 0)
+        self.raw.many_group(27, 5, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -9122,7 +9122,7 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -9137,17 +9137,17 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(4)
+        self.raw.one_value(4)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> CcRequestType {
-        self.raw.one_enum::<CcRequestType>(5)
+        self.raw.one_enum(5)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(6)
+        self.raw.one_value(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -9157,12 +9157,12 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
     #[inline]
     pub fn cc_session_failover(&self) -> Option<CcSessionFailover> {
-        self.raw.opt_enum::<CcSessionFailover>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
@@ -9172,83 +9172,83 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(&self) -> Option<GrantedServiceUnitView<'a>> {
-        self.raw.opt_group::<GrantedServiceUnitView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
     pub fn multiple_services_credit_control(
         &self,
     ) -> rt::view::Members<'a, MultipleServicesCreditControlView<'a>> {
-        self.raw.many_group::<MultipleServicesCreditControlView<'a>>(14, 0, 456, 0)
+        self.raw.many_group(14, 0, 456, 0)
     }
     /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
     #[inline]
     pub fn cost_information(&self) -> Option<CostInformationView<'a>> {
-        self.raw.opt_group::<CostInformationView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(&self) -> Option<FinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<FinalUnitIndicationView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(&self) -> Option<QosFinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<QosFinalUnitIndicationView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     #[inline]
     pub fn check_balance_result(&self) -> Option<CheckBalanceResult> {
-        self.raw.opt_enum::<CheckBalanceResult>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
     #[inline]
     pub fn credit_control_failure_handling(
         &self,
     ) -> Option<CreditControlFailureHandling> {
-        self.raw.opt_enum::<CreditControlFailureHandling>(19)
+        self.raw.opt_enum(19)
     }
     /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
     #[inline]
     pub fn direct_debiting_failure_handling(
         &self,
     ) -> Option<DirectDebitingFailureHandling> {
-        self.raw.opt_enum::<DirectDebitingFailureHandling>(20)
+        self.raw.opt_enum(20)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(22, 1, 292, 0)
+        self.raw.many_value(22, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(24)
+        self.raw.opt_value(24)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(25, 2, 284, 0)
+        self.raw.many_group(25, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -9258,7 +9258,7 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(27, 4, 279, 0)
+        self.raw.many_group(27, 4, 279, 0)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]

@@ -1503,7 +1503,7 @@ impl<'a> OcSupportedFeaturesView<'a> {
     /// `[ OC-Feature-Vector ]`: OC-Feature-Vector (code 622), IETF RFC 7683 §7.2.
     #[inline]
     pub fn oc_feature_vector(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(0)
+        self.raw.opt_value(0)
     }
 }
 #[cfg(
@@ -1802,22 +1802,22 @@ impl<'a> OcOlrView<'a> {
     /// `< OC-Sequence-Number >`: OC-Sequence-Number (code 624), IETF RFC 7683 §7.4.
     #[inline]
     pub fn oc_sequence_number(&self) -> u64 {
-        self.raw.one_value::<u64>(0)
+        self.raw.one_value(0)
     }
     /// `< OC-Report-Type >`: OC-Report-Type (code 626), IETF RFC 7683 §7.6.
     #[inline]
     pub fn oc_report_type(&self) -> OcReportType {
-        self.raw.one_enum::<OcReportType>(1)
+        self.raw.one_enum(1)
     }
     /// `[ OC-Reduction-Percentage ]`: OC-Reduction-Percentage (code 627), IETF RFC 7683 §7.7.
     #[inline]
     pub fn oc_reduction_percentage(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ OC-Validity-Duration ]`: OC-Validity-Duration (code 625), IETF RFC 7683 §7.5.
     #[inline]
     pub fn oc_validity_duration(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(

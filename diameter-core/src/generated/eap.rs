@@ -1411,7 +1411,7 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -1431,7 +1431,7 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        self.raw.one_enum::<super::base::AuthRequestType>(5)
+        self.raw.one_enum(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -1456,7 +1456,7 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
@@ -1466,17 +1466,17 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<super::nasreq::NasPortType> {
-        self.raw.opt_enum::<super::nasreq::NasPortType>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -1496,7 +1496,7 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
-        self.raw.opt_enum::<super::nasreq::ServiceType>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
@@ -1506,17 +1506,17 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
@@ -1548,12 +1548,12 @@ impl<'a> DiameterEapRequestView<'a> {
     pub fn framed_compression(
         &self,
     ) -> rt::view::Members<'a, super::nasreq::FramedCompression> {
-        self.raw.many_enum::<super::nasreq::FramedCompression>(28, 0, 13, 0)
+        self.raw.many_enum(28, 0, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(29)
+        self.raw.opt_value(29)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -1573,22 +1573,22 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(33)
+        self.raw.opt_value(33)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
-        self.raw.opt_enum::<super::nasreq::FramedProtocol>(34)
+        self.raw.opt_enum(34)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, super::nasreq::TunnelingView<'a>> {
-        self.raw.many_group::<super::nasreq::TunnelingView<'a>>(35, 2, 401, 0)
+        self.raw.many_group(35, 2, 401, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(36, 3, 284, 0)
+        self.raw.many_group(36, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -1727,17 +1727,17 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        self.raw.one_enum::<super::base::AuthRequestType>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -1777,17 +1777,17 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Accounting-EAP-Auth-Method ]`: Accounting-EAP-Auth-Method (code 465), IETF RFC 4072 §4.1.5.
     #[inline]
     pub fn accounting_eap_auth_method(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
-        self.raw.opt_enum::<super::nasreq::ServiceType>(13)
+        self.raw.opt_enum(13)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -1802,7 +1802,7 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -1817,37 +1817,37 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(19, 2, 279, 0)
+        self.raw.many_group(19, 2, 279, 0)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(22)
+        self.raw.opt_value(22)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        self.raw.opt_enum::<super::base::ReAuthRequestType>(24)
+        self.raw.opt_enum(24)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(25)
+        self.raw.opt_value(25)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
@@ -1862,7 +1862,7 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(28)
+        self.raw.opt_value(28)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
@@ -1872,7 +1872,7 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(30)
+        self.raw.opt_value(30)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
@@ -1887,12 +1887,12 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(33)
+        self.raw.opt_value(33)
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(34, 5, 38, 0)
+        self.raw.many_value(34, 5, 38, 0)
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
@@ -1904,12 +1904,12 @@ impl<'a> DiameterEapAnswerView<'a> {
     pub fn framed_compression(
         &self,
     ) -> rt::view::Members<'a, super::nasreq::FramedCompression> {
-        self.raw.many_enum::<super::nasreq::FramedCompression>(36, 6, 13, 0)
+        self.raw.many_enum(36, 6, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(37)
+        self.raw.opt_value(37)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -1949,22 +1949,22 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(45)
+        self.raw.opt_value(45)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(46)
+        self.raw.opt_value(46)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
-        self.raw.opt_enum::<super::nasreq::FramedProtocol>(47)
+        self.raw.opt_enum(47)
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<super::nasreq::FramedRouting> {
-        self.raw.opt_enum::<super::nasreq::FramedRouting>(48)
+        self.raw.opt_enum(48)
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
@@ -1979,27 +1979,27 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, super::nasreq::TunnelingView<'a>> {
-        self.raw.many_group::<super::nasreq::TunnelingView<'a>>(51, 12, 401, 0)
+        self.raw.many_group(51, 12, 401, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(52, 13, 292, 0)
+        self.raw.many_value(52, 13, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(53)
+        self.raw.opt_enum(53)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(54)
+        self.raw.opt_value(54)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(55, 14, 284, 0)
+        self.raw.many_group(55, 14, 284, 0)
     }
 }
 #[cfg(any(feature = "eap"))]

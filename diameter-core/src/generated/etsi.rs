@@ -3270,12 +3270,12 @@ impl<'a> InitialGateSettingView<'a> {
     /// `[ Maximum-Allowed-Bandwidth-UL ]`: Maximum-Allowed-Bandwidth-UL (code 308, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Maximum-Allowed-Bandwidth-DL ]`: Maximum-Allowed-Bandwidth-DL (code 309, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3361,27 +3361,27 @@ impl<'a> QosProfileView<'a> {
     /// `*[ Media-Type ]`: Media-Type (code 520, vendor 10415), 3GPP TS 29.214 §5.3.19.
     #[inline]
     pub fn media_type(&self) -> rt::view::Members<'a, super::ts29214::MediaType> {
-        self.raw.many_enum::<super::ts29214::MediaType>(1, 0, 520, 10415)
+        self.raw.many_enum(1, 0, 520, 10415)
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn reservation_priority(&self) -> Option<ReservationPriority> {
-        self.raw.opt_enum::<ReservationPriority>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ Maximum-Allowed-Bandwidth-UL ]`: Maximum-Allowed-Bandwidth-UL (code 308, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Maximum-Allowed-Bandwidth-DL ]`: Maximum-Allowed-Bandwidth-DL (code 309, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Transport-Class ]`: Transport-Class (code 311, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn transport_class(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3468,12 +3468,12 @@ impl<'a> AccessNetworkTypeView<'a> {
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> super::nasreq::NasPortType {
-        self.raw.one_enum::<super::nasreq::NasPortType>(0)
+        self.raw.one_enum(0)
     }
     /// `[ Aggregation-Network-Type ]`: Aggregation-Network-Type (code 307, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn aggregation_network_type(&self) -> Option<AggregationNetworkType> {
-        self.raw.opt_enum::<AggregationNetworkType>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3650,12 +3650,12 @@ impl<'a> BindingInformationView<'a> {
     /// `{ Binding-Input-List }`: Binding-Input-List (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn binding_input_list(&self) -> BindingInputListView<'a> {
-        self.raw.one_group::<BindingInputListView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `[ Binding-Output-List ]`: Binding-Output-List (code 452, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn binding_output_list(&self) -> Option<BindingOutputListView<'a>> {
-        self.raw.opt_group::<BindingOutputListView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3740,14 +3740,14 @@ impl<'a> BindingInputListView<'a> {
     pub fn v6_transport_address(
         &self,
     ) -> rt::view::Members<'a, V6TransportAddressView<'a>> {
-        self.raw.many_group::<V6TransportAddressView<'a>>(0, 0, 453, 13019)
+        self.raw.many_group(0, 0, 453, 13019)
     }
     /// `*[ V4-Transport-Address ]`: V4-Transport-Address (code 454, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn v4_transport_address(
         &self,
     ) -> rt::view::Members<'a, V4TransportAddressView<'a>> {
-        self.raw.many_group::<V4TransportAddressView<'a>>(1, 1, 454, 13019)
+        self.raw.many_group(1, 1, 454, 13019)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3836,14 +3836,14 @@ impl<'a> BindingOutputListView<'a> {
     pub fn v6_transport_address(
         &self,
     ) -> rt::view::Members<'a, V6TransportAddressView<'a>> {
-        self.raw.many_group::<V6TransportAddressView<'a>>(0, 0, 453, 13019)
+        self.raw.many_group(0, 0, 453, 13019)
     }
     /// `*[ V4-Transport-Address ]`: V4-Transport-Address (code 454, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn v4_transport_address(
         &self,
     ) -> rt::view::Members<'a, V4TransportAddressView<'a>> {
-        self.raw.many_group::<V4TransportAddressView<'a>>(1, 1, 454, 13019)
+        self.raw.many_group(1, 1, 454, 13019)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3935,7 +3935,7 @@ impl<'a> V6TransportAddressView<'a> {
     /// `{ Port-Number }`: Port-Number (code 455, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn port_number(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -4023,7 +4023,7 @@ impl<'a> V4TransportAddressView<'a> {
     /// `{ Port-Number }`: Port-Number (code 455, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn port_number(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(any(feature = "etsi"))]

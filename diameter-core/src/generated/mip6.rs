@@ -1601,12 +1601,12 @@ impl<'a> Mip6AgentInfoView<'a> {
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(0, 0, 334, 0)
+        self.raw.many_value(0, 0, 334, 0)
     }
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
     #[inline]
     pub fn mip_home_agent_host(&self) -> Option<super::mipv4::MipHomeAgentHostView<'a>> {
-        self.raw.opt_group::<super::mipv4::MipHomeAgentHostView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ MIP6-Home-Link-Prefix ]`: MIP6-Home-Link-Prefix (code 125), IETF RFC 5447, RFC 5778 RFC 5447 4.2.4.
     #[inline]
@@ -1741,22 +1741,22 @@ impl<'a> MipMnHaMsaView<'a> {
     /// `{ MIP-MSA-Lifetime }`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ MIP-Algorithm-Type ]`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> Option<super::mipv4::MipAlgorithmType> {
-        self.raw.opt_enum::<super::mipv4::MipAlgorithmType>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ MIP-Replay-Mode ]`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> Option<super::mipv4::MipReplayMode> {
-        self.raw.opt_enum::<super::mipv4::MipReplayMode>(4)
+        self.raw.opt_enum(4)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1869,7 +1869,7 @@ impl<'a> Mip6RequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -1894,7 +1894,7 @@ impl<'a> Mip6RequestView<'a> {
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        self.raw.one_enum::<super::base::AuthRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -1904,7 +1904,7 @@ impl<'a> Mip6RequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
@@ -1924,7 +1924,7 @@ impl<'a> Mip6RequestView<'a> {
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<super::nasreq::NasPortType> {
-        self.raw.opt_enum::<super::nasreq::NasPortType>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
@@ -1939,37 +1939,37 @@ impl<'a> Mip6RequestView<'a> {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(15)
+        self.raw.opt_value(15)
     }
     /// `{ MIP6-Auth-Mode }`: MIP6-Auth-Mode (code 494), IETF RFC 5447, RFC 5778 RFC 5778 6.20.
     #[inline]
     pub fn mip6_auth_mode(&self) -> Mip6AuthMode {
-        self.raw.one_enum::<Mip6AuthMode>(16)
+        self.raw.one_enum(16)
     }
     /// `[ MIP-MN-AAA-SPI ]`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `*2{ MIP-Mobile-Node-Address }`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(19, 0, 333, 0)
+        self.raw.many_value(19, 0, 333, 0)
     }
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Mip6AgentInfoView<'a> {
-        self.raw.one_group::<Mip6AgentInfoView<'a>>(20)
+        self.raw.one_group(20)
     }
     /// `{ MIP-Careof-Address }`: MIP-Careof-Address (code 487), IETF RFC 5447, RFC 5778 RFC 5778 6.7.
     #[inline]
     pub fn mip_careof_address(&self) -> rt::data::Address {
-        self.raw.one_value::<rt::data::Address>(21)
+        self.raw.one_value(21)
     }
     /// `[ MIP-Authenticator ]`: MIP-Authenticator (code 488), IETF RFC 5447, RFC 5778 RFC 5778 6.8.
     #[inline]
@@ -1989,14 +1989,14 @@ impl<'a> Mip6RequestView<'a> {
     /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
     #[inline]
     pub fn qos_capability(&self) -> Option<super::qos::QosCapabilityView<'a>> {
-        self.raw.opt_group::<super::qos::QosCapabilityView<'a>>(25)
+        self.raw.opt_group(25)
     }
     /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
     #[inline]
     pub fn qos_resources(
         &self,
     ) -> rt::view::Members<'a, super::qos::QosResourcesView<'a>> {
-        self.raw.many_group::<super::qos::QosResourcesView<'a>>(26, 1, 508, 0)
+        self.raw.many_group(26, 1, 508, 0)
     }
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
     #[inline]
@@ -2011,17 +2011,17 @@ impl<'a> Mip6RequestView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(29)
+        self.raw.opt_value(29)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(30)
+        self.raw.opt_enum(30)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(31, 2, 284, 0)
+        self.raw.many_group(31, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -2157,12 +2157,12 @@ impl<'a> Mip6AnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -2177,7 +2177,7 @@ impl<'a> Mip6AnswerView<'a> {
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        self.raw.one_enum::<super::base::AuthRequestType>(5)
+        self.raw.one_enum(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -2187,12 +2187,12 @@ impl<'a> Mip6AnswerView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -2207,34 +2207,34 @@ impl<'a> Mip6AnswerView<'a> {
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        self.raw.opt_enum::<super::base::ReAuthRequestType>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(12)
+        self.raw.opt_value(12)
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<Mip6AgentInfoView<'a>> {
-        self.raw.opt_group::<Mip6AgentInfoView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*2[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(14, 0, 333, 0)
+        self.raw.many_value(14, 0, 333, 0)
     }
     /// `[ MIP-MN-HA-MSA ]`: MIP-MN-HA-MSA (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12.
     #[inline]
     pub fn mip_mn_ha_msa(&self) -> Option<MipMnHaMsaView<'a>> {
-        self.raw.opt_group::<MipMnHaMsaView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
     #[inline]
     pub fn qos_resources(
         &self,
     ) -> rt::view::Members<'a, super::qos::QosResourcesView<'a>> {
-        self.raw.many_group::<super::qos::QosResourcesView<'a>>(16, 1, 508, 0)
+        self.raw.many_group(16, 1, 508, 0)
     }
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
     #[inline]
@@ -2249,32 +2249,32 @@ impl<'a> Mip6AnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(20, 2, 284, 0)
+        self.raw.many_group(20, 2, 284, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(21, 3, 292, 0)
+        self.raw.many_value(21, 3, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(23)
+        self.raw.opt_value(23)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(24, 4, 279, 0)
+        self.raw.many_group(24, 4, 279, 0)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]

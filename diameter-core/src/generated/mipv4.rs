@@ -3555,22 +3555,22 @@ impl<'a> MipMnAaaAuthView<'a> {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MIP-Auth-Input-Data-Length }`: MIP-Auth-Input-Data-Length (code 338), IETF RFC 4004 §7.6.2.
     #[inline]
     pub fn mip_auth_input_data_length(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ MIP-Authenticator-Length }`: MIP-Authenticator-Length (code 339), IETF RFC 4004 §7.6.3.
     #[inline]
     pub fn mip_authenticator_length(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ MIP-Authenticator-Offset }`: MIP-Authenticator-Offset (code 340), IETF RFC 4004 §7.6.4.
     #[inline]
     pub fn mip_authenticator_offset(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3903,12 +3903,12 @@ impl<'a> MipFaToMnMsaView<'a> {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        self.raw.one_enum::<MipAlgorithmType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
@@ -3994,12 +3994,12 @@ impl<'a> MipFaToHaMsaView<'a> {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        self.raw.one_enum::<MipAlgorithmType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
@@ -4085,12 +4085,12 @@ impl<'a> MipHaToFaMsaView<'a> {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        self.raw.one_enum::<MipAlgorithmType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
@@ -4176,17 +4176,17 @@ impl<'a> MipHaToMnMsaView<'a> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        self.raw.one_enum::<MipAlgorithmType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        self.raw.one_enum::<MipReplayMode>(2)
+        self.raw.one_enum(2)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
@@ -4273,12 +4273,12 @@ impl<'a> MipMnToFaMsaView<'a> {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     #[inline]
     pub fn mip_mn_to_fa_spi(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        self.raw.one_enum::<MipAlgorithmType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
@@ -4364,17 +4364,17 @@ impl<'a> MipMnToHaMsaView<'a> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        self.raw.one_enum::<MipAlgorithmType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        self.raw.one_enum::<MipReplayMode>(2)
+        self.raw.one_enum(2)
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
@@ -4491,7 +4491,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -4521,7 +4521,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
     /// `{ MIP-MN-AAA-Auth }`: MIP-MN-AAA-Auth (code 322), IETF RFC 4004 §7.6.
     #[inline]
     pub fn mip_mn_aaa_auth(&self) -> MipMnAaaAuthView<'a> {
-        self.raw.one_group::<MipMnAaaAuthView<'a>>(7)
+        self.raw.one_group(7)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
@@ -4536,39 +4536,39 @@ impl<'a> AaMobileNodeRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(11)
+        self.raw.opt_value(11)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(12)
+        self.raw.opt_value(12)
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        self.raw.opt_group::<MipOriginatingForeignAaaView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ MIP-FA-Challenge ]`: MIP-FA-Challenge (code 344), IETF RFC 4004 §7.7.
     #[inline]
@@ -4583,17 +4583,17 @@ impl<'a> AaMobileNodeRequestView<'a> {
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
     #[inline]
     pub fn mip_home_agent_host(&self) -> Option<MipHomeAgentHostView<'a>> {
-        self.raw.opt_group::<MipHomeAgentHostView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `[ MIP-HA-to-FA-SPI ]`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(21, 0, 284, 0)
+        self.raw.many_group(21, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -4717,12 +4717,12 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -4747,12 +4747,12 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -4767,12 +4767,12 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        self.raw.opt_enum::<super::base::ReAuthRequestType>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
@@ -4782,42 +4782,42 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        self.raw.opt_group::<MipMnToFaMsaView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        self.raw.opt_group::<MipMnToHaMsaView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ MIP-FA-to-MN-MSA ]`: MIP-FA-to-MN-MSA (code 326), IETF RFC 4004 §9.1.
     #[inline]
     pub fn mip_fa_to_mn_msa(&self) -> Option<MipFaToMnMsaView<'a>> {
-        self.raw.opt_group::<MipFaToMnMsaView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `[ MIP-FA-to-HA-MSA ]`: MIP-FA-to-HA-MSA (code 328), IETF RFC 4004 §9.2.
     #[inline]
     pub fn mip_fa_to_ha_msa(&self) -> Option<MipFaToHaMsaView<'a>> {
-        self.raw.opt_group::<MipFaToHaMsaView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        self.raw.opt_group::<MipHaToMnMsaView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(20)
+        self.raw.opt_value(20)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(21)
+        self.raw.opt_value(21)
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
@@ -4827,12 +4827,12 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(23)
+        self.raw.opt_value(23)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(24, 1, 284, 0)
+        self.raw.many_group(24, 1, 284, 0)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4951,17 +4951,17 @@ impl<'a> HomeAgentMipRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Authorization-Lifetime }`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
@@ -4991,7 +4991,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
     /// `{ MIP-Feature-Vector }`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> u32 {
-        self.raw.one_value::<u32>(9)
+        self.raw.one_value(9)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -5001,44 +5001,44 @@ impl<'a> HomeAgentMipRequestView<'a> {
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        self.raw.opt_group::<MipMnToHaMsaView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        self.raw.opt_group::<MipMnToFaMsaView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        self.raw.opt_group::<MipHaToMnMsaView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ MIP-HA-to-FA-MSA ]`: MIP-HA-to-FA-MSA (code 329), IETF RFC 4004 §9.3.
     #[inline]
     pub fn mip_ha_to_fa_msa(&self) -> Option<MipHaToFaMsaView<'a>> {
-        self.raw.opt_group::<MipHaToFaMsaView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        self.raw.opt_group::<MipOriginatingForeignAaaView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(17)
+        self.raw.opt_value(17)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(18)
+        self.raw.opt_value(18)
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
@@ -5048,12 +5048,12 @@ impl<'a> HomeAgentMipRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(21, 1, 284, 0)
+        self.raw.many_group(21, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -5177,12 +5177,12 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5222,32 +5222,32 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(10)
+        self.raw.opt_value(10)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(11)
+        self.raw.opt_value(11)
     }
     /// `[ MIP-FA-to-HA-SPI ]`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ MIP-FA-to-MN-SPI ]`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 0, 284, 0)
+        self.raw.many_group(15, 0, 284, 0)
     }
 }
 #[cfg(any(feature = "mipv4"))]

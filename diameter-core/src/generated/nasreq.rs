@@ -6956,7 +6956,7 @@ impl<'a> ChapAuthView<'a> {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     #[inline]
     pub fn chap_algorithm(&self) -> ChapAlgorithm {
-        self.raw.one_enum::<ChapAlgorithm>(0)
+        self.raw.one_enum(0)
     }
     /// `{ CHAP-Ident }`: CHAP-Ident (code 404), IETF RFC 7155 §4.3.6.
     #[inline]
@@ -7046,12 +7046,12 @@ impl<'a> TunnelingView<'a> {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     #[inline]
     pub fn tunnel_type(&self) -> TunnelType {
-        self.raw.one_enum::<TunnelType>(0)
+        self.raw.one_enum(0)
     }
     /// `{ Tunnel-Medium-Type }`: Tunnel-Medium-Type (code 65), IETF RFC 7155 §4.5.3.
     #[inline]
     pub fn tunnel_medium_type(&self) -> TunnelMediumType {
-        self.raw.one_enum::<TunnelMediumType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ Tunnel-Client-Endpoint }`: Tunnel-Client-Endpoint (code 66), IETF RFC 7155 §4.5.4.
     #[inline]
@@ -7066,7 +7066,7 @@ impl<'a> TunnelingView<'a> {
     /// `[ Tunnel-Preference ]`: Tunnel-Preference (code 83), IETF RFC 7155 §4.5.9.
     #[inline]
     pub fn tunnel_preference(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Tunnel-Client-Auth-Id ]`: Tunnel-Client-Auth-Id (code 90), IETF RFC 7155 §4.5.10.
     #[inline]
@@ -7209,7 +7209,7 @@ impl<'a> AaRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7229,7 +7229,7 @@ impl<'a> AaRequestView<'a> {
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        self.raw.one_enum::<super::base::AuthRequestType>(5)
+        self.raw.one_enum(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -7254,7 +7254,7 @@ impl<'a> AaRequestView<'a> {
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
@@ -7264,22 +7264,22 @@ impl<'a> AaRequestView<'a> {
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        self.raw.opt_enum::<NasPortType>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -7294,7 +7294,7 @@ impl<'a> AaRequestView<'a> {
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        self.raw.opt_enum::<ServiceType>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
@@ -7304,17 +7304,17 @@ impl<'a> AaRequestView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
@@ -7344,7 +7344,7 @@ impl<'a> AaRequestView<'a> {
     /// `[ CHAP-Auth ]`: CHAP-Auth (code 402), IETF RFC 7155 §4.3.4.
     #[inline]
     pub fn chap_auth(&self) -> Option<ChapAuthView<'a>> {
-        self.raw.opt_group::<ChapAuthView<'a>>(28)
+        self.raw.opt_group(28)
     }
     /// `[ CHAP-Challenge ]`: CHAP-Challenge (code 60), IETF RFC 7155 §4.3.8.
     #[inline]
@@ -7354,12 +7354,12 @@ impl<'a> AaRequestView<'a> {
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&self) -> rt::view::Members<'a, FramedCompression> {
-        self.raw.many_enum::<FramedCompression>(30, 0, 13, 0)
+        self.raw.many_enum(30, 0, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(31)
+        self.raw.opt_value(31)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -7379,12 +7379,12 @@ impl<'a> AaRequestView<'a> {
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(35)
+        self.raw.opt_value(35)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        self.raw.opt_enum::<FramedProtocol>(36)
+        self.raw.opt_enum(36)
     }
     /// `[ ARAP-Password ]`: ARAP-Password (code 70), IETF RFC 7155 §4.3.9.
     #[inline]
@@ -7394,7 +7394,7 @@ impl<'a> AaRequestView<'a> {
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(38)
+        self.raw.opt_value(38)
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
     #[inline]
@@ -7434,12 +7434,12 @@ impl<'a> AaRequestView<'a> {
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
-        self.raw.many_group::<TunnelingView<'a>>(46, 5, 401, 0)
+        self.raw.many_group(46, 5, 401, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(47, 6, 284, 0)
+        self.raw.many_group(47, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7587,17 +7587,17 @@ impl<'a> AaAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        self.raw.one_enum::<super::base::AuthRequestType>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7617,7 +7617,7 @@ impl<'a> AaAnswerView<'a> {
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        self.raw.opt_enum::<ServiceType>(7)
+        self.raw.opt_enum(7)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -7632,7 +7632,7 @@ impl<'a> AaAnswerView<'a> {
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -7647,42 +7647,42 @@ impl<'a> AaAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(13, 2, 279, 0)
+        self.raw.many_group(13, 2, 279, 0)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        self.raw.opt_enum::<super::base::ReAuthRequestType>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
@@ -7697,12 +7697,12 @@ impl<'a> AaAnswerView<'a> {
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(24)
+        self.raw.opt_value(24)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
@@ -7712,17 +7712,17 @@ impl<'a> AaAnswerView<'a> {
     /// `[ Password-Retry ]`: Password-Retry (code 75), IETF RFC 7155 §4.3.2.
     #[inline]
     pub fn password_retry(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(26)
+        self.raw.opt_value(26)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(27)
+        self.raw.opt_value(27)
     }
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&self) -> Option<Prompt> {
-        self.raw.opt_enum::<Prompt>(28)
+        self.raw.opt_enum(28)
     }
     /// `[ ARAP-Challenge-Response ]`: ARAP-Challenge-Response (code 84), IETF RFC 7155 §4.3.10.
     #[inline]
@@ -7737,7 +7737,7 @@ impl<'a> AaAnswerView<'a> {
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(31)
+        self.raw.opt_value(31)
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
     #[inline]
@@ -7747,7 +7747,7 @@ impl<'a> AaAnswerView<'a> {
     /// `[ ARAP-Zone-Access ]`: ARAP-Zone-Access (code 72), IETF RFC 7155 §4.4.10.8.2.
     #[inline]
     pub fn arap_zone_access(&self) -> Option<ArapZoneAccess> {
-        self.raw.opt_enum::<ArapZoneAccess>(33)
+        self.raw.opt_enum(33)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
@@ -7762,12 +7762,12 @@ impl<'a> AaAnswerView<'a> {
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(36)
+        self.raw.opt_value(36)
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(37, 6, 38, 0)
+        self.raw.many_value(37, 6, 38, 0)
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
@@ -7777,12 +7777,12 @@ impl<'a> AaAnswerView<'a> {
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&self) -> rt::view::Members<'a, FramedCompression> {
-        self.raw.many_enum::<FramedCompression>(39, 7, 13, 0)
+        self.raw.many_enum(39, 7, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(40)
+        self.raw.opt_value(40)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -7822,22 +7822,22 @@ impl<'a> AaAnswerView<'a> {
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(48)
+        self.raw.opt_value(48)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(49)
+        self.raw.opt_value(49)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        self.raw.opt_enum::<FramedProtocol>(50)
+        self.raw.opt_enum(50)
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<FramedRouting> {
-        self.raw.opt_enum::<FramedRouting>(51)
+        self.raw.opt_enum(51)
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
     #[inline]
@@ -7872,12 +7872,12 @@ impl<'a> AaAnswerView<'a> {
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&self) -> Option<LoginService> {
-        self.raw.opt_enum::<LoginService>(58)
+        self.raw.opt_enum(58)
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(59)
+        self.raw.opt_value(59)
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
@@ -7892,27 +7892,27 @@ impl<'a> AaAnswerView<'a> {
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
-        self.raw.many_group::<TunnelingView<'a>>(62, 15, 401, 0)
+        self.raw.many_group(62, 15, 401, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(63, 16, 292, 0)
+        self.raw.many_value(63, 16, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(64)
+        self.raw.opt_enum(64)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(65)
+        self.raw.opt_value(65)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(66, 17, 284, 0)
+        self.raw.many_group(66, 17, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8095,12 +8095,12 @@ impl<'a> ReAuthRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        self.raw.one_enum::<super::base::ReAuthRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -8110,12 +8110,12 @@ impl<'a> ReAuthRequestView<'a> {
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
@@ -8135,7 +8135,7 @@ impl<'a> ReAuthRequestView<'a> {
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
@@ -8145,12 +8145,12 @@ impl<'a> ReAuthRequestView<'a> {
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        self.raw.opt_enum::<NasPortType>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        self.raw.opt_enum::<ServiceType>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -8165,7 +8165,7 @@ impl<'a> ReAuthRequestView<'a> {
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(19)
+        self.raw.opt_value(19)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
@@ -8210,7 +8210,7 @@ impl<'a> ReAuthRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(28, 1, 284, 0)
+        self.raw.many_group(28, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8339,7 +8339,7 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8359,12 +8359,12 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -8379,27 +8379,27 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(9, 0, 279, 0)
+        self.raw.many_group(9, 0, 279, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(10, 1, 292, 0)
+        self.raw.many_value(10, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        self.raw.opt_enum::<ServiceType>(13)
+        self.raw.opt_enum(13)
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
     #[inline]
@@ -8409,22 +8409,22 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        self.raw.opt_enum::<super::base::ReAuthRequestType>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
@@ -8444,12 +8444,12 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&self) -> Option<Prompt> {
-        self.raw.opt_enum::<Prompt>(22)
+        self.raw.opt_enum(22)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(23, 5, 284, 0)
+        self.raw.many_group(23, 5, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8588,12 +8588,12 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(4)
+        self.raw.one_value(4)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> super::base::TerminationCause {
-        self.raw.one_enum::<super::base::TerminationCause>(5)
+        self.raw.one_enum(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -8613,17 +8613,17 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
+        self.raw.many_group(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8739,7 +8739,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8774,37 +8774,37 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(8, 1, 279, 0)
+        self.raw.many_group(8, 1, 279, 0)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(11, 2, 292, 0)
+        self.raw.many_value(11, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 3, 284, 0)
+        self.raw.many_group(14, 3, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8935,7 +8935,7 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -8945,12 +8945,12 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
@@ -8970,7 +8970,7 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
@@ -8980,12 +8980,12 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        self.raw.opt_enum::<NasPortType>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        self.raw.opt_enum::<ServiceType>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -9000,7 +9000,7 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(18)
+        self.raw.opt_value(18)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
@@ -9045,7 +9045,7 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 2, 284, 0)
+        self.raw.many_group(27, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -9173,7 +9173,7 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -9193,12 +9193,12 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
@@ -9218,27 +9218,27 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(10, 0, 279, 0)
+        self.raw.many_group(10, 0, 279, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(11, 1, 292, 0)
+        self.raw.many_value(11, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
+        self.raw.many_group(14, 2, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -9364,17 +9364,17 @@ impl<'a> AccountingRequestView<'a> {
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
-        self.raw.one_enum::<super::base::AccountingRecordType>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(6)
+        self.raw.one_value(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -9384,7 +9384,7 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
@@ -9399,12 +9399,12 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -9414,12 +9414,12 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Acct-Delay-Time ]`: Acct-Delay-Time (code 41), IETF RFC 7155 §4.6.8.
     #[inline]
     pub fn acct_delay_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
@@ -9439,7 +9439,7 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
@@ -9449,7 +9449,7 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        self.raw.opt_enum::<NasPortType>(21)
+        self.raw.opt_enum(21)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -9459,52 +9459,52 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        self.raw.opt_enum::<ServiceType>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        self.raw.opt_enum::<super::base::TerminationCause>(24)
+        self.raw.opt_enum(24)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(25)
+        self.raw.opt_value(25)
     }
     /// `[ Accounting-Input-Packets ]`: Accounting-Input-Packets (code 365), IETF RFC 7155 §4.6.3.
     #[inline]
     pub fn accounting_input_packets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(26)
+        self.raw.opt_value(26)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(27)
+        self.raw.opt_value(27)
     }
     /// `[ Accounting-Output-Packets ]`: Accounting-Output-Packets (code 366), IETF RFC 7155 §4.6.4.
     #[inline]
     pub fn accounting_output_packets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(28)
+        self.raw.opt_value(28)
     }
     /// `[ Acct-Authentic ]`: Acct-Authentic (code 45), IETF RFC 7155 §4.6.6.
     #[inline]
     pub fn acct_authentic(&self) -> Option<AcctAuthentic> {
-        self.raw.opt_enum::<AcctAuthentic>(29)
+        self.raw.opt_enum(29)
     }
     /// `[ Accounting-Auth-Method ]`: Accounting-Auth-Method (code 406), IETF RFC 7155 §4.6.7.
     #[inline]
     pub fn accounting_auth_method(&self) -> Option<AccountingAuthMethod> {
-        self.raw.opt_enum::<AccountingAuthMethod>(30)
+        self.raw.opt_enum(30)
     }
     /// `[ Acct-Link-Count ]`: Acct-Link-Count (code 51), IETF RFC 7155 §4.6.9.
     #[inline]
     pub fn acct_link_count(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(31)
+        self.raw.opt_value(31)
     }
     /// `[ Acct-Session-Time ]`: Acct-Session-Time (code 46), IETF RFC 7155 §4.6.5.
     #[inline]
     pub fn acct_session_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(32)
+        self.raw.opt_value(32)
     }
     /// `[ Acct-Tunnel-Connection ]`: Acct-Tunnel-Connection (code 68), IETF RFC 7155 §4.6.10.
     #[inline]
@@ -9514,7 +9514,7 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Acct-Tunnel-Packets-Lost ]`: Acct-Tunnel-Packets-Lost (code 86), IETF RFC 7155 §4.6.11.
     #[inline]
     pub fn acct_tunnel_packets_lost(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(34)
+        self.raw.opt_value(34)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
@@ -9549,34 +9549,34 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(41)
+        self.raw.opt_value(41)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(42)
+        self.raw.opt_value(42)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(43)
+        self.raw.opt_value(43)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(44)
+        self.raw.opt_value(44)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(
         &self,
     ) -> Option<super::base::AccountingRealtimeRequired> {
-        self.raw.opt_enum::<super::base::AccountingRealtimeRequired>(45)
+        self.raw.opt_enum(45)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(46)
+        self.raw.opt_value(46)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
@@ -9596,12 +9596,12 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(50)
+        self.raw.opt_value(50)
     }
     /// `[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(51)
+        self.raw.opt_value(51)
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
@@ -9611,12 +9611,12 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&self) -> Option<FramedCompression> {
-        self.raw.opt_enum::<FramedCompression>(53)
+        self.raw.opt_enum(53)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(54)
+        self.raw.opt_value(54)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -9646,12 +9646,12 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(60)
+        self.raw.opt_value(60)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(61)
+        self.raw.opt_value(61)
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
@@ -9661,7 +9661,7 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        self.raw.opt_enum::<FramedProtocol>(63)
+        self.raw.opt_enum(63)
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
     #[inline]
@@ -9671,7 +9671,7 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<FramedRouting> {
-        self.raw.opt_enum::<FramedRouting>(65)
+        self.raw.opt_enum(65)
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
     #[inline]
@@ -9706,22 +9706,22 @@ impl<'a> AccountingRequestView<'a> {
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&self) -> Option<LoginService> {
-        self.raw.opt_enum::<LoginService>(72)
+        self.raw.opt_enum(72)
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(73)
+        self.raw.opt_value(73)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
-        self.raw.many_group::<TunnelingView<'a>>(74, 10, 401, 0)
+        self.raw.many_group(74, 10, 401, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(75, 11, 284, 0)
+        self.raw.many_group(75, 11, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -9897,7 +9897,7 @@ impl<'a> AccountingAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -9912,17 +9912,17 @@ impl<'a> AccountingAnswerView<'a> {
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
-        self.raw.one_enum::<super::base::AccountingRecordType>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(6)
+        self.raw.one_value(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -9932,7 +9932,7 @@ impl<'a> AccountingAnswerView<'a> {
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
@@ -9947,7 +9947,7 @@ impl<'a> AccountingAnswerView<'a> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -9962,17 +9962,17 @@ impl<'a> AccountingAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(14, 0, 279, 0)
+        self.raw.many_group(14, 0, 279, 0)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
@@ -9992,7 +9992,7 @@ impl<'a> AccountingAnswerView<'a> {
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
@@ -10002,29 +10002,29 @@ impl<'a> AccountingAnswerView<'a> {
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        self.raw.opt_enum::<NasPortType>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        self.raw.opt_enum::<ServiceType>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        self.raw.opt_enum::<super::base::TerminationCause>(24)
+        self.raw.opt_enum(24)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(
         &self,
     ) -> Option<super::base::AccountingRealtimeRequired> {
-        self.raw.opt_enum::<super::base::AccountingRealtimeRequired>(25)
+        self.raw.opt_enum(25)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(26)
+        self.raw.opt_value(26)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -10034,7 +10034,7 @@ impl<'a> AccountingAnswerView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(28, 2, 284, 0)
+        self.raw.many_group(28, 2, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]

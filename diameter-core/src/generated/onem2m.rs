@@ -566,67 +566,67 @@ impl<'a> M2mInformationView<'a> {
     /// `[ Protocol-Type ]`: Protocol-Type (code 1013, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn protocol_type(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Request-Operation ]`: Request-Operation (code 1017, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_operation(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Request-Headers-Size ]`: Request-Headers-Size (code 1016, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_headers_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Request-Body-Size ]`: Request-Body-Size (code 1015, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_body_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Response-Headers-Size ]`: Response-Headers-Size (code 1019, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_headers_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Response-Body-Size ]`: Response-Body-Size (code 1018, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_body_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Response-Status-Code ]`: Response-Status-Code (code 1020, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_status_code(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ M2M-Event-Record-Timestamp ]`: M2M-Event-Record-Timestamp (code 1010, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn m2m_event_record_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Control-Memory-Size ]`: Control-Memory-Size (code 1002, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn control_memory_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Data-Memory-Size ]`: Data-Memory-Size (code 1004, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn data_memory_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ Access-Network-Identifier ]`: Access-Network-Identifier (code 1000, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn access_network_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Occupancy ]`: Occupancy (code 1012, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn occupancy(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `[ Group-Name ]`: Group-Name (code 1006, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
@@ -636,12 +636,12 @@ impl<'a> M2mInformationView<'a> {
     /// `[ Maximum-Number-Members ]`: Maximum-Number-Members (code 1009, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn maximum_number_members(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `[ Current-Number-Members ]`: Current-Number-Members (code 1003, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn current_number_members(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Subgroup-Name ]`: Subgroup-Name (code 1021, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]

@@ -7521,7 +7521,7 @@ impl<'a> QosResourcesView<'a> {
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     #[inline]
     pub fn filter_rule(&self) -> rt::view::Members<'a, FilterRuleView<'a>> {
-        self.raw.many_group::<FilterRuleView<'a>>(0, 0, 509, 0)
+        self.raw.many_group(0, 0, 509, 0)
     }
 }
 #[cfg(
@@ -7648,44 +7648,44 @@ impl<'a> FilterRuleView<'a> {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     #[inline]
     pub fn filter_rule_precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Classifier ]`: Classifier (code 511), IETF RFC 5777 §4.1.1.
     #[inline]
     pub fn classifier(&self) -> Option<ClassifierView<'a>> {
-        self.raw.opt_group::<ClassifierView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `*[ Time-Of-Day-Condition ]`: Time-Of-Day-Condition (code 560), IETF RFC 5777 §4.2.1.
     #[inline]
     pub fn time_of_day_condition(
         &self,
     ) -> rt::view::Members<'a, TimeOfDayConditionView<'a>> {
-        self.raw.many_group::<TimeOfDayConditionView<'a>>(2, 0, 560, 0)
+        self.raw.many_group(2, 0, 560, 0)
     }
     /// `[ Treatment-Action ]`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&self) -> Option<TreatmentAction> {
-        self.raw.opt_enum::<TreatmentAction>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ QoS-Semantics ]`: QoS-Semantics (code 575), IETF RFC 5777 §5.4.
     #[inline]
     pub fn qos_semantics(&self) -> Option<QosSemantics> {
-        self.raw.opt_enum::<QosSemantics>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     #[inline]
     pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
-        self.raw.opt_group::<QosProfileTemplateView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
     #[inline]
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
-        self.raw.opt_group::<QosParametersView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ Excess-Treatment ]`: Excess-Treatment (code 577), IETF RFC 5777 §5.6.
     #[inline]
     pub fn excess_treatment(&self) -> Option<ExcessTreatmentView<'a>> {
-        self.raw.opt_group::<ExcessTreatmentView<'a>>(7)
+        self.raw.opt_group(7)
     }
 }
 #[cfg(
@@ -7830,57 +7830,57 @@ impl<'a> ClassifierView<'a> {
     /// `[ Protocol ]`: Protocol (code 513), IETF RFC 5777 §4.1.3.
     #[inline]
     pub fn protocol(&self) -> Option<Protocol> {
-        self.raw.opt_enum::<Protocol>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Direction ]`: Direction (code 514), IETF RFC 5777 §4.1.4.
     #[inline]
     pub fn direction(&self) -> Option<Direction> {
-        self.raw.opt_enum::<Direction>(2)
+        self.raw.opt_enum(2)
     }
     /// `*[ From-Spec ]`: From-Spec (code 515), IETF RFC 5777 §4.1.5.
     #[inline]
     pub fn from_spec(&self) -> rt::view::Members<'a, FromSpecView<'a>> {
-        self.raw.many_group::<FromSpecView<'a>>(3, 0, 515, 0)
+        self.raw.many_group(3, 0, 515, 0)
     }
     /// `*[ To-Spec ]`: To-Spec (code 516), IETF RFC 5777 §4.1.6.
     #[inline]
     pub fn to_spec(&self) -> rt::view::Members<'a, ToSpecView<'a>> {
-        self.raw.many_group::<ToSpecView<'a>>(4, 1, 516, 0)
+        self.raw.many_group(4, 1, 516, 0)
     }
     /// `*[ Diffserv-Code-Point ]`: Diffserv-Code-Point (code 535), IETF RFC 5777 §4.1.8.1.
     #[inline]
     pub fn diffserv_code_point(&self) -> rt::view::Members<'a, DiffservCodePoint> {
-        self.raw.many_enum::<DiffservCodePoint>(5, 2, 535, 0)
+        self.raw.many_enum(5, 2, 535, 0)
     }
     /// `[ Fragmentation-Flag ]`: Fragmentation-Flag (code 536), IETF RFC 5777 §4.1.8.2.
     #[inline]
     pub fn fragmentation_flag(&self) -> Option<FragmentationFlag> {
-        self.raw.opt_enum::<FragmentationFlag>(6)
+        self.raw.opt_enum(6)
     }
     /// `*[ IP-Option ]`: IP-Option (code 537), IETF RFC 5777 §4.1.8.3.
     #[inline]
     pub fn ip_option(&self) -> rt::view::Members<'a, IpOptionView<'a>> {
-        self.raw.many_group::<IpOptionView<'a>>(7, 3, 537, 0)
+        self.raw.many_group(7, 3, 537, 0)
     }
     /// `*[ TCP-Option ]`: TCP-Option (code 540), IETF RFC 5777 §4.1.8.6.
     #[inline]
     pub fn tcp_option(&self) -> rt::view::Members<'a, TcpOptionView<'a>> {
-        self.raw.many_group::<TcpOptionView<'a>>(8, 4, 540, 0)
+        self.raw.many_group(8, 4, 540, 0)
     }
     /// `[ TCP-Flags ]`: TCP-Flags (code 543), IETF RFC 5777 §4.1.8.9.
     #[inline]
     pub fn tcp_flags(&self) -> Option<TcpFlagsView<'a>> {
-        self.raw.opt_group::<TcpFlagsView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ ICMP-Type ]`: ICMP-Type (code 545), IETF RFC 5777 §4.1.8.11.
     #[inline]
     pub fn icmp_type(&self) -> rt::view::Members<'a, IcmpTypeView<'a>> {
-        self.raw.many_group::<IcmpTypeView<'a>>(10, 5, 545, 0)
+        self.raw.many_group(10, 5, 545, 0)
     }
     /// `*[ ETH-Option ]`: ETH-Option (code 548), IETF RFC 5777 §4.1.8.14.
     #[inline]
     pub fn eth_option(&self) -> rt::view::Members<'a, EthOptionView<'a>> {
-        self.raw.many_group::<EthOptionView<'a>>(11, 6, 548, 0)
+        self.raw.many_group(11, 6, 548, 0)
     }
 }
 #[cfg(
@@ -8024,17 +8024,17 @@ impl<'a> FromSpecView<'a> {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(0, 0, 518, 0)
+        self.raw.many_value(0, 0, 518, 0)
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
     #[inline]
     pub fn ip_address_range(&self) -> rt::view::Members<'a, IpAddressRangeView<'a>> {
-        self.raw.many_group::<IpAddressRangeView<'a>>(1, 1, 519, 0)
+        self.raw.many_group(1, 1, 519, 0)
     }
     /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
     #[inline]
     pub fn ip_address_mask(&self) -> rt::view::Members<'a, IpAddressMaskView<'a>> {
-        self.raw.many_group::<IpAddressMaskView<'a>>(2, 2, 522, 0)
+        self.raw.many_group(2, 2, 522, 0)
     }
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
@@ -8044,7 +8044,7 @@ impl<'a> FromSpecView<'a> {
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
     #[inline]
     pub fn mac_address_mask(&self) -> rt::view::Members<'a, MacAddressMaskView<'a>> {
-        self.raw.many_group::<MacAddressMaskView<'a>>(4, 4, 525, 0)
+        self.raw.many_group(4, 4, 525, 0)
     }
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
@@ -8054,27 +8054,27 @@ impl<'a> FromSpecView<'a> {
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
     #[inline]
     pub fn eui64_address_mask(&self) -> rt::view::Members<'a, Eui64AddressMaskView<'a>> {
-        self.raw.many_group::<Eui64AddressMaskView<'a>>(6, 6, 528, 0)
+        self.raw.many_group(6, 6, 528, 0)
     }
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
     #[inline]
     pub fn port(&self) -> rt::view::Members<'a, i32> {
-        self.raw.many_value::<i32>(7, 7, 530, 0)
+        self.raw.many_value(7, 7, 530, 0)
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
     #[inline]
     pub fn port_range(&self) -> rt::view::Members<'a, PortRangeView<'a>> {
-        self.raw.many_group::<PortRangeView<'a>>(8, 8, 531, 0)
+        self.raw.many_group(8, 8, 531, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        self.raw.opt_enum::<Negated>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
-        self.raw.opt_enum::<UseAssignedAddress>(10)
+        self.raw.opt_enum(10)
     }
 }
 #[cfg(
@@ -8217,17 +8217,17 @@ impl<'a> ToSpecView<'a> {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(0, 0, 518, 0)
+        self.raw.many_value(0, 0, 518, 0)
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
     #[inline]
     pub fn ip_address_range(&self) -> rt::view::Members<'a, IpAddressRangeView<'a>> {
-        self.raw.many_group::<IpAddressRangeView<'a>>(1, 1, 519, 0)
+        self.raw.many_group(1, 1, 519, 0)
     }
     /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
     #[inline]
     pub fn ip_address_mask(&self) -> rt::view::Members<'a, IpAddressMaskView<'a>> {
-        self.raw.many_group::<IpAddressMaskView<'a>>(2, 2, 522, 0)
+        self.raw.many_group(2, 2, 522, 0)
     }
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
@@ -8237,7 +8237,7 @@ impl<'a> ToSpecView<'a> {
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
     #[inline]
     pub fn mac_address_mask(&self) -> rt::view::Members<'a, MacAddressMaskView<'a>> {
-        self.raw.many_group::<MacAddressMaskView<'a>>(4, 4, 525, 0)
+        self.raw.many_group(4, 4, 525, 0)
     }
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
@@ -8247,27 +8247,27 @@ impl<'a> ToSpecView<'a> {
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
     #[inline]
     pub fn eui64_address_mask(&self) -> rt::view::Members<'a, Eui64AddressMaskView<'a>> {
-        self.raw.many_group::<Eui64AddressMaskView<'a>>(6, 6, 528, 0)
+        self.raw.many_group(6, 6, 528, 0)
     }
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
     #[inline]
     pub fn port(&self) -> rt::view::Members<'a, i32> {
-        self.raw.many_value::<i32>(7, 7, 530, 0)
+        self.raw.many_value(7, 7, 530, 0)
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
     #[inline]
     pub fn port_range(&self) -> rt::view::Members<'a, PortRangeView<'a>> {
-        self.raw.many_group::<PortRangeView<'a>>(8, 8, 531, 0)
+        self.raw.many_group(8, 8, 531, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        self.raw.opt_enum::<Negated>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
-        self.raw.opt_enum::<UseAssignedAddress>(10)
+        self.raw.opt_enum(10)
     }
 }
 #[cfg(
@@ -8414,12 +8414,12 @@ impl<'a> IpAddressRangeView<'a> {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     #[inline]
     pub fn ip_address_start(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(0)
+        self.raw.opt_value(0)
     }
     /// `[ IP-Address-End ]`: IP-Address-End (code 521), IETF RFC 5777 §4.1.7.5.
     #[inline]
     pub fn ip_address_end(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -8557,12 +8557,12 @@ impl<'a> IpAddressMaskView<'a> {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&self) -> rt::data::Address {
-        self.raw.one_value::<rt::data::Address>(0)
+        self.raw.one_value(0)
     }
     /// `{ IP-Bit-Mask-Width }`: IP-Bit-Mask-Width (code 523), IETF RFC 5777 §4.1.7.7.
     #[inline]
     pub fn ip_bit_mask_width(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(
@@ -8983,12 +8983,12 @@ impl<'a> PortRangeView<'a> {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     #[inline]
     pub fn port_start(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Port-End ]`: Port-End (code 533), IETF RFC 5777 §4.1.7.17.
     #[inline]
     pub fn port_end(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -9123,7 +9123,7 @@ impl<'a> IpOptionView<'a> {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     #[inline]
     pub fn ip_option_type(&self) -> IpOptionType {
-        self.raw.one_enum::<IpOptionType>(0)
+        self.raw.one_enum(0)
     }
     /// `*[ IP-Option-Value ]`: IP-Option-Value (code 539), IETF RFC 5777 §4.1.8.5.
     #[inline]
@@ -9133,7 +9133,7 @@ impl<'a> IpOptionView<'a> {
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        self.raw.opt_enum::<Negated>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(
@@ -9269,7 +9269,7 @@ impl<'a> TcpOptionView<'a> {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     #[inline]
     pub fn tcp_option_type(&self) -> TcpOptionType {
-        self.raw.one_enum::<TcpOptionType>(0)
+        self.raw.one_enum(0)
     }
     /// `*[ TCP-Option-Value ]`: TCP-Option-Value (code 542), IETF RFC 5777 §4.1.8.8.
     #[inline]
@@ -9279,7 +9279,7 @@ impl<'a> TcpOptionView<'a> {
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        self.raw.opt_enum::<Negated>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(
@@ -9415,12 +9415,12 @@ impl<'a> TcpFlagsView<'a> {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     #[inline]
     pub fn tcp_flag_type(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        self.raw.opt_enum::<Negated>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(
@@ -9555,17 +9555,17 @@ impl<'a> IcmpTypeView<'a> {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     #[inline]
     pub fn icmp_type_number(&self) -> IcmpTypeNumber {
-        self.raw.one_enum::<IcmpTypeNumber>(0)
+        self.raw.one_enum(0)
     }
     /// `*[ ICMP-Code ]`: ICMP-Code (code 547), IETF RFC 5777 §4.1.8.13.
     #[inline]
     pub fn icmp_code(&self) -> rt::view::Members<'a, IcmpCode> {
-        self.raw.many_enum::<IcmpCode>(1, 0, 547, 0)
+        self.raw.many_enum(1, 0, 547, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        self.raw.opt_enum::<Negated>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(
@@ -9701,19 +9701,19 @@ impl<'a> EthOptionView<'a> {
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     #[inline]
     pub fn eth_proto_type(&self) -> EthProtoTypeView<'a> {
-        self.raw.one_group::<EthProtoTypeView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `*[ VLAN-ID-Range ]`: VLAN-ID-Range (code 552), IETF RFC 5777 §4.1.8.18.
     #[inline]
     pub fn vlan_id_range(&self) -> rt::view::Members<'a, VlanIdRangeView<'a>> {
-        self.raw.many_group::<VlanIdRangeView<'a>>(1, 0, 552, 0)
+        self.raw.many_group(1, 0, 552, 0)
     }
     /// `*[ User-Priority-Range ]`: User-Priority-Range (code 557), IETF RFC 5777 §4.1.8.23.
     #[inline]
     pub fn user_priority_range(
         &self,
     ) -> rt::view::Members<'a, UserPriorityRangeView<'a>> {
-        self.raw.many_group::<UserPriorityRangeView<'a>>(2, 1, 557, 0)
+        self.raw.many_group(2, 1, 557, 0)
     }
 }
 #[cfg(
@@ -9989,22 +9989,22 @@ impl<'a> VlanIdRangeView<'a> {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     #[inline]
     pub fn s_vid_start(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ S-VID-End ]`: S-VID-End (code 554), IETF RFC 5777 §4.1.8.20.
     #[inline]
     pub fn s_vid_end(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ C-VID-Start ]`: C-VID-Start (code 555), IETF RFC 5777 §4.1.8.21.
     #[inline]
     pub fn c_vid_start(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ C-VID-End ]`: C-VID-End (code 556), IETF RFC 5777 §4.1.8.22.
     #[inline]
     pub fn c_vid_end(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(
@@ -10144,12 +10144,12 @@ impl<'a> UserPriorityRangeView<'a> {
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
     #[inline]
     pub fn low_user_priority(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(0, 0, 558, 0)
+        self.raw.many_value(0, 0, 558, 0)
     }
     /// `*[ High-User-Priority ]`: High-User-Priority (code 559), IETF RFC 5777 §4.1.8.25.
     #[inline]
     pub fn high_user_priority(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(1, 1, 559, 0)
+        self.raw.many_value(1, 1, 559, 0)
     }
 }
 #[cfg(
@@ -10287,42 +10287,42 @@ impl<'a> TimeOfDayConditionView<'a> {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
     pub fn time_of_day_start(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
     #[inline]
     pub fn time_of_day_end(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
     pub fn day_of_week_mask(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Day-Of-Month-Mask ]`: Day-Of-Month-Mask (code 564), IETF RFC 5777 §4.2.5.
     #[inline]
     pub fn day_of_month_mask(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Month-Of-Year-Mask ]`: Month-Of-Year-Mask (code 565), IETF RFC 5777 §4.2.6.
     #[inline]
     pub fn month_of_year_mask(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Absolute-Start-Time ]`: Absolute-Start-Time (code 566), IETF RFC 5777 §4.2.7.
     #[inline]
     pub fn absolute_start_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Absolute-End-Time ]`: Absolute-End-Time (code 568), IETF RFC 5777 §4.2.9.
     #[inline]
     pub fn absolute_end_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Timezone-Flag ]`: Timezone-Flag (code 570), IETF RFC 5777 §4.2.11.
     #[inline]
     pub fn timezone_flag(&self) -> Option<TimezoneFlag> {
-        self.raw.opt_enum::<TimezoneFlag>(7)
+        self.raw.opt_enum(7)
     }
 }
 #[cfg(
@@ -10470,12 +10470,12 @@ impl<'a> QosProfileTemplateView<'a> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ QoS-Profile-Id }`: QoS-Profile-Id (code 573), IETF RFC 5777 §5.2.
     #[inline]
     pub fn qos_profile_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(
@@ -10750,17 +10750,17 @@ impl<'a> ExcessTreatmentView<'a> {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&self) -> TreatmentAction {
-        self.raw.one_enum::<TreatmentAction>(0)
+        self.raw.one_enum(0)
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     #[inline]
     pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
-        self.raw.opt_group::<QosProfileTemplateView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
     #[inline]
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
-        self.raw.opt_group::<QosParametersView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(
@@ -10899,7 +10899,7 @@ impl<'a> QosCapabilityView<'a> {
     pub fn qos_profile_template(
         &self,
     ) -> rt::view::Members<'a, QosProfileTemplateView<'a>> {
-        self.raw.many_group::<QosProfileTemplateView<'a>>(0, 0, 574, 0)
+        self.raw.many_group(0, 0, 574, 0)
     }
 }
 #[cfg(

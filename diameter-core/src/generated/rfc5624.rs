@@ -464,27 +464,27 @@ impl<'a> Tmod1View<'a> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        self.raw.one_value::<f32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        self.raw.one_value::<f32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        self.raw.one_value::<f32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        self.raw.one_value::<u32>(4)
+        self.raw.one_value(4)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -567,27 +567,27 @@ impl<'a> Tmod2View<'a> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        self.raw.one_value::<f32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        self.raw.one_value::<f32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        self.raw.one_value::<f32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        self.raw.one_value::<u32>(4)
+        self.raw.one_value(4)
     }
 }
 #[cfg(any(feature = "rfc5624"))]

@@ -280,7 +280,7 @@ impl<'a> KeyView<'a> {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     #[inline]
     pub fn key_type(&self) -> KeyType {
-        self.raw.one_enum::<KeyType>(0)
+        self.raw.one_enum(0)
     }
     /// `{ Keying-Material }`: Keying-Material (code 583), IETF RFC 6734 §3.1.3.
     #[inline]
@@ -290,7 +290,7 @@ impl<'a> KeyView<'a> {
     /// `[ Key-Lifetime ]`: Key-Lifetime (code 584), IETF RFC 6734 §3.1.4.
     #[inline]
     pub fn key_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Key-Name ]`: Key-Name (code 586), IETF RFC 6734 §3.1.2.
     #[inline]
@@ -300,7 +300,7 @@ impl<'a> KeyView<'a> {
     /// `[ Key-SPI ]`: Key-SPI (code 585), IETF RFC 6734 §3.1.5.
     #[inline]
     pub fn key_spi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

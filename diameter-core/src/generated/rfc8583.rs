@@ -972,12 +972,12 @@ impl<'a> LoadView<'a> {
     /// `[ Load-Type ]`: Load-Type (code 651), IETF RFC 8583 §7.2.
     #[inline]
     pub fn load_type(&self) -> Option<LoadType> {
-        self.raw.opt_enum::<LoadType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Load-Value ]`: Load-Value (code 652), IETF RFC 8583 §7.3.
     #[inline]
     pub fn load_value(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SourceID ]`: SourceID (code 649), IETF RFC 8581 §6.3.
     #[inline]

@@ -6094,14 +6094,14 @@ impl<'a> SipAccountingInformationView<'a> {
     pub fn sip_accounting_server_uri(
         &self,
     ) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(0, 0, 369, 0)
+        self.raw.many_value(0, 0, 369, 0)
     }
     /// `*[ SIP-Credit-Control-Server-URI ]`: SIP-Credit-Control-Server-URI (code 370), IETF RFC 4740 §9.1.2.
     #[inline]
     pub fn sip_credit_control_server_uri(
         &self,
     ) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(1, 1, 370, 0)
+        self.raw.many_value(1, 1, 370, 0)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6184,12 +6184,12 @@ impl<'a> SipServerCapabilitiesView<'a> {
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1.
     #[inline]
     pub fn sip_mandatory_capability(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(0, 0, 373, 0)
+        self.raw.many_value(0, 0, 373, 0)
     }
     /// `*[ SIP-Optional-Capability ]`: SIP-Optional-Capability (code 374), IETF RFC 4740 §9.3.2.
     #[inline]
     pub fn sip_optional_capability(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(1, 1, 374, 0)
+        self.raw.many_value(1, 1, 374, 0)
     }
     /// `*[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
@@ -6278,27 +6278,27 @@ impl<'a> SipAuthDataItemView<'a> {
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     #[inline]
     pub fn sip_authentication_scheme(&self) -> SipAuthenticationScheme {
-        self.raw.one_enum::<SipAuthenticationScheme>(0)
+        self.raw.one_enum(0)
     }
     /// `[ SIP-Item-Number ]`: SIP-Item-Number (code 378), IETF RFC 4740 §9.5.2.
     #[inline]
     pub fn sip_item_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SIP-Authenticate ]`: SIP-Authenticate (code 379), IETF RFC 4740 §9.5.3.
     #[inline]
     pub fn sip_authenticate(&self) -> Option<SipAuthenticateView<'a>> {
-        self.raw.opt_group::<SipAuthenticateView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ SIP-Authorization ]`: SIP-Authorization (code 380), IETF RFC 4740 §9.5.4.
     #[inline]
     pub fn sip_authorization(&self) -> Option<SipAuthorizationView<'a>> {
-        self.raw.opt_group::<SipAuthorizationView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ SIP-Authentication-Info ]`: SIP-Authentication-Info (code 381), IETF RFC 4740 §9.5.5.
     #[inline]
     pub fn sip_authentication_info(&self) -> Option<SipAuthenticationInfoView<'a>> {
-        self.raw.opt_group::<SipAuthenticationInfoView<'a>>(4)
+        self.raw.opt_group(4)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6772,7 +6772,7 @@ impl<'a> SipDeregistrationReasonView<'a> {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     #[inline]
     pub fn sip_reason_code(&self) -> SipReasonCode {
-        self.raw.one_enum::<SipReasonCode>(0)
+        self.raw.one_enum(0)
     }
     /// `[ SIP-Reason-Info ]`: SIP-Reason-Info (code 385), IETF RFC 4740 §9.7.2.
     #[inline]
@@ -6976,12 +6976,12 @@ impl<'a> UserAuthorizationRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7021,12 +7021,12 @@ impl<'a> UserAuthorizationRequestView<'a> {
     /// `[ SIP-User-Authorization-Type ]`: SIP-User-Authorization-Type (code 387), IETF RFC 4740 §9.10.
     #[inline]
     pub fn sip_user_authorization_type(&self) -> Option<SipUserAuthorizationType> {
-        self.raw.opt_enum::<SipUserAuthorizationType>(10)
+        self.raw.opt_enum(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 0, 284, 0)
+        self.raw.many_group(11, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7142,17 +7142,17 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7172,37 +7172,37 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
     #[inline]
     pub fn sip_server_capabilities(&self) -> Option<SipServerCapabilitiesView<'a>> {
-        self.raw.opt_group::<SipServerCapabilitiesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
+        self.raw.many_group(13, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7320,12 +7320,12 @@ impl<'a> ServerAssignmentRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7345,12 +7345,12 @@ impl<'a> ServerAssignmentRequestView<'a> {
     /// `{ SIP-Server-Assignment-Type }`: SIP-Server-Assignment-Type (code 375), IETF RFC 4740 §9.4.
     #[inline]
     pub fn sip_server_assignment_type(&self) -> SipServerAssignmentType {
-        self.raw.one_enum::<SipServerAssignmentType>(6)
+        self.raw.one_enum(6)
     }
     /// `{ SIP-User-Data-Already-Available }`: SIP-User-Data-Already-Available (code 392), IETF RFC 4740 §9.13.
     #[inline]
     pub fn sip_user_data_already_available(&self) -> SipUserDataAlreadyAvailable {
-        self.raw.one_enum::<SipUserDataAlreadyAvailable>(7)
+        self.raw.one_enum(7)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -7380,7 +7380,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
+        self.raw.many_group(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7498,17 +7498,17 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7523,14 +7523,14 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12.
     #[inline]
     pub fn sip_user_data(&self) -> rt::view::Members<'a, SipUserDataView<'a>> {
-        self.raw.many_group::<SipUserDataView<'a>>(6, 0, 389, 0)
+        self.raw.many_group(6, 0, 389, 0)
     }
     /// `[ SIP-Accounting-Information ]`: SIP-Accounting-Information (code 368), IETF RFC 4740 §9.1.
     #[inline]
     pub fn sip_accounting_information(
         &self,
     ) -> Option<SipAccountingInformationView<'a>> {
-        self.raw.opt_group::<SipAccountingInformationView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `*[ SIP-Supported-User-Data-Type ]`: SIP-Supported-User-Data-Type (code 388), IETF RFC 4740 §9.11.
     #[inline]
@@ -7545,32 +7545,32 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
+        self.raw.many_group(15, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7688,12 +7688,12 @@ impl<'a> LocationInfoRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7723,7 +7723,7 @@ impl<'a> LocationInfoRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(8, 0, 284, 0)
+        self.raw.many_group(8, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7832,17 +7832,17 @@ impl<'a> LocationInfoAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7862,37 +7862,37 @@ impl<'a> LocationInfoAnswerView<'a> {
     /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
     #[inline]
     pub fn sip_server_capabilities(&self) -> Option<SipServerCapabilitiesView<'a>> {
-        self.raw.opt_group::<SipServerCapabilitiesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
+        self.raw.many_group(13, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8010,12 +8010,12 @@ impl<'a> MultimediaAuthRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8060,17 +8060,17 @@ impl<'a> MultimediaAuthRequestView<'a> {
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     #[inline]
     pub fn sip_number_auth_items(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
     #[inline]
     pub fn sip_auth_data_item(&self) -> Option<SipAuthDataItemView<'a>> {
-        self.raw.opt_group::<SipAuthDataItemView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
+        self.raw.many_group(13, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8184,17 +8184,17 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8219,42 +8219,42 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     #[inline]
     pub fn sip_number_auth_items(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `*[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
     #[inline]
     pub fn sip_auth_data_item(&self) -> rt::view::Members<'a, SipAuthDataItemView<'a>> {
-        self.raw.many_group::<SipAuthDataItemView<'a>>(9, 0, 376, 0)
+        self.raw.many_group(9, 0, 376, 0)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8374,12 +8374,12 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8399,7 +8399,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     /// `{ SIP-Deregistration-Reason }`: SIP-Deregistration-Reason (code 383), IETF RFC 4740 §9.7.
     #[inline]
     pub fn sip_deregistration_reason(&self) -> SipDeregistrationReasonView<'a> {
-        self.raw.one_group::<SipDeregistrationReasonView<'a>>(6)
+        self.raw.one_group(6)
     }
     /// `[ Destination-Realm ]`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
@@ -8419,7 +8419,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8534,17 +8534,17 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8559,32 +8559,32 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 0, 284, 0)
+        self.raw.many_group(11, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8696,12 +8696,12 @@ impl<'a> PushProfileRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8726,14 +8726,14 @@ impl<'a> PushProfileRequestView<'a> {
     /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12.
     #[inline]
     pub fn sip_user_data(&self) -> rt::view::Members<'a, SipUserDataView<'a>> {
-        self.raw.many_group::<SipUserDataView<'a>>(7, 0, 389, 0)
+        self.raw.many_group(7, 0, 389, 0)
     }
     /// `[ SIP-Accounting-Information ]`: SIP-Accounting-Information (code 368), IETF RFC 4740 §9.1.
     #[inline]
     pub fn sip_accounting_information(
         &self,
     ) -> Option<SipAccountingInformationView<'a>> {
-        self.raw.opt_group::<SipAccountingInformationView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -8743,17 +8743,17 @@ impl<'a> PushProfileRequestView<'a> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
+        self.raw.many_group(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8868,17 +8868,17 @@ impl<'a> PushProfileAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8893,22 +8893,22 @@ impl<'a> PushProfileAnswerView<'a> {
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(9, 0, 284, 0)
+        self.raw.many_group(9, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

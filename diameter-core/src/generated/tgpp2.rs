@@ -1934,7 +1934,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
     pub fn tgpp2_charging_rule_definition(
         &self,
     ) -> rt::view::Members<'a, Tgpp2ChargingRuleDefinitionView<'a>> {
-        self.raw.many_group::<Tgpp2ChargingRuleDefinitionView<'a>>(0, 0, 802, 5535)
+        self.raw.many_group(0, 0, 802, 5535)
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
@@ -2034,12 +2034,12 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
@@ -2054,37 +2054,37 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        self.raw.opt_enum::<super::ts29214::FlowStatus>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ 3GPP2-QoS-Information ]`: 3GPP2-QoS-Information (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn tgpp2_qos_information(&self) -> Option<Tgpp2QosInformationView<'a>> {
-        self.raw.opt_group::<Tgpp2QosInformationView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<super::ts29212::ReportingLevel> {
-        self.raw.opt_enum::<super::ts29212::ReportingLevel>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        self.raw.opt_enum::<super::ts29212::Online>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        self.raw.opt_enum::<super::ts29212::Offline>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<super::ts29212::MeteringMethod> {
-        self.raw.opt_enum::<super::ts29212::MeteringMethod>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
@@ -2094,7 +2094,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, super::ts29214::FlowsView<'a>> {
-        self.raw.many_group::<super::ts29214::FlowsView<'a>>(13, 1, 510, 10415)
+        self.raw.many_group(13, 1, 510, 10415)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2191,27 +2191,27 @@ impl<'a> Tgpp2QosInformationView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        self.raw.opt_enum::<super::ts29212::QosClassIdentifier>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2307,12 +2307,12 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<super::ts29212::PccRuleStatus> {
-        self.raw.opt_enum::<super::ts29212::PccRuleStatus>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ Rule-Reason-Code ]`: Rule-Reason-Code (code 814, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn rule_reason_code(&self) -> Option<RuleReasonCode> {
-        self.raw.opt_enum::<RuleReasonCode>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2401,22 +2401,22 @@ impl<'a> FlowInfoView<'a> {
     pub fn flow_description_info(
         &self,
     ) -> rt::view::Members<'a, FlowDescriptionInfoView<'a>> {
-        self.raw.many_group::<FlowDescriptionInfoView<'a>>(1, 0, 813, 5535)
+        self.raw.many_group(1, 0, 813, 5535)
     }
     /// `[ Requested-QoS ]`: Requested-QoS (code 812, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn requested_qos(&self) -> Option<RequestedQosView<'a>> {
-        self.raw.opt_group::<RequestedQosView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Granted-QoS ]`: Granted-QoS (code 811, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn granted_qos(&self) -> Option<GrantedQosView<'a>> {
-        self.raw.opt_group::<GrantedQosView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        self.raw.opt_enum::<super::ts29214::FlowStatus>(4)
+        self.raw.opt_enum(4)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2501,17 +2501,17 @@ impl<'a> GrantedQosView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        self.raw.opt_enum::<super::ts29212::QosClassIdentifier>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2592,17 +2592,17 @@ impl<'a> RequestedQosView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        self.raw.opt_enum::<super::ts29212::QosClassIdentifier>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2691,7 +2691,7 @@ impl<'a> FlowDescriptionInfoView<'a> {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "tgpp2"))]

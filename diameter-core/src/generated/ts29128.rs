@@ -5093,32 +5093,32 @@ impl<'a> CommunicationFailureInformationView<'a> {
     /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn cause_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ S1AP-Cause ]`: S1AP-Cause (code 4302, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn s1ap_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ RANAP-Cause ]`: RANAP-Cause (code 4303, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn ranap_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ BSSGP-Cause ]`: BSSGP-Cause (code 4309, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn bssgp_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ GMM-Cause ]`: GMM-Cause (code 4304, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn gmm_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ SM-Cause ]`: SM-Cause (code 4305, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn sm_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
 }
 #[cfg(
@@ -5264,12 +5264,12 @@ impl<'a> NumberOfUePerLocationConfigurationView<'a> {
     pub fn eps_location_information(
         &self,
     ) -> super::ts29272::EpsLocationInformationView<'a> {
-        self.raw.one_group::<super::ts29272::EpsLocationInformationView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
     #[inline]
     pub fn imsi_group_id(&self) -> Option<super::ts29272::ImsiGroupIdView<'a>> {
-        self.raw.opt_group::<super::ts29272::ImsiGroupIdView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(
@@ -5415,17 +5415,17 @@ impl<'a> NumberOfUePerLocationReportView<'a> {
     pub fn eps_location_information(
         &self,
     ) -> super::ts29272::EpsLocationInformationView<'a> {
-        self.raw.one_group::<super::ts29272::EpsLocationInformationView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `{ UE-Count }`: UE-Count (code 4308, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn ue_count(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
     #[inline]
     pub fn imsi_group_id(&self) -> Option<super::ts29272::ImsiGroupIdView<'a>> {
-        self.raw.opt_group::<super::ts29272::ImsiGroupIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(
@@ -5548,12 +5548,12 @@ impl<'a> ServingPlmnRateControlView<'a> {
     /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn uplink_rate_limit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Downlink-Rate-Limit ]`: Downlink-Rate-Limit (code 4312, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn downlink_rate_limit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -5636,12 +5636,12 @@ impl<'a> RrcCauseCounterView<'a> {
     /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn counter_value(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ RRC-Counter-Timestamp ]`: RRC-Counter-Timestamp (code 4320, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn rrc_counter_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -5744,27 +5744,27 @@ impl<'a> IdleStatusIndicationView<'a> {
     /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn idle_status_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215.
     #[inline]
     pub fn edrx_cycle_length(&self) -> Option<super::ts29272::EdrxCycleLengthView<'a>> {
-        self.raw.opt_group::<super::ts29272::EdrxCycleLengthView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(4)
+        self.raw.opt_value(4)
     }
 }
 #[cfg(
@@ -5913,12 +5913,12 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5943,37 +5943,33 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_configuration(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigurationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventConfigurationView<'a>,
-            >(10, 1, 3122, 10415)
+        self.raw.many_group(10, 1, 3122, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 2, 284, 0)
+        self.raw.many_group(11, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -6105,24 +6101,24 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6139,55 +6135,48 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventReportView<'a>,
-            >(11, 2, 3123, 10415)
+        self.raw.many_group(11, 2, 3123, 10415)
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_config_status(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigStatusView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventConfigStatusView<'a>,
-            >(12, 3, 3142, 10415)
+        self.raw.many_group(12, 3, 3142, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 4, 284, 0)
+        self.raw.many_group(14, 4, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -6326,12 +6315,12 @@ impl<'a> ReportingInformationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6358,30 +6347,26 @@ impl<'a> ReportingInformationRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventReportView<'a>,
-            >(9, 1, 3123, 10415)
+        self.raw.many_group(9, 1, 3123, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 2, 284, 0)
+        self.raw.many_group(10, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -6508,24 +6493,24 @@ impl<'a> ReportingInformationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6542,35 +6527,34 @@ impl<'a> ReportingInformationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 2, 284, 0)
+        self.raw.many_group(12, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -6697,12 +6681,12 @@ impl<'a> ConnectionManagementRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6727,7 +6711,7 @@ impl<'a> ConnectionManagementRequestView<'a> {
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(7)
+        self.raw.one_group(7)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
@@ -6739,30 +6723,29 @@ impl<'a> ConnectionManagementRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `[ CMR-Flags ]`: CMR-Flags (code 4317, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn cmr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(12)
+        self.raw.opt_value(12)
     }
     /// `{ Connection-Action }`: Connection-Action (code 4314, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn connection_action(&self) -> u32 {
-        self.raw.one_value::<u32>(13)
+        self.raw.one_value(13)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -6772,7 +6755,7 @@ impl<'a> ConnectionManagementRequestView<'a> {
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(&self) -> Option<ServingPlmnRateControlView<'a>> {
-        self.raw.opt_group::<ServingPlmnRateControlView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -6787,14 +6770,14 @@ impl<'a> ConnectionManagementRequestView<'a> {
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        self.raw.opt_enum::<super::ts29212::RatType>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(
         &self,
     ) -> Option<super::ts29272::TerminalInformationView<'a>> {
-        self.raw.opt_group::<super::ts29272::TerminalInformationView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -6804,7 +6787,7 @@ impl<'a> ConnectionManagementRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(21, 1, 284, 0)
+        self.raw.many_group(21, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -6946,24 +6929,24 @@ impl<'a> ConnectionManagementAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6980,30 +6963,29 @@ impl<'a> ConnectionManagementAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -7013,12 +6995,12 @@ impl<'a> ConnectionManagementAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
+        self.raw.many_group(14, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7143,12 +7125,12 @@ impl<'a> MoDataRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7173,7 +7155,7 @@ impl<'a> MoDataRequestView<'a> {
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(7)
+        self.raw.one_group(7)
     }
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
@@ -7185,15 +7167,14 @@ impl<'a> MoDataRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -7203,12 +7184,12 @@ impl<'a> MoDataRequestView<'a> {
     /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn rrc_cause_counter(&self) -> Option<RrcCauseCounterView<'a>> {
-        self.raw.opt_group::<RrcCauseCounterView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 1, 284, 0)
+        self.raw.many_group(13, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7332,24 +7313,24 @@ impl<'a> MoDataAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7366,35 +7347,34 @@ impl<'a> MoDataAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 2, 284, 0)
+        self.raw.many_group(12, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7517,12 +7497,12 @@ impl<'a> MtDataRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7547,7 +7527,7 @@ impl<'a> MtDataRequestView<'a> {
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(7)
+        self.raw.one_group(7)
     }
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
@@ -7559,15 +7539,14 @@ impl<'a> MtDataRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -7577,17 +7556,17 @@ impl<'a> MtDataRequestView<'a> {
     /// `[ SCEF-Wait-Time ]`: SCEF-Wait-Time (code 4316, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn scef_wait_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn maximum_retransmission_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(13)
+        self.raw.opt_value(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
+        self.raw.many_group(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7712,24 +7691,24 @@ impl<'a> MtDataAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7746,45 +7725,44 @@ impl<'a> MtDataAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn requested_retransmission_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(11)
+        self.raw.opt_value(11)
     }
     /// `[ TDA-Flags ]`: TDA-Flags (code 4321, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn tda_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
+        self.raw.many_group(14, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

@@ -1159,7 +1159,7 @@ impl<'a> InitialRecipientAddressView<'a> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
@@ -1247,7 +1247,7 @@ impl<'a> ResultRecipientAddressView<'a> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
@@ -1262,7 +1262,7 @@ impl<'a> ResultRecipientAddressView<'a> {
     /// `[ Routeing-Address-Resolution ]`: Routeing-Address-Resolution (code 1119, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn routeing_address_resolution(&self) -> Option<RouteingAddressResolution> {
-        self.raw.opt_enum::<RouteingAddressResolution>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "ts29140"))]

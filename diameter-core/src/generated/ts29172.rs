@@ -5903,7 +5903,7 @@ impl<'a> LcsEpsClientNameView<'a> {
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<super::ts32299::LcsFormatIndicator> {
-        self.raw.opt_enum::<super::ts32299::LcsFormatIndicator>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5991,7 +5991,7 @@ impl<'a> LcsRequestorNameView<'a> {
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<super::ts32299::LcsFormatIndicator> {
-        self.raw.opt_enum::<super::ts32299::LcsFormatIndicator>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6071,27 +6071,27 @@ impl<'a> LcsQosView<'a> {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     #[inline]
     pub fn lcs_qos_class(&self) -> Option<LcsQosClass> {
-        self.raw.opt_enum::<LcsQosClass>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Horizontal-Accuracy ]`: Horizontal-Accuracy (code 2505, vendor 10415), 3GPP TS 29.172 §7.4.7.
     #[inline]
     pub fn horizontal_accuracy(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Vertical-Accuracy ]`: Vertical-Accuracy (code 2506, vendor 10415), 3GPP TS 29.172 §7.4.8.
     #[inline]
     pub fn vertical_accuracy(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Vertical-Requested ]`: Vertical-Requested (code 2507, vendor 10415), 3GPP TS 29.172 §7.4.9.
     #[inline]
     pub fn vertical_requested(&self) -> Option<VerticalRequested> {
-        self.raw.opt_enum::<VerticalRequested>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ Response-Time ]`: Response-Time (code 2509, vendor 10415), 3GPP TS 29.172 §7.4.11.
     #[inline]
     pub fn response_time(&self) -> Option<ResponseTime> {
-        self.raw.opt_enum::<ResponseTime>(4)
+        self.raw.opt_enum(4)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6177,7 +6177,7 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&self) -> LcsPrivacyCheck {
-        self.raw.one_enum::<LcsPrivacyCheck>(0)
+        self.raw.one_enum(0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6259,7 +6259,7 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&self) -> LcsPrivacyCheck {
-        self.raw.one_enum::<LcsPrivacyCheck>(0)
+        self.raw.one_enum(0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6523,37 +6523,37 @@ impl<'a> AreaEventInfoView<'a> {
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     #[inline]
     pub fn area_definition(&self) -> AreaDefinitionView<'a> {
-        self.raw.one_group::<AreaDefinitionView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&self) -> Option<OccurrenceInfo> {
-        self.raw.opt_enum::<OccurrenceInfo>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6641,12 +6641,12 @@ impl<'a> AreaDefinitionView<'a> {
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40.
     #[inline]
     pub fn area(&self) -> rt::view::Members<'a, AreaView<'a>> {
-        self.raw.many_group::<AreaView<'a>>(0, 0, 2535, 10415)
+        self.raw.many_group(0, 0, 2535, 10415)
     }
     /// `*240[ Additional-Area ]`: Additional-Area (code 2565, vendor 10415), 3GPP TS 29.172 §7.4.70.
     #[inline]
     pub fn additional_area(&self) -> rt::view::Members<'a, AdditionalAreaView<'a>> {
-        self.raw.many_group::<AdditionalAreaView<'a>>(1, 1, 2565, 10415)
+        self.raw.many_group(1, 1, 2565, 10415)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6728,7 +6728,7 @@ impl<'a> AreaView<'a> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&self) -> i32 {
-        self.raw.one_value::<i32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
@@ -6816,12 +6816,12 @@ impl<'a> PeriodicLdrInformationView<'a> {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Reporting-Interval }`: Reporting-Interval (code 2542, vendor 10415), 3GPP TS 29.172 §7.4.47.
     #[inline]
     pub fn reporting_interval(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6904,12 +6904,12 @@ impl<'a> ReportingPlmnListView<'a> {
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49.
     #[inline]
     pub fn plmn_id_list(&self) -> rt::view::Members<'a, PlmnIdListView<'a>> {
-        self.raw.many_group::<PlmnIdListView<'a>>(0, 0, 2544, 10415)
+        self.raw.many_group(0, 0, 2544, 10415)
     }
     /// `[ Prioritized-List-Indicator ]`: Prioritized-List-Indicator (code 2551, vendor 10415), 3GPP TS 29.172 §7.4.51.
     #[inline]
     pub fn prioritized_list_indicator(&self) -> Option<PrioritizedListIndicator> {
-        self.raw.opt_enum::<PrioritizedListIndicator>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6996,7 +6996,7 @@ impl<'a> PlmnIdListView<'a> {
     pub fn periodic_location_support_indicator(
         &self,
     ) -> Option<PeriodicLocationSupportIndicator> {
-        self.raw.opt_enum::<PeriodicLocationSupportIndicator>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7079,17 +7079,17 @@ impl<'a> DeferredMtLrDataView<'a> {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7263,12 +7263,12 @@ impl<'a> DelayedLocationReportingDataView<'a> {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7353,37 +7353,37 @@ impl<'a> MotionEventInfoView<'a> {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     #[inline]
     pub fn linear_distance(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&self) -> Option<OccurrenceInfo> {
-        self.raw.opt_enum::<OccurrenceInfo>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7471,7 +7471,7 @@ impl<'a> AdditionalAreaView<'a> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&self) -> i32 {
-        self.raw.one_value::<i32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
@@ -7590,19 +7590,19 @@ impl<'a> ProvideLocationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7627,7 +7627,7 @@ impl<'a> ProvideLocationRequestView<'a> {
     /// `{ SLg-Location-Type }`: SLg-Location-Type (code 2500, vendor 10415), 3GPP TS 29.172 §7.4.2.
     #[inline]
     pub fn slg_location_type(&self) -> SlgLocationType {
-        self.raw.one_enum::<SlgLocationType>(8)
+        self.raw.one_enum(8)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -7647,42 +7647,42 @@ impl<'a> ProvideLocationRequestView<'a> {
     /// `{ LCS-EPS-Client-Name }`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
     #[inline]
     pub fn lcs_eps_client_name(&self) -> LcsEpsClientNameView<'a> {
-        self.raw.one_group::<LcsEpsClientNameView<'a>>(12)
+        self.raw.one_group(12)
     }
     /// `{ LCS-Client-Type }`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_type(&self) -> super::ts32299::LcsClientType {
-        self.raw.one_enum::<super::ts32299::LcsClientType>(13)
+        self.raw.one_enum(13)
     }
     /// `[ LCS-Requestor-Name ]`: LCS-Requestor-Name (code 2502, vendor 10415), 3GPP TS 29.172 §7.4.4.
     #[inline]
     pub fn lcs_requestor_name(&self) -> Option<LcsRequestorNameView<'a>> {
-        self.raw.opt_group::<LcsRequestorNameView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ LCS-Priority ]`: LCS-Priority (code 2503, vendor 10415), 3GPP TS 29.172 §7.4.5.
     #[inline]
     pub fn lcs_priority(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ LCS-QoS ]`: LCS-QoS (code 2504, vendor 10415), 3GPP TS 29.172 §7.4.6.
     #[inline]
     pub fn lcs_qos(&self) -> Option<LcsQosView<'a>> {
-        self.raw.opt_group::<LcsQosView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `[ Velocity-Requested ]`: Velocity-Requested (code 2508, vendor 10415), 3GPP TS 29.172 §7.4.10.
     #[inline]
     pub fn velocity_requested(&self) -> Option<VelocityRequested> {
-        self.raw.opt_enum::<VelocityRequested>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ Supported-GAD-Shapes ]`: Supported-GAD-Shapes (code 2510, vendor 10415), 3GPP TS 29.172 §7.4.12.
     #[inline]
     pub fn supported_gad_shapes(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ LCS-Codeword ]`: LCS-Codeword (code 2511, vendor 10415), 3GPP TS 29.172 §7.4.13.
     #[inline]
@@ -7694,12 +7694,12 @@ impl<'a> ProvideLocationRequestView<'a> {
     pub fn lcs_privacy_check_non_session(
         &self,
     ) -> Option<LcsPrivacyCheckNonSessionView<'a>> {
-        self.raw.opt_group::<LcsPrivacyCheckNonSessionView<'a>>(21)
+        self.raw.opt_group(21)
     }
     /// `[ LCS-Privacy-Check-Session ]`: LCS-Privacy-Check-Session (code 2522, vendor 10415), 3GPP TS 29.172 §7.4.24.
     #[inline]
     pub fn lcs_privacy_check_session(&self) -> Option<LcsPrivacyCheckSessionView<'a>> {
-        self.raw.opt_group::<LcsPrivacyCheckSessionView<'a>>(22)
+        self.raw.opt_group(22)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -7709,7 +7709,7 @@ impl<'a> ProvideLocationRequestView<'a> {
     /// `[ Deferred-Location-Type ]`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(24)
+        self.raw.opt_value(24)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
@@ -7719,45 +7719,44 @@ impl<'a> ProvideLocationRequestView<'a> {
     /// `[ Area-Event-Info ]`: Area-Event-Info (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38.
     #[inline]
     pub fn area_event_info(&self) -> Option<AreaEventInfoView<'a>> {
-        self.raw.opt_group::<AreaEventInfoView<'a>>(26)
+        self.raw.opt_group(26)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(27)
+        self.raw.opt_value(27)
     }
     /// `[ PLR-Flags ]`: PLR-Flags (code 2545, vendor 10415), 3GPP TS 29.172 §7.4.52.
     #[inline]
     pub fn plr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(28)
+        self.raw.opt_value(28)
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
     #[inline]
     pub fn periodic_ldr_information(&self) -> Option<PeriodicLdrInformationView<'a>> {
-        self.raw.opt_group::<PeriodicLdrInformationView<'a>>(29)
+        self.raw.opt_group(29)
     }
     /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
     #[inline]
     pub fn reporting_plmn_list(&self) -> Option<ReportingPlmnListView<'a>> {
-        self.raw.opt_group::<ReportingPlmnListView<'a>>(30)
+        self.raw.opt_group(30)
     }
     /// `[ Motion-Event-Info ]`: Motion-Event-Info (code 2559, vendor 10415), 3GPP TS 29.172 §7.4.64.
     #[inline]
     pub fn motion_event_info(&self) -> Option<MotionEventInfoView<'a>> {
-        self.raw.opt_group::<MotionEventInfoView<'a>>(31)
+        self.raw.opt_group(31)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(32, 0, 628, 10415)
+        self.raw.many_group(32, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(33, 1, 284, 0)
+        self.raw.many_group(33, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7909,31 +7908,31 @@ impl<'a> ProvideLocationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7953,12 +7952,12 @@ impl<'a> ProvideLocationAnswerView<'a> {
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
     #[inline]
     pub fn accuracy_fulfilment_indicator(&self) -> Option<AccuracyFulfilmentIndicator> {
-        self.raw.opt_enum::<AccuracyFulfilmentIndicator>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
@@ -7978,12 +7977,12 @@ impl<'a> ProvideLocationAnswerView<'a> {
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     #[inline]
     pub fn geran_positioning_info(&self) -> Option<GeranPositioningInfoView<'a>> {
-        self.raw.opt_group::<GeranPositioningInfoView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
     #[inline]
     pub fn utran_positioning_info(&self) -> Option<UtranPositioningInfoView<'a>> {
-        self.raw.opt_group::<UtranPositioningInfoView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     #[inline]
@@ -7998,17 +7997,17 @@ impl<'a> ProvideLocationAnswerView<'a> {
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `[ PLA-Flags ]`: PLA-Flags (code 2546, vendor 10415), 3GPP TS 29.172 §7.4.53.
     #[inline]
     pub fn pla_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
     #[inline]
     pub fn esmlc_cell_info(&self) -> Option<EsmlcCellInfoView<'a>> {
-        self.raw.opt_group::<EsmlcCellInfoView<'a>>(20)
+        self.raw.opt_group(20)
     }
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
@@ -8018,25 +8017,24 @@ impl<'a> ProvideLocationAnswerView<'a> {
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(22)
+        self.raw.opt_value(22)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(23, 0, 628, 10415)
+        self.raw.many_group(23, 0, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(24)
+        self.raw.opt_group(24)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(25, 1, 284, 0)
+        self.raw.many_group(25, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8182,19 +8180,19 @@ impl<'a> LocationReportRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8219,12 +8217,12 @@ impl<'a> LocationReportRequestView<'a> {
     /// `{ Location-Event }`: Location-Event (code 2518, vendor 10415), 3GPP TS 29.172 §7.4.20.
     #[inline]
     pub fn location_event(&self) -> LocationEvent {
-        self.raw.one_enum::<LocationEvent>(8)
+        self.raw.one_enum(8)
     }
     /// `[ LCS-EPS-Client-Name ]`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
     #[inline]
     pub fn lcs_eps_client_name(&self) -> Option<LcsEpsClientNameView<'a>> {
-        self.raw.opt_group::<LcsEpsClientNameView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -8249,12 +8247,12 @@ impl<'a> LocationReportRequestView<'a> {
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
     #[inline]
     pub fn accuracy_fulfilment_indicator(&self) -> Option<AccuracyFulfilmentIndicator> {
-        self.raw.opt_enum::<AccuracyFulfilmentIndicator>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
@@ -8274,27 +8272,27 @@ impl<'a> LocationReportRequestView<'a> {
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     #[inline]
     pub fn geran_positioning_info(&self) -> Option<GeranPositioningInfoView<'a>> {
-        self.raw.opt_group::<GeranPositioningInfoView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
     #[inline]
     pub fn utran_positioning_info(&self) -> Option<UtranPositioningInfoView<'a>> {
-        self.raw.opt_group::<UtranPositioningInfoView<'a>>(20)
+        self.raw.opt_group(20)
     }
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Pseudonym-Indicator ]`: Pseudonym-Indicator (code 2519, vendor 10415), 3GPP TS 29.172 §7.4.21.
     #[inline]
     pub fn pseudonym_indicator(&self) -> Option<PseudonymIndicator> {
-        self.raw.opt_enum::<PseudonymIndicator>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ LRR-Flags ]`: LRR-Flags (code 2530, vendor 10415), 3GPP TS 29.172 §7.4.35.
     #[inline]
     pub fn lrr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(23)
+        self.raw.opt_value(23)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
@@ -8304,27 +8302,27 @@ impl<'a> LocationReportRequestView<'a> {
     /// `[ Deferred-MT-LR-Data ]`: Deferred-MT-LR-Data (code 2547, vendor 10415), 3GPP TS 29.172 §7.4.54.
     #[inline]
     pub fn deferred_mt_lr_data(&self) -> Option<DeferredMtLrDataView<'a>> {
-        self.raw.opt_group::<DeferredMtLrDataView<'a>>(25)
+        self.raw.opt_group(25)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(26)
+        self.raw.opt_value(26)
     }
     /// `[ Reporting-Amount ]`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(27)
+        self.raw.opt_value(27)
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
     #[inline]
     pub fn periodic_ldr_information(&self) -> Option<PeriodicLdrInformationView<'a>> {
-        self.raw.opt_group::<PeriodicLdrInformationView<'a>>(28)
+        self.raw.opt_group(28)
     }
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
     #[inline]
     pub fn esmlc_cell_info(&self) -> Option<EsmlcCellInfoView<'a>> {
-        self.raw.opt_group::<EsmlcCellInfoView<'a>>(29)
+        self.raw.opt_group(29)
     }
     /// `[ 1xRTT-RCID ]`: 1xRTT-RCID (code 2554, vendor 10415), 3GPP TS 29.172 §7.4.59.
     #[inline]
@@ -8336,7 +8334,7 @@ impl<'a> LocationReportRequestView<'a> {
     pub fn delayed_location_reporting_data(
         &self,
     ) -> Option<DelayedLocationReportingDataView<'a>> {
-        self.raw.opt_group::<DelayedLocationReportingDataView<'a>>(31)
+        self.raw.opt_group(31)
     }
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
@@ -8346,20 +8344,19 @@ impl<'a> LocationReportRequestView<'a> {
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(33)
+        self.raw.opt_value(33)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(34, 0, 628, 10415)
+        self.raw.many_group(34, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(35, 1, 284, 0)
+        self.raw.many_group(35, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8511,31 +8508,31 @@ impl<'a> LocationReportAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8550,17 +8547,17 @@ impl<'a> LocationReportAnswerView<'a> {
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(8)
+        self.raw.opt_value(8)
     }
     /// `[ LRA-Flags ]`: LRA-Flags (code 2549, vendor 10415), 3GPP TS 29.172 §7.4.56.
     #[inline]
     pub fn lra_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
     #[inline]
     pub fn reporting_plmn_list(&self) -> Option<ReportingPlmnListView<'a>> {
-        self.raw.opt_group::<ReportingPlmnListView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
@@ -8572,18 +8569,17 @@ impl<'a> LocationReportAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(12, 0, 628, 10415)
+        self.raw.many_group(12, 0, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
+        self.raw.many_group(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

@@ -1505,12 +1505,12 @@ impl<'a> ServingNodeView<'a> {
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(8)
+        self.raw.opt_value(8)
     }
 }
 #[cfg(
@@ -1691,12 +1691,12 @@ impl<'a> AdditionalServingNodeView<'a> {
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(8)
+        self.raw.opt_value(8)
     }
 }
 #[cfg(
@@ -1844,19 +1844,19 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -1898,13 +1898,12 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
+        self.raw.many_group(11, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
+        self.raw.many_group(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -2025,31 +2024,31 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -2066,8 +2065,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -2087,39 +2085,39 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<ServingNodeView<'a>> {
-        self.raw.opt_group::<ServingNodeView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     #[inline]
     pub fn additional_serving_node(
         &self,
     ) -> rt::view::Members<'a, AdditionalServingNodeView<'a>> {
-        self.raw.many_group::<AdditionalServingNodeView<'a>>(13, 1, 2406, 10415)
+        self.raw.many_group(13, 1, 2406, 10415)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(14)
+        self.raw.opt_value(14)
     }
     /// `[ PPR-Address ]`: PPR-Address (code 2407, vendor 10415), 3GPP TS 29.173 §6.4.9.
     #[inline]
     pub fn ppr_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(15)
+        self.raw.opt_value(15)
     }
     /// `[ RIA-Flags ]`: RIA-Flags (code 2411, vendor 10415), 3GPP TS 29.173 §6.4.15.
     #[inline]
     pub fn ria_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(18, 2, 284, 0)
+        self.raw.many_group(18, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

@@ -24639,7 +24639,7 @@ impl<'a> ChargingRuleInstallView<'a> {
     pub fn charging_rule_definition(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleDefinitionView<'a>> {
-        self.raw.many_group::<ChargingRuleDefinitionView<'a>>(0, 0, 1003, 10415)
+        self.raw.many_group(0, 0, 1003, 10415)
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
@@ -24659,36 +24659,36 @@ impl<'a> ChargingRuleInstallView<'a> {
     /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
     #[inline]
     pub fn monitoring_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Resource-Allocation-Notification ]`: Resource-Allocation-Notification (code 1063, vendor 10415), 3GPP TS 29.212 §5.3.50.
     #[inline]
     pub fn resource_allocation_notification(
         &self,
     ) -> Option<ResourceAllocationNotification> {
-        self.raw.opt_enum::<ResourceAllocationNotification>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ Charging-Correlation-Indicator ]`: Charging-Correlation-Indicator (code 1073, vendor 10415), 3GPP TS 29.212 §5.3.67.
     #[inline]
     pub fn charging_correlation_indicator(
         &self,
     ) -> Option<ChargingCorrelationIndicator> {
-        self.raw.opt_enum::<ChargingCorrelationIndicator>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(9)
+        self.raw.opt_enum(9)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24793,12 +24793,12 @@ impl<'a> ChargingRuleRemoveView<'a> {
     pub fn required_access_info(
         &self,
     ) -> rt::view::Members<'a, super::ts29214::RequiredAccessInfo> {
-        self.raw.many_enum::<super::ts29214::RequiredAccessInfo>(2, 2, 536, 10415)
+        self.raw.many_enum(2, 2, 536, 10415)
     }
     /// `[ Resource-Release-Notification ]`: Resource-Release-Notification (code 2841, vendor 10415), 3GPP TS 29.212 §5.3.125.
     #[inline]
     pub fn resource_release_notification(&self) -> Option<ResourceReleaseNotification> {
-        self.raw.opt_enum::<ResourceReleaseNotification>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24887,22 +24887,22 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        self.raw.many_group::<FlowInformationView<'a>>(3, 0, 1058, 10415)
+        self.raw.many_group(3, 0, 1058, 10415)
     }
     /// `[ Default-Bearer-Indication ]`: Default-Bearer-Indication (code 2844, vendor 10415), 3GPP TS 29.212 §5.3.132.
     #[inline]
     pub fn default_bearer_indication(&self) -> Option<DefaultBearerIndication> {
-        self.raw.opt_enum::<DefaultBearerIndication>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ TDF-Application-Identifier ]`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
@@ -24912,52 +24912,52 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        self.raw.opt_enum::<super::ts29214::FlowStatus>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ PS-to-CS-Session-Continuity ]`: PS-to-CS-Session-Continuity (code 1099, vendor 10415), 3GPP TS 29.212 §5.3.84.
     #[inline]
     pub fn ps_to_cs_session_continuity(&self) -> Option<PsToCsSessionContinuity> {
-        self.raw.opt_enum::<PsToCsSessionContinuity>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<ReportingLevel> {
-        self.raw.opt_enum::<ReportingLevel>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        self.raw.opt_enum::<Online>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        self.raw.opt_enum::<Offline>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
     #[inline]
     pub fn max_plr_dl(&self) -> Option<f32> {
-        self.raw.opt_value::<f32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
     #[inline]
     pub fn max_plr_ul(&self) -> Option<f32> {
-        self.raw.opt_value::<f32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<MeteringMethod> {
-        self.raw.opt_enum::<MeteringMethod>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
@@ -24967,7 +24967,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, super::ts29214::FlowsView<'a>> {
-        self.raw.many_group::<super::ts29214::FlowsView<'a>>(17, 1, 510, 10415)
+        self.raw.many_group(17, 1, 510, 10415)
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
@@ -24979,19 +24979,19 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     pub fn redirect_information(
         &self,
     ) -> rt::view::Members<'a, RedirectInformationView<'a>> {
-        self.raw.many_group::<RedirectInformationView<'a>>(19, 2, 1085, 10415)
+        self.raw.many_group(19, 2, 1085, 10415)
     }
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
     #[inline]
     pub fn mute_notification(&self) -> Option<MuteNotification> {
-        self.raw.opt_enum::<MuteNotification>(20)
+        self.raw.opt_enum(20)
     }
     /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
     #[inline]
     pub fn af_signalling_protocol(
         &self,
     ) -> Option<super::ts29214::AfSignallingProtocol> {
-        self.raw.opt_enum::<super::ts29214::AfSignallingProtocol>(21)
+        self.raw.opt_enum(21)
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
@@ -25008,17 +25008,17 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     pub fn required_access_info(
         &self,
     ) -> rt::view::Members<'a, super::ts29214::RequiredAccessInfo> {
-        self.raw.many_enum::<super::ts29214::RequiredAccessInfo>(24, 3, 536, 10415)
+        self.raw.many_enum(24, 3, 536, 10415)
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(25)
+        self.raw.opt_value(25)
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(26)
+        self.raw.opt_value(26)
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
@@ -25033,7 +25033,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(29)
+        self.raw.opt_value(29)
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -25045,7 +25045,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     pub fn callee_information(
         &self,
     ) -> Option<super::ts29214::CalleeInformationView<'a>> {
-        self.raw.opt_group::<super::ts29214::CalleeInformationView<'a>>(31)
+        self.raw.opt_group(31)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25166,7 +25166,7 @@ impl<'a> TftPacketFilterInformationView<'a> {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ TFT-Filter ]`: TFT-Filter (code 1012, vendor 10415), 3GPP TS 29.212 §5.3.13.
     #[inline]
@@ -25191,7 +25191,7 @@ impl<'a> TftPacketFilterInformationView<'a> {
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> Option<FlowDirection> {
-        self.raw.opt_enum::<FlowDirection>(5)
+        self.raw.opt_enum(5)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25305,47 +25305,47 @@ impl<'a> QosInformationView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<QosClassIdentifier> {
-        self.raw.opt_enum::<QosClassIdentifier>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Extended-GBR-UL ]`: Extended-GBR-UL (code 2851, vendor 10415), 3GPP TS 29.212 §5.3.137.
     #[inline]
     pub fn extended_gbr_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Extended-GBR-DL ]`: Extended-GBR-DL (code 2850, vendor 10415), 3GPP TS 29.212 §5.3.136.
     #[inline]
     pub fn extended_gbr_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
@@ -25357,35 +25357,34 @@ impl<'a> QosInformationView<'a> {
     pub fn allocation_retention_priority(
         &self,
     ) -> Option<AllocationRetentionPriorityView<'a>> {
-        self.raw.opt_group::<AllocationRetentionPriorityView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105.
     #[inline]
     pub fn conditional_apn_aggregate_max_bitrate(
         &self,
     ) -> rt::view::Members<'a, ConditionalApnAggregateMaxBitrateView<'a>> {
-        self.raw
-            .many_group::<ConditionalApnAggregateMaxBitrateView<'a>>(15, 0, 2818, 10415)
+        self.raw.many_group(15, 0, 2818, 10415)
     }
 }
 #[cfg(
@@ -25545,19 +25544,19 @@ impl<'a> ChargingRuleReportView<'a> {
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        self.raw.opt_enum::<PccRuleStatus>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&self) -> Option<RuleFailureCode> {
-        self.raw.opt_enum::<RuleFailureCode>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(
         &self,
     ) -> Option<super::credit_control::FinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<super::credit_control::FinalUnitIndicationView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
@@ -25567,7 +25566,7 @@ impl<'a> ChargingRuleReportView<'a> {
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> rt::view::Members<'a, u64> {
-        self.raw.many_value::<u64>(7, 3, 552, 10415)
+        self.raw.many_value(7, 3, 552, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25679,7 +25678,7 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
     /// `[ IP-CAN-Session-Charging-Scope ]`: IP-CAN-Session-Charging-Scope (code 2827, vendor 10415), 3GPP TS 29.212 §5.3.114.
     #[inline]
     pub fn ip_can_session_charging_scope(&self) -> Option<IpCanSessionChargingScope> {
-        self.raw.opt_enum::<IpCanSessionChargingScope>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25781,29 +25780,29 @@ impl<'a> EventReportIndicationView<'a> {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        self.raw.opt_enum::<super::ts29273::AnTrusted>(0)
+        self.raw.opt_enum(0)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(1, 0, 1006, 10415)
+        self.raw.many_enum(1, 0, 1006, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(3)
+        self.raw.opt_enum(3)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(4, 1, 1050, 10415)
+        self.raw.many_value(4, 1, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -25828,7 +25827,7 @@ impl<'a> EventReportIndicationView<'a> {
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        self.raw.opt_enum::<RatType>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -25843,7 +25842,7 @@ impl<'a> EventReportIndicationView<'a> {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     #[inline]
     pub fn trace_data(&self) -> Option<super::ts29272::TraceDataView<'a>> {
-        self.raw.opt_group::<super::ts29272::TraceDataView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
@@ -25863,29 +25862,29 @@ impl<'a> EventReportIndicationView<'a> {
     /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
     #[inline]
     pub fn routing_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(16)
+        self.raw.opt_value(16)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(17)
+        self.raw.opt_value(17)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(18)
+        self.raw.opt_value(18)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<PresenceReportingAreaInformationView<'a>> {
-        self.raw.opt_group::<PresenceReportingAreaInformationView<'a>>(20)
+        self.raw.opt_group(20)
     }
 }
 #[cfg(
@@ -26068,17 +26067,17 @@ impl<'a> AllocationRetentionPriorityView<'a> {
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     #[inline]
     pub fn priority_level(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
     #[inline]
     pub fn pre_emption_capability(&self) -> Option<PreEmptionCapability> {
-        self.raw.opt_enum::<PreEmptionCapability>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
     #[inline]
     pub fn pre_emption_vulnerability(&self) -> Option<PreEmptionVulnerability> {
-        self.raw.opt_enum::<PreEmptionVulnerability>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(
@@ -26244,7 +26243,7 @@ impl<'a> TunnelInformationView<'a> {
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     #[inline]
     pub fn tunnel_header_length(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `2*2[ Tunnel-Header-Filter ]`: Tunnel-Header-Filter (code 1036, vendor 10415), 3GPP TS 29.212 §5.3.34.
     #[inline]
@@ -26356,12 +26355,12 @@ impl<'a> CoaInformationView<'a> {
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     #[inline]
     pub fn tunnel_information(&self) -> TunnelInformationView<'a> {
-        self.raw.one_group::<TunnelInformationView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `{ CoA-IP-Address }`: CoA-IP-Address (code 1035, vendor 10415), 3GPP TS 29.212 §5.3.33.
     #[inline]
     pub fn coa_ip_address(&self) -> rt::data::Address {
-        self.raw.one_value::<rt::data::Address>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -26460,14 +26459,14 @@ impl<'a> DefaultEpsBearerQosView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<QosClassIdentifier> {
-        self.raw.opt_enum::<QosClassIdentifier>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Allocation-Retention-Priority ]`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
     #[inline]
     pub fn allocation_retention_priority(
         &self,
     ) -> Option<AllocationRetentionPriorityView<'a>> {
-        self.raw.opt_group::<AllocationRetentionPriorityView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(
@@ -26606,7 +26605,7 @@ impl<'a> FlowInformationView<'a> {
     /// `[ Packet-Filter-Usage ]`: Packet-Filter-Usage (code 1072, vendor 10415), 3GPP TS 29.212 §5.3.66.
     #[inline]
     pub fn packet_filter_usage(&self) -> Option<PacketFilterUsage> {
-        self.raw.opt_enum::<PacketFilterUsage>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
@@ -26626,7 +26625,7 @@ impl<'a> FlowInformationView<'a> {
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> Option<FlowDirection> {
-        self.raw.opt_enum::<FlowDirection>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
@@ -26771,7 +26770,7 @@ impl<'a> PacketFilterInformationView<'a> {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Packet-Filter-Content ]`: Packet-Filter-Content (code 1059, vendor 10415), 3GPP TS 29.212 §5.3.54.
     #[inline]
@@ -26796,7 +26795,7 @@ impl<'a> PacketFilterInformationView<'a> {
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> Option<FlowDirection> {
-        self.raw.opt_enum::<FlowDirection>(6)
+        self.raw.opt_enum(6)
     }
 }
 #[cfg(
@@ -26931,38 +26930,34 @@ impl<'a> UsageMonitoringInformationView<'a> {
     pub fn granted_service_unit(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::GrantedServiceUnitView<'a>> {
-        self.raw
-            .many_group::<
-                super::credit_control::GrantedServiceUnitView<'a>,
-            >(1, 0, 431, 0)
+        self.raw.many_group(1, 0, 431, 0)
     }
     /// `*2[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::UsedServiceUnitView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::UsedServiceUnitView<'a>>(2, 1, 446, 0)
+        self.raw.many_group(2, 1, 446, 0)
     }
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_consumption_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Usage-Monitoring-Level ]`: Usage-Monitoring-Level (code 1068, vendor 10415), 3GPP TS 29.212 §5.3.61.
     #[inline]
     pub fn usage_monitoring_level(&self) -> Option<UsageMonitoringLevel> {
-        self.raw.opt_enum::<UsageMonitoringLevel>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Usage-Monitoring-Report ]`: Usage-Monitoring-Report (code 1069, vendor 10415), 3GPP TS 29.212 §5.3.62.
     #[inline]
     pub fn usage_monitoring_report(&self) -> Option<UsageMonitoringReport> {
-        self.raw.opt_enum::<UsageMonitoringReport>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Usage-Monitoring-Support ]`: Usage-Monitoring-Support (code 1070, vendor 10415), 3GPP TS 29.212 §5.3.63.
     #[inline]
     pub fn usage_monitoring_support(&self) -> Option<UsageMonitoringSupport> {
-        self.raw.opt_enum::<UsageMonitoringSupport>(6)
+        self.raw.opt_enum(6)
     }
 }
 #[cfg(
@@ -27086,7 +27081,7 @@ impl<'a> RoutingRuleInstallView<'a> {
     pub fn routing_rule_definition(
         &self,
     ) -> rt::view::Members<'a, RoutingRuleDefinitionView<'a>> {
-        self.raw.many_group::<RoutingRuleDefinitionView<'a>>(0, 0, 1076, 10415)
+        self.raw.many_group(0, 0, 1076, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -27257,22 +27252,22 @@ impl<'a> RoutingRuleDefinitionView<'a> {
     /// `*[ Routing-Filter ]`: Routing-Filter (code 1078, vendor 10415), 3GPP TS 29.212 §5.3.72.
     #[inline]
     pub fn routing_filter(&self) -> rt::view::Members<'a, RoutingFilterView<'a>> {
-        self.raw.many_group::<RoutingFilterView<'a>>(1, 0, 1078, 10415)
+        self.raw.many_group(1, 0, 1078, 10415)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
     #[inline]
     pub fn routing_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(3)
+        self.raw.opt_value(3)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(4)
+        self.raw.opt_enum(4)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -27363,7 +27358,7 @@ impl<'a> RoutingFilterView<'a> {
     /// `{ Flow-Direction }`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> FlowDirection {
-        self.raw.one_enum::<FlowDirection>(1)
+        self.raw.one_enum(1)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
@@ -27474,7 +27469,7 @@ impl<'a> TdfInformationView<'a> {
     /// `[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81.
     #[inline]
     pub fn tdf_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27576,14 +27571,14 @@ impl<'a> RedirectInformationView<'a> {
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     #[inline]
     pub fn redirect_support(&self) -> Option<RedirectSupport> {
-        self.raw.opt_enum::<RedirectSupport>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Redirect-Address-Type ]`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     #[inline]
     pub fn redirect_address_type(
         &self,
     ) -> Option<super::credit_control::RedirectAddressType> {
-        self.raw.opt_enum::<super::credit_control::RedirectAddressType>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Redirect-Server-Address ]`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
     #[inline]
@@ -27725,7 +27720,7 @@ impl<'a> ApplicationDetectionInformationView<'a> {
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        self.raw.many_group::<FlowInformationView<'a>>(2, 0, 1058, 10415)
+        self.raw.many_group(2, 0, 1058, 10415)
     }
 }
 #[cfg(
@@ -27833,17 +27828,17 @@ impl<'a> DefaultQosInformationView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<QosClassIdentifier> {
-        self.raw.opt_enum::<QosClassIdentifier>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Default-QoS-Name ]`: Default-QoS-Name (code 2817, vendor 10415), 3GPP TS 29.212 §5.3.104.
     #[inline]
@@ -27963,32 +27958,32 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `*[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> rt::view::Members<'a, IpCanType> {
-        self.raw.many_enum::<IpCanType>(4, 0, 1027, 10415)
+        self.raw.many_enum(4, 0, 1027, 10415)
     }
     /// `*[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> rt::view::Members<'a, RatType> {
-        self.raw.many_enum::<RatType>(5, 1, 1032, 10415)
+        self.raw.many_enum(5, 1, 1032, 10415)
     }
 }
 #[cfg(
@@ -28146,7 +28141,7 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Presence-Reporting-Area-Elements-List ]`: Presence-Reporting-Area-Elements-List (code 2820, vendor 10415), 3GPP TS 29.212 §5.3.107.
     #[inline]
@@ -28156,7 +28151,7 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
     /// `[ Presence-Reporting-Area-Node ]`: Presence-Reporting-Area-Node (code 2855, vendor 10415), 3GPP TS 29.212 §5.3.141.
     #[inline]
     pub fn presence_reporting_area_node(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(
@@ -28419,12 +28414,12 @@ impl<'a> RoutingRuleReportView<'a> {
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        self.raw.opt_enum::<PccRuleStatus>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Routing-Rule-Failure-Code ]`: Routing-Rule-Failure-Code (code 2834, vendor 10415), 3GPP TS 29.212 §5.3.119.
     #[inline]
     pub fn routing_rule_failure_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28508,40 +28503,39 @@ impl<'a> ConditionalPolicyInformationView<'a> {
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     #[inline]
     pub fn execution_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105.
     #[inline]
     pub fn conditional_apn_aggregate_max_bitrate(
         &self,
     ) -> rt::view::Members<'a, ConditionalApnAggregateMaxBitrateView<'a>> {
-        self.raw
-            .many_group::<ConditionalApnAggregateMaxBitrateView<'a>>(6, 0, 2818, 10415)
+        self.raw.many_group(6, 0, 2818, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -28634,8 +28628,7 @@ impl<'a> PraInstallView<'a> {
     pub fn presence_reporting_area_information(
         &self,
     ) -> rt::view::Members<'a, PresenceReportingAreaInformationView<'a>> {
-        self.raw
-            .many_group::<PresenceReportingAreaInformationView<'a>>(0, 0, 2822, 10415)
+        self.raw.many_group(0, 0, 2822, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -28802,7 +28795,7 @@ impl<'a> QosRuleInstallView<'a> {
     pub fn qos_rule_definition(
         &self,
     ) -> rt::view::Members<'a, QosRuleDefinitionView<'a>> {
-        self.raw.many_group::<QosRuleDefinitionView<'a>>(0, 0, 1053, 10415)
+        self.raw.many_group(0, 0, 1053, 10415)
     }
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
@@ -28817,17 +28810,17 @@ impl<'a> QosRuleInstallView<'a> {
     /// `[ Tunnel-Information ]`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     #[inline]
     pub fn tunnel_information(&self) -> Option<TunnelInformationView<'a>> {
-        self.raw.opt_group::<TunnelInformationView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -29009,39 +29002,39 @@ impl<'a> QosRuleDefinitionView<'a> {
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        self.raw.many_group::<FlowInformationView<'a>>(1, 0, 1058, 10415)
+        self.raw.many_group(1, 0, 1058, 10415)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
     pub fn required_access_info(
         &self,
     ) -> rt::view::Members<'a, super::ts29214::RequiredAccessInfo> {
-        self.raw.many_enum::<super::ts29214::RequiredAccessInfo>(4, 1, 536, 10415)
+        self.raw.many_enum(4, 1, 536, 10415)
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(7)
+        self.raw.opt_value(7)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -29140,17 +29133,17 @@ impl<'a> QosRuleReportView<'a> {
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        self.raw.opt_enum::<PccRuleStatus>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&self) -> Option<RuleFailureCode> {
-        self.raw.opt_enum::<RuleFailureCode>(3)
+        self.raw.opt_enum(3)
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> rt::view::Members<'a, u64> {
-        self.raw.many_value::<u64>(4, 2, 552, 10415)
+        self.raw.many_value(4, 2, 552, 10415)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -29238,7 +29231,7 @@ impl<'a> AdcRuleInstallView<'a> {
     pub fn adc_rule_definition(
         &self,
     ) -> rt::view::Members<'a, AdcRuleDefinitionView<'a>> {
-        self.raw.many_group::<AdcRuleDefinitionView<'a>>(0, 0, 1094, 10415)
+        self.raw.many_group(0, 0, 1094, 10415)
     }
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
@@ -29253,17 +29246,17 @@ impl<'a> AdcRuleInstallView<'a> {
     /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
     #[inline]
     pub fn monitoring_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -29449,52 +29442,52 @@ impl<'a> AdcRuleDefinitionView<'a> {
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        self.raw.many_group::<FlowInformationView<'a>>(2, 0, 1058, 10415)
+        self.raw.many_group(2, 0, 1058, 10415)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<ReportingLevel> {
-        self.raw.opt_enum::<ReportingLevel>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        self.raw.opt_enum::<Online>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        self.raw.opt_enum::<Offline>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<MeteringMethod> {
-        self.raw.opt_enum::<MeteringMethod>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        self.raw.opt_enum::<super::ts29214::FlowStatus>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
@@ -29516,12 +29509,12 @@ impl<'a> AdcRuleDefinitionView<'a> {
     pub fn redirect_information(
         &self,
     ) -> rt::view::Members<'a, RedirectInformationView<'a>> {
-        self.raw.many_group::<RedirectInformationView<'a>>(15, 1, 1085, 10415)
+        self.raw.many_group(15, 1, 1085, 10415)
     }
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
     #[inline]
     pub fn mute_notification(&self) -> Option<MuteNotification> {
-        self.raw.opt_enum::<MuteNotification>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
@@ -29649,19 +29642,19 @@ impl<'a> AdcRuleReportView<'a> {
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        self.raw.opt_enum::<PccRuleStatus>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&self) -> Option<RuleFailureCode> {
-        self.raw.opt_enum::<RuleFailureCode>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(
         &self,
     ) -> Option<super::credit_control::FinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<super::credit_control::FinalUnitIndicationView<'a>>(4)
+        self.raw.opt_group(4)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -29760,14 +29753,14 @@ impl<'a> CsServiceResourceReportView<'a> {
     pub fn cs_service_resource_result_operation(
         &self,
     ) -> Option<CsServiceResourceResultOperation> {
-        self.raw.opt_enum::<CsServiceResourceResultOperation>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ CS-Service-Resource-Failure-Cause ]`: CS-Service-Resource-Failure-Cause (code 2814, vendor 10415), 3GPP TS 29.212 §E.6.3.5.
     #[inline]
     pub fn cs_service_resource_failure_cause(
         &self,
     ) -> Option<CsServiceResourceFailureCause> {
-        self.raw.opt_enum::<CsServiceResourceFailureCause>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -29882,12 +29875,12 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -29907,17 +29900,17 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(7)
+        self.raw.one_value(7)
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -29927,52 +29920,50 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::SubscriptionIdView<'a>>(11, 0, 443, 0)
+        self.raw.many_group(11, 0, 443, 0)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(13, 1, 628, 10415)
+        self.raw.many_group(13, 1, 628, 10415)
     }
     /// `[ TDF-Information ]`: TDF-Information (code 1087, vendor 10415), 3GPP TS 29.212 §5.3.78.
     #[inline]
     pub fn tdf_information(&self) -> Option<TdfInformationView<'a>> {
-        self.raw.opt_group::<TdfInformationView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(&self) -> Option<NetworkRequestSupport> {
-        self.raw.opt_enum::<NetworkRequestSupport>(15)
+        self.raw.opt_enum(15)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, PacketFilterInformationView<'a>> {
-        self.raw.many_group::<PacketFilterInformationView<'a>>(16, 2, 1061, 10415)
+        self.raw.many_group(16, 2, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(&self) -> Option<PacketFilterOperation> {
-        self.raw.opt_enum::<PacketFilterOperation>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
@@ -29982,24 +29973,24 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
     #[inline]
     pub fn bearer_operation(&self) -> Option<BearerOperation> {
-        self.raw.opt_enum::<BearerOperation>(19)
+        self.raw.opt_enum(19)
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag(&self) -> Option<super::ts32299::DynamicAddressFlag> {
-        self.raw.opt_enum::<super::ts32299::DynamicAddressFlag>(20)
+        self.raw.opt_enum(20)
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag_extension(
         &self,
     ) -> Option<super::ts32299::DynamicAddressFlagExtension> {
-        self.raw.opt_enum::<super::ts32299::DynamicAddressFlagExtension>(21)
+        self.raw.opt_enum(21)
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(22)
+        self.raw.opt_value(22)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -30014,7 +30005,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(25)
+        self.raw.opt_enum(25)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -30024,67 +30015,66 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        self.raw.opt_enum::<super::ts29273::AnTrusted>(27)
+        self.raw.opt_enum(27)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        self.raw.opt_enum::<RatType>(28)
+        self.raw.opt_enum(28)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        self.raw.opt_enum::<super::base::TerminationCause>(29)
+        self.raw.opt_enum(29)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(30)
+        self.raw.opt_group(30)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        self.raw
-            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(31)
+        self.raw.opt_group(31)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(32)
+        self.raw.opt_group(32)
     }
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
     pub fn qos_negotiation(&self) -> Option<QosNegotiation> {
-        self.raw.opt_enum::<QosNegotiation>(33)
+        self.raw.opt_enum(33)
     }
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
     #[inline]
     pub fn qos_upgrade(&self) -> Option<QosUpgrade> {
-        self.raw.opt_enum::<QosUpgrade>(34)
+        self.raw.opt_enum(34)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(35)
+        self.raw.opt_group(35)
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        self.raw.opt_group::<DefaultQosInformationView<'a>>(36)
+        self.raw.opt_group(36)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(37, 3, 1050, 10415)
+        self.raw.many_value(37, 3, 1050, 10415)
     }
     /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
     #[inline]
     pub fn an_gw_status(&self) -> Option<AnGwStatus> {
-        self.raw.opt_enum::<AnGwStatus>(38)
+        self.raw.opt_enum(38)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -30129,19 +30119,19 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
     #[inline]
     pub fn fixed_user_location_info(&self) -> Option<FixedUserLocationInfoView<'a>> {
-        self.raw.opt_group::<FixedUserLocationInfoView<'a>>(47)
+        self.raw.opt_group(47)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(48)
+        self.raw.opt_value(48)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(49)
+        self.raw.opt_group(49)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -30176,142 +30166,139 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&self) -> Option<BearerUsage> {
-        self.raw.opt_enum::<BearerUsage>(56)
+        self.raw.opt_enum(56)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        self.raw.opt_enum::<Online>(57)
+        self.raw.opt_enum(57)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        self.raw.opt_enum::<Offline>(58)
+        self.raw.opt_enum(58)
     }
     /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14.
     #[inline]
     pub fn tft_packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, TftPacketFilterInformationView<'a>> {
-        self.raw.many_group::<TftPacketFilterInformationView<'a>>(59, 5, 1013, 10415)
+        self.raw.many_group(59, 5, 1013, 10415)
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
     #[inline]
     pub fn charging_rule_report(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleReportView<'a>> {
-        self.raw.many_group::<ChargingRuleReportView<'a>>(60, 6, 1018, 10415)
+        self.raw.many_group(60, 6, 1018, 10415)
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
     #[inline]
     pub fn application_detection_information(
         &self,
     ) -> rt::view::Members<'a, ApplicationDetectionInformationView<'a>> {
-        self.raw
-            .many_group::<ApplicationDetectionInformationView<'a>>(61, 7, 1098, 10415)
+        self.raw.many_group(61, 7, 1098, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(62, 8, 1006, 10415)
+        self.raw.many_enum(62, 8, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(63)
+        self.raw.opt_group(63)
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(64)
+        self.raw.opt_value(64)
     }
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22.
     #[inline]
     pub fn access_network_charging_identifier_gx(
         &self,
     ) -> rt::view::Members<'a, AccessNetworkChargingIdentifierGxView<'a>> {
-        self.raw
-            .many_group::<AccessNetworkChargingIdentifierGxView<'a>>(65, 9, 1022, 10415)
+        self.raw.many_group(65, 9, 1022, 10415)
     }
     /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37.
     #[inline]
     pub fn coa_information(&self) -> rt::view::Members<'a, CoaInformationView<'a>> {
-        self.raw.many_group::<CoaInformationView<'a>>(66, 10, 1039, 10415)
+        self.raw.many_group(66, 10, 1039, 10415)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        self.raw.many_group::<UsageMonitoringInformationView<'a>>(67, 11, 1067, 10415)
+        self.raw.many_group(67, 11, 1067, 10415)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<NbifomSupport> {
-        self.raw.opt_enum::<NbifomSupport>(68)
+        self.raw.opt_enum(68)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<NbifomMode> {
-        self.raw.opt_enum::<NbifomMode>(69)
+        self.raw.opt_enum(69)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<DefaultAccess> {
-        self.raw.opt_enum::<DefaultAccess>(70)
+        self.raw.opt_enum(70)
     }
     /// `[ Origination-Time-Stamp ]`: Origination-Time-Stamp (code 1536, vendor 10415), 3GPP TS 29.273 §9.2.3.2.6.
     #[inline]
     pub fn origination_time_stamp(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(71)
+        self.raw.opt_value(71)
     }
     /// `[ Maximum-Wait-Time ]`: Maximum-Wait-Time (code 1537, vendor 10415), 3GPP TS 29.273 §9.2.3.2.7.
     #[inline]
     pub fn maximum_wait_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(72)
+        self.raw.opt_value(72)
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(73)
+        self.raw.opt_value(73)
     }
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
     #[inline]
     pub fn routing_rule_install(&self) -> Option<RoutingRuleInstallView<'a>> {
-        self.raw.opt_group::<RoutingRuleInstallView<'a>>(74)
+        self.raw.opt_group(74)
     }
     /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
     #[inline]
     pub fn routing_rule_remove(&self) -> Option<RoutingRuleRemoveView<'a>> {
-        self.raw.opt_group::<RoutingRuleRemoveView<'a>>(75)
+        self.raw.opt_group(75)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(76)
+        self.raw.opt_value(76)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(77)
+        self.raw.opt_value(77)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(78)
+        self.raw.opt_value(78)
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(79)
+        self.raw.opt_value(79)
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> rt::view::Members<'a, PresenceReportingAreaInformationView<'a>> {
-        self.raw
-            .many_group::<PresenceReportingAreaInformationView<'a>>(80, 12, 2822, 10415)
+        self.raw.many_group(80, 12, 2822, 10415)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
@@ -30326,7 +30313,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(83, 13, 284, 0)
+        self.raw.many_group(83, 13, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -30336,7 +30323,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ 3GPP-PS-Data-Off-Status-Gx ]`: 3GPP-PS-Data-Off-Status-Gx (code 2847, vendor 10415), 3GPP TS 29.212 §5.3.133.
     #[inline]
     pub fn tgpp_ps_data_off_status_gx(&self) -> Option<TgppPsDataOffStatusGx> {
-        self.raw.opt_enum::<TgppPsDataOffStatusGx>(85)
+        self.raw.opt_enum(85)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -30578,12 +30565,12 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -30598,222 +30585,221 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(8)
+        self.raw.one_value(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
+        self.raw.many_group(11, 0, 628, 10415)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<BearerControlMode> {
-        self.raw.opt_enum::<BearerControlMode>(12)
+        self.raw.opt_enum(12)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(13, 1, 1006, 10415)
+        self.raw.many_enum(13, 1, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(16, 2, 292, 0)
+        self.raw.many_value(16, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     #[inline]
     pub fn charging_rule_remove(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleRemoveView<'a>> {
-        self.raw.many_group::<ChargingRuleRemoveView<'a>>(19, 3, 1002, 10415)
+        self.raw.many_group(19, 3, 1002, 10415)
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     #[inline]
     pub fn charging_rule_install(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleInstallView<'a>> {
-        self.raw.many_group::<ChargingRuleInstallView<'a>>(20, 4, 1001, 10415)
+        self.raw.many_group(20, 4, 1001, 10415)
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
     #[inline]
     pub fn charging_information(
         &self,
     ) -> Option<super::ts29229::ChargingInformationView<'a>> {
-        self.raw.opt_group::<super::ts29229::ChargingInformationView<'a>>(21)
+        self.raw.opt_group(21)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        self.raw.opt_enum::<Online>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        self.raw.opt_enum::<Offline>(23)
+        self.raw.opt_enum(23)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> rt::view::Members<'a, QosInformationView<'a>> {
-        self.raw.many_group::<QosInformationView<'a>>(24, 5, 1016, 10415)
+        self.raw.many_group(24, 5, 1016, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(25)
+        self.raw.opt_value(25)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(26)
+        self.raw.opt_group(26)
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        self.raw.opt_group::<DefaultQosInformationView<'a>>(27)
+        self.raw.opt_group(27)
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&self) -> Option<BearerUsage> {
-        self.raw.opt_enum::<BearerUsage>(28)
+        self.raw.opt_enum(28)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        self.raw.many_group::<UsageMonitoringInformationView<'a>>(29, 6, 1067, 10415)
+        self.raw.many_group(29, 6, 1067, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        self.raw.many_enum::<CsgInformationReporting>(30, 7, 1071, 10415)
+        self.raw.many_enum(30, 7, 1071, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(31)
+        self.raw.opt_group(31)
     }
     /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
     #[inline]
     pub fn pra_install(&self) -> Option<PraInstallView<'a>> {
-        self.raw.opt_group::<PraInstallView<'a>>(32)
+        self.raw.opt_group(32)
     }
     /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
     #[inline]
     pub fn pra_remove(&self) -> Option<PraRemoveView<'a>> {
-        self.raw.opt_group::<PraRemoveView<'a>>(33)
+        self.raw.opt_group(33)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<PresenceReportingAreaInformationView<'a>> {
-        self.raw.opt_group::<PresenceReportingAreaInformationView<'a>>(34)
+        self.raw.opt_group(34)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        self.raw.opt_enum::<SessionReleaseCause>(35)
+        self.raw.opt_enum(35)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<NbifomSupport> {
-        self.raw.opt_enum::<NbifomSupport>(36)
+        self.raw.opt_enum(36)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<NbifomMode> {
-        self.raw.opt_enum::<NbifomMode>(37)
+        self.raw.opt_enum(37)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<DefaultAccess> {
-        self.raw.opt_enum::<DefaultAccess>(38)
+        self.raw.opt_enum(38)
     }
     /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
     #[inline]
     pub fn ran_rule_support(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(39)
+        self.raw.opt_value(39)
     }
     /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118.
     #[inline]
     pub fn routing_rule_report(
         &self,
     ) -> rt::view::Members<'a, RoutingRuleReportView<'a>> {
-        self.raw.many_group::<RoutingRuleReportView<'a>>(40, 8, 2835, 10415)
+        self.raw.many_group(40, 8, 2835, 10415)
     }
     /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128.
     #[inline]
     pub fn conditional_policy_information(
         &self,
     ) -> rt::view::Members<'a, ConditionalPolicyInformationView<'a>> {
-        self.raw.many_group::<ConditionalPolicyInformationView<'a>>(41, 9, 2840, 10415)
+        self.raw.many_group(41, 9, 2840, 10415)
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&self) -> Option<RemovalOfAccess> {
-        self.raw.opt_enum::<RemovalOfAccess>(42)
+        self.raw.opt_enum(42)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(43)
+        self.raw.opt_enum(43)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -30828,12 +30814,12 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(46)
+        self.raw.opt_group(46)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(47, 10, 284, 0)
+        self.raw.many_group(47, 10, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -30843,7 +30829,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(49, 12, 650, 0)
+        self.raw.many_group(49, 12, 650, 0)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -31029,12 +31015,12 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -31059,119 +31045,119 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        self.raw.opt_enum::<SessionReleaseCause>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(11, 0, 1006, 10415)
+        self.raw.many_enum(11, 0, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     #[inline]
     pub fn charging_rule_remove(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleRemoveView<'a>> {
-        self.raw.many_group::<ChargingRuleRemoveView<'a>>(13, 1, 1002, 10415)
+        self.raw.many_group(13, 1, 1002, 10415)
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     #[inline]
     pub fn charging_rule_install(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleInstallView<'a>> {
-        self.raw.many_group::<ChargingRuleInstallView<'a>>(14, 2, 1001, 10415)
+        self.raw.many_group(14, 2, 1001, 10415)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> rt::view::Members<'a, QosInformationView<'a>> {
-        self.raw.many_group::<QosInformationView<'a>>(16, 3, 1016, 10415)
+        self.raw.many_group(16, 3, 1016, 10415)
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        self.raw.opt_group::<DefaultQosInformationView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(18)
+        self.raw.opt_value(18)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        self.raw.many_group::<UsageMonitoringInformationView<'a>>(19, 4, 1067, 10415)
+        self.raw.many_group(19, 4, 1067, 10415)
     }
     /// `[ PCSCF-Restoration-Indication ]`: PCSCF-Restoration-Indication (code 2826, vendor 10415), 3GPP TS 29.212 §5.3.113.
     #[inline]
     pub fn pcscf_restoration_indication(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128.
     #[inline]
     pub fn conditional_policy_information(
         &self,
     ) -> rt::view::Members<'a, ConditionalPolicyInformationView<'a>> {
-        self.raw.many_group::<ConditionalPolicyInformationView<'a>>(21, 5, 2840, 10415)
+        self.raw.many_group(21, 5, 2840, 10415)
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&self) -> Option<RemovalOfAccess> {
-        self.raw.opt_enum::<RemovalOfAccess>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
     #[inline]
     pub fn pra_install(&self) -> Option<PraInstallView<'a>> {
-        self.raw.opt_group::<PraInstallView<'a>>(24)
+        self.raw.opt_group(24)
     }
     /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
     #[inline]
     pub fn pra_remove(&self) -> Option<PraRemoveView<'a>> {
-        self.raw.opt_group::<PraRemoveView<'a>>(25)
+        self.raw.opt_group(25)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        self.raw.many_enum::<CsgInformationReporting>(26, 6, 1071, 10415)
+        self.raw.many_enum(26, 6, 1071, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 7, 284, 0)
+        self.raw.many_group(27, 7, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -31319,7 +31305,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -31334,51 +31320,51 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        self.raw.opt_enum::<RatType>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        self.raw.opt_enum::<super::ts29273::AnTrusted>(11)
+        self.raw.opt_enum(11)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(12, 0, 1050, 10415)
+        self.raw.many_value(12, 0, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -31408,19 +31394,19 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(18)
+        self.raw.opt_value(18)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(20)
+        self.raw.opt_group(20)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -31430,14 +31416,14 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        self.raw.opt_group::<DefaultQosInformationView<'a>>(22)
+        self.raw.opt_group(22)
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
     #[inline]
     pub fn charging_rule_report(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleReportView<'a>> {
-        self.raw.many_group::<ChargingRuleReportView<'a>>(23, 1, 1018, 10415)
+        self.raw.many_group(23, 1, 1018, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -31452,12 +31438,12 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(26)
+        self.raw.opt_group(26)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 2, 284, 0)
+        self.raw.many_group(27, 2, 284, 0)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -31597,12 +31583,12 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -31622,12 +31608,12 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(7)
+        self.raw.one_value(7)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -31637,47 +31623,45 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
+        self.raw.many_group(11, 0, 628, 10415)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::SubscriptionIdView<'a>>(12, 1, 443, 0)
+        self.raw.many_group(12, 1, 443, 0)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(&self) -> Option<NetworkRequestSupport> {
-        self.raw.opt_enum::<NetworkRequestSupport>(13)
+        self.raw.opt_enum(13)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, PacketFilterInformationView<'a>> {
-        self.raw.many_group::<PacketFilterInformationView<'a>>(14, 2, 1061, 10415)
+        self.raw.many_group(14, 2, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(&self) -> Option<PacketFilterOperation> {
-        self.raw.opt_enum::<PacketFilterOperation>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -31692,47 +31676,46 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        self.raw.opt_enum::<RatType>(19)
+        self.raw.opt_enum(19)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        self.raw.opt_enum::<super::base::TerminationCause>(20)
+        self.raw.opt_enum(20)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(21)
+        self.raw.opt_group(21)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        self.raw
-            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(22)
+        self.raw.opt_group(22)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(23)
+        self.raw.opt_group(23)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(24)
+        self.raw.opt_group(24)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(25, 3, 1050, 10415)
+        self.raw.many_value(25, 3, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -31752,7 +31735,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(29)
+        self.raw.opt_value(29)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -31769,22 +31752,22 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(32)
+        self.raw.opt_group(32)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(33)
+        self.raw.opt_value(33)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(34)
+        self.raw.opt_value(34)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(35)
+        self.raw.opt_value(35)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
@@ -31799,22 +31782,22 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(&self) -> rt::view::Members<'a, QosRuleReportView<'a>> {
-        self.raw.many_group::<QosRuleReportView<'a>>(38, 4, 1055, 10415)
+        self.raw.many_group(38, 4, 1055, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(39, 5, 1006, 10415)
+        self.raw.many_enum(39, 5, 1006, 10415)
     }
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
     #[inline]
     pub fn session_linking_indicator(&self) -> Option<SessionLinkingIndicator> {
-        self.raw.opt_enum::<SessionLinkingIndicator>(40)
+        self.raw.opt_enum(40)
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     #[inline]
     pub fn trace_data(&self) -> Option<super::ts29272::TraceDataView<'a>> {
-        self.raw.opt_group::<super::ts29272::TraceDataView<'a>>(41)
+        self.raw.opt_group(41)
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
@@ -31824,7 +31807,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(43, 6, 284, 0)
+        self.raw.many_group(43, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -32004,12 +31987,12 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -32024,54 +32007,53 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(8)
+        self.raw.one_value(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
+        self.raw.many_group(11, 0, 628, 10415)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<BearerControlMode> {
-        self.raw.opt_enum::<BearerControlMode>(12)
+        self.raw.opt_enum(12)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(13, 1, 1006, 10415)
+        self.raw.many_enum(13, 1, 1006, 10415)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -32081,42 +32063,42 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(16, 2, 292, 0)
+        self.raw.many_value(16, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(&self) -> rt::view::Members<'a, QosRuleRemoveView<'a>> {
-        self.raw.many_group::<QosRuleRemoveView<'a>>(19, 3, 1052, 10415)
+        self.raw.many_group(19, 3, 1052, 10415)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(&self) -> rt::view::Members<'a, QosRuleInstallView<'a>> {
-        self.raw.many_group::<QosRuleInstallView<'a>>(20, 4, 1051, 10415)
+        self.raw.many_group(20, 4, 1051, 10415)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(21)
+        self.raw.opt_group(21)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(22)
+        self.raw.opt_group(22)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -32131,12 +32113,12 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(25)
+        self.raw.opt_group(25)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(26, 5, 284, 0)
+        self.raw.many_group(26, 5, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -32146,7 +32128,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(28, 7, 650, 0)
+        self.raw.many_group(28, 7, 650, 0)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -32283,12 +32265,12 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -32313,54 +32295,54 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        self.raw.opt_enum::<SessionReleaseCause>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(11, 0, 1006, 10415)
+        self.raw.many_enum(11, 0, 1006, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(&self) -> rt::view::Members<'a, QosRuleRemoveView<'a>> {
-        self.raw.many_group::<QosRuleRemoveView<'a>>(12, 1, 1052, 10415)
+        self.raw.many_group(12, 1, 1052, 10415)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(&self) -> rt::view::Members<'a, QosRuleInstallView<'a>> {
-        self.raw.many_group::<QosRuleInstallView<'a>>(13, 2, 1051, 10415)
+        self.raw.many_group(13, 2, 1051, 10415)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 3, 284, 0)
+        self.raw.many_group(16, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -32483,7 +32465,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -32498,36 +32480,36 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        self.raw.opt_enum::<RatType>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -32547,19 +32529,19 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(13)
+        self.raw.opt_value(13)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -32574,7 +32556,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(&self) -> rt::view::Members<'a, QosRuleReportView<'a>> {
-        self.raw.many_group::<QosRuleReportView<'a>>(18, 0, 1055, 10415)
+        self.raw.many_group(18, 0, 1055, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -32589,12 +32571,12 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(21)
+        self.raw.opt_group(21)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(22, 1, 284, 0)
+        self.raw.many_group(22, 1, 284, 0)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -32725,14 +32707,14 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.one_group(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -32757,30 +32739,28 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::SubscriptionIdView<'a>>(9, 0, 443, 0)
+        self.raw.many_group(9, 0, 443, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -32795,42 +32775,41 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        self.raw.opt_enum::<IpCanType>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        self.raw.opt_enum::<RatType>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        self.raw.opt_enum::<super::ts29273::AnTrusted>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        self.raw
-            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(19, 2, 1050, 10415)
+        self.raw.many_value(19, 2, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -32860,19 +32839,19 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag(&self) -> Option<super::ts32299::DynamicAddressFlag> {
-        self.raw.opt_enum::<super::ts32299::DynamicAddressFlag>(25)
+        self.raw.opt_enum(25)
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag_extension(
         &self,
     ) -> Option<super::ts32299::DynamicAddressFlagExtension> {
-        self.raw.opt_enum::<super::ts32299::DynamicAddressFlagExtension>(26)
+        self.raw.opt_enum(26)
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(27)
+        self.raw.opt_value(27)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -32892,14 +32871,14 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
     #[inline]
     pub fn fixed_user_location_info(&self) -> Option<FixedUserLocationInfoView<'a>> {
-        self.raw.opt_group::<FixedUserLocationInfoView<'a>>(31)
+        self.raw.opt_group(31)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(32)
+        self.raw.opt_group(32)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -32926,53 +32905,53 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     pub fn charging_information(
         &self,
     ) -> Option<super::ts29229::ChargingInformationView<'a>> {
-        self.raw.opt_group::<super::ts29229::ChargingInformationView<'a>>(37)
+        self.raw.opt_group(37)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        self.raw.opt_enum::<Online>(38)
+        self.raw.opt_enum(38)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        self.raw.opt_enum::<Offline>(39)
+        self.raw.opt_enum(39)
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        self.raw.many_group::<AdcRuleInstallView<'a>>(40, 3, 1092, 10415)
+        self.raw.many_group(40, 3, 1092, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(41)
+        self.raw.opt_value(41)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        self.raw.many_group::<UsageMonitoringInformationView<'a>>(42, 4, 1067, 10415)
+        self.raw.many_group(42, 4, 1067, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        self.raw.many_enum::<CsgInformationReporting>(43, 5, 1071, 10415)
+        self.raw.many_enum(43, 5, 1071, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(44, 6, 1006, 10415)
+        self.raw.many_enum(44, 6, 1006, 10415)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<PresenceReportingAreaInformationView<'a>> {
-        self.raw.opt_group::<PresenceReportingAreaInformationView<'a>>(45)
+        self.raw.opt_group(45)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
@@ -32992,7 +32971,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(49, 7, 284, 0)
+        self.raw.many_group(49, 7, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -33188,14 +33167,14 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.one_group(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -33210,49 +33189,48 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        self.raw.many_group::<AdcRuleReportView<'a>>(11, 1, 1097, 10415)
+        self.raw.many_group(11, 1, 1097, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -33267,12 +33245,12 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 2, 284, 0)
+        self.raw.many_group(16, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -33282,7 +33260,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(18, 4, 650, 0)
+        self.raw.many_group(18, 4, 650, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -33417,12 +33395,12 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -33444,22 +33422,22 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(8)
+        self.raw.one_value(8)
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -33469,7 +33447,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -33484,37 +33462,36 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        self.raw.many_group::<AdcRuleReportView<'a>>(14, 0, 1097, 10415)
+        self.raw.many_group(14, 0, 1097, 10415)
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
     #[inline]
     pub fn application_detection_information(
         &self,
     ) -> rt::view::Members<'a, ApplicationDetectionInformationView<'a>> {
-        self.raw
-            .many_group::<ApplicationDetectionInformationView<'a>>(15, 1, 1098, 10415)
+        self.raw.many_group(15, 1, 1098, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(16, 2, 1006, 10415)
+        self.raw.many_enum(16, 2, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        self.raw.many_group::<UsageMonitoringInformationView<'a>>(18, 3, 1067, 10415)
+        self.raw.many_group(18, 3, 1067, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(19, 4, 284, 0)
+        self.raw.many_group(19, 4, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -33526,8 +33503,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(21, 6, 628, 10415)
+        self.raw.many_group(21, 6, 628, 10415)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -33663,12 +33639,12 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -33683,36 +33659,36 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(8)
+        self.raw.one_value(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -33722,66 +33698,66 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(13, 0, 1006, 10415)
+        self.raw.many_enum(13, 0, 1006, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        self.raw.many_enum::<CsgInformationReporting>(14, 1, 1071, 10415)
+        self.raw.many_enum(14, 1, 1071, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(17, 2, 292, 0)
+        self.raw.many_value(17, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
     #[inline]
     pub fn adc_rule_remove(&self) -> rt::view::Members<'a, AdcRuleRemoveView<'a>> {
-        self.raw.many_group::<AdcRuleRemoveView<'a>>(20, 3, 1093, 10415)
+        self.raw.many_group(20, 3, 1093, 10415)
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        self.raw.many_group::<AdcRuleInstallView<'a>>(21, 4, 1092, 10415)
+        self.raw.many_group(21, 4, 1092, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(22)
+        self.raw.opt_value(22)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        self.raw.many_group::<UsageMonitoringInformationView<'a>>(23, 5, 1067, 10415)
+        self.raw.many_group(23, 5, 1067, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -33796,12 +33772,12 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(26)
+        self.raw.opt_group(26)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 6, 284, 0)
+        self.raw.many_group(27, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -33813,13 +33789,12 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(29, 8, 628, 10415)
+        self.raw.many_group(29, 8, 628, 10415)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(30, 9, 650, 0)
+        self.raw.many_group(30, 9, 650, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -33960,12 +33935,12 @@ impl<'a> TgppSdReAuthRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -33990,73 +33965,73 @@ impl<'a> TgppSdReAuthRequestView<'a> {
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        self.raw.opt_enum::<SessionReleaseCause>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        self.raw.opt_group::<QosInformationView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        self.raw.many_enum::<EventTrigger>(12, 0, 1006, 10415)
+        self.raw.many_enum(12, 0, 1006, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        self.raw.many_enum::<CsgInformationReporting>(13, 1, 1071, 10415)
+        self.raw.many_enum(13, 1, 1071, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
     #[inline]
     pub fn adc_rule_remove(&self) -> rt::view::Members<'a, AdcRuleRemoveView<'a>> {
-        self.raw.many_group::<AdcRuleRemoveView<'a>>(15, 2, 1093, 10415)
+        self.raw.many_group(15, 2, 1093, 10415)
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        self.raw.many_group::<AdcRuleInstallView<'a>>(16, 3, 1092, 10415)
+        self.raw.many_group(16, 3, 1092, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(17)
+        self.raw.opt_value(17)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        self.raw.many_group::<UsageMonitoringInformationView<'a>>(18, 4, 1067, 10415)
+        self.raw.many_group(18, 4, 1067, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(19, 5, 284, 0)
+        self.raw.many_group(19, 5, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -34184,7 +34159,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -34199,41 +34174,41 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        self.raw.many_group::<AdcRuleReportView<'a>>(9, 0, 1097, 10415)
+        self.raw.many_group(9, 0, 1097, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -34248,17 +34223,17 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
+        self.raw.many_group(14, 1, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(15, 2, 650, 0)
+        self.raw.many_group(15, 2, 650, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -34382,14 +34357,14 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.one_group(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -34409,7 +34384,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     /// `{ Request-Type }`: Request-Type (code 2838, vendor 10415), 3GPP TS 29.212 §5c.3.2.
     #[inline]
     pub fn request_type(&self) -> u32 {
-        self.raw.one_value::<u32>(6)
+        self.raw.one_value(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -34419,19 +34394,19 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        self.raw.opt_group::<EventReportIndicationView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -34451,25 +34426,24 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        self.raw.many_group::<AdcRuleInstallView<'a>>(14, 0, 1092, 10415)
+        self.raw.many_group(14, 0, 1092, 10415)
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
     #[inline]
     pub fn adc_rule_remove(&self) -> rt::view::Members<'a, AdcRuleRemoveView<'a>> {
-        self.raw.many_group::<AdcRuleRemoveView<'a>>(15, 1, 1093, 10415)
+        self.raw.many_group(15, 1, 1093, 10415)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(16, 2, 628, 10415)
+        self.raw.many_group(16, 2, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(17, 3, 284, 0)
+        self.raw.many_group(17, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -34605,14 +34579,14 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.one_group(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -34627,44 +34601,43 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        self.raw.many_group::<AdcRuleReportView<'a>>(10, 0, 1097, 10415)
+        self.raw.many_group(10, 0, 1097, 10415)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 1, 628, 10415)
+        self.raw.many_group(11, 1, 628, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -34679,12 +34652,12 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
+        self.raw.many_group(15, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -34694,7 +34667,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(17, 4, 650, 0)
+        self.raw.many_group(17, 4, 650, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -34826,7 +34799,7 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -34846,12 +34819,12 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> super::base::TerminationCause {
-        self.raw.one_enum::<super::base::TerminationCause>(6)
+        self.raw.one_enum(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -34863,7 +34836,7 @@ impl<'a> SessionTerminationRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -34873,12 +34846,12 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
+        self.raw.many_group(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -34998,7 +34971,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -35013,7 +34986,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -35030,22 +35003,22 @@ impl<'a> SessionTerminationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -35055,27 +35028,27 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(12, 1, 292, 0)
+        self.raw.many_value(12, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
+        self.raw.many_group(15, 2, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(16, 3, 650, 0)
+        self.raw.many_group(16, 3, 650, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -35196,14 +35169,14 @@ impl<'a> TssfNotificationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.one_group(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -35228,24 +35201,24 @@ impl<'a> TssfNotificationRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        self.raw.many_group::<AdcRuleReportView<'a>>(8, 0, 1097, 10415)
+        self.raw.many_group(8, 0, 1097, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -35368,14 +35341,14 @@ impl<'a> TssfNotificationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.one_group(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -35390,31 +35363,31 @@ impl<'a> TssfNotificationAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -35429,12 +35402,12 @@ impl<'a> TssfNotificationAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
+        self.raw.many_group(13, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

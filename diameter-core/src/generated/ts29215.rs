@@ -4340,66 +4340,64 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(1, 0, 1050, 10415)
+        self.raw.many_value(1, 0, 1050, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     #[inline]
     pub fn charging_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ChargingRuleRemoveView<'a>> {
-        self.raw
-            .many_group::<super::ts29212::ChargingRuleRemoveView<'a>>(4, 1, 1002, 10415)
+        self.raw.many_group(4, 1, 1002, 10415)
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     #[inline]
     pub fn charging_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ChargingRuleInstallView<'a>> {
-        self.raw
-            .many_group::<super::ts29212::ChargingRuleInstallView<'a>>(5, 2, 1001, 10415)
+        self.raw.many_group(5, 2, 1001, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(
         &self,
     ) -> Option<super::ts29212::EventReportIndicationView<'a>> {
-        self.raw.opt_group::<super::ts29212::EventReportIndicationView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleInstallView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleInstallView<'a>>(7, 3, 1051, 10415)
+        self.raw.many_group(7, 3, 1051, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleRemoveView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleRemoveView<'a>>(8, 4, 1052, 10415)
+        self.raw.many_group(8, 4, 1052, 10415)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(
         &self,
     ) -> Option<super::ts29212::DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<super::ts29212::DefaultEpsBearerQosView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -4411,85 +4409,81 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::UsageMonitoringInformationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29212::UsageMonitoringInformationView<'a>,
-            >(11, 5, 1067, 10415)
+        self.raw.many_group(11, 5, 1067, 10415)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<super::ts29212::SessionReleaseCause> {
-        self.raw.opt_enum::<super::ts29212::SessionReleaseCause>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<super::ts29212::BearerControlMode> {
-        self.raw.opt_enum::<super::ts29212::BearerControlMode>(13)
+        self.raw.opt_enum(13)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        self.raw.many_enum::<super::ts29212::EventTrigger>(14, 6, 1006, 10415)
+        self.raw.many_enum(14, 6, 1006, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(15)
+        self.raw.opt_value(15)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<super::ts29212::DefaultAccess> {
-        self.raw.opt_enum::<super::ts29212::DefaultAccess>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        self.raw.opt_enum::<super::ts29212::NbifomSupport>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        self.raw.opt_enum::<super::ts29212::NbifomMode>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
     #[inline]
     pub fn ran_rule_support(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118.
     #[inline]
     pub fn routing_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::RoutingRuleReportView<'a>> {
-        self.raw
-            .many_group::<super::ts29212::RoutingRuleReportView<'a>>(20, 7, 2835, 10415)
+        self.raw.many_group(20, 7, 2835, 10415)
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&self) -> Option<super::ts29212::RemovalOfAccess> {
-        self.raw.opt_enum::<super::ts29212::RemovalOfAccess>(21)
+        self.raw.opt_enum(21)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        self.raw.opt_enum::<super::ts29212::IpCanType>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        self.raw.opt_enum::<super::ts29212::Online>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        self.raw.opt_enum::<super::ts29212::Offline>(24)
+        self.raw.opt_enum(24)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosInformationView<'a>> {
-        self.raw.many_group::<super::ts29212::QosInformationView<'a>>(25, 8, 1016, 10415)
+        self.raw.many_group(25, 8, 1016, 10415)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4633,17 +4627,17 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Subsession-Operation ]`: Subsession-Operation (code 2203, vendor 10415), 3GPP TS 29.215 §5.3.4.
     #[inline]
     pub fn subsession_operation(&self) -> Option<SubsessionOperation> {
-        self.raw.opt_enum::<SubsessionOperation>(1)
+        self.raw.opt_enum(1)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(2, 0, 1050, 10415)
+        self.raw.many_value(2, 0, 1050, 10415)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
@@ -4653,29 +4647,26 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
     #[inline]
     pub fn bearer_operation(&self) -> Option<super::ts29212::BearerOperation> {
-        self.raw.opt_enum::<super::ts29212::BearerOperation>(4)
+        self.raw.opt_enum(4)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::PacketFilterInformationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29212::PacketFilterInformationView<'a>,
-            >(5, 1, 1061, 10415)
+        self.raw.many_group(5, 1, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(
         &self,
     ) -> Option<super::ts29212::PacketFilterOperation> {
-        self.raw.opt_enum::<super::ts29212::PacketFilterOperation>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -4692,7 +4683,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     pub fn coa_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::CoaInformationView<'a>> {
-        self.raw.many_group::<super::ts29212::CoaInformationView<'a>>(10, 2, 1039, 10415)
+        self.raw.many_group(10, 2, 1039, 10415)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
@@ -4707,77 +4698,70 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&self) -> Option<super::ts29212::BearerUsage> {
-        self.raw.opt_enum::<super::ts29212::BearerUsage>(13)
+        self.raw.opt_enum(13)
     }
     /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14.
     #[inline]
     pub fn tft_packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::TftPacketFilterInformationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29212::TftPacketFilterInformationView<'a>,
-            >(14, 3, 1013, 10415)
+        self.raw.many_group(14, 3, 1013, 10415)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        self.raw.opt_enum::<super::ts29212::Online>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        self.raw.opt_enum::<super::ts29212::Offline>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
     #[inline]
     pub fn charging_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ChargingRuleReportView<'a>> {
-        self.raw
-            .many_group::<super::ts29212::ChargingRuleReportView<'a>>(19, 4, 1018, 10415)
+        self.raw.many_group(19, 4, 1018, 10415)
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleReportView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleReportView<'a>>(21, 5, 1055, 10415)
+        self.raw.many_group(21, 5, 1055, 10415)
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
     #[inline]
     pub fn application_detection_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ApplicationDetectionInformationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29212::ApplicationDetectionInformationView<'a>,
-            >(22, 6, 1098, 10415)
+        self.raw.many_group(22, 6, 1098, 10415)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        self.raw.opt_enum::<super::ts29212::IpCanType>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        self.raw.opt_enum::<super::ts29212::RatType>(24)
+        self.raw.opt_enum(24)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -4814,60 +4798,60 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(31)
+        self.raw.opt_group(31)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(
         &self,
     ) -> Option<super::ts29212::DefaultEpsBearerQosView<'a>> {
-        self.raw.opt_group::<super::ts29212::DefaultEpsBearerQosView<'a>>(32)
+        self.raw.opt_group(32)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<super::ts29212::DefaultAccess> {
-        self.raw.opt_enum::<super::ts29212::DefaultAccess>(33)
+        self.raw.opt_enum(33)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        self.raw.opt_enum::<super::ts29212::NbifomSupport>(34)
+        self.raw.opt_enum(34)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        self.raw.opt_enum::<super::ts29212::NbifomMode>(35)
+        self.raw.opt_enum(35)
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(36)
+        self.raw.opt_value(36)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(
         &self,
     ) -> Option<super::ts29212::NetworkRequestSupport> {
-        self.raw.opt_enum::<super::ts29212::NetworkRequestSupport>(37)
+        self.raw.opt_enum(37)
     }
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
     #[inline]
     pub fn routing_rule_install(
         &self,
     ) -> Option<super::ts29212::RoutingRuleInstallView<'a>> {
-        self.raw.opt_group::<super::ts29212::RoutingRuleInstallView<'a>>(38)
+        self.raw.opt_group(38)
     }
     /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
     #[inline]
     pub fn routing_rule_remove(
         &self,
     ) -> Option<super::ts29212::RoutingRuleRemoveView<'a>> {
-        self.raw.opt_group::<super::ts29212::RoutingRuleRemoveView<'a>>(39)
+        self.raw.opt_group(39)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(40)
+        self.raw.opt_value(40)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
@@ -4884,25 +4868,22 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::UsageMonitoringInformationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29212::UsageMonitoringInformationView<'a>,
-            >(43, 7, 1067, 10415)
+        self.raw.many_group(43, 7, 1067, 10415)
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&self) -> Option<MultipleBberfAction> {
-        self.raw.opt_enum::<MultipleBberfAction>(44)
+        self.raw.opt_enum(44)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        self.raw.many_enum::<super::ts29212::EventTrigger>(45, 8, 1006, 10415)
+        self.raw.many_enum(45, 8, 1006, 10415)
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(46)
+        self.raw.opt_value(46)
     }
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22.
     #[inline]
@@ -4912,27 +4893,24 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         'a,
         super::ts29212::AccessNetworkChargingIdentifierGxView<'a>,
     > {
-        self.raw
-            .many_group::<
-                super::ts29212::AccessNetworkChargingIdentifierGxView<'a>,
-            >(47, 9, 1022, 10415)
+        self.raw.many_group(47, 9, 1022, 10415)
     }
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
     #[inline]
     pub fn session_linking_indicator(
         &self,
     ) -> Option<super::ts29212::SessionLinkingIndicator> {
-        self.raw.opt_enum::<super::ts29212::SessionLinkingIndicator>(48)
+        self.raw.opt_enum(48)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(49)
+        self.raw.opt_value(49)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(50)
+        self.raw.opt_value(50)
     }
     /// `[ UE-Local-IPv6-Prefix ]`: UE-Local-IPv6-Prefix (code 2205, vendor 10415), 3GPP TS 29.215 §A.8.3.1.1.
     #[inline]
@@ -4942,12 +4920,12 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(52)
+        self.raw.opt_value(52)
     }
     /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
     #[inline]
     pub fn an_gw_status(&self) -> Option<super::ts29212::AnGwStatus> {
-        self.raw.opt_enum::<super::ts29212::AnGwStatus>(53)
+        self.raw.opt_enum(53)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5167,12 +5145,12 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5192,12 +5170,12 @@ impl<'a> CreditControlRequestView<'a> {
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(7)
+        self.raw.one_value(7)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -5207,15 +5185,14 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::SubscriptionIdView<'a>>(10, 0, 443, 0)
+        self.raw.many_group(10, 0, 443, 0)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -5232,95 +5209,91 @@ impl<'a> CreditControlRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(13, 1, 628, 10415)
+        self.raw.many_group(13, 1, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleReportView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleReportView<'a>>(16, 2, 1055, 10415)
+        self.raw.many_group(16, 2, 1055, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(17, 3, 1050, 10415)
+        self.raw.many_value(17, 3, 1050, 10415)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(
         &self,
     ) -> Option<super::ts29212::NetworkRequestSupport> {
-        self.raw.opt_enum::<super::ts29212::NetworkRequestSupport>(18)
+        self.raw.opt_enum(18)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::PacketFilterInformationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29212::PacketFilterInformationView<'a>,
-            >(19, 4, 1061, 10415)
+        self.raw.many_group(19, 4, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(
         &self,
     ) -> Option<super::ts29212::PacketFilterOperation> {
-        self.raw.opt_enum::<super::ts29212::PacketFilterOperation>(20)
+        self.raw.opt_enum(20)
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2.
     #[inline]
     pub fn subsession_enforcement_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionEnforcementInfoView<'a>> {
-        self.raw.many_group::<SubsessionEnforcementInfoView<'a>>(21, 5, 2201, 10415)
+        self.raw.many_group(21, 5, 2201, 10415)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        self.raw.opt_enum::<super::ts29212::IpCanType>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        self.raw.opt_enum::<super::ts29212::RatType>(23)
+        self.raw.opt_enum(23)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        self.raw.opt_enum::<super::base::TerminationCause>(24)
+        self.raw.opt_enum(24)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(25)
+        self.raw.opt_group(25)
     }
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
     pub fn qos_negotiation(&self) -> Option<super::ts29212::QosNegotiation> {
-        self.raw.opt_enum::<super::ts29212::QosNegotiation>(26)
+        self.raw.opt_enum(26)
     }
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
     #[inline]
     pub fn qos_upgrade(&self) -> Option<super::ts29212::QosUpgrade> {
-        self.raw.opt_enum::<super::ts29212::QosUpgrade>(27)
+        self.raw.opt_enum(27)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -5360,24 +5333,24 @@ impl<'a> CreditControlRequestView<'a> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        self.raw.many_enum::<super::ts29212::EventTrigger>(35, 6, 1006, 10415)
+        self.raw.many_enum(35, 6, 1006, 10415)
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&self) -> Option<MultipleBberfAction> {
-        self.raw.opt_enum::<MultipleBberfAction>(36)
+        self.raw.opt_enum(36)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(37)
+        self.raw.opt_group(37)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(38, 7, 284, 0)
+        self.raw.many_group(38, 7, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -5548,12 +5521,12 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5568,106 +5541,105 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(8)
+        self.raw.one_value(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleInstallView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleInstallView<'a>>(12, 1, 1051, 10415)
+        self.raw.many_group(12, 1, 1051, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleRemoveView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleRemoveView<'a>>(13, 2, 1052, 10415)
+        self.raw.many_group(13, 2, 1052, 10415)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosInformationView<'a>> {
-        self.raw.many_group::<super::ts29212::QosInformationView<'a>>(14, 3, 1016, 10415)
+        self.raw.many_group(14, 3, 1016, 10415)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<super::ts29212::BearerControlMode> {
-        self.raw.opt_enum::<super::ts29212::BearerControlMode>(15)
+        self.raw.opt_enum(15)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        self.raw.many_enum::<super::ts29212::EventTrigger>(16, 4, 1006, 10415)
+        self.raw.many_enum(16, 4, 1006, 10415)
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
     #[inline]
     pub fn charging_information(
         &self,
     ) -> Option<super::ts29229::ChargingInformationView<'a>> {
-        self.raw.opt_group::<super::ts29229::ChargingInformationView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
     #[inline]
     pub fn subsession_decision_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionDecisionInfoView<'a>> {
-        self.raw.many_group::<SubsessionDecisionInfoView<'a>>(18, 5, 2200, 10415)
+        self.raw.many_group(18, 5, 2200, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::CsgInformationReporting> {
-        self.raw.many_enum::<super::ts29212::CsgInformationReporting>(19, 6, 1071, 10415)
+        self.raw.many_enum(19, 6, 1071, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(20, 7, 1050, 10415)
+        self.raw.many_value(20, 7, 1050, 10415)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -5682,12 +5654,12 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(24)
+        self.raw.opt_group(24)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(25, 8, 284, 0)
+        self.raw.many_group(25, 8, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -5697,7 +5669,7 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(27, 10, 650, 0)
+        self.raw.many_group(27, 10, 650, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5849,12 +5821,12 @@ impl<'a> ReAuthRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5879,82 +5851,82 @@ impl<'a> ReAuthRequestView<'a> {
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleInstallView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleInstallView<'a>>(10, 0, 1051, 10415)
+        self.raw.many_group(10, 0, 1051, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleRemoveView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleRemoveView<'a>>(11, 1, 1052, 10415)
+        self.raw.many_group(11, 1, 1052, 10415)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosInformationView<'a>> {
-        self.raw.many_group::<super::ts29212::QosInformationView<'a>>(12, 2, 1016, 10415)
+        self.raw.many_group(12, 2, 1016, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        self.raw.many_enum::<super::ts29212::EventTrigger>(13, 3, 1006, 10415)
+        self.raw.many_enum(13, 3, 1006, 10415)
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
     #[inline]
     pub fn subsession_decision_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionDecisionInfoView<'a>> {
-        self.raw.many_group::<SubsessionDecisionInfoView<'a>>(14, 4, 2200, 10415)
+        self.raw.many_group(14, 4, 2200, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(15, 5, 1050, 10415)
+        self.raw.many_value(15, 5, 1050, 10415)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<super::ts29212::SessionReleaseCause> {
-        self.raw.opt_enum::<super::ts29212::SessionReleaseCause>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(17)
+        self.raw.opt_value(17)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(18)
+        self.raw.opt_value(18)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(20, 6, 284, 0)
+        self.raw.many_group(20, 6, 284, 0)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
@@ -6099,7 +6071,7 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6114,19 +6086,19 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -6141,12 +6113,12 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        self.raw.opt_enum::<super::ts29212::IpCanType>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        self.raw.opt_enum::<super::ts29212::RatType>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -6188,43 +6160,43 @@ impl<'a> ReAuthAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(20)
+        self.raw.opt_group(20)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleReportView<'a>> {
-        self.raw.many_group::<super::ts29212::QosRuleReportView<'a>>(21, 0, 1055, 10415)
+        self.raw.many_group(21, 0, 1055, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(22, 1, 1050, 10415)
+        self.raw.many_value(22, 1, 1050, 10415)
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2.
     #[inline]
     pub fn subsession_enforcement_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionEnforcementInfoView<'a>> {
-        self.raw.many_group::<SubsessionEnforcementInfoView<'a>>(23, 2, 2201, 10415)
+        self.raw.many_group(23, 2, 2201, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(24)
+        self.raw.opt_group(24)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -6239,17 +6211,17 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(27)
+        self.raw.opt_group(27)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(28, 3, 284, 0)
+        self.raw.many_group(28, 3, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(29, 4, 650, 0)
+        self.raw.many_group(29, 4, 650, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6397,12 +6369,12 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6427,26 +6399,26 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        self.raw.opt_enum::<super::base::AuthSessionState>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> Option<super::credit_control::SubscriptionIdView<'a>> {
-        self.raw.opt_group::<super::credit_control::SubscriptionIdView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
@@ -6456,27 +6428,27 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(12)
+        self.raw.opt_value(12)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(13)
+        self.raw.opt_value(13)
     }
     /// `[ DRA-Binding ]`: DRA-Binding (code 2208, vendor 10415), 3GPP TS 29.215 §5.3.8.
     #[inline]
     pub fn dra_binding(&self) -> Option<DraBinding> {
-        self.raw.opt_enum::<DraBinding>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 0, 284, 0)
+        self.raw.many_group(16, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -6605,7 +6577,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -6620,36 +6592,36 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ DRA-Deployment ]`: DRA-Deployment (code 2206, vendor 10415), 3GPP TS 29.215 §5.3.7.
     #[inline]
     pub fn dra_deployment(&self) -> Option<DraDeployment> {
-        self.raw.opt_enum::<DraDeployment>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -6664,17 +6636,17 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
+        self.raw.many_group(13, 0, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(14, 1, 650, 0)
+        self.raw.many_group(14, 1, 650, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

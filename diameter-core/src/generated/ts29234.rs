@@ -1187,27 +1187,27 @@ impl<'a> WlanUserDataView<'a> {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_data(&self) -> Option<ChargingDataView<'a>> {
-        self.raw.opt_group::<ChargingDataView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ WLAN-Access ]`: WLAN-Access (code 305, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_access(&self) -> Option<WlanAccess> {
-        self.raw.opt_enum::<WlanAccess>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ WLAN-3GPP-IP-Access ]`: WLAN-3GPP-IP-Access (code 306, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_3gpp_ip_access(&self) -> Option<Wlan3gppIpAccess> {
-        self.raw.opt_enum::<Wlan3gppIpAccess>(2)
+        self.raw.opt_enum(2)
     }
     /// `*[ APN-Authorized ]`: APN-Authorized (code 307, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn apn_authorized(&self) -> rt::view::Members<'a, ApnAuthorizedView<'a>> {
-        self.raw.many_group::<ApnAuthorizedView<'a>>(3, 0, 307, 10415)
+        self.raw.many_group(3, 0, 307, 10415)
     }
     /// `[ Maximum-Number-Accesses ]`: Maximum-Number-Accesses (code 319, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn maximum_number_accesses(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1295,7 +1295,7 @@ impl<'a> ChargingDataView<'a> {
     /// `[ Charging-Nodes ]`: Charging-Nodes (code 315, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_nodes(&self) -> Option<ChargingNodesView<'a>> {
-        self.raw.opt_group::<ChargingNodesView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1383,12 +1383,12 @@ impl<'a> ApnAuthorizedView<'a> {
     /// `[ APN-Barring-Type ]`: APN-Barring-Type (code 309, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn apn_barring_type(&self) -> Option<ApnBarringType> {
-        self.raw.opt_enum::<ApnBarringType>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ WLAN-Direct-IP-Access ]`: WLAN-Direct-IP-Access (code 310, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_direct_ip_access(&self) -> Option<WlanDirectIpAccess> {
-        self.raw.opt_enum::<WlanDirectIpAccess>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ Routing-Policy ]`: Routing-Policy (code 312, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
@@ -1496,14 +1496,14 @@ impl<'a> ChargingNodesView<'a> {
     pub fn primary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
     #[inline]
     pub fn secondary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(any(feature = "ts29234"))]

@@ -29060,7 +29060,7 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ Subscriber-Status ]`: Subscriber-Status (code 1424, vendor 10415), 3GPP TS 29.272 §7.3.29.
     #[inline]
     pub fn subscriber_status(&self) -> Option<SubscriberStatus> {
-        self.raw.opt_enum::<SubscriberStatus>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
@@ -29080,22 +29080,22 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ ICS-Indicator ]`: ICS-Indicator (code 1491, vendor 10415), 3GPP TS 29.272 §7.3.104.
     #[inline]
     pub fn ics_indicator(&self) -> Option<IcsIndicator> {
-        self.raw.opt_enum::<IcsIndicator>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Network-Access-Mode ]`: Network-Access-Mode (code 1417, vendor 10415), 3GPP TS 29.272 §7.3.21.
     #[inline]
     pub fn network_access_mode(&self) -> Option<NetworkAccessMode> {
-        self.raw.opt_enum::<NetworkAccessMode>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Operator-Determined-Barring ]`: Operator-Determined-Barring (code 1425, vendor 10415), 3GPP TS 29.272 §7.3.30.
     #[inline]
     pub fn operator_determined_barring(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ HPLMN-ODB ]`: HPLMN-ODB (code 1418, vendor 10415), 3GPP TS 29.272 §7.3.22.
     #[inline]
     pub fn hplmn_odb(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `*10[ Regional-Subscription-Zone-Code ]`: Regional-Subscription-Zone-Code (code 1446, vendor 10415), 3GPP TS 29.272 §7.3.52.
     #[inline]
@@ -29105,7 +29105,7 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ Access-Restriction-Data ]`: Access-Restriction-Data (code 1426, vendor 10415), 3GPP TS 29.272 §7.3.31.
     #[inline]
     pub fn access_restriction_data(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
@@ -29115,17 +29115,17 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ LCS-Info ]`: LCS-Info (code 1473, vendor 10415), 3GPP TS 29.272 §7.3.84.
     #[inline]
     pub fn lcs_info(&self) -> Option<LcsInfoView<'a>> {
-        self.raw.opt_group::<LcsInfoView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ Teleservice-List ]`: Teleservice-List (code 1486, vendor 10415), 3GPP TS 29.272 §7.3.99.
     #[inline]
     pub fn teleservice_list(&self) -> Option<TeleserviceListView<'a>> {
-        self.raw.opt_group::<TeleserviceListView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Call-Barring-Info ]`: Call-Barring-Info (code 1488, vendor 10415), 3GPP TS 29.272 §7.3.101.
     #[inline]
     pub fn call_barring_info(&self) -> rt::view::Members<'a, CallBarringInfoView<'a>> {
-        self.raw.many_group::<CallBarringInfoView<'a>>(13, 1, 1488, 10415)
+        self.raw.many_group(13, 1, 1488, 10415)
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -29135,145 +29135,139 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     #[inline]
     pub fn ambr(&self) -> Option<AmbrView<'a>> {
-        self.raw.opt_group::<AmbrView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ APN-Configuration-Profile ]`: APN-Configuration-Profile (code 1429, vendor 10415), 3GPP TS 29.272 §7.3.34.
     #[inline]
     pub fn apn_configuration_profile(&self) -> Option<ApnConfigurationProfileView<'a>> {
-        self.raw.opt_group::<ApnConfigurationProfileView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `[ RAT-Frequency-Selection-Priority-ID ]`: RAT-Frequency-Selection-Priority-ID (code 1440, vendor 10415), 3GPP TS 29.272 §7.3.46.
     #[inline]
     pub fn rat_frequency_selection_priority_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     #[inline]
     pub fn trace_data(&self) -> Option<TraceDataView<'a>> {
-        self.raw.opt_group::<TraceDataView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `[ GPRS-Subscription-Data ]`: GPRS-Subscription-Data (code 1467, vendor 10415), 3GPP TS 29.272 §7.3.72.
     #[inline]
     pub fn gprs_subscription_data(&self) -> Option<GprsSubscriptionDataView<'a>> {
-        self.raw.opt_group::<GprsSubscriptionDataView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `*[ CSG-Subscription-Data ]`: CSG-Subscription-Data (code 1436, vendor 10415), 3GPP TS 29.272 §7.3.78.
     #[inline]
     pub fn csg_subscription_data(
         &self,
     ) -> rt::view::Members<'a, CsgSubscriptionDataView<'a>> {
-        self.raw.many_group::<CsgSubscriptionDataView<'a>>(20, 2, 1436, 10415)
+        self.raw.many_group(20, 2, 1436, 10415)
     }
     /// `[ Roaming-Restricted-Due-To-Unsupported-Feature ]`: Roaming-Restricted-Due-To-Unsupported-Feature (code 1457, vendor 10415), 3GPP TS 29.272 §7.3.81.
     #[inline]
     pub fn roaming_restricted_due_to_unsupported_feature(
         &self,
     ) -> Option<RoamingRestrictedDueToUnsupportedFeature> {
-        self.raw.opt_enum::<RoamingRestrictedDueToUnsupportedFeature>(21)
+        self.raw.opt_enum(21)
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(22)
+        self.raw.opt_value(22)
     }
     /// `[ MPS-Priority ]`: MPS-Priority (code 1616, vendor 10415), 3GPP TS 29.272 §7.3.131.
     #[inline]
     pub fn mps_priority(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(23)
+        self.raw.opt_value(23)
     }
     /// `[ VPLMN-LIPA-Allowed ]`: VPLMN-LIPA-Allowed (code 1617, vendor 10415), 3GPP TS 29.272 §7.3.132.
     #[inline]
     pub fn vplmn_lipa_allowed(&self) -> Option<VplmnLipaAllowed> {
-        self.raw.opt_enum::<VplmnLipaAllowed>(24)
+        self.raw.opt_enum(24)
     }
     /// `[ Relay-Node-Indicator ]`: Relay-Node-Indicator (code 1633, vendor 10415), 3GPP TS 29.272 §7.3.147.
     #[inline]
     pub fn relay_node_indicator(&self) -> Option<RelayNodeIndicator> {
-        self.raw.opt_enum::<RelayNodeIndicator>(25)
+        self.raw.opt_enum(25)
     }
     /// `[ MDT-User-Consent ]`: MDT-User-Consent (code 1634, vendor 10415), 3GPP TS 29.272 §7.3.148.
     #[inline]
     pub fn mdt_user_consent(&self) -> Option<MdtUserConsent> {
-        self.raw.opt_enum::<MdtUserConsent>(26)
+        self.raw.opt_enum(26)
     }
     /// `[ Subscribed-VSRVCC ]`: Subscribed-VSRVCC (code 1636, vendor 10415), 3GPP TS 29.272 §7.3.150.
     #[inline]
     pub fn subscribed_vsrvcc(&self) -> Option<SubscribedVsrvcc> {
-        self.raw.opt_enum::<SubscribedVsrvcc>(27)
+        self.raw.opt_enum(27)
     }
     /// `[ ProSe-Subscription-Data ]`: ProSe-Subscription-Data (code 3701, vendor 10415), 3GPP TS 29.344 §6.3.2.
     #[inline]
     pub fn prose_subscription_data(
         &self,
     ) -> Option<super::ts29344::ProseSubscriptionDataView<'a>> {
-        self.raw.opt_group::<super::ts29344::ProseSubscriptionDataView<'a>>(28)
+        self.raw.opt_group(28)
     }
     /// `[ Subscription-Data-Flags ]`: Subscription-Data-Flags (code 1654, vendor 10415), 3GPP TS 29.272 §7.3.165.
     #[inline]
     pub fn subscription_data_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(29)
+        self.raw.opt_value(29)
     }
     /// `*[ Adjacent-Access-Restriction-Data ]`: Adjacent-Access-Restriction-Data (code 1673, vendor 10415), 3GPP TS 29.272 §7.3.187.
     #[inline]
     pub fn adjacent_access_restriction_data(
         &self,
     ) -> rt::view::Members<'a, AdjacentAccessRestrictionDataView<'a>> {
-        self.raw.many_group::<AdjacentAccessRestrictionDataView<'a>>(30, 3, 1673, 10415)
+        self.raw.many_group(30, 3, 1673, 10415)
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(31)
+        self.raw.opt_value(31)
     }
     /// `*[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
     #[inline]
     pub fn imsi_group_id(&self) -> rt::view::Members<'a, ImsiGroupIdView<'a>> {
-        self.raw.many_group::<ImsiGroupIdView<'a>>(32, 4, 1675, 10415)
+        self.raw.many_group(32, 4, 1675, 10415)
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(33)
+        self.raw.opt_value(33)
     }
     /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn aese_communication_pattern(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::AeseCommunicationPatternView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::AeseCommunicationPatternView<'a>,
-            >(34, 5, 3113, 10415)
+        self.raw.many_group(34, 5, 3113, 10415)
     }
     /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_configuration(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigurationView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventConfigurationView<'a>,
-            >(35, 6, 3122, 10415)
+        self.raw.many_group(35, 6, 3122, 10415)
     }
     /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
     #[inline]
     pub fn emergency_info(&self) -> Option<EmergencyInfoView<'a>> {
-        self.raw.opt_group::<EmergencyInfoView<'a>>(36)
+        self.raw.opt_group(36)
     }
     /// `[ V2X-Subscription-Data ]`: V2X-Subscription-Data (code 1688, vendor 10415), 3GPP TS 29.272 §7.3.212.
     #[inline]
     pub fn v2x_subscription_data(&self) -> Option<V2xSubscriptionDataView<'a>> {
-        self.raw.opt_group::<V2xSubscriptionDataView<'a>>(37)
+        self.raw.opt_group(37)
     }
     /// `[ V2X-Subscription-Data-Nr ]`: V2X-Subscription-Data-Nr (code 1710, vendor 10415), 3GPP TS 29.272 §7.3.235.
     #[inline]
     pub fn v2x_subscription_data_nr(&self) -> Option<V2xSubscriptionDataNrView<'a>> {
-        self.raw.opt_group::<V2xSubscriptionDataNrView<'a>>(38)
+        self.raw.opt_group(38)
     }
     /// `*[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215.
     #[inline]
     pub fn edrx_cycle_length(&self) -> rt::view::Members<'a, EdrxCycleLengthView<'a>> {
-        self.raw.many_group::<EdrxCycleLengthView<'a>>(39, 7, 1691, 10415)
+        self.raw.many_group(39, 7, 1691, 10415)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -29283,47 +29277,47 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(41)
+        self.raw.opt_value(41)
     }
     /// `[ Service-Gap-Time ]`: Service-Gap-Time (code 1698, vendor 10415), 3GPP TS 29.272 §7.3.223.
     #[inline]
     pub fn service_gap_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(42)
+        self.raw.opt_value(42)
     }
     /// `[ Broadcast-Location-Assistance-Data-Types ]`: Broadcast-Location-Assistance-Data-Types (code 1700, vendor 10415), 3GPP TS 29.272 §7.3.225.
     #[inline]
     pub fn broadcast_location_assistance_data_types(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(43)
+        self.raw.opt_value(43)
     }
     /// `[ Aerial-UE-Subscription-Information ]`: Aerial-UE-Subscription-Information (code 1699, vendor 10415), 3GPP TS 29.272 §7.3.224.
     #[inline]
     pub fn aerial_ue_subscription_information(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(44)
+        self.raw.opt_value(44)
     }
     /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
     #[inline]
     pub fn core_network_restrictions(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(45)
+        self.raw.opt_value(45)
     }
     /// `*[ Paging-Time-Window ]`: Paging-Time-Window (code 1701, vendor 10415), 3GPP TS 29.272 §7.3.226.
     #[inline]
     pub fn paging_time_window(&self) -> rt::view::Members<'a, PagingTimeWindowView<'a>> {
-        self.raw.many_group::<PagingTimeWindowView<'a>>(46, 8, 1701, 10415)
+        self.raw.many_group(46, 8, 1701, 10415)
     }
     /// `[ Subscribed-ARPI ]`: Subscribed-ARPI (code 1708, vendor 10415), 3GPP TS 29.272 §7.3.233.
     #[inline]
     pub fn subscribed_arpi(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(47)
+        self.raw.opt_value(47)
     }
     /// `[ IAB-Operation-Permission ]`: IAB-Operation-Permission (code 1709, vendor 10415), 3GPP TS 29.272 §7.3.234.
     #[inline]
     pub fn iab_operation_permission(&self) -> Option<IabOperationPermission> {
-        self.raw.opt_enum::<IabOperationPermission>(48)
+        self.raw.opt_enum(48)
     }
     /// `[ PLMN-RAT-Usage-Control ]`: PLMN-RAT-Usage-Control (code 1728, vendor 10415), 3GPP TS 29.272 §7.3.253.
     #[inline]
     pub fn plmn_rat_usage_control(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(49)
+        self.raw.opt_value(49)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -29649,12 +29643,12 @@ impl<'a> RequestedEutranAuthenticationInfoView<'a> {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     #[inline]
     pub fn number_of_requested_vectors(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Immediate-Response-Preferred ]`: Immediate-Response-Preferred (code 1412, vendor 10415), 3GPP TS 29.272 §7.3.16.
     #[inline]
     pub fn immediate_response_preferred(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Re-Synchronization-Info ]`: Re-Synchronization-Info (code 1411, vendor 10415), 3GPP TS 29.272 §7.3.15.
     #[inline]
@@ -29745,12 +29739,12 @@ impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     #[inline]
     pub fn number_of_requested_vectors(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Immediate-Response-Preferred ]`: Immediate-Response-Preferred (code 1412, vendor 10415), 3GPP TS 29.272 §7.3.16.
     #[inline]
     pub fn immediate_response_preferred(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Re-Synchronization-Info ]`: Re-Synchronization-Info (code 1411, vendor 10415), 3GPP TS 29.272 §7.3.15.
     #[inline]
@@ -29839,17 +29833,17 @@ impl<'a> AuthenticationInfoView<'a> {
     /// `*[ E-UTRAN-Vector ]`: E-UTRAN-Vector (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18.
     #[inline]
     pub fn e_utran_vector(&self) -> rt::view::Members<'a, EUtranVectorView<'a>> {
-        self.raw.many_group::<EUtranVectorView<'a>>(0, 0, 1414, 10415)
+        self.raw.many_group(0, 0, 1414, 10415)
     }
     /// `*[ UTRAN-Vector ]`: UTRAN-Vector (code 1415, vendor 10415), 3GPP TS 29.272 §7.3.19.
     #[inline]
     pub fn utran_vector(&self) -> rt::view::Members<'a, UtranVectorView<'a>> {
-        self.raw.many_group::<UtranVectorView<'a>>(1, 1, 1415, 10415)
+        self.raw.many_group(1, 1, 1415, 10415)
     }
     /// `*[ GERAN-Vector ]`: GERAN-Vector (code 1416, vendor 10415), 3GPP TS 29.272 §7.3.20.
     #[inline]
     pub fn geran_vector(&self) -> rt::view::Members<'a, GeranVectorView<'a>> {
-        self.raw.many_group::<GeranVectorView<'a>>(2, 2, 1416, 10415)
+        self.raw.many_group(2, 2, 1416, 10415)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -29930,7 +29924,7 @@ impl<'a> EUtranVectorView<'a> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
     pub fn item_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
     #[inline]
@@ -30033,7 +30027,7 @@ impl<'a> UtranVectorView<'a> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
     pub fn item_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
     #[inline]
@@ -30142,7 +30136,7 @@ impl<'a> GeranVectorView<'a> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
     pub fn item_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
     #[inline]
@@ -30242,29 +30236,29 @@ impl<'a> ApnConfigurationProfileView<'a> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Additional-Context-Identifier ]`: Additional-Context-Identifier (code 1683, vendor 10415), 3GPP TS 29.272 §7.3.206.
     #[inline]
     pub fn additional_context_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Third-Context-Identifier ]`: Third-Context-Identifier (code 1719, vendor 10415), 3GPP TS 29.272 §7.3.244.
     #[inline]
     pub fn third_context_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `{ All-APN-Configurations-Included-Indicator }`: All-APN-Configurations-Included-Indicator (code 1428, vendor 10415), 3GPP TS 29.272 §7.3.33.
     #[inline]
     pub fn all_apn_configurations_included_indicator(
         &self,
     ) -> AllApnConfigurationsIncludedIndicator {
-        self.raw.one_enum::<AllApnConfigurationsIncludedIndicator>(3)
+        self.raw.one_enum(3)
     }
     /// `1*{ APN-Configuration }`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
     #[inline]
     pub fn apn_configuration(&self) -> rt::view::Members<'a, ApnConfigurationView<'a>> {
-        self.raw.many_group::<ApnConfigurationView<'a>>(4, 0, 1430, 10415)
+        self.raw.many_group(4, 0, 1430, 10415)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -30375,17 +30369,17 @@ impl<'a> ApnConfigurationView<'a> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn served_party_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(1, 0, 848, 10415)
+        self.raw.many_value(1, 0, 848, 10415)
     }
     /// `{ PDN-Type }`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
     #[inline]
     pub fn pdn_type(&self) -> PdnType {
-        self.raw.one_enum::<PdnType>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -30395,17 +30389,17 @@ impl<'a> ApnConfigurationView<'a> {
     /// `[ EPS-Subscribed-QoS-Profile ]`: EPS-Subscribed-QoS-Profile (code 1431, vendor 10415), 3GPP TS 29.272 §7.3.37.
     #[inline]
     pub fn eps_subscribed_qos_profile(&self) -> Option<EpsSubscribedQosProfileView<'a>> {
-        self.raw.opt_group::<EpsSubscribedQosProfileView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ VPLMN-Dynamic-Address-Allowed ]`: VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), 3GPP TS 29.272 §7.3.38.
     #[inline]
     pub fn vplmn_dynamic_address_allowed(&self) -> Option<VplmnDynamicAddressAllowed> {
-        self.raw.opt_enum::<VplmnDynamicAddressAllowed>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<super::mip6::Mip6AgentInfoView<'a>> {
-        self.raw.opt_group::<super::mip6::Mip6AgentInfoView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
@@ -30415,7 +30409,7 @@ impl<'a> ApnConfigurationView<'a> {
     /// `[ PDN-GW-Allocation-Type ]`: PDN-GW-Allocation-Type (code 1438, vendor 10415), 3GPP TS 29.272 §7.3.44.
     #[inline]
     pub fn pdn_gw_allocation_type(&self) -> Option<PdnGwAllocationType> {
-        self.raw.opt_enum::<PdnGwAllocationType>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -30425,12 +30419,12 @@ impl<'a> ApnConfigurationView<'a> {
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     #[inline]
     pub fn ambr(&self) -> Option<AmbrView<'a>> {
-        self.raw.opt_group::<AmbrView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Specific-APN-Info ]`: Specific-APN-Info (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82.
     #[inline]
     pub fn specific_apn_info(&self) -> rt::view::Members<'a, SpecificApnInfoView<'a>> {
-        self.raw.many_group::<SpecificApnInfoView<'a>>(11, 1, 1472, 10415)
+        self.raw.many_group(11, 1, 1472, 10415)
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
@@ -30440,37 +30434,37 @@ impl<'a> ApnConfigurationView<'a> {
     /// `[ SIPTO-Permission ]`: SIPTO-Permission (code 1613, vendor 10415), 3GPP TS 29.272 §7.3.135.
     #[inline]
     pub fn sipto_permission(&self) -> Option<SiptoPermission> {
-        self.raw.opt_enum::<SiptoPermission>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ LIPA-Permission ]`: LIPA-Permission (code 1618, vendor 10415), 3GPP TS 29.272 §7.3.133.
     #[inline]
     pub fn lipa_permission(&self) -> Option<LipaPermission> {
-        self.raw.opt_enum::<LipaPermission>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ Restoration-Priority ]`: Restoration-Priority (code 1663, vendor 10415), 3GPP TS 29.272 §7.3.174.
     #[inline]
     pub fn restoration_priority(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ SIPTO-Local-Network-Permission ]`: SIPTO-Local-Network-Permission (code 1665, vendor 10415), 3GPP TS 29.272 §7.3.176.
     #[inline]
     pub fn sipto_local_network_permission(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ WLAN-offloadability ]`: WLAN-offloadability (code 1667, vendor 10415), 3GPP TS 29.272 §7.3.181.
     #[inline]
     pub fn wlan_offloadability(&self) -> Option<WlanOffloadabilityView<'a>> {
-        self.raw.opt_group::<WlanOffloadabilityView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
     #[inline]
     pub fn non_ip_pdn_type_indicator(&self) -> Option<NonIpPdnTypeIndicator> {
-        self.raw.opt_enum::<NonIpPdnTypeIndicator>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ Non-IP-Data-Delivery-Mechanism ]`: Non-IP-Data-Delivery-Mechanism (code 1682, vendor 10415), 3GPP TS 29.272 §7.3.205.
     #[inline]
     pub fn non_ip_data_delivery_mechanism(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -30485,27 +30479,27 @@ impl<'a> ApnConfigurationView<'a> {
     /// `[ Preferred-Data-Mode ]`: Preferred-Data-Mode (code 1686, vendor 10415), 3GPP TS 29.272 §7.3.209.
     #[inline]
     pub fn preferred_data_mode(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(22)
+        self.raw.opt_value(22)
     }
     /// `[ PDN-Connection-Continuity ]`: PDN-Connection-Continuity (code 1690, vendor 10415), 3GPP TS 29.272 §7.3.214.
     #[inline]
     pub fn pdn_connection_continuity(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(23)
+        self.raw.opt_value(23)
     }
     /// `[ RDS-Indicator ]`: RDS-Indicator (code 1697, vendor 10415), 3GPP TS 29.272 §7.3.222.
     #[inline]
     pub fn rds_indicator(&self) -> Option<RdsIndicator> {
-        self.raw.opt_enum::<RdsIndicator>(24)
+        self.raw.opt_enum(24)
     }
     /// `[ Interworking-5GS-Indicator ]`: Interworking-5GS-Indicator (code 1706, vendor 10415), 3GPP TS 29.272 §7.3.231.
     #[inline]
     pub fn interworking_5gs_indicator(&self) -> Option<Interworking5gsIndicator> {
-        self.raw.opt_enum::<Interworking5gsIndicator>(25)
+        self.raw.opt_enum(25)
     }
     /// `[ Ethernet-PDN-Type-Indicator ]`: Ethernet-PDN-Type-Indicator (code 1707, vendor 10415), 3GPP TS 29.272 §7.3.232.
     #[inline]
     pub fn ethernet_pdn_type_indicator(&self) -> Option<EthernetPdnTypeIndicator> {
-        self.raw.opt_enum::<EthernetPdnTypeIndicator>(26)
+        self.raw.opt_enum(26)
     }
 }
 #[cfg(
@@ -30676,14 +30670,14 @@ impl<'a> EpsSubscribedQosProfileView<'a> {
     /// `{ QoS-Class-Identifier }`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> super::ts29212::QosClassIdentifier {
-        self.raw.one_enum::<super::ts29212::QosClassIdentifier>(0)
+        self.raw.one_enum(0)
     }
     /// `{ Allocation-Retention-Priority }`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
     #[inline]
     pub fn allocation_retention_priority(
         &self,
     ) -> super::ts29212::AllocationRetentionPriorityView<'a> {
-        self.raw.one_group::<super::ts29212::AllocationRetentionPriorityView<'a>>(1)
+        self.raw.one_group(1)
     }
 }
 #[cfg(
@@ -30824,22 +30818,22 @@ impl<'a> AmbrView<'a> {
     /// `{ Max-Requested-Bandwidth-UL }`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Max-Requested-Bandwidth-DL }`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(
@@ -30994,7 +30988,7 @@ impl<'a> TraceDataView<'a> {
     /// `{ Trace-Depth }`: Trace-Depth (code 1462, vendor 10415), 3GPP TS 29.272 §7.3.67.
     #[inline]
     pub fn trace_depth(&self) -> TraceDepth {
-        self.raw.one_enum::<TraceDepth>(1)
+        self.raw.one_enum(1)
     }
     /// `{ Trace-NE-Type-List }`: Trace-NE-Type-List (code 1463, vendor 10415), 3GPP TS 29.272 §7.3.68.
     #[inline]
@@ -31019,22 +31013,22 @@ impl<'a> TraceDataView<'a> {
     /// `{ Trace-Collection-Entity }`: Trace-Collection-Entity (code 1452, vendor 10415), 3GPP TS 29.272 §7.3.98.
     #[inline]
     pub fn trace_collection_entity(&self) -> rt::data::Address {
-        self.raw.one_value::<rt::data::Address>(6)
+        self.raw.one_value(6)
     }
     /// `[ MDT-Configuration ]`: MDT-Configuration (code 1622, vendor 10415), 3GPP TS 29.272 §7.3.136.
     #[inline]
     pub fn mdt_configuration(&self) -> Option<MdtConfigurationView<'a>> {
-        self.raw.opt_group::<MdtConfigurationView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ MDT-Configuration-NR ]`: MDT-Configuration-NR (code 1720, vendor 10415), 3GPP TS 29.272 §7.3.245.
     #[inline]
     pub fn mdt_configuration_nr(&self) -> Option<MdtConfigurationNrView<'a>> {
-        self.raw.opt_group::<MdtConfigurationNrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Trace-Reporting-Consumer-Uri ]`: Trace-Reporting-Consumer-Uri (code 1727, vendor 10415), 3GPP TS 29.272 §7.3.252.
     #[inline]
     pub fn trace_reporting_consumer_uri(&self) -> Option<rt::data::DiameterUri> {
-        self.raw.opt_value::<rt::data::DiameterUri>(9)
+        self.raw.opt_value(9)
     }
 }
 #[cfg(
@@ -31181,12 +31175,12 @@ impl<'a> GprsSubscriptionDataView<'a> {
     pub fn complete_data_list_included_indicator(
         &self,
     ) -> CompleteDataListIncludedIndicator {
-        self.raw.one_enum::<CompleteDataListIncludedIndicator>(0)
+        self.raw.one_enum(0)
     }
     /// `*50{ PDP-Context }`: PDP-Context (code 1469, vendor 10415), 3GPP TS 29.272 §7.3.74.
     #[inline]
     pub fn pdp_context(&self) -> rt::view::Members<'a, PdpContextView<'a>> {
-        self.raw.many_group::<PdpContextView<'a>>(1, 0, 1469, 10415)
+        self.raw.many_group(1, 0, 1469, 10415)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -31265,7 +31259,7 @@ impl<'a> PdpContextView<'a> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ PDP-Type }`: PDP-Type (code 1470, vendor 10415), 3GPP TS 29.272 §7.3.75.
     #[inline]
@@ -31275,7 +31269,7 @@ impl<'a> PdpContextView<'a> {
     /// `[ PDP-Address ]`: PDP-Address (code 1227, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(2)
+        self.raw.opt_value(2)
     }
     /// `{ QoS-Subscribed }`: QoS-Subscribed (code 1404, vendor 10415), 3GPP TS 29.272 §7.3.77.
     #[inline]
@@ -31285,7 +31279,7 @@ impl<'a> PdpContextView<'a> {
     /// `[ VPLMN-Dynamic-Address-Allowed ]`: VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), 3GPP TS 29.272 §7.3.38.
     #[inline]
     pub fn vplmn_dynamic_address_allowed(&self) -> Option<VplmnDynamicAddressAllowed> {
-        self.raw.opt_enum::<VplmnDynamicAddressAllowed>(4)
+        self.raw.opt_enum(4)
     }
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -31305,12 +31299,12 @@ impl<'a> PdpContextView<'a> {
     /// `[ Ext-PDP-Address ]`: Ext-PDP-Address (code 1621, vendor 10415), 3GPP TS 29.272 §7.3.129.
     #[inline]
     pub fn ext_pdp_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(8)
+        self.raw.opt_value(8)
     }
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     #[inline]
     pub fn ambr(&self) -> Option<AmbrView<'a>> {
-        self.raw.opt_group::<AmbrView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
@@ -31320,27 +31314,27 @@ impl<'a> PdpContextView<'a> {
     /// `[ SIPTO-Permission ]`: SIPTO-Permission (code 1613, vendor 10415), 3GPP TS 29.272 §7.3.135.
     #[inline]
     pub fn sipto_permission(&self) -> Option<SiptoPermission> {
-        self.raw.opt_enum::<SiptoPermission>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ LIPA-Permission ]`: LIPA-Permission (code 1618, vendor 10415), 3GPP TS 29.272 §7.3.133.
     #[inline]
     pub fn lipa_permission(&self) -> Option<LipaPermission> {
-        self.raw.opt_enum::<LipaPermission>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Restoration-Priority ]`: Restoration-Priority (code 1663, vendor 10415), 3GPP TS 29.272 §7.3.174.
     #[inline]
     pub fn restoration_priority(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ SIPTO-Local-Network-Permission ]`: SIPTO-Local-Network-Permission (code 1665, vendor 10415), 3GPP TS 29.272 §7.3.176.
     #[inline]
     pub fn sipto_local_network_permission(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Non-IP-Data-Delivery-Mechanism ]`: Non-IP-Data-Delivery-Mechanism (code 1682, vendor 10415), 3GPP TS 29.272 §7.3.205.
     #[inline]
     pub fn non_ip_data_delivery_mechanism(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -31443,12 +31437,12 @@ impl<'a> CsgSubscriptionDataView<'a> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
     pub fn csg_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Expiration-Date ]`: Expiration-Date (code 1439, vendor 10415), 3GPP TS 29.272 §7.3.80.
     #[inline]
     pub fn expiration_date(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
     /// `*[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -31570,7 +31564,7 @@ impl<'a> SpecificApnInfoView<'a> {
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> super::mip6::Mip6AgentInfoView<'a> {
-        self.raw.one_group::<super::mip6::Mip6AgentInfoView<'a>>(1)
+        self.raw.one_group(1)
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
@@ -31698,12 +31692,12 @@ impl<'a> LcsInfoView<'a> {
     pub fn lcs_privacyexception(
         &self,
     ) -> rt::view::Members<'a, LcsPrivacyexceptionView<'a>> {
-        self.raw.many_group::<LcsPrivacyexceptionView<'a>>(1, 1, 1475, 10415)
+        self.raw.many_group(1, 1, 1475, 10415)
     }
     /// `*[ MO-LR ]`: MO-LR (code 1485, vendor 10415), 3GPP TS 29.272 §7.3.96.
     #[inline]
     pub fn mo_lr(&self) -> rt::view::Members<'a, MoLrView<'a>> {
-        self.raw.many_group::<MoLrView<'a>>(2, 2, 1485, 10415)
+        self.raw.many_group(2, 2, 1485, 10415)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -31799,22 +31793,22 @@ impl<'a> LcsPrivacyexceptionView<'a> {
     /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
     #[inline]
     pub fn notification_to_ue_user(&self) -> Option<NotificationToUeUser> {
-        self.raw.opt_enum::<NotificationToUeUser>(2)
+        self.raw.opt_enum(2)
     }
     /// `*[ External-Client ]`: External-Client (code 1479, vendor 10415), 3GPP TS 29.272 §7.3.90.
     #[inline]
     pub fn external_client(&self) -> rt::view::Members<'a, ExternalClientView<'a>> {
-        self.raw.many_group::<ExternalClientView<'a>>(3, 0, 1479, 10415)
+        self.raw.many_group(3, 0, 1479, 10415)
     }
     /// `*[ PLMN-Client ]`: PLMN-Client (code 1482, vendor 10415), 3GPP TS 29.272 §7.3.93.
     #[inline]
     pub fn plmn_client(&self) -> rt::view::Members<'a, PlmnClient> {
-        self.raw.many_enum::<PlmnClient>(4, 1, 1482, 10415)
+        self.raw.many_enum(4, 1, 1482, 10415)
     }
     /// `*[ 3GPP-Service-Type ]`: 3GPP-Service-Type (code 1483, vendor 10415), 3GPP TS 29.272 §7.3.94.
     #[inline]
     pub fn tgpp_service_type(&self) -> rt::view::Members<'a, TgppServiceTypeView<'a>> {
-        self.raw.many_group::<TgppServiceTypeView<'a>>(5, 2, 1483, 10415)
+        self.raw.many_group(5, 2, 1483, 10415)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -31906,12 +31900,12 @@ impl<'a> ExternalClientView<'a> {
     /// `[ GMLC-Restriction ]`: GMLC-Restriction (code 1481, vendor 10415), 3GPP TS 29.272 §7.3.92.
     #[inline]
     pub fn gmlc_restriction(&self) -> Option<GmlcRestriction> {
-        self.raw.opt_enum::<GmlcRestriction>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
     #[inline]
     pub fn notification_to_ue_user(&self) -> Option<NotificationToUeUser> {
-        self.raw.opt_enum::<NotificationToUeUser>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -31995,17 +31989,17 @@ impl<'a> TgppServiceTypeView<'a> {
     /// `{ ServiceTypeIdentity }`: ServiceTypeIdentity (code 1484, vendor 10415), 3GPP TS 29.272 §7.3.95.
     #[inline]
     pub fn servicetypeidentity(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ GMLC-Restriction ]`: GMLC-Restriction (code 1481, vendor 10415), 3GPP TS 29.272 §7.3.92.
     #[inline]
     pub fn gmlc_restriction(&self) -> Option<GmlcRestriction> {
-        self.raw.opt_enum::<GmlcRestriction>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
     #[inline]
     pub fn notification_to_ue_user(&self) -> Option<NotificationToUeUser> {
-        self.raw.opt_enum::<NotificationToUeUser>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -32341,12 +32335,12 @@ impl<'a> EpsUserStateView<'a> {
     /// `[ MME-User-State ]`: MME-User-State (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112.
     #[inline]
     pub fn mme_user_state(&self) -> Option<MmeUserStateView<'a>> {
-        self.raw.opt_group::<MmeUserStateView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ SGSN-User-State ]`: SGSN-User-State (code 1498, vendor 10415), 3GPP TS 29.272 §7.3.113.
     #[inline]
     pub fn sgsn_user_state(&self) -> Option<SgsnUserStateView<'a>> {
-        self.raw.opt_group::<SgsnUserStateView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -32451,12 +32445,12 @@ impl<'a> EpsLocationInformationView<'a> {
     /// `[ MME-Location-Information ]`: MME-Location-Information (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115.
     #[inline]
     pub fn mme_location_information(&self) -> Option<MmeLocationInformationView<'a>> {
-        self.raw.opt_group::<MmeLocationInformationView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ SGSN-Location-Information ]`: SGSN-Location-Information (code 1601, vendor 10415), 3GPP TS 29.272 §7.3.116.
     #[inline]
     pub fn sgsn_location_information(&self) -> Option<SgsnLocationInformationView<'a>> {
-        self.raw.opt_group::<SgsnLocationInformationView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(
@@ -32573,7 +32567,7 @@ impl<'a> MmeUserStateView<'a> {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     #[inline]
     pub fn user_state(&self) -> Option<UserState> {
-        self.raw.opt_enum::<UserState>(0)
+        self.raw.opt_enum(0)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -32655,7 +32649,7 @@ impl<'a> SgsnUserStateView<'a> {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     #[inline]
     pub fn user_state(&self) -> Option<UserState> {
-        self.raw.opt_enum::<UserState>(0)
+        self.raw.opt_enum(0)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -32778,19 +32772,19 @@ impl<'a> MmeLocationInformationView<'a> {
     /// `[ Current-Location-Retrieved ]`: Current-Location-Retrieved (code 1610, vendor 10415), 3GPP TS 29.272 §7.3.125.
     #[inline]
     pub fn current_location_retrieved(&self) -> Option<CurrentLocationRetrieved> {
-        self.raw.opt_enum::<CurrentLocationRetrieved>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Age-Of-Location-Information ]`: Age-Of-Location-Information (code 1611, vendor 10415), 3GPP TS 29.272 §7.3.126.
     #[inline]
     pub fn age_of_location_information(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ eNodeB-Id ]`: eNodeB-Id (code 4008, vendor 10415), 3GPP TS 29.217 §5.3.10.
     #[inline]
@@ -32978,19 +32972,19 @@ impl<'a> SgsnLocationInformationView<'a> {
     /// `[ Current-Location-Retrieved ]`: Current-Location-Retrieved (code 1610, vendor 10415), 3GPP TS 29.272 §7.3.125.
     #[inline]
     pub fn current_location_retrieved(&self) -> Option<CurrentLocationRetrieved> {
-        self.raw.opt_enum::<CurrentLocationRetrieved>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ Age-Of-Location-Information ]`: Age-Of-Location-Information (code 1611, vendor 10415), 3GPP TS 29.272 §7.3.126.
     #[inline]
     pub fn age_of_location_information(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(8)
+        self.raw.opt_group(8)
     }
 }
 #[cfg(
@@ -33114,7 +33108,7 @@ impl<'a> ActiveApnView<'a> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -33124,7 +33118,7 @@ impl<'a> ActiveApnView<'a> {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<super::mip6::Mip6AgentInfoView<'a>> {
-        self.raw.opt_group::<super::mip6::Mip6AgentInfoView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
@@ -33134,7 +33128,7 @@ impl<'a> ActiveApnView<'a> {
     /// `*[ Specific-APN-Info ]`: Specific-APN-Info (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82.
     #[inline]
     pub fn specific_apn_info(&self) -> rt::view::Members<'a, SpecificApnInfoView<'a>> {
-        self.raw.many_group::<SpecificApnInfoView<'a>>(4, 0, 1472, 10415)
+        self.raw.many_group(4, 0, 1472, 10415)
     }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -33257,72 +33251,72 @@ impl<'a> MdtConfigurationView<'a> {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     #[inline]
     pub fn job_type(&self) -> JobType {
-        self.raw.one_enum::<JobType>(0)
+        self.raw.one_enum(0)
     }
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
     #[inline]
     pub fn area_scope(&self) -> Option<AreaScopeView<'a>> {
-        self.raw.opt_group::<AreaScopeView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     #[inline]
     pub fn list_of_measurements(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
     #[inline]
     pub fn reporting_trigger(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Report-Interval ]`: Report-Interval (code 1627, vendor 10415), 3GPP TS 29.272 §7.3.141.
     #[inline]
     pub fn report_interval(&self) -> Option<ReportInterval> {
-        self.raw.opt_enum::<ReportInterval>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Report-Amount ]`: Report-Amount (code 1628, vendor 10415), 3GPP TS 29.272 §7.3.142.
     #[inline]
     pub fn report_amount(&self) -> Option<ReportAmount> {
-        self.raw.opt_enum::<ReportAmount>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Event-Threshold-RSRP ]`: Event-Threshold-RSRP (code 1629, vendor 10415), 3GPP TS 29.272 §7.3.143.
     #[inline]
     pub fn event_threshold_rsrp(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Event-Threshold-RSRQ ]`: Event-Threshold-RSRQ (code 1630, vendor 10415), 3GPP TS 29.272 §7.3.144.
     #[inline]
     pub fn event_threshold_rsrq(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Logging-Interval ]`: Logging-Interval (code 1631, vendor 10415), 3GPP TS 29.272 §7.3.145.
     #[inline]
     pub fn logging_interval(&self) -> Option<LoggingInterval> {
-        self.raw.opt_enum::<LoggingInterval>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Logging-Duration ]`: Logging-Duration (code 1632, vendor 10415), 3GPP TS 29.272 §7.3.146.
     #[inline]
     pub fn logging_duration(&self) -> Option<LoggingDuration> {
-        self.raw.opt_enum::<LoggingDuration>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Measurement-Period-LTE ]`: Measurement-Period-LTE (code 1655, vendor 10415), 3GPP TS 29.272 §7.3.166.
     #[inline]
     pub fn measurement_period_lte(&self) -> Option<MeasurementPeriodLte> {
-        self.raw.opt_enum::<MeasurementPeriodLte>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ Measurement-Period-UMTS ]`: Measurement-Period-UMTS (code 1656, vendor 10415), 3GPP TS 29.272 §7.3.167.
     #[inline]
     pub fn measurement_period_umts(&self) -> Option<MeasurementPeriodUmts> {
-        self.raw.opt_enum::<MeasurementPeriodUmts>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Collection-Period-RRM-LTE ]`: Collection-Period-RRM-LTE (code 1657, vendor 10415), 3GPP TS 29.272 §7.3.168.
     #[inline]
     pub fn collection_period_rrm_lte(&self) -> Option<CollectionPeriodRrmLte> {
-        self.raw.opt_enum::<CollectionPeriodRrmLte>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Collection-Period-RRM-UMTS ]`: Collection-Period-RRM-UMTS (code 1658, vendor 10415), 3GPP TS 29.272 §7.3.169.
     #[inline]
     pub fn collection_period_rrm_umts(&self) -> Option<CollectionPeriodRrmUmts> {
-        self.raw.opt_enum::<CollectionPeriodRrmUmts>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ Positioning-Method ]`: Positioning-Method (code 1659, vendor 10415), 3GPP TS 29.272 §7.3.170.
     #[inline]
@@ -33337,12 +33331,12 @@ impl<'a> MdtConfigurationView<'a> {
     /// `[ Event-Threshold-Event-1F ]`: Event-Threshold-Event-1F (code 1661, vendor 10415), 3GPP TS 29.272 §7.3.172.
     #[inline]
     pub fn event_threshold_event_1f(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ Event-Threshold-Event-1I ]`: Event-Threshold-Event-1I (code 1662, vendor 10415), 3GPP TS 29.272 §7.3.173.
     #[inline]
     pub fn event_threshold_event_1i(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(17)
+        self.raw.opt_value(17)
     }
     /// `*[ MDT-Allowed-PLMN-Id ]`: MDT-Allowed-PLMN-Id (code 1671, vendor 10415), 3GPP TS 29.272 §7.3.185.
     #[inline]
@@ -33352,7 +33346,7 @@ impl<'a> MdtConfigurationView<'a> {
     /// `*[ MBSFN-Area ]`: MBSFN-Area (code 1694, vendor 10415), 3GPP TS 29.272 §7.3.219.
     #[inline]
     pub fn mbsfn_area(&self) -> rt::view::Members<'a, MbsfnAreaView<'a>> {
-        self.raw.many_group::<MbsfnAreaView<'a>>(19, 1, 1694, 10415)
+        self.raw.many_group(19, 1, 1694, 10415)
     }
 }
 #[cfg(
@@ -33788,12 +33782,12 @@ impl<'a> VplmnCsgSubscriptionDataView<'a> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
     pub fn csg_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ Expiration-Date ]`: Expiration-Date (code 1439, vendor 10415), 3GPP TS 29.272 §7.3.80.
     #[inline]
     pub fn expiration_date(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -33897,7 +33891,7 @@ impl<'a> LocalTimeZoneView<'a> {
     /// `{ Daylight-Saving-Time }`: Daylight-Saving-Time (code 1650, vendor 10415), 3GPP TS 29.272 §7.3.164.
     #[inline]
     pub fn daylight_saving_time(&self) -> DaylightSavingTime {
-        self.raw.one_enum::<DaylightSavingTime>(1)
+        self.raw.one_enum(1)
     }
 }
 #[cfg(
@@ -34026,12 +34020,12 @@ impl<'a> WlanOffloadabilityView<'a> {
     /// `[ WLAN-offloadability-EUTRAN ]`: WLAN-offloadability-EUTRAN (code 1668, vendor 10415), 3GPP TS 29.272 §7.3.182.
     #[inline]
     pub fn wlan_offloadability_eutran(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ WLAN-offloadability-UTRAN ]`: WLAN-offloadability-UTRAN (code 1669, vendor 10415), 3GPP TS 29.272 §7.3.183.
     #[inline]
     pub fn wlan_offloadability_utran(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -34234,7 +34228,7 @@ impl<'a> AdjacentAccessRestrictionDataView<'a> {
     /// `{ Access-Restriction-Data }`: Access-Restriction-Data (code 1426, vendor 10415), 3GPP TS 29.272 §7.3.31.
     #[inline]
     pub fn access_restriction_data(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -34336,7 +34330,7 @@ impl<'a> ImsiGroupIdView<'a> {
     /// `{ Group-Service-Id }`: Group-Service-Id (code 1676, vendor 10415), 3GPP TS 29.272 §7.3.190.
     #[inline]
     pub fn group_service_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Group-PLMN-Id }`: Group-PLMN-Id (code 1677, vendor 10415), 3GPP TS 29.272 §7.3.191.
     #[inline]
@@ -34463,7 +34457,7 @@ impl<'a> SubscriptionDataDeletionView<'a> {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     #[inline]
     pub fn dsr_flags(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -34473,7 +34467,7 @@ impl<'a> SubscriptionDataDeletionView<'a> {
     /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(2, 0, 1423, 10415)
+        self.raw.many_value(2, 0, 1423, 10415)
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
@@ -34595,7 +34589,7 @@ impl<'a> EmergencyInfoView<'a> {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<super::mip6::Mip6AgentInfoView<'a>> {
-        self.raw.opt_group::<super::mip6::Mip6AgentInfoView<'a>>(0)
+        self.raw.opt_group(0)
     }
 }
 #[cfg(
@@ -34709,12 +34703,12 @@ impl<'a> V2xSubscriptionDataView<'a> {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     #[inline]
     pub fn v2x_permission(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ UE-PC5-AMBR ]`: UE-PC5-AMBR (code 1693, vendor 10415), 3GPP TS 29.272 §7.3.217.
     #[inline]
     pub fn ue_pc5_ambr(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -34817,7 +34811,7 @@ impl<'a> EdrxCycleLengthView<'a> {
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> super::ts29212::RatType {
-        self.raw.one_enum::<super::ts29212::RatType>(0)
+        self.raw.one_enum(0)
     }
     /// `{ eDRX-Cycle-Length-Value }`: eDRX-Cycle-Length-Value (code 1692, vendor 10415), 3GPP TS 29.272 §7.3.216.
     #[inline]
@@ -34968,12 +34962,12 @@ impl<'a> MbsfnAreaView<'a> {
     /// `[ MBSFN-Area-ID ]`: MBSFN-Area-ID (code 1695, vendor 10415), 3GPP TS 29.272 §7.3.220.
     #[inline]
     pub fn mbsfn_area_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Carrier-Frequency ]`: Carrier-Frequency (code 1696, vendor 10415), 3GPP TS 29.272 §7.3.221.
     #[inline]
     pub fn carrier_frequency(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -35110,7 +35104,7 @@ impl<'a> PagingTimeWindowView<'a> {
     /// `{ Operation-Mode }`: Operation-Mode (code 1702, vendor 10415), 3GPP TS 29.272 §7.3.227.
     #[inline]
     pub fn operation_mode(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Paging-Time-Window-Length }`: Paging-Time-Window-Length (code 1703, vendor 10415), 3GPP TS 29.272 §7.3.228.
     #[inline]
@@ -35198,7 +35192,7 @@ impl<'a> EdrxRelatedRatView<'a> {
     /// `1*{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> rt::view::Members<'a, super::ts29212::RatType> {
-        self.raw.many_enum::<super::ts29212::RatType>(0, 0, 1032, 10415)
+        self.raw.many_enum(0, 0, 1032, 10415)
     }
 }
 #[cfg(any(feature = "ts29272"))]
@@ -35280,17 +35274,17 @@ impl<'a> V2xSubscriptionDataNrView<'a> {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     #[inline]
     pub fn v2x_permission(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ UE-PC5-AMBR ]`: UE-PC5-AMBR (code 1693, vendor 10415), 3GPP TS 29.272 §7.3.217.
     #[inline]
     pub fn ue_pc5_ambr(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ UE-PC5-QoS ]`: UE-PC5-QoS (code 1711, vendor 10415), 3GPP TS 29.272 §7.3.236.
     #[inline]
     pub fn ue_pc5_qos(&self) -> Option<UePc5QosView<'a>> {
-        self.raw.opt_group::<UePc5QosView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -35371,12 +35365,12 @@ impl<'a> UePc5QosView<'a> {
     /// `1*{ PC5-QoS-Flow }`: PC5-QoS-Flow (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237.
     #[inline]
     pub fn pc5_qos_flow(&self) -> rt::view::Members<'a, Pc5QosFlowView<'a>> {
-        self.raw.many_group::<Pc5QosFlowView<'a>>(0, 0, 1712, 10415)
+        self.raw.many_group(0, 0, 1712, 10415)
     }
     /// `[ PC5-Link-AMBR ]`: PC5-Link-AMBR (code 1718, vendor 10415), 3GPP TS 29.272 §7.3.243.
     #[inline]
     pub fn pc5_link_ambr(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -35458,17 +35452,17 @@ impl<'a> Pc5QosFlowView<'a> {
     /// `{ 5QI }`: 5QI (code 1713, vendor 10415), 3GPP TS 29.272 §7.3.238.
     #[inline]
     pub fn n5qi(&self) -> i32 {
-        self.raw.one_value::<i32>(0)
+        self.raw.one_value(0)
     }
     /// `[ PC5-Flow-Bitrates ]`: PC5-Flow-Bitrates (code 1714, vendor 10415), 3GPP TS 29.272 §7.3.239.
     #[inline]
     pub fn pc5_flow_bitrates(&self) -> Option<Pc5FlowBitratesView<'a>> {
-        self.raw.opt_group::<Pc5FlowBitratesView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ PC5-Range ]`: PC5-Range (code 1717, vendor 10415), 3GPP TS 29.272 §7.3.242.
     #[inline]
     pub fn pc5_range(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -35552,12 +35546,12 @@ impl<'a> Pc5FlowBitratesView<'a> {
     /// `[ Guaranteed-Flow-Bitrates ]`: Guaranteed-Flow-Bitrates (code 1715, vendor 10415), 3GPP TS 29.272 §7.3.240.
     #[inline]
     pub fn guaranteed_flow_bitrates(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Maximum-Flow-Bitrates ]`: Maximum-Flow-Bitrates (code 1716, vendor 10415), 3GPP TS 29.272 §7.3.241.
     #[inline]
     pub fn maximum_flow_bitrates(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -35675,62 +35669,62 @@ impl<'a> MdtConfigurationNrView<'a> {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     #[inline]
     pub fn job_type(&self) -> JobType {
-        self.raw.one_enum::<JobType>(0)
+        self.raw.one_enum(0)
     }
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
     #[inline]
     pub fn area_scope(&self) -> Option<AreaScopeView<'a>> {
-        self.raw.opt_group::<AreaScopeView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     #[inline]
     pub fn list_of_measurements(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
     #[inline]
     pub fn reporting_trigger(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Report-Interval ]`: Report-Interval (code 1627, vendor 10415), 3GPP TS 29.272 §7.3.141.
     #[inline]
     pub fn report_interval(&self) -> Option<ReportInterval> {
-        self.raw.opt_enum::<ReportInterval>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Report-Amount ]`: Report-Amount (code 1628, vendor 10415), 3GPP TS 29.272 §7.3.142.
     #[inline]
     pub fn report_amount(&self) -> Option<ReportAmount> {
-        self.raw.opt_enum::<ReportAmount>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Event-Threshold-RSRP ]`: Event-Threshold-RSRP (code 1629, vendor 10415), 3GPP TS 29.272 §7.3.143.
     #[inline]
     pub fn event_threshold_rsrp(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Event-Threshold-RSRQ ]`: Event-Threshold-RSRQ (code 1630, vendor 10415), 3GPP TS 29.272 §7.3.144.
     #[inline]
     pub fn event_threshold_rsrq(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Event-Threshold-SINR ]`: Event-Threshold-SINR (code 1721, vendor 10415), 3GPP TS 29.272 §7.3.246.
     #[inline]
     pub fn event_threshold_sinr(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Collection-Period-RRM-NR ]`: Collection-Period-RRM-NR (code 1722, vendor 10415), 3GPP TS 29.272 §7.3.247.
     #[inline]
     pub fn collection_period_rrm_nr(&self) -> Option<CollectionPeriodRrmNr> {
-        self.raw.opt_enum::<CollectionPeriodRrmNr>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Collection-Period-M6-NR ]`: Collection-Period-M6-NR (code 1723, vendor 10415), 3GPP TS 29.272 §7.3.248.
     #[inline]
     pub fn collection_period_m6_nr(&self) -> Option<CollectionPeriodM6Nr> {
-        self.raw.opt_enum::<CollectionPeriodM6Nr>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ Collection-Period-M7-NR ]`: Collection-Period-M7-NR (code 1724, vendor 10415), 3GPP TS 29.272 §7.3.249.
     #[inline]
     pub fn collection_period_m7_nr(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Positioning-Method ]`: Positioning-Method (code 1659, vendor 10415), 3GPP TS 29.272 §7.3.170.
     #[inline]
@@ -35740,7 +35734,7 @@ impl<'a> MdtConfigurationNrView<'a> {
     /// `[ Sensor-Measurement ]`: Sensor-Measurement (code 1725, vendor 10415), 3GPP TS 29.272 §7.3.250.
     #[inline]
     pub fn sensor_measurement(&self) -> Option<SensorMeasurement> {
-        self.raw.opt_enum::<SensorMeasurement>(13)
+        self.raw.opt_enum(13)
     }
     /// `*[ MDT-Allowed-PLMN-Id ]`: MDT-Allowed-PLMN-Id (code 1671, vendor 10415), 3GPP TS 29.272 §7.3.185.
     #[inline]
@@ -35926,19 +35920,19 @@ impl<'a> UpdateLocationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -35970,35 +35964,34 @@ impl<'a> UpdateLocationRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(&self) -> Option<TerminalInformationView<'a>> {
-        self.raw.opt_group::<TerminalInformationView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> super::ts29212::RatType {
-        self.raw.one_enum::<super::ts29212::RatType>(12)
+        self.raw.one_enum(12)
     }
     /// `{ ULR-Flags }`: ULR-Flags (code 1405, vendor 10415), 3GPP TS 29.272 §7.3.7.
     #[inline]
     pub fn ulr_flags(&self) -> u32 {
-        self.raw.one_value::<u32>(13)
+        self.raw.one_value(13)
     }
     /// `[ UE-SRVCC-Capability ]`: UE-SRVCC-Capability (code 1615, vendor 10415), 3GPP TS 29.272 §7.3.130.
     #[inline]
     pub fn ue_srvcc_capability(&self) -> Option<UeSrvccCapability> {
-        self.raw.opt_enum::<UeSrvccCapability>(14)
+        self.raw.opt_enum(14)
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -36015,22 +36008,22 @@ impl<'a> UpdateLocationRequestView<'a> {
     pub fn homogeneous_support_of_ims_voice_over_ps_sessions(
         &self,
     ) -> Option<HomogeneousSupportOfImsVoiceOverPsSessions> {
-        self.raw.opt_enum::<HomogeneousSupportOfImsVoiceOverPsSessions>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(18)
+        self.raw.opt_value(18)
     }
     /// `*[ Active-APN ]`: Active-APN (code 1612, vendor 10415), 3GPP TS 29.272 §7.3.127.
     #[inline]
     pub fn active_apn(&self) -> rt::view::Members<'a, ActiveApnView<'a>> {
-        self.raw.many_group::<ActiveApnView<'a>>(19, 1, 1612, 10415)
+        self.raw.many_group(19, 1, 1612, 10415)
     }
     /// `[ Equivalent-PLMN-List ]`: Equivalent-PLMN-List (code 1637, vendor 10415), 3GPP TS 29.272 §7.3.151.
     #[inline]
     pub fn equivalent_plmn_list(&self) -> Option<EquivalentPlmnListView<'a>> {
-        self.raw.opt_group::<EquivalentPlmnListView<'a>>(20)
+        self.raw.opt_group(20)
     }
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
@@ -36040,7 +36033,7 @@ impl<'a> UpdateLocationRequestView<'a> {
     /// `[ SMS-Register-Request ]`: SMS-Register-Request (code 1648, vendor 10415), 3GPP TS 29.272 §7.3.162.
     #[inline]
     pub fn sms_register_request(&self) -> Option<SmsRegisterRequest> {
-        self.raw.opt_enum::<SmsRegisterRequest>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ SGs-MME-Identity ]`: SGs-MME-Identity (code 1664, vendor 10415), 3GPP TS 29.272 §7.3.175.
     #[inline]
@@ -36055,29 +36048,29 @@ impl<'a> UpdateLocationRequestView<'a> {
     /// `[ Adjacent-PLMNs ]`: Adjacent-PLMNs (code 1672, vendor 10415), 3GPP TS 29.272 §7.3.186.
     #[inline]
     pub fn adjacent_plmns(&self) -> Option<AdjacentPlmnsView<'a>> {
-        self.raw.opt_group::<AdjacentPlmnsView<'a>>(25)
+        self.raw.opt_group(25)
     }
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn supported_services(
         &self,
     ) -> Option<super::ts29336::SupportedServicesView<'a>> {
-        self.raw.opt_group::<super::ts29336::SupportedServicesView<'a>>(26)
+        self.raw.opt_group(26)
     }
     /// `[ SF-ULR-Timestamp ]`: SF-ULR-Timestamp (code 1729, vendor 10415), 3GPP TS 29.272 §7.3.254.
     #[inline]
     pub fn sf_ulr_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(27)
+        self.raw.opt_value(27)
     }
     /// `[ SF-Provisional-Indication ]`: SF-Provisional-Indication (code 1730, vendor 10415), 3GPP TS 29.272 §7.3.255.
     #[inline]
     pub fn sf_provisional_indication(&self) -> Option<SfProvisionalIndication> {
-        self.raw.opt_enum::<SfProvisionalIndication>(28)
+        self.raw.opt_enum(28)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(29, 2, 284, 0)
+        self.raw.many_group(29, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -36227,36 +36220,36 @@ impl<'a> UpdateLocationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
     #[inline]
     pub fn error_diagnostic(&self) -> Option<ErrorDiagnostic> {
-        self.raw.opt_enum::<ErrorDiagnostic>(5)
+        self.raw.opt_enum(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -36273,35 +36266,34 @@ impl<'a> UpdateLocationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 0, 650, 0)
+        self.raw.many_group(11, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(12, 1, 628, 10415)
+        self.raw.many_group(12, 1, 628, 10415)
     }
     /// `[ ULA-Flags ]`: ULA-Flags (code 1406, vendor 10415), 3GPP TS 29.272 §7.3.8.
     #[inline]
     pub fn ula_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> Option<SubscriptionDataView<'a>> {
-        self.raw.opt_group::<SubscriptionDataView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     #[inline]
@@ -36311,12 +36303,12 @@ impl<'a> UpdateLocationAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(17, 3, 284, 0)
+        self.raw.many_group(17, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -36456,19 +36448,19 @@ impl<'a> AuthenticationInformationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -36500,29 +36492,28 @@ impl<'a> AuthenticationInformationRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `[ Requested-EUTRAN-Authentication-Info ]`: Requested-EUTRAN-Authentication-Info (code 1408, vendor 10415), 3GPP TS 29.272 §7.3.11.
     #[inline]
     pub fn requested_eutran_authentication_info(
         &self,
     ) -> Option<RequestedEutranAuthenticationInfoView<'a>> {
-        self.raw.opt_group::<RequestedEutranAuthenticationInfoView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ Requested-UTRAN-GERAN-Authentication-Info ]`: Requested-UTRAN-GERAN-Authentication-Info (code 1409, vendor 10415), 3GPP TS 29.272 §7.3.12.
     #[inline]
     pub fn requested_utran_geran_authentication_info(
         &self,
     ) -> Option<RequestedUtranGeranAuthenticationInfoView<'a>> {
-        self.raw.opt_group::<RequestedUtranGeranAuthenticationInfoView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -36532,12 +36523,12 @@ impl<'a> AuthenticationInformationRequestView<'a> {
     /// `[ AIR-Flags ]`: AIR-Flags (code 1679, vendor 10415), 3GPP TS 29.272 §7.3.201.
     #[inline]
     pub fn air_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -36677,36 +36668,36 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
     #[inline]
     pub fn error_diagnostic(&self) -> Option<ErrorDiagnostic> {
-        self.raw.opt_enum::<ErrorDiagnostic>(5)
+        self.raw.opt_enum(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -36723,45 +36714,44 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 0, 650, 0)
+        self.raw.many_group(11, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(12, 1, 628, 10415)
+        self.raw.many_group(12, 1, 628, 10415)
     }
     /// `[ Authentication-Info ]`: Authentication-Info (code 1413, vendor 10415), 3GPP TS 29.272 §7.3.17.
     #[inline]
     pub fn authentication_info(&self) -> Option<AuthenticationInfoView<'a>> {
-        self.raw.opt_group::<AuthenticationInfoView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 2, 284, 0)
+        self.raw.many_group(16, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -36900,19 +36890,19 @@ impl<'a> CancelLocationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -36944,23 +36934,22 @@ impl<'a> CancelLocationRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
     #[inline]
     pub fn cancellation_type(&self) -> CancellationType {
-        self.raw.one_enum::<CancellationType>(10)
+        self.raw.one_enum(10)
     }
     /// `[ CLR-Flags ]`: CLR-Flags (code 1638, vendor 10415), 3GPP TS 29.272 §7.3.152.
     #[inline]
     pub fn clr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
+        self.raw.many_group(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -37081,39 +37070,38 @@ impl<'a> CancelLocationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -37128,12 +37116,12 @@ impl<'a> CancelLocationAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -37260,19 +37248,19 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -37304,18 +37292,17 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> SubscriptionDataView<'a> {
-        self.raw.one_group::<SubscriptionDataView<'a>>(10)
+        self.raw.one_group(10)
     }
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     #[inline]
     pub fn idr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     #[inline]
@@ -37325,7 +37312,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
+        self.raw.many_group(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -37453,39 +37440,38 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -37502,74 +37488,68 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
     pub fn ims_voice_over_ps_sessions_supported(
         &self,
     ) -> Option<ImsVoiceOverPsSessionsSupported> {
-        self.raw.opt_enum::<ImsVoiceOverPsSessionsSupported>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Last-UE-Activity-Time ]`: Last-UE-Activity-Time (code 1494, vendor 10415), 3GPP TS 29.272 §7.3.108.
     #[inline]
     pub fn last_ue_activity_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(10)
+        self.raw.opt_value(10)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        self.raw.opt_enum::<super::ts29212::RatType>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
     #[inline]
     pub fn ida_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
     #[inline]
     pub fn eps_user_state(&self) -> Option<EpsUserStateView<'a>> {
-        self.raw.opt_group::<EpsUserStateView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(&self) -> Option<EpsLocationInformationView<'a>> {
-        self.raw.opt_group::<EpsLocationInformationView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     #[inline]
     pub fn local_time_zone(&self) -> Option<LocalTimeZoneView<'a>> {
-        self.raw.opt_group::<LocalTimeZoneView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn supported_services(
         &self,
     ) -> Option<super::ts29336::SupportedServicesView<'a>> {
-        self.raw.opt_group::<super::ts29336::SupportedServicesView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventReportView<'a>,
-            >(17, 1, 3123, 10415)
+        self.raw.many_group(17, 1, 3123, 10415)
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_config_status(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigStatusView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventConfigStatusView<'a>,
-            >(18, 2, 3142, 10415)
+        self.raw.many_group(18, 2, 3142, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(20, 3, 284, 0)
+        self.raw.many_group(20, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -37722,19 +37702,19 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -37766,13 +37746,12 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     #[inline]
     pub fn dsr_flags(&self) -> u32 {
-        self.raw.one_value::<u32>(10)
+        self.raw.one_value(10)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -37782,7 +37761,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
     /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(12, 1, 1423, 10415)
+        self.raw.many_value(12, 1, 1423, 10415)
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
@@ -37802,7 +37781,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 4, 284, 0)
+        self.raw.many_group(16, 4, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -37933,39 +37912,38 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -37980,17 +37958,17 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
     /// `[ DSA-Flags ]`: DSA-Flags (code 1422, vendor 10415), 3GPP TS 29.272 §7.3.26.
     #[inline]
     pub fn dsa_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
+        self.raw.many_group(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -38112,19 +38090,19 @@ impl<'a> PurgeUeRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -38156,30 +38134,29 @@ impl<'a> PurgeUeRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ PUR-Flags ]`: PUR-Flags (code 1635, vendor 10415), 3GPP TS 29.272 §7.3.149.
     #[inline]
     pub fn pur_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(10)
+        self.raw.opt_value(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
+        self.raw.many_group(11, 0, 628, 10415)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(&self) -> Option<EpsLocationInformationView<'a>> {
-        self.raw.opt_group::<EpsLocationInformationView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 1, 284, 0)
+        self.raw.many_group(13, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -38307,39 +38284,38 @@ impl<'a> PurgeUeAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -38356,32 +38332,32 @@ impl<'a> PurgeUeAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
+        self.raw.many_group(11, 1, 650, 0)
     }
     /// `[ PUA-Flags ]`: PUA-Flags (code 1442, vendor 10415), 3GPP TS 29.272 §7.3.48.
     #[inline]
     pub fn pua_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
+        self.raw.many_group(14, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -38516,19 +38492,19 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -38555,8 +38531,7 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50.
     #[inline]
@@ -38571,19 +38546,19 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> Option<SubscriptionDataView<'a>> {
-        self.raw.opt_group::<SubscriptionDataView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     #[inline]
     pub fn subscription_data_deletion(
         &self,
     ) -> Option<SubscriptionDataDeletionView<'a>> {
-        self.raw.opt_group::<SubscriptionDataDeletionView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 3, 284, 0)
+        self.raw.many_group(13, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -38711,39 +38686,38 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -38758,12 +38732,12 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -38884,19 +38858,19 @@ impl<'a> NotifyRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -38928,25 +38902,24 @@ impl<'a> NotifyRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(&self) -> Option<TerminalInformationView<'a>> {
-        self.raw.opt_group::<TerminalInformationView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<super::mip6::Mip6AgentInfoView<'a>> {
-        self.raw.opt_group::<super::mip6::Mip6AgentInfoView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
@@ -38956,7 +38929,7 @@ impl<'a> NotifyRequestView<'a> {
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -38966,49 +38939,46 @@ impl<'a> NotifyRequestView<'a> {
     /// `[ Alert-Reason ]`: Alert-Reason (code 1434, vendor 10415), 3GPP TS 29.272 §7.3.83.
     #[inline]
     pub fn alert_reason(&self) -> Option<AlertReason> {
-        self.raw.opt_enum::<AlertReason>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ UE-SRVCC-Capability ]`: UE-SRVCC-Capability (code 1615, vendor 10415), 3GPP TS 29.272 §7.3.130.
     #[inline]
     pub fn ue_srvcc_capability(&self) -> Option<UeSrvccCapability> {
-        self.raw.opt_enum::<UeSrvccCapability>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ NOR-Flags ]`: NOR-Flags (code 1443, vendor 10415), 3GPP TS 29.272 §7.3.49.
     #[inline]
     pub fn nor_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `[ Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions ]`: Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions (code 1493, vendor 10415), 3GPP TS 29.272 §7.3.107.
     #[inline]
     pub fn homogeneous_support_of_ims_voice_over_ps_sessions(
         &self,
     ) -> Option<HomogeneousSupportOfImsVoiceOverPsSessions> {
-        self.raw.opt_enum::<HomogeneousSupportOfImsVoiceOverPsSessions>(19)
+        self.raw.opt_enum(19)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(20)
+        self.raw.opt_value(20)
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_config_status(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigStatusView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventConfigStatusView<'a>,
-            >(21, 1, 3142, 10415)
+        self.raw.many_group(21, 1, 3142, 10415)
     }
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
     #[inline]
     pub fn emergency_services(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(22)
+        self.raw.opt_value(22)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(23, 2, 284, 0)
+        self.raw.many_group(23, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -39154,31 +39124,31 @@ impl<'a> NotifyAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -39195,35 +39165,34 @@ impl<'a> NotifyAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(10, 0, 650, 0)
+        self.raw.many_group(10, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 1, 628, 10415)
+        self.raw.many_group(11, 1, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
+        self.raw.many_group(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -39357,19 +39326,19 @@ impl<'a> MeIdentityCheckRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -39394,7 +39363,7 @@ impl<'a> MeIdentityCheckRequestView<'a> {
     /// `{ Terminal-Information }`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(&self) -> TerminalInformationView<'a> {
-        self.raw.one_group::<TerminalInformationView<'a>>(8)
+        self.raw.one_group(8)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -39404,7 +39373,7 @@ impl<'a> MeIdentityCheckRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 0, 284, 0)
+        self.raw.many_group(10, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -39525,31 +39494,31 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -39564,17 +39533,17 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
     /// `[ Equipment-Status ]`: Equipment-Status (code 1445, vendor 10415), 3GPP TS 29.272 §7.3.51.
     #[inline]
     pub fn equipment_status(&self) -> Option<EquipmentStatus> {
-        self.raw.opt_enum::<EquipmentStatus>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 0, 284, 0)
+        self.raw.many_group(10, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -39695,19 +39664,19 @@ impl<'a> UpdateVcsgLocationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -39749,18 +39718,17 @@ impl<'a> UpdateVcsgLocationRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
+        self.raw.many_group(11, 0, 628, 10415)
     }
     /// `{ UVR-Flags }`: UVR-Flags (code 1639, vendor 10415), 3GPP TS 29.272 §7.3.153.
     #[inline]
     pub fn uvr_flags(&self) -> u32 {
-        self.raw.one_value::<u32>(12)
+        self.raw.one_value(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 1, 284, 0)
+        self.raw.many_group(13, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -39886,36 +39854,36 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
     #[inline]
     pub fn error_diagnostic(&self) -> Option<ErrorDiagnostic> {
-        self.raw.opt_enum::<ErrorDiagnostic>(5)
+        self.raw.opt_enum(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -39932,30 +39900,29 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `*[ VPLMN-CSG-Subscription-Data ]`: VPLMN-CSG-Subscription-Data (code 1641, vendor 10415), 3GPP TS 29.272 §7.3.155.
     #[inline]
     pub fn vplmn_csg_subscription_data(
         &self,
     ) -> rt::view::Members<'a, VplmnCsgSubscriptionDataView<'a>> {
-        self.raw.many_group::<VplmnCsgSubscriptionDataView<'a>>(10, 1, 1641, 10415)
+        self.raw.many_group(10, 1, 1641, 10415)
     }
     /// `[ UVA-Flags ]`: UVA-Flags (code 1640, vendor 10415), 3GPP TS 29.272 §7.3.154.
     #[inline]
     pub fn uva_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
+        self.raw.many_group(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -40085,19 +40052,19 @@ impl<'a> CancelVcsgLocationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -40129,18 +40096,17 @@ impl<'a> CancelVcsgLocationRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
     #[inline]
     pub fn cancellation_type(&self) -> CancellationType {
-        self.raw.one_enum::<CancellationType>(10)
+        self.raw.one_enum(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
+        self.raw.many_group(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -40264,39 +40230,38 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -40311,12 +40276,12 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -40443,19 +40408,19 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -40487,18 +40452,17 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> SubscriptionDataView<'a> {
-        self.raw.one_group::<SubscriptionDataView<'a>>(10)
+        self.raw.one_group(10)
     }
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     #[inline]
     pub fn idr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     #[inline]
@@ -40508,7 +40472,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
+        self.raw.many_group(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -40636,39 +40600,38 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -40685,74 +40648,68 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
     pub fn ims_voice_over_ps_sessions_supported(
         &self,
     ) -> Option<ImsVoiceOverPsSessionsSupported> {
-        self.raw.opt_enum::<ImsVoiceOverPsSessionsSupported>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Last-UE-Activity-Time ]`: Last-UE-Activity-Time (code 1494, vendor 10415), 3GPP TS 29.272 §7.3.108.
     #[inline]
     pub fn last_ue_activity_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(10)
+        self.raw.opt_value(10)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        self.raw.opt_enum::<super::ts29212::RatType>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
     #[inline]
     pub fn ida_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
     #[inline]
     pub fn eps_user_state(&self) -> Option<EpsUserStateView<'a>> {
-        self.raw.opt_group::<EpsUserStateView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(&self) -> Option<EpsLocationInformationView<'a>> {
-        self.raw.opt_group::<EpsLocationInformationView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     #[inline]
     pub fn local_time_zone(&self) -> Option<LocalTimeZoneView<'a>> {
-        self.raw.opt_group::<LocalTimeZoneView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn supported_services(
         &self,
     ) -> Option<super::ts29336::SupportedServicesView<'a>> {
-        self.raw.opt_group::<super::ts29336::SupportedServicesView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventReportView<'a>,
-            >(17, 1, 3123, 10415)
+        self.raw.many_group(17, 1, 3123, 10415)
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_config_status(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigStatusView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29336::MonitoringEventConfigStatusView<'a>,
-            >(18, 2, 3142, 10415)
+        self.raw.many_group(18, 2, 3142, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(20, 3, 284, 0)
+        self.raw.many_group(20, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -40905,19 +40862,19 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -40949,13 +40906,12 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     #[inline]
     pub fn dsr_flags(&self) -> u32 {
-        self.raw.one_value::<u32>(10)
+        self.raw.one_value(10)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -40965,7 +40921,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
     /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(12, 1, 1423, 10415)
+        self.raw.many_value(12, 1, 1423, 10415)
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
@@ -40985,7 +40941,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 4, 284, 0)
+        self.raw.many_group(16, 4, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -41116,39 +41072,38 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -41163,17 +41118,17 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
     /// `[ DSA-Flags ]`: DSA-Flags (code 1422, vendor 10415), 3GPP TS 29.272 §7.3.26.
     #[inline]
     pub fn dsa_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
+        self.raw.many_group(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -41299,19 +41254,19 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -41338,8 +41293,7 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50.
     #[inline]
@@ -41354,19 +41308,19 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> Option<SubscriptionDataView<'a>> {
-        self.raw.opt_group::<SubscriptionDataView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     #[inline]
     pub fn subscription_data_deletion(
         &self,
     ) -> Option<SubscriptionDataDeletionView<'a>> {
-        self.raw.opt_group::<SubscriptionDataDeletionView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 3, 284, 0)
+        self.raw.many_group(13, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -41494,39 +41448,38 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(3, 0, 628, 10415)
+        self.raw.many_group(3, 0, 628, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(6)
+        self.raw.one_enum(6)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -41541,12 +41494,12 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

@@ -10857,7 +10857,7 @@ impl<'a> UserIdentifierView<'a> {
     /// `[ Type-Of-External-Identifier ]`: Type-Of-External-Identifier (code 3168, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn type_of_external_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(
@@ -10975,12 +10975,12 @@ impl<'a> ServiceParametersView<'a> {
     /// `[ T4-Parameters ]`: T4-Parameters (code 3106, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn t4_parameters(&self) -> Option<T4ParametersView<'a>> {
-        self.raw.opt_group::<T4ParametersView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -11060,7 +11060,7 @@ impl<'a> T4ParametersView<'a> {
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn priority_indication(&self) -> Option<super::ts29368::PriorityIndication> {
-        self.raw.opt_enum::<super::ts29368::PriorityIndication>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -11145,7 +11145,7 @@ impl<'a> ServiceDataView<'a> {
     /// `[ T4-Data ]`: T4-Data (code 3108, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn t4_data(&self) -> Option<T4DataView<'a>> {
-        self.raw.opt_group::<T4DataView<'a>>(0)
+        self.raw.opt_group(0)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -11224,22 +11224,19 @@ impl<'a> T4DataView<'a> {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn hss_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     #[inline]
     pub fn additional_serving_node(
         &self,
     ) -> rt::view::Members<'a, super::ts29173::AdditionalServingNodeView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29173::AdditionalServingNodeView<'a>,
-            >(2, 0, 2406, 10415)
+        self.raw.many_group(2, 0, 2406, 10415)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -11345,12 +11342,12 @@ impl<'a> AeseCommunicationPatternView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -11360,24 +11357,24 @@ impl<'a> AeseCommunicationPatternView<'a> {
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_for_deletion(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(3, 0, 3126, 10415)
+        self.raw.many_value(3, 0, 3126, 10415)
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_for_deletion_ext(&self) -> rt::view::Members<'a, u64> {
-        self.raw.many_value::<u64>(4, 1, 3187, 10415)
+        self.raw.many_value(4, 1, 3187, 10415)
     }
     /// `*[ Communication-Pattern-Set ]`: Communication-Pattern-Set (code 3114, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn communication_pattern_set(
         &self,
     ) -> rt::view::Members<'a, CommunicationPatternSetView<'a>> {
-        self.raw.many_group::<CommunicationPatternSetView<'a>>(5, 2, 3114, 10415)
+        self.raw.many_group(5, 2, 3114, 10415)
     }
     /// `[ MTC-Provider-Info ]`: MTC-Provider-Info (code 3178, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn mtc_provider_info(&self) -> Option<MtcProviderInfoView<'a>> {
-        self.raw.opt_group::<MtcProviderInfoView<'a>>(6)
+        self.raw.opt_group(6)
     }
 }
 #[cfg(
@@ -11507,44 +11504,44 @@ impl<'a> CommunicationPatternSetView<'a> {
     /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_communication_indicator(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Communication-Duration-Time ]`: Communication-Duration-Time (code 3116, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn communication_duration_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `*[ Scheduled-Communication-Time ]`: Scheduled-Communication-Time (code 3118, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scheduled_communication_time(
         &self,
     ) -> rt::view::Members<'a, ScheduledCommunicationTimeView<'a>> {
-        self.raw.many_group::<ScheduledCommunicationTimeView<'a>>(3, 0, 3118, 10415)
+        self.raw.many_group(3, 0, 3118, 10415)
     }
     /// `[ Stationary-Indication ]`: Stationary-Indication (code 3119, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn stationary_indication(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Reference-ID-Validity-Time ]`: Reference-ID-Validity-Time (code 3148, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reference_id_validity_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Traffic-Profile ]`: Traffic-Profile (code 3183, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn traffic_profile(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Battery-Indicator ]`: Battery-Indicator (code 3185, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn battery_indicator(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
 }
 #[cfg(
@@ -11675,17 +11672,17 @@ impl<'a> ScheduledCommunicationTimeView<'a> {
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
     pub fn day_of_week_mask(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
     pub fn time_of_day_start(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
     #[inline]
     pub fn time_of_day_end(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(
@@ -11795,12 +11792,12 @@ impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -11810,7 +11807,7 @@ impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
     /// `[ AESE-Error-Report ]`: AESE-Error-Report (code 3121, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn aese_error_report(&self) -> Option<AeseErrorReportView<'a>> {
-        self.raw.opt_group::<AeseErrorReportView<'a>>(3)
+        self.raw.opt_group(3)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -11895,7 +11892,7 @@ impl<'a> AeseErrorReportView<'a> {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result(&self) -> Option<ServiceResultView<'a>> {
-        self.raw.opt_group::<ServiceResultView<'a>>(0)
+        self.raw.opt_group(0)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -11996,12 +11993,12 @@ impl<'a> MonitoringEventConfigurationView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -12011,27 +12008,27 @@ impl<'a> MonitoringEventConfigurationView<'a> {
     /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> u32 {
-        self.raw.one_value::<u32>(3)
+        self.raw.one_value(3)
     }
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_for_deletion(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(4, 0, 3126, 10415)
+        self.raw.many_value(4, 0, 3126, 10415)
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_for_deletion_ext(&self) -> rt::view::Members<'a, u64> {
-        self.raw.many_value::<u64>(5, 1, 3187, 10415)
+        self.raw.many_value(5, 1, 3187, 10415)
     }
     /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_number_of_reports(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_duration(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -12041,48 +12038,48 @@ impl<'a> MonitoringEventConfigurationView<'a> {
     /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_detection_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn ue_reachability_configuration(
         &self,
     ) -> Option<UeReachabilityConfigurationView<'a>> {
-        self.raw.opt_group::<UeReachabilityConfigurationView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Location-Information-Configuration ]`: Location-Information-Configuration (code 3135, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn location_information_configuration(
         &self,
     ) -> Option<LocationInformationConfigurationView<'a>> {
-        self.raw.opt_group::<LocationInformationConfigurationView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ Association-Type ]`: Association-Type (code 3138, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn association_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(13)
+        self.raw.opt_value(13)
     }
     /// `*[ PLMN-ID-Requested ]`: PLMN-ID-Requested (code 3172, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn plmn_id_requested(&self) -> rt::view::Members<'a, PlmnIdRequested> {
-        self.raw.many_enum::<PlmnIdRequested>(14, 2, 3172, 10415)
+        self.raw.many_enum(14, 2, 3172, 10415)
     }
     /// `[ MTC-Provider-Info ]`: MTC-Provider-Info (code 3178, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn mtc_provider_info(&self) -> Option<MtcProviderInfoView<'a>> {
-        self.raw.opt_group::<MtcProviderInfoView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ PDN-Connectivity-Status-Configuration ]`: PDN-Connectivity-Status-Configuration (code 3180, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn pdn_connectivity_status_configuration(
         &self,
     ) -> Option<PdnConnectivityStatusConfigurationView<'a>> {
-        self.raw.opt_group::<PdnConnectivityStatusConfigurationView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `*[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -12092,10 +12089,7 @@ impl<'a> MonitoringEventConfigurationView<'a> {
         'a,
         super::ts29128::NumberOfUePerLocationConfigurationView<'a>,
     > {
-        self.raw
-            .many_group::<
-                super::ts29128::NumberOfUePerLocationConfigurationView<'a>,
-            >(17, 3, 4306, 10415)
+        self.raw.many_group(17, 3, 4306, 10415)
     }
 }
 #[cfg(
@@ -12259,12 +12253,12 @@ impl<'a> MonitoringEventReportView<'a> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -12274,65 +12268,62 @@ impl<'a> MonitoringEventReportView<'a> {
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Reachability-Cause ]`: Reachability-Cause (code 4325, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn reachability_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> Option<super::ts29272::EpsLocationInformationView<'a>> {
-        self.raw.opt_group::<super::ts29272::EpsLocationInformationView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Loss-Of-Connectivity-Reason ]`: Loss-Of-Connectivity-Reason (code 3162, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn loss_of_connectivity_reason(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Idle-Status-Indication ]`: Idle-Status-Indication (code 4322, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn idle_status_indication(
         &self,
     ) -> Option<super::ts29128::IdleStatusIndicationView<'a>> {
-        self.raw.opt_group::<super::ts29128::IdleStatusIndicationView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn communication_failure_information(
         &self,
     ) -> Option<super::ts29128::CommunicationFailureInformationView<'a>> {
-        self.raw.opt_group::<super::ts29128::CommunicationFailureInformationView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Number-Of-UE-Per-Location-Report ]`: Number-Of-UE-Per-Location-Report (code 4307, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn number_of_ue_per_location_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29128::NumberOfUePerLocationReportView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29128::NumberOfUePerLocationReportView<'a>,
-            >(11, 0, 4307, 10415)
+        self.raw.many_group(11, 0, 4307, 10415)
     }
     /// `[ PDN-Connectivity-Status-Report ]`: PDN-Connectivity-Status-Report (code 3181, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn pdn_connectivity_status_report(
         &self,
     ) -> Option<PdnConnectivityStatusReportView<'a>> {
-        self.raw.opt_group::<PdnConnectivityStatusReportView<'a>>(12)
+        self.raw.opt_group(12)
     }
 }
 #[cfg(
@@ -12500,17 +12491,17 @@ impl<'a> UeReachabilityConfigurationView<'a> {
     /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Maximum-Latency ]`: Maximum-Latency (code 3133, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_latency(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Maximum-Response-Time ]`: Maximum-Response-Time (code 3134, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_response_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(
@@ -12653,17 +12644,17 @@ impl<'a> LocationInformationConfigurationView<'a> {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monte_location_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn accuracy(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(
@@ -12803,17 +12794,17 @@ impl<'a> MonitoringEventConfigStatusView<'a> {
     /// `*[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_report(&self) -> rt::view::Members<'a, ServiceReportView<'a>> {
-        self.raw.many_group::<ServiceReportView<'a>>(0, 0, 3152, 10415)
+        self.raw.many_group(0, 0, 3152, 10415)
     }
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(2)
+        self.raw.opt_value(2)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -12949,12 +12940,12 @@ impl<'a> SupportedServicesView<'a> {
     /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn supported_monitoring_events(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn node_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -13085,12 +13076,12 @@ impl<'a> ServiceResultView<'a> {
     /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Service-Result-Code ]`: Service-Result-Code (code 3147, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -13214,7 +13205,7 @@ impl<'a> NiddAuthorizationRequestView<'a> {
     /// `[ Requested-Validity-Time ]`: Requested-Validity-Time (code 3159, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn requested_validity_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -13312,7 +13303,7 @@ impl<'a> NiddAuthorizationResponseView<'a> {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn granted_validity_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -13417,12 +13408,12 @@ impl<'a> ServiceReportView<'a> {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result(&self) -> Option<ServiceResultView<'a>> {
-        self.raw.opt_group::<ServiceResultView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn node_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(
@@ -13535,12 +13526,12 @@ impl<'a> EnhancedCoverageRestrictionView<'a> {
     /// `[ Restricted-PLMN-List ]`: Restricted-PLMN-List (code 3157, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn restricted_plmn_list(&self) -> Option<RestrictedPlmnListView<'a>> {
-        self.raw.opt_group::<RestrictedPlmnListView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Allowed-PLMN-List ]`: Allowed-PLMN-List (code 3158, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn allowed_plmn_list(&self) -> Option<AllowedPlmnListView<'a>> {
-        self.raw.opt_group::<AllowedPlmnListView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -13623,7 +13614,7 @@ impl<'a> EnhancedCoverageRestrictionDataView<'a> {
     /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn enhanced_coverage_restriction(&self) -> EnhancedCoverageRestrictionView<'a> {
-        self.raw.one_group::<EnhancedCoverageRestrictionView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -13877,7 +13868,7 @@ impl<'a> NiddAuthorizationUpdateView<'a> {
     /// `*[ APN-Validity-Time ]`: APN-Validity-Time (code 3169, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn apn_validity_time(&self) -> rt::view::Members<'a, ApnValidityTimeView<'a>> {
-        self.raw.many_group::<ApnValidityTimeView<'a>>(0, 0, 3169, 10415)
+        self.raw.many_group(0, 0, 3169, 10415)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -13959,12 +13950,12 @@ impl<'a> GroupMonitoringEventReportView<'a> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -13976,7 +13967,7 @@ impl<'a> GroupMonitoringEventReportView<'a> {
     pub fn group_monitoring_event_report_item(
         &self,
     ) -> rt::view::Members<'a, GroupMonitoringEventReportItemView<'a>> {
-        self.raw.many_group::<GroupMonitoringEventReportItemView<'a>>(3, 0, 3166, 10415)
+        self.raw.many_group(3, 0, 3166, 10415)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -14064,7 +14055,7 @@ impl<'a> GroupMonitoringEventReportItemView<'a> {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        self.raw.opt_group::<UserIdentifierView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -14074,44 +14065,44 @@ impl<'a> GroupMonitoringEventReportItemView<'a> {
     /// `[ Roaming-Information ]`: Roaming-Information (code 3139, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn roaming_information(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ IMEI-Change ]`: IMEI-Change (code 3141, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn imei_change(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> Option<super::ts29272::EpsLocationInformationView<'a>> {
-        self.raw.opt_group::<super::ts29272::EpsLocationInformationView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_report(&self) -> Option<ServiceReportView<'a>> {
-        self.raw.opt_group::<ServiceReportView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn s6t_hss_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -14206,7 +14197,7 @@ impl<'a> ApnValidityTimeView<'a> {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn granted_validity_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -14294,12 +14285,12 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -14309,27 +14300,27 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_for_deletion(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(3, 0, 3126, 10415)
+        self.raw.many_value(3, 0, 3126, 10415)
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_for_deletion_ext(&self) -> rt::view::Members<'a, u64> {
-        self.raw.many_value::<u64>(4, 1, 3187, 10415)
+        self.raw.many_value(4, 1, 3187, 10415)
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(7)
+        self.raw.opt_value(7)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -14418,12 +14409,12 @@ impl<'a> MonitoringEventReportStatusView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -14433,7 +14424,7 @@ impl<'a> MonitoringEventReportStatusView<'a> {
     /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_report(&self) -> Option<ServiceReportView<'a>> {
-        self.raw.opt_group::<ServiceReportView<'a>>(3)
+        self.raw.opt_group(3)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -14985,24 +14976,24 @@ impl<'a> PdnConnectivityStatusReportView<'a> {
     /// `{ PDN-Connectivity-Status-Type }`: PDN-Connectivity-Status-Type (code 3182, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn pdn_connectivity_status_type(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `[ PDN-Type ]`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
     #[inline]
     pub fn pdn_type(&self) -> Option<super::ts29272::PdnType> {
-        self.raw.opt_enum::<super::ts29272::PdnType>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
     #[inline]
     pub fn non_ip_pdn_type_indicator(
         &self,
     ) -> Option<super::ts29272::NonIpPdnTypeIndicator> {
-        self.raw.opt_enum::<super::ts29272::NonIpPdnTypeIndicator>(3)
+        self.raw.opt_enum(3)
     }
     /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn served_party_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(4, 0, 848, 10415)
+        self.raw.many_value(4, 0, 848, 10415)
     }
 }
 #[cfg(
@@ -15149,19 +15140,19 @@ impl<'a> SubscriberInformationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -15186,12 +15177,12 @@ impl<'a> SubscriberInformationRequestView<'a> {
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> UserIdentifierView<'a> {
-        self.raw.one_group::<UserIdentifierView<'a>>(8)
+        self.raw.one_group(8)
     }
     /// `[ S6-Service-ID ]`: S6-Service-ID (code 3103, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn s6_service_id(&self) -> Option<S6ServiceId> {
-        self.raw.opt_enum::<S6ServiceId>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -15201,32 +15192,31 @@ impl<'a> SubscriberInformationRequestView<'a> {
     /// `[ Service-Parameters ]`: Service-Parameters (code 3105, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn service_parameters(&self) -> Option<ServiceParametersView<'a>> {
-        self.raw.opt_group::<ServiceParametersView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `{ SIR-Flags }`: SIR-Flags (code 3110, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn sir_flags(&self) -> u32 {
-        self.raw.one_value::<u32>(12)
+        self.raw.one_value(12)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(14, 0, 628, 10415)
+        self.raw.many_group(14, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -15358,31 +15348,31 @@ impl<'a> SubscriberInformationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -15397,47 +15387,46 @@ impl<'a> SubscriberInformationAnswerView<'a> {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        self.raw.opt_group::<UserIdentifierView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Service-Data ]`: Service-Data (code 3107, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn service_data(&self) -> Option<ServiceDataView<'a>> {
-        self.raw.opt_group::<ServiceDataView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(12, 0, 650, 0)
+        self.raw.many_group(12, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(13, 1, 628, 10415)
+        self.raw.many_group(13, 1, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
+        self.raw.many_group(15, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -15573,12 +15562,12 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -15603,65 +15592,64 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> UserIdentifierView<'a> {
-        self.raw.one_group::<UserIdentifierView<'a>>(7)
+        self.raw.one_group(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_configuration(
         &self,
     ) -> rt::view::Members<'a, MonitoringEventConfigurationView<'a>> {
-        self.raw.many_group::<MonitoringEventConfigurationView<'a>>(10, 1, 3122, 10415)
+        self.raw.many_group(10, 1, 3122, 10415)
     }
     /// `[ CIR-Flags ]`: CIR-Flags (code 3145, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn cir_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn aese_communication_pattern(
         &self,
     ) -> rt::view::Members<'a, AeseCommunicationPatternView<'a>> {
-        self.raw.many_group::<AeseCommunicationPatternView<'a>>(12, 2, 3113, 10415)
+        self.raw.many_group(12, 2, 3113, 10415)
     }
     /// `[ Enhanced-Coverage-Restriction ]`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn enhanced_coverage_restriction(
         &self,
     ) -> Option<EnhancedCoverageRestrictionView<'a>> {
-        self.raw.opt_group::<EnhancedCoverageRestrictionView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_reporting_guard_timer(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Suggested-Network-Configuration ]`: Suggested-Network-Configuration (code 3170, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn suggested_network_configuration(
         &self,
     ) -> rt::view::Members<'a, SuggestedNetworkConfigurationView<'a>> {
-        self.raw.many_group::<SuggestedNetworkConfigurationView<'a>>(15, 3, 3170, 10415)
+        self.raw.many_group(15, 3, 3170, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 4, 284, 0)
+        self.raw.many_group(16, 4, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -15802,24 +15790,24 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -15836,81 +15824,77 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        self.raw.opt_group::<UserIdentifierView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, MonitoringEventReportView<'a>> {
-        self.raw.many_group::<MonitoringEventReportView<'a>>(12, 2, 3123, 10415)
+        self.raw.many_group(12, 2, 3123, 10415)
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_config_status(
         &self,
     ) -> rt::view::Members<'a, MonitoringEventConfigStatusView<'a>> {
-        self.raw.many_group::<MonitoringEventConfigStatusView<'a>>(13, 3, 3142, 10415)
+        self.raw.many_group(13, 3, 3142, 10415)
     }
     /// `*[ AESE-Communication-Pattern-Config-Status ]`: AESE-Communication-Pattern-Config-Status (code 3120, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn aese_communication_pattern_config_status(
         &self,
     ) -> rt::view::Members<'a, AeseCommunicationPatternConfigStatusView<'a>> {
-        self.raw
-            .many_group::<
-                AeseCommunicationPatternConfigStatusView<'a>,
-            >(14, 4, 3120, 10415)
+        self.raw.many_group(14, 4, 3120, 10415)
     }
     /// `*[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn supported_services(
         &self,
     ) -> rt::view::Members<'a, SupportedServicesView<'a>> {
-        self.raw.many_group::<SupportedServicesView<'a>>(15, 5, 3143, 10415)
+        self.raw.many_group(15, 5, 3143, 10415)
     }
     /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn s6t_hss_cause(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ CIA-Flags ]`: CIA-Flags (code 3164, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn cia_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(19, 6, 284, 0)
+        self.raw.many_group(19, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -16054,12 +16038,12 @@ impl<'a> ReportingInformationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -16086,39 +16070,38 @@ impl<'a> ReportingInformationRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `[ RIR-Flags ]`: RIR-Flags (code 3167, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn rir_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, MonitoringEventReportView<'a>> {
-        self.raw.many_group::<MonitoringEventReportView<'a>>(10, 1, 3123, 10415)
+        self.raw.many_group(10, 1, 3123, 10415)
     }
     /// `*[ Group-Monitoring-Event-Report ]`: Group-Monitoring-Event-Report (code 3165, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, GroupMonitoringEventReportView<'a>> {
-        self.raw.many_group::<GroupMonitoringEventReportView<'a>>(11, 2, 3165, 10415)
+        self.raw.many_group(11, 2, 3165, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 3, 284, 0)
+        self.raw.many_group(12, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -16247,24 +16230,24 @@ impl<'a> ReportingInformationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -16281,42 +16264,41 @@ impl<'a> ReportingInformationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `*[ Monitoring-Event-Report-Status ]`: Monitoring-Event-Report-Status (code 3171, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report_status(
         &self,
     ) -> rt::view::Members<'a, MonitoringEventReportStatusView<'a>> {
-        self.raw.many_group::<MonitoringEventReportStatusView<'a>>(11, 2, 3171, 10415)
+        self.raw.many_group(11, 2, 3171, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 3, 284, 0)
+        self.raw.many_group(13, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -16446,12 +16428,12 @@ impl<'a> NiddInformationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(2)
+        self.raw.one_enum(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -16476,51 +16458,50 @@ impl<'a> NiddInformationRequestView<'a> {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        self.raw.opt_group::<UserIdentifierView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `[ NIDD-Authorization-Request ]`: NIDD-Authorization-Request (code 3150, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nidd_authorization_request(
         &self,
     ) -> Option<NiddAuthorizationRequestView<'a>> {
-        self.raw.opt_group::<NiddAuthorizationRequestView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ NIDD-Authorization-Update ]`: NIDD-Authorization-Update (code 3161, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nidd_authorization_update(&self) -> Option<NiddAuthorizationUpdateView<'a>> {
-        self.raw.opt_group::<NiddAuthorizationUpdateView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ NIR-Flags ]`: NIR-Flags (code 3174, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nir_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_user_identifier(
         &self,
     ) -> rt::view::Members<'a, GroupUserIdentifierView<'a>> {
-        self.raw.many_group::<GroupUserIdentifierView<'a>>(13, 1, 3177, 10415)
+        self.raw.many_group(13, 1, 3177, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
+        self.raw.many_group(14, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -16653,24 +16634,24 @@ impl<'a> NiddInformationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(4)
+        self.raw.one_enum(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -16687,54 +16668,53 @@ impl<'a> NiddInformationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
+        self.raw.many_group(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
+        self.raw.many_group(10, 1, 628, 10415)
     }
     /// `[ NIDD-Authorization-Response ]`: NIDD-Authorization-Response (code 3151, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nidd_authorization_response(
         &self,
     ) -> Option<NiddAuthorizationResponseView<'a>> {
-        self.raw.opt_group::<NiddAuthorizationResponseView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ NIA-Flags ]`: NIA-Flags (code 3176, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nia_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_user_identifier(
         &self,
     ) -> rt::view::Members<'a, GroupUserIdentifierView<'a>> {
-        self.raw.many_group::<GroupUserIdentifierView<'a>>(13, 2, 3177, 10415)
+        self.raw.many_group(13, 2, 3177, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 3, 284, 0)
+        self.raw.many_group(15, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

@@ -6141,7 +6141,7 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
     pub fn sm_enumerated_delivery_failure_cause(
         &self,
     ) -> SmEnumeratedDeliveryFailureCause {
-        self.raw.one_enum::<SmEnumeratedDeliveryFailureCause>(0)
+        self.raw.one_enum(0)
     }
     /// `[ SM-Diagnostic-Info ]`: SM-Diagnostic-Info (code 3305, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
@@ -6229,38 +6229,38 @@ impl<'a> SmDeliveryOutcomeView<'a> {
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mme_sm_delivery_outcome(&self) -> Option<MmeSmDeliveryOutcomeView<'a>> {
-        self.raw.opt_group::<MmeSmDeliveryOutcomeView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ MSC-SM-Delivery-Outcome ]`: MSC-SM-Delivery-Outcome (code 3318, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn msc_sm_delivery_outcome(&self) -> Option<MscSmDeliveryOutcomeView<'a>> {
-        self.raw.opt_group::<MscSmDeliveryOutcomeView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ SGSN-SM-Delivery-Outcome ]`: SGSN-SM-Delivery-Outcome (code 3319, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sgsn_sm_delivery_outcome(&self) -> Option<SgsnSmDeliveryOutcomeView<'a>> {
-        self.raw.opt_group::<SgsnSmDeliveryOutcomeView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ IP-SM-GW-SM-Delivery-Outcome ]`: IP-SM-GW-SM-Delivery-Outcome (code 3320, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn ip_sm_gw_sm_delivery_outcome(
         &self,
     ) -> Option<IpSmGwSmDeliveryOutcomeView<'a>> {
-        self.raw.opt_group::<IpSmGwSmDeliveryOutcomeView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ SMSF-3GPP-SM-Delivery-Outcome ]`: SMSF-3GPP-SM-Delivery-Outcome (code 3336, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_sm_delivery_outcome(
         &self,
     ) -> Option<Smsf3gppSmDeliveryOutcomeView<'a>> {
-        self.raw.opt_group::<Smsf3gppSmDeliveryOutcomeView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ SMSF-Non-3GPP-SM-Delivery-Outcome ]`: SMSF-Non-3GPP-SM-Delivery-Outcome (code 3337, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_sm_delivery_outcome(
         &self,
     ) -> Option<SmsfNon3gppSmDeliveryOutcomeView<'a>> {
-        self.raw.opt_group::<SmsfNon3gppSmDeliveryOutcomeView<'a>>(5)
+        self.raw.opt_group(5)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6359,12 +6359,12 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        self.raw.opt_enum::<SmDeliveryCause>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6447,12 +6447,12 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        self.raw.opt_enum::<SmDeliveryCause>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6535,12 +6535,12 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        self.raw.opt_enum::<SmDeliveryCause>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6623,12 +6623,12 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        self.raw.opt_enum::<SmDeliveryCause>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6805,12 +6805,12 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        self.raw.opt_enum::<SmDeliveryCause>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6893,12 +6893,12 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        self.raw.opt_enum::<SmDeliveryCause>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -7200,19 +7200,19 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7247,15 +7247,14 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
+        self.raw.many_group(11, 0, 628, 10415)
     }
     /// `[ SC-Address ]`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -7265,7 +7264,7 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     /// `[ SM-RP-MTI ]`: SM-RP-MTI (code 3308, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_rp_mti(&self) -> Option<SmRpMti> {
-        self.raw.opt_enum::<SmRpMti>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -7275,17 +7274,17 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     /// `[ SRR-Flags ]`: SRR-Flags (code 3310, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn srr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ SM-Delivery-Not-Intended ]`: SM-Delivery-Not-Intended (code 3311, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_not_intended(&self) -> Option<SmDeliveryNotIntended> {
-        self.raw.opt_enum::<SmDeliveryNotIntended>(16)
+        self.raw.opt_enum(16)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(17, 1, 284, 0)
+        self.raw.many_group(17, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7417,31 +7416,31 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7463,30 +7462,29 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     #[inline]
     pub fn additional_serving_node(
         &self,
     ) -> Option<super::ts29173::AdditionalServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::AdditionalServingNodeView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ SMSF-3GPP-Address ]`: SMSF-3GPP-Address (code 3344, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_address(&self) -> Option<Smsf3gppAddressView<'a>> {
-        self.raw.opt_group::<Smsf3gppAddressView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `[ SMSF-Non-3GPP-Address ]`: SMSF-Non-3GPP-Address (code 3345, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_address(&self) -> Option<SmsfNon3gppAddressView<'a>> {
-        self.raw.opt_group::<SmsfNon3gppAddressView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     #[inline]
@@ -7496,47 +7494,47 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ MWD-Status ]`: MWD-Status (code 3312, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mwd_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ MME-Absent-User-Diagnostic-SM ]`: MME-Absent-User-Diagnostic-SM (code 3313, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mme_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ MSC-Absent-User-Diagnostic-SM ]`: MSC-Absent-User-Diagnostic-SM (code 3314, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn msc_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `[ SGSN-Absent-User-Diagnostic-SM ]`: SGSN-Absent-User-Diagnostic-SM (code 3315, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sgsn_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(19)
+        self.raw.opt_value(19)
     }
     /// `[ SMSF-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-3GPP-Absent-User-Diagnostic-SM (code 3334, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `[ SMSF-Non-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-Non-3GPP-Absent-User-Diagnostic-SM (code 3335, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(22)
+        self.raw.opt_group(22)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(23, 1, 284, 0)
+        self.raw.many_group(23, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7684,19 +7682,19 @@ impl<'a> AlertServiceCentreRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7726,40 +7724,39 @@ impl<'a> AlertServiceCentreRequestView<'a> {
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(9)
+        self.raw.one_group(9)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(11)
+        self.raw.opt_value(11)
     }
     /// `[ SMS-GMSC-Alert-Event ]`: SMS-GMSC-Alert-Event (code 3333, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sms_gmsc_alert_event(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(14, 0, 628, 10415)
+        self.raw.many_group(14, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -7893,31 +7890,31 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -7934,18 +7931,17 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
+        self.raw.many_group(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8070,19 +8066,19 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8109,18 +8105,17 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(9)
+        self.raw.one_group(9)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -8130,17 +8125,17 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     /// `{ SM-Delivery-Outcome }`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_outcome(&self) -> SmDeliveryOutcomeView<'a> {
-        self.raw.one_group::<SmDeliveryOutcomeView<'a>>(12)
+        self.raw.one_group(12)
     }
     /// `[ RDR-Flags ]`: RDR-Flags (code 3323, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn rdr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
+        self.raw.many_group(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8271,31 +8266,31 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8312,23 +8307,22 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
+        self.raw.many_group(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8456,19 +8450,19 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8498,20 +8492,19 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     /// `[ OFR-Flags ]`: OFR-Flags (code 3328, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn ofr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
+        self.raw.many_group(10, 0, 628, 10415)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(11)
+        self.raw.one_group(11)
     }
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
@@ -8521,17 +8514,17 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ SM-Delivery-Outcome ]`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_outcome(&self) -> Option<SmDeliveryOutcomeView<'a>> {
-        self.raw.opt_group::<SmDeliveryOutcomeView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8663,31 +8656,31 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8704,13 +8697,12 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_failure_cause(&self) -> Option<SmDeliveryFailureCauseView<'a>> {
-        self.raw.opt_group::<SmDeliveryFailureCauseView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
@@ -8720,12 +8712,12 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
+        self.raw.many_group(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -8854,19 +8846,19 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -8898,13 +8890,12 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
+        self.raw.many_group(9, 0, 628, 10415)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -8929,22 +8920,22 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     /// `[ TFR-Flags ]`: TFR-Flags (code 3302, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn tfr_flags(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
     /// `[ SM-Delivery-Timer ]`: SM-Delivery-Timer (code 3306, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_timer(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
     /// `[ SM-Delivery-Start-Time ]`: SM-Delivery-Start-Time (code 3307, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_start_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn maximum_retransmission_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(18)
+        self.raw.opt_value(18)
     }
     /// `[ SMS-GMSC-Address ]`: SMS-GMSC-Address (code 3332, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
@@ -8954,7 +8945,7 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(20, 1, 284, 0)
+        self.raw.many_group(20, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -9089,31 +9080,31 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(5)
+        self.raw.one_enum(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -9130,18 +9121,17 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
+        self.raw.many_group(8, 0, 628, 10415)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_failure_cause(&self) -> Option<SmDeliveryFailureCauseView<'a>> {
-        self.raw.opt_group::<SmDeliveryFailureCauseView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
@@ -9151,22 +9141,22 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
     /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn requested_retransmission_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(12)
+        self.raw.opt_value(12)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]

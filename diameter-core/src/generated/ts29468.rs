@@ -3892,21 +3892,21 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
     /// `{ MBMS-Bearer-Event }`: MBMS-Bearer-Event (code 3502, vendor 10415), 3GPP TS 29.468 §6.4.4.
     #[inline]
     pub fn mbms_bearer_event(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `[ MBMS-Bearer-Event-Diagnostic-Info ]`: MBMS-Bearer-Event-Diagnostic-Info (code 3533, vendor 10415), 3GPP TS 29.468 §6.4.35.
     #[inline]
     pub fn mbms_bearer_event_diagnostic_info(
         &self,
     ) -> Option<MbmsBearerEventDiagnosticInfo> {
-        self.raw.opt_enum::<MbmsBearerEventDiagnosticInfo>(3)
+        self.raw.opt_enum(3)
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31.
     #[inline]
     pub fn userplane_protocol_result(
         &self,
     ) -> rt::view::Members<'a, UserplaneProtocolResultView<'a>> {
-        self.raw.many_group::<UserplaneProtocolResultView<'a>>(4, 0, 3529, 10415)
+        self.raw.many_group(4, 0, 3529, 10415)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3993,7 +3993,7 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_startstop_indication(&self) -> super::ts29061::MbmsStartstopIndication {
-        self.raw.one_enum::<super::ts29061::MbmsStartstopIndication>(0)
+        self.raw.one_enum(0)
     }
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -4008,7 +4008,7 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -4018,12 +4018,12 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// `[ MBMS-Start-Time ]`: MBMS-Start-Time (code 3507, vendor 10415), 3GPP TS 29.468 §6.4.9.
     #[inline]
     pub fn mbms_start_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ MBMS-Cell-List ]`: MBMS-Cell-List (code 934, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
@@ -4033,12 +4033,12 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// `[ Local-M1-Information ]`: Local-M1-Information (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20.
     #[inline]
     pub fn local_m1_information(&self) -> Option<LocalM1InformationView<'a>> {
-        self.raw.opt_group::<LocalM1InformationView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Local-MB2-U-Information ]`: Local-MB2-U-Information (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21.
     #[inline]
     pub fn local_mb2_u_information(&self) -> Option<LocalMb2UInformationView<'a>> {
-        self.raw.opt_group::<LocalMb2UInformationView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ FEC-Request ]`: FEC-Request (code 3525, vendor 10415), 3GPP TS 29.468 §6.4.27.
     #[inline]
@@ -4048,12 +4048,12 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// `*[ ROHC-Request ]`: ROHC-Request (code 3526, vendor 10415), 3GPP TS 29.468 §6.4.28.
     #[inline]
     pub fn rohc_request(&self) -> rt::view::Members<'a, RohcRequestView<'a>> {
-        self.raw.many_group::<RohcRequestView<'a>>(11, 0, 3526, 10415)
+        self.raw.many_group(11, 0, 3526, 10415)
     }
     /// `[ ROHC-Max-CID ]`: ROHC-Max-CID (code 3532, vendor 10415), 3GPP TS 29.468 §6.4.34.
     #[inline]
     pub fn rohc_max_cid(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4165,34 +4165,34 @@ impl<'a> MbmsBearerResponseView<'a> {
     /// `[ MBMS-Bearer-Result ]`: MBMS-Bearer-Result (code 3506, vendor 10415), 3GPP TS 29.468 §6.4.8.
     #[inline]
     pub fn mbms_bearer_result(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     #[inline]
     pub fn bmsc_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(4, 0, 3500, 10415)
+        self.raw.many_value(4, 0, 3500, 10415)
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `*[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&self) -> rt::view::Members<'a, u32> {
-        self.raw.many_value::<u32>(7, 1, 3508, 10415)
+        self.raw.many_value(7, 1, 3508, 10415)
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31.
     #[inline]
     pub fn userplane_protocol_result(
         &self,
     ) -> rt::view::Members<'a, UserplaneProtocolResultView<'a>> {
-        self.raw.many_group::<UserplaneProtocolResultView<'a>>(8, 2, 3529, 10415)
+        self.raw.many_group(8, 2, 3529, 10415)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4284,7 +4284,7 @@ impl<'a> TmgiAllocationRequestView<'a> {
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     #[inline]
     pub fn tmgi_number(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -4382,7 +4382,7 @@ impl<'a> TmgiAllocationResponseView<'a> {
     /// `[ TMGI-Allocation-Result ]`: TMGI-Allocation-Result (code 3511, vendor 10415), 3GPP TS 29.468 §6.4.13.
     #[inline]
     pub fn tmgi_allocation_result(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4553,7 +4553,7 @@ impl<'a> TmgiDeallocationResponseView<'a> {
     /// `[ TMGI-Deallocation-Result ]`: TMGI-Deallocation-Result (code 3514, vendor 10415), 3GPP TS 29.468 §6.4.16.
     #[inline]
     pub fn tmgi_deallocation_result(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4715,22 +4715,22 @@ impl<'a> LocalM1InformationView<'a> {
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     #[inline]
     pub fn mbms_enb_ip_multicast_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(0)
+        self.raw.opt_value(0)
     }
     /// `[ MBMS-eNB-IPv6-Multicast-Address ]`: MBMS-eNB-IPv6-Multicast-Address (code 3521, vendor 10415), 3GPP TS 29.468 §6.4.23.
     #[inline]
     pub fn mbms_enb_ipv6_multicast_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(1)
+        self.raw.opt_value(1)
     }
     /// `[ MB2C-MBMS-GW-SSM-IP-Address ]`: MB2C-MBMS-GW-SSM-IP-Address (code 3522, vendor 10415), 3GPP TS 29.468 §6.4.24.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(2)
+        self.raw.opt_value(2)
     }
     /// `[ MB2C-MBMS-GW-SSM-IPv6-Address ]`: MB2C-MBMS-GW-SSM-IPv6-Address (code 3523, vendor 10415), 3GPP TS 29.468 §6.4.25.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ipv6_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Common-Tunnel-Endpoint-Identifier ]`: Common-Tunnel-Endpoint-Identifier (code 3524, vendor 10415), 3GPP TS 29.468 §6.4.26.
     #[inline]
@@ -4821,12 +4821,12 @@ impl<'a> LocalMb2UInformationView<'a> {
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     #[inline]
     pub fn bmsc_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(0, 0, 3500, 10415)
+        self.raw.many_value(0, 0, 3500, 10415)
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4911,12 +4911,12 @@ impl<'a> RohcRequestView<'a> {
     /// `[ ROHC-Full-Header-Periodicity ]`: ROHC-Full-Header-Periodicity (code 3527, vendor 10415), 3GPP TS 29.468 §6.4.29.
     #[inline]
     pub fn rohc_full_header_periodicity(&self) -> Option<f32> {
-        self.raw.opt_value::<f32>(1)
+        self.raw.opt_value(1)
     }
     /// `{ ROHC-Profile }`: ROHC-Profile (code 3528, vendor 10415), 3GPP TS 29.468 §6.4.30.
     #[inline]
     pub fn rohc_profile(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5005,12 +5005,12 @@ impl<'a> UserplaneProtocolResultView<'a> {
     /// `[ ROHC-Result ]`: ROHC-Result (code 3530, vendor 10415), 3GPP TS 29.468 §6.4.32.
     #[inline]
     pub fn rohc_result(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ FEC-Result ]`: FEC-Result (code 3531, vendor 10415), 3GPP TS 29.468 §6.4.33.
     #[inline]
     pub fn fec_result(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5121,17 +5121,17 @@ impl<'a> GcsActionRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5156,12 +5156,12 @@ impl<'a> GcsActionRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(9, 0, 284, 0)
+        self.raw.many_group(9, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -5173,30 +5173,29 @@ impl<'a> GcsActionRequestView<'a> {
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 2, 628, 10415)
+        self.raw.many_group(11, 2, 628, 10415)
     }
     /// `[ TMGI-Allocation-Request ]`: TMGI-Allocation-Request (code 3509, vendor 10415), 3GPP TS 29.468 §6.4.11.
     #[inline]
     pub fn tmgi_allocation_request(&self) -> Option<TmgiAllocationRequestView<'a>> {
-        self.raw.opt_group::<TmgiAllocationRequestView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `[ TMGI-Deallocation-Request ]`: TMGI-Deallocation-Request (code 3512, vendor 10415), 3GPP TS 29.468 §6.4.14.
     #[inline]
     pub fn tmgi_deallocation_request(&self) -> Option<TmgiDeallocationRequestView<'a>> {
-        self.raw.opt_group::<TmgiDeallocationRequestView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ MBMS-Bearer-Request ]`: MBMS-Bearer-Request (code 3504, vendor 10415), 3GPP TS 29.468 §6.4.6.
     #[inline]
     pub fn mbms_bearer_request(
         &self,
     ) -> rt::view::Members<'a, MbmsBearerRequestView<'a>> {
-        self.raw.many_group::<MbmsBearerRequestView<'a>>(14, 3, 3504, 10415)
+        self.raw.many_group(14, 3, 3504, 10415)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(15)
+        self.raw.opt_value(15)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5316,17 +5315,17 @@ impl<'a> GcsActionAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5341,14 +5340,14 @@ impl<'a> GcsActionAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -5363,69 +5362,68 @@ impl<'a> GcsActionAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(12, 0, 292, 0)
+        self.raw.many_value(12, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(13)
+        self.raw.opt_enum(13)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(16, 2, 628, 10415)
+        self.raw.many_group(16, 2, 628, 10415)
     }
     /// `[ TMGI-Allocation-Response ]`: TMGI-Allocation-Response (code 3510, vendor 10415), 3GPP TS 29.468 §6.4.12.
     #[inline]
     pub fn tmgi_allocation_response(&self) -> Option<TmgiAllocationResponseView<'a>> {
-        self.raw.opt_group::<TmgiAllocationResponseView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `*[ TMGI-Deallocation-Response ]`: TMGI-Deallocation-Response (code 3513, vendor 10415), 3GPP TS 29.468 §6.4.15.
     #[inline]
     pub fn tmgi_deallocation_response(
         &self,
     ) -> rt::view::Members<'a, TmgiDeallocationResponseView<'a>> {
-        self.raw.many_group::<TmgiDeallocationResponseView<'a>>(18, 3, 3513, 10415)
+        self.raw.many_group(18, 3, 3513, 10415)
     }
     /// `*[ MBMS-Bearer-Response ]`: MBMS-Bearer-Response (code 3505, vendor 10415), 3GPP TS 29.468 §6.4.7.
     #[inline]
     pub fn mbms_bearer_response(
         &self,
     ) -> rt::view::Members<'a, MbmsBearerResponseView<'a>> {
-        self.raw.many_group::<MbmsBearerResponseView<'a>>(19, 4, 3505, 10415)
+        self.raw.many_group(19, 4, 3505, 10415)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(20)
+        self.raw.opt_value(20)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        self.raw.many_group::<super::rfc8583::LoadView<'a>>(21, 5, 650, 0)
+        self.raw.many_group(21, 5, 650, 0)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5559,17 +5557,17 @@ impl<'a> GcsNotificationRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5594,12 +5592,12 @@ impl<'a> GcsNotificationRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(9, 0, 284, 0)
+        self.raw.many_group(9, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -5609,19 +5607,19 @@ impl<'a> GcsNotificationRequestView<'a> {
     /// `[ TMGI-Expiry ]`: TMGI-Expiry (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17.
     #[inline]
     pub fn tmgi_expiry(&self) -> Option<TmgiExpiryView<'a>> {
-        self.raw.opt_group::<TmgiExpiryView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `*[ MBMS-Bearer-Event-Notification ]`: MBMS-Bearer-Event-Notification (code 3503, vendor 10415), 3GPP TS 29.468 §6.4.5.
     #[inline]
     pub fn mbms_bearer_event_notification(
         &self,
     ) -> rt::view::Members<'a, MbmsBearerEventNotificationView<'a>> {
-        self.raw.many_group::<MbmsBearerEventNotificationView<'a>>(12, 2, 3503, 10415)
+        self.raw.many_group(12, 2, 3503, 10415)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5735,17 +5733,17 @@ impl<'a> GcsNotificationAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        self.raw.one_enum::<super::base::AuthSessionState>(3)
+        self.raw.one_enum(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -5760,19 +5758,19 @@ impl<'a> GcsNotificationAnswerView<'a> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -5787,32 +5785,32 @@ impl<'a> GcsNotificationAnswerView<'a> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(11, 0, 292, 0)
+        self.raw.many_value(11, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
+        self.raw.opt_enum(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
+        self.raw.many_group(15, 1, 284, 0)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(16)
+        self.raw.opt_value(16)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]

@@ -30018,7 +30018,7 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30101,7 +30101,7 @@ impl<'a> AccessTransferInformationView<'a> {
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_transfer_type(&self) -> Option<AccessTransferType> {
-        self.raw.opt_enum::<AccessTransferType>(0)
+        self.raw.opt_enum(0)
     }
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -30116,14 +30116,14 @@ impl<'a> AccessTransferInformationView<'a> {
     /// `[ Inter-UE-Transfer ]`: Inter-UE-Transfer (code 3902, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn inter_ue_transfer(&self) -> Option<InterUeTransfer> {
-        self.raw.opt_enum::<InterUeTransfer>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ Instance-Id ]`: Instance-Id (code 3402, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -30138,12 +30138,12 @@ impl<'a> AccessTransferInformationView<'a> {
     /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier_node(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(8)
+        self.raw.opt_value(8)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30237,12 +30237,12 @@ impl<'a> AccumulatedCostView<'a> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        self.raw.one_value::<i64>(0)
+        self.raw.one_value(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30325,7 +30325,7 @@ impl<'a> AdditionalContentInformationView<'a> {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn type_number(&self) -> Option<TypeNumber> {
-        self.raw.opt_enum::<TypeNumber>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -30335,7 +30335,7 @@ impl<'a> AdditionalContentInformationView<'a> {
     /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30512,7 +30512,7 @@ impl<'a> AfCorrelationInformationView<'a> {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, super::ts29214::FlowsView<'a>> {
-        self.raw.many_group::<super::ts29214::FlowsView<'a>>(1, 0, 510, 10415)
+        self.raw.many_group(1, 0, 510, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30597,37 +30597,37 @@ impl<'a> AnnouncementInformationView<'a> {
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcement_identifier(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `*[ Variable-Part ]`: Variable-Part (code 3907, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn variable_part(&self) -> rt::view::Members<'a, VariablePartView<'a>> {
-        self.raw.many_group::<VariablePartView<'a>>(1, 0, 3907, 10415)
+        self.raw.many_group(1, 0, 3907, 10415)
     }
     /// `[ Time-Indicator ]`: Time-Indicator (code 3911, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_indicator(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Quota-Indicator ]`: Quota-Indicator (code 3912, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_indicator(&self) -> Option<QuotaIndicator> {
-        self.raw.opt_enum::<QuotaIndicator>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ Announcement-Order ]`: Announcement-Order (code 3906, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcement_order(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Play-Alternative ]`: Play-Alternative (code 3913, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn play_alternative(&self) -> Option<PlayAlternative> {
-        self.raw.opt_enum::<PlayAlternative>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Privacy-Indicator ]`: Privacy-Indicator (code 3915, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn privacy_indicator(&self) -> Option<PrivacyIndicator> {
-        self.raw.opt_enum::<PrivacyIndicator>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ Language ]`: Language (code 3914, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -30721,17 +30721,17 @@ impl<'a> AocCostInformationView<'a> {
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn accumulated_cost(&self) -> Option<AccumulatedCostView<'a>> {
-        self.raw.opt_group::<AccumulatedCostView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `*[ Incremental-Cost ]`: Incremental-Cost (code 2062, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn incremental_cost(&self) -> rt::view::Members<'a, IncrementalCostView<'a>> {
-        self.raw.many_group::<IncrementalCostView<'a>>(1, 0, 2062, 10415)
+        self.raw.many_group(1, 0, 2062, 10415)
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30815,19 +30815,19 @@ impl<'a> AocInformationView<'a> {
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_cost_information(&self) -> Option<AocCostInformationView<'a>> {
-        self.raw.opt_group::<AocCostInformationView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tariff_information(&self) -> Option<TariffInformationView<'a>> {
-        self.raw.opt_group::<TariffInformationView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ AoC-Subscription-Information ]`: AoC-Subscription-Information (code 2314, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_subscription_information(
         &self,
     ) -> Option<AocSubscriptionInformationView<'a>> {
-        self.raw.opt_group::<AocSubscriptionInformationView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30910,12 +30910,12 @@ impl<'a> AocServiceView<'a> {
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_service_obligatory_type(&self) -> Option<AocServiceObligatoryType> {
-        self.raw.opt_enum::<AocServiceObligatoryType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ AoC-Service-Type ]`: AoC-Service-Type (code 2313, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_service_type(&self) -> Option<AocServiceType> {
-        self.raw.opt_enum::<AocServiceType>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30998,17 +30998,17 @@ impl<'a> AocSubscriptionInformationView<'a> {
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_service(&self) -> rt::view::Members<'a, AocServiceView<'a>> {
-        self.raw.many_group::<AocServiceView<'a>>(0, 0, 2311, 10415)
+        self.raw.many_group(0, 0, 2311, 10415)
     }
     /// `[ AoC-Format ]`: AoC-Format (code 2310, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_format(&self) -> Option<AocFormat> {
-        self.raw.opt_enum::<AocFormat>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Preferred-AoC-Currency ]`: Preferred-AoC-Currency (code 2315, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn preferred_aoc_currency(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31092,12 +31092,12 @@ impl<'a> ApnRateControlView<'a> {
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control_uplink(&self) -> Option<ApnRateControlUplinkView<'a>> {
-        self.raw.opt_group::<ApnRateControlUplinkView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ APN-Rate-Control-Downlink ]`: APN-Rate-Control-Downlink (code 3934, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control_downlink(&self) -> Option<ApnRateControlDownlinkView<'a>> {
-        self.raw.opt_group::<ApnRateControlDownlinkView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31184,17 +31184,17 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_exception_reports(&self) -> Option<AdditionalExceptionReports> {
-        self.raw.opt_enum::<AdditionalExceptionReports>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_rate(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31278,17 +31278,17 @@ impl<'a> ApnRateControlUplinkView<'a> {
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_rate(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Rate-Control-Max-Message-Size ]`: Rate-Control-Max-Message-Size (code 3937, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_message_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31384,7 +31384,7 @@ impl<'a> ApplicationServerInformationView<'a> {
     /// `[ Status-AS-Code ]`: Status-AS-Code (code 2702, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn status_as_code(&self) -> Option<StatusAsCode> {
-        self.raw.opt_enum::<StatusAsCode>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31561,7 +31561,7 @@ impl<'a> CalledIdentityChangeView<'a> {
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31641,17 +31641,17 @@ impl<'a> CoverageInfoView<'a> {
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&self) -> Option<CoverageStatus> {
-        self.raw.opt_enum::<CoverageStatus>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
     /// `*[ Location-Info ]`: Location-Info (code 3460, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_info(&self) -> rt::view::Members<'a, LocationInfoView<'a>> {
-        self.raw.many_group::<LocationInfoView<'a>>(2, 0, 3460, 10415)
+        self.raw.many_group(2, 0, 3460, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31750,12 +31750,12 @@ impl<'a> CpdtInformationView<'a> {
     /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_change(&self) -> Option<SgwChange> {
-        self.raw.opt_enum::<SgwChange>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ NIDD-Submission ]`: NIDD-Submission (code 3928, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn nidd_submission(&self) -> Option<NiddSubmissionView<'a>> {
-        self.raw.opt_group::<NiddSubmissionView<'a>>(4)
+        self.raw.opt_group(4)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31841,17 +31841,17 @@ impl<'a> CurrentTariffView<'a> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scale_factor(&self) -> Option<ScaleFactorView<'a>> {
-        self.raw.opt_group::<ScaleFactorView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `*[ Rate-Element ]`: Rate-Element (code 2058, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_element(&self) -> rt::view::Members<'a, RateElementView<'a>> {
-        self.raw.many_group::<RateElementView<'a>>(2, 0, 2058, 10415)
+        self.raw.many_group(2, 0, 2058, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32038,7 +32038,7 @@ impl<'a> DestinationInterfaceView<'a> {
     /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_type(&self) -> Option<InterfaceType> {
-        self.raw.opt_enum::<InterfaceType>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32123,14 +32123,14 @@ impl<'a> EarlyMediaDescriptionView<'a> {
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_timestamps(&self) -> Option<SdpTimestampsView<'a>> {
-        self.raw.opt_group::<SdpTimestampsView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `*[ SDP-Media-Component ]`: SDP-Media-Component (code 843, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_media_component(
         &self,
     ) -> rt::view::Members<'a, SdpMediaComponentView<'a>> {
-        self.raw.many_group::<SdpMediaComponentView<'a>>(1, 0, 843, 10415)
+        self.raw.many_group(1, 0, 843, 10415)
     }
     /// `*[ SDP-Session-Description ]`: SDP-Session-Description (code 842, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32300,32 +32300,32 @@ impl<'a> EnvelopeView<'a> {
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_start_time(&self) -> rt::data::Time {
-        self.raw.one_value::<rt::data::Time>(0)
+        self.raw.one_value(0)
     }
     /// `[ Envelope-End-Time ]`: Envelope-End-Time (code 1267, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_end_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(2)
+        self.raw.opt_value(2)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(4)
+        self.raw.opt_value(4)
     }
     /// `*[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> rt::view::Members<'a, u64> {
-        self.raw.many_value::<u64>(5, 0, 417, 0)
+        self.raw.many_value(5, 0, 417, 0)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -32419,7 +32419,7 @@ impl<'a> EventTypeView<'a> {
     /// `[ Expires ]`: Expires (code 888, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn expires(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32503,22 +32503,22 @@ impl<'a> ImInformationView<'a> {
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn total_number_of_messages_sent(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Total-Number-Of-Messages-Exploded ]`: Total-Number-Of-Messages-Exploded (code 2113, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn total_number_of_messages_exploded(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Number-Of-Messages-Successfully-Sent ]`: Number-Of-Messages-Successfully-Sent (code 2112, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_successfully_sent(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Number-Of-Messages-Successfully-Exploded ]`: Number-Of-Messages-Successfully-Exploded (code 2111, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_successfully_exploded(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32602,17 +32602,17 @@ impl<'a> ImsInformationView<'a> {
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn event_type(&self) -> Option<EventTypeView<'a>> {
-        self.raw.opt_group::<EventTypeView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Role-Of-Node ]`: Role-Of-Node (code 829, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn role_of_node(&self) -> Option<RoleOfNode> {
-        self.raw.opt_enum::<RoleOfNode>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_functionality(&self) -> NodeFunctionality {
-        self.raw.one_enum::<NodeFunctionality>(2)
+        self.raw.one_enum(2)
     }
     /// `[ User-Session-ID ]`: User-Session-ID (code 830, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32627,7 +32627,7 @@ impl<'a> ImsInformationView<'a> {
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&self) -> Option<super::ts29229::SessionPriority> {
-        self.raw.opt_enum::<super::ts29229::SessionPriority>(5)
+        self.raw.opt_enum(5)
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32647,7 +32647,7 @@ impl<'a> ImsInformationView<'a> {
     /// `[ Called-Identity-Change ]`: Called-Identity-Change (code 3917, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_identity_change(&self) -> Option<CalledIdentityChangeView<'a>> {
-        self.raw.opt_group::<CalledIdentityChangeView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ Number-Portability-Routing-Information ]`: Number-Portability-Routing-Information (code 2024, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32677,21 +32677,21 @@ impl<'a> ImsInformationView<'a> {
     /// `[ Time-Stamps ]`: Time-Stamps (code 833, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_stamps(&self) -> Option<TimeStampsView<'a>> {
-        self.raw.opt_group::<TimeStampsView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `*[ Application-Server-Information ]`: Application-Server-Information (code 850, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_server_information(
         &self,
     ) -> rt::view::Members<'a, ApplicationServerInformationView<'a>> {
-        self.raw.many_group::<ApplicationServerInformationView<'a>>(16, 4, 850, 10415)
+        self.raw.many_group(16, 4, 850, 10415)
     }
     /// `*[ Inter-Operator-Identifier ]`: Inter-Operator-Identifier (code 838, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn inter_operator_identifier(
         &self,
     ) -> rt::view::Members<'a, InterOperatorIdentifierView<'a>> {
-        self.raw.many_group::<InterOperatorIdentifierView<'a>>(17, 5, 838, 10415)
+        self.raw.many_group(17, 5, 838, 10415)
     }
     /// `*[ Transit-IOI-List ]`: Transit-IOI-List (code 2701, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32713,24 +32713,24 @@ impl<'a> ImsInformationView<'a> {
     pub fn sdp_media_component(
         &self,
     ) -> rt::view::Members<'a, SdpMediaComponentView<'a>> {
-        self.raw.many_group::<SdpMediaComponentView<'a>>(21, 8, 843, 10415)
+        self.raw.many_group(21, 8, 843, 10415)
     }
     /// `[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn served_party_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(22)
+        self.raw.opt_value(22)
     }
     /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
     #[inline]
     pub fn server_capabilities(
         &self,
     ) -> Option<super::ts29229::ServerCapabilitiesView<'a>> {
-        self.raw.opt_group::<super::ts29229::ServerCapabilitiesView<'a>>(23)
+        self.raw.opt_group(23)
     }
     /// `[ Trunk-Group-ID ]`: Trunk-Group-ID (code 851, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn trunk_group_id(&self) -> Option<TrunkGroupIdView<'a>> {
-        self.raw.opt_group::<TrunkGroupIdView<'a>>(24)
+        self.raw.opt_group(24)
     }
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32747,17 +32747,17 @@ impl<'a> ImsInformationView<'a> {
     pub fn service_specific_info(
         &self,
     ) -> rt::view::Members<'a, ServiceSpecificInfoView<'a>> {
-        self.raw.many_group::<ServiceSpecificInfoView<'a>>(27, 9, 1249, 10415)
+        self.raw.many_group(27, 9, 1249, 10415)
     }
     /// `*[ Message-Body ]`: Message-Body (code 889, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_body(&self) -> rt::view::Members<'a, MessageBodyView<'a>> {
-        self.raw.many_group::<MessageBodyView<'a>>(28, 10, 889, 10415)
+        self.raw.many_group(28, 10, 889, 10415)
     }
     /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(29)
+        self.raw.opt_value(29)
     }
     /// `*[ Reason-Header ]`: Reason-Header (code 3401, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32779,7 +32779,7 @@ impl<'a> ImsInformationView<'a> {
     pub fn early_media_description(
         &self,
     ) -> rt::view::Members<'a, EarlyMediaDescriptionView<'a>> {
-        self.raw.many_group::<EarlyMediaDescriptionView<'a>>(33, 13, 1272, 10415)
+        self.raw.many_group(33, 13, 1272, 10415)
     }
     /// `[ IMS-Communication-Service-Identifier ]`: IMS-Communication-Service-Identifier (code 1281, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32794,19 +32794,19 @@ impl<'a> ImsInformationView<'a> {
     /// `[ Online-Charging-Flag ]`: Online-Charging-Flag (code 2303, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn online_charging_flag(&self) -> Option<OnlineChargingFlag> {
-        self.raw.opt_enum::<OnlineChargingFlag>(36)
+        self.raw.opt_enum(36)
     }
     /// `[ Real-Time-Tariff-Information ]`: Real-Time-Tariff-Information (code 2305, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn real_time_tariff_information(
         &self,
     ) -> Option<RealTimeTariffInformationView<'a>> {
-        self.raw.opt_group::<RealTimeTariffInformationView<'a>>(37)
+        self.raw.opt_group(37)
     }
     /// `[ Account-Expiration ]`: Account-Expiration (code 2309, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn account_expiration(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(38)
+        self.raw.opt_value(38)
     }
     /// `[ Initial-IMS-Charging-Identifier ]`: Initial-IMS-Charging-Identifier (code 2321, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32816,7 +32816,7 @@ impl<'a> ImsInformationView<'a> {
     /// `*[ NNI-Information ]`: NNI-Information (code 2703, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn nni_information(&self) -> rt::view::Members<'a, NniInformationView<'a>> {
-        self.raw.many_group::<NniInformationView<'a>>(40, 14, 2703, 10415)
+        self.raw.many_group(40, 14, 2703, 10415)
     }
     /// `[ From-Address ]`: From-Address (code 2708, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32826,7 +32826,7 @@ impl<'a> ImsInformationView<'a> {
     /// `[ IMS-Emergency-Indicator ]`: IMS-Emergency-Indicator (code 2322, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_emergency_indicator(&self) -> Option<ImsEmergencyIndicator> {
-        self.raw.opt_enum::<ImsEmergencyIndicator>(42)
+        self.raw.opt_enum(42)
     }
     /// `[ IMS-Visited-Network-Identifier ]`: IMS-Visited-Network-Identifier (code 2713, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32838,14 +32838,14 @@ impl<'a> ImsInformationView<'a> {
     pub fn access_network_info_change(
         &self,
     ) -> rt::view::Members<'a, AccessNetworkInfoChangeView<'a>> {
-        self.raw.many_group::<AccessNetworkInfoChangeView<'a>>(44, 15, 4401, 10415)
+        self.raw.many_group(44, 15, 4401, 10415)
     }
     /// `*[ Access-Transfer-Information ]`: Access-Transfer-Information (code 2709, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_transfer_information(
         &self,
     ) -> rt::view::Members<'a, AccessTransferInformationView<'a>> {
-        self.raw.many_group::<AccessTransferInformationView<'a>>(45, 16, 2709, 10415)
+        self.raw.many_group(45, 16, 2709, 10415)
     }
     /// `[ Related-IMS-Charging-Identifier ]`: Related-IMS-Charging-Identifier (code 2711, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32855,7 +32855,7 @@ impl<'a> ImsInformationView<'a> {
     /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier_node(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(47)
+        self.raw.opt_value(47)
     }
     /// `[ Route-Header-Received ]`: Route-Header-Received (code 3403, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -32875,7 +32875,7 @@ impl<'a> ImsInformationView<'a> {
     /// `[ TAD-Identifier ]`: TAD-Identifier (code 2717, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tad_identifier(&self) -> Option<TadIdentifier> {
-        self.raw.opt_enum::<TadIdentifier>(51)
+        self.raw.opt_enum(51)
     }
     /// `[ FE-Identifier-List ]`: FE-Identifier-List (code 4413, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -33040,12 +33040,12 @@ impl<'a> IncrementalCostView<'a> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        self.raw.one_value::<i64>(0)
+        self.raw.one_value(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33213,12 +33213,12 @@ impl<'a> IsupCauseView<'a> {
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_location(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ ISUP-Cause-Value ]`: ISUP-Cause-Value (code 3424, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_value(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ ISUP-Cause-Diagnostics ]`: ISUP-Cause-Diagnostics (code 3422, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -33304,7 +33304,7 @@ impl<'a> LcsClientIdView<'a> {
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_type(&self) -> Option<LcsClientType> {
-        self.raw.opt_enum::<LcsClientType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ LCS-Client-External-ID ]`: LCS-Client-External-ID (code 1234, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -33319,7 +33319,7 @@ impl<'a> LcsClientIdView<'a> {
     /// `[ LCS-Client-Name ]`: LCS-Client-Name (code 1235, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_name(&self) -> Option<LcsClientNameView<'a>> {
-        self.raw.opt_group::<LcsClientNameView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ LCS-APN ]`: LCS-APN (code 1231, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -33329,7 +33329,7 @@ impl<'a> LcsClientIdView<'a> {
     /// `[ LCS-Requestor-ID ]`: LCS-Requestor-ID (code 1239, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_requestor_id(&self) -> Option<LcsRequestorIdView<'a>> {
-        self.raw.opt_group::<LcsRequestorIdView<'a>>(5)
+        self.raw.opt_group(5)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33426,7 +33426,7 @@ impl<'a> LcsClientNameView<'a> {
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<LcsFormatIndicator> {
-        self.raw.opt_enum::<LcsFormatIndicator>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33510,12 +33510,12 @@ impl<'a> LcsInformationView<'a> {
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_id(&self) -> Option<LcsClientIdView<'a>> {
-        self.raw.opt_group::<LcsClientIdView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_type(&self) -> Option<LocationTypeView<'a>> {
-        self.raw.opt_group::<LocationTypeView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -33712,7 +33712,7 @@ impl<'a> LocationInfoView<'a> {
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33792,7 +33792,7 @@ impl<'a> LocationTypeView<'a> {
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate_type(&self) -> Option<LocationEstimateType> {
-        self.raw.opt_enum::<LocationEstimateType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Deferred-Location-Event-Type ]`: Deferred-Location-Event-Type (code 1230, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -33884,17 +33884,17 @@ impl<'a> MbmsInformationView<'a> {
     /// `{ MBMS-Service-Type }`: MBMS-Service-Type (code 906, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_service_type(&self) -> super::ts29061::MbmsServiceType {
-        self.raw.one_enum::<super::ts29061::MbmsServiceType>(1)
+        self.raw.one_enum(1)
     }
     /// `{ MBMS-User-Service-Type }`: MBMS-User-Service-Type (code 1225, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_user_service_type(&self) -> MbmsUserServiceType {
-        self.raw.one_enum::<MbmsUserServiceType>(2)
+        self.raw.one_enum(2)
     }
     /// `[ File-Repair-Supported ]`: File-Repair-Supported (code 1224, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn file_repair_supported(&self) -> Option<FileRepairSupported> {
-        self.raw.opt_enum::<FileRepairSupported>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ Required-MBMS-Bearer-Capabilities ]`: Required-MBMS-Bearer-Capabilities (code 901, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -33904,7 +33904,7 @@ impl<'a> MbmsInformationView<'a> {
     /// `[ MBMS-2G-3G-Indicator ]`: MBMS-2G-3G-Indicator (code 907, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_2g_3g_indicator(&self) -> Option<super::ts29061::Mbms2g3gIndicator> {
-        self.raw.opt_enum::<super::ts29061::Mbms2g3gIndicator>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -33926,17 +33926,17 @@ impl<'a> MbmsInformationView<'a> {
     pub fn cn_ip_multicast_distribution(
         &self,
     ) -> Option<super::ts29061::CnIpMulticastDistribution> {
-        self.raw.opt_enum::<super::ts29061::CnIpMulticastDistribution>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ MBMS-GW-Address ]`: MBMS-GW-Address (code 2307, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_gw_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(10)
+        self.raw.opt_value(10)
     }
     /// `[ MBMS-Charged-Party ]`: MBMS-Charged-Party (code 2323, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_charged_party(&self) -> Option<MbmsChargedParty> {
-        self.raw.opt_enum::<MbmsChargedParty>(11)
+        self.raw.opt_enum(11)
     }
     /// `*[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
@@ -33946,12 +33946,12 @@ impl<'a> MbmsInformationView<'a> {
     /// `[ MBMS-Data-Transfer-Start ]`: MBMS-Data-Transfer-Start (code 929, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_data_transfer_start(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(13)
+        self.raw.opt_value(13)
     }
     /// `[ MBMS-Data-Transfer-Stop ]`: MBMS-Data-Transfer-Stop (code 930, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_data_transfer_stop(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(14)
+        self.raw.opt_value(14)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34049,7 +34049,7 @@ impl<'a> MessageBodyView<'a> {
     /// `{ Content-Length }`: Content-Length (code 827, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_length(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `[ Content-Disposition ]`: Content-Disposition (code 828, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34059,7 +34059,7 @@ impl<'a> MessageBodyView<'a> {
     /// `[ Originator ]`: Originator (code 864, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator(&self) -> Option<Originator> {
-        self.raw.opt_enum::<Originator>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34141,7 +34141,7 @@ impl<'a> MessageClassView<'a> {
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn class_identifier(&self) -> Option<ClassIdentifier> {
-        self.raw.opt_enum::<ClassIdentifier>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Token-Text ]`: Token-Text (code 1215, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34229,7 +34229,7 @@ impl<'a> MmContentTypeView<'a> {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn type_number(&self) -> Option<TypeNumber> {
-        self.raw.opt_enum::<TypeNumber>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34239,14 +34239,14 @@ impl<'a> MmContentTypeView<'a> {
     /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `*[ Additional-Content-Information ]`: Additional-Content-Information (code 1207, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_content_information(
         &self,
     ) -> rt::view::Members<'a, AdditionalContentInformationView<'a>> {
-        self.raw.many_group::<AdditionalContentInformationView<'a>>(3, 0, 1207, 10415)
+        self.raw.many_group(3, 0, 1207, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34332,27 +34332,27 @@ impl<'a> MmsInformationView<'a> {
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_address(&self) -> Option<OriginatorAddressView<'a>> {
-        self.raw.opt_group::<OriginatorAddressView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_address(&self) -> rt::view::Members<'a, RecipientAddressView<'a>> {
-        self.raw.many_group::<RecipientAddressView<'a>>(1, 0, 1201, 10415)
+        self.raw.many_group(1, 0, 1201, 10415)
     }
     /// `[ Submission-Time ]`: Submission-Time (code 1202, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn submission_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(2)
+        self.raw.opt_value(2)
     }
     /// `[ MM-Content-Type ]`: MM-Content-Type (code 1203, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mm_content_type(&self) -> Option<MmContentTypeView<'a>> {
-        self.raw.opt_group::<MmContentTypeView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ Priority ]`: Priority (code 1209, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn priority(&self) -> Option<Priority> {
-        self.raw.opt_enum::<Priority>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Message-ID ]`: Message-ID (code 1210, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34362,32 +34362,32 @@ impl<'a> MmsInformationView<'a> {
     /// `[ Message-Type ]`: Message-Type (code 1211, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_type(&self) -> Option<MessageType> {
-        self.raw.opt_enum::<MessageType>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ Message-Size ]`: Message-Size (code 1212, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_size(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Message-Class ]`: Message-Class (code 1213, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_class(&self) -> Option<MessageClassView<'a>> {
-        self.raw.opt_group::<MessageClassView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Delivery-Report-Requested ]`: Delivery-Report-Requested (code 1216, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn delivery_report_requested(&self) -> Option<DeliveryReportRequested> {
-        self.raw.opt_enum::<DeliveryReportRequested>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ Read-Reply-Report-Requested ]`: Read-Reply-Report-Requested (code 1222, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn read_reply_report_requested(&self) -> Option<ReadReplyReportRequested> {
-        self.raw.opt_enum::<ReadReplyReportRequested>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ MMBox-Storage-Requested ]`: MMBox-Storage-Requested (code 1248, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmbox_storage_requested(&self) -> Option<MmboxStorageRequested> {
-        self.raw.opt_enum::<MmboxStorageRequested>(11)
+        self.raw.opt_enum(11)
     }
     /// `[ Applic-ID ]`: Applic-ID (code 1218, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34407,17 +34407,17 @@ impl<'a> MmsInformationView<'a> {
     /// `[ Content-Class ]`: Content-Class (code 1220, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_class(&self) -> Option<ContentClass> {
-        self.raw.opt_enum::<ContentClass>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ DRM-Content ]`: DRM-Content (code 1221, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn drm_content(&self) -> Option<DrmContent> {
-        self.raw.opt_enum::<DrmContent>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ Adaptations ]`: Adaptations (code 1217, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn adaptations(&self) -> Option<Adaptations> {
-        self.raw.opt_enum::<Adaptations>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34532,7 +34532,7 @@ impl<'a> MmtelInformationView<'a> {
     pub fn supplementary_service(
         &self,
     ) -> rt::view::Members<'a, SupplementaryServiceView<'a>> {
-        self.raw.many_group::<SupplementaryServiceView<'a>>(0, 0, 2048, 10415)
+        self.raw.many_group(0, 0, 2048, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34615,22 +34615,22 @@ impl<'a> MonitoringEventInformationView<'a> {
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_functionality(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Monitoring-Event-Configuration-Activity ]`: Monitoring-Event-Configuration-Activity (code 3919, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_configuration_activity(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -34640,17 +34640,17 @@ impl<'a> MonitoringEventInformationView<'a> {
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_number_of_reports(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_duration(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34660,39 +34660,38 @@ impl<'a> MonitoringEventInformationView<'a> {
     /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_detection_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
     /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn ue_reachability_configuration(
         &self,
     ) -> Option<super::ts29336::UeReachabilityConfigurationView<'a>> {
-        self.raw.opt_group::<super::ts29336::UeReachabilityConfigurationView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monte_location_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn accuracy(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn number_of_ue_per_location_configuration(
         &self,
     ) -> Option<super::ts29128::NumberOfUePerLocationConfigurationView<'a>> {
-        self.raw
-            .opt_group::<super::ts29128::NumberOfUePerLocationConfigurationView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `*[ Monitoring-Event-Report-Data ]`: Monitoring-Event-Report-Data (code 3920, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_report_data(
         &self,
     ) -> rt::view::Members<'a, MonitoringEventReportDataView<'a>> {
-        self.raw.many_group::<MonitoringEventReportDataView<'a>>(14, 0, 3920, 10415)
+        self.raw.many_group(14, 0, 3920, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -34801,12 +34800,12 @@ impl<'a> MonitoringEventReportDataView<'a> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -34816,7 +34815,7 @@ impl<'a> MonitoringEventReportDataView<'a> {
     /// `[ Monitoring-Event-Report-Number ]`: Monitoring-Event-Report-Number (code 3923, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_report_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -34828,41 +34827,38 @@ impl<'a> MonitoringEventReportDataView<'a> {
     pub fn subscription_id(
         &self,
     ) -> Option<super::credit_control::SubscriptionIdView<'a>> {
-        self.raw.opt_group::<super::credit_control::SubscriptionIdView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> Option<super::ts29272::EpsLocationInformationView<'a>> {
-        self.raw.opt_group::<super::ts29272::EpsLocationInformationView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn communication_failure_information(
         &self,
     ) -> Option<super::ts29128::CommunicationFailureInformationView<'a>> {
-        self.raw.opt_group::<super::ts29128::CommunicationFailureInformationView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ Number-Of-UE-Per-Location-Report ]`: Number-Of-UE-Per-Location-Report (code 4307, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn number_of_ue_per_location_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29128::NumberOfUePerLocationReportView<'a>> {
-        self.raw
-            .many_group::<
-                super::ts29128::NumberOfUePerLocationReportView<'a>,
-            >(10, 0, 4307, 10415)
+        self.raw.many_group(10, 0, 4307, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -34971,17 +34967,17 @@ impl<'a> NextTariffView<'a> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scale_factor(&self) -> Option<ScaleFactorView<'a>> {
-        self.raw.opt_group::<ScaleFactorView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `*[ Rate-Element ]`: Rate-Element (code 2058, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_element(&self) -> rt::view::Members<'a, RateElementView<'a>> {
-        self.raw.many_group::<RateElementView<'a>>(2, 0, 2058, 10415)
+        self.raw.many_group(2, 0, 2058, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35065,22 +35061,22 @@ impl<'a> NiddSubmissionView<'a> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35165,22 +35161,22 @@ impl<'a> NniInformationView<'a> {
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn session_direction(&self) -> Option<SessionDirection> {
-        self.raw.opt_enum::<SessionDirection>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ NNI-Type ]`: NNI-Type (code 2704, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn nni_type(&self) -> Option<NniType> {
-        self.raw.opt_enum::<NniType>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Relationship-Mode ]`: Relationship-Mode (code 2706, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn relationship_mode(&self) -> Option<RelationshipMode> {
-        self.raw.opt_enum::<RelationshipMode>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ Neighbour-Node-Address ]`: Neighbour-Node-Address (code 2705, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn neighbour_node_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35265,17 +35261,17 @@ impl<'a> OfflineChargingView<'a> {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_consumption_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Time-Quota-Mechanism ]`: Time-Quota-Mechanism (code 1270, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_quota_mechanism(&self) -> Option<TimeQuotaMechanismView<'a>> {
-        self.raw.opt_group::<TimeQuotaMechanismView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ Envelope-Reporting ]`: Envelope-Reporting (code 1268, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_reporting(&self) -> Option<EnvelopeReporting> {
-        self.raw.opt_enum::<EnvelopeReporting>(2)
+        self.raw.opt_enum(2)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -35285,10 +35281,7 @@ impl<'a> OfflineChargingView<'a> {
         'a,
         super::credit_control::MultipleServicesCreditControlView<'a>,
     > {
-        self.raw
-            .many_group::<
-                super::credit_control::MultipleServicesCreditControlView<'a>,
-            >(3, 0, 456, 0)
+        self.raw.many_group(3, 0, 456, 0)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35379,7 +35372,7 @@ impl<'a> OriginatorAddressView<'a> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        self.raw.opt_enum::<AddressType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -35389,7 +35382,7 @@ impl<'a> OriginatorAddressView<'a> {
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        self.raw.opt_group::<AddressDomainView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35488,7 +35481,7 @@ impl<'a> OriginatorInterfaceView<'a> {
     /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_type(&self) -> Option<InterfaceType> {
-        self.raw.opt_enum::<InterfaceType>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35573,7 +35566,7 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        self.raw.opt_enum::<AddressType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -35583,7 +35576,7 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        self.raw.opt_group::<AddressDomainView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35672,12 +35665,12 @@ impl<'a> ParticipantGroupView<'a> {
     /// `[ Participant-Access-Priority ]`: Participant-Access-Priority (code 1259, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participant_access_priority(&self) -> Option<ParticipantAccessPriority> {
-        self.raw.opt_enum::<ParticipantAccessPriority>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ User-Participating-Type ]`: User-Participating-Type (code 1279, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_participating_type(&self) -> Option<UserParticipatingType> {
-        self.raw.opt_enum::<UserParticipatingType>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35760,32 +35753,32 @@ impl<'a> PocInformationView<'a> {
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_server_role(&self) -> Option<PocServerRole> {
-        self.raw.opt_enum::<PocServerRole>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ PoC-Session-Type ]`: PoC-Session-Type (code 884, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_session_type(&self) -> Option<PocSessionType> {
-        self.raw.opt_enum::<PocSessionType>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ PoC-User-Role ]`: PoC-User-Role (code 1252, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_user_role(&self) -> Option<PocUserRoleView<'a>> {
-        self.raw.opt_group::<PocUserRoleView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ PoC-Session-Initiation-type ]`: PoC-Session-Initiation-type (code 1277, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_session_initiation_type(&self) -> Option<PocSessionInitiationType> {
-        self.raw.opt_enum::<PocSessionInitiationType>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ PoC-Event-Type ]`: PoC-Event-Type (code 2025, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_event_type(&self) -> Option<PocEventType> {
-        self.raw.opt_enum::<PocEventType>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(5)
+        self.raw.opt_value(5)
     }
     /// `*[ Participants-Involved ]`: Participants-Involved (code 887, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -35795,14 +35788,14 @@ impl<'a> PocInformationView<'a> {
     /// `*[ Participant-Group ]`: Participant-Group (code 1260, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participant_group(&self) -> rt::view::Members<'a, ParticipantGroupView<'a>> {
-        self.raw.many_group::<ParticipantGroupView<'a>>(7, 1, 1260, 10415)
+        self.raw.many_group(7, 1, 1260, 10415)
     }
     /// `*[ Talk-Burst-Exchange ]`: Talk-Burst-Exchange (code 1255, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_exchange(
         &self,
     ) -> rt::view::Members<'a, TalkBurstExchangeView<'a>> {
-        self.raw.many_group::<TalkBurstExchangeView<'a>>(8, 2, 1255, 10415)
+        self.raw.many_group(8, 2, 1255, 10415)
     }
     /// `[ PoC-Controlling-Address ]`: PoC-Controlling-Address (code 858, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -35922,7 +35915,7 @@ impl<'a> PocUserRoleView<'a> {
     /// `[ PoC-User-Role-info-Units ]`: PoC-User-Role-info-Units (code 1254, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_user_role_info_units(&self) -> Option<PocUserRoleInfoUnits> {
-        self.raw.opt_enum::<PocUserRoleInfoUnits>(1)
+        self.raw.opt_enum(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36006,12 +35999,12 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&self) -> Option<CoverageStatus> {
-        self.raw.opt_enum::<CoverageStatus>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -36021,17 +36014,17 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -36041,17 +36034,17 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn usage_information_report_sequence_number(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_resources_indicator(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36148,12 +36141,12 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&self) -> Option<CoverageStatus> {
-        self.raw.opt_enum::<CoverageStatus>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -36163,17 +36156,17 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -36183,17 +36176,17 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn usage_information_report_sequence_number(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_resources_indicator(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(9)
+        self.raw.opt_value(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36291,7 +36284,7 @@ impl<'a> ProseInformationView<'a> {
     pub fn supported_features(
         &self,
     ) -> Option<super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::ts29229::SupportedFeaturesView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Announcing-UE-HPLMN-Identifier ]`: Announcing-UE-HPLMN-Identifier (code 3426, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36341,7 +36334,7 @@ impl<'a> ProseInformationView<'a> {
     /// `[ Role-Of-ProSe-Function ]`: Role-Of-ProSe-Function (code 3438, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn role_of_prose_function(&self) -> Option<RoleOfProseFunction> {
-        self.raw.opt_enum::<RoleOfProseFunction>(10)
+        self.raw.opt_enum(10)
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
@@ -36361,17 +36354,17 @@ impl<'a> ProseInformationView<'a> {
     /// `[ ProSe-Event-Type ]`: ProSe-Event-Type (code 3443, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_event_type(&self) -> Option<ProseEventType> {
-        self.raw.opt_enum::<ProseEventType>(14)
+        self.raw.opt_enum(14)
     }
     /// `[ ProSe-Direct-Discovery-Model ]`: ProSe-Direct-Discovery-Model (code 3442, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_direct_discovery_model(&self) -> Option<ProseDirectDiscoveryModel> {
-        self.raw.opt_enum::<ProseDirectDiscoveryModel>(15)
+        self.raw.opt_enum(15)
     }
     /// `[ ProSe-Function-IP-Address ]`: ProSe-Function-IP-Address (code 3444, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_function_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(16)
+        self.raw.opt_value(16)
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
@@ -36381,22 +36374,22 @@ impl<'a> ProseInformationView<'a> {
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(18)
+        self.raw.opt_value(18)
     }
     /// `[ ProSe-Role-Of-UE ]`: ProSe-Role-Of-UE (code 3451, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_role_of_ue(&self) -> Option<ProseRoleOfUe> {
-        self.raw.opt_enum::<ProseRoleOfUe>(19)
+        self.raw.opt_enum(19)
     }
     /// `[ ProSe-Requested-Timestamp ]`: ProSe-Requested-Timestamp (code 3450, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_requested_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(20)
+        self.raw.opt_value(20)
     }
     /// `[ PC3-Control-Protocol-Cause ]`: PC3-Control-Protocol-Cause (code 3434, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc3_control_protocol_cause(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ Monitoring-UE-Identifier ]`: Monitoring-UE-Identifier (code 3432, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36441,37 +36434,37 @@ impl<'a> ProseInformationView<'a> {
     /// `[ Time-Window ]`: Time-Window (code 3818, vendor 10415), 3GPP TS 29.345 §6.3.27.
     #[inline]
     pub fn time_window(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(30)
+        self.raw.opt_value(30)
     }
     /// `[ ProSe-Range-Class ]`: ProSe-Range-Class (code 3448, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_range_class(&self) -> Option<ProseRangeClass> {
-        self.raw.opt_enum::<ProseRangeClass>(31)
+        self.raw.opt_enum(31)
     }
     /// `[ Proximity-Alert-Indication ]`: Proximity-Alert-Indication (code 3454, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_alert_indication(&self) -> Option<ProximityAlertIndication> {
-        self.raw.opt_enum::<ProximityAlertIndication>(32)
+        self.raw.opt_enum(32)
     }
     /// `[ Proximity-Alert-Timestamp ]`: Proximity-Alert-Timestamp (code 3455, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_alert_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(33)
+        self.raw.opt_value(33)
     }
     /// `[ Proximity-Cancellation-Timestamp ]`: Proximity-Cancellation-Timestamp (code 3456, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_cancellation_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(34)
+        self.raw.opt_value(34)
     }
     /// `[ ProSe-Reason-For-Cancellation ]`: ProSe-Reason-For-Cancellation (code 3449, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_reason_for_cancellation(&self) -> Option<ProseReasonForCancellation> {
-        self.raw.opt_enum::<ProseReasonForCancellation>(35)
+        self.raw.opt_enum(35)
     }
     /// `[ PC3-EPC-Control-Protocol-Cause ]`: PC3-EPC-Control-Protocol-Cause (code 3435, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc3_epc_control_protocol_cause(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(36)
+        self.raw.opt_value(36)
     }
     /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36481,7 +36474,7 @@ impl<'a> ProseInformationView<'a> {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_source_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(38)
+        self.raw.opt_value(38)
     }
     /// `[ Layer-2-Group-ID ]`: Layer-2-Group-ID (code 3429, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36491,34 +36484,34 @@ impl<'a> ProseInformationView<'a> {
     /// `[ ProSe-Group-IP-Multicast-Address ]`: ProSe-Group-IP-Multicast-Address (code 3446, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_group_ip_multicast_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(40)
+        self.raw.opt_value(40)
     }
     /// `*[ Coverage-Info ]`: Coverage-Info (code 3459, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_info(&self) -> rt::view::Members<'a, CoverageInfoView<'a>> {
-        self.raw.many_group::<CoverageInfoView<'a>>(41, 0, 3459, 10415)
+        self.raw.many_group(41, 0, 3459, 10415)
     }
     /// `*[ Radio-Parameter-Set-Info ]`: Radio-Parameter-Set-Info (code 3463, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_parameter_set_info(
         &self,
     ) -> rt::view::Members<'a, RadioParameterSetInfoView<'a>> {
-        self.raw.many_group::<RadioParameterSetInfoView<'a>>(42, 1, 3463, 10415)
+        self.raw.many_group(42, 1, 3463, 10415)
     }
     /// `*[ Transmitter-Info ]`: Transmitter-Info (code 3468, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn transmitter_info(&self) -> rt::view::Members<'a, TransmitterInfoView<'a>> {
-        self.raw.many_group::<TransmitterInfoView<'a>>(43, 2, 3468, 10415)
+        self.raw.many_group(43, 2, 3468, 10415)
     }
     /// `[ Time-First-Transmission ]`: Time-First-Transmission (code 3467, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_transmission(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(44)
+        self.raw.opt_value(44)
     }
     /// `[ Time-First-Reception ]`: Time-First-Reception (code 3466, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_reception(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(45)
+        self.raw.opt_value(45)
     }
     /// `*[ ProSe-Direct-Communication-Transmission-Data-Container ]`: ProSe-Direct-Communication-Transmission-Data-Container (code 3441, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36528,20 +36521,14 @@ impl<'a> ProseInformationView<'a> {
         'a,
         ProseDirectCommunicationTransmissionDataContainerView<'a>,
     > {
-        self.raw
-            .many_group::<
-                ProseDirectCommunicationTransmissionDataContainerView<'a>,
-            >(46, 3, 3441, 10415)
+        self.raw.many_group(46, 3, 3441, 10415)
     }
     /// `*[ ProSe-Direct-Communication-Reception-Data-Container ]`: ProSe-Direct-Communication-Reception-Data-Container (code 3461, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_direct_communication_reception_data_container(
         &self,
     ) -> rt::view::Members<'a, ProseDirectCommunicationReceptionDataContainerView<'a>> {
-        self.raw
-            .many_group::<
-                ProseDirectCommunicationReceptionDataContainerView<'a>,
-            >(47, 4, 3461, 10415)
+        self.raw.many_group(47, 4, 3461, 10415)
     }
     /// `[ Announcing-PLMN-ID ]`: Announcing-PLMN-ID (code 4408, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36556,7 +36543,7 @@ impl<'a> ProseInformationView<'a> {
     /// `[ Relay-IP-address ]`: Relay-IP-address (code 4411, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn relay_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(50)
+        self.raw.opt_value(50)
     }
     /// `[ ProSe-UE-to-Network-Relay-UE-ID ]`: ProSe-UE-to-Network-Relay-UE-ID (code 4409, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36566,12 +36553,12 @@ impl<'a> ProseInformationView<'a> {
     /// `[ Target-IP-Address ]`: Target-IP-Address (code 4412, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn target_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(52)
+        self.raw.opt_value(52)
     }
     /// `[ PC5-Radio-Technology ]`: PC5-Radio-Technology (code 1300, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc5_radio_technology(&self) -> Option<Pc5RadioTechnology> {
-        self.raw.opt_enum::<Pc5RadioTechnology>(53)
+        self.raw.opt_enum(53)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36736,7 +36723,7 @@ impl<'a> PsFurnishChargingInformationView<'a> {
     /// `[ PS-Append-Free-Format-Data ]`: PS-Append-Free-Format-Data (code 867, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_append_free_format_data(&self) -> Option<PsAppendFreeFormatData> {
-        self.raw.opt_enum::<PsAppendFreeFormatData>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36821,7 +36808,7 @@ impl<'a> PsInformationView<'a> {
     pub fn supported_features(
         &self,
     ) -> Option<super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::ts29229::SupportedFeaturesView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -36831,7 +36818,7 @@ impl<'a> PsInformationView<'a> {
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -36841,77 +36828,77 @@ impl<'a> PsInformationView<'a> {
     /// `[ 3GPP-PDP-Type ]`: 3GPP-PDP-Type (code 3, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_pdp_type(&self) -> Option<super::ts29061::TgppPdpType> {
-        self.raw.opt_enum::<super::ts29061::TgppPdpType>(4)
+        self.raw.opt_enum(4)
     }
     /// `*[ PDP-Address ]`: PDP-Address (code 1227, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(5, 0, 1227, 10415)
+        self.raw.many_value(5, 0, 1227, 10415)
     }
     /// `[ PDP-Address-Prefix-Length ]`: PDP-Address-Prefix-Length (code 2606, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_address_prefix_length(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag(&self) -> Option<DynamicAddressFlag> {
-        self.raw.opt_enum::<DynamicAddressFlag>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag_extension(&self) -> Option<DynamicAddressFlagExtension> {
-        self.raw.opt_enum::<DynamicAddressFlagExtension>(8)
+        self.raw.opt_enum(8)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `*[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(10, 1, 1228, 10415)
+        self.raw.many_value(10, 1, 1228, 10415)
     }
     /// `*[ GGSN-Address ]`: GGSN-Address (code 847, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ggsn_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(11, 2, 847, 10415)
+        self.raw.many_value(11, 2, 847, 10415)
     }
     /// `*[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81.
     #[inline]
     pub fn tdf_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(12, 3, 1091, 10415)
+        self.raw.many_value(12, 3, 1091, 10415)
     }
     /// `*[ SGW-Address ]`: SGW-Address (code 2067, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(13, 4, 2067, 10415)
+        self.raw.many_value(13, 4, 2067, 10415)
     }
     /// `*[ ePDG-Address ]`: ePDG-Address (code 3425, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn epdg_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(14, 5, 3425, 10415)
+        self.raw.many_value(14, 5, 3425, 10415)
     }
     /// `*[ TWAG-Address ]`: TWAG-Address (code 3903, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn twag_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(15, 6, 3903, 10415)
+        self.raw.many_value(15, 6, 3903, 10415)
     }
     /// `*[ CG-Address ]`: CG-Address (code 846, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cg_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        self.raw.many_value::<rt::data::Address>(16, 7, 846, 10415)
+        self.raw.many_value(16, 7, 846, 10415)
     }
     /// `[ Serving-Node-Type ]`: Serving-Node-Type (code 2047, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn serving_node_type(&self) -> Option<ServingNodeType> {
-        self.raw.opt_enum::<ServingNodeType>(17)
+        self.raw.opt_enum(17)
     }
     /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_change(&self) -> Option<SgwChange> {
-        self.raw.opt_enum::<SgwChange>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ 3GPP-IMSI-MCC-MNC ]`: 3GPP-IMSI-MCC-MNC (code 8, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -36921,7 +36908,7 @@ impl<'a> PsInformationView<'a> {
     /// `[ IMSI-Unauthenticated-Flag ]`: IMSI-Unauthenticated-Flag (code 2308, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn imsi_unauthenticated_flag(&self) -> Option<ImsiUnauthenticatedFlag> {
-        self.raw.opt_enum::<ImsiUnauthenticatedFlag>(20)
+        self.raw.opt_enum(20)
     }
     /// `[ 3GPP-GGSN-MCC-MNC ]`: 3GPP-GGSN-MCC-MNC (code 9, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -36958,7 +36945,7 @@ impl<'a> PsInformationView<'a> {
     pub fn charging_characteristics_selection_mode(
         &self,
     ) -> Option<ChargingCharacteristicsSelectionMode> {
-        self.raw.opt_enum::<ChargingCharacteristicsSelectionMode>(27)
+        self.raw.opt_enum(27)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -36988,20 +36975,19 @@ impl<'a> PsInformationView<'a> {
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(33)
+        self.raw.opt_value(33)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        self.raw.opt_group::<UserCsgInformationView<'a>>(34)
+        self.raw.opt_group(34)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<super::ts29212::PresenceReportingAreaInformationView<'a>> {
-        self.raw
-            .opt_group::<super::ts29212::PresenceReportingAreaInformationView<'a>>(35)
+        self.raw.opt_group(35)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
@@ -37011,12 +36997,12 @@ impl<'a> PsInformationView<'a> {
     /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn twan_user_location_info(&self) -> Option<TwanUserLocationInfoView<'a>> {
-        self.raw.opt_group::<TwanUserLocationInfoView<'a>>(37)
+        self.raw.opt_group(37)
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(38)
+        self.raw.opt_group(38)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -37028,80 +37014,80 @@ impl<'a> PsInformationView<'a> {
     pub fn ps_furnish_charging_information(
         &self,
     ) -> Option<PsFurnishChargingInformationView<'a>> {
-        self.raw.opt_group::<PsFurnishChargingInformationView<'a>>(40)
+        self.raw.opt_group(40)
     }
     /// `[ PDP-Context-Type ]`: PDP-Context-Type (code 1247, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_context_type(&self) -> Option<PdpContextType> {
-        self.raw.opt_enum::<PdpContextType>(41)
+        self.raw.opt_enum(41)
     }
     /// `[ Offline-Charging ]`: Offline-Charging (code 1278, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn offline_charging(&self) -> Option<OfflineChargingView<'a>> {
-        self.raw.opt_group::<OfflineChargingView<'a>>(42)
+        self.raw.opt_group(42)
     }
     /// `*[ Traffic-Data-Volumes ]`: Traffic-Data-Volumes (code 2046, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn traffic_data_volumes(
         &self,
     ) -> rt::view::Members<'a, TrafficDataVolumesView<'a>> {
-        self.raw.many_group::<TrafficDataVolumesView<'a>>(43, 9, 2046, 10415)
+        self.raw.many_group(43, 9, 2046, 10415)
     }
     /// `*[ Service-Data-Container ]`: Service-Data-Container (code 2040, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_data_container(
         &self,
     ) -> rt::view::Members<'a, ServiceDataContainerView<'a>> {
-        self.raw.many_group::<ServiceDataContainerView<'a>>(44, 10, 2040, 10415)
+        self.raw.many_group(44, 10, 2040, 10415)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(45)
+        self.raw.opt_group(45)
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(
         &self,
     ) -> Option<super::ts29272::TerminalInformationView<'a>> {
-        self.raw.opt_group::<super::ts29272::TerminalInformationView<'a>>(46)
+        self.raw.opt_group(46)
     }
     /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(47)
+        self.raw.opt_value(47)
     }
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn stop_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(48)
+        self.raw.opt_value(48)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(49)
+        self.raw.opt_value(49)
     }
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn diagnostics(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(50)
+        self.raw.opt_value(50)
     }
     /// `[ Low-Priority-Indicator ]`: Low-Priority-Indicator (code 2602, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn low_priority_indicator(&self) -> Option<LowPriorityIndicator> {
-        self.raw.opt_enum::<LowPriorityIndicator>(51)
+        self.raw.opt_enum(51)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        self.raw.opt_enum::<super::ts29212::NbifomMode>(52)
+        self.raw.opt_enum(52)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        self.raw.opt_enum::<super::ts29212::NbifomSupport>(53)
+        self.raw.opt_enum(53)
     }
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
@@ -37133,80 +37119,80 @@ impl<'a> PsInformationView<'a> {
     pub fn fixed_user_location_info(
         &self,
     ) -> Option<super::ts29212::FixedUserLocationInfoView<'a>> {
-        self.raw.opt_group::<super::ts29212::FixedUserLocationInfoView<'a>>(59)
+        self.raw.opt_group(59)
     }
     /// `[ CN-Operator-Selection-Entity ]`: CN-Operator-Selection-Entity (code 3421, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cn_operator_selection_entity(&self) -> Option<CnOperatorSelectionEntity> {
-        self.raw.opt_enum::<CnOperatorSelectionEntity>(60)
+        self.raw.opt_enum(60)
     }
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn enhanced_diagnostics(&self) -> Option<EnhancedDiagnosticsView<'a>> {
-        self.raw.opt_group::<EnhancedDiagnosticsView<'a>>(61)
+        self.raw.opt_group(61)
     }
     /// `[ SGi-PtP-Tunnelling-Method ]`: SGi-PtP-Tunnelling-Method (code 3931, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgi_ptp_tunnelling_method(&self) -> Option<SgiPtpTunnellingMethod> {
-        self.raw.opt_enum::<SgiPtpTunnellingMethod>(62)
+        self.raw.opt_enum(62)
     }
     /// `[ CP-CIoT-EPS-Optimisation-Indicator ]`: CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cp_ciot_eps_optimisation_indicator(
         &self,
     ) -> Option<CpCiotEpsOptimisationIndicator> {
-        self.raw.opt_enum::<CpCiotEpsOptimisationIndicator>(63)
+        self.raw.opt_enum(63)
     }
     /// `[ UNI-PDU-CP-Only-Flag ]`: UNI-PDU-CP-Only-Flag (code 3932, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uni_pdu_cp_only_flag(&self) -> Option<UniPduCpOnlyFlag> {
-        self.raw.opt_enum::<UniPduCpOnlyFlag>(64)
+        self.raw.opt_enum(64)
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(
         &self,
     ) -> Option<super::ts29128::ServingPlmnRateControlView<'a>> {
-        self.raw.opt_group::<super::ts29128::ServingPlmnRateControlView<'a>>(65)
+        self.raw.opt_group(65)
     }
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
-        self.raw.opt_group::<ApnRateControlView<'a>>(66)
+        self.raw.opt_group(66)
     }
     /// `[ Charging-Per-IP-CAN-Session-Indicator ]`: Charging-Per-IP-CAN-Session-Indicator (code 4400, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charging_per_ip_can_session_indicator(
         &self,
     ) -> Option<ChargingPerIpCanSessionIndicator> {
-        self.raw.opt_enum::<ChargingPerIpCanSessionIndicator>(67)
+        self.raw.opt_enum(67)
     }
     /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn rrc_cause_counter(&self) -> Option<super::ts29128::RrcCauseCounterView<'a>> {
-        self.raw.opt_group::<super::ts29128::RrcCauseCounterView<'a>>(68)
+        self.raw.opt_group(68)
     }
     /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_ps_data_off_status(&self) -> Option<TgppPsDataOffStatus> {
-        self.raw.opt_enum::<TgppPsDataOffStatus>(69)
+        self.raw.opt_enum(69)
     }
     /// `[ SCS-AS-Address ]`: SCS-AS-Address (code 3940, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scs_as_address(&self) -> Option<ScsAsAddressView<'a>> {
-        self.raw.opt_group::<ScsAsAddressView<'a>>(70)
+        self.raw.opt_group(70)
     }
     /// `[ Unused-Quota-Timer ]`: Unused-Quota-Timer (code 4407, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unused_quota_timer(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(71)
+        self.raw.opt_value(71)
     }
     /// `*[ RAN-Secondary-RAT-Usage-Report ]`: RAN-Secondary-RAT-Usage-Report (code 1302, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_secondary_rat_usage_report(
         &self,
     ) -> rt::view::Members<'a, RanSecondaryRatUsageReportView<'a>> {
-        self.raw.many_group::<RanSecondaryRatUsageReportView<'a>>(72, 11, 1302, 10415)
+        self.raw.many_group(72, 11, 1302, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37413,7 +37399,7 @@ impl<'a> RadioParameterSetInfoView<'a> {
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37501,22 +37487,22 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     /// `[ RAN-Start-Timestamp ]`: RAN-Start-Timestamp (code 1303, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_start_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
     /// `[ RAN-End-Timestamp ]`: RAN-End-Timestamp (code 1301, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_end_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(4)
+        self.raw.opt_value(4)
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -37605,27 +37591,27 @@ impl<'a> RateElementView<'a> {
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
     pub fn cc_unit_type(&self) -> super::credit_control::CcUnitType {
-        self.raw.one_enum::<super::credit_control::CcUnitType>(0)
+        self.raw.one_enum(0)
     }
     /// `[ Charge-Reason-Code ]`: Charge-Reason-Code (code 2118, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charge_reason_code(&self) -> Option<ChargeReasonCode> {
-        self.raw.opt_enum::<ChargeReasonCode>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Unit-Value ]`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> Option<super::credit_control::UnitValueView<'a>> {
-        self.raw.opt_group::<super::credit_control::UnitValueView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Unit-Cost ]`: Unit-Cost (code 2061, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unit_cost(&self) -> Option<UnitCostView<'a>> {
-        self.raw.opt_group::<UnitCostView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ Unit-Quota-Threshold ]`: Unit-Quota-Threshold (code 1226, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unit_quota_threshold(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37715,7 +37701,7 @@ impl<'a> RealTimeTariffInformationView<'a> {
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tariff_information(&self) -> Option<TariffInformationView<'a>> {
-        self.raw.opt_group::<TariffInformationView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Tariff-XML ]`: Tariff-XML (code 2306, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -37803,7 +37789,7 @@ impl<'a> RecipientAddressView<'a> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        self.raw.opt_enum::<AddressType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -37813,12 +37799,12 @@ impl<'a> RecipientAddressView<'a> {
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        self.raw.opt_group::<AddressDomainView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Addressee-Type ]`: Addressee-Type (code 1208, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn addressee_type(&self) -> Option<AddresseeType> {
-        self.raw.opt_enum::<AddresseeType>(3)
+        self.raw.opt_enum(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37903,24 +37889,24 @@ impl<'a> RecipientInfoView<'a> {
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn destination_interface(&self) -> Option<DestinationInterfaceView<'a>> {
-        self.raw.opt_group::<DestinationInterfaceView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_address(&self) -> rt::view::Members<'a, RecipientAddressView<'a>> {
-        self.raw.many_group::<RecipientAddressView<'a>>(1, 0, 1201, 10415)
+        self.raw.many_group(1, 0, 1201, 10415)
     }
     /// `*[ Recipient-Received-Address ]`: Recipient-Received-Address (code 2028, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_received_address(
         &self,
     ) -> rt::view::Members<'a, RecipientReceivedAddressView<'a>> {
-        self.raw.many_group::<RecipientReceivedAddressView<'a>>(2, 1, 2028, 10415)
+        self.raw.many_group(2, 1, 2028, 10415)
     }
     /// `[ Recipient-SCCP-Address ]`: Recipient-SCCP-Address (code 2010, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_sccp_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(3)
+        self.raw.opt_value(3)
     }
     /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -38017,7 +38003,7 @@ impl<'a> RecipientReceivedAddressView<'a> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        self.raw.opt_enum::<AddressType>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -38027,7 +38013,7 @@ impl<'a> RecipientReceivedAddressView<'a> {
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        self.raw.opt_group::<AddressDomainView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38113,12 +38099,12 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(0)
+        self.raw.opt_value(0)
     }
     /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> rt::view::Members<'a, i32> {
-        self.raw.many_value::<i32>(1, 0, 2037, 10415)
+        self.raw.many_value(1, 0, 2037, 10415)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -38133,17 +38119,17 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        self.raw.opt_group::<UserCsgInformationView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -38239,7 +38225,7 @@ impl<'a> RelatedTriggerView<'a> {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn trigger_type(&self) -> rt::view::Members<'a, TriggerType> {
-        self.raw.many_enum::<TriggerType>(0, 0, 870, 10415)
+        self.raw.many_enum(0, 0, 870, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -38321,12 +38307,12 @@ impl<'a> RemainingBalanceView<'a> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> super::credit_control::UnitValueView<'a> {
-        self.raw.one_group::<super::credit_control::UnitValueView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38410,12 +38396,12 @@ impl<'a> ScaleFactorView<'a> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        self.raw.one_value::<i64>(0)
+        self.raw.one_value(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38500,7 +38486,7 @@ impl<'a> ScsAsAddressView<'a> {
     /// `[ SCS-Address ]`: SCS-Address (code 3941, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scs_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38592,22 +38578,22 @@ impl<'a> SdpMediaComponentView<'a> {
     /// `[ Local-GW-Inserted-Indicator ]`: Local-GW-Inserted-Indicator (code 2604, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_gw_inserted_indicator(&self) -> Option<LocalGwInsertedIndicator> {
-        self.raw.opt_enum::<LocalGwInsertedIndicator>(2)
+        self.raw.opt_enum(2)
     }
     /// `[ IP-Realm-Default-Indicator ]`: IP-Realm-Default-Indicator (code 2603, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ip_realm_default_indicator(&self) -> Option<IpRealmDefaultIndicator> {
-        self.raw.opt_enum::<IpRealmDefaultIndicator>(3)
+        self.raw.opt_enum(3)
     }
     /// `[ Transcoder-Inserted-Indicator ]`: Transcoder-Inserted-Indicator (code 2605, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn transcoder_inserted_indicator(&self) -> Option<TranscoderInsertedIndicator> {
-        self.raw.opt_enum::<TranscoderInsertedIndicator>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Media-Initiator-Flag ]`: Media-Initiator-Flag (code 882, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn media_initiator_flag(&self) -> Option<MediaInitiatorFlag> {
-        self.raw.opt_enum::<MediaInitiatorFlag>(5)
+        self.raw.opt_enum(5)
     }
     /// `[ Media-Initiator-Party ]`: Media-Initiator-Party (code 1288, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -38627,7 +38613,7 @@ impl<'a> SdpMediaComponentView<'a> {
     /// `[ SDP-Type ]`: SDP-Type (code 2036, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_type(&self) -> Option<SdpType> {
-        self.raw.opt_enum::<SdpType>(9)
+        self.raw.opt_enum(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38718,12 +38704,12 @@ impl<'a> SdpTimestampsView<'a> {
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_offer_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ SDP-Answer-Timestamp ]`: SDP-Answer-Timestamp (code 1275, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_answer_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38807,7 +38793,7 @@ impl<'a> ServiceDataContainerView<'a> {
     pub fn af_correlation_information(
         &self,
     ) -> Option<AfCorrelationInformationView<'a>> {
-        self.raw.opt_group::<AfCorrelationInformationView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
@@ -38817,44 +38803,44 @@ impl<'a> ServiceDataContainerView<'a> {
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(7)
+        self.raw.opt_value(7)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `*[ Service-Specific-Info ]`: Service-Specific-Info (code 1249, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_info(
         &self,
     ) -> rt::view::Members<'a, ServiceSpecificInfoView<'a>> {
-        self.raw.many_group::<ServiceSpecificInfoView<'a>>(9, 0, 1249, 10415)
+        self.raw.many_group(9, 0, 1249, 10415)
     }
     /// `[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
@@ -38864,27 +38850,27 @@ impl<'a> ServiceDataContainerView<'a> {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Time-First-Usage ]`: Time-First-Usage (code 2043, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_usage(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Time-Last-Usage ]`: Time-Last-Usage (code 2044, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_last_usage(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Time-Usage ]`: Time-Usage (code 2045, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_usage(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> rt::view::Members<'a, i32> {
-        self.raw.many_value::<i32>(15, 1, 2037, 10415)
+        self.raw.many_value(15, 1, 2037, 10415)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -38899,12 +38885,12 @@ impl<'a> ServiceDataContainerView<'a> {
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn twan_user_location_info(&self) -> Option<TwanUserLocationInfoView<'a>> {
-        self.raw.opt_group::<TwanUserLocationInfoView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
@@ -38924,20 +38910,17 @@ impl<'a> ServiceDataContainerView<'a> {
         'a,
         super::ts29212::PresenceReportingAreaInformationView<'a>,
     > {
-        self.raw
-            .many_group::<
-                super::ts29212::PresenceReportingAreaInformationView<'a>,
-            >(22, 2, 2822, 10415)
+        self.raw.many_group(22, 2, 2822, 10415)
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(23)
+        self.raw.opt_value(23)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        self.raw.opt_group::<UserCsgInformationView<'a>>(24)
+        self.raw.opt_group(24)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -38949,24 +38932,24 @@ impl<'a> ServiceDataContainerView<'a> {
     pub fn related_change_condition_information(
         &self,
     ) -> Option<RelatedChangeConditionInformationView<'a>> {
-        self.raw.opt_group::<RelatedChangeConditionInformationView<'a>>(26)
+        self.raw.opt_group(26)
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(
         &self,
     ) -> Option<super::ts29128::ServingPlmnRateControlView<'a>> {
-        self.raw.opt_group::<super::ts29128::ServingPlmnRateControlView<'a>>(27)
+        self.raw.opt_group(27)
     }
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
-        self.raw.opt_group::<ApnRateControlView<'a>>(28)
+        self.raw.opt_group(28)
     }
     /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_ps_data_off_status(&self) -> Option<TgppPsDataOffStatus> {
-        self.raw.opt_enum::<TgppPsDataOffStatus>(29)
+        self.raw.opt_enum(29)
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
@@ -38981,7 +38964,7 @@ impl<'a> ServiceDataContainerView<'a> {
     /// `[ VoLTE-Information ]`: VoLTE-Information (code 1323, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn volte_information(&self) -> Option<VolteInformationView<'a>> {
-        self.raw.opt_group::<VolteInformationView<'a>>(32)
+        self.raw.opt_group(32)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39121,17 +39104,17 @@ impl<'a> ServiceGenericInformationView<'a> {
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_server_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Application-Service-Type ]`: Application-Service-Type (code 2102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_service_type(&self) -> Option<ApplicationServiceType> {
-        self.raw.opt_enum::<ApplicationServiceType>(1)
+        self.raw.opt_enum(1)
     }
     /// `[ Application-Session-ID ]`: Application-Session-ID (code 2103, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_session_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Delivery-Status ]`: Delivery-Status (code 2104, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -39222,90 +39205,89 @@ impl<'a> ServiceInformationView<'a> {
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::SubscriptionIdView<'a>>(0, 0, 443, 0)
+        self.raw.many_group(0, 0, 443, 0)
     }
     /// `[ AoC-Information ]`: AoC-Information (code 2054, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_information(&self) -> Option<AocInformationView<'a>> {
-        self.raw.opt_group::<AocInformationView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ PS-Information ]`: PS-Information (code 874, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_information(&self) -> Option<PsInformationView<'a>> {
-        self.raw.opt_group::<PsInformationView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ IMS-Information ]`: IMS-Information (code 876, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_information(&self) -> Option<ImsInformationView<'a>> {
-        self.raw.opt_group::<ImsInformationView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ MMS-Information ]`: MMS-Information (code 877, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mms_information(&self) -> Option<MmsInformationView<'a>> {
-        self.raw.opt_group::<MmsInformationView<'a>>(4)
+        self.raw.opt_group(4)
     }
     /// `[ LCS-Information ]`: LCS-Information (code 878, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_information(&self) -> Option<LcsInformationView<'a>> {
-        self.raw.opt_group::<LcsInformationView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ PoC-Information ]`: PoC-Information (code 879, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_information(&self) -> Option<PocInformationView<'a>> {
-        self.raw.opt_group::<PocInformationView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ MBMS-Information ]`: MBMS-Information (code 880, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_information(&self) -> Option<MbmsInformationView<'a>> {
-        self.raw.opt_group::<MbmsInformationView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ SMS-Information ]`: SMS-Information (code 2000, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_information(&self) -> Option<SmsInformationView<'a>> {
-        self.raw.opt_group::<SmsInformationView<'a>>(8)
+        self.raw.opt_group(8)
     }
     /// `[ VCS-Information ]`: VCS-Information (code 3410, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vcs_information(&self) -> Option<VcsInformationView<'a>> {
-        self.raw.opt_group::<VcsInformationView<'a>>(9)
+        self.raw.opt_group(9)
     }
     /// `[ MMTel-Information ]`: MMTel-Information (code 2030, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmtel_information(&self) -> Option<MmtelInformationView<'a>> {
-        self.raw.opt_group::<MmtelInformationView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ ProSe-Information ]`: ProSe-Information (code 3447, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_information(&self) -> Option<ProseInformationView<'a>> {
-        self.raw.opt_group::<ProseInformationView<'a>>(11)
+        self.raw.opt_group(11)
     }
     /// `[ Service-Generic-Information ]`: Service-Generic-Information (code 1256, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_generic_information(
         &self,
     ) -> Option<ServiceGenericInformationView<'a>> {
-        self.raw.opt_group::<ServiceGenericInformationView<'a>>(12)
+        self.raw.opt_group(12)
     }
     /// `[ IM-Information ]`: IM-Information (code 2110, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn im_information(&self) -> Option<ImInformationView<'a>> {
-        self.raw.opt_group::<ImInformationView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ DCD-Information ]`: DCD-Information (code 2115, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dcd_information(&self) -> Option<DcdInformationView<'a>> {
-        self.raw.opt_group::<DcdInformationView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `[ M2M-Information ]`: M2M-Information (code 1011, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn m2m_information(&self) -> Option<super::onem2m::M2mInformationView<'a>> {
-        self.raw.opt_group::<super::onem2m::M2mInformationView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ CPDT-Information ]`: CPDT-Information (code 3927, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cpdt_information(&self) -> Option<CpdtInformationView<'a>> {
-        self.raw.opt_group::<CpdtInformationView<'a>>(16)
+        self.raw.opt_group(16)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39416,7 +39398,7 @@ impl<'a> ServiceSpecificInfoView<'a> {
     /// `[ Service-Specific-Type ]`: Service-Specific-Type (code 1257, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39499,32 +39481,32 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mtc_iwf_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn reference_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(2)
+        self.raw.opt_group(2)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn priority_indication(&self) -> Option<super::ts29368::PriorityIndication> {
-        self.raw.opt_enum::<super::ts29368::PriorityIndication>(4)
+        self.raw.opt_enum(4)
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39612,42 +39594,42 @@ impl<'a> SmsInformationView<'a> {
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_node(&self) -> Option<SmsNode> {
-        self.raw.opt_enum::<SmsNode>(0)
+        self.raw.opt_enum(0)
     }
     /// `[ Client-Address ]`: Client-Address (code 2018, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn client_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Originator-SCCP-Address ]`: Originator-SCCP-Address (code 2008, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_sccp_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(2)
+        self.raw.opt_value(2)
     }
     /// `[ SMSC-Address ]`: SMSC-Address (code 2017, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn smsc_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Data-Coding-Scheme ]`: Data-Coding-Scheme (code 2001, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn data_coding_scheme(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ SM-Discharge-Time ]`: SM-Discharge-Time (code 2012, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_discharge_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
     /// `[ SM-Message-Type ]`: SM-Message-Type (code 2007, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_message_type(&self) -> Option<SmMessageType> {
-        self.raw.opt_enum::<SmMessageType>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ Originator-Interface ]`: Originator-Interface (code 2009, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_interface(&self) -> Option<OriginatorInterfaceView<'a>> {
-        self.raw.opt_group::<OriginatorInterfaceView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -39657,7 +39639,7 @@ impl<'a> SmsInformationView<'a> {
     /// `[ Reply-Path-Requested ]`: Reply-Path-Requested (code 2011, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn reply_path_requested(&self) -> Option<ReplyPathRequested> {
-        self.raw.opt_enum::<ReplyPathRequested>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ SM-Status ]`: SM-Status (code 2014, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -39672,56 +39654,56 @@ impl<'a> SmsInformationView<'a> {
     /// `[ Number-of-Messages-Sent ]`: Number-of-Messages-Sent (code 2019, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_sent(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ SM-Sequence-Number ]`: SM-Sequence-Number (code 3408, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_sequence_number(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `*[ Recipient-Info ]`: Recipient-Info (code 2026, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_info(&self) -> rt::view::Members<'a, RecipientInfoView<'a>> {
-        self.raw.many_group::<RecipientInfoView<'a>>(14, 0, 2026, 10415)
+        self.raw.many_group(14, 0, 2026, 10415)
     }
     /// `[ Originator-Received-Address ]`: Originator-Received-Address (code 2027, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_received_address(
         &self,
     ) -> Option<OriginatorReceivedAddressView<'a>> {
-        self.raw.opt_group::<OriginatorReceivedAddressView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ SM-Service-Type ]`: SM-Service-Type (code 2029, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_service_type(&self) -> Option<SmServiceType> {
-        self.raw.opt_enum::<SmServiceType>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ SMS-Result ]`: SMS-Result (code 3409, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_result(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ SM-Device-Trigger-Indicator ]`: SM-Device-Trigger-Indicator (code 3407, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_device_trigger_indicator(&self) -> Option<SmDeviceTriggerIndicator> {
-        self.raw.opt_enum::<SmDeviceTriggerIndicator>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ SM-Device-Trigger-Information ]`: SM-Device-Trigger-Information (code 3405, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_device_trigger_information(
         &self,
     ) -> Option<SmDeviceTriggerInformationView<'a>> {
-        self.raw.opt_group::<SmDeviceTriggerInformationView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mtc_iwf_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(20)
+        self.raw.opt_value(20)
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(21)
+        self.raw.opt_value(21)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -39835,17 +39817,17 @@ impl<'a> SupplementaryServiceView<'a> {
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmtel_sservice_type(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `[ Service-Mode ]`: Service-Mode (code 2032, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_mode(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Number-Of-Diversions ]`: Number-Of-Diversions (code 2034, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_diversions(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Associated-Party-Address ]`: Associated-Party-Address (code 2035, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -39860,17 +39842,17 @@ impl<'a> SupplementaryServiceView<'a> {
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Participant-Action-Type ]`: Participant-Action-Type (code 2049, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participant_action_type(&self) -> Option<ParticipantActionType> {
-        self.raw.opt_enum::<ParticipantActionType>(7)
+        self.raw.opt_enum(7)
     }
     /// `[ CUG-Information ]`: CUG-Information (code 2304, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -39882,7 +39864,7 @@ impl<'a> SupplementaryServiceView<'a> {
     pub fn aoc_subscription_information(
         &self,
     ) -> Option<AocSubscriptionInformationView<'a>> {
-        self.raw.opt_group::<AocSubscriptionInformationView<'a>>(9)
+        self.raw.opt_group(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39974,47 +39956,47 @@ impl<'a> TalkBurstExchangeView<'a> {
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_change_time(&self) -> rt::data::Time {
-        self.raw.one_value::<rt::data::Time>(0)
+        self.raw.one_value(0)
     }
     /// `[ Number-Of-Talk-Bursts ]`: Number-Of-Talk-Bursts (code 1283, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_talk_bursts(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Talk-Burst-Volume ]`: Talk-Burst-Volume (code 1287, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_volume(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Talk-Burst-Time ]`: Talk-Burst-Time (code 1286, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Number-Of-Received-Talk-Bursts ]`: Number-Of-Received-Talk-Bursts (code 1282, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_received_talk_bursts(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Received-Talk-Burst-Volume ]`: Received-Talk-Burst-Volume (code 1285, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn received_talk_burst_volume(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(5)
+        self.raw.opt_value(5)
     }
     /// `[ Received-Talk-Burst-Time ]`: Received-Talk-Burst-Time (code 1284, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn received_talk_burst_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(6)
+        self.raw.opt_value(6)
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(7)
+        self.raw.opt_value(7)
     }
     /// `[ PoC-Change-Condition ]`: PoC-Change-Condition (code 1261, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_change_condition(&self) -> Option<PocChangeCondition> {
-        self.raw.opt_enum::<PocChangeCondition>(8)
+        self.raw.opt_enum(8)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40104,17 +40086,17 @@ impl<'a> TariffInformationView<'a> {
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn current_tariff(&self) -> CurrentTariffView<'a> {
-        self.raw.one_group::<CurrentTariffView<'a>>(0)
+        self.raw.one_group(0)
     }
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
     pub fn tariff_time_change(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Next-Tariff ]`: Next-Tariff (code 2057, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn next_tariff(&self) -> Option<NextTariffView<'a>> {
-        self.raw.opt_group::<NextTariffView<'a>>(2)
+        self.raw.opt_group(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40198,12 +40180,12 @@ impl<'a> TimeQuotaMechanismView<'a> {
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_quota_type(&self) -> TimeQuotaType {
-        self.raw.one_enum::<TimeQuotaType>(0)
+        self.raw.one_enum(0)
     }
     /// `{ Base-Time-Interval }`: Base-Time-Interval (code 1265, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn base_time_interval(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40283,22 +40265,22 @@ impl<'a> TimeStampsView<'a> {
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_request_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(0)
+        self.raw.opt_value(0)
     }
     /// `[ SIP-Response-Timestamp ]`: SIP-Response-Timestamp (code 835, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_response_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SIP-Request-Timestamp-Fraction ]`: SIP-Request-Timestamp-Fraction (code 2301, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_request_timestamp_fraction(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ SIP-Response-Timestamp-Fraction ]`: SIP-Response-Timestamp-Fraction (code 2302, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_response_timestamp_fraction(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40382,27 +40364,27 @@ impl<'a> TrafficDataVolumesView<'a> {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(0)
+        self.raw.opt_group(0)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(1)
+        self.raw.opt_value(1)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(2)
+        self.raw.opt_value(2)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(3)
+        self.raw.opt_value(3)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(4)
+        self.raw.opt_value(4)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -40412,7 +40394,7 @@ impl<'a> TrafficDataVolumesView<'a> {
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(6)
+        self.raw.opt_group(6)
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -40422,7 +40404,7 @@ impl<'a> TrafficDataVolumesView<'a> {
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(8)
+        self.raw.opt_value(8)
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
@@ -40432,15 +40414,12 @@ impl<'a> TrafficDataVolumesView<'a> {
         'a,
         super::ts29212::PresenceReportingAreaInformationView<'a>,
     > {
-        self.raw
-            .many_group::<
-                super::ts29212::PresenceReportingAreaInformationView<'a>,
-            >(9, 0, 2822, 10415)
+        self.raw.many_group(9, 0, 2822, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        self.raw.opt_group::<UserCsgInformationView<'a>>(10)
+        self.raw.opt_group(10)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -40450,43 +40429,43 @@ impl<'a> TrafficDataVolumesView<'a> {
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_change_condition_information(
         &self,
     ) -> Option<RelatedChangeConditionInformationView<'a>> {
-        self.raw.opt_group::<RelatedChangeConditionInformationView<'a>>(13)
+        self.raw.opt_group(13)
     }
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn diagnostics(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(14)
+        self.raw.opt_value(14)
     }
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn enhanced_diagnostics(&self) -> Option<EnhancedDiagnosticsView<'a>> {
-        self.raw.opt_group::<EnhancedDiagnosticsView<'a>>(15)
+        self.raw.opt_group(15)
     }
     /// `[ CP-CIoT-EPS-Optimisation-Indicator ]`: CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cp_ciot_eps_optimisation_indicator(
         &self,
     ) -> Option<CpCiotEpsOptimisationIndicator> {
-        self.raw.opt_enum::<CpCiotEpsOptimisationIndicator>(16)
+        self.raw.opt_enum(16)
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(
         &self,
     ) -> Option<super::ts29128::ServingPlmnRateControlView<'a>> {
-        self.raw.opt_group::<super::ts29128::ServingPlmnRateControlView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
-        self.raw.opt_group::<ApnRateControlView<'a>>(18)
+        self.raw.opt_group(18)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40608,7 +40587,7 @@ impl<'a> TransmitterInfoView<'a> {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_source_ip_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(0)
+        self.raw.opt_value(0)
     }
     /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -40693,7 +40672,7 @@ impl<'a> TriggerView<'a> {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn trigger_type(&self) -> rt::view::Members<'a, TriggerType> {
-        self.raw.many_enum::<TriggerType>(0, 0, 870, 10415)
+        self.raw.many_enum(0, 0, 870, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -40875,7 +40854,7 @@ impl<'a> TwanUserLocationInfoView<'a> {
     /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_operator_id(&self) -> Option<WlanOperatorIdView<'a>> {
-        self.raw.opt_group::<WlanOperatorIdView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
@@ -40963,12 +40942,12 @@ impl<'a> UnitCostView<'a> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        self.raw.one_value::<i64>(0)
+        self.raw.one_value(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        self.raw.opt_value::<i32>(1)
+        self.raw.opt_value(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41089,17 +41068,17 @@ impl<'a> UserCsgInformationView<'a> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
     pub fn csg_id(&self) -> u32 {
-        self.raw.one_value::<u32>(0)
+        self.raw.one_value(0)
     }
     /// `{ CSG-Access-Mode }`: CSG-Access-Mode (code 2317, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn csg_access_mode(&self) -> CsgAccessMode {
-        self.raw.one_enum::<CsgAccessMode>(1)
+        self.raw.one_enum(1)
     }
     /// `[ CSG-Membership-Indication ]`: CSG-Membership-Indication (code 2318, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn csg_membership_indication(&self) -> Option<CsgMembershipIndication> {
-        self.raw.opt_enum::<CsgMembershipIndication>(2)
+        self.raw.opt_enum(2)
     }
 }
 #[cfg(
@@ -41240,12 +41219,12 @@ impl<'a> UwanUserLocationInfoView<'a> {
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> rt::data::Address {
-        self.raw.one_value::<rt::data::Address>(0)
+        self.raw.one_value(0)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(1)
+        self.raw.opt_value(1)
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
@@ -41260,7 +41239,7 @@ impl<'a> UwanUserLocationInfoView<'a> {
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(4)
+        self.raw.opt_value(4)
     }
     /// `[ Civic-Address-Information ]`: Civic-Address-Information (code 1305, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -41270,7 +41249,7 @@ impl<'a> UwanUserLocationInfoView<'a> {
     /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_operator_id(&self) -> Option<WlanOperatorIdView<'a>> {
-        self.raw.opt_group::<WlanOperatorIdView<'a>>(6)
+        self.raw.opt_group(6)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41355,12 +41334,12 @@ impl<'a> VariablePartView<'a> {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn variable_part_order(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(0)
+        self.raw.opt_value(0)
     }
     /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.242aC.
     #[inline]
     pub fn variable_part_type(&self) -> u32 {
-        self.raw.one_value::<u32>(1)
+        self.raw.one_value(1)
     }
     /// `{ Variable-Part-Value }`: Variable-Part-Value (code 3910, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -41463,7 +41442,7 @@ impl<'a> VcsInformationView<'a> {
     /// `[ Basic-Service-Code ]`: Basic-Service-Code (code 3411, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn basic_service_code(&self) -> Option<BasicServiceCodeView<'a>> {
-        self.raw.opt_group::<BasicServiceCodeView<'a>>(3)
+        self.raw.opt_group(3)
     }
     /// `[ ISUP-Location-Number ]`: ISUP-Location-Number (code 3414, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -41478,27 +41457,27 @@ impl<'a> VcsInformationView<'a> {
     /// `[ Forwarding-Pending ]`: Forwarding-Pending (code 3415, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn forwarding_pending(&self) -> Option<ForwardingPending> {
-        self.raw.opt_enum::<ForwardingPending>(6)
+        self.raw.opt_enum(6)
     }
     /// `[ ISUP-Cause ]`: ISUP-Cause (code 3416, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause(&self) -> Option<IsupCauseView<'a>> {
-        self.raw.opt_group::<IsupCauseView<'a>>(7)
+        self.raw.opt_group(7)
     }
     /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(8)
+        self.raw.opt_value(8)
     }
     /// `[ Start-of-Charging ]`: Start-of-Charging (code 3419, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_of_charging(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(9)
+        self.raw.opt_value(9)
     }
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn stop_time(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(10)
+        self.raw.opt_value(10)
     }
     /// `[ PS-Free-Format-Data ]`: PS-Free-Format-Data (code 866, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -41603,7 +41582,7 @@ impl<'a> VolteInformationView<'a> {
     pub fn callee_information(
         &self,
     ) -> Option<super::ts29214::CalleeInformationView<'a>> {
-        self.raw.opt_group::<super::ts29214::CalleeInformationView<'a>>(1)
+        self.raw.opt_group(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41775,12 +41754,12 @@ impl<'a> CauseView<'a> {
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&self) -> i32 {
-        self.raw.one_value::<i32>(0)
+        self.raw.one_value(0)
     }
     /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_functionality(&self) -> NodeFunctionality {
-        self.raw.one_enum::<NodeFunctionality>(1)
+        self.raw.one_enum(1)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -41868,17 +41847,17 @@ impl<'a> WlanInformationView<'a> {
     /// `[ PDG-Address ]`: PDG-Address (code 895, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn pdg_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(1)
+        self.raw.opt_value(1)
     }
     /// `[ PDG-Charging-Id ]`: PDG-Charging-Id (code 896, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn pdg_charging_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(2)
+        self.raw.opt_value(2)
     }
     /// `[ WAG-Address ]`: WAG-Address (code 890, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wag_address(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(3)
+        self.raw.opt_value(3)
     }
     /// `[ WAG-PLMN-Id ]`: WAG-PLMN-Id (code 891, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
@@ -41888,12 +41867,12 @@ impl<'a> WlanInformationView<'a> {
     /// `[ WLAN-Radio-Container ]`: WLAN-Radio-Container (code 892, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_radio_container(&self) -> Option<WlanRadioContainerView<'a>> {
-        self.raw.opt_group::<WlanRadioContainerView<'a>>(5)
+        self.raw.opt_group(5)
     }
     /// `[ WLAN-UE-Local-IPAddress ]`: WLAN-UE-Local-IPAddress (code 894, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_ue_local_ipaddress(&self) -> Option<rt::data::Address> {
-        self.raw.opt_value::<rt::data::Address>(6)
+        self.raw.opt_value(6)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -41986,7 +41965,7 @@ impl<'a> WlanRadioContainerView<'a> {
     /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_type(&self) -> Option<LocationTypeView<'a>> {
-        self.raw.opt_group::<LocationTypeView<'a>>(1)
+        self.raw.opt_group(1)
     }
     /// `[ Location-Information ]`: Location-Information (code 127), IETF RFC 5580 §4.2.
     #[inline]
@@ -41996,7 +41975,7 @@ impl<'a> WlanRadioContainerView<'a> {
     /// `[ WLAN-Technology ]`: WLAN-Technology (code 893, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_technology(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(3)
+        self.raw.opt_value(3)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -42108,7 +42087,7 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -42128,7 +42107,7 @@ impl<'a> CreditControlRequestView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
     #[inline]
@@ -42138,12 +42117,12 @@ impl<'a> CreditControlRequestView<'a> {
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
+        self.raw.one_enum(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(8)
+        self.raw.one_value(8)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
@@ -42158,7 +42137,7 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(11)
+        self.raw.opt_value(11)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
@@ -42168,72 +42147,67 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(14)
+        self.raw.opt_value(14)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::SubscriptionIdView<'a>>(15, 0, 443, 0)
+        self.raw.many_group(15, 0, 443, 0)
     }
     /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58.
     #[inline]
     pub fn subscription_id_extension(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdExtensionView<'a>> {
-        self.raw
-            .many_group::<
-                super::credit_control::SubscriptionIdExtensionView<'a>,
-            >(16, 1, 659, 0)
+        self.raw.many_group(16, 1, 659, 0)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(17)
+        self.raw.opt_value(17)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        self.raw.opt_enum::<super::base::TerminationCause>(18)
+        self.raw.opt_enum(18)
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(
         &self,
     ) -> Option<super::credit_control::RequestedServiceUnitView<'a>> {
-        self.raw.opt_group::<super::credit_control::RequestedServiceUnitView<'a>>(19)
+        self.raw.opt_group(19)
     }
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     #[inline]
     pub fn requested_action(&self) -> Option<super::credit_control::RequestedAction> {
-        self.raw.opt_enum::<super::credit_control::RequestedAction>(20)
+        self.raw.opt_enum(20)
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::UsedServiceUnitView<'a>> {
-        self.raw
-            .many_group::<super::credit_control::UsedServiceUnitView<'a>>(21, 2, 446, 0)
+        self.raw.many_group(21, 2, 446, 0)
     }
     /// `[ AoC-Request-Type ]`: AoC-Request-Type (code 2055, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_request_type(&self) -> Option<AocRequestType> {
-        self.raw.opt_enum::<AocRequestType>(22)
+        self.raw.opt_enum(22)
     }
     /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
     #[inline]
     pub fn multiple_services_indicator(
         &self,
     ) -> Option<super::credit_control::MultipleServicesIndicator> {
-        self.raw.opt_enum::<super::credit_control::MultipleServicesIndicator>(23)
+        self.raw.opt_enum(23)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -42243,20 +42217,14 @@ impl<'a> CreditControlRequestView<'a> {
         'a,
         super::credit_control::MultipleServicesCreditControlView<'a>,
     > {
-        self.raw
-            .many_group::<
-                super::credit_control::MultipleServicesCreditControlView<'a>,
-            >(24, 3, 456, 0)
+        self.raw.many_group(24, 3, 456, 0)
     }
     /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43.
     #[inline]
     pub fn service_parameter_info(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::ServiceParameterInfoView<'a>> {
-        self.raw
-            .many_group::<
-                super::credit_control::ServiceParameterInfoView<'a>,
-            >(25, 4, 440, 0)
+        self.raw.many_group(25, 4, 440, 0)
     }
     /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
     #[inline]
@@ -42268,35 +42236,33 @@ impl<'a> CreditControlRequestView<'a> {
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(27)
+        self.raw.opt_group(27)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        self.raw
-            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(28)
+        self.raw.opt_group(28)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(29)
+        self.raw.opt_group(29)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(30, 5, 628, 10415)
+        self.raw.many_group(30, 5, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(31, 6, 284, 0)
+        self.raw.many_group(31, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -42306,7 +42272,7 @@ impl<'a> CreditControlRequestView<'a> {
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_information(&self) -> Option<ServiceInformationView<'a>> {
-        self.raw.opt_group::<ServiceInformationView<'a>>(33)
+        self.raw.opt_group(33)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -42484,12 +42450,12 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        self.raw.opt_enum::<super::drmp::Drmp>(1)
+        self.raw.opt_enum(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        self.raw.one_value::<u32>(2)
+        self.raw.one_value(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
@@ -42504,17 +42470,17 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        self.raw.one_value::<u32>(5)
+        self.raw.one_value(5)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
+        self.raw.one_enum(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        self.raw.one_value::<u32>(7)
+        self.raw.one_value(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -42526,12 +42492,12 @@ impl<'a> CreditControlAnswerView<'a> {
     pub fn cc_session_failover(
         &self,
     ) -> Option<super::credit_control::CcSessionFailover> {
-        self.raw.opt_enum::<super::credit_control::CcSessionFailover>(9)
+        self.raw.opt_enum(9)
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        self.raw.opt_value::<u64>(10)
+        self.raw.opt_value(10)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
@@ -42541,19 +42507,19 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(12)
+        self.raw.opt_value(12)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        self.raw.opt_value::<rt::data::Time>(13)
+        self.raw.opt_value(13)
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(
         &self,
     ) -> Option<super::credit_control::GrantedServiceUnitView<'a>> {
-        self.raw.opt_group::<super::credit_control::GrantedServiceUnitView<'a>>(14)
+        self.raw.opt_group(14)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -42563,107 +42529,103 @@ impl<'a> CreditControlAnswerView<'a> {
         'a,
         super::credit_control::MultipleServicesCreditControlView<'a>,
     > {
-        self.raw
-            .many_group::<
-                super::credit_control::MultipleServicesCreditControlView<'a>,
-            >(15, 0, 456, 0)
+        self.raw.many_group(15, 0, 456, 0)
     }
     /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
     #[inline]
     pub fn cost_information(
         &self,
     ) -> Option<super::credit_control::CostInformationView<'a>> {
-        self.raw.opt_group::<super::credit_control::CostInformationView<'a>>(16)
+        self.raw.opt_group(16)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(
         &self,
     ) -> Option<super::credit_control::FinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<super::credit_control::FinalUnitIndicationView<'a>>(17)
+        self.raw.opt_group(17)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(
         &self,
     ) -> Option<super::credit_control::QosFinalUnitIndicationView<'a>> {
-        self.raw.opt_group::<super::credit_control::QosFinalUnitIndicationView<'a>>(18)
+        self.raw.opt_group(18)
     }
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     #[inline]
     pub fn check_balance_result(
         &self,
     ) -> Option<super::credit_control::CheckBalanceResult> {
-        self.raw.opt_enum::<super::credit_control::CheckBalanceResult>(19)
+        self.raw.opt_enum(19)
     }
     /// `[ Low-Balance-Indication ]`: Low-Balance-Indication (code 2020, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn low_balance_indication(&self) -> Option<LowBalanceIndication> {
-        self.raw.opt_enum::<LowBalanceIndication>(20)
+        self.raw.opt_enum(20)
     }
     /// `[ Remaining-Balance ]`: Remaining-Balance (code 2021, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn remaining_balance(&self) -> Option<RemainingBalanceView<'a>> {
-        self.raw.opt_group::<RemainingBalanceView<'a>>(21)
+        self.raw.opt_group(21)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(22)
+        self.raw.opt_group(22)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        self.raw.opt_group::<super::doic::OcOlrView<'a>>(23)
+        self.raw.opt_group(23)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        self.raw
-            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(24, 1, 628, 10415)
+        self.raw.many_group(24, 1, 628, 10415)
     }
     /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
     #[inline]
     pub fn credit_control_failure_handling(
         &self,
     ) -> Option<super::credit_control::CreditControlFailureHandling> {
-        self.raw.opt_enum::<super::credit_control::CreditControlFailureHandling>(25)
+        self.raw.opt_enum(25)
     }
     /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
     #[inline]
     pub fn direct_debiting_failure_handling(
         &self,
     ) -> Option<super::credit_control::DirectDebitingFailureHandling> {
-        self.raw.opt_enum::<super::credit_control::DirectDebitingFailureHandling>(26)
+        self.raw.opt_enum(26)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(27)
+        self.raw.opt_value(27)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        self.raw.many_value::<rt::data::DiameterUri>(28, 2, 292, 0)
+        self.raw.many_value(28, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        self.raw.opt_enum::<super::base::RedirectHostUsage>(29)
+        self.raw.opt_enum(29)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        self.raw.opt_value::<u32>(30)
+        self.raw.opt_value(30)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        self.raw.many_group::<super::base::ProxyInfoView<'a>>(31, 3, 284, 0)
+        self.raw.many_group(31, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -42673,12 +42635,12 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        self.raw.many_group::<super::base::FailedAvpView<'a>>(33, 5, 279, 0)
+        self.raw.many_group(33, 5, 279, 0)
     }
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_information(&self) -> Option<ServiceInformationView<'a>> {
-        self.raw.opt_group::<ServiceInformationView<'a>>(34)
+        self.raw.opt_group(34)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
